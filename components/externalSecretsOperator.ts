@@ -1,0 +1,62 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { projectLabels } from "./labels";
+import { EXTERNAL_SECRETS_CHART } from "./versions";
+import {
+    EXTERNAL_SECRETS_RELEASE_NAME,
+    EXTERNAL_SECRETS_SERVICE_ACCOUNT,
+    type ExternalSecretsOptions,
+    type ResolvedExternalSecretsOptions,
+    externalSecretsHelmValues,
+    resolveExternalSecretsOptions,
+} from "./externalSecretsValues";
+
+export type ExternalSecretsOperatorArgs = ExternalSecretsOptions;
+
+/**
+ * The External Secrets Operator: its namespace and the external-secrets chart with its CRDs.
+ *
+ * Anything that creates ESO objects (stores, ExternalSecrets, PushSecrets) should list this
+ * component in `dependsOn`: Pulumi then waits for every object of the chart, CRDs and webhook
+ * included, so a fresh cluster never meets a missing CRD or an unready webhook.
+ *
+ * Pass the cluster's Kubernetes provider in `opts.providers` (or `opts.provider`).
+ */
+export class ExternalSecretsOperator extends pulumi.ComponentResource {
+    /** The options in effect, defaults applied. */
+    public readonly options: ResolvedExternalSecretsOptions;
+    /** Namespace the operator runs in; the per-peer token Secrets live here too. */
+    public readonly namespace: pulumi.Output<string>;
+    /** The controller's ServiceAccount, which Vault's Kubernetes auth role binds to. */
+    public readonly serviceAccountName: string;
+    /** The chart release. */
+    public readonly chart: k8s.helm.v4.Chart;
+
+    constructor(name: string, args: ExternalSecretsOperatorArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("openova:vault:ExternalSecretsOperator", name, {}, opts);
+        this.options = resolveExternalSecretsOptions(args);
+        this.serviceAccountName = EXTERNAL_SECRETS_SERVICE_ACCOUNT;
+
+        const namespace = new k8s.core.v1.Namespace(
+            `${name}-namespace`,
+            { metadata: { name: this.options.namespace, labels: projectLabels("external-secrets") } },
+            { parent: this },
+        );
+        this.namespace = namespace.metadata.name;
+
+        this.chart = new k8s.helm.v4.Chart(
+            name,
+            {
+                name: EXTERNAL_SECRETS_RELEASE_NAME,
+                namespace: this.namespace,
+                chart: EXTERNAL_SECRETS_CHART.chart,
+                version: this.options.chartVersion,
+                repositoryOpts: { repo: EXTERNAL_SECRETS_CHART.repository },
+                values: externalSecretsHelmValues(this.options),
+            },
+            { parent: this },
+        );
+
+        this.registerOutputs({ namespace: this.namespace, serviceAccountName: this.serviceAccountName });
+    }
+}
