@@ -1,0 +1,34 @@
+/** Messages between the synth runner and its per-stack worker processes. */
+import type { ResolvedOutput, StackOutputs } from "./recorder";
+import type { SynthResource } from "./render";
+
+/** Everything a worker needs to run one stack's program. */
+export interface WorkerJob {
+    readonly project: string;
+    readonly stack: string;
+    /** Absolute path of the program's entry module. */
+    readonly program: string;
+    readonly config: Readonly<Record<string, string>>;
+    readonly secretKeys: readonly string[];
+    /** Stacks that exist in the project; a reference to any other stack fails. */
+    readonly knownStacks: readonly string[];
+    /** Outputs of the stacks synthesized so far; an existing stack without an entry has no outputs yet. */
+    readonly stackOutputs: Readonly<Record<string, StackOutputs>>;
+}
+
+/** What a worker reports back. */
+export type WorkerResult =
+    | {
+          readonly ok: true;
+          readonly resources: SynthResource[];
+          readonly outputs: Record<string, ResolvedOutput>;
+          readonly manifests: string;
+          readonly warnings: string[];
+          readonly referencedStacks: string[];
+      }
+    | {
+          readonly ok: false;
+          /** `config`: the program rejected its configuration (a Pulumi RunError); `program`: anything else. */
+          readonly kind: "config" | "program";
+          readonly message: string;
+      };

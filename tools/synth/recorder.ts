@@ -1,0 +1,219 @@
+/**
+ * Runs Pulumi programs under Pulumi's own mock runtime (`pulumi.runtime.setMocks`) and records every
+ * resource the program registers: type, name, URN, parent, provider, explicit dependencies and the
+ * inputs exactly as the engine would receive them (secrets still marked as secrets).
+ *
+ * Used by the offline synth (one worker process per stack) and by the unit tests, so the two exercise
+ * the same mock behaviour.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { MockMonitor, MockResourceArgs, MockResourceResult } from "@pulumi/pulumi/runtime/mocks";
+
+/** One registered (or read) resource. */
+export interface RecordedResource {
+    readonly urn: string;
+    readonly type: string;
+    readonly name: string;
+    /** True for custom resources (including providers and stack references), false for components. */
+    readonly custom: boolean;
+    readonly parent?: string;
+    /** Provider reference (`<provider urn>::<id>`), when one was passed or inherited. */
+    readonly provider?: string;
+    /**
+     * URNs the resource waits for: its explicit `dependsOn` (components flattened by the SDK) and
+     * the resources its inputs come from.
+     */
+    readonly dependsOn: readonly string[];
+    /** Resource options that change what the engine does with the resource, when set. */
+    readonly options?: RecordedOptions;
+    /** Inputs as the engine receives them; secret values keep Pulumi's secret marker. */
+    readonly inputs: Record<string, unknown>;
+}
+
+/** The resource options a reviewer needs to see (a resource that survives `destroy`, say). */
+export interface RecordedOptions {
+    readonly protect?: true;
+    readonly retainOnDelete?: true;
+    readonly deleteBeforeReplace?: true;
+    readonly ignoreChanges?: readonly string[];
+    readonly replaceOnChanges?: readonly string[];
+    readonly additionalSecretOutputs?: readonly string[];
+    readonly deletedWith?: string;
+}
+
+/** The outputs of a stack as a stack reference sees them. */
+export interface StackOutputs {
+    readonly outputs: Readonly<Record<string, unknown>>;
+    readonly secretOutputNames: readonly string[];
+}
+
+export interface RecordingOptions {
+    readonly project: string;
+    readonly stack: string;
+    /** Run as `pulumi preview` would (unknown values stay unknown). Default false. */
+    readonly preview?: boolean;
+    /**
+     * Resolves a stack reference (`org/project/stack`, `project/stack` or `stack`) to that stack's
+     * outputs; `undefined` means the stack does not exist, which fails the program as Pulumi does.
+     */
+    readonly resolveStack?: (name: string) => StackOutputs | undefined;
+    /**
+     * Extra output properties for resources whose real provider computes outputs the program reads
+     * (a token's `clientToken`, say); keyed by resource type.
+     */
+    readonly computedOutputs?: Readonly<Record<string, (args: MockResourceArgs) => Record<string, unknown>>>;
+}
+
+/** What one run recorded. Fill order follows registration; sort before comparing runs. */
+export interface Recording {
+    readonly resources: RecordedResource[];
+    /** Names of stacks the program referenced. */
+    readonly referencedStacks: Set<string>;
+}
+
+/** The stack name a reference points at: the last segment of `org/project/stack`. */
+export function referencedStackName(reference: string): string {
+    return reference.split("/").pop() ?? reference;
+}
+
+const STACK_REFERENCE = "pulumi:pulumi:StackReference";
+
+/**
+ * Installs the mocks for one program run. Call before the program is loaded; then load it, await its
+ * outputs and `pulumi.runtime.disconnect()` so every registration has been recorded.
+ */
+export async function startRecording(options: RecordingOptions): Promise<Recording> {
+    const recording: Recording = { resources: [], referencedStacks: new Set() };
+
+    const newResource = (args: MockResourceArgs): MockResourceResult => {
+        // MockResourceArgs types inputs as `any`; they are the deserialized input object.
+        const inputs = args.inputs as Record<string, unknown>;
+        if (args.type === STACK_REFERENCE) {
+            const reference = String(inputs.name);
+            const stack = referencedStackName(reference);
+            recording.referencedStacks.add(stack);
+            const target = options.resolveStack?.(reference);
+            if (target === undefined) {
+                throw new Error(`unknown stack "${reference}": no Pulumi.${stack}.yaml in this project`);
+            }
+            return {
+                id: reference,
+                state: { ...inputs, outputs: target.outputs, secretOutputNames: target.secretOutputNames },
+            };
+        }
+        const computed = options.computedOutputs?.[args.type]?.(args) ?? {};
+        return { id: args.custom ? `${args.name}-id` : undefined, state: { ...inputs, ...computed } };
+    };
+
+    await pulumi.runtime.setMocks(
+        {
+            newResource,
+            call: (args) => {
+                throw new Error(`the offline synth has no mock for the function ${args.token}`);
+            },
+        },
+        options.project,
+        options.stack,
+        options.preview ?? false,
+    );
+
+    // setMocks installs a MockMonitor; wrap its two entry points to see what MockResourceArgs omit
+    // (parent, provider reference, dependencies) together with the URN it assigns.
+    const monitor = pulumi.runtime.getMonitor() as unknown as MockMonitor;
+    type Request = {
+        getType(): string;
+        getName(): string;
+        getParent(): string;
+        getProvider(): string;
+        getDependenciesList(): string[];
+    };
+    type Callback = (err: unknown, response: { getUrn(): string } | undefined) => void;
+    type RegisterRequest = Request & {
+        getCustom(): boolean;
+        getObject(): unknown;
+        getProtect(): boolean | undefined;
+        getRetainondelete(): boolean | undefined;
+        getDeletebeforereplace(): boolean | undefined;
+        getIgnorechangesList(): string[];
+        getReplaceonchangesList(): string[];
+        getAdditionalsecretoutputsList(): string[];
+        getDeletedwith(): string;
+    };
+    const recordedOptions = (req: RegisterRequest): RecordedOptions => {
+        const list = (values: string[]) => (values.length > 0 ? [...values] : undefined);
+        const options = {
+            protect: req.getProtect() ? true : undefined,
+            retainOnDelete: req.getRetainondelete() ? true : undefined,
+            deleteBeforeReplace: req.getDeletebeforereplace() ? true : undefined,
+            ignoreChanges: list(req.getIgnorechangesList()),
+            replaceOnChanges: list(req.getReplaceonchangesList()),
+            additionalSecretOutputs: list(req.getAdditionalsecretoutputsList()),
+            deletedWith: req.getDeletedwith() || undefined,
+        } as const;
+        return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+    };
+    const record = (
+        req: Request,
+        custom: boolean,
+        inputs: Record<string, unknown>,
+        response: { getUrn(): string },
+        options?: RecordedOptions,
+    ) => {
+        recording.resources.push({
+            urn: response.getUrn(),
+            type: req.getType(),
+            name: req.getName(),
+            custom,
+            ...(req.getParent() ? { parent: req.getParent() } : {}),
+            ...(req.getProvider() ? { provider: req.getProvider() } : {}),
+            dependsOn: [...req.getDependenciesList()].sort(),
+            ...(options && Object.keys(options).length > 0 ? { options } : {}),
+            inputs,
+        });
+    };
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req: RegisterRequest, callback: Callback) =>
+        register(req, (err: unknown, response: { getUrn(): string } | undefined) => {
+            if (!err && response) {
+                const inputs = pulumi.runtime.deserializeProperties(req.getObject() as never);
+                record(req, req.getCustom(), inputs, response, recordedOptions(req));
+            }
+            callback(err, response);
+        });
+    const read = monitor.readResource.bind(monitor);
+    monitor.readResource = (req: Request & { getProperties(): unknown }, callback: Callback) =>
+        read(req, (err: unknown, response: { getUrn(): string } | undefined) => {
+            if (!err && response) {
+                record(req, true, pulumi.runtime.deserializeProperties(req.getProperties() as never), response);
+            }
+            callback(err, response);
+        });
+
+    return recording;
+}
+
+/** A value and whether Pulumi treats it as secret. */
+export interface ResolvedOutput {
+    readonly value: unknown;
+    readonly secret: boolean;
+}
+
+/**
+ * Resolves a program module's exports the way Pulumi turns them into stack outputs: every export,
+ * deeply unwrapped, with its secretness.
+ */
+export async function resolveExports(program: Record<string, unknown>): Promise<Record<string, ResolvedOutput>> {
+    const names = Object.keys(program).filter((name) => name !== "__esModule" && name !== "default");
+    const entries = await Promise.all(
+        names.map(async (name): Promise<[string, ResolvedOutput]> => {
+            // Unwrap<unknown> is `never`; the export can be anything, so widen it back.
+            const output = pulumi.output(program[name]) as pulumi.Output<unknown>;
+            const [value, secret] = await Promise.all([
+                new Promise<unknown>((resolve) => output.apply((v) => resolve(v))),
+                pulumi.isSecret(output),
+            ]);
+            return [name, { value, secret }];
+        }),
+    );
+    return Object.fromEntries(entries);
+}
