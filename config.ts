@@ -41,8 +41,19 @@ export interface ConfigKey {
 
 const key = (k: ConfigKey): ConfigKey => k;
 
+/** Object keys list their nested keys in what they allow. */
+function withNestedKeys(keys: readonly ConfigKey[]): readonly ConfigKey[] {
+    return keys.map((k) => {
+        if (k.type !== "object") {
+            return k;
+        }
+        const nested = keys.filter((n) => n.key.startsWith(`${k.key}.`)).map((n) => n.key.slice(k.key.length + 1));
+        return { ...k, allowed: `an object with the keys ${nested.join(", ")}` };
+    });
+}
+
 /** Every config key, in the order the README lists them. */
-export const CONFIG_KEYS: readonly ConfigKey[] = [
+export const CONFIG_KEYS: readonly ConfigKey[] = withNestedKeys([
     key({
         key: "regions",
         type: "array",
@@ -79,7 +90,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
         key: "vault",
         type: "object",
         default: "{}",
-        allowed: "an object with the keys below",
+        allowed: "an object",
         description: "The region's Vault servers.",
         example: "{}",
     }),
@@ -151,7 +162,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
         key: "externalSecrets",
         type: "object",
         default: "{}",
-        allowed: "an object with the keys below",
+        allowed: "an object",
         description: "The External Secrets Operator.",
         example: "{}",
     }),
@@ -195,7 +206,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
         description: "ESO image tag (the appVersion of the pinned chart).",
         example: EXTERNAL_SECRETS_DEFAULTS.imageTag,
     }),
-];
+]);
 
 const KEYS = new Map(CONFIG_KEYS.map((k) => [k.key, k]));
 
@@ -424,6 +435,10 @@ function setCommand(path: readonly PropertyKey[], value: string): string {
     const quoted = /^[\w.\-/]+$/.test(value) ? value : `'${value}'`;
     if (doc(name).type === "array") {
         return `pulumi config set --path '${name}[0]' ${quoted} -s {stack} (one entry per index)`;
+    }
+    if (doc(name).type === "object") {
+        const first = CONFIG_KEYS.find((k) => k.key.startsWith(`${name}.`));
+        return `pulumi config rm ${name} -s {stack}, then set its keys with --path, e.g. ${first ? setCommand([...path, first.key.slice(name.length + 1)], first.example) : ""}`;
     }
     return `pulumi config set ${path.length > 1 ? "--path " : ""}${name} ${quoted} -s {stack}`;
 }

@@ -33,8 +33,10 @@ export class ExternalSecretsOperator extends pulumi.ComponentResource {
     public readonly chart: k8s.helm.v4.Chart;
 
     constructor(name: string, args: ExternalSecretsOperatorArgs, opts?: pulumi.ComponentResourceOptions) {
+        // Reject impossible options before the component is registered: nothing half-created.
+        const options = resolveExternalSecretsOptions(args);
         super("openova:vault:ExternalSecretsOperator", name, {}, opts);
-        this.options = resolveExternalSecretsOptions(args);
+        this.options = options;
         this.serviceAccountName = EXTERNAL_SECRETS_SERVICE_ACCOUNT;
 
         const namespace = new k8s.core.v1.Namespace(

@@ -1,10 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ExternalSecretsOperator } from "./externalSecretsOperator";
-import { EXTERNAL_SECRETS_DEFAULTS, type ExternalSecretsOptions } from "./externalSecretsValues";
+import { type ExternalSecretsOptions, resolveExternalSecretsOptions } from "./externalSecretsValues";
 import { peersOf, vaultAddress, vaultHost } from "./topology";
 import { isDnsLabel, isDnsSubdomain } from "./validation";
 import { VaultServer } from "./vaultServer";
-import { VAULT_SERVER_DEFAULTS, type VaultServerOptions } from "./vaultServerValues";
+import { type VaultServerOptions, resolveVaultServerOptions } from "./vaultServerValues";
 
 export interface VaultRegionArgs {
     /** This region's name, a DNS label; its Vault is served at `vault.<region>.<domain>`. */
@@ -43,24 +43,25 @@ export class VaultRegion extends pulumi.ComponentResource {
     public readonly externalSecretsNamespace: pulumi.Output<string>;
 
     constructor(name: string, args: VaultRegionArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("openova:vault:VaultRegion", name, {}, opts);
+        // Resolve and check everything before the component is registered: nothing half-created.
         checkRegionArgs(args);
+        const { install = true, ...operatorArgs } = args.externalSecrets ?? {};
+        const vaultOptions = resolveVaultServerOptions({ ...args.vault, host: vaultHost(args.region, args.domain) });
+        const operatorOptions = resolveExternalSecretsOptions(operatorArgs);
+        if (vaultOptions.namespace === operatorOptions.namespace) {
+            throw new Error(`VaultRegion: Vault and the External Secrets Operator need their own namespaces, both are ${JSON.stringify(vaultOptions.namespace)}`);
+        }
+        super("openova:vault:VaultRegion", name, {}, opts);
+
         this.region = args.region;
         this.peers = peersOf(args.region, args.regions);
         this.vaultAddress = vaultAddress(args.region, args.domain);
-
-        this.vault = new VaultServer(
-            `${name}-vault`,
-            { ...args.vault, host: vaultHost(args.region, args.domain) },
-            { parent: this },
-        );
-
-        const { install = true, ...operatorOptions } = args.externalSecrets ?? {};
+        this.vault = new VaultServer(`${name}-vault`, vaultOptions, { parent: this });
         if (install) {
             this.externalSecrets = new ExternalSecretsOperator(`${name}-external-secrets`, operatorOptions, { parent: this });
             this.externalSecretsNamespace = this.externalSecrets.namespace;
         } else {
-            this.externalSecretsNamespace = pulumi.output(operatorOptions.namespace ?? EXTERNAL_SECRETS_DEFAULTS.namespace);
+            this.externalSecretsNamespace = pulumi.output(operatorOptions.namespace);
         }
 
         this.registerOutputs({
@@ -83,11 +84,6 @@ function checkRegionArgs(args: VaultRegionArgs): void {
     }
     if (!isDnsSubdomain(args.domain)) {
         problems.push(`domain ${JSON.stringify(args.domain)} is not a DNS name`);
-    }
-    const vaultNamespace = args.vault?.namespace ?? VAULT_SERVER_DEFAULTS.namespace;
-    const operatorNamespace = args.externalSecrets?.namespace ?? EXTERNAL_SECRETS_DEFAULTS.namespace;
-    if (vaultNamespace === operatorNamespace) {
-        problems.push(`Vault and the External Secrets Operator need their own namespaces, both are ${JSON.stringify(vaultNamespace)}`);
     }
     if (problems.length > 0) {
         throw new Error(`VaultRegion: ${problems.join("; ")}`);

@@ -36,8 +36,10 @@ export class VaultServer extends pulumi.ComponentResource {
     public readonly host: string;
 
     constructor(name: string, args: VaultServerArgs, opts?: pulumi.ComponentResourceOptions) {
+        // Reject impossible options before the component is registered: nothing half-created.
+        const options = resolveVaultServerOptions(args);
         super("openova:vault:VaultServer", name, {}, opts);
-        this.options = resolveVaultServerOptions(args);
+        this.options = options;
         this.host = this.options.host;
 
         const namespace = new k8s.core.v1.Namespace(

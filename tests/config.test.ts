@@ -1,0 +1,187 @@
+import * as fc from "fast-check";
+import * as path from "node:path";
+import { CONFIG_KEYS, PROJECT, parseConfig, type ParseResult, type RegionConfig } from "../config";
+import { readProject, readStackConfig } from "../tools/synth/project";
+
+const projectDir = path.resolve(__dirname, "..");
+
+/** The project-wide defaults exactly as the CLI would pass them (from Pulumi.yaml). */
+const projectDefaults = readStackConfig({ ...readProject(projectDir), stacks: [] }, "no-such-stack").config;
+
+/** Raw config for a stack: Pulumi.yaml defaults, a domain, and the given keys (objects as JSON). */
+function raw(values: Record<string, unknown> = {}): Record<string, string> {
+    const config: Record<string, string> = { ...projectDefaults, [`${PROJECT}:domain`]: "example.com" };
+    for (const [key, value] of Object.entries(values)) {
+        const qualified = key.includes(":") ? key : `${PROJECT}:${key}`;
+        if (value === undefined) {
+            delete config[qualified];
+        } else {
+            config[qualified] = typeof value === "string" ? value : JSON.stringify(value);
+        }
+    }
+    return config;
+}
+
+function ok(result: ParseResult): RegionConfig {
+    if (!result.ok) {
+        throw new Error(`expected valid config, got:\n${result.problems.join("\n")}`);
+    }
+    return result.config;
+}
+
+function problems(result: ParseResult): readonly string[] {
+    if (result.ok) {
+        throw new Error("expected the config to be rejected");
+    }
+    return result.problems;
+}
+
+describe("config defaults", () => {
+    it("takes regions from Pulumi.yaml, the region from the stack name and everything else from the components", () => {
+        const config = ok(parseConfig("region1", raw()));
+        expect(config).toEqual({
+            stack: "region1",
+            region: "region1",
+            regions: ["region1", "region2"],
+            peers: ["region2"],
+            domain: "example.com",
+            kubeContext: "region1",
+            vault: {},
+            externalSecrets: { install: true },
+        });
+    });
+
+    it("lets `region` name the region when the stack is named otherwise, and derives the peers", () => {
+        const config = ok(parseConfig("prod-eu", raw({ region: "region2", regions: ["region1", "region2", "region3"] })));
+        expect(config.region).toBe("region2");
+        expect(config.peers).toEqual(["region1", "region3"]);
+        expect(config.kubeContext).toBe("region2");
+    });
+
+    it.each(["region1", "region2"])("accepts the committed stack file Pulumi.%s.yaml", (stack) => {
+        const project = readProject(projectDir);
+        const config = ok(parseConfig(stack, readStackConfig(project, stack).config));
+        expect(config.region).toBe(stack);
+        expect(config.domain).toBe("example.com");
+        expect(config.vault.replicas).toBe(3);
+    });
+
+    it("passes explicit settings through, accepting the strings `pulumi config set --path` may store", () => {
+        const config = ok(
+            parseConfig(
+                "region1",
+                raw({
+                    kubeContext: "arn:aws:eks:eu-west-1:123:cluster/r1",
+                    vault: { replicas: "5", storageSize: "20Gi", storageClass: "fast-ssd", ingressClassName: "nginx", namespace: "secrets" },
+                    externalSecrets: { install: "false", namespace: "eso", replicas: 3, chartVersion: "2.9.1", imageTag: "v2.9.1" },
+                }),
+            ),
+        );
+        expect(config.kubeContext).toBe("arn:aws:eks:eu-west-1:123:cluster/r1");
+        expect(config.vault).toEqual({ replicas: 5, storageSize: "20Gi", storageClass: "fast-ssd", ingressClassName: "nginx", namespace: "secrets" });
+        expect(config.externalSecrets).toEqual({ install: false, namespace: "eso", replicas: 3, chartVersion: "2.9.1", imageTag: "v2.9.1" });
+    });
+
+    it("ignores keys of other namespaces", () => {
+        expect(parseConfig("region1", raw({ "kubernetes:context": "x", "aws:region": "eu-west-1" })).ok).toBe(true);
+    });
+
+    it("warns about a single server and about a chart override that leaves the image pinned", () => {
+        const result = parseConfig("region1", raw({ vault: { replicas: 1, chartVersion: "0.35.0" }, externalSecrets: { chartVersion: "2.10.0" } }));
+        expect(result.ok && result.warnings).toEqual([
+            expect.stringContaining("openova-vault:vault.replicas is 1"),
+            expect.stringContaining("openova-vault:vault.chartVersion is 0.35.0 but the image stays at the pinned 2.0.4"),
+            expect.stringContaining("openova-vault:externalSecrets.chartVersion is 2.10.0 but the image stays at the pinned v2.9.0"),
+        ]);
+    });
+});
+
+describe("config errors", () => {
+    // Each bad input gives exactly one line, naming the stack, the key, the value, what is allowed and the fix.
+    const cases: [string, Record<string, unknown>, string, RegExp][] = [
+        ["even replicas", { vault: { replicas: 4 } }, 'openova-vault:vault.replicas is 4, but it must be an odd whole number from 1 to 7', /Fix: pulumi config set --path vault\.replicas 3 -s region1$/],
+        ["zero replicas", { vault: { replicas: 0 } }, "openova-vault:vault.replicas is 0, but it must be an odd whole number from 1 to 7", /--path vault\.replicas 3/],
+        ["too many replicas", { vault: { replicas: 9 } }, "openova-vault:vault.replicas is 9, but it must be an odd", /--path vault\.replicas 3/],
+        ["fractional replicas", { vault: { replicas: 2.5 } }, "openova-vault:vault.replicas is 2.5, but it must be an odd", /--path vault\.replicas 3/],
+        ["replicas as words", { vault: { replicas: "three" } }, 'openova-vault:vault.replicas is "three", but it must be an odd', /--path vault\.replicas 3/],
+        ["a domain with a scheme", { domain: "https://example.com" }, 'openova-vault:domain is "https://example.com", but it must be a lowercase DNS name', /Fix: pulumi config set domain example\.com -s region1$/],
+        ["a domain with a path", { domain: "example.com/vault" }, 'openova-vault:domain is "example.com/vault", but it must be a lowercase DNS name', /set domain example\.com/],
+        ["a domain with a port", { domain: "example.com:443" }, 'openova-vault:domain is "example.com:443", but it must be', /set domain example\.com/],
+        ["an uppercase domain", { domain: "Example.com" }, 'openova-vault:domain is "Example.com", but it must be a lowercase DNS name', /set domain/],
+        ["no domain", { domain: undefined }, "openova-vault:domain is not set, but it must be a lowercase DNS name", /set domain example\.com/],
+        ["a region not in regions", { region: "region3" }, 'openova-vault:region is "region3", but it must be one of regions ["region1","region2"]', /Fix: pulumi config set region region1 -s region1$/],
+        ["a storage size in words", { vault: { storageSize: "ten" } }, 'openova-vault:vault.storageSize is "ten", but it must be a positive Kubernetes quantity', /--path vault\.storageSize 10Gi/],
+        ["a zero storage size", { vault: { storageSize: "0Gi" } }, 'openova-vault:vault.storageSize is "0Gi", but it must be a positive', /--path vault\.storageSize 10Gi/],
+        ["a bad audit storage size", { vault: { auditStorageSize: "10 GB" } }, 'openova-vault:vault.auditStorageSize is "10 GB"', /--path vault\.auditStorageSize 10Gi/],
+        ["a misspelt vault key", { vault: { replica: 3 } }, "openova-vault:vault.replica is not a known key (did you mean openova-vault:vault.replicas?)", /Fix: pulumi config rm --path vault\.replica -s region1$/],
+        ["a misspelt top-level key", { domian: "example.com" }, "openova-vault:domian is not a known key (did you mean openova-vault:domain?)", /Fix: pulumi config rm domian -s region1$/],
+        ["a misspelt ESO key", { externalSecrets: { instal: false } }, "openova-vault:externalSecrets.instal is not a known key (did you mean openova-vault:externalSecrets.install?)", /rm --path externalSecrets\.instal/],
+        ["a nested key set without --path", { "vault.replicas": "5" }, "openova-vault:vault.replicas is a flat key, but vault is an object: nested keys are set with --path", /pulumi config rm vault\.replicas -s region1 && pulumi config set --path vault\.replicas <value> -s region1$/],
+        ["an unknown key with no close match", { tlsEverywhere: true }, "openova-vault:tlsEverywhere is not a known key; known keys: regions, region, domain", /rm tlsEverywhere/],
+        ["vault settings that are not an object", { vault: 3 }, "openova-vault:vault is 3, but it must be an object with the keys replicas, storageSize", /Fix: pulumi config rm vault -s region1, then set its keys with --path, e.g. pulumi config set --path vault\.replicas 3 -s region1$/],
+        ["a region name that is not a DNS label", { regions: ["region1", "Region_2"] }, 'openova-vault:regions[1] is "Region_2", but it must be a list of distinct DNS labels', /--path 'regions\[0\]' region1/],
+        ["regions listed twice", { regions: ["region1", "region1"] }, 'openova-vault:regions is ["region1","region1"], but it must be a list of distinct DNS labels', /regions/],
+        ["regions as a comma-separated string", { regions: "region1,region2" }, 'openova-vault:regions is "region1,region2", but it must be a list', /regions/],
+        ["an install flag that is not a boolean", { externalSecrets: { install: "yes" } }, 'openova-vault:externalSecrets.install is "yes", but it must be true or false', /--path externalSecrets\.install true/],
+        ["a chart version with a v", { vault: { chartVersion: "v0.34.1" } }, 'openova-vault:vault.chartVersion is "v0.34.1", but it must be a semantic version', /--path vault\.chartVersion 0\.34\.1/],
+        ["an ingress class that is not a DNS name", { vault: { ingressClassName: "Cilium" } }, 'openova-vault:vault.ingressClassName is "Cilium"', /--path vault\.ingressClassName cilium/],
+        ["too many ESO replicas", { externalSecrets: { replicas: 6 } }, "openova-vault:externalSecrets.replicas is 6, but it must be a whole number from 1 to 5", /--path externalSecrets\.replicas 2/],
+        ["an empty kube context", { kubeContext: "  " }, 'openova-vault:kubeContext is "  ", but it must be a non-empty kubeconfig context name', /set kubeContext region1/],
+        [
+            "Vault and ESO in one namespace",
+            { vault: { namespace: "platform" }, externalSecrets: { namespace: "platform" } },
+            'openova-vault:externalSecrets.namespace and openova-vault:vault.namespace are both "platform"',
+            /--path externalSecrets\.namespace external-secrets/,
+        ],
+    ];
+
+    it.each(cases)("rejects %s with one line naming the stack, key, value, what is allowed and the fix", (_name, values, reason, fix) => {
+        const lines = problems(parseConfig("region1", raw(values)));
+        expect(lines).toHaveLength(1);
+        const [line] = lines;
+        expect(line).not.toContain("\n");
+        expect(line.startsWith('Invalid config for stack "region1": ')).toBe(true);
+        expect(line).toContain(reason);
+        expect(line).toMatch(fix);
+    });
+
+    it("explains a stack whose name is not a region and that sets no region", () => {
+        expect(problems(parseConfig("dev", raw()))).toEqual([
+            'Invalid config for stack "dev": openova-vault:region is not set, so it defaults to the stack name "dev", which is not one of regions ["region1","region2"]. Fix: pulumi config set region region1 -s dev',
+        ]);
+    });
+
+    it("reports every problem, one line each", () => {
+        const lines = problems(parseConfig("region1", raw({ domain: "https://x", vault: { replicas: 2, storageSize: "ten" } })));
+        expect(lines).toHaveLength(3);
+    });
+
+    it("rejects a domain that makes the Vault host name too long", () => {
+        const domain = Array.from({ length: 4 }, () => "a".repeat(60)).join(".");
+        expect(problems(parseConfig("region1", raw({ domain })))[0]).toContain("longer than 253 characters");
+    });
+
+    it("accepts exactly the odd replica counts from 1 to 7", () => {
+        fc.assert(
+            fc.property(fc.integer({ min: -20, max: 20 }), (replicas) => {
+                const accepted = parseConfig("region1", raw({ vault: { replicas } })).ok;
+                expect(accepted).toBe([1, 3, 5, 7].includes(replicas));
+            }),
+        );
+    });
+
+    it("accepts every documented key with its documented example", () => {
+        for (const { key, type, example } of CONFIG_KEYS.filter((k) => k.type !== "object")) {
+            const [parent, child] = key.split(".");
+            const typed: unknown = type === "integer" ? Number(example) : type === "boolean" ? example === "true" : type === "array" ? [example, "region2"] : example;
+            const values = child === undefined ? { [parent]: typed } : { [parent]: { [child]: typed } };
+            expect({ key, ok: parseConfig("region1", raw(values)).ok }).toEqual({ key, ok: true });
+        }
+    });
+
+    it("lists exactly the documented keys as the known ones", () => {
+        const [line] = problems(parseConfig("region1", raw({ vault: { nope: 1 } })));
+        const nested = CONFIG_KEYS.filter((k) => k.key.startsWith("vault.")).map((k) => k.key.slice("vault.".length));
+        expect(line).toContain(`known keys of openova-vault:vault: ${nested.join(", ")}.`);
+    });
+});
