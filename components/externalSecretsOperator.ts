@@ -13,6 +13,24 @@ import {
 
 export type ExternalSecretsOperatorArgs = ExternalSecretsOptions;
 
+/** Type token of a CustomResourceDefinition in the Kubernetes provider. */
+export const CRD_TYPE = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition";
+
+/**
+ * A transform for the chart that keeps ESO's CustomResourceDefinitions when Pulumi deletes them.
+ *
+ * Deleting a CRD deletes every object of that kind in the cluster: every ExternalSecret (and with
+ * them, through their owner references, the Secrets they created), every store and PushSecret of
+ * every team. That must never follow from `pulumi destroy` or from `externalSecrets.install: false`.
+ * With this transform Pulumi forgets the CRDs instead; delete them by hand to really uninstall.
+ */
+export function retainCustomResourceDefinitions(args: pulumi.ResourceTransformArgs): pulumi.ResourceTransformResult | undefined {
+    if (args.type !== CRD_TYPE) {
+        return undefined;
+    }
+    return { props: args.props, opts: pulumi.mergeOptions(args.opts, { retainOnDelete: true }) };
+}
+
 /**
  * The External Secrets Operator: its namespace and the external-secrets chart with its CRDs.
  *
@@ -56,7 +74,7 @@ export class ExternalSecretsOperator extends pulumi.ComponentResource {
                 repositoryOpts: { repo: EXTERNAL_SECRETS_CHART.repository },
                 values: externalSecretsHelmValues(this.options),
             },
-            { parent: this },
+            { parent: this, transforms: [retainCustomResourceDefinitions] },
         );
 
         this.registerOutputs({ namespace: this.namespace, serviceAccountName: this.serviceAccountName });

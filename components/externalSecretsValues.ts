@@ -1,7 +1,7 @@
 /**
  * Pure builders for the External Secrets Operator install: option defaults and chart values.
  */
-import { isChartVersion, isDnsLabel, isImageTag, isIntegerBetween } from "./validation";
+import { isChartVersion, isImageTag, isIntegerBetween, isOwnNamespace } from "./validation";
 import { EXTERNAL_SECRETS_CHART, EXTERNAL_SECRETS_IMAGE } from "./versions";
 
 /** Defaults for every optional {@link ExternalSecretsOptions} field; the README's config table shows the same values. */
@@ -50,10 +50,10 @@ export function resolveExternalSecretsOptions(options: ExternalSecretsOptions): 
     };
     const problems: string[] = [];
     const check = (ok: boolean, problem: string) => ok || problems.push(problem);
-    check(isDnsLabel(resolved.namespace), `namespace ${JSON.stringify(resolved.namespace)} is not a DNS label`);
+    check(isOwnNamespace(resolved.namespace), `namespace ${JSON.stringify(resolved.namespace)} is not a DNS label other than default and kube-*`);
     check(isIntegerBetween(resolved.replicas, 1, 5), `replicas ${resolved.replicas} is not a whole number from 1 to 5`);
     check(isChartVersion(resolved.chartVersion), `chartVersion ${JSON.stringify(resolved.chartVersion)} is not a semantic version`);
-    check(isImageTag(resolved.imageTag), `imageTag ${JSON.stringify(resolved.imageTag)} is not an image tag`);
+    check(isImageTag(resolved.imageTag), `imageTag ${JSON.stringify(resolved.imageTag)} is not a pinned image tag (not latest)`);
     if (problems.length > 0) {
         throw new Error(`ExternalSecretsOperator: ${problems.join("; ")}`);
     }

@@ -2,10 +2,25 @@
  * Just enough HCL writing for the documents this project generates (Vault server config, Vault
  * policies). Strings are quoted here, in one place, so no generated document can be broken or
  * extended by a value that contains a quote, a newline or a template sequence.
+ *
+ * The output is the common subset of HCL 1 (which Vault parses) and HCL 2 (which the tests parse
+ * with HashiCorp's own parser): quoted strings with backslash escapes, numbers, booleans, tuples
+ * and labelled blocks.
  */
 
-/** An HCL quoted-string literal for `value`. */
+/**
+ * An HCL quoted-string literal for `value`.
+ *
+ * Vault reads its server config and policies with HCL version 1, which has no escape for a template
+ * sequence: HCL 2 reads `$${` as a literal `${`, HCL 1 keeps both dollars. No value this project writes
+ * needs `${` or `%{`, so a value containing one is refused rather than written in a form the two
+ * versions read differently.
+ * @throws Error if `value` contains `${` or `%{`.
+ */
 export function hclString(value: string): string {
+    if (value.includes("${") || value.includes("%{")) {
+        throw new Error(`cannot write ${JSON.stringify(value)} as an HCL string: it contains a template sequence ("\${" or "%{")`);
+    }
     let out = '"';
     for (const char of value) {
         const code = char.codePointAt(0) ?? 0;
@@ -23,8 +38,7 @@ export function hclString(value: string): string {
             out += char;
         }
     }
-    // `${` and `%{` open template sequences inside HCL strings; doubling the sigil escapes them.
-    return `${out.replace(/\$\{/g, "$${").replace(/%\{/g, "%%{")}"`;
+    return `${out}"`;
 }
 
 /** An HCL value: strings quoted, numbers and booleans as literals, lists of those as tuples. */

@@ -15,12 +15,22 @@ export function isDnsSubdomain(value: string): boolean {
     return value.length <= 253 && value.split(".").every(isDnsLabel);
 }
 
-const QUANTITY = /^(0|[1-9][0-9]*)(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/;
+const QUANTITY = /^(0|[1-9][0-9]*)(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)$/;
+const UNIT_BYTES: Readonly<Record<string, number>> = {
+    k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
+    Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+};
 
-/** A positive Kubernetes storage quantity such as `10Gi`, `500Mi` or `1.5Ti`. */
+/** The smallest volume this project accepts: anything smaller is a typo (`10` instead of `10Gi`). */
+export const MIN_VOLUME_BYTES = 2 ** 30;
+
+/**
+ * A Kubernetes storage quantity with a unit, of at least 1Gi, such as `10Gi` or `1.5Ti`. A bare number
+ * is bytes to Kubernetes, so `100` would ask for a 100-byte volume: it is rejected.
+ */
 export function isStorageQuantity(value: string): boolean {
     const match = QUANTITY.exec(value);
-    return match !== null && Number(`${match[1]}${match[2] ?? ""}`) > 0;
+    return match !== null && Number(`${match[1]}${match[2] ?? ""}`) * UNIT_BYTES[match[3]] >= MIN_VOLUME_BYTES;
 }
 
 /** Raft needs a majority of voters: an odd number of servers, at most 7. */
@@ -40,9 +50,58 @@ export function isChartVersion(value: string): boolean {
     return SEMVER.test(value);
 }
 
-const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}(@sha256:[a-f0-9]{64})?$/;
 
-/** An OCI image tag. */
+/**
+ * A pinned OCI image tag, optionally with its digest (`2.0.4@sha256:...`). `latest` is refused: it
+ * pins nothing, so two regions (or two runs) could run different Vault versions.
+ */
 export function isImageTag(value: string): boolean {
-    return IMAGE_TAG.test(value);
+    return IMAGE_TAG.test(value) && value.split("@")[0] !== "latest";
+}
+
+/** Namespaces this project must never create, own or delete. */
+export const RESERVED_NAMESPACES: readonly string[] = ["default", "kube-system", "kube-public", "kube-node-lease"];
+
+/** A DNS label that is not one of the cluster's own namespaces. */
+export function isOwnNamespace(value: string): boolean {
+    return isDnsLabel(value) && !RESERVED_NAMESPACES.includes(value);
+}
+
+/** A kubeconfig context name: not empty, no surrounding whitespace, no control characters. */
+export function isContextName(value: string): boolean {
+    return value.length > 0 && value.trim() === value && ![...value].some((char) => char < " " || char === "\u007f");
+}
+
+/** A KV mount path this project can write policies for: one path segment, no slashes or globs. */
+export function isKvMount(value: string): boolean {
+    return /^[a-z0-9][a-z0-9_-]{0,62}$/.test(value);
+}
+
+/** A Pulumi organization name. */
+export function isOrganizationName(value: string): boolean {
+    return /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/.test(value);
+}
+
+/**
+ * An address for the Vault provider: `http://` or `https://`, a host, an optional port, and no path,
+ * query or credentials (a token in a URL would end up in the stack file).
+ */
+export function isVaultAddress(value: string): boolean {
+    let url: URL;
+    try {
+        url = new URL(value);
+    } catch {
+        return false;
+    }
+    return (
+        (url.protocol === "https:" || url.protocol === "http:") &&
+        url.hostname !== "" &&
+        url.username === "" &&
+        url.password === "" &&
+        (url.pathname === "/" || url.pathname === "") &&
+        url.search === "" &&
+        url.hash === "" &&
+        !value.endsWith("/")
+    );
 }

@@ -3,7 +3,7 @@
  * values for the hashicorp/vault chart. No Pulumi resources here, so tests call them directly.
  */
 import { type HclBlock, renderHcl } from "./hcl";
-import { isChartVersion, isDnsLabel, isDnsSubdomain, isImageTag, isRaftReplicaCount, isStorageQuantity } from "./validation";
+import { isChartVersion, isDnsSubdomain, isImageTag, isOwnNamespace, isRaftReplicaCount, isStorageQuantity } from "./validation";
 import { VAULT_CHART, VAULT_IMAGE } from "./versions";
 
 /** Defaults for every optional {@link VaultServerOptions} field; the README's config table shows the same values. */
@@ -18,8 +18,11 @@ export const VAULT_SERVER_DEFAULTS = {
 } as const;
 
 /**
- * The Helm release name. The chart names its objects after it: pods `vault-0..n`, the headless
- * service `vault-internal` that Raft peers use, and `vault-active` in front of the leader.
+ * The Helm release name. The chart names its objects after its "fullname", which is the release name
+ * when that contains the chart name `vault` (and no `fullnameOverride` is set, which this project never
+ * sets): pods `vault-0..n`, the headless service `vault-internal` that Raft peers use, and
+ * `vault-active` in front of the leader. The `retry_join` addresses and the stores' in-cluster address
+ * are derived from this constant, so it is deliberately not an option.
  */
 export const VAULT_RELEASE_NAME = "vault";
 
@@ -82,14 +85,14 @@ export function resolveVaultServerOptions(options: VaultServerOptions): Resolved
     const problems: string[] = [];
     const check = (ok: boolean, problem: string) => ok || problems.push(problem);
     check(isDnsSubdomain(resolved.host), `host ${JSON.stringify(resolved.host)} is not a DNS name`);
-    check(isDnsLabel(resolved.namespace), `namespace ${JSON.stringify(resolved.namespace)} is not a DNS label`);
+    check(isOwnNamespace(resolved.namespace), `namespace ${JSON.stringify(resolved.namespace)} is not a DNS label other than default and kube-*`);
     check(isRaftReplicaCount(resolved.replicas), `replicas ${resolved.replicas} is not an odd number from 1 to 7`);
-    check(isStorageQuantity(resolved.storageSize), `storageSize ${JSON.stringify(resolved.storageSize)} is not a storage quantity such as 10Gi`);
-    check(isStorageQuantity(resolved.auditStorageSize), `auditStorageSize ${JSON.stringify(resolved.auditStorageSize)} is not a storage quantity such as 10Gi`);
+    check(isStorageQuantity(resolved.storageSize), `storageSize ${JSON.stringify(resolved.storageSize)} is not a storage quantity of at least 1Gi such as 10Gi`);
+    check(isStorageQuantity(resolved.auditStorageSize), `auditStorageSize ${JSON.stringify(resolved.auditStorageSize)} is not a storage quantity of at least 1Gi such as 10Gi`);
     check(resolved.storageClass === undefined || isDnsSubdomain(resolved.storageClass), `storageClass ${JSON.stringify(resolved.storageClass)} is not a DNS name`);
     check(isDnsSubdomain(resolved.ingressClassName), `ingressClassName ${JSON.stringify(resolved.ingressClassName)} is not a DNS name`);
     check(isChartVersion(resolved.chartVersion), `chartVersion ${JSON.stringify(resolved.chartVersion)} is not a semantic version`);
-    check(isImageTag(resolved.imageTag), `imageTag ${JSON.stringify(resolved.imageTag)} is not an image tag`);
+    check(isImageTag(resolved.imageTag), `imageTag ${JSON.stringify(resolved.imageTag)} is not a pinned image tag (not latest)`);
     if (problems.length > 0) {
         throw new Error(`VaultServer: ${problems.join("; ")}`);
     }
@@ -186,7 +189,7 @@ function volume(size: string, storageClass: string | undefined): VolumeValues {
 /**
  * Values for the hashicorp/vault chart: HA on Raft, persistent data and audit volumes, an ingress
  * to the active server, and no agent injector (the External Secrets Operator delivers secrets).
- * The chart's pod anti-affinity and PodDisruptionBudget are kept as they are.
+ * The chart's pod anti-affinity and PodDisruptionBudget are kept (the PDB only with more than one server).
  */
 export function vaultHelmValues(options: ResolvedVaultServerOptions): VaultHelmValues {
     return {
@@ -206,7 +209,9 @@ export function vaultHelmValues(options: ResolvedVaultServerOptions): VaultHelmV
             ha: {
                 enabled: true,
                 replicas: options.replicas,
-                disruptionBudget: { enabled: true },
+                // The chart's PDB allows (replicas - 1) / 2 pods down; with one server that is zero,
+                // which would block every node drain, so a single server gets no PDB.
+                disruptionBudget: { enabled: options.replicas > 1 },
                 raft: { enabled: true, setNodeId: true, config: raftConfig(options) },
             },
         },

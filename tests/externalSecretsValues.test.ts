@@ -16,7 +16,9 @@ describe("resolveExternalSecretsOptions", () => {
         [{ replicas: 0 }, "replicas 0 is not a whole number from 1 to 5"],
         [{ namespace: "external_secrets" }, 'namespace "external_secrets" is not a DNS label'],
         [{ chartVersion: "2.9" }, 'chartVersion "2.9" is not a semantic version'],
-        [{ imageTag: "" }, 'imageTag "" is not an image tag'],
+        [{ imageTag: "" }, 'imageTag "" is not a pinned image tag'],
+        [{ imageTag: "latest" }, 'imageTag "latest" is not a pinned image tag'],
+        [{ namespace: "kube-system" }, 'namespace "kube-system" is not a DNS label other than default and kube-*'],
     ])("rejects %j early", (options, message) => {
         expect(() => resolveExternalSecretsOptions(options)).toThrow(message);
     });

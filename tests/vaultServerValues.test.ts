@@ -73,6 +73,8 @@ describe("resolveVaultServerOptions", () => {
         [{ replicas: 0 }, "replicas 0 is not an odd number"],
         [{ storageSize: "ten" }, 'storageSize "ten" is not a storage quantity'],
         [{ namespace: "Vault" }, 'namespace "Vault" is not a DNS label'],
+        [{ namespace: "default" }, 'namespace "default" is not a DNS label other than default and kube-*'],
+        [{ storageSize: "100" }, 'storageSize "100" is not a storage quantity of at least 1Gi'],
         [{ host: "https://vault.example.com" }, "is not a DNS name"],
         [{ chartVersion: "latest" }, 'chartVersion "latest" is not a semantic version'],
     ])("rejects %j early", (override, message) => {
@@ -106,16 +108,28 @@ describe("raftConfig", () => {
 });
 
 describe("hclString", () => {
-    it("quotes any string so HashiCorp's parser reads it back as one string", async () => {
+    const hasTemplate = (value: string) => value.includes("${") || value.includes("%{");
+
+    it("quotes any string without a template sequence so HashiCorp's parser reads it back unchanged", async () => {
         await fc.assert(
-            fc.asyncProperty(fc.string({ unit: "binary" }), async (value) => {
-                const parsed = (await parseHcl("s.hcl", `s = ${hclString(value)}\n`)) as { s: string };
-                // HCL normalizes string literals to Unicode NFC, and hcl2json keeps template escapes as
-                // written (`$${` and `%%{` stand for `${` and `%{`).
-                expect(parsed.s).toBe(value.normalize("NFC").replace(/\$\{/g, "$${").replace(/%\{/g, "%%{"));
-            }),
+            fc.asyncProperty(
+                fc.string({ unit: "binary" }).filter((value) => !hasTemplate(value)),
+                async (value) => {
+                    const parsed = (await parseHcl("s.hcl", `s = ${hclString(value)}\n`)) as { s: string };
+                    // HCL normalizes string literals to Unicode NFC.
+                    expect(parsed.s).toBe(value.normalize("NFC"));
+                },
+            ),
             { numRuns: 300 },
         );
+    });
+
+    it.each(["${path}", "a%{if x}b", "x${"])("refuses %j: HCL 1 (Vault) and HCL 2 read template escapes differently", (value) => {
+        expect(() => hclString(value)).toThrow(/template sequence/);
+    });
+
+    it("accepts a lone $ or % that opens no template", () => {
+        expect(hclString("$5 and 10% {x}")).toBe('"$5 and 10% {x}"');
     });
 });
 
@@ -157,6 +171,11 @@ describe("vaultHelmValues", () => {
             disruptionBudget: { enabled: true },
             raft: { enabled: true, setNodeId: true, config: raftConfig({ ...defaults, host: "vault.region2.example.com", storageClass: "fast-ssd", replicas: 5 }) },
         });
+    });
+
+    it("keeps the chart's PodDisruptionBudget only when there is more than one server (with one it would block every drain)", () => {
+        expect(vaultHelmValues({ ...defaults, replicas: 3 }).server.ha.disruptionBudget).toEqual({ enabled: true });
+        expect(vaultHelmValues({ ...defaults, replicas: 1 }).server.ha.disruptionBudget).toEqual({ enabled: false });
     });
 
     it("keeps data and audit on persistent volumes of the configured class", () => {
