@@ -7,15 +7,33 @@
  *   DIR/<stack>/outputs.json    the stack outputs
  *   DIR/<stack>/manifests.yaml  every Kubernetes object the stack declares
  * Secret values are "[secret]" everywhere. Output is deterministic, so it can be diffed in review.
- * On any error nothing is written and the exit code is 1.
+ * On any error nothing is written and the exit code is 1 (2 for bad arguments).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
+import { STACK_NAME_RULE, isValidStackName } from "./project";
 import { REDACTED, sortKeys } from "./render";
 import { type StackSynth, SynthError, type SynthResult, synthesize } from "./runner";
 
 const USAGE = "usage: npm run synth -- [--stack NAME]... [--out DIR] [--project DIR]";
+
+const HELP = `${USAGE}
+
+Runs each stack's Pulumi program offline, under Pulumi's mock runtime, and writes per stack
+DIR/<stack>/resources.json, outputs.json and manifests.yaml, with every secret as "${REDACTED}".
+
+Options:
+  -s, --stack NAME   synthesize only this stack (repeatable); default: every Pulumi.<stack>.yaml.
+                     Stacks it references are synthesized too, but not written.
+      --out DIR      where to write, relative to the current directory (default: synth). Under
+                     \`npm run\`, that is the package root, where npm runs scripts. Each synthesized
+                     stack's DIR/<stack> is replaced; nothing else in DIR is touched.
+      --project DIR  the Pulumi project directory, holding Pulumi.yaml, relative to the current
+                     directory (default: the current directory)
+  -h, --help         show this help
+
+Exit codes: 0 written; 1 the project, its config or a program failed (nothing written); 2 bad arguments.`;
 
 function outputsJson(result: StackSynth): string {
     const outputs = Object.fromEntries(
@@ -24,20 +42,46 @@ function outputsJson(result: StackSynth): string {
     return `${JSON.stringify(sortKeys(outputs), null, 2)}\n`;
 }
 
+/** The files the synth writes for each stack. */
+const STACK_FILES = ["resources.json", "outputs.json", "manifests.yaml"] as const;
+
+/**
+ * The directory of one stack under `outDir`, if the synth may replace it: it must be a direct child of
+ * `outDir` (the stack name was validated; this checks once more) and hold nothing but the synth's own
+ * files, so that `--out .` cannot remove, say, a source directory that happens to share a stack's name.
+ * @returns a problem to report, or undefined
+ */
+function unreplaceable(outDir: string, stack: string): string | undefined {
+    const dir = path.join(outDir, stack);
+    if (!isValidStackName(stack) || path.dirname(dir) !== outDir) {
+        return `refusing to write stack "${stack}" outside ${outDir}`;
+    }
+    if (!fs.existsSync(dir)) {
+        return undefined;
+    }
+    if (!fs.statSync(dir).isDirectory()) {
+        return `refusing to replace ${dir}: it is not a directory`;
+    }
+    const foreign = fs.readdirSync(dir).filter((name) => !(STACK_FILES as readonly string[]).includes(name));
+    return foreign.length > 0
+        ? `refusing to replace ${dir}: it holds files the synth did not write (${foreign.sort().join(", ")}); move them or choose another --out`
+        : undefined;
+}
+
 /** Writes one stack's files, replacing whatever an earlier run left in its directory. */
 function writeStack(outDir: string, result: StackSynth): string[] {
     const dir = path.join(outDir, result.stack);
     fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(dir, { recursive: true });
-    const files: [string, string][] = [
-        ["resources.json", `${JSON.stringify(result.resources, null, 2)}\n`],
-        ["outputs.json", outputsJson(result)],
-        ["manifests.yaml", result.manifests],
-    ];
-    for (const [name, content] of files) {
-        fs.writeFileSync(path.join(dir, name), content);
+    const contents: Record<(typeof STACK_FILES)[number], string> = {
+        "resources.json": `${JSON.stringify(result.resources, null, 2)}\n`,
+        "outputs.json": outputsJson(result),
+        "manifests.yaml": result.manifests,
+    };
+    for (const name of STACK_FILES) {
+        fs.writeFileSync(path.join(dir, name), contents[name]);
     }
-    return files.map(([name]) => path.join(dir, name));
+    return STACK_FILES.map((name) => path.join(dir, name));
 }
 
 function summary(result: StackSynth): string[] {
@@ -56,6 +100,10 @@ function summary(result: StackSynth): string[] {
     return lines;
 }
 
+/**
+ * Runs the CLI with `argv` (the arguments after the script), printing to the console.
+ * @returns the process exit code
+ */
 export async function main(argv: readonly string[]): Promise<number> {
     let args;
     try {
@@ -75,11 +123,19 @@ export async function main(argv: readonly string[]): Promise<number> {
         return 2;
     }
     if (args.values.help) {
-        console.log(USAGE);
+        console.log(HELP);
         return 0;
     }
+    const invalid = (args.values.stack ?? []).filter((stack) => !isValidStackName(stack));
+    if (invalid.length > 0) {
+        for (const stack of invalid) {
+            console.error(`error: --stack "${stack}" is not a valid stack name (${STACK_NAME_RULE})`);
+        }
+        console.error(USAGE);
+        return 2;
+    }
     const projectDir = path.resolve(args.values.project);
-    const outDir = path.resolve(projectDir, args.values.out);
+    const outDir = path.resolve(args.values.out);
 
     let result: SynthResult;
     const started = Date.now();
@@ -99,11 +155,18 @@ export async function main(argv: readonly string[]): Promise<number> {
         throw error;
     }
 
-    for (const stack of result.requested) {
-        const stackResult = result.stacks.get(stack);
-        if (stackResult === undefined) {
-            continue;
+    const written = result.requested.flatMap((stack) => result.stacks.get(stack) ?? []);
+    const problems =
+        fs.existsSync(outDir) && !fs.statSync(outDir).isDirectory()
+            ? [`--out ${outDir} is not a directory`]
+            : written.flatMap((stackResult) => unreplaceable(outDir, stackResult.stack) ?? []);
+    if (problems.length > 0) {
+        for (const problem of problems) {
+            console.error(`error: ${problem}`);
         }
+        return 1;
+    }
+    for (const stackResult of written) {
         console.log(summary(stackResult).join("\n"));
         const files = writeStack(outDir, stackResult);
         console.log(`  wrote ${files.map((f) => path.relative(process.cwd(), f)).join(", ")}`);

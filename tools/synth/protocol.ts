@@ -1,5 +1,6 @@
 /** Messages between the synth runner and its per-stack worker processes. */
-import type { ResolvedOutput, StackOutputs } from "./recorder";
+import type { ResolvedOutput } from "./exports";
+import type { StackOutputs } from "./recorder";
 import type { SynthResource } from "./render";
 
 /** Everything a worker needs to run one stack's program. */
@@ -28,7 +29,13 @@ export type WorkerResult =
       }
     | {
           readonly ok: false;
-          /** `config`: the program rejected its configuration (a Pulumi RunError); `program`: anything else. */
-          readonly kind: "config" | "program";
+          /**
+           * `config`: the program rejected its configuration (a Pulumi RunError); `program`: anything
+           * else the program did, which may pass once stacks it references have outputs; `worker`:
+           * the worker itself failed (crashed, timed out, could not report), set by the runner.
+           */
+          readonly kind: "config" | "program" | "worker";
           readonly message: string;
+          /** Stacks the program referenced before it failed, so the runner can retry it once they have outputs. */
+          readonly referencedStacks?: string[];
       };

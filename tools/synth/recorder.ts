@@ -39,6 +39,8 @@ export interface RecordedOptions {
     readonly replaceOnChanges?: readonly string[];
     readonly additionalSecretOutputs?: readonly string[];
     readonly deletedWith?: string;
+    /** How many resource transforms the registration carries (they run in the engine, on children too). */
+    readonly transforms?: number;
 }
 
 /** The outputs of a stack as a stack reference sees them. */
@@ -50,6 +52,11 @@ export interface StackOutputs {
 export interface RecordingOptions {
     readonly project: string;
     readonly stack: string;
+    /**
+     * What `pulumi.getOrganization()` returns. Default `organization`, the organization of stacks in
+     * Pulumi's self-managed (DIY) backends.
+     */
+    readonly organization?: string;
     /** Run as `pulumi preview` would (unknown values stay unknown). Default false. */
     readonly preview?: boolean;
     /**
@@ -77,6 +84,41 @@ export function referencedStackName(reference: string): string {
 }
 
 const STACK_REFERENCE = "pulumi:pulumi:StackReference";
+const ROOT_STACK_TYPE = "pulumi:pulumi:Stack";
+const DEFAULT_ORGANIZATION = "organization";
+
+/**
+ * A referenced stack's outputs as the engine hands them to a `StackReference`: outputs named in
+ * `secretOutputNames` carry Pulumi's secret marker. The SDK then makes `ref.outputs` a secret Output
+ * (it lifts a nested secret to the whole property) and `getOutput`/`requireOutput` of those names
+ * secret, exactly as after a real engine's read, so a program cannot turn a peer's secret into
+ * plain text by reading it.
+ */
+function markSecretOutputs(target: StackOutputs): Record<string, unknown> {
+    const secret = new Set(target.secretOutputNames);
+    return Object.fromEntries(
+        Object.entries(target.outputs).map(([name, value]) => [
+            name,
+            secret.has(name) ? { [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig, value } : value,
+        ]),
+    );
+}
+
+/**
+ * The URN the Pulumi engine gives a resource: `urn:pulumi:<stack>::<project>::<qualified type>::<name>`,
+ * where the qualified type is the parent's qualified type (the whole chain of ancestor types), then
+ * `$`, then the resource's own type; a resource without a parent, or whose parent is the root stack,
+ * has just its own type (`Deployment.generateURN` and `resource.NewURN` in the engine).
+ *
+ * Pulumi's MockMonitor prefixes only the parent's own type (the last segment of the chain), so a
+ * grandchild's mock URN differs from the one `pulumi up` would record; the recorder replaces the
+ * monitor's URN minting with this function so the synth shows the engine's URNs.
+ */
+export function engineUrn(stack: string, project: string, parentUrn: string | undefined, type: string, name: string): string {
+    const parentType = parentUrn ? parentUrn.split("::")[2] : undefined;
+    const qualifiedType = parentType && parentType !== ROOT_STACK_TYPE ? `${parentType}$${type}` : type;
+    return `urn:pulumi:${stack}::${project}::${qualifiedType}::${name}`;
+}
 
 /**
  * Installs the mocks for one program run. Call before the program is loaded; then load it, await its
@@ -98,7 +140,7 @@ export async function startRecording(options: RecordingOptions): Promise<Recordi
             }
             return {
                 id: reference,
-                state: { ...inputs, outputs: target.outputs, secretOutputNames: target.secretOutputNames },
+                state: { ...inputs, outputs: markSecretOutputs(target), secretOutputNames: target.secretOutputNames },
             };
         }
         const computed = options.computedOutputs?.[args.type]?.(args) ?? {};
@@ -115,11 +157,15 @@ export async function startRecording(options: RecordingOptions): Promise<Recordi
         options.project,
         options.stack,
         options.preview ?? false,
+        options.organization ?? DEFAULT_ORGANIZATION,
     );
 
     // setMocks installs a MockMonitor; wrap its two entry points to see what MockResourceArgs omit
     // (parent, provider reference, dependencies) together with the URN it assigns.
     const monitor = pulumi.runtime.getMonitor() as unknown as MockMonitor;
+    // `newUrn` is private in the SDK's typings; every URN the mock monitor hands out comes from it.
+    (monitor as unknown as { newUrn: (parent: string, type: string, name: string) => string }).newUrn = (parent, type, name) =>
+        engineUrn(options.stack, options.project, parent, type, name);
     type Request = {
         getType(): string;
         getName(): string;
@@ -138,6 +184,7 @@ export async function startRecording(options: RecordingOptions): Promise<Recordi
         getReplaceonchangesList(): string[];
         getAdditionalsecretoutputsList(): string[];
         getDeletedwith(): string;
+        getTransformsList(): unknown[];
     };
     const recordedOptions = (req: RegisterRequest): RecordedOptions => {
         const list = (values: string[]) => (values.length > 0 ? [...values] : undefined);
@@ -149,6 +196,7 @@ export async function startRecording(options: RecordingOptions): Promise<Recordi
             replaceOnChanges: list(req.getReplaceonchangesList()),
             additionalSecretOutputs: list(req.getAdditionalsecretoutputsList()),
             deletedWith: req.getDeletedwith() || undefined,
+            transforms: req.getTransformsList().length || undefined,
         } as const;
         return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
     };
@@ -190,30 +238,4 @@ export async function startRecording(options: RecordingOptions): Promise<Recordi
         });
 
     return recording;
-}
-
-/** A value and whether Pulumi treats it as secret. */
-export interface ResolvedOutput {
-    readonly value: unknown;
-    readonly secret: boolean;
-}
-
-/**
- * Resolves a program module's exports the way Pulumi turns them into stack outputs: every export,
- * deeply unwrapped, with its secretness.
- */
-export async function resolveExports(program: Record<string, unknown>): Promise<Record<string, ResolvedOutput>> {
-    const names = Object.keys(program).filter((name) => name !== "__esModule" && name !== "default");
-    const entries = await Promise.all(
-        names.map(async (name): Promise<[string, ResolvedOutput]> => {
-            // Unwrap<unknown> is `never`; the export can be anything, so widen it back.
-            const output = pulumi.output(program[name]) as pulumi.Output<unknown>;
-            const [value, secret] = await Promise.all([
-                new Promise<unknown>((resolve) => output.apply((v) => resolve(v))),
-                pulumi.isSecret(output),
-            ]);
-            return [name, { value, secret }];
-        }),
-    );
-    return Object.fromEntries(entries);
 }

@@ -6,14 +6,17 @@
  * order, which deploys every region and then runs them again once their peers have outputs, the
  * runner works in passes: in the first pass a referenced stack that has not been synthesized yet
  * exists but has no outputs; afterwards a stack runs again whenever an output it read has changed,
- * until nothing changes. Referenced stacks that were not asked for are synthesized too.
+ * until nothing changes. A stack whose program failed (a `requireOutput` of an output that does not
+ * exist yet) runs again by the same rule, and fails the synth only if it still fails once nothing it
+ * reads changes any more. Referenced stacks that were not asked for are synthesized too.
  */
 import { type ChildProcess, fork } from "node:child_process";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { WorkerJob, WorkerResult } from "./protocol";
-import type { ResolvedOutput, StackOutputs } from "./recorder";
-import { readProject, readStackConfig } from "./project";
+import type { ResolvedOutput } from "./exports";
+import type { StackOutputs } from "./recorder";
+import { type ProjectFile, ProjectError, STACK_NAME_RULE, isValidStackName, readProject, readStackConfig } from "./project";
 import type { SynthResource } from "./render";
 
 export interface SynthRequest {
@@ -23,7 +26,9 @@ export interface SynthRequest {
     readonly stacks?: readonly string[];
     /** Give up when outputs still change after this many passes. Default 5. */
     readonly maxPasses?: number;
-    /** Progress lines (which stacks run in which pass). */
+    /** Stop a stack's worker, and fail, when it has not reported after this many milliseconds. Default 120 000. */
+    readonly workerTimeoutMs?: number;
+    /** Progress lines (which stacks run in which pass, which failed and will run again). */
     readonly progress?: (line: string) => void;
 }
 
@@ -34,7 +39,7 @@ export interface StackSynth {
     readonly manifests: string;
     readonly warnings: string[];
     readonly referencedStacks: string[];
-    /** How many times the stack's program ran before its inputs settled. */
+    /** How many times the stack's program ran (failed runs included) before its inputs settled. */
     readonly runs: number;
 }
 
@@ -56,34 +61,76 @@ export class SynthError extends Error {
 }
 
 const WORKER = path.join(__dirname, "worker.ts");
-const TS_CONFIG = path.resolve(__dirname, "..", "..", "tsconfig.json");
 
-/** Runs one job in a fresh worker process. */
-function runWorker(job: WorkerJob): Promise<WorkerResult> {
+/** What programs see as `VAULT_TOKEN` under the synth: not a token, and never sent anywhere. */
+export const SYNTH_VAULT_TOKEN = "synth-placeholder-not-a-token";
+const TS_CONFIG = path.resolve(__dirname, "..", "..", "tsconfig.json");
+const DEFAULT_WORKER_TIMEOUT_MS = 120_000;
+
+function workerFailure(message: string): WorkerResult {
+    return { ok: false, kind: "worker", message };
+}
+
+/**
+ * Runs one job in a fresh worker process. Resolves once the process has closed (so everything it
+ * printed has been collected) with its result, or with a `worker` failure when it exits without one,
+ * cannot be started or sent the job, or has not finished within `timeoutMs` (then it is killed).
+ */
+function runWorker(job: WorkerJob, timeoutMs: number): Promise<WorkerResult> {
     return new Promise((resolve) => {
         const output: string[] = [];
+        let result: WorkerResult | undefined;
+        let problem: string | undefined;
+        let settled = false;
         const child: ChildProcess = fork(WORKER, [], {
             cwd: path.dirname(job.program),
             execArgv: ["-r", require.resolve("ts-node/register/transpile-only")],
-            env: { ...process.env, TS_NODE_PROJECT: TS_CONFIG, PULUMI_CONFIG: undefined },
+            // The synth never contacts Vault: a placeholder stands in for the admin token, so a stack
+            // with vaultInitialized true shows its whole configuration, and a real token in the
+            // operator's environment never reaches the program.
+            env: { ...process.env, TS_NODE_PROJECT: TS_CONFIG, PULUMI_CONFIG: undefined, VAULT_TOKEN: SYNTH_VAULT_TOKEN },
             stdio: ["ignore", "pipe", "pipe", "ipc"],
         });
+        const finish = (outcome: WorkerResult) => {
+            if (!settled) {
+                settled = true;
+                clearTimeout(timer);
+                resolve(outcome);
+            }
+        };
+        /** Records why the worker is being stopped; 'close' then reports it. */
+        const stop = (why: string) => {
+            problem ??= why;
+            child.kill("SIGKILL");
+        };
+        const timer = setTimeout(
+            () => stop(`the worker did not finish within ${timeoutMs / 1000} s and was stopped (does a resource input or stack output never resolve?)`),
+            timeoutMs,
+        );
         child.stdout?.on("data", (chunk: Buffer) => output.push(chunk.toString()));
         child.stderr?.on("data", (chunk: Buffer) => output.push(chunk.toString()));
-        let result: WorkerResult | undefined;
         child.on("message", (message: WorkerResult) => {
             result = message;
         });
-        child.on("exit", (code) => {
-            resolve(
-                result ?? {
-                    ok: false,
-                    kind: "program",
-                    message: `the worker for stack ${job.stack} exited with code ${code} without a result\n${output.join("")}`,
-                },
-            );
+        child.on("error", (error) => {
+            // Failed to start, to be signalled or to be sent a message; 'close' may never come.
+            stop(`the worker failed: ${error.message}`);
+            finish(workerFailure(problem ?? error.message));
         });
-        child.send(job);
+        child.on("close", (code, signal) => {
+            if (problem !== undefined) {
+                finish(workerFailure(problem));
+                return;
+            }
+            const printed = output.join("").trim();
+            const exit = code !== null ? `code ${code}` : `signal ${signal}`;
+            finish(result ?? workerFailure(`the worker exited with ${exit} without a result${printed ? `:\n${printed}` : ""}`));
+        });
+        child.send(job, (error: Error | null) => {
+            if (error) {
+                stop(`could not send the job to the worker: ${error.message}`);
+            }
+        });
     });
 }
 
@@ -120,12 +167,15 @@ function fingerprint(outputs: StackOutputs | undefined): string {
     );
 }
 
-/** Synthesizes the requested stacks. @throws SynthError with one line per problem; nothing is written. */
-export async function synthesize(request: SynthRequest): Promise<SynthResult> {
-    const project = readProject(request.projectDir);
-    const requested = request.stacks && request.stacks.length > 0 ? [...new Set(request.stacks)] : [...project.stacks];
+/** The stacks asked for, checked against the project. @throws SynthError */
+function requestedStacks(project: ProjectFile, stacks: readonly string[] | undefined): string[] {
+    const requested = stacks && stacks.length > 0 ? [...new Set(stacks)] : [...project.stacks];
     if (requested.length === 0) {
         throw new SynthError([`no stacks to synthesize: ${project.dir} has no Pulumi.<stack>.yaml`]);
+    }
+    const invalid = requested.filter((stack) => !isValidStackName(stack));
+    if (invalid.length > 0) {
+        throw new SynthError(invalid.map((stack) => `"${stack}" is not a valid stack name (${STACK_NAME_RULE})`));
     }
     const missing = requested.filter((stack) => !project.stacks.includes(stack));
     if (missing.length > 0) {
@@ -133,10 +183,56 @@ export async function synthesize(request: SynthRequest): Promise<SynthResult> {
             missing.map((stack) => `no stack "${stack}": there is no Pulumi.${stack}.yaml in ${project.stackDir} (stacks: ${project.stacks.join(", ") || "none"})`),
         );
     }
+    return requested;
+}
+
+/** The lines that report a failed run of `stack`. */
+function failureLines(stack: string, outcome: Extract<WorkerResult, { ok: false }>): string[] {
+    switch (outcome.kind) {
+        case "config":
+            return outcome.message.split("\n");
+        case "program":
+            return [`stack ${stack}: the program failed: ${outcome.message}`];
+        case "worker":
+            return [`stack ${stack}: ${outcome.message}`];
+    }
+}
+
+/**
+ * Synthesizes the requested stacks.
+ *
+ * A stack whose program fails (say, `requireOutput` of a stack that has no outputs yet) is not
+ * reported at once: like any stack, it runs again in a later pass once an output of a stack it
+ * referenced has changed, and its failure is reported only if it still fails when nothing it reads
+ * changes any more (or `maxPasses` is reached). Rejected config and failed workers are reported at once.
+ * @throws SynthError with one line per problem; nothing is written
+ */
+export async function synthesize(request: SynthRequest): Promise<SynthResult> {
+    try {
+        return await synthesizeProject(request);
+    } catch (error) {
+        if (error instanceof ProjectError) {
+            throw new SynthError([error.message]);
+        }
+        throw error;
+    }
+}
+
+async function synthesizeProject(request: SynthRequest): Promise<SynthResult> {
+    const project = readProject(request.projectDir);
+    const requested = requestedStacks(project, request.stacks);
+    // Every requested stack file is read before any program runs, so a broken one fails fast.
+    for (const stack of requested) {
+        readStackConfig(project, stack);
+    }
 
     const maxPasses = request.maxPasses ?? 5;
+    const timeoutMs = request.workerTimeoutMs ?? DEFAULT_WORKER_TIMEOUT_MS;
     const included = new Set(requested);
     const results = new Map<string, StackSynth>();
+    /** Program failures of the latest run of each stack that has not run successfully since. */
+    const failures = new Map<string, string[]>();
+    const runs = new Map<string, number>();
     /** What each stack saw of every stack it referenced, the last time it ran. */
     const seen = new Map<string, Map<string, string>>();
     const outputsOf = (stack: string) => {
@@ -149,7 +245,10 @@ export async function synthesize(request: SynthRequest): Promise<SynthResult> {
     while (pending.length > 0) {
         pass++;
         if (pass > maxPasses) {
-            throw new SynthError([`stack outputs did not settle after ${maxPasses} passes; still changing: ${pending.join(", ")}`]);
+            throw new SynthError([
+                `stack outputs did not settle after ${maxPasses} passes; still changing: ${pending.join(", ")}`,
+                ...[...failures.values()].flat(),
+            ]);
         }
         request.progress?.(`pass ${pass}: running ${pending.join(", ")}`);
         const snapshot: Record<string, StackOutputs> = {};
@@ -169,22 +268,31 @@ export async function synthesize(request: SynthRequest): Promise<SynthResult> {
             };
         });
         const outcomes = await pool(
-            jobs.map((job) => () => runWorker(job)),
+            jobs.map((job) => () => runWorker(job, timeoutMs)),
             Math.max(1, os.availableParallelism?.() ?? os.cpus().length),
         );
 
-        const failures = outcomes.flatMap((outcome, i) =>
-            outcome.ok ? [] : outcome.kind === "config" ? outcome.message.split("\n") : [`stack ${jobs[i].stack}: the program failed: ${outcome.message}`],
-        );
-        if (failures.length > 0) {
-            throw new SynthError(failures);
-        }
-
+        const fatal: string[] = [];
         outcomes.forEach((outcome, i) => {
+            const stack = jobs[i].stack;
+            runs.set(stack, (runs.get(stack) ?? 0) + 1);
+            const referenced = (outcome.referencedStacks ?? []).filter((ref) => project.stacks.includes(ref));
+            seen.set(stack, new Map(referenced.map((ref) => [ref, fingerprint(snapshot[ref])])));
+            for (const ref of referenced) {
+                included.add(ref);
+            }
             if (!outcome.ok) {
+                const lines = failureLines(stack, outcome);
+                if (outcome.kind === "program") {
+                    failures.set(stack, lines);
+                    const retry = referenced.length > 0 ? ` (it runs again if outputs of ${referenced.join(", ")} change)` : "";
+                    request.progress?.(`pass ${pass}: stack ${stack} failed${retry}: ${outcome.message.split("\n")[0]}`);
+                } else {
+                    fatal.push(...lines);
+                }
                 return;
             }
-            const stack = jobs[i].stack;
+            failures.delete(stack);
             results.set(stack, {
                 stack,
                 resources: outcome.resources,
@@ -192,13 +300,12 @@ export async function synthesize(request: SynthRequest): Promise<SynthResult> {
                 manifests: outcome.manifests,
                 warnings: outcome.warnings,
                 referencedStacks: outcome.referencedStacks,
-                runs: (results.get(stack)?.runs ?? 0) + 1,
+                runs: runs.get(stack) ?? 1,
             });
-            seen.set(stack, new Map(outcome.referencedStacks.map((ref) => [ref, fingerprint(snapshot[ref])])));
-            for (const ref of outcome.referencedStacks) {
-                included.add(ref);
-            }
         });
+        if (fatal.length > 0) {
+            throw new SynthError(fatal);
+        }
 
         pending = [...included].filter((stack) => {
             const saw = seen.get(stack);
@@ -209,5 +316,8 @@ export async function synthesize(request: SynthRequest): Promise<SynthResult> {
         });
     }
 
+    if (failures.size > 0) {
+        throw new SynthError([...failures.keys()].sort().flatMap((stack) => failures.get(stack) ?? []));
+    }
     return { project: project.name, requested, stacks: results, passes: pass };
 }

@@ -1,19 +1,24 @@
 /**
  * Runs one stack's program under Pulumi's mock runtime, in its own process (Pulumi's runtime state is
  * process-wide, exactly as it is under `pulumi up`). Started by the runner with an IPC channel: it
- * receives one {@link WorkerJob} and answers with one {@link WorkerResult}.
+ * receives one {@link WorkerJob} and answers with one {@link WorkerResult}. If it cannot send the
+ * result, it says so on stderr and exits with code 1, so the runner never mistakes silence for success.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { WorkerJob, WorkerResult } from "./protocol";
 import { computedOutputs } from "./computedOutputs";
-import { type StackOutputs, referencedStackName, resolveExports, startRecording } from "./recorder";
+import { programExports, resolveExports } from "./exports";
+import { type Recording, type StackOutputs, referencedStackName, startRecording } from "./recorder";
 import { manifestsYaml, synthResources } from "./render";
 
 const NO_OUTPUTS: StackOutputs = { outputs: {}, secretOutputNames: [] };
 
+/** The run in progress, so a failure can still report which stacks the program referenced. */
+let recording: Recording | undefined;
+
 async function run(job: WorkerJob, warnings: string[]): Promise<WorkerResult> {
     pulumi.runtime.setAllConfig({ ...job.config }, [...job.secretKeys]);
-    const recording = await startRecording({
+    recording = await startRecording({
         project: job.project,
         stack: job.stack,
         computedOutputs,
@@ -29,27 +34,48 @@ async function run(job: WorkerJob, warnings: string[]): Promise<WorkerResult> {
     });
 
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- the program is loaded only after the mocks are in place
-    const program = require(job.program) as Record<string, unknown>;
-    const outputs = await resolveExports(program);
+    const program = await programExports(require(job.program));
+    const exported = await resolveExports(program);
     await pulumi.runtime.disconnect();
 
     const resources = synthResources(recording.resources);
+    const manifests = manifestsYaml(job.stack, resources);
     return {
         ok: true,
         resources,
-        outputs,
-        manifests: manifestsYaml(job.stack, resources),
-        warnings,
+        outputs: exported.outputs,
+        manifests: manifests.yaml,
+        warnings: [...warnings, ...exported.warnings, ...manifests.warnings],
         referencedStacks: [...recording.referencedStacks].sort(),
     };
 }
 
 function failure(error: unknown): WorkerResult {
+    const referencedStacks = recording ? [...recording.referencedStacks].sort() : [];
     if (pulumi.RunError.isInstance(error)) {
-        return { ok: false, kind: "config", message: (error).message };
+        return { ok: false, kind: "config", message: error.message, referencedStacks };
     }
     const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
-    return { ok: false, kind: "program", message };
+    return { ok: false, kind: "program", message, referencedStacks };
+}
+
+/** Exits with code 1 after saying on stderr why the result could not reach the runner. */
+function cannotSend(reason: unknown): never {
+    const detail = reason instanceof Error ? reason.message : String(reason);
+    process.stderr.write(`synth worker: could not send its result to the synth runner: ${detail}\n`);
+    process.exit(1);
+}
+
+/** Sends the result over the IPC channel and exits: 0 once it was sent, 1 if it could not be. */
+function send(result: WorkerResult): void {
+    if (process.send === undefined) {
+        cannotSend("there is no IPC channel (the worker runs only under the synth runner)");
+    }
+    try {
+        process.send(result, undefined, {}, (error: Error | null) => (error ? cannotSend(error) : process.exit(0)));
+    } catch (error) {
+        cannotSend(error);
+    }
 }
 
 function main(): void {
@@ -72,7 +98,7 @@ function main(): void {
             return;
         }
         answered = true;
-        process.send?.(result, undefined, {}, () => process.exit(0));
+        send(result);
     };
     process.on("unhandledRejection", (reason) => answer(failure(reason)));
     process.on("uncaughtException", (error) => answer(failure(error)));
