@@ -8,19 +8,26 @@
  * typed options.
  */
 import * as pulumi from "@pulumi/pulumi";
+import * as fs from "node:fs";
 import { z } from "zod";
 import { EXTERNAL_SECRETS_DEFAULTS, type ExternalSecretsOptions } from "./components/externalSecretsValues";
-import { peersOf, vaultHost } from "./components/topology";
+import { peersOf, vaultAddress, vaultHost } from "./components/topology";
 import {
     isChartVersion,
+    isContextName,
     isDnsLabel,
     isDnsSubdomain,
     isImageTag,
     isIntegerBetween,
+    isKvMount,
+    isOrganizationName,
+    isOwnNamespace,
     isRaftReplicaCount,
     isStorageQuantity,
+    isVaultAddress,
 } from "./components/validation";
 import { VAULT_SERVER_DEFAULTS, type VaultServerOptions } from "./components/vaultServerValues";
+import { DEFAULT_KV_MOUNT } from "./components/vaultSetupValues";
 
 /** The project name, which is also the config namespace. */
 export const PROJECT = "openova-vault";
@@ -66,7 +73,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = withNestedKeys([
         key: "region",
         type: "string",
         default: "the stack name",
-        allowed: "one of `regions`",
+        allowed: "one of the regions in openova-vault:regions",
         description: "The region this stack deploys.",
         example: "region1",
     }),
@@ -82,9 +89,50 @@ export const CONFIG_KEYS: readonly ConfigKey[] = withNestedKeys([
         key: "kubeContext",
         type: "string",
         default: "the region name",
-        allowed: "a non-empty kubeconfig context name",
+        allowed: "a kubeconfig context name (not empty, no surrounding spaces)",
         description: "kubeconfig context of the region's cluster. Never the current context, so a stack cannot deploy to the wrong cluster.",
         example: "region1",
+    }),
+    key({
+        key: "kvMount",
+        type: "string",
+        default: DEFAULT_KV_MOUNT,
+        allowed: "a mount path of lowercase letters, digits, '-' and '_'",
+        description: "Path of the KV v2 secrets engine in every region's Vault (project-wide, set in Pulumi.yaml): the stores read and write there.",
+        example: DEFAULT_KV_MOUNT,
+    }),
+    key({
+        key: "vaultInitialized",
+        type: "boolean",
+        default: "false",
+        allowed: "true or false",
+        description:
+            "Whether this region's Vault is initialized and unsealed. Until it is true the stack deploys only the servers and ESO; once true, it configures Vault through the Vault provider, with the admin token from `VAULT_TOKEN`.",
+        example: "true",
+    }),
+    key({
+        key: "vaultAddress",
+        type: "string",
+        default: "https://vault.<region>.<domain>",
+        allowed: "an http:// or https:// URL with no path, such as https://vault.region1.example.com or http://127.0.0.1:8200",
+        description: "Where the Pulumi Vault provider (the operator's machine or CI) reaches this region's Vault. Peers always use `https://vault.<region>.<domain>`.",
+        example: "https://vault.region1.example.com",
+    }),
+    key({
+        key: "vaultCaCertFile",
+        type: "string",
+        default: "the system's trusted CAs",
+        allowed: "the path of a readable PEM file with at least one CERTIFICATE",
+        description: "CA that signs the certificate Vault is served with. The Vault provider verifies the server with it, and it is exported for the peers' stores.",
+        example: "certs/vault-ca.pem",
+    }),
+    key({
+        key: "peerOrganization",
+        type: "string",
+        default: "this stack's organization",
+        allowed: "a Pulumi organization name (letters, digits, '-', '_' and '.')",
+        description: "Organization of the peer region stacks, which this stack reads as `<org>/openova-vault/<peer>`.",
+        example: "organization",
     }),
     key({
         key: "vault",
@@ -106,7 +154,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = withNestedKeys([
         key: "vault.storageSize",
         type: "string",
         default: VAULT_SERVER_DEFAULTS.storageSize,
-        allowed: "a positive Kubernetes quantity such as 10Gi or 500Mi",
+        allowed: "a Kubernetes quantity with a unit, at least 1Gi, such as 10Gi or 1Ti",
         description: "Raft data volume per server.",
         example: "10Gi",
     }),
@@ -114,7 +162,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = withNestedKeys([
         key: "vault.auditStorageSize",
         type: "string",
         default: VAULT_SERVER_DEFAULTS.auditStorageSize,
-        allowed: "a positive Kubernetes quantity such as 10Gi or 500Mi",
+        allowed: "a Kubernetes quantity with a unit, at least 1Gi, such as 10Gi or 1Ti",
         description: "Audit-log volume per server (mounted at /vault/audit).",
         example: "10Gi",
     }),
@@ -138,7 +186,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = withNestedKeys([
         key: "vault.namespace",
         type: "string",
         default: VAULT_SERVER_DEFAULTS.namespace,
-        allowed: "a DNS label, different from externalSecrets.namespace",
+        allowed: "a DNS label other than default and kube-*, different from externalSecrets.namespace",
         description: "Namespace of the Vault release (created, and kept on destroy to protect the Raft data).",
         example: "vault",
     }),
@@ -154,7 +202,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = withNestedKeys([
         key: "vault.imageTag",
         type: "string",
         default: VAULT_SERVER_DEFAULTS.imageTag,
-        allowed: "an image tag such as 2.0.4",
+        allowed: "a pinned image tag such as 2.0.4, optionally with @sha256:<digest> (not latest)",
         description: "hashicorp/vault image tag (the appVersion of the pinned chart).",
         example: VAULT_SERVER_DEFAULTS.imageTag,
     }),
@@ -178,7 +226,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = withNestedKeys([
         key: "externalSecrets.namespace",
         type: "string",
         default: EXTERNAL_SECRETS_DEFAULTS.namespace,
-        allowed: "a DNS label, different from vault.namespace",
+        allowed: "a DNS label other than default and kube-*, different from vault.namespace",
         description: "Namespace of the ESO release.",
         example: "external-secrets",
     }),
@@ -202,7 +250,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = withNestedKeys([
         key: "externalSecrets.imageTag",
         type: "string",
         default: EXTERNAL_SECRETS_DEFAULTS.imageTag,
-        allowed: "an image tag such as v2.9.0",
+        allowed: "a pinned image tag such as v2.9.0, optionally with @sha256:<digest> (not latest)",
         description: "ESO image tag (the appVersion of the pinned chart).",
         example: EXTERNAL_SECRETS_DEFAULTS.imageTag,
     }),
@@ -226,6 +274,18 @@ export interface RegionConfig {
     readonly peers: readonly string[];
     readonly domain: string;
     readonly kubeContext: string;
+    /** KV v2 mount path, the same in every region. */
+    readonly kvMount: string;
+    /** Whether to configure this region's Vault (it is initialized and unsealed, and `VAULT_TOKEN` is set). */
+    readonly vaultInitialized: boolean;
+    /** The address the Vault provider uses. */
+    readonly vaultAddress: string;
+    /** The CA file the Vault provider verifies the server with, if any. */
+    readonly vaultCaCertFile?: string;
+    /** That file's PEM text, exported for the peers' stores; empty when the system's CAs are used. */
+    readonly vaultCaCert: string;
+    /** Organization of the peer stacks; undefined means this stack's own. */
+    readonly peerOrganization?: string;
     /** Vault server options; unset fields take the component's defaults. */
     readonly vault: Omit<VaultServerOptions, "host">;
     /** ESO options; unset fields take the component's defaults. */
@@ -262,7 +322,7 @@ const vaultSchema = z.strictObject(
         auditStorageSize: text("vault.auditStorageSize", isStorageQuantity).optional(),
         storageClass: text("vault.storageClass", isDnsSubdomain).optional(),
         ingressClassName: text("vault.ingressClassName", isDnsSubdomain).optional(),
-        namespace: text("vault.namespace", isDnsLabel).optional(),
+        namespace: text("vault.namespace", isOwnNamespace).optional(),
         chartVersion: text("vault.chartVersion", isChartVersion).optional(),
         imageTag: text("vault.imageTag", isImageTag).optional(),
     },
@@ -272,7 +332,7 @@ const vaultSchema = z.strictObject(
 const externalSecretsSchema = z.strictObject(
     {
         install: boolean("externalSecrets.install").optional(),
-        namespace: text("externalSecrets.namespace", isDnsLabel).optional(),
+        namespace: text("externalSecrets.namespace", isOwnNamespace).optional(),
         replicas: integer("externalSecrets.replicas", (n) => isIntegerBetween(n, 1, 5)).optional(),
         chartVersion: text("externalSecrets.chartVersion", isChartVersion).optional(),
         imageTag: text("externalSecrets.imageTag", isImageTag).optional(),
@@ -285,9 +345,15 @@ const schema = z.strictObject({
         .array(text("regions", isDnsLabel), allowed("regions"))
         .min(1, allowed("regions"))
         .refine((list) => new Set(list).size === list.length, allowed("regions")),
-    region: text("region", isDnsLabel).optional(),
+    // Checked against `regions` below, where the message can list them.
+    region: z.string(allowed("region")).optional(),
     domain: text("domain", isDnsSubdomain),
-    kubeContext: text("kubeContext", (s) => s.trim().length > 0).optional(),
+    kubeContext: text("kubeContext", isContextName).optional(),
+    kvMount: text("kvMount", isKvMount).optional(),
+    vaultInitialized: boolean("vaultInitialized").optional(),
+    vaultAddress: text("vaultAddress", isVaultAddress).optional(),
+    vaultCaCertFile: text("vaultCaCertFile", (s) => s.trim().length > 0).optional(),
+    peerOrganization: text("peerOrganization", isOrganizationName).optional(),
     vault: vaultSchema.optional(),
     externalSecrets: externalSecretsSchema.optional(),
 });
@@ -295,29 +361,58 @@ const schema = z.strictObject({
 // ---------------------------------------------------------------------------------------------
 // Parsing.
 
+/** What {@link parseConfig} needs from outside the config, injected so that it stays pure. */
+export interface ParseOptions {
+    /**
+     * Full keys (`openova-vault:x`) set with `--secret`: their values are never printed in a
+     * problem, which says `[secret]` instead.
+     */
+    readonly secretKeys?: readonly string[];
+    /** The process environment; only whether `VAULT_TOKEN` is set is looked at, never its value. */
+    readonly environment?: Readonly<Record<string, string | undefined>>;
+    /** Reads a file named in config (the CA file). Default: nothing can be read. */
+    readonly readFile?: (path: string) => string;
+}
+
+/** Config keys of other namespaces that must never be set: they would put a credential in Git. */
+const FORBIDDEN_KEYS: Readonly<Record<string, string>> = {
+    "vault:token": "the Vault admin token must come from the VAULT_TOKEN environment variable, never from stack config (which is committed)",
+};
+
 /**
  * Validates the raw config of one stack (`project:key` to string, as Pulumi hands it to programs;
- * objects and arrays arrive as JSON). Pure: no Pulumi runtime needed.
+ * objects and arrays arrive as JSON). Pure: no Pulumi runtime needed; the environment and file reads
+ * are injected through `options`.
  */
-export function parseConfig(stack: string, rawConfig: Readonly<Record<string, string>>): ParseResult {
+export function parseConfig(stack: string, rawConfig: Readonly<Record<string, string>>, options: ParseOptions = {}): ParseResult {
     const input = projectValues(rawConfig);
+    const secret = new Set(options.secretKeys ?? []);
+    const show = (path: readonly PropertyKey[], value: unknown): string =>
+        secret.has(`${PROJECT}:${String(path[0])}`) ? "[secret]" : JSON.stringify(value);
     const problem = (reason: string, fix: string) =>
         `Invalid config for stack "${stack}": ${reason}. Fix: ${fix.replace(/\{stack\}/g, stack)}`;
 
+    const forbidden = Object.keys(FORBIDDEN_KEYS).filter((k) => k in rawConfig);
+    if (forbidden.length > 0) {
+        return { ok: false, problems: forbidden.map((k) => problem(`${k} is set, but ${FORBIDDEN_KEYS[k]}`, `pulumi config rm ${k} -s {stack}, and revoke that token: it is in the stack file's history`)) };
+    }
+
     const parsed = schema.safeParse(input);
     if (!parsed.success) {
-        return { ok: false, problems: parsed.error.issues.flatMap((issue) => describeIssue(issue, input, problem)) };
+        return { ok: false, problems: parsed.error.issues.flatMap((issue) => describeIssue(issue, input, problem, show)) };
     }
     const values = parsed.data;
 
     const region = values.region ?? stack;
     const problems: string[] = [];
     if (!values.regions.includes(region)) {
+        const list = values.regions.join(", ");
         const reason =
             values.region === undefined
-                ? `${qualified(["region"])} is not set, so it defaults to the stack name "${stack}", which is not one of regions ${JSON.stringify(values.regions)}`
-                : `${qualified(["region"])} is "${region}", but it must be one of regions ${JSON.stringify(values.regions)}`;
-        problems.push(problem(reason, `pulumi config set region ${values.regions[0]} -s {stack}`));
+                ? `${qualified(["region"])} is not set, so it defaults to the stack name "${stack}", which is not one of the regions in ${qualified(["regions"])} (${list})`
+                : `${qualified(["region"])} is ${show(["region"], region)}, but it must be one of the regions in ${qualified(["regions"])} (${list})`;
+        const addRegion = isDnsLabel(region) && !secret.has(`${PROJECT}:region`) ? `, or add ${region} to the regions default in Pulumi.yaml` : "";
+        problems.push(problem(reason, `pulumi config set region <one of ${list}> -s {stack}${addRegion}`));
     }
     const vaultNamespace = values.vault?.namespace ?? VAULT_SERVER_DEFAULTS.namespace;
     const operatorNamespace = values.externalSecrets?.namespace ?? EXTERNAL_SECRETS_DEFAULTS.namespace;
@@ -330,10 +425,23 @@ export function parseConfig(stack: string, rawConfig: Readonly<Record<string, st
         );
     }
     const host = vaultHost(region, values.domain);
-    if (!isDnsSubdomain(host)) {
+    if (problems.length === 0 && !isDnsSubdomain(host)) {
         problems.push(
             problem(`${qualified(["domain"])} is "${values.domain}", which makes the Vault host name ${host} longer than 253 characters`, "pulumi config set domain <shorter domain> -s {stack}"),
         );
+    }
+    const vaultInitialized = values.vaultInitialized ?? false;
+    if (vaultInitialized && !options.environment?.VAULT_TOKEN) {
+        problems.push(
+            problem(
+                `${qualified(["vaultInitialized"])} is true, but VAULT_TOKEN is not set: the Vault provider needs this region's admin token to read and change its configuration`,
+                "export VAULT_TOKEN=<admin token> (or open a Pulumi ESC environment that sets it) and run again; if this region's Vault is not initialized and unsealed yet, pulumi config set vaultInitialized false -s {stack}",
+            ),
+        );
+    }
+    const caCert = values.vaultCaCertFile === undefined ? "" : readCaCert(values.vaultCaCertFile, options.readFile);
+    if (typeof caCert !== "string") {
+        problems.push(problem(`${qualified(["vaultCaCertFile"])} is ${JSON.stringify(values.vaultCaCertFile)}, ${caCert.problem}`, `pulumi config set vaultCaCertFile <path of the CA's PEM file> -s {stack}`));
     }
     if (problems.length > 0) {
         return { ok: false, problems };
@@ -345,11 +453,16 @@ export function parseConfig(stack: string, rawConfig: Readonly<Record<string, st
     if (vault.replicas === 1) {
         warnings.push(`${qualified(["vault", "replicas"])} is 1: this region's Vault has no failover; use 3 or 5 servers in production.`);
     }
-    if (vault.chartVersion !== undefined && vault.imageTag === undefined) {
-        warnings.push(`${qualified(["vault", "chartVersion"])} is ${vault.chartVersion} but the image stays at the pinned ${VAULT_SERVER_DEFAULTS.imageTag}; set ${qualified(["vault", "imageTag"])} to the chart's appVersion.`);
-    }
-    if (operator.chartVersion !== undefined && operator.imageTag === undefined) {
-        warnings.push(`${qualified(["externalSecrets", "chartVersion"])} is ${operator.chartVersion} but the image stays at the pinned ${EXTERNAL_SECRETS_DEFAULTS.imageTag}; set ${qualified(["externalSecrets", "imageTag"])} to the chart's appVersion.`);
+    warnings.push(...versionWarnings("vault", vault, VAULT_SERVER_DEFAULTS));
+    if (install) {
+        warnings.push(...versionWarnings("externalSecrets", operator, EXTERNAL_SECRETS_DEFAULTS));
+    } else {
+        const ignored = (["replicas", "chartVersion", "imageTag"] as const).filter((name) => operator[name] !== undefined);
+        if (ignored.length > 0) {
+            warnings.push(
+                `${qualified(["externalSecrets", "install"])} is false, so ${ignored.map((name) => qualified(["externalSecrets", name])).join(", ")} ${ignored.length === 1 ? "has" : "have"} no effect: this stack does not install ESO.`,
+            );
+        }
     }
 
     return {
@@ -362,10 +475,57 @@ export function parseConfig(stack: string, rawConfig: Readonly<Record<string, st
             peers: peersOf(region, values.regions),
             domain: values.domain,
             kubeContext: values.kubeContext ?? region,
+            kvMount: values.kvMount ?? DEFAULT_KV_MOUNT,
+            vaultInitialized,
+            vaultAddress: values.vaultAddress ?? vaultAddress(region, values.domain),
+            ...(values.vaultCaCertFile === undefined ? {} : { vaultCaCertFile: values.vaultCaCertFile }),
+            vaultCaCert: typeof caCert === "string" ? caCert : "",
+            ...(values.peerOrganization === undefined ? {} : { peerOrganization: values.peerOrganization }),
             vault,
             externalSecrets: { ...operator, install },
         },
     };
+}
+
+/** The CA file's PEM text, or why it cannot be used. */
+function readCaCert(path: string, readFile: ParseOptions["readFile"]): string | { problem: string } {
+    let text: string;
+    try {
+        if (readFile === undefined) {
+            return { problem: "but no file can be read here" };
+        }
+        text = readFile(path);
+    } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        return { problem: `but it cannot be read (${code ?? (error as Error).message})` };
+    }
+    if (!/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.test(text)) {
+        return { problem: "but it holds no PEM certificate (-----BEGIN CERTIFICATE-----)" };
+    }
+    if (/PRIVATE KEY-----/.test(text)) {
+        return { problem: "but it holds a private key: give the CA certificate only" };
+    }
+    return text;
+}
+
+/**
+ * Warns when a chart or image version is overridden on its own: the pinned pair (chart and its
+ * appVersion) is what the project was written and tested against.
+ */
+function versionWarnings(
+    group: "vault" | "externalSecrets",
+    set: { readonly chartVersion?: string; readonly imageTag?: string },
+    pinned: { readonly chartVersion: string; readonly imageTag: string },
+): string[] {
+    const chartChanged = set.chartVersion !== undefined && set.chartVersion !== pinned.chartVersion;
+    const imageChanged = set.imageTag !== undefined && set.imageTag !== pinned.imageTag;
+    if (chartChanged && set.imageTag === undefined) {
+        return [`${qualified([group, "chartVersion"])} is ${set.chartVersion} but the image stays at the pinned ${pinned.imageTag}; set ${qualified([group, "imageTag"])} to the chart's appVersion.`];
+    }
+    if (imageChanged && !chartChanged) {
+        return [`${qualified([group, "imageTag"])} is ${set.imageTag} but the chart stays at the pinned ${pinned.chartVersion}, whose appVersion is ${pinned.imageTag}; check the chart supports that image, or set ${qualified([group, "chartVersion"])} too.`];
+    }
+    return [];
 }
 
 /**
@@ -373,7 +533,12 @@ export function parseConfig(stack: string, rawConfig: Readonly<Record<string, st
  * @throws pulumi.RunError with one line per problem: Pulumi prints it without a stack trace.
  */
 export function loadConfig(): RegionConfig {
-    const result = parseConfig(pulumi.getStack(), pulumi.runtime.allConfig());
+    const raw = pulumi.runtime.allConfig();
+    const result = parseConfig(pulumi.getStack(), raw, {
+        secretKeys: Object.keys(raw).filter((k) => isConfigSecret(k)),
+        environment: process.env,
+        readFile: (file) => fs.readFileSync(file, "utf8"),
+    });
     if (!result.ok) {
         throw new pulumi.RunError(result.problems.join("\n"));
     }
@@ -381,6 +546,16 @@ export function loadConfig(): RegionConfig {
         void pulumi.log.warn(warning);
     }
     return result.config;
+}
+
+/**
+ * Whether a config key was set with `--secret`. The SDK exports `runtime.isConfigSecret` but marks it
+ * internal (it has no public equivalent that does not also decrypt), so it is reached through a typed
+ * lookup; if a future SDK drops it, every key counts as secret and errors show `[secret]`.
+ */
+function isConfigSecret(fullKey: string): boolean {
+    const runtime = pulumi.runtime as unknown as { isConfigSecret?: (k: string) => boolean };
+    return runtime.isConfigSecret === undefined ? true : runtime.isConfigSecret(fullKey);
 }
 
 /** The project's keys, with JSON-typed values (arrays and objects) decoded. */
@@ -434,7 +609,8 @@ function setCommand(path: readonly PropertyKey[], value: string): string {
     const name = docKey(path);
     const quoted = /^[\w.\-/]+$/.test(value) ? value : `'${value}'`;
     if (doc(name).type === "array") {
-        return `pulumi config set --path '${name}[0]' ${quoted} -s {stack} (one entry per index)`;
+        // The only list is `regions`, which is project-wide: every stack must see the same list.
+        return `edit the ${name} default under config: in Pulumi.yaml (and remove any ${qualified([name])} from Pulumi.{stack}.yaml)`;
     }
     if (doc(name).type === "object") {
         const first = CONFIG_KEYS.find((k) => k.key.startsWith(`${name}.`));
@@ -447,6 +623,7 @@ function describeIssue(
     issue: z.core.$ZodIssue,
     input: Record<string, unknown>,
     problem: (reason: string, fix: string) => string,
+    show: (path: readonly PropertyKey[], value: unknown) => string,
 ): string[] {
     if (issue.code === "unrecognized_keys") {
         const parent = docKey(issue.path);
@@ -470,7 +647,7 @@ function describeIssue(
     const path = issue.path;
     const entry = KEYS.get(docKey(path));
     const value = valueAt(input, path);
-    const shown = value === undefined ? "is not set" : `is ${JSON.stringify(value)}`;
+    const shown = value === undefined ? "is not set" : `is ${show(path, value)}`;
     if (entry === undefined) {
         return [problem(`${qualified(path)} ${shown}: ${issue.message}`, "see the configuration table in README.md")];
     }

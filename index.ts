@@ -2,37 +2,81 @@
  * openova-vault: one region of the platform's secrets backend.
  *
  * Each region stack runs this program against its own cluster: a Vault HA cluster on Raft and the
- * External Secrets Operator. The outputs are what peer regions and operators need to reach it.
+ * External Secrets Operator; once the region's Vault is initialized, its configuration, a token for
+ * each peer region and the stores that connect this region's ESO to every Vault. The outputs are
+ * what peer regions and operators need.
  */
 import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as vault from "@pulumi/vault";
 import { loadConfig } from "./config";
 import { VaultRegion } from "./components/vaultRegion";
+import { PEER_ACCESS_OUTPUT, readPeers } from "./peering";
 
-// Read and validate every setting first: a bad value stops here, before anything is registered.
-const config = loadConfig();
+export = async () => {
+    // Read and validate every setting first: a bad value stops here, before anything is registered.
+    const config = loadConfig();
 
-// The region's cluster, always named explicitly: never whatever kubeconfig context happens to be current.
-const cluster = new k8s.Provider(config.region, { context: config.kubeContext });
+    // The region's cluster, always named explicitly: never whatever kubeconfig context happens to be current.
+    const cluster = new k8s.Provider(config.region, { context: config.kubeContext });
 
-const region = new VaultRegion(
-    config.region,
-    {
+    // The admin side of the region's Vault, only once it is initialized and unsealed. The token comes
+    // from VAULT_TOKEN in the environment (loadConfig has checked it is set); it is not passed here,
+    // so it is never written to the stack's state.
+    const vaultAdmin = config.vaultInitialized
+        ? new vault.Provider(config.region, { address: config.vaultAddress, caCertFile: config.vaultCaCertFile })
+        : undefined;
+    // What the peers have issued this region; a peer that has not yet is skipped with a warning.
+    const peerLookup = await readPeers({
+        stack: config.stack,
         region: config.region,
-        regions: config.regions,
-        domain: config.domain,
-        vault: config.vault,
-        externalSecrets: config.externalSecrets,
-    },
-    { providers: { kubernetes: cluster } },
-);
+        peers: config.peers,
+        organization: config.peerOrganization ?? pulumi.getOrganization(),
+        project: pulumi.getProject(),
+    });
+    for (const warning of peerLookup.warnings) {
+        void pulumi.log.warn(warning);
+    }
 
-/** This stack's region. */
-export const regionName = region.region;
-/** The other regions, whose stacks this one will exchange access with. */
-export const peers = region.peers;
-/** Public address of this region's Vault; peers' stores and the Vault provider use it. */
-export const vaultAddress = region.vaultAddress;
-/** Namespace of the Vault servers. */
-export const vaultNamespace = region.vault.namespace;
-/** Namespace of the External Secrets Operator. */
-export const externalSecretsNamespace = region.externalSecretsNamespace;
+    const region = new VaultRegion(
+        config.region,
+        {
+            region: config.region,
+            regions: config.regions,
+            domain: config.domain,
+            kvMount: config.kvMount,
+            vault: config.vault,
+            externalSecrets: config.externalSecrets,
+            vaultAdmin,
+            vaultCaCert: config.vaultCaCert,
+            peerEndpoints: peerLookup.endpoints,
+        },
+        { providers: { kubernetes: cluster } },
+    );
+    if (vaultAdmin === undefined) {
+        void pulumi.log.warn(
+            `The Vault of ${config.region} is not configured by this run (openova-vault:vaultInitialized is false). Next: initialize and unseal it ` +
+                `(kubectl -n ${region.vault.options.namespace} exec vault-0 -- vault operator init), then \`pulumi config set vaultInitialized true -s ${config.stack}\` ` +
+                `and \`VAULT_TOKEN=<admin token> pulumi up -s ${config.stack}\`. If this region's Vault was configured before, this run deletes that configuration (the KV mount and its secrets are kept).`,
+        );
+    }
+
+    return {
+        /** This stack's region. */
+        regionName: region.region,
+        /** The other regions. */
+        peers: region.peers,
+        /** Public address of this region's Vault, which peers' stores use. */
+        vaultAddress: region.vaultAddress,
+        /** PEM of the CA that signs it (empty: the system's CAs). */
+        vaultCaCert: config.vaultCaCert,
+        /** Namespace of the Vault servers. */
+        vaultNamespace: region.vault.namespace,
+        /** Namespace of the External Secrets Operator. */
+        externalSecretsNamespace: region.externalSecretsNamespace,
+        /** Peers this region's ESO pushes to (their stores exist). */
+        connectedPeers: region.connectedPeers,
+        /** Per peer: this Vault's address and CA and the token issued for that peer. A secret. */
+        [PEER_ACCESS_OUTPUT]: region.issuedPeerAccess,
+    };
+};

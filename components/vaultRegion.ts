@@ -1,10 +1,30 @@
 import * as pulumi from "@pulumi/pulumi";
+import * as vault from "@pulumi/vault";
 import { ExternalSecretsOperator } from "./externalSecretsOperator";
-import { type ExternalSecretsOptions, resolveExternalSecretsOptions } from "./externalSecretsValues";
+import { EXTERNAL_SECRETS_SERVICE_ACCOUNT, type ExternalSecretsOptions, resolveExternalSecretsOptions } from "./externalSecretsValues";
+import { PeerAccess } from "./peerAccess";
+import { LocalStore, PeerStore } from "./secretStores";
 import { peersOf, vaultAddress, vaultHost } from "./topology";
-import { isDnsLabel, isDnsSubdomain } from "./validation";
+import { isDnsLabel, isDnsSubdomain, isKvMount } from "./validation";
 import { VaultServer } from "./vaultServer";
 import { type VaultServerOptions, resolveVaultServerOptions } from "./vaultServerValues";
+import { VaultSetup } from "./vaultSetup";
+import { DEFAULT_KV_MOUNT, EXTERNAL_SECRETS_AUDIENCE, KUBERNETES_AUTH_PATH, externalSecretsRole } from "./vaultSetupValues";
+
+/** What one region needs to push into another region's Vault; the other region's stack exports it. */
+export interface PeerEndpoint {
+    /** The region that issued the token. */
+    readonly peer: string;
+    /** Its Vault's public address. */
+    readonly address: string;
+    /** PEM of the CA that signs its certificate; empty for the system's CAs. */
+    readonly caCert: string;
+    /** The token it issued for this region (a secret). */
+    readonly token: pulumi.Input<string>;
+}
+
+/** What this region gives each peer: its address, its CA and the token it issued for that peer. */
+export type IssuedPeerAccess = Record<string, { address: string; caCert: string; token: string }>;
 
 export interface VaultRegionArgs {
     /** This region's name, a DNS label; its Vault is served at `vault.<region>.<domain>`. */
@@ -20,6 +40,19 @@ export interface VaultRegionArgs {
      * 2.x, CRDs at `external-secrets.io/v1`) in `namespace`. Default: installed.
      */
     readonly externalSecrets?: ExternalSecretsOptions & { readonly install?: boolean };
+    /** Path of the KV v2 engine, the same in every region. Default `secret`. */
+    readonly kvMount?: string;
+    /**
+     * The region's Vault provider, authenticated as an admin. Give it once the Vault is initialized
+     * and unsealed: the component then configures Vault (mount, auth, policies, role), issues a token
+     * for each peer and creates the `vault-local` store. Without it, only the servers and ESO are
+     * deployed.
+     */
+    readonly vaultAdmin?: vault.Provider;
+    /** PEM of the CA that signs this Vault's certificate, passed on to the peers. Default: none (system CAs). */
+    readonly vaultCaCert?: string;
+    /** The peers that have issued this region a token: one store per peer pushes into its Vault. */
+    readonly peerEndpoints?: readonly PeerEndpoint[];
 }
 
 /**
@@ -41,6 +74,12 @@ export class VaultRegion extends pulumi.ComponentResource {
     public readonly externalSecrets?: ExternalSecretsOperator;
     /** Namespace ESO runs in (installed here or already present). */
     public readonly externalSecretsNamespace: pulumi.Output<string>;
+    /** This region's Vault configuration, once {@link VaultRegionArgs.vaultAdmin} is given. */
+    public readonly setup?: VaultSetup;
+    /** Per peer, what it needs to push here (a secret); empty until this Vault is configured. */
+    public readonly issuedPeerAccess: pulumi.Output<IssuedPeerAccess>;
+    /** The peers this region pushes to (those whose stacks have issued it a token). */
+    public readonly connectedPeers: string[];
 
     constructor(name: string, args: VaultRegionArgs, opts?: pulumi.ComponentResourceOptions) {
         // Resolve and check everything before the component is registered: nothing half-created.
@@ -51,6 +90,7 @@ export class VaultRegion extends pulumi.ComponentResource {
         if (vaultOptions.namespace === operatorOptions.namespace) {
             throw new Error(`VaultRegion: Vault and the External Secrets Operator need their own namespaces, both are ${JSON.stringify(vaultOptions.namespace)}`);
         }
+        const kvMount = args.kvMount ?? DEFAULT_KV_MOUNT;
         super("openova:vault:VaultRegion", name, {}, opts);
 
         this.region = args.region;
@@ -63,6 +103,51 @@ export class VaultRegion extends pulumi.ComponentResource {
         } else {
             this.externalSecretsNamespace = pulumi.output(operatorOptions.namespace);
         }
+        // ESO objects wait for the chart (its CRDs and webhook) when this component installs it.
+        const afterOperator = this.externalSecrets ? [this.externalSecrets] : [];
+        const serviceAccount = { name: EXTERNAL_SECRETS_SERVICE_ACCOUNT, namespace: operatorOptions.namespace };
+
+        const tokens: PeerAccess[] = [];
+        if (args.vaultAdmin !== undefined) {
+            const setup = new VaultSetup(
+                `${name}-setup`,
+                { provider: args.vaultAdmin, kvMount, externalSecrets: { serviceAccount: serviceAccount.name, namespace: serviceAccount.namespace } },
+                { parent: this, dependsOn: [this.vault] },
+            );
+            this.setup = setup;
+            for (const peer of this.peers) {
+                tokens.push(new PeerAccess(`${name}-peer-${peer}`, { provider: args.vaultAdmin, region: args.region, peer, pushPolicy: setup.pushPolicy }, { parent: this }));
+            }
+            new LocalStore(
+                `${name}-store-local`,
+                {
+                    vaultNamespace: vaultOptions.namespace,
+                    kvMount,
+                    authPath: KUBERNETES_AUTH_PATH,
+                    role: externalSecretsRole(serviceAccount).roleName,
+                    serviceAccount,
+                    audience: EXTERNAL_SECRETS_AUDIENCE,
+                },
+                { parent: this, dependsOn: [...afterOperator, setup] },
+            );
+        }
+        const address = this.vaultAddress;
+        const caCert = args.vaultCaCert ?? "";
+        this.issuedPeerAccess = pulumi.secret(
+            pulumi
+                .all(tokens.map((access) => access.token))
+                .apply((values) => Object.fromEntries(tokens.map((access, i) => [access.peer, { address, caCert, token: values[i] }]))),
+        );
+
+        this.connectedPeers = [];
+        for (const endpoint of args.peerEndpoints ?? []) {
+            new PeerStore(
+                `${name}-store-${endpoint.peer}`,
+                { peer: endpoint.peer, address: endpoint.address, caCert: endpoint.caCert, kvMount, namespace: operatorOptions.namespace, token: endpoint.token },
+                { parent: this, dependsOn: afterOperator },
+            );
+            this.connectedPeers.push(endpoint.peer);
+        }
 
         this.registerOutputs({
             region: this.region,
@@ -70,6 +155,8 @@ export class VaultRegion extends pulumi.ComponentResource {
             vaultAddress: this.vaultAddress,
             vaultNamespace: this.vault.namespace,
             externalSecretsNamespace: this.externalSecretsNamespace,
+            issuedPeerAccess: this.issuedPeerAccess,
+            connectedPeers: this.connectedPeers,
         });
     }
 }
@@ -84,6 +171,22 @@ function checkRegionArgs(args: VaultRegionArgs): void {
     }
     if (!isDnsSubdomain(args.domain)) {
         problems.push(`domain ${JSON.stringify(args.domain)} is not a DNS name`);
+    }
+    if (args.kvMount !== undefined && !isKvMount(args.kvMount)) {
+        problems.push(`kvMount ${JSON.stringify(args.kvMount)} is not a mount path of lowercase letters, digits, '-' and '_'`);
+    }
+    if (args.vaultAdmin !== undefined && !(args.vaultAdmin instanceof vault.Provider)) {
+        problems.push("vaultAdmin must be a vault.Provider");
+    }
+    const peers = peersOf(args.region, args.regions);
+    const endpoints = (args.peerEndpoints ?? []).map((endpoint) => endpoint.peer);
+    for (const peer of endpoints) {
+        if (!peers.includes(peer)) {
+            problems.push(`peerEndpoints names ${JSON.stringify(peer)}, which is not a peer of ${JSON.stringify(args.region)} (peers: ${peers.join(", ") || "none"})`);
+        }
+    }
+    if (new Set(endpoints).size !== endpoints.length) {
+        problems.push(`peerEndpoints names a peer more than once: ${endpoints.join(", ")}`);
     }
     if (problems.length > 0) {
         throw new Error(`VaultRegion: ${problems.join("; ")}`);

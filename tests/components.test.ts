@@ -4,6 +4,8 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import * as vault from "@pulumi/vault";
+import { CRD_TYPE, retainCustomResourceDefinitions } from "../components/externalSecretsOperator";
 import { EXTERNAL_SECRETS_DEFAULTS, externalSecretsHelmValues, resolveExternalSecretsOptions } from "../components/externalSecretsValues";
 import { VaultRegion } from "../components/vaultRegion";
 import { resolveVaultServerOptions, vaultHelmValues } from "../components/vaultServerValues";
@@ -143,6 +145,21 @@ describe("ExternalSecretsOperator", () => {
             values: externalSecretsHelmValues(resolveExternalSecretsOptions({ replicas: 3 })),
         });
         expect(full.externalSecrets?.serviceAccountName).toBe("external-secrets");
+        // The transform that keeps the CRDs on delete (tested below) rides on the chart.
+        expect(chart.options).toEqual({ transforms: 1 });
+    });
+
+    it("keeps the chart's CustomResourceDefinitions on delete, and leaves every other object alone", () => {
+        const crd: pulumi.ResourceTransformArgs = {
+            custom: true,
+            type: CRD_TYPE,
+            name: "east-external-secrets:externalsecrets.external-secrets.io",
+            props: { kind: "CustomResourceDefinition" },
+            opts: { protect: false },
+        };
+        expect(retainCustomResourceDefinitions(crd)).toEqual({ props: crd.props, opts: { protect: false, retainOnDelete: true } });
+        const deployment = { ...crd, type: "kubernetes:apps/v1:Deployment", props: { kind: "Deployment" } };
+        expect(retainCustomResourceDefinitions(deployment)).toBeUndefined();
     });
 
     it("lets ESO objects depend on it: a dependent waits for the chart itself, and so for every object in it", async () => {
@@ -154,5 +171,142 @@ describe("ExternalSecretsOperator", () => {
         new k8s.core.v1.ConfigMap("dependent", { metadata: { name: "d", namespace: "external-secrets" } }, { provider: cluster, dependsOn: [region.externalSecrets as pulumi.Resource] });
         await pulumi.runtime.disconnect();
         expect(find("kubernetes:core/v1:ConfigMap", "dependent").dependsOn).toContain(urnOf("kubernetes:helm.sh/v4:Chart", "r-external-secrets"));
+    });
+});
+
+describe("a configured region (vaultAdmin given)", () => {
+    let configured: Recording;
+    let region: VaultRegion;
+    const peerToken = "hvs.issued-by-west";
+
+    beforeAll(async () => {
+        configured = await startRecording({
+            project: "openova-vault",
+            stack: "configured",
+            computedOutputs: { "vault:index/token:Token": (args) => ({ clientToken: `token-for-${String((args.inputs as { displayName?: unknown }).displayName)}` }) },
+        });
+        const cluster = new k8s.Provider("north", { context: "north" });
+        const admin = new vault.Provider("north", { address: "https://vault.north.example.net" });
+        region = new VaultRegion(
+            "north",
+            {
+                region: "north",
+                regions: ["north", "south", "west"],
+                domain: "example.net",
+                kvMount: "kv",
+                vaultAdmin: admin,
+                vaultCaCert: "",
+                peerEndpoints: [{ peer: "west", address: "https://vault.west.example.net", caCert: "", token: pulumi.secret(peerToken) }],
+            },
+            { providers: { kubernetes: cluster } },
+        );
+        await pulumi.runtime.disconnect();
+    });
+
+    const get = (type: string, name: string): RecordedResource => {
+        const found = configured.resources.filter((r) => r.type === type && r.name === name);
+        expect(found).toHaveLength(1);
+        return found[0];
+    };
+    const isSecret = (value: unknown) =>
+        typeof value === "object" && value !== null && (value as Record<string, unknown>)[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig;
+
+    it("configures Vault with the admin provider only: mount, Kubernetes auth, policies, role, one token per peer", () => {
+        const adminRef = `${configured.resources.find((r) => r.type === "pulumi:providers:vault")?.urn}::north-id`;
+        const vaultResources = configured.resources.filter((r) => r.type.startsWith("vault:"));
+        expect(vaultResources.map((r) => `${r.type} ${r.name}`).sort()).toEqual([
+            "vault:index/authBackend:AuthBackend north-setup-kubernetes",
+            "vault:index/mount:Mount north-setup-kv",
+            "vault:index/policy:Policy north-setup-pull",
+            "vault:index/policy:Policy north-setup-push",
+            "vault:index/token:Token north-peer-south-token",
+            "vault:index/token:Token north-peer-west-token",
+            "vault:kubernetes/authBackendConfig:AuthBackendConfig north-setup-kubernetes",
+            "vault:kubernetes/authBackendRole:AuthBackendRole north-setup-external-secrets",
+        ]);
+        for (const resource of vaultResources) {
+            expect({ name: resource.name, provider: resource.provider }).toEqual({ name: resource.name, provider: adminRef });
+        }
+    });
+
+    it("mounts KV v2 at the configured path and keeps it on delete", () => {
+        const mount = get("vault:index/mount:Mount", "north-setup-kv");
+        expect(mount.inputs).toMatchObject({ path: "kv", type: "kv", options: { version: "2" } });
+        expect(mount.options).toMatchObject({ retainOnDelete: true });
+        const push = get("vault:index/policy:Policy", "north-setup-push");
+        expect(push.inputs.policy).toContain('path "kv/metadata/*"');
+    });
+
+    it("configures Kubernetes auth for a Vault inside the cluster, with no reviewer token or CA", () => {
+        const config = get("vault:kubernetes/authBackendConfig:AuthBackendConfig", "north-setup-kubernetes");
+        expect(config.inputs).toEqual({ backend: "kubernetes", kubernetesHost: "https://kubernetes.default.svc" });
+    });
+
+    it("binds the role to ESO's service account with an audience, a short TTL and the two policies", () => {
+        const role = get("vault:kubernetes/authBackendRole:AuthBackendRole", "north-setup-external-secrets");
+        expect(role.inputs).toMatchObject({
+            backend: "kubernetes",
+            roleName: "external-secrets",
+            boundServiceAccountNames: ["external-secrets"],
+            boundServiceAccountNamespaces: ["external-secrets"],
+            audience: "vault",
+            tokenTtl: 900,
+            tokenPolicies: ["external-secrets-pull", "external-secrets-push"],
+        });
+    });
+
+    it("issues each peer an orphan, periodic, renewable token with the push policy only", () => {
+        const token = get("vault:index/token:Token", "north-peer-south-token");
+        expect(token.inputs).toMatchObject({ displayName: "peer-south", noParent: true, period: "720h", renewable: true, policies: ["external-secrets-push"] });
+        expect(token.dependsOn).toContain(get("vault:index/policy:Policy", "north-setup-push").urn);
+    });
+
+    it("publishes per peer the address, CA and token, as one secret", async () => {
+        const issued = await new Promise<unknown>((resolve) => region.issuedPeerAccess.apply(resolve));
+        expect(issued).toEqual({
+            south: { address: "https://vault.north.example.net", caCert: "", token: "token-for-peer-south" },
+            west: { address: "https://vault.north.example.net", caCert: "", token: "token-for-peer-west" },
+        });
+        expect(await pulumi.isSecret(region.issuedPeerAccess)).toBe(true);
+    });
+
+    it("creates vault-local after the ESO chart and the Vault setup", () => {
+        const store = get("kubernetes:external-secrets.io/v1:ClusterSecretStore", "north-store-local");
+        expect(store.inputs).toMatchObject({ metadata: { name: "vault-local" }, spec: { provider: { vault: { server: "http://vault-active.vault.svc:8200", path: "kv" } } } });
+        expect(store.dependsOn).toEqual(
+            expect.arrayContaining([
+                get("kubernetes:helm.sh/v4:Chart", "north-external-secrets").urn,
+                get("vault:kubernetes/authBackendRole:AuthBackendRole", "north-setup-external-secrets").urn,
+            ]),
+        );
+    });
+
+    it("creates a store and a token Secret only for peers that issued a token, the token as secret data", () => {
+        const stores = configured.resources.filter((r) => r.type === "kubernetes:external-secrets.io/v1:ClusterSecretStore").map((r) => r.name);
+        expect(stores.sort()).toEqual(["north-store-local", "north-store-west"]);
+        expect(region.connectedPeers).toEqual(["west"]);
+        const secret = get("kubernetes:core/v1:Secret", "north-store-west-token");
+        expect(secret.inputs).toMatchObject({ metadata: { name: "vault-west-token", namespace: "external-secrets" } });
+        // Pulumi lifts a secret inside a map to the whole map: stringData as a whole is secret.
+        expect(isSecret(secret.inputs.stringData)).toBe(true);
+        expect(JSON.stringify(secret.inputs.metadata)).not.toContain(peerToken);
+        const store = get("kubernetes:external-secrets.io/v1:ClusterSecretStore", "north-store-west");
+        expect(secret.dependsOn).toContain(get("kubernetes:helm.sh/v4:Chart", "north-external-secrets").urn);
+        expect(store.dependsOn).toContain(secret.urn);
+    });
+
+    it("registers no Vault resource and no local store while the Vault is not configured", () => {
+        expect(recording.resources.filter((r) => r.type.startsWith("vault:") || r.type.includes("external-secrets.io"))).toEqual([]);
+    });
+
+    it.each([
+        [{ peerEndpoints: [{ peer: "north", address: "https://x.example", caCert: "", token: "t" }] }, 'peerEndpoints names "north", which is not a peer'],
+        [{ kvMount: "secret/sub" }, 'kvMount "secret/sub" is not a mount path'],
+        [{ vaultAdmin: {} as vault.Provider }, "vaultAdmin must be a vault.Provider"],
+    ])("rejects %j before registering anything", async (override, message) => {
+        const attempt = await startRecording({ project: "openova-vault", stack: "bad2" });
+        expect(() => new VaultRegion("bad", { region: "north", regions: ["north", "south"], domain: "example.net", ...override })).toThrow(message);
+        await pulumi.runtime.disconnect();
+        expect(attempt.resources).toEqual([]);
     });
 });

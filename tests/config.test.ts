@@ -22,6 +22,16 @@ function raw(values: Record<string, unknown> = {}): Record<string, string> {
     return config;
 }
 
+/** A CA certificate's shape (not a real certificate: only the PEM armour is checked). */
+const PEM = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ==\n-----END CERTIFICATE-----\n";
+
+/** An operator's environment with the admin token set, and a CA file that can be read. */
+const operator = { environment: { VAULT_TOKEN: "hvs.test" }, readFile: (file: string) => (file === "certs/vault-ca.pem" ? PEM : fail(file)) };
+
+function fail(file: string): never {
+    throw Object.assign(new Error(`ENOENT: no such file or directory, open '${file}'`), { code: "ENOENT" });
+}
+
 function ok(result: ParseResult): RegionConfig {
     if (!result.ok) {
         throw new Error(`expected valid config, got:\n${result.problems.join("\n")}`);
@@ -46,6 +56,10 @@ describe("config defaults", () => {
             peers: ["region2"],
             domain: "example.com",
             kubeContext: "region1",
+            kvMount: "secret",
+            vaultInitialized: false,
+            vaultAddress: "https://vault.region1.example.com",
+            vaultCaCert: "",
             vault: {},
             externalSecrets: { install: true },
         });
@@ -60,7 +74,8 @@ describe("config defaults", () => {
 
     it.each(["region1", "region2"])("accepts the committed stack file Pulumi.%s.yaml", (stack) => {
         const project = readProject(projectDir);
-        const config = ok(parseConfig(stack, readStackConfig(project, stack).config));
+        const config = ok(parseConfig(stack, readStackConfig(project, stack).config, operator));
+        expect(config.vaultInitialized).toBe(true);
         expect(config.region).toBe(stack);
         expect(config.domain).toBe("example.com");
         expect(config.vault.replicas).toBe(3);
@@ -73,17 +88,42 @@ describe("config defaults", () => {
                 raw({
                     kubeContext: "arn:aws:eks:eu-west-1:123:cluster/r1",
                     vault: { replicas: "5", storageSize: "20Gi", storageClass: "fast-ssd", ingressClassName: "nginx", namespace: "secrets" },
-                    externalSecrets: { install: "false", namespace: "eso", replicas: 3, chartVersion: "2.9.1", imageTag: "v2.9.1" },
+                    externalSecrets: { install: "true", namespace: "eso", replicas: 3, chartVersion: "2.9.1", imageTag: "v2.9.1" },
                 }),
             ),
         );
         expect(config.kubeContext).toBe("arn:aws:eks:eu-west-1:123:cluster/r1");
         expect(config.vault).toEqual({ replicas: 5, storageSize: "20Gi", storageClass: "fast-ssd", ingressClassName: "nginx", namespace: "secrets" });
-        expect(config.externalSecrets).toEqual({ install: false, namespace: "eso", replicas: 3, chartVersion: "2.9.1", imageTag: "v2.9.1" });
+        expect(config.externalSecrets).toEqual({ install: true, namespace: "eso", replicas: 3, chartVersion: "2.9.1", imageTag: "v2.9.1" });
+        expect(ok(parseConfig("region1", raw({ externalSecrets: { install: "false" } }))).externalSecrets.install).toBe(false);
     });
 
     it("ignores keys of other namespaces", () => {
         expect(parseConfig("region1", raw({ "kubernetes:context": "x", "aws:region": "eu-west-1" })).ok).toBe(true);
+    });
+
+    it("accepts an image tag pinned by digest", () => {
+        const tag = `2.0.4@sha256:${"a".repeat(64)}`;
+        expect(ok(parseConfig("region1", raw({ vault: { imageTag: tag } }))).vault.imageTag).toBe(tag);
+    });
+
+    it("warns about an image override that leaves the chart pinned, but not about restating the pinned chart", () => {
+        const result = parseConfig("region1", raw({ vault: { imageTag: "2.0.5", chartVersion: "0.34.1" } }));
+        expect(result.ok && result.warnings).toEqual([expect.stringContaining("openova-vault:vault.imageTag is 2.0.5 but the chart stays at the pinned 0.34.1")]);
+        expect(ok(parseConfig("region1", raw({ vault: { chartVersion: "0.34.1" } }))) && parseConfig("region1", raw({ vault: { chartVersion: "0.34.1" } }))).toMatchObject({ warnings: [] });
+    });
+
+    it("warns that ESO settings do nothing when ESO is not installed", () => {
+        const result = parseConfig("region1", raw({ externalSecrets: { install: false, replicas: 3, chartVersion: "2.10.0" } }));
+        expect(result.ok && result.warnings).toEqual([
+            "openova-vault:externalSecrets.install is false, so openova-vault:externalSecrets.replicas, openova-vault:externalSecrets.chartVersion have no effect: this stack does not install ESO.",
+        ]);
+    });
+
+    it("never prints the value of a key set with --secret", () => {
+        const [line] = problems(parseConfig("region1", raw({ domain: "s3cr3t-value!" }), { secretKeys: [`${PROJECT}:domain`] }));
+        expect(line).toContain("openova-vault:domain is [secret], but it must be");
+        expect(line).not.toContain("s3cr3t");
     });
 
     it("warns about a single server and about a chart override that leaves the image pinned", () => {
@@ -109,9 +149,21 @@ describe("config errors", () => {
         ["a domain with a port", { domain: "example.com:443" }, 'openova-vault:domain is "example.com:443", but it must be', /set domain example\.com/],
         ["an uppercase domain", { domain: "Example.com" }, 'openova-vault:domain is "Example.com", but it must be a lowercase DNS name', /set domain/],
         ["no domain", { domain: undefined }, "openova-vault:domain is not set, but it must be a lowercase DNS name", /set domain example\.com/],
-        ["a region not in regions", { region: "region3" }, 'openova-vault:region is "region3", but it must be one of regions ["region1","region2"]', /Fix: pulumi config set region region1 -s region1$/],
-        ["a storage size in words", { vault: { storageSize: "ten" } }, 'openova-vault:vault.storageSize is "ten", but it must be a positive Kubernetes quantity', /--path vault\.storageSize 10Gi/],
-        ["a zero storage size", { vault: { storageSize: "0Gi" } }, 'openova-vault:vault.storageSize is "0Gi", but it must be a positive', /--path vault\.storageSize 10Gi/],
+        [
+            "a region not in regions",
+            { region: "region3" },
+            'openova-vault:region is "region3", but it must be one of the regions in openova-vault:regions (region1, region2)',
+            /Fix: pulumi config set region <one of region1, region2> -s region1, or add region3 to the regions default in Pulumi\.yaml$/,
+        ],
+        ["a region that is not a DNS label", { region: "Region 3" }, 'openova-vault:region is "Region 3", but it must be one of the regions', /Fix: pulumi config set region <one of region1, region2> -s region1$/],
+        ["a storage size in words", { vault: { storageSize: "ten" } }, 'openova-vault:vault.storageSize is "ten", but it must be a Kubernetes quantity with a unit, at least 1Gi', /--path vault\.storageSize 10Gi/],
+        ["a zero storage size", { vault: { storageSize: "0Gi" } }, 'openova-vault:vault.storageSize is "0Gi", but it must be a Kubernetes quantity', /--path vault\.storageSize 10Gi/],
+        ["a storage size without a unit (bytes)", { vault: { storageSize: "100" } }, 'openova-vault:vault.storageSize is "100", but it must be a Kubernetes quantity with a unit', /--path vault\.storageSize 10Gi/],
+        ["a storage size below 1Gi", { vault: { storageSize: "500Mi" } }, 'openova-vault:vault.storageSize is "500Mi", but it must be a Kubernetes quantity with a unit, at least 1Gi', /10Gi/],
+        ["an unpinned image tag", { vault: { imageTag: "latest" } }, 'openova-vault:vault.imageTag is "latest", but it must be a pinned image tag', /--path vault\.imageTag 2\.0\.4/],
+        ["a reserved namespace for Vault", { vault: { namespace: "kube-system" } }, 'openova-vault:vault.namespace is "kube-system", but it must be a DNS label other than default and kube-*', /--path vault\.namespace vault/],
+        ["the default namespace for ESO", { externalSecrets: { namespace: "default" } }, 'openova-vault:externalSecrets.namespace is "default", but it must be a DNS label other than default', /--path externalSecrets\.namespace external-secrets/],
+        ["a kube context with surrounding spaces", { kubeContext: " region1" }, 'openova-vault:kubeContext is " region1", but it must be a kubeconfig context name (not empty, no surrounding spaces)', /set kubeContext region1/],
         ["a bad audit storage size", { vault: { auditStorageSize: "10 GB" } }, 'openova-vault:vault.auditStorageSize is "10 GB"', /--path vault\.auditStorageSize 10Gi/],
         ["a misspelt vault key", { vault: { replica: 3 } }, "openova-vault:vault.replica is not a known key (did you mean openova-vault:vault.replicas?)", /Fix: pulumi config rm --path vault\.replica -s region1$/],
         ["a misspelt top-level key", { domian: "example.com" }, "openova-vault:domian is not a known key (did you mean openova-vault:domain?)", /Fix: pulumi config rm domian -s region1$/],
@@ -119,14 +171,19 @@ describe("config errors", () => {
         ["a nested key set without --path", { "vault.replicas": "5" }, "openova-vault:vault.replicas is a flat key, but vault is an object: nested keys are set with --path", /pulumi config rm vault\.replicas -s region1 && pulumi config set --path vault\.replicas <value> -s region1$/],
         ["an unknown key with no close match", { tlsEverywhere: true }, "openova-vault:tlsEverywhere is not a known key; known keys: regions, region, domain", /rm tlsEverywhere/],
         ["vault settings that are not an object", { vault: 3 }, "openova-vault:vault is 3, but it must be an object with the keys replicas, storageSize", /Fix: pulumi config rm vault -s region1, then set its keys with --path, e.g. pulumi config set --path vault\.replicas 3 -s region1$/],
-        ["a region name that is not a DNS label", { regions: ["region1", "Region_2"] }, 'openova-vault:regions[1] is "Region_2", but it must be a list of distinct DNS labels', /--path 'regions\[0\]' region1/],
+        [
+            "a region name that is not a DNS label",
+            { regions: ["region1", "Region_2"] },
+            'openova-vault:regions[1] is "Region_2", but it must be a list of distinct DNS labels',
+            /Fix: edit the regions default under config: in Pulumi\.yaml \(and remove any openova-vault:regions from Pulumi\.region1\.yaml\)$/,
+        ],
         ["regions listed twice", { regions: ["region1", "region1"] }, 'openova-vault:regions is ["region1","region1"], but it must be a list of distinct DNS labels', /regions/],
         ["regions as a comma-separated string", { regions: "region1,region2" }, 'openova-vault:regions is "region1,region2", but it must be a list', /regions/],
         ["an install flag that is not a boolean", { externalSecrets: { install: "yes" } }, 'openova-vault:externalSecrets.install is "yes", but it must be true or false', /--path externalSecrets\.install true/],
         ["a chart version with a v", { vault: { chartVersion: "v0.34.1" } }, 'openova-vault:vault.chartVersion is "v0.34.1", but it must be a semantic version', /--path vault\.chartVersion 0\.34\.1/],
         ["an ingress class that is not a DNS name", { vault: { ingressClassName: "Cilium" } }, 'openova-vault:vault.ingressClassName is "Cilium"', /--path vault\.ingressClassName cilium/],
         ["too many ESO replicas", { externalSecrets: { replicas: 6 } }, "openova-vault:externalSecrets.replicas is 6, but it must be a whole number from 1 to 5", /--path externalSecrets\.replicas 2/],
-        ["an empty kube context", { kubeContext: "  " }, 'openova-vault:kubeContext is "  ", but it must be a non-empty kubeconfig context name', /set kubeContext region1/],
+        ["an empty kube context", { kubeContext: "  " }, 'openova-vault:kubeContext is "  ", but it must be a kubeconfig context name', /set kubeContext region1/],
         [
             "Vault and ESO in one namespace",
             { vault: { namespace: "platform" }, externalSecrets: { namespace: "platform" } },
@@ -147,7 +204,7 @@ describe("config errors", () => {
 
     it("explains a stack whose name is not a region and that sets no region", () => {
         expect(problems(parseConfig("dev", raw()))).toEqual([
-            'Invalid config for stack "dev": openova-vault:region is not set, so it defaults to the stack name "dev", which is not one of regions ["region1","region2"]. Fix: pulumi config set region region1 -s dev',
+            'Invalid config for stack "dev": openova-vault:region is not set, so it defaults to the stack name "dev", which is not one of the regions in openova-vault:regions (region1, region2). Fix: pulumi config set region <one of region1, region2> -s dev, or add dev to the regions default in Pulumi.yaml',
         ]);
     });
 
@@ -175,7 +232,7 @@ describe("config errors", () => {
             const [parent, child] = key.split(".");
             const typed: unknown = type === "integer" ? Number(example) : type === "boolean" ? example === "true" : type === "array" ? [example, "region2"] : example;
             const values = child === undefined ? { [parent]: typed } : { [parent]: { [child]: typed } };
-            expect({ key, ok: parseConfig("region1", raw(values)).ok }).toEqual({ key, ok: true });
+            expect({ key, ok: parseConfig("region1", raw(values), operator).ok }).toEqual({ key, ok: true });
         }
     });
 
@@ -183,5 +240,73 @@ describe("config errors", () => {
         const [line] = problems(parseConfig("region1", raw({ vault: { nope: 1 } })));
         const nested = CONFIG_KEYS.filter((k) => k.key.startsWith("vault.")).map((k) => k.key.slice("vault.".length));
         expect(line).toContain(`known keys of openova-vault:vault: ${nested.join(", ")}.`);
+    });
+});
+
+describe("the Vault gate and the admin credential", () => {
+    it("fails loudly when vaultInitialized is true and VAULT_TOKEN is not set, instead of planning without a token", () => {
+        const lines = problems(parseConfig("region1", raw({ vaultInitialized: true }), { environment: {} }));
+        expect(lines).toEqual([
+            expect.stringMatching(
+                /^Invalid config for stack "region1": openova-vault:vaultInitialized is true, but VAULT_TOKEN is not set: .*Fix: export VAULT_TOKEN=<admin token> .*pulumi config set vaultInitialized false -s region1$/,
+            ),
+        ]);
+        expect(problems(parseConfig("region1", raw({ vaultInitialized: "true" }), { environment: { VAULT_TOKEN: "" } }))).toHaveLength(1);
+    });
+
+    it("needs no token while the Vault is not initialized, and never reads the token's value", () => {
+        expect(ok(parseConfig("region1", raw({ vaultInitialized: false }), { environment: {} })).vaultInitialized).toBe(false);
+        const environment = new Proxy<Record<string, string>>({}, {
+            get: (_target, name) => (name === "VAULT_TOKEN" ? "hvs.secret-value" : undefined),
+        });
+        const config = ok(parseConfig("region1", raw({ vaultInitialized: true }), { environment }));
+        expect(JSON.stringify(config)).not.toContain("hvs.secret-value");
+    });
+
+    it("refuses a Vault token in stack config, which would be committed to Git", () => {
+        const lines = problems(parseConfig("region1", raw({ "vault:token": "hvs.oops" }), operator));
+        expect(lines).toEqual([expect.stringContaining("vault:token is set, but the Vault admin token must come from the VAULT_TOKEN environment variable")]);
+        expect(lines[0]).not.toContain("hvs.oops");
+        expect(lines[0]).toMatch(/Fix: pulumi config rm vault:token -s region1, and revoke that token/);
+    });
+
+    it("reads the CA file and keeps its PEM for the peers", () => {
+        const config = ok(parseConfig("region1", raw({ vaultCaCertFile: "certs/vault-ca.pem" }), operator));
+        expect(config.vaultCaCertFile).toBe("certs/vault-ca.pem");
+        expect(config.vaultCaCert).toBe(PEM);
+    });
+
+    it.each([
+        ["a file that does not exist", "missing.pem", () => fail("missing.pem"), "cannot be read (ENOENT)"],
+        ["a file that is not PEM", "ca.der", () => "\u0030\u0082binary", "holds no PEM certificate"],
+        ["a file with a private key", "bundle.pem", () => `${PEM}-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n`, "holds a private key"],
+    ])("rejects %s as the CA file", (_name, file, readFile, reason) => {
+        const lines = problems(parseConfig("region1", raw({ vaultCaCertFile: file }), { ...operator, readFile }));
+        expect(lines).toEqual([expect.stringContaining(`openova-vault:vaultCaCertFile is "${file}", but it ${reason}`)]);
+    });
+
+    it.each([
+        ["https://vault.region1.example.com", true],
+        ["http://127.0.0.1:8200", true],
+        ["https://vault.region1.example.com/", false],
+        ["https://vault.region1.example.com/v1", false],
+        ["https://root:hvs.x@vault.example.com", false],
+        ["vault.region1.example.com", false],
+        ["ftp://vault.example.com", false],
+    ])("accepts %s as the provider's address: %s", (address, accepted) => {
+        expect(parseConfig("region1", raw({ vaultAddress: address }), operator).ok).toBe(accepted);
+    });
+
+    it("lets the provider reach Vault elsewhere while peers keep the public address", () => {
+        const config = ok(parseConfig("region1", raw({ vaultAddress: "http://127.0.0.1:8200" }), operator));
+        expect(config.vaultAddress).toBe("http://127.0.0.1:8200");
+    });
+
+    it.each([
+        [{ kvMount: "secret/data" }, "openova-vault:kvMount is \"secret/data\", but it must be a mount path"],
+        [{ peerOrganization: "my org" }, "openova-vault:peerOrganization is \"my org\", but it must be a Pulumi organization name"],
+        [{ vaultInitialized: "yes" }, "openova-vault:vaultInitialized is \"yes\", but it must be true or false"],
+    ])("rejects %j", (values, reason) => {
+        expect(problems(parseConfig("region1", raw(values), operator))).toEqual([expect.stringContaining(reason)]);
     });
 });

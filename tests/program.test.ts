@@ -14,10 +14,13 @@ it("stops on bad config before any resource is registered, with a RunError listi
     const recording = await startRecording({ project: "openova-vault", stack: "region1" });
     let error: unknown;
     try {
+        let program: (() => Promise<unknown>) | undefined;
         jest.isolateModules(() => {
             // eslint-disable-next-line @typescript-eslint/no-require-imports -- the program loads only after the mocks are in place
-            require("../index");
+            program = require("../index") as () => Promise<unknown>;
         });
+        // The program is an async entry point, as Pulumi runs it.
+        await program?.();
     } catch (caught) {
         error = caught;
     }
