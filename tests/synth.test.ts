@@ -9,6 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { parseAllDocuments } from "yaml";
+import { validateEsoObjects } from "./support/esoSchema";
 import { main } from "../tools/synth/cli";
 import { engineUrn } from "../tools/synth/recorder";
 import { REDACTED } from "../tools/synth/render";
@@ -181,6 +182,16 @@ describe("synth of the region stacks", () => {
         expect(tokenSecret?.inputs).toMatchObject({ metadata: { name: `vault-${peer}-token`, namespace: "external-secrets" }, stringData: "[secret]" });
         const reference = resources.find((r) => r.type === "pulumi:pulumi:StackReference");
         expect(reference?.inputs).toEqual({ name: `organization/openova-vault/${peer}` });
+    });
+
+    it("declares stores that ESO's own schemas accept, exactly as synthesized", () => {
+        const stores = ["region1", "region2"].flatMap((region) =>
+            parseAllDocuments(fs.readFileSync(path.join(out, region, "manifests.yaml"), "utf8"))
+                .map((d) => d.toJS() as { kind: string })
+                .filter((d) => d.kind === "ClusterSecretStore"),
+        );
+        expect(stores).toHaveLength(4);
+        expect(validateEsoObjects(stores)).toEqual(["", "", "", ""]);
     });
 
     it("writes no token value anywhere: neither the peer tokens nor the admin token", () => {
