@@ -219,7 +219,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = withNestedKeys([
         type: "boolean",
         default: "true",
         allowed: "true or false",
-        description: "Install ESO. With false, the cluster must already run ESO 2.x in `externalSecrets.namespace`.",
+        description: "Install ESO. With false, the cluster must already run ESO 2.x in `externalSecrets.namespace`, as Helm release `external-secrets` (Vault's role binds its service account `external-secrets`).",
         example: "true",
     }),
     key({
@@ -427,7 +427,7 @@ export function parseConfig(stack: string, rawConfig: Readonly<Record<string, st
     const host = vaultHost(region, values.domain);
     if (problems.length === 0 && !isDnsSubdomain(host)) {
         problems.push(
-            problem(`${qualified(["domain"])} is "${values.domain}", which makes the Vault host name ${host} longer than 253 characters`, "pulumi config set domain <shorter domain> -s {stack}"),
+            problem(`${qualified(["domain"])} is ${show(["domain"], values.domain)}, which makes the Vault host name longer than 253 characters`, "pulumi config set domain <shorter domain> -s {stack}"),
         );
     }
     const vaultInitialized = values.vaultInitialized ?? false;
@@ -441,7 +441,7 @@ export function parseConfig(stack: string, rawConfig: Readonly<Record<string, st
     }
     const caCert = values.vaultCaCertFile === undefined ? "" : readCaCert(values.vaultCaCertFile, options.readFile);
     if (typeof caCert !== "string") {
-        problems.push(problem(`${qualified(["vaultCaCertFile"])} is ${JSON.stringify(values.vaultCaCertFile)}, ${caCert.problem}`, `pulumi config set vaultCaCertFile <path of the CA's PEM file> -s {stack}`));
+        problems.push(problem(`${qualified(["vaultCaCertFile"])} is ${show(["vaultCaCertFile"], values.vaultCaCertFile)}, ${caCert.problem}`, `pulumi config set vaultCaCertFile <path of the CA's PEM file> -s {stack}`));
     }
     if (problems.length > 0) {
         return { ok: false, problems };

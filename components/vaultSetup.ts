@@ -18,7 +18,7 @@ export interface VaultSetupArgs {
 
 /**
  * What a region's Vault needs for the External Secrets Operator:
- * - the KV v2 engine (kept when deleted: deleting a mount erases every secret in it);
+ * - the KV v2 engine, protected: deleting a mount erases every secret in it, so no update may;
  * - Kubernetes auth, configured for a Vault running in the same cluster;
  * - the pull and push policies, generated from the least-privilege table in `vaultPolicies.ts`;
  * - the `external-secrets` role, bound to ESO's service account.
@@ -42,7 +42,9 @@ export class VaultSetup extends pulumi.ComponentResource {
         const kv = new vault.Mount(
             `${name}-kv`,
             { path: args.kvMount, type: "kv", options: { version: "2" }, description: "Secrets replicated between regions by the External Secrets Operator" },
-            { ...child, retainOnDelete: true },
+            // Protected: deleting the mount erases every secret in it. A run that would delete it (the
+            // gate set back to false, a destroy) fails before deleting anything, instead.
+            { ...child, protect: true },
         );
         this.kvMount = kv.path;
 

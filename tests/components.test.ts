@@ -13,6 +13,8 @@ import { EXTERNAL_SECRETS_CHART, VAULT_CHART } from "../components/versions";
 import { startRecording, type RecordedResource, type Recording } from "../tools/synth/recorder";
 
 let recording: Recording;
+/** The first recording (regions east and west, no Vault admin), kept apart from later ones. */
+let unconfigured: Recording;
 let full: VaultRegion;
 let withoutOperator: VaultRegion;
 
@@ -38,6 +40,7 @@ beforeAll(async () => {
     );
     // Every registration has reached the mock monitor once the runtime has drained.
     await pulumi.runtime.disconnect();
+    unconfigured = recording;
 });
 
 function find(type: string, name: string): RecordedResource {
@@ -229,10 +232,17 @@ describe("a configured region (vaultAdmin given)", () => {
         }
     });
 
-    it("mounts KV v2 at the configured path and keeps it on delete", () => {
+    it("configures Vault only after the Vault servers: every Vault resource waits for the chart", () => {
+        const chart = get("kubernetes:helm.sh/v4:Chart", "north-vault").urn;
+        for (const resource of configured.resources.filter((r) => r.type.startsWith("vault:") && !r.type.includes("token"))) {
+            expect({ name: resource.name, waits: resource.dependsOn.includes(chart) }).toEqual({ name: resource.name, waits: true });
+        }
+    });
+
+    it("mounts KV v2 at the configured path and protects it, so no update can delete the secrets", () => {
         const mount = get("vault:index/mount:Mount", "north-setup-kv");
         expect(mount.inputs).toMatchObject({ path: "kv", type: "kv", options: { version: "2" } });
-        expect(mount.options).toMatchObject({ retainOnDelete: true });
+        expect(mount.options).toEqual({ protect: true });
         const push = get("vault:index/policy:Policy", "north-setup-push");
         expect(push.inputs.policy).toContain('path "kv/metadata/*"');
     });
@@ -296,7 +306,8 @@ describe("a configured region (vaultAdmin given)", () => {
     });
 
     it("registers no Vault resource and no local store while the Vault is not configured", () => {
-        expect(recording.resources.filter((r) => r.type.startsWith("vault:") || r.type.includes("external-secrets.io"))).toEqual([]);
+        expect(unconfigured.resources.length).toBeGreaterThan(0);
+        expect(unconfigured.resources.filter((r) => r.type.startsWith("vault:") || r.type.includes("external-secrets.io"))).toEqual([]);
     });
 
     it.each([

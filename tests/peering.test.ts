@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { PEER_ACCESS_OUTPUT, endpointFrom, peerStackName } from "../peering";
+import { PEER_ACCESS_OUTPUT, endpointFrom, peerStackName, readPeers } from "../peering";
+import { startRecording } from "../tools/synth/recorder";
 
 describe("peer stacks", () => {
     it("are <org>/<project>/<peer>", () => {
@@ -28,5 +29,33 @@ describe("endpointFrom", () => {
         ["an empty token", { region1: { ...issued.region1, token: "" } }, "is not {address, caCert, token}"],
     ])("reports %s as missing", (_name, output, reason) => {
         expect(endpointFrom("region2", "region1", output)).toEqual({ missing: expect.stringContaining(reason) as unknown });
+    });
+});
+
+describe("readPeers", () => {
+    it("reads each peer's stack by <org>/<project>/<peer>, takes secret outputs, and warns for peers with nothing yet", async () => {
+        const asked: string[] = [];
+        const recording = await startRecording({
+            project: "openova-vault",
+            stack: "region1",
+            resolveStack: (name) => {
+                asked.push(name);
+                if (name.endsWith("/region2")) {
+                    return { outputs: { peerAccess: { region1: { address: "https://vault.region2.example.com", caCert: "", token: "hvs.from-2" } } }, secretOutputNames: ["peerAccess"] };
+                }
+                return { outputs: {}, secretOutputNames: [] };
+            },
+        });
+        const lookup = await readPeers({ stack: "region1", region: "region1", peers: ["region2", "region3"], organization: "acme", project: "openova-vault" });
+        await pulumi.runtime.disconnect();
+
+        expect(asked.sort()).toEqual(["acme/openova-vault/region2", "acme/openova-vault/region3"]);
+        expect(lookup.endpoints.map((e) => e.peer)).toEqual(["region2"]);
+        const token = pulumi.output(lookup.endpoints[0].token);
+        expect(await pulumi.isSecret(token)).toBe(true);
+        expect(lookup.warnings).toEqual([
+            "Peer region3 (stack acme/openova-vault/region3) cannot receive pushes from region1 yet: its stack has no peerAccess output yet (it has not been deployed, or its Vault is not configured yet). Run `pulumi up -s region1` again after region3's Vault is configured.",
+        ]);
+        expect(recording.resources.filter((r) => r.type === "pulumi:pulumi:StackReference").map((r) => r.name).sort()).toEqual(["peer-region2", "peer-region3"]);
     });
 });

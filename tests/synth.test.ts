@@ -264,6 +264,39 @@ describe("synth of a platform on its way up", () => {
     });
 });
 
+describe("synth of a region with the provider settings overridden", () => {
+    it("passes the address and CA file to the Vault provider, exports the CA, and reads peers in the given organization", async () => {
+        const dir = tempDir();
+        const ca = path.join(dir, "vault-ca.pem");
+        const pem = "-----BEGIN CERTIFICATE-----\nMIIBtest\n-----END CERTIFICATE-----\n";
+        fs.writeFileSync(ca, pem);
+        const project = projectWithStacks({
+            region1: [
+                "config:",
+                "  openova-vault:domain: example.com",
+                "  openova-vault:vaultInitialized: true",
+                "  openova-vault:vaultAddress: http://127.0.0.1:8200",
+                `  openova-vault:vaultCaCertFile: ${ca}`,
+                "  openova-vault:peerOrganization: acme",
+                "",
+            ].join("\n"),
+            region2: "config:\n  openova-vault:domain: example.com\n  openova-vault:vaultInitialized: true\n",
+        });
+        const out = path.join(project, "out");
+        expect((await synth("--project", project, "--out", out)).code).toBe(0);
+        const resources = readJson<Resource[]>(path.join(out, "region1", "resources.json"));
+        expect(resources.find((r) => r.type === "pulumi:providers:vault")?.inputs).toMatchObject({ address: "http://127.0.0.1:8200", caCertFile: ca });
+        expect(resources.find((r) => r.type === "pulumi:pulumi:StackReference")?.inputs).toEqual({ name: "acme/openova-vault/region2" });
+        expect(readJson<{ vaultCaCert: string; vaultAddress: string }>(path.join(out, "region1", "outputs.json"))).toMatchObject({
+            vaultCaCert: pem,
+            vaultAddress: "https://vault.region1.example.com",
+        });
+        // region2 trusts region1's CA in the store that pushes there.
+        const peerStore = readJson<Resource[]>(path.join(out, "region2", "resources.json")).find((r) => r.name === "region2-store-region1");
+        expect(peerStore?.inputs).toMatchObject({ spec: { provider: { vault: { server: "https://vault.region1.example.com", caBundle: Buffer.from(pem).toString("base64") } } } });
+    });
+});
+
 describe("synth with bad input", () => {
     it("exits non-zero with one line per problem, naming stack, key and value, and writes nothing", async () => {
         const dir = projectWithStacks({
