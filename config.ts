@@ -28,6 +28,7 @@ import {
 } from "./components/validation";
 import { VAULT_SERVER_DEFAULTS, type VaultServerOptions } from "./components/vaultServerValues";
 import { DEFAULT_KV_MOUNT } from "./components/vaultSetupValues";
+import type { ReplicatedSecretSpec } from "./components/replicatedSecretSpecs";
 
 /** The project name, which is also the config namespace. */
 export const PROJECT = "openova-vault";
@@ -48,14 +49,17 @@ export interface ConfigKey {
 
 const key = (k: ConfigKey): ConfigKey => k;
 
-/** Object keys list their nested keys in what they allow. */
+/** Object keys (and lists of objects) list their nested keys in what they allow. */
 function withNestedKeys(keys: readonly ConfigKey[]): readonly ConfigKey[] {
     return keys.map((k) => {
-        if (k.type !== "object") {
-            return k;
-        }
         const nested = keys.filter((n) => n.key.startsWith(`${k.key}.`)).map((n) => n.key.slice(k.key.length + 1));
-        return { ...k, allowed: `an object with the keys ${nested.join(", ")}` };
+        if (k.type === "object" && nested.length > 0) {
+            return { ...k, allowed: `an object with the keys ${nested.join(", ")}` };
+        }
+        if (k.type === "array" && nested.length > 0) {
+            return { ...k, allowed: `a list of objects with the keys ${nested.join(", ")}` };
+        }
+        return k;
     });
 }
 
@@ -207,6 +211,78 @@ export const CONFIG_KEYS: readonly ConfigKey[] = withNestedKeys([
         example: VAULT_SERVER_DEFAULTS.imageTag,
     }),
     key({
+        key: "replicatedSecrets",
+        type: "array",
+        default: "[]",
+        allowed: "a list",
+        description: "Secrets kept the same in every region (see docs/consistency.md). Every region stack lists the same entries.",
+        example: "[]",
+    }),
+    key({
+        key: "replicatedSecrets.name",
+        type: "string",
+        default: "(required)",
+        allowed: "a Secret name (a DNS name), unique within its namespace",
+        description: "Name of the Kubernetes Secret in every region.",
+        example: "db-credentials",
+    }),
+    key({
+        key: "replicatedSecrets.namespace",
+        type: "string",
+        default: "(required)",
+        allowed: "a namespace name (a DNS label)",
+        description: "Namespace of the Secret in every region.",
+        example: "databases",
+    }),
+    key({
+        key: "replicatedSecrets.remoteKey",
+        type: "string",
+        default: "<namespace>/<name>",
+        allowed: "a path of segments of letters, digits, '.', '_' and '-' joined by '/'",
+        description: "Path of the secret under the KV mount in every Vault.",
+        example: "databases/db-credentials",
+    }),
+    key({
+        key: "replicatedSecrets.keys",
+        type: "array",
+        default: "the whole Secret",
+        allowed: "a list of distinct Secret keys (letters, digits, '.', '_' and '-')",
+        description: "Secret keys to carry, each a property of the Vault secret.",
+        example: "password",
+    }),
+    key({
+        key: "replicatedSecrets.mode",
+        type: "string",
+        default: "vault-written",
+        allowed: "vault-written or cluster-written",
+        description: "vault-written: write into the home region's Vault; cluster-written: the home region's Kubernetes Secret is the source.",
+        example: "vault-written",
+    }),
+    key({
+        key: "replicatedSecrets.home",
+        type: "string",
+        default: "the first of regions",
+        allowed: "one of the regions in openova-vault:regions",
+        description: "The region that pushes the secret to every other Vault, and where a first value is created.",
+        example: "region1",
+    }),
+    key({
+        key: "replicatedSecrets.initialValue",
+        type: "string",
+        default: "none",
+        allowed: "generate (with exactly one key) or config (from openova-vault:initialValues.<name>, set with --secret); vault-written only",
+        description: "Where a first value comes from if the secret does not exist yet; written once, in the home region only.",
+        example: "generate",
+    }),
+    key({
+        key: "initialValues",
+        type: "object",
+        default: "{}",
+        allowed: "an object of secret values by replicated secret name, set with --secret",
+        description: "Operator-supplied first values (`pulumi config set --secret --path initialValues.<name> <value>`); needed only in the home region's stack.",
+        example: "{}",
+    }),
+    key({
         key: "externalSecrets",
         type: "object",
         default: "{}",
@@ -290,6 +366,14 @@ export interface RegionConfig {
     readonly vault: Omit<VaultServerOptions, "host">;
     /** ESO options; unset fields take the component's defaults. */
     readonly externalSecrets: ExternalSecretsOptions & { readonly install: boolean };
+    /** Secrets kept the same in every region, with their home resolved; initial values only in the home stack. */
+    readonly replicatedSecrets: readonly ReplicatedSecretConfig[];
+}
+
+/** One replicated secret as configured. */
+export interface ReplicatedSecretConfig extends ReplicatedSecretSpec {
+    /** The first value, in the home region's stack only: generated, or an operator-supplied secret value. */
+    readonly initialValue?: { readonly generate: { readonly key: string } } | { readonly value: Readonly<Record<string, string>> };
 }
 
 /** The outcome of {@link parseConfig}: the config, or one line per problem. */
@@ -340,6 +424,25 @@ const externalSecretsSchema = z.strictObject(
     allowed("externalSecrets"),
 );
 
+const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
+
+const replicatedSecretSchema = z.strictObject(
+    {
+        name: text("replicatedSecrets.name", isDnsSubdomain),
+        namespace: text("replicatedSecrets.namespace", isDnsLabel),
+        remoteKey: text("replicatedSecrets.remoteKey", (s) => s.split("/").every((part) => SECRET_KEY.test(part) && part !== "." && part !== "..")).optional(),
+        keys: z
+            .array(text("replicatedSecrets.keys", (s) => SECRET_KEY.test(s)), allowed("replicatedSecrets.keys"))
+            .min(1, allowed("replicatedSecrets.keys"))
+            .refine((list) => new Set(list).size === list.length, allowed("replicatedSecrets.keys"))
+            .optional(),
+        mode: z.enum(["vault-written", "cluster-written"], allowed("replicatedSecrets.mode")).optional(),
+        home: z.string(allowed("replicatedSecrets.home")).optional(),
+        initialValue: z.enum(["generate", "config"], allowed("replicatedSecrets.initialValue")).optional(),
+    },
+    allowed("replicatedSecrets"),
+);
+
 const schema = z.strictObject({
     regions: z
         .array(text("regions", isDnsLabel), allowed("regions"))
@@ -355,6 +458,8 @@ const schema = z.strictObject({
     vaultCaCertFile: text("vaultCaCertFile", (s) => s.trim().length > 0).optional(),
     peerOrganization: text("peerOrganization", isOrganizationName).optional(),
     vault: vaultSchema.optional(),
+    replicatedSecrets: z.array(replicatedSecretSchema, allowed("replicatedSecrets")).optional(),
+    initialValues: z.record(z.string(), z.string(allowed("initialValues")), allowed("initialValues")).optional(),
     externalSecrets: externalSecretsSchema.optional(),
 });
 
@@ -439,6 +544,8 @@ export function parseConfig(stack: string, rawConfig: Readonly<Record<string, st
             ),
         );
     }
+    const replicated = replicatedSecretsOf(values, region, secret.has(`${PROJECT}:initialValues`));
+    problems.push(...replicated.problems.map(([reason, fix]) => problem(reason, fix)));
     const caCert = values.vaultCaCertFile === undefined ? "" : readCaCert(values.vaultCaCertFile, options.readFile);
     if (typeof caCert !== "string") {
         problems.push(problem(`${qualified(["vaultCaCertFile"])} is ${show(["vaultCaCertFile"], values.vaultCaCertFile)}, ${caCert.problem}`, `pulumi config set vaultCaCertFile <path of the CA's PEM file> -s {stack}`));
@@ -483,8 +590,81 @@ export function parseConfig(stack: string, rawConfig: Readonly<Record<string, st
             ...(values.peerOrganization === undefined ? {} : { peerOrganization: values.peerOrganization }),
             vault,
             externalSecrets: { ...operator, install },
+            replicatedSecrets: replicated.entries,
         },
     };
+}
+
+/**
+ * The replicated secrets with their defaults applied, or what is wrong with them (reason and fix).
+ * Initial values are resolved only in the home region's stack; the others never see them.
+ */
+function replicatedSecretsOf(
+    values: z.infer<typeof schema>,
+    region: string,
+    initialValuesSecret: boolean,
+): { entries: ReplicatedSecretConfig[]; problems: [string, string][] } {
+    const problems: [string, string][] = [];
+    const entries: ReplicatedSecretConfig[] = [];
+    const seen = new Set<string>();
+    (values.replicatedSecrets ?? []).forEach((entry, i) => {
+        const at = (field: string) => qualified(["replicatedSecrets", i, field]);
+        const set = (field: string, value: string) => `pulumi config set --path 'replicatedSecrets[${i}].${field}' ${value} -s {stack}`;
+        const home = entry.home ?? values.regions[0];
+        const mode = entry.mode ?? "vault-written";
+        const id = `${entry.namespace}/${entry.name}`;
+        if (seen.has(id)) {
+            problems.push([`${at("name")} is ${JSON.stringify(entry.name)}, but ${id} is listed twice`, `pulumi config rm --path 'replicatedSecrets[${i}]' -s {stack}`]);
+        }
+        seen.add(id);
+        if (!values.regions.includes(home)) {
+            problems.push([`${at("home")} is ${JSON.stringify(home)}, but it must be one of the regions in ${qualified(["regions"])} (${values.regions.join(", ")})`, set("home", values.regions[0])]);
+        }
+        if (entry.initialValue !== undefined && mode === "cluster-written") {
+            problems.push([`${at("initialValue")} is "${entry.initialValue}", but a cluster-written secret's owner creates its value`, `pulumi config rm --path 'replicatedSecrets[${i}].initialValue' -s {stack}`]);
+        }
+        if (entry.initialValue === "generate" && entry.keys?.length !== 1) {
+            problems.push([`${at("initialValue")} is "generate", but ESO's Password generator makes one value, so keys must list exactly one key`, set("keys[0]", "password")]);
+        }
+        let initialValue: ReplicatedSecretConfig["initialValue"];
+        if (home === region && entry.initialValue === "generate" && entry.keys?.length === 1) {
+            initialValue = { generate: { key: entry.keys[0] } };
+        }
+        if (home === region && entry.initialValue === "config") {
+            const given = values.initialValues?.[entry.name];
+            const fix = `pulumi config set --secret --path 'initialValues.${entry.name}' <value> -s {stack}`;
+            if (given === undefined) {
+                problems.push([`${at("initialValue")} is "config", but ${qualified(["initialValues", entry.name])} is not set`, fix]);
+            } else if (!initialValuesSecret) {
+                problems.push([`${qualified(["initialValues"])} holds a value for ${entry.name}, but it is not set with --secret, so it is in the stack file in plaintext`, `pulumi config rm initialValues -s {stack}, then ${fix}, and rotate that value`]);
+            } else {
+                const parsed = entry.keys?.length === 1 ? { [entry.keys[0]]: given } : decodeStringMap(given);
+                if (parsed === undefined) {
+                    problems.push([`${qualified(["initialValues", entry.name])} is [secret], but with ${entry.keys === undefined ? "the whole Secret" : "several keys"} it must be a JSON object of strings`, fix]);
+                } else {
+                    initialValue = { value: parsed };
+                }
+            }
+        }
+        entries.push({
+            name: entry.name,
+            namespace: entry.namespace,
+            ...(entry.remoteKey === undefined ? {} : { remoteKey: entry.remoteKey }),
+            ...(entry.keys === undefined ? {} : { keys: entry.keys }),
+            mode,
+            home,
+            ...(initialValue === undefined ? {} : { initialValue }),
+        });
+    });
+    return { entries, problems };
+}
+
+function decodeStringMap(text: string): Record<string, string> | undefined {
+    const value = decodeJson(text);
+    if (typeof value !== "object" || value === null || Array.isArray(value) || !Object.values(value).every((v) => typeof v === "string")) {
+        return undefined;
+    }
+    return value as Record<string, string>;
 }
 
 /** The CA file's PEM text, or why it cannot be used. */
@@ -608,9 +788,15 @@ function docKey(path: readonly PropertyKey[]): string {
 function setCommand(path: readonly PropertyKey[], value: string): string {
     const name = docKey(path);
     const quoted = /^[\w.\-/]+$/.test(value) ? value : `'${value}'`;
-    if (doc(name).type === "array") {
-        // The only list is `regions`, which is project-wide: every stack must see the same list.
+    if (name === "regions") {
+        // Project-wide: every stack must see the same list.
         return `edit the ${name} default under config: in Pulumi.yaml (and remove any ${qualified([name])} from Pulumi.{stack}.yaml)`;
+    }
+    if (path.some((part) => typeof part === "number")) {
+        // Inside a list: name the entry, e.g. replicatedSecrets[0].mode.
+        const at = qualified(path).slice(PROJECT.length + 1);
+        const target = doc(name).type === "array" && typeof path[path.length - 1] !== "number" ? `${at}[0]` : at;
+        return `pulumi config set --path '${target}' ${quoted} -s {stack}`;
     }
     if (doc(name).type === "object") {
         const first = CONFIG_KEYS.find((k) => k.key.startsWith(`${name}.`));
@@ -632,7 +818,9 @@ function describeIssue(
             .map((k) => k.slice(parent === "" ? 0 : parent.length + 1));
         return issue.keys.map((unknownKey) => {
             const path = [...issue.path, unknownKey];
-            const dotted = docKey(path);
+            // The key as `pulumi config --path` spells it, list indices included (replicatedSecrets[0].nam).
+            const spelled = qualified(path).slice(PROJECT.length + 1);
+            const dotted = path.some((part) => typeof part === "number") ? `'${spelled}'` : spelled;
             const nested = parent === "" && unknownKey.includes(".") && KEYS.has(unknownKey);
             const suggestion = nested ? undefined : closest(unknownKey, known);
             const reason = nested

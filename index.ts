@@ -50,6 +50,7 @@ export = async () => {
             vaultAdmin,
             vaultCaCert: config.vaultCaCert,
             peerEndpoints: peerLookup.endpoints,
+            replicatedSecrets: config.replicatedSecrets,
         },
         { providers: { kubernetes: cluster } },
     );

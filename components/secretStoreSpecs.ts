@@ -15,6 +15,9 @@ import { VAULT_API_PORT, VAULT_RELEASE_NAME } from "./vaultServerValues";
  */
 export const PUSH_TARGET_LABEL: Readonly<Record<string, string>> = { "vault.openova.io/push-target": "true" };
 
+/** Which Vault a store reaches: this region's own (`local`) or a peer's (`peer`). */
+export const STORE_SCOPE_LABEL = "vault.openova.io/store-scope";
+
 /** The store ExternalSecrets pull from: this region's own Vault. */
 export const LOCAL_STORE_NAME = "vault-local";
 
@@ -56,7 +59,7 @@ export function localStore(spec: LocalStoreSpec): IClusterSecretStore {
     return {
         apiVersion: "external-secrets.io/v1",
         kind: "ClusterSecretStore",
-        metadata: { name: LOCAL_STORE_NAME, labels: { ...projectLabels("secret-store"), ...PUSH_TARGET_LABEL } },
+        metadata: { name: LOCAL_STORE_NAME, labels: { ...projectLabels("secret-store"), ...PUSH_TARGET_LABEL, [STORE_SCOPE_LABEL]: "local" } },
         spec: {
             provider: {
                 vault: {
@@ -96,7 +99,7 @@ export function peerStore(spec: PeerStoreSpec): IClusterSecretStore {
     return {
         apiVersion: "external-secrets.io/v1",
         kind: "ClusterSecretStore",
-        metadata: { name: peerStoreName(spec.peer), labels: { ...projectLabels("secret-store"), ...PUSH_TARGET_LABEL } },
+        metadata: { name: peerStoreName(spec.peer), labels: { ...projectLabels("secret-store"), ...PUSH_TARGET_LABEL, [STORE_SCOPE_LABEL]: "peer" } },
         spec: {
             provider: {
                 vault: {

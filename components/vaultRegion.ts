@@ -3,6 +3,8 @@ import * as vault from "@pulumi/vault";
 import { ExternalSecretsOperator } from "./externalSecretsOperator";
 import { EXTERNAL_SECRETS_SERVICE_ACCOUNT, type ExternalSecretsOptions, resolveExternalSecretsOptions } from "./externalSecretsValues";
 import { PeerAccess } from "./peerAccess";
+import { type InitialValueArgs, ReplicatedSecret } from "./replicatedSecret";
+import type { ReplicatedSecretSpec } from "./replicatedSecretSpecs";
 import { LocalStore, PeerStore } from "./secretStores";
 import { peersOf, vaultAddress, vaultHost } from "./topology";
 import { isDnsLabel, isDnsSubdomain, isKvMount } from "./validation";
@@ -53,6 +55,8 @@ export interface VaultRegionArgs {
     readonly vaultCaCert?: string;
     /** The peers that have issued this region a token: one store per peer pushes into its Vault. */
     readonly peerEndpoints?: readonly PeerEndpoint[];
+    /** Secrets kept the same in every region; each region stack passes the same list. */
+    readonly replicatedSecrets?: readonly (ReplicatedSecretSpec & { readonly initialValue?: InitialValueArgs })[];
 }
 
 /**
@@ -108,6 +112,7 @@ export class VaultRegion extends pulumi.ComponentResource {
         const serviceAccount = { name: EXTERNAL_SECRETS_SERVICE_ACCOUNT, namespace: operatorOptions.namespace };
 
         const tokens: PeerAccess[] = [];
+        let localStore: LocalStore | undefined;
         if (args.vaultAdmin !== undefined) {
             const setup = new VaultSetup(
                 `${name}-setup`,
@@ -118,7 +123,7 @@ export class VaultRegion extends pulumi.ComponentResource {
             for (const peer of this.peers) {
                 tokens.push(new PeerAccess(`${name}-peer-${peer}`, { provider: args.vaultAdmin, region: args.region, peer, pushPolicy: setup.pushPolicy }, { parent: this }));
             }
-            new LocalStore(
+            localStore = new LocalStore(
                 `${name}-store-local`,
                 {
                     vaultNamespace: vaultOptions.namespace,
@@ -139,14 +144,24 @@ export class VaultRegion extends pulumi.ComponentResource {
                 .apply((values) => Object.fromEntries(tokens.map((access, i) => [access.peer, { address, caCert, token: values[i] }]))),
         );
 
+        const stores: pulumi.Resource[] = [];
         this.connectedPeers = [];
         for (const endpoint of args.peerEndpoints ?? []) {
-            new PeerStore(
+            const store = new PeerStore(
                 `${name}-store-${endpoint.peer}`,
                 { peer: endpoint.peer, address: endpoint.address, caCert: endpoint.caCert, kvMount, namespace: operatorOptions.namespace, token: endpoint.token },
                 { parent: this, dependsOn: afterOperator },
             );
+            stores.push(store);
             this.connectedPeers.push(endpoint.peer);
+        }
+
+        for (const secret of args.replicatedSecrets ?? []) {
+            new ReplicatedSecret(
+                `${name}-secret-${secret.namespace}-${secret.name}`,
+                { ...secret, region: args.region },
+                { parent: this, dependsOn: [...afterOperator, ...stores, ...(localStore ? [localStore] : [])] },
+            );
         }
 
         this.registerOutputs({
@@ -183,6 +198,11 @@ function checkRegionArgs(args: VaultRegionArgs): void {
     for (const peer of endpoints) {
         if (!peers.includes(peer)) {
             problems.push(`peerEndpoints names ${JSON.stringify(peer)}, which is not a peer of ${JSON.stringify(args.region)} (peers: ${peers.join(", ") || "none"})`);
+        }
+    }
+    for (const secret of args.replicatedSecrets ?? []) {
+        if (!args.regions.includes(secret.home)) {
+            problems.push(`replicated secret ${secret.namespace}/${secret.name} has home ${JSON.stringify(secret.home)}, which is not one of regions ${JSON.stringify(args.regions)}`);
         }
     }
     if (new Set(endpoints).size !== endpoints.length) {

@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
 import { CRD_TYPE, retainCustomResourceDefinitions } from "../components/externalSecretsOperator";
 import { EXTERNAL_SECRETS_DEFAULTS, externalSecretsHelmValues, resolveExternalSecretsOptions } from "../components/externalSecretsValues";
+import { ReplicatedSecret } from "../components/replicatedSecret";
 import { VaultRegion } from "../components/vaultRegion";
 import { resolveVaultServerOptions, vaultHelmValues } from "../components/vaultServerValues";
 import { EXTERNAL_SECRETS_CHART, VAULT_CHART } from "../components/versions";
@@ -317,6 +318,54 @@ describe("a configured region (vaultAdmin given)", () => {
     ])("rejects %j before registering anything", async (override, message) => {
         const attempt = await startRecording({ project: "openova-vault", stack: "bad2" });
         expect(() => new VaultRegion("bad", { region: "north", regions: ["north", "south"], domain: "example.net", ...override })).toThrow(message);
+        await pulumi.runtime.disconnect();
+        expect(attempt.resources).toEqual([]);
+    });
+});
+
+describe("ReplicatedSecret", () => {
+    let secrets: Recording;
+
+    beforeAll(async () => {
+        secrets = await startRecording({ project: "openova-vault", stack: "secrets" });
+        const cluster = new k8s.Provider("c", { context: "c" });
+        const spec = { name: "db", namespace: "apps", keys: ["password"], home: "home" } as const;
+        new ReplicatedSecret("home-db", { ...spec, mode: "vault-written", region: "home", initialValue: { value: { password: "operator-value" } } }, { provider: cluster });
+        new ReplicatedSecret("away-db", { ...spec, mode: "vault-written", region: "away", initialValue: { value: { password: "operator-value" } } }, { provider: cluster });
+        new ReplicatedSecret("home-app", { name: "app", namespace: "apps", mode: "cluster-written", home: "home", region: "home" }, { provider: cluster });
+        new ReplicatedSecret("away-app", { name: "app", namespace: "apps", mode: "cluster-written", home: "home", region: "away" }, { provider: cluster });
+        await pulumi.runtime.disconnect();
+    });
+
+    const kindsUnder = (component: string) =>
+        secrets.resources
+            .filter((r) => r.urn.endsWith(`::${component}`) === false && r.name.startsWith(component) && r.custom)
+            .map((r) => `${r.type.split(":").pop()}/${(r.inputs.metadata as { name: string }).name}`)
+            .sort();
+
+    it("vault-written: every region pulls; only home pushes, and only home writes the first value", () => {
+        expect(kindsUnder("home-db")).toEqual(["ExternalSecret/db", "PushSecret/db", "PushSecret/db-initial", "Secret/db-initial"]);
+        expect(kindsUnder("away-db")).toEqual(["ExternalSecret/db"]);
+    });
+
+    it("cluster-written: home pushes its own Secret to every Vault and does not pull; the others pull", () => {
+        expect(kindsUnder("home-app")).toEqual(["PushSecret/app"]);
+        expect(kindsUnder("away-app")).toEqual(["ExternalSecret/app"]);
+    });
+
+    it("keeps an operator-supplied first value secret", () => {
+        const source = secrets.resources.find((r) => r.type === "kubernetes:core/v1:Secret" && r.name === "home-db-initial");
+        const sig = (source?.inputs.stringData as Record<string, unknown>)[pulumi.runtime.specialSigKey];
+        expect(sig).toBe(pulumi.runtime.specialSecretSig);
+    });
+
+    it.each([
+        [{ keys: [] }, "keys [] must list distinct Secret keys"],
+        [{ mode: "cluster-written", initialValue: { generate: { key: "password" } } }, "initialValue is for vault-written secrets"],
+        [{ initialValue: { generate: { key: "user" } } }, 'initialValue.generate.key "user" is not one of keys'],
+    ] as const)("rejects %j before registering anything", async (override, message) => {
+        const attempt = await startRecording({ project: "openova-vault", stack: "bad3" });
+        expect(() => new ReplicatedSecret("bad", { name: "db", namespace: "apps", keys: ["password"], mode: "vault-written", home: "home", region: "home", ...override })).toThrow(message);
         await pulumi.runtime.disconnect();
         expect(attempt.resources).toEqual([]);
     });

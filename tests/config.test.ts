@@ -62,6 +62,7 @@ describe("config defaults", () => {
             vaultCaCert: "",
             vault: {},
             externalSecrets: { install: true },
+            replicatedSecrets: [],
         });
     });
 
@@ -228,10 +229,12 @@ describe("config errors", () => {
     });
 
     it("accepts every documented key with its documented example", () => {
-        for (const { key, type, example } of CONFIG_KEYS.filter((k) => k.type !== "object")) {
+        for (const { key, type, example } of CONFIG_KEYS.filter((k) => k.type !== "object" && k.key !== "replicatedSecrets")) {
             const [parent, child] = key.split(".");
-            const typed: unknown = type === "integer" ? Number(example) : type === "boolean" ? example === "true" : type === "array" ? [example, "region2"] : example;
-            const values = child === undefined ? { [parent]: typed } : { [parent]: { [child]: typed } };
+            const typed: unknown = type === "integer" ? Number(example) : type === "boolean" ? example === "true" : type === "array" ? [example, ...(parent === "regions" ? ["region2"] : [])] : example;
+            const entry = { name: "db-credentials", namespace: "databases", ...(child === "initialValue" ? { keys: ["password"] } : {}) };
+            const values =
+                child === undefined ? { [parent]: typed } : parent === "replicatedSecrets" ? { [parent]: [{ ...entry, [child]: typed }] } : { [parent]: { [child]: typed } };
             expect({ key, ok: parseConfig("region1", raw(values), operator).ok }).toEqual({ key, ok: true });
         }
     });
@@ -308,5 +311,48 @@ describe("the Vault gate and the admin credential", () => {
         [{ vaultInitialized: "yes" }, "openova-vault:vaultInitialized is \"yes\", but it must be true or false"],
     ])("rejects %j", (values, reason) => {
         expect(problems(parseConfig("region1", raw(values), operator))).toEqual([expect.stringContaining(reason)]);
+    });
+});
+
+describe("replicatedSecrets", () => {
+    const db = { name: "db-credentials", namespace: "databases", keys: ["password"] };
+
+    it("defaults the mode to vault-written and the home to the first region, and resolves the first value only in the home stack", () => {
+        const home = ok(parseConfig("region1", raw({ replicatedSecrets: [{ ...db, initialValue: "generate" }] })));
+        expect(home.replicatedSecrets).toEqual([{ ...db, mode: "vault-written", home: "region1", initialValue: { generate: { key: "password" } } }]);
+        const other = ok(parseConfig("region2", raw({ replicatedSecrets: [{ ...db, initialValue: "generate" }] })));
+        expect(other.replicatedSecrets).toEqual([{ ...db, mode: "vault-written", home: "region1" }]);
+    });
+
+    it("takes an operator-supplied first value from initialValues, only when set with --secret", () => {
+        const values = { replicatedSecrets: [{ ...db, initialValue: "config" }], initialValues: { "db-credentials": "s3cr3t" } };
+        const config = ok(parseConfig("region1", raw(values), { secretKeys: ["openova-vault:initialValues"] }));
+        expect(config.replicatedSecrets[0].initialValue).toEqual({ value: { password: "s3cr3t" } });
+        const [line] = problems(parseConfig("region1", raw(values)));
+        expect(line).toContain("openova-vault:initialValues holds a value for db-credentials, but it is not set with --secret");
+        expect(line).not.toContain("s3cr3t");
+        expect(problems(parseConfig("region1", raw({ replicatedSecrets: [{ ...db, initialValue: "config" }] })))[0]).toContain(
+            "Fix: pulumi config set --secret --path 'initialValues.db-credentials' <value> -s region1",
+        );
+    });
+
+    it.each([
+        [{ ...db, mode: "both-ways" }, "openova-vault:replicatedSecrets[0].mode is \"both-ways\", but it must be vault-written or cluster-written", "pulumi config set --path 'replicatedSecrets[0].mode' vault-written -s region1"],
+        [{ ...db, home: "region9" }, "openova-vault:replicatedSecrets[0].home is \"region9\", but it must be one of the regions", "pulumi config set --path 'replicatedSecrets[0].home' region1 -s region1"],
+        [{ ...db, namespace: "Databases" }, "openova-vault:replicatedSecrets[0].namespace is \"Databases\"", "pulumi config set --path 'replicatedSecrets[0].namespace' databases -s region1"],
+        [{ ...db, keys: ["a", "a"] }, "openova-vault:replicatedSecrets[0].keys is [\"a\",\"a\"], but it must be a list of distinct Secret keys", "pulumi config set --path 'replicatedSecrets[0].keys[0]' password -s region1"],
+        [{ ...db, initialValue: "generate", keys: ["user", "password"] }, "but ESO's Password generator makes one value", "replicatedSecrets[0].keys[0]"],
+        [{ ...db, mode: "cluster-written", initialValue: "generate" }, "but a cluster-written secret's owner creates its value", "pulumi config rm --path 'replicatedSecrets[0].initialValue' -s region1"],
+        [{ ...db, remoteKey: "../x" }, "openova-vault:replicatedSecrets[0].remoteKey is \"../x\"", "replicatedSecrets[0].remoteKey"],
+        [{ ...db, nam: "x" }, "openova-vault:replicatedSecrets[0].nam is not a known key (did you mean openova-vault:replicatedSecrets[0].name?)", "Fix: pulumi config rm --path 'replicatedSecrets[0].nam' -s region1"],
+    ])("rejects %j with one line", (entry, reason, fix) => {
+        const lines = problems(parseConfig("region1", raw({ replicatedSecrets: [entry] })));
+        expect(lines).toHaveLength(1);
+        expect(lines[0]).toContain(reason);
+        expect(lines[0]).toContain(fix);
+    });
+
+    it("rejects the same secret listed twice", () => {
+        expect(problems(parseConfig("region1", raw({ replicatedSecrets: [db, db] })))).toEqual([expect.stringContaining("databases/db-credentials is listed twice")]);
     });
 });

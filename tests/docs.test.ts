@@ -49,7 +49,7 @@ describe("Pulumi.yaml", () => {
         // Lines like "#   openova-vault:vault   object" open a section; indented lines below it are its keys.
         const documented = new Map<string, { type: string; default?: string }>();
         let section = "";
-        for (const m of projectText.matchAll(/^#(\s+)(openova-vault:)?(\S+)\s+(string|integer|boolean|object)(?:\s+default: (.+))?$/gm)) {
+        for (const m of projectText.matchAll(/^#(\s+)(openova-vault:)?(\S+)\s+(string|integer|boolean|object|array)(?:\s+default: (.+))?$/gm)) {
             const [, , qualified, name, type, value] = m;
             const key = qualified ? name : `${section}.${name}`;
             if (qualified) {

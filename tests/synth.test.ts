@@ -106,8 +106,8 @@ describe("synth of the region stacks", () => {
 
     it("succeeds and summarizes each stack", () => {
         expect(run.code).toBe(0);
-        expect(run.stdout).toContain("stack region1: 24 resources, 0 warning(s), 8 outputs");
-        expect(run.stdout).toContain("stack region2: 24 resources, 0 warning(s), 8 outputs");
+        expect(run.stdout).toContain("stack region1: 29 resources, 0 warning(s), 8 outputs");
+        expect(run.stdout).toContain("stack region2: 26 resources, 0 warning(s), 8 outputs");
         expect(run.stdout).toMatch(/2 {2}kubernetes:helm\.sh\/v4:Chart/);
         expect(Object.keys(filesUnder(out)).sort()).toEqual(
             ["manifests.yaml", "outputs.json", "resources.json"].flatMap((f) => [`region1/${f}`, `region2/${f}`]).sort(),
@@ -194,6 +194,32 @@ describe("synth of the region stacks", () => {
         expect(validateEsoObjects(stores)).toEqual(["", "", "", ""]);
     });
 
+    it("replicates db-credentials: materialized in every region, pushed by region1 to every peer Vault, first value generated once, in region1", () => {
+        const objects = (region: string) =>
+            parseAllDocuments(fs.readFileSync(path.join(out, region, "manifests.yaml"), "utf8"))
+                .map((d) => d.toJS() as { kind: string; apiVersion: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; spec: Record<string, unknown> })
+                .filter((d) => d.metadata.namespace === "databases");
+        const [one, two] = [objects("region1"), objects("region2")];
+        expect(validateEsoObjects([...one, ...two])).toEqual([...one, ...two].map(() => ""));
+        expect(one.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
+            "ExternalSecret/db-credentials",
+            "Password/db-credentials-initial",
+            "PushSecret/db-credentials",
+            "PushSecret/db-credentials-initial",
+        ]);
+        expect(two.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(["ExternalSecret/db-credentials"]);
+        // The push reaches every peer's store: its selector matches each peer store in region1, and no other.
+        const push = one.find((o) => o.kind === "PushSecret" && o.metadata.name === "db-credentials");
+        const selector = (push?.spec.secretStoreRefs as { labelSelector: { matchLabels: Record<string, string> } }[])[0].labelSelector.matchLabels;
+        const stores = parseAllDocuments(fs.readFileSync(path.join(out, "region1", "manifests.yaml"), "utf8"))
+            .map((d) => d.toJS() as { kind: string; metadata: { name: string; labels?: Record<string, string> } })
+            .filter((d) => d.kind === "ClusterSecretStore");
+        const selected = stores.filter((s) => Object.entries(selector).every(([k, v]) => s.metadata.labels?.[k] === v)).map((s) => s.metadata.name);
+        expect(selected).toEqual(["vault-region2"]);
+        const initial = one.find((o) => o.metadata.name === "db-credentials-initial" && o.kind === "PushSecret");
+        expect(initial?.spec).toMatchObject({ updatePolicy: "IfNotExists", secretStoreRefs: [{ kind: "ClusterSecretStore", name: "vault-local" }] });
+    });
+
     it("writes no token value anywhere: neither the peer tokens nor the admin token", () => {
         for (const [file, text] of Object.entries(filesUnder(out))) {
             expect({ file, leaks: /synth-token-|synth-placeholder|hvs\./.test(text) }).toEqual({ file, leaks: false });
@@ -207,8 +233,12 @@ describe("synth of the region stacks", () => {
         expect(documents.map((d) => d.toJS() as { kind: string; metadata: { name: string } }).map((d) => `${d.kind}/${d.metadata.name}`).sort()).toEqual([
             "ClusterSecretStore/vault-local",
             "ClusterSecretStore/vault-region2",
+            "ExternalSecret/db-credentials",
             "Namespace/external-secrets",
             "Namespace/vault",
+            "Password/db-credentials-initial",
+            "PushSecret/db-credentials",
+            "PushSecret/db-credentials-initial",
             "Secret/vault-region2-token",
         ]);
         expect(text).toContain("#   vault 0.34.1 from https://helm.releases.hashicorp.com as release vault in namespace vault");
@@ -650,7 +680,7 @@ describe("npm run synth", () => {
         const { stdout } = await promisify(execFile)("npm", ["run", "--silent", "synth", "--", "--out", out, "--stack", "region1"], {
             cwd: projectDir,
         });
-        expect(stdout).toContain("stack region1: 24 resources");
+        expect(stdout).toContain("stack region1: 29 resources");
         expect(fs.readdirSync(path.join(out, "region1")).sort()).toEqual(["manifests.yaml", "outputs.json", "resources.json"]);
     });
 });

@@ -1,0 +1,104 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { projectLabels } from "./labels";
+import {
+    REPLICATION_DEFAULTS,
+    type ReplicatedSecretSpec,
+    externalSecret,
+    initialName,
+    initialValuePush,
+    passwordGenerator,
+    pushSecret,
+    roleOf,
+} from "./replicatedSecretSpecs";
+import { isDnsLabel, isDnsSubdomain } from "./validation";
+
+/** Where a new secret's first value comes from (vault-written secrets only). */
+export type InitialValueArgs =
+    /** ESO's Password generator, in the home cluster: the value is never in Pulumi state or Git. */
+    | { readonly generate: { readonly key: string; readonly length?: number } }
+    /** An operator-supplied value (a Pulumi secret, e.g. from `pulumi config set --secret`); it is in state, encrypted. */
+    | { readonly value: pulumi.Input<Record<string, pulumi.Input<string>>> };
+
+export interface ReplicatedSecretArgs extends ReplicatedSecretSpec {
+    /** The region this instance is deployed in. */
+    readonly region: string;
+    /** The one-time first value, written in the home region only if the secret does not exist yet. */
+    readonly initialValue?: InitialValueArgs;
+}
+
+/**
+ * One secret kept the same in every region (see docs/consistency.md for the guarantees):
+ * - `vault-written`: every region materializes it from its own Vault (ExternalSecret from
+ *   `vault-local`); the home region pushes it to every peer Vault (PushSecret). Write it into the
+ *   home region's Vault.
+ * - `cluster-written`: the home region's Kubernetes Secret (owned by something else in that cluster)
+ *   is pushed to every Vault; the other regions materialize it.
+ *
+ * Deploy one instance per region with the same spec; each creates what its region's role needs.
+ * Nothing ever deletes the secret in another region. List the ESO chart and the stores in
+ * `opts.dependsOn` (passed on to the ESO objects); pass the cluster's provider in `opts.providers`.
+ */
+export class ReplicatedSecret extends pulumi.ComponentResource {
+    /** Whether this region materializes the secret, and where it pushes it. */
+    public readonly role: ReturnType<typeof roleOf>;
+
+    constructor(name: string, args: ReplicatedSecretArgs, opts?: pulumi.ComponentResourceOptions) {
+        checkArgs(args);
+        super("openova:vault:ReplicatedSecret", name, {}, opts);
+        this.role = roleOf(args, args.region);
+        const child = { parent: this, dependsOn: opts?.dependsOn };
+        const crd = (suffix: string, object: k8s.apiextensions.CustomResourceArgs) => new k8s.apiextensions.CustomResource(`${name}-${suffix}`, { ...object }, child);
+
+        if (this.role.pulls) {
+            crd("pull", externalSecret(args));
+        }
+        if (this.role.pushes !== "none") {
+            crd("push", pushSecret(args, this.role.pushes));
+        }
+        if (args.initialValue !== undefined && args.home === args.region) {
+            if ("generate" in args.initialValue) {
+                crd("generator", passwordGenerator(args, args.initialValue.generate.length ?? REPLICATION_DEFAULTS.generatedLength));
+                crd("initial", initialValuePush(args, args.initialValue));
+            } else {
+                const source = new k8s.core.v1.Secret(
+                    `${name}-initial`,
+                    {
+                        metadata: { name: initialName(args.name), namespace: args.namespace, labels: projectLabels("replicated-secret-initial") },
+                        type: "Opaque",
+                        stringData: pulumi.secret(args.initialValue.value),
+                    },
+                    child,
+                );
+                new k8s.apiextensions.CustomResource(
+                    `${name}-initial`,
+                    { ...initialValuePush(args, { fromSecret: { secretName: initialName(args.name) } }) },
+                    { parent: this, dependsOn: [source] },
+                );
+            }
+        }
+        this.registerOutputs({ role: this.role });
+    }
+}
+
+function checkArgs(args: ReplicatedSecretArgs): void {
+    const problems: string[] = [];
+    if (!isDnsSubdomain(args.name)) {
+        problems.push(`name ${JSON.stringify(args.name)} is not a Secret name (a DNS name)`);
+    }
+    if (!isDnsLabel(args.namespace)) {
+        problems.push(`namespace ${JSON.stringify(args.namespace)} is not a DNS label`);
+    }
+    if (args.keys !== undefined && (args.keys.length === 0 || new Set(args.keys).size !== args.keys.length)) {
+        problems.push(`keys ${JSON.stringify(args.keys)} must list distinct Secret keys, or be left out for the whole Secret`);
+    }
+    if (args.initialValue !== undefined && args.mode === "cluster-written") {
+        problems.push("initialValue is for vault-written secrets: a cluster-written secret's owner creates its value");
+    }
+    if (args.initialValue !== undefined && "generate" in args.initialValue && args.keys !== undefined && !args.keys.includes(args.initialValue.generate.key)) {
+        problems.push(`initialValue.generate.key ${JSON.stringify(args.initialValue.generate.key)} is not one of keys ${JSON.stringify(args.keys)}`);
+    }
+    if (problems.length > 0) {
+        throw new Error(`ReplicatedSecret ${args.namespace}/${args.name}: ${problems.join("; ")}`);
+    }
+}

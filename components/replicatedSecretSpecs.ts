@@ -1,0 +1,175 @@
+/**
+ * Pure builders for one replicated secret's ESO objects: the ExternalSecret that materializes it in a
+ * region, the PushSecret that copies it to other Vaults, and the one-time initial value. The
+ * replication design (who pushes, to which stores, how often) is in docs/consistency.md; its model
+ * and property tests are model/replication.ts and tests/replication.test.ts.
+ *
+ * Typed with ESO's own models (types only); the tests validate every object against ESO's schemas.
+ */
+import type { IExternalSecret } from "@kubernetes-models/external-secrets/external-secrets.io/v1/ExternalSecret" with { "resolution-mode": "import" };
+import type { IPushSecret } from "@kubernetes-models/external-secrets/external-secrets.io/v1alpha1/PushSecret" with { "resolution-mode": "import" };
+import type { IPassword } from "@kubernetes-models/external-secrets/generators.external-secrets.io/v1alpha1/Password" with { "resolution-mode": "import" };
+import { projectLabels } from "./labels";
+import { LOCAL_STORE_NAME, PUSH_TARGET_LABEL, STORE_SCOPE_LABEL } from "./secretStoreSpecs";
+
+/**
+ * How a secret is written.
+ * - `vault-written`: into the home region's Vault (by an operator or an app); every region
+ *   materializes it, and the home region pushes it to every peer Vault.
+ * - `cluster-written`: a Kubernetes Secret in the home region, owned by something in that cluster
+ *   (a database operator, say), is pushed to every Vault, and the other regions materialize it.
+ */
+export type WriteMode = "vault-written" | "cluster-written";
+
+/** Default refresh intervals: the propagation bound in docs/consistency.md is computed from these. */
+export const REPLICATION_DEFAULTS = {
+    /** How often an ExternalSecret reads its Vault (ESO's default is 1h). */
+    pullInterval: "30s",
+    /** How often a PushSecret pushes its source (ESO's default is 1h; it does not watch the source). */
+    pushInterval: "30s",
+    /** How often the one-time initial value is re-checked (it is written only if missing). */
+    initialInterval: "1h",
+    /** Length of a generated initial value. */
+    generatedLength: 32,
+} as const;
+
+/** What a replicated secret is, the same in every region. */
+export interface ReplicatedSecretSpec {
+    /** Name of the Kubernetes Secret in every region. */
+    readonly name: string;
+    readonly namespace: string;
+    /** Path under the KV mount. Default `<namespace>/<name>`. */
+    readonly remoteKey?: string;
+    /** Secret keys to carry, each as a property of the Vault secret. Default: the whole Secret. */
+    readonly keys?: readonly string[];
+    readonly mode: WriteMode;
+    /** The region that pushes it to the other Vaults, and where the initial value is created. */
+    readonly home: string;
+    /** Refresh intervals, as Go durations. Defaults in {@link REPLICATION_DEFAULTS}. */
+    readonly pullInterval?: string;
+    readonly pushInterval?: string;
+}
+
+/** The Vault path of a replicated secret. */
+export function remoteKeyOf(spec: Pick<ReplicatedSecretSpec, "name" | "namespace" | "remoteKey">): string {
+    return spec.remoteKey ?? `${spec.namespace}/${spec.name}`;
+}
+
+/** Which of the ESO objects a region runs for a secret; the heart of the design, see docs/consistency.md. */
+export function roleOf(spec: Pick<ReplicatedSecretSpec, "mode" | "home">, region: string): { readonly pulls: boolean; readonly pushes: "peers" | "all" | "none" } {
+    const home = spec.home === region;
+    if (spec.mode === "vault-written") {
+        // Every region reads its own Vault; only the home region forwards, and only to the peers: a
+        // region that pushed what it had read would push stale values over newer writes.
+        return { pulls: true, pushes: home ? "peers" : "none" };
+    }
+    // The home region's Secret belongs to its owner, so no ExternalSecret there; it goes to every Vault.
+    return { pulls: !home, pushes: home ? "all" : "none" };
+}
+
+const labels = (name: string) => ({ ...projectLabels("replicated-secret"), "vault.openova.io/replicated-secret": name });
+
+/**
+ * The ExternalSecret that materializes the secret from this region's Vault (`vault-local`). It owns
+ * its target (an edit to the Secret is reverted at once) and keeps it if the Vault secret goes away.
+ */
+export function externalSecret(spec: ReplicatedSecretSpec): IExternalSecret {
+    const key = remoteKeyOf(spec);
+    const source =
+        spec.keys === undefined
+            ? { dataFrom: [{ extract: { key } }] }
+            : { data: spec.keys.map((secretKey) => ({ secretKey, remoteRef: { key, property: secretKey } })) };
+    return {
+        apiVersion: "external-secrets.io/v1",
+        kind: "ExternalSecret",
+        metadata: { name: spec.name, namespace: spec.namespace, labels: labels(spec.name) },
+        spec: {
+            refreshInterval: spec.pullInterval ?? REPLICATION_DEFAULTS.pullInterval,
+            secretStoreRef: { kind: "ClusterSecretStore", name: LOCAL_STORE_NAME },
+            target: { name: spec.name, creationPolicy: "Owner", deletionPolicy: "Retain" },
+            ...source,
+        },
+    };
+}
+
+/** The stores a PushSecret selects: every peer's Vault, or every Vault. Adding a region changes nothing here. */
+export function pushTargets(scope: "peers" | "all"): Record<string, string> {
+    return scope === "peers" ? { ...PUSH_TARGET_LABEL, [STORE_SCOPE_LABEL]: "peer" } : { ...PUSH_TARGET_LABEL };
+}
+
+/**
+ * The PushSecret that copies the secret (the home region's Secret) to other Vaults: `Replace`, and
+ * `deletionPolicy: None`, so deleting it here never deletes the secret in another region.
+ */
+export function pushSecret(spec: ReplicatedSecretSpec, scope: "peers" | "all"): IPushSecret {
+    const remoteKey = remoteKeyOf(spec);
+    const data =
+        spec.keys === undefined
+            ? [{ match: { remoteRef: { remoteKey } } }]
+            : spec.keys.map((secretKey) => ({ match: { secretKey, remoteRef: { remoteKey, property: secretKey } } }));
+    return {
+        apiVersion: "external-secrets.io/v1alpha1",
+        kind: "PushSecret",
+        metadata: { name: spec.name, namespace: spec.namespace, labels: labels(spec.name) },
+        spec: {
+            refreshInterval: spec.pushInterval ?? REPLICATION_DEFAULTS.pushInterval,
+            updatePolicy: "Replace",
+            deletionPolicy: "None",
+            secretStoreRefs: [{ kind: "ClusterSecretStore", labelSelector: { matchLabels: pushTargets(scope) } }],
+            selector: { secret: { name: spec.name } },
+            data,
+        },
+    };
+}
+
+/** Where a new secret's first value comes from. */
+export type InitialValue =
+    | { readonly generate: { readonly key: string; readonly length?: number } }
+    | { readonly fromSecret: { readonly secretName: string } };
+
+/** The name of the initial-value objects (PushSecret, and generator or Secret). */
+export function initialName(name: string): string {
+    return `${name}-initial`;
+}
+
+/** ESO's Password generator for a generated initial value. */
+export function passwordGenerator(spec: ReplicatedSecretSpec, length: number): IPassword {
+    return {
+        apiVersion: "generators.external-secrets.io/v1alpha1",
+        kind: "Password",
+        metadata: { name: initialName(spec.name), namespace: spec.namespace, labels: labels(spec.name) },
+        spec: { length, allowRepeat: true, noUpper: false },
+    };
+}
+
+/**
+ * The one-time initial value, in the home region only: a PushSecret with `IfNotExists` into the home
+ * Vault (so ESO marks it as managed, and may overwrite it later), from the generator or from a Secret
+ * holding an operator-supplied value. It never overwrites: once the secret exists, later values stand.
+ */
+export function initialValuePush(spec: ReplicatedSecretSpec, initial: InitialValue): IPushSecret {
+    const remoteKey = remoteKeyOf(spec);
+    const generated = "generate" in initial;
+    const selector = generated
+        ? { generatorRef: { apiVersion: "generators.external-secrets.io/v1alpha1", kind: "Password" as const, name: initialName(spec.name) } }
+        : { secret: { name: initial.fromSecret.secretName } };
+    // The Password generator yields the key `password`; it is stored under the secret's first key.
+    const keys = generated ? [{ from: "password", to: initial.generate.key }] : (spec.keys ?? []).map((key) => ({ from: key, to: key }));
+    const data =
+        keys.length === 0
+            ? [{ match: { remoteRef: { remoteKey } } }]
+            : keys.map(({ from, to }) => ({ match: { secretKey: from, remoteRef: { remoteKey, property: to } } }));
+    return {
+        apiVersion: "external-secrets.io/v1alpha1",
+        kind: "PushSecret",
+        metadata: { name: initialName(spec.name), namespace: spec.namespace, labels: labels(spec.name) },
+        spec: {
+            refreshInterval: REPLICATION_DEFAULTS.initialInterval,
+            updatePolicy: "IfNotExists",
+            deletionPolicy: "None",
+            secretStoreRefs: [{ kind: "ClusterSecretStore", name: LOCAL_STORE_NAME }],
+            selector,
+            data,
+        },
+    };
+}
