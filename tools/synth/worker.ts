@@ -16,7 +16,21 @@ const NO_OUTPUTS: StackOutputs = { outputs: {}, secretOutputNames: [] };
 /** The run in progress, so a failure can still report which stacks the program referenced. */
 let recording: Recording | undefined;
 
+/**
+ * Stack traces are most of what a resource costs under the mock runtime: Pulumi captures one for
+ * every resource (its source position) and every internal promise (leak diagnostics), and ts-node
+ * maps each through source maps. The synth records neither, so it captures none, which makes a large
+ * stack about four times faster (docs/performance.md). `SYNTH_STACK_TRACES=1` brings them back, to
+ * debug a program that fails under the synth.
+ */
+function limitStackTraces(): void {
+    if (process.env.SYNTH_STACK_TRACES !== "1") {
+        Error.stackTraceLimit = 0;
+    }
+}
+
 async function run(job: WorkerJob, warnings: string[]): Promise<WorkerResult> {
+    limitStackTraces();
     pulumi.runtime.setAllConfig({ ...job.config }, [...job.secretKeys]);
     recording = await startRecording({
         project: job.project,
