@@ -20,7 +20,7 @@ let recording: Recording | undefined;
  * Stack traces are most of what a resource costs under the mock runtime: Pulumi captures one for
  * every resource (its source position) and every internal promise (leak diagnostics), and ts-node
  * maps each through source maps. The synth records neither, so it captures none, which makes a large
- * stack about four times faster (docs/performance.md). `SYNTH_STACK_TRACES=1` brings them back, to
+ * stack about four times faster (docs/synth-performance.md). `SYNTH_STACK_TRACES=1` brings them back, to
  * debug a program that fails under the synth.
  */
 function limitStackTraces(): void {
