@@ -9,6 +9,8 @@ import {
     initialValuePush,
     passwordGenerator,
     pushSecret,
+    pushSecretName,
+    pushTargetRegions,
     roleOf,
 } from "./replicatedSecretSpecs";
 import { isDnsLabel, isDnsSubdomain } from "./validation";
@@ -23,6 +25,8 @@ export type InitialValueArgs =
 export interface ReplicatedSecretArgs extends ReplicatedSecretSpec {
     /** The region this instance is deployed in. */
     readonly region: string;
+    /** Every region (this one included): the home pushes to each peer's Vault, or to every Vault. */
+    readonly regions: readonly string[];
     /** The one-time first value, written in the home region only if the secret does not exist yet. */
     readonly initialValue?: InitialValueArgs;
 }
@@ -30,7 +34,7 @@ export interface ReplicatedSecretArgs extends ReplicatedSecretSpec {
 /**
  * One secret kept the same in every region (see docs/consistency.md for the guarantees):
  * - `vault-written`: every region materializes it from its own Vault (ExternalSecret from
- *   `vault-local`); the home region pushes it to every peer Vault (PushSecret). Write it into the
+ *   `vault-local`); the home region pushes it to every peer Vault (one PushSecret per peer). Write it into the
  *   home region's Vault.
  * - `cluster-written`: the home region's Kubernetes Secret (owned by something else in that cluster)
  *   is pushed to every Vault; the other regions materialize it.
@@ -42,19 +46,22 @@ export interface ReplicatedSecretArgs extends ReplicatedSecretSpec {
 export class ReplicatedSecret extends pulumi.ComponentResource {
     /** Whether this region materializes the secret, and where it pushes it. */
     public readonly role: ReturnType<typeof roleOf>;
+    /** The regions whose Vaults this region pushes the secret to (one PushSecret each). */
+    public readonly pushesTo: readonly string[];
 
     constructor(name: string, args: ReplicatedSecretArgs, opts?: pulumi.ComponentResourceOptions) {
         checkArgs(args);
         super("openova:vault:ReplicatedSecret", name, {}, opts);
         this.role = roleOf(args, args.region);
+        this.pushesTo = pushTargetRegions(args, args.region, args.regions);
         const child = { parent: this, dependsOn: opts?.dependsOn };
         const crd = (suffix: string, object: k8s.apiextensions.CustomResourceArgs) => new k8s.apiextensions.CustomResource(`${name}-${suffix}`, { ...object }, child);
 
         if (this.role.pulls) {
             crd("pull", externalSecret(args));
         }
-        if (this.role.pushes !== "none") {
-            crd("push", pushSecret(args, this.role.pushes));
+        for (const target of this.pushesTo) {
+            crd(`push-${target}`, pushSecret(args, target));
         }
         if (args.initialValue !== undefined && args.home === args.region) {
             if ("generate" in args.initialValue) {
@@ -77,7 +84,7 @@ export class ReplicatedSecret extends pulumi.ComponentResource {
                 );
             }
         }
-        this.registerOutputs({ role: this.role });
+        this.registerOutputs({ role: this.role, pushesTo: this.pushesTo });
     }
 }
 
@@ -85,6 +92,15 @@ function checkArgs(args: ReplicatedSecretArgs): void {
     const problems: string[] = [];
     if (!isDnsSubdomain(args.name)) {
         problems.push(`name ${JSON.stringify(args.name)} is not a Secret name (a DNS name)`);
+    }
+    for (const target of args.regions) {
+        if (!isDnsSubdomain(pushSecretName(args.name, target))) {
+            problems.push(`name ${JSON.stringify(args.name)} is too long: its PushSecret to ${target} would be named ${JSON.stringify(pushSecretName(args.name, target))}, over 253 characters`);
+            break;
+        }
+    }
+    if (!args.regions.includes(args.region) || !args.regions.includes(args.home)) {
+        problems.push(`region ${JSON.stringify(args.region)} and home ${JSON.stringify(args.home)} must both be in regions ${JSON.stringify(args.regions)}`);
     }
     if (!isDnsLabel(args.namespace)) {
         problems.push(`namespace ${JSON.stringify(args.namespace)} is not a DNS label`);

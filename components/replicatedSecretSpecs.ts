@@ -10,7 +10,7 @@ import type { IExternalSecret } from "@kubernetes-models/external-secrets/extern
 import type { IPushSecret } from "@kubernetes-models/external-secrets/external-secrets.io/v1alpha1/PushSecret" with { "resolution-mode": "import" };
 import type { IPassword } from "@kubernetes-models/external-secrets/generators.external-secrets.io/v1alpha1/Password" with { "resolution-mode": "import" };
 import { projectLabels } from "./labels";
-import { LOCAL_STORE_NAME, PUSH_TARGET_LABEL, STORE_SCOPE_LABEL } from "./secretStoreSpecs";
+import { LOCAL_STORE_NAME, PUSH_TARGET_LABEL, VAULT_REGION_LABEL } from "./secretStoreSpecs";
 
 /**
  * How a secret is written.
@@ -92,16 +92,31 @@ export function externalSecret(spec: ReplicatedSecretSpec): IExternalSecret {
     };
 }
 
-/** The stores a PushSecret selects: every peer's Vault, or every Vault. Adding a region changes nothing here. */
-export function pushTargets(scope: "peers" | "all"): Record<string, string> {
-    return scope === "peers" ? { ...PUSH_TARGET_LABEL, [STORE_SCOPE_LABEL]: "peer" } : { ...PUSH_TARGET_LABEL };
+/** The regions whose Vaults `region` pushes a secret to: its peers, all regions, or none. */
+export function pushTargetRegions(spec: Pick<ReplicatedSecretSpec, "mode" | "home">, region: string, regions: readonly string[]): string[] {
+    const { pushes } = roleOf(spec, region);
+    return pushes === "none" ? [] : regions.filter((target) => pushes === "all" || target !== region);
+}
+
+/** The labels that select the store reaching `target`'s Vault (and only it). */
+export function pushTargets(target: string): Record<string, string> {
+    return { ...PUSH_TARGET_LABEL, [VAULT_REGION_LABEL]: target };
+}
+
+/** The Kubernetes name of the PushSecret that copies `name` to `target`'s Vault. */
+export function pushSecretName(name: string, target: string): string {
+    return `${name}-to-${target}`;
 }
 
 /**
- * The PushSecret that copies the secret (the home region's Secret) to other Vaults: `Replace`, and
- * `deletionPolicy: None`, so deleting it here never deletes the secret in another region.
+ * The PushSecret that copies the secret (the home region's Secret) to `target`'s Vault: `Replace`,
+ * and `deletionPolicy: None`, so deleting it here never deletes the secret in another region.
+ *
+ * One PushSecret per target store, not one for all: ESO pushes a PushSecret's stores one after the
+ * other and ends the run at the first error, then retries with a backoff that reaches 1000 s, so one
+ * unreachable peer would hold back every other (docs/consistency.md, "What ESO's controller adds").
  */
-export function pushSecret(spec: ReplicatedSecretSpec, scope: "peers" | "all"): IPushSecret {
+export function pushSecret(spec: ReplicatedSecretSpec, target: string): IPushSecret {
     const remoteKey = remoteKeyOf(spec);
     const data =
         spec.keys === undefined
@@ -110,12 +125,12 @@ export function pushSecret(spec: ReplicatedSecretSpec, scope: "peers" | "all"): 
     return {
         apiVersion: "external-secrets.io/v1alpha1",
         kind: "PushSecret",
-        metadata: { name: spec.name, namespace: spec.namespace, labels: labels(spec.name) },
+        metadata: { name: pushSecretName(spec.name, target), namespace: spec.namespace, labels: labels(spec.name) },
         spec: {
             refreshInterval: spec.pushInterval ?? REPLICATION_DEFAULTS.pushInterval,
             updatePolicy: "Replace",
             deletionPolicy: "None",
-            secretStoreRefs: [{ kind: "ClusterSecretStore", labelSelector: { matchLabels: pushTargets(scope) } }],
+            secretStoreRefs: [{ kind: "ClusterSecretStore", labelSelector: { matchLabels: pushTargets(target) } }],
             selector: { secret: { name: spec.name } },
             data,
         },

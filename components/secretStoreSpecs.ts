@@ -9,11 +9,15 @@ import { projectLabels } from "./labels";
 import { VAULT_API_PORT, VAULT_RELEASE_NAME } from "./vaultServerValues";
 
 /**
- * The label every store a PushSecret should write to carries. A PushSecret selects them all with
- * `secretStoreRefs: [{ kind: ClusterSecretStore, labelSelector: { matchLabels: PUSH_TARGET_LABEL } }]`,
- * so adding a region adds a store and changes no PushSecret.
+ * The label every store a PushSecret may write to carries. PushSecrets select their store by this
+ * label and {@link VAULT_REGION_LABEL} (`secretStoreRefs: [{ kind: ClusterSecretStore, labelSelector }]`),
+ * never by name: a selector that matches no store yet (the peer has not connected) is a no-op for
+ * ESO, where a missing named store is an error it retries with backoff.
  */
 export const PUSH_TARGET_LABEL: Readonly<Record<string, string>> = { "vault.openova.io/push-target": "true" };
+
+/** Whose Vault a store reaches: the region's name. */
+export const VAULT_REGION_LABEL = "vault.openova.io/vault-region";
 
 /** Which Vault a store reaches: this region's own (`local`) or a peer's (`peer`). */
 export const STORE_SCOPE_LABEL = "vault.openova.io/store-scope";
@@ -40,6 +44,8 @@ export function inClusterVaultAddress(vaultNamespace: string): string {
 }
 
 export interface LocalStoreSpec {
+    /** The region whose Vault this is. */
+    readonly region: string;
     /** Namespace of the Vault release. */
     readonly vaultNamespace: string;
     readonly kvMount: string;
@@ -59,7 +65,7 @@ export function localStore(spec: LocalStoreSpec): IClusterSecretStore {
     return {
         apiVersion: "external-secrets.io/v1",
         kind: "ClusterSecretStore",
-        metadata: { name: LOCAL_STORE_NAME, labels: { ...projectLabels("secret-store"), ...PUSH_TARGET_LABEL, [STORE_SCOPE_LABEL]: "local" } },
+        metadata: { name: LOCAL_STORE_NAME, labels: { ...projectLabels("secret-store"), ...PUSH_TARGET_LABEL, [STORE_SCOPE_LABEL]: "local", [VAULT_REGION_LABEL]: spec.region } },
         spec: {
             provider: {
                 vault: {
@@ -99,7 +105,7 @@ export function peerStore(spec: PeerStoreSpec): IClusterSecretStore {
     return {
         apiVersion: "external-secrets.io/v1",
         kind: "ClusterSecretStore",
-        metadata: { name: peerStoreName(spec.peer), labels: { ...projectLabels("secret-store"), ...PUSH_TARGET_LABEL, [STORE_SCOPE_LABEL]: "peer" } },
+        metadata: { name: peerStoreName(spec.peer), labels: { ...projectLabels("secret-store"), ...PUSH_TARGET_LABEL, [STORE_SCOPE_LABEL]: "peer", [VAULT_REGION_LABEL]: spec.peer } },
         spec: {
             provider: {
                 vault: {

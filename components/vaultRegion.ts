@@ -126,6 +126,7 @@ export class VaultRegion extends pulumi.ComponentResource {
             localStore = new LocalStore(
                 `${name}-store-local`,
                 {
+                    region: args.region,
                     vaultNamespace: vaultOptions.namespace,
                     kvMount,
                     authPath: KUBERNETES_AUTH_PATH,
@@ -159,7 +160,7 @@ export class VaultRegion extends pulumi.ComponentResource {
         for (const secret of args.replicatedSecrets ?? []) {
             new ReplicatedSecret(
                 `${name}-secret-${secret.namespace}-${secret.name}`,
-                { ...secret, region: args.region },
+                { ...secret, region: args.region, regions: args.regions },
                 { parent: this, dependsOn: [...afterOperator, ...stores, ...(localStore ? [localStore] : [])] },
             );
         }

@@ -39,8 +39,8 @@ export const EXTERNAL_SECRETS_AUDIENCE = "vault";
 /**
  * The role for the local ESO: bound to exactly one service account in one namespace, with an
  * audience, a 15-minute token and only the pull and push policies. ESO pulls from its local Vault
- * (ExternalSecrets) and pushes to it like to every other region (PushSecrets select every store
- * labelled as a push target, the local one included).
+ * (ExternalSecrets) and pushes to it in cluster-written mode and for initial values (PushSecrets
+ * select their store by label, the local one included).
  */
 export function externalSecretsRole(serviceAccount: { readonly name: string; readonly namespace: string }): ExternalSecretsRole {
     return {

@@ -329,11 +329,12 @@ describe("ReplicatedSecret", () => {
     beforeAll(async () => {
         secrets = await startRecording({ project: "openova-vault", stack: "secrets" });
         const cluster = new k8s.Provider("c", { context: "c" });
-        const spec = { name: "db", namespace: "apps", keys: ["password"], home: "home" } as const;
+        const spec = { name: "db", namespace: "apps", keys: ["password"], home: "home", regions: ["home", "away", "far"] } as const;
         new ReplicatedSecret("home-db", { ...spec, mode: "vault-written", region: "home", initialValue: { value: { password: "operator-value" } } }, { provider: cluster });
         new ReplicatedSecret("away-db", { ...spec, mode: "vault-written", region: "away", initialValue: { value: { password: "operator-value" } } }, { provider: cluster });
-        new ReplicatedSecret("home-app", { name: "app", namespace: "apps", mode: "cluster-written", home: "home", region: "home" }, { provider: cluster });
-        new ReplicatedSecret("away-app", { name: "app", namespace: "apps", mode: "cluster-written", home: "home", region: "away" }, { provider: cluster });
+        const app = { name: "app", namespace: "apps", mode: "cluster-written", home: "home", regions: spec.regions } as const;
+        new ReplicatedSecret("home-app", { ...app, region: "home" }, { provider: cluster });
+        new ReplicatedSecret("away-app", { ...app, region: "away" }, { provider: cluster });
         await pulumi.runtime.disconnect();
     });
 
@@ -342,14 +343,19 @@ describe("ReplicatedSecret", () => {
             .filter((r) => r.urn.endsWith(`::${component}`) === false && r.name.startsWith(component) && r.custom)
             .map((r) => `${r.type.split(":").pop()}/${(r.inputs.metadata as { name: string }).name}`)
             .sort();
+    const selectorOf = (name: string) =>
+        secrets.resources.find((r) => r.type.endsWith(":PushSecret") && (r.inputs.metadata as { name: string }).name === name)?.inputs.spec as { secretStoreRefs: unknown };
 
-    it("vault-written: every region pulls; only home pushes, and only home writes the first value", () => {
-        expect(kindsUnder("home-db")).toEqual(["ExternalSecret/db", "PushSecret/db", "PushSecret/db-initial", "Secret/db-initial"]);
+    it("vault-written: every region pulls; only home pushes, one PushSecret per peer, and only home writes the first value", () => {
+        expect(kindsUnder("home-db")).toEqual(["ExternalSecret/db", "PushSecret/db-initial", "PushSecret/db-to-away", "PushSecret/db-to-far", "Secret/db-initial"]);
         expect(kindsUnder("away-db")).toEqual(["ExternalSecret/db"]);
+        expect(selectorOf("db-to-far").secretStoreRefs).toEqual([
+            { kind: "ClusterSecretStore", labelSelector: { matchLabels: { "vault.openova.io/push-target": "true", "vault.openova.io/vault-region": "far" } } },
+        ]);
     });
 
-    it("cluster-written: home pushes its own Secret to every Vault and does not pull; the others pull", () => {
-        expect(kindsUnder("home-app")).toEqual(["PushSecret/app"]);
+    it("cluster-written: home pushes its own Secret to every Vault (its own included) and does not pull; the others pull", () => {
+        expect(kindsUnder("home-app")).toEqual(["PushSecret/app-to-away", "PushSecret/app-to-far", "PushSecret/app-to-home"]);
         expect(kindsUnder("away-app")).toEqual(["ExternalSecret/app"]);
     });
 
@@ -363,9 +369,11 @@ describe("ReplicatedSecret", () => {
         [{ keys: [] }, "keys [] must list distinct Secret keys"],
         [{ mode: "cluster-written", initialValue: { generate: { key: "password" } } }, "initialValue is for vault-written secrets"],
         [{ initialValue: { generate: { key: "user" } } }, 'initialValue.generate.key "user" is not one of keys'],
+        [{ home: "elsewhere" }, 'home "elsewhere" must both be in regions ["home","away"]'],
+        [{ name: `${"d".repeat(249)}` }, "is too long: its PushSecret to home would be named"],
     ] as const)("rejects %j before registering anything", async (override, message) => {
         const attempt = await startRecording({ project: "openova-vault", stack: "bad3" });
-        expect(() => new ReplicatedSecret("bad", { name: "db", namespace: "apps", keys: ["password"], mode: "vault-written", home: "home", region: "home", ...override })).toThrow(message);
+        expect(() => new ReplicatedSecret("bad", { name: "db", namespace: "apps", keys: ["password"], mode: "vault-written", home: "home", region: "home", regions: ["home", "away"], ...override })).toThrow(message);
         await pulumi.runtime.disconnect();
         expect(attempt.resources).toEqual([]);
     });

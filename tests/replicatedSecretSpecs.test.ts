@@ -4,11 +4,14 @@ import {
     initialValuePush,
     passwordGenerator,
     pushSecret,
+    pushTargetRegions,
     pushTargets,
     remoteKeyOf,
     roleOf,
 } from "../components/replicatedSecretSpecs";
 import { localStore, peerStore } from "../components/secretStoreSpecs";
+import { externalSecretsRole } from "../components/vaultSetupValues";
+import { DEFAULT_INITIAL_INTERVAL_MS, DEFAULT_INTERVALS, DEFAULT_TOKEN_TTL_MS, parseDurationMs } from "../model/replication";
 import { validateEsoObjects } from "./support/esoSchema";
 
 const db: ReplicatedSecretSpec = { name: "db-credentials", namespace: "databases", keys: ["password"], mode: "vault-written", home: "region1" };
@@ -23,8 +26,8 @@ describe("ESO's schemas", () => {
         const objects = [
             externalSecret(db),
             externalSecret(whole),
-            pushSecret(db, "peers"),
-            pushSecret(whole, "all"),
+            pushSecret(db, "region2"),
+            pushSecret(whole, "region1"),
             passwordGenerator(db, 32),
             initialValuePush(db, { generate: { key: "password", length: 32 } }),
             initialValuePush(whole, { fromSecret: { secretName: "api-initial" } }),
@@ -41,6 +44,17 @@ describe("roles: one pusher per secret, so no two regions push different values"
         ["cluster-written", "region2", { pulls: true, pushes: "none" }],
     ] as const)("%s in %s", (mode, region, role) => {
         expect(roleOf({ mode, home: "region1" }, region)).toEqual(role);
+    });
+});
+
+describe("docs/consistency.md holds for what the component deploys", () => {
+    it("the model's bounds and rates are computed from the component's intervals and token lifetime", () => {
+        expect({
+            pullIntervalMs: parseDurationMs(externalSecret(db).spec?.refreshInterval ?? ""),
+            pushIntervalMs: parseDurationMs(pushSecret(db, "region2").spec?.refreshInterval ?? ""),
+        }).toEqual(DEFAULT_INTERVALS);
+        expect(parseDurationMs(initialValuePush(db, { generate: { key: "password" } }).spec?.refreshInterval ?? "")).toBe(DEFAULT_INITIAL_INTERVAL_MS);
+        expect(externalSecretsRole({ name: "external-secrets", namespace: "external-secrets" }).tokenTtl * 1000).toBe(DEFAULT_TOKEN_TTL_MS);
     });
 });
 
@@ -61,20 +75,32 @@ describe("externalSecret", () => {
 });
 
 describe("pushSecret", () => {
-    const stores = [localStore({ vaultNamespace: "vault", kvMount: "secret", authPath: "kubernetes", role: "r", serviceAccount: { name: "s", namespace: "n" }, audience: "vault" }),
-        peerStore({ peer: "region2", address: "https://vault.region2.example.com", caCert: "", kvMount: "secret", namespace: "n" })];
+    const stores = [
+        localStore({ region: "region1", vaultNamespace: "vault", kvMount: "secret", authPath: "kubernetes", role: "r", serviceAccount: { name: "s", namespace: "n" }, audience: "vault" }),
+        peerStore({ peer: "region2", address: "https://vault.region2.example.com", caCert: "", kvMount: "secret", namespace: "n" }),
+        peerStore({ peer: "region3", address: "https://vault.region3.example.com", caCert: "", kvMount: "secret", namespace: "n" }),
+    ];
 
     it("pushes every 30s with Replace and never deletes elsewhere", () => {
-        expect(pushSecret(db, "peers").spec).toMatchObject({ refreshInterval: "30s", updatePolicy: "Replace", deletionPolicy: "None", selector: { secret: { name: "db-credentials" } } });
-        expect(pushSecret(db, "peers").spec?.data).toEqual([{ match: { secretKey: "password", remoteRef: { remoteKey: "databases/db-credentials", property: "password" } } }]);
-        expect(pushSecret(whole, "all").spec?.data).toEqual([{ match: { remoteRef: { remoteKey: "shared/api" } } }]);
+        expect(pushSecret(db, "region2").spec).toMatchObject({ refreshInterval: "30s", updatePolicy: "Replace", deletionPolicy: "None", selector: { secret: { name: "db-credentials" } } });
+        expect(pushSecret(db, "region2").spec?.data).toEqual([{ match: { secretKey: "password", remoteRef: { remoteKey: "databases/db-credentials", property: "password" } } }]);
+        expect(pushSecret(whole, "region2").spec?.data).toEqual([{ match: { remoteRef: { remoteKey: "shared/api" } } }]);
     });
 
-    it("selects exactly the peer stores, or every store, by label", () => {
-        const [local, peer] = stores;
-        expect([selects(pushTargets("peers"), local.metadata?.labels), selects(pushTargets("peers"), peer.metadata?.labels)]).toEqual([false, true]);
-        expect([selects(pushTargets("all"), local.metadata?.labels), selects(pushTargets("all"), peer.metadata?.labels)]).toEqual([true, true]);
-        expect(pushSecret(db, "peers").spec?.secretStoreRefs).toEqual([{ kind: "ClusterSecretStore", labelSelector: { matchLabels: pushTargets("peers") } }]);
+    it("goes from the home region to each peer (vault-written) or to every region (cluster-written), one PushSecret each", () => {
+        const regions = ["region1", "region2", "region3"];
+        expect(regions.map((region) => pushTargetRegions(db, region, regions))).toEqual([["region2", "region3"], [], []]);
+        expect(regions.map((region) => pushTargetRegions(whole, region, regions))).toEqual([[], regions, []]);
+        expect(pushTargetRegions(db, "region1", regions).map((target) => pushSecret(db, target).metadata?.name)).toEqual(["db-credentials-to-region2", "db-credentials-to-region3"]);
+    });
+
+    it("selects exactly the store that reaches its target's Vault, by label", () => {
+        for (const target of ["region1", "region2", "region3"]) {
+            expect(stores.filter((store) => selects(pushTargets(target), store.metadata?.labels)).map((store) => store.metadata?.name)).toEqual([
+                target === "region1" ? "vault-local" : `vault-${target}`,
+            ]);
+        }
+        expect(pushSecret(db, "region3").spec?.secretStoreRefs).toEqual([{ kind: "ClusterSecretStore", labelSelector: { matchLabels: pushTargets("region3") } }]);
     });
 });
 

@@ -10,6 +10,7 @@ import {
 import { validateEsoObjects } from "./support/esoSchema";
 
 const local = localStore({
+    region: "region1",
     vaultNamespace: "vault",
     kvMount: "secret",
     authPath: "kubernetes",

@@ -204,12 +204,12 @@ describe("synth of the region stacks", () => {
         expect(one.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
             "ExternalSecret/db-credentials",
             "Password/db-credentials-initial",
-            "PushSecret/db-credentials",
             "PushSecret/db-credentials-initial",
+            "PushSecret/db-credentials-to-region2",
         ]);
         expect(two.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(["ExternalSecret/db-credentials"]);
-        // The push reaches every peer's store: its selector matches each peer store in region1, and no other.
-        const push = one.find((o) => o.kind === "PushSecret" && o.metadata.name === "db-credentials");
+        // The push reaches the peer's store: its selector matches that store in region1, and no other.
+        const push = one.find((o) => o.kind === "PushSecret" && o.metadata.name === "db-credentials-to-region2");
         const selector = (push?.spec.secretStoreRefs as { labelSelector: { matchLabels: Record<string, string> } }[])[0].labelSelector.matchLabels;
         const stores = parseAllDocuments(fs.readFileSync(path.join(out, "region1", "manifests.yaml"), "utf8"))
             .map((d) => d.toJS() as { kind: string; metadata: { name: string; labels?: Record<string, string> } })
@@ -237,8 +237,8 @@ describe("synth of the region stacks", () => {
             "Namespace/external-secrets",
             "Namespace/vault",
             "Password/db-credentials-initial",
-            "PushSecret/db-credentials",
             "PushSecret/db-credentials-initial",
+            "PushSecret/db-credentials-to-region2",
             "Secret/vault-region2-token",
         ]);
         expect(text).toContain("#   vault 0.34.1 from https://helm.releases.hashicorp.com as release vault in namespace vault");
