@@ -8,6 +8,7 @@ import {
     initialName,
     initialValuePush,
     passwordGenerator,
+    passwordGeneratorName,
     pushSecret,
     pushSecretName,
     pushTargetRegions,
@@ -17,8 +18,13 @@ import { isDnsLabel, isDnsSubdomain } from "./validation";
 
 /** Where a new secret's first value comes from (vault-written secrets only). */
 export type InitialValueArgs =
-    /** ESO's Password generator, in the home cluster: the value is never in Pulumi state or Git. */
-    | { readonly generate: { readonly key: string; readonly length?: number } }
+    /**
+     * ESO's Password generator, in the home cluster: the value is never in Pulumi state or Git. The
+     * component creates a generator of `length` characters (default 32) for itself, unless
+     * `generatorName` names an existing Password generator in the secret's namespace (then list it
+     * in `opts.dependsOn`); VaultRegion shares one per namespace and length.
+     */
+    | { readonly generate: { readonly key: string; readonly length?: number; readonly generatorName?: string } }
     /** An operator-supplied value (a Pulumi secret, e.g. from `pulumi config set --secret`); it is in state, encrypted. */
     | { readonly value: pulumi.Input<Record<string, pulumi.Input<string>>> };
 
@@ -65,8 +71,11 @@ export class ReplicatedSecret extends pulumi.ComponentResource {
         }
         if (args.initialValue !== undefined && args.home === args.region) {
             if ("generate" in args.initialValue) {
-                crd("generator", passwordGenerator(args, args.initialValue.generate.length ?? REPLICATION_DEFAULTS.generatedLength));
-                crd("initial", initialValuePush(args, args.initialValue));
+                const { key, length = REPLICATION_DEFAULTS.generatedLength, generatorName } = args.initialValue.generate;
+                if (generatorName === undefined) {
+                    crd("generator", passwordGenerator(args.namespace, length));
+                }
+                crd("initial", initialValuePush(args, { generate: { key, generatorName: generatorName ?? passwordGeneratorName(length) } }));
             } else {
                 const source = new k8s.core.v1.Secret(
                     `${name}-initial`,

@@ -137,22 +137,30 @@ export function pushSecret(spec: ReplicatedSecretSpec, target: string): IPushSec
     };
 }
 
-/** Where a new secret's first value comes from. */
+/** Where a new secret's first value comes from: a Password generator (by name), or a Secret. */
 export type InitialValue =
-    | { readonly generate: { readonly key: string; readonly length?: number } }
+    | { readonly generate: { readonly key: string; readonly generatorName: string } }
     | { readonly fromSecret: { readonly secretName: string } };
 
-/** The name of the initial-value objects (PushSecret, and generator or Secret). */
+/** The name of the initial-value objects (PushSecret, and the Secret of an operator-supplied value). */
 export function initialName(name: string): string {
     return `${name}-initial`;
 }
 
-/** ESO's Password generator for a generated initial value. */
-export function passwordGenerator(spec: ReplicatedSecretSpec, length: number): IPassword {
+/**
+ * The name of the Password generator for values of `length` characters. A generator is only a
+ * recipe (each use makes a new value), so the secrets of one namespace share one per length.
+ */
+export function passwordGeneratorName(length: number): string {
+    return `replicated-secret-password-${length}`;
+}
+
+/** ESO's Password generator for generated initial values of `length` characters, in `namespace`. */
+export function passwordGenerator(namespace: string, length: number): IPassword {
     return {
         apiVersion: "generators.external-secrets.io/v1alpha1",
         kind: "Password",
-        metadata: { name: initialName(spec.name), namespace: spec.namespace, labels: labels(spec.name) },
+        metadata: { name: passwordGeneratorName(length), namespace, labels: projectLabels("replicated-secret") },
         spec: { length, allowRepeat: true, noUpper: false },
     };
 }
@@ -166,7 +174,7 @@ export function initialValuePush(spec: ReplicatedSecretSpec, initial: InitialVal
     const remoteKey = remoteKeyOf(spec);
     const generated = "generate" in initial;
     const selector = generated
-        ? { generatorRef: { apiVersion: "generators.external-secrets.io/v1alpha1", kind: "Password" as const, name: initialName(spec.name) } }
+        ? { generatorRef: { apiVersion: "generators.external-secrets.io/v1alpha1", kind: "Password" as const, name: initial.generate.generatorName } }
         : { secret: { name: initial.fromSecret.secretName } };
     // The Password generator yields the key `password`; it is stored under the secret's first key.
     const keys = generated ? [{ from: "password", to: initial.generate.key }] : (spec.keys ?? []).map((key) => ({ from: key, to: key }));

@@ -1,10 +1,11 @@
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
 import { ExternalSecretsOperator } from "./externalSecretsOperator";
 import { EXTERNAL_SECRETS_SERVICE_ACCOUNT, type ExternalSecretsOptions, resolveExternalSecretsOptions } from "./externalSecretsValues";
 import { PeerAccess } from "./peerAccess";
 import { type InitialValueArgs, ReplicatedSecret } from "./replicatedSecret";
-import type { ReplicatedSecretSpec } from "./replicatedSecretSpecs";
+import { REPLICATION_DEFAULTS, type ReplicatedSecretSpec, passwordGenerator, passwordGeneratorName } from "./replicatedSecretSpecs";
 import { LocalStore, PeerStore } from "./secretStores";
 import { peersOf, vaultAddress, vaultHost } from "./topology";
 import { isDnsLabel, isDnsSubdomain, isKvMount } from "./validation";
@@ -157,11 +158,36 @@ export class VaultRegion extends pulumi.ComponentResource {
             this.connectedPeers.push(endpoint.peer);
         }
 
+        // Generated first values: one Password generator per namespace and length, shared by the
+        // secrets this region creates (a generator is a recipe; each use makes a new value).
+        const generators = new Map<string, pulumi.Resource>();
+        const generatorFor = (namespace: string, length: number): pulumi.Resource => {
+            const key = `${namespace}/${length}`;
+            const existing = generators.get(key);
+            if (existing !== undefined) {
+                return existing;
+            }
+            const generator = new k8s.apiextensions.CustomResource(`${name}-generator-${namespace}-${length}`, { ...passwordGenerator(namespace, length) }, {
+                    parent: this,
+                    dependsOn: afterOperator,
+                });
+            generators.set(key, generator);
+            return generator;
+        };
+        const storesReady = [...afterOperator, ...stores, ...(localStore ? [localStore] : [])];
         for (const secret of args.replicatedSecrets ?? []) {
+            const initial = secret.initialValue;
+            const generate = initial !== undefined && "generate" in initial && secret.home === args.region ? initial.generate : undefined;
+            const length = generate?.length ?? REPLICATION_DEFAULTS.generatedLength;
             new ReplicatedSecret(
                 `${name}-secret-${secret.namespace}-${secret.name}`,
-                { ...secret, region: args.region, regions: args.regions },
-                { parent: this, dependsOn: [...afterOperator, ...stores, ...(localStore ? [localStore] : [])] },
+                {
+                    ...secret,
+                    region: args.region,
+                    regions: args.regions,
+                    ...(generate ? { initialValue: { generate: { ...generate, generatorName: passwordGeneratorName(length) } } } : {}),
+                },
+                { parent: this, dependsOn: generate ? [...storesReady, generatorFor(secret.namespace, length)] : storesReady },
             );
         }
 

@@ -378,3 +378,48 @@ describe("ReplicatedSecret", () => {
         expect(attempt.resources).toEqual([]);
     });
 });
+
+describe("generated first values", () => {
+    let run: Recording;
+
+    beforeAll(async () => {
+        run = await startRecording({ project: "openova-vault", stack: "generators" });
+        const cluster = new k8s.Provider("c", { context: "c" });
+        const generated = (name: string, namespace: string, length?: number) =>
+            ({ name, namespace, keys: ["password"], mode: "vault-written", home: "north", initialValue: { generate: { key: "password", length } } }) as const;
+        new VaultRegion(
+            "north",
+            {
+                region: "north",
+                regions: ["north", "south"],
+                domain: "example.net",
+                replicatedSecrets: [generated("a", "apps"), generated("b", "apps"), generated("c", "apps", 40), generated("d", "jobs")],
+            },
+            { providers: { kubernetes: cluster } },
+        );
+        new ReplicatedSecret("alone", { ...generated("e", "tools"), region: "north", regions: ["north", "south"] }, { provider: cluster });
+        await pulumi.runtime.disconnect();
+    });
+
+    const objects = (kind: string) =>
+        run.resources
+            .filter((r) => r.type === `kubernetes:${kind}`)
+            .map((r) => r.inputs as { metadata: { name: string; namespace: string }; spec: { selector?: { generatorRef?: { name: string } } } });
+
+    it("share one Password generator per namespace and length in a region; a standalone ReplicatedSecret brings its own", () => {
+        expect(objects("generators.external-secrets.io/v1alpha1:Password").map((g) => `${g.metadata.namespace}/${g.metadata.name}`).sort()).toEqual([
+            "apps/replicated-secret-password-32",
+            "apps/replicated-secret-password-40",
+            "jobs/replicated-secret-password-32",
+            "tools/replicated-secret-password-32",
+        ]);
+        const initial = objects("external-secrets.io/v1alpha1:PushSecret").filter((p) => p.metadata.name.endsWith("-initial"));
+        expect(Object.fromEntries(initial.map((p) => [p.metadata.name, p.spec.selector?.generatorRef?.name]))).toEqual({
+            "a-initial": "replicated-secret-password-32",
+            "b-initial": "replicated-secret-password-32",
+            "c-initial": "replicated-secret-password-40",
+            "d-initial": "replicated-secret-password-32",
+            "e-initial": "replicated-secret-password-32",
+        });
+    });
+});

@@ -3,6 +3,7 @@ import {
     externalSecret,
     initialValuePush,
     passwordGenerator,
+    passwordGeneratorName,
     pushSecret,
     pushTargetRegions,
     pushTargets,
@@ -28,8 +29,8 @@ describe("ESO's schemas", () => {
             externalSecret(whole),
             pushSecret(db, "region2"),
             pushSecret(whole, "region1"),
-            passwordGenerator(db, 32),
-            initialValuePush(db, { generate: { key: "password", length: 32 } }),
+            passwordGenerator("databases", 32),
+            initialValuePush(db, { generate: { key: "password", generatorName: "replicated-secret-password-32" } }),
             initialValuePush(whole, { fromSecret: { secretName: "api-initial" } }),
         ];
         expect(validateEsoObjects(objects)).toEqual(objects.map(() => ""));
@@ -53,7 +54,7 @@ describe("docs/consistency.md holds for what the component deploys", () => {
             pullIntervalMs: parseDurationMs(externalSecret(db).spec?.refreshInterval ?? ""),
             pushIntervalMs: parseDurationMs(pushSecret(db, "region2").spec?.refreshInterval ?? ""),
         }).toEqual(DEFAULT_INTERVALS);
-        expect(parseDurationMs(initialValuePush(db, { generate: { key: "password" } }).spec?.refreshInterval ?? "")).toBe(DEFAULT_INITIAL_INTERVAL_MS);
+        expect(parseDurationMs(initialValuePush(db, { generate: { key: "password", generatorName: "g" } }).spec?.refreshInterval ?? "")).toBe(DEFAULT_INITIAL_INTERVAL_MS);
         expect(externalSecretsRole({ name: "external-secrets", namespace: "external-secrets" }).tokenTtl * 1000).toBe(DEFAULT_TOKEN_TTL_MS);
     });
 });
@@ -106,16 +107,16 @@ describe("pushSecret", () => {
 
 describe("initial values", () => {
     it("are written once into the home Vault, from ESO's Password generator, and never overwritten", () => {
-        const push = initialValuePush(db, { generate: { key: "password", length: 32 } });
+        const push = initialValuePush(db, { generate: { key: "password", generatorName: passwordGeneratorName(32) } });
         expect(push.metadata?.name).toBe("db-credentials-initial");
         expect(push.spec).toMatchObject({
             updatePolicy: "IfNotExists",
             deletionPolicy: "None",
             secretStoreRefs: [{ kind: "ClusterSecretStore", name: "vault-local" }],
-            selector: { generatorRef: { apiVersion: "generators.external-secrets.io/v1alpha1", kind: "Password", name: "db-credentials-initial" } },
+            selector: { generatorRef: { apiVersion: "generators.external-secrets.io/v1alpha1", kind: "Password", name: "replicated-secret-password-32" } },
             data: [{ match: { secretKey: "password", remoteRef: { remoteKey: "databases/db-credentials", property: "password" } } }],
         });
-        expect(passwordGenerator(db, 40).spec).toMatchObject({ length: 40 });
+        expect(passwordGenerator("databases", 40)).toMatchObject({ metadata: { name: "replicated-secret-password-40", namespace: "databases" }, spec: { length: 40 } });
     });
 
     it("can come from a Secret with an operator-supplied value instead", () => {

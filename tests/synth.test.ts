@@ -203,7 +203,7 @@ describe("synth of the region stacks", () => {
         expect(validateEsoObjects([...one, ...two])).toEqual([...one, ...two].map(() => ""));
         expect(one.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
             "ExternalSecret/db-credentials",
-            "Password/db-credentials-initial",
+            "Password/replicated-secret-password-32",
             "PushSecret/db-credentials-initial",
             "PushSecret/db-credentials-to-region2",
         ]);
@@ -236,7 +236,7 @@ describe("synth of the region stacks", () => {
             "ExternalSecret/db-credentials",
             "Namespace/external-secrets",
             "Namespace/vault",
-            "Password/db-credentials-initial",
+            "Password/replicated-secret-password-32",
             "PushSecret/db-credentials-initial",
             "PushSecret/db-credentials-to-region2",
             "Secret/vault-region2-token",
