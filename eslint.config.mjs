@@ -7,6 +7,8 @@ import tseslint from "typescript-eslint";
 export default tseslint.config(
     { ignores: ["node_modules/", "bin/", "synth/", "coverage/"] },
     eslint.configs.recommended,
+    // The synth's TypeScript loader is plain CommonJS, run by Node before anything can compile TypeScript.
+    { files: ["**/*.cjs"], languageOptions: { sourceType: "commonjs", globals: { __dirname: "readonly", process: "readonly", require: "readonly", module: "writable" } } },
     {
         files: ["**/*.ts"],
         extends: [...tseslint.configs.recommendedTypeChecked],

@@ -410,6 +410,20 @@ describe("synth across stacks", () => {
             expect(both.stdout).toContain("reads outputs of: a (program ran 3 time(s))");
         });
 
+        it("stops a run of pass 1 once its outputs are known, when what it read has changed in that pass", () => {
+            expect(both.stderr).toMatch(/synth: pass 1: stopped (a|b) once its outputs were known: outputs of (a|b) it read have changed, so it runs again/);
+        });
+
+        it("runs a stack again only when an output it read has changed, not for the others", async () => {
+            // Each reads only `greeting` and `token` of the other, which are the same in pass 2 as in pass 1;
+            // its `heard` and `peerTokens` outputs change in pass 2, but nobody reads them.
+            const named = (peer: string) => `config:\n  peering:peers: [${peer}]\n  peering:namedOutputsOnly: true\n`;
+            const run = await synth("--project", peeringWithStacks({ x: named("y"), y: named("x") }), "--out", tempDir());
+            expect(run.code).toBe(0);
+            expect(run.stderr).toContain("(2 pass(es))");
+            expect(run.stdout).toContain("reads outputs of: y (program ran 2 time(s))");
+        });
+
         it("presents a peer's secret outputs as secrets, read through getOutput or through outputs", () => {
             const outputs = readJson<Record<string, unknown>>(path.join(bothOut, "b", "outputs.json"));
             expect(outputs.peerTokens).toBe(REDACTED);
@@ -470,6 +484,19 @@ describe("synth with requireOutput of another stack", () => {
             "error: stack greedy: the program failed: Error: Required output 'nonexistent' does not exist on stack 'organization/peering/base'.",
         ]);
         expect(fs.readdirSync(out)).toEqual([]);
+    });
+
+    it("shows where a program failed only when asked (SYNTH_STACK_TRACES=1), mapped into the TypeScript sources", async () => {
+        const quiet = await synth("--project", fixture, "--out", tempDir(), "--stack", "greedy");
+        expect(quiet.stderr).not.toMatch(/^\s+at /m);
+        process.env.SYNTH_STACK_TRACES = "1";
+        try {
+            const traced = await synth("--project", fixture, "--out", tempDir(), "--stack", "greedy");
+            expect(traced.code).toBe(1);
+            expect(traced.stderr).toMatch(/^\s+at .*stackReference\.ts:\d+/m);
+        } finally {
+            delete process.env.SYNTH_STACK_TRACES;
+        }
     });
 });
 

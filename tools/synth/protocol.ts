@@ -17,7 +17,19 @@ export interface WorkerJob {
     readonly stackOutputs: Readonly<Record<string, StackOutputs>>;
 }
 
-/** What a worker reports back. */
+/**
+ * What a worker reports as soon as the program's outputs are resolved, before the mock runtime has
+ * drained and the manifests are rendered: enough for the runner to tell whether another stack must run
+ * again, and whether this run's full result is still needed (docs/synth-performance.md).
+ */
+export interface WorkerOutputs {
+    readonly kind: "outputs";
+    readonly outputs: Record<string, ResolvedOutput>;
+    readonly referencedStacks: string[];
+    readonly stackReads: Record<string, string[] | "all">;
+}
+
+/** What a worker reports back at the end. */
 export type WorkerResult =
     | {
           readonly ok: true;
@@ -26,6 +38,8 @@ export type WorkerResult =
           readonly manifests: string;
           readonly warnings: string[];
           readonly referencedStacks: string[];
+          /** Per referenced stack, the output names the program read, or "all" (see Recording.stackReads). */
+          readonly stackReads: Record<string, string[] | "all">;
       }
     | {
           readonly ok: false;

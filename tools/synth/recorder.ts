@@ -76,6 +76,87 @@ export interface Recording {
     readonly resources: RecordedResource[];
     /** Names of stacks the program referenced. */
     readonly referencedStacks: Set<string>;
+    /**
+     * Which outputs the program read from each referenced stack, by stack name: the names it passed to
+     * `getOutput`, `requireOutput` or the methods built on them, or `"all"` once it read `outputs`
+     * itself (or passed a name that is not a plain string). Complete once {@link outputReads} resolves.
+     */
+    readonly stackReads: Map<string, Set<string> | "all">;
+}
+
+/** The reads of a recording, once every stack reference's name has resolved (after `disconnect()`). */
+export async function outputReads(recording: Recording): Promise<ReadonlyMap<string, ReadonlySet<string> | "all">> {
+    await Promise.all(pendingReads.get(recording) ?? []);
+    return recording.stackReads;
+}
+
+/** The recording stack-reference reads go to: the latest started. */
+let active: Recording | undefined;
+const pendingReads = new WeakMap<Recording, Promise<void>[]>();
+
+/** Notes that `name` (or, with `undefined`, every output) of the stack `ref` points at was read. */
+function noteRead(ref: pulumi.StackReference, name: string | undefined): void {
+    const recording = active;
+    if (recording === undefined) {
+        return;
+    }
+    const done = new Promise<void>((resolve) =>
+        ref.name.apply((reference) => {
+            const stack = referencedStackName(reference);
+            const reads = recording.stackReads.get(stack);
+            if (name === undefined) {
+                recording.stackReads.set(stack, "all");
+            } else if (reads !== "all") {
+                recording.stackReads.set(stack, (reads ?? new Set<string>()).add(name));
+            }
+            resolve();
+        }),
+    );
+    pendingReads.get(recording)?.push(done);
+}
+
+const OUTPUTS = Symbol("stack reference outputs");
+let readsTracked = false;
+
+/**
+ * Wraps `StackReference`'s two accessors that every other read goes through (`getOutput` and
+ * `requireOutput`; `getOutputDetails`, `getOutputValue` and `requireOutputValue` call them) to note
+ * the names read, and turns `outputs` into an accessor that notes a read of everything when the
+ * program (rather than those two methods) touches it. The runner then runs a stack again only when an
+ * output it read has changed.
+ */
+function trackStackReferenceReads(): void {
+    if (readsTracked) {
+        return;
+    }
+    readsTracked = true;
+    type Accessor = (this: pulumi.StackReference, name: pulumi.Input<string>) => pulumi.Output<unknown>;
+    const proto = pulumi.StackReference.prototype as unknown as Record<"getOutput" | "requireOutput", Accessor> & { [OUTPUTS]?: unknown };
+    let inside = 0;
+    for (const method of ["getOutput", "requireOutput"] as const) {
+        const original = proto[method];
+        proto[method] = function (this: pulumi.StackReference, name: pulumi.Input<string>) {
+            noteRead(this, typeof name === "string" ? name : undefined);
+            inside++;
+            try {
+                return original.call(this, name);
+            } finally {
+                inside--;
+            }
+        };
+    }
+    Object.defineProperty(proto, "outputs", {
+        configurable: true,
+        get(this: pulumi.StackReference & { [OUTPUTS]?: unknown }) {
+            if (inside === 0) {
+                noteRead(this, undefined);
+            }
+            return this[OUTPUTS];
+        },
+        set(this: { [OUTPUTS]?: unknown }, value: unknown) {
+            this[OUTPUTS] = value;
+        },
+    });
 }
 
 /** The stack name a reference points at: the last segment of `org/project/stack`. */
@@ -125,7 +206,10 @@ export function engineUrn(stack: string, project: string, parentUrn: string | un
  * outputs and `pulumi.runtime.disconnect()` so every registration has been recorded.
  */
 export async function startRecording(options: RecordingOptions): Promise<Recording> {
-    const recording: Recording = { resources: [], referencedStacks: new Set() };
+    const recording: Recording = { resources: [], referencedStacks: new Set(), stackReads: new Map() };
+    pendingReads.set(recording, []);
+    active = recording;
+    trackStackReferenceReads();
 
     const newResource = (args: MockResourceArgs): MockResourceResult => {
         // MockResourceArgs types inputs as `any`; they are the deserialized input object.

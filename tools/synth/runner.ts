@@ -13,7 +13,7 @@
 import { type ChildProcess, fork } from "node:child_process";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { WorkerJob, WorkerResult } from "./protocol";
+import type { WorkerJob, WorkerOutputs, WorkerResult } from "./protocol";
 import type { ResolvedOutput } from "./exports";
 import type { StackOutputs } from "./recorder";
 import { type ProjectFile, ProjectError, STACK_NAME_RULE, isValidStackName, readProject, readStackConfig } from "./project";
@@ -67,31 +67,61 @@ export const SYNTH_VAULT_TOKEN = "synth-placeholder-not-a-token";
 const TS_CONFIG = path.resolve(__dirname, "..", "..", "tsconfig.json");
 const DEFAULT_WORKER_TIMEOUT_MS = 120_000;
 
+/**
+ * A larger young generation: a program run allocates a great deal of short-lived objects (promises,
+ * protobuf messages) per resource, and with Node's default semi-space the scavenger runs far more
+ * often; 64 MB took about a second off a 1,000-secret region (docs/synth-performance.md).
+ */
+const WORKER_NODE_OPTIONS = ["--max-semi-space-size=64"];
+
+/**
+ * How workers load TypeScript: the caching loader (tools/synth/transpile.cjs), or ts-node when stack
+ * traces are asked for (`SYNTH_STACK_TRACES=1`), since only ts-node maps them back into the `.ts` files.
+ */
+function workerLoader(): string {
+    return process.env.SYNTH_STACK_TRACES === "1" ? require.resolve("ts-node/register/transpile-only") : path.join(__dirname, "transpile.cjs");
+}
+
 function workerFailure(message: string): WorkerResult {
     return { ok: false, kind: "worker", message };
+}
+
+/** A run the runner stopped once its early report showed that the stack must run again anyway. */
+interface Superseded {
+    readonly ok: "superseded";
+    readonly early: WorkerOutputs;
+}
+
+/** One worker in flight: its early report once it came, and a way to stop it when that is enough. */
+interface RunningWorker {
+    early?: WorkerOutputs;
+    /** Stops the worker, unless it has already finished; its run then ends as superseded by the early report. @returns whether it was stopped */
+    supersede(): boolean;
 }
 
 /**
  * Runs one job in a fresh worker process. Resolves once the process has closed (so everything it
  * printed has been collected) with its result, or with a `worker` failure when it exits without one,
  * cannot be started or sent the job, or has not finished within `timeoutMs` (then it is killed).
+ * `onOutputs` hears the worker's early report (its outputs), and may call `supersede` from then on.
  */
-function runWorker(job: WorkerJob, timeoutMs: number): Promise<WorkerResult> {
+function runWorker(job: WorkerJob, timeoutMs: number, onOutputs: (worker: RunningWorker) => void): Promise<WorkerResult | Superseded> {
     return new Promise((resolve) => {
         const output: string[] = [];
         let result: WorkerResult | undefined;
         let problem: string | undefined;
+        let superseded = false;
         let settled = false;
         const child: ChildProcess = fork(WORKER, [], {
             cwd: path.dirname(job.program),
-            execArgv: ["-r", require.resolve("ts-node/register/transpile-only")],
+            execArgv: [...WORKER_NODE_OPTIONS, "-r", workerLoader()],
             // The synth never contacts Vault: a placeholder stands in for the admin token, so a stack
             // with vaultInitialized true shows its whole configuration, and a real token in the
             // operator's environment never reaches the program.
             env: { ...process.env, TS_NODE_PROJECT: TS_CONFIG, PULUMI_CONFIG: undefined, VAULT_TOKEN: SYNTH_VAULT_TOKEN },
             stdio: ["ignore", "pipe", "pipe", "ipc"],
         });
-        const finish = (outcome: WorkerResult) => {
+        const finish = (outcome: WorkerResult | Superseded) => {
             if (!settled) {
                 settled = true;
                 clearTimeout(timer);
@@ -107,10 +137,25 @@ function runWorker(job: WorkerJob, timeoutMs: number): Promise<WorkerResult> {
             () => stop(`the worker did not finish within ${timeoutMs / 1000} s and was stopped (does a resource input or stack output never resolve?)`),
             timeoutMs,
         );
+        const worker: RunningWorker = {
+            supersede: () => {
+                if (superseded || worker.early === undefined || result !== undefined || problem !== undefined) {
+                    return false;
+                }
+                superseded = true;
+                child.kill("SIGKILL");
+                return true;
+            },
+        };
         child.stdout?.on("data", (chunk: Buffer) => output.push(chunk.toString()));
         child.stderr?.on("data", (chunk: Buffer) => output.push(chunk.toString()));
-        child.on("message", (message: WorkerResult) => {
-            result = message;
+        child.on("message", (message: WorkerResult | WorkerOutputs) => {
+            if ("kind" in message && message.kind === "outputs") {
+                worker.early = message;
+                onOutputs(worker);
+            } else {
+                result = message;
+            }
         });
         child.on("error", (error) => {
             // Failed to start, to be signalled or to be sent a message; 'close' may never come.
@@ -118,6 +163,10 @@ function runWorker(job: WorkerJob, timeoutMs: number): Promise<WorkerResult> {
             finish(workerFailure(problem ?? error.message));
         });
         child.on("close", (code, signal) => {
+            if (superseded && worker.early !== undefined) {
+                finish({ ok: "superseded", early: worker.early });
+                return;
+            }
             if (problem !== undefined) {
                 finish(workerFailure(problem));
                 return;
@@ -158,9 +207,22 @@ function asStackOutputs(outputs: Record<string, ResolvedOutput>): StackOutputs {
     };
 }
 
-/** A stable fingerprint of a stack's outputs, to tell whether a reader must run again. */
-function fingerprint(outputs: StackOutputs | undefined): string {
-    return JSON.stringify(outputs ?? null, (_key, value: unknown) =>
+const NO_OUTPUTS: StackOutputs = { outputs: {}, secretOutputNames: [] };
+
+/**
+ * A stable fingerprint of what a reader saw of a stack's outputs: those it read (`reads`), or all of
+ * them. A stack not synthesized yet looks to a program exactly like one without outputs.
+ */
+function fingerprint(outputs: StackOutputs | undefined, reads: readonly string[] | "all"): string {
+    const seen = outputs ?? NO_OUTPUTS;
+    const visible =
+        reads === "all"
+            ? seen
+            : {
+                  outputs: Object.fromEntries(reads.filter((name) => Object.hasOwn(seen.outputs, name)).map((name) => [name, seen.outputs[name]])),
+                  secretOutputNames: seen.secretOutputNames.filter((name) => reads.includes(name)),
+              };
+    return JSON.stringify(visible, (_key, value: unknown) =>
         typeof value === "object" && value !== null && !Array.isArray(value)
             ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
             : value,
@@ -233,8 +295,8 @@ async function synthesizeProject(request: SynthRequest): Promise<SynthResult> {
     /** Program failures of the latest run of each stack that has not run successfully since. */
     const failures = new Map<string, string[]>();
     const runs = new Map<string, number>();
-    /** What each stack saw of every stack it referenced, the last time it ran. */
-    const seen = new Map<string, Map<string, string>>();
+    /** What each stack read of every stack it referenced, and what that was, the last time it ran. */
+    const seen = new Map<string, Map<string, { reads: readonly string[] | "all"; print: string }>>();
     const outputsOf = (stack: string) => {
         const result = results.get(stack);
         return result ? asStackOutputs(result.outputs) : undefined;
@@ -267,17 +329,61 @@ async function synthesizeProject(request: SynthRequest): Promise<SynthResult> {
                 stackOutputs: snapshot,
             };
         });
+        // A run whose early report shows that an output it read has changed in this very pass will
+        // run again in the next one: its full result is not needed, so it is stopped there and then.
+        const inPass = new Set(pending);
+        const running = new Map<string, RunningWorker>();
+        const supersedeStale = () => {
+            const settled = (ref: string) => !inPass.has(ref) || running.get(ref)?.early !== undefined;
+            const latest = (ref: string) => {
+                const early = running.get(ref)?.early;
+                return early ? asStackOutputs(early.outputs) : outputsOf(ref);
+            };
+            for (const [stack, worker] of running) {
+                const early = worker.early;
+                if (early === undefined) {
+                    continue;
+                }
+                const refs = early.referencedStacks.filter((ref) => project.stacks.includes(ref));
+                const reads = (ref: string) => early.stackReads[ref] ?? [];
+                const changed = refs.filter((ref) => fingerprint(latest(ref), reads(ref)) !== fingerprint(snapshot[ref], reads(ref)));
+                if (refs.every(settled) && changed.length > 0 && worker.supersede()) {
+                    request.progress?.(`pass ${pass}: stopped ${stack} once its outputs were known: outputs of ${changed.join(", ")} it read have changed, so it runs again`);
+                }
+            }
+        };
         const outcomes = await pool(
-            jobs.map((job) => () => runWorker(job, timeoutMs)),
+            jobs.map(
+                (job) => () =>
+                    runWorker(job, timeoutMs, (worker) => {
+                        running.set(job.stack, worker);
+                        supersedeStale();
+                    }),
+            ),
             Math.max(1, os.availableParallelism?.() ?? os.cpus().length),
         );
 
         const fatal: string[] = [];
+        const supersededRuns = new Set<string>();
         outcomes.forEach((outcome, i) => {
             const stack = jobs[i].stack;
             runs.set(stack, (runs.get(stack) ?? 0) + 1);
+            if (outcome.ok === "superseded") {
+                const { early } = outcome;
+                const referenced = early.referencedStacks.filter((ref) => project.stacks.includes(ref));
+                const reads = (ref: string) => early.stackReads[ref] ?? [];
+                seen.set(stack, new Map(referenced.map((ref) => [ref, { reads: reads(ref), print: fingerprint(snapshot[ref], reads(ref)) }])));
+                referenced.forEach((ref) => included.add(ref));
+                failures.delete(stack);
+                supersededRuns.add(stack);
+                // Provisional: the stack runs again in the next pass, whose result replaces this one.
+                results.set(stack, { stack, resources: [], outputs: early.outputs, manifests: "", warnings: [], referencedStacks: early.referencedStacks, runs: runs.get(stack) ?? 1 });
+                return;
+            }
             const referenced = (outcome.referencedStacks ?? []).filter((ref) => project.stacks.includes(ref));
-            seen.set(stack, new Map(referenced.map((ref) => [ref, fingerprint(snapshot[ref])])));
+            // A failed run may not have recorded every read: then anything that changes counts.
+            const readsOf = (ref: string) => (outcome.ok ? (outcome.stackReads[ref] ?? []) : "all");
+            seen.set(stack, new Map(referenced.map((ref) => [ref, { reads: readsOf(ref), print: fingerprint(snapshot[ref], readsOf(ref)) }])));
             for (const ref of referenced) {
                 included.add(ref);
             }
@@ -309,10 +415,12 @@ async function synthesizeProject(request: SynthRequest): Promise<SynthResult> {
 
         pending = [...included].filter((stack) => {
             const saw = seen.get(stack);
-            if (saw === undefined) {
+            // A stopped run always runs again (even if the output that changed came from a run that
+            // then failed, so that the results show no change).
+            if (saw === undefined || supersededRuns.has(stack)) {
                 return true;
             }
-            return [...saw].some(([ref, print]) => fingerprint(outputsOf(ref)) !== print);
+            return [...saw].some(([ref, { reads, print }]) => fingerprint(outputsOf(ref), reads) !== print);
         });
     }
 

@@ -5,10 +5,10 @@
  * result, it says so on stderr and exits with code 1, so the runner never mistakes silence for success.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { WorkerJob, WorkerResult } from "./protocol";
+import type { WorkerJob, WorkerOutputs, WorkerResult } from "./protocol";
 import { computedOutputs } from "./computedOutputs";
 import { programExports, resolveExports } from "./exports";
-import { type Recording, type StackOutputs, referencedStackName, startRecording } from "./recorder";
+import { type Recording, type StackOutputs, outputReads, referencedStackName, startRecording } from "./recorder";
 import { manifestsYaml, synthResources } from "./render";
 
 const NO_OUTPUTS: StackOutputs = { outputs: {}, secretOutputNames: [] };
@@ -18,14 +18,16 @@ let recording: Recording | undefined;
 
 /**
  * Stack traces are most of what a resource costs under the mock runtime: Pulumi captures one for
- * every resource (its source position) and every internal promise (leak diagnostics), and ts-node
- * maps each through source maps. The synth records neither, so it captures none, which makes a large
- * stack about four times faster (docs/synth-performance.md). `SYNTH_STACK_TRACES=1` brings them back, to
- * debug a program that fails under the synth.
+ * every resource (its source position, with `Error.stackTraceLimit` raised to infinity for the
+ * purpose) and every internal promise (leak diagnostics), and ts-node maps each through source maps.
+ * The synth records neither, so it captures none and formats none: errors carry their message only.
+ * That makes a large stack several times faster (docs/synth-performance.md). `SYNTH_STACK_TRACES=1`
+ * brings them back, to debug a program that fails under the synth.
  */
 function limitStackTraces(): void {
     if (process.env.SYNTH_STACK_TRACES !== "1") {
         Error.stackTraceLimit = 0;
+        Error.prepareStackTrace = (error: Error) => `${error.name}: ${error.message}`;
     }
 }
 
@@ -50,6 +52,9 @@ async function run(job: WorkerJob, warnings: string[]): Promise<WorkerResult> {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- the program is loaded only after the mocks are in place
     const program = await programExports(require(job.program));
     const exported = await resolveExports(program);
+    const referencedStacks = [...recording.referencedStacks].sort();
+    const stackReads = readsByStack(await outputReads(recording));
+    tell({ kind: "outputs", outputs: exported.outputs, referencedStacks, stackReads });
     await pulumi.runtime.disconnect();
 
     const resources = synthResources(recording.resources);
@@ -60,8 +65,19 @@ async function run(job: WorkerJob, warnings: string[]): Promise<WorkerResult> {
         outputs: exported.outputs,
         manifests: manifests.yaml,
         warnings: [...warnings, ...exported.warnings, ...manifests.warnings],
+        // Read again: a reference may still have been registered while the runtime drained.
         referencedStacks: [...recording.referencedStacks].sort(),
+        stackReads: readsByStack(await outputReads(recording)),
     };
+}
+
+function readsByStack(reads: ReadonlyMap<string, ReadonlySet<string> | "all">): Record<string, string[] | "all"> {
+    return Object.fromEntries([...reads].map(([stack, names]) => [stack, names === "all" ? "all" : [...names].sort()]));
+}
+
+/** Sends the early report; a failure to send shows up as a missing result, which the runner reports. */
+function tell(message: WorkerOutputs): void {
+    process.send?.(message);
 }
 
 function failure(error: unknown): WorkerResult {
