@@ -207,6 +207,9 @@ export function engineUrn(stack: string, project: string, parentUrn: string | un
  */
 export async function startRecording(options: RecordingOptions): Promise<Recording> {
     const recording: Recording = { resources: [], referencedStacks: new Set(), stackReads: new Map() };
+    /** The registration the mock monitor is handling synchronously, and the inputs it deserialized per request. */
+    let registering: object | undefined;
+    const inputsOf = new WeakMap<object, Record<string, unknown>>();
     pendingReads.set(recording, []);
     active = recording;
     trackStackReferenceReads();
@@ -214,6 +217,9 @@ export async function startRecording(options: RecordingOptions): Promise<Recordi
     const newResource = (args: MockResourceArgs): MockResourceResult => {
         // MockResourceArgs types inputs as `any`; they are the deserialized input object.
         const inputs = args.inputs as Record<string, unknown>;
+        if (registering !== undefined) {
+            inputsOf.set(registering, inputs);
+        }
         if (args.type === STACK_REFERENCE) {
             const reference = String(inputs.name);
             const stack = referencedStackName(reference);
@@ -304,14 +310,22 @@ export async function startRecording(options: RecordingOptions): Promise<Recordi
         });
     };
     const register = monitor.registerResource.bind(monitor);
-    monitor.registerResource = (req: RegisterRequest, callback: Callback) =>
-        register(req, (err: unknown, response: { getUrn(): string } | undefined) => {
-            if (!err && response) {
-                const inputs = pulumi.runtime.deserializeProperties(req.getObject() as never);
-                record(req, req.getCustom(), inputs, response, recordedOptions(req));
-            }
-            callback(err, response);
-        });
+    monitor.registerResource = (req: RegisterRequest, callback: Callback) => {
+        // The mock monitor deserializes the inputs for newResource before its first await, so they
+        // are kept from there rather than deserialized a second time.
+        registering = req;
+        try {
+            return register(req, (err: unknown, response: { getUrn(): string } | undefined) => {
+                if (!err && response) {
+                    const inputs = inputsOf.get(req) ?? pulumi.runtime.deserializeProperties(req.getObject() as never);
+                    record(req, req.getCustom(), inputs, response, recordedOptions(req));
+                }
+                callback(err, response);
+            });
+        } finally {
+            registering = undefined;
+        }
+    };
     const read = monitor.readResource.bind(monitor);
     monitor.readResource = (req: Request & { getProperties(): unknown }, callback: Callback) =>
         read(req, (err: unknown, response: { getUrn(): string } | undefined) => {

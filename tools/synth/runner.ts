@@ -74,6 +74,12 @@ const DEFAULT_WORKER_TIMEOUT_MS = 120_000;
  */
 const WORKER_NODE_OPTIONS = ["--max-semi-space-size=64"];
 
+/** `SYNTH_CPU_PROFILE_DIR=<dir>`: every worker that finishes writes a V8 CPU profile there (docs/synth-performance.md). */
+function profiling(): string[] {
+    const dir = process.env.SYNTH_CPU_PROFILE_DIR;
+    return dir ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(dir)}`] : [];
+}
+
 /**
  * How workers load TypeScript: the caching loader (tools/synth/transpile.cjs), or ts-node when stack
  * traces are asked for (`SYNTH_STACK_TRACES=1`), since only ts-node maps them back into the `.ts` files.
@@ -114,7 +120,7 @@ function runWorker(job: WorkerJob, timeoutMs: number, onOutputs: (worker: Runnin
         let settled = false;
         const child: ChildProcess = fork(WORKER, [], {
             cwd: path.dirname(job.program),
-            execArgv: [...WORKER_NODE_OPTIONS, "-r", workerLoader()],
+            execArgv: [...WORKER_NODE_OPTIONS, ...profiling(), "-r", workerLoader()],
             // The synth never contacts Vault: a placeholder stands in for the admin token, so a stack
             // with vaultInitialized true shows its whole configuration, and a real token in the
             // operator's environment never reaches the program.

@@ -19,8 +19,9 @@ let recording: Recording | undefined;
 /**
  * Stack traces are most of what a resource costs under the mock runtime: Pulumi captures one for
  * every resource (its source position, with `Error.stackTraceLimit` raised to infinity for the
- * purpose) and every internal promise (leak diagnostics), and ts-node maps each through source maps.
- * The synth records neither, so it captures none and formats none: errors carry their message only.
+ * purpose, in `Resource.callsites`) and every internal promise (leak diagnostics), and ts-node maps
+ * each through source maps. The synth records neither, so it captures none and formats none: errors
+ * carry their message only, resources no source position, and internal promises no leak diagnostics.
  * That makes a large stack several times faster (docs/synth-performance.md). `SYNTH_STACK_TRACES=1`
  * brings them back, to debug a program that fails under the synth.
  */
@@ -28,6 +29,13 @@ function limitStackTraces(): void {
     if (process.env.SYNTH_STACK_TRACES !== "1") {
         Error.stackTraceLimit = 0;
         Error.prepareStackTrace = (error: Error) => `${error.name}: ${error.message}`;
+        // Where each resource was declared (the engine shows it in diagnostics; the synth does not).
+        (pulumi.Resource as unknown as { callsites: () => unknown[] }).callsites = () => [];
+        // The SDK's promise-leak diagnostics: a stack trace, three properties and a tracking set
+        // per internal promise. The synth waits for every promise anyway (it drains the runtime).
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- an SDK module's export is replaced, so it must be the module object itself
+        const debuggable = require("@pulumi/pulumi/runtime/debuggable") as { debuggablePromise: <T>(p: Promise<T>, ctx: unknown) => Promise<T> };
+        debuggable.debuggablePromise = (promise) => promise;
     }
 }
 
