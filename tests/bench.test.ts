@@ -1,0 +1,31 @@
+/**
+ * `npm run bench`: its synth comparison runs the real project and a baseline of as many plain
+ * resources; its model table shows the figures docs/consistency.md states.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { benchSynth, modelTable, synthTable } from "../tools/bench/cli";
+
+describe("npm run bench", () => {
+    it("times the project with N replicated secrets against a baseline that declares exactly as many resources", async () => {
+        const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "bench-test-"));
+        const timing = await benchSynth(2, 1, scratch);
+        // region1 is the home of every generated secret: more objects there than in region2.
+        expect(timing.resources.region1).toBeGreaterThan(timing.resources.region2);
+        expect(timing.passes).toBe(2);
+        expect(timing.projectMs).toBeGreaterThan(0);
+        expect(timing.baselineMs).toBeGreaterThan(0);
+        const [, , row] = synthTable([timing]);
+        expect(row).toMatch(new RegExp(`^\\| 2 \\| ${timing.resources.region1} / ${timing.resources.region2} \\| \\d+\\.\\d s \\| 2 \\| \\d+\\.\\d s \\| \\d+\\.\\d\\d \\|$`));
+    }, 120_000);
+
+    it("prints the model's bounds and rates for 1,000 secrets, the same figures docs/consistency.md states", () => {
+        const table = modelTable(1000).join("\n");
+        const doc = fs.readFileSync(path.join(__dirname, "..", "docs", "consistency.md"), "utf8");
+        expect(table).toContain("| adopted, vault-written, E = P = 30 s | 2E + P + maxDelay = 95 s | 2E + P + 2·1·maxDelay = 100 s | 66.67 | 0.00 | 33.33 | 4 |");
+        expect(table).toContain("| seed, E = P = 1 h | 2E + P + maxDelay = 10805 s (3.0 h), not guaranteed |");
+        expect(doc).toContain("2E + P + maxDelay = 95 s");
+        expect(doc).toContain("| 66.67 | 0.00 | 33.33 | 4 per hour |");
+    });
+});
