@@ -120,6 +120,29 @@ function movesForwardOnly(result: SimResult, order: readonly string[]): boolean 
     return true;
 }
 
+/** The property both home layouts share: with random writes and partitions, every region holds the home's last value by the bound. */
+function convergesByTheBound(layout: HomeLayout): void {
+    fc.assert(
+        fc.property(homeCase({ partitions: true }), (c) => {
+            const { result, deadline, expected } = runHome(layout, c);
+            expect(allHold(stateAt(result, deadline), expected)).toBe(true);
+        }),
+        RUNS,
+    );
+}
+
+/** And: once converged, nothing changes any more (no flip-flop); values only ever move forward. */
+function staysConverged(layout: HomeLayout): void {
+    fc.assert(
+        fc.property(homeCase({ partitions: true }), (c) => {
+            const { result, deadline } = runHome(layout, c);
+            expect(changesAfter(result, deadline)).toEqual([]);
+            expect(movesForwardOnly(result, ["v0", ...c.writes.map((_, i) => `w${i + 1}`)])).toBe(true);
+        }),
+        RUNS,
+    );
+}
+
 // -------------------------------------------------------------------------------------------------
 
 describe("the seed's layout (every region pulls into K_r and pushes K_r to every Vault)", () => {
@@ -249,23 +272,11 @@ describe("home/vault-written (writes go into the home Vault; only the home pushe
     const layout = "home/vault-written";
 
     it("vault-written: converges to the home's last write within 2E + P + maxDelay, and within P + maxDelay + E of the last heal", () => {
-        fc.assert(
-            fc.property(homeCase({ partitions: true }), (c) => {
-                const { result, deadline, expected } = runHome(layout, c);
-                expect(allHold(stateAt(result, deadline), expected)).toBe(true);
-            }),
-            RUNS,
-        );
+        convergesByTheBound(layout);
     });
 
     it("vault-written: does not flip-flop: after convergence no Vault gets a new version and no Secret changes", () => {
-        fc.assert(
-            fc.property(homeCase({ partitions: true }), (c) => {
-                const { result, deadline } = runHome(layout, c);
-                expect(changesAfter(result, deadline)).toEqual([]);
-            }),
-            RUNS,
-        );
+        staysConverged(layout);
     });
 
     it("vault-written: never loses a write to the home: ESO never writes the home Vault, and no region goes back to an older value", () => {
@@ -419,24 +430,11 @@ describe("home/cluster-written (an app owns the home's Secret; the home pushes i
     const layout = "home/cluster-written";
 
     it("cluster-written: converges to the home Secret's last value within P + E + maxDelay, and within P + maxDelay + E of the last heal", () => {
-        fc.assert(
-            fc.property(homeCase({ partitions: true }), (c) => {
-                const { result, deadline, expected } = runHome(layout, c);
-                expect(allHold(stateAt(result, deadline), expected)).toBe(true);
-            }),
-            RUNS,
-        );
+        convergesByTheBound(layout);
     });
 
     it("cluster-written: does not flip-flop and never goes back to an older value", () => {
-        fc.assert(
-            fc.property(homeCase({ partitions: true }), (c) => {
-                const { result, deadline } = runHome(layout, c);
-                expect(changesAfter(result, deadline)).toEqual([]);
-                expect(movesForwardOnly(result, ["v0", ...c.writes.map((_, i) => `w${i + 1}`)])).toBe(true);
-            }),
-            RUNS,
-        );
+        staysConverged(layout);
     });
 
     const edits = homeCase({ partitions: false }).chain((c) =>
@@ -708,6 +706,11 @@ describe("the bounds are reached (worst-case schedules), so a slower model would
     const worstCase = fc.integer({ min: 2, max: 5 }).chain((n) =>
         fc.record({ n: fc.constant(n), home: fc.nat(n - 1), d: fc.nat(10 * SEC), w: fc.integer({ min: 2 * MIN, max: 10 * MIN }) }),
     );
+    /** A worst-case schedule's run: every link delays exactly `d`, and one outside write happens. */
+    const worstRun = (layout: Layout, { n, home, d }: { n: number; home: number; d: number }, phases: Scenario["phases"], event: ExternalEvent, untilMs: number, more: Partial<Scenario> = {}) =>
+        simulate({ layout, regions: n, home, phases, maxDelayMs: d, delayMs: () => d, events: [event], untilMs, ...more });
+    /** Checks a worst-case schedule for 100 random region counts, homes, delays and write times. */
+    const forWorstCases = (check: (c: { n: number; home: number; d: number; w: number }) => void) => fc.assert(fc.property(worstCase, check), { numRuns: 100 });
     /** Every region holds the value at `atMs` and not a millisecond sooner. */
     const reachedAt = (result: SimResult, atMs: number, value: string) => {
         expect(allHold(stateAt(result, atMs), value)).toBe(true);
@@ -715,136 +718,75 @@ describe("the bounds are reached (worst-case schedules), so a slower model would
     };
 
     it("bounds: vault-written reaches 2E + P + maxDelay when each step just misses the previous one", () => {
-        fc.assert(
-            fc.property(worstCase, ({ n, home, d, w }) => {
-                // The home's pull ran 1 ms before the write; its push 1 ms before the pull that saw it;
-                // every peer's pull 1 ms before the push landed.
-                const pulledAt = w - 1 + E;
-                const pushAt = pulledAt - 1 + P;
-                const landed = pushAt + d;
-                const pull = Array.from({ length: n }, (_, r) => (r === home ? phaseFor(w - 1, E) : phaseFor(landed - 1, E)));
-                const push = Array.from({ length: n }, () => phaseFor(pulledAt - 1, P));
-                const result = simulate({
-                    layout: "home/vault-written",
-                    regions: n,
-                    home,
-                    phases: { pull, push },
-                    maxDelayMs: d,
-                    delayMs: () => d,
-                    events: [{ atMs: w, kind: "vault-write", region: home, value: "new" }],
-                    untilMs: w + 5 * MIN,
-                });
-                reachedAt(result, w + propagationBound("home/vault-written", { maxDelayMs: d }).ms - 3, "new");
-            }),
-            { numRuns: 100 },
-        );
+        forWorstCases(({ n, home, d, w }) => {
+            // The home's pull ran 1 ms before the write; its push 1 ms before the pull that saw it;
+            // every peer's pull 1 ms before the push landed.
+            const pulledAt = w - 1 + E;
+            const pushAt = pulledAt - 1 + P;
+            const landed = pushAt + d;
+            const pull = Array.from({ length: n }, (_, r) => (r === home ? phaseFor(w - 1, E) : phaseFor(landed - 1, E)));
+            const push = Array.from({ length: n }, () => phaseFor(pulledAt - 1, P));
+            const result = worstRun("home/vault-written", { n, home, d }, { pull, push }, { atMs: w, kind: "vault-write", region: home, value: "new" }, w + 5 * MIN);
+            reachedAt(result, w + propagationBound("home/vault-written", { maxDelayMs: d }).ms - 3, "new");
+        });
     });
 
     it("bounds: cluster-written reaches P + E + maxDelay when each step just misses the previous one", () => {
-        fc.assert(
-            fc.property(worstCase, ({ n, home, d, w }) => {
-                const landed = w - 1 + P + d;
-                const pull = Array.from({ length: n }, () => phaseFor(landed - 1, E));
-                const push = Array.from({ length: n }, () => phaseFor(w - 1, P));
-                const result = simulate({
-                    layout: "home/cluster-written",
-                    regions: n,
-                    home,
-                    phases: { pull, push },
-                    maxDelayMs: d,
-                    delayMs: () => d,
-                    events: [{ atMs: w, kind: "secret-write", region: home, value: "new" }],
-                    untilMs: w + 5 * MIN,
-                });
-                reachedAt(result, w + propagationBound("home/cluster-written", { maxDelayMs: d }).ms - 2, "new");
-            }),
-            { numRuns: 100 },
-        );
+        forWorstCases(({ n, home, d, w }) => {
+            const landed = w - 1 + P + d;
+            const pull = Array.from({ length: n }, () => phaseFor(landed - 1, E));
+            const push = Array.from({ length: n }, () => phaseFor(w - 1, P));
+            const result = worstRun("home/cluster-written", { n, home, d }, { pull, push }, { atMs: w, kind: "secret-write", region: home, value: "new" }, w + 5 * MIN);
+            reachedAt(result, w + propagationBound("home/cluster-written", { maxDelayMs: d }).ms - 2, "new");
+        });
     });
 
     it("bounds: a non-home write lasts P + maxDelay in its Vault and P + maxDelay + E in its Secret at worst", () => {
-        fc.assert(
-            fc.property(worstCase, ({ n, home, d, w }) => {
-                const victim = (home + 1) % n;
-                // A push landed 1 ms before the write (sent with no delay); the next one takes maxDelay.
-                const reverted = w - 1 + P + d;
-                const pull = Array.from({ length: n }, () => phaseFor(reverted - 1, E));
-                const push = Array.from({ length: n }, () => phaseFor(w - 1, P));
-                const result = simulate({
-                    layout: "home/vault-written",
-                    regions: n,
-                    home,
-                    phases: { pull, push },
-                    maxDelayMs: d,
-                    delayMs: (_from, _to, sentAtMs) => (sentAtMs === w - 1 ? 0 : d),
-                    events: [{ atMs: w, kind: "vault-write", region: victim, value: "x" }],
-                    untilMs: w + 5 * MIN,
-                });
-                const bound = nonHomeRevertBound("home/vault-written", { maxDelayMs: d });
-                expect(stateAt(result, w + bound.vault.ms - 1).vaults[victim]?.data).toBe("v0");
-                expect(stateAt(result, w + bound.vault.ms - 2).vaults[victim]?.data).toBe("x");
-                expect(stateAt(result, w + bound.secret.ms - 2).secrets[victim]).toBe("v0");
-                expect(stateAt(result, w + bound.secret.ms - 3).secrets[victim]).toBe("x");
-            }),
-            { numRuns: 100 },
-        );
+        forWorstCases(({ n, home, d, w }) => {
+            const victim = (home + 1) % n;
+            // A push landed 1 ms before the write (sent with no delay); the next one takes maxDelay.
+            const reverted = w - 1 + P + d;
+            const pull = Array.from({ length: n }, () => phaseFor(reverted - 1, E));
+            const push = Array.from({ length: n }, () => phaseFor(w - 1, P));
+            const result = worstRun("home/vault-written", { n, home, d }, { pull, push }, { atMs: w, kind: "vault-write", region: victim, value: "x" }, w + 5 * MIN, {
+                delayMs: (_from, _to, sentAtMs) => (sentAtMs === w - 1 ? 0 : d),
+            });
+            const bound = nonHomeRevertBound("home/vault-written", { maxDelayMs: d });
+            expect(stateAt(result, w + bound.vault.ms - 1).vaults[victim]?.data).toBe("v0");
+            expect(stateAt(result, w + bound.vault.ms - 2).vaults[victim]?.data).toBe("x");
+            expect(stateAt(result, w + bound.secret.ms - 2).secrets[victim]).toBe("v0");
+            expect(stateAt(result, w + bound.secret.ms - 3).secrets[victim]).toBe("x");
+        });
     });
 
     it("bounds: after a partition heals, convergence takes P + maxDelay + E at worst", () => {
-        fc.assert(
-            fc.property(worstCase, ({ n, home, d, w }) => {
-                // Every peer is cut off from the home from just before the write until `heal`; the push
-                // that would have made it ran 1 ms before the heal.
-                const heal = w + 3 * MIN;
-                const landed = heal - 1 + P + d;
-                const pull = Array.from({ length: n }, (_, r) => (r === home ? phaseFor(w, E) : phaseFor(landed - 1, E)));
-                const push = Array.from({ length: n }, () => phaseFor(heal - 1, P));
-                const partitions = Array.from({ length: n }, (_, r) => r)
-                    .filter((r) => r !== home)
-                    .map((r): Partition => ({ between: [home, r], fromMs: w - 1, untilMs: heal }));
-                const result = simulate({
-                    layout: "home/vault-written",
-                    regions: n,
-                    home,
-                    phases: { pull, push },
-                    maxDelayMs: d,
-                    delayMs: () => d,
-                    partitions,
-                    events: [{ atMs: w, kind: "vault-write", region: home, value: "new" }],
-                    untilMs: heal + 5 * MIN,
-                });
-                reachedAt(result, heal + healBound("home/vault-written", { maxDelayMs: d }).ms - 2, "new");
-            }),
-            { numRuns: 100 },
-        );
+        forWorstCases(({ n, home, d, w }) => {
+            // Every peer is cut off from the home from just before the write until `heal`; the push
+            // that would have made it ran 1 ms before the heal.
+            const heal = w + 3 * MIN;
+            const landed = heal - 1 + P + d;
+            const pull = Array.from({ length: n }, (_, r) => (r === home ? phaseFor(w, E) : phaseFor(landed - 1, E)));
+            const push = Array.from({ length: n }, () => phaseFor(heal - 1, P));
+            const partitions = Array.from({ length: n }, (_, r) => r)
+                .filter((r) => r !== home)
+                .map((r): Partition => ({ between: [home, r], fromMs: w - 1, untilMs: heal }));
+            const result = worstRun("home/vault-written", { n, home, d }, { pull, push }, { atMs: w, kind: "vault-write", region: home, value: "new" }, heal + 5 * MIN, { partitions });
+            reachedAt(result, heal + healBound("home/vault-written", { maxDelayMs: d }).ms - 2, "new");
+        });
     });
 
     it("bounds: the sequential model reaches 2E + P + 2·(N-1)·maxDelay (a run that read the old value, then a full run)", () => {
-        fc.assert(
-            fc.property(worstCase, ({ n, home, d, w }) => {
-                const R = n - 1;
-                const pulledAt = w - 1 + E;
-                // A run starts 1 ms before the home's Secret changes and takes R*d; the next starts P later.
-                const cycle = P + R * d;
-                const landed = pulledAt - 1 + cycle + R * d;
-                const pull = Array.from({ length: n }, (_, r) => (r === home ? phaseFor(w - 1, E) : phaseFor(landed - 1, E)));
-                const push = Array.from({ length: n }, () => phaseFor(pulledAt - 1, cycle));
-                const result = simulate({
-                    layout: "home/vault-written",
-                    regions: n,
-                    home,
-                    phases: { pull, push },
-                    maxDelayMs: d,
-                    delayMs: () => d,
-                    reconcile: "sequential",
-                    storeOrder: (targets) => [...targets].sort((a, b) => a - b),
-                    events: [{ atMs: w, kind: "vault-write", region: home, value: "new" }],
-                    untilMs: w + 10 * MIN,
-                });
-                reachedAt(result, w + propagationBound("home/vault-written", { maxDelayMs: d, reconcile: "sequential", remoteTargets: R }).ms - 3, "new");
-            }),
-            { numRuns: 100 },
-        );
+        forWorstCases(({ n, home, d, w }) => {
+            const R = n - 1;
+            const pulledAt = w - 1 + E;
+            // A run starts 1 ms before the home's Secret changes and takes R*d; the next starts P later.
+            const cycle = P + R * d;
+            const landed = pulledAt - 1 + cycle + R * d;
+            const pull = Array.from({ length: n }, (_, r) => (r === home ? phaseFor(w - 1, E) : phaseFor(landed - 1, E)));
+            const push = Array.from({ length: n }, () => phaseFor(pulledAt - 1, cycle));
+            const result = worstRun("home/vault-written", { n, home, d }, { pull, push }, { atMs: w, kind: "vault-write", region: home, value: "new" }, w + 10 * MIN, { reconcile: "sequential", storeOrder: (targets) => [...targets].sort((a, b) => a - b) });
+            reachedAt(result, w + propagationBound("home/vault-written", { maxDelayMs: d, reconcile: "sequential", remoteTargets: R }).ms - 3, "new");
+        });
     });
 });
 

@@ -13,7 +13,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
+import { parseCommandLine, runCommand } from "../command";
 import { DEFAULT_MAX_DELAY_MS, replicationNumbers, propagationBound } from "../../model/replication";
 import { type SynthResult, synthesize } from "../synth/runner";
 import { writeBaseline, writeProject } from "./projects";
@@ -95,24 +95,12 @@ export function modelTable(secrets: number): string[] {
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-    let args;
-    try {
-        args = parseArgs({
-            args: [...argv],
-            options: { secrets: { type: "string", default: "1,100,1000" }, runs: { type: "string", default: "3" }, help: { type: "boolean", short: "h" } },
-            strict: true,
-            allowPositionals: false,
-        });
-    } catch (error) {
-        console.error(`error: ${(error as Error).message}\n${USAGE}`);
-        return 2;
+    const values = parseCommandLine(argv, { secrets: { type: "string", default: "1,100,1000" }, runs: { type: "string", default: "3" } }, USAGE, USAGE);
+    if (typeof values === "number") {
+        return values;
     }
-    if (args.values.help) {
-        console.log(USAGE);
-        return 0;
-    }
-    const sizes = args.values.secrets.split(",").map(Number);
-    const runs = Number(args.values.runs);
+    const sizes = values.secrets.split(",").map(Number);
+    const runs = Number(values.runs);
     if (sizes.some((n) => !Number.isInteger(n) || n < 1) || !Number.isInteger(runs) || runs < 1) {
         console.error(`error: --secrets takes whole numbers >= 1, separated by commas, and --runs a whole number >= 1\n${USAGE}`);
         return 2;
@@ -136,11 +124,5 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 if (require.main === module) {
-    main(process.argv.slice(2)).then(
-        (code) => process.exit(code),
-        (error: unknown) => {
-            console.error(error);
-            process.exit(1);
-        },
-    );
+    runCommand(main);
 }

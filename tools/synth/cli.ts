@@ -11,7 +11,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
+import { parseCommandLine, runCommand } from "../command";
 import { STACK_NAME_RULE, isValidStackName } from "./project";
 import { REDACTED, sortKeys } from "./render";
 import { type StackSynth, SynthError, type SynthResult, synthesize } from "./runner";
@@ -105,28 +105,20 @@ function summary(result: StackSynth): string[] {
  * @returns the process exit code
  */
 export async function main(argv: readonly string[]): Promise<number> {
-    let args;
-    try {
-        args = parseArgs({
-            args: [...argv],
-            options: {
-                stack: { type: "string", multiple: true, short: "s" },
-                out: { type: "string", default: "synth" },
-                project: { type: "string", default: "." },
-                help: { type: "boolean", short: "h" },
-            },
-            strict: true,
-            allowPositionals: false,
-        });
-    } catch (error) {
-        console.error(`error: ${(error as Error).message}\n${USAGE}`);
-        return 2;
+    const values = parseCommandLine(
+        argv,
+        {
+            stack: { type: "string", multiple: true, short: "s" },
+            out: { type: "string", default: "synth" },
+            project: { type: "string", default: "." },
+        },
+        USAGE,
+        HELP,
+    );
+    if (typeof values === "number") {
+        return values;
     }
-    if (args.values.help) {
-        console.log(HELP);
-        return 0;
-    }
-    const invalid = (args.values.stack ?? []).filter((stack) => !isValidStackName(stack));
+    const invalid = (values.stack ?? []).filter((stack) => !isValidStackName(stack));
     if (invalid.length > 0) {
         for (const stack of invalid) {
             console.error(`error: --stack "${stack}" is not a valid stack name (${STACK_NAME_RULE})`);
@@ -134,15 +126,15 @@ export async function main(argv: readonly string[]): Promise<number> {
         console.error(USAGE);
         return 2;
     }
-    const projectDir = path.resolve(args.values.project);
-    const outDir = path.resolve(args.values.out);
+    const projectDir = path.resolve(values.project);
+    const outDir = path.resolve(values.out);
 
     let result: SynthResult;
     const started = Date.now();
     try {
         result = await synthesize({
             projectDir,
-            stacks: args.values.stack,
+            stacks: values.stack,
             progress: (line) => console.error(`synth: ${line}`),
         });
     } catch (error) {
@@ -176,11 +168,5 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 if (require.main === module) {
-    main(process.argv.slice(2)).then(
-        (code) => process.exit(code),
-        (error: unknown) => {
-            console.error(error);
-            process.exit(1);
-        },
-    );
+    runCommand(main);
 }
