@@ -14,7 +14,7 @@ import {
     pushTargetRegions,
     roleOf,
 } from "./replicatedSecretSpecs";
-import { isDnsLabel, isDnsSubdomain } from "./validation";
+import { isDnsLabel, isDnsSubdomain, isRefreshInterval } from "./validation";
 
 /** Where a new secret's first value comes from (vault-written secrets only). */
 export type InitialValueArgs =
@@ -113,6 +113,12 @@ function checkArgs(args: ReplicatedSecretArgs): void {
     }
     if (!isDnsLabel(args.namespace)) {
         problems.push(`namespace ${JSON.stringify(args.namespace)} is not a DNS label`);
+    }
+    for (const key of ["pullInterval", "pushInterval"] as const) {
+        const interval = args[key];
+        if (interval !== undefined && !isRefreshInterval(interval)) {
+            problems.push(`${key} ${JSON.stringify(interval)} is not a positive duration such as 30s, 1m30s or 1h`);
+        }
     }
     if (args.keys !== undefined && (args.keys.length === 0 || new Set(args.keys).size !== args.keys.length)) {
         problems.push(`keys ${JSON.stringify(args.keys)} must list distinct Secret keys, or be left out for the whole Secret`);

@@ -31,6 +31,12 @@ export const REPLICATION_DEFAULTS = {
     initialInterval: "1h",
     /** Length of a generated initial value. */
     generatedLength: 32,
+    /** A push overwrites what the target Vault holds (the home's value wins, docs/consistency.md). */
+    updatePolicy: "Replace",
+    /** Removing a PushSecret (or its source) never deletes the secret in another region's Vault. */
+    pushDeletionPolicy: "None",
+    /** A materialized Secret stays when the secret disappears from Vault. */
+    pullDeletionPolicy: "Retain",
 } as const;
 
 /** What a replicated secret is, the same in every region. */
@@ -45,9 +51,31 @@ export interface ReplicatedSecretSpec {
     readonly mode: WriteMode;
     /** The region that pushes it to the other Vaults, and where the initial value is created. */
     readonly home: string;
-    /** Refresh intervals, as Go durations. Defaults in {@link REPLICATION_DEFAULTS}. */
+    /**
+     * Refresh intervals, as Go durations. Defaults in {@link REPLICATION_DEFAULTS}; the propagation
+     * bound is 2·pullInterval + pushInterval + 2·maxDelay (docs/consistency.md).
+     */
     readonly pullInterval?: string;
     readonly pushInterval?: string;
+    /**
+     * The PushSecrets' `updatePolicy`. Default `Replace`: every push makes the target Vault hold the
+     * home's value. `IfNotExists` writes a target only while it has no such secret, so later changes
+     * never reach it: for secrets that are set once.
+     */
+    readonly updatePolicy?: "Replace" | "IfNotExists";
+    /**
+     * The PushSecrets' `deletionPolicy`. Default `None`: removing a PushSecret, or its source Secret,
+     * leaves the secret in every Vault. `Delete` removes it from the target Vaults then; it needs
+     * `delete` on `<kvMount>/data/*` and `<kvMount>/metadata/*`, which the push policy of this
+     * project does not grant (least privilege), so a stack that wants it must extend that policy.
+     */
+    readonly pushDeletionPolicy?: "None" | "Delete";
+    /**
+     * The ExternalSecrets' target `deletionPolicy`: what happens to the materialized Secret when the
+     * secret disappears from the region's Vault. Default `Retain` (apps keep the last value); `Delete`
+     * removes the Secret; `Merge` keeps it but drops the keys that went away.
+     */
+    readonly pullDeletionPolicy?: "Retain" | "Delete" | "Merge";
 }
 
 /** The Vault path of a replicated secret. */
@@ -86,7 +114,7 @@ export function externalSecret(spec: ReplicatedSecretSpec): IExternalSecret {
         spec: {
             refreshInterval: spec.pullInterval ?? REPLICATION_DEFAULTS.pullInterval,
             secretStoreRef: { kind: "ClusterSecretStore", name: LOCAL_STORE_NAME },
-            target: { name: spec.name, creationPolicy: "Owner", deletionPolicy: "Retain" },
+            target: { name: spec.name, creationPolicy: "Owner", deletionPolicy: spec.pullDeletionPolicy ?? REPLICATION_DEFAULTS.pullDeletionPolicy },
             ...source,
         },
     };
@@ -128,8 +156,8 @@ export function pushSecret(spec: ReplicatedSecretSpec, target: string): IPushSec
         metadata: { name: pushSecretName(spec.name, target), namespace: spec.namespace, labels: labels(spec.name) },
         spec: {
             refreshInterval: spec.pushInterval ?? REPLICATION_DEFAULTS.pushInterval,
-            updatePolicy: "Replace",
-            deletionPolicy: "None",
+            updatePolicy: spec.updatePolicy ?? REPLICATION_DEFAULTS.updatePolicy,
+            deletionPolicy: spec.pushDeletionPolicy ?? REPLICATION_DEFAULTS.pushDeletionPolicy,
             secretStoreRefs: [{ kind: "ClusterSecretStore", labelSelector: { matchLabels: pushTargets(target) } }],
             selector: { secret: { name: spec.name } },
             data,

@@ -105,3 +105,8 @@ export function isVaultAddress(value: string): boolean {
         !value.endsWith("/")
     );
 }
+
+/** A positive Go duration as ESO's refresh intervals take it: `30s`, `1m30s`, `1h`, `500ms`. */
+export function isRefreshInterval(value: string): boolean {
+    return /^(?:\d+(?:\.\d+)?(?:h|ms|m|s))+$/.test(value) && /[1-9]/.test(value);
+}

@@ -370,6 +370,8 @@ describe("ReplicatedSecret", () => {
         [{ mode: "cluster-written", initialValue: { generate: { key: "password" } } }, "initialValue is for vault-written secrets"],
         [{ initialValue: { generate: { key: "user" } } }, 'initialValue.generate.key "user" is not one of keys'],
         [{ home: "elsewhere" }, 'home "elsewhere" must both be in regions ["home","away"]'],
+        [{ pushInterval: "30" }, 'pushInterval "30" is not a positive duration'],
+        [{ pullInterval: "0s" }, 'pullInterval "0s" is not a positive duration'],
         [{ name: `${"d".repeat(249)}` }, "is too long: its PushSecret to home would be named"],
     ] as const)("rejects %j before registering anything", async (override, message) => {
         const attempt = await startRecording({ project: "openova-vault", stack: "bad3" });

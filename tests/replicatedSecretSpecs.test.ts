@@ -11,6 +11,7 @@ import {
     roleOf,
 } from "../components/replicatedSecretSpecs";
 import { localStore, peerStore } from "../components/secretStoreSpecs";
+import { isRefreshInterval } from "../components/validation";
 import { externalSecretsRole } from "../components/vaultSetupValues";
 import { DEFAULT_INITIAL_INTERVAL_MS, DEFAULT_INTERVALS, DEFAULT_TOKEN_TTL_MS, parseDurationMs } from "../model/replication";
 import { validateEsoObjects } from "./support/esoSchema";
@@ -86,6 +87,29 @@ describe("pushSecret", () => {
         expect(pushSecret(db, "region2").spec).toMatchObject({ refreshInterval: "30s", updatePolicy: "Replace", deletionPolicy: "None", selector: { secret: { name: "db-credentials" } } });
         expect(pushSecret(db, "region2").spec?.data).toEqual([{ match: { secretKey: "password", remoteRef: { remoteKey: "databases/db-credentials", property: "password" } } }]);
         expect(pushSecret(whole, "region2").spec?.data).toEqual([{ match: { remoteRef: { remoteKey: "shared/api" } } }]);
+    });
+
+    it.each([
+        ["30s", true],
+        ["1m30s", true],
+        ["1h", true],
+        ["500ms", true],
+        ["1.5h", true],
+        ["0s", false],
+        ["30", false],
+        ["", false],
+        ["-1s", false],
+        ["30 s", false],
+        ["1d", false],
+    ])("refresh interval %j valid: %s", (value, valid) => {
+        expect(isRefreshInterval(value)).toBe(valid);
+    });
+
+    it("takes its intervals and policies as args, and validates with them", () => {
+        const tuned = { ...db, pullInterval: "1m", pushInterval: "45s", updatePolicy: "IfNotExists", pushDeletionPolicy: "Delete", pullDeletionPolicy: "Merge" } as const;
+        expect(pushSecret(tuned, "region2").spec).toMatchObject({ refreshInterval: "45s", updatePolicy: "IfNotExists", deletionPolicy: "Delete" });
+        expect(externalSecret(tuned).spec).toMatchObject({ refreshInterval: "1m", target: { deletionPolicy: "Merge" } });
+        expect(validateEsoObjects([pushSecret(tuned, "region2"), externalSecret(tuned)])).toEqual(["", ""]);
     });
 
     it("goes from the home region to each peer (vault-written) or to every region (cluster-written), one PushSecret each", () => {
