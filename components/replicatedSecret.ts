@@ -33,6 +33,14 @@ export interface ReplicatedSecretArgs extends ReplicatedSecretSpec {
     readonly region: string;
     /** Every region (this one included): the home pushes to each peer's Vault, or to every Vault. */
     readonly regions: readonly string[];
+    /**
+     * The regions whose Vault this region has a store for (`vault-local` for its own, `vault-<peer>`
+     * for a peer's). Default: every region. A PushSecret is created only for a target in this list,
+     * because ESO's PushSecret controller does not watch stores: a PushSecret whose selector matches
+     * no store ends its reconcile without a requeue, and would stay idle after the store appears
+     * until the PushSecret itself changes. Created after its store, it pushes at once.
+     */
+    readonly reachableRegions?: readonly string[];
     /** The one-time first value, written in the home region only if the secret does not exist yet. */
     readonly initialValue?: InitialValueArgs;
 }
@@ -52,14 +60,15 @@ export interface ReplicatedSecretArgs extends ReplicatedSecretSpec {
 export class ReplicatedSecret extends pulumi.ComponentResource {
     /** Whether this region materializes the secret, and where it pushes it. */
     public readonly role: ReturnType<typeof roleOf>;
-    /** The regions whose Vaults this region pushes the secret to (one PushSecret each). */
+    /** The regions whose Vaults this region pushes the secret to (one PushSecret each), of those it can reach. */
     public readonly pushesTo: readonly string[];
 
     constructor(name: string, args: ReplicatedSecretArgs, opts?: pulumi.ComponentResourceOptions) {
         checkArgs(args);
         super("openova:vault:ReplicatedSecret", name, {}, opts);
         this.role = roleOf(args, args.region);
-        this.pushesTo = pushTargetRegions(args, args.region, args.regions);
+        const reachable = args.reachableRegions ?? args.regions;
+        this.pushesTo = pushTargetRegions(args, args.region, args.regions).filter((target) => reachable.includes(target));
         const child = { parent: this, dependsOn: opts?.dependsOn };
         const crd = (suffix: string, object: k8s.apiextensions.CustomResourceArgs) => new k8s.apiextensions.CustomResource(`${name}-${suffix}`, { ...object }, child);
 
@@ -69,7 +78,8 @@ export class ReplicatedSecret extends pulumi.ComponentResource {
         for (const target of this.pushesTo) {
             crd(`push-${target}`, pushSecret(args, target));
         }
-        if (args.initialValue !== undefined && args.home === args.region) {
+        // The initial value goes into this region's own Vault, through `vault-local`.
+        if (args.initialValue !== undefined && args.home === args.region && reachable.includes(args.region)) {
             if ("generate" in args.initialValue) {
                 const { key, length = REPLICATION_DEFAULTS.generatedLength, generatorName } = args.initialValue.generate;
                 if (generatorName === undefined) {

@@ -177,7 +177,8 @@ export class VaultRegion extends pulumi.ComponentResource {
         const storesReady = [...afterOperator, ...stores, ...(localStore ? [localStore] : [])];
         for (const secret of args.replicatedSecrets ?? []) {
             const initial = secret.initialValue;
-            const generate = initial !== undefined && "generate" in initial && secret.home === args.region ? initial.generate : undefined;
+            // Only once this region's Vault is configured: the first value is written through `vault-local`.
+            const generate = initial !== undefined && "generate" in initial && secret.home === args.region && localStore !== undefined ? initial.generate : undefined;
             const length = generate?.length ?? REPLICATION_DEFAULTS.generatedLength;
             new ReplicatedSecret(
                 `${name}-secret-${secret.namespace}-${secret.name}`,
@@ -185,6 +186,7 @@ export class VaultRegion extends pulumi.ComponentResource {
                     ...secret,
                     region: args.region,
                     regions: args.regions,
+                    reachableRegions: [...(localStore ? [args.region] : []), ...this.connectedPeers],
                     ...(generate ? { initialValue: { generate: { ...generate, generatorName: passwordGeneratorName(length) } } } : {}),
                 },
                 { parent: this, dependsOn: generate ? [...storesReady, generatorFor(secret.namespace, length)] : storesReady },

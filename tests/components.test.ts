@@ -387,6 +387,7 @@ describe("generated first values", () => {
     beforeAll(async () => {
         run = await startRecording({ project: "openova-vault", stack: "generators" });
         const cluster = new k8s.Provider("c", { context: "c" });
+        const vaultAdmin = new vault.Provider("v", { address: "https://vault.north.example.net" });
         const generated = (name: string, namespace: string, length?: number) =>
             ({ name, namespace, keys: ["password"], mode: "vault-written", home: "north", initialValue: { generate: { key: "password", length } } }) as const;
         new VaultRegion(
@@ -395,12 +396,32 @@ describe("generated first values", () => {
                 region: "north",
                 regions: ["north", "south"],
                 domain: "example.net",
+                vaultAdmin,
                 replicatedSecrets: [generated("a", "apps"), generated("b", "apps"), generated("c", "apps", 40), generated("d", "jobs")],
             },
             { providers: { kubernetes: cluster } },
         );
         new ReplicatedSecret("alone", { ...generated("e", "tools"), region: "north", regions: ["north", "south"] }, { provider: cluster });
+        // The same region once south has issued it a token: its store to south exists.
+        new VaultRegion(
+            "wired",
+            {
+                region: "north",
+                regions: ["north", "south"],
+                domain: "example.net",
+                vaultAdmin,
+                peerEndpoints: [{ peer: "south", address: "https://vault.south.example.net", caCert: "", token: "t" }],
+                replicatedSecrets: [generated("f", "apps"), { name: "g", namespace: "apps", mode: "cluster-written", home: "north" }],
+            },
+            { providers: { kubernetes: cluster } },
+        );
         await pulumi.runtime.disconnect();
+    });
+
+    it("push only to Vaults the region has a store for (ESO does not retry a PushSecret that matches no store)", () => {
+        const pushes = objects("external-secrets.io/v1alpha1:PushSecret").map((p) => p.metadata.name).filter((name) => name.includes("-to-"));
+        // "north" has no store to south yet: no PushSecret to it; "wired" has one.
+        expect(pushes.sort()).toEqual(["e-to-south", "f-to-south", "g-to-north", "g-to-south"]);
     });
 
     const objects = (kind: string) =>
@@ -409,7 +430,9 @@ describe("generated first values", () => {
             .map((r) => r.inputs as { metadata: { name: string; namespace: string }; spec: { selector?: { generatorRef?: { name: string } } } });
 
     it("share one Password generator per namespace and length in a region; a standalone ReplicatedSecret brings its own", () => {
+        // (apps/...-32 twice: once per VaultRegion instance, "north" and "wired".)
         expect(objects("generators.external-secrets.io/v1alpha1:Password").map((g) => `${g.metadata.namespace}/${g.metadata.name}`).sort()).toEqual([
+            "apps/replicated-secret-password-32",
             "apps/replicated-secret-password-32",
             "apps/replicated-secret-password-40",
             "jobs/replicated-secret-password-32",
@@ -422,6 +445,7 @@ describe("generated first values", () => {
             "c-initial": "replicated-secret-password-40",
             "d-initial": "replicated-secret-password-32",
             "e-initial": "replicated-secret-password-32",
+            "f-initial": "replicated-secret-password-32",
         });
     });
 });
