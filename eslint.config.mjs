@@ -8,7 +8,7 @@ export default tseslint.config(
     { ignores: ["node_modules/", "bin/", "synth/", "coverage/"] },
     eslint.configs.recommended,
     // The synth's TypeScript loader is plain CommonJS, run by Node before anything can compile TypeScript.
-    { files: ["**/*.cjs"], languageOptions: { sourceType: "commonjs", globals: { __dirname: "readonly", process: "readonly", require: "readonly", module: "writable" } } },
+    { files: ["**/*.cjs"], languageOptions: { sourceType: "commonjs", globals: { __dirname: "readonly", __filename: "readonly", process: "readonly", require: "readonly", module: "writable" } } },
     {
         files: ["**/*.ts"],
         extends: [...tseslint.configs.recommendedTypeChecked],

@@ -8,7 +8,6 @@ import {
     initialName,
     initialValuePush,
     passwordGenerator,
-    passwordGeneratorName,
     pushSecret,
     pushSecretName,
     pushTargetRegions,
@@ -20,9 +19,9 @@ import { isDnsLabel, isDnsSubdomain, isRefreshInterval } from "./validation";
 export type InitialValueArgs =
     /**
      * ESO's Password generator, in the home cluster: the value is never in Pulumi state or Git. The
-     * component creates a generator of `length` characters (default 32) for itself, unless
-     * `generatorName` names an existing Password generator in the secret's namespace (then list it
-     * in `opts.dependsOn`); VaultRegion shares one per namespace and length.
+     * component creates a generator of `length` characters (default 32) for itself, named
+     * `<name>-initial`, unless `generatorName` names an existing Password generator in the secret's
+     * namespace (then list it in `opts.dependsOn`); VaultRegion shares one per namespace and length.
      */
     | { readonly generate: { readonly key: string; readonly length?: number; readonly generatorName?: string } }
     /** An operator-supplied value (a Pulumi secret, e.g. from `pulumi config set --secret`); it is in state, encrypted. */
@@ -82,10 +81,12 @@ export class ReplicatedSecret extends pulumi.ComponentResource {
         if (args.initialValue !== undefined && args.home === args.region && reachable.includes(args.region)) {
             if ("generate" in args.initialValue) {
                 const { key, length = REPLICATION_DEFAULTS.generatedLength, generatorName } = args.initialValue.generate;
+                // Its own generator is named after the secret, so it never clashes with a shared one,
+                // or with another standalone secret's, in the same namespace.
                 if (generatorName === undefined) {
-                    crd("generator", passwordGenerator(args.namespace, length));
+                    crd("generator", passwordGenerator(args.namespace, length, initialName(args.name)));
                 }
-                crd("initial", initialValuePush(args, { generate: { key, generatorName: generatorName ?? passwordGeneratorName(length) } }));
+                crd("initial", initialValuePush(args, { generate: { key, generatorName: generatorName ?? initialName(args.name) } }));
             } else {
                 const source = new k8s.core.v1.Secret(
                     `${name}-initial`,

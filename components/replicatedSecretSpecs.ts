@@ -183,12 +183,15 @@ export function passwordGeneratorName(length: number): string {
     return `replicated-secret-password-${length}`;
 }
 
-/** ESO's Password generator for generated initial values of `length` characters, in `namespace`. */
-export function passwordGenerator(namespace: string, length: number): IPassword {
+/**
+ * ESO's Password generator for generated initial values of `length` characters, in `namespace`,
+ * named `name` (default {@link passwordGeneratorName}, the name a region shares).
+ */
+export function passwordGenerator(namespace: string, length: number, name = passwordGeneratorName(length)): IPassword {
     return {
         apiVersion: "generators.external-secrets.io/v1alpha1",
         kind: "Password",
-        metadata: { name: passwordGeneratorName(length), namespace, labels: projectLabels("replicated-secret") },
+        metadata: { name, namespace, labels: projectLabels("replicated-secret") },
         spec: { length, allowRepeat: true, noUpper: false },
     };
 }

@@ -187,9 +187,10 @@ export class VaultRegion extends pulumi.ComponentResource {
                     region: args.region,
                     regions: args.regions,
                     reachableRegions: [...(localStore ? [args.region] : []), ...this.connectedPeers],
-                    ...(generate ? { initialValue: { generate: { ...generate, generatorName: passwordGeneratorName(length) } } } : {}),
+                    // A generator the caller names is used as it is; otherwise the region's shared one.
+                    ...(generate && generate.generatorName === undefined ? { initialValue: { generate: { ...generate, generatorName: passwordGeneratorName(length) } } } : {}),
                 },
-                { parent: this, dependsOn: generate ? [...storesReady, generatorFor(secret.namespace, length)] : storesReady },
+                { parent: this, dependsOn: generate && generate.generatorName === undefined ? [...storesReady, generatorFor(secret.namespace, length)] : storesReady },
             );
         }
 

@@ -10,7 +10,7 @@ import { benchSynth, modelTable, synthTable } from "../tools/bench/cli";
 describe("npm run bench", () => {
     it("times the project with N replicated secrets against a baseline that declares exactly as many resources", async () => {
         const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "bench-test-"));
-        const timing = await benchSynth(2, 1, scratch);
+        const timing = await benchSynth(2, 1, scratch).finally(() => fs.rmSync(scratch, { recursive: true, force: true }));
         // region1 is the home of every generated secret: more objects there than in region2.
         expect(timing.resources.region1).toBeGreaterThan(timing.resources.region2);
         expect(timing.passes).toBe(2);

@@ -401,7 +401,9 @@ describe("generated first values", () => {
             },
             { providers: { kubernetes: cluster } },
         );
+        // Two standalone secrets in one namespace: each brings its own generator, named after it.
         new ReplicatedSecret("alone", { ...generated("e", "tools"), region: "north", regions: ["north", "south"] }, { provider: cluster });
+        new ReplicatedSecret("also-alone", { ...generated("h", "tools"), region: "north", regions: ["north", "south"] }, { provider: cluster });
         // The same region once south has issued it a token: its store to south exists.
         new VaultRegion(
             "wired",
@@ -421,7 +423,7 @@ describe("generated first values", () => {
     it("push only to Vaults the region has a store for (ESO does not retry a PushSecret that matches no store)", () => {
         const pushes = objects("external-secrets.io/v1alpha1:PushSecret").map((p) => p.metadata.name).filter((name) => name.includes("-to-"));
         // "north" has no store to south yet: no PushSecret to it; "wired" has one.
-        expect(pushes.sort()).toEqual(["e-to-south", "f-to-south", "g-to-north", "g-to-south"]);
+        expect(pushes.sort()).toEqual(["e-to-south", "f-to-south", "g-to-north", "g-to-south", "h-to-south"]);
     });
 
     const objects = (kind: string) =>
@@ -436,7 +438,8 @@ describe("generated first values", () => {
             "apps/replicated-secret-password-32",
             "apps/replicated-secret-password-40",
             "jobs/replicated-secret-password-32",
-            "tools/replicated-secret-password-32",
+            "tools/e-initial",
+            "tools/h-initial",
         ]);
         const initial = objects("external-secrets.io/v1alpha1:PushSecret").filter((p) => p.metadata.name.endsWith("-initial"));
         expect(Object.fromEntries(initial.map((p) => [p.metadata.name, p.spec.selector?.generatorRef?.name]))).toEqual({
@@ -444,8 +447,9 @@ describe("generated first values", () => {
             "b-initial": "replicated-secret-password-32",
             "c-initial": "replicated-secret-password-40",
             "d-initial": "replicated-secret-password-32",
-            "e-initial": "replicated-secret-password-32",
+            "e-initial": "e-initial",
             "f-initial": "replicated-secret-password-32",
+            "h-initial": "h-initial",
         });
     });
 });

@@ -123,7 +123,9 @@ let readsTracked = false;
  * `requireOutput`; `getOutputDetails`, `getOutputValue` and `requireOutputValue` call them) to note
  * the names read, and turns `outputs` into an accessor that notes a read of everything when the
  * program (rather than those two methods) touches it. The runner then runs a stack again only when an
- * output it read has changed.
+ * output it read has changed. Not tracked: a program that branches on `secretOutputNames` itself (the
+ * SDK reads it after an `await` inside `getOutput`, where a program's read cannot be told apart), so
+ * a change in which outputs are secret alone does not make a reader run again.
  */
 function trackStackReferenceReads(): void {
     if (readsTracked) {

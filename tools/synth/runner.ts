@@ -169,7 +169,9 @@ function runWorker(job: WorkerJob, timeoutMs: number, onOutputs: (worker: Runnin
             finish(workerFailure(problem ?? error.message));
         });
         child.on("close", (code, signal) => {
-            if (superseded && worker.early !== undefined) {
+            // A worker told to stop may have finished first (its result was still in the pipe): then
+            // its result stands.
+            if (superseded && worker.early !== undefined && result === undefined) {
                 finish({ ok: "superseded", early: worker.early });
                 return;
             }
