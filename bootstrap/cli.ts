@@ -1,0 +1,152 @@
+/**
+ * `npm run bootstrap -- [options]`: brings every region from empty clusters to initialized, unsealed,
+ * configured and wired Vaults (bootstrap/orchestrator.ts). This module reads the flags and the stack
+ * files, checks the prerequisites and, once they are met, hands over to the orchestration.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parseConfig } from "../config";
+import { parseCommandLine, runCommand } from "../tools/command";
+import { ProjectError, readProject, readStackConfig } from "../tools/synth/project";
+import { BOOTSTRAP_DEFAULTS, type BootstrapOptions, optionProblems } from "./orchestrator";
+import { missingPrerequisites } from "./prerequisites";
+
+const USAGE = "usage: npm run bootstrap -- [--regions a,b,...] [--non-interactive] [--key-shares N] [--key-threshold N] [--pgp-keys F,...] [--root-token-pgp-key F] [--keep-root-token] [--pod-timeout S]";
+
+const HELP = `${USAGE}
+
+Brings every region from empty clusters to wired Vaults, in this order: creates every missing region
+stack; per region deploys the server side, waits for the Vault pods, initializes Vault (showing the
+unseal keys and root token once, and waiting until you confirm they are stored offline), unseals every
+server, sets openova-vault:vaultInitialized and deploys the Vault configuration; then runs each region
+again so that it connects to its peers, and checks that every ClusterSecretStore is Ready. Run it again
+at any time: it does only what is missing (a restarted, sealed Vault is only unsealed).
+
+Key material is held in memory only: never written to a file, a log, Git, Pulumi config or state. The
+admin token reaches Pulumi programs only through the Automation API's process environment.
+
+Options:
+      --regions a,b,...        the regions (stacks) to bring up, in order (default: openova-vault:regions
+                               from Pulumi.yaml)
+      --non-interactive        no prompts; needs --pgp-keys and --root-token-pgp-key, since nothing
+                               unencrypted may be shown without a terminal
+      --key-shares N           unseal key shares for a Vault being initialized (default ${BOOTSTRAP_DEFAULTS.keyShares}, at most 255)
+      --key-threshold N        keys needed to unseal (default ${BOOTSTRAP_DEFAULTS.keyThreshold}; at least 2 when there are several shares)
+      --pgp-keys F,...         files with one operator PGP public key each (base64 of the binary key, as
+                               \`gpg --export <id> | base64\` writes it), one per share: Vault returns each
+                               unseal key encrypted to one of them
+      --root-token-pgp-key F   file with a PGP public key the root token is encrypted to
+      --keep-root-token        keep the initial root tokens alive at the end (default: revoke them)
+      --pod-timeout S          seconds to wait for a region's Vault pods (default ${BOOTSTRAP_DEFAULTS.podTimeoutMs / 1000})
+  -h, --help                   show this help
+
+Before it changes anything it checks, and reports one line for each that is missing: the pulumi CLI
+and a logged-in backend, and a kubeconfig context for every region (its openova-vault:kubeContext).
+
+Exit codes: 0 bootstrapped; 1 a prerequisite is missing or a step failed (run it again once fixed);
+2 bad arguments.`;
+
+const wholeNumber = (value: string | undefined, fallback: number) => (value === undefined ? fallback : /^\d+$/.test(value) ? Number(value) : Number.NaN);
+
+/** Reads a PGP public key file as the base64 Vault's API takes. @throws Error naming the file */
+function readPgpKey(file: string): string {
+    const text = fs.readFileSync(file, "utf8").replace(/\s+/g, "");
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text)) {
+        throw new Error(`${file}: not a base64-encoded PGP public key (write it with \`gpg --export <key id> | base64\`)`);
+    }
+    return text;
+}
+
+export function main(argv: readonly string[], projectDir = path.resolve(__dirname, "..")): Promise<number> {
+    return Promise.resolve(run(argv, projectDir));
+}
+
+function run(argv: readonly string[], projectDir: string): number {
+    const values = parseCommandLine(
+        argv,
+        {
+            regions: { type: "string" },
+            "non-interactive": { type: "boolean" },
+            "key-shares": { type: "string" },
+            "key-threshold": { type: "string" },
+            "pgp-keys": { type: "string" },
+            "root-token-pgp-key": { type: "string" },
+            "keep-root-token": { type: "boolean" },
+            "pod-timeout": { type: "string" },
+        },
+        USAGE,
+        HELP,
+    );
+    if (typeof values === "number") {
+        return values;
+    }
+    const fail = (lines: readonly string[], code: number) => {
+        for (const line of lines) {
+            console.error(`error: ${line}`);
+        }
+        return code;
+    };
+
+    let options: BootstrapOptions;
+    const contexts: Record<string, string> = {};
+    try {
+        const project = readProject(projectDir);
+        const regions = values.regions?.split(",").map((r) => r.trim()).filter((r) => r !== "") ?? defaultRegions(project.config);
+        const podTimeout = wholeNumber(values["pod-timeout"], BOOTSTRAP_DEFAULTS.podTimeoutMs / 1000);
+        options = {
+            regions,
+            keyShares: wholeNumber(values["key-shares"], BOOTSTRAP_DEFAULTS.keyShares),
+            keyThreshold: wholeNumber(values["key-threshold"], BOOTSTRAP_DEFAULTS.keyThreshold),
+            pgpKeys: values["pgp-keys"]?.split(",").map(readPgpKey),
+            rootTokenPgpKey: values["root-token-pgp-key"] === undefined ? undefined : readPgpKey(values["root-token-pgp-key"]),
+            keepRootToken: values["keep-root-token"] === true,
+            interactive: values["non-interactive"] !== true,
+            podTimeoutMs: podTimeout * 1000,
+            pollMs: BOOTSTRAP_DEFAULTS.pollMs,
+        };
+        const problems = optionProblems(options);
+        if (!(podTimeout > 0)) {
+            problems.push(`--pod-timeout ${values["pod-timeout"]} must be a whole number of seconds above 0`);
+        }
+        if (options.interactive && !(process.stdin.isTTY && process.stdout.isTTY)) {
+            problems.push("no terminal: run it in one, or with --non-interactive (and PGP keys)");
+        }
+        if (problems.length > 0) {
+            console.error(problems.map((p) => `error: ${p}`).join("\n"));
+            console.error(USAGE);
+            return 2;
+        }
+        // Each region's kubeconfig context, from its stack file (a missing file means the committed defaults).
+        for (const region of regions) {
+            const parsed = parseConfig(region, readStackConfig(project, region).config, { environment: { VAULT_TOKEN: "checked later" } });
+            if (!parsed.ok) {
+                return fail(parsed.problems, 1);
+            }
+            contexts[region] = parsed.config.kubeContext;
+        }
+    } catch (error) {
+        // A broken project or stack file, or an unreadable PGP key file: one line, no stack trace.
+        if (error instanceof ProjectError || (error instanceof Error && "code" in error) || (error instanceof Error && error.message.includes("PGP"))) {
+            return fail([error.message], 1);
+        }
+        throw error;
+    }
+
+    const missing = missingPrerequisites({ contexts });
+    if (missing.length > 0) {
+        return fail([...missing, "nothing was changed; run the bootstrap again once these are in place"], 1);
+    }
+    // The adapters to Vault's HTTP API and the Kubernetes API are the next step of issue #5; until they
+    // exist, say so rather than half-run.
+    return fail(["the Vault and Kubernetes adapters of the bootstrap are not built yet (issue #5): bring regions up by hand as the README's Bring-up order says"], 1);
+}
+
+/** The `regions` default of Pulumi.yaml's config schema. */
+function defaultRegions(config: Readonly<Record<string, unknown>>): string[] {
+    const declaration = config.regions as { default?: unknown } | undefined;
+    return Array.isArray(declaration?.default) ? declaration.default.map(String) : [];
+}
+
+if (require.main === module) {
+    runCommand(main);
+}

@@ -1,0 +1,117 @@
+/**
+ * What the bootstrap talks to, as small interfaces, so that its orchestration (orchestrator.ts) is
+ * pure and testable with in-memory fakes. The real adapters (adapters.ts) are thin: the Pulumi
+ * Automation API over this project's stacks, Vault's HTTP API, and the Kubernetes API.
+ */
+import type { Sensitive } from "./sensitive";
+
+/** One region's stack, through the Automation API's local workspace over this project. */
+export interface Workspace {
+    /** Region stacks that exist. */
+    stackExists(stack: string): Promise<boolean>;
+    /** Creates an empty stack; its settings come from the committed `Pulumi.<stack>.yaml`. */
+    createStack(stack: string): Promise<void>;
+    /** The stack's config as the program receives it (`openova-vault:key` to string). */
+    config(stack: string): Promise<Record<string, string>>;
+    /** Sets one plain config value in the stack's settings. */
+    setConfig(stack: string, key: string, value: string): Promise<void>;
+    /**
+     * `pulumi up` of the stack. `vaultToken`, when given, reaches the program only through the
+     * Automation API's process environment (`VAULT_TOKEN`), never config or a file.
+     */
+    up(stack: string, options: { readonly vaultToken?: Sensitive; readonly onOutput: (line: string) => void }): Promise<void>;
+    /** The stack's outputs; secret ones are not revealed (only whether they exist). */
+    outputs(stack: string): Promise<Record<string, unknown>>;
+}
+
+/** `GET /v1/sys/seal-status` of one Vault server. */
+export interface SealStatus {
+    readonly initialized: boolean;
+    readonly sealed: boolean;
+    /** Keys needed (threshold) and keys issued (shares). */
+    readonly t: number;
+    readonly n: number;
+    /** Keys entered so far towards the threshold. */
+    readonly progress: number;
+}
+
+export interface InitRequest {
+    readonly secretShares: number;
+    readonly secretThreshold: number;
+    /** Operator PGP public keys (base64, one per share): the unseal keys come back encrypted to them. */
+    readonly pgpKeys?: readonly string[];
+    /** A PGP public key (base64) to encrypt the root token to. */
+    readonly rootTokenPgpKey?: string;
+}
+
+export interface InitResult {
+    /** Unseal keys: plain (base64), or PGP-encrypted when pgpKeys were given. */
+    readonly keys: readonly Sensitive[];
+    /** The initial root token: plain, or PGP-encrypted when rootTokenPgpKey was given. */
+    readonly rootToken: Sensitive;
+}
+
+/** Vault's HTTP API, per region and server (pod `vault-<i>`). */
+export interface VaultApi {
+    sealStatus(region: string, pod: string): Promise<SealStatus>;
+    /** `PUT /v1/sys/init` on one server; Raft followers join it with `retry_join`. */
+    init(region: string, pod: string, request: InitRequest): Promise<InitResult>;
+    /** `PUT /v1/sys/unseal` with one key. */
+    unseal(region: string, pod: string, key: Sensitive): Promise<SealStatus>;
+    /** Whether a token is valid for this region's Vault (`auth/token/lookup-self`). */
+    tokenValid(region: string, token: Sensitive): Promise<boolean>;
+    /** `auth/token/revoke-self`. */
+    revoke(region: string, token: Sensitive): Promise<void>;
+}
+
+export interface PodStatus {
+    readonly name: string;
+    /** The container runs (a sealed Vault is running but not Ready). */
+    readonly running: boolean;
+}
+
+export interface StoreStatus {
+    readonly name: string;
+    readonly ready: boolean;
+    readonly message?: string;
+}
+
+/** The region's Kubernetes API. */
+export interface Cluster {
+    vaultPods(region: string): Promise<PodStatus[]>;
+    /** The ClusterSecretStores of this project in the region, with their Ready condition. */
+    stores(region: string): Promise<StoreStatus[]>;
+}
+
+/** The person running the bootstrap (or, non-interactive, what stands in for one). */
+export interface Operator {
+    /**
+     * Shows a region's new key material once, on the terminal, and resolves when the operator has
+     * confirmed that it is stored offline.
+     */
+    keepOffline(region: string, material: { readonly keys: readonly Sensitive[]; readonly rootToken: Sensitive; readonly encrypted: boolean }): Promise<void>;
+    /** Unseal keys for a sealed Vault the bootstrap holds no keys for (after a restart). */
+    unsealKeys(region: string, threshold: number): Promise<Sensitive[]>;
+    /** An admin token for a region whose Vault is initialized but whose root token is not in memory. */
+    adminToken(region: string): Promise<Sensitive>;
+}
+
+export type StepState = "running" | "done" | "skipped" | "failed";
+
+/** Where the bootstrap shows its progress, per region and step. */
+export interface Progress {
+    step(region: string, step: string, state: StepState, detail?: string): void;
+}
+
+export interface Clock {
+    sleep(ms: number): Promise<void>;
+}
+
+export interface Ports {
+    readonly workspace: Workspace;
+    readonly vault: VaultApi;
+    readonly cluster: Cluster;
+    readonly operator: Operator;
+    readonly progress: Progress;
+    readonly clock: Clock;
+}

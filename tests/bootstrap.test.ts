@@ -1,0 +1,227 @@
+/**
+ * The bootstrap's orchestration against in-memory fakes of the workspace, Vault and Kubernetes
+ * (tests/support/bootstrapFakes.ts): bring-up order, resume after a failure at every step, an
+ * already-bootstrapped platform, a sealed restart, and no key material anywhere but the terminal.
+ */
+import { inspect } from "node:util";
+import { BOOTSTRAP_DEFAULTS, type BootstrapOptions, BootstrapError, bootstrap, optionProblems } from "../bootstrap/orchestrator";
+import { REDACTED, Sensitive } from "../bootstrap/sensitive";
+import { FakePlatform } from "./support/bootstrapFakes";
+
+const options = (regions: readonly string[], more: Partial<BootstrapOptions> = {}): BootstrapOptions => ({
+    regions,
+    keyShares: BOOTSTRAP_DEFAULTS.keyShares,
+    keyThreshold: BOOTSTRAP_DEFAULTS.keyThreshold,
+    keepRootToken: false,
+    interactive: true,
+    podTimeoutMs: 60_000,
+    pollMs: 1_000,
+    ...more,
+});
+
+/** What an operator who kept what the terminal showed can answer later: the keys and root token per region. */
+function operatorRemembers(platform: FakePlatform): void {
+    for (const line of platform.terminal) {
+        const [region, rest] = line.split(": ");
+        const [keys, token] = rest.split(" root ");
+        platform.operatorKeys.set(region, keys.split(" "));
+        platform.operatorTokens.set(region, token);
+    }
+}
+
+/** The platform's end state: every server unsealed, every stack configured and connected to every peer. */
+function bootstrapped(platform: FakePlatform, regions: readonly string[]): boolean {
+    return regions.every((region) => {
+        const vault = platform.vaults.get(region);
+        const stack = platform.stacks.get(region);
+        const connected = stack?.outputs.connectedPeers as string[] | undefined;
+        return (
+            vault !== undefined &&
+            vault.initialized &&
+            [...vault.pods.values()].every((pod) => !pod.sealed) &&
+            stack?.config["openova-vault:vaultInitialized"] === "true" &&
+            stack.outputs.peerAccess !== undefined &&
+            regions.filter((r) => r !== region).every((peer) => connected?.includes(peer))
+        );
+    });
+}
+
+const leaks = (platform: FakePlatform, extra: readonly string[] = []) => {
+    const everything = [...platform.written, ...extra].join("\n");
+    return platform.keyMaterial().filter((secret) => everything.includes(secret));
+};
+
+describe("a fresh bring-up", () => {
+    it.each([[["region1", "region2"]], [["north", "east", "south"]]])("brings %j up in order: every stack first, then each region, then the wiring", async (regions) => {
+        const platform = new FakePlatform({ regions, podsAfterPolls: 2 });
+        const report = await bootstrap(platform.ports(), options(regions));
+
+        expect(bootstrapped(platform, regions)).toBe(true);
+        const creates = platform.calls.filter((c) => c.startsWith("createStack"));
+        expect(creates).toEqual(regions.map((r) => `createStack ${r}`));
+        // No program runs before every stack exists.
+        expect(platform.calls.findIndex((c) => c.startsWith("up"))).toBe(regions.length);
+        // Per region: server, init, show once, unseal, mark, configure; the first regions are wired once their peers exist.
+        const [first] = regions;
+        expect(platform.calls.filter((c) => c.endsWith(` ${first}`) && !c.startsWith("unseal")).slice(0, 5)).toEqual([
+            `createStack ${first}`,
+            `up ${first}`,
+            `init ${first}`,
+            `keepOffline ${first}`,
+            `setConfig ${first}`,
+        ]);
+        expect(report.initialized).toEqual(regions);
+        expect(report.configured).toEqual(regions);
+        expect(report.wired).toEqual(regions.slice(0, -1));
+        // The root tokens are revoked at the end.
+        expect(report.revokedRootTokens).toEqual(regions);
+        expect(regions.every((r) => platform.vaults.get(r)?.tokens.size === 0)).toBe(true);
+        expect(leaks(platform)).toEqual([]);
+    });
+
+    it("keeps the root tokens when asked", async () => {
+        const platform = new FakePlatform({ regions: ["a", "b"] });
+        const report = await bootstrap(platform.ports(), options(["a", "b"], { keepRootToken: true }));
+        expect(report.revokedRootTokens).toEqual([]);
+        expect([...platform.vaults.values()].every((v) => v.tokens.size === 1)).toBe(true);
+    });
+
+    it("fails with what to check when the pods do not start in time", async () => {
+        const platform = new FakePlatform({ regions: ["a", "b"], podsAfterPolls: 100 });
+        await expect(bootstrap(platform.ports(), options(["a", "b"], { podTimeoutMs: 5_000 }))).rejects.toThrow(
+            /^region a: vault-0, vault-1, vault-2 not running after 5 s; check/,
+        );
+    });
+});
+
+describe("running it again", () => {
+    const regions = ["region1", "region2"];
+
+    it("changes nothing on a bootstrapped platform", async () => {
+        const platform = new FakePlatform({ regions });
+        await bootstrap(platform.ports(), options(regions));
+        platform.calls.length = 0;
+        const report = await bootstrap(platform.ports(), options(regions));
+        expect(platform.calls).toEqual([]);
+        expect(report).toEqual({ created: [], initialized: [], unsealed: [], configured: [], wired: [], revokedRootTokens: [] });
+    });
+
+    it("only unseals a Vault that restarted sealed, with keys the operator enters", async () => {
+        const platform = new FakePlatform({ regions });
+        await bootstrap(platform.ports(), options(regions));
+        operatorRemembers(platform);
+        platform.restart("region2");
+        platform.calls.length = 0;
+        const report = await bootstrap(platform.ports(), options(regions));
+        expect(new Set(platform.calls)).toEqual(new Set(["askKeys region2", "unseal region2"]));
+        expect(report.unsealed).toEqual(["region2"]);
+        expect(bootstrapped(platform, regions)).toBe(true);
+    });
+
+    it("fails clearly when the operator's keys do not unseal", async () => {
+        const platform = new FakePlatform({ regions });
+        await bootstrap(platform.ports(), options(regions));
+        operatorRemembers(platform);
+        platform.operatorKeys.set("region1", (platform.operatorKeys.get("region1") ?? []).slice(0, 2));
+        platform.restart("region1");
+        await expect(bootstrap(platform.ports(), options(regions))).rejects.toThrow("region region1: vault-0 is still sealed after 2 key(s) (progress 2 of 3)");
+    });
+
+    // Every call that changes something, in the order a fresh bring-up makes them.
+    const freshCalls = (() => {
+        const platform = new FakePlatform({ regions });
+        let calls: string[] = [];
+        beforeAll(async () => {
+            await bootstrap(platform.ports(), options(regions));
+            calls = [...new Set(platform.calls.filter((c) => !c.startsWith("revoke")))];
+        });
+        return () => calls;
+    })();
+
+    it("picks up where it stopped after a failure at any step, and ends bootstrapped", async () => {
+        expect(freshCalls().length).toBeGreaterThan(10);
+        for (const failure of freshCalls()) {
+            const platform = new FakePlatform({ regions });
+            platform.failAt = failure;
+            const first = await bootstrap(platform.ports(), options(regions)).then(
+                () => undefined,
+                (error: unknown) => error,
+            );
+            expect({ failure, failed: first instanceof Error }).toEqual({ failure, failed: true });
+            // The operator kept what the terminal showed, and runs the bootstrap again.
+            operatorRemembers(platform);
+            await bootstrap(platform.ports(), options(regions));
+            expect({ failure, bootstrapped: bootstrapped(platform, regions) }).toEqual({ failure, bootstrapped: true });
+            // Nothing was initialized twice.
+            expect({ failure, inits: platform.calls.filter((c) => c.startsWith("init")) }).toEqual({ failure, inits: ["init region1", "init region2"] });
+            expect({ failure, leaks: leaks(platform, [String(first)]) }).toEqual({ failure, leaks: [] });
+        }
+    });
+});
+
+describe("key material", () => {
+    it("is never written anywhere but the terminal: progress, output, config, state, errors", async () => {
+        const regions = ["region1", "region2", "region3"];
+        const platform = new FakePlatform({ regions });
+        const report = await bootstrap(platform.ports(), options(regions));
+        platform.restart("region1");
+        operatorRemembers(platform);
+        // A run that fails half way, with the operator's keys and tokens in memory.
+        platform.failAt = "unseal region1";
+        const error = await bootstrap(platform.ports(), options(regions)).catch((e: unknown) => e);
+        const everything = [JSON.stringify(report), String(error), inspect(error), ...platform.written];
+        expect(platform.keyMaterial().length).toBeGreaterThan(0);
+        expect(platform.terminal.join(" ")).toContain(platform.vaults.get("region3")?.keys[0]);
+        expect(leaks(platform, everything)).toEqual([]);
+    });
+
+    it("prints as [sensitive] however it is printed", () => {
+        const key = new Sensitive("s3cr3t-unseal-key");
+        // eslint-disable-next-line @typescript-eslint/restrict-template-expressions -- printing it by accident is the point
+        const printed = [String(key), `${key}`, JSON.stringify({ key }), inspect({ key }), inspect(key), new Error("bad " + String(key)).message];
+        expect(printed.filter((text) => text.includes("s3cr3t"))).toEqual([]);
+        expect(printed[0]).toBe(REDACTED);
+        expect(key.reveal()).toBe("s3cr3t-unseal-key");
+    });
+});
+
+describe("PGP and non-interactive runs", () => {
+    it("refuses to run without a terminal unless every key and the root token are PGP-encrypted, before anything happens", async () => {
+        const platform = new FakePlatform({ regions: ["a", "b"] });
+        await expect(bootstrap(platform.ports(), options(["a", "b"], { interactive: false }))).rejects.toBeInstanceOf(BootstrapError);
+        expect(platform.calls).toEqual([]);
+        expect(optionProblems(options(["a"], { interactive: false }))).toEqual([
+            "--non-interactive needs --pgp-keys (one per share) and --root-token-pgp-key: without a terminal, new unseal keys and the root token may only be shown encrypted",
+        ]);
+    });
+
+    it("checks the key options", () => {
+        expect(optionProblems(options(["a"], { keyShares: 3, keyThreshold: 4 }))).toEqual(["--key-threshold 4 must be a whole number from 1 to --key-shares (3)"]);
+        expect(optionProblems(options(["a"], { keyShares: 3, keyThreshold: 1 }))).toEqual([
+            "--key-threshold 1 with more than one share lets any one key holder unseal alone; use at least 2",
+        ]);
+        expect(optionProblems(options(["a"], { pgpKeys: ["k1"] }))).toEqual(["--pgp-keys lists 1 key(s), but --key-shares is 5: give one PGP key per share"]);
+        expect(optionProblems(options([]))).toEqual(["--regions names no region"]);
+    });
+
+    it("with PGP keys, shows only encrypted material and unseals with the keys the operator decrypted", async () => {
+        const regions = ["a", "b"];
+        const platform = new FakePlatform({ regions });
+        const pgp = { pgpKeys: ["p1", "p2", "p3"], rootTokenPgpKey: "pr", keyShares: 3, keyThreshold: 2, interactive: false };
+        // The operator decrypts the keys as they are shown: the fake answers with the plain keys once init has run.
+        const ports = platform.ports();
+        const asked: string[] = [];
+        ports.operator.unsealKeys = (region) => {
+            asked.push(region);
+            return Promise.resolve((platform.vaults.get(region)?.keys ?? []).slice(0, 2).map((k) => new Sensitive(k)));
+        };
+        ports.operator.adminToken = (region) => Promise.resolve(new Sensitive([...(platform.vaults.get(region)?.tokens ?? [])][0] ?? ""));
+        const report = await bootstrap(ports, options(regions, pgp));
+        expect(bootstrapped(platform, regions)).toBe(true);
+        expect(asked).toEqual(regions);
+        expect(platform.terminal.every((line) => !platform.keyMaterial().some((secret) => line.includes(secret)))).toBe(true);
+        expect(platform.terminal[0]).toMatch(/^a: pgp\(p1\):\S+ pgp\(p2\):\S+ pgp\(p3\):\S+ root pgp\(pr\):\S+$/);
+        // The root token was never in memory in the clear, so it is not the bootstrap's to revoke.
+        expect(report.revokedRootTokens).toEqual([]);
+    });
+});

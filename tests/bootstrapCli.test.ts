@@ -1,0 +1,87 @@
+/**
+ * `npm run bootstrap`: its help documents every flag, bad arguments exit 2, and on a machine without
+ * the pulumi CLI or the regions' kubeconfig contexts (this one) it stops at the prerequisite check
+ * with one line per missing thing and exit 1, having changed nothing.
+ */
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { kubeContexts, missingPrerequisites, type Run } from "../bootstrap/prerequisites";
+
+const ROOT = path.join(__dirname, "..");
+
+function bootstrapCli(...args: string[]) {
+    const result = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "bootstrap/cli.ts", ...args], {
+        cwd: ROOT,
+        encoding: "utf8",
+        // No pulumi CLI and no kubeconfig, whatever this machine has: an empty PATH and a missing file.
+        env: { ...process.env, PATH: fs.mkdtempSync(path.join(os.tmpdir(), "empty-path-")), KUBECONFIG: path.join(os.tmpdir(), "no-such-kubeconfig") },
+    });
+    return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe("npm run bootstrap", () => {
+    it("documents every flag in --help", () => {
+        const { code, stdout } = bootstrapCli("--help");
+        expect(code).toBe(0);
+        for (const flag of ["--regions", "--non-interactive", "--key-shares", "--key-threshold", "--pgp-keys", "--root-token-pgp-key", "--keep-root-token", "--pod-timeout", "--help"]) {
+            expect({ flag, documented: new RegExp(`^\\s+(-h, )?${flag}\\b`, "m").test(stdout) }).toEqual({ flag, documented: true });
+        }
+    });
+
+    it("exits 2 on bad arguments, naming them", () => {
+        expect(bootstrapCli("--bogus")).toMatchObject({ code: 2, stderr: expect.stringContaining("Unknown option '--bogus'") as unknown });
+        expect(bootstrapCli("--key-shares", "3", "--key-threshold", "5").stderr).toContain("--key-threshold 5 must be a whole number from 1 to --key-shares (3)");
+        // Without a terminal (as here) it runs only non-interactively, and then only with PGP keys.
+        expect(bootstrapCli().stderr).toContain("error: no terminal");
+        expect(bootstrapCli("--non-interactive").stderr).toContain("--non-interactive needs --pgp-keys");
+    });
+
+    it("stops at the prerequisite check on this machine, one line per missing thing, exit 1", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pgp-"));
+        const keys = [1, 2, 3].map((i) => {
+            const file = path.join(dir, `key${i}.b64`);
+            fs.writeFileSync(file, Buffer.from(`public key ${i}`).toString("base64"));
+            return file;
+        });
+        const { code, stderr } = bootstrapCli("--non-interactive", "--key-shares", "3", "--key-threshold", "2", "--pgp-keys", keys.join(","), "--root-token-pgp-key", keys[0]);
+        expect(code).toBe(1);
+        expect(stderr.trim().split("\n")).toEqual([
+            "error: the pulumi CLI is not installed or not on PATH: install it (https://www.pulumi.com/docs/iac/download-install/), the Automation API drives it",
+            'error: region region1: no kubeconfig context "region1" (its stack\'s openova-vault:kubeContext): add it to your kubeconfig (none found in KUBECONFIG or ~/.kube/config)',
+            'error: region region2: no kubeconfig context "region2" (its stack\'s openova-vault:kubeContext): add it to your kubeconfig (none found in KUBECONFIG or ~/.kube/config)',
+            "error: nothing was changed; run the bootstrap again once these are in place",
+        ]);
+    });
+
+    it("refuses a PGP key file that is not base64, naming it", () => {
+        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "pgp-")), "key.asc");
+        fs.writeFileSync(file, "-----BEGIN PGP PUBLIC KEY BLOCK-----\n");
+        const { code, stderr } = bootstrapCli("--non-interactive", "--key-shares", "1", "--key-threshold", "1", "--pgp-keys", file, "--root-token-pgp-key", file);
+        expect(code).toBe(1);
+        expect(stderr).toContain(`error: ${file}: not a base64-encoded PGP public key`);
+    });
+});
+
+describe("prerequisites", () => {
+    const kubeconfig = "contexts:\n  - name: region1\n  - name: region2\n";
+    const read = (file: string) => (file === "/k/config" ? kubeconfig : undefined);
+    const pulumi = (loggedIn: boolean): Run => (_command, args) => (args[0] === "whoami" ? { status: loggedIn ? 0 : 255, output: "" } : { status: 0, output: "v3.200.0" });
+
+    it("are met with the CLI logged in and a context per region", () => {
+        expect(missingPrerequisites({ contexts: { region1: "region1", region2: "region2" }, run: pulumi(true), environment: { KUBECONFIG: "/k/config" }, readFile: read })).toEqual([]);
+    });
+
+    it("say what is missing and how to fix it", () => {
+        expect(missingPrerequisites({ contexts: { region1: "region1", region3: "eu-3" }, run: pulumi(false), environment: { KUBECONFIG: "/k/config" }, readFile: read })).toEqual([
+            "pulumi is not logged in to a backend: run `pulumi login` (Pulumi Cloud, or a self-managed backend such as `pulumi login s3://<bucket>`)",
+            'region region3: no kubeconfig context "eu-3" (its stack\'s openova-vault:kubeContext): add it to your kubeconfig (contexts: region1, region2)',
+        ]);
+    });
+
+    it("read every file of KUBECONFIG", () => {
+        const files: Record<string, string> = { "/a": "contexts: [{name: one}]\n", "/b": "contexts: [{name: two}]\n" };
+        expect(kubeContexts({ KUBECONFIG: `/a${path.delimiter}/b${path.delimiter}/missing` }, (file) => files[file])).toEqual(["one", "two"]);
+    });
+});
