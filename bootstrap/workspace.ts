@@ -1,0 +1,73 @@
+/**
+ * The bootstrap's adapter to the region stacks: the Pulumi Automation API's local workspace over this
+ * project (https://www.pulumi.com/docs/iac/packages-and-automation/automation-api/), which drives the
+ * `pulumi` CLI. Thin on purpose: the decisions are in orchestrator.ts, tested with fakes.
+ *
+ * The admin token is put in the workspace's `envVars` (the environment of the CLI processes it starts)
+ * for one `up` only, and removed afterwards; it is never set as config and never written to a file.
+ */
+import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { readProject, readStackConfig } from "../tools/synth/project";
+import type { Workspace } from "./ports";
+import type { Sensitive } from "./sensitive";
+
+export class AutomationWorkspace implements Workspace {
+    private workspace?: Promise<LocalWorkspace>;
+
+    constructor(private readonly projectDir: string) {}
+
+    private local(): Promise<LocalWorkspace> {
+        this.workspace ??= LocalWorkspace.create({ workDir: this.projectDir });
+        return this.workspace;
+    }
+
+    private async stack(name: string): Promise<Stack> {
+        return Stack.select(name, await this.local());
+    }
+
+    async stackExists(stack: string): Promise<boolean> {
+        const stacks = await (await this.local()).listStacks();
+        // Backends list stacks as `name` or `org/project/name`.
+        return stacks.some((summary) => summary.name === stack || summary.name.endsWith(`/${stack}`));
+    }
+
+    async createStack(stack: string): Promise<void> {
+        await Stack.create(stack, await this.local());
+    }
+
+    /** The config exactly as the CLI hands it to the program: project defaults, then the stack file. */
+    config(stack: string): Promise<Record<string, string>> {
+        return Promise.resolve(readStackConfig(readProject(this.projectDir), stack).config);
+    }
+
+    async setConfig(stack: string, key: string, value: string): Promise<void> {
+        await (await this.stack(stack)).setConfig(key, { value, secret: false });
+    }
+
+    async up(stack: string, options: { readonly vaultToken?: Sensitive; readonly onOutput: (line: string) => void }): Promise<void> {
+        const workspace = await this.local();
+        const selected = await this.stack(stack);
+        if (options.vaultToken !== undefined) {
+            workspace.envVars.VAULT_TOKEN = options.vaultToken.reveal();
+        }
+        try {
+            await selected.up({
+                color: "never",
+                onOutput: (text) => {
+                    for (const line of text.split("\n")) {
+                        if (line.trim() !== "") {
+                            options.onOutput(line);
+                        }
+                    }
+                },
+            });
+        } finally {
+            delete workspace.envVars.VAULT_TOKEN;
+        }
+    }
+
+    async outputs(stack: string): Promise<Record<string, unknown>> {
+        const outputs = await (await this.stack(stack)).outputs();
+        return Object.fromEntries(Object.entries(outputs).map(([name, output]) => [name, output.secret ? "[secret]" : (output.value as unknown)]));
+    }
+}
