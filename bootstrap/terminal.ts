@@ -1,0 +1,109 @@
+/**
+ * The bootstrap's operator and progress, as a person at a terminal (prompts from `@inquirer/prompts`)
+ * or a non-interactive run sees them.
+ *
+ * Where key material may appear: only on the interactive terminal (stdin and stdout are TTYs, checked
+ * by the command before anything happens), once, followed by a confirmation and a cleared screen;
+ * non-interactive runs show only PGP-encrypted material, and never ask for keys.
+ */
+import { confirm, password } from "@inquirer/prompts";
+import { BootstrapError } from "./orchestrator";
+import type { Operator, Progress, StepState } from "./ports";
+import { Sensitive } from "./sensitive";
+
+type Write = (text: string) => void;
+const stdout: Write = (text) => void process.stdout.write(text);
+
+/** The lines that show new key material, for a terminal (plain) or a log (PGP-encrypted). */
+export function keyMaterialLines(region: string, material: Parameters<Operator["keepOffline"]>[1]): string[] {
+    const what = material.encrypted ? "PGP-encrypted to the keys you gave" : "in the clear: this is the only time they are shown";
+    return [
+        `Region ${region}: Vault is initialized. Its unseal keys and root token, ${what}:`,
+        ...material.keys.map((key, i) => `  Unseal key ${i + 1}: ${key.reveal()}`),
+        `  Initial root token: ${material.rootToken.reveal()}`,
+        "Store them offline now, each key with a different person. They are not kept anywhere else.",
+    ];
+}
+
+/** A person at the terminal. */
+export class TerminalOperator implements Operator {
+    constructor(private readonly write: Write = stdout) {}
+
+    async keepOffline(region: string, material: Parameters<Operator["keepOffline"]>[1]): Promise<void> {
+        this.write(`\n${keyMaterialLines(region, material).join("\n")}\n\n`);
+        while (!(await confirm({ message: `Are all ${material.keys.length} keys and the root token of ${region} stored offline?`, default: false }))) {
+            this.write("They are not shown again once you go on. Store them, then answer yes.\n");
+        }
+        // Off the screen before anything else is printed (scrollback may still hold them: clear it too).
+        console.clear();
+    }
+
+    async unsealKeys(region: string, threshold: number): Promise<Sensitive[]> {
+        this.write(`Region ${region}: its Vault is sealed and this run holds no keys for it; enter ${threshold} unseal keys.\n`);
+        const keys: Sensitive[] = [];
+        for (let i = 1; i <= threshold; i++) {
+            keys.push(new Sensitive(await password({ message: `Unseal key ${i} of ${threshold} for ${region}`, mask: "*" })));
+        }
+        return keys;
+    }
+
+    async adminToken(region: string): Promise<Sensitive> {
+        return new Sensitive(await password({ message: `An admin token for the Vault of ${region} (the root token, or one with the admin policy)`, mask: "*" }));
+    }
+}
+
+/** The environment variable a non-interactive run reads a region's admin token from. */
+export function adminTokenVariable(region: string): string {
+    return `VAULT_TOKEN_${region.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`;
+}
+
+/** A run without a terminal: it shows only encrypted material and asks nobody. */
+export class NonInteractiveOperator implements Operator {
+    constructor(
+        private readonly environment: NodeJS.ProcessEnv = process.env,
+        private readonly write: Write = stdout,
+    ) {}
+
+    keepOffline(region: string, material: Parameters<Operator["keepOffline"]>[1]): Promise<void> {
+        if (!material.encrypted) {
+            // The options check refuses this before anything runs; this is the last line of defence.
+            return Promise.reject(new BootstrapError([`region ${region}: refusing to show unencrypted key material without a terminal`]));
+        }
+        this.write(`${keyMaterialLines(region, material).join("\n")}\n`);
+        return Promise.resolve();
+    }
+
+    unsealKeys(region: string, threshold: number): Promise<Sensitive[]> {
+        return Promise.reject(
+            new BootstrapError([
+                `region ${region}: its Vault is sealed and a non-interactive run cannot ask for keys: decrypt ${threshold} of its unseal keys and run the bootstrap in a terminal (or \`vault operator unseal\` each server), then run it again`,
+            ]),
+        );
+    }
+
+    adminToken(region: string): Promise<Sensitive> {
+        const name = adminTokenVariable(region);
+        const token = this.environment[name];
+        if (token === undefined || token === "") {
+            return Promise.reject(new BootstrapError([`region ${region}: set ${name} to an admin token for its Vault (the decrypted root token, say) and run again`]));
+        }
+        return Promise.resolve(new Sensitive(token));
+    }
+}
+
+const MARK: Record<StepState, string> = { running: "..", done: "ok", skipped: "--", failed: "!!" };
+
+/** Progress as one line per change of a region's step, in a terminal or a log alike. */
+export class LineProgress implements Progress {
+    private readonly last = new Map<string, string>();
+
+    constructor(private readonly write: Write = stdout) {}
+
+    step(region: string, step: string, state: StepState, detail?: string): void {
+        const line = `[${MARK[state]}] ${region.padEnd(12)} ${step.padEnd(9)} ${detail ?? state}`;
+        if (this.last.get(`${region}/${step}`) !== line) {
+            this.last.set(`${region}/${step}`, line);
+            this.write(`${line}\n`);
+        }
+    }
+}

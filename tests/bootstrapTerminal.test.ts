@@ -1,0 +1,46 @@
+/**
+ * The bootstrap's non-interactive operator and its progress lines: encrypted material only, no
+ * prompts, admin tokens from VAULT_TOKEN_<REGION>.
+ */
+import { BootstrapError } from "../bootstrap/orchestrator";
+import { Sensitive } from "../bootstrap/sensitive";
+import { LineProgress, NonInteractiveOperator, adminTokenVariable, keyMaterialLines } from "../bootstrap/terminal";
+
+const material = (encrypted: boolean) => ({ keys: [new Sensitive("k1"), new Sensitive("k2")], rootToken: new Sensitive("root"), encrypted });
+
+describe("non-interactive operator", () => {
+    it("shows encrypted key material, and refuses to show it in the clear", async () => {
+        const written: string[] = [];
+        const operator = new NonInteractiveOperator({}, (text) => written.push(text));
+        await operator.keepOffline("eu-1", material(true));
+        expect(written.join("")).toContain("  Unseal key 2: k2\n");
+        await expect(operator.keepOffline("eu-1", material(false))).rejects.toThrow("refusing to show unencrypted key material without a terminal");
+        expect(written).toHaveLength(1);
+    });
+
+    it("never asks for unseal keys, and says what to do", async () => {
+        await expect(new NonInteractiveOperator({}).unsealKeys("eu-1", 3)).rejects.toBeInstanceOf(BootstrapError);
+    });
+
+    it("reads admin tokens from VAULT_TOKEN_<REGION>", async () => {
+        expect(adminTokenVariable("eu-west-1")).toBe("VAULT_TOKEN_EU_WEST_1");
+        expect((await new NonInteractiveOperator({ VAULT_TOKEN_EU_1: "hvs.x" }).adminToken("eu-1")).reveal()).toBe("hvs.x");
+        await expect(new NonInteractiveOperator({}).adminToken("eu-1")).rejects.toThrow("region eu-1: set VAULT_TOKEN_EU_1 to an admin token");
+    });
+
+    it("says whether what it shows is encrypted", () => {
+        expect(keyMaterialLines("a", material(false))[0]).toContain("in the clear: this is the only time they are shown");
+        expect(keyMaterialLines("a", material(true))[0]).toContain("PGP-encrypted");
+    });
+});
+
+describe("progress lines", () => {
+    it("print each change once", () => {
+        const written: string[] = [];
+        const progress = new LineProgress((text) => written.push(text));
+        progress.step("region1", "pods", "running", "1/3 running");
+        progress.step("region1", "pods", "running", "1/3 running");
+        progress.step("region1", "pods", "done", "3 running");
+        expect(written).toEqual(["[..] region1      pods      1/3 running\n", "[ok] region1      pods      3 running\n"]);
+    });
+});
