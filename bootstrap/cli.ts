@@ -8,8 +8,14 @@ import * as path from "node:path";
 import { parseConfig } from "../config";
 import { parseCommandLine, runCommand } from "../tools/command";
 import { ProjectError, readProject, readStackConfig } from "../tools/synth/project";
-import { BOOTSTRAP_DEFAULTS, type BootstrapOptions, optionProblems } from "./orchestrator";
+import { VAULT_SERVER_DEFAULTS } from "../components/vaultServerValues";
+import { KubernetesClusters, type RegionCluster } from "./kubernetes";
+import { BOOTSTRAP_DEFAULTS, type BootstrapOptions, BootstrapError, type BootstrapReport, bootstrap, optionProblems } from "./orchestrator";
+import type { Ports } from "./ports";
 import { missingPrerequisites } from "./prerequisites";
+import { LineProgress, NonInteractiveOperator, TerminalOperator } from "./terminal";
+import { VaultHttpApi } from "./vaultHttp";
+import { AutomationWorkspace } from "./workspace";
 
 const USAGE = "usage: npm run bootstrap -- [--regions a,b,...] [--non-interactive] [--key-shares N] [--key-threshold N] [--pgp-keys F,...] [--root-token-pgp-key F] [--keep-root-token] [--pod-timeout S]";
 
@@ -43,6 +49,11 @@ Options:
 Before it changes anything it checks, and reports one line for each that is missing: the pulumi CLI
 and a logged-in backend, and a kubeconfig context for every region (its openova-vault:kubeContext).
 
+It reaches each Vault server through a port-forward to its pod, and each stack through the Pulumi
+Automation API. When it needs an admin token it does not hold (a Vault initialized by an earlier run),
+it asks for one; without a terminal it reads VAULT_TOKEN_<REGION> (region in capitals, other characters
+as _, e.g. VAULT_TOKEN_REGION1). A sealed Vault it holds no keys for needs a terminal to enter them.
+
 Exit codes: 0 bootstrapped; 1 a prerequisite is missing or a step failed (run it again once fixed);
 2 bad arguments.`;
 
@@ -57,11 +68,7 @@ function readPgpKey(file: string): string {
     return text;
 }
 
-export function main(argv: readonly string[], projectDir = path.resolve(__dirname, "..")): Promise<number> {
-    return Promise.resolve(run(argv, projectDir));
-}
-
-function run(argv: readonly string[], projectDir: string): number {
+export async function main(argv: readonly string[], projectDir = path.resolve(__dirname, "..")): Promise<number> {
     const values = parseCommandLine(
         argv,
         {
@@ -89,6 +96,7 @@ function run(argv: readonly string[], projectDir: string): number {
 
     let options: BootstrapOptions;
     const contexts: Record<string, string> = {};
+    const clusters: Record<string, RegionCluster> = {};
     try {
         const project = readProject(projectDir);
         const regions = values.regions?.split(",").map((r) => r.trim()).filter((r) => r !== "") ?? defaultRegions(project.config);
@@ -123,6 +131,7 @@ function run(argv: readonly string[], projectDir: string): number {
                 return fail(parsed.problems, 1);
             }
             contexts[region] = parsed.config.kubeContext;
+            clusters[region] = { context: parsed.config.kubeContext, vaultNamespace: parsed.config.vault.namespace ?? VAULT_SERVER_DEFAULTS.namespace };
         }
     } catch (error) {
         // A broken project or stack file, or an unreadable PGP key file: one line, no stack trace.
@@ -136,9 +145,42 @@ function run(argv: readonly string[], projectDir: string): number {
     if (missing.length > 0) {
         return fail([...missing, "nothing was changed; run the bootstrap again once these are in place"], 1);
     }
-    // The adapters to Vault's HTTP API and the Kubernetes API are the next step of issue #5; until they
-    // exist, say so rather than half-run.
-    return fail(["the Vault and Kubernetes adapters of the bootstrap are not built yet (issue #5): bring regions up by hand as the README's Bring-up order says"], 1);
+    const cluster = new KubernetesClusters(clusters);
+    const ports: Ports = {
+        workspace: new AutomationWorkspace(projectDir),
+        cluster,
+        vault: new VaultHttpApi(cluster.endpoint),
+        operator: options.interactive ? new TerminalOperator() : new NonInteractiveOperator(),
+        progress: new LineProgress(),
+        clock: { sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) },
+    };
+    try {
+        const report = await bootstrap(ports, options);
+        console.log(summary(report).join("\n"));
+        return 0;
+    } catch (error) {
+        if (error instanceof BootstrapError) {
+            return fail([...error.lines, "run the bootstrap again once this is fixed: it picks up where it stopped"], 1);
+        }
+        // Anything else (a failed `pulumi up`, an unreachable API): its message, never a stack trace,
+        // which could show the arguments of the call that failed.
+        return fail([error instanceof Error ? error.message : String(error), "run the bootstrap again once this is fixed: it picks up where it stopped"], 1);
+    } finally {
+        await cluster.close();
+    }
+}
+
+/** What the run did, and how later runs authenticate. */
+export function summary(report: BootstrapReport): string[] {
+    const list = (regions: readonly string[]) => (regions.length > 0 ? regions.join(", ") : "none");
+    return [
+        "",
+        `Stacks created: ${list(report.created)}. Vaults initialized: ${list(report.initialized)}; unsealed: ${list(report.unsealed)}.`,
+        `Configured: ${list(report.configured)}; connected to their peers: ${list(report.wired)}. Every ClusterSecretStore is Ready.`,
+        report.revokedRootTokens.length > 0
+            ? `Root tokens revoked: ${list(report.revokedRootTokens)}. For later \`pulumi up\` runs, export VAULT_TOKEN with an admin token: make one with \`vault operator generate-root\` and the unseal keys when needed, or log in through an admin auth method (README, "The admin credential").`
+            : "No root token was revoked. Later `pulumi up` runs take the admin token from VAULT_TOKEN (README, \"The admin credential\").",
+    ];
 }
 
 /** The `regions` default of Pulumi.yaml's config schema. */

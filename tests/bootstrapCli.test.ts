@@ -7,6 +7,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { summary } from "../bootstrap/cli";
 import { kubeContexts, missingPrerequisites, type Run } from "../bootstrap/prerequisites";
 
 const ROOT = path.join(__dirname, "..");
@@ -83,5 +84,14 @@ describe("prerequisites", () => {
     it("read every file of KUBECONFIG", () => {
         const files: Record<string, string> = { "/a": "contexts: [{name: one}]\n", "/b": "contexts: [{name: two}]\n" };
         expect(kubeContexts({ KUBECONFIG: `/a${path.delimiter}/b${path.delimiter}/missing` }, (file) => files[file])).toEqual(["one", "two"]);
+    });
+});
+
+describe("the summary", () => {
+    it("says what was done and how later runs authenticate", () => {
+        const lines = summary({ created: ["a", "b"], initialized: ["a", "b"], unsealed: ["a", "b"], configured: ["a", "b"], wired: ["a"], revokedRootTokens: ["a", "b"] });
+        expect(lines.join("\n")).toContain("Stacks created: a, b. Vaults initialized: a, b; unsealed: a, b.");
+        expect(lines.join("\n")).toContain("Root tokens revoked: a, b. For later `pulumi up` runs, export VAULT_TOKEN");
+        expect(summary({ created: [], initialized: [], unsealed: [], configured: [], wired: [], revokedRootTokens: [] }).join("\n")).toContain("Stacks created: none.");
     });
 });

@@ -1,0 +1,97 @@
+/**
+ * The bootstrap's adapter to each region's Kubernetes API (`@kubernetes/client-node`, with the
+ * region's kubeconfig context): the Vault server pods, the project's ClusterSecretStores, and a local
+ * port-forward to each Vault server, which is how the bootstrap reaches a server that is not behind
+ * the ingress yet (or is sealed, and so not Ready behind any Service). Thin on purpose: the decisions
+ * are in orchestrator.ts, tested with fakes.
+ *
+ * `@kubernetes/client-node` is an ES module, so it is loaded with a dynamic import.
+ */
+import type * as K8sModule from "@kubernetes/client-node" with { "resolution-mode": "import" };
+import * as net from "node:net";
+import type { Cluster, PodStatus, StoreStatus } from "./ports";
+import type { Endpoint } from "./vaultHttp";
+
+type K8s = typeof K8sModule;
+
+/** Where one region's cluster and Vault are. */
+export interface RegionCluster {
+    readonly context: string;
+    readonly vaultNamespace: string;
+}
+
+/** The chart's server pods (`vault-<i>`, labels from hashicorp/vault's StatefulSet). */
+const SERVER_PODS = "app.kubernetes.io/name=vault,component=server";
+/** The stores this project declares. */
+const PROJECT_STORES = "app.kubernetes.io/part-of=openova-vault,app.kubernetes.io/component=secret-store";
+const VAULT_PORT = 8200;
+
+export class KubernetesClusters implements Cluster {
+    private module?: Promise<K8s>;
+    private readonly forwards = new Map<string, { server: net.Server; url: string }>();
+
+    constructor(private readonly regions: Readonly<Record<string, RegionCluster>>) {}
+
+    private async config(region: string): Promise<{ k8s: K8s; kc: InstanceType<K8s["KubeConfig"]>; where: RegionCluster }> {
+        this.module ??= import("@kubernetes/client-node");
+        const k8s = await this.module;
+        const where = this.regions[region];
+        if (where === undefined) {
+            throw new Error(`region ${region} has no cluster`);
+        }
+        const kc = new k8s.KubeConfig();
+        kc.loadFromDefault();
+        kc.setCurrentContext(where.context);
+        return { k8s, kc, where };
+    }
+
+    async vaultPods(region: string): Promise<PodStatus[]> {
+        const { k8s, kc, where } = await this.config(region);
+        const pods = await kc.makeApiClient(k8s.CoreV1Api).listNamespacedPod({ namespace: where.vaultNamespace, labelSelector: SERVER_PODS });
+        return pods.items.map((pod) => ({
+            name: pod.metadata?.name ?? "",
+            running: pod.status?.phase === "Running" && (pod.status.containerStatuses ?? []).some((c) => c.name === "vault" && c.state?.running !== undefined),
+        }));
+    }
+
+    async stores(region: string): Promise<StoreStatus[]> {
+        const { k8s, kc } = await this.config(region);
+        const list = (await kc.makeApiClient(k8s.CustomObjectsApi).listClusterCustomObject({
+            group: "external-secrets.io",
+            version: "v1",
+            plural: "clustersecretstores",
+            labelSelector: PROJECT_STORES,
+        })) as { items?: { metadata?: { name?: string }; status?: { conditions?: { type?: string; status?: string; message?: string }[] } }[] };
+        return (list.items ?? []).map((store) => {
+            const ready = store.status?.conditions?.find((c) => c.type === "Ready");
+            return { name: store.metadata?.name ?? "", ready: ready?.status === "True", message: ready?.message };
+        });
+    }
+
+    /** A local address forwarded to one Vault server's API port (`kubectl port-forward` does the same). */
+    readonly endpoint: Endpoint = async (region, pod) => {
+        const key = `${region}/${pod}`;
+        const existing = this.forwards.get(key);
+        if (existing !== undefined) {
+            return existing.url;
+        }
+        const { k8s, kc, where } = await this.config(region);
+        const forward = new k8s.PortForward(kc);
+        const server = net.createServer((socket) => {
+            forward.portForward(where.vaultNamespace, pod, [VAULT_PORT], socket, null, socket).catch(() => socket.destroy());
+        });
+        await new Promise<void>((resolve, reject) => {
+            server.once("error", reject);
+            server.listen(0, "127.0.0.1", resolve);
+        });
+        const url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/`;
+        this.forwards.set(key, { server, url });
+        return url;
+    };
+
+    /** Stops every port-forward. */
+    async close(): Promise<void> {
+        await Promise.all([...this.forwards.values()].map(({ server }) => new Promise<void>((resolve) => server.close(() => resolve()))));
+        this.forwards.clear();
+    }
+}
