@@ -22,7 +22,7 @@ const USAGE = "usage: npm run bootstrap -- [--regions a,b,...] [--non-interactiv
 const HELP = `${USAGE}
 
 Brings every region from empty clusters to wired Vaults, in this order: creates every missing region
-stack; per region deploys the server side, waits for the Vault pods, initializes Vault (showing the
+stack; deploys the server side of every region; per region waits for the Vault pods, initializes Vault (showing the
 unseal keys and root token once, and waiting until you confirm they are stored offline), unseals every
 server, sets openova-vault:vaultInitialized and deploys the Vault configuration; then runs each region
 again so that it connects to its peers, and checks that every ClusterSecretStore is Ready. Run it again

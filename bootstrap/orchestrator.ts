@@ -4,9 +4,9 @@
  * from what it observes (stacks, config, pods, seal status, stack outputs), so running it again picks
  * up where an earlier run stopped, and on a bootstrapped platform it changes nothing.
  *
- * Order (README, "Bootstrap"): every missing stack is created before any deploy (a stack reference to
- * a missing stack fails); then per region the server side, its pods, init, unseal and configuration;
- * then, once every region is configured, the pass that wires peers; then the checks.
+ * Order: every missing stack is created before any deploy (a stack reference to a missing stack
+ * fails); then the server side of every region; then per region its pods, init, unseal and
+ * configuration; then, once every region is configured, the pass that wires peers; then the checks.
  */
 import { parseConfig, PROJECT, type RegionConfig } from "../config";
 import { VAULT_SERVER_DEFAULTS } from "../components/vaultServerValues";
@@ -109,12 +109,16 @@ export async function bootstrap(ports: Ports, options: BootstrapOptions): Promis
         }
     }
 
-    // 2. Per region: server side, pods, init, unseal, configuration.
+    // 2. The server side of every region first, so that all clusters start their pods at once; then
+    //    per region: pods, init, unseal, configuration.
     const configs = new Map<string, RegionConfig>();
     for (const region of options.regions) {
         const config = await regionConfig(ports, region);
         configs.set(region, config);
-        await bringUp(ports, options, config, tokens, report);
+        await deployServer(ports, config);
+    }
+    for (const region of options.regions) {
+        await bringUp(ports, options, configs.get(region) as RegionConfig, tokens, report);
     }
 
     // 3. Wire the peers: run each region again once every peer has issued it a token.
@@ -180,15 +184,6 @@ async function bringUp(
     const { workspace, progress, vault } = ports;
     const region = config.region;
     const pods = vaultPodNames(config.vault.replicas ?? VAULT_SERVER_DEFAULTS.replicas);
-
-    // Server side: only while the stack does not configure Vault yet (a configured stack needs a token to run).
-    if (!config.vaultInitialized) {
-        progress.step(region, "server", "running");
-        await workspace.up(region, { onOutput: (line) => progress.step(region, "server", "running", line) });
-        progress.step(region, "server", "done");
-    } else {
-        progress.step(region, "server", "skipped", "already deployed and configured by its stack");
-    }
 
     await waitForPods(ports, options, region, pods);
 
@@ -257,6 +252,19 @@ async function bringUp(
     await workspace.up(region, { vaultToken: token, onOutput: (line) => progress.step(region, "configure", "running", line) });
     report.configured.push(region);
     progress.step(region, "configure", "done");
+}
+
+/** The server side: only while the stack does not configure Vault yet (a configured stack needs a token to run). */
+async function deployServer(ports: Ports, config: RegionConfig): Promise<void> {
+    const { progress, workspace } = ports;
+    const region = config.region;
+    if (config.vaultInitialized) {
+        progress.step(region, "server", "skipped", "already deployed and configured by its stack");
+        return;
+    }
+    progress.step(region, "server", "running");
+    await workspace.up(region, { onOutput: (line) => progress.step(region, "server", "running", line) });
+    progress.step(region, "server", "done");
 }
 
 async function waitForPods(ports: Ports, options: BootstrapOptions, region: string, pods: readonly string[]): Promise<void> {

@@ -61,7 +61,9 @@ describe("a fresh bring-up", () => {
         expect(creates).toEqual(regions.map((r) => `createStack ${r}`));
         // No program runs before every stack exists.
         expect(platform.calls.findIndex((c) => c.startsWith("up"))).toBe(regions.length);
-        // Per region: server, init, show once, unseal, mark, configure; the first regions are wired once their peers exist.
+        // Every server side before any init; per region: init, show once, unseal, mark, configure; the
+        // first regions are wired once their peers exist.
+        expect(platform.calls.slice(regions.length, 2 * regions.length)).toEqual(regions.map((r) => `up ${r}`));
         const [first] = regions;
         expect(platform.calls.filter((c) => c.endsWith(` ${first}`) && !c.startsWith("unseal")).slice(0, 5)).toEqual([
             `createStack ${first}`,
