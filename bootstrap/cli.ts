@@ -22,11 +22,12 @@ const USAGE = "usage: npm run bootstrap -- [--regions a,b,...] [--non-interactiv
 const HELP = `${USAGE}
 
 Brings every region from empty clusters to wired Vaults, in this order: creates every missing region
-stack; deploys the server side of every region; per region waits for the Vault pods, initializes Vault (showing the
-unseal keys and root token once, and waiting until you confirm they are stored offline), unseals every
-server, sets openova-vault:vaultInitialized and deploys the Vault configuration; then runs each region
-again so that it connects to its peers, and checks that every ClusterSecretStore is Ready. Run it again
-at any time: it does only what is missing (a restarted, sealed Vault is only unsealed).
+stack; deploys the server side of every region; per region waits for the Vault pods, initializes
+Vault (showing the unseal keys and root token once, and waiting until you confirm they are stored
+offline), unseals every server, sets openova-vault:vaultInitialized and deploys the Vault
+configuration; then runs each region again so that it connects to its peers, and checks that every
+ClusterSecretStore is Ready. Run it again at any time: it does only what is missing (a restarted,
+sealed Vault is only unsealed).
 
 Key material is held in memory only: never written to a file, a log, Git, Pulumi config or state. The
 admin token reaches Pulumi programs only through the Automation API's process environment.
