@@ -75,6 +75,8 @@ export = async () => {
         vaultNamespace: region.vault.namespace,
         /** Namespace of the External Secrets Operator. */
         externalSecretsNamespace: region.externalSecretsNamespace,
+        /** Whether this run configured the region's Vault (openova-vault:vaultInitialized); the bootstrap reads it. */
+        vaultConfigured: vaultAdmin !== undefined,
         /** Peers this region's ESO pushes to (their stores exist). */
         connectedPeers: region.connectedPeers,
         /** Per peer: this Vault's address and CA and the token issued for that peer. A secret. */

@@ -78,7 +78,18 @@ export class KubernetesClusters implements Cluster {
         const { k8s, kc, where } = await this.config(region);
         const forward = new k8s.PortForward(kc);
         const server = net.createServer((socket) => {
-            forward.portForward(where.vaultNamespace, pod, [VAULT_PORT], socket, null, socket).catch(() => socket.destroy());
+            // A write after the pod side closed must not crash the process; and when the pod side
+            // closes (or never opens), the local connection ends, so a request fails instead of hanging.
+            socket.on("error", () => socket.destroy());
+            forward
+                .portForward(where.vaultNamespace, pod, [VAULT_PORT], socket, null, socket)
+                .then((connection: unknown) => {
+                    // A WebSocket, or (with retries) a function returning the current one.
+                    type Closable = { on(event: "close", listener: () => void): unknown } | null | undefined;
+                    const ws = (typeof connection === "function" ? (connection as () => unknown)() : connection) as Closable;
+                    ws?.on("close", () => socket.destroy());
+                })
+                .catch(() => socket.destroy());
         });
         await new Promise<void>((resolve, reject) => {
             server.once("error", reject);

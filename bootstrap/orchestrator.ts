@@ -10,8 +10,7 @@
  */
 import { parseConfig, PROJECT, type RegionConfig } from "../config";
 import { VAULT_SERVER_DEFAULTS } from "../components/vaultServerValues";
-import { PEER_ACCESS_OUTPUT } from "../peering";
-import type { Ports } from "./ports";
+import type { Ports, SealStatus } from "./ports";
 import type { Sensitive } from "./sensitive";
 
 export interface BootstrapOptions {
@@ -86,16 +85,29 @@ export function optionProblems(options: BootstrapOptions): string[] {
     return problems;
 }
 
-/** Bootstraps every region. @throws BootstrapError when something needs the operator */
+/**
+ * Bootstraps every region. A run that fails keeps the root tokens it holds alive (running it again
+ * needs them, and revokes them when it completes) and says whose they are.
+ * @throws BootstrapError when something needs the operator, or a step failed
+ */
 export async function bootstrap(ports: Ports, options: BootstrapOptions): Promise<BootstrapReport> {
     const problems = optionProblems(options);
     if (problems.length > 0) {
         throw new BootstrapError(problems);
     }
-    const { workspace, progress } = ports;
-    const report: BootstrapReport = { created: [], initialized: [], unsealed: [], configured: [], wired: [], revokedRootTokens: [] };
     /** Admin tokens in memory, per region: the root token from init, or what the operator gave. */
     const tokens = new Map<string, { token: Sensitive; root: boolean }>();
+    try {
+        return await run(ports, options, tokens);
+    } catch (error) {
+        const lines = error instanceof BootstrapError ? [...error.lines] : [error instanceof Error ? error.message : String(error)];
+        throw new BootstrapError([...lines, ...rootTokensLeft(tokens)]);
+    }
+}
+
+async function run(ports: Ports, options: BootstrapOptions, tokens: Map<string, { token: Sensitive; root: boolean }>): Promise<BootstrapReport> {
+    const { workspace, progress } = ports;
+    const report: BootstrapReport = { created: [], initialized: [], unsealed: [], configured: [], wired: [], revokedRootTokens: [] };
 
     // 1. Every stack exists before any program runs: each region's program references its peers'.
     for (const region of options.regions) {
@@ -113,9 +125,10 @@ export async function bootstrap(ports: Ports, options: BootstrapOptions): Promis
     //    per region: pods, init, unseal, configuration.
     const configs = new Map<string, RegionConfig>();
     for (const region of options.regions) {
-        const config = await regionConfig(ports, region);
-        configs.set(region, config);
-        await deployServer(ports, config);
+        configs.set(region, await regionConfig(ports, region, options.regions));
+    }
+    for (const region of options.regions) {
+        configs.set(region, await deployServer(ports, configs.get(region) as RegionConfig));
     }
     for (const region of options.regions) {
         await bringUp(ports, options, configs.get(region) as RegionConfig, tokens, report);
@@ -133,18 +146,23 @@ export async function bootstrap(ports: Ports, options: BootstrapOptions): Promis
         }
         progress.step(region, "wire", "running", `connecting ${missing.join(", ")}`);
         await workspace.up(region, { vaultToken: await adminToken(ports, region, tokens), onOutput: (line) => progress.step(region, "wire", "running", line) });
+        const after = await workspace.outputs(region);
+        const still = config.peers.filter((peer) => !(Array.isArray(after.connectedPeers) && (after.connectedPeers as string[]).includes(peer)));
+        if (still.length > 0) {
+            progress.step(region, "wire", "failed");
+            throw new BootstrapError([`region ${region}: not connected to ${still.join(", ")} after its run: see the warnings of \`pulumi up -s ${region}\` (a peer that issued no token)`]);
+        }
         report.wired.push(region);
         progress.step(region, "wire", "done");
     }
 
-    // 4. Checks: every store Ready.
+    // 4. Checks: every region's stores (its own Vault's and one per peer) Ready, waiting for ESO to reconcile them.
     const notReady: string[] = [];
     for (const region of options.regions) {
-        progress.step(region, "verify", "running");
-        const stores = await ports.cluster.stores(region);
-        const bad = stores.filter((store) => !store.ready);
-        notReady.push(...bad.map((store) => `region ${region}: ClusterSecretStore ${store.name} is not Ready${store.message ? `: ${store.message}` : ""}`));
-        progress.step(region, "verify", bad.length === 0 ? "done" : "failed", `${stores.length - bad.length}/${stores.length} stores Ready`);
+        notReady.push(...(await storesReady(ports, options, configs.get(region) as RegionConfig)));
+    }
+    if (notReady.length > 0) {
+        throw new BootstrapError(notReady);
     }
 
     // 5. No root token stays alive unless asked.
@@ -152,17 +170,50 @@ export async function bootstrap(ports: Ports, options: BootstrapOptions): Promis
         for (const [region, { token, root }] of tokens) {
             if (root) {
                 await ports.vault.revoke(region, token);
+                tokens.delete(region);
                 report.revokedRootTokens.push(region);
             }
         }
     }
-    if (notReady.length > 0) {
-        throw new BootstrapError(notReady);
-    }
     return report;
 }
 
-async function regionConfig(ports: Ports, region: string): Promise<RegionConfig> {
+/** A line for every root token a failed run leaves alive (the run that completes revokes them). */
+function rootTokensLeft(tokens: Map<string, { token: Sensitive; root: boolean }>): string[] {
+    const regions = [...tokens].filter(([, { root }]) => root).map(([region]) => region);
+    return regions.length > 0
+        ? [`the root token of ${regions.join(", ")} is still alive: give it when the next run asks (it revokes it when it completes), or revoke it (\`vault token revoke -self\` with it)`]
+        : [];
+}
+
+async function storesReady(ports: Ports, options: BootstrapOptions, config: RegionConfig): Promise<string[]> {
+    const { progress, cluster, clock } = ports;
+    const region = config.region;
+    const expected = ["vault-local", ...config.peers.map((peer) => `vault-${peer}`)];
+    progress.step(region, "verify", "running");
+    for (let waited = 0; ; waited += options.pollMs) {
+        const stores = await cluster.stores(region);
+        const problems = expected.flatMap((name) => {
+            const store = stores.find((s) => s.name === name);
+            return store === undefined
+                ? [`region ${region}: ClusterSecretStore ${name} does not exist`]
+                : store.ready
+                  ? []
+                  : [`region ${region}: ClusterSecretStore ${name} is not Ready${store.message ? `: ${store.message}` : ""}`];
+        });
+        if (problems.length === 0) {
+            progress.step(region, "verify", "done", `${expected.length}/${expected.length} stores Ready`);
+            return [];
+        }
+        if (waited >= options.podTimeoutMs) {
+            progress.step(region, "verify", "failed", `${expected.length - problems.length}/${expected.length} stores Ready`);
+            return problems;
+        }
+        await clock.sleep(options.pollMs);
+    }
+}
+
+async function regionConfig(ports: Ports, region: string, regions: readonly string[]): Promise<RegionConfig> {
     // The token check of parseConfig is about `pulumi up`'s environment; the bootstrap passes a token there itself.
     const parsed = parseConfig(region, await ports.workspace.config(region), { environment: { VAULT_TOKEN: "set by the bootstrap" } });
     if (!parsed.ok) {
@@ -170,6 +221,12 @@ async function regionConfig(ports: Ports, region: string): Promise<RegionConfig>
     }
     if (parsed.config.region !== region) {
         throw new BootstrapError([`stack ${region} deploys region ${parsed.config.region}: the bootstrap expects each region's stack to be named after it`]);
+    }
+    const left = parsed.config.peers.filter((peer) => !regions.includes(peer));
+    if (left.length > 0) {
+        throw new BootstrapError([
+            `stack ${region} reads its peers ${left.join(", ")}, which --regions leaves out: every region of openova-vault:regions must be brought up together (a stack reference to a missing stack fails)`,
+        ]);
     }
     return parsed.config;
 }
@@ -187,46 +244,56 @@ async function bringUp(
 
     await waitForPods(ports, options, region, pods);
 
-    // Init, through the first server; the others join it (retry_join).
+    // Init, through the first server, only if no server is initialized; the others join it (retry_join).
     progress.step(region, "init", "running");
-    const first = await vault.sealStatus(region, pods[0]);
+    const statuses = await Promise.all(pods.map((pod) => vault.sealStatus(region, pod)));
     let keys: readonly Sensitive[] | undefined;
-    if (!first.initialized) {
+    if (statuses.every((status) => !status.initialized)) {
         const result = await vault.init(region, pods[0], {
             secretShares: options.keyShares,
             secretThreshold: options.keyThreshold,
             pgpKeys: options.pgpKeys,
             rootTokenPgpKey: options.rootTokenPgpKey,
         });
-        const encrypted = options.pgpKeys !== undefined;
-        await ports.operator.keepOffline(region, { keys: result.keys, rootToken: result.rootToken, encrypted });
-        if (!encrypted) {
+        const keysEncrypted = options.pgpKeys !== undefined;
+        const rootTokenEncrypted = options.rootTokenPgpKey !== undefined;
+        await ports.operator.keepOffline(region, { keys: result.keys, rootToken: result.rootToken, keysEncrypted, rootTokenEncrypted });
+        if (!keysEncrypted) {
             keys = result.keys;
         }
-        if (options.rootTokenPgpKey === undefined) {
+        if (!rootTokenEncrypted) {
             tokens.set(region, { token: result.rootToken, root: true });
         }
         report.initialized.push(region);
         progress.step(region, "init", "done", `${options.keyShares} key shares, threshold ${options.keyThreshold}`);
+    } else if (!statuses[0].initialized && statuses.some((status) => status.initialized && status.sealed)) {
+        // A sealed follower that is initialized holds Raft data of its own: vault-0 lost its volume.
+        throw new BootstrapError([
+            `region ${region}: ${pods[0]} is not initialized but other servers are: its data is gone. Not initializing a second cluster: restore ${pods[0]}'s volume, or unseal another server and remove ${pods[0]} from Raft (\`vault operator raft remove-peer\`)`,
+        ]);
     } else {
         progress.step(region, "init", "skipped", "already initialized");
     }
 
-    // Unseal every server still sealed, with the keys in memory or the operator's.
+    // Unseal every server still sealed, vault-0 first: a follower joins it (retry_join) only once it is
+    // unsealed, reports initialized only then, and finishes unsealing after its last key (in the background).
     progress.step(region, "unseal", "running");
     let unsealedAny = false;
     for (const pod of pods) {
-        let status = await vault.sealStatus(region, pod);
+        let status = await waitForStatus(ports, options, region, pod, (s) => !s.sealed || (s.initialized && s.t > 0), "to join the Raft cluster");
         if (!status.sealed) {
             continue;
         }
         keys ??= await ports.operator.unsealKeys(region, status.t);
+        // Key by key until the threshold is met: unsealed, or (a follower) progress back to 0 while it
+        // finishes. A key an interrupted earlier run entered already counts once; Vault ignores it again.
         for (const key of keys) {
-            if (!status.sealed) {
+            status = await vault.unseal(region, pod, key);
+            if (!status.sealed || status.progress === 0) {
                 break;
             }
-            status = await vault.unseal(region, pod, key);
         }
+        status = await waitForStatus(ports, options, region, pod, (s) => !s.sealed || (s.progress > 0 && s.progress < s.t), "to unseal");
         if (status.sealed) {
             throw new BootstrapError([`region ${region}: ${pod} is still sealed after ${keys.length} key(s) (progress ${status.progress} of ${status.t}); check the keys and run the bootstrap again`]);
         }
@@ -240,7 +307,7 @@ async function bringUp(
 
     // Configuration: mark the stack and deploy with the admin token in the process environment only.
     const outputs = await workspace.outputs(region);
-    if (config.vaultInitialized && outputs[PEER_ACCESS_OUTPUT] !== undefined) {
+    if (config.vaultInitialized && outputs.vaultConfigured === true) {
         progress.step(region, "configure", "skipped", "already configured");
         return;
     }
@@ -254,17 +321,28 @@ async function bringUp(
     progress.step(region, "configure", "done");
 }
 
-/** The server side: only while the stack does not configure Vault yet (a configured stack needs a token to run). */
-async function deployServer(ports: Ports, config: RegionConfig): Promise<void> {
+/**
+ * The server side: only while the stack does not configure Vault yet (a configured stack needs a
+ * token to run). A stack never deployed starts with `vaultInitialized` false, whatever its file says
+ * (the committed ones say true): there is no Vault yet, so nothing to configure or to lose.
+ * @returns the config as it now is
+ */
+async function deployServer(ports: Ports, config: RegionConfig): Promise<RegionConfig> {
     const { progress, workspace } = ports;
     const region = config.region;
-    if (config.vaultInitialized) {
+    let current = config;
+    if (current.vaultInitialized && (await workspace.outputs(region)).regionName === undefined) {
+        await workspace.setConfig(region, INITIALIZED_KEY, "false");
+        current = { ...current, vaultInitialized: false };
+    }
+    if (current.vaultInitialized) {
         progress.step(region, "server", "skipped", "already deployed and configured by its stack");
-        return;
+        return current;
     }
     progress.step(region, "server", "running");
     await workspace.up(region, { onOutput: (line) => progress.step(region, "server", "running", line) });
     progress.step(region, "server", "done");
+    return current;
 }
 
 async function waitForPods(ports: Ports, options: BootstrapOptions, region: string, pods: readonly string[]): Promise<void> {
@@ -288,6 +366,39 @@ async function waitForPods(ports: Ports, options: BootstrapOptions, region: stri
     }
 }
 
+/**
+ * Polls a server's seal status until `done` holds (or the pod timeout passes). @returns the last status
+ * @throws BootstrapError when it never does and the server stays sealed
+ */
+async function waitForStatus(
+    ports: Ports,
+    options: BootstrapOptions,
+    region: string,
+    pod: string,
+    done: (status: SealStatus) => boolean,
+    what: string,
+): Promise<SealStatus> {
+    for (let waited = 0; ; waited += options.pollMs) {
+        const status = await ports.vault.sealStatus(region, pod);
+        if (done(status)) {
+            return status;
+        }
+        if (waited >= options.podTimeoutMs) {
+            if (!status.sealed) {
+                return status;
+            }
+            if (!status.initialized) {
+                throw new BootstrapError([
+                    `region ${region}: ${pod} did not join the Raft cluster within ${Math.round(options.podTimeoutMs / 1000)} s: check its logs (\`kubectl logs ${pod}\`) for retry_join errors`,
+                ]);
+            }
+            return status;
+        }
+        ports.progress.step(region, "unseal", "running", `waiting for ${pod} ${what}`);
+        await ports.clock.sleep(options.pollMs);
+    }
+}
+
 /** The admin token for a region: the root token still in memory, or the operator's (checked). */
 async function adminToken(ports: Ports, region: string, tokens: Map<string, { token: Sensitive; root: boolean }>): Promise<Sensitive> {
     const known = tokens.get(region);
@@ -295,9 +406,13 @@ async function adminToken(ports: Ports, region: string, tokens: Map<string, { to
         return known.token;
     }
     const given = await ports.operator.adminToken(region);
-    if (!(await ports.vault.tokenValid(region, given))) {
-        throw new BootstrapError([`region ${region}: the admin token given is not valid for its Vault`]);
+    const info = await ports.vault.tokenInfo(region, given);
+    if (!info.valid) {
+        throw new BootstrapError([
+            `region ${region}: the admin token given is not valid for its Vault (a root token an earlier run revoked? make a new one with \`vault operator generate-root\` and the unseal keys)`,
+        ]);
     }
-    tokens.set(region, { token: given, root: false });
+    // A root token the operator gives is revoked at the end like one from init.
+    tokens.set(region, { token: given, root: info.root });
     return given;
 }

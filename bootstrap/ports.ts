@@ -58,8 +58,8 @@ export interface VaultApi {
     init(region: string, pod: string, request: InitRequest): Promise<InitResult>;
     /** `PUT /v1/sys/unseal` with one key. */
     unseal(region: string, pod: string, key: Sensitive): Promise<SealStatus>;
-    /** Whether a token is valid for this region's Vault (`auth/token/lookup-self`). */
-    tokenValid(region: string, token: Sensitive): Promise<boolean>;
+    /** Whether a token is valid for this region's Vault, and whether it is a root token (`auth/token/lookup-self`). */
+    tokenInfo(region: string, token: Sensitive): Promise<{ readonly valid: boolean; readonly root: boolean }>;
     /** `auth/token/revoke-self`. */
     revoke(region: string, token: Sensitive): Promise<void>;
 }
@@ -83,13 +83,23 @@ export interface Cluster {
     stores(region: string): Promise<StoreStatus[]>;
 }
 
+/** A Vault's new key material, as `sys/init` returned it. */
+export interface KeyMaterial {
+    readonly keys: readonly Sensitive[];
+    readonly rootToken: Sensitive;
+    /** The keys are PGP-encrypted (to `pgpKeys`). */
+    readonly keysEncrypted: boolean;
+    /** The root token is PGP-encrypted (to `rootTokenPgpKey`). */
+    readonly rootTokenEncrypted: boolean;
+}
+
 /** The person running the bootstrap (or, non-interactive, what stands in for one). */
 export interface Operator {
     /**
      * Shows a region's new key material once, on the terminal, and resolves when the operator has
      * confirmed that it is stored offline.
      */
-    keepOffline(region: string, material: { readonly keys: readonly Sensitive[]; readonly rootToken: Sensitive; readonly encrypted: boolean }): Promise<void>;
+    keepOffline(region: string, material: KeyMaterial): Promise<void>;
     /** Unseal keys for a sealed Vault the bootstrap holds no keys for (after a restart). */
     unsealKeys(region: string, threshold: number): Promise<Sensitive[]>;
     /** An admin token for a region whose Vault is initialized but whose root token is not in memory. */

@@ -8,34 +8,40 @@
  */
 import { confirm, password } from "@inquirer/prompts";
 import { BootstrapError } from "./orchestrator";
-import type { Operator, Progress, StepState } from "./ports";
+import type { KeyMaterial, Operator, Progress, StepState } from "./ports";
 import { Sensitive } from "./sensitive";
 
 type Write = (text: string) => void;
 const stdout: Write = (text) => void process.stdout.write(text);
 
 /** The lines that show new key material, for a terminal (plain) or a log (PGP-encrypted). */
-export function keyMaterialLines(region: string, material: Parameters<Operator["keepOffline"]>[1]): string[] {
-    const what = material.encrypted ? "PGP-encrypted to the keys you gave" : "in the clear: this is the only time they are shown";
+export function keyMaterialLines(region: string, material: KeyMaterial): string[] {
+    const how = (encrypted: boolean) => (encrypted ? "PGP-encrypted" : "in the clear, shown this once");
     return [
-        `Region ${region}: Vault is initialized. Its unseal keys and root token, ${what}:`,
+        `Region ${region}: Vault is initialized. Its unseal keys (${how(material.keysEncrypted)}) and root token (${how(material.rootTokenEncrypted)}):`,
         ...material.keys.map((key, i) => `  Unseal key ${i + 1}: ${key.reveal()}`),
         `  Initial root token: ${material.rootToken.reveal()}`,
         "Store them offline now, each key with a different person. They are not kept anywhere else.",
     ];
 }
 
+/** Clears the screen and the terminal's scrollback (ED 2 and ED 3), so the keys are not left there. */
+const CLEAR_SCREEN_AND_SCROLLBACK = "\x1b[H\x1b[2J\x1b[3J";
+
 /** A person at the terminal. */
 export class TerminalOperator implements Operator {
     constructor(private readonly write: Write = stdout) {}
 
-    async keepOffline(region: string, material: Parameters<Operator["keepOffline"]>[1]): Promise<void> {
+    async keepOffline(region: string, material: KeyMaterial): Promise<void> {
         this.write(`\n${keyMaterialLines(region, material).join("\n")}\n\n`);
-        while (!(await confirm({ message: `Are all ${material.keys.length} keys and the root token of ${region} stored offline?`, default: false }))) {
-            this.write("They are not shown again once you go on. Store them, then answer yes.\n");
+        try {
+            while (!(await confirm({ message: `Are all ${material.keys.length} keys and the root token of ${region} stored offline?`, default: false }))) {
+                this.write("They are not shown again once you go on. Store them, then answer yes.\n");
+            }
+        } finally {
+            // Off the screen and out of the scrollback, also when the operator stops here (Ctrl+C).
+            this.write(CLEAR_SCREEN_AND_SCROLLBACK);
         }
-        // Off the screen before anything else is printed (scrollback may still hold them: clear it too).
-        console.clear();
     }
 
     async unsealKeys(region: string, threshold: number): Promise<Sensitive[]> {
@@ -64,8 +70,8 @@ export class NonInteractiveOperator implements Operator {
         private readonly write: Write = stdout,
     ) {}
 
-    keepOffline(region: string, material: Parameters<Operator["keepOffline"]>[1]): Promise<void> {
-        if (!material.encrypted) {
+    keepOffline(region: string, material: KeyMaterial): Promise<void> {
+        if (!material.keysEncrypted || !material.rootTokenEncrypted) {
             // The options check refuses this before anything runs; this is the last line of defence.
             return Promise.reject(new BootstrapError([`region ${region}: refusing to show unencrypted key material without a terminal`]));
         }

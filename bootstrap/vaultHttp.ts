@@ -45,10 +45,12 @@ export class VaultHttpApi implements VaultApi {
     /**
      * @param endpoint where each server is reached
      * @param tokenPod the server token calls go to (any unsealed one forwards to the active server)
+     * @param timeoutMs how long one request may take
      */
     constructor(
         private readonly endpoint: Endpoint,
         private readonly tokenPod = "vault-0",
+        private readonly timeoutMs = 30_000,
     ) {}
 
     private async call(region: string, pod: string, call: Call): Promise<{ status: number; body: Record<string, unknown> }> {
@@ -62,7 +64,12 @@ export class VaultHttpApi implements VaultApi {
         }
         let response: Response;
         try {
-            response = await fetch(new URL(call.path, base), { method: call.method, headers, body: call.body === undefined ? undefined : JSON.stringify(call.body) });
+            response = await fetch(new URL(call.path, base), {
+                method: call.method,
+                headers,
+                body: call.body === undefined ? undefined : JSON.stringify(call.body),
+                signal: AbortSignal.timeout(this.timeoutMs),
+            });
         } catch (error) {
             throw new VaultHttpError(0, `region ${region}, ${pod}: ${call.method} ${call.path} failed: ${(error as Error).message}`);
         }
@@ -107,13 +114,14 @@ export class VaultHttpApi implements VaultApi {
         return sealStatusOf((await this.call(region, pod, { method: "PUT", path: "/v1/sys/unseal", body: { key: key.reveal() } })).body);
     }
 
-    async tokenValid(region: string, token: Sensitive): Promise<boolean> {
+    async tokenInfo(region: string, token: Sensitive): Promise<{ valid: boolean; root: boolean }> {
         try {
-            await this.call(region, this.tokenPod, { method: "GET", path: "/v1/auth/token/lookup-self", token });
-            return true;
+            const { body } = await this.call(region, this.tokenPod, { method: "GET", path: "/v1/auth/token/lookup-self", token });
+            const data = (body.data ?? {}) as { policies?: unknown };
+            return { valid: true, root: Array.isArray(data.policies) && data.policies.includes("root") };
         } catch (error) {
             if (error instanceof VaultHttpError && error.status === 403) {
-                return false;
+                return { valid: false, root: false };
             }
             throw error;
         }

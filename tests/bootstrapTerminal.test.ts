@@ -6,7 +6,12 @@ import { BootstrapError } from "../bootstrap/orchestrator";
 import { Sensitive } from "../bootstrap/sensitive";
 import { LineProgress, NonInteractiveOperator, adminTokenVariable, keyMaterialLines } from "../bootstrap/terminal";
 
-const material = (encrypted: boolean) => ({ keys: [new Sensitive("k1"), new Sensitive("k2")], rootToken: new Sensitive("root"), encrypted });
+const material = (encrypted: boolean, rootTokenEncrypted = encrypted) => ({
+    keys: [new Sensitive("k1"), new Sensitive("k2")],
+    rootToken: new Sensitive("root"),
+    keysEncrypted: encrypted,
+    rootTokenEncrypted,
+});
 
 describe("non-interactive operator", () => {
     it("shows encrypted key material, and refuses to show it in the clear", async () => {
@@ -15,6 +20,7 @@ describe("non-interactive operator", () => {
         await operator.keepOffline("eu-1", material(true));
         expect(written.join("")).toContain("  Unseal key 2: k2\n");
         await expect(operator.keepOffline("eu-1", material(false))).rejects.toThrow("refusing to show unencrypted key material without a terminal");
+        await expect(operator.keepOffline("eu-1", material(true, false))).rejects.toThrow("refusing to show unencrypted key material without a terminal");
         expect(written).toHaveLength(1);
     });
 
@@ -29,8 +35,8 @@ describe("non-interactive operator", () => {
     });
 
     it("says whether what it shows is encrypted", () => {
-        expect(keyMaterialLines("a", material(false))[0]).toContain("in the clear: this is the only time they are shown");
-        expect(keyMaterialLines("a", material(true))[0]).toContain("PGP-encrypted");
+        expect(keyMaterialLines("a", material(false))[0]).toBe("Region a: Vault is initialized. Its unseal keys (in the clear, shown this once) and root token (in the clear, shown this once):");
+        expect(keyMaterialLines("a", material(true, false))[0]).toBe("Region a: Vault is initialized. Its unseal keys (PGP-encrypted) and root token (in the clear, shown this once):");
     });
 });
 

@@ -106,8 +106,8 @@ describe("synth of the region stacks", () => {
 
     it("succeeds and summarizes each stack", () => {
         expect(run.code).toBe(0);
-        expect(run.stdout).toContain("stack region1: 29 resources, 0 warning(s), 8 outputs");
-        expect(run.stdout).toContain("stack region2: 26 resources, 0 warning(s), 8 outputs");
+        expect(run.stdout).toContain("stack region1: 29 resources, 0 warning(s), 9 outputs");
+        expect(run.stdout).toContain("stack region2: 26 resources, 0 warning(s), 9 outputs");
         expect(run.stdout).toMatch(/2 {2}kubernetes:helm\.sh\/v4:Chart/);
         expect(Object.keys(filesUnder(out)).sort()).toEqual(
             ["manifests.yaml", "outputs.json", "resources.json"].flatMap((f) => [`region1/${f}`, `region2/${f}`]).sort(),
@@ -151,6 +151,7 @@ describe("synth of the region stacks", () => {
             regionName: "region2",
             vaultAddress: "https://vault.region2.example.com",
             vaultCaCert: "",
+            vaultConfigured: true,
             vaultNamespace: "vault",
         });
     });

@@ -52,7 +52,7 @@ describe("VaultHttpApi", () => {
                         }
                         return send(200, status());
                     case "GET /v1/auth/token/lookup-self":
-                        return req.headers["x-vault-token"] === ROOT ? send(200, { data: { id: "x" } }) : send(403, { errors: ["permission denied"] });
+                        return req.headers["x-vault-token"] === ROOT ? send(200, { data: { id: "x", policies: ["root"] } }) : send(403, { errors: ["permission denied"] });
                     case "POST /v1/auth/token/revoke-self":
                         return send(204);
                     default:
@@ -79,8 +79,8 @@ describe("VaultHttpApi", () => {
         expect(await api().unseal("r", "vault-1", result.keys[2])).toMatchObject({ sealed: false, progress: 0 });
         expect(seen.at(-1)).toEqual({ method: "PUT", url: "/v1/sys/unseal", body: { key: KEYS[2] } });
 
-        expect(await api().tokenValid("r", new Sensitive(ROOT))).toBe(true);
-        expect(await api().tokenValid("r", new Sensitive("hvs.wrong"))).toBe(false);
+        expect(await api().tokenInfo("r", new Sensitive(ROOT))).toEqual({ valid: true, root: true });
+        expect(await api().tokenInfo("r", new Sensitive("hvs.wrong"))).toEqual({ valid: false, root: false });
         await api().revoke("r", result.rootToken);
         expect(seen.at(-1)).toEqual({ method: "POST", url: "/v1/auth/token/revoke-self", token: ROOT, body: undefined });
     });

@@ -2,21 +2,34 @@
  * In-memory fakes of what the bootstrap talks to (bootstrap/ports.ts): region stacks whose `up`
  * behaves like this project's program (server side; with `vaultInitialized` and a valid token, the
  * Vault configuration and peer tokens; stores for the peers that have issued one), Vault servers with
- * Shamir keys and seal state, pods that start a few polls after the server is deployed, and an
- * operator. Everything any fake writes or keeps (progress, `up` output, stack config and outputs,
+ * Shamir keys and seal state that behave like Raft followers (uninitialized until vault-0 is
+ * unsealed and they join it; unsealed in the background after their last key), pods that start a few
+ * polls after the server is deployed, and an operator. Everything any fake writes or keeps (progress, `up` output, stack config and outputs,
  * errors) is recorded in `written`, so a test can scan it for key material; the one channel meant
  * to carry keys, the operator's terminal, is recorded apart in `terminal`.
  */
 import type { Ports, SealStatus, StepState } from "../../bootstrap/ports";
 import { Sensitive } from "../../bootstrap/sensitive";
 
+interface FakePod {
+    sealed: boolean;
+    entered: Set<string>;
+    /** A follower has joined vault-0's Raft cluster (vault-0 itself counts as joined once initialized). */
+    joined: boolean;
+    /** The last key was entered; the server unseals before its next status. */
+    unsealing: boolean;
+}
+
 interface FakeVault {
     initialized: boolean;
     keys: string[];
     threshold: number;
+    /** Valid tokens, and which of them are root tokens. */
     tokens: Set<string>;
-    /** Per pod: sealed, and the keys entered towards the threshold. */
-    pods: Map<string, { sealed: boolean; entered: Set<string> }>;
+    roots: Set<string>;
+    /** Every token ever issued, revoked ones included. */
+    issued: string[];
+    pods: Map<string, FakePod>;
 }
 
 interface FakeStack {
@@ -46,8 +59,14 @@ export class FakePlatform {
     readonly terminal: string[] = [];
     /** The order of the calls that change something, as `<call> <region>`. */
     readonly calls: string[] = [];
-    /** Throws once at the first call named here (`<call> <region>`, e.g. `unseal region2`), as a crash would. */
+    /**
+     * Throws once at the call named here (`<call> <region>`, e.g. `unseal region2`, or `up region1#2`
+     * for its second occurrence), as a crash would: before the call has any effect, or with
+     * `failAfterEffect`, once it has had it (the answer is lost).
+     */
     failAt: string | undefined;
+    failAfterEffect = false;
+    private readonly occurrences = new Map<string, number>();
     /** What the operator answers: keys for a sealed Vault, and an admin token. */
     operatorKeys = new Map<string, string[]>();
     operatorTokens = new Map<string, string>();
@@ -55,13 +74,14 @@ export class FakePlatform {
 
     constructor(readonly options: FakeOptions) {
         for (const region of options.regions) {
-            this.vaults.set(region, { initialized: false, keys: [], threshold: 0, tokens: new Set(), pods: new Map() });
+            this.vaults.set(region, { initialized: false, keys: [], threshold: 0, tokens: new Set(), roots: new Set(), issued: [], pods: new Map() });
         }
     }
 
-    /** The committed stack file's config for a region, as `pulumi stack init` would find it. */
+    /** The committed stack file's config for a region, as `pulumi stack init` would find it (the gate on, as committed). */
     private committedConfig(region: string): Record<string, string> {
         return {
+            "openova-vault:vaultInitialized": "true",
             "openova-vault:domain": "example.com",
             "openova-vault:regions": JSON.stringify(this.options.regions),
             "openova-vault:vault": JSON.stringify({ replicas: this.options.replicas ?? 3 }),
@@ -69,13 +89,29 @@ export class FakePlatform {
         };
     }
 
-    private step(call: string, region: string): void {
-        if (this.failAt === `${call} ${region}`) {
+    /** Records a call; throws if it is the one to fail before its effect. @returns whether to fail after it */
+    private step(call: string, region: string): boolean {
+        const name = `${call} ${region}`;
+        const n = (this.occurrences.get(name) ?? 0) + 1;
+        this.occurrences.set(name, n);
+        const hit = this.failAt === name || this.failAt === `${name}#${n}`;
+        if (hit && !this.failAfterEffect) {
             this.failAt = undefined;
-            throw new Error(`injected failure at ${call} ${region}`);
+            throw new Error(`injected failure at ${name}`);
         }
         if (call !== "status") {
-            this.calls.push(`${call} ${region}`);
+            this.calls.push(name);
+        }
+        if (hit) {
+            this.failAt = undefined;
+        }
+        return hit;
+    }
+
+    /** Throws after an effect, when {@link step} said so. */
+    private static lost(fail: boolean, name: string): void {
+        if (fail) {
+            throw new Error(`injected failure after ${name}`);
         }
     }
 
@@ -91,17 +127,38 @@ export class FakePlatform {
         return this.vaults.get(region) as FakeVault;
     }
 
-    /** Every pod of a region sealed again, as after a restart. */
+    /** Every pod of a region sealed again, as after a restart (followers keep their Raft data). */
     restart(region: string): void {
         for (const pod of this.vault(region).pods.values()) {
             pod.sealed = true;
+            pod.unsealing = false;
             pod.entered.clear();
         }
     }
 
     /** The secrets a test must never find outside the terminal: every key and token ever issued. */
     keyMaterial(): string[] {
-        return [...this.vaults.values()].flatMap((v) => [...v.keys, ...v.tokens]);
+        return [...this.vaults.values()].flatMap((v) => [...v.keys, ...v.issued]);
+    }
+
+    /** A server's view: a follower is uninitialized until it joins, which it does once vault-0 is unsealed. */
+    private podStatus(region: string, name: string): SealStatus {
+        const v = this.vault(region);
+        const pod = v.pods.get(name);
+        if (pod === undefined) {
+            throw new Error(`${region}/${name} does not exist`);
+        }
+        const leader = v.pods.get("vault-0");
+        if (!pod.joined && v.initialized && leader !== undefined && !leader.sealed) {
+            pod.joined = true;
+        }
+        if (pod.unsealing) {
+            pod.unsealing = false;
+            pod.sealed = false;
+        }
+        return pod.joined
+            ? { initialized: true, sealed: pod.sealed, t: v.threshold, n: v.keys.length, progress: pod.entered.size }
+            : { initialized: false, sealed: true, t: 0, n: 0, progress: 0 };
     }
 
     ports(): Ports {
@@ -110,19 +167,21 @@ export class FakePlatform {
             workspace: {
                 stackExists: (stack) => Promise.resolve(this.stacks.has(stack)),
                 createStack: (stack) => {
-                    this.step("createStack", stack);
+                    const fail = this.step("createStack", stack);
                     this.stacks.set(stack, { config: this.committedConfig(stack), outputs: {}, serverDeployed: false, podPolls: 0 });
+                    FakePlatform.lost(fail, `createStack ${stack}`);
                     return Promise.resolve();
                 },
                 config: (stack) => Promise.resolve({ ...this.stack(stack).config }),
                 setConfig: (stack, key, value) => {
-                    this.step("setConfig", stack);
+                    const fail = this.step("setConfig", stack);
                     this.stack(stack).config[key] = value;
                     record(`config ${stack} ${key}=${value}`);
+                    FakePlatform.lost(fail, `setConfig ${stack}`);
                     return Promise.resolve();
                 },
                 up: (region, { vaultToken, onOutput }) => {
-                    this.step("up", region);
+                    const fail = this.step("up", region);
                     const stack = this.stack(region);
                     const configure = stack.config["openova-vault:vaultInitialized"] === "true";
                     if (configure && (vaultToken === undefined || !this.vault(region).tokens.has(vaultToken.reveal()))) {
@@ -131,20 +190,22 @@ export class FakePlatform {
                     if (!stack.serverDeployed) {
                         stack.serverDeployed = true;
                         for (let i = 0; i < (this.options.replicas ?? 3); i++) {
-                            this.vault(region).pods.set(`vault-${i}`, { sealed: true, entered: new Set() });
+                            this.vault(region).pods.set(`vault-${i}`, { sealed: true, entered: new Set(), joined: false, unsealing: false });
                         }
                     }
-                    const outputs: Record<string, unknown> = { regionName: region, peers: this.options.regions.filter((r) => r !== region) };
-                    if (configure) {
-                        outputs.peerAccess = "[secret]";
-                        // A peer is connected once it has issued this region a token (it is configured).
-                        outputs.connectedPeers = this.options.regions.filter((r) => r !== region && this.stacks.get(r)?.outputs.peerAccess !== undefined);
-                    } else {
-                        outputs.connectedPeers = this.options.regions.filter((r) => r !== region && this.stacks.get(r)?.outputs.peerAccess !== undefined);
-                    }
+                    // As the program does: peerAccess is always exported (a secret, empty until configured);
+                    // a peer is connected once it has issued this region a token (it is configured).
+                    const outputs: Record<string, unknown> = {
+                        regionName: region,
+                        peers: this.options.regions.filter((r) => r !== region),
+                        vaultConfigured: configure,
+                        peerAccess: "[secret]",
+                        connectedPeers: this.options.regions.filter((r) => r !== region && this.stacks.get(r)?.outputs.vaultConfigured === true),
+                    };
                     stack.outputs = outputs;
                     onOutput(`Updating (${region}): ${configure ? "Vault configured" : "server side"}`);
                     record(JSON.stringify(outputs));
+                    FakePlatform.lost(fail, `up ${region}`);
                     return Promise.resolve();
                 },
                 outputs: (stack) => Promise.resolve({ ...this.stack(stack).outputs }),
@@ -152,25 +213,23 @@ export class FakePlatform {
             vault: {
                 sealStatus: (region, pod) => {
                     this.step("status", region);
-                    const v = this.vault(region);
-                    const p = v.pods.get(pod);
-                    if (p === undefined) {
-                        throw new Error(`${region}/${pod} does not exist`);
-                    }
-                    const status: SealStatus = { initialized: v.initialized, sealed: p.sealed, t: v.threshold, n: v.keys.length, progress: p.entered.size };
-                    return Promise.resolve(status);
+                    return Promise.resolve(this.podStatus(region, pod));
                 },
-                init: (region, _pod, request) => {
-                    this.step("init", region);
+                init: (region, pod, request) => {
+                    const fail = this.step("init", region);
                     const v = this.vault(region);
                     if (v.initialized) {
                         throw new Error("Vault is already initialized");
                     }
                     v.initialized = true;
+                    (v.pods.get(pod) as FakePod).joined = true;
                     v.threshold = request.secretThreshold;
                     v.keys = Array.from({ length: request.secretShares }, () => `unseal-key-${region}-${++counter}-${Math.random().toString(36).slice(2)}`);
                     const root = `hvs.root-${region}-${++counter}-${Math.random().toString(36).slice(2)}`;
                     v.tokens.add(root);
+                    v.roots.add(root);
+                    v.issued.push(root);
+                    FakePlatform.lost(fail, `init ${region}`);
                     const encrypt = (value: string, key: string | undefined) => (key === undefined ? value : `pgp(${key}):${Buffer.from(value).toString("base64")}`);
                     return Promise.resolve({
                         keys: v.keys.map((key, i) => new Sensitive(encrypt(key, request.pgpKeys?.[i]))),
@@ -178,26 +237,41 @@ export class FakePlatform {
                     });
                 },
                 unseal: (region, pod, key) => {
-                    this.step("unseal", region);
+                    const fail = this.step("unseal", region);
                     const v = this.vault(region);
-                    const p = v.pods.get(pod);
-                    if (p === undefined || !v.initialized) {
-                        throw new Error(`${region}/${pod} cannot be unsealed`);
+                    const status = this.podStatus(region, pod);
+                    const p = v.pods.get(pod) as FakePod;
+                    if (!status.initialized) {
+                        throw new Error(`${region}/${pod}: Vault is not initialized`);
                     }
                     if (!v.keys.includes(key.reveal())) {
                         throw new Error("invalid key");
                     }
+                    if (!p.sealed) {
+                        return Promise.resolve(status);
+                    }
+                    // As Vault does, a key entered twice counts once.
                     p.entered.add(key.reveal());
                     if (p.entered.size >= v.threshold) {
-                        p.sealed = false;
                         p.entered.clear();
+                        // vault-0 unseals at once; a follower finishes in the background (sealed, progress 0).
+                        if (pod === "vault-0") {
+                            p.sealed = false;
+                        } else {
+                            p.unsealing = true;
+                        }
                     }
+                    FakePlatform.lost(fail, `unseal ${region}`);
                     return Promise.resolve({ initialized: true, sealed: p.sealed, t: v.threshold, n: v.keys.length, progress: p.entered.size });
                 },
-                tokenValid: (region, token) => Promise.resolve(this.vault(region).tokens.has(token.reveal())),
+                tokenInfo: (region, token) => {
+                    const v = this.vault(region);
+                    return Promise.resolve({ valid: v.tokens.has(token.reveal()), root: v.roots.has(token.reveal()) });
+                },
                 revoke: (region, token) => {
-                    this.step("revoke", region);
+                    const fail = this.step("revoke", region);
                     this.vault(region).tokens.delete(token.reveal());
+                    FakePlatform.lost(fail, `revoke ${region}`);
                     return Promise.resolve();
                 },
             },
@@ -224,7 +298,7 @@ export class FakePlatform {
                 keepOffline: (region, material) => {
                     // Shown first; a failure here is the operator stopping at the confirmation.
                     this.terminal.push(`${region}: ${material.keys.map((k) => k.reveal()).join(" ")} root ${material.rootToken.reveal()}`);
-                    this.step("keepOffline", region);
+                    FakePlatform.lost(this.step("keepOffline", region), `keepOffline ${region}`);
                     return Promise.resolve();
                 },
                 unsealKeys: (region) => {
