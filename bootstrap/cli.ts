@@ -48,7 +48,8 @@ Options:
   -h, --help                   show this help
 
 Before it changes anything it checks, and reports one line for each that is missing: the pulumi CLI
-and a logged-in backend, and a kubeconfig context for every region (its openova-vault:kubeContext).
+and a logged-in backend, a kubeconfig context for every region (its openova-vault:kubeContext), that
+every region's Kubernetes API answers, and that every Vault already running answers.
 
 It reaches each Vault server through a port-forward to its pod, and each stack through the Pulumi
 Automation API. When it needs an admin token it does not hold (a Vault initialized by an earlier run),

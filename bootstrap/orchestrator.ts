@@ -109,6 +109,13 @@ async function run(ports: Ports, options: BootstrapOptions, tokens: Map<string, 
     const { workspace, progress } = ports;
     const report: BootstrapReport = { created: [], initialized: [], unsealed: [], configured: [], wired: [], revokedRootTokens: [] };
 
+    // 0. Every region's cluster answers, and so does its Vault where it already runs: all checked
+    //    before anything changes, one line per region that does not.
+    const unreachable = (await Promise.all(options.regions.map((region) => reachability(ports, region)))).flat();
+    if (unreachable.length > 0) {
+        throw new BootstrapError([...unreachable, "nothing was changed"]);
+    }
+
     // 1. Every stack exists before any program runs: each region's program references its peers'.
     for (const region of options.regions) {
         progress.step(region, "stack", "running");
@@ -176,6 +183,25 @@ async function run(ports: Ports, options: BootstrapOptions, tokens: Map<string, 
         }
     }
     return report;
+}
+
+/** @returns why the region's cluster, or its running Vault, cannot be reached (nothing when both can) */
+async function reachability(ports: Ports, region: string): Promise<string[]> {
+    let pods;
+    try {
+        pods = await ports.cluster.vaultPods(region);
+    } catch (error) {
+        return [`region ${region}: its Kubernetes API did not answer: ${(error as Error).message}`];
+    }
+    if (!pods.some((pod) => pod.name === "vault-0" && pod.running)) {
+        return [];
+    }
+    try {
+        await ports.vault.sealStatus(region, "vault-0");
+        return [];
+    } catch (error) {
+        return [`region ${region}: its Vault (vault-0) did not answer: ${(error as Error).message}`];
+    }
 }
 
 /** A line for every root token a failed run leaves alive (the run that completes revokes them). */

@@ -92,6 +92,22 @@ describe("a fresh bring-up", () => {
         expect([...platform.vaults.values()].every((v) => v.tokens.size === 1)).toBe(true);
     });
 
+    it("checks first that every cluster, and every Vault already running, answers, and changes nothing if one does not", async () => {
+        const platform = new FakePlatform({ regions: ["a", "b", "c"] });
+        await bootstrap(platform.ports(), options(["a", "b", "c"]));
+        platform.calls.length = 0;
+        platform.restart("b");
+        platform.clusterDown.add("a");
+        platform.vaultDown.add("b");
+        const error = await bootstrap(platform.ports(), options(["a", "b", "c"])).catch((e: unknown) => e);
+        expect((error as BootstrapError).lines).toEqual([
+            "region a: its Kubernetes API did not answer: connect ETIMEDOUT 10.0.0.1:6443",
+            "region b: its Vault (vault-0) did not answer: connect ECONNREFUSED 127.0.0.1:41234",
+            "nothing was changed",
+        ]);
+        expect(platform.calls).toEqual([]);
+    });
+
     it("fails with what to check when the pods do not start in time", async () => {
         const platform = new FakePlatform({ regions: ["a", "b"], podsAfterPolls: 100 });
         await expect(bootstrap(platform.ports(), options(["a", "b"], { podTimeoutMs: 5_000 }))).rejects.toThrow(

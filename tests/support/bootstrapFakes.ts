@@ -71,6 +71,9 @@ export class FakePlatform {
     operatorKeys = new Map<string, string[]>();
     operatorTokens = new Map<string, string>();
     readonly storesReady = new Map<string, boolean>();
+    /** Regions whose Kubernetes API, or whose Vault, does not answer. */
+    readonly clusterDown = new Set<string>();
+    readonly vaultDown = new Set<string>();
 
     constructor(readonly options: FakeOptions) {
         for (const region of options.regions) {
@@ -212,6 +215,9 @@ export class FakePlatform {
             },
             vault: {
                 sealStatus: (region, pod) => {
+                    if (this.vaultDown.has(region)) {
+                        return Promise.reject(new Error("connect ECONNREFUSED 127.0.0.1:41234"));
+                    }
                     this.step("status", region);
                     return Promise.resolve(this.podStatus(region, pod));
                 },
@@ -277,6 +283,9 @@ export class FakePlatform {
             },
             cluster: {
                 vaultPods: (region) => {
+                    if (this.clusterDown.has(region)) {
+                        return Promise.reject(new Error("connect ETIMEDOUT 10.0.0.1:6443"));
+                    }
                     const stack = this.stacks.get(region);
                     if (stack?.serverDeployed) {
                         stack.podPolls++;
