@@ -17,7 +17,8 @@ import { LineProgress, NonInteractiveOperator, TerminalOperator } from "./termin
 import { VaultHttpApi } from "./vaultHttp";
 import { AutomationWorkspace } from "./workspace";
 
-const USAGE = "usage: npm run bootstrap -- [--regions a,b,...] [--non-interactive] [--key-shares N] [--key-threshold N] [--pgp-keys F,...] [--root-token-pgp-key F] [--keep-root-token] [--pod-timeout S]";
+const USAGE =
+    "usage: npm run bootstrap -- [--regions a,b,...] [--non-interactive] [--key-shares N] [--key-threshold N] [--pgp-keys F,...] [--root-token-pgp-key F] [--keep-root-token] [--verify] [--pod-timeout S]";
 
 const HELP = `${USAGE}
 
@@ -44,6 +45,10 @@ Options:
                                unseal key encrypted to one of them
       --root-token-pgp-key F   file with a PGP public key the root token is encrypted to
       --keep-root-token        keep the initial root tokens alive at the end (default: revoke them)
+      --verify                 at the end, write a canary secret into the first region's Vault and wait
+                               until every region's Kubernetes Secret holds it, within the bound
+                               docs/consistency.md states (100 s); the canary's ESO objects are removed
+                               afterwards, its Vault path (openova/replication-canary) stays
       --pod-timeout S          seconds to wait for a region's Vault pods (default ${BOOTSTRAP_DEFAULTS.podTimeoutMs / 1000})
   -h, --help                   show this help
 
@@ -81,6 +86,7 @@ export async function main(argv: readonly string[], projectDir = path.resolve(__
             "pgp-keys": { type: "string" },
             "root-token-pgp-key": { type: "string" },
             "keep-root-token": { type: "boolean" },
+            verify: { type: "boolean" },
             "pod-timeout": { type: "string" },
         },
         USAGE,
@@ -110,6 +116,7 @@ export async function main(argv: readonly string[], projectDir = path.resolve(__
             pgpKeys: values["pgp-keys"]?.split(",").map(readPgpKey),
             rootTokenPgpKey: values["root-token-pgp-key"] === undefined ? undefined : readPgpKey(values["root-token-pgp-key"]),
             keepRootToken: values["keep-root-token"] === true,
+            verify: values.verify === true,
             interactive: values["non-interactive"] !== true,
             podTimeoutMs: podTimeout * 1000,
             pollMs: BOOTSTRAP_DEFAULTS.pollMs,
@@ -154,7 +161,7 @@ export async function main(argv: readonly string[], projectDir = path.resolve(__
         vault: new VaultHttpApi(cluster.endpoint),
         operator: options.interactive ? new TerminalOperator() : new NonInteractiveOperator(),
         progress: new LineProgress(),
-        clock: { sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) },
+        clock: { sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)), now: () => performance.now() },
     };
     try {
         const report = await bootstrap(ports, options);
@@ -179,6 +186,9 @@ export function summary(report: BootstrapReport): string[] {
         "",
         `Stacks created: ${list(report.created)}. Vaults initialized: ${list(report.initialized)}; unsealed: ${list(report.unsealed)}.`,
         `Configured: ${list(report.configured)}; connected to their peers: ${list(report.wired)}. Every ClusterSecretStore is Ready.`,
+        ...(report.canary
+            ? [`A canary write reached every region in ${Math.round(report.canary.tookMs / 1000)} s (bound ${Math.round(report.canary.boundMs / 1000)} s).`]
+            : []),
         report.revokedRootTokens.length > 0
             ? `Root tokens revoked: ${list(report.revokedRootTokens)}. For later \`pulumi up\` runs, export VAULT_TOKEN with an admin token: make one with \`vault operator generate-root\` and the unseal keys when needed, or log in through an admin auth method (README, "The admin credential").`
             : "No root token was revoked. Later `pulumi up` runs take the admin token from VAULT_TOKEN (README, \"The admin credential\").",

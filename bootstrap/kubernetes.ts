@@ -9,7 +9,7 @@
  */
 import type * as K8sModule from "@kubernetes/client-node" with { "resolution-mode": "import" };
 import * as net from "node:net";
-import type { Cluster, PodStatus, StoreStatus } from "./ports";
+import type { Cluster, KubeObject, PodStatus, StoreStatus } from "./ports";
 import type { Endpoint } from "./vaultHttp";
 
 type K8s = typeof K8sModule;
@@ -66,6 +66,60 @@ export class KubernetesClusters implements Cluster {
             const ready = store.status?.conditions?.find((c) => c.type === "Ready");
             return { name: store.metadata?.name ?? "", ready: ready?.status === "True", message: ready?.message };
         });
+    }
+
+    /** `group/version` and plural of a custom object's kind (the canary's ESO objects). */
+    private static resource(object: KubeObject): { group: string; version: string; plural: string } {
+        const [group, version] = object.apiVersion.split("/");
+        return { group, version, plural: `${object.kind.toLowerCase()}s` };
+    }
+
+    async apply(region: string, object: KubeObject): Promise<void> {
+        const { k8s, kc } = await this.config(region);
+        const api = kc.makeApiClient(k8s.CustomObjectsApi);
+        const where = { ...KubernetesClusters.resource(object), namespace: object.metadata.namespace };
+        try {
+            await api.createNamespacedCustomObject({ ...where, body: object });
+        } catch (error) {
+            if ((error as { code?: number }).code !== 409) {
+                throw error;
+            }
+            const existing = (await api.getNamespacedCustomObject({ ...where, name: object.metadata.name })) as { metadata?: { resourceVersion?: string } };
+            await api.replaceNamespacedCustomObject({
+                ...where,
+                name: object.metadata.name,
+                body: { ...object, metadata: { ...object.metadata, resourceVersion: existing.metadata?.resourceVersion } },
+            });
+        }
+    }
+
+    async remove(region: string, object: KubeObject): Promise<void> {
+        const { k8s, kc } = await this.config(region);
+        try {
+            await kc.makeApiClient(k8s.CustomObjectsApi).deleteNamespacedCustomObject({
+                ...KubernetesClusters.resource(object),
+                namespace: object.metadata.namespace,
+                name: object.metadata.name,
+            });
+        } catch (error) {
+            if ((error as { code?: number }).code !== 404) {
+                throw error;
+            }
+        }
+    }
+
+    async secretValue(region: string, namespace: string, name: string, key: string): Promise<string | undefined> {
+        const { k8s, kc } = await this.config(region);
+        try {
+            const secret = await kc.makeApiClient(k8s.CoreV1Api).readNamespacedSecret({ namespace, name });
+            const value = secret.data?.[key];
+            return value === undefined ? undefined : Buffer.from(value, "base64").toString("utf8");
+        } catch (error) {
+            if ((error as { code?: number }).code === 404) {
+                return undefined;
+            }
+            throw error;
+        }
     }
 
     /** A local address forwarded to one Vault server's API port (`kubectl port-forward` does the same). */

@@ -10,6 +10,7 @@
  */
 import { parseConfig, PROJECT, type RegionConfig } from "../config";
 import { VAULT_SERVER_DEFAULTS } from "../components/vaultServerValues";
+import { verifyReplication } from "./canary";
 import type { Ports, SealStatus } from "./ports";
 import type { Sensitive } from "./sensitive";
 
@@ -27,6 +28,8 @@ export interface BootstrapOptions {
     readonly keepRootToken: boolean;
     /** Whether a person is at a terminal; without one, nothing unencrypted may be shown. */
     readonly interactive: boolean;
+    /** After the checks, send a canary secret through every region and time it (`--verify`). */
+    readonly verify?: boolean;
     /** How long to wait for a region's Vault pods, and how often to look. */
     readonly podTimeoutMs: number;
     readonly pollMs: number;
@@ -50,6 +53,8 @@ export interface BootstrapReport {
     readonly configured: string[];
     readonly wired: string[];
     readonly revokedRootTokens: string[];
+    /** With `verify`: how long the timed canary write took to reach every region, and the bound, in ms. */
+    canary?: { readonly tookMs: number; readonly boundMs: number };
 }
 
 const INITIALIZED_KEY = `${PROJECT}:vaultInitialized`;
@@ -172,7 +177,17 @@ async function run(ports: Ports, options: BootstrapOptions, tokens: Map<string, 
         throw new BootstrapError(notReady);
     }
 
-    // 5. No root token stays alive unless asked.
+    // 5. With --verify: a canary write in the first region reaches every region within the bound.
+    if (options.verify === true) {
+        const ordered = options.regions.map((region) => configs.get(region) as RegionConfig);
+        const result = await verifyReplication(ports, ordered, await adminToken(ports, options.regions[0], tokens), options.pollMs);
+        if ("problems" in result) {
+            throw new BootstrapError(result.problems);
+        }
+        report.canary = result;
+    }
+
+    // 6. No root token stays alive unless asked.
     if (!options.keepRootToken) {
         for (const [region, { token, root }] of tokens) {
             if (root) {

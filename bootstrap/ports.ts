@@ -62,6 +62,16 @@ export interface VaultApi {
     tokenInfo(region: string, token: Sensitive): Promise<{ readonly valid: boolean; readonly root: boolean }>;
     /** `auth/token/revoke-self`. */
     revoke(region: string, token: Sensitive): Promise<void>;
+    /** Writes a KV v2 secret (`POST /v1/<mount>/data/<path>`). */
+    kvPut(region: string, token: Sensitive, mount: string, path: string, data: Readonly<Record<string, string>>): Promise<void>;
+}
+
+/** A Kubernetes object the bootstrap creates for a while (the `--verify` canary's ESO objects). */
+export interface KubeObject {
+    readonly apiVersion: string;
+    readonly kind: string;
+    readonly metadata: { readonly name: string; readonly namespace: string; readonly labels?: Readonly<Record<string, string>> };
+    readonly [field: string]: unknown;
 }
 
 export interface PodStatus {
@@ -81,6 +91,12 @@ export interface Cluster {
     vaultPods(region: string): Promise<PodStatus[]>;
     /** The ClusterSecretStores of this project in the region, with their Ready condition. */
     stores(region: string): Promise<StoreStatus[]>;
+    /** Creates a namespaced custom object, or replaces the one of that name. */
+    apply(region: string, object: KubeObject): Promise<void>;
+    /** Deletes a namespaced custom object if it exists. */
+    remove(region: string, object: KubeObject): Promise<void>;
+    /** One key of a Secret, decoded; undefined when the Secret or the key does not exist. */
+    secretValue(region: string, namespace: string, name: string, key: string): Promise<string | undefined>;
 }
 
 /** A Vault's new key material, as `sys/init` returned it. */
@@ -115,6 +131,8 @@ export interface Progress {
 
 export interface Clock {
     sleep(ms: number): Promise<void>;
+    /** Milliseconds since some fixed point (to time the canary). */
+    now(): number;
 }
 
 export interface Ports {

@@ -1,7 +1,7 @@
 /**
  * The bootstrap's adapter to Vault's HTTP API (https://developer.hashicorp.com/vault/api-docs):
- * `sys/seal-status`, `sys/init`, `sys/unseal`, `auth/token/lookup-self` and
- * `auth/token/revoke-self`, on one server at a time. Where a server is reached (a port-forward to the
+ * `sys/seal-status`, `sys/init`, `sys/unseal`, `auth/token/lookup-self`, `auth/token/revoke-self`
+ * and a KV v2 write (the `--verify` canary), on one server at a time. Where a server is reached (a port-forward to the
  * pod, say) is the `endpoint` function's business.
  *
  * Key material goes only into request bodies and the `X-Vault-Token` header, and comes back only
@@ -129,5 +129,9 @@ export class VaultHttpApi implements VaultApi {
 
     async revoke(region: string, token: Sensitive): Promise<void> {
         await this.call(region, this.tokenPod, { method: "POST", path: "/v1/auth/token/revoke-self", token });
+    }
+
+    async kvPut(region: string, token: Sensitive, mount: string, path: string, data: Readonly<Record<string, string>>): Promise<void> {
+        await this.call(region, this.tokenPod, { method: "POST", path: `/v1/${mount}/data/${path}`, token, body: { data } });
     }
 }

@@ -4,6 +4,8 @@
  * already-bootstrapped platform, a sealed restart, and no key material anywhere but the terminal.
  */
 import { inspect } from "node:util";
+import type { RegionConfig } from "../config";
+import { canaryBoundMs, canaryObjects } from "../bootstrap/canary";
 import { BOOTSTRAP_DEFAULTS, type BootstrapOptions, BootstrapError, bootstrap, optionProblems } from "../bootstrap/orchestrator";
 import { REDACTED, Sensitive } from "../bootstrap/sensitive";
 import { FakePlatform } from "./support/bootstrapFakes";
@@ -270,5 +272,41 @@ describe("PGP and non-interactive runs", () => {
         // The root tokens the operator decrypted and gave are root tokens: revoked at the end like any.
         expect(report.revokedRootTokens).toEqual(regions);
         expect(regions.every((r) => platform.vaults.get(r)?.tokens.size === 0)).toBe(true);
+    });
+});
+
+describe("--verify", () => {
+    const regions = ["region1", "region2", "region3"];
+
+    it("times a canary write in the first region until every region's Secret holds it, within the bound, and removes the canary's objects", async () => {
+        const platform = new FakePlatform({ regions });
+        platform.replicationDelayMs.set("region2", 40_000);
+        platform.replicationDelayMs.set("region3", 70_000);
+        const report = await bootstrap(platform.ports(), options(regions, { verify: true }));
+        expect(canaryBoundMs()).toBe(100_000);
+        expect(report.canary?.boundMs).toBe(100_000);
+        // The slowest region (70 s), to the poll interval (1 s).
+        expect(report.canary?.tookMs).toBeGreaterThanOrEqual(70_000);
+        expect(report.canary?.tookMs).toBeLessThanOrEqual(71_000);
+        expect([...platform.objects.values()].every((objects) => objects.size === 0)).toBe(true);
+        // The root token was used for the canary write, then revoked.
+        expect(report.revokedRootTokens).toEqual(regions);
+    });
+
+    it("fails, naming the region, when a write takes longer than docs/consistency.md states", async () => {
+        const platform = new FakePlatform({ regions });
+        platform.replicationDelayMs.set("region3", 130_000);
+        const error = await bootstrap(platform.ports(), options(regions, { verify: true })).catch((e: unknown) => e);
+        expect((error as BootstrapError).lines[0]).toBe("region region3: a write into region1's Vault did not arrive within the 100 s that docs/consistency.md states");
+        expect([...platform.objects.values()].every((objects) => objects.size === 0)).toBe(true);
+    });
+
+    it("uses the replicated-secret objects: an ExternalSecret everywhere, and the home's PushSecret to each peer", () => {
+        const config = (region: string, peers: string[]) => ({ region, peers, externalSecrets: { install: true }, kvMount: "secret" }) as unknown as RegionConfig;
+        const objects = canaryObjects([config("a", ["b"]), config("b", ["a"])]);
+        expect([...objects].map(([region, list]) => [region, list.map((o) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`)])).toEqual([
+            ["a", ["ExternalSecret/external-secrets/openova-replication-canary", "PushSecret/external-secrets/openova-replication-canary-to-b"]],
+            ["b", ["ExternalSecret/external-secrets/openova-replication-canary"]],
+        ]);
     });
 });

@@ -26,7 +26,7 @@ describe("npm run bootstrap", () => {
     it("documents every flag in --help", () => {
         const { code, stdout } = bootstrapCli("--help");
         expect(code).toBe(0);
-        for (const flag of ["--regions", "--non-interactive", "--key-shares", "--key-threshold", "--pgp-keys", "--root-token-pgp-key", "--keep-root-token", "--pod-timeout", "--help"]) {
+        for (const flag of ["--regions", "--non-interactive", "--key-shares", "--key-threshold", "--pgp-keys", "--root-token-pgp-key", "--keep-root-token", "--verify", "--pod-timeout", "--help"]) {
             expect({ flag, documented: new RegExp(`^\\s+(-h, )?${flag}\\b`, "m").test(stdout) }).toEqual({ flag, documented: true });
         }
     });
@@ -93,5 +93,7 @@ describe("the summary", () => {
         expect(lines.join("\n")).toContain("Stacks created: a, b. Vaults initialized: a, b; unsealed: a, b.");
         expect(lines.join("\n")).toContain("Root tokens revoked: a, b. For later `pulumi up` runs, export VAULT_TOKEN");
         expect(summary({ created: [], initialized: [], unsealed: [], configured: [], wired: [], revokedRootTokens: [] }).join("\n")).toContain("Stacks created: none.");
+        const verified = summary({ created: [], initialized: [], unsealed: [], configured: [], wired: [], revokedRootTokens: [], canary: { tookMs: 41_200, boundMs: 100_000 } });
+        expect(verified).toContain("A canary write reached every region in 41 s (bound 100 s).");
     });
 });

@@ -71,6 +71,12 @@ export class FakePlatform {
     operatorKeys = new Map<string, string[]>();
     operatorTokens = new Map<string, string>();
     readonly storesReady = new Map<string, boolean>();
+    /** The fake clock (ms), advanced by sleep. */
+    now = 0;
+    /** The canary: KV writes per region (path to value and when), ESO objects per region, and how long replication takes to each region. */
+    readonly kv = new Map<string, Map<string, { value: Record<string, string>; at: number }>>();
+    readonly objects = new Map<string, Set<string>>();
+    readonly replicationDelayMs = new Map<string, number>();
     /** Regions whose Kubernetes API, or whose Vault, does not answer. */
     readonly clusterDown = new Set<string>();
     readonly vaultDown = new Set<string>();
@@ -274,6 +280,15 @@ export class FakePlatform {
                     const v = this.vault(region);
                     return Promise.resolve({ valid: v.tokens.has(token.reveal()), root: v.roots.has(token.reveal()) });
                 },
+                kvPut: (region, token, mount, path, data) => {
+                    if (!this.vault(region).tokens.has(token.reveal())) {
+                        return Promise.reject(new Error("permission denied"));
+                    }
+                    const paths = this.kv.get(region) ?? new Map<string, { value: Record<string, string>; at: number }>();
+                    paths.set(`${mount}/${path}`, { value: { ...data }, at: this.now });
+                    this.kv.set(region, paths);
+                    return Promise.resolve();
+                },
                 revoke: (region, token) => {
                     const fail = this.step("revoke", region);
                     this.vault(region).tokens.delete(token.reveal());
@@ -292,6 +307,28 @@ export class FakePlatform {
                     }
                     const running = stack !== undefined && stack.serverDeployed && stack.podPolls > (this.options.podsAfterPolls ?? 0);
                     return Promise.resolve([...this.vault(region).pods.keys()].map((name) => ({ name, running })));
+                },
+                apply: (region, object) => {
+                    const set = this.objects.get(region) ?? new Set<string>();
+                    set.add(`${object.kind}/${object.metadata.namespace}/${object.metadata.name}`);
+                    this.objects.set(region, set);
+                    return Promise.resolve();
+                },
+                remove: (region, object) => {
+                    this.objects.get(region)?.delete(`${object.kind}/${object.metadata.namespace}/${object.metadata.name}`);
+                    return Promise.resolve();
+                },
+                secretValue: (region, namespace, name, key) => {
+                    // ESO, simplified: the home's value reaches a region's Secret once its ExternalSecret
+                    // exists, (for a peer) the home pushes to it, and that region's delay has passed.
+                    const home = this.options.regions[0];
+                    const objects = this.objects.get(region) ?? new Set<string>();
+                    const pushed = region === home || (this.objects.get(home)?.has(`PushSecret/${namespace}/${name}-to-${region}`) ?? false);
+                    const written = this.kv.get(home)?.get("secret/openova/replication-canary");
+                    if (!objects.has(`ExternalSecret/${namespace}/${name}`) || !pushed || written === undefined) {
+                        return Promise.resolve(undefined);
+                    }
+                    return Promise.resolve(this.now - written.at >= (this.replicationDelayMs.get(region) ?? 0) ? written.value[key] : undefined);
                 },
                 stores: (region) => {
                     const outputs = this.stacks.get(region)?.outputs ?? {};
@@ -322,7 +359,13 @@ export class FakePlatform {
             progress: {
                 step: (region: string, step: string, state: StepState, detail?: string) => record(`${region} ${step} ${state}${detail ? ` ${detail}` : ""}`),
             },
-            clock: { sleep: () => Promise.resolve() },
+            clock: {
+                sleep: (ms) => {
+                    this.now += ms;
+                    return Promise.resolve();
+                },
+                now: () => this.now,
+            },
         };
     }
 }

@@ -1,0 +1,124 @@
+/**
+ * `--verify`: a canary secret written into one region's Vault must reach every region's Kubernetes
+ * Secret within the bound docs/consistency.md states. The canary uses the same ESO objects as any
+ * replicated secret (built by components/replicatedSecretSpecs.ts): an ExternalSecret in every region
+ * and, in the first region (its home), a PushSecret to each peer, all in ESO's namespace.
+ *
+ * Two writes: the first sets the canary up (new ESO objects reconcile at once, faster than the steady
+ * state); the second is timed, with the objects in place, as any later write would be. Afterwards the
+ * ESO objects are deleted (the ExternalSecrets' Secrets with them); the canary's path stays in every
+ * Vault (`<kvMount>/openova/replication-canary`, a random value, not a secret), to be overwritten by
+ * the next check.
+ */
+import { randomBytes } from "node:crypto";
+import type { RegionConfig } from "../config";
+import { EXTERNAL_SECRETS_DEFAULTS } from "../components/externalSecretsValues";
+import { type ReplicatedSecretSpec, externalSecret, pushSecret } from "../components/replicatedSecretSpecs";
+import { DEFAULT_MAX_DELAY_MS, parseDurationMs, propagationBound } from "../model/replication";
+import { REPLICATION_DEFAULTS } from "../components/replicatedSecretSpecs";
+import type { KubeObject, Ports } from "./ports";
+import type { Sensitive } from "./sensitive";
+
+export const CANARY_NAME = "openova-replication-canary";
+export const CANARY_PATH = "openova/replication-canary";
+const KEY = "value";
+
+/** The bound a write must meet: 2E + P + 2·maxDelay at the defaults, ESO's controller as read (100 s). */
+export function canaryBoundMs(): number {
+    const intervals = { pullIntervalMs: parseDurationMs(REPLICATION_DEFAULTS.pullInterval), pushIntervalMs: parseDurationMs(REPLICATION_DEFAULTS.pushInterval) };
+    return propagationBound("home/vault-written", { intervals, maxDelayMs: DEFAULT_MAX_DELAY_MS, reconcile: "sequential", remoteTargets: 1 }).ms;
+}
+
+/** The canary's ESO objects, per region. */
+export function canaryObjects(configs: readonly RegionConfig[]): Map<string, KubeObject[]> {
+    const home = configs[0].region;
+    const objects = new Map<string, KubeObject[]>();
+    for (const config of configs) {
+        const spec: ReplicatedSecretSpec = {
+            name: CANARY_NAME,
+            namespace: config.externalSecrets.namespace ?? EXTERNAL_SECRETS_DEFAULTS.namespace,
+            remoteKey: CANARY_PATH,
+            keys: [KEY],
+            mode: "vault-written",
+            home,
+        };
+        const pushes = config.region === home ? config.peers.map((peer) => pushSecret(spec, peer)) : [];
+        objects.set(config.region, [externalSecret(spec), ...pushes] as unknown as KubeObject[]);
+    }
+    return objects;
+}
+
+export interface CanaryResult {
+    /** How long the timed write took to reach every region, in ms. */
+    readonly tookMs: number;
+    readonly boundMs: number;
+}
+
+/**
+ * Runs the canary. @returns the timing, or the lines saying which regions did not get it in time
+ * @param homeToken an admin token for the first region's Vault (it writes the canary there)
+ */
+export async function verifyReplication(
+    ports: Ports,
+    configs: readonly RegionConfig[],
+    homeToken: Sensitive,
+    pollMs: number,
+): Promise<CanaryResult | { readonly problems: string[] }> {
+    const { cluster, vault, clock, progress } = ports;
+    const home = configs[0];
+    const objects = canaryObjects(configs);
+    const boundMs = canaryBoundMs();
+    const namespaceOf = (config: RegionConfig) => config.externalSecrets.namespace ?? EXTERNAL_SECRETS_DEFAULTS.namespace;
+
+    /** Waits until every region's Secret holds `value`, or `limitMs` passes. @returns the regions that do not */
+    const waitFor = async (value: string, limitMs: number): Promise<string[]> => {
+        const started = clock.now();
+        for (;;) {
+            const missing: string[] = [];
+            for (const config of configs) {
+                if ((await cluster.secretValue(config.region, namespaceOf(config), CANARY_NAME, KEY)) !== value) {
+                    missing.push(config.region);
+                }
+            }
+            if (missing.length === 0 || clock.now() - started >= limitMs) {
+                return missing;
+            }
+            await clock.sleep(pollMs);
+        }
+    };
+
+    try {
+        for (const config of configs) {
+            progress.step(config.region, "canary", "running");
+        }
+        const first = randomBytes(16).toString("hex");
+        await vault.kvPut(home.region, homeToken, home.kvMount, CANARY_PATH, { [KEY]: first });
+        for (const config of configs) {
+            for (const object of objects.get(config.region) ?? []) {
+                await cluster.apply(config.region, object);
+            }
+        }
+        const notSetUp = await waitFor(first, 2 * boundMs);
+        if (notSetUp.length > 0) {
+            return { problems: notSetUp.map((region) => `region ${region}: the canary secret did not arrive within ${Math.round((2 * boundMs) / 1000)} s of being set up: check the ExternalSecret ${CANARY_NAME} there (and the PushSecrets in ${home.region})`) };
+        }
+        const second = randomBytes(16).toString("hex");
+        const started = clock.now();
+        await vault.kvPut(home.region, homeToken, home.kvMount, CANARY_PATH, { [KEY]: second });
+        const late = await waitFor(second, boundMs);
+        const tookMs = clock.now() - started;
+        if (late.length > 0) {
+            return { problems: late.map((region) => `region ${region}: a write into ${home.region}'s Vault did not arrive within the ${Math.round(boundMs / 1000)} s that docs/consistency.md states`) };
+        }
+        for (const config of configs) {
+            progress.step(config.region, "canary", "done", `a write in ${home.region} arrived everywhere in ${Math.round(tookMs / 1000)} s (bound ${Math.round(boundMs / 1000)} s)`);
+        }
+        return { tookMs, boundMs };
+    } finally {
+        for (const config of configs) {
+            for (const object of objects.get(config.region) ?? []) {
+                await cluster.remove(config.region, object);
+            }
+        }
+    }
+}
