@@ -18,13 +18,51 @@ describe("KubernetesClusters", () => {
     let kubeconfig: string;
 
     beforeAll(async () => {
+        const objects = new Map<string, { metadata: { resourceVersion?: string } }>();
         server = http.createServer((req, res) => {
-            requests.push(decodeURIComponent(req.url ?? ""));
+            let raw = "";
+            req.on("data", (chunk: Buffer) => (raw += chunk.toString()));
+            req.on("end", () => respond(req, res, raw));
+        });
+        const respond = (req: http.IncomingMessage, res: http.ServerResponse, raw: string) => {
+            requests.push(`${req.method} ${decodeURIComponent(req.url ?? "")}`);
             const url = new URL(req.url ?? "", "http://x");
-            const send = (body: unknown) => {
-                res.writeHead(200, { "content-type": "application/json" });
+            const send = (body: unknown, status = 200) => {
+                res.writeHead(status, { "content-type": "application/json" });
                 res.end(JSON.stringify(body));
             };
+            const notFound = () => send({ kind: "Status", apiVersion: "v1", status: "Failure", reason: "NotFound", code: 404 }, 404);
+            const collection = "/apis/external-secrets.io/v1/namespaces/eso/externalsecrets";
+            if (url.pathname === collection && req.method === "POST") {
+                if (objects.has("canary")) {
+                    return send({ kind: "Status", apiVersion: "v1", status: "Failure", reason: "AlreadyExists", code: 409 }, 409);
+                }
+                objects.set("canary", { ...(JSON.parse(raw) as object), metadata: { resourceVersion: "1" } });
+                return send(objects.get("canary"), 201);
+            }
+            if (url.pathname === `${collection}/canary`) {
+                const existing = objects.get("canary");
+                if (existing === undefined) {
+                    return notFound();
+                }
+                if (req.method === "GET") {
+                    return send(existing);
+                }
+                if (req.method === "PUT") {
+                    const body = JSON.parse(raw) as { metadata: { resourceVersion?: string } };
+                    return body.metadata.resourceVersion === "1" ? send(body) : send({ code: 409 }, 409);
+                }
+                if (req.method === "DELETE") {
+                    objects.delete("canary");
+                    return send({ kind: "Status", status: "Success" });
+                }
+            }
+            if (url.pathname === "/api/v1/namespaces/eso/secrets/canary") {
+                return send({ kind: "Secret", apiVersion: "v1", metadata: { name: "canary" }, data: { value: Buffer.from("canary-value").toString("base64") } });
+            }
+            if (url.pathname === "/api/v1/namespaces/eso/secrets/missing") {
+                return notFound();
+            }
             if (url.pathname === "/api/v1/namespaces/vault/pods") {
                 return send({
                     kind: "PodList",
@@ -45,7 +83,7 @@ describe("KubernetesClusters", () => {
             }
             res.writeHead(404);
             res.end();
-        });
+        };
         await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
         const port = (server.address() as AddressInfo).port;
         kubeconfig = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "kubeconfig-")), "config");
@@ -66,7 +104,7 @@ describe("KubernetesClusters", () => {
 
     afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-    it("lists the Vault server pods and the project's stores of the region's context, with their state", async () => {
+    it("lists the Vault server pods and the project's stores of the region's context, and creates, replaces, reads and deletes the canary's objects", async () => {
         const output = await new Promise<string>((resolve, reject) =>
             execFile(
                 process.execPath,
@@ -84,10 +122,19 @@ describe("KubernetesClusters", () => {
                 { name: "vault-local", ready: true },
                 { name: "vault-region2", ready: false, message: "unable to validate store" },
             ],
+            values: ["canary-value", null],
         });
         expect(requests).toEqual([
-            "/api/v1/namespaces/vault/pods?labelSelector=app.kubernetes.io/name=vault,component=server",
-            "/apis/external-secrets.io/v1/clustersecretstores?labelSelector=app.kubernetes.io/part-of=openova-vault,app.kubernetes.io/component=secret-store",
+            "GET /api/v1/namespaces/vault/pods?labelSelector=app.kubernetes.io/name=vault,component=server",
+            "GET /apis/external-secrets.io/v1/clustersecretstores?labelSelector=app.kubernetes.io/part-of=openova-vault,app.kubernetes.io/component=secret-store",
+            "POST /apis/external-secrets.io/v1/namespaces/eso/externalsecrets",
+            "POST /apis/external-secrets.io/v1/namespaces/eso/externalsecrets",
+            "GET /apis/external-secrets.io/v1/namespaces/eso/externalsecrets/canary",
+            "PUT /apis/external-secrets.io/v1/namespaces/eso/externalsecrets/canary",
+            "GET /api/v1/namespaces/eso/secrets/canary",
+            "GET /api/v1/namespaces/eso/secrets/missing",
+            "DELETE /apis/external-secrets.io/v1/namespaces/eso/externalsecrets/canary",
+            "DELETE /apis/external-secrets.io/v1/namespaces/eso/externalsecrets/canary",
         ]);
     }, 60_000);
 });
