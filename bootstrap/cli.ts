@@ -13,7 +13,7 @@ import { KubernetesClusters, type RegionCluster } from "./kubernetes";
 import { BOOTSTRAP_DEFAULTS, type BootstrapOptions, BootstrapError, type BootstrapReport, bootstrap, optionProblems } from "./orchestrator";
 import type { Ports } from "./ports";
 import { missingPrerequisites } from "./prerequisites";
-import { LineProgress, NonInteractiveOperator, TerminalOperator } from "./terminal";
+import { LineProgress, NonInteractiveOperator, SpinnerProgress, TerminalOperator } from "./terminal";
 import { VaultHttpApi } from "./vaultHttp";
 import { AutomationWorkspace } from "./workspace";
 
@@ -155,16 +155,19 @@ export async function main(argv: readonly string[], projectDir = path.resolve(__
         return fail([...missing, "nothing was changed; run the bootstrap again once these are in place"], 1);
     }
     const cluster = new KubernetesClusters(clusters);
+    // At a terminal, a live view (ora is an ES module, hence the dynamic import); in a log, one line per change.
+    const live = options.interactive ? new SpinnerProgress((await import("ora")).default({ discardStdin: false })) : undefined;
     const ports: Ports = {
         workspace: new AutomationWorkspace(projectDir),
         cluster,
         vault: new VaultHttpApi(cluster.endpoint),
-        operator: options.interactive ? new TerminalOperator() : new NonInteractiveOperator(),
-        progress: new LineProgress(),
+        operator: options.interactive ? new TerminalOperator(undefined, () => live?.pause()) : new NonInteractiveOperator(),
+        progress: live ?? new LineProgress(),
         clock: { sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)), now: () => performance.now() },
     };
     try {
         const report = await bootstrap(ports, options);
+        live?.pause();
         console.log(summary(report).join("\n"));
         return 0;
     } catch (error) {
@@ -175,6 +178,7 @@ export async function main(argv: readonly string[], projectDir = path.resolve(__
         // which could show the arguments of the call that failed.
         return fail([error instanceof Error ? error.message : String(error), "run the bootstrap again once this is fixed: it picks up where it stopped"], 1);
     } finally {
+        live?.pause();
         await cluster.close();
     }
 }

@@ -28,11 +28,15 @@ export function keyMaterialLines(region: string, material: KeyMaterial): string[
 /** Clears the screen and the terminal's scrollback (ED 2 and ED 3), so the keys are not left there. */
 const CLEAR_SCREEN_AND_SCROLLBACK = "\x1b[H\x1b[2J\x1b[3J";
 
-/** A person at the terminal. */
+/** A person at the terminal. `pause` stops a live progress view before anything is shown or asked. */
 export class TerminalOperator implements Operator {
-    constructor(private readonly write: Write = stdout) {}
+    constructor(
+        private readonly write: Write = stdout,
+        private readonly pause: () => void = () => undefined,
+    ) {}
 
     async keepOffline(region: string, material: KeyMaterial): Promise<void> {
+        this.pause();
         this.write(`\n${keyMaterialLines(region, material).join("\n")}\n\n`);
         try {
             while (!(await confirm({ message: `Are all ${material.keys.length} keys and the root token of ${region} stored offline?`, default: false }))) {
@@ -45,6 +49,7 @@ export class TerminalOperator implements Operator {
     }
 
     async unsealKeys(region: string, threshold: number): Promise<Sensitive[]> {
+        this.pause();
         this.write(`Region ${region}: its Vault is sealed and this run holds no keys for it; enter ${threshold} unseal keys.\n`);
         const keys: Sensitive[] = [];
         for (let i = 1; i <= threshold; i++) {
@@ -54,6 +59,7 @@ export class TerminalOperator implements Operator {
     }
 
     async adminToken(region: string): Promise<Sensitive> {
+        this.pause();
         return new Sensitive(await password({ message: `An admin token for the Vault of ${region} (the root token, or one with the admin policy)`, mask: "*" }));
     }
 }
@@ -110,6 +116,54 @@ export class LineProgress implements Progress {
         if (this.last.get(`${region}/${step}`) !== line) {
             this.last.set(`${region}/${step}`, line);
             this.write(`${line}\n`);
+        }
+    }
+}
+
+/** The part of an `ora` spinner the live progress view uses. */
+export interface Spinner {
+    readonly isSpinning: boolean;
+    text: string;
+    start(text?: string): unknown;
+    stop(): unknown;
+    succeed(text?: string): unknown;
+    info(text?: string): unknown;
+    fail(text?: string): unknown;
+}
+
+/**
+ * Progress as a live view at a terminal (an `ora` spinner): the step running spins with its latest
+ * detail; a finished step stays as one line, marked done, skipped or failed. `pause` stops the spinner
+ * while the operator is shown something or asked; the next step starts it again.
+ */
+export class SpinnerProgress implements Progress {
+    constructor(private readonly spinner: Spinner) {}
+
+    step(region: string, step: string, state: StepState, detail?: string): void {
+        const text = `${region} ${step}${detail ? `: ${detail}` : ""}`;
+        switch (state) {
+            case "running":
+                if (this.spinner.isSpinning) {
+                    this.spinner.text = text;
+                } else {
+                    this.spinner.start(text);
+                }
+                return;
+            case "done":
+                this.spinner.succeed(text);
+                return;
+            case "skipped":
+                this.spinner.info(text);
+                return;
+            case "failed":
+                this.spinner.fail(text);
+                return;
+        }
+    }
+
+    pause(): void {
+        if (this.spinner.isSpinning) {
+            this.spinner.stop();
         }
     }
 }

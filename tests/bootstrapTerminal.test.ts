@@ -4,7 +4,7 @@
  */
 import { BootstrapError } from "../bootstrap/orchestrator";
 import { Sensitive } from "../bootstrap/sensitive";
-import { LineProgress, NonInteractiveOperator, adminTokenVariable, keyMaterialLines } from "../bootstrap/terminal";
+import { LineProgress, NonInteractiveOperator, SpinnerProgress, adminTokenVariable, keyMaterialLines } from "../bootstrap/terminal";
 
 const material = (encrypted: boolean, rootTokenEncrypted = encrypted) => ({
     keys: [new Sensitive("k1"), new Sensitive("k2")],
@@ -48,5 +48,59 @@ describe("progress lines", () => {
         progress.step("region1", "pods", "running", "1/3 running");
         progress.step("region1", "pods", "done", "3 running");
         expect(written).toEqual(["[..] region1      pods      1/3 running\n", "[ok] region1      pods      3 running\n"]);
+    });
+});
+
+describe("the live progress view", () => {
+    it("spins the running step, leaves each finished step as a line, and pauses for the operator", () => {
+        const calls: string[] = [];
+        let spinning = false;
+        const spinner = {
+            get isSpinning() {
+                return spinning;
+            },
+            set text(value: string) {
+                calls.push(`text ${value}`);
+            },
+            get text() {
+                return "";
+            },
+            start: (text?: string) => {
+                spinning = true;
+                calls.push(`start ${text}`);
+            },
+            stop: () => {
+                spinning = false;
+                calls.push("stop");
+            },
+            succeed: (text?: string) => {
+                spinning = false;
+                calls.push(`ok ${text}`);
+            },
+            info: (text?: string) => {
+                spinning = false;
+                calls.push(`info ${text}`);
+            },
+            fail: (text?: string) => {
+                spinning = false;
+                calls.push(`fail ${text}`);
+            },
+        };
+        const progress = new SpinnerProgress(spinner);
+        progress.step("region1", "pods", "running", "waiting for vault-0");
+        progress.step("region1", "pods", "running", "1/3 running");
+        progress.pause();
+        progress.pause();
+        progress.step("region1", "pods", "done", "3 running");
+        progress.step("region1", "init", "skipped", "already initialized");
+        progress.step("region1", "verify", "failed", "1/2 stores Ready");
+        expect(calls).toEqual([
+            "start region1 pods: waiting for vault-0",
+            "text region1 pods: 1/3 running",
+            "stop",
+            "ok region1 pods: 3 running",
+            "info region1 init: already initialized",
+            "fail region1 verify: 1/2 stores Ready",
+        ]);
     });
 });
