@@ -125,9 +125,6 @@ export async function main(argv: readonly string[], projectDir = path.resolve(__
         if (!(podTimeout > 0)) {
             problems.push(`--pod-timeout ${values["pod-timeout"]} must be a whole number of seconds above 0`);
         }
-        if (options.interactive && !(process.stdin.isTTY && process.stdout.isTTY)) {
-            problems.push("no terminal: run it in one, or with --non-interactive (and PGP keys)");
-        }
         if (problems.length > 0) {
             console.error(problems.map((p) => `error: ${p}`).join("\n"));
             console.error(USAGE);
@@ -153,6 +150,10 @@ export async function main(argv: readonly string[], projectDir = path.resolve(__
     const missing = missingPrerequisites({ contexts });
     if (missing.length > 0) {
         return fail([...missing, "nothing was changed; run the bootstrap again once these are in place"], 1);
+    }
+    // Checked after the machine's prerequisites, which matter whichever way it runs.
+    if (options.interactive && !(process.stdin.isTTY && process.stdout.isTTY)) {
+        return fail(["no terminal: run it in one, or with --non-interactive (and PGP keys)"], 2);
     }
     const cluster = new KubernetesClusters(clusters);
     // At a terminal, a live view (ora is an ES module, hence the dynamic import); in a log, one line per change.

@@ -34,9 +34,15 @@ describe("npm run bootstrap", () => {
     it("exits 2 on bad arguments, naming them", () => {
         expect(bootstrapCli("--bogus")).toMatchObject({ code: 2, stderr: expect.stringContaining("Unknown option '--bogus'") as unknown });
         expect(bootstrapCli("--key-shares", "3", "--key-threshold", "5").stderr).toContain("--key-threshold 5 must be a whole number from 1 to --key-shares (3)");
-        // Without a terminal (as here) it runs only non-interactively, and then only with PGP keys.
-        expect(bootstrapCli().stderr).toContain("error: no terminal");
+        // Without a terminal it runs only non-interactively, and then only with PGP keys.
         expect(bootstrapCli("--non-interactive").stderr).toContain("--non-interactive needs --pgp-keys");
+    });
+
+    it("stops at the prerequisite check on this machine, as `npm run bootstrap` with no flags does", () => {
+        const { code, stderr } = bootstrapCli();
+        expect(code).toBe(1);
+        expect(stderr).toContain("error: the pulumi CLI is not installed or not on PATH");
+        expect(stderr).toContain("error: nothing was changed; run the bootstrap again once these are in place");
     });
 
     it("stops at the prerequisite check on this machine, one line per missing thing, exit 1", () => {
