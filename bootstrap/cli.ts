@@ -172,6 +172,7 @@ export async function main(argv: readonly string[], projectDir = path.resolve(__
         console.log(summary(report).join("\n"));
         return 0;
     } catch (error) {
+        live?.abort();
         if (error instanceof BootstrapError) {
             return fail([...error.lines, "run the bootstrap again once this is fixed: it picks up where it stopped"], 1);
         }

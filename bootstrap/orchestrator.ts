@@ -102,15 +102,78 @@ export async function bootstrap(ports: Ports, options: BootstrapOptions): Promis
     }
     /** Admin tokens in memory, per region: the root token from init, or what the operator gave. */
     const tokens = new Map<string, { token: Sensitive; root: boolean }>();
+    const configs = new Map<string, RegionConfig>();
+    let report: BootstrapReport;
     try {
-        return await run(ports, options, tokens);
+        report = await run(ports, options, tokens, configs);
     } catch (error) {
         const lines = error instanceof BootstrapError ? [...error.lines] : [error instanceof Error ? error.message : String(error)];
-        throw new BootstrapError([...lines, ...rootTokensLeft(tokens)]);
+        // Root tokens no later run will ask for are revoked now (a later run asks only for a region it
+        // still has to configure or connect, or the first one to --verify); the others stay alive for
+        // it, and are named.
+        const complete = await completeRegions(ports, tokens, configs);
+        const home = options.regions[0];
+        const notNeeded = [...complete].filter((region) => tokens.get(region)?.root === true && !(options.verify === true && region === home));
+        const failed = await revokeRootTokens(ports, tokens, notNeeded);
+        throw new BootstrapError([...lines, ...rootTokensLeft(tokens, new Set(notNeeded), failed)]);
     }
+    // No root token stays alive unless asked.
+    if (!options.keepRootToken) {
+        const roots = [...tokens].filter(([, { root }]) => root).map(([region]) => region);
+        const failed = await revokeRootTokens(ports, tokens, roots);
+        report.revokedRootTokens.push(...roots.filter((region) => !failed.includes(region)));
+        if (failed.length > 0) {
+            throw new BootstrapError([`everything else is done, but revoking the root token of ${failed.join(", ")} failed`, ...rootTokensLeft(tokens, new Set(failed), failed)]);
+        }
+    }
+    return report;
 }
 
-async function run(ports: Ports, options: BootstrapOptions, tokens: Map<string, { token: Sensitive; root: boolean }>): Promise<BootstrapReport> {
+/** Of the regions whose token is held, those configured and connected to every peer (as far as can be told now). */
+async function completeRegions(ports: Ports, tokens: Map<string, { token: Sensitive; root: boolean }>, configs: ReadonlyMap<string, RegionConfig>): Promise<Set<string>> {
+    const complete = new Set<string>();
+    for (const region of tokens.keys()) {
+        const config = configs.get(region);
+        try {
+            const outputs = await ports.workspace.outputs(region);
+            const connected = Array.isArray(outputs.connectedPeers) ? (outputs.connectedPeers as string[]) : [];
+            if (config !== undefined && outputs.vaultConfigured === true && config.peers.every((peer) => connected.includes(peer))) {
+                complete.add(region);
+            }
+        } catch {
+            // Cannot tell: keep its token for the next run.
+        }
+    }
+    return complete;
+}
+
+/**
+ * Revokes the root tokens of `regions`, each on its own (one failure does not keep the others alive),
+ * and forgets them. @returns the regions whose token could not be revoked
+ */
+async function revokeRootTokens(ports: Ports, tokens: Map<string, { token: Sensitive; root: boolean }>, regions: readonly string[]): Promise<string[]> {
+    const failed: string[] = [];
+    for (const region of regions) {
+        const held = tokens.get(region);
+        if (held === undefined) {
+            continue;
+        }
+        try {
+            await ports.vault.revoke(region, held.token);
+            tokens.delete(region);
+        } catch {
+            failed.push(region);
+        }
+    }
+    return failed;
+}
+
+async function run(
+    ports: Ports,
+    options: BootstrapOptions,
+    tokens: Map<string, { token: Sensitive; root: boolean }>,
+    configs: Map<string, RegionConfig>,
+): Promise<BootstrapReport> {
     const { workspace, progress } = ports;
     const report: BootstrapReport = { created: [], initialized: [], unsealed: [], configured: [], wired: [], revokedRootTokens: [] };
 
@@ -135,7 +198,6 @@ async function run(ports: Ports, options: BootstrapOptions, tokens: Map<string, 
 
     // 2. The server side of every region first, so that all clusters start their pods at once; then
     //    per region: pods, init, unseal, configuration.
-    const configs = new Map<string, RegionConfig>();
     for (const region of options.regions) {
         configs.set(region, await regionConfig(ports, region, options.regions));
     }
@@ -187,16 +249,6 @@ async function run(ports: Ports, options: BootstrapOptions, tokens: Map<string, 
         report.canary = result;
     }
 
-    // 6. No root token stays alive unless asked.
-    if (!options.keepRootToken) {
-        for (const [region, { token, root }] of tokens) {
-            if (root) {
-                await ports.vault.revoke(region, token);
-                tokens.delete(region);
-                report.revokedRootTokens.push(region);
-            }
-        }
-    }
     return report;
 }
 
@@ -219,12 +271,17 @@ async function reachability(ports: Ports, region: string): Promise<string[]> {
     }
 }
 
-/** A line for every root token a failed run leaves alive (the run that completes revokes them). */
-function rootTokensLeft(tokens: Map<string, { token: Sensitive; root: boolean }>): string[] {
-    const regions = [...tokens].filter(([, { root }]) => root).map(([region]) => region);
-    return regions.length > 0
-        ? [`the root token of ${regions.join(", ")} is still alive: give it when the next run asks (it revokes it when it completes), or revoke it (\`vault token revoke -self\` with it)`]
-        : [];
+/** A line for every root token a failed run leaves alive, saying whether a later run will revoke it. */
+function rootTokensLeft(tokens: Map<string, { token: Sensitive; root: boolean }>, notNeeded: ReadonlySet<string>, failed: readonly string[]): string[] {
+    const alive = [...tokens].filter(([, { root }]) => root).map(([region]) => region);
+    const forNextRun = alive.filter((region) => !notNeeded.has(region) && !failed.includes(region));
+    const yours = alive.filter((region) => !forNextRun.includes(region));
+    return [
+        ...(forNextRun.length > 0
+            ? [`the root token of ${forNextRun.join(", ")} is still alive: the next run asks for it, and revokes it when it completes`]
+            : []),
+        ...(yours.length > 0 ? [`the root token of ${yours.join(", ")} is still alive and no later run needs it: revoke it (\`VAULT_TOKEN=<it> vault token revoke -self\`)`] : []),
+    ];
 }
 
 async function storesReady(ports: Ports, options: BootstrapOptions, config: RegionConfig): Promise<string[]> {

@@ -137,10 +137,13 @@ export interface Spinner {
  * while the operator is shown something or asked; the next step starts it again.
  */
 export class SpinnerProgress implements Progress {
+    private current = "";
+
     constructor(private readonly spinner: Spinner) {}
 
     step(region: string, step: string, state: StepState, detail?: string): void {
         const text = `${region} ${step}${detail ? `: ${detail}` : ""}`;
+        this.current = `${region} ${step}`;
         switch (state) {
             case "running":
                 if (this.spinner.isSpinning) {
@@ -164,6 +167,13 @@ export class SpinnerProgress implements Progress {
     pause(): void {
         if (this.spinner.isSpinning) {
             this.spinner.stop();
+        }
+    }
+
+    /** The run ended with an error: the step that was running stays on screen, marked failed. */
+    abort(): void {
+        if (this.spinner.isSpinning) {
+            this.spinner.fail(`${this.current}: failed`);
         }
     }
 }

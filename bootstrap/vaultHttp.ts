@@ -29,6 +29,8 @@ interface Call {
     readonly path: string;
     readonly body?: unknown;
     readonly token?: Sensitive;
+    /** Longer than the default for a call that may wait on the server (a follower's last unseal key joins Raft first). */
+    readonly timeoutMs?: number;
 }
 
 function sealStatusOf(body: Record<string, unknown>): SealStatus {
@@ -68,7 +70,7 @@ export class VaultHttpApi implements VaultApi {
                 method: call.method,
                 headers,
                 body: call.body === undefined ? undefined : JSON.stringify(call.body),
-                signal: AbortSignal.timeout(this.timeoutMs),
+                signal: AbortSignal.timeout(call.timeoutMs ?? this.timeoutMs),
             });
         } catch (error) {
             throw new VaultHttpError(0, `region ${region}, ${pod}: ${call.method} ${call.path} failed: ${(error as Error).message}`);
@@ -111,7 +113,7 @@ export class VaultHttpApi implements VaultApi {
     }
 
     async unseal(region: string, pod: string, key: Sensitive): Promise<SealStatus> {
-        return sealStatusOf((await this.call(region, pod, { method: "PUT", path: "/v1/sys/unseal", body: { key: key.reveal() } })).body);
+        return sealStatusOf((await this.call(region, pod, { method: "PUT", path: "/v1/sys/unseal", body: { key: key.reveal() }, timeoutMs: 4 * this.timeoutMs })).body);
     }
 
     async tokenInfo(region: string, token: Sensitive): Promise<{ valid: boolean; root: boolean }> {

@@ -185,9 +185,10 @@ describe("running it again", () => {
         // Nothing was initialized twice. A root token still alive is one the failed run named (the
         // completing run revoked every one it held or was given).
         expect({ label, inits: platform.calls.filter((c) => c.startsWith("init")) }).toEqual({ label, inits: ["init region1", "init region2"] });
+        // A root token alive after the completing run is one the failed run told the operator to revoke.
         const alive = regions.filter((r) => (platform.vaults.get(r)?.tokens.size ?? 0) > 0);
-        const named = /the root token of (.+?) is still alive/.exec(String(first))?.[1].split(", ") ?? [];
-        expect({ label, aliveAndNotNamed: alive.filter((r) => !named.includes(r)) }).toEqual({ label, aliveAndNotNamed: [] });
+        const yours = /the root token of (.+?) is still alive and no later run needs it/.exec(String(first))?.[1].split(", ") ?? [];
+        expect({ label, aliveAndNotNamed: alive.filter((r) => !yours.includes(r)) }).toEqual({ label, aliveAndNotNamed: [] });
         expect({ label, leaks: leaks(platform, [String(first)]) }).toEqual({ label, leaks: [] });
     }
 
@@ -204,6 +205,74 @@ describe("running it again", () => {
         for (const failure of freshCalls().filter((call) => !call.startsWith("init"))) {
             await failThenResume(failure, true);
         }
+    });
+});
+
+describe("failures at the end", () => {
+    const regions = ["region1", "region2"];
+
+    it("stores that never get Ready: named, and the root tokens revoked (no later run needs them); the next run only checks", async () => {
+        const platform = new FakePlatform({ regions });
+        platform.storesReady.set("region2", false);
+        const error = (await bootstrap(platform.ports(), options(regions)).catch((e: unknown) => e)) as BootstrapError;
+        expect(error.lines).toEqual(["region region2: ClusterSecretStore vault-local is not Ready", "region region2: ClusterSecretStore vault-region1 is not Ready"]);
+        expect(regions.map((r) => platform.vaults.get(r)?.tokens.size)).toEqual([0, 0]);
+        platform.storesReady.set("region2", true);
+        platform.calls.length = 0;
+        await bootstrap(platform.ports(), options(regions));
+        expect(platform.calls).toEqual([]);
+    });
+
+    it("a store that does not exist is named", async () => {
+        const platform = new FakePlatform({ regions });
+        platform.missingStores.add("region1/vault-region2");
+        const error = (await bootstrap(platform.ports(), options(regions)).catch((e: unknown) => e)) as BootstrapError;
+        expect(error.lines[0]).toBe("region region1: ClusterSecretStore vault-region2 does not exist");
+    });
+
+    it("waits for stores that get Ready a little later", async () => {
+        const platform = new FakePlatform({ regions });
+        platform.storesReadyAfterPolls = 3;
+        await bootstrap(platform.ports(), options(regions));
+        expect(bootstrapped(platform, regions)).toBe(true);
+    });
+
+    it("a root token that cannot be revoked is named, with how to revoke it", async () => {
+        const platform = new FakePlatform({ regions });
+        platform.failAt = "revoke region2";
+        const error = (await bootstrap(platform.ports(), options(regions)).catch((e: unknown) => e)) as BootstrapError;
+        expect(error.lines).toEqual([
+            "everything else is done, but revoking the root token of region2 failed",
+            "the root token of region2 is still alive and no later run needs it: revoke it (`VAULT_TOKEN=<it> vault token revoke -self`)",
+        ]);
+        expect(regions.map((r) => platform.vaults.get(r)?.tokens.size)).toEqual([0, 1]);
+    });
+
+    it("a peer its run did not connect is named", async () => {
+        const platform = new FakePlatform({ regions });
+        platform.refusesPeers.add("region1");
+        const error = (await bootstrap(platform.ports(), options(regions)).catch((e: unknown) => e)) as BootstrapError;
+        expect(error.lines[0]).toBe("region region1: not connected to region2 after its run: see the warnings of `pulumi up -s region1` (a peer that issued no token)");
+    });
+
+    it("refuses --regions that leave out a peer, before anything happens", async () => {
+        const platform = new FakePlatform({ regions });
+        platform.stacks.set("region1", { config: { "openova-vault:domain": "example.com", "openova-vault:regions": JSON.stringify(regions), "openova-vault:kubeContext": "region1" }, outputs: {}, serverDeployed: false, podPolls: 0 });
+        const error = (await bootstrap(platform.ports(), options(["region1"])).catch((e: unknown) => e)) as BootstrapError;
+        expect(error.lines[0]).toContain("stack region1 reads its peers region2, which --regions leaves out");
+        expect(platform.calls).toEqual([]);
+    });
+
+    it("refuses to initialize a second cluster when vault-0 lost its data but the others have theirs", async () => {
+        const platform = new FakePlatform({ regions });
+        await bootstrap(platform.ports(), options(regions));
+        operatorRemembers(platform);
+        platform.restart("region1");
+        platform.loseData("region1", "vault-0");
+        platform.calls.length = 0;
+        const error = (await bootstrap(platform.ports(), options(regions)).catch((e: unknown) => e)) as BootstrapError;
+        expect(error.lines[0]).toContain("region region1: vault-0 is not initialized but other servers are: its data is gone. Not initializing a second cluster");
+        expect(platform.calls.filter((c) => c.startsWith("init"))).toEqual([]);
     });
 });
 

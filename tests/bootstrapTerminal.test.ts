@@ -94,6 +94,9 @@ describe("the live progress view", () => {
         progress.step("region1", "pods", "done", "3 running");
         progress.step("region1", "init", "skipped", "already initialized");
         progress.step("region1", "verify", "failed", "1/2 stores Ready");
+        progress.step("region1", "canary", "running");
+        progress.abort();
+        progress.abort();
         expect(calls).toEqual([
             "start region1 pods: waiting for vault-0",
             "text region1 pods: 1/3 running",
@@ -101,6 +104,8 @@ describe("the live progress view", () => {
             "ok region1 pods: 3 running",
             "info region1 init: already initialized",
             "fail region1 verify: 1/2 stores Ready",
+            "start region1 canary",
+            "fail region1 canary: failed",
         ]);
     });
 });

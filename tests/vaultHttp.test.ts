@@ -55,6 +55,8 @@ describe("VaultHttpApi", () => {
                         return req.headers["x-vault-token"] === ROOT ? send(200, { data: { id: "x", policies: ["root"] } }) : send(403, { errors: ["permission denied"] });
                     case "POST /v1/auth/token/revoke-self":
                         return send(204);
+                    case "POST /v1/secret/data/openova/replication-canary":
+                        return req.headers["x-vault-token"] === ROOT ? send(200, { data: { version: 1 } }) : send(403, { errors: ["permission denied"] });
                     default:
                         return send(500, { errors: ["unexpected"] });
                 }
@@ -83,6 +85,14 @@ describe("VaultHttpApi", () => {
         expect(await api().tokenInfo("r", new Sensitive("hvs.wrong"))).toEqual({ valid: false, root: false });
         await api().revoke("r", result.rootToken);
         expect(seen.at(-1)).toEqual({ method: "POST", url: "/v1/auth/token/revoke-self", token: ROOT, body: undefined });
+    });
+
+    it("writes a KV v2 secret under <mount>/data/ with the token", async () => {
+        await api().kvPut("r", new Sensitive(ROOT), "secret", "openova/replication-canary", { value: "abc" });
+        expect(seen.at(-1)).toEqual({ method: "POST", url: "/v1/secret/data/openova/replication-canary", token: ROOT, body: { data: { value: "abc" } } });
+        await expect(api().kvPut("r", new Sensitive("hvs.wrong"), "secret", "openova/replication-canary", { value: "abc" })).rejects.toThrow(
+            "region r, vault-0: POST /v1/secret/data/openova/replication-canary answered 403: permission denied",
+        );
     });
 
     it("names the call and Vault's error, never the key", async () => {

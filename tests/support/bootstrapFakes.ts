@@ -18,6 +18,8 @@ interface FakePod {
     joined: boolean;
     /** The last key was entered; the server unseals before its next status. */
     unsealing: boolean;
+    /** Its volume is gone: it reports uninitialized and never joins. */
+    lost?: boolean;
 }
 
 interface FakeVault {
@@ -77,6 +79,11 @@ export class FakePlatform {
     readonly kv = new Map<string, Map<string, { value: Record<string, string>; at: number }>>();
     readonly objects = new Map<string, Set<string>>();
     readonly replicationDelayMs = new Map<string, number>();
+    /** Stores (`<region>/<name>`) that do not exist, polls before stores get Ready, regions whose `up` connects no peer. */
+    readonly missingStores = new Set<string>();
+    storesReadyAfterPolls = 0;
+    private storePolls = 0;
+    readonly refusesPeers = new Set<string>();
     /** Regions whose Kubernetes API, or whose Vault, does not answer. */
     readonly clusterDown = new Set<string>();
     readonly vaultDown = new Set<string>();
@@ -145,6 +152,14 @@ export class FakePlatform {
         }
     }
 
+    /** A server's volume lost: it starts again as an empty, uninitialized Vault. */
+    loseData(region: string, pod: string): void {
+        const p = this.vault(region).pods.get(pod) as FakePod;
+        p.joined = false;
+        p.lost = true;
+        p.sealed = true;
+    }
+
     /** The secrets a test must never find outside the terminal: every key and token ever issued. */
     keyMaterial(): string[] {
         return [...this.vaults.values()].flatMap((v) => [...v.keys, ...v.issued]);
@@ -158,7 +173,7 @@ export class FakePlatform {
             throw new Error(`${region}/${name} does not exist`);
         }
         const leader = v.pods.get("vault-0");
-        if (!pod.joined && v.initialized && leader !== undefined && !leader.sealed) {
+        if (!pod.joined && !pod.lost && v.initialized && leader !== undefined && !leader.sealed) {
             pod.joined = true;
         }
         if (pod.unsealing) {
@@ -209,7 +224,9 @@ export class FakePlatform {
                         peers: this.options.regions.filter((r) => r !== region),
                         vaultConfigured: configure,
                         peerAccess: "[secret]",
-                        connectedPeers: this.options.regions.filter((r) => r !== region && this.stacks.get(r)?.outputs.vaultConfigured === true),
+                        connectedPeers: this.refusesPeers.has(region)
+                            ? []
+                            : this.options.regions.filter((r) => r !== region && this.stacks.get(r)?.outputs.vaultConfigured === true),
                     };
                     stack.outputs = outputs;
                     onOutput(`Updating (${region}): ${configure ? "Vault configured" : "server side"}`);
@@ -333,11 +350,12 @@ export class FakePlatform {
                 stores: (region) => {
                     const outputs = this.stacks.get(region)?.outputs ?? {};
                     const connected = Array.isArray(outputs.connectedPeers) ? (outputs.connectedPeers as string[]) : [];
-                    const ready = this.storesReady.get(region) ?? true;
-                    return Promise.resolve([
-                        { name: "vault-local", ready },
-                        ...connected.map((peer) => ({ name: `vault-${peer}`, ready })),
-                    ]);
+                    const ready = (this.storesReady.get(region) ?? true) && ++this.storePolls > this.storesReadyAfterPolls;
+                    return Promise.resolve(
+                        [{ name: "vault-local", ready }, ...connected.map((peer) => ({ name: `vault-${peer}`, ready }))].filter(
+                            (store) => !this.missingStores.has(`${region}/${store.name}`),
+                        ),
+                    );
                 },
             },
             operator: {
