@@ -28,10 +28,13 @@ Vault (showing the unseal keys and root token once, and waiting until you confir
 offline), unseals every server, sets openova-vault:vaultInitialized and deploys the Vault
 configuration; then runs each region again so that it connects to its peers, and checks that every
 ClusterSecretStore is Ready. Run it again at any time: it does only what is missing (a restarted,
-sealed Vault is only unsealed).
+sealed Vault is only unsealed). At a terminal it first asks for the key settings the flags leave out,
+shows the plan (each region's kubeconfig context and Vault namespace, from its stack file) and asks
+before changing anything.
 
-Key material is held in memory only: never written to a file, a log, Git, Pulumi config or state. The
-admin token reaches Pulumi programs only through the Automation API's process environment.
+Key material is held in memory only: the bootstrap writes it to no file, log, Git, Pulumi config or
+state. The admin token reaches Pulumi programs only through the Automation API's process environment
+(check the state after the first configured run, as the README's "The admin credential" says).
 
 Options:
       --regions a,b,...        the regions (stacks) to bring up, in order (default: openova-vault:regions
@@ -59,7 +62,8 @@ every region's Kubernetes API answers, and that every Vault already running answ
 It reaches each Vault server through a port-forward to its pod, and each stack through the Pulumi
 Automation API. When it needs an admin token it does not hold (a Vault initialized by an earlier run),
 it asks for one; without a terminal it reads VAULT_TOKEN_<REGION> (region in capitals, other characters
-as _, e.g. VAULT_TOKEN_REGION1). A sealed Vault it holds no keys for needs a terminal to enter them.
+as _, e.g. VAULT_TOKEN_REGION1). A sealed Vault it holds no keys for needs a terminal to enter them, so
+a non-interactive first bring-up stops after the first init (see the README).
 
 Exit codes: 0 bootstrapped; 1 a prerequisite is missing or a step failed (run it again once fixed);
 2 bad arguments.`;
@@ -155,6 +159,17 @@ export async function main(argv: readonly string[], projectDir = path.resolve(__
     if (options.interactive && !(process.stdin.isTTY && process.stdout.isTTY)) {
         return fail(["no terminal: run it in one, or with --non-interactive (and PGP keys)"], 2);
     }
+    if (options.interactive) {
+        // What it is about to do, from the stack files, and the key settings (the flags, or asked here).
+        const planned = await confirmPlan(options, clusters, {
+            keyShares: values["key-shares"] === undefined,
+            keyThreshold: values["key-threshold"] === undefined,
+        });
+        if (planned === undefined) {
+            return fail(["stopped before anything was changed"], 1);
+        }
+        options = planned;
+    }
     const cluster = new KubernetesClusters(clusters);
     // At a terminal, a live view (ora is an ES module, hence the dynamic import); in a log, one line per change.
     const live = options.interactive ? new SpinnerProgress((await import("ora")).default({ discardStdin: false })) : undefined;
@@ -183,6 +198,38 @@ export async function main(argv: readonly string[], projectDir = path.resolve(__
         live?.pause();
         await cluster.close();
     }
+}
+
+/** The plan in words: the regions, their clusters and Vault namespaces, from the stack files. */
+export function planLines(options: BootstrapOptions, clusters: Readonly<Record<string, RegionCluster>>): string[] {
+    return [
+        "The bootstrap will bring up, in this order:",
+        ...options.regions.map((region) => `  ${region}: kubeconfig context ${clusters[region]?.context}, Vault in namespace ${clusters[region]?.vaultNamespace}`),
+        `A Vault initialized now gets ${options.keyShares} unseal key shares, ${options.keyThreshold} needed to unseal${options.pgpKeys ? ", each encrypted to one PGP key" : ""}.`,
+    ];
+}
+
+/**
+ * At a terminal: asks for the key settings the flags left out (defaults as in --help), shows the plan
+ * and asks to go on. @returns the options to run with, or undefined when the operator said no
+ */
+async function confirmPlan(options: BootstrapOptions, clusters: Readonly<Record<string, RegionCluster>>, ask: { keyShares: boolean; keyThreshold: boolean }): Promise<BootstrapOptions | undefined> {
+    const { confirm, number } = await import("@inquirer/prompts");
+    let planned = options;
+    if (ask.keyShares && options.pgpKeys === undefined) {
+        const keyShares = await number({ message: "Unseal key shares for a Vault initialized now", default: options.keyShares, min: 1, max: 255, required: true });
+        planned = { ...planned, keyShares: keyShares ?? options.keyShares };
+    }
+    if (ask.keyThreshold) {
+        const keyThreshold = await number({ message: "Keys needed to unseal", default: Math.min(planned.keyThreshold, planned.keyShares), min: 1, max: planned.keyShares, required: true });
+        planned = { ...planned, keyThreshold: keyThreshold ?? planned.keyThreshold };
+    }
+    const problems = optionProblems(planned);
+    if (problems.length > 0) {
+        throw new Error(problems.join("; "));
+    }
+    console.log(planLines(planned, clusters).join("\n"));
+    return (await confirm({ message: "Go on?", default: false })) ? planned : undefined;
 }
 
 /** What the run did, and how later runs authenticate. */

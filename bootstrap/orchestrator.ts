@@ -344,7 +344,10 @@ async function bringUp(
 
     // Init, through the first server, only if no server is initialized; the others join it (retry_join).
     progress.step(region, "init", "running");
-    const statuses = await Promise.all(pods.map((pod) => vault.sealStatus(region, pod)));
+    const statuses: SealStatus[] = [];
+    for (const pod of pods) {
+        statuses.push(await waitForStatus(ports, options, region, pod, () => true, "to answer"));
+    }
     let keys: readonly Sensitive[] | undefined;
     if (statuses.every((status) => !status.initialized)) {
         const result = await vault.init(region, pods[0], {
@@ -477,7 +480,18 @@ async function waitForStatus(
     what: string,
 ): Promise<SealStatus> {
     for (let waited = 0; ; waited += options.pollMs) {
-        const status = await ports.vault.sealStatus(region, pod);
+        let status: SealStatus;
+        try {
+            status = await ports.vault.sealStatus(region, pod);
+        } catch (error) {
+            // A container that just started may not listen yet: keep trying until the timeout.
+            if (waited >= options.podTimeoutMs) {
+                throw error;
+            }
+            ports.progress.step(region, "unseal", "running", `waiting for ${pod} to answer`);
+            await ports.clock.sleep(options.pollMs);
+            continue;
+        }
         if (done(status)) {
             return status;
         }

@@ -110,6 +110,13 @@ describe("a fresh bring-up", () => {
         expect(platform.calls).toEqual([]);
     });
 
+    it("keeps asking a Vault that does not listen yet right after its container started", async () => {
+        const platform = new FakePlatform({ regions: ["a", "b"] });
+        platform.refusedFirst.set("a", 4);
+        await bootstrap(platform.ports(), options(["a", "b"]));
+        expect(bootstrapped(platform, ["a", "b"])).toBe(true);
+    });
+
     it("fails with what to check when the pods do not start in time", async () => {
         const platform = new FakePlatform({ regions: ["a", "b"], podsAfterPolls: 100 });
         await expect(bootstrap(platform.ports(), options(["a", "b"], { podTimeoutMs: 5_000 }))).rejects.toThrow(

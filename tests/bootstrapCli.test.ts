@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { summary } from "../bootstrap/cli";
+import { planLines, summary } from "../bootstrap/cli";
 import { kubeContexts, missingPrerequisites, type Run } from "../bootstrap/prerequisites";
 
 const ROOT = path.join(__dirname, "..");
@@ -101,5 +101,20 @@ describe("the summary", () => {
         expect(summary({ created: [], initialized: [], unsealed: [], configured: [], wired: [], revokedRootTokens: [] }).join("\n")).toContain("Stacks created: none.");
         const verified = summary({ created: [], initialized: [], unsealed: [], configured: [], wired: [], revokedRootTokens: [], canary: { tookMs: 41_200, boundMs: 100_000 } });
         expect(verified).toContain("A canary write reached every region in 41 s (bound 100 s).");
+    });
+});
+
+describe("the plan shown before anything changes", () => {
+    it("names each region's cluster and Vault namespace, from the stack files, and the key settings", () => {
+        const lines = planLines(
+            { regions: ["region1", "region2"], keyShares: 5, keyThreshold: 3, keepRootToken: false, interactive: true, podTimeoutMs: 1, pollMs: 1 },
+            { region1: { context: "eu-1", vaultNamespace: "vault" }, region2: { context: "us-1", vaultNamespace: "secrets" } },
+        );
+        expect(lines).toEqual([
+            "The bootstrap will bring up, in this order:",
+            "  region1: kubeconfig context eu-1, Vault in namespace vault",
+            "  region2: kubeconfig context us-1, Vault in namespace secrets",
+            "A Vault initialized now gets 5 unseal key shares, 3 needed to unseal.",
+        ]);
     });
 });

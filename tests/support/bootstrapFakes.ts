@@ -87,6 +87,8 @@ export class FakePlatform {
     /** Regions whose Kubernetes API, or whose Vault, does not answer. */
     readonly clusterDown = new Set<string>();
     readonly vaultDown = new Set<string>();
+    /** Status calls per region that fail with a refused connection first, as a server not listening yet. */
+    readonly refusedFirst = new Map<string, number>();
 
     constructor(readonly options: FakeOptions) {
         for (const region of options.regions) {
@@ -238,7 +240,8 @@ export class FakePlatform {
             },
             vault: {
                 sealStatus: (region, pod) => {
-                    if (this.vaultDown.has(region)) {
+                    const refused = this.refusedFirst.get(region) ?? 0;
+                    if (this.vaultDown.has(region) || (refused > 0 && this.refusedFirst.set(region, refused - 1))) {
                         return Promise.reject(new Error("connect ECONNREFUSED 127.0.0.1:41234"));
                     }
                     this.step("status", region);
