@@ -16,12 +16,16 @@ import { EXTERNAL_SECRETS_DEFAULTS } from "../components/externalSecretsValues";
 import { type ReplicatedSecretSpec, externalSecret, pushSecret } from "../components/replicatedSecretSpecs";
 import { DEFAULT_MAX_DELAY_MS, parseDurationMs, propagationBound } from "../model/replication";
 import { REPLICATION_DEFAULTS } from "../components/replicatedSecretSpecs";
+import { poll } from "./poll";
 import type { KubeObject, Ports } from "./ports";
 import type { Sensitive } from "./sensitive";
 
 export const CANARY_NAME = "openova-replication-canary";
 export const CANARY_PATH = "openova/replication-canary";
 const KEY = "value";
+
+/** ESO's namespace in a region, where the canary's objects go. */
+const namespaceOf = (config: RegionConfig) => config.externalSecrets.namespace ?? EXTERNAL_SECRETS_DEFAULTS.namespace;
 
 /** The bound a write must meet: 2E + P + 2·maxDelay at the defaults, ESO's controller as read (100 s). */
 export function canaryBoundMs(): number {
@@ -36,7 +40,7 @@ export function canaryObjects(configs: readonly RegionConfig[]): Map<string, Kub
     for (const config of configs) {
         const spec: ReplicatedSecretSpec = {
             name: CANARY_NAME,
-            namespace: config.externalSecrets.namespace ?? EXTERNAL_SECRETS_DEFAULTS.namespace,
+            namespace: namespaceOf(config),
             remoteKey: CANARY_PATH,
             keys: [KEY],
             mode: "vault-written",
@@ -68,24 +72,18 @@ export async function verifyReplication(
     const home = configs[0];
     const objects = canaryObjects(configs);
     const boundMs = canaryBoundMs();
-    const namespaceOf = (config: RegionConfig) => config.externalSecrets.namespace ?? EXTERNAL_SECRETS_DEFAULTS.namespace;
 
     /** Waits until every region's Secret holds `value`, or `limitMs` passes. @returns the regions that do not */
-    const waitFor = async (value: string, limitMs: number): Promise<string[]> => {
-        const started = clock.now();
-        for (;;) {
+    const waitFor = (value: string, limitMs: number): Promise<string[]> =>
+        poll(clock, { timeoutMs: limitMs, pollMs }, async (last) => {
             const missing: string[] = [];
             for (const config of configs) {
                 if ((await cluster.secretValue(config.region, namespaceOf(config), CANARY_NAME, KEY)) !== value) {
                     missing.push(config.region);
                 }
             }
-            if (missing.length === 0 || clock.now() - started >= limitMs) {
-                return missing;
-            }
-            await clock.sleep(pollMs);
-        }
-    };
+            return missing.length === 0 || last ? missing : undefined;
+        });
 
     try {
         for (const config of configs) {

@@ -9,6 +9,8 @@
  */
 import type * as K8sModule from "@kubernetes/client-node" with { "resolution-mode": "import" };
 import * as net from "node:net";
+import { projectLabels } from "../components/labels";
+import { VAULT_API_PORT } from "../components/vaultServerValues";
 import type { Cluster, KubeObject, PodStatus, StoreStatus } from "./ports";
 import type { Endpoint } from "./vaultHttp";
 
@@ -22,9 +24,11 @@ export interface RegionCluster {
 
 /** The chart's server pods (`vault-<i>`, labels from hashicorp/vault's StatefulSet). */
 const SERVER_PODS = "app.kubernetes.io/name=vault,component=server";
-/** The stores this project declares. */
-const PROJECT_STORES = "app.kubernetes.io/part-of=openova-vault,app.kubernetes.io/component=secret-store";
-const VAULT_PORT = 8200;
+/** The stores this project declares, by the labels components/labels.ts gives them. */
+const PROJECT_STORES = Object.entries(projectLabels("secret-store"))
+    .filter(([key]) => key !== "app.kubernetes.io/managed-by")
+    .map(([key, value]) => `${key}=${value}`)
+    .join(",");
 
 export class KubernetesClusters implements Cluster {
     private module?: Promise<K8s>;
@@ -136,7 +140,7 @@ export class KubernetesClusters implements Cluster {
             // closes (or never opens), the local connection ends, so a request fails instead of hanging.
             socket.on("error", () => socket.destroy());
             forward
-                .portForward(where.vaultNamespace, pod, [VAULT_PORT], socket, null, socket)
+                .portForward(where.vaultNamespace, pod, [VAULT_API_PORT], socket, null, socket)
                 .then((connection: unknown) => {
                     // A WebSocket, or (with retries) a function returning the current one.
                     type Closable = { on(event: "close", listener: () => void): unknown } | null | undefined;

@@ -9,8 +9,10 @@
  * configuration; then, once every region is configured, the pass that wires peers; then the checks.
  */
 import { parseConfig, PROJECT, type RegionConfig } from "../config";
-import { VAULT_SERVER_DEFAULTS } from "../components/vaultServerValues";
+import { LOCAL_STORE_NAME, peerStoreName } from "../components/secretStoreSpecs";
+import { VAULT_RELEASE_NAME, VAULT_SERVER_DEFAULTS } from "../components/vaultServerValues";
 import { verifyReplication } from "./canary";
+import { poll } from "./poll";
 import type { Ports, SealStatus } from "./ports";
 import type { Sensitive } from "./sensitive";
 
@@ -61,7 +63,12 @@ const INITIALIZED_KEY = `${PROJECT}:vaultInitialized`;
 
 /** The Vault server pods of a region: `vault-0` .. `vault-<replicas-1>` (the chart's StatefulSet). */
 export function vaultPodNames(replicas: number): string[] {
-    return Array.from({ length: replicas }, (_, i) => `vault-${i}`);
+    return Array.from({ length: replicas }, (_, i) => `${VAULT_RELEASE_NAME}-${i}`);
+}
+
+/** The peers a region's last run connected, from its stack outputs. */
+function connectedPeersOf(outputs: Readonly<Record<string, unknown>>): string[] {
+    return Array.isArray(outputs.connectedPeers) ? (outputs.connectedPeers as string[]) : [];
 }
 
 /** Checks the options before anything happens. @returns one line per problem */
@@ -136,7 +143,7 @@ async function completeRegions(ports: Ports, tokens: Map<string, { token: Sensit
         const config = configs.get(region);
         try {
             const outputs = await ports.workspace.outputs(region);
-            const connected = Array.isArray(outputs.connectedPeers) ? (outputs.connectedPeers as string[]) : [];
+            const connected = connectedPeersOf(outputs);
             if (config !== undefined && outputs.vaultConfigured === true && config.peers.every((peer) => connected.includes(peer))) {
                 complete.add(region);
             }
@@ -212,7 +219,7 @@ async function run(
     for (const region of options.regions) {
         const config = configs.get(region) as RegionConfig;
         const outputs = await workspace.outputs(region);
-        const connected = Array.isArray(outputs.connectedPeers) ? (outputs.connectedPeers as string[]) : [];
+        const connected = connectedPeersOf(outputs);
         const missing = config.peers.filter((peer) => !connected.includes(peer));
         if (missing.length === 0) {
             progress.step(region, "wire", "skipped", "every peer connected");
@@ -221,7 +228,7 @@ async function run(
         progress.step(region, "wire", "running", `connecting ${missing.join(", ")}`);
         await workspace.up(region, { vaultToken: await adminToken(ports, region, tokens), onOutput: (line) => progress.step(region, "wire", "running", line) });
         const after = await workspace.outputs(region);
-        const still = config.peers.filter((peer) => !(Array.isArray(after.connectedPeers) && (after.connectedPeers as string[]).includes(peer)));
+        const still = config.peers.filter((peer) => !connectedPeersOf(after).includes(peer));
         if (still.length > 0) {
             progress.step(region, "wire", "failed");
             throw new BootstrapError([`region ${region}: not connected to ${still.join(", ")} after its run: see the warnings of \`pulumi up -s ${region}\` (a peer that issued no token)`]);
@@ -287,9 +294,9 @@ function rootTokensLeft(tokens: Map<string, { token: Sensitive; root: boolean }>
 async function storesReady(ports: Ports, options: BootstrapOptions, config: RegionConfig): Promise<string[]> {
     const { progress, cluster, clock } = ports;
     const region = config.region;
-    const expected = ["vault-local", ...config.peers.map((peer) => `vault-${peer}`)];
+    const expected = [LOCAL_STORE_NAME, ...config.peers.map(peerStoreName)];
     progress.step(region, "verify", "running");
-    for (let waited = 0; ; waited += options.pollMs) {
+    return poll(clock, { timeoutMs: options.podTimeoutMs, pollMs: options.pollMs }, async (last) => {
         const stores = await cluster.stores(region);
         const problems = expected.flatMap((name) => {
             const store = stores.find((s) => s.name === name);
@@ -303,12 +310,12 @@ async function storesReady(ports: Ports, options: BootstrapOptions, config: Regi
             progress.step(region, "verify", "done", `${expected.length}/${expected.length} stores Ready`);
             return [];
         }
-        if (waited >= options.podTimeoutMs) {
+        if (last) {
             progress.step(region, "verify", "failed", `${expected.length - problems.length}/${expected.length} stores Ready`);
             return problems;
         }
-        await clock.sleep(options.pollMs);
-    }
+        return undefined;
+    });
 }
 
 async function regionConfig(ports: Ports, region: string, regions: readonly string[]): Promise<RegionConfig> {
@@ -449,22 +456,22 @@ async function deployServer(ports: Ports, config: RegionConfig): Promise<RegionC
 async function waitForPods(ports: Ports, options: BootstrapOptions, region: string, pods: readonly string[]): Promise<void> {
     const { cluster, clock, progress } = ports;
     progress.step(region, "pods", "running", `waiting for ${pods.join(", ")}`);
-    for (let waited = 0; ; waited += options.pollMs) {
+    await poll(clock, { timeoutMs: options.podTimeoutMs, pollMs: options.pollMs }, async (last) => {
         const running = new Set((await cluster.vaultPods(region)).filter((pod) => pod.running).map((pod) => pod.name));
         const missing = pods.filter((pod) => !running.has(pod));
         if (missing.length === 0) {
             progress.step(region, "pods", "done", `${pods.length} running`);
-            return;
+            return true;
         }
-        if (waited >= options.podTimeoutMs) {
+        if (last) {
             progress.step(region, "pods", "failed");
             throw new BootstrapError([
                 `region ${region}: ${missing.join(", ")} not running after ${Math.round(options.podTimeoutMs / 1000)} s; check \`kubectl -n <vault namespace> describe pod\` (storage class, node capacity) and run the bootstrap again`,
             ]);
         }
         progress.step(region, "pods", "running", `${pods.length - missing.length}/${pods.length} running`);
-        await clock.sleep(options.pollMs);
-    }
+        return undefined;
+    });
 }
 
 /**
@@ -479,26 +486,22 @@ async function waitForStatus(
     done: (status: SealStatus) => boolean,
     what: string,
 ): Promise<SealStatus> {
-    for (let waited = 0; ; waited += options.pollMs) {
+    return poll(ports.clock, { timeoutMs: options.podTimeoutMs, pollMs: options.pollMs }, async (last) => {
         let status: SealStatus;
         try {
             status = await ports.vault.sealStatus(region, pod);
         } catch (error) {
             // A container that just started may not listen yet: keep trying until the timeout.
-            if (waited >= options.podTimeoutMs) {
+            if (last) {
                 throw error;
             }
             ports.progress.step(region, "unseal", "running", `waiting for ${pod} to answer`);
-            await ports.clock.sleep(options.pollMs);
-            continue;
+            return undefined;
         }
-        if (done(status)) {
+        if (done(status) || (last && !status.sealed)) {
             return status;
         }
-        if (waited >= options.podTimeoutMs) {
-            if (!status.sealed) {
-                return status;
-            }
+        if (last) {
             if (!status.initialized) {
                 throw new BootstrapError([
                     `region ${region}: ${pod} did not join the Raft cluster within ${Math.round(options.podTimeoutMs / 1000)} s: check its logs (\`kubectl logs ${pod}\`) for retry_join errors`,
@@ -507,8 +510,8 @@ async function waitForStatus(
             return status;
         }
         ports.progress.step(region, "unseal", "running", `waiting for ${pod} ${what}`);
-        await ports.clock.sleep(options.pollMs);
-    }
+        return undefined;
+    });
 }
 
 /** The admin token for a region: the root token still in memory, or the operator's (checked). */

@@ -379,8 +379,7 @@ async function synthesizeProject(request: SynthRequest): Promise<SynthResult> {
             if (outcome.ok === "superseded") {
                 const { early } = outcome;
                 const referenced = early.referencedStacks.filter((ref) => project.stacks.includes(ref));
-                const reads = (ref: string) => early.stackReads[ref] ?? [];
-                seen.set(stack, new Map(referenced.map((ref) => [ref, { reads: reads(ref), print: fingerprint(snapshot[ref], reads(ref)) }])));
+                // What it saw does not matter: a stopped run always runs again (supersededRuns).
                 referenced.forEach((ref) => included.add(ref));
                 failures.delete(stack);
                 supersededRuns.add(stack);
