@@ -106,7 +106,19 @@ export function isVaultAddress(value: string): boolean {
     );
 }
 
+/** A Go duration such as "30s", "1h", "1m30s" or "500ms", in milliseconds. @throws Error when it is not one */
+export function parseDurationMs(duration: string): number {
+    const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+    const parts = [...duration.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)];
+    if (parts.length === 0 || parts.map((p) => p[0]).join("") !== duration) throw new Error(`not a Go duration: ${JSON.stringify(duration)}`);
+    return Math.round(parts.reduce((sum, p) => sum + Number(p[1]) * units[p[2]], 0));
+}
+
 /** A positive Go duration as ESO's refresh intervals take it: `30s`, `1m30s`, `1h`, `500ms`. */
 export function isRefreshInterval(value: string): boolean {
-    return /^(?:\d+(?:\.\d+)?(?:h|ms|m|s))+$/.test(value) && /[1-9]/.test(value);
+    try {
+        return parseDurationMs(value) > 0;
+    } catch {
+        return false;
+    }
 }

@@ -848,10 +848,5 @@ export function replicationNumbers(secrets = 1000, regions = 2, maxDelayMs = DEF
     }));
 }
 
-/** A Go duration such as "30s", "1h", "1m30s" or "500ms", in milliseconds. */
-export function parseDurationMs(duration: string): number {
-    const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-    const parts = [...duration.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)];
-    if (parts.length === 0 || parts.map((p) => p[0]).join("") !== duration) throw new Error(`not a Go duration: ${JSON.stringify(duration)}`);
-    return Math.round(parts.reduce((sum, p) => sum + Number(p[1]) * units[p[2]], 0));
-}
+/** A Go duration in milliseconds: the components' parser, so the model reads intervals as they do. */
+export { parseDurationMs } from "../components/validation";
