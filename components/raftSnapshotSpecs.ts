@@ -1,0 +1,607 @@
+/**
+ * Pure builders for scheduled Raft snapshots (backups) of a region's Vault: option defaults and
+ * checks, the Vault policy and Kubernetes auth role the snapshot job logs in with, the shell script
+ * it runs, and its CronJob and PersistentVolumeClaim. No Pulumi resources here, so tests call them
+ * directly (and run the script for real).
+ *
+ * Vault CE has no automated snapshots (`sys/storage/raft/snapshot-auto` is Enterprise), so a
+ * CronJob runs `vault operator raft snapshot save` against the active server. That call needs only
+ * `read` on `sys/storage/raft/snapshot`, which is all the job's policy grants.
+ */
+import type * as k8s from "@pulumi/kubernetes";
+import { renderHcl } from "./hcl";
+import { projectLabels } from "./labels";
+import { isDnsLabel, isDnsSubdomain, isImageTag, isIntegerBetween, isStorageQuantity, isVaultAddress } from "./validation";
+import { VAULT_IMAGE } from "./versions";
+
+/** Defaults for every optional {@link RaftSnapshotOptions} field that has one. */
+export const RAFT_SNAPSHOT_DEFAULTS = {
+    /** Hourly, on the hour (UTC). */
+    schedule: "0 * * * *",
+    /** Two days of hourly snapshots. */
+    retain: 48,
+    storageSize: "10Gi",
+} as const;
+
+/** The most snapshots a region keeps: more is a typo, and `ls` of the directory stays cheap. */
+export const MAX_RETAIN = 1000;
+
+/** Scheduled Raft snapshots of a region's Vault (config `vault.snapshots`); every field is optional. */
+export interface RaftSnapshotOptions {
+    /** Whether to take scheduled snapshots at all. Default true. */
+    readonly enabled?: boolean;
+    /**
+     * When to take a snapshot: a 5-field cron schedule (minute hour day-of-month month day-of-week),
+     * each field `*`, `*\/n`, a number, a range `a-b` (optionally `a-b/n`) or a comma-separated list
+     * of those. Read in UTC. Default `0 * * * *` (hourly).
+     */
+    readonly schedule?: string;
+    /** How many snapshots to keep (1 to 1000): after each successful snapshot, older ones beyond this are deleted. Default 48. */
+    readonly retain?: number;
+    /**
+     * Size of the PersistentVolumeClaim the component creates for the snapshots. Default `10Gi`.
+     * It must hold {@link retain} snapshots, each about the size of the Raft data. Only for a created
+     * claim: not allowed together with {@link claimName}.
+     */
+    readonly storageSize?: string;
+    /**
+     * An existing PersistentVolumeClaim in Vault's namespace to write the snapshots to, instead of
+     * creating one (e.g. a claim on storage that is itself replicated off-site). The component then
+     * neither creates nor deletes a claim.
+     */
+    readonly claimName?: string;
+    /** StorageClass of the created claim. Default: the cluster's default StorageClass. Not allowed with {@link claimName}. */
+    readonly storageClass?: string;
+}
+
+/** Where the snapshots go: a claim the component creates, or one that already exists. */
+export type SnapshotStorage =
+    | { readonly create: true; readonly claimName: string; readonly storageSize: string; readonly storageClass?: string }
+    | { readonly create: false; readonly claimName: string };
+
+/** {@link RaftSnapshotOptions} with every default applied. */
+export interface ResolvedRaftSnapshotOptions {
+    readonly enabled: boolean;
+    readonly schedule: string;
+    readonly retain: number;
+    readonly storage: SnapshotStorage;
+}
+
+/** Name of the PersistentVolumeClaim the component creates when no `claimName` is given. */
+export const SNAPSHOT_CLAIM_NAME = "vault-snapshots";
+
+/** Name of the CronJob (and so the prefix of its Jobs and pods). */
+export const SNAPSHOT_CRONJOB_NAME = "vault-snapshot";
+
+/** Name of the Vault policy the snapshot job's tokens carry. */
+export const SNAPSHOT_POLICY = "raft-snapshot";
+
+/** Name of the Kubernetes auth role the snapshot job logs in as. */
+export const SNAPSHOT_ROLE = "raft-snapshot";
+
+/** The service account the snapshot job runs as; the role binds to it alone. */
+export const SNAPSHOT_SERVICE_ACCOUNT = "vault-snapshot";
+
+/**
+ * Audience of the service-account token the job presents to Vault. Its own (not ESO's `vault`): a
+ * token minted for the snapshot job is refused by every other role, and ESO's tokens by this one.
+ */
+export const SNAPSHOT_AUDIENCE = "vault-snapshot";
+
+/** The Vault path `vault operator raft snapshot save` reads. */
+export const SNAPSHOT_API_PATH = "sys/storage/raft/snapshot";
+
+/** Where the job writes snapshots (the claim's mount point). */
+export const SNAPSHOT_DIR = "/snapshots";
+
+/** Where the projected service-account token is mounted. */
+export const SNAPSHOT_TOKEN_DIR = "/var/run/secrets/vault-snapshot";
+/** The projected service-account token the job logs in with. */
+export const SNAPSHOT_TOKEN_FILE = `${SNAPSHOT_TOKEN_DIR}/token`;
+
+/** Where the CA certificate that signs Vault's listener certificate is mounted. */
+export const SNAPSHOT_CA_DIR = "/etc/vault-snapshot/ca";
+/** The CA certificate file (`VAULT_CACERT`), whatever the key it came from in its Secret. */
+export const SNAPSHOT_CA_FILE = `${SNAPSHOT_CA_DIR}/ca.crt`;
+
+/** Lifetime of the projected service-account token (600 s is the shortest Kubernetes issues). */
+export const SNAPSHOT_SA_TOKEN_SECONDS = 600;
+
+/** How long one Job may run, all retries included, before Kubernetes stops it. */
+export const SNAPSHOT_JOB_DEADLINE_SECONDS = 900;
+
+/** The uid and gid of the `vault` user in the hashicorp/vault image (the same the chart runs the servers as). */
+const VAULT_UID = 100;
+const VAULT_GID = 1000;
+
+/** Allowed range of each cron field, in order: minute, hour, day of month, month, day of week (0 and 7 are Sunday). */
+const CRON_FIELDS: readonly { readonly name: string; readonly min: number; readonly max: number }[] = [
+    { name: "minute", min: 0, max: 59 },
+    { name: "hour", min: 0, max: 23 },
+    { name: "day of month", min: 1, max: 31 },
+    { name: "month", min: 1, max: 12 },
+    { name: "day of week", min: 0, max: 7 },
+];
+
+/**
+ * Why `field` is not a valid cron field within [min, max], or undefined when it is. Items:
+ * `*`, `*\/n`, `a`, `a-b`, `a-b/n`, joined by commas. Names (`MON`, `JAN`), `?`, `L` and `@hourly`
+ * are refused: Kubernetes accepts some, other cron implementations read them differently.
+ */
+function cronFieldProblem(field: string, min: number, max: number): string | undefined {
+    for (const item of field.split(",")) {
+        const match = /^(?:(\*)|(\d+)(?:-(\d+))?)(?:\/(\d+))?$/.exec(item);
+        if (match === null) {
+            return `${JSON.stringify(item)} is not *, */n, a number, a range a-b or a-b/n`;
+        }
+        const [, star, from, to, step] = match;
+        if (step !== undefined && (Number(step) < 1 || Number(step) > max)) {
+            return `step ${step} is not between 1 and ${max}`;
+        }
+        if (star === undefined) {
+            if (step !== undefined && to === undefined) {
+                // `5/15` means different things to different crons; `5-59/15` says it plainly.
+                return `${JSON.stringify(item)} has a step without a range (write ${from}-${max}/${step})`;
+            }
+            const low = Number(from);
+            const high = to === undefined ? low : Number(to);
+            if (low < min || high > max || low > high) {
+                return `${JSON.stringify(item)} is outside ${min}-${max}`;
+            }
+        }
+    }
+    return undefined;
+}
+
+/** Why `schedule` is not a 5-field cron schedule this project accepts, or undefined when it is one. */
+export function cronScheduleProblem(schedule: string): string | undefined {
+    const fields = schedule.trim().split(/\s+/);
+    if (schedule.trim() !== schedule || /\s{2,}|[\t\n\r]/.test(schedule)) {
+        return "must be five fields separated by single spaces";
+    }
+    if (fields.length !== CRON_FIELDS.length) {
+        return `has ${fields.length} fields, not 5 (minute hour day-of-month month day-of-week)`;
+    }
+    for (const [index, field] of fields.entries()) {
+        const { name, min, max } = CRON_FIELDS[index];
+        const problem = cronFieldProblem(field, min, max);
+        if (problem !== undefined) {
+            return `${name} field: ${problem}`;
+        }
+    }
+    return undefined;
+}
+
+/** Problems with the snapshot options (each naming the option under `snapshots.`); empty when usable. */
+export function raftSnapshotProblems(options: RaftSnapshotOptions | undefined): string[] {
+    const problems: string[] = [];
+    const set = options ?? {};
+    if (set.enabled !== undefined && typeof set.enabled !== "boolean") {
+        problems.push(`snapshots.enabled ${JSON.stringify(set.enabled)} is not true or false`);
+    }
+    if (set.schedule !== undefined) {
+        const problem = typeof set.schedule === "string" ? cronScheduleProblem(set.schedule) : "is not a string";
+        if (problem !== undefined) {
+            problems.push(`snapshots.schedule ${JSON.stringify(set.schedule)} ${problem}`);
+        }
+    }
+    if (set.retain !== undefined && !isIntegerBetween(set.retain, 1, MAX_RETAIN)) {
+        problems.push(`snapshots.retain ${JSON.stringify(set.retain)} is not a whole number from 1 to ${MAX_RETAIN}`);
+    }
+    if (set.storageSize !== undefined && !(typeof set.storageSize === "string" && isStorageQuantity(set.storageSize))) {
+        problems.push(`snapshots.storageSize ${JSON.stringify(set.storageSize)} is not a storage quantity of at least 1Gi such as 10Gi`);
+    }
+    for (const name of ["claimName", "storageClass"] as const) {
+        const value = set[name];
+        if (value !== undefined && !(typeof value === "string" && isDnsSubdomain(value))) {
+            problems.push(`snapshots.${name} ${JSON.stringify(value)} is not a Kubernetes object name`);
+        }
+    }
+    if (set.claimName !== undefined) {
+        for (const name of ["storageSize", "storageClass"] as const) {
+            if (set[name] !== undefined) {
+                problems.push(`snapshots.${name} has no effect with claimName (an existing claim keeps its own ${name === "storageSize" ? "size" : "class"}): remove one of them`);
+            }
+        }
+    }
+    return problems;
+}
+
+/**
+ * Applies the defaults (here, and nowhere else) and rejects impossible options early, before any
+ * resource exists. Options are checked even when `enabled` is false, so a typo never waits for the
+ * day snapshots are switched on.
+ * @throws Error listing every {@link raftSnapshotProblems} problem.
+ */
+export function resolveRaftSnapshotOptions(options: RaftSnapshotOptions | undefined): ResolvedRaftSnapshotOptions {
+    const problems = raftSnapshotProblems(options);
+    if (problems.length > 0) {
+        throw new Error(problems.join("; "));
+    }
+    const storage: SnapshotStorage =
+        options?.claimName !== undefined
+            ? { create: false, claimName: options.claimName }
+            : {
+                  create: true,
+                  claimName: SNAPSHOT_CLAIM_NAME,
+                  storageSize: options?.storageSize ?? RAFT_SNAPSHOT_DEFAULTS.storageSize,
+                  ...(options?.storageClass !== undefined ? { storageClass: options.storageClass } : {}),
+              };
+    return {
+        enabled: options?.enabled ?? true,
+        schedule: options?.schedule ?? RAFT_SNAPSHOT_DEFAULTS.schedule,
+        retain: options?.retain ?? RAFT_SNAPSHOT_DEFAULTS.retain,
+        storage,
+    };
+}
+
+/** The snapshot job's Vault policy (HCL): `read` on the snapshot endpoint, and nothing else. */
+export function snapshotPolicyDocument(): string {
+    return renderHcl({ blocks: [{ type: "path", labels: [SNAPSHOT_API_PATH], attributes: { capabilities: ["read"] } }] });
+}
+
+/** Settings of the Kubernetes auth role the snapshot job logs in with; spread them into `vault.kubernetes.AuthBackendRole`. */
+export interface SnapshotRoleSettings {
+    readonly roleName: string;
+    readonly boundServiceAccountNames: string[];
+    readonly boundServiceAccountNamespaces: string[];
+    /** The audience the job's projected service-account token is minted for. */
+    readonly audience: string;
+    /** Seconds: long enough for one snapshot; the job revokes its token when done anyway. */
+    readonly tokenTtl: number;
+    readonly tokenMaxTtl: number;
+    readonly tokenPolicies: string[];
+}
+
+/**
+ * The role for the snapshot job: bound to its one service account in Vault's namespace, with its own
+ * audience, a 10-minute token (15 at most) and only the snapshot policy. Tokens also keep Vault's
+ * built-in `default` policy, which holds `auth/token/revoke-self`, the job's last call.
+ */
+export function snapshotRole(namespace: string): SnapshotRoleSettings {
+    return {
+        roleName: SNAPSHOT_ROLE,
+        boundServiceAccountNames: [SNAPSHOT_SERVICE_ACCOUNT],
+        boundServiceAccountNamespaces: [namespace],
+        audience: SNAPSHOT_AUDIENCE,
+        tokenTtl: 10 * 60,
+        tokenMaxTtl: 15 * 60,
+        tokenPolicies: [SNAPSHOT_POLICY],
+    };
+}
+
+/** What {@link snapshotScript} needs. */
+export interface SnapshotScriptArgs {
+    /** Path of the Kubernetes auth mount, e.g. `kubernetes`. */
+    readonly authPath: string;
+    /** The role to log in as. Default {@link SNAPSHOT_ROLE}. */
+    readonly role?: string;
+    /** Absolute path of the projected service-account token. Default {@link SNAPSHOT_TOKEN_FILE}. */
+    readonly tokenFile?: string;
+    /** Absolute path of the directory snapshots go to. Default {@link SNAPSHOT_DIR}. */
+    readonly dir?: string;
+    /** How many snapshots to keep. */
+    readonly retain: number;
+}
+
+const SIMPLE = /^[A-Za-z0-9/_.-]+$/;
+const ABSOLUTE = /^\/[A-Za-z0-9/_.-]*$/;
+
+/**
+ * The POSIX `sh` script the job runs. In order: log in with the projected service-account token
+ * (the Vault token lands in a variable, never on the terminal); save a snapshot under a hidden
+ * `.partial-` name and rename it to `vault-<UTC stamp>.snap` only once the save succeeded, so a
+ * failed or interrupted save never leaves a file that looks complete; keep the newest `retain`
+ * snapshots; revoke the token whatever happened (a failed revoke is logged, not fatal: the token
+ * expires within {@link SnapshotRoleSettings.tokenMaxTtl} anyway). The exit status is the first
+ * failure's (login, save or prune), so the Job fails visibly when there is no new snapshot.
+ *
+ * Every value is checked to be a simple path-like string and written single-quoted, so none can
+ * change what the script does.
+ * @throws Error naming each value that is not a plain `[A-Za-z0-9/_.-]` string (or `retain` out of range).
+ */
+export function snapshotScript(args: SnapshotScriptArgs): string {
+    const values = {
+        authPath: args.authPath,
+        role: args.role ?? SNAPSHOT_ROLE,
+        tokenFile: args.tokenFile ?? SNAPSHOT_TOKEN_FILE,
+        dir: args.dir ?? SNAPSHOT_DIR,
+    };
+    const problems: string[] = [];
+    for (const [name, value] of Object.entries(values)) {
+        const pattern = name === "tokenFile" || name === "dir" ? ABSOLUTE : SIMPLE;
+        // A leading '-' could read as a flag, '..' climbs out of the directory: neither is a plain name.
+        if (typeof value !== "string" || !pattern.test(value) || value.startsWith("-") || value.split("/").includes("..")) {
+            problems.push(`${name} ${JSON.stringify(value)} is not a plain ${pattern === ABSOLUTE ? "absolute path" : "path"} of letters, digits, '/', '_', '.' and '-'`);
+        }
+    }
+    if (/^\/|\/$|\/\//.test(values.authPath)) {
+        problems.push(`authPath ${JSON.stringify(values.authPath)} must not start or end with '/' or contain '//'`);
+    }
+    if (!isIntegerBetween(args.retain, 1, MAX_RETAIN)) {
+        problems.push(`retain ${JSON.stringify(args.retain)} is not a whole number from 1 to ${MAX_RETAIN}`);
+    }
+    if (problems.length > 0) {
+        throw new Error(`snapshot script: ${problems.join("; ")}`);
+    }
+    // The checks above leave no quote, space or '$' in any value, so single quotes keep each literal.
+    const quoted = (value: string) => `'${value}'`;
+    return `#!/bin/sh
+# Raft snapshot of this region's Vault (generated by components/raftSnapshotSpecs.ts).
+# Never add 'set -x': it would print the Vault token.
+set -eu
+umask 077
+LC_ALL=C
+export LC_ALL
+
+auth_path=${quoted(values.authPath)}
+role=${quoted(values.role)}
+token_file=${quoted(values.tokenFile)}
+dir=${quoted(values.dir)}
+retain=${args.retain}
+
+log() {
+    printf '%s raft-snapshot: %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*"
+}
+
+# Left by a run that was killed mid-save (deadline, node loss): never a usable snapshot.
+rm -f -- "$dir"/.partial-*.snap
+
+log "logging in to Vault at auth/$auth_path as role $role"
+# A VAULT_TOKEN from the environment would be sent with the login; this job uses only its own.
+unset VAULT_TOKEN
+if ! VAULT_TOKEN=$(vault write -field=token "auth/$auth_path/login" "role=$role" "jwt=@$token_file"); then
+    log "login failed"
+    exit 1
+fi
+if [ -z "$VAULT_TOKEN" ]; then
+    log "login returned no token"
+    exit 1
+fi
+export VAULT_TOKEN
+
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+partial="$dir/.partial-$stamp.snap"
+final="$dir/vault-$stamp.snap"
+
+finish() {
+    status=$?
+    set +e
+    trap - EXIT
+    rm -f -- "$partial"
+    if vault token revoke -self >/dev/null; then
+        log "revoked the job's Vault token"
+    else
+        log "could not revoke the job's Vault token; it expires on its own"
+    fi
+    if [ "$status" -eq 0 ]; then
+        log "done"
+    else
+        log "failed (exit $status)"
+    fi
+    exit "$status"
+}
+trap finish EXIT
+# Turn a stop into an ordinary exit, so finish still removes the partial file and revokes the token.
+trap 'exit 143' TERM
+trap 'exit 130' INT
+trap 'exit 129' HUP
+
+log "saving a snapshot"
+vault operator raft snapshot save "$partial"
+if [ ! -s "$partial" ]; then
+    log "the saved snapshot is empty"
+    exit 1
+fi
+mv -f -- "$partial" "$final"
+log "saved vault-$stamp.snap"
+
+# Names carry a UTC stamp, so name order is time order: everything after the newest $retain goes.
+old=$(ls -1 -- "$dir" | grep -E '^vault-[0-9]{8}T[0-9]{6}Z\\.snap$' | sort -r | tail -n "+$((retain + 1))")
+for name in $old; do
+    rm -f -- "$dir/$name"
+    log "pruned $name"
+done
+log "keeping at most $retain snapshots"
+`;
+}
+
+/** A Secret key holding the CA certificate that signs Vault's listener certificate. */
+export interface CaSecretRef {
+    /** The Secret's name, in Vault's namespace. */
+    readonly name: string;
+    /** The key of the PEM CA certificate in it, e.g. `ca.crt`. */
+    readonly key: string;
+}
+
+/** What {@link snapshotCronJob} needs besides the auth path. */
+export interface SnapshotJobSettings {
+    /** Vault's namespace: the job, its service account and its claim live there. */
+    readonly namespace: string;
+    readonly schedule: string;
+    readonly retain: number;
+    /** The claim snapshots are written to. */
+    readonly claimName: string;
+    /** Tag of the `hashicorp/vault` image (the servers' tag, so the CLI matches the server). */
+    readonly imageTag: string;
+    /**
+     * The active server, in the cluster: `https://vault-active.<namespace>.svc:8200`, or `http://`
+     * when TLS is off.
+     */
+    readonly vaultAddress: string;
+    /** The CA that signs Vault's certificate, for an `https` address; only this key is mounted. */
+    readonly caSecret?: CaSecretRef;
+}
+
+/** What {@link snapshotCronJob} needs. */
+export interface SnapshotCronJobArgs extends SnapshotJobSettings {
+    /** Path of the Kubernetes auth mount. */
+    readonly authPath: string;
+}
+
+const SECRET_KEY = /^[-._a-zA-Z0-9]{1,253}$/;
+
+/**
+ * Problems with the job's settings (each naming the setting); empty when usable. The component
+ * checks these before creating anything, since the auth path (and so the CronJob) may only be known
+ * later.
+ */
+export function snapshotJobProblems(settings: SnapshotJobSettings): string[] {
+    const problems: string[] = [];
+    const check = (ok: boolean, problem: string) => ok || problems.push(problem);
+    check(isDnsLabel(settings.namespace), `namespace ${JSON.stringify(settings.namespace)} is not a DNS label`);
+    const schedule = cronScheduleProblem(settings.schedule);
+    check(schedule === undefined, `schedule ${JSON.stringify(settings.schedule)} ${schedule ?? ""}`);
+    check(isIntegerBetween(settings.retain, 1, MAX_RETAIN), `retain ${JSON.stringify(settings.retain)} is not a whole number from 1 to ${MAX_RETAIN}`);
+    check(isDnsSubdomain(settings.claimName), `claimName ${JSON.stringify(settings.claimName)} is not a Kubernetes object name`);
+    check(isImageTag(settings.imageTag), `imageTag ${JSON.stringify(settings.imageTag)} is not a pinned image tag (not latest)`);
+    check(isVaultAddress(settings.vaultAddress), `vaultAddress ${JSON.stringify(settings.vaultAddress)} is not an http(s) address without a path`);
+    if (settings.caSecret !== undefined) {
+        check(isDnsSubdomain(settings.caSecret.name), `caSecret.name ${JSON.stringify(settings.caSecret.name)} is not a Kubernetes object name`);
+        check(SECRET_KEY.test(settings.caSecret.key), `caSecret.key ${JSON.stringify(settings.caSecret.key)} is not a Secret key`);
+        // A CA for a plaintext address is a sign the address is wrong (TLS on, http given).
+        check(settings.vaultAddress.startsWith("https://"), `caSecret is set, but vaultAddress ${JSON.stringify(settings.vaultAddress)} is not https`);
+    }
+    return problems;
+}
+
+/** Labels of the snapshot job's objects; the pods' `app.kubernetes.io/name` lets a NetworkPolicy select them. */
+export function snapshotLabels(): Record<string, string> {
+    return { "app.kubernetes.io/name": SNAPSHOT_CRONJOB_NAME, ...projectLabels("raft-snapshot") };
+}
+
+/** The CronJob's metadata: known before the auth path is, so the object's name never waits for an output. */
+export function snapshotCronJobMetadata(namespace: string) {
+    return { name: SNAPSHOT_CRONJOB_NAME, namespace, labels: snapshotLabels() } satisfies k8s.types.input.meta.v1.ObjectMeta;
+}
+
+/**
+ * The `batch/v1` CronJob that takes the snapshots, in Vault's namespace. One Job at a time
+ * (`Forbid`: two saves would race on the claim), schedule read in UTC, two retries; the pod runs
+ * the Vault CLI from the servers' image as the image's non-root `vault` user with a read-only root
+ * filesystem and no capabilities, mounts no default service-account token (Kubernetes API access is
+ * not needed), and presents a projected token for {@link SNAPSHOT_AUDIENCE} to Vault.
+ * @throws Error naming each bad setting ({@link snapshotJobProblems}, {@link snapshotScript}).
+ */
+export function snapshotCronJob(args: SnapshotCronJobArgs) {
+    const problems = snapshotJobProblems(args);
+    if (problems.length > 0) {
+        throw new Error(`snapshot CronJob: ${problems.join("; ")}`);
+    }
+    const script = snapshotScript({ authPath: args.authPath, retain: args.retain });
+    const labels = snapshotLabels();
+    const ca = args.caSecret;
+    const volumes = [
+        { name: "snapshots", persistentVolumeClaim: { claimName: args.claimName } },
+        {
+            name: "vault-token",
+            projected: {
+                sources: [{ serviceAccountToken: { audience: SNAPSHOT_AUDIENCE, expirationSeconds: SNAPSHOT_SA_TOKEN_SECONDS, path: "token" } }],
+            },
+        },
+        // HOME for the CLI (it may look for ~/.vault-token), on a read-only root filesystem.
+        { name: "tmp", emptyDir: { medium: "Memory", sizeLimit: "16Mi" } },
+        ...(ca === undefined ? [] : [{ name: "vault-ca", secret: { secretName: ca.name, items: [{ key: ca.key, path: "ca.crt" }] } }]),
+    ];
+    const volumeMounts = [
+        { name: "snapshots", mountPath: SNAPSHOT_DIR },
+        { name: "vault-token", mountPath: SNAPSHOT_TOKEN_DIR, readOnly: true },
+        { name: "tmp", mountPath: "/tmp" },
+        ...(ca === undefined ? [] : [{ name: "vault-ca", mountPath: SNAPSHOT_CA_DIR, readOnly: true }]),
+    ];
+    const env = [
+        { name: "VAULT_ADDR", value: args.vaultAddress },
+        ...(ca === undefined ? [] : [{ name: "VAULT_CACERT", value: SNAPSHOT_CA_FILE }]),
+        { name: "HOME", value: "/tmp" },
+    ];
+    const cronJob = {
+        apiVersion: "batch/v1",
+        kind: "CronJob",
+        metadata: snapshotCronJobMetadata(args.namespace),
+        spec: {
+            schedule: args.schedule,
+            // Without it, the schedule is read in the kube-controller-manager's time zone.
+            timeZone: "Etc/UTC",
+            concurrencyPolicy: "Forbid",
+            // A run missed by more than 10 minutes (controller down) is skipped, not started late.
+            startingDeadlineSeconds: 600,
+            successfulJobsHistoryLimit: 3,
+            failedJobsHistoryLimit: 3,
+            jobTemplate: {
+                metadata: { labels },
+                spec: {
+                    backoffLimit: 2,
+                    activeDeadlineSeconds: SNAPSHOT_JOB_DEADLINE_SECONDS,
+                    template: {
+                        metadata: { labels },
+                        spec: {
+                            serviceAccountName: SNAPSHOT_SERVICE_ACCOUNT,
+                            automountServiceAccountToken: false,
+                            enableServiceLinks: false,
+                            // A failed attempt gets a fresh pod, so its log stays readable.
+                            restartPolicy: "Never",
+                            securityContext: {
+                                runAsNonRoot: true,
+                                runAsUser: VAULT_UID,
+                                runAsGroup: VAULT_GID,
+                                // Makes the claim's files group-writable by the job whatever its volume's owner.
+                                fsGroup: VAULT_GID,
+                                seccompProfile: { type: "RuntimeDefault" },
+                            },
+                            containers: [
+                                {
+                                    name: "snapshot",
+                                    image: `${VAULT_IMAGE.repository}:${args.imageTag}`,
+                                    imagePullPolicy: "IfNotPresent",
+                                    // Replaces the image's entrypoint, which would start a server.
+                                    command: ["/bin/sh", "-c", script],
+                                    env,
+                                    securityContext: {
+                                        allowPrivilegeEscalation: false,
+                                        readOnlyRootFilesystem: true,
+                                        capabilities: { drop: ["ALL"] },
+                                    },
+                                    resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
+                                    volumeMounts,
+                                },
+                            ],
+                            volumes,
+                        },
+                    },
+                },
+            },
+        },
+    } satisfies k8s.types.input.batch.v1.CronJob;
+    return cronJob;
+}
+
+/** What {@link snapshotClaim} needs. */
+export interface SnapshotClaimArgs {
+    readonly namespace: string;
+    readonly claimName: string;
+    readonly storageSize: string;
+    readonly storageClass?: string;
+}
+
+/**
+ * The PersistentVolumeClaim for the snapshots (ReadWriteOnce: one Job at a time). Annotated so
+ * Pulumi does not wait for it to bind: with a `WaitForFirstConsumer` StorageClass it binds only
+ * when the first Job's pod is scheduled.
+ */
+export function snapshotClaim(args: SnapshotClaimArgs) {
+    return {
+        apiVersion: "v1",
+        kind: "PersistentVolumeClaim",
+        metadata: {
+            name: args.claimName,
+            namespace: args.namespace,
+            labels: snapshotLabels(),
+            annotations: { "pulumi.com/skipAwait": "true" },
+        },
+        spec: {
+            accessModes: ["ReadWriteOnce"],
+            resources: { requests: { storage: args.storageSize } },
+            ...(args.storageClass !== undefined ? { storageClassName: args.storageClass } : {}),
+        },
+    } satisfies k8s.types.input.core.v1.PersistentVolumeClaim;
+}

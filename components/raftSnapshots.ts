@@ -1,0 +1,179 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as vault from "@pulumi/vault";
+import {
+    type CaSecretRef,
+    type RaftSnapshotOptions,
+    type ResolvedRaftSnapshotOptions,
+    SNAPSHOT_POLICY,
+    SNAPSHOT_SERVICE_ACCOUNT,
+    resolveRaftSnapshotOptions,
+    snapshotClaim,
+    snapshotCronJob,
+    snapshotCronJobMetadata,
+    snapshotJobProblems,
+    snapshotLabels,
+    snapshotPolicyDocument,
+    snapshotRole,
+    snapshotScript,
+} from "./raftSnapshotSpecs";
+
+/** What {@link RaftSnapshots} needs: the region's Vault admin provider, where Vault runs, and the options. */
+export interface RaftSnapshotsArgs {
+    /**
+     * The region's Vault provider, authenticated as an admin (it writes a policy and a role), once the
+     * Vault is configured. Without it only the claim is declared, so the backups' volume does not
+     * depend on the `vaultInitialized` gate; the policy, role and job come with the provider. Never
+     * Pulumi's default Vault provider.
+     */
+    readonly provider?: vault.Provider;
+    /** Vault's namespace: the CronJob, its service account and the claim go there. */
+    readonly namespace: string;
+    /** Path of the Kubernetes auth mount the role goes under (created elsewhere, e.g. by `VaultSetup`); with `provider` only. */
+    readonly authPath?: pulumi.Input<string>;
+    /** Tag of the `hashicorp/vault` image the job runs the CLI from: the servers' own tag. */
+    readonly imageTag: string;
+    /** The active server in the cluster: `https://vault-active.<namespace>.svc:8200` (`http://` when TLS is off). */
+    readonly vaultAddress: string;
+    /** The Secret key holding the CA that signs Vault's certificate, for an `https` address. */
+    readonly caSecret?: CaSecretRef;
+    /** Schedule, retention and storage; see {@link RaftSnapshotOptions}. */
+    readonly options: RaftSnapshotOptions;
+}
+
+/**
+ * Scheduled Raft snapshots of a region's Vault: a CronJob that logs in with its own Kubernetes auth
+ * role (policy: `read` on `sys/storage/raft/snapshot`, nothing else), saves a snapshot to a
+ * PersistentVolumeClaim and keeps the newest `retain` of them.
+ *
+ * The claim the component creates is kept when the component is deleted (`retainOnDelete`): removing
+ * the backups must be a deliberate `kubectl delete pvc`, never a side effect of a config change or a
+ * destroy. With `options.enabled: false` it registers no children at all (and so deletes the job,
+ * role and policy of an earlier run, but not the claim). Since the Kubernetes provider refuses to
+ * create an object that already exists, a claim kept that way is reused by naming it in
+ * `options.claimName` (`vault-snapshots`) when snapshots are switched on again.
+ *
+ * Pass the region cluster's Kubernetes provider in `opts.providers` (or through a parent). List what
+ * must exist first (the Vault setup that creates the auth mount, the Vault servers) in
+ * `opts.dependsOn`: the component passes it on to its children.
+ */
+export class RaftSnapshots extends pulumi.ComponentResource {
+    /** Whether snapshots are taken. */
+    public readonly enabled: boolean;
+    /** The claim snapshots are written to; undefined when disabled. */
+    public readonly claimName: string | undefined;
+    /** The cron schedule (UTC); undefined when disabled. */
+    public readonly schedule: string | undefined;
+
+    constructor(name: string, args: RaftSnapshotsArgs, opts?: pulumi.ComponentResourceOptions) {
+        // Resolve and check everything before super(), so impossible args register nothing.
+        const options = checkArgs(args);
+        super("openova:vault:RaftSnapshots", name, {}, opts);
+        this.enabled = options.enabled;
+        this.claimName = options.enabled ? options.storage.claimName : undefined;
+        this.schedule = options.enabled ? options.schedule : undefined;
+
+        if (options.enabled) {
+            this.createChildren(name, args, options, opts?.dependsOn);
+        }
+        this.registerOutputs({ enabled: this.enabled, claimName: this.claimName, schedule: this.schedule });
+    }
+
+    private createChildren(name: string, args: RaftSnapshotsArgs, options: ResolvedRaftSnapshotOptions, dependsOn: pulumi.ResourceOptions["dependsOn"]): void {
+        // A component's dependsOn does not hold back its children, so each child carries it too.
+        const child = { parent: this, dependsOn };
+        // The claim first, and whether or not the Vault is configured yet: it holds the backups, so it
+        // must not come and go with the configuration (a kept claim cannot be created again).
+        const claims: pulumi.Resource[] = [];
+        if (options.storage.create) {
+            const claim = snapshotClaim({ namespace: args.namespace, ...options.storage });
+            claims.push(
+                new k8s.core.v1.PersistentVolumeClaim(
+                    `${name}-claim`,
+                    { metadata: claim.metadata, spec: claim.spec },
+                    // The backups outlive the component: deleting it (or switching snapshots off) keeps the claim.
+                    { ...child, retainOnDelete: true },
+                ),
+            );
+        }
+        if (args.provider === undefined || args.authPath === undefined) {
+            return;
+        }
+        const inVault = { ...child, provider: args.provider };
+
+        const policy = new vault.Policy(`${name}-policy`, { name: SNAPSHOT_POLICY, policy: snapshotPolicyDocument() }, inVault);
+        const role = new vault.kubernetes.AuthBackendRole(
+            `${name}-role`,
+            // The policy's name comes from the resource, so the role waits for the policy to exist.
+            { backend: args.authPath, ...snapshotRole(args.namespace), tokenPolicies: [policy.name] },
+            inVault,
+        );
+
+        const serviceAccount = new k8s.core.v1.ServiceAccount(
+            `${name}-service-account`,
+            {
+                metadata: { name: SNAPSHOT_SERVICE_ACCOUNT, namespace: args.namespace, labels: snapshotLabels() },
+                // The job presents a projected token with its own audience; no pod needs the default one.
+                automountServiceAccountToken: false,
+            },
+            child,
+        );
+
+        const waitFor: pulumi.Resource[] = [role, serviceAccount, ...claims];
+        const settings = {
+            namespace: args.namespace,
+            schedule: options.schedule,
+            retain: options.retain,
+            claimName: options.storage.claimName,
+            imageTag: args.imageTag,
+            vaultAddress: args.vaultAddress,
+            ...(args.caSecret !== undefined ? { caSecret: args.caSecret } : {}),
+        };
+        // The auth path may be an output (VaultSetup's mount); the script embeds it, so the spec follows it.
+        const spec = pulumi.output(args.authPath).apply((authPath) => snapshotCronJob({ ...settings, authPath }).spec);
+        const metadata = snapshotCronJobMetadata(args.namespace);
+        // The role and service account (and so, transitively, `dependsOn`) exist before the first run.
+        new k8s.batch.v1.CronJob(`${name}-cronjob`, { metadata, spec }, { parent: this, dependsOn: waitFor });
+    }
+}
+
+function checkArgs(args: RaftSnapshotsArgs): ResolvedRaftSnapshotOptions {
+    const problems: string[] = [];
+    if (args.provider !== undefined && !(args.provider instanceof vault.Provider)) {
+        problems.push("provider must be a vault.Provider");
+    }
+    if ((args.provider === undefined) !== (args.authPath === undefined)) {
+        problems.push("provider and authPath go together: give both once the Vault is configured, neither before");
+    }
+    let options: ResolvedRaftSnapshotOptions | undefined;
+    try {
+        options = resolveRaftSnapshotOptions(args.options);
+    } catch (error) {
+        problems.push((error as Error).message);
+    }
+    if (options !== undefined) {
+        problems.push(
+            ...snapshotJobProblems({
+                namespace: args.namespace,
+                schedule: options.schedule,
+                retain: options.retain,
+                claimName: options.storage.claimName,
+                imageTag: args.imageTag,
+                vaultAddress: args.vaultAddress,
+                caSecret: args.caSecret,
+            }),
+        );
+    }
+    // A plain auth path is checked now; an output one when it resolves (in the CronJob's spec).
+    if (typeof args.authPath === "string") {
+        try {
+            snapshotScript({ authPath: args.authPath, retain: options?.retain ?? 1 });
+        } catch (error) {
+            problems.push((error as Error).message);
+        }
+    }
+    if (problems.length > 0 || options === undefined) {
+        throw new Error(`RaftSnapshots: ${problems.join("; ")}`);
+    }
+    return options;
+}

@@ -1,0 +1,582 @@
+/**
+ * Scheduled Raft snapshots: the option checks, the policy and role, the CronJob and claim objects,
+ * the job's shell script run for real with `/bin/sh` against a fake `vault` CLI, and the component
+ * under Pulumi's mock runtime.
+ */
+import { parse as parseHcl } from "@cdktf/hcl2json";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as vault from "@pulumi/vault";
+import { spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import {
+    RAFT_SNAPSHOT_DEFAULTS,
+    SNAPSHOT_AUDIENCE,
+    SNAPSHOT_CA_FILE,
+    SNAPSHOT_POLICY,
+    SNAPSHOT_ROLE,
+    SNAPSHOT_SERVICE_ACCOUNT,
+    type RaftSnapshotOptions,
+    cronScheduleProblem,
+    resolveRaftSnapshotOptions,
+    snapshotClaim,
+    snapshotCronJob,
+    snapshotPolicyDocument,
+    snapshotRole,
+    snapshotScript,
+    type SnapshotCronJobArgs,
+} from "../components/raftSnapshotSpecs";
+import { RaftSnapshots } from "../components/raftSnapshots";
+import { VAULT_IMAGE } from "../components/versions";
+import { startRecording, type RecordedResource, type Recording } from "../tools/synth/recorder";
+
+describe("resolveRaftSnapshotOptions", () => {
+    it("defaults to hourly snapshots, 48 kept, on a 10Gi claim the component creates", () => {
+        const expected = {
+            enabled: true,
+            schedule: "0 * * * *",
+            retain: 48,
+            storage: { create: true, claimName: "vault-snapshots", storageSize: "10Gi" },
+        };
+        expect(resolveRaftSnapshotOptions(undefined)).toEqual(expected);
+        expect(resolveRaftSnapshotOptions({})).toEqual(expected);
+        expect(RAFT_SNAPSHOT_DEFAULTS).toEqual({ schedule: "0 * * * *", retain: 48, storageSize: "10Gi" });
+    });
+
+    it("takes every option, and an existing claim instead of creating one", () => {
+        expect(resolveRaftSnapshotOptions({ enabled: false, schedule: "*/15 * * * *", retain: 1, storageSize: "50Gi", storageClass: "fast" })).toEqual({
+            enabled: false,
+            schedule: "*/15 * * * *",
+            retain: 1,
+            storage: { create: true, claimName: "vault-snapshots", storageSize: "50Gi", storageClass: "fast" },
+        });
+        expect(resolveRaftSnapshotOptions({ claimName: "offsite-backups", retain: 1000 }).storage).toEqual({ create: false, claimName: "offsite-backups" });
+    });
+
+    it.each([
+        [{ schedule: "0 * * *" }, 'snapshots.schedule "0 * * *" has 4 fields, not 5'],
+        [{ schedule: "0 * * * * *" }, "has 6 fields, not 5"],
+        [{ schedule: "60 * * * *" }, 'minute field: "60" is outside 0-59'],
+        [{ schedule: "0 24 * * *" }, 'hour field: "24" is outside 0-23'],
+        [{ schedule: "0 0 0 * *" }, 'day of month field: "0" is outside 1-31'],
+        [{ schedule: "0 0 1 13 *" }, 'month field: "13" is outside 1-12'],
+        [{ schedule: "0 0 * * 8" }, 'day of week field: "8" is outside 0-7'],
+        [{ schedule: "0 5-2 * * *" }, '"5-2" is outside 0-23'],
+        [{ schedule: "*/0 * * * *" }, "step 0 is not between 1 and 59"],
+        [{ schedule: "5/15 * * * *" }, "has a step without a range"],
+        [{ schedule: "@hourly" }, 'snapshots.schedule "@hourly"'],
+        [{ schedule: "0 0 * * MON" }, '"MON" is not *, */n, a number'],
+        [{ schedule: "0  * * * *" }, "five fields separated by single spaces"],
+        [{ schedule: "" }, 'snapshots.schedule ""'],
+        [{ retain: 0 }, "snapshots.retain 0 is not a whole number from 1 to 1000"],
+        [{ retain: 1001 }, "snapshots.retain 1001"],
+        [{ retain: 2.5 }, "snapshots.retain 2.5"],
+        [{ storageSize: "10" }, 'snapshots.storageSize "10" is not a storage quantity'],
+        [{ storageSize: "100Mi" }, 'snapshots.storageSize "100Mi"'],
+        [{ claimName: "Backups_1" }, 'snapshots.claimName "Backups_1" is not a Kubernetes object name'],
+        [{ storageClass: "fast storage" }, 'snapshots.storageClass "fast storage" is not a Kubernetes object name'],
+        [{ claimName: "backups", storageSize: "10Gi" }, "snapshots.storageSize has no effect with claimName"],
+        [{ claimName: "backups", storageClass: "fast" }, "snapshots.storageClass has no effect with claimName"],
+        [{ enabled: "yes" as unknown as boolean }, 'snapshots.enabled "yes" is not true or false'],
+    ] as [RaftSnapshotOptions, string][])("rejects %j, naming the option", (options, message) => {
+        expect(() => resolveRaftSnapshotOptions(options)).toThrow(message);
+    });
+
+    it("lists every problem at once, even with snapshots off", () => {
+        expect(() => resolveRaftSnapshotOptions({ enabled: false, retain: 0, schedule: "x" })).toThrow(/snapshots\.schedule.*; snapshots\.retain/);
+    });
+
+    it.each(["0 * * * *", "*/15 * * * *", "0 2 * * 1-5", "0,30 8-18/2 1,15 1-12 0-7", "59 23 31 12 7", "0-59/5 * * * *"])("accepts the schedule %j", (schedule) => {
+        expect(cronScheduleProblem(schedule)).toBeUndefined();
+    });
+});
+
+describe("the snapshot policy and role", () => {
+    it("grants read on the snapshot endpoint and nothing else", async () => {
+        const json = (await parseHcl("snapshot.hcl", snapshotPolicyDocument())) as { path: Record<string, { capabilities: string[] }[]> };
+        expect(json).toEqual({ path: { "sys/storage/raft/snapshot": [{ capabilities: ["read"] }] } });
+    });
+
+    it("binds the snapshot service account alone, with its own audience, a short TTL and the snapshot policy only", () => {
+        expect(snapshotRole("vault")).toEqual({
+            roleName: "raft-snapshot",
+            boundServiceAccountNames: ["vault-snapshot"],
+            boundServiceAccountNamespaces: ["vault"],
+            audience: "vault-snapshot",
+            tokenTtl: 600,
+            tokenMaxTtl: 900,
+            tokenPolicies: ["raft-snapshot"],
+        });
+        // ESO's audience is `vault`: a token minted for one is useless to the other.
+        expect(SNAPSHOT_AUDIENCE).not.toBe("vault");
+        expect([SNAPSHOT_POLICY, SNAPSHOT_ROLE, SNAPSHOT_SERVICE_ACCOUNT]).toEqual(["raft-snapshot", "raft-snapshot", "vault-snapshot"]);
+    });
+});
+
+const jobArgs: SnapshotCronJobArgs = {
+    namespace: "vault",
+    schedule: "0 * * * *",
+    retain: 48,
+    claimName: "vault-snapshots",
+    imageTag: "2.0.4",
+    vaultAddress: "https://vault-active.vault.svc:8200",
+    authPath: "kubernetes",
+};
+
+describe("snapshotCronJob", () => {
+    const job = snapshotCronJob({ ...jobArgs, caSecret: { name: "vault-server-tls", key: "ca.crt" } });
+    const pod = job.spec.jobTemplate.spec.template.spec;
+    const container = pod.containers[0];
+
+    it("runs one Job at a time on the schedule (UTC), with bounded retries, deadline and history", () => {
+        expect(job).toMatchObject({ apiVersion: "batch/v1", kind: "CronJob", metadata: { name: "vault-snapshot", namespace: "vault" } });
+        expect(job.spec).toMatchObject({
+            schedule: "0 * * * *",
+            timeZone: "Etc/UTC",
+            concurrencyPolicy: "Forbid",
+            successfulJobsHistoryLimit: 3,
+            failedJobsHistoryLimit: 3,
+            jobTemplate: { spec: { backoffLimit: 2, activeDeadlineSeconds: 900 } },
+        });
+        expect(job.spec.startingDeadlineSeconds).toBeGreaterThan(0);
+    });
+
+    it("runs the Vault CLI as the image's non-root user, read-only, with no capabilities and the default seccomp profile", () => {
+        expect(pod.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 100, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } });
+        expect(container.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
+        expect(container.image).toBe(`${VAULT_IMAGE.repository}:2.0.4`);
+        expect(container.resources).toEqual({ requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } });
+        expect(container.command.slice(0, 2)).toEqual(["/bin/sh", "-c"]);
+        expect(container.command[2]).toBe(snapshotScript({ authPath: "kubernetes", retain: 48 }));
+    });
+
+    it("mounts no default service-account token, only a projected one for the snapshot audience", () => {
+        expect(pod.serviceAccountName).toBe("vault-snapshot");
+        expect(pod.automountServiceAccountToken).toBe(false);
+        expect(pod.volumes).toContainEqual({
+            name: "vault-token",
+            projected: { sources: [{ serviceAccountToken: { audience: "vault-snapshot", expirationSeconds: 600, path: "token" } }] },
+        });
+        expect(container.volumeMounts).toContainEqual({ name: "vault-token", mountPath: "/var/run/secrets/vault-snapshot", readOnly: true });
+    });
+
+    it("writes to the claim at /snapshots, with HOME on an emptyDir", () => {
+        expect(pod.volumes).toContainEqual({ name: "snapshots", persistentVolumeClaim: { claimName: "vault-snapshots" } });
+        expect(container.volumeMounts).toContainEqual({ name: "snapshots", mountPath: "/snapshots" });
+        expect(container.volumeMounts).toContainEqual({ name: "tmp", mountPath: "/tmp" });
+        expect(container.env).toContainEqual({ name: "HOME", value: "/tmp" });
+        expect(pod.volumes.find((v) => v.name === "tmp")).toMatchObject({ emptyDir: {} });
+    });
+
+    it("verifies Vault with the CA from the given Secret, mounting that key alone", () => {
+        expect(container.env).toContainEqual({ name: "VAULT_ADDR", value: "https://vault-active.vault.svc:8200" });
+        expect(container.env).toContainEqual({ name: "VAULT_CACERT", value: SNAPSHOT_CA_FILE });
+        expect(pod.volumes).toContainEqual({ name: "vault-ca", secret: { secretName: "vault-server-tls", items: [{ key: "ca.crt", path: "ca.crt" }] } });
+        expect(container.volumeMounts).toContainEqual({ name: "vault-ca", mountPath: path.dirname(SNAPSHOT_CA_FILE), readOnly: true });
+    });
+
+    it("sets no VAULT_CACERT and mounts no CA without a caSecret (plain http, say)", () => {
+        const plain = snapshotCronJob({ ...jobArgs, vaultAddress: "http://vault-active.vault.svc:8200" });
+        const plainPod = plain.spec.jobTemplate.spec.template.spec;
+        expect(plainPod.containers[0].env.map((e) => e.name)).toEqual(["VAULT_ADDR", "HOME"]);
+        expect(plainPod.volumes.map((v) => v.name)).not.toContain("vault-ca");
+    });
+
+    it("labels the CronJob, its Jobs and pods", () => {
+        const labels = { "app.kubernetes.io/name": "vault-snapshot", "app.kubernetes.io/part-of": "openova-vault", "app.kubernetes.io/component": "raft-snapshot" };
+        expect(job.metadata.labels).toMatchObject(labels);
+        expect(job.spec.jobTemplate.metadata.labels).toMatchObject(labels);
+        expect(job.spec.jobTemplate.spec.template.metadata.labels).toMatchObject(labels);
+    });
+
+    it.each([
+        [{ namespace: "Vault" }, 'namespace "Vault"'],
+        [{ imageTag: "latest" }, 'imageTag "latest"'],
+        [{ vaultAddress: "vault-active:8200" }, 'vaultAddress "vault-active:8200"'],
+        [{ vaultAddress: "http://vault-active.vault.svc:8200", caSecret: { name: "ca", key: "ca.crt" } }, "caSecret is set, but vaultAddress"],
+        [{ caSecret: { name: "ca", key: "ca crt" } }, 'caSecret.key "ca crt"'],
+        [{ claimName: "" }, 'claimName ""'],
+        [{ authPath: "kubernetes'; rm -rf /; '" }, "authPath"],
+    ] as [Partial<SnapshotCronJobArgs>, string][])("rejects %j", (override, message) => {
+        expect(() => snapshotCronJob({ ...jobArgs, ...override })).toThrow(message);
+    });
+});
+
+describe("snapshotClaim", () => {
+    it("asks for a ReadWriteOnce volume of the given size and class, without waiting for it to bind", () => {
+        expect(snapshotClaim({ namespace: "vault", claimName: "vault-snapshots", storageSize: "20Gi", storageClass: "fast" })).toMatchObject({
+            apiVersion: "v1",
+            kind: "PersistentVolumeClaim",
+            metadata: { name: "vault-snapshots", namespace: "vault", annotations: { "pulumi.com/skipAwait": "true" } },
+            spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "20Gi" } }, storageClassName: "fast" },
+        });
+        expect(snapshotClaim({ namespace: "vault", claimName: "c", storageSize: "10Gi" }).spec).not.toHaveProperty("storageClassName");
+    });
+});
+
+describe("snapshotScript", () => {
+    it("stops at the first error and never traces (which would print the token)", () => {
+        const script = snapshotScript({ authPath: "kubernetes", retain: 3 });
+        const code = script.split("\n").filter((line) => !line.trim().startsWith("#"));
+        expect(code).toContain("set -eu");
+        expect(code.filter((line) => /set\s+-[a-z]*x|set\s+-o\s+xtrace/.test(line))).toEqual([]);
+        expect(code.filter((line) => /(echo|printf).*VAULT_TOKEN/.test(line))).toEqual([]);
+    });
+
+    it.each([
+        [{ authPath: "kube rnetes" }, "authPath"],
+        [{ authPath: "$(id)" }, "authPath"],
+        [{ authPath: "/kubernetes" }, "must not start or end with '/'"],
+        [{ authPath: "a/../b" }, "authPath"],
+        [{ authPath: "-kubernetes" }, "authPath"],
+        [{ authPath: "k", role: "raft'snapshot" }, "role"],
+        [{ authPath: "k", dir: "snapshots" }, 'dir "snapshots" is not a plain absolute path'],
+        [{ authPath: "k", tokenFile: "/var/run/$TOKEN" }, "tokenFile"],
+        [{ authPath: "k", retain: 0 }, "retain 0"],
+    ] as [{ authPath: string; role?: string; dir?: string; tokenFile?: string; retain?: number }, string][])("refuses %j", (args, message) => {
+        expect(() => snapshotScript({ retain: 3, ...args })).toThrow(message);
+    });
+});
+
+/**
+ * The script, run by /bin/sh against a fake `vault` first on PATH. The fake records each call (with
+ * whether it carried no token, the job's token or some other one) and acts like the CLI: prints a
+ * token for the login, writes the file for `snapshot save`, and fails where told to.
+ */
+describe("the snapshot script, run for real", () => {
+    const TOKEN = "hvs.FAKE-job-token-7f3a9c";
+    const JWT = "eyJ.fake-service-account-jwt";
+    let root: string;
+
+    const FAKE_VAULT = `#!/bin/sh
+if [ -z "\${VAULT_TOKEN:-}" ]; then auth=none
+elif [ "$VAULT_TOKEN" = "$FAKE_TOKEN" ]; then auth=job-token
+else auth=other-token
+fi
+printf '%s %s\\n' "$auth" "$*" >> "$FAKE_VAULT_LOG"
+case "$1" in
+write)
+    if [ -n "\${FAKE_LOGIN_FAIL:-}" ]; then echo "Error writing data to auth: permission denied" >&2; exit 2; fi
+    jwt_file=
+    for arg in "$@"; do case "$arg" in jwt=@*) jwt_file=\${arg#jwt=@} ;; esac; done
+    if [ "$(cat "$jwt_file")" != "$FAKE_JWT" ]; then echo "wrong jwt" >&2; exit 2; fi
+    printf '%s\\n' "$FAKE_TOKEN"
+    ;;
+operator)
+    printf 'half a snapshot' > "$5"
+    if [ -n "\${FAKE_SAVE_FAIL:-}" ]; then echo "Error taking the snapshot: incomplete snapshot" >&2; exit 3; fi
+    if [ -n "\${FAKE_SAVE_EMPTY:-}" ]; then : > "$5"; exit 0; fi
+    if [ -n "\${FAKE_SAVE_SLOW:-}" ]; then sleep 2; fi
+    printf 'a complete snapshot' > "$5"
+    ;;
+token)
+    if [ -n "\${FAKE_REVOKE_FAIL:-}" ]; then echo "Error revoking token: connection refused" >&2; exit 2; fi
+    echo "Success! Revoked token (if it existed)"
+    ;;
+*) echo "unexpected: $*" >&2; exit 99 ;;
+esac
+`;
+
+    beforeAll(() => {
+        root = fs.mkdtempSync(path.join(os.tmpdir(), "raft-snapshot-test-"));
+        fs.mkdirSync(path.join(root, "bin"));
+        fs.writeFileSync(path.join(root, "bin", "vault"), FAKE_VAULT, { mode: 0o755 });
+        fs.writeFileSync(path.join(root, "jwt"), JWT);
+    });
+
+    afterAll(() => {
+        fs.rmSync(root, { recursive: true, force: true });
+    });
+
+    interface Run {
+        status: number | null;
+        stdout: string;
+        stderr: string;
+        calls: string[];
+        dir: string;
+        files: string[];
+    }
+
+    let runs = 0;
+
+    /** A fresh snapshot dir holding `existing`, the script for `retain` writing to it, and the environment to run it with. */
+    function prepare(retain: number, existing: string[], env: Record<string, string>) {
+        runs++;
+        const dir = path.join(root, `snapshots-${runs}`);
+        fs.mkdirSync(dir);
+        for (const name of existing) {
+            fs.writeFileSync(path.join(dir, name), `old ${name}`);
+        }
+        const scriptFile = path.join(root, `script-${runs}.sh`);
+        fs.writeFileSync(scriptFile, snapshotScript({ authPath: "kubernetes", tokenFile: path.join(root, "jwt"), dir, retain }));
+        const log = path.join(root, `calls-${runs}.log`);
+        fs.writeFileSync(log, "");
+        const processEnv = {
+            PATH: `${path.join(root, "bin")}:${process.env.PATH ?? "/usr/bin:/bin"}`,
+            FAKE_VAULT_LOG: log,
+            FAKE_TOKEN: TOKEN,
+            FAKE_JWT: JWT,
+            // Must not ride along on the login: the script unsets it.
+            VAULT_TOKEN: "hvs.someone-elses-token",
+            ...env,
+        };
+        const finish = (status: number | null, stdout: string, stderr: string): Run => ({
+            status,
+            stdout,
+            stderr,
+            calls: fs.readFileSync(log, "utf8").trim().split("\n").filter(Boolean),
+            dir,
+            files: fs.readdirSync(dir).sort(),
+        });
+        return { dir, scriptFile, processEnv, finish };
+    }
+
+    /** Runs the script for `retain`, in a fresh snapshot dir holding `existing`, with the fake's switches in `env`. */
+    function run(retain: number, existing: string[], env: Record<string, string> = {}): Run {
+        const { scriptFile, processEnv, finish } = prepare(retain, existing, env);
+        const result = spawnSync("/bin/sh", [scriptFile], { encoding: "utf8", timeout: 30_000, env: processEnv });
+        return finish(result.status, result.stdout, result.stderr);
+    }
+
+    const old = (day: number) => `vault-202001${String(day).padStart(2, "0")}T000000Z.snap`;
+    const snapshots = (r: Run) => r.files.filter((f) => /^vault-.*\.snap$/.test(f));
+    const neverLeaksSecrets = (r: Run) => {
+        expect(r.stdout + r.stderr).not.toContain(TOKEN);
+        expect(r.stdout + r.stderr).not.toContain(JWT);
+    };
+
+    it("logs in with the role and the token file, saves under the final name, prunes to retain and revokes its token", () => {
+        const existing = [old(1), old(2), old(3), old(4), old(5)];
+        const r = run(3, [...existing, "notes.txt", ".partial-20200101T000000Z.snap"]);
+        expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
+
+        expect(r.calls[0]).toBe(`none write -field=token auth/kubernetes/login role=raft-snapshot jwt=@${path.join(root, "jwt")}`);
+        expect(r.calls[1]).toMatch(new RegExp(`^job-token operator raft snapshot save ${r.dir}/\\.partial-\\d{8}T\\d{6}Z\\.snap$`));
+        expect(r.calls.slice(2)).toEqual(["job-token token revoke -self"]);
+
+        const fresh = snapshots(r).filter((f) => !existing.includes(f));
+        expect(fresh).toHaveLength(1);
+        expect(fresh[0]).toMatch(/^vault-\d{8}T\d{6}Z\.snap$/);
+        const stamp = fresh[0].slice(6, 21);
+        const taken = Date.parse(`${stamp.slice(0, 4)}-${stamp.slice(4, 6)}-${stamp.slice(6, 8)}T${stamp.slice(9, 11)}:${stamp.slice(11, 13)}:${stamp.slice(13, 15)}Z`);
+        expect(Math.abs(Date.now() - taken)).toBeLessThan(5 * 60_000);
+        expect(fs.readFileSync(path.join(r.dir, fresh[0]), "utf8")).toBe("a complete snapshot");
+        // Snapshots hold every secret (sealed): readable by the job's user alone.
+        expect(fs.statSync(path.join(r.dir, fresh[0])).mode & 0o077).toBe(0);
+
+        // The newest three remain: the new one and the two newest old ones; other files are left alone.
+        expect(snapshots(r)).toEqual([old(4), old(5), fresh[0]]);
+        expect(r.files).toContain("notes.txt");
+        expect(r.files.filter((f) => f.startsWith(".partial-"))).toEqual([]);
+        expect(r.stdout).toContain("pruned vault-20200101T000000Z.snap");
+        neverLeaksSecrets(r);
+    });
+
+    it("keeps everything when there are no more than retain snapshots", () => {
+        const r = run(48, [old(1), old(2)]);
+        expect(r.status).toBe(0);
+        expect(snapshots(r)).toHaveLength(3);
+    });
+
+    it("on a failed save: exits with the save's status, leaves no new or partial file, prunes nothing, still revokes", () => {
+        const existing = [old(1), old(2), old(3)];
+        const r = run(2, existing, { FAKE_SAVE_FAIL: "1" });
+        expect(r.status).toBe(3);
+        expect(r.files).toEqual(existing);
+        expect(r.calls[r.calls.length - 1]).toBe("job-token token revoke -self");
+        expect(r.stdout).toContain("failed (exit 3)");
+        neverLeaksSecrets(r);
+    });
+
+    it("fails on an empty snapshot, removing it", () => {
+        const r = run(2, [old(1)], { FAKE_SAVE_EMPTY: "1" });
+        expect(r.status).not.toBe(0);
+        expect(r.files).toEqual([old(1)]);
+        expect(r.calls[r.calls.length - 1]).toBe("job-token token revoke -self");
+    });
+
+    it("still succeeds when revoking fails (the token expires on its own)", () => {
+        const r = run(2, [], { FAKE_REVOKE_FAIL: "1" });
+        expect(r.status).toBe(0);
+        expect(snapshots(r)).toHaveLength(1);
+        expect(r.stdout).toContain("could not revoke");
+        neverLeaksSecrets(r);
+    });
+
+    it("when stopped mid-save (SIGTERM, as at the Job's deadline): removes the partial file and still revokes", async () => {
+        const { dir, scriptFile, processEnv, finish } = prepare(2, [old(1)], { FAKE_SAVE_SLOW: "1" });
+        const child = spawn("/bin/sh", [scriptFile], { env: processEnv });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+        child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+        const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+        // Wait until the save has written part of its file, then stop the job.
+        const deadline = Date.now() + 10_000;
+        while (!fs.readdirSync(dir).some((f) => f.startsWith(".partial-")) && Date.now() < deadline) {
+            await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        expect(fs.readdirSync(dir).some((f) => f.startsWith(".partial-"))).toBe(true);
+        child.kill("SIGTERM");
+        const r = finish(await exited, stdout, stderr);
+        expect(r.status).toBe(143);
+        expect(r.files).toEqual([old(1)]);
+        expect(r.calls[r.calls.length - 1]).toBe("job-token token revoke -self");
+        neverLeaksSecrets(r);
+    });
+
+    it("stops when the login fails, before saving anything", () => {
+        const r = run(2, [old(1)], { FAKE_LOGIN_FAIL: "1" });
+        expect(r.status).not.toBe(0);
+        expect(r.calls).toHaveLength(1);
+        expect(r.calls[0]).toMatch(/^none write /);
+        expect(r.files).toEqual([old(1)]);
+        expect(r.stdout).toContain("login failed");
+    });
+});
+
+describe("RaftSnapshots (Pulumi mock runtime)", () => {
+    let recording: Recording;
+    let created: RaftSnapshots;
+    let existing: RaftSnapshots;
+    let disabled: RaftSnapshots;
+
+    beforeAll(async () => {
+        recording = await startRecording({ project: "openova-vault", stack: "snapshots" });
+        const cluster = new k8s.Provider("c", { context: "c" });
+        const admin = new vault.Provider("admin", { address: "https://vault.north.example.net" });
+        // Stands for what must exist first (the Vault setup, say).
+        const gate = new k8s.core.v1.ConfigMap("gate", { metadata: { name: "gate", namespace: "vault" } }, { provider: cluster });
+        const common = { provider: admin, namespace: "vault", imageTag: "2.0.4", vaultAddress: "https://vault-active.vault.svc:8200" };
+        created = new RaftSnapshots(
+            "snap",
+            { ...common, authPath: pulumi.output("kubernetes"), caSecret: { name: "vault-server-tls", key: "ca.crt" }, options: { retain: 24, storageClass: "fast" } },
+            { providers: { kubernetes: cluster }, dependsOn: [gate] },
+        );
+        existing = new RaftSnapshots("kept", { ...common, authPath: "kubernetes", options: { claimName: "offsite", schedule: "30 2 * * *" } }, { providers: { kubernetes: cluster } });
+        disabled = new RaftSnapshots("off", { ...common, authPath: "kubernetes", options: { enabled: false } }, { providers: { kubernetes: cluster } });
+        await pulumi.runtime.disconnect();
+    });
+
+    const get = (type: string, name: string): RecordedResource => {
+        const found = recording.resources.filter((r) => r.type === type && r.name === name);
+        expect(found).toHaveLength(1);
+        return found[0];
+    };
+    const under = (name: string) => recording.resources.filter((r) => r.parent === get("openova:vault:RaftSnapshots", name).urn);
+    type PodSpec = { volumes: { name: string; persistentVolumeClaim?: { claimName: string } }[] };
+    const podOf = (cronJob: RecordedResource) =>
+        (cronJob.inputs.spec as { jobTemplate: { spec: { template: { spec: PodSpec } } } }).jobTemplate.spec.template.spec;
+
+    it("registers the policy, role, service account, claim and CronJob under the component", () => {
+        expect(under("snap").map((r) => `${r.type} ${r.name}`).sort()).toEqual([
+            "kubernetes:batch/v1:CronJob snap-cronjob",
+            "kubernetes:core/v1:PersistentVolumeClaim snap-claim",
+            "kubernetes:core/v1:ServiceAccount snap-service-account",
+            "vault:index/policy:Policy snap-policy",
+            "vault:kubernetes/authBackendRole:AuthBackendRole snap-role",
+        ]);
+        expect(created.claimName).toBe("vault-snapshots");
+        expect(created.schedule).toBe("0 * * * *");
+    });
+
+    it("writes the policy and role with the admin provider, the Kubernetes objects with the inherited cluster provider", () => {
+        const adminRef = `${get("pulumi:providers:vault", "admin").urn}::admin-id`;
+        const clusterRef = `${get("pulumi:providers:kubernetes", "c").urn}::c-id`;
+        for (const resource of under("snap")) {
+            expect({ name: resource.name, provider: resource.provider }).toEqual({ name: resource.name, provider: resource.type.startsWith("vault:") ? adminRef : clusterRef });
+        }
+    });
+
+    it("binds the role to the snapshot service account alone, with the snapshot policy alone", () => {
+        const role = get("vault:kubernetes/authBackendRole:AuthBackendRole", "snap-role");
+        expect(role.inputs).toEqual({
+            backend: "kubernetes",
+            roleName: "raft-snapshot",
+            boundServiceAccountNames: ["vault-snapshot"],
+            boundServiceAccountNamespaces: ["vault"],
+            audience: "vault-snapshot",
+            tokenTtl: 600,
+            tokenMaxTtl: 900,
+            tokenPolicies: ["raft-snapshot"],
+        });
+        expect(role.dependsOn).toContain(get("vault:index/policy:Policy", "snap-policy").urn);
+        expect(get("vault:index/policy:Policy", "snap-policy").inputs).toEqual({ name: "raft-snapshot", policy: snapshotPolicyDocument() });
+        expect(get("kubernetes:core/v1:ServiceAccount", "snap-service-account").inputs).toMatchObject({
+            metadata: { name: "vault-snapshot", namespace: "vault" },
+            automountServiceAccountToken: false,
+        });
+    });
+
+    it("keeps the claim when the component is deleted", () => {
+        const claim = get("kubernetes:core/v1:PersistentVolumeClaim", "snap-claim");
+        expect(claim.options).toEqual({ retainOnDelete: true });
+        expect(claim.inputs).toMatchObject({
+            metadata: { name: "vault-snapshots", namespace: "vault" },
+            spec: { storageClassName: "fast", resources: { requests: { storage: "10Gi" } } },
+        });
+    });
+
+    it("points the CronJob at the claim, with the configured retention, after the role, service account and claim exist", () => {
+        const cronJob = get("kubernetes:batch/v1:CronJob", "snap-cronjob");
+        expect(cronJob.inputs).toMatchObject({ metadata: { name: "vault-snapshot", namespace: "vault" } });
+        expect(podOf(cronJob).volumes).toContainEqual({ name: "snapshots", persistentVolumeClaim: { claimName: "vault-snapshots" } });
+        expect(JSON.stringify(cronJob.inputs.spec)).toContain("retain=24");
+        expect(cronJob.dependsOn).toEqual(
+            expect.arrayContaining([
+                get("vault:kubernetes/authBackendRole:AuthBackendRole", "snap-role").urn,
+                get("kubernetes:core/v1:ServiceAccount", "snap-service-account").urn,
+                get("kubernetes:core/v1:PersistentVolumeClaim", "snap-claim").urn,
+            ]),
+        );
+    });
+
+    it("holds every child back for the component's dependsOn", () => {
+        const gate = get("kubernetes:core/v1:ConfigMap", "gate").urn;
+        for (const resource of under("snap").filter((r) => !r.type.includes("CronJob"))) {
+            expect({ name: resource.name, waits: resource.dependsOn.includes(gate) }).toEqual({ name: resource.name, waits: true });
+        }
+    });
+
+    it("with claimName, creates no claim and writes to the existing one", () => {
+        expect(under("kept").map((r) => r.type)).not.toContain("kubernetes:core/v1:PersistentVolumeClaim");
+        expect(recording.resources.filter((r) => r.type === "kubernetes:core/v1:PersistentVolumeClaim").map((r) => r.name)).toEqual(["snap-claim"]);
+        const cronJob = get("kubernetes:batch/v1:CronJob", "kept-cronjob");
+        expect(podOf(cronJob).volumes).toContainEqual({ name: "snapshots", persistentVolumeClaim: { claimName: "offsite" } });
+        expect(cronJob.inputs.spec).toMatchObject({ schedule: "30 2 * * *" });
+        expect(existing.claimName).toBe("offsite");
+    });
+
+    it("registers nothing but itself when disabled", () => {
+        expect(under("off")).toEqual([]);
+        expect(disabled.enabled).toBe(false);
+        expect(disabled.claimName).toBeUndefined();
+    });
+
+    it.each([
+        [{ options: { retain: 0 } }, "snapshots.retain 0"],
+        [{ options: { claimName: "x", storageSize: "10Gi" } }, "storageSize has no effect with claimName"],
+        [{ vaultAddress: "http://vault-active.vault.svc:8200", caSecret: { name: "ca", key: "ca.crt" } }, "caSecret is set, but vaultAddress"],
+        [{ authPath: "kube netes" }, "authPath"],
+        [{ provider: {} as vault.Provider }, "provider must be a vault.Provider"],
+    ])("rejects %j before registering anything", async (override, message) => {
+        const attempt = await startRecording({ project: "openova-vault", stack: "bad-snapshots" });
+        const admin = new vault.Provider("a", { address: "https://vault.example.net" });
+        expect(
+            () =>
+                new RaftSnapshots("bad", {
+                    provider: admin,
+                    namespace: "vault",
+                    authPath: "kubernetes",
+                    imageTag: "2.0.4",
+                    vaultAddress: "https://vault-active.vault.svc:8200",
+                    options: {},
+                    ...override,
+                }),
+        ).toThrow(message);
+        await pulumi.runtime.disconnect();
+        expect(attempt.resources.filter((r) => !r.type.startsWith("pulumi:providers:"))).toEqual([]);
+    });
+});
