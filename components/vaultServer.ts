@@ -2,15 +2,27 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { projectLabels } from "./labels";
 import { VAULT_CHART } from "./versions";
+import { serverCertificate } from "./vaultTls";
+import { EXTERNAL_SECRETS_DEFAULTS } from "./externalSecretsValues";
+import { SNAPSHOT_CRONJOB_NAME } from "./raftSnapshotSpecs";
+import { vaultNetworkPolicies } from "./vaultNetwork";
 import {
     type ResolvedVaultServerOptions,
+    VAULT_API_PORT,
+    VAULT_CLUSTER_PORT,
     VAULT_RELEASE_NAME,
     type VaultServerOptions,
     resolveVaultServerOptions,
     vaultHelmValues,
 } from "./vaultServerValues";
 
-export type VaultServerArgs = VaultServerOptions;
+export interface VaultServerArgs extends VaultServerOptions {
+    /**
+     * Namespace of the External Secrets Operator, whose pods the servers' NetworkPolicy admits to the
+     * API. Default `external-secrets`.
+     */
+    readonly externalSecretsNamespace?: string;
+}
 
 /**
  * One region's Vault: its namespace and the official hashicorp/vault chart running HA on Raft,
@@ -22,6 +34,9 @@ export type VaultServerArgs = VaultServerOptions;
  *
  * The namespace is retained when the component is deleted: deleting it would delete the Raft data
  * volumes, and with them every secret in the region.
+ *
+ * With TLS from cert-manager (the default) it also declares the servers' `Certificate`; cert-manager
+ * itself and the issuer are the operator's.
  *
  * Pass the cluster's Kubernetes provider in `opts.providers` (or `opts.provider`).
  */
@@ -49,6 +64,26 @@ export class VaultServer extends pulumi.ComponentResource {
         );
         this.namespace = namespace.metadata.name;
 
+        // The servers' certificate, before the chart: the pods mount its Secret and start only once it exists.
+        const tls = this.options.tls;
+        const certificate =
+            tls.enabled && tls.issuer !== undefined
+                ? new k8s.apiextensions.CustomResource(
+                      `${name}-certificate`,
+                      {
+                          ...serverCertificate({
+                              namespace: this.options.namespace,
+                              host: this.host,
+                              releaseName: VAULT_RELEASE_NAME,
+                              secretName: tls.secretName,
+                              issuer: tls.issuer,
+                              labels: projectLabels("vault-tls"),
+                          }),
+                      },
+                      { parent: this, dependsOn: [namespace] },
+                  )
+                : undefined;
+
         this.chart = new k8s.helm.v4.Chart(
             name,
             {
@@ -60,8 +95,29 @@ export class VaultServer extends pulumi.ComponentResource {
                 values: vaultHelmValues(this.options),
                 skipAwait: true,
             },
-            { parent: this },
+            { parent: this, dependsOn: certificate ? [certificate] : [] },
         );
+
+        // Only the ingress, ESO, the snapshot job and the servers themselves reach the API (and only
+        // the servers the cluster port); the chart's PDB and required anti-affinity are kept as they are.
+        const policies = vaultNetworkPolicies({
+            namespace: this.options.namespace,
+            releaseName: VAULT_RELEASE_NAME,
+            apiPort: VAULT_API_PORT,
+            clusterPort: VAULT_CLUSTER_PORT,
+            externalSecretsNamespace: args.externalSecretsNamespace ?? EXTERNAL_SECRETS_DEFAULTS.namespace,
+            ingressClassName: this.options.ingressClassName,
+            ...(this.options.ingressControllerNamespace === undefined ? {} : { ingressControllerNamespace: this.options.ingressControllerNamespace }),
+            extraPodSelectors: [{ "app.kubernetes.io/name": SNAPSHOT_CRONJOB_NAME }],
+            labels: projectLabels("vault"),
+        });
+        for (const policy of policies) {
+            if (policy.kind === "NetworkPolicy") {
+                new k8s.networking.v1.NetworkPolicy(`${name}-${policy.metadata.name}`, { metadata: policy.metadata, spec: policy.spec }, { parent: this, dependsOn: [namespace] });
+            } else {
+                new k8s.apiextensions.CustomResource(`${name}-${policy.metadata.name}`, { ...policy }, { parent: this, dependsOn: [namespace] });
+            }
+        }
 
         this.registerOutputs({ namespace: this.namespace, host: this.host });
     }

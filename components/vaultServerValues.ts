@@ -2,7 +2,20 @@
  * Pure builders for the Vault server: option defaults, the Raft server configuration (HCL) and the
  * values for the hashicorp/vault chart. No Pulumi resources here, so tests call them directly.
  */
-import { type HclBlock, renderHcl } from "./hcl";
+import { type HclBlock, type HclValue, renderHcl } from "./hcl";
+import {
+    type ResolvedVaultResourceOptions,
+    VAULT_RESOURCE_DEFAULTS,
+    type VaultResourceOptions,
+    type VaultResourceValues,
+    type VaultSecurityContextValues,
+    ingressControllerNamespace,
+    resolveResourceOptions,
+    vaultResourceValues,
+    vaultSecurityContextValues,
+} from "./vaultNetwork";
+import { type ResolvedVaultSealOptions, type VaultSealOptions, resolveSealOptions, sealBlock, sealChartValues, sealProblems } from "./vaultSeal";
+import { type ResolvedVaultTls, TLS_DEFAULTS, TLS_PASSTHROUGH_ANNOTATIONS, type VaultTlsOptions, resolveTlsOptions, tlsMountPath, tlsProblems } from "./vaultTls";
 import { isChartVersion, isDnsSubdomain, isImageTag, isOwnNamespace, isRaftReplicaCount, isStorageQuantity } from "./validation";
 import { VAULT_CHART, VAULT_IMAGE } from "./versions";
 
@@ -59,11 +72,34 @@ export interface VaultServerOptions {
     readonly chartVersion?: string;
     /** Tag of the `hashicorp/vault` image. Default {@link VAULT_IMAGE}.tag. */
     readonly imageTag?: string;
+    /** TLS on the listener, end to end. Default: a certificate from cert-manager's `vault-ca-issuer` ClusterIssuer. */
+    readonly tls?: VaultTlsOptions;
+    /** How the servers are unsealed. Default: Shamir key shares. */
+    readonly seal?: VaultSealOptions;
+    /**
+     * Extra annotations for the ingress; they win over the pass-through annotation this project sets
+     * for the classes it knows (cilium, nginx, haproxy). Required with TLS for any other class: give
+     * the annotations that make it pass TLS through. Default none.
+     */
+    readonly ingressAnnotations?: Readonly<Record<string, string>>;
+    /**
+     * Namespace of the ingress controller, which the servers' NetworkPolicy admits. Default by class
+     * (nginx `ingress-nginx`, haproxy `haproxy-controller`); cilium needs none (its proxy is admitted
+     * by a CiliumNetworkPolicy); required for any other class.
+     */
+    readonly ingressControllerNamespace?: string;
+    /** CPU and memory per server. Default {@link VAULT_RESOURCE_DEFAULTS}. */
+    readonly resources?: VaultResourceOptions;
 }
 
 /** {@link VaultServerOptions} with every default applied. */
-export interface ResolvedVaultServerOptions extends Required<Omit<VaultServerOptions, "storageClass">> {
+export interface ResolvedVaultServerOptions extends Required<Omit<VaultServerOptions, "storageClass" | "tls" | "seal" | "ingressControllerNamespace" | "resources">> {
     readonly storageClass?: string;
+    /** Undefined for cilium, whose ingress proxy needs no namespace rule. */
+    readonly ingressControllerNamespace?: string;
+    readonly resources: ResolvedVaultResourceOptions;
+    readonly tls: ResolvedVaultTls;
+    readonly seal: ResolvedVaultSealOptions;
 }
 
 /**
@@ -81,8 +117,12 @@ export function resolveVaultServerOptions(options: VaultServerOptions): Resolved
         ingressClassName: options.ingressClassName ?? VAULT_SERVER_DEFAULTS.ingressClassName,
         chartVersion: options.chartVersion ?? VAULT_SERVER_DEFAULTS.chartVersion,
         imageTag: options.imageTag ?? VAULT_SERVER_DEFAULTS.imageTag,
+        tls: { enabled: false },
+        seal: { type: "shamir" },
+        ingressAnnotations: { ...(options.ingressAnnotations ?? {}) },
+        resources: VAULT_RESOURCE_DEFAULTS,
     };
-    const problems: string[] = [];
+    const problems: string[] = [...tlsProblems(options.tls), ...sealProblems(options.seal)];
     const check = (ok: boolean, problem: string) => ok || problems.push(problem);
     check(isDnsSubdomain(resolved.host), `host ${JSON.stringify(resolved.host)} is not a DNS name`);
     check(isOwnNamespace(resolved.namespace), `namespace ${JSON.stringify(resolved.namespace)} is not a DNS label other than default and kube-*`);
@@ -93,34 +133,80 @@ export function resolveVaultServerOptions(options: VaultServerOptions): Resolved
     check(isDnsSubdomain(resolved.ingressClassName), `ingressClassName ${JSON.stringify(resolved.ingressClassName)} is not a DNS name`);
     check(isChartVersion(resolved.chartVersion), `chartVersion ${JSON.stringify(resolved.chartVersion)} is not a semantic version`);
     check(isImageTag(resolved.imageTag), `imageTag ${JSON.stringify(resolved.imageTag)} is not a pinned image tag (not latest)`);
+    let resources: ResolvedVaultResourceOptions = VAULT_RESOURCE_DEFAULTS;
+    let controllerNamespace: string | undefined;
+    try {
+        resources = resolveResourceOptions(options.resources);
+    } catch (error) {
+        problems.push((error as Error).message);
+    }
+    try {
+        controllerNamespace = ingressControllerNamespace(resolved.ingressClassName, options.ingressControllerNamespace);
+    } catch (error) {
+        problems.push((error as Error).message);
+    }
+    const tlsOn = (options.tls?.source ?? TLS_DEFAULTS.source) !== "none";
+    check(
+        !tlsOn || resolved.ingressClassName in TLS_PASSTHROUGH_ANNOTATIONS || Object.keys(resolved.ingressAnnotations).length > 0,
+        `ingressClassName ${JSON.stringify(resolved.ingressClassName)} is not one this project knows how to pass TLS through (${Object.keys(TLS_PASSTHROUGH_ANNOTATIONS).join(", ")}): set ingressAnnotations to the annotations that make it pass TLS through to Vault`,
+    );
     if (problems.length > 0) {
         throw new Error(`VaultServer: ${problems.join("; ")}`);
     }
-    return resolved;
+    return {
+        ...resolved,
+        tls: resolveTlsOptions(options.tls),
+        seal: resolveSealOptions(options.seal),
+        resources,
+        ...(controllerNamespace === undefined ? {} : { ingressControllerNamespace: controllerNamespace }),
+    };
+}
+
+/** `http` or `https`, as the servers listen. */
+export function vaultScheme(tls: ResolvedVaultTls): "http" | "https" {
+    return tls.enabled ? "https" : "http";
+}
+
+/** The host name of one server pod behind the chart's headless service (covered by the certificate's `*.vault-internal`). */
+export function serverPodHost(ordinal: number): string {
+    return `${VAULT_RELEASE_NAME}-${ordinal}.${VAULT_RELEASE_NAME}-internal`;
 }
 
 /** In-cluster API address of one server pod, through the chart's headless service. */
-export function serverPodAddress(ordinal: number): string {
-    return `http://${VAULT_RELEASE_NAME}-${ordinal}.${VAULT_RELEASE_NAME}-internal:${VAULT_API_PORT}`;
+export function serverPodAddress(ordinal: number, tls: ResolvedVaultTls): string {
+    return `${vaultScheme(tls)}://${serverPodHost(ordinal)}:${VAULT_API_PORT}`;
+}
+
+/** Files of the mounted certificate Secret: the chart mounts `extraVolumes` Secrets under /vault/userconfig/<name>. */
+export function tlsFiles(tls: Extract<ResolvedVaultTls, { enabled: true }>): { cert: string; key: string; ca: string } {
+    const dir = tlsMountPath(tls.secretName);
+    return { cert: `${dir}/tls.crt`, key: `${dir}/tls.key`, ca: `${dir}/ca.crt` };
 }
 
 /**
  * The server configuration (HCL) for HA on Raft. It replaces the chart's default `raft.config`
  * completely, so everything the server needs is here:
- * - a `listener "tcp"`: without one Vault serves nothing (the seed design's config has none);
+ * - a `listener "tcp"`: without one Vault serves nothing (the seed design's config has none). With
+ *   TLS (the default) it serves the mounted certificate, TLS 1.2 at least;
  * - `storage "raft"` with one `retry_join` per server, so new pods join the cluster on their own
- *   instead of needing `vault operator raft join` by hand;
+ *   instead of needing `vault operator raft join` by hand. With TLS each join verifies the leader
+ *   with the CA and the pod's name;
+ * - the `seal` stanza of an auto-unseal seal (none for Shamir);
  * - `service_registration "kubernetes"`, which labels the leader pod so `vault-active` finds it;
  * - `telemetry` for Prometheus.
- *
- * TLS is off on the listener until TLS end to end lands (issue 6): traffic inside the cluster is
- * plain HTTP and the ingress terminates TLS.
  */
 export function raftConfig(options: ResolvedVaultServerOptions): string {
-    const retryJoins: HclBlock[] = Array.from({ length: options.replicas }, (_, ordinal) => ({
-        type: "retry_join",
-        attributes: { leader_api_addr: serverPodAddress(ordinal) },
-    }));
+    const tls = options.tls;
+    const retryJoins: HclBlock[] = Array.from({ length: options.replicas }, (_, ordinal) => {
+        const attributes: Record<string, HclValue> = { leader_api_addr: serverPodAddress(ordinal, tls) };
+        if (tls.enabled) {
+            attributes.leader_ca_cert_file = tlsFiles(tls).ca;
+            attributes.leader_tls_servername = serverPodHost(ordinal);
+        }
+        return { type: "retry_join", attributes };
+    });
+    const listenerTls: Record<string, HclValue> = tls.enabled ? { tls_cert_file: tlsFiles(tls).cert, tls_key_file: tlsFiles(tls).key, tls_min_version: "tls12" } : { tls_disable: true };
+    const seal = sealBlock(options.seal);
     return renderHcl({
         attributes: {
             ui: true,
@@ -131,11 +217,7 @@ export function raftConfig(options: ResolvedVaultServerOptions): string {
             {
                 type: "listener",
                 labels: ["tcp"],
-                attributes: {
-                    address: `[::]:${VAULT_API_PORT}`,
-                    cluster_address: `[::]:${VAULT_CLUSTER_PORT}`,
-                    tls_disable: true,
-                },
+                attributes: { address: `[::]:${VAULT_API_PORT}`, cluster_address: `[::]:${VAULT_CLUSTER_PORT}`, ...listenerTls },
             },
             {
                 type: "storage",
@@ -143,6 +225,7 @@ export function raftConfig(options: ResolvedVaultServerOptions): string {
                 attributes: { path: VAULT_DATA_PATH, performance_multiplier: 1 },
                 blocks: retryJoins,
             },
+            ...(seal ? [seal] : []),
             { type: "service_registration", labels: ["kubernetes"] },
             {
                 type: "telemetry",
@@ -160,11 +243,18 @@ export interface VaultHelmValues {
         image: { repository: string; tag: string };
         dataStorage: VolumeValues;
         auditStorage: VolumeValues;
+        extraEnvironmentVars: Record<string, string>;
+        extraSecretEnvironmentVars: { envName: string; secretName: string; secretKey: string }[];
+        extraVolumes: { type: "secret"; name: string }[];
+        serviceAccount: { annotations: Record<string, string> };
+        resources: VaultResourceValues;
+        statefulSet: { securityContext: VaultSecurityContextValues };
         ingress: {
             enabled: boolean;
             ingressClassName: string;
             pathType: string;
             activeService: boolean;
+            annotations: Record<string, string>;
             hosts: { host: string; paths: string[] }[];
         };
         ha: {
@@ -187,23 +277,46 @@ function volume(size: string, storageClass: string | undefined): VolumeValues {
 }
 
 /**
+ * The ingress annotations: the operator's own (`ingressAnnotations`) win; with TLS, the class's
+ * pass-through annotation from {@link TLS_PASSTHROUGH_ANNOTATIONS} is added.
+ */
+export function ingressAnnotations(options: ResolvedVaultServerOptions): Record<string, string> {
+    const passthrough = options.tls.enabled ? (TLS_PASSTHROUGH_ANNOTATIONS[options.ingressClassName] ?? {}) : {};
+    return { ...passthrough, ...options.ingressAnnotations };
+}
+
+/**
  * Values for the hashicorp/vault chart: HA on Raft, persistent data and audit volumes, an ingress
  * to the active server, and no agent injector (the External Secrets Operator delivers secrets).
+ * With TLS the certificate Secret is mounted, `VAULT_CACERT` lets the CLI in the pods verify it, and
+ * the ingress passes TLS through. An auto-unseal seal gets its credentials from a Secret (environment
+ * or files) or from workload identity (service-account annotations); never from the values.
  * The chart's pod anti-affinity and PodDisruptionBudget are kept (the PDB only with more than one server).
  */
 export function vaultHelmValues(options: ResolvedVaultServerOptions): VaultHelmValues {
+    const tls = options.tls;
+    const seal = sealChartValues(options.seal);
+    const secretVolumes = [...(tls.enabled ? [tls.secretName] : []), ...seal.volumes.map((v) => v.name)];
     return {
-        global: { enabled: true, tlsDisable: true },
+        global: { enabled: true, tlsDisable: !tls.enabled },
         injector: { enabled: false },
         server: {
             image: { repository: VAULT_IMAGE.repository, tag: options.imageTag },
             dataStorage: volume(options.storageSize, options.storageClass),
             auditStorage: volume(options.auditStorageSize, options.storageClass),
+            extraEnvironmentVars: tls.enabled ? { VAULT_CACERT: tlsFiles(tls).ca } : {},
+            extraSecretEnvironmentVars: seal.secretEnvironment,
+            extraVolumes: [...new Set(secretVolumes)].map((name) => ({ type: "secret" as const, name })),
+            serviceAccount: { annotations: seal.serviceAccountAnnotations },
+            resources: vaultResourceValues(options.resources),
+            // The chart's own non-root defaults, repeated: values here replace them rather than merge.
+            statefulSet: { securityContext: vaultSecurityContextValues() },
             ingress: {
                 enabled: true,
                 ingressClassName: options.ingressClassName,
                 pathType: "Prefix",
                 activeService: true,
+                annotations: ingressAnnotations(options),
                 hosts: [{ host: options.host, paths: [] }],
             },
             ha: {

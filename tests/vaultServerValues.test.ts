@@ -1,11 +1,8 @@
 import { parse as parseHcl } from "@cdktf/hcl2json";
-import Ajv from "ajv";
-import draft07 from "ajv/dist/refs/json-schema-draft-07.json";
 import * as fc from "fast-check";
-import * as fs from "node:fs";
-import * as path from "node:path";
 import { hclString } from "../components/hcl";
 import { VAULT_CHART, VAULT_IMAGE } from "../components/versions";
+import { chartValidator, loadChartSchema as loadSchema, undeclaredPaths } from "./support/vaultChartSchema";
 import {
     VAULT_SERVER_DEFAULTS,
     raftConfig,
@@ -14,43 +11,12 @@ import {
     type ResolvedVaultServerOptions,
 } from "../components/vaultServerValues";
 
-/**
- * The chart's own values schema. It lives in ../shared/reference (read there, never committed);
- * VAULT_HELM_SCHEMA points elsewhere if needed.
- */
-const schemaPath =
-    process.env.VAULT_HELM_SCHEMA ??
-    path.resolve(__dirname, "..", "..", "shared", "reference", `vault-helm-${VAULT_CHART.version}.values.schema.json`);
-
-type Schema = { type?: string | string[]; properties?: Record<string, Schema>; items?: Schema };
-
-function loadSchema(): Schema {
-    if (!fs.existsSync(schemaPath)) {
-        throw new Error(`the hashicorp/vault ${VAULT_CHART.version} values schema is not at ${schemaPath}; set VAULT_HELM_SCHEMA`);
-    }
-    return JSON.parse(fs.readFileSync(schemaPath, "utf8")) as Schema;
-}
-
-/** Paths in `values` the schema does not declare (it allows unknown keys, so typos would pass). */
-function undeclaredPaths(values: unknown, schema: Schema, at = ""): string[] {
-    if (Array.isArray(values)) {
-        return schema.items ? values.flatMap((item, i) => undeclaredPaths(item, schema.items as Schema, `${at}[${i}]`)) : [];
-    }
-    if (typeof values !== "object" || values === null || schema.properties === undefined) {
-        return [];
-    }
-    return Object.entries(values).flatMap(([key, value]) => {
-        const child = schema.properties?.[key];
-        const here = at === "" ? key : `${at}.${key}`;
-        return child === undefined ? [here] : undeclaredPaths(value, child, here);
-    });
-}
-
 interface RaftJson {
     ui: boolean;
     disable_mlock: boolean;
-    listener: { tcp: { address: string; cluster_address: string; tls_disable: boolean }[] };
-    storage: { raft: { path: string; performance_multiplier: number; retry_join: { leader_api_addr: string }[] }[] };
+    listener: { tcp: Record<string, string | boolean>[] };
+    storage: { raft: { path: string; performance_multiplier: number; retry_join: Record<string, string>[] }[] };
+    seal?: Record<string, Record<string, string>[]>;
     service_registration: { kubernetes: object[] };
     telemetry: { prometheus_retention_time: string; disable_hostname: boolean }[];
 }
@@ -63,7 +29,15 @@ const defaults = resolveVaultServerOptions({ host: "vault.region1.example.com" }
 
 describe("resolveVaultServerOptions", () => {
     it("applies every default", () => {
-        expect(defaults).toEqual({ host: "vault.region1.example.com", ...VAULT_SERVER_DEFAULTS, storageClass: undefined });
+        expect(defaults).toEqual({
+            host: "vault.region1.example.com",
+            ...VAULT_SERVER_DEFAULTS,
+            storageClass: undefined,
+            tls: { enabled: true, source: "cert-manager", secretName: "vault-server-tls", issuer: { kind: "ClusterIssuer", name: "vault-ca-issuer" } },
+            seal: { type: "shamir" },
+            ingressAnnotations: {},
+            resources: { cpuRequest: "500m", memoryRequest: "256Mi", memoryLimit: "1Gi" },
+        });
         expect(defaults.chartVersion).toBe(VAULT_CHART.version);
         expect(defaults.imageTag).toBe(VAULT_IMAGE.tag);
     });
@@ -77,6 +51,10 @@ describe("resolveVaultServerOptions", () => {
         [{ storageSize: "100" }, 'storageSize "100" is not a storage quantity of at least 1Gi'],
         [{ host: "https://vault.example.com" }, "is not a DNS name"],
         [{ chartVersion: "latest" }, 'chartVersion "latest" is not a semantic version'],
+        [{ tls: { source: "none" as const } }, "set tls.allowPlaintext to true"],
+        [{ seal: { type: "awskms" as const, parameters: { region: "eu-west-1", kms_key_id: "k" } } }, "needs credentials for the KMS"],
+        [{ ingressClassName: "traefik" }, "set ingressAnnotations"],
+        [{ resources: { memoryRequest: "2Gi", memoryLimit: "1Gi" } }, "more than resources.memoryLimit"],
     ])("rejects %j early", (override, message) => {
         expect(() => resolveVaultServerOptions({ host: "vault.region1.example.com", ...override })).toThrow(message);
     });
@@ -87,7 +65,16 @@ describe("raftConfig", () => {
         const config = await parsedRaftConfig(defaults);
         expect(config.ui).toBe(true);
         expect(config.disable_mlock).toBe(true);
-        expect(config.listener.tcp).toEqual([{ address: "[::]:8200", cluster_address: "[::]:8201", tls_disable: true }]);
+        expect(config.listener.tcp).toEqual([
+            {
+                address: "[::]:8200",
+                cluster_address: "[::]:8201",
+                tls_cert_file: "/vault/userconfig/vault-server-tls/tls.crt",
+                tls_key_file: "/vault/userconfig/vault-server-tls/tls.key",
+                tls_min_version: "tls12",
+            },
+        ]);
+        expect(config.seal).toBeUndefined();
         expect(config.storage.raft).toHaveLength(1);
         expect(config.storage.raft[0].path).toBe("/vault/data");
         expect(config.storage.raft[0].performance_multiplier).toBe(1);
@@ -95,11 +82,27 @@ describe("raftConfig", () => {
         expect(config.telemetry).toEqual([{ prometheus_retention_time: "30s", disable_hostname: true }]);
     });
 
-    it.each([1, 3, 5, 7])("has one retry_join per server for %i servers, at each pod's stable address", async (replicas) => {
+    it.each([1, 3, 5, 7])("has one retry_join per server for %i servers, at each pod's stable address, verifying it with the CA and its name", async (replicas) => {
         const config = await parsedRaftConfig({ ...defaults, replicas });
         expect(config.storage.raft[0].retry_join).toEqual(
-            Array.from({ length: replicas }, (_, i) => ({ leader_api_addr: `http://vault-${i}.vault-internal:8200` })),
+            Array.from({ length: replicas }, (_, i) => ({
+                leader_api_addr: `https://vault-${i}.vault-internal:8200`,
+                leader_ca_cert_file: "/vault/userconfig/vault-server-tls/ca.crt",
+                leader_tls_servername: `vault-${i}.vault-internal`,
+            })),
         );
+    });
+
+    it("with TLS explicitly off, listens and joins in plain HTTP", async () => {
+        const config = await parsedRaftConfig(resolveVaultServerOptions({ host: "vault.region1.example.com", tls: { source: "none", allowPlaintext: true } }));
+        expect(config.listener.tcp).toEqual([{ address: "[::]:8200", cluster_address: "[::]:8201", tls_disable: true }]);
+        expect(config.storage.raft[0].retry_join[0]).toEqual({ leader_api_addr: "http://vault-0.vault-internal:8200" });
+    });
+
+    it("with a certificate Secret of the operator's, serves and verifies with that Secret's files", async () => {
+        const config = await parsedRaftConfig(resolveVaultServerOptions({ host: "vault.region1.example.com", tls: { source: "secret", secretName: "my-vault-tls" } }));
+        expect(config.listener.tcp[0].tls_cert_file).toBe("/vault/userconfig/my-vault-tls/tls.crt");
+        expect(config.storage.raft[0].retry_join[0].leader_ca_cert_file).toBe("/vault/userconfig/my-vault-tls/ca.crt");
     });
 
     it("contains no Helm template syntax (the chart passes it through tpl)", () => {
@@ -135,13 +138,6 @@ describe("hclString", () => {
 
 describe("vaultHelmValues", () => {
     const values = vaultHelmValues(resolveVaultServerOptions({ host: "vault.region2.example.com", storageClass: "fast-ssd", replicas: 5 }));
-
-    function chartValidator() {
-        const ajv = new Ajv({ strict: false, allErrors: true });
-        // The chart's schema names draft-07 by its https URL; Ajv ships the same meta-schema under http.
-        ajv.addMetaSchema({ ...draft07, $id: "https://json-schema.org/draft-07/schema#" });
-        return ajv.compile(loadSchema());
-    }
 
     it("is valid against the chart's own values schema", () => {
         const validate = chartValidator();
@@ -192,6 +188,8 @@ describe("vaultHelmValues", () => {
             ingressClassName: "cilium",
             pathType: "Prefix",
             activeService: true,
+            // TLS passes through to the servers: no plaintext hop behind the ingress.
+            annotations: { "ingress.cilium.io/tls-passthrough": "enabled" },
             hosts: [{ host: "vault.region2.example.com", paths: [] }],
         });
     });
@@ -200,6 +198,6 @@ describe("vaultHelmValues", () => {
         expect(values.injector).toEqual({ enabled: false });
         expect(values.server.image).toEqual({ repository: "hashicorp/vault", tag: VAULT_IMAGE.tag });
         expect("affinity" in values.server).toBe(false);
-        expect(values.global).toEqual({ enabled: true, tlsDisable: true });
+        expect(values.global).toEqual({ enabled: true, tlsDisable: false });
     });
 });
