@@ -1,32 +1,46 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
 import { isDnsLabel } from "./validation";
-import { peerTokenSettings } from "./vaultSetupValues";
+import { type PeerIdentity, peerJwtSettings, peerTokenSettings } from "./vaultSetupValues";
+
+/** How a peer's ESO logs in to this region's Vault: a token this region issues, or the peer's own service-account tokens. */
+export type PeerAuthArgs = { readonly kind: "token" } | { readonly kind: "jwt"; readonly identity: PeerIdentity; readonly audience: string };
+
+/** What the peer needs to log in, besides this Vault's address and CA. */
+export type PeerCredentials =
+    | { readonly kind: "token"; readonly token: string }
+    | { readonly kind: "jwt"; readonly path: string; readonly role: string; readonly audience: string };
 
 export interface PeerAccessArgs {
     /** This region's Vault provider, authenticated as an admin (it needs `sudo` to create orphan, periodic tokens). */
     readonly provider: vault.Provider;
-    /** This region, which issues the token. */
+    /** This region, which grants the access. */
     readonly region: string;
-    /** The peer region whose ESO pushes into this region's Vault with the token. */
+    /** The peer region whose ESO pushes into this region's Vault. */
     readonly peer: string;
-    /** The push policy, created by {@link VaultSetup}; the token depends on it. */
+    /** The push policy, created by {@link VaultSetup}; the token or role depends on it. */
     readonly pushPolicy: pulumi.Input<string>;
+    /** Default: a token. */
+    readonly auth?: PeerAuthArgs;
 }
 
 /**
- * Access for one peer region to this region's Vault: a token its ESO pushes with.
+ * Access for one peer region to this region's Vault, with the push policy only.
  *
- * The token is an orphan (it must outlive the Vault provider's own 20-minute child token, which
- * would otherwise revoke it with itself), periodic and renewable, with the push policy only and a
- * display name naming the peer (`token-peer-<peer>` in Vault's audit log). See the README's
- * "Peer tokens" for its lifetime, renewal and rotation.
+ * - **token** (the seed's way, the default): a token the peer's ESO pushes with. It is an orphan (it
+ *   must outlive the Vault provider's own 20-minute child token, which would otherwise revoke it with
+ *   itself), periodic and renewable, with a display name naming the peer (`token-peer-<peer>` in
+ *   Vault's audit log). See the README's "Peer tokens" for its lifetime, renewal and rotation.
+ * - **jwt**: a JWT auth mount `jwt-<peer>` that checks the peer cluster's service-account tokens
+ *   with that cluster's public keys (or OIDC discovery), and a role bound to the peer's ESO service
+ *   account and to an audience naming this Vault. Nothing secret is issued: {@link credentials} is
+ *   only where to log in.
  */
 export class PeerAccess extends pulumi.ComponentResource {
     /** The peer region. */
     public readonly peer: string;
-    /** The token, as a Pulumi secret. */
-    public readonly token: pulumi.Output<string>;
+    /** What the peer logs in with; a secret when it holds a token. */
+    public readonly credentials: pulumi.Output<PeerCredentials>;
 
     constructor(name: string, args: PeerAccessArgs, opts?: pulumi.ComponentResourceOptions) {
         if (!(args.provider instanceof vault.Provider)) {
@@ -35,19 +49,31 @@ export class PeerAccess extends pulumi.ComponentResource {
         if (!isDnsLabel(args.peer) || !isDnsLabel(args.region) || args.peer === args.region) {
             throw new Error(`PeerAccess: peer ${JSON.stringify(args.peer)} must be a region (DNS label) other than ${JSON.stringify(args.region)}`);
         }
+        const auth = args.auth ?? { kind: "token" };
+        if (auth.kind === "jwt" && auth.identity.issuer.trim() === "") {
+            throw new Error(`PeerAccess: JWT auth for ${args.peer} needs the issuer of its cluster's service-account tokens`);
+        }
         super("openova:vault:PeerAccess", name, {}, opts);
         this.peer = args.peer;
+        const child = { parent: this, provider: args.provider };
 
-        const settings = peerTokenSettings(args.region, args.peer);
-        const token = new vault.Token(
-            `${name}-token`,
-            { ...settings, policies: [args.pushPolicy] },
-            { parent: this, provider: args.provider },
-        );
-        // The provider marks clientToken secret in the engine; wrapping it here keeps it secret under
-        // the mock runtime too, and says so to the reader.
-        this.token = pulumi.secret(token.clientToken);
+        if (auth.kind === "token") {
+            const settings = peerTokenSettings(args.region, args.peer);
+            const token = new vault.Token(`${name}-token`, { ...settings, policies: [args.pushPolicy] }, child);
+            // The provider marks clientToken secret in the engine; wrapping it here keeps it secret under
+            // the mock runtime too, and says so to the reader.
+            this.credentials = pulumi.secret(token.clientToken.apply((value): PeerCredentials => ({ kind: "token", token: value })));
+        } else {
+            const settings = peerJwtSettings(args.peer, auth.identity, auth.audience);
+            const backend = new vault.jwt.AuthBackend(`${name}-jwt`, settings.backend, child);
+            // The mount's path output, so the role waits for the mount.
+            const path = backend.path.apply((value) => value ?? settings.backend.path);
+            const role = new vault.jwt.AuthBackendRole(`${name}-jwt-role`, { ...settings.role, backend: path, tokenPolicies: [args.pushPolicy] }, child);
+            this.credentials = pulumi
+                .all([path, role.roleName])
+                .apply(([mount, roleName]): PeerCredentials => ({ kind: "jwt", path: mount, role: roleName, audience: auth.audience }));
+        }
 
-        this.registerOutputs({ peer: this.peer, token: this.token });
+        this.registerOutputs({ peer: this.peer, credentials: this.credentials });
     }
 }

@@ -33,7 +33,7 @@ export interface ReplicatedSecretArgs extends ReplicatedSecretSpec {
     /** Every region (this one included): the home pushes to each peer's Vault, or to every Vault. */
     readonly regions: readonly string[];
     /**
-     * The regions whose Vault this region has a store for (`vault-local` for its own, `vault-<peer>`
+     * The regions whose Vault this region has a store for (`vault-local-push` for its own, `vault-<peer>`
      * for a peer's). Default: every region. A PushSecret is created only for a target in this list,
      * because ESO's PushSecret controller does not watch stores: a PushSecret whose selector matches
      * no store ends its reconcile without a requeue, and would stay idle after the store appears
@@ -77,7 +77,7 @@ export class ReplicatedSecret extends pulumi.ComponentResource {
         for (const target of this.pushesTo) {
             crd(`push-${target}`, pushSecret(args, target));
         }
-        // The initial value goes into this region's own Vault, through `vault-local`.
+        // The initial value goes into this region's own Vault, through `vault-local-push`.
         if (args.initialValue !== undefined && args.home === args.region && reachable.includes(args.region)) {
             if ("generate" in args.initialValue) {
                 const { key, length = REPLICATION_DEFAULTS.generatedLength, generatorName } = args.initialValue.generate;

@@ -10,7 +10,7 @@ import type { IExternalSecret } from "@kubernetes-models/external-secrets/extern
 import type { IPushSecret } from "@kubernetes-models/external-secrets/external-secrets.io/v1alpha1/PushSecret" with { "resolution-mode": "import" };
 import type { IPassword } from "@kubernetes-models/external-secrets/generators.external-secrets.io/v1alpha1/Password" with { "resolution-mode": "import" };
 import { projectLabels } from "./labels";
-import { LOCAL_STORE_NAME, PUSH_TARGET_LABEL, VAULT_REGION_LABEL } from "./secretStoreSpecs";
+import { LOCAL_PUSH_STORE_NAME, LOCAL_STORE_NAME, PUSH_TARGET_LABEL, VAULT_REGION_LABEL } from "./secretStoreSpecs";
 
 /**
  * How a secret is written.
@@ -221,7 +221,7 @@ export function initialValuePush(spec: ReplicatedSecretSpec, initial: InitialVal
             refreshInterval: REPLICATION_DEFAULTS.initialInterval,
             updatePolicy: "IfNotExists",
             deletionPolicy: "None",
-            secretStoreRefs: [{ kind: "ClusterSecretStore", name: LOCAL_STORE_NAME }],
+            secretStoreRefs: [{ kind: "ClusterSecretStore", name: LOCAL_PUSH_STORE_NAME }],
             selector,
             data,
         },

@@ -22,8 +22,32 @@ export const VAULT_REGION_LABEL = "vault.openova.io/vault-region";
 /** Which Vault a store reaches: this region's own (`local`) or a peer's (`peer`). */
 export const STORE_SCOPE_LABEL = "vault.openova.io/store-scope";
 
-/** The store ExternalSecrets pull from: this region's own Vault. */
+/** The store ExternalSecrets pull from: this region's own Vault, read-only. */
 export const LOCAL_STORE_NAME = "vault-local";
+
+/** The store PushSecrets write to this region's own Vault through (cluster-written secrets, initial values). */
+export const LOCAL_PUSH_STORE_NAME = "vault-local-push";
+
+/**
+ * Namespace labels that scope the stores (`spec.conditions`). ESO lets anyone who can edit a
+ * namespace create ExternalSecrets and PushSecrets there, so the stores themselves decide which
+ * namespaces may use them; labelling a namespace takes cluster-level rights an app team usually
+ * lacks, so the label is the platform team's grant.
+ * - {@link READ_NAMESPACE_LABEL}: may read from this region's Vault (`vault-local`).
+ * - {@link REPLICATE_NAMESPACE_LABEL}: may write to any Vault (`vault-local-push`, `vault-<peer>`).
+ */
+export const READ_NAMESPACE_LABEL = "vault.openova.io/read";
+export const REPLICATE_NAMESPACE_LABEL = "vault.openova.io/replicate";
+
+/** The labels that let a namespace read from this region's Vault, and with `writes` also push to every Vault. */
+export function namespaceGrantLabels(writes: boolean): Record<string, string> {
+    return { [READ_NAMESPACE_LABEL]: "true", ...(writes ? { [REPLICATE_NAMESPACE_LABEL]: "true" } : {}) };
+}
+
+/** The store's condition: only namespaces carrying `label: "true"`. */
+function onlyNamespacesLabelled(label: string): { namespaceSelector: { matchLabels: Record<string, string> } }[] {
+    return [{ namespaceSelector: { matchLabels: { [label]: "true" } } }];
+}
 
 /** The store that pushes to `peer`'s Vault (with two regions, the seed's `vault-remote`). */
 export function peerStoreName(peer: string): string {
@@ -38,9 +62,19 @@ export function peerTokenSecretName(peer: string): string {
 /** Key of the token in that Secret. */
 export const PEER_TOKEN_KEY = "token";
 
-/** The in-cluster address of the active Vault server (the chart's `vault-active` service), not the ingress. */
-export function inClusterVaultAddress(vaultNamespace: string): string {
-    return `http://${VAULT_RELEASE_NAME}-active.${vaultNamespace}.svc:${VAULT_API_PORT}`;
+/**
+ * The in-cluster address of the active Vault server (the chart's `vault-active` service), not the
+ * ingress: `https` unless TLS is off.
+ */
+export function inClusterVaultAddress(vaultNamespace: string, scheme: "http" | "https" = "https"): string {
+    return `${scheme}://${VAULT_RELEASE_NAME}-active.${vaultNamespace}.svc:${VAULT_API_PORT}`;
+}
+
+/** A Secret key holding the CA that signs the local servers' certificate (cert-manager writes `ca.crt`). */
+export interface CaSecretRef {
+    readonly name: string;
+    readonly namespace: string;
+    readonly key: string;
 }
 
 export interface LocalStoreSpec {
@@ -50,28 +84,41 @@ export interface LocalStoreSpec {
     readonly vaultNamespace: string;
     readonly kvMount: string;
     readonly authPath: string;
+    /** The Kubernetes auth role: read-only for `vault-local`, push for `vault-local-push`. */
     readonly role: string;
     /** ESO's service account, which logs in with a token minted for `audience`. */
     readonly serviceAccount: { readonly name: string; readonly namespace: string };
     readonly audience: string;
+    /** The CA of the servers' certificate; without it (TLS off) the store talks plain HTTP. */
+    readonly caSecret?: CaSecretRef;
 }
 
 /**
- * `vault-local`: the region's own Vault through its in-cluster service, KV v2, logging in with
- * Kubernetes auth as ESO's service account. The service-account reference names its namespace, as a
- * ClusterSecretStore must (without one ESO resolves it in each ExternalSecret's namespace).
+ * `vault-local` (read) or `vault-local-push` (write): the region's own Vault through its in-cluster
+ * service, KV v2, logging in with Kubernetes auth as ESO's service account, and verifying the server
+ * with the CA from the certificate's Secret. The service-account reference names its namespace, as a
+ * ClusterSecretStore must (without one ESO resolves it in each ExternalSecret's namespace). The
+ * read store serves namespaces labelled {@link READ_NAMESPACE_LABEL}; the push store, which
+ * PushSecrets select by label, only those labelled {@link REPLICATE_NAMESPACE_LABEL}.
  */
-export function localStore(spec: LocalStoreSpec): IClusterSecretStore {
+export function localStore(spec: LocalStoreSpec, purpose: "read" | "push"): IClusterSecretStore {
+    const labels = purpose === "push" ? { ...PUSH_TARGET_LABEL, [VAULT_REGION_LABEL]: spec.region } : {};
+    const ca = spec.caSecret === undefined ? {} : { caProvider: { type: "Secret" as const, ...spec.caSecret } };
     return {
         apiVersion: "external-secrets.io/v1",
         kind: "ClusterSecretStore",
-        metadata: { name: LOCAL_STORE_NAME, labels: { ...projectLabels("secret-store"), ...PUSH_TARGET_LABEL, [STORE_SCOPE_LABEL]: "local", [VAULT_REGION_LABEL]: spec.region } },
+        metadata: {
+            name: purpose === "push" ? LOCAL_PUSH_STORE_NAME : LOCAL_STORE_NAME,
+            labels: { ...projectLabels("secret-store"), ...labels, [STORE_SCOPE_LABEL]: "local" },
+        },
         spec: {
+            conditions: onlyNamespacesLabelled(purpose === "push" ? REPLICATE_NAMESPACE_LABEL : READ_NAMESPACE_LABEL),
             provider: {
                 vault: {
-                    server: inClusterVaultAddress(spec.vaultNamespace),
+                    server: inClusterVaultAddress(spec.vaultNamespace, spec.caSecret === undefined ? "http" : "https"),
                     path: spec.kvMount,
                     version: "v2",
+                    ...ca,
                     auth: {
                         kubernetes: {
                             mountPath: spec.authPath,
@@ -85,6 +132,20 @@ export function localStore(spec: LocalStoreSpec): IClusterSecretStore {
     };
 }
 
+/** How a region's ESO logs in to a peer's Vault: the token the peer issued, or its own service-account token (JWT). */
+export type PeerStoreAuth =
+    | { readonly kind: "token" }
+    | {
+          readonly kind: "jwt";
+          /** The JWT auth mount the peer created for this region, e.g. `jwt-region1`. */
+          readonly path: string;
+          readonly role: string;
+          /** The audience the peer's role requires; the token ESO mints carries only this one. */
+          readonly audience: string;
+          /** ESO's service account, whose token is presented. */
+          readonly serviceAccount: { readonly name: string; readonly namespace: string };
+      };
+
 export interface PeerStoreSpec {
     readonly peer: string;
     /** The peer Vault's public address, `https://vault.<peer>.<domain>`. */
@@ -94,28 +155,51 @@ export interface PeerStoreSpec {
     readonly kvMount: string;
     /** ESO's namespace, where the token Secret lives. */
     readonly namespace: string;
+    /** Default: the peer's token. */
+    readonly auth?: PeerStoreAuth;
 }
 
+/** Lifetime of the service-account token ESO mints for a JWT login (the minimum Kubernetes allows). */
+export const PEER_JWT_EXPIRATION_SECONDS = 600;
+
 /**
- * `vault-<peer>`: the peer's Vault through its public address, KV v2, with the token the peer issued
- * for this region (read from the Secret {@link peerTokenSecretName}).
+ * `vault-<peer>`: the peer's Vault through its public address, KV v2, verifying it with the peer's CA.
+ * It logs in with the token the peer issued for this region (read from the Secret
+ * {@link peerTokenSecretName}), or, with JWT peer auth, with a short-lived token for ESO's service
+ * account minted for the peer's audience only. Only namespaces labelled
+ * {@link REPLICATE_NAMESPACE_LABEL} may push through it.
  */
 export function peerStore(spec: PeerStoreSpec): IClusterSecretStore {
     const ca = spec.caCert === "" ? {} : { caBundle: Buffer.from(spec.caCert, "utf8").toString("base64") };
+    const auth = spec.auth ?? { kind: "token" };
     return {
         apiVersion: "external-secrets.io/v1",
         kind: "ClusterSecretStore",
         metadata: { name: peerStoreName(spec.peer), labels: { ...projectLabels("secret-store"), ...PUSH_TARGET_LABEL, [STORE_SCOPE_LABEL]: "peer", [VAULT_REGION_LABEL]: spec.peer } },
         spec: {
+            conditions: onlyNamespacesLabelled(REPLICATE_NAMESPACE_LABEL),
             provider: {
                 vault: {
                     server: spec.address,
                     path: spec.kvMount,
                     version: "v2",
                     ...ca,
-                    auth: {
-                        tokenSecretRef: { name: peerTokenSecretName(spec.peer), namespace: spec.namespace, key: PEER_TOKEN_KEY },
-                    },
+                    auth:
+                        auth.kind === "token"
+                            ? { tokenSecretRef: { name: peerTokenSecretName(spec.peer), namespace: spec.namespace, key: PEER_TOKEN_KEY } }
+                            : {
+                                  jwt: {
+                                      path: auth.path,
+                                      role: auth.role,
+                                      kubernetesServiceAccountToken: {
+                                          serviceAccountRef: { ...auth.serviceAccount, audiences: [auth.audience] },
+                                          // Set, although deprecated: left out, ESO adds the audience "vault",
+                                          // and a token for "vault" is also good for this region's own Vault.
+                                          audiences: [auth.audience],
+                                          expirationSeconds: PEER_JWT_EXPIRATION_SECONDS,
+                                      },
+                                  },
+                              },
                 },
             },
         },

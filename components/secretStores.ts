@@ -10,39 +10,54 @@ import {
     peerTokenSecretName,
 } from "./secretStoreSpecs";
 
-export type LocalStoreArgs = LocalStoreSpec;
+export interface LocalStoreArgs extends Omit<LocalStoreSpec, "role"> {
+    /** The Kubernetes auth roles: read-only for `vault-local`, push for `vault-local-push`. */
+    readonly roles: { readonly read: string; readonly push: string };
+}
 
 /**
- * `vault-local`: the ClusterSecretStore ExternalSecrets pull from (and PushSecrets push to) in this
- * region's own Vault. List the ESO chart and the Vault setup in `opts.dependsOn`, so the store is
- * created once its CRD exists and its role is in Vault (the component passes `dependsOn` on to the
- * store: Pulumi does not hold a component's children back for it).
+ * The stores for this region's own Vault: `vault-local`, which ExternalSecrets pull from (read-only
+ * role, namespaces labelled `vault.openova.io/read`), and `vault-local-push`, which PushSecrets write
+ * through (push role, namespaces labelled `vault.openova.io/replicate`). List the ESO chart and the
+ * Vault setup in `opts.dependsOn`, so the stores are created once their CRD exists and their roles
+ * are in Vault (the component passes `dependsOn` on to the stores: Pulumi does not hold a
+ * component's children back for it).
  *
  * Pass the region cluster's Kubernetes provider in `opts.providers` (or through a parent).
  */
 export class LocalStore extends pulumi.ComponentResource {
-    /** The store's name, for `secretStoreRef.name`. */
+    /** The read store's name, for `secretStoreRef.name`. */
     public readonly storeName: pulumi.Output<string>;
+    /** The push store's name. */
+    public readonly pushStoreName: pulumi.Output<string>;
 
     constructor(name: string, args: LocalStoreArgs, opts?: pulumi.ComponentResourceOptions) {
-        const object = localStore(args);
+        const { roles, ...spec } = args;
+        const read = localStore({ ...spec, role: roles.read }, "read");
+        const push = localStore({ ...spec, role: roles.push }, "push");
         super("openova:vault:LocalStore", name, {}, opts);
-        // A component's dependsOn does not hold back its children, so pass it on to the store itself.
-        const store = new k8s.apiextensions.CustomResource(name, { ...object }, { parent: this, dependsOn: opts?.dependsOn });
-        this.storeName = store.metadata.name;
-        this.registerOutputs({ storeName: this.storeName });
+        // A component's dependsOn does not hold back its children, so pass it on to the stores themselves.
+        const readStore = new k8s.apiextensions.CustomResource(name, { ...read }, { parent: this, dependsOn: opts?.dependsOn });
+        const pushStore = new k8s.apiextensions.CustomResource(`${name}-push`, { ...push }, { parent: this, dependsOn: opts?.dependsOn });
+        this.storeName = readStore.metadata.name;
+        this.pushStoreName = pushStore.metadata.name;
+        this.registerOutputs({ storeName: this.storeName, pushStoreName: this.pushStoreName });
     }
 }
 
 export interface PeerStoreArgs extends PeerStoreSpec {
-    /** The token the peer issued for this region; kept secret in state and written only to the Secret's data. */
-    readonly token: pulumi.Input<string>;
+    /**
+     * The token the peer issued for this region, with token auth (the default); kept secret in state
+     * and written only to the Secret's data. Not used with JWT auth.
+     */
+    readonly token?: pulumi.Input<string>;
 }
 
 /**
  * `vault-<peer>`: a ClusterSecretStore that pushes to a peer region's Vault through its public
- * address, with the token that peer issued for this region, kept in a Secret in ESO's namespace.
- * `opts.dependsOn` (the ESO chart, say) holds back the Secret and so the store.
+ * address. With token auth it logs in with the token that peer issued for this region, kept in a
+ * Secret in ESO's namespace; with JWT auth nothing secret is stored: ESO presents a short-lived
+ * token of its own service account. `opts.dependsOn` (the ESO chart, say) holds back the store.
  *
  * Pass the region cluster's Kubernetes provider in `opts.providers` (or through a parent).
  */
@@ -53,20 +68,30 @@ export class PeerStore extends pulumi.ComponentResource {
     public readonly storeName: pulumi.Output<string>;
 
     constructor(name: string, args: PeerStoreArgs, opts?: pulumi.ComponentResourceOptions) {
-        const object = peerStore(args);
+        const { token, ...spec } = args;
+        const object = peerStore(spec);
+        const auth = spec.auth?.kind ?? "token";
+        if ((auth === "token") !== (token !== undefined)) {
+            throw new Error(`PeerStore ${args.peer}: ${auth === "token" ? "token auth needs the token the peer issued" : "JWT auth takes no token"}`);
+        }
         super("openova:vault:PeerStore", name, {}, opts);
         this.peer = args.peer;
 
-        const tokenSecret = new k8s.core.v1.Secret(
-            `${name}-token`,
-            {
-                metadata: { name: peerTokenSecretName(args.peer), namespace: args.namespace, labels: projectLabels("peer-token") },
-                type: "Opaque",
-                stringData: { [PEER_TOKEN_KEY]: pulumi.secret(args.token) },
-            },
-            { parent: this, dependsOn: opts?.dependsOn },
-        );
-        const store = new k8s.apiextensions.CustomResource(name, { ...object }, { parent: this, dependsOn: [tokenSecret] });
+        let before: pulumi.ResourceOptions["dependsOn"] = opts?.dependsOn;
+        if (token !== undefined) {
+            before = [
+                new k8s.core.v1.Secret(
+                    `${name}-token`,
+                    {
+                        metadata: { name: peerTokenSecretName(args.peer), namespace: args.namespace, labels: projectLabels("peer-token") },
+                        type: "Opaque",
+                        stringData: { [PEER_TOKEN_KEY]: pulumi.secret(token) },
+                    },
+                    { parent: this, dependsOn: opts?.dependsOn },
+                ),
+            ];
+        }
+        const store = new k8s.apiextensions.CustomResource(name, { ...object }, { parent: this, dependsOn: before });
         this.storeName = store.metadata.name;
 
         this.registerOutputs({ peer: this.peer, storeName: this.storeName });

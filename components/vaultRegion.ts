@@ -6,28 +6,52 @@ import { EXTERNAL_SECRETS_SERVICE_ACCOUNT, type ExternalSecretsOptions, resolveE
 import { PeerAccess } from "./peerAccess";
 import { type InitialValueArgs, ReplicatedSecret } from "./replicatedSecret";
 import { REPLICATION_DEFAULTS, type ReplicatedSecretSpec, passwordGenerator, passwordGeneratorName } from "./replicatedSecretSpecs";
+import { RaftSnapshots } from "./raftSnapshots";
+import type { RaftSnapshotOptions } from "./raftSnapshotSpecs";
+import { inClusterVaultAddress, namespaceGrantLabels } from "./secretStoreSpecs";
 import { LocalStore, PeerStore } from "./secretStores";
 import { peersOf, vaultAddress, vaultHost } from "./topology";
 import { isDnsLabel, isDnsSubdomain, isKvMount } from "./validation";
 import { VaultServer } from "./vaultServer";
-import { type VaultServerOptions, resolveVaultServerOptions } from "./vaultServerValues";
+import { type VaultServerOptions, resolveVaultServerOptions, vaultScheme } from "./vaultServerValues";
 import { VaultSetup } from "./vaultSetup";
-import { DEFAULT_KV_MOUNT, EXTERNAL_SECRETS_AUDIENCE, KUBERNETES_AUTH_PATH, externalSecretsRole } from "./vaultSetupValues";
+import {
+    type AuditDevice,
+    DEFAULT_KV_MOUNT,
+    EXTERNAL_SECRETS_AUDIENCE,
+    KUBERNETES_AUTH_PATH,
+    type PeerIdentity,
+    externalSecretsRole,
+} from "./vaultSetupValues";
 
 /** What one region needs to push into another region's Vault; the other region's stack exports it. */
 export interface PeerEndpoint {
-    /** The region that issued the token. */
+    /** The region that granted the access. */
     readonly peer: string;
     /** Its Vault's public address. */
     readonly address: string;
     /** PEM of the CA that signs its certificate; empty for the system's CAs. */
     readonly caCert: string;
-    /** The token it issued for this region (a secret). */
-    readonly token: pulumi.Input<string>;
+    /** With token peer auth: the token it issued for this region (a secret). */
+    readonly token?: pulumi.Input<string>;
+    /** With JWT peer auth: where this region's ESO logs in with its own service-account token. */
+    readonly jwt?: { readonly path: string; readonly role: string; readonly audience: string };
 }
 
-/** What this region gives each peer: its address, its CA and the token it issued for that peer. */
-export type IssuedPeerAccess = Record<string, { address: string; caCert: string; token: string }>;
+/**
+ * What this region grants each peer: its address, its CA, and the token it issued for that peer
+ * (token peer auth) or the JWT mount and role the peer logs in to (JWT peer auth).
+ */
+export type IssuedPeerAccess = Record<
+    string,
+    { address: string; caCert: string; token: string } | { address: string; caCert: string; jwt: { path: string; role: string; audience: string } }
+>;
+
+/** A peer's cluster identity, which this region's Vault trusts for that peer's ESO (JWT peer auth). */
+export interface PeerClusterIdentity {
+    readonly peer: string;
+    readonly identity: PeerIdentity;
+}
 
 export interface VaultRegionArgs {
     /** This region's name, a DNS label; its Vault is served at `vault.<region>.<domain>`. */
@@ -58,6 +82,18 @@ export interface VaultRegionArgs {
     readonly peerEndpoints?: readonly PeerEndpoint[];
     /** Secrets kept the same in every region; each region stack passes the same list. */
     readonly replicatedSecrets?: readonly (ReplicatedSecretSpec & { readonly initialValue?: InitialValueArgs })[];
+    /** Audit devices enabled in this region's Vault. Default both: a file on the audit volume and stdout. */
+    readonly auditDevices?: readonly AuditDevice[];
+    /** Scheduled Raft snapshots. Default: hourly, 48 kept, on a new 10Gi volume. */
+    readonly snapshots?: RaftSnapshotOptions;
+    /**
+     * How peers' ESOs log in to this Vault: `token` (an orphan periodic token per peer, the seed's
+     * way; the default) or `jwt` (a JWT auth mount per peer that checks the peer cluster's
+     * service-account tokens: nothing secret crosses between stacks). Every region uses the same.
+     */
+    readonly peerAuth?: "token" | "jwt";
+    /** With `peerAuth: jwt`: the peers whose cluster identity is known; each gets a JWT mount. */
+    readonly peerIdentities?: readonly PeerClusterIdentity[];
 }
 
 /**
@@ -81,6 +117,8 @@ export class VaultRegion extends pulumi.ComponentResource {
     public readonly externalSecretsNamespace: pulumi.Output<string>;
     /** This region's Vault configuration, once {@link VaultRegionArgs.vaultAdmin} is given. */
     public readonly setup?: VaultSetup;
+    /** The scheduled Raft snapshots: their claim always, the job once the Vault is configured (unless turned off). */
+    public readonly snapshots: RaftSnapshots;
     /** Per peer, what it needs to push here (a secret); empty until this Vault is configured. */
     public readonly issuedPeerAccess: pulumi.Output<IssuedPeerAccess>;
     /** The peers this region pushes to (those whose stacks have issued it a token). */
@@ -90,7 +128,8 @@ export class VaultRegion extends pulumi.ComponentResource {
         // Resolve and check everything before the component is registered: nothing half-created.
         checkRegionArgs(args);
         const { install = true, ...operatorArgs } = args.externalSecrets ?? {};
-        const vaultOptions = resolveVaultServerOptions({ ...args.vault, host: vaultHost(args.region, args.domain) });
+        const vaultArgs = { ...args.vault, host: vaultHost(args.region, args.domain) };
+        const vaultOptions = resolveVaultServerOptions(vaultArgs);
         const operatorOptions = resolveExternalSecretsOptions(operatorArgs);
         if (vaultOptions.namespace === operatorOptions.namespace) {
             throw new Error(`VaultRegion: Vault and the External Secrets Operator need their own namespaces, both are ${JSON.stringify(vaultOptions.namespace)}`);
@@ -101,7 +140,7 @@ export class VaultRegion extends pulumi.ComponentResource {
         this.region = args.region;
         this.peers = peersOf(args.region, args.regions);
         this.vaultAddress = vaultAddress(args.region, args.domain);
-        this.vault = new VaultServer(`${name}-vault`, vaultOptions, { parent: this });
+        this.vault = new VaultServer(`${name}-vault`, { ...vaultArgs, externalSecretsNamespace: operatorOptions.namespace }, { parent: this });
         if (install) {
             this.externalSecrets = new ExternalSecretsOperator(`${name}-external-secrets`, operatorOptions, { parent: this });
             this.externalSecretsNamespace = this.externalSecrets.namespace;
@@ -112,17 +151,37 @@ export class VaultRegion extends pulumi.ComponentResource {
         const afterOperator = this.externalSecrets ? [this.externalSecrets] : [];
         const serviceAccount = { name: EXTERNAL_SECRETS_SERVICE_ACCOUNT, namespace: operatorOptions.namespace };
 
-        const tokens: PeerAccess[] = [];
+        const tls = vaultOptions.tls;
+        const caSecret = tls.enabled ? { name: tls.secretName, namespace: vaultOptions.namespace, key: "ca.crt" } : undefined;
+        const peerAuth = args.peerAuth ?? "token";
+        const accesses: PeerAccess[] = [];
         let localStore: LocalStore | undefined;
         if (args.vaultAdmin !== undefined) {
             const setup = new VaultSetup(
                 `${name}-setup`,
-                { provider: args.vaultAdmin, kvMount, externalSecrets: { serviceAccount: serviceAccount.name, namespace: serviceAccount.namespace } },
+                {
+                    provider: args.vaultAdmin,
+                    kvMount,
+                    externalSecrets: { serviceAccount: serviceAccount.name, namespace: serviceAccount.namespace },
+                    auditDevices: args.auditDevices,
+                },
                 { parent: this, dependsOn: [this.vault] },
             );
             this.setup = setup;
-            for (const peer of this.peers) {
-                tokens.push(new PeerAccess(`${name}-peer-${peer}`, { provider: args.vaultAdmin, region: args.region, peer, pushPolicy: setup.pushPolicy }, { parent: this }));
+            if (peerAuth === "token") {
+                for (const peer of this.peers) {
+                    accesses.push(new PeerAccess(`${name}-peer-${peer}`, { provider: args.vaultAdmin, region: args.region, peer, pushPolicy: setup.pushPolicy }, { parent: this }));
+                }
+            } else {
+                for (const { peer, identity } of args.peerIdentities ?? []) {
+                    accesses.push(
+                        new PeerAccess(
+                            `${name}-peer-${peer}`,
+                            { provider: args.vaultAdmin, region: args.region, peer, pushPolicy: setup.pushPolicy, auth: { kind: "jwt", identity, audience: this.vaultAddress } },
+                            { parent: this },
+                        ),
+                    );
+                }
             }
             localStore = new LocalStore(
                 `${name}-store-local`,
@@ -131,32 +190,81 @@ export class VaultRegion extends pulumi.ComponentResource {
                     vaultNamespace: vaultOptions.namespace,
                     kvMount,
                     authPath: KUBERNETES_AUTH_PATH,
-                    role: externalSecretsRole(serviceAccount).roleName,
+                    roles: { read: externalSecretsRole(serviceAccount, "pull").roleName, push: externalSecretsRole(serviceAccount, "push").roleName },
                     serviceAccount,
                     audience: EXTERNAL_SECRETS_AUDIENCE,
+                    ...(caSecret ? { caSecret } : {}),
                 },
                 { parent: this, dependsOn: [...afterOperator, setup] },
             );
         }
+        // The snapshots' claim from the first run on; the job and its Vault role once the Vault is configured.
+        this.snapshots = new RaftSnapshots(
+            `${name}-snapshots`,
+            {
+                ...(args.vaultAdmin !== undefined && this.setup !== undefined ? { provider: args.vaultAdmin, authPath: this.setup.authPath } : {}),
+                namespace: vaultOptions.namespace,
+                imageTag: vaultOptions.imageTag,
+                vaultAddress: inClusterVaultAddress(vaultOptions.namespace, vaultScheme(tls)),
+                ...(caSecret ? { caSecret: { name: caSecret.name, key: caSecret.key } } : {}),
+                options: args.snapshots ?? {},
+            },
+            { parent: this, dependsOn: this.setup ? [this.vault, this.setup] : [this.vault] },
+        );
         const address = this.vaultAddress;
         const caCert = args.vaultCaCert ?? "";
-        this.issuedPeerAccess = pulumi.secret(
-            pulumi
-                .all(tokens.map((access) => access.token))
-                .apply((values) => Object.fromEntries(tokens.map((access, i) => [access.peer, { address, caCert, token: values[i] }]))),
-        );
+        const granted = pulumi.all(accesses.map((access) => access.credentials)).apply((all): IssuedPeerAccess => {
+            const entries = accesses.map((access, i) => {
+                const credentials = all[i];
+                const entry =
+                    credentials.kind === "token"
+                        ? { address, caCert, token: credentials.token }
+                        : { address, caCert, jwt: { path: credentials.path, role: credentials.role, audience: credentials.audience } };
+                return [access.peer, entry] as const;
+            });
+            return Object.fromEntries(entries);
+        });
+        // Tokens are secrets; JWT access is only where to log in, and stays readable in the stack's outputs.
+        this.issuedPeerAccess = peerAuth === "token" ? pulumi.secret(granted) : granted;
 
         const stores: pulumi.Resource[] = [];
         this.connectedPeers = [];
         for (const endpoint of args.peerEndpoints ?? []) {
+            const auth = endpoint.jwt === undefined ? { kind: "token" as const } : { kind: "jwt" as const, ...endpoint.jwt, serviceAccount };
             const store = new PeerStore(
                 `${name}-store-${endpoint.peer}`,
-                { peer: endpoint.peer, address: endpoint.address, caCert: endpoint.caCert, kvMount, namespace: operatorOptions.namespace, token: endpoint.token },
+                {
+                    peer: endpoint.peer,
+                    address: endpoint.address,
+                    caCert: endpoint.caCert,
+                    kvMount,
+                    namespace: operatorOptions.namespace,
+                    auth,
+                    ...(endpoint.token === undefined ? {} : { token: endpoint.token }),
+                },
                 { parent: this, dependsOn: afterOperator },
             );
             stores.push(store);
             this.connectedPeers.push(endpoint.peer);
         }
+
+        // The namespaces of the replicated secrets may use the stores: every one may read from this
+        // region's Vault, and those whose secrets this region pushes (their home) may write. ESO's own
+        // namespace may do both (the bootstrap's canary runs there; whoever can create objects there
+        // can already read the peer tokens in it).
+        const namespaces = new Map<string, boolean>([[operatorOptions.namespace, true]]);
+        for (const secret of args.replicatedSecrets ?? []) {
+            namespaces.set(secret.namespace, (namespaces.get(secret.namespace) ?? false) || secret.home === args.region);
+        }
+        const grants: pulumi.Resource[] = [...namespaces].map(
+            ([namespace, writes]) =>
+                new k8s.core.v1.NamespacePatch(
+                    `${name}-namespace-${namespace}`,
+                    { metadata: { name: namespace, labels: namespaceGrantLabels(writes) } },
+                    // ESO's namespace exists once the operator's component has created it.
+                    { parent: this, dependsOn: namespace === operatorOptions.namespace ? afterOperator : [] },
+                ),
+        );
 
         // Generated first values: one Password generator per namespace and length, shared by the
         // secrets this region creates (a generator is a recipe; each use makes a new value).
@@ -174,7 +282,7 @@ export class VaultRegion extends pulumi.ComponentResource {
             generators.set(key, generator);
             return generator;
         };
-        const storesReady = [...afterOperator, ...stores, ...(localStore ? [localStore] : [])];
+        const storesReady = [...afterOperator, ...stores, ...grants, ...(localStore ? [localStore] : [])];
         for (const secret of args.replicatedSecrets ?? []) {
             const initial = secret.initialValue;
             // Only once this region's Vault is configured: the first value is written through `vault-local`.

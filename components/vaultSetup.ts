@@ -2,7 +2,15 @@ import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
 import { isDnsLabel, isKvMount } from "./validation";
 import { policyDocument, policyName, type PolicyPurpose } from "./vaultPolicies";
-import { KUBERNETES_API_IN_CLUSTER, KUBERNETES_AUTH_PATH, externalSecretsRole } from "./vaultSetupValues";
+import {
+    type AuditDevice,
+    AUDIT_DEVICES,
+    DEFAULT_AUDIT_DEVICES,
+    KUBERNETES_API_IN_CLUSTER,
+    KUBERNETES_AUTH_PATH,
+    auditDevice,
+    externalSecretsRole,
+} from "./vaultSetupValues";
 
 export interface VaultSetupArgs {
     /**
@@ -14,6 +22,8 @@ export interface VaultSetupArgs {
     readonly kvMount: string;
     /** The local ESO's service account, which the Kubernetes auth role binds to. */
     readonly externalSecrets: { readonly serviceAccount: string; readonly namespace: string };
+    /** Audit devices to enable; at least one. Default both ({@link DEFAULT_AUDIT_DEVICES}). */
+    readonly auditDevices?: readonly AuditDevice[];
 }
 
 /**
@@ -21,15 +31,16 @@ export interface VaultSetupArgs {
  * - the KV v2 engine, protected: deleting a mount erases every secret in it, so no update may;
  * - Kubernetes auth, configured for a Vault running in the same cluster;
  * - the pull and push policies, generated from the least-privilege table in `vaultPolicies.ts`;
- * - the `external-secrets` role, bound to ESO's service account.
+ * - the `external-secrets-pull` and `external-secrets-push` roles, bound to ESO's service account;
+ * - audit devices (a file on the audit volume and stdout, by default).
  */
 export class VaultSetup extends pulumi.ComponentResource {
     /** Path of the KV v2 engine. */
     public readonly kvMount: pulumi.Output<string>;
     /** Path of the Kubernetes auth method. */
     public readonly authPath: pulumi.Output<string>;
-    /** Name of the role the local ESO logs in as. */
-    public readonly roleName: pulumi.Output<string>;
+    /** The roles the local ESO logs in as: read-only (`vault-local`) and push (`vault-local-push`). */
+    public readonly roleNames: { readonly read: pulumi.Output<string>; readonly push: pulumi.Output<string> };
     /** Name of the push policy, which peer tokens carry. */
     public readonly pushPolicy: pulumi.Output<string>;
 
@@ -62,15 +73,24 @@ export class VaultSetup extends pulumi.ComponentResource {
         );
         this.pushPolicy = policies[1].name;
 
-        const role = externalSecretsRole({ name: args.externalSecrets.serviceAccount, namespace: args.externalSecrets.namespace });
-        const esoRole = new vault.kubernetes.AuthBackendRole(
-            `${name}-external-secrets`,
-            { backend: auth.path, ...role, tokenPolicies: policies.map((policy) => policy.name) },
-            child,
-        );
-        this.roleName = esoRole.roleName;
+        const serviceAccount = { name: args.externalSecrets.serviceAccount, namespace: args.externalSecrets.namespace };
+        const roles = policies.map((policy, i) => {
+            const purpose = (["pull", "push"] as const)[i];
+            return new vault.kubernetes.AuthBackendRole(
+                `${name}-external-secrets-${purpose}`,
+                { backend: auth.path, ...externalSecretsRole(serviceAccount, purpose), tokenPolicies: [policy.name] },
+                child,
+            );
+        });
+        this.roleNames = { read: roles[0].roleName, push: roles[1].roleName };
 
-        this.registerOutputs({ kvMount: this.kvMount, authPath: this.authPath, roleName: this.roleName, pushPolicy: this.pushPolicy });
+        // Audit devices: every request and response, secrets HMAC'd. Enabling one needs `sudo`, which
+        // the admin token has.
+        for (const device of args.auditDevices ?? DEFAULT_AUDIT_DEVICES) {
+            new vault.Audit(`${name}-audit-${device}`, auditDevice(device), child);
+        }
+
+        this.registerOutputs({ kvMount: this.kvMount, authPath: this.authPath, roleNames: this.roleNames, pushPolicy: this.pushPolicy });
     }
 }
 
@@ -84,6 +104,10 @@ function checkArgs(args: VaultSetupArgs): void {
     }
     if (!isDnsLabel(args.externalSecrets.namespace) || !isDnsLabel(args.externalSecrets.serviceAccount)) {
         problems.push(`externalSecrets ${JSON.stringify(args.externalSecrets)} must name a namespace and a service account (DNS labels)`);
+    }
+    const devices = args.auditDevices ?? DEFAULT_AUDIT_DEVICES;
+    if (devices.length === 0 || devices.some((d) => !AUDIT_DEVICES.includes(d)) || new Set(devices).size !== devices.length) {
+        problems.push(`auditDevices ${JSON.stringify(devices)} must list one or both of ${AUDIT_DEVICES.join(", ")}, each once (Vault runs unaudited without one)`);
     }
     if (problems.length > 0) {
         throw new Error(`VaultSetup: ${problems.join("; ")}`);

@@ -3,7 +3,7 @@
  * the KV mount, Kubernetes auth for the local ESO, and the tokens peers push with. No Pulumi
  * resources here, so tests call them directly.
  */
-import { policyName } from "./vaultPolicies";
+import { type PolicyPurpose, policyName } from "./vaultPolicies";
 
 /** Default path of the KV v2 secrets engine (the seed's `secret`). */
 export const DEFAULT_KV_MOUNT = "secret";
@@ -37,22 +37,98 @@ export interface ExternalSecretsRole {
 export const EXTERNAL_SECRETS_AUDIENCE = "vault";
 
 /**
- * The role for the local ESO: bound to exactly one service account in one namespace, with an
- * audience, a 15-minute token and only the pull and push policies. ESO pulls from its local Vault
- * (ExternalSecrets) and pushes to it in cluster-written mode and for initial values (PushSecrets
- * select their store by label, the local one included).
+ * A role for the local ESO: bound to exactly one service account in one namespace, with an audience,
+ * a 15-minute token and one policy. `pull` backs `vault-local` (ExternalSecrets read); `push` backs
+ * `vault-local-push` (PushSecrets write cluster-written secrets and initial values), so a namespace
+ * allowed only to read cannot write even through a misused store.
  */
-export function externalSecretsRole(serviceAccount: { readonly name: string; readonly namespace: string }): ExternalSecretsRole {
+export function externalSecretsRole(serviceAccount: { readonly name: string; readonly namespace: string }, purpose: PolicyPurpose): ExternalSecretsRole {
     return {
-        roleName: "external-secrets",
+        roleName: `external-secrets-${purpose}`,
         boundServiceAccountNames: [serviceAccount.name],
         boundServiceAccountNamespaces: [serviceAccount.namespace],
         audience: EXTERNAL_SECRETS_AUDIENCE,
         tokenTtl: 15 * 60,
         tokenMaxTtl: 60 * 60,
-        tokenPolicies: [policyName("pull"), policyName("push")],
+        tokenPolicies: [policyName(purpose)],
     };
 }
+
+/** Audit devices this project can enable: a file on the audit volume, and the container's stdout. */
+export const AUDIT_DEVICES = ["file", "stdout"] as const;
+export type AuditDevice = (typeof AUDIT_DEVICES)[number];
+
+/** Default: both. If every audit device fails, Vault refuses requests; with two, one can fail. */
+export const DEFAULT_AUDIT_DEVICES: readonly AuditDevice[] = ["file", "stdout"];
+
+/** Where the file device writes: on the chart's audit volume, mounted on every server. */
+export const AUDIT_LOG_FILE = "/vault/audit/vault-audit.log";
+
+/** Settings of one audit device for `vault.Audit`. */
+export interface AuditDeviceSettings {
+    readonly path: string;
+    readonly type: "file";
+    readonly description: string;
+    readonly options: Record<string, string>;
+}
+
+/**
+ * An audit device. Both are Vault's `file` type: `file_path` is the audit volume's log, or `stdout`
+ * (collected with the container's logs). The file is written `0600`: since Vault 1.20.1 a file device
+ * with an executable mode is refused (CVE-2025-6000).
+ */
+export function auditDevice(device: AuditDevice): AuditDeviceSettings {
+    return device === "file"
+        ? { path: "file", type: "file", description: "Audit log on the servers' audit volume", options: { file_path: AUDIT_LOG_FILE, mode: "0600" } }
+        : { path: "stdout", type: "file", description: "Audit log to the container's stdout", options: { file_path: "stdout" } };
+}
+
+/** What a region needs to know to let a peer's ESO log in with its own service-account tokens (JWT peer auth). */
+export interface PeerIdentity {
+    /** The `iss` claim of the peer cluster's service-account tokens. */
+    readonly issuer: string;
+    /** PEM public keys that sign them; or, when empty, Vault discovers them from the issuer (OIDC discovery). */
+    readonly publicKeys: readonly string[];
+    /** PEM CA for OIDC discovery against the issuer; empty for the system's CAs. */
+    readonly discoveryCaCert: string;
+    /** The peer's ESO service account, the only subject the role accepts. */
+    readonly serviceAccount: { readonly name: string; readonly namespace: string };
+}
+
+/** Path of the JWT auth mount a region creates for `peer`. */
+export function peerJwtPath(peer: string): string {
+    return `jwt-${peer}`;
+}
+
+/** Settings of the JWT auth backend and role for one peer, for `vault.jwt.AuthBackend` and `AuthBackendRole`. */
+export function peerJwtSettings(peer: string, identity: PeerIdentity, audience: string) {
+    const keys = identity.publicKeys.length > 0;
+    return {
+        backend: {
+            path: peerJwtPath(peer),
+            type: "jwt",
+            description: `Service-account tokens of ${peer}'s cluster`,
+            boundIssuer: identity.issuer,
+            ...(keys
+                ? { jwtValidationPubkeys: [...identity.publicKeys] }
+                : { oidcDiscoveryUrl: identity.issuer, ...(identity.discoveryCaCert === "" ? {} : { oidcDiscoveryCaPem: identity.discoveryCaCert }) }),
+        },
+        role: {
+            roleName: PEER_JWT_ROLE,
+            roleType: "jwt",
+            userClaim: "sub",
+            boundSubject: `system:serviceaccount:${identity.serviceAccount.namespace}:${identity.serviceAccount.name}`,
+            boundAudiences: [audience],
+            tokenPolicies: [policyName("push")],
+            // Short: a JWT login cannot be revoked through Kubernetes (no TokenReview), so tokens stay brief.
+            tokenTtl: 10 * 60,
+            tokenMaxTtl: 15 * 60,
+        },
+    };
+}
+
+/** The role a peer's ESO logs in as on a JWT mount. */
+export const PEER_JWT_ROLE = "external-secrets-push";
 
 /** Settings of the token a region issues for one peer's ESO to push with. */
 export interface PeerTokenSettings {

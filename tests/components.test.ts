@@ -56,11 +56,17 @@ describe("VaultRegion", () => {
     it("registers the region's components and Kubernetes objects, each under its parent", () => {
         const east = recording.resources.filter((r) => r.urn.includes("::east") && !r.type.startsWith("pulumi:providers:"));
         expect(east.map((r) => `${r.type} ${r.name}`).sort()).toEqual([
+            "kubernetes:cert-manager.io/v1:Certificate east-vault-certificate",
+            "kubernetes:cilium.io/v2:CiliumNetworkPolicy east-vault-vault-server-from-ingress",
             "kubernetes:core/v1:Namespace east-external-secrets-namespace",
             "kubernetes:core/v1:Namespace east-vault-namespace",
+            "kubernetes:core/v1:NamespacePatch east-namespace-external-secrets",
+            "kubernetes:core/v1:PersistentVolumeClaim east-snapshots-claim",
             "kubernetes:helm.sh/v4:Chart east-external-secrets",
             "kubernetes:helm.sh/v4:Chart east-vault",
+            "kubernetes:networking.k8s.io/v1:NetworkPolicy east-vault-vault-server",
             "openova:vault:ExternalSecretsOperator east-external-secrets",
+            "openova:vault:RaftSnapshots east-snapshots",
             "openova:vault:VaultRegion east",
             "openova:vault:VaultServer east-vault",
         ]);
@@ -219,14 +225,19 @@ describe("a configured region (vaultAdmin given)", () => {
         const adminRef = `${configured.resources.find((r) => r.type === "pulumi:providers:vault")?.urn}::north-id`;
         const vaultResources = configured.resources.filter((r) => r.type.startsWith("vault:"));
         expect(vaultResources.map((r) => `${r.type} ${r.name}`).sort()).toEqual([
+            "vault:index/audit:Audit north-setup-audit-file",
+            "vault:index/audit:Audit north-setup-audit-stdout",
             "vault:index/authBackend:AuthBackend north-setup-kubernetes",
             "vault:index/mount:Mount north-setup-kv",
             "vault:index/policy:Policy north-setup-pull",
             "vault:index/policy:Policy north-setup-push",
+            "vault:index/policy:Policy north-snapshots-policy",
             "vault:index/token:Token north-peer-south-token",
             "vault:index/token:Token north-peer-west-token",
             "vault:kubernetes/authBackendConfig:AuthBackendConfig north-setup-kubernetes",
-            "vault:kubernetes/authBackendRole:AuthBackendRole north-setup-external-secrets",
+            "vault:kubernetes/authBackendRole:AuthBackendRole north-setup-external-secrets-pull",
+            "vault:kubernetes/authBackendRole:AuthBackendRole north-setup-external-secrets-push",
+            "vault:kubernetes/authBackendRole:AuthBackendRole north-snapshots-role",
         ]);
         for (const resource of vaultResources) {
             expect({ name: resource.name, provider: resource.provider }).toEqual({ name: resource.name, provider: adminRef });
@@ -253,17 +264,36 @@ describe("a configured region (vaultAdmin given)", () => {
         expect(config.inputs).toEqual({ backend: "kubernetes", kubernetesHost: "https://kubernetes.default.svc" });
     });
 
-    it("binds the role to ESO's service account with an audience, a short TTL and the two policies", () => {
-        const role = get("vault:kubernetes/authBackendRole:AuthBackendRole", "north-setup-external-secrets");
+    it.each(["pull", "push"])("binds the %s role to ESO's service account with an audience, a short TTL and that one policy", (purpose) => {
+        const role = get("vault:kubernetes/authBackendRole:AuthBackendRole", `north-setup-external-secrets-${purpose}`);
         expect(role.inputs).toMatchObject({
             backend: "kubernetes",
-            roleName: "external-secrets",
+            roleName: `external-secrets-${purpose}`,
             boundServiceAccountNames: ["external-secrets"],
             boundServiceAccountNamespaces: ["external-secrets"],
             audience: "vault",
             tokenTtl: 900,
-            tokenPolicies: ["external-secrets-pull", "external-secrets-push"],
+            tokenPolicies: [`external-secrets-${purpose}`],
         });
+    });
+
+    it("enables two audit devices through the Vault provider: a 0600 file on the audit volume, and stdout", () => {
+        expect(get("vault:index/audit:Audit", "north-setup-audit-file").inputs).toEqual({
+            path: "file",
+            type: "file",
+            description: expect.any(String) as unknown,
+            options: { file_path: "/vault/audit/vault-audit.log", mode: "0600" },
+        });
+        expect(get("vault:index/audit:Audit", "north-setup-audit-stdout").inputs).toMatchObject({ type: "file", options: { file_path: "stdout" } });
+    });
+
+    it("schedules Raft snapshots with a role that can only read the snapshot endpoint, over TLS", () => {
+        const role = get("vault:kubernetes/authBackendRole:AuthBackendRole", "north-snapshots-role");
+        expect(role.inputs).toMatchObject({ roleName: "raft-snapshot", boundServiceAccountNames: ["vault-snapshot"], boundServiceAccountNamespaces: ["vault"], tokenPolicies: ["raft-snapshot"] });
+        expect(get("vault:index/policy:Policy", "north-snapshots-policy").inputs.policy).toContain('path "sys/storage/raft/snapshot"');
+        const job = JSON.stringify(get("kubernetes:batch/v1:CronJob", "north-snapshots-cronjob").inputs);
+        expect(job).toContain("https://vault-active.vault.svc:8200");
+        expect(job).toContain('"VAULT_CACERT"');
     });
 
     it("issues each peer an orphan, periodic, renewable token with the push policy only", () => {
@@ -281,20 +311,26 @@ describe("a configured region (vaultAdmin given)", () => {
         expect(await pulumi.isSecret(region.issuedPeerAccess)).toBe(true);
     });
 
-    it("creates vault-local after the ESO chart and the Vault setup", () => {
-        const store = get("kubernetes:external-secrets.io/v1:ClusterSecretStore", "north-store-local");
-        expect(store.inputs).toMatchObject({ metadata: { name: "vault-local" }, spec: { provider: { vault: { server: "http://vault-active.vault.svc:8200", path: "kv" } } } });
+    it.each([
+        ["north-store-local", "vault-local", "pull"],
+        ["north-store-local-push", "vault-local-push", "push"],
+    ])("creates %s (%s) over TLS after the ESO chart and the Vault setup", (resource, storeName, purpose) => {
+        const store = get("kubernetes:external-secrets.io/v1:ClusterSecretStore", resource);
+        expect(store.inputs).toMatchObject({
+            metadata: { name: storeName },
+            spec: { provider: { vault: { server: "https://vault-active.vault.svc:8200", path: "kv", caProvider: { type: "Secret", name: "vault-server-tls", namespace: "vault", key: "ca.crt" } } } },
+        });
         expect(store.dependsOn).toEqual(
             expect.arrayContaining([
                 get("kubernetes:helm.sh/v4:Chart", "north-external-secrets").urn,
-                get("vault:kubernetes/authBackendRole:AuthBackendRole", "north-setup-external-secrets").urn,
+                get("vault:kubernetes/authBackendRole:AuthBackendRole", `north-setup-external-secrets-${purpose}`).urn,
             ]),
         );
     });
 
     it("creates a store and a token Secret only for peers that issued a token, the token as secret data", () => {
         const stores = configured.resources.filter((r) => r.type === "kubernetes:external-secrets.io/v1:ClusterSecretStore").map((r) => r.name);
-        expect(stores.sort()).toEqual(["north-store-local", "north-store-west"]);
+        expect(stores.sort()).toEqual(["north-store-local", "north-store-local-push", "north-store-west"]);
         expect(region.connectedPeers).toEqual(["west"]);
         const secret = get("kubernetes:core/v1:Secret", "north-store-west-token");
         expect(secret.inputs).toMatchObject({ metadata: { name: "vault-west-token", namespace: "external-secrets" } });
@@ -306,9 +342,13 @@ describe("a configured region (vaultAdmin given)", () => {
         expect(store.dependsOn).toContain(secret.urn);
     });
 
-    it("registers no Vault resource and no local store while the Vault is not configured", () => {
+    it("registers no Vault resource, no local store and no snapshot job while the Vault is not configured, but keeps the snapshots' claim", () => {
         expect(unconfigured.resources.length).toBeGreaterThan(0);
-        expect(unconfigured.resources.filter((r) => r.type.startsWith("vault:") || r.type.includes("external-secrets.io"))).toEqual([]);
+        expect(unconfigured.resources.filter((r) => r.type.startsWith("vault:") || r.type.includes("external-secrets.io") || r.type.includes("CronJob"))).toEqual([]);
+        expect(unconfigured.resources.filter((r) => r.type === "kubernetes:core/v1:PersistentVolumeClaim").map((r) => r.options)).toEqual([
+            { retainOnDelete: true },
+            { retainOnDelete: true },
+        ]);
     });
 
     it.each([
@@ -450,6 +490,135 @@ describe("generated first values", () => {
             "e-initial": "e-initial",
             "f-initial": "replicated-secret-password-32",
             "h-initial": "h-initial",
+        });
+    });
+});
+
+describe("namespace grants", () => {
+    let run: Recording;
+
+    beforeAll(async () => {
+        run = await startRecording({ project: "openova-vault", stack: "grants" });
+        const cluster = new k8s.Provider("g", { context: "g" });
+        new VaultRegion(
+            "south",
+            {
+                region: "south",
+                regions: ["north", "south"],
+                domain: "example.net",
+                replicatedSecrets: [
+                    { name: "a", namespace: "apps", mode: "vault-written", home: "north" },
+                    { name: "b", namespace: "apps", mode: "cluster-written", home: "south" },
+                    { name: "c", namespace: "reports", mode: "vault-written", home: "north" },
+                ],
+            },
+            { providers: { kubernetes: cluster } },
+        );
+        await pulumi.runtime.disconnect();
+    });
+
+    it("label each namespace of a replicated secret to read, and to write only where this region pushes (the secret's home)", () => {
+        const patches = run.resources.filter((r) => r.type === "kubernetes:core/v1:NamespacePatch").map((r) => r.inputs as { metadata: { name: string; labels: Record<string, string> } });
+        expect(Object.fromEntries(patches.map((p) => [p.metadata.name, p.metadata.labels]))).toEqual({
+            apps: { "vault.openova.io/read": "true", "vault.openova.io/replicate": "true" },
+            reports: { "vault.openova.io/read": "true" },
+            // ESO's own namespace, where the bootstrap's canary runs, may do both.
+            "external-secrets": { "vault.openova.io/read": "true", "vault.openova.io/replicate": "true" },
+        });
+        const eso = run.resources.find((r) => r.type === "kubernetes:core/v1:NamespacePatch" && r.name === "south-namespace-external-secrets");
+        // (A dependency on a component is a dependency on its children: here, the namespace it creates.)
+        expect(eso?.dependsOn).toContain(run.resources.find((r) => r.type === "kubernetes:core/v1:Namespace" && r.name === "south-external-secrets-namespace")?.urn);
+    });
+
+    it("make the replicated secrets' ESO objects wait for their namespace's grant", () => {
+        const grant = run.resources.find((r) => r.type === "kubernetes:core/v1:NamespacePatch" && r.name === "south-namespace-apps")?.urn;
+        const pulls = run.resources.filter((r) => r.type === "kubernetes:external-secrets.io/v1:ExternalSecret");
+        expect(pulls.length).toBeGreaterThan(0);
+        for (const pull of pulls) {
+            expect(pull.dependsOn).toContain(grant);
+        }
+    });
+});
+
+describe("a configured region with JWT peer auth", () => {
+    let run: Recording;
+    let region: VaultRegion;
+    const identity = {
+        issuer: "https://oidc.west.example.net",
+        publicKeys: ["-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----\n"],
+        discoveryCaCert: "",
+        serviceAccount: { name: "external-secrets", namespace: "eso" },
+    };
+
+    beforeAll(async () => {
+        run = await startRecording({ project: "openova-vault", stack: "jwt" });
+        const cluster = new k8s.Provider("n", { context: "n" });
+        const admin = new vault.Provider("n", { address: "https://vault.north.example.net" });
+        region = new VaultRegion(
+            "north",
+            {
+                region: "north",
+                regions: ["north", "south", "west"],
+                domain: "example.net",
+                vaultAdmin: admin,
+                peerAuth: "jwt",
+                // west has published its cluster identity; south has not yet.
+                peerIdentities: [{ peer: "west", identity }],
+                peerEndpoints: [{ peer: "west", address: "https://vault.west.example.net", caCert: "", jwt: { path: "jwt-north", role: "external-secrets-push", audience: "https://vault.west.example.net" } }],
+            },
+            { providers: { kubernetes: cluster } },
+        );
+        await pulumi.runtime.disconnect();
+    });
+
+    const get = (type: string, name: string): RecordedResource => {
+        const found = run.resources.filter((r) => r.type === type && r.name === name);
+        expect(found).toHaveLength(1);
+        return found[0];
+    };
+
+    it("issues no token: it mounts a JWT backend per known peer, checking that cluster's keys and issuer", () => {
+        expect(run.resources.filter((r) => r.type === "vault:index/token:Token")).toEqual([]);
+        expect(get("vault:jwt/authBackend:AuthBackend", "north-peer-west-jwt").inputs).toMatchObject({
+            path: "jwt-west",
+            type: "jwt",
+            boundIssuer: "https://oidc.west.example.net",
+            jwtValidationPubkeys: identity.publicKeys,
+        });
+        expect(run.resources.filter((r) => r.type === "vault:jwt/authBackend:AuthBackend").map((r) => r.name)).toEqual(["north-peer-west-jwt"]);
+    });
+
+    it("binds the role to the peer's ESO service account and this Vault's audience, with the push policy only", () => {
+        expect(get("vault:jwt/authBackendRole:AuthBackendRole", "north-peer-west-jwt-role").inputs).toMatchObject({
+            roleType: "jwt",
+            userClaim: "sub",
+            boundSubject: "system:serviceaccount:eso:external-secrets",
+            boundAudiences: ["https://vault.north.example.net"],
+            tokenPolicies: ["external-secrets-push"],
+        });
+    });
+
+    it("publishes where each peer logs in, not as a secret (there is none)", async () => {
+        const issued = await new Promise<unknown>((resolve) => region.issuedPeerAccess.apply(resolve));
+        expect(issued).toEqual({
+            west: { address: "https://vault.north.example.net", caCert: "", jwt: { path: "jwt-west", role: "external-secrets-push", audience: "https://vault.north.example.net" } },
+        });
+        expect(await pulumi.isSecret(region.issuedPeerAccess)).toBe(false);
+    });
+
+    it("logs in to the peer's Vault with ESO's own service-account token, and stores no token Secret", () => {
+        expect(run.resources.filter((r) => r.type === "kubernetes:core/v1:Secret")).toEqual([]);
+        const store = get("kubernetes:external-secrets.io/v1:ClusterSecretStore", "north-store-west").inputs as { spec: { provider: { vault: { auth: unknown } } } };
+        expect(store.spec.provider.vault.auth).toEqual({
+            jwt: {
+                path: "jwt-north",
+                role: "external-secrets-push",
+                kubernetesServiceAccountToken: {
+                    serviceAccountRef: { name: "external-secrets", namespace: "external-secrets", audiences: ["https://vault.west.example.net"] },
+                    audiences: ["https://vault.west.example.net"],
+                    expirationSeconds: 600,
+                },
+            },
         });
     });
 });

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { PEER_ACCESS_OUTPUT, endpointFrom, peerStackName, readPeers } from "../peering";
+import { PEER_ACCESS_OUTPUT, endpointFrom, identityFrom, peerStackName, readPeers } from "../peering";
 import { startRecording } from "../tools/synth/recorder";
 
 describe("peer stacks", () => {
@@ -24,11 +24,40 @@ describe("endpointFrom", () => {
 
     it.each([
         ["no output at all", undefined, "has no peerAccess output yet"],
-        ["no entry for this region", { region3: issued.region1 }, "it has issued no token for region1 yet"],
+        ["no entry for this region", { region3: issued.region1 }, "it has granted region1 no access yet"],
         ["an entry of the wrong shape", { region1: { address: "x" } }, "is not {address, caCert, token}"],
         ["an empty token", { region1: { ...issued.region1, token: "" } }, "is not {address, caCert, token}"],
+        ["a JWT entry without a role", { region1: { address: "x", caCert: "", jwt: { path: "jwt-region1", audience: "a" } } }, "or {address, caCert, jwt: {path, role, audience}}"],
     ])("reports %s as missing", (_name, output, reason) => {
         expect(endpointFrom("region2", "region1", output)).toEqual({ missing: expect.stringContaining(reason) as unknown });
+    });
+});
+
+describe("endpointFrom with JWT peer auth", () => {
+    it("takes the mount and role the peer created for this region; nothing secret", () => {
+        const jwt = { path: "jwt-region1", role: "external-secrets-push", audience: "https://vault.region2.example.com" };
+        const found = endpointFrom("region2", "region1", { region1: { address: "https://vault.region2.example.com", caCert: "PEM", jwt } });
+        expect(found).toEqual({ peer: "region2", address: "https://vault.region2.example.com", caCert: "PEM", jwt });
+    });
+});
+
+describe("identityFrom", () => {
+    const published = { issuer: "https://oidc.region2.example.com", publicKeys: ["PEM"], discoveryCaCert: "" };
+
+    it("is the peer's issuer and keys, bound to its ESO service account in its ESO namespace", () => {
+        expect(identityFrom("region2", published, "eso")).toEqual({
+            peer: "region2",
+            identity: { ...published, serviceAccount: { name: "external-secrets", namespace: "eso" } },
+        });
+    });
+
+    it.each([
+        ["no identity output", undefined, "eso", "has no serviceAccountIssuer output yet"],
+        ["an identity without an issuer", { ...published, issuer: "" }, "eso", "has no serviceAccountIssuer output yet"],
+        ["keys that are not strings", { ...published, publicKeys: [1] }, "eso", "has no serviceAccountIssuer output yet"],
+        ["no ESO namespace", published, undefined, "has no externalSecretsNamespace output yet"],
+    ])("reports %s as missing", (_name, identity, namespace, reason) => {
+        expect(identityFrom("region2", identity, namespace)).toEqual({ missing: expect.stringContaining(reason) as unknown });
     });
 });
 
@@ -57,5 +86,34 @@ describe("readPeers", () => {
             "Peer region3 (stack acme/openova-vault/region3) cannot receive pushes from region1 yet: its stack has no peerAccess output yet (it has not been deployed, or its Vault is not configured yet). Run `pulumi up -s region1` again after region3's Vault is configured.",
         ]);
         expect(recording.resources.filter((r) => r.type === "pulumi:pulumi:StackReference").map((r) => r.name).sort()).toEqual(["peer-region2", "peer-region3"]);
+    });
+});
+
+describe("readPeers with JWT peer auth", () => {
+    it("also reads each peer's published identity and ESO namespace, and warns for a peer that has published none", async () => {
+        const recording = await startRecording({
+            project: "openova-vault",
+            stack: "region1",
+            resolveStack: (name) =>
+                name.endsWith("/region2")
+                    ? {
+                          outputs: {
+                              peerAccess: { region1: { address: "https://vault.region2.example.com", caCert: "", jwt: { path: "jwt-region1", role: "external-secrets-push", audience: "aud" } } },
+                              serviceAccountIssuer: { issuer: "https://oidc.region2.example.com", publicKeys: ["PEM"], discoveryCaCert: "" },
+                              externalSecretsNamespace: "external-secrets",
+                          },
+                          secretOutputNames: [],
+                      }
+                    : { outputs: { externalSecretsNamespace: "external-secrets" }, secretOutputNames: [] },
+        });
+        const lookup = await readPeers({ stack: "region1", region: "region1", peers: ["region2", "region3"], organization: "acme", project: "openova-vault", peerAuth: "jwt" });
+        await pulumi.runtime.disconnect();
+        void recording;
+
+        expect(lookup.endpoints).toEqual([{ peer: "region2", address: "https://vault.region2.example.com", caCert: "", jwt: { path: "jwt-region1", role: "external-secrets-push", audience: "aud" } }]);
+        expect(lookup.identities.map((i) => [i.peer, i.identity.issuer, i.identity.serviceAccount])).toEqual([
+            ["region2", "https://oidc.region2.example.com", { name: "external-secrets", namespace: "external-secrets" }],
+        ]);
+        expect(lookup.warnings.filter((w) => w.includes("cannot let region3's ESO in yet"))).toHaveLength(1);
     });
 });

@@ -56,7 +56,7 @@ describe("docs/consistency.md holds for what the component deploys", () => {
             pushIntervalMs: parseDurationMs(pushSecret(db, "region2").spec?.refreshInterval ?? ""),
         }).toEqual(DEFAULT_INTERVALS);
         expect(parseDurationMs(initialValuePush(db, { generate: { key: "password", generatorName: "g" } }).spec?.refreshInterval ?? "")).toBe(DEFAULT_INITIAL_INTERVAL_MS);
-        expect(externalSecretsRole({ name: "external-secrets", namespace: "external-secrets" }).tokenTtl * 1000).toBe(DEFAULT_TOKEN_TTL_MS);
+        expect(externalSecretsRole({ name: "external-secrets", namespace: "external-secrets" }, "pull").tokenTtl * 1000).toBe(DEFAULT_TOKEN_TTL_MS);
     });
 });
 
@@ -78,7 +78,8 @@ describe("externalSecret", () => {
 
 describe("pushSecret", () => {
     const stores = [
-        localStore({ region: "region1", vaultNamespace: "vault", kvMount: "secret", authPath: "kubernetes", role: "r", serviceAccount: { name: "s", namespace: "n" }, audience: "vault" }),
+        localStore({ region: "region1", vaultNamespace: "vault", kvMount: "secret", authPath: "kubernetes", role: "r", serviceAccount: { name: "s", namespace: "n" }, audience: "vault" }, "read"),
+        localStore({ region: "region1", vaultNamespace: "vault", kvMount: "secret", authPath: "kubernetes", role: "r", serviceAccount: { name: "s", namespace: "n" }, audience: "vault" }, "push"),
         peerStore({ peer: "region2", address: "https://vault.region2.example.com", caCert: "", kvMount: "secret", namespace: "n" }),
         peerStore({ peer: "region3", address: "https://vault.region3.example.com", caCert: "", kvMount: "secret", namespace: "n" }),
     ];
@@ -122,7 +123,7 @@ describe("pushSecret", () => {
     it("selects exactly the store that reaches its target's Vault, by label", () => {
         for (const target of ["region1", "region2", "region3"]) {
             expect(stores.filter((store) => selects(pushTargets(target), store.metadata?.labels)).map((store) => store.metadata?.name)).toEqual([
-                target === "region1" ? "vault-local" : `vault-${target}`,
+                target === "region1" ? "vault-local-push" : `vault-${target}`,
             ]);
         }
         expect(pushSecret(db, "region3").spec?.secretStoreRefs).toEqual([{ kind: "ClusterSecretStore", labelSelector: { matchLabels: pushTargets("region3") } }]);
@@ -136,7 +137,7 @@ describe("initial values", () => {
         expect(push.spec).toMatchObject({
             updatePolicy: "IfNotExists",
             deletionPolicy: "None",
-            secretStoreRefs: [{ kind: "ClusterSecretStore", name: "vault-local" }],
+            secretStoreRefs: [{ kind: "ClusterSecretStore", name: "vault-local-push" }],
             selector: { generatorRef: { apiVersion: "generators.external-secrets.io/v1alpha1", kind: "Password", name: "replicated-secret-password-32" } },
             data: [{ match: { secretKey: "password", remoteRef: { remoteKey: "databases/db-credentials", property: "password" } } }],
         });

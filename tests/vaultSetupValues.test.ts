@@ -1,7 +1,15 @@
 import { parse as parseHcl } from "@cdktf/hcl2json";
 import * as fc from "fast-check";
 import { POLICY_TABLE, policyDocument, policyName } from "../components/vaultPolicies";
-import { externalSecretsRole, peerTokenSettings } from "../components/vaultSetupValues";
+import {
+    DEFAULT_AUDIT_DEVICES,
+    PEER_JWT_ROLE,
+    auditDevice,
+    externalSecretsRole,
+    peerJwtPath,
+    peerJwtSettings,
+    peerTokenSettings,
+} from "../components/vaultSetupValues";
 
 type PolicyJson = { path: Record<string, { capabilities: string[] }[]> };
 
@@ -50,15 +58,68 @@ describe("the least-privilege policy table", () => {
 });
 
 describe("externalSecretsRole", () => {
-    it("binds exactly ESO's service account, with an audience, a short TTL and the pull and push policies", () => {
-        expect(externalSecretsRole({ name: "external-secrets", namespace: "eso" })).toEqual({
-            roleName: "external-secrets",
+    it.each(["pull", "push"] as const)("for %s binds exactly ESO's service account, with an audience, a short TTL and that one policy", (purpose) => {
+        expect(externalSecretsRole({ name: "external-secrets", namespace: "eso" }, purpose)).toEqual({
+            roleName: `external-secrets-${purpose}`,
             boundServiceAccountNames: ["external-secrets"],
             boundServiceAccountNamespaces: ["eso"],
             audience: "vault",
             tokenTtl: 900,
             tokenMaxTtl: 3600,
-            tokenPolicies: ["external-secrets-pull", "external-secrets-push"],
+            tokenPolicies: [`external-secrets-${purpose}`],
+        });
+    });
+});
+
+describe("audit devices", () => {
+    it("are two by default, so one failing device does not stop Vault", () => {
+        expect(DEFAULT_AUDIT_DEVICES).toEqual(["file", "stdout"]);
+    });
+
+    it("write a 0600 file on the audit volume (an executable mode is refused since CVE-2025-6000), or stdout", () => {
+        expect(auditDevice("file")).toEqual({ path: "file", type: "file", description: expect.any(String) as unknown, options: { file_path: "/vault/audit/vault-audit.log", mode: "0600" } });
+        expect(auditDevice("stdout")).toMatchObject({ path: "stdout", type: "file", options: { file_path: "stdout" } });
+        expect(auditDevice("file").options.file_path.startsWith("/vault/audit/")).toBe(true);
+    });
+});
+
+describe("peerJwtSettings", () => {
+    const identity = {
+        issuer: "https://oidc.region2.example.com",
+        publicKeys: ["-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----\n"],
+        discoveryCaCert: "",
+        serviceAccount: { name: "external-secrets", namespace: "eso" },
+    };
+
+    it("checks the peer's tokens with its public keys and issuer, offline", () => {
+        const { backend } = peerJwtSettings("region2", identity, "https://vault.region1.example.com");
+        expect(backend).toEqual({
+            path: "jwt-region2",
+            type: "jwt",
+            description: expect.any(String) as unknown,
+            boundIssuer: "https://oidc.region2.example.com",
+            jwtValidationPubkeys: identity.publicKeys,
+        });
+        expect(peerJwtPath("region2")).toBe("jwt-region2");
+    });
+
+    it("uses OIDC discovery (exactly one key source, as Vault requires) when no keys are published", () => {
+        const { backend } = peerJwtSettings("region2", { ...identity, publicKeys: [], discoveryCaCert: "PEM" }, "aud");
+        expect(backend).toMatchObject({ oidcDiscoveryUrl: "https://oidc.region2.example.com", oidcDiscoveryCaPem: "PEM" });
+        expect(backend).not.toHaveProperty("jwtValidationPubkeys");
+        expect(peerJwtSettings("region2", { ...identity, publicKeys: [] }, "aud").backend).not.toHaveProperty("oidcDiscoveryCaPem");
+    });
+
+    it("binds the role to the peer's ESO service account and this Vault's audience, with the push policy and a short token", () => {
+        expect(peerJwtSettings("region2", identity, "https://vault.region1.example.com").role).toEqual({
+            roleName: PEER_JWT_ROLE,
+            roleType: "jwt",
+            userClaim: "sub",
+            boundSubject: "system:serviceaccount:eso:external-secrets",
+            boundAudiences: ["https://vault.region1.example.com"],
+            tokenPolicies: ["external-secrets-push"],
+            tokenTtl: 600,
+            tokenMaxTtl: 900,
         });
     });
 });
