@@ -27,6 +27,13 @@ import {
     isVaultAddress,
 } from "./components/validation";
 import { VAULT_SERVER_DEFAULTS, type VaultServerOptions } from "./components/vaultServerValues";
+import { MAX_RETAIN, RAFT_SNAPSHOT_DEFAULTS, type RaftSnapshotOptions, SNAPSHOT_CLAIM_NAME, cronScheduleProblem, raftSnapshotProblems } from "./components/raftSnapshotSpecs";
+import { VAULT_RESOURCE_DEFAULTS, ingressControllerNamespace, isCpuQuantity, isMemoryQuantity, memoryQuantityBytes } from "./components/vaultNetwork";
+import { SEAL_CREDENTIAL_SOURCES, SEAL_TYPES, sealProblems } from "./components/vaultSeal";
+import * as crypto from "node:crypto";
+import type { PublishedIdentity } from "./peering";
+import { ISSUER_KINDS, TLS_DEFAULTS, TLS_PASSTHROUGH_ANNOTATIONS, TLS_SOURCES, plaintextWarning, tlsProblems } from "./components/vaultTls";
+import { AUDIT_DEVICES, type AuditDevice, DEFAULT_AUDIT_DEVICES } from "./components/vaultSetupValues";
 import { DEFAULT_KV_MOUNT } from "./components/vaultSetupValues";
 import type { ReplicatedSecretSpec } from "./components/replicatedSecretSpecs";
 
@@ -52,7 +59,10 @@ const key = (k: ConfigKey): ConfigKey => k;
 /** Object keys (and lists of objects) list their nested keys in what they allow. */
 function withNestedKeys(keys: readonly ConfigKey[]): readonly ConfigKey[] {
     return keys.map((k) => {
-        const nested = keys.filter((n) => n.key.startsWith(`${k.key}.`)).map((n) => n.key.slice(k.key.length + 1));
+        const nested = keys
+            .filter((n) => n.key.startsWith(`${k.key}.`))
+            .map((n) => n.key.slice(k.key.length + 1))
+            .filter((rest) => !rest.includes("."));
         if (k.type === "object" && nested.length > 0) {
             return { ...k, allowed: `an object with the keys ${nested.join(", ")}` };
         }
@@ -118,16 +128,16 @@ export const CONFIG_KEYS: readonly ConfigKey[] = withNestedKeys([
         key: "vaultAddress",
         type: "string",
         default: "https://vault.<region>.<domain>",
-        allowed: "an http:// or https:// URL with no path, such as https://vault.region1.example.com or http://127.0.0.1:8200",
+        allowed: "an https:// URL with no path, such as https://vault.region1.example.com or https://127.0.0.1:8200 (http:// only with vault.tls.source none)",
         description: "Where the Pulumi Vault provider (the operator's machine or CI) reaches this region's Vault. Peers always use `https://vault.<region>.<domain>`.",
         example: "https://vault.region1.example.com",
     }),
     key({
         key: "vaultCaCertFile",
         type: "string",
-        default: "the system's trusted CAs",
-        allowed: "the path of a readable PEM file with at least one CERTIFICATE",
-        description: "CA that signs the certificate Vault is served with. The Vault provider verifies the server with it, and it is exported for the peers' stores.",
+        default: "(required while TLS is on)",
+        allowed: "the path of a readable PEM file with at least one CERTIFICATE, relative to the project directory or absolute",
+        description: "CA of the issuer that signs this region's Vault certificate. The Vault provider verifies the server with it, and it is exported for the peers' stores.",
         example: "certs/vault-ca.pem",
     }),
     key({
@@ -209,6 +219,207 @@ export const CONFIG_KEYS: readonly ConfigKey[] = withNestedKeys([
         allowed: "a pinned image tag such as 2.0.4, optionally with @sha256:<digest> (not latest)",
         description: "hashicorp/vault image tag (the appVersion of the pinned chart).",
         example: VAULT_SERVER_DEFAULTS.imageTag,
+    }),
+    key({
+        key: "vault.ingressAnnotations",
+        type: "object",
+        default: "{}",
+        allowed: "an object of annotation names to string values",
+        description:
+            "Extra ingress annotations; they win over the TLS pass-through annotation set for cilium, nginx and haproxy. With TLS and any other class, give that class's pass-through annotations here.",
+        example: "{}",
+    }),
+    key({
+        key: "vault.ingressControllerNamespace",
+        type: "string",
+        default: "ingress-nginx for nginx, haproxy-controller for haproxy, none for cilium",
+        allowed: "a namespace name (a DNS label)",
+        description: "Namespace of the ingress controller, which the Vault NetworkPolicy admits to the API port. Required for classes other than cilium, nginx and haproxy.",
+        example: "ingress-nginx",
+    }),
+    key({
+        key: "vault.resources",
+        type: "object",
+        default: "{}",
+        allowed: "an object",
+        description: "CPU and memory of each Vault server (no CPU limit, on purpose: throttling delays Raft heartbeats).",
+        example: "{}",
+    }),
+    key({
+        key: "vault.resources.cpuRequest",
+        type: "string",
+        default: VAULT_RESOURCE_DEFAULTS.cpuRequest,
+        allowed: "a CPU quantity such as 500m or 1",
+        description: "CPU request per server.",
+        example: VAULT_RESOURCE_DEFAULTS.cpuRequest,
+    }),
+    key({
+        key: "vault.resources.memoryRequest",
+        type: "string",
+        default: VAULT_RESOURCE_DEFAULTS.memoryRequest,
+        allowed: "a memory quantity with a unit such as 256Mi, at most memoryLimit",
+        description: "Memory request per server.",
+        example: VAULT_RESOURCE_DEFAULTS.memoryRequest,
+    }),
+    key({
+        key: "vault.resources.memoryLimit",
+        type: "string",
+        default: VAULT_RESOURCE_DEFAULTS.memoryLimit,
+        allowed: "a memory quantity with a unit such as 1Gi",
+        description: "Memory limit per server.",
+        example: VAULT_RESOURCE_DEFAULTS.memoryLimit,
+    }),
+    key({
+        key: "vault.tls",
+        type: "object",
+        default: "{}",
+        allowed: "an object",
+        description: "TLS end to end: the servers' listener, Raft joins, the ingress (passed through), every store and the Vault provider.",
+        example: "{}",
+    }),
+    key({
+        key: "vault.tls.source",
+        type: "string",
+        default: TLS_DEFAULTS.source,
+        allowed: "cert-manager, secret or none (none needs vault.tls.allowPlaintext true)",
+        description: "Where the servers' certificate comes from: a cert-manager Certificate, an existing kubernetes.io/tls Secret, or no TLS.",
+        example: TLS_DEFAULTS.source,
+    }),
+    key({
+        key: "vault.tls.issuerKind",
+        type: "string",
+        default: TLS_DEFAULTS.issuerKind,
+        allowed: "ClusterIssuer or Issuer (source cert-manager only)",
+        description: "Kind of the cert-manager issuer that signs the servers' certificate.",
+        example: TLS_DEFAULTS.issuerKind,
+    }),
+    key({
+        key: "vault.tls.issuerName",
+        type: "string",
+        default: TLS_DEFAULTS.issuerName,
+        allowed: "an issuer name (a DNS name; source cert-manager only)",
+        description: "The cert-manager issuer: a private CA that can sign in-cluster names (*.vault-internal, vault-active.<namespace>.svc), whose CA is vaultCaCertFile.",
+        example: TLS_DEFAULTS.issuerName,
+    }),
+    key({
+        key: "vault.tls.secretName",
+        type: "string",
+        default: "(required with source secret)",
+        allowed: "a Secret name (a DNS name; source secret only)",
+        description: "A kubernetes.io/tls Secret in Vault's namespace with tls.crt, tls.key and ca.crt, covering the same names.",
+        example: "vault-server-tls",
+    }),
+    key({
+        key: "vault.tls.allowPlaintext",
+        type: "boolean",
+        default: "false",
+        allowed: "true, and only with source none",
+        description: "The explicit acknowledgement that TLS is off; every run then warns.",
+        example: "true",
+    }),
+    key({
+        key: "vault.seal",
+        type: "object",
+        default: "{}",
+        allowed: "an object",
+        description: "How the servers are unsealed: Shamir key shares, or auto-unseal through a KMS (see Security).",
+        example: "{}",
+    }),
+    key({
+        key: "vault.seal.type",
+        type: "string",
+        default: "shamir",
+        allowed: SEAL_TYPES.join(", ").replace(/, (\w+)$/, " or $1"),
+        description: "The seal. Auto-unseal seals need seal.parameters and seal.credentials; init then returns recovery keys.",
+        example: "awskms",
+    }),
+    key({
+        key: "vault.seal.parameters",
+        type: "object",
+        default: "{}",
+        allowed: "an object of the seal's non-secret parameters as Vault names them (e.g. awskms region, kms_key_id); no credentials",
+        description: "Written into the seal stanza. Required per type: awskms region, kms_key_id; gcpckms project, region, key_ring, crypto_key; azurekeyvault tenant_id, vault_name, key_name; transit address, key_name, mount_path.",
+        example: "{}",
+    }),
+    key({
+        key: "vault.seal.credentials",
+        type: "string",
+        default: "(required for auto-unseal)",
+        allowed: "secret or workload-identity (transit: secret only)",
+        description: "Where the KMS credentials come from: a Secret in Vault's namespace, or the pods' workload identity. Never from config.",
+        example: "workload-identity",
+    }),
+    key({
+        key: "vault.seal.credentialsSecret",
+        type: "string",
+        default: "(required with credentials secret)",
+        allowed: "a Secret name (a DNS name)",
+        description: "The Secret with the type's keys: awskms AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY; gcpckms credentials.json; azurekeyvault AZURE_CLIENT_ID, AZURE_CLIENT_SECRET; transit VAULT_TOKEN, ca.crt.",
+        example: "vault-kms-credentials",
+    }),
+    key({
+        key: "vault.seal.workloadIdentity",
+        type: "string",
+        default: "(required with credentials workload-identity)",
+        allowed: "awskms an IAM role ARN, gcpckms a Google service account e-mail, azurekeyvault a managed identity's client ID",
+        description: "The cloud identity the servers' service account is bound to (IRSA annotation, GKE Workload Identity annotation, or the MSI client_id).",
+        example: "arn:aws:iam::111122223333:role/vault-unseal",
+    }),
+    key({
+        key: "vault.auditDevices",
+        type: "array",
+        default: "[file, stdout]",
+        allowed: "a list of one or both of file and stdout",
+        description: "Audit devices enabled through the Vault provider: a file on the audit volume, and stdout. Keep two: if every device fails, Vault refuses requests.",
+        example: "file",
+    }),
+    key({
+        key: "vault.snapshots",
+        type: "object",
+        default: "{}",
+        allowed: "an object",
+        description: "Scheduled Raft snapshots (a CronJob with its own snapshot-only Vault role), once the Vault is configured.",
+        example: "{}",
+    }),
+    key({
+        key: "vault.snapshots.enabled",
+        type: "boolean",
+        default: "true",
+        allowed: "true or false",
+        description: "Take scheduled snapshots.",
+        example: "true",
+    }),
+    key({
+        key: "vault.snapshots.schedule",
+        type: "string",
+        default: RAFT_SNAPSHOT_DEFAULTS.schedule,
+        allowed: "a 5-field cron schedule (UTC)",
+        description: "When to take a snapshot.",
+        example: RAFT_SNAPSHOT_DEFAULTS.schedule,
+    }),
+    key({
+        key: "vault.snapshots.retain",
+        type: "integer",
+        default: String(RAFT_SNAPSHOT_DEFAULTS.retain),
+        allowed: `a whole number from 1 to ${MAX_RETAIN}`,
+        description: "Snapshots kept; older ones are deleted after each successful snapshot.",
+        example: String(RAFT_SNAPSHOT_DEFAULTS.retain),
+    }),
+    key({
+        key: "vault.snapshots.storageSize",
+        type: "string",
+        default: RAFT_SNAPSHOT_DEFAULTS.storageSize,
+        allowed: "a Kubernetes quantity of at least 1Gi; not with claimName",
+        description: `Size of the claim \`${SNAPSHOT_CLAIM_NAME}\` created for the snapshots (kept on destroy); it takes vault.storageClass.`,
+        example: RAFT_SNAPSHOT_DEFAULTS.storageSize,
+    }),
+    key({
+        key: "vault.snapshots.claimName",
+        type: "string",
+        default: `a new claim ${SNAPSHOT_CLAIM_NAME}`,
+        allowed: "an existing PersistentVolumeClaim in Vault's namespace (a DNS name)",
+        description: "Write the snapshots to this claim instead of creating one.",
+        example: "vault-backups",
     }),
     key({
         key: "replicatedSecrets",
@@ -330,6 +541,55 @@ export const CONFIG_KEYS: readonly ConfigKey[] = withNestedKeys([
         description: "ESO image tag (the appVersion of the pinned chart).",
         example: EXTERNAL_SECRETS_DEFAULTS.imageTag,
     }),
+    key({
+        key: "peerAuth",
+        type: "string",
+        default: "token",
+        allowed: "token or jwt",
+        description:
+            "How a region's ESO logs in to a peer's Vault (project-wide, set in Pulumi.yaml): a token the peer issues (orphan, periodic, push-only), or its own service-account token checked by a JWT mount per peer (nothing secret crosses between stacks; needs serviceAccountIssuer in every stack).",
+        example: "jwt",
+    }),
+    key({
+        key: "serviceAccountIssuer",
+        type: "object",
+        default: "{}",
+        allowed: "an object",
+        description: "This region's cluster as a token issuer, published for the peers' JWT mounts (peerAuth jwt).",
+        example: "{}",
+    }),
+    key({
+        key: "serviceAccountIssuer.url",
+        type: "string",
+        default: "(required with peerAuth jwt)",
+        allowed: "an https:// URL: the iss claim of the cluster's service-account tokens",
+        description: "`kubectl get --raw /.well-known/openid-configuration` shows it as issuer.",
+        example: "https://oidc.region1.example.com",
+    }),
+    key({
+        key: "serviceAccountIssuer.jwksFile",
+        type: "string",
+        default: "(one of jwksFile or discovery)",
+        allowed: "the path of a readable JWKS JSON file with at least one public key",
+        description: "The cluster's signing keys, saved with `kubectl get --raw /openid/v1/jwks`; peers' Vaults check tokens with them offline. Refresh it when the cluster rotates its key.",
+        example: "identity/region1-jwks.json",
+    }),
+    key({
+        key: "serviceAccountIssuer.discovery",
+        type: "boolean",
+        default: "false",
+        allowed: "true or false; true needs no jwksFile",
+        description: "Peers' Vaults fetch the keys from the issuer's OIDC discovery document (the issuer must be reachable from them).",
+        example: "true",
+    }),
+    key({
+        key: "serviceAccountIssuer.discoveryCaFile",
+        type: "string",
+        default: "the system's trusted CAs",
+        allowed: "the path of a readable PEM file with at least one CERTIFICATE (discovery only)",
+        description: "CA of the issuer's discovery endpoint.",
+        example: "certs/oidc-ca.pem",
+    }),
 ]);
 
 const KEYS = new Map(CONFIG_KEYS.map((k) => [k.key, k]));
@@ -364,6 +624,14 @@ export interface RegionConfig {
     readonly peerOrganization?: string;
     /** Vault server options; unset fields take the component's defaults. */
     readonly vault: Omit<VaultServerOptions, "host">;
+    /** Audit devices to enable in this region's Vault. */
+    readonly auditDevices: readonly AuditDevice[];
+    /** Scheduled Raft snapshots. */
+    readonly snapshots: RaftSnapshotOptions;
+    /** How peers' ESOs log in to each region's Vault (project-wide). */
+    readonly peerAuth: "token" | "jwt";
+    /** With JWT peer auth: this cluster as a token issuer, published for the peers. */
+    readonly serviceAccountIssuer?: PublishedIdentity;
     /** ESO options; unset fields take the component's defaults. */
     readonly externalSecrets: ExternalSecretsOptions & { readonly install: boolean };
     /** Secrets kept the same in every region, with their home resolved; initial values only in the home stack. */
@@ -409,8 +677,71 @@ const vaultSchema = z.strictObject(
         namespace: text("vault.namespace", isOwnNamespace).optional(),
         chartVersion: text("vault.chartVersion", isChartVersion).optional(),
         imageTag: text("vault.imageTag", isImageTag).optional(),
+        ingressAnnotations: z.record(z.string(), z.string(allowed("vault.ingressAnnotations")), allowed("vault.ingressAnnotations")).optional(),
+        ingressControllerNamespace: text("vault.ingressControllerNamespace", isDnsLabel).optional(),
+        resources: z
+            .strictObject(
+                {
+                    cpuRequest: text("vault.resources.cpuRequest", isCpuQuantity).optional(),
+                    memoryRequest: text("vault.resources.memoryRequest", isMemoryQuantity).optional(),
+                    memoryLimit: text("vault.resources.memoryLimit", isMemoryQuantity).optional(),
+                },
+                allowed("vault.resources"),
+            )
+            .optional(),
+        tls: z
+            .strictObject(
+                {
+                    source: z.enum(TLS_SOURCES, allowed("vault.tls.source")).optional(),
+                    issuerKind: z.enum(ISSUER_KINDS, allowed("vault.tls.issuerKind")).optional(),
+                    issuerName: text("vault.tls.issuerName", isDnsSubdomain).optional(),
+                    secretName: text("vault.tls.secretName", isDnsSubdomain).optional(),
+                    allowPlaintext: boolean("vault.tls.allowPlaintext").optional(),
+                },
+                allowed("vault.tls"),
+            )
+            .optional(),
+        seal: z
+            .strictObject(
+                {
+                    type: z.enum(SEAL_TYPES, allowed("vault.seal.type")).optional(),
+                    parameters: z.record(z.string(), z.string(allowed("vault.seal.parameters")), allowed("vault.seal.parameters")).optional(),
+                    credentials: z.enum(SEAL_CREDENTIAL_SOURCES, allowed("vault.seal.credentials")).optional(),
+                    credentialsSecret: text("vault.seal.credentialsSecret", isDnsSubdomain).optional(),
+                    workloadIdentity: text("vault.seal.workloadIdentity", (v) => v.trim().length > 0).optional(),
+                },
+                allowed("vault.seal"),
+            )
+            .optional(),
+        auditDevices: z
+            .array(z.enum(AUDIT_DEVICES, allowed("vault.auditDevices")), allowed("vault.auditDevices"))
+            .min(1, allowed("vault.auditDevices"))
+            .refine((list) => new Set(list).size === list.length, allowed("vault.auditDevices"))
+            .optional(),
+        snapshots: z
+            .strictObject(
+                {
+                    enabled: boolean("vault.snapshots.enabled").optional(),
+                    schedule: text("vault.snapshots.schedule", (v) => cronScheduleProblem(v) === undefined).optional(),
+                    retain: integer("vault.snapshots.retain", (n) => isIntegerBetween(n, 1, MAX_RETAIN)).optional(),
+                    storageSize: text("vault.snapshots.storageSize", isStorageQuantity).optional(),
+                    claimName: text("vault.snapshots.claimName", isDnsSubdomain).optional(),
+                },
+                allowed("vault.snapshots"),
+            )
+            .optional(),
     },
     allowed("vault"),
+);
+
+const serviceAccountIssuerSchema = z.strictObject(
+    {
+        url: text("serviceAccountIssuer.url", (v) => /^https:\/\/[^\s"]+$/.test(v)).optional(),
+        jwksFile: text("serviceAccountIssuer.jwksFile", (v) => v.trim().length > 0).optional(),
+        discovery: boolean("serviceAccountIssuer.discovery").optional(),
+        discoveryCaFile: text("serviceAccountIssuer.discoveryCaFile", (v) => v.trim().length > 0).optional(),
+    },
+    allowed("serviceAccountIssuer"),
 );
 
 const externalSecretsSchema = z.strictObject(
@@ -461,6 +792,8 @@ const schema = z.strictObject({
     replicatedSecrets: z.array(replicatedSecretSchema, allowed("replicatedSecrets")).optional(),
     initialValues: z.record(z.string(), z.string(allowed("initialValues")), allowed("initialValues")).optional(),
     externalSecrets: externalSecretsSchema.optional(),
+    peerAuth: z.enum(["token", "jwt"], allowed("peerAuth")).optional(),
+    serviceAccountIssuer: serviceAccountIssuerSchema.optional(),
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -544,6 +877,9 @@ export function parseConfig(stack: string, rawConfig: Readonly<Record<string, st
             ),
         );
     }
+    problems.push(...securityProblems(values).map(([reason, fix]) => problem(reason, fix)));
+    const identity = peerAuthOf(values, options.readFile);
+    problems.push(...identity.problems.map(([reason, fix]) => problem(reason, fix)));
     const replicated = replicatedSecretsOf(values, region, secret.has(`${PROJECT}:initialValues`));
     problems.push(...replicated.problems.map(([reason, fix]) => problem(reason, fix)));
     const caCert = values.vaultCaCertFile === undefined ? "" : readCaCert(values.vaultCaCertFile, options.readFile);
@@ -554,13 +890,19 @@ export function parseConfig(stack: string, rawConfig: Readonly<Record<string, st
         return { ok: false, problems };
     }
 
-    const vault = values.vault ?? {};
+    const { auditDevices, snapshots, ...vault } = values.vault ?? {};
     const { install = true, ...operator } = values.externalSecrets ?? {};
     const warnings: string[] = [];
     if (vault.replicas === 1) {
         warnings.push(`${qualified(["vault", "replicas"])} is 1: this region's Vault has no failover; use 3 or 5 servers in production.`);
     }
     warnings.push(...versionWarnings("vault", vault, VAULT_SERVER_DEFAULTS));
+    if (vault.tls?.source === "none") {
+        warnings.push(plaintextWarning(region));
+    }
+    if ((values.peerAuth ?? "token") === "token" && values.serviceAccountIssuer !== undefined) {
+        warnings.push(`${qualified(["serviceAccountIssuer"])} is set, but ${qualified(["peerAuth"])} is token, so no peer uses it.`);
+    }
     if (install) {
         warnings.push(...versionWarnings("externalSecrets", operator, EXTERNAL_SECRETS_DEFAULTS));
     } else {
@@ -589,10 +931,146 @@ export function parseConfig(stack: string, rawConfig: Readonly<Record<string, st
             vaultCaCert: typeof caCert === "string" ? caCert : "",
             ...(values.peerOrganization === undefined ? {} : { peerOrganization: values.peerOrganization }),
             vault,
+            auditDevices: auditDevices ?? DEFAULT_AUDIT_DEVICES,
+            snapshots: { ...snapshots, ...(snapshots?.claimName === undefined && vault.storageClass !== undefined ? { storageClass: vault.storageClass } : {}) },
+            peerAuth: values.peerAuth ?? "token",
+            ...(identity.published === undefined ? {} : { serviceAccountIssuer: identity.published }),
             externalSecrets: { ...operator, install },
             replicatedSecrets: replicated.entries,
         },
     };
+}
+
+/** `pulumi config` commands that edit keys of the `vault` object. */
+const editVault = (part: string) => `pulumi config set --path vault.${part} <value> -s {stack} (or pulumi config rm --path vault.${part} -s {stack}); see README.md, "Security"`;
+
+/**
+ * The checks across keys of the hardening options (TLS, seal, resources, ingress, snapshots): each
+ * option's own rules come from its component, so the config and the components refuse the same things.
+ */
+function securityProblems(values: z.infer<typeof schema>): [string, string][] {
+    const problems: [string, string][] = [];
+    const vault = values.vault ?? {};
+    const fromComponent = (found: readonly string[], part: string) => {
+        for (const message of found) {
+            problems.push([`${PROJECT}:vault.${message}`, editVault(part)]);
+        }
+    };
+    fromComponent(tlsProblems(vault.tls), "tls.<key>");
+    fromComponent(sealProblems(vault.seal), "seal.<key>");
+    fromComponent(raftSnapshotProblems(vault.snapshots), "snapshots.<key>");
+    const resources = { ...VAULT_RESOURCE_DEFAULTS, ...vault.resources };
+    const request = memoryQuantityBytes(resources.memoryRequest);
+    const limit = memoryQuantityBytes(resources.memoryLimit);
+    if (request !== undefined && limit !== undefined && request > limit) {
+        problems.push([`${qualified(["vault", "resources", "memoryRequest"])} is ${resources.memoryRequest}, more than ${qualified(["vault", "resources", "memoryLimit"])} ${resources.memoryLimit}`, editVault("resources.memoryLimit")]);
+    }
+    const tlsOn = (vault.tls?.source ?? TLS_DEFAULTS.source) !== "none";
+    const ingressClass = vault.ingressClassName ?? VAULT_SERVER_DEFAULTS.ingressClassName;
+    if (tlsOn && !(ingressClass in TLS_PASSTHROUGH_ANNOTATIONS) && Object.keys(vault.ingressAnnotations ?? {}).length === 0) {
+        problems.push([
+            `${qualified(["vault", "ingressClassName"])} is ${ingressClass}, which this project does not know how to pass TLS through (it knows ${Object.keys(TLS_PASSTHROUGH_ANNOTATIONS).join(", ")})`,
+            `pulumi config set --path 'vault.ingressAnnotations.<annotation>' <value> -s {stack} with that class's TLS pass-through annotation`,
+        ]);
+    }
+    try {
+        ingressControllerNamespace(ingressClass, vault.ingressControllerNamespace);
+    } catch {
+        problems.push([`${qualified(["vault", "ingressControllerNamespace"])} is not set, and the ingress class ${ingressClass} has no known controller namespace for the Vault NetworkPolicy`, editVault("ingressControllerNamespace")]);
+    }
+    if (tlsOn && values.vaultCaCertFile === undefined) {
+        problems.push([
+            `${qualified(["vaultCaCertFile"])} is not set, but TLS is on (vault.tls.source ${vault.tls?.source ?? TLS_DEFAULTS.source}): the Vault provider and the peers' stores verify this Vault's certificate with that CA, and the system's CAs cannot sign in-cluster names`,
+            "pulumi config set vaultCaCertFile <path of the issuer's CA certificate, PEM> -s {stack}",
+        ]);
+    }
+    if (tlsOn && values.vaultAddress?.startsWith("http://")) {
+        problems.push([`${qualified(["vaultAddress"])} is ${values.vaultAddress}, plain HTTP, but the servers listen with TLS only`, "pulumi config set vaultAddress https://<host>:<port> -s {stack}"]);
+    }
+    return problems;
+}
+
+/**
+ * With JWT peer auth, this cluster's identity as published for the peers (issuer, and public keys
+ * from the JWKS file or none for OIDC discovery), or what is wrong with it.
+ */
+function peerAuthOf(values: z.infer<typeof schema>, readFile: ParseOptions["readFile"]): { published?: PublishedIdentity; problems: [string, string][] } {
+    if ((values.peerAuth ?? "token") !== "jwt") {
+        return { problems: [] };
+    }
+    const issuer = values.serviceAccountIssuer ?? {};
+    const set = (part: string, value: string) => `pulumi config set --path serviceAccountIssuer.${part} ${value} -s {stack}`;
+    const problems: [string, string][] = [];
+    if (issuer.url === undefined) {
+        problems.push([
+            `${qualified(["peerAuth"])} is jwt, but ${qualified(["serviceAccountIssuer", "url"])} is not set: the peers' Vaults need this cluster's token issuer`,
+            `${set("url", "$(kubectl get --raw /.well-known/openid-configuration | jq -r .issuer)")}`,
+        ]);
+    }
+    const discovery = issuer.discovery ?? false;
+    if (discovery === (issuer.jwksFile !== undefined)) {
+        problems.push([
+            discovery
+                ? `${qualified(["serviceAccountIssuer", "jwksFile"])} and ${qualified(["serviceAccountIssuer", "discovery"])} are both set: use one`
+                : `${qualified(["peerAuth"])} is jwt, but neither ${qualified(["serviceAccountIssuer", "jwksFile"])} nor ${qualified(["serviceAccountIssuer", "discovery"])} is set, so the peers' Vaults have no key to check this cluster's tokens with`,
+            `kubectl get --raw /openid/v1/jwks > identity/<region>-jwks.json && ${set("jwksFile", "identity/<region>-jwks.json")} (or ${set("discovery", "true")})`,
+        ]);
+    }
+    if (!discovery && issuer.discoveryCaFile !== undefined) {
+        problems.push([`${qualified(["serviceAccountIssuer", "discoveryCaFile"])} is set, but discovery is off`, "pulumi config rm --path serviceAccountIssuer.discoveryCaFile -s {stack}"]);
+    }
+    let publicKeys: string[] = [];
+    if (issuer.jwksFile !== undefined && !discovery) {
+        const keys = readJwks(issuer.jwksFile, readFile);
+        if (typeof keys === "string") {
+            problems.push([`${qualified(["serviceAccountIssuer", "jwksFile"])} is ${JSON.stringify(issuer.jwksFile)}, ${keys}`, set("jwksFile", "<path of kubectl get --raw /openid/v1/jwks output>")]);
+        } else {
+            publicKeys = keys;
+        }
+    }
+    let discoveryCaCert = "";
+    if (discovery && issuer.discoveryCaFile !== undefined) {
+        const ca = readCaCert(issuer.discoveryCaFile, readFile);
+        if (typeof ca === "string") {
+            discoveryCaCert = ca;
+        } else {
+            problems.push([`${qualified(["serviceAccountIssuer", "discoveryCaFile"])} is ${JSON.stringify(issuer.discoveryCaFile)}, ${ca.problem}`, set("discoveryCaFile", "<path of the CA's PEM file>")]);
+        }
+    }
+    if (problems.length > 0 || issuer.url === undefined) {
+        return { problems };
+    }
+    return { published: { issuer: issuer.url, publicKeys, discoveryCaCert }, problems };
+}
+
+/** The public keys of a JWKS file as PEM (what Vault's `jwt_validation_pubkeys` takes), or why it cannot be used. */
+function readJwks(path: string, readFile: ParseOptions["readFile"]): string[] | string {
+    let text: string;
+    try {
+        if (readFile === undefined) {
+            return "but no file can be read here";
+        }
+        text = readFile(path);
+    } catch (error) {
+        return `but it cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
+    }
+    const parsed = decodeJson(text);
+    const keys = typeof parsed === "object" && parsed !== null ? (parsed as { keys?: unknown }).keys : undefined;
+    if (!Array.isArray(keys) || keys.length === 0) {
+        return 'but it is not a JWKS document with keys ({"keys": [...]})';
+    }
+    const pems: string[] = [];
+    for (const jwk of keys) {
+        if (typeof jwk !== "object" || jwk === null || "d" in jwk) {
+            return "but it holds something other than public keys";
+        }
+        try {
+            pems.push(crypto.createPublicKey({ key: jwk as crypto.JsonWebKey, format: "jwk" }).export({ type: "spki", format: "pem" }).toString());
+        } catch (error) {
+            return `but a key in it is not a usable public key (${(error as Error).message})`;
+        }
+    }
+    return pems;
 }
 
 /**

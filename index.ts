@@ -11,7 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
 import { loadConfig } from "./config";
 import { VaultRegion } from "./components/vaultRegion";
-import { PEER_ACCESS_OUTPUT, readPeers } from "./peering";
+import { CLUSTER_IDENTITY_OUTPUT, EXTERNAL_SECRETS_NAMESPACE_OUTPUT, PEER_ACCESS_OUTPUT, readPeers } from "./peering";
 
 export = async () => {
     // Read and validate every setting first: a bad value stops here, before anything is registered.
@@ -33,6 +33,7 @@ export = async () => {
         peers: config.peers,
         organization: config.peerOrganization ?? pulumi.getOrganization(),
         project: pulumi.getProject(),
+        peerAuth: config.peerAuth,
     });
     for (const warning of peerLookup.warnings) {
         void pulumi.log.warn(warning);
@@ -51,6 +52,10 @@ export = async () => {
             vaultCaCert: config.vaultCaCert,
             peerEndpoints: peerLookup.endpoints,
             replicatedSecrets: config.replicatedSecrets,
+            auditDevices: config.auditDevices,
+            snapshots: config.snapshots,
+            peerAuth: config.peerAuth,
+            peerIdentities: peerLookup.identities,
         },
         { providers: { kubernetes: cluster } },
     );
@@ -74,12 +79,14 @@ export = async () => {
         /** Namespace of the Vault servers. */
         vaultNamespace: region.vault.namespace,
         /** Namespace of the External Secrets Operator. */
-        externalSecretsNamespace: region.externalSecretsNamespace,
+        [EXTERNAL_SECRETS_NAMESPACE_OUTPUT]: region.externalSecretsNamespace,
         /** Whether this run configured the region's Vault (openova-vault:vaultInitialized); the bootstrap reads it. */
         vaultConfigured: vaultAdmin !== undefined,
         /** Peers this region's ESO pushes to (their stores exist). */
         connectedPeers: region.connectedPeers,
-        /** Per peer: this Vault's address and CA and the token issued for that peer. A secret. */
+        /** Per peer: this Vault's address and CA, and the token issued for that peer (a secret) or the JWT mount it logs in to. */
         [PEER_ACCESS_OUTPUT]: region.issuedPeerAccess,
+        /** With JWT peer auth: this cluster's token issuer and keys, which peers' Vaults check this region's ESO with. */
+        ...(config.serviceAccountIssuer === undefined ? {} : { [CLUSTER_IDENTITY_OUTPUT]: config.serviceAccountIssuer }),
     };
 };

@@ -1,6 +1,8 @@
 import * as fc from "fast-check";
 import * as path from "node:path";
-import { CONFIG_KEYS, PROJECT, parseConfig, type ParseResult, type RegionConfig } from "../config";
+import { CONFIG_KEYS, PROJECT, type ParseOptions, parseConfig as parseRaw, type ParseResult, type RegionConfig } from "../config";
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
 import { readProject, readStackConfig } from "../tools/synth/project";
 
 const projectDir = path.resolve(__dirname, "..");
@@ -8,9 +10,12 @@ const projectDir = path.resolve(__dirname, "..");
 /** The project-wide defaults exactly as the CLI would pass them (from Pulumi.yaml). */
 const projectDefaults = readStackConfig({ ...readProject(projectDir), stacks: [] }, "no-such-stack").config;
 
-/** Raw config for a stack: Pulumi.yaml defaults, a domain, and the given keys (objects as JSON). */
+/**
+ * Raw config for a stack: Pulumi.yaml defaults, a domain, the CA file TLS needs, and the given keys
+ * (objects as JSON; undefined removes a key).
+ */
 function raw(values: Record<string, unknown> = {}): Record<string, string> {
-    const config: Record<string, string> = { ...projectDefaults, [`${PROJECT}:domain`]: "example.com" };
+    const config: Record<string, string> = { ...projectDefaults, [`${PROJECT}:domain`]: "example.com", [`${PROJECT}:vaultCaCertFile`]: "certs/vault-ca.pem" };
     for (const [key, value] of Object.entries(values)) {
         const qualified = key.includes(":") ? key : `${PROJECT}:${key}`;
         if (value === undefined) {
@@ -25,8 +30,45 @@ function raw(values: Record<string, unknown> = {}): Record<string, string> {
 /** A CA certificate's shape (not a real certificate: only the PEM armour is checked). */
 const PEM = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ==\n-----END CERTIFICATE-----\n";
 
+/** A cluster's signing key as `kubectl get --raw /openid/v1/jwks` prints it. */
+const signingKey = crypto.generateKeyPairSync("ec", { namedCurve: "P-256" });
+const JWKS = JSON.stringify({ keys: [{ ...signingKey.publicKey.export({ format: "jwk" }), use: "sig", alg: "ES256", kid: "k1" }] });
+
+/** Files a stack can name: the test CA and JWKS, or a file of the project (the committed stacks' example CA). */
+function readFile(file: string): string {
+    if (file === "certs/vault-ca.pem" || file === "certs/oidc-ca.pem") {
+        return PEM;
+    }
+    if (file === "identity/region1-jwks.json") {
+        return JWKS;
+    }
+    if (file === "identity/private-jwks.json") {
+        return JSON.stringify({ keys: [signingKey.privateKey.export({ format: "jwk" })] });
+    }
+    const inProject = path.join(projectDir, file);
+    return fs.existsSync(inProject) ? fs.readFileSync(inProject, "utf8") : fail(file);
+}
+
 /** An operator's environment with the admin token set, and a CA file that can be read. */
-const operator = { environment: { VAULT_TOKEN: "hvs.test" }, readFile: (file: string) => (file === "certs/vault-ca.pem" ? PEM : fail(file)) };
+const operator = { environment: { VAULT_TOKEN: "hvs.test" }, readFile };
+
+/** parseConfig with files readable (as `pulumi up` in the project directory has them), unless options say otherwise. */
+function parseConfig(stack: string, config: Record<string, string>, options: ParseOptions = {}): ParseResult {
+    return parseRaw(stack, config, { readFile, ...options });
+}
+
+/** Deep merge of plain objects (the second wins); for building config values. */
+function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+    const out: Record<string, unknown> = { ...a };
+    for (const [k, v] of Object.entries(b)) {
+        const prior = out[k];
+        out[k] =
+            typeof v === "object" && v !== null && !Array.isArray(v) && typeof prior === "object" && prior !== null && !Array.isArray(prior)
+                ? merge(prior as Record<string, unknown>, v as Record<string, unknown>)
+                : v;
+    }
+    return out;
+}
 
 function fail(file: string): never {
     throw Object.assign(new Error(`ENOENT: no such file or directory, open '${file}'`), { code: "ENOENT" });
@@ -59,8 +101,12 @@ describe("config defaults", () => {
             kvMount: "secret",
             vaultInitialized: false,
             vaultAddress: "https://vault.region1.example.com",
-            vaultCaCert: "",
+            vaultCaCertFile: "certs/vault-ca.pem",
+            vaultCaCert: PEM,
             vault: {},
+            auditDevices: ["file", "stdout"],
+            snapshots: {},
+            peerAuth: "token",
             externalSecrets: { install: true },
             replicatedSecrets: [],
         });
@@ -229,13 +275,30 @@ describe("config errors", () => {
     });
 
     it("accepts every documented key with its documented example", () => {
+        // Keys that only make sense with others: what each example needs beside it.
+        const awskms = { type: "awskms", parameters: { region: "eu-west-1", kms_key_id: "alias/vault" } };
+        const jwt = { peerAuth: "jwt", serviceAccountIssuer: { url: "https://oidc.region1.example.com", discovery: true } };
+        const context: Record<string, Record<string, unknown>> = {
+            "vault.tls.secretName": { vault: { tls: { source: "secret" } } },
+            "vault.tls.allowPlaintext": { vault: { tls: { source: "none" } } },
+            "vault.seal.type": { vault: { seal: { ...awskms, credentials: "workload-identity", workloadIdentity: "arn:aws:iam::1:role/v" } } },
+            "vault.seal.credentials": { vault: { seal: { ...awskms, workloadIdentity: "arn:aws:iam::1:role/v" } } },
+            "vault.seal.credentialsSecret": { vault: { seal: { ...awskms, credentials: "secret" } } },
+            "vault.seal.workloadIdentity": { vault: { seal: { ...awskms, credentials: "workload-identity" } } },
+            peerAuth: { serviceAccountIssuer: jwt.serviceAccountIssuer },
+            "serviceAccountIssuer.url": { ...jwt },
+            "serviceAccountIssuer.jwksFile": { peerAuth: "jwt", serviceAccountIssuer: { url: "https://oidc.region1.example.com" } },
+            "serviceAccountIssuer.discovery": { ...jwt },
+            "serviceAccountIssuer.discoveryCaFile": { ...jwt },
+        };
         for (const { key, type, example } of CONFIG_KEYS.filter((k) => k.type !== "object" && k.key !== "replicatedSecrets")) {
-            const [parent, child] = key.split(".");
+            const [parent, ...rest] = key.split(".");
             const typed: unknown = type === "integer" ? Number(example) : type === "boolean" ? example === "true" : type === "array" ? [example, ...(parent === "regions" ? ["region2"] : [])] : example;
-            const entry = { name: "db-credentials", namespace: "databases", ...(child === "initialValue" ? { keys: ["password"] } : {}) };
-            const values =
-                child === undefined ? { [parent]: typed } : parent === "replicatedSecrets" ? { [parent]: [{ ...entry, [child]: typed }] } : { [parent]: { [child]: typed } };
-            expect({ key, ok: parseConfig("region1", raw(values), operator).ok }).toEqual({ key, ok: true });
+            const entry = { name: "db-credentials", namespace: "databases", ...(rest[0] === "initialValue" ? { keys: ["password"] } : {}) };
+            const nested = rest.reduceRight<unknown>((value, part) => ({ [part]: value }), typed);
+            const values = rest.length === 0 ? { [parent]: typed } : parent === "replicatedSecrets" ? { [parent]: [{ ...entry, [rest[0]]: typed }] } : { [parent]: nested };
+            const result = parseConfig("region1", raw(merge(context[key] ?? {}, values)), operator);
+            expect({ key, problems: result.ok ? [] : result.problems }).toEqual({ key, problems: [] });
         }
     });
 
@@ -290,7 +353,9 @@ describe("the Vault gate and the admin credential", () => {
 
     it.each([
         ["https://vault.region1.example.com", true],
-        ["http://127.0.0.1:8200", true],
+        ["https://127.0.0.1:8200", true],
+        // The servers listen with TLS only (the default): a plain-HTTP address cannot reach them.
+        ["http://127.0.0.1:8200", false],
         ["https://vault.region1.example.com/", false],
         ["https://vault.region1.example.com/v1", false],
         ["https://root:hvs.x@vault.example.com", false],
@@ -301,8 +366,16 @@ describe("the Vault gate and the admin credential", () => {
     });
 
     it("lets the provider reach Vault elsewhere while peers keep the public address", () => {
-        const config = ok(parseConfig("region1", raw({ vaultAddress: "http://127.0.0.1:8200" }), operator));
-        expect(config.vaultAddress).toBe("http://127.0.0.1:8200");
+        const config = ok(parseConfig("region1", raw({ vaultAddress: "https://127.0.0.1:8200" }), operator));
+        expect(config.vaultAddress).toBe("https://127.0.0.1:8200");
+    });
+
+    it("accepts a plain-HTTP address only with TLS explicitly off, and says why otherwise", () => {
+        const plaintext = { vault: { tls: { source: "none", allowPlaintext: true } } };
+        expect(ok(parseConfig("region1", raw({ vaultAddress: "http://127.0.0.1:8200", ...plaintext }), operator)).vaultAddress).toBe("http://127.0.0.1:8200");
+        expect(problems(parseConfig("region1", raw({ vaultAddress: "http://127.0.0.1:8200" }), operator))).toEqual([
+            expect.stringContaining("openova-vault:vaultAddress is http://127.0.0.1:8200, plain HTTP, but the servers listen with TLS only. Fix: pulumi config set vaultAddress https://"),
+        ]);
     });
 
     it.each([
@@ -354,5 +427,83 @@ describe("replicatedSecrets", () => {
 
     it("rejects the same secret listed twice", () => {
         expect(problems(parseConfig("region1", raw({ replicatedSecrets: [db, db] })))).toEqual([expect.stringContaining("databases/db-credentials is listed twice")]);
+    });
+});
+
+describe("security options", () => {
+    const awskms = { type: "awskms", parameters: { region: "eu-west-1", kms_key_id: "alias/vault" } };
+
+    it("are on by default: TLS from cert-manager, both audit devices, snapshots, token peer auth", () => {
+        const config = ok(parseConfig("region1", raw()));
+        expect(config.vault.tls).toBeUndefined();
+        expect(config.auditDevices).toEqual(["file", "stdout"]);
+        expect(config.snapshots).toEqual({});
+        expect(config.peerAuth).toBe("token");
+    });
+
+    it.each([
+        ["TLS off without the explicit setting", { vault: { tls: { source: "none" } } }, "openova-vault:vault.tls.source is none, which sends every secret over the network in plaintext: set tls.allowPlaintext to true"],
+        ["auto-unseal without credentials", { vault: { seal: awskms } }, "openova-vault:vault.seal.type awskms needs credentials for the KMS: set seal.credentials to secret (with seal.credentialsSecret) or workload-identity"],
+        ["a Secret as credentials, without its name", { vault: { seal: { ...awskms, credentials: "secret" } } }, "seal.credentialsSecret (a Secret in Vault's namespace with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) is not set"],
+        ["a credential in the seal's parameters", { vault: { seal: { ...awskms, credentials: "secret", credentialsSecret: "kms", parameters: { ...awskms.parameters, secret_key: "x" } } } }, "seal.parameters.secret_key would put a credential in the server configuration"],
+        ["a seal without its required parameters", { vault: { seal: { type: "gcpckms", credentials: "workload-identity", workloadIdentity: "vault@p.iam.gserviceaccount.com" } } }, "seal.type gcpckms needs seal.parameters project, region, key_ring, crypto_key"],
+        ["transit with workload identity", { vault: { seal: { type: "transit", parameters: { address: "https://t", key_name: "k", mount_path: "transit/" }, credentials: "workload-identity", workloadIdentity: "x" } } }, "seal.type transit has no workload identity"],
+        ["Shamir with seal settings", { vault: { seal: { credentials: "secret" } } }, "seal.type is shamir, which takes no seal.credentials"],
+        ["an existing-Secret source without its name", { vault: { tls: { source: "secret" } } }, "tls.source is secret, but tls.secretName"],
+        ["an issuer with an existing Secret", { vault: { tls: { source: "secret", secretName: "s", issuerName: "ca" } } }, "tls.issuerKind and tls.issuerName have no effect"],
+        ["allowPlaintext with TLS on", { vault: { tls: { allowPlaintext: true } } }, "tls.allowPlaintext is set, but tls.source is cert-manager"],
+        ["TLS on with no CA file", { vaultCaCertFile: undefined }, "openova-vault:vaultCaCertFile is not set, but TLS is on"],
+        ["an ingress class with no known pass-through", { vault: { ingressClassName: "traefik", ingressControllerNamespace: "traefik" } }, "openova-vault:vault.ingressClassName is traefik, which this project does not know how to pass TLS through"],
+        ["an ingress class with no known controller namespace", { vault: { ingressClassName: "traefik", ingressAnnotations: { "x/passthrough": "true" } } }, "openova-vault:vault.ingressControllerNamespace is not set"],
+        ["a memory request above the limit", { vault: { resources: { memoryRequest: "2Gi" } } }, "openova-vault:vault.resources.memoryRequest is 2Gi, more than openova-vault:vault.resources.memoryLimit 1Gi"],
+        ["a snapshot claim with a size", { vault: { snapshots: { claimName: "backups", storageSize: "20Gi" } } }, "openova-vault:vault.snapshots.storageSize has no effect with claimName"],
+        ["an empty audit device list", { vault: { auditDevices: [] } }, "openova-vault:vault.auditDevices is [], but it must be a list of one or both of file and stdout"],
+        ["a snapshot schedule that is not cron", { vault: { snapshots: { schedule: "hourly" } } }, 'openova-vault:vault.snapshots.schedule is "hourly", but it must be a 5-field cron schedule'],
+        ["JWT peer auth without this cluster's issuer", { peerAuth: "jwt" }, "openova-vault:peerAuth is jwt, but openova-vault:serviceAccountIssuer.url is not set"],
+        ["JWT peer auth without keys (no JWKS file, no discovery)", { peerAuth: "jwt", serviceAccountIssuer: { url: "https://oidc.example.com" } }, "so the peers' Vaults have no key to check this cluster's tokens with"],
+        ["JWT peer auth with both key sources", { peerAuth: "jwt", serviceAccountIssuer: { url: "https://oidc.example.com", discovery: true, jwksFile: "identity/region1-jwks.json" } }, "are both set: use one"],
+        ["a file that is not a JWKS", { peerAuth: "jwt", serviceAccountIssuer: { url: "https://oidc.example.com", jwksFile: "certs/vault-ca.pem" } }, "is not a JWKS document with keys"],
+        ["a JWKS with a private key in it", { peerAuth: "jwt", serviceAccountIssuer: { url: "https://oidc.example.com", jwksFile: "identity/private-jwks.json" } }, "holds something other than public keys"],
+        ["an issuer that is not https", { peerAuth: "jwt", serviceAccountIssuer: { url: "http://oidc.example.com", discovery: true } }, "openova-vault:serviceAccountIssuer.url is \"http://oidc.example.com\", but it must be an https:// URL"],
+    ])("rejects %s, naming the key and the fix", (_name, values, reason) => {
+        const lines = problems(parseConfig("region1", raw(values), operator));
+        expect(lines).toEqual(expect.arrayContaining([expect.stringContaining(reason)]));
+        for (const line of lines) {
+            expect(line).toMatch(/^Invalid config for stack "region1": .+\. Fix: .+/);
+        }
+    });
+
+    it("warns on every run while TLS is off", () => {
+        const result = parseConfig("region1", raw({ vault: { tls: { source: "none", allowPlaintext: true } } }));
+        expect(result.ok && result.warnings).toEqual([expect.stringContaining("TLS is off for the Vault of region1")]);
+    });
+
+    it("accepts every seal type with each credential source it supports", () => {
+        const seals = [
+            { ...awskms, credentials: "secret", credentialsSecret: "kms" },
+            { ...awskms, credentials: "workload-identity", workloadIdentity: "arn:aws:iam::1:role/vault" },
+            { type: "gcpckms", parameters: { project: "p", region: "global", key_ring: "r", crypto_key: "k" }, credentials: "workload-identity", workloadIdentity: "vault@p.iam.gserviceaccount.com" },
+            { type: "azurekeyvault", parameters: { tenant_id: "t", vault_name: "v", key_name: "k" }, credentials: "secret", credentialsSecret: "azure" },
+            { type: "transit", parameters: { address: "https://transit.example.com", key_name: "autounseal", mount_path: "transit/" }, credentials: "secret", credentialsSecret: "transit" },
+        ];
+        for (const seal of seals) {
+            expect(ok(parseConfig("region1", raw({ vault: { seal } }))).vault.seal).toEqual(seal);
+        }
+    });
+
+    it("with JWT peer auth, publishes this cluster's issuer and its JWKS keys as PEM (what Vault's jwt_validation_pubkeys takes)", () => {
+        const config = ok(parseConfig("region1", raw({ peerAuth: "jwt", serviceAccountIssuer: { url: "https://oidc.region1.example.com", jwksFile: "identity/region1-jwks.json" } })));
+        expect(config.peerAuth).toBe("jwt");
+        expect(config.serviceAccountIssuer?.issuer).toBe("https://oidc.region1.example.com");
+        expect(config.serviceAccountIssuer?.publicKeys).toHaveLength(1);
+        const key = crypto.createPublicKey(config.serviceAccountIssuer?.publicKeys[0] ?? "");
+        expect(key.export({ format: "jwk" })).toEqual(signingKey.publicKey.export({ format: "jwk" }));
+        const discovered = ok(parseConfig("region1", raw({ peerAuth: "jwt", serviceAccountIssuer: { url: "https://oidc.region1.example.com", discovery: true, discoveryCaFile: "certs/oidc-ca.pem" } })));
+        expect(discovered.serviceAccountIssuer).toEqual({ issuer: "https://oidc.region1.example.com", publicKeys: [], discoveryCaCert: PEM });
+    });
+
+    it("warns that a published issuer does nothing with token peer auth", () => {
+        const result = parseConfig("region1", raw({ serviceAccountIssuer: { url: "https://oidc.example.com", discovery: true } }));
+        expect(result.ok && result.warnings).toEqual([expect.stringContaining("openova-vault:serviceAccountIssuer is set, but openova-vault:peerAuth is token")]);
     });
 });
