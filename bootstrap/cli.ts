@@ -8,13 +8,16 @@ import * as path from "node:path";
 import { parseConfig } from "../config";
 import { parseCommandLine, runCommand } from "../tools/command";
 import { ProjectError, readProject, readStackConfig } from "../tools/synth/project";
+import { type SealType, resolveSealOptions } from "../components/vaultSeal";
 import { VAULT_SERVER_DEFAULTS } from "../components/vaultServerValues";
+import { resolveTlsOptions } from "../components/vaultTls";
 import { KubernetesClusters, type RegionCluster } from "./kubernetes";
 import { BOOTSTRAP_DEFAULTS, type BootstrapOptions, BootstrapError, type BootstrapReport, bootstrap, optionProblems } from "./orchestrator";
 import type { Ports } from "./ports";
 import { missingPrerequisites } from "./prerequisites";
+import { projectFileReader } from "./projectFiles";
 import { LineProgress, NonInteractiveOperator, SpinnerProgress, TerminalOperator } from "./terminal";
-import { VaultHttpApi } from "./vaultHttp";
+import { type RegionTls, VaultHttpApi } from "./vaultHttp";
 import { AutomationWorkspace } from "./workspace";
 
 const USAGE =
@@ -29,8 +32,17 @@ offline), unseals every server, sets openova-vault:vaultInitialized and deploys 
 configuration; then runs each region again so that it connects to its peers, and checks that every
 ClusterSecretStore is Ready. Run it again at any time: it does only what is missing (a restarted,
 sealed Vault is only unsealed). At a terminal it first asks for the key settings the flags leave out,
-shows the plan (each region's kubeconfig context and Vault namespace, from its stack file) and asks
-before changing anything.
+shows the plan (each region's kubeconfig context, Vault namespace and seal, from its stack file) and
+asks before changing anything.
+
+Auto-unseal: a region whose openova-vault:vault.seal.type is a KMS (awskms, gcpckms, azurekeyvault,
+transit) is initialized with recovery keys instead of unseal keys: --key-shares, --key-threshold and
+--pgp-keys then set the recovery keys, which are shown once like unseal keys. Recovery keys cannot
+unseal; they authorize \`vault operator generate-root\` and seal migration. Such a Vault unseals itself
+through its KMS (vault-0 right after init, the others once they have joined Raft, and every server
+after a restart): the bootstrap only waits for that, never asks for keys, and fails naming the region
+and the likely cause (the KMS unreachable, or the credentials Secret or workload identity wrong) when
+a server stays sealed.
 
 Key material is held in memory only: the bootstrap writes it to no file, log, Git, Pulumi config or
 state. The admin token reaches Pulumi programs only through the Automation API's process environment
@@ -41,11 +53,13 @@ Options:
                                from Pulumi.yaml)
       --non-interactive        no prompts; needs --pgp-keys and --root-token-pgp-key, since nothing
                                unencrypted may be shown without a terminal
-      --key-shares N           unseal key shares for a Vault being initialized (default ${BOOTSTRAP_DEFAULTS.keyShares}, at most 255)
-      --key-threshold N        keys needed to unseal (default ${BOOTSTRAP_DEFAULTS.keyThreshold}; at least 2 when there are several shares)
+      --key-shares N           unseal key shares for a Vault being initialized, or recovery key shares for
+                               one that auto-unseals (default ${BOOTSTRAP_DEFAULTS.keyShares}, at most 255)
+      --key-threshold N        keys needed to unseal, or recovery keys needed to authorize generate-root
+                               and seal migration (default ${BOOTSTRAP_DEFAULTS.keyThreshold}; at least 2 when there are several shares)
       --pgp-keys F,...         files with one operator PGP public key each (base64 of the binary key, as
                                \`gpg --export <id> | base64\` writes it), one per share: Vault returns each
-                               unseal key encrypted to one of them
+                               unseal (or recovery) key encrypted to one of them
       --root-token-pgp-key F   file with a PGP public key the root token is encrypted to
       --keep-root-token        keep the initial root tokens alive at the end (default: revoke them)
       --verify                 at the end, write a canary secret into the first region's Vault and wait
@@ -60,10 +74,14 @@ and a logged-in backend, a kubeconfig context for every region (its openova-vaul
 every region's Kubernetes API answers, and that every Vault already running answers.
 
 It reaches each Vault server through a port-forward to its pod, and each stack through the Pulumi
-Automation API. When it needs an admin token it does not hold (a Vault initialized by an earlier run),
-it asks for one; without a terminal it reads VAULT_TOKEN_<REGION> (region in capitals, other characters
-as _, e.g. VAULT_TOKEN_REGION1). A sealed Vault it holds no keys for needs a terminal to enter them, so
-a non-interactive first bring-up stops after the first init (see the README).
+Automation API. With TLS on (openova-vault:vault.tls, the default) it speaks HTTPS to each server and
+verifies its certificate with the region's CA (openova-vault:vaultCaCertFile, relative to the project
+directory) for the name <pod>.vault-internal.<namespace>.svc; it never skips that check. When it needs
+an admin token it does not hold (a Vault initialized by an earlier run), it asks for one; without a
+terminal it reads VAULT_TOKEN_<REGION> (region in capitals, other characters as _, e.g.
+VAULT_TOKEN_REGION1). A sealed Shamir Vault it holds no keys for needs a terminal to enter them, so a
+non-interactive first bring-up stops after the first init (see the README); an auto-unseal Vault needs
+no keys, but without a terminal the admin token still comes from VAULT_TOKEN_<REGION>.
 
 Exit codes: 0 bootstrapped; 1 a prerequisite is missing or a step failed (run it again once fixed);
 2 bad arguments.`;
@@ -109,6 +127,9 @@ export async function main(argv: readonly string[], projectDir = path.resolve(__
     let options: BootstrapOptions;
     const contexts: Record<string, string> = {};
     const clusters: Record<string, RegionCluster> = {};
+    const seals: Record<string, SealType> = {};
+    /** Per region: TLS to its servers (the CA to verify them with), or undefined for plain HTTP. */
+    const tls: Record<string, RegionTls | undefined> = {};
     try {
         const project = readProject(projectDir);
         const regions = values.regions?.split(",").map((r) => r.trim()).filter((r) => r !== "") ?? defaultRegions(project.config);
@@ -134,14 +155,25 @@ export async function main(argv: readonly string[], projectDir = path.resolve(__
             console.error(USAGE);
             return 2;
         }
-        // Each region's kubeconfig context, from its stack file (a missing file means the committed defaults).
+        // Each region's kubeconfig context, seal and TLS, from its stack file (a missing file means the
+        // committed defaults); a file the config names (the CA) is read relative to the project directory.
         for (const region of regions) {
-            const parsed = parseConfig(region, readStackConfig(project, region).config, { environment: { VAULT_TOKEN: "checked later" } });
+            const parsed = parseConfig(region, readStackConfig(project, region).config, { environment: { VAULT_TOKEN: "checked later" }, readFile: projectFileReader(projectDir) });
             if (!parsed.ok) {
                 return fail(parsed.problems, 1);
             }
+            const vaultNamespace = parsed.config.vault.namespace ?? VAULT_SERVER_DEFAULTS.namespace;
             contexts[region] = parsed.config.kubeContext;
-            clusters[region] = { context: parsed.config.kubeContext, vaultNamespace: parsed.config.vault.namespace ?? VAULT_SERVER_DEFAULTS.namespace };
+            clusters[region] = { context: parsed.config.kubeContext, vaultNamespace };
+            let tlsEnabled: boolean;
+            try {
+                seals[region] = resolveSealOptions(parsed.config.vault.seal).type;
+                tlsEnabled = resolveTlsOptions(parsed.config.vault.tls).enabled;
+            } catch (error) {
+                return fail([`region ${region}: ${(error as Error).message}`], 1);
+            }
+            // parseConfig requires the CA file with TLS on; the adapter refuses to call without one anyway.
+            tls[region] = tlsEnabled ? { ca: parsed.config.vaultCaCert, namespace: vaultNamespace } : undefined;
         }
     } catch (error) {
         // A broken project or stack file, or an unreadable PGP key file: one line, no stack trace.
@@ -161,7 +193,7 @@ export async function main(argv: readonly string[], projectDir = path.resolve(__
     }
     if (options.interactive) {
         // What it is about to do, from the stack files, and the key settings (the flags, or asked here).
-        const planned = await confirmPlan(options, clusters, {
+        const planned = await confirmPlan(options, clusters, seals, {
             keyShares: values["key-shares"] === undefined,
             keyThreshold: values["key-threshold"] === undefined,
         });
@@ -176,7 +208,7 @@ export async function main(argv: readonly string[], projectDir = path.resolve(__
     const ports: Ports = {
         workspace: new AutomationWorkspace(projectDir),
         cluster,
-        vault: new VaultHttpApi(cluster.endpoint),
+        vault: new VaultHttpApi(cluster.endpoint, { tls: (region) => tls[region] }),
         operator: options.interactive ? new TerminalOperator(undefined, () => live?.pause()) : new NonInteractiveOperator(),
         progress: live ?? new LineProgress(),
         clock: { sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)), now: () => performance.now() },
@@ -200,35 +232,77 @@ export async function main(argv: readonly string[], projectDir = path.resolve(__
     }
 }
 
-/** The plan in words: the regions, their clusters and Vault namespaces, from the stack files. */
-export function planLines(options: BootstrapOptions, clusters: Readonly<Record<string, RegionCluster>>): string[] {
+/** The plan in words: the regions, their clusters, Vault namespaces and seals, from the stack files (a region not in `seals` is Shamir). */
+export function planLines(options: BootstrapOptions, clusters: Readonly<Record<string, RegionCluster>>, seals: Readonly<Record<string, SealType>> = {}): string[] {
+    const auto = autoUnsealRegions(options.regions, seals);
+    const shamir = options.regions.filter((region) => !auto.includes(region));
+    const pgp = options.pgpKeys ? ", each encrypted to one PGP key" : "";
     return [
         "The bootstrap will bring up, in this order:",
-        ...options.regions.map((region) => `  ${region}: kubeconfig context ${clusters[region]?.context}, Vault in namespace ${clusters[region]?.vaultNamespace}`),
-        `A Vault initialized now gets ${options.keyShares} unseal key shares, ${options.keyThreshold} needed to unseal${options.pgpKeys ? ", each encrypted to one PGP key" : ""}.`,
+        ...options.regions.map(
+            (region) =>
+                `  ${region}: kubeconfig context ${clusters[region]?.context}, Vault in namespace ${clusters[region]?.vaultNamespace}${auto.includes(region) ? `, auto-unseal through ${seals[region]}` : ""}`,
+        ),
+        ...(shamir.length === 0
+            ? []
+            : [`${auto.length === 0 ? "A Vault" : `A Shamir Vault (${shamir.join(", ")})`} initialized now gets ${options.keyShares} unseal key shares, ${options.keyThreshold} needed to unseal${pgp}.`]),
+        ...(auto.length === 0
+            ? []
+            : [
+                  `An auto-unseal Vault (${auto.join(", ")}) initialized now gets ${options.keyShares} recovery key shares, ${options.keyThreshold} needed to authorize generate-root or a seal migration${pgp}; recovery keys cannot unseal, it unseals itself through its KMS.`,
+              ]),
     ];
+}
+
+/** The regions whose seal is an auto-unseal one. */
+function autoUnsealRegions(regions: readonly string[], seals: Readonly<Record<string, SealType>>): string[] {
+    return regions.filter((region) => (seals[region] ?? "shamir") !== "shamir");
+}
+
+/** The questions for the key settings, in the words of the regions' seals: unseal keys, recovery keys, or both. */
+export function keyPrompts(regions: readonly string[], seals: Readonly<Record<string, SealType>>): { shares: string; threshold: string } {
+    const auto = autoUnsealRegions(regions, seals);
+    if (auto.length === 0) {
+        return { shares: "Unseal key shares for a Vault initialized now", threshold: "Keys needed to unseal" };
+    }
+    if (auto.length === regions.length) {
+        return {
+            shares: "Recovery key shares for a Vault initialized now (it auto-unseals; recovery keys cannot unseal)",
+            threshold: "Recovery keys needed to authorize generate-root or a seal migration",
+        };
+    }
+    return {
+        shares: `Key shares for a Vault initialized now (unseal keys; recovery keys for ${auto.join(", ")}, which auto-unseal${auto.length === 1 ? "s" : ""})`,
+        threshold: "Keys needed to unseal (recovery keys: to authorize generate-root or a seal migration)",
+    };
 }
 
 /**
  * At a terminal: asks for the key settings the flags left out (defaults as in --help), shows the plan
  * and asks to go on. @returns the options to run with, or undefined when the operator said no
  */
-async function confirmPlan(options: BootstrapOptions, clusters: Readonly<Record<string, RegionCluster>>, ask: { keyShares: boolean; keyThreshold: boolean }): Promise<BootstrapOptions | undefined> {
+async function confirmPlan(
+    options: BootstrapOptions,
+    clusters: Readonly<Record<string, RegionCluster>>,
+    seals: Readonly<Record<string, SealType>>,
+    ask: { keyShares: boolean; keyThreshold: boolean },
+): Promise<BootstrapOptions | undefined> {
     const { confirm, number } = await import("@inquirer/prompts");
+    const prompts = keyPrompts(options.regions, seals);
     let planned = options;
     if (ask.keyShares && options.pgpKeys === undefined) {
-        const keyShares = await number({ message: "Unseal key shares for a Vault initialized now", default: options.keyShares, min: 1, max: 255, required: true });
+        const keyShares = await number({ message: prompts.shares, default: options.keyShares, min: 1, max: 255, required: true });
         planned = { ...planned, keyShares: keyShares ?? options.keyShares };
     }
     if (ask.keyThreshold) {
-        const keyThreshold = await number({ message: "Keys needed to unseal", default: Math.min(planned.keyThreshold, planned.keyShares), min: 1, max: planned.keyShares, required: true });
+        const keyThreshold = await number({ message: prompts.threshold, default: Math.min(planned.keyThreshold, planned.keyShares), min: 1, max: planned.keyShares, required: true });
         planned = { ...planned, keyThreshold: keyThreshold ?? planned.keyThreshold };
     }
     const problems = optionProblems(planned);
     if (problems.length > 0) {
         throw new Error(problems.join("; "));
     }
-    console.log(planLines(planned, clusters).join("\n"));
+    console.log(planLines(planned, clusters, seals).join("\n"));
     return (await confirm({ message: "Go on?", default: false })) ? planned : undefined;
 }
 
@@ -237,13 +311,13 @@ export function summary(report: BootstrapReport): string[] {
     const list = (regions: readonly string[]) => (regions.length > 0 ? regions.join(", ") : "none");
     return [
         "",
-        `Stacks created: ${list(report.created)}. Vaults initialized: ${list(report.initialized)}; unsealed: ${list(report.unsealed)}.`,
+        `Stacks created: ${list(report.created)}. Vaults initialized: ${list(report.initialized)}; unsealed: ${list(report.unsealed)}${report.autoUnsealed.length > 0 ? `; unsealed themselves (auto-unseal): ${list(report.autoUnsealed)}` : ""}.`,
         `Configured: ${list(report.configured)}; connected to their peers: ${list(report.wired)}. Every ClusterSecretStore is Ready.`,
         ...(report.canary
             ? [`A canary write reached every region in ${Math.round(report.canary.tookMs / 1000)} s (bound ${Math.round(report.canary.boundMs / 1000)} s).`]
             : []),
         report.revokedRootTokens.length > 0
-            ? `Root tokens revoked: ${list(report.revokedRootTokens)}. For later \`pulumi up\` runs, export VAULT_TOKEN with an admin token: make one with \`vault operator generate-root\` and the unseal keys when needed, or log in through an admin auth method (README, "The admin credential").`
+            ? `Root tokens revoked: ${list(report.revokedRootTokens)}. For later \`pulumi up\` runs, export VAULT_TOKEN with an admin token: make one with \`vault operator generate-root\` and the unseal keys (the recovery keys of an auto-unseal Vault) when needed, or log in through an admin auth method (README, "The admin credential").`
             : "No root token was revoked. Later `pulumi up` runs take the admin token from VAULT_TOKEN (README, \"The admin credential\").",
     ];
 }

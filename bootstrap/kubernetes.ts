@@ -126,7 +126,11 @@ export class KubernetesClusters implements Cluster {
         }
     }
 
-    /** A local address forwarded to one Vault server's API port (`kubectl port-forward` does the same). */
+    /**
+     * A local address forwarded to one Vault server's API port (`kubectl port-forward` does the same).
+     * The forward carries bytes, so HTTPS works through it too: the Vault adapter switches the scheme
+     * for a region with TLS on, and verifies the server by its pod name, not by this address.
+     */
     readonly endpoint: Endpoint = async (region, pod) => {
         const key = `${region}/${pod}`;
         const existing = this.forwards.get(key);

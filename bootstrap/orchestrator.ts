@@ -7,9 +7,15 @@
  * Order: every missing stack is created before any deploy (a stack reference to a missing stack
  * fails); then the server side of every region; then per region its pods, init, unseal and
  * configuration; then, once every region is configured, the pass that wires peers; then the checks.
+ *
+ * Each region's seal (its `vault.seal` config) decides how it is initialized and unsealed: Shamir
+ * (the default) gets unseal keys, and the bootstrap unseals every server with them; an auto-unseal
+ * seal (a KMS) gets recovery keys, which cannot unseal, and every server unseals itself (vault-0 right
+ * after init, followers once they have joined Raft), so the bootstrap only waits for that.
  */
 import { parseConfig, PROJECT, type RegionConfig } from "../config";
-import { LOCAL_STORE_NAME, peerStoreName } from "../components/secretStoreSpecs";
+import { LOCAL_PUSH_STORE_NAME, LOCAL_STORE_NAME, peerStoreName } from "../components/secretStoreSpecs";
+import { type ResolvedVaultSealOptions, isAutoUnseal, resolveSealOptions } from "../components/vaultSeal";
 import { VAULT_RELEASE_NAME, VAULT_SERVER_DEFAULTS } from "../components/vaultServerValues";
 import { verifyReplication } from "./canary";
 import { poll } from "./poll";
@@ -19,10 +25,13 @@ import type { Sensitive } from "./sensitive";
 export interface BootstrapOptions {
     /** Regions to bring up, in order; each is the stack of the same name. */
     readonly regions: readonly string[];
-    /** Unseal key shares and threshold for a Vault being initialized. */
+    /**
+     * Key shares and threshold for a Vault being initialized: of its unseal keys (Shamir), or of its
+     * recovery keys (auto-unseal).
+     */
     readonly keyShares: number;
     readonly keyThreshold: number;
-    /** Operator PGP public keys (base64), one per share: the unseal keys are returned encrypted. */
+    /** Operator PGP public keys (base64), one per share: the unseal (or recovery) keys are returned encrypted. */
     readonly pgpKeys?: readonly string[];
     /** PGP public key (base64) for the root token. */
     readonly rootTokenPgpKey?: string;
@@ -51,7 +60,10 @@ export class BootstrapError extends Error {
 export interface BootstrapReport {
     readonly created: string[];
     readonly initialized: string[];
+    /** Regions whose servers the bootstrap unsealed with keys (Shamir). */
     readonly unsealed: string[];
+    /** Regions whose sealed servers it waited for until they had unsealed themselves (auto-unseal). */
+    readonly autoUnsealed: string[];
     readonly configured: string[];
     readonly wired: string[];
     readonly revokedRootTokens: string[];
@@ -182,7 +194,7 @@ async function run(
     configs: Map<string, RegionConfig>,
 ): Promise<BootstrapReport> {
     const { workspace, progress } = ports;
-    const report: BootstrapReport = { created: [], initialized: [], unsealed: [], configured: [], wired: [], revokedRootTokens: [] };
+    const report: BootstrapReport = { created: [], initialized: [], unsealed: [], autoUnsealed: [], configured: [], wired: [], revokedRootTokens: [] };
 
     // 0. Every region's cluster answers, and so does its Vault where it already runs: all checked
     //    before anything changes, one line per region that does not.
@@ -226,7 +238,7 @@ async function run(
             continue;
         }
         progress.step(region, "wire", "running", `connecting ${missing.join(", ")}`);
-        await workspace.up(region, { vaultToken: await adminToken(ports, region, tokens), onOutput: (line) => progress.step(region, "wire", "running", line) });
+        await workspace.up(region, { vaultToken: await adminToken(ports, config, tokens), onOutput: (line) => progress.step(region, "wire", "running", line) });
         const after = await workspace.outputs(region);
         const still = config.peers.filter((peer) => !connectedPeersOf(after).includes(peer));
         if (still.length > 0) {
@@ -249,7 +261,7 @@ async function run(
     // 5. With --verify: a canary write in the first region reaches every region within the bound.
     if (options.verify === true) {
         const ordered = options.regions.map((region) => configs.get(region) as RegionConfig);
-        const result = await verifyReplication(ports, ordered, await adminToken(ports, options.regions[0], tokens), options.pollMs);
+        const result = await verifyReplication(ports, ordered, await adminToken(ports, ordered[0], tokens), options.pollMs);
         if ("problems" in result) {
             throw new BootstrapError(result.problems);
         }
@@ -294,7 +306,7 @@ function rootTokensLeft(tokens: Map<string, { token: Sensitive; root: boolean }>
 async function storesReady(ports: Ports, options: BootstrapOptions, config: RegionConfig): Promise<string[]> {
     const { progress, cluster, clock } = ports;
     const region = config.region;
-    const expected = [LOCAL_STORE_NAME, ...config.peers.map(peerStoreName)];
+    const expected = [LOCAL_STORE_NAME, LOCAL_PUSH_STORE_NAME, ...config.peers.map(peerStoreName)];
     progress.step(region, "verify", "running");
     return poll(clock, { timeoutMs: options.podTimeoutMs, pollMs: options.pollMs }, async (last) => {
         const stores = await cluster.stores(region);
@@ -319,11 +331,16 @@ async function storesReady(ports: Ports, options: BootstrapOptions, config: Regi
 }
 
 async function regionConfig(ports: Ports, region: string, regions: readonly string[]): Promise<RegionConfig> {
-    // The token check of parseConfig is about `pulumi up`'s environment; the bootstrap passes a token there itself.
-    const parsed = parseConfig(region, await ports.workspace.config(region), { environment: { VAULT_TOKEN: "set by the bootstrap" } });
+    // The token check of parseConfig is about `pulumi up`'s environment; the bootstrap passes a token
+    // there itself. Files the config names (the CA) are read as `pulumi up` reads them.
+    const parsed = parseConfig(region, await ports.workspace.config(region), {
+        environment: { VAULT_TOKEN: "set by the bootstrap" },
+        readFile: (file) => ports.workspace.readFile(file),
+    });
     if (!parsed.ok) {
         throw new BootstrapError(parsed.problems);
     }
+    sealOf(parsed.config);
     if (parsed.config.region !== region) {
         throw new BootstrapError([`stack ${region} deploys region ${parsed.config.region}: the bootstrap expects each region's stack to be named after it`]);
     }
@@ -346,6 +363,8 @@ async function bringUp(
     const { workspace, progress, vault } = ports;
     const region = config.region;
     const pods = vaultPodNames(config.vault.replicas ?? VAULT_SERVER_DEFAULTS.replicas);
+    const seal = sealOf(config);
+    const auto = isAutoUnseal(seal);
 
     await waitForPods(ports, options, region, pods);
 
@@ -357,23 +376,33 @@ async function bringUp(
     }
     let keys: readonly Sensitive[] | undefined;
     if (statuses.every((status) => !status.initialized)) {
+        // With auto-unseal, the key settings are the recovery keys' (Vault refuses unseal-key settings then).
         const result = await vault.init(region, pods[0], {
             secretShares: options.keyShares,
             secretThreshold: options.keyThreshold,
             pgpKeys: options.pgpKeys,
             rootTokenPgpKey: options.rootTokenPgpKey,
+            ...(auto ? { autoUnseal: true } : {}),
         });
         const keysEncrypted = options.pgpKeys !== undefined;
         const rootTokenEncrypted = options.rootTokenPgpKey !== undefined;
-        await ports.operator.keepOffline(region, { keys: result.keys, rootToken: result.rootToken, keysEncrypted, rootTokenEncrypted });
-        if (!keysEncrypted) {
+        await ports.operator.keepOffline(region, { keys: result.keys, rootToken: result.rootToken, keysEncrypted, rootTokenEncrypted, ...(auto ? { recovery: true } : {}) });
+        // Recovery keys cannot unseal: they are shown, never kept.
+        if (!keysEncrypted && !auto) {
             keys = result.keys;
         }
         if (!rootTokenEncrypted) {
             tokens.set(region, { token: result.rootToken, root: true });
         }
         report.initialized.push(region);
-        progress.step(region, "init", "done", `${options.keyShares} key shares, threshold ${options.keyThreshold}`);
+        progress.step(
+            region,
+            "init",
+            "done",
+            auto
+                ? `${options.keyShares} recovery key shares, threshold ${options.keyThreshold} (auto-unseal through ${seal.type})`
+                : `${options.keyShares} key shares, threshold ${options.keyThreshold}`,
+        );
     } else if (!statuses[0].initialized && statuses.some((status) => status.initialized && status.sealed)) {
         // A sealed follower that is initialized holds Raft data of its own: vault-0 lost its volume.
         throw new BootstrapError([
@@ -383,8 +412,43 @@ async function bringUp(
         progress.step(region, "init", "skipped", "already initialized");
     }
 
-    // Unseal every server still sealed, vault-0 first: a follower joins it (retry_join) only once it is
-    // unsealed, reports initialized only then, and finishes unsealing after its last key (in the background).
+    if (auto) {
+        await waitForAutoUnseal(ports, options, config, seal, pods, statuses.some((status) => status.sealed), report);
+    } else {
+        await unsealWithKeys(ports, options, region, pods, keys, report);
+    }
+
+    // Configuration: mark the stack and deploy with the admin token in the process environment only.
+    const outputs = await workspace.outputs(region);
+    if (config.vaultInitialized && outputs.vaultConfigured === true) {
+        progress.step(region, "configure", "skipped", "already configured");
+        return;
+    }
+    progress.step(region, "configure", "running");
+    const token = await adminToken(ports, config, tokens);
+    if (!config.vaultInitialized) {
+        await workspace.setConfig(region, INITIALIZED_KEY, "true");
+    }
+    await workspace.up(region, { vaultToken: token, onOutput: (line) => progress.step(region, "configure", "running", line) });
+    report.configured.push(region);
+    progress.step(region, "configure", "done");
+}
+
+/**
+ * Shamir: unseals every server still sealed, with the keys from init or (after a restart) the
+ * operator's, vault-0 first: a follower joins it (retry_join) only once it is unsealed, reports
+ * initialized only then, and finishes unsealing after its last key (in the background).
+ */
+async function unsealWithKeys(
+    ports: Ports,
+    options: BootstrapOptions,
+    region: string,
+    pods: readonly string[],
+    fromInit: readonly Sensitive[] | undefined,
+    report: BootstrapReport,
+): Promise<void> {
+    const { progress, vault } = ports;
+    let keys = fromInit;
     progress.step(region, "unseal", "running");
     let unsealedAny = false;
     for (const pod of pods) {
@@ -412,21 +476,84 @@ async function bringUp(
         report.unsealed.push(region);
     }
     progress.step(region, "unseal", unsealedAny ? "done" : "skipped", unsealedAny ? undefined : "every server is unsealed");
+}
 
-    // Configuration: mark the stack and deploy with the admin token in the process environment only.
-    const outputs = await workspace.outputs(region);
-    if (config.vaultInitialized && outputs.vaultConfigured === true) {
-        progress.step(region, "configure", "skipped", "already configured");
-        return;
+/**
+ * Auto-unseal: nothing to unseal by hand (and no keys are asked for). Waits, server by server, until
+ * each reports initialized and unsealed: vault-0 unseals itself right after init (or a restart), a
+ * follower once it has joined Raft. One that stays sealed cannot reach its KMS or is refused by it.
+ * @param sawSealed whether a server was already seen sealed (before init, say)
+ */
+async function waitForAutoUnseal(
+    ports: Ports,
+    options: BootstrapOptions,
+    config: RegionConfig,
+    seal: ResolvedVaultSealOptions,
+    pods: readonly string[],
+    sawSealed: boolean,
+    report: BootstrapReport,
+): Promise<void> {
+    const { progress, vault, clock } = ports;
+    const region = config.region;
+    const namespace = config.vault.namespace ?? VAULT_SERVER_DEFAULTS.namespace;
+    let waited = sawSealed;
+    progress.step(region, "unseal", "running", `auto-unseal through ${seal.type}: waiting for every server to unseal itself`);
+    for (const pod of pods) {
+        await poll(clock, { timeoutMs: options.podTimeoutMs, pollMs: options.pollMs }, async (last) => {
+            let status: SealStatus;
+            try {
+                status = await vault.sealStatus(region, pod);
+            } catch (error) {
+                // A container that just started may not listen yet: keep trying until the timeout.
+                if (last) {
+                    throw error;
+                }
+                progress.step(region, "unseal", "running", `waiting for ${pod} to answer`);
+                return undefined;
+            }
+            if (status.initialized && !status.sealed) {
+                return status;
+            }
+            waited = true;
+            if (last) {
+                progress.step(region, "unseal", "failed", `${pod} is still sealed`);
+                throw new BootstrapError([autoUnsealTimeout(region, namespace, pod, seal, status, options.podTimeoutMs)]);
+            }
+            progress.step(region, "unseal", "running", `waiting for ${pod} to ${status.initialized ? "unseal itself" : "join the Raft cluster and unseal itself"} (${seal.type})`);
+            return undefined;
+        });
     }
-    progress.step(region, "configure", "running");
-    const token = await adminToken(ports, region, tokens);
-    if (!config.vaultInitialized) {
-        await workspace.setConfig(region, INITIALIZED_KEY, "true");
+    if (waited) {
+        report.autoUnsealed.push(region);
+        progress.step(region, "unseal", "done", `every server unsealed itself (auto-unseal through ${seal.type})`);
+    } else {
+        progress.step(region, "unseal", "skipped", "every server is unsealed");
     }
-    await workspace.up(region, { vaultToken: token, onOutput: (line) => progress.step(region, "configure", "running", line) });
-    report.configured.push(region);
-    progress.step(region, "configure", "done");
+}
+
+/** Why an auto-unseal server is still sealed, most likely, and what to check. */
+function autoUnsealTimeout(region: string, namespace: string, pod: string, seal: ResolvedVaultSealOptions, status: SealStatus, timeoutMs: number): string {
+    const seconds = Math.round(timeoutMs / 1000);
+    const credentials =
+        seal.type === "shamir"
+            ? ""
+            : seal.credentials === "secret"
+              ? `the Secret ${seal.credentialsSecret ?? "(vault.seal.credentialsSecret)"} in namespace ${namespace} is missing or holds wrong credentials`
+              : `the workload identity ${seal.workloadIdentity ?? "(vault.seal.workloadIdentity)"} is not bound to the servers' service account or may not use the key`;
+    const state = status.initialized ? `is still sealed after ${seconds} s` : `has not joined the Raft cluster and unsealed itself after ${seconds} s`;
+    return (
+        `region ${region}: ${pod} ${state}, but with vault.seal.type ${seal.type} it unseals itself through the KMS: the KMS is unreachable from the cluster, or ${credentials}. ` +
+        `Check \`kubectl -n ${namespace} logs ${pod}\` for seal${status.initialized ? "" : " and retry_join"} errors, fix it, and run the bootstrap again (it asks for no unseal keys)`
+    );
+}
+
+/** The region's seal, resolved. @throws BootstrapError when its `vault.seal` options are unusable */
+function sealOf(config: RegionConfig): ResolvedVaultSealOptions {
+    try {
+        return resolveSealOptions(config.vault.seal);
+    } catch (error) {
+        throw new BootstrapError([`region ${config.region}: vault.seal: ${(error as Error).message}`]);
+    }
 }
 
 /**
@@ -515,7 +642,8 @@ async function waitForStatus(
 }
 
 /** The admin token for a region: the root token still in memory, or the operator's (checked). */
-async function adminToken(ports: Ports, region: string, tokens: Map<string, { token: Sensitive; root: boolean }>): Promise<Sensitive> {
+async function adminToken(ports: Ports, config: RegionConfig, tokens: Map<string, { token: Sensitive; root: boolean }>): Promise<Sensitive> {
+    const region = config.region;
     const known = tokens.get(region);
     if (known !== undefined) {
         return known.token;
@@ -524,7 +652,7 @@ async function adminToken(ports: Ports, region: string, tokens: Map<string, { to
     const info = await ports.vault.tokenInfo(region, given);
     if (!info.valid) {
         throw new BootstrapError([
-            `region ${region}: the admin token given is not valid for its Vault (a root token an earlier run revoked? make a new one with \`vault operator generate-root\` and the unseal keys)`,
+            `region ${region}: the admin token given is not valid for its Vault (a root token an earlier run revoked? make a new one with \`vault operator generate-root\` and the ${isAutoUnseal(sealOf(config)) ? "recovery" : "unseal"} keys)`,
         ]);
     }
     // A root token the operator gives is revoked at the end like one from init.

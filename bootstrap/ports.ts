@@ -22,6 +22,11 @@ export interface Workspace {
     up(stack: string, options: { readonly vaultToken?: Sensitive; readonly onOutput: (line: string) => void }): Promise<void>;
     /** The stack's outputs; secret ones are not revealed (only whether they exist). */
     outputs(stack: string): Promise<Record<string, unknown>>;
+    /**
+     * Reads a file a stack's config names (`vaultCaCertFile`), as `pulumi up` does: a relative path
+     * is relative to the project directory (where Pulumi.yaml is). @throws like `fs.readFileSync`
+     */
+    readFile(file: string): string;
 }
 
 /** `GET /v1/sys/seal-status` of one Vault server. */
@@ -36,16 +41,23 @@ export interface SealStatus {
 }
 
 export interface InitRequest {
+    /** Key shares and threshold: of the unseal keys, or with {@link autoUnseal} of the recovery keys. */
     readonly secretShares: number;
     readonly secretThreshold: number;
-    /** Operator PGP public keys (base64, one per share): the unseal keys come back encrypted to them. */
+    /** Operator PGP public keys (base64, one per share): the unseal (or recovery) keys come back encrypted to them. */
     readonly pgpKeys?: readonly string[];
     /** A PGP public key (base64) to encrypt the root token to. */
     readonly rootTokenPgpKey?: string;
+    /**
+     * The server has an auto-unseal seal (a KMS): the shares, threshold and PGP keys are those of the
+     * recovery keys (`recovery_shares`, `recovery_threshold`, `recovery_pgp_keys`), and Vault returns
+     * recovery keys and no unseal keys. The server unseals itself.
+     */
+    readonly autoUnseal?: boolean;
 }
 
 export interface InitResult {
-    /** Unseal keys: plain (base64), or PGP-encrypted when pgpKeys were given. */
+    /** Unseal keys (recovery keys with auto-unseal): plain (base64), or PGP-encrypted when pgpKeys were given. */
     readonly keys: readonly Sensitive[];
     /** The initial root token: plain, or PGP-encrypted when rootTokenPgpKey was given. */
     readonly rootToken: Sensitive;
@@ -101,12 +113,18 @@ export interface Cluster {
 
 /** A Vault's new key material, as `sys/init` returned it. */
 export interface KeyMaterial {
+    /** Unseal keys, or with {@link recovery} recovery keys. */
     readonly keys: readonly Sensitive[];
     readonly rootToken: Sensitive;
     /** The keys are PGP-encrypted (to `pgpKeys`). */
     readonly keysEncrypted: boolean;
     /** The root token is PGP-encrypted (to `rootTokenPgpKey`). */
     readonly rootTokenEncrypted: boolean;
+    /**
+     * The keys are recovery keys (an auto-unseal Vault): they cannot unseal it; they authorize
+     * `generate-root` and seal migration.
+     */
+    readonly recovery?: boolean;
 }
 
 /** The person running the bootstrap (or, non-interactive, what stands in for one). */
@@ -116,7 +134,7 @@ export interface Operator {
      * confirmed that it is stored offline.
      */
     keepOffline(region: string, material: KeyMaterial): Promise<void>;
-    /** Unseal keys for a sealed Vault the bootstrap holds no keys for (after a restart). */
+    /** Unseal keys for a sealed Shamir Vault the bootstrap holds no keys for (after a restart); never asked for an auto-unseal one. */
     unsealKeys(region: string, threshold: number): Promise<Sensitive[]>;
     /** An admin token for a region whose Vault is initialized but whose root token is not in memory. */
     adminToken(region: string): Promise<Sensitive>;

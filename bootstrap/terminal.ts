@@ -14,13 +14,20 @@ import { Sensitive } from "./sensitive";
 type Write = (text: string) => void;
 const stdout: Write = (text) => void process.stdout.write(text);
 
-/** The lines that show new key material, for a terminal (plain) or a log (PGP-encrypted). */
+/**
+ * The lines that show new key material, for a terminal (plain) or a log (PGP-encrypted): unseal keys,
+ * or an auto-unseal Vault's recovery keys, labelled as such and said not to unseal.
+ */
 export function keyMaterialLines(region: string, material: KeyMaterial): string[] {
     const how = (encrypted: boolean) => (encrypted ? "PGP-encrypted" : "in the clear, shown this once");
+    const kind = material.recovery === true ? "Recovery" : "Unseal";
     return [
-        `Region ${region}: Vault is initialized. Its unseal keys (${how(material.keysEncrypted)}) and root token (${how(material.rootTokenEncrypted)}):`,
-        ...material.keys.map((key, i) => `  Unseal key ${i + 1}: ${key.reveal()}`),
+        `Region ${region}: Vault is initialized. Its ${kind.toLowerCase()} keys (${how(material.keysEncrypted)}) and root token (${how(material.rootTokenEncrypted)}):`,
+        ...material.keys.map((key, i) => `  ${kind} key ${i + 1}: ${key.reveal()}`),
         `  Initial root token: ${material.rootToken.reveal()}`,
+        ...(material.recovery === true
+            ? ["Recovery keys cannot unseal this Vault (it unseals itself through its KMS): they authorize `vault operator generate-root` (a new root token) and seal migration."]
+            : []),
         "Store them offline now, each key with a different person. They are not kept anywhere else.",
     ];
 }
@@ -39,7 +46,8 @@ export class TerminalOperator implements Operator {
         this.pause();
         this.write(`\n${keyMaterialLines(region, material).join("\n")}\n\n`);
         try {
-            while (!(await confirm({ message: `Are all ${material.keys.length} keys and the root token of ${region} stored offline?`, default: false }))) {
+            const keys = material.recovery === true ? "recovery keys" : "keys";
+            while (!(await confirm({ message: `Are all ${material.keys.length} ${keys} and the root token of ${region} stored offline?`, default: false }))) {
                 this.write("They are not shown again once you go on. Store them, then answer yes.\n");
             }
         } finally {
@@ -48,6 +56,7 @@ export class TerminalOperator implements Operator {
         }
     }
 
+    /** Asked only for a Shamir Vault: an auto-unseal Vault unseals itself, and its recovery keys cannot unseal. */
     async unsealKeys(region: string, threshold: number): Promise<Sensitive[]> {
         this.pause();
         this.write(`Region ${region}: its Vault is sealed and this run holds no keys for it; enter ${threshold} unseal keys.\n`);

@@ -4,15 +4,43 @@
  * and a KV v2 write (the `--verify` canary), on one server at a time. Where a server is reached (a port-forward to the
  * pod, say) is the `endpoint` function's business.
  *
+ * With TLS on for a region, every call is HTTPS (node:https): the server's certificate must chain to
+ * the region's CA and cover the pod's in-cluster name ({@link vaultServerName}), which is also sent as
+ * SNI. The port-forward's address (127.0.0.1) is never what is verified, and verification is never
+ * turned off. With TLS off, plain HTTP.
+ *
  * Key material goes only into request bodies and the `X-Vault-Token` header, and comes back only
  * wrapped in {@link Sensitive}. Errors carry the method, path, HTTP status and Vault's own error
  * messages, never a request or response body.
  */
+import * as http from "node:http";
+import * as https from "node:https";
+import { VAULT_RELEASE_NAME } from "../components/vaultServerValues";
 import type { InitRequest, InitResult, SealStatus, VaultApi } from "./ports";
 import { Sensitive } from "./sensitive";
 
-/** The base URL of one Vault server, e.g. `http://127.0.0.1:8200` for a port-forward to it. */
+/**
+ * The base URL of one Vault server, e.g. `http://127.0.0.1:8200` for a port-forward to it. For a
+ * region with TLS on, its scheme is replaced by https (a port-forward carries either).
+ */
 export type Endpoint = (region: string, pod: string) => Promise<string>;
+
+/** TLS to a region's servers: the CA (PEM) their certificates chain to, and the namespace they run in. */
+export interface RegionTls {
+    readonly ca: string;
+    readonly namespace: string;
+}
+
+/**
+ * The name a server's certificate is verified against: `<pod>.vault-internal.<namespace>.svc`, its
+ * name behind the chart's headless service, which the certificate covers
+ * (`*.vault-internal.<namespace>.svc`, components/vaultTls.ts). Not the shorter
+ * `<pod>.vault-internal`: Node.js refuses a wildcard over two labels (`*.vault-internal`), as a
+ * `*.<tld>` wildcard, so that name never verifies.
+ */
+export function vaultServerName(pod: string, namespace: string): string {
+    return `${pod}.${VAULT_RELEASE_NAME}-internal.${namespace}.svc`;
+}
 
 export class VaultHttpError extends Error {
     constructor(
@@ -33,6 +61,15 @@ interface Call {
     readonly timeoutMs?: number;
 }
 
+export interface VaultHttpOptions {
+    /** Per region: TLS to its servers, or undefined for plain HTTP (the default for every region). */
+    readonly tls?: (region: string) => RegionTls | undefined;
+    /** The server token calls go to (any unsealed one forwards to the active server). Default vault-0. */
+    readonly tokenPod?: string;
+    /** How long one request may take. Default 30 s. */
+    readonly timeoutMs?: number;
+}
+
 function sealStatusOf(body: Record<string, unknown>): SealStatus {
     return {
         initialized: body.initialized === true,
@@ -44,45 +81,53 @@ function sealStatusOf(body: Record<string, unknown>): SealStatus {
 }
 
 export class VaultHttpApi implements VaultApi {
-    /**
-     * @param endpoint where each server is reached
-     * @param tokenPod the server token calls go to (any unsealed one forwards to the active server)
-     * @param timeoutMs how long one request may take
-     */
+    private readonly tls: (region: string) => RegionTls | undefined;
+    private readonly tokenPod: string;
+    private readonly timeoutMs: number;
+
+    /** @param endpoint where each server is reached */
     constructor(
         private readonly endpoint: Endpoint,
-        private readonly tokenPod = "vault-0",
-        private readonly timeoutMs = 30_000,
-    ) {}
+        options: VaultHttpOptions = {},
+    ) {
+        this.tls = options.tls ?? (() => undefined);
+        this.tokenPod = options.tokenPod ?? "vault-0";
+        this.timeoutMs = options.timeoutMs ?? 30_000;
+    }
 
     private async call(region: string, pod: string, call: Call): Promise<{ status: number; body: Record<string, unknown> }> {
-        const base = await this.endpoint(region, pod);
+        const tls = this.tls(region);
+        const failed = (message: string) => new VaultHttpError(0, `region ${region}, ${pod}: ${call.method} ${call.path} failed: ${message}`);
+        if (tls !== undefined && tls.ca.trim() === "") {
+            throw failed("TLS is on, but there is no CA to verify the server with (openova-vault:vaultCaCertFile)");
+        }
+        const url = new URL(call.path, await this.endpoint(region, pod));
+        if (tls !== undefined) {
+            url.protocol = "https:";
+        }
         const headers: Record<string, string> = { accept: "application/json" };
-        if (call.body !== undefined) {
+        const payload = call.body === undefined ? undefined : JSON.stringify(call.body);
+        if (payload !== undefined) {
             headers["content-type"] = "application/json";
+            headers["content-length"] = String(Buffer.byteLength(payload));
         }
         if (call.token !== undefined) {
             headers["x-vault-token"] = call.token.reveal();
         }
-        let response: Response;
+        let response: { status: number; text: string };
         try {
-            response = await fetch(new URL(call.path, base), {
-                method: call.method,
-                headers,
-                body: call.body === undefined ? undefined : JSON.stringify(call.body),
-                signal: AbortSignal.timeout(call.timeoutMs ?? this.timeoutMs),
-            });
+            response = await send(url, { method: call.method, headers, payload, timeoutMs: call.timeoutMs ?? this.timeoutMs, tls: tls && { ca: tls.ca, servername: vaultServerName(pod, tls.namespace) } });
         } catch (error) {
-            throw new VaultHttpError(0, `region ${region}, ${pod}: ${call.method} ${call.path} failed: ${(error as Error).message}`);
+            throw failed((error as Error).message);
         }
-        const text = await response.text();
+        const text = response.text;
         let body: Record<string, unknown> = {};
         try {
             body = text === "" ? {} : (JSON.parse(text) as Record<string, unknown>);
         } catch {
             // Not JSON (a proxy's error page, say): the status says enough.
         }
-        if (!response.ok) {
+        if (response.status < 200 || response.status > 299) {
             const errors = Array.isArray(body.errors) ? body.errors.filter((e): e is string => typeof e === "string") : [];
             throw new VaultHttpError(response.status, `region ${region}, ${pod}: ${call.method} ${call.path} answered ${response.status}${errors.length > 0 ? `: ${errors.join("; ")}` : ""}`);
         }
@@ -94,20 +139,30 @@ export class VaultHttpApi implements VaultApi {
     }
 
     async init(region: string, pod: string, request: InitRequest): Promise<InitResult> {
+        const auto = request.autoUnseal === true;
         const { body } = await this.call(region, pod, {
             method: "PUT",
             path: "/v1/sys/init",
-            body: {
-                secret_shares: request.secretShares,
-                secret_threshold: request.secretThreshold,
-                ...(request.pgpKeys ? { pgp_keys: request.pgpKeys } : {}),
-                ...(request.rootTokenPgpKey ? { root_token_pgp_key: request.rootTokenPgpKey } : {}),
-            },
+            // With auto-unseal, the shares are recovery keys; Vault sets the (stored) unseal key itself.
+            body: auto
+                ? {
+                      recovery_shares: request.secretShares,
+                      recovery_threshold: request.secretThreshold,
+                      ...(request.pgpKeys ? { recovery_pgp_keys: request.pgpKeys } : {}),
+                      ...(request.rootTokenPgpKey ? { root_token_pgp_key: request.rootTokenPgpKey } : {}),
+                  }
+                : {
+                      secret_shares: request.secretShares,
+                      secret_threshold: request.secretThreshold,
+                      ...(request.pgpKeys ? { pgp_keys: request.pgpKeys } : {}),
+                      ...(request.rootTokenPgpKey ? { root_token_pgp_key: request.rootTokenPgpKey } : {}),
+                  },
         });
-        // keys_base64 holds the plain keys, or with pgp_keys the same encrypted values as keys.
-        const keys = Array.isArray(body.keys_base64) ? body.keys_base64 : Array.isArray(body.keys) ? body.keys : [];
+        // keys_base64 (recovery_keys_base64) holds the plain keys, or with PGP keys the same encrypted values as keys (recovery_keys).
+        const [base64, plain] = auto ? [body.recovery_keys_base64, body.recovery_keys] : [body.keys_base64, body.keys];
+        const keys = Array.isArray(base64) ? base64 : Array.isArray(plain) ? plain : [];
         if (keys.length !== request.secretShares || typeof body.root_token !== "string") {
-            throw new VaultHttpError(200, `region ${region}, ${pod}: PUT /v1/sys/init answered without ${request.secretShares} keys and a root token`);
+            throw new VaultHttpError(200, `region ${region}, ${pod}: PUT /v1/sys/init answered without ${request.secretShares} ${auto ? "recovery " : ""}keys and a root token`);
         }
         return { keys: keys.map((key) => new Sensitive(String(key))), rootToken: new Sensitive(body.root_token) };
     }
@@ -136,4 +191,38 @@ export class VaultHttpApi implements VaultApi {
     async kvPut(region: string, token: Sensitive, mount: string, path: string, data: Readonly<Record<string, string>>): Promise<void> {
         await this.call(region, this.tokenPod, { method: "POST", path: `/v1/${mount}/data/${path}`, token, body: { data } });
     }
+}
+
+/** One request over HTTP, or HTTPS verified with `tls` (never without verification). @throws on no answer within the time */
+function send(
+    url: URL,
+    request: {
+        readonly method: string;
+        readonly headers: Readonly<Record<string, string>>;
+        readonly payload?: string;
+        readonly timeoutMs: number;
+        readonly tls?: { readonly ca: string; readonly servername: string };
+    },
+): Promise<{ status: number; text: string }> {
+    return new Promise((resolve, reject) => {
+        // No keep-alive agent: a connection through a port-forward is not reused, nor left open.
+        const common = { method: request.method, headers: { ...request.headers }, agent: false } as const;
+        const req =
+            request.tls === undefined
+                ? http.request(url, common)
+                : https.request(url, { ...common, ca: request.tls.ca, servername: request.tls.servername, rejectUnauthorized: true });
+        const timer = setTimeout(() => req.destroy(new Error(`no answer within ${Math.round(request.timeoutMs / 1000)} s`)), request.timeoutMs);
+        const done = <T>(settle: (value: T) => void) => (value: T) => {
+            clearTimeout(timer);
+            settle(value);
+        };
+        req.on("error", done(reject));
+        req.on("response", (response) => {
+            const chunks: Buffer[] = [];
+            response.on("data", (chunk: Buffer) => chunks.push(chunk));
+            response.on("error", done(reject));
+            response.on("end", () => done(resolve)({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
+        });
+        req.end(request.payload);
+    });
 }

@@ -9,12 +9,18 @@
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { readProject, readStackConfig } from "../tools/synth/project";
 import type { Workspace } from "./ports";
+import { projectFileReader } from "./projectFiles";
 import type { Sensitive } from "./sensitive";
 
 export class AutomationWorkspace implements Workspace {
     private workspace?: Promise<LocalWorkspace>;
 
-    constructor(private readonly projectDir: string) {}
+    /** Reads a file named in config, relative to the project directory. */
+    readonly readFile: (file: string) => string;
+
+    constructor(private readonly projectDir: string) {
+        this.readFile = projectFileReader(projectDir);
+    }
 
     private local(): Promise<LocalWorkspace> {
         this.workspace ??= LocalWorkspace.create({ workDir: this.projectDir });

@@ -1,14 +1,15 @@
 /**
  * The bootstrap's orchestration against in-memory fakes of the workspace, Vault and Kubernetes
  * (tests/support/bootstrapFakes.ts): bring-up order, resume after a failure at every step, an
- * already-bootstrapped platform, a sealed restart, and no key material anywhere but the terminal.
+ * already-bootstrapped platform, a sealed restart, auto-unseal regions (recovery keys, servers that
+ * unseal themselves), the CA file read from the project, and no key material anywhere but the terminal.
  */
 import { inspect } from "node:util";
 import type { RegionConfig } from "../config";
 import { canaryBoundMs, canaryObjects } from "../bootstrap/canary";
 import { BOOTSTRAP_DEFAULTS, type BootstrapOptions, BootstrapError, bootstrap, optionProblems } from "../bootstrap/orchestrator";
 import { REDACTED, Sensitive } from "../bootstrap/sensitive";
-import { FakePlatform } from "./support/bootstrapFakes";
+import { AWS_KMS_SEAL, CA_FILE, type FakeOptions, FakePlatform } from "./support/bootstrapFakes";
 
 const options = (regions: readonly string[], more: Partial<BootstrapOptions> = {}): BootstrapOptions => ({
     regions,
@@ -134,7 +135,7 @@ describe("running it again", () => {
         platform.calls.length = 0;
         const report = await bootstrap(platform.ports(), options(regions));
         expect(platform.calls).toEqual([]);
-        expect(report).toEqual({ created: [], initialized: [], unsealed: [], configured: [], wired: [], revokedRootTokens: [] });
+        expect(report).toEqual({ created: [], initialized: [], unsealed: [], autoUnsealed: [], configured: [], wired: [], revokedRootTokens: [] });
     });
 
     it("only unseals a Vault that restarted sealed, with keys the operator enters", async () => {
@@ -158,51 +159,12 @@ describe("running it again", () => {
         await expect(bootstrap(platform.ports(), options(regions))).rejects.toThrow("region region1: vault-0 is still sealed after 2 key(s) (progress 2 of 3)");
     });
 
-    // Every call that changes something, each occurrence, in the order a fresh bring-up makes them.
-    const freshCalls = (() => {
-        const platform = new FakePlatform({ regions });
-        let calls: string[] = [];
-        beforeAll(async () => {
-            await bootstrap(platform.ports(), options(regions));
-            const seen = new Map<string, number>();
-            calls = platform.calls.map((call) => {
-                const n = (seen.get(call) ?? 0) + 1;
-                seen.set(call, n);
-                return `${call}#${n}`;
-            });
-        });
-        return () => calls;
-    })();
-
-    /** Fails the run at `failure` (before or after its effect), lets the operator run it again, and checks the end state. */
-    async function failThenResume(failure: string, afterEffect: boolean) {
-        const platform = new FakePlatform({ regions });
-        platform.failAt = failure;
-        platform.failAfterEffect = afterEffect;
-        const first = await bootstrap(platform.ports(), options(regions)).then(
-            () => undefined,
-            (error: unknown) => error,
-        );
-        const label = `${failure}${afterEffect ? " (after its effect)" : ""}`;
-        expect({ label, failed: first instanceof Error }).toEqual({ label, failed: true });
-        // The operator kept what the terminal showed, and runs the bootstrap again.
-        operatorRemembers(platform);
-        await bootstrap(platform.ports(), options(regions));
-        expect({ label, bootstrapped: bootstrapped(platform, regions) }).toEqual({ label, bootstrapped: true });
-        // Nothing was initialized twice. A root token still alive is one the failed run named (the
-        // completing run revoked every one it held or was given).
-        expect({ label, inits: platform.calls.filter((c) => c.startsWith("init")) }).toEqual({ label, inits: ["init region1", "init region2"] });
-        // A root token alive after the completing run is one the failed run told the operator to revoke.
-        const alive = regions.filter((r) => (platform.vaults.get(r)?.tokens.size ?? 0) > 0);
-        const yours = /the root token of (.+?) is still alive and no later run needs it/.exec(String(first))?.[1].split(", ") ?? [];
-        expect({ label, aliveAndNotNamed: alive.filter((r) => !yours.includes(r)) }).toEqual({ label, aliveAndNotNamed: [] });
-        expect({ label, leaks: leaks(platform, [String(first)]) }).toEqual({ label, leaks: [] });
-    }
+    const freshCalls = freshCallsOf(regions);
 
     it("picks up where it stopped after a failure before any step, and ends bootstrapped", async () => {
         expect(freshCalls().length).toBeGreaterThan(20);
         for (const failure of freshCalls()) {
-            await failThenResume(failure, false);
+            await failThenResume(regions, failure, false);
         }
     });
 
@@ -210,8 +172,215 @@ describe("running it again", () => {
         // Except init: if its answer (the keys) is lost, nobody has them. That Vault must be wiped and
         // initialized again, which the bootstrap does not do for you.
         for (const failure of freshCalls().filter((call) => !call.startsWith("init"))) {
-            await failThenResume(failure, true);
+            await failThenResume(regions, failure, true);
         }
+    });
+});
+
+/**
+ * Every call that changes something, each occurrence, in the order a fresh bring-up makes them
+ * (known once the describe block's beforeAll has run).
+ */
+function freshCallsOf(regions: readonly string[], fake: Partial<FakeOptions> = {}): () => string[] {
+    const platform = new FakePlatform({ regions, ...fake });
+    let calls: string[] = [];
+    beforeAll(async () => {
+        await bootstrap(platform.ports(), options(regions));
+        const seen = new Map<string, number>();
+        calls = platform.calls.map((call) => {
+            const n = (seen.get(call) ?? 0) + 1;
+            seen.set(call, n);
+            return `${call}#${n}`;
+        });
+    });
+    return () => calls;
+}
+
+/** Fails the run at `failure` (before or after its effect), lets the operator run it again, and checks the end state. */
+async function failThenResume(regions: readonly string[], failure: string, afterEffect: boolean, fake: Partial<FakeOptions> = {}): Promise<FakePlatform> {
+    const platform = new FakePlatform({ regions, ...fake });
+    platform.failAt = failure;
+    platform.failAfterEffect = afterEffect;
+    const first = await bootstrap(platform.ports(), options(regions)).then(
+        () => undefined,
+        (error: unknown) => error,
+    );
+    const label = `${failure}${afterEffect ? " (after its effect)" : ""}`;
+    expect({ label, failed: first instanceof Error }).toEqual({ label, failed: true });
+    // The operator kept what the terminal showed, and runs the bootstrap again.
+    operatorRemembers(platform);
+    await bootstrap(platform.ports(), options(regions));
+    expect({ label, bootstrapped: bootstrapped(platform, regions) }).toEqual({ label, bootstrapped: true });
+    // Nothing was initialized twice. A root token still alive is one the failed run named (the
+    // completing run revoked every one it held or was given).
+    expect({ label, inits: platform.calls.filter((c) => c.startsWith("init")) }).toEqual({ label, inits: regions.map((r) => `init ${r}`) });
+    // A root token alive after the completing run is one the failed run told the operator to revoke.
+    const alive = regions.filter((r) => (platform.vaults.get(r)?.tokens.size ?? 0) > 0);
+    const yours = /the root token of (.+?) is still alive and no later run needs it/.exec(String(first))?.[1].split(", ") ?? [];
+    expect({ label, aliveAndNotNamed: alive.filter((r) => !yours.includes(r)) }).toEqual({ label, aliveAndNotNamed: [] });
+    expect({ label, leaks: leaks(platform, [String(first)]) }).toEqual({ label, leaks: [] });
+    return platform;
+}
+
+describe("auto-unseal", () => {
+    // region1 unseals itself through AWS KMS; region2 is Shamir.
+    const regions = ["region1", "region2"];
+    const mixed: Partial<FakeOptions> = { autoUnseal: { region1: AWS_KMS_SEAL } };
+
+    it("a fresh bring-up: recovery keys and no unseal in the auto-unseal region, Shamir as before in the other", async () => {
+        const platform = new FakePlatform({ regions, ...mixed });
+        const report = await bootstrap(platform.ports(), options(regions, { keyShares: 5, keyThreshold: 3 }));
+
+        expect(bootstrapped(platform, regions)).toBe(true);
+        // Init takes the key settings as the recovery keys' in region1, as the unseal keys' in region2.
+        expect(platform.initRequests.get("region1")).toEqual({ secretShares: 5, secretThreshold: 3, autoUnseal: true });
+        expect(platform.initRequests.get("region2")).toEqual({ secretShares: 5, secretThreshold: 3 });
+        expect(platform.shown).toEqual([
+            { region: "region1", recovery: true, keysEncrypted: false, keys: 5 },
+            { region: "region2", recovery: false, keysEncrypted: false, keys: 5 },
+        ]);
+        // Nothing unsealed by hand, and no keys asked for, in region1: same calls as a Shamir region without the unseals.
+        expect(platform.calls.filter((c) => c.endsWith(" region1"))).toEqual([
+            "createStack region1",
+            "setConfig region1",
+            "up region1",
+            "init region1",
+            "keepOffline region1",
+            "setConfig region1",
+            "up region1",
+            "up region1",
+            "revoke region1",
+        ]);
+        expect(platform.calls.filter((c) => c === "unseal region2")).toHaveLength(3 * 3);
+        expect(report.unsealed).toEqual(["region2"]);
+        expect(report.autoUnsealed).toEqual(["region1"]);
+        expect(platform.written).toContain("region1 init done 5 recovery key shares, threshold 3 (auto-unseal through awskms)");
+        expect(platform.written).toContain("region1 unseal done every server unsealed itself (auto-unseal through awskms)");
+        expect(platform.written).toContain("region1 unseal running waiting for vault-1 to unseal itself (awskms)");
+        expect(report.revokedRootTokens).toEqual(regions);
+        expect(leaks(platform)).toEqual([]);
+    });
+
+    const freshCalls = freshCallsOf(regions, mixed);
+
+    it("picks up where it stopped after a failure before any step, asking no keys for the auto-unseal region", async () => {
+        expect(freshCalls().filter((call) => call.startsWith("unseal region1"))).toEqual([]);
+        for (const failure of freshCalls()) {
+            const platform = await failThenResume(regions, failure, false, mixed);
+            expect({ failure, asked: platform.calls.filter((c) => c === "askKeys region1") }).toEqual({ failure, asked: [] });
+        }
+    });
+
+    it("picks up where it stopped when a step took effect but its answer was lost", async () => {
+        for (const failure of freshCalls().filter((call) => !call.startsWith("init"))) {
+            const platform = await failThenResume(regions, failure, true, mixed);
+            expect({ failure, asked: platform.calls.filter((c) => c === "askKeys region1") }).toEqual({ failure, asked: [] });
+        }
+    });
+
+    it("after a restart, a sealed auto-unseal Vault asks for no keys: the run waits until every server has unsealed itself", async () => {
+        const platform = new FakePlatform({ regions, ...mixed });
+        await bootstrap(platform.ports(), options(regions));
+        operatorRemembers(platform);
+        platform.restart("region1");
+        platform.calls.length = 0;
+        const ports = platform.ports();
+        const asked: string[] = [];
+        ports.operator.unsealKeys = (region) => {
+            asked.push(region);
+            return Promise.reject(new Error("no keys here"));
+        };
+        const report = await bootstrap(ports, options(regions));
+        expect(asked).toEqual([]);
+        expect(platform.calls).toEqual([]);
+        expect(report.autoUnsealed).toEqual(["region1"]);
+        expect(report.unsealed).toEqual([]);
+        expect(bootstrapped(platform, regions)).toBe(true);
+
+        // Both restarted: keys are asked for the Shamir region only.
+        platform.restart("region1");
+        platform.restart("region2");
+        const again = await bootstrap(platform.ports(), options(regions));
+        expect(new Set(platform.calls)).toEqual(new Set(["askKeys region2", "unseal region2"]));
+        expect([again.autoUnsealed, again.unsealed]).toEqual([["region1"], ["region2"]]);
+        expect(bootstrapped(platform, regions)).toBe(true);
+    });
+
+    it("a server that never unseals itself fails clearly: the region, the server, the KMS and its credentials", async () => {
+        const platform = new FakePlatform({ regions, ...mixed });
+        await bootstrap(platform.ports(), options(regions));
+        operatorRemembers(platform);
+        platform.restart("region1");
+        platform.kmsDown.add("region1");
+        platform.calls.length = 0;
+        const error = (await bootstrap(platform.ports(), options(regions)).catch((e: unknown) => e)) as BootstrapError;
+        expect(error).toBeInstanceOf(BootstrapError);
+        expect(error.lines[0]).toBe(
+            "region region1: vault-0 is still sealed after 60 s, but with vault.seal.type awskms it unseals itself through the KMS: the KMS is unreachable from the cluster, " +
+                "or the workload identity arn:aws:iam::123456789012:role/openova-vault-unseal is not bound to the servers' service account or may not use the key. " +
+                "Check `kubectl -n vault logs vault-0` for seal errors, fix it, and run the bootstrap again (it asks for no unseal keys)",
+        );
+        expect(platform.calls.filter((c) => c.startsWith("askKeys") || c.startsWith("unseal"))).toEqual([]);
+        expect(platform.written).toContain("region1 unseal failed vault-0 is still sealed");
+        // Once the KMS answers again, the next run only waits.
+        platform.kmsDown.clear();
+        platform.calls.length = 0;
+        await bootstrap(platform.ports(), options(regions));
+        expect(platform.calls).toEqual([]);
+        expect(bootstrapped(platform, regions)).toBe(true);
+    });
+
+    it("a follower that joins but cannot reach the KMS, with credentials from a Secret, is named with that Secret", async () => {
+        const secretSeal = { type: "awskms", parameters: AWS_KMS_SEAL.parameters, credentials: "secret", credentialsSecret: "vault-kms-credentials" } as const;
+        const platform = new FakePlatform({ regions, autoUnseal: { region1: secretSeal } });
+        platform.kmsDown.add("region1/vault-2");
+        const error = (await bootstrap(platform.ports(), options(regions)).catch((e: unknown) => e)) as BootstrapError;
+        expect(error.lines[0]).toMatch(
+            /^region region1: vault-2 is still sealed after 60 s, but with vault\.seal\.type awskms it unseals itself through the KMS: the KMS is unreachable from the cluster, or the Secret vault-kms-credentials in namespace vault is missing or holds wrong credentials\. /,
+        );
+        // Initialized (its recovery keys shown), nothing asked or unsealed by hand; the root token kept for the next run.
+        expect(platform.shown.map((m) => [m.region, m.recovery])).toEqual([["region1", true]]);
+        expect(platform.calls.filter((c) => c.startsWith("askKeys") || c.startsWith("unseal"))).toEqual([]);
+        expect(error.lines).toContain("the root token of region1 is still alive: the next run asks for it, and revokes it when it completes");
+    });
+
+    it("with PGP keys, shows only encrypted recovery keys, and asks for decrypted unseal keys for the Shamir region only", async () => {
+        const platform = new FakePlatform({ regions, ...mixed });
+        const pgp = { pgpKeys: ["p1", "p2", "p3"], rootTokenPgpKey: "pr", keyShares: 3, keyThreshold: 2, interactive: false };
+        const ports = platform.ports();
+        const asked: string[] = [];
+        ports.operator.unsealKeys = (region) => {
+            asked.push(region);
+            return Promise.resolve((platform.vaults.get(region)?.keys ?? []).slice(0, 2).map((k) => new Sensitive(k)));
+        };
+        ports.operator.adminToken = (region) => Promise.resolve(new Sensitive([...(platform.vaults.get(region)?.tokens ?? [])][0] ?? ""));
+        await bootstrap(ports, options(regions, pgp));
+        expect(bootstrapped(platform, regions)).toBe(true);
+        expect(asked).toEqual(["region2"]);
+        expect(platform.initRequests.get("region1")).toEqual({ secretShares: 3, secretThreshold: 2, pgpKeys: ["p1", "p2", "p3"], rootTokenPgpKey: "pr", autoUnseal: true });
+        expect(platform.shown[0]).toEqual({ region: "region1", recovery: true, keysEncrypted: true, keys: 3 });
+        expect(platform.terminal[0]).toMatch(/^region1: pgp\(p1\):\S+ pgp\(p2\):\S+ pgp\(p3\):\S+ root pgp\(pr\):\S+$/);
+        expect(platform.terminal.every((line) => !platform.keyMaterial().some((secret) => line.includes(secret)))).toBe(true);
+    });
+});
+
+describe("the CA file a stack names", () => {
+    const regions = ["region1", "region2"];
+
+    it("is read from the project (relative to where Pulumi.yaml is), as `pulumi up` reads it", async () => {
+        const platform = new FakePlatform({ regions });
+        await bootstrap(platform.ports(), options(regions));
+        expect(bootstrapped(platform, regions)).toBe(true);
+        expect(new Set(platform.filesRead)).toEqual(new Set([CA_FILE]));
+    });
+
+    it("that cannot be read stops the run before any server is deployed, naming the key", async () => {
+        const platform = new FakePlatform({ regions });
+        platform.files.delete(CA_FILE);
+        const error = (await bootstrap(platform.ports(), options(regions)).catch((e: unknown) => e)) as BootstrapError;
+        expect(error).toBeInstanceOf(BootstrapError);
+        expect(error.lines[0]).toContain(`openova-vault:vaultCaCertFile is "${CA_FILE}", but it cannot be read (ENOENT)`);
+        expect(platform.calls.filter((c) => !c.startsWith("createStack"))).toEqual([]);
     });
 });
 
@@ -222,7 +391,11 @@ describe("failures at the end", () => {
         const platform = new FakePlatform({ regions });
         platform.storesReady.set("region2", false);
         const error = (await bootstrap(platform.ports(), options(regions)).catch((e: unknown) => e)) as BootstrapError;
-        expect(error.lines).toEqual(["region region2: ClusterSecretStore vault-local is not Ready", "region region2: ClusterSecretStore vault-region1 is not Ready"]);
+        expect(error.lines).toEqual([
+            "region region2: ClusterSecretStore vault-local is not Ready",
+            "region region2: ClusterSecretStore vault-local-push is not Ready",
+            "region region2: ClusterSecretStore vault-region1 is not Ready",
+        ]);
         expect(regions.map((r) => platform.vaults.get(r)?.tokens.size)).toEqual([0, 0]);
         platform.storesReady.set("region2", true);
         platform.calls.length = 0;
@@ -264,7 +437,7 @@ describe("failures at the end", () => {
 
     it("refuses --regions that leave out a peer, before anything happens", async () => {
         const platform = new FakePlatform({ regions });
-        platform.stacks.set("region1", { config: { "openova-vault:domain": "example.com", "openova-vault:regions": JSON.stringify(regions), "openova-vault:kubeContext": "region1" }, outputs: {}, serverDeployed: false, podPolls: 0 });
+        platform.stacks.set("region1", { config: { "openova-vault:domain": "example.com", "openova-vault:regions": JSON.stringify(regions), "openova-vault:kubeContext": "region1", "openova-vault:vaultCaCertFile": CA_FILE }, outputs: {}, serverDeployed: false, podPolls: 0 });
         const error = (await bootstrap(platform.ports(), options(["region1"])).catch((e: unknown) => e)) as BootstrapError;
         expect(error.lines[0]).toContain("stack region1 reads its peers region2, which --regions leaves out");
         expect(platform.calls).toEqual([]);
@@ -284,18 +457,28 @@ describe("failures at the end", () => {
 });
 
 describe("key material", () => {
-    it("is never written anywhere but the terminal: progress, output, config, state, errors", async () => {
+    it("is never written anywhere but the terminal: progress, output, config, state, errors (unseal and recovery keys)", async () => {
         const regions = ["region1", "region2", "region3"];
-        const platform = new FakePlatform({ regions });
+        // region2 auto-unseals: its recovery keys are key material like unseal keys.
+        const platform = new FakePlatform({ regions, autoUnseal: { region2: AWS_KMS_SEAL } });
         const report = await bootstrap(platform.ports(), options(regions));
         platform.restart("region1");
         operatorRemembers(platform);
         // A run that fails half way, with the operator's keys and tokens in memory.
         platform.failAt = "unseal region1";
         const error = await bootstrap(platform.ports(), options(regions)).catch((e: unknown) => e);
-        const everything = [JSON.stringify(report), String(error), inspect(error), ...platform.written];
+        // A run that fails waiting for an auto-unseal Vault whose KMS does not answer.
+        platform.restart("region2");
+        platform.kmsDown.add("region2");
+        const sealedError = await bootstrap(platform.ports(), options(regions)).catch((e: unknown) => e);
+        expect(String(sealedError)).toContain("region region2: vault-0 is still sealed");
+        const everything = [JSON.stringify(report), String(error), inspect(error), String(sealedError), inspect(sealedError), ...platform.written];
         expect(platform.keyMaterial().length).toBeGreaterThan(0);
+        const recoveryKeys = platform.vaults.get("region2")?.keys ?? [];
+        expect(recoveryKeys.length).toBe(BOOTSTRAP_DEFAULTS.keyShares);
+        expect(recoveryKeys.every((key) => key.startsWith("recovery-key-") && platform.keyMaterial().includes(key))).toBe(true);
         expect(platform.terminal.join(" ")).toContain(platform.vaults.get("region3")?.keys[0]);
+        expect(platform.terminal.join(" ")).toContain(recoveryKeys[0]);
         expect(leaks(platform, everything)).toEqual([]);
     });
 

@@ -1,16 +1,61 @@
 /**
  * `npm run bootstrap`: its help documents every flag, bad arguments exit 2, and on a machine without
  * the pulumi CLI or the regions' kubeconfig contexts (this one) it stops at the prerequisite check
- * with one line per missing thing and exit 1, having changed nothing.
+ * with one line per missing thing and exit 1, having changed nothing. The stack files are read from
+ * the project directory, and so is the CA file they name, wherever the command is started from.
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { planLines, summary } from "../bootstrap/cli";
+import { parse, stringify } from "yaml";
+import { keyPrompts, main, planLines, summary } from "../bootstrap/cli";
 import { kubeContexts, missingPrerequisites, type Run } from "../bootstrap/prerequisites";
+import { projectFileReader } from "../bootstrap/projectFiles";
 
 const ROOT = path.join(__dirname, "..");
+const CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIBtestCAforTheBootstrapCommand\n-----END CERTIFICATE-----\n";
+
+/**
+ * A copy of this project's Pulumi.yaml and stack files in a temporary directory, each stack naming a
+ * CA file relative to the project (TLS is on by default, and then the CA is required).
+ * @param caFile where the stack files say the CA is, relative to the project; `write` whether it exists
+ */
+function projectCopy(caFile = "certs/vault-ca.pem", write = true): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bootstrap-project-"));
+    fs.copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+    for (const stack of ["region1", "region2"]) {
+        const file = parse(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
+        file.config["openova-vault:vaultCaCertFile"] = caFile;
+        fs.writeFileSync(path.join(dir, `Pulumi.${stack}.yaml`), stringify(file));
+    }
+    if (write) {
+        fs.mkdirSync(path.dirname(path.join(dir, caFile)), { recursive: true });
+        fs.writeFileSync(path.join(dir, caFile), CA_PEM);
+    }
+    return dir;
+}
+
+/**
+ * The command in this process, over the project in `projectDir`, started from another directory, with
+ * no pulumi CLI and no kubeconfig whatever this machine has (an empty PATH and a missing file).
+ */
+async function bootstrapIn(projectDir: string, ...args: string[]): Promise<{ code: number; stderr: string }> {
+    const lines: string[] = [];
+    const error = jest.spyOn(console, "error").mockImplementation((...parts: unknown[]) => void lines.push(parts.map(String).join(" ")));
+    const saved = { PATH: process.env.PATH, KUBECONFIG: process.env.KUBECONFIG, cwd: process.cwd() };
+    process.env.PATH = fs.mkdtempSync(path.join(os.tmpdir(), "empty-path-"));
+    process.env.KUBECONFIG = path.join(os.tmpdir(), "no-such-kubeconfig");
+    process.chdir(os.tmpdir());
+    try {
+        return { code: await main(args, projectDir), stderr: lines.join("\n") };
+    } finally {
+        process.chdir(saved.cwd);
+        process.env.PATH = saved.PATH;
+        process.env.KUBECONFIG = saved.KUBECONFIG;
+        error.mockRestore();
+    }
+}
 
 function bootstrapCli(...args: string[]) {
     const result = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "bootstrap/cli.ts", ...args], {
@@ -29,6 +74,12 @@ describe("npm run bootstrap", () => {
         for (const flag of ["--regions", "--non-interactive", "--key-shares", "--key-threshold", "--pgp-keys", "--root-token-pgp-key", "--keep-root-token", "--verify", "--pod-timeout", "--help"]) {
             expect({ flag, documented: new RegExp(`^\\s+(-h, )?${flag}\\b`, "m").test(stdout) }).toEqual({ flag, documented: true });
         }
+        // The key flags set the recovery keys of an auto-unseal Vault, and TLS is verified with the region's CA.
+        const help = stdout.replace(/\s+/g, " ");
+        expect(help).toContain("--key-shares N unseal key shares for a Vault being initialized, or recovery key shares for one that auto-unseals");
+        expect(help).toContain("--key-shares, --key-threshold and --pgp-keys then set the recovery keys");
+        expect(help).toContain("Recovery keys cannot unseal; they authorize `vault operator generate-root` and seal migration.");
+        expect(help).toContain("verifies its certificate with the region's CA (openova-vault:vaultCaCertFile, relative to the project directory) for the name <pod>.vault-internal.<namespace>.svc");
     });
 
     it("exits 2 on bad arguments, naming them", () => {
@@ -38,21 +89,22 @@ describe("npm run bootstrap", () => {
         expect(bootstrapCli("--non-interactive").stderr).toContain("--non-interactive needs --pgp-keys");
     });
 
-    it("stops at the prerequisite check on this machine, as `npm run bootstrap` with no flags does", () => {
-        const { code, stderr } = bootstrapCli();
+    it("stops at the prerequisite check on this machine, as `npm run bootstrap` with no flags does", async () => {
+        const { code, stderr } = await bootstrapIn(projectCopy());
         expect(code).toBe(1);
         expect(stderr).toContain("error: the pulumi CLI is not installed or not on PATH");
         expect(stderr).toContain("error: nothing was changed; run the bootstrap again once these are in place");
     });
 
-    it("stops at the prerequisite check on this machine, one line per missing thing, exit 1", () => {
+    it("stops at the prerequisite check on this machine, one line per missing thing, exit 1", async () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pgp-"));
         const keys = [1, 2, 3].map((i) => {
             const file = path.join(dir, `key${i}.b64`);
             fs.writeFileSync(file, Buffer.from(`public key ${i}`).toString("base64"));
             return file;
         });
-        const { code, stderr } = bootstrapCli("--non-interactive", "--key-shares", "3", "--key-threshold", "2", "--pgp-keys", keys.join(","), "--root-token-pgp-key", keys[0]);
+        // The CA file is read relative to the project directory, not to where the command runs.
+        const { code, stderr } = await bootstrapIn(projectCopy(), "--non-interactive", "--key-shares", "3", "--key-threshold", "2", "--pgp-keys", keys.join(","), "--root-token-pgp-key", keys[0]);
         expect(code).toBe(1);
         expect(stderr.trim().split("\n")).toEqual([
             "error: the pulumi CLI is not installed or not on PATH: install it (https://www.pulumi.com/docs/iac/download-install/), the Automation API drives it",
@@ -60,6 +112,13 @@ describe("npm run bootstrap", () => {
             'error: region region2: no kubeconfig context "region2" (its stack\'s openova-vault:kubeContext): add it to your kubeconfig (none found in KUBECONFIG or ~/.kube/config)',
             "error: nothing was changed; run the bootstrap again once these are in place",
         ]);
+    });
+
+    it("stops before anything else when the CA file a stack names cannot be read from the project directory", async () => {
+        const { code, stderr } = await bootstrapIn(projectCopy("certs/missing-ca.pem", false));
+        expect(code).toBe(1);
+        expect(stderr.split("\n")[0]).toMatch(/^error: Invalid config for stack "region1": openova-vault:vaultCaCertFile is "certs\/missing-ca\.pem", but it cannot be read \(ENOENT\)/);
+        expect(stderr).not.toContain("pulumi CLI");
     });
 
     it("refuses a PGP key file that is not base64, naming it", () => {
@@ -93,14 +152,29 @@ describe("prerequisites", () => {
     });
 });
 
+describe("files named in config", () => {
+    it("are read relative to the project directory, and absolute paths as they are", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "project-"));
+        fs.mkdirSync(path.join(dir, "certs"));
+        fs.writeFileSync(path.join(dir, "certs", "ca.pem"), CA_PEM);
+        const read = projectFileReader(dir);
+        expect(read("certs/ca.pem")).toBe(CA_PEM);
+        expect(read(path.join(dir, "certs", "ca.pem"))).toBe(CA_PEM);
+        expect(() => read("certs/other.pem")).toThrow(/^ENOENT: no such file or directory/);
+    });
+});
+
 describe("the summary", () => {
     it("says what was done and how later runs authenticate", () => {
-        const lines = summary({ created: ["a", "b"], initialized: ["a", "b"], unsealed: ["a", "b"], configured: ["a", "b"], wired: ["a"], revokedRootTokens: ["a", "b"] });
+        const lines = summary({ created: ["a", "b"], initialized: ["a", "b"], unsealed: ["a", "b"], autoUnsealed: [], configured: ["a", "b"], wired: ["a"], revokedRootTokens: ["a", "b"] });
         expect(lines.join("\n")).toContain("Stacks created: a, b. Vaults initialized: a, b; unsealed: a, b.");
         expect(lines.join("\n")).toContain("Root tokens revoked: a, b. For later `pulumi up` runs, export VAULT_TOKEN");
-        expect(summary({ created: [], initialized: [], unsealed: [], configured: [], wired: [], revokedRootTokens: [] }).join("\n")).toContain("Stacks created: none.");
-        const verified = summary({ created: [], initialized: [], unsealed: [], configured: [], wired: [], revokedRootTokens: [], canary: { tookMs: 41_200, boundMs: 100_000 } });
+        expect(summary({ created: [], initialized: [], unsealed: [], autoUnsealed: [], configured: [], wired: [], revokedRootTokens: [] }).join("\n")).toContain("Stacks created: none.");
+        const verified = summary({ created: [], initialized: [], unsealed: [], autoUnsealed: [], configured: [], wired: [], revokedRootTokens: [], canary: { tookMs: 41_200, boundMs: 100_000 } });
         expect(verified).toContain("A canary write reached every region in 41 s (bound 100 s).");
+        const auto = summary({ created: [], initialized: ["a", "b"], unsealed: ["b"], autoUnsealed: ["a"], configured: [], wired: [], revokedRootTokens: ["a"] }).join("\n");
+        expect(auto).toContain("Vaults initialized: a, b; unsealed: b; unsealed themselves (auto-unseal): a.");
+        expect(auto).toContain("make one with `vault operator generate-root` and the unseal keys (the recovery keys of an auto-unseal Vault) when needed");
     });
 });
 
@@ -116,5 +190,32 @@ describe("the plan shown before anything changes", () => {
             "  region2: kubeconfig context us-1, Vault in namespace secrets",
             "A Vault initialized now gets 5 unseal key shares, 3 needed to unseal.",
         ]);
+    });
+
+    it("says which regions auto-unseal, and that their keys are recovery keys", () => {
+        const clusters = { region1: { context: "eu-1", vaultNamespace: "vault" }, region2: { context: "us-1", vaultNamespace: "vault" } };
+        const plan = { regions: ["region1", "region2"], keyShares: 5, keyThreshold: 3, keepRootToken: false, interactive: true, podTimeoutMs: 1, pollMs: 1 };
+        expect(planLines(plan, clusters, { region1: "awskms", region2: "shamir" })).toEqual([
+            "The bootstrap will bring up, in this order:",
+            "  region1: kubeconfig context eu-1, Vault in namespace vault, auto-unseal through awskms",
+            "  region2: kubeconfig context us-1, Vault in namespace vault",
+            "A Shamir Vault (region2) initialized now gets 5 unseal key shares, 3 needed to unseal.",
+            "An auto-unseal Vault (region1) initialized now gets 5 recovery key shares, 3 needed to authorize generate-root or a seal migration; recovery keys cannot unseal, it unseals itself through its KMS.",
+        ]);
+        expect(planLines({ ...plan, pgpKeys: ["a", "b", "c", "d", "e"] }, clusters, { region1: "gcpckms", region2: "transit" }).slice(3)).toEqual([
+            "An auto-unseal Vault (region1, region2) initialized now gets 5 recovery key shares, 3 needed to authorize generate-root or a seal migration, each encrypted to one PGP key; recovery keys cannot unseal, it unseals itself through its KMS.",
+        ]);
+    });
+
+    it("asks for the key settings in the words of the regions' seals", () => {
+        expect(keyPrompts(["a", "b"], { a: "shamir" })).toEqual({ shares: "Unseal key shares for a Vault initialized now", threshold: "Keys needed to unseal" });
+        expect(keyPrompts(["a"], { a: "awskms" })).toEqual({
+            shares: "Recovery key shares for a Vault initialized now (it auto-unseals; recovery keys cannot unseal)",
+            threshold: "Recovery keys needed to authorize generate-root or a seal migration",
+        });
+        expect(keyPrompts(["a", "b"], { a: "awskms" })).toEqual({
+            shares: "Key shares for a Vault initialized now (unseal keys; recovery keys for a, which auto-unseals)",
+            threshold: "Keys needed to unseal (recovery keys: to authorize generate-root or a seal migration)",
+        });
     });
 });

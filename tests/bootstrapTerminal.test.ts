@@ -4,7 +4,17 @@
  */
 import { BootstrapError } from "../bootstrap/orchestrator";
 import { Sensitive } from "../bootstrap/sensitive";
-import { LineProgress, NonInteractiveOperator, SpinnerProgress, adminTokenVariable, keyMaterialLines } from "../bootstrap/terminal";
+import { LineProgress, NonInteractiveOperator, SpinnerProgress, TerminalOperator, adminTokenVariable, keyMaterialLines } from "../bootstrap/terminal";
+
+// The interactive operator's prompts: each confirmation is answered by the test; any other fails it.
+const confirmations: { message: string; answer: boolean }[] = [];
+jest.mock("@inquirer/prompts", () => ({
+    confirm: ({ message }: { message: string }) => {
+        const known = confirmations.find((c) => c.message === message);
+        return known === undefined ? Promise.reject(new Error(`unexpected prompt: ${message}`)) : Promise.resolve(known.answer);
+    },
+    password: () => Promise.reject(new Error("no password prompt in these tests")),
+}));
 
 const material = (encrypted: boolean, rootTokenEncrypted = encrypted) => ({
     keys: [new Sensitive("k1"), new Sensitive("k2")],
@@ -37,6 +47,41 @@ describe("non-interactive operator", () => {
     it("says whether what it shows is encrypted", () => {
         expect(keyMaterialLines("a", material(false))[0]).toBe("Region a: Vault is initialized. Its unseal keys (in the clear, shown this once) and root token (in the clear, shown this once):");
         expect(keyMaterialLines("a", material(true, false))[0]).toBe("Region a: Vault is initialized. Its unseal keys (PGP-encrypted) and root token (in the clear, shown this once):");
+    });
+});
+
+describe("recovery keys (auto-unseal)", () => {
+    const recovery = (encrypted: boolean) => ({ ...material(encrypted), recovery: true });
+
+    it("are shown like unseal keys, labelled recovery keys, with a line saying they cannot unseal", () => {
+        expect(keyMaterialLines("a", recovery(false))).toEqual([
+            "Region a: Vault is initialized. Its recovery keys (in the clear, shown this once) and root token (in the clear, shown this once):",
+            "  Recovery key 1: k1",
+            "  Recovery key 2: k2",
+            "  Initial root token: root",
+            "Recovery keys cannot unseal this Vault (it unseals itself through its KMS): they authorize `vault operator generate-root` (a new root token) and seal migration.",
+            "Store them offline now, each key with a different person. They are not kept anywhere else.",
+        ]);
+        // Unseal keys are shown as before: no recovery wording.
+        expect(keyMaterialLines("a", material(false)).join("\n")).not.toMatch(/recovery/i);
+    });
+
+    it("at a terminal: shown once, confirmed as recovery keys, then cleared from the screen and scrollback", async () => {
+        const written: string[] = [];
+        let paused = 0;
+        confirmations.push({ message: "Are all 2 recovery keys and the root token of eu-1 stored offline?", answer: true });
+        await new TerminalOperator((text) => written.push(text), () => paused++).keepOffline("eu-1", recovery(false));
+        expect(paused).toBe(1);
+        expect(written).toEqual([`\n${keyMaterialLines("eu-1", recovery(false)).join("\n")}\n\n`, "\x1b[H\x1b[2J\x1b[3J"]);
+    });
+
+    it("without a terminal, only encrypted, as unseal keys", async () => {
+        const written: string[] = [];
+        const operator = new NonInteractiveOperator({}, (text) => written.push(text));
+        await operator.keepOffline("eu-1", recovery(true));
+        expect(written.join("")).toContain("Its recovery keys (PGP-encrypted) and root token (PGP-encrypted):\n  Recovery key 1: k1\n");
+        await expect(operator.keepOffline("eu-1", recovery(false))).rejects.toThrow("refusing to show unencrypted key material without a terminal");
+        expect(written).toHaveLength(1);
     });
 });
 

@@ -1,12 +1,22 @@
 /**
  * The bootstrap's Vault HTTP adapter against a local HTTP server that answers like Vault's API: the
- * requests it sends (method, path, body, token header), what it makes of the answers, and errors that
- * name the call but never carry key material.
+ * requests it sends (method, path, body, token header), what it makes of the answers (unseal keys, or
+ * an auto-unseal Vault's recovery keys), and errors that name the call but never carry key material.
+ * With TLS, against a local HTTPS server whose certificate is made here at run time (node:crypto keys,
+ * the openssl CLI to sign): verified with the region's CA, for the pod's in-cluster name.
  */
+import { generateKeyPairSync } from "node:crypto";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
 import * as http from "node:http";
+import * as https from "node:https";
 import type { AddressInfo } from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { TLSSocket } from "node:tls";
 import { Sensitive } from "../bootstrap/sensitive";
-import { VaultHttpApi, VaultHttpError } from "../bootstrap/vaultHttp";
+import { VaultHttpApi, VaultHttpError, vaultServerName } from "../bootstrap/vaultHttp";
+import { certificateNames } from "../components/vaultTls";
 
 interface Seen {
     method: string;
@@ -16,6 +26,7 @@ interface Seen {
 }
 
 const KEYS = ["a2V5LW9uZQ==", "a2V5LXR3bw==", "a2V5LXRocmVl"];
+const RECOVERY_KEYS = ["cmVjb3Zlcnktb25l", "cmVjb3ZlcnktdHdv"];
 const ROOT = "hvs.ROOTTOKEN";
 
 describe("VaultHttpApi", () => {
@@ -41,6 +52,11 @@ describe("VaultHttpApi", () => {
                         return send(200, status());
                     case "PUT /v1/sys/init":
                         state.initialized = true;
+                        // As Vault answers with an auto-unseal seal: recovery keys, and no unseal keys.
+                        if (body?.recovery_shares !== undefined) {
+                            const hex = RECOVERY_KEYS.map((k) => Buffer.from(k, "base64").toString("hex"));
+                            return send(200, { keys: [], keys_base64: [], recovery_keys: hex, recovery_keys_base64: RECOVERY_KEYS, root_token: ROOT });
+                        }
                         return send(200, { keys: KEYS.map((k) => Buffer.from(k, "base64").toString("hex")), keys_base64: KEYS, root_token: ROOT });
                     case "PUT /v1/sys/unseal":
                         if (!KEYS.includes(String(body?.key))) {
@@ -68,7 +84,7 @@ describe("VaultHttpApi", () => {
 
     afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-    const api = () => new VaultHttpApi(() => Promise.resolve(`${base}/`), "vault-0");
+    const api = () => new VaultHttpApi(() => Promise.resolve(`${base}/`));
 
     it("initializes, unseals with two keys, checks and revokes a token, with Vault's request shapes", async () => {
         expect(await api().sealStatus("r", "vault-0")).toEqual({ initialized: false, sealed: true, t: 2, n: 3, progress: 0 });
@@ -85,6 +101,21 @@ describe("VaultHttpApi", () => {
         expect(await api().tokenInfo("r", new Sensitive("hvs.wrong"))).toEqual({ valid: false, root: false });
         await api().revoke("r", result.rootToken);
         expect(seen.at(-1)).toEqual({ method: "POST", url: "/v1/auth/token/revoke-self", token: ROOT, body: undefined });
+    });
+
+    it("initializes an auto-unseal Vault with recovery settings, and returns its recovery keys", async () => {
+        const result = await api().init("r", "vault-0", { secretShares: 2, secretThreshold: 2, pgpKeys: ["p1", "p2"], rootTokenPgpKey: "pr", autoUnseal: true });
+        expect(seen.at(-1)).toEqual({
+            method: "PUT",
+            url: "/v1/sys/init",
+            body: { recovery_shares: 2, recovery_threshold: 2, recovery_pgp_keys: ["p1", "p2"], root_token_pgp_key: "pr" },
+        });
+        expect(result.keys.map((k) => k.reveal())).toEqual(RECOVERY_KEYS);
+        expect(result.rootToken.reveal()).toBe(ROOT);
+        // Fewer recovery keys than asked for: refused, without the keys in the message.
+        const error = await api().init("r", "vault-0", { secretShares: 3, secretThreshold: 2, autoUnseal: true }).catch((e: unknown) => e);
+        expect((error as Error).message).toBe("region r, vault-0: PUT /v1/sys/init answered without 3 recovery keys and a root token");
+        expect(seen.at(-1)?.body).toEqual({ recovery_shares: 3, recovery_threshold: 2 });
     });
 
     it("writes a KV v2 secret under <mount>/data/ with the token", async () => {
@@ -105,5 +136,138 @@ describe("VaultHttpApi", () => {
     it("says which server could not be reached", async () => {
         const unreachable = new VaultHttpApi(() => Promise.resolve("http://127.0.0.1:1/"));
         await expect(unreachable.sealStatus("r", "vault-0")).rejects.toThrow(/^region r, vault-0: GET \/v1\/sys\/seal-status failed: /);
+    });
+});
+
+/** The openssl CLI, which signs the test certificates; without it the TLS tests are skipped, saying so. */
+const OPENSSL = spawnSync("openssl", ["version"], { encoding: "utf8" }).error === undefined;
+if (!OPENSSL) {
+    console.warn("VaultHttpApi TLS tests skipped: the openssl CLI is not on PATH (it signs the certificates they make)");
+}
+
+/** A CA, and server certificates it signs, made at run time in a temporary directory. */
+class TestPki {
+    readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), "vault-tls-"));
+    private serial = 1;
+
+    constructor() {
+        fs.writeFileSync(path.join(this.dir, "openssl.cnf"), "[req]\ndistinguished_name = dn\nprompt = no\n[dn]\nCN = unused\n");
+    }
+
+    private openssl(...args: string[]): void {
+        const result = spawnSync("openssl", args, { cwd: this.dir, encoding: "utf8" });
+        if (result.status !== 0) {
+            throw new Error(`openssl ${args.join(" ")}: ${result.stderr}`);
+        }
+    }
+
+    /** A new EC P-256 private key (PEM), written to `<name>.key`. */
+    private key(name: string): string {
+        const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256", privateKeyEncoding: { type: "pkcs8", format: "pem" }, publicKeyEncoding: { type: "spki", format: "pem" } });
+        fs.writeFileSync(path.join(this.dir, `${name}.key`), privateKey, { mode: 0o600 });
+        return privateKey;
+    }
+
+    /** A self-signed CA. @returns its certificate (PEM) */
+    ca(name: string): string {
+        this.key(name);
+        fs.writeFileSync(path.join(this.dir, `${name}.ext`), "basicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign\nsubjectKeyIdentifier = hash\n");
+        this.openssl("req", "-new", "-config", "openssl.cnf", "-key", `${name}.key`, "-subj", `/CN=${name}`, "-out", `${name}.csr`);
+        this.openssl("x509", "-req", "-in", `${name}.csr`, "-signkey", `${name}.key`, "-days", "1", "-extfile", `${name}.ext`, "-set_serial", String(this.serial++), "-out", `${name}.pem`);
+        return fs.readFileSync(path.join(this.dir, `${name}.pem`), "utf8");
+    }
+
+    /** A server certificate for `altNames` (openssl subjectAltName entries), signed by `ca`. */
+    server(name: string, ca: string, altNames: readonly string[]): { key: string; cert: string } {
+        const key = this.key(name);
+        fs.writeFileSync(
+            path.join(this.dir, `${name}.ext`),
+            `basicConstraints = CA:FALSE\nkeyUsage = critical,digitalSignature\nextendedKeyUsage = serverAuth\nsubjectAltName = ${altNames.join(",")}\n`,
+        );
+        this.openssl("req", "-new", "-config", "openssl.cnf", "-key", `${name}.key`, "-subj", `/CN=${name}`, "-out", `${name}.csr`);
+        this.openssl("x509", "-req", "-in", `${name}.csr`, "-CA", `${ca}.pem`, "-CAkey", `${ca}.key`, "-days", "1", "-extfile", `${name}.ext`, "-set_serial", String(this.serial++), "-out", `${name}.pem`);
+        return { key, cert: fs.readFileSync(path.join(this.dir, `${name}.pem`), "utf8") };
+    }
+}
+
+(OPENSSL ? describe : describe.skip)("VaultHttpApi with TLS (a local HTTPS server, certificates made at run time)", () => {
+    const namespace = "vault";
+    let pki: TestPki;
+    let rightCa: string;
+    let wrongCa: string;
+    const servers: https.Server[] = [];
+    /** Server names (SNI) the servers were asked for, and the requests that reached them. */
+    const sni: (string | false)[] = [];
+    let requests = 0;
+
+    /** Starts an HTTPS server that answers seal-status like Vault. @returns its port */
+    async function serve(credentials: { key: string; cert: string }): Promise<number> {
+        const server = https.createServer(credentials, (req, res) => {
+            requests++;
+            // The server name the client asked for (SNI): false when it sent none.
+            sni.push((req.socket as TLSSocket & { readonly servername: string | false }).servername);
+            res.writeHead(200, { "content-type": "application/json" });
+            res.end(JSON.stringify({ type: "awskms", initialized: true, sealed: false, t: 3, n: 5, progress: 0 }));
+        });
+        servers.push(server);
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        return (server.address() as AddressInfo).port;
+    }
+
+    /** The adapter as the bootstrap builds it: a port-forward's plain address, TLS with the region's CA. */
+    const api = (port: number, ca: string) => new VaultHttpApi(() => Promise.resolve(`http://127.0.0.1:${port}/`), { tls: () => ({ ca, namespace }) });
+
+    let projectCert: number;
+    let podNameOnly: number;
+
+    beforeAll(async () => {
+        pki = new TestPki();
+        rightCa = pki.ca("region-ca");
+        wrongCa = pki.ca("other-ca");
+        // The names the project's certificate covers (components/vaultTls.ts), and 127.0.0.1.
+        const names = certificateNames({ host: "vault.region1.example.com", namespace, releaseName: "vault" });
+        projectCert = await serve(pki.server("vault-server", "region-ca", [...names.dnsNames.map((n) => `DNS:${n}`), ...names.ipAddresses.map((ip) => `IP:${ip}`)]));
+        // Only *.vault-internal and 127.0.0.1: a two-label wildcard, which TLS clients (Node.js among them) refuse.
+        podNameOnly = await serve(pki.server("short-wildcard", "region-ca", ["DNS:*.vault-internal", "IP:127.0.0.1"]));
+    });
+
+    afterAll(async () => {
+        await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+        fs.rmSync(pki.dir, { recursive: true, force: true });
+    });
+
+    it("speaks HTTPS to the port-forward and verifies the server with the region's CA, for the pod's in-cluster name", async () => {
+        const before = requests;
+        expect(await api(projectCert, rightCa).sealStatus("region1", "vault-1")).toEqual({ initialized: true, sealed: false, t: 3, n: 5, progress: 0 });
+        expect(requests).toBe(before + 1);
+        // The name verified (and sent as SNI) is the pod's, never the port-forward's 127.0.0.1.
+        expect(vaultServerName("vault-1", namespace)).toBe("vault-1.vault-internal.vault.svc");
+        expect(sni.at(-1)).toBe("vault-1.vault-internal.vault.svc");
+    });
+
+    it("fails with a CA that did not sign the server's certificate, before any request reaches it", async () => {
+        const before = requests;
+        const error = await api(projectCert, wrongCa).sealStatus("region1", "vault-0").catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(VaultHttpError);
+        expect((error as Error).message).toMatch(/^region region1, vault-0: GET \/v1\/sys\/seal-status failed: .*(certificate|issuer)/);
+        expect(requests).toBe(before);
+    });
+
+    it("fails when the certificate covers 127.0.0.1 but not the pod's name: it verifies by name", async () => {
+        const before = requests;
+        const error = await api(podNameOnly, rightCa).sealStatus("region1", "vault-0").catch((e: unknown) => e);
+        expect((error as Error).message).toMatch(/^region region1, vault-0: GET \/v1\/sys\/seal-status failed: Hostname\/IP does not match certificate's altnames/);
+        expect(requests).toBe(before);
+    });
+
+    it("refuses to call without a CA rather than trust anything", async () => {
+        await expect(api(projectCert, "").sealStatus("region1", "vault-0")).rejects.toThrow(
+            "region region1, vault-0: GET /v1/sys/seal-status failed: TLS is on, but there is no CA to verify the server with (openova-vault:vaultCaCertFile)",
+        );
+    });
+
+    it("with TLS off, speaks plain HTTP (an HTTPS server does not answer it)", async () => {
+        const plain = new VaultHttpApi(() => Promise.resolve(`http://127.0.0.1:${projectCert}/`));
+        await expect(plain.sealStatus("region1", "vault-0")).rejects.toBeInstanceOf(VaultHttpError);
     });
 });

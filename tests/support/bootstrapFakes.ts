@@ -3,13 +3,29 @@
  * behaves like this project's program (server side; with `vaultInitialized` and a valid token, the
  * Vault configuration and peer tokens; stores for the peers that have issued one), Vault servers with
  * Shamir keys and seal state that behave like Raft followers (uninitialized until vault-0 is
- * unsealed and they join it; unsealed in the background after their last key), pods that start a few
- * polls after the server is deployed, and an operator. Everything any fake writes or keeps (progress, `up` output, stack config and outputs,
+ * unsealed and they join it; unsealed in the background after their last key), or with an
+ * auto-unseal seal (init returns recovery keys; vault-0 unseals itself at init, every server a poll
+ * after it is sealed and joined, unless its KMS is down), pods that start a few polls after the
+ * server is deployed, the project's files (the CA file a stack's config names), and an operator. Everything any fake writes or keeps (progress, `up` output, stack config and outputs,
  * errors) is recorded in `written`, so a test can scan it for key material; the one channel meant
  * to carry keys, the operator's terminal, is recorded apart in `terminal`.
  */
-import type { Ports, SealStatus, StepState } from "../../bootstrap/ports";
+import { LOCAL_PUSH_STORE_NAME, LOCAL_STORE_NAME } from "../../components/secretStoreSpecs";
+import type { InitRequest, KeyMaterial, Ports, SealStatus, StepState } from "../../bootstrap/ports";
 import { Sensitive } from "../../bootstrap/sensitive";
+import type { VaultSealOptions } from "../../components/vaultSeal";
+
+/** An auto-unseal seal as a stack configures it: AWS KMS through workload identity (IRSA). */
+export const AWS_KMS_SEAL: VaultSealOptions = {
+    type: "awskms",
+    parameters: { region: "eu-west-1", kms_key_id: "alias/openova-vault" },
+    credentials: "workload-identity",
+    workloadIdentity: "arn:aws:iam::123456789012:role/openova-vault-unseal",
+};
+
+/** The CA file every fake stack names (`vaultCaCertFile`), relative to the project directory. */
+export const CA_FILE = "certs/vault-ca.pem";
+const CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIBfakeCAcertificateForTheBootstrapFakes\n-----END CERTIFICATE-----\n";
 
 interface FakePod {
     sealed: boolean;
@@ -23,7 +39,10 @@ interface FakePod {
 }
 
 interface FakeVault {
+    /** An auto-unseal seal: init takes recovery settings and returns recovery keys; the servers unseal themselves. */
+    readonly autoUnseal: boolean;
     initialized: boolean;
+    /** Unseal keys, or with autoUnseal recovery keys. */
     keys: string[];
     threshold: number;
     /** Valid tokens, and which of them are root tokens. */
@@ -48,6 +67,8 @@ export interface FakeOptions {
     readonly replicas?: number;
     /** Polls before a deployed region's pods run. */
     readonly podsAfterPolls?: number;
+    /** Regions whose stack configures an auto-unseal seal (`vault.seal`), and which; the others are Shamir. */
+    readonly autoUnseal?: Readonly<Record<string, VaultSealOptions>>;
 }
 
 let counter = 0;
@@ -89,10 +110,28 @@ export class FakePlatform {
     readonly vaultDown = new Set<string>();
     /** Status calls per region that fail with a refused connection first, as a server not listening yet. */
     readonly refusedFirst = new Map<string, number>();
+    /** Auto-unseal servers whose KMS is unreachable (or refuses them): `<region>` for all of them, or `<region>/<pod>`. */
+    readonly kmsDown = new Set<string>();
+    /** The project's files, by the path config names them with (relative to the project directory), and those read. */
+    readonly files = new Map<string, string>([[CA_FILE, CA_PEM]]);
+    readonly filesRead: string[] = [];
+    /** Every init request, as `<region>` to what the bootstrap sent. */
+    readonly initRequests = new Map<string, InitRequest>();
+    /** Every key material shown, without the material itself: whose, and what kind. */
+    readonly shown: { region: string; recovery: boolean; keysEncrypted: boolean; keys: number }[] = [];
 
     constructor(readonly options: FakeOptions) {
         for (const region of options.regions) {
-            this.vaults.set(region, { initialized: false, keys: [], threshold: 0, tokens: new Set(), roots: new Set(), issued: [], pods: new Map() });
+            this.vaults.set(region, {
+                autoUnseal: options.autoUnseal?.[region] !== undefined,
+                initialized: false,
+                keys: [],
+                threshold: 0,
+                tokens: new Set(),
+                roots: new Set(),
+                issued: [],
+                pods: new Map(),
+            });
         }
     }
 
@@ -102,8 +141,9 @@ export class FakePlatform {
             "openova-vault:vaultInitialized": "true",
             "openova-vault:domain": "example.com",
             "openova-vault:regions": JSON.stringify(this.options.regions),
-            "openova-vault:vault": JSON.stringify({ replicas: this.options.replicas ?? 3 }),
+            "openova-vault:vault": JSON.stringify({ replicas: this.options.replicas ?? 3, ...(this.options.autoUnseal?.[region] ? { seal: this.options.autoUnseal[region] } : {}) }),
             "openova-vault:kubeContext": region,
+            "openova-vault:vaultCaCertFile": CA_FILE,
         };
     }
 
@@ -167,7 +207,15 @@ export class FakePlatform {
         return [...this.vaults.values()].flatMap((v) => [...v.keys, ...v.issued]);
     }
 
-    /** A server's view: a follower is uninitialized until it joins, which it does once vault-0 is unsealed. */
+    /** Whether an auto-unseal server can reach its KMS. */
+    private kmsAnswers(region: string, pod: string): boolean {
+        return !this.kmsDown.has(region) && !this.kmsDown.has(`${region}/${pod}`);
+    }
+
+    /**
+     * A server's view: a follower is uninitialized until it joins, which it does once vault-0 is
+     * unsealed. An auto-unseal server that is sealed and joined unseals itself before its next status.
+     */
     private podStatus(region: string, name: string): SealStatus {
         const v = this.vault(region);
         const pod = v.pods.get(name);
@@ -181,6 +229,8 @@ export class FakePlatform {
         if (pod.unsealing) {
             pod.unsealing = false;
             pod.sealed = false;
+        } else if (v.autoUnseal && pod.joined && pod.sealed && this.kmsAnswers(region, name)) {
+            pod.unsealing = true;
         }
         return pod.joined
             ? { initialized: true, sealed: pod.sealed, t: v.threshold, n: v.keys.length, progress: pod.entered.size }
@@ -237,6 +287,14 @@ export class FakePlatform {
                     return Promise.resolve();
                 },
                 outputs: (stack) => Promise.resolve({ ...this.stack(stack).outputs }),
+                readFile: (file) => {
+                    this.filesRead.push(file);
+                    const text = this.files.get(file);
+                    if (text === undefined) {
+                        throw Object.assign(new Error(`ENOENT: no such file or directory, open '${file}'`), { code: "ENOENT" });
+                    }
+                    return text;
+                },
             },
             vault: {
                 sealStatus: (region, pod) => {
@@ -253,10 +311,22 @@ export class FakePlatform {
                     if (v.initialized) {
                         throw new Error("Vault is already initialized");
                     }
+                    // As Vault does: recovery settings only with an auto-unseal seal, and unseal-key settings only with Shamir.
+                    if (v.autoUnseal !== (request.autoUnseal === true)) {
+                        throw new Error(v.autoUnseal ? "Vault has an auto-unseal seal: init takes recovery_shares" : "parameters recovery_shares,recovery_threshold not applicable to seal type shamir");
+                    }
+                    if (v.autoUnseal && !this.kmsAnswers(region, pod)) {
+                        throw new Error("failed to encrypt barrier key: the KMS did not answer");
+                    }
+                    this.initRequests.set(region, request);
                     v.initialized = true;
-                    (v.pods.get(pod) as FakePod).joined = true;
+                    const first = v.pods.get(pod) as FakePod;
+                    first.joined = true;
+                    // An auto-unseal server unseals itself right after init.
+                    first.sealed = first.sealed && !v.autoUnseal;
                     v.threshold = request.secretThreshold;
-                    v.keys = Array.from({ length: request.secretShares }, () => `unseal-key-${region}-${++counter}-${Math.random().toString(36).slice(2)}`);
+                    const kind = v.autoUnseal ? "recovery" : "unseal";
+                    v.keys = Array.from({ length: request.secretShares }, () => `${kind}-key-${region}-${++counter}-${Math.random().toString(36).slice(2)}`);
                     const root = `hvs.root-${region}-${++counter}-${Math.random().toString(36).slice(2)}`;
                     v.tokens.add(root);
                     v.roots.add(root);
@@ -271,6 +341,9 @@ export class FakePlatform {
                 unseal: (region, pod, key) => {
                     const fail = this.step("unseal", region);
                     const v = this.vault(region);
+                    if (v.autoUnseal) {
+                        throw new Error(`${region}/${pod}: Vault unseals itself through its KMS; sys/unseal takes no key`);
+                    }
                     const status = this.podStatus(region, pod);
                     const p = v.pods.get(pod) as FakePod;
                     if (!status.initialized) {
@@ -355,21 +428,25 @@ export class FakePlatform {
                     const connected = Array.isArray(outputs.connectedPeers) ? (outputs.connectedPeers as string[]) : [];
                     const ready = (this.storesReady.get(region) ?? true) && ++this.storePolls > this.storesReadyAfterPolls;
                     return Promise.resolve(
-                        [{ name: "vault-local", ready }, ...connected.map((peer) => ({ name: `vault-${peer}`, ready }))].filter(
+                        [{ name: LOCAL_STORE_NAME, ready }, { name: LOCAL_PUSH_STORE_NAME, ready }, ...connected.map((peer) => ({ name: `vault-${peer}`, ready }))].filter(
                             (store) => !this.missingStores.has(`${region}/${store.name}`),
                         ),
                     );
                 },
             },
             operator: {
-                keepOffline: (region, material) => {
+                keepOffline: (region, material: KeyMaterial) => {
                     // Shown first; a failure here is the operator stopping at the confirmation.
                     this.terminal.push(`${region}: ${material.keys.map((k) => k.reveal()).join(" ")} root ${material.rootToken.reveal()}`);
+                    this.shown.push({ region, recovery: material.recovery === true, keysEncrypted: material.keysEncrypted, keys: material.keys.length });
                     FakePlatform.lost(this.step("keepOffline", region), `keepOffline ${region}`);
                     return Promise.resolve();
                 },
                 unsealKeys: (region) => {
                     this.step("askKeys", region);
+                    if (this.vault(region).autoUnseal) {
+                        return Promise.reject(new Error(`asked for unseal keys of ${region}, whose Vault unseals itself`));
+                    }
                     return Promise.resolve((this.operatorKeys.get(region) ?? []).map((key) => new Sensitive(key)));
                 },
                 adminToken: (region) => {
