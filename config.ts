@@ -1291,9 +1291,11 @@ function describeIssue(
 ): string[] {
     if (issue.code === "unrecognized_keys") {
         const parent = docKey(issue.path);
+        // The keys directly under the parent (vault's are replicas, ..., tls; tls's are source, ...).
         const known = CONFIG_KEYS.map((k) => k.key)
             .filter((k) => (parent === "" ? !k.includes(".") : k.startsWith(`${parent}.`)))
-            .map((k) => k.slice(parent === "" ? 0 : parent.length + 1));
+            .map((k) => k.slice(parent === "" ? 0 : parent.length + 1))
+            .filter((k) => !k.includes("."));
         return issue.keys.map((unknownKey) => {
             const path = [...issue.path, unknownKey];
             // The key as `pulumi config --path` spells it, list indices included (replicatedSecrets[0].nam).

@@ -6,6 +6,20 @@ import * as path from "node:path";
 import { parse } from "yaml";
 import { CONFIG_KEYS } from "../config";
 import { EXTERNAL_SECRETS_CHART, VAULT_CHART } from "../components/versions";
+import {
+    RAFT_SNAPSHOT_DEFAULTS,
+    SNAPSHOT_API_PATH,
+    SNAPSHOT_AUDIENCE,
+    SNAPSHOT_CLAIM_NAME,
+    SNAPSHOT_CRONJOB_NAME,
+    SNAPSHOT_DIR,
+    SNAPSHOT_ROLE,
+    SNAPSHOT_SERVICE_ACCOUNT,
+} from "../components/raftSnapshotSpecs";
+import { READ_NAMESPACE_LABEL, REPLICATE_NAMESPACE_LABEL } from "../components/secretStoreSpecs";
+import { SEAL_RULES } from "../components/vaultSeal";
+import { AUDIT_LOG_FILE } from "../components/vaultSetupValues";
+import { TLS_DEFAULTS } from "../components/vaultTls";
 
 const root = path.resolve(__dirname, "..");
 const readme = fs.readFileSync(path.join(root, "README.md"), "utf8");
@@ -61,6 +75,41 @@ describe("Pulumi.yaml", () => {
         expect([...documented.keys()]).toEqual(perStack.map((k) => k.key));
         for (const k of perStack) {
             expect({ key: k.key, ...documented.get(k.key) }).toEqual({ key: k.key, type: k.type, default: k.type === "object" ? undefined : k.default });
+        }
+    });
+});
+
+describe("docs/backup-restore.md", () => {
+    const text = fs.readFileSync(path.join(root, "docs", "backup-restore.md"), "utf8");
+
+    it("names the objects, role, policy path and defaults the code uses", () => {
+        for (const name of [SNAPSHOT_CLAIM_NAME, SNAPSHOT_CRONJOB_NAME, SNAPSHOT_SERVICE_ACCOUNT, SNAPSHOT_ROLE, SNAPSHOT_API_PATH, SNAPSHOT_AUDIENCE]) {
+            expect(text).toContain(`\`${name}\``);
+        }
+        expect(text).toContain(`\`${RAFT_SNAPSHOT_DEFAULTS.schedule}\``);
+        expect(text).toContain(`the newest ${RAFT_SNAPSHOT_DEFAULTS.retain}`);
+        expect(text).toContain(`default ${RAFT_SNAPSHOT_DEFAULTS.storageSize}`);
+        expect(text).toContain(`${SNAPSHOT_DIR}/vault-<YYYYmmddTHHMMSSZ>.snap`);
+    });
+});
+
+describe("README's Security section", () => {
+    const section = readme.slice(readme.indexOf("## Security"), readme.indexOf("## Configuration"));
+
+    it("names the labels the stores are scoped by, and the defaults it describes", () => {
+        expect(section).toContain(READ_NAMESPACE_LABEL);
+        expect(section).toContain(REPLICATE_NAMESPACE_LABEL);
+        expect(section).toContain(`ClusterIssuer \`${TLS_DEFAULTS.issuerName}\``);
+        expect(section).toContain(AUDIT_LOG_FILE);
+        expect(readme).toContain(`kubectl label namespace <app-namespace> ${READ_NAMESPACE_LABEL}=true`);
+    });
+
+    it("lists, per auto-unseal type, the parameters and Secret keys the code requires", () => {
+        for (const [type, rules] of Object.entries(SEAL_RULES)) {
+            const row = section.split("\n").find((line) => line.startsWith(`| \`${type}\` |`)) ?? "";
+            for (const name of [...rules.required, ...rules.secretKeys]) {
+                expect({ type, name, documented: row.includes(`\`${name}\``) }).toEqual({ type, name, documented: true });
+            }
         }
     });
 });
