@@ -12,6 +12,7 @@ import type * as k8s from "@pulumi/kubernetes";
 import { renderHcl } from "./hcl";
 import { projectLabels } from "./labels";
 import { isDnsLabel, isDnsSubdomain, isImageTag, isIntegerBetween, isStorageQuantity, isVaultAddress } from "./validation";
+import type { KubernetesAuthRole } from "./vaultSetupValues";
 import { VAULT_IMAGE } from "./versions";
 
 /** Defaults for every optional {@link RaftSnapshotOptions} field that has one. */
@@ -241,17 +242,7 @@ export function snapshotPolicyDocument(): string {
 }
 
 /** Settings of the Kubernetes auth role the snapshot job logs in with; spread them into `vault.kubernetes.AuthBackendRole`. */
-export interface SnapshotRoleSettings {
-    readonly roleName: string;
-    readonly boundServiceAccountNames: string[];
-    readonly boundServiceAccountNamespaces: string[];
-    /** The audience the job's projected service-account token is minted for. */
-    readonly audience: string;
-    /** Seconds: long enough for one snapshot; the job revokes its token when done anyway. */
-    readonly tokenTtl: number;
-    readonly tokenMaxTtl: number;
-    readonly tokenPolicies: string[];
-}
+export type SnapshotRoleSettings = KubernetesAuthRole;
 
 /**
  * The role for the snapshot job: bound to its one service account in Vault's namespace, with its own

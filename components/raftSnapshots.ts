@@ -6,6 +6,7 @@ import {
     type RaftSnapshotOptions,
     type ResolvedRaftSnapshotOptions,
     SNAPSHOT_POLICY,
+    type SnapshotJobSettings,
     SNAPSHOT_SERVICE_ACCOUNT,
     resolveRaftSnapshotOptions,
     snapshotClaim,
@@ -120,21 +121,26 @@ export class RaftSnapshots extends pulumi.ComponentResource {
         );
 
         const waitFor: pulumi.Resource[] = [role, serviceAccount, ...claims];
-        const settings = {
-            namespace: args.namespace,
-            schedule: options.schedule,
-            retain: options.retain,
-            claimName: options.storage.claimName,
-            imageTag: args.imageTag,
-            vaultAddress: args.vaultAddress,
-            ...(args.caSecret !== undefined ? { caSecret: args.caSecret } : {}),
-        };
+        const settings = jobSettings(args, options);
         // The auth path may be an output (VaultSetup's mount); the script embeds it, so the spec follows it.
         const spec = pulumi.output(args.authPath).apply((authPath) => snapshotCronJob({ ...settings, authPath }).spec);
         const metadata = snapshotCronJobMetadata(args.namespace);
         // The role and service account (and so, transitively, `dependsOn`) exist before the first run.
         new k8s.batch.v1.CronJob(`${name}-cronjob`, { metadata, spec }, { parent: this, dependsOn: waitFor });
     }
+}
+
+/** The job's settings from the component's args and resolved options. */
+function jobSettings(args: RaftSnapshotsArgs, options: ResolvedRaftSnapshotOptions): SnapshotJobSettings {
+    return {
+        namespace: args.namespace,
+        schedule: options.schedule,
+        retain: options.retain,
+        claimName: options.storage.claimName,
+        imageTag: args.imageTag,
+        vaultAddress: args.vaultAddress,
+        ...(args.caSecret !== undefined ? { caSecret: args.caSecret } : {}),
+    };
 }
 
 function checkArgs(args: RaftSnapshotsArgs): ResolvedRaftSnapshotOptions {
@@ -152,17 +158,7 @@ function checkArgs(args: RaftSnapshotsArgs): ResolvedRaftSnapshotOptions {
         problems.push((error as Error).message);
     }
     if (options !== undefined) {
-        problems.push(
-            ...snapshotJobProblems({
-                namespace: args.namespace,
-                schedule: options.schedule,
-                retain: options.retain,
-                claimName: options.storage.claimName,
-                imageTag: args.imageTag,
-                vaultAddress: args.vaultAddress,
-                caSecret: args.caSecret,
-            }),
-        );
+        problems.push(...snapshotJobProblems(jobSettings(args, options)));
     }
     // A plain auth path is checked now; an output one when it resolves (in the CronJob's spec).
     if (typeof args.authPath === "string") {

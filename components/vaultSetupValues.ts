@@ -20,14 +20,17 @@ export const KUBERNETES_AUTH_PATH = "kubernetes";
  */
 export const KUBERNETES_API_IN_CLUSTER = "https://kubernetes.default.svc";
 
-/** Settings of the Kubernetes auth role the local ESO logs in with. */
-export interface ExternalSecretsRole {
+/**
+ * Settings of a Kubernetes auth role bound to one service account, to spread into
+ * `vault.kubernetes.AuthBackendRole`: ESO's roles, the snapshot job's role.
+ */
+export interface KubernetesAuthRole {
     readonly roleName: string;
     readonly boundServiceAccountNames: string[];
     readonly boundServiceAccountNamespaces: string[];
-    /** The audience ESO requests for the service-account token (`serviceAccountRef.audiences`). */
+    /** The audience the service account's token is requested for (ESO's `serviceAccountRef.audiences`, a projected token's `audience`). */
     readonly audience: string;
-    /** Seconds; ESO's token cache logs in again when a token runs out. */
+    /** Seconds; the client logs in again when a token runs out. */
     readonly tokenTtl: number;
     readonly tokenMaxTtl: number;
     readonly tokenPolicies: string[];
@@ -42,7 +45,7 @@ export const EXTERNAL_SECRETS_AUDIENCE = "vault";
  * `vault-local-push` (PushSecrets write cluster-written secrets and initial values), so a namespace
  * allowed only to read cannot write even through a misused store.
  */
-export function externalSecretsRole(serviceAccount: { readonly name: string; readonly namespace: string }, purpose: PolicyPurpose): ExternalSecretsRole {
+export function externalSecretsRole(serviceAccount: { readonly name: string; readonly namespace: string }, purpose: PolicyPurpose): KubernetesAuthRole {
     return {
         roleName: `external-secrets-${purpose}`,
         boundServiceAccountNames: [serviceAccount.name],

@@ -457,6 +457,9 @@ describe("RaftSnapshots (Pulumi mock runtime)", () => {
         );
         existing = new RaftSnapshots("kept", { ...common, authPath: "kubernetes", options: { claimName: "offsite", schedule: "30 2 * * *" } }, { providers: { kubernetes: cluster } });
         disabled = new RaftSnapshots("off", { ...common, authPath: "kubernetes", options: { enabled: false } }, { providers: { kubernetes: cluster } });
+        // Before the Vault is configured: no provider, no auth path.
+        const { provider: _admin, ...unconfigured } = common;
+        new RaftSnapshots("early", { ...unconfigured, options: {} }, { providers: { kubernetes: cluster } });
         await pulumi.runtime.disconnect();
     });
 
@@ -542,11 +545,25 @@ describe("RaftSnapshots (Pulumi mock runtime)", () => {
 
     it("with claimName, creates no claim and writes to the existing one", () => {
         expect(under("kept").map((r) => r.type)).not.toContain("kubernetes:core/v1:PersistentVolumeClaim");
-        expect(recording.resources.filter((r) => r.type === "kubernetes:core/v1:PersistentVolumeClaim").map((r) => r.name)).toEqual(["snap-claim"]);
+        expect(recording.resources.filter((r) => r.type === "kubernetes:core/v1:PersistentVolumeClaim").map((r) => r.name)).toEqual(["snap-claim", "early-claim"]);
         const cronJob = get("kubernetes:batch/v1:CronJob", "kept-cronjob");
         expect(podOf(cronJob).volumes).toContainEqual({ name: "snapshots", persistentVolumeClaim: { claimName: "offsite" } });
         expect(cronJob.inputs.spec).toMatchObject({ schedule: "30 2 * * *" });
         expect(existing.claimName).toBe("offsite");
+    });
+
+    it("declares only the claim before the Vault is configured, so the backups' volume does not come and go with the gate", () => {
+        expect(under("early").map((r) => `${r.type} ${r.name}`)).toEqual(["kubernetes:core/v1:PersistentVolumeClaim early-claim"]);
+        expect(get("kubernetes:core/v1:PersistentVolumeClaim", "early-claim").options).toEqual({ retainOnDelete: true });
+    });
+
+    it("refuses a provider without the auth path, or the reverse", async () => {
+        const attempt = await startRecording({ project: "openova-vault", stack: "half-snapshots" });
+        expect(() => new RaftSnapshots("half", { namespace: "vault", imageTag: "2.0.4", vaultAddress: "https://v", authPath: "kubernetes", options: {} })).toThrow(
+            "provider and authPath go together",
+        );
+        await pulumi.runtime.disconnect();
+        expect(attempt.resources.filter((r) => r.type.startsWith("kubernetes:"))).toEqual([]);
     });
 
     it("registers nothing but itself when disabled", () => {
