@@ -545,7 +545,7 @@ describe("RaftSnapshots (Pulumi mock runtime)", () => {
 
     it("with claimName, creates no claim and writes to the existing one", () => {
         expect(under("kept").map((r) => r.type)).not.toContain("kubernetes:core/v1:PersistentVolumeClaim");
-        expect(recording.resources.filter((r) => r.type === "kubernetes:core/v1:PersistentVolumeClaim").map((r) => r.name)).toEqual(["snap-claim", "early-claim"]);
+        expect(recording.resources.filter((r) => r.type === "kubernetes:core/v1:PersistentVolumeClaim").map((r) => r.name).sort()).toEqual(["early-claim", "snap-claim"]);
         const cronJob = get("kubernetes:batch/v1:CronJob", "kept-cronjob");
         expect(podOf(cronJob).volumes).toContainEqual({ name: "snapshots", persistentVolumeClaim: { claimName: "offsite" } });
         expect(cronJob.inputs.spec).toMatchObject({ schedule: "30 2 * * *" });
