@@ -1,15 +1,19 @@
 /**
- * The offline synth end to end: the real program for both region stacks, determinism, bad config and
- * bad project files, stack references between synthesized stacks (secret outputs, `requireOutput`),
- * secret redaction, odd stack exports, engine URNs, and workers that hang or cannot report.
+ * The offline synth end to end: the real program for both region stacks (with the hardening defaults
+ * on, and with every hardening option switched), determinism, bad config and bad project files, stack
+ * references between synthesized stacks (secret outputs, `requireOutput`), secret redaction, odd stack
+ * exports, engine URNs, and workers that hang or cannot report.
  */
+import { parse as parseHcl } from "@cdktf/hcl2json";
 import { execFile } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { parseAllDocuments } from "yaml";
+import { parseAllDocuments, parseDocument, stringify } from "yaml";
 import { validateEsoObjects } from "./support/esoSchema";
+import { chartValidator, loadChartSchema, undeclaredPaths } from "./support/vaultChartSchema";
 import { main } from "../tools/synth/cli";
 import { engineUrn } from "../tools/synth/recorder";
 import { REDACTED } from "../tools/synth/render";
@@ -18,6 +22,9 @@ import { SynthError, synthesize } from "../tools/synth/runner";
 const projectDir = path.resolve(__dirname, "..");
 const fixture = path.join(__dirname, "fixtures", "peering");
 const edgeCases = path.join(__dirname, "fixtures", "edge-cases");
+/** The CA the committed stacks name as vaultCaCertFile (relative to the project directory). */
+const EXAMPLE_CA_FILE = "certs/example-platform-ca.pem";
+const exampleCa = fs.readFileSync(path.join(projectDir, EXAMPLE_CA_FILE), "utf8");
 /** A line of a JavaScript stack trace. */
 const STACK_TRACE = /^\s+at .*:\d+/m;
 
@@ -57,7 +64,71 @@ interface Resource {
     parent?: string;
     dependsOn?: string[];
     provider?: string;
+    options?: { retainOnDelete?: boolean; protect?: boolean };
     inputs: Record<string, unknown>;
+}
+
+/** A Kubernetes object as written to manifests.yaml. */
+interface K8sObject {
+    apiVersion: string;
+    kind: string;
+    metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+    spec: Record<string, unknown>;
+}
+
+/** The resources a synth run recorded for a stack. */
+const resourcesOf = (out: string, stack: string) => readJson<Resource[]>(path.join(out, stack, "resources.json"));
+
+/** The objects of a stack's manifests.yaml. */
+function manifestsOf(out: string, stack: string): K8sObject[] {
+    return parseAllDocuments(fs.readFileSync(path.join(out, stack, "manifests.yaml"), "utf8")).map((d) => d.toJS() as K8sObject);
+}
+
+/** The objects of ESO's API groups (stores, ExternalSecrets, PushSecrets, generators). */
+const esoObjects = (objects: readonly K8sObject[]) => objects.filter((o) => /(^|\.)external-secrets\.io\//.test(o.apiVersion));
+
+/** `kind/name` of each object, sorted. */
+const kindsAndNames = (objects: readonly K8sObject[]) => objects.map((o) => `${o.kind}/${o.metadata.name}`).sort();
+
+/** The values given to the hashicorp/vault chart. */
+interface VaultValues {
+    global: { tlsDisable: boolean };
+    server: {
+        extraEnvironmentVars: Record<string, string>;
+        extraSecretEnvironmentVars: { envName: string; secretName: string; secretKey: string }[];
+        extraVolumes: { type: string; name: string }[];
+        serviceAccount: { annotations: Record<string, string> };
+        ingress: { annotations: Record<string, string>; ingressClassName: string };
+        ha: { raft: { config: string } };
+    };
+}
+
+function vaultChartValues(resources: readonly Resource[]): VaultValues {
+    const chart = resources.find((r) => r.type === "kubernetes:helm.sh/v4:Chart" && r.inputs.chart === "vault");
+    if (chart === undefined) {
+        throw new Error("no hashicorp/vault chart");
+    }
+    return chart.inputs.values as VaultValues;
+}
+
+/** The server configuration (`server.ha.raft.config`) as HashiCorp's HCL parser reads it. */
+interface RaftJson {
+    listener: { tcp: Record<string, string | boolean>[] };
+    storage: { raft: { retry_join: Record<string, string>[] }[] };
+    seal?: Record<string, Record<string, string>[]>;
+}
+
+async function raftConfigOf(values: VaultValues): Promise<RaftJson> {
+    return (await parseHcl("vault.hcl", values.server.ha.raft.config)) as RaftJson;
+}
+
+let validateChartValues: ReturnType<typeof chartValidator> | undefined;
+
+/** What the chart's own values schema says about `values`: its errors, and the paths it does not declare. */
+function chartSchemaProblems(values: VaultValues): { errors: unknown; undeclared: string[] } {
+    const validate = (validateChartValues ??= chartValidator());
+    validate(values);
+    return { errors: validate.errors ?? null, undeclared: undeclaredPaths(values, loadChartSchema()) };
 }
 
 function filesUnder(dir: string): Record<string, string> {
@@ -71,15 +142,36 @@ function filesUnder(dir: string): Record<string, string> {
     return out;
 }
 
-/** A copy of the project's Pulumi.yaml pointing at the real program, with the given stack files. */
-function projectWithStacks(stacks: Record<string, string>): string {
+/** Where {@link projectWithStacks} puts its copy of the example platform CA. */
+const caFile = (dir: string) => path.join(dir, "platform-ca.pem");
+
+/**
+ * A temporary project: a copy of the project's Pulumi.yaml pointing at the real program, with the
+ * stack files `stacks` returns for the project's directory, and a copy of the example platform CA
+ * at {@link caFile}. `projectDefaults` sets the default of project-wide keys
+ * in that Pulumi.yaml, where they belong (e.g. peerAuth).
+ *
+ * Stack files must name files in the project by absolute path: Pulumi runs the program in the
+ * directory of `main`, so here a relative path would resolve against the real project instead.
+ */
+function projectWithStacks(stacks: (dir: string) => Record<string, string>, projectDefaults: Record<string, unknown> = {}): string {
     const dir = tempDir();
-    const projectFile = fs.readFileSync(path.join(projectDir, "Pulumi.yaml"), "utf8");
-    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), `${projectFile}\nmain: ${path.join(projectDir, "index.ts")}\n`);
-    for (const [stack, content] of Object.entries(stacks)) {
+    const project = parseDocument(fs.readFileSync(path.join(projectDir, "Pulumi.yaml"), "utf8"));
+    project.set("main", path.join(projectDir, "index.ts"));
+    for (const [key, value] of Object.entries(projectDefaults)) {
+        project.setIn(["config", key, "default"], value);
+    }
+    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), project.toString());
+    fs.copyFileSync(path.join(projectDir, EXAMPLE_CA_FILE), caFile(dir));
+    for (const [stack, content] of Object.entries(stacks(dir))) {
         fs.writeFileSync(path.join(dir, `Pulumi.${stack}.yaml`), content);
     }
     return dir;
+}
+
+/** A stack file setting the given keys of this project. */
+function stackFile(config: Record<string, unknown>): string {
+    return stringify({ config: Object.fromEntries(Object.entries(config).map(([key, value]) => [`openova-vault:${key}`, value])) });
 }
 
 /** A temporary copy of the peering fixture's Pulumi.yaml, running its program, with the given stack files. */
@@ -106,8 +198,9 @@ describe("synth of the region stacks", () => {
 
     it("succeeds and summarizes each stack", () => {
         expect(run.code).toBe(0);
-        expect(run.stdout).toContain("stack region1: 29 resources, 0 warning(s), 9 outputs");
-        expect(run.stdout).toContain("stack region2: 26 resources, 0 warning(s), 9 outputs");
+        // region1, the home of db-credentials, also has its generator and two PushSecrets.
+        expect(run.stdout).toContain("stack region1: 44 resources, 0 warning(s), 9 outputs");
+        expect(run.stdout).toContain("stack region2: 41 resources, 0 warning(s), 9 outputs");
         expect(run.stdout).toMatch(/2 {2}kubernetes:helm\.sh\/v4:Chart/);
         expect(Object.keys(filesUnder(out)).sort()).toEqual(
             ["manifests.yaml", "outputs.json", "resources.json"].flatMap((f) => [`region1/${f}`, `region2/${f}`]).sort(),
@@ -137,7 +230,10 @@ describe("synth of the region stacks", () => {
             },
         });
         expect(vault?.parent).toContain("openova:vault:VaultServer");
-        expect(vault?.dependsOn).toEqual([namespace?.urn]);
+        // The pods mount the certificate's Secret, so the chart waits for the Certificate (and the namespace).
+        const certificate = resources.find((r) => r.type === "kubernetes:cert-manager.io/v1:Certificate");
+        expect(certificate?.dependsOn).toEqual([namespace?.urn]);
+        expect(vault?.dependsOn).toEqual([certificate?.urn, namespace?.urn]);
         const eso = resources.find((r) => r.type === "kubernetes:helm.sh/v4:Chart" && r.name === "region1-external-secrets");
         expect(eso?.inputs).toMatchObject({ chart: "external-secrets", version: "2.9.0", values: { installCRDs: true, leaderElect: true } });
     });
@@ -150,7 +246,7 @@ describe("synth of the region stacks", () => {
             peers: ["region1"],
             regionName: "region2",
             vaultAddress: "https://vault.region2.example.com",
-            vaultCaCert: "",
+            vaultCaCert: exampleCa,
             vaultConfigured: true,
             vaultNamespace: "vault",
         });
@@ -160,39 +256,62 @@ describe("synth of the region stacks", () => {
         const peer = region === "region1" ? "region2" : "region1";
         const resources = readJson<Resource[]>(path.join(out, region, "resources.json"));
         const provider = resources.find((r) => r.type === "pulumi:providers:vault");
-        expect(provider?.inputs).toMatchObject({ address: `https://vault.${region}.example.com` });
+        // The provider verifies Vault with the stack's CA file, as the stack file names it.
+        expect(provider?.inputs).toMatchObject({ address: `https://vault.${region}.example.com`, caCertFile: EXAMPLE_CA_FILE });
         expect(provider?.inputs).not.toHaveProperty("token");
         const vaultTypes = resources.filter((r) => r.type.startsWith("vault:")).map((r) => r.type);
         expect(vaultTypes.sort()).toEqual([
+            "vault:index/audit:Audit",
+            "vault:index/audit:Audit",
             "vault:index/authBackend:AuthBackend",
             "vault:index/mount:Mount",
+            "vault:index/policy:Policy",
             "vault:index/policy:Policy",
             "vault:index/policy:Policy",
             "vault:index/token:Token",
             "vault:kubernetes/authBackendConfig:AuthBackendConfig",
             "vault:kubernetes/authBackendRole:AuthBackendRole",
+            "vault:kubernetes/authBackendRole:AuthBackendRole",
+            "vault:kubernetes/authBackendRole:AuthBackendRole",
         ]);
+        // One policy per role: ESO reads and pushes under separate roles; the snapshot job only snapshots.
+        const roles = resources
+            .filter((r) => r.type === "vault:kubernetes/authBackendRole:AuthBackendRole")
+            .map((r) => ({ role: r.inputs.roleName, policies: r.inputs.tokenPolicies, serviceAccounts: r.inputs.boundServiceAccountNames, audience: r.inputs.audience }));
+        expect(roles).toEqual(
+            expect.arrayContaining([
+                { role: "external-secrets-pull", policies: ["external-secrets-pull"], serviceAccounts: ["external-secrets"], audience: "vault" },
+                { role: "external-secrets-push", policies: ["external-secrets-push"], serviceAccounts: ["external-secrets"], audience: "vault" },
+                { role: "raft-snapshot", policies: ["raft-snapshot"], serviceAccounts: ["vault-snapshot"], audience: "vault-snapshot" },
+            ]),
+        );
+        expect(roles).toHaveLength(3);
         for (const r of resources.filter((x) => x.type.startsWith("vault:"))) {
             expect(r.provider?.startsWith(`${provider?.urn}::`)).toBe(true);
         }
         const token = resources.find((r) => r.type === "vault:index/token:Token");
         expect(token?.inputs).toMatchObject({ displayName: `peer-${peer}`, noParent: true, period: "720h", renewable: true, policies: ["external-secrets-push"] });
         const stores = resources.filter((r) => r.type === "kubernetes:external-secrets.io/v1:ClusterSecretStore").map((r) => (r.inputs.metadata as { name: string }).name);
-        expect(stores.sort()).toEqual(["vault-local", `vault-${peer}`]);
+        expect(stores.sort()).toEqual(["vault-local", "vault-local-push", `vault-${peer}`]);
         const tokenSecret = resources.find((r) => r.type === "kubernetes:core/v1:Secret");
         expect(tokenSecret?.inputs).toMatchObject({ metadata: { name: `vault-${peer}-token`, namespace: "external-secrets" }, stringData: "[secret]" });
         const reference = resources.find((r) => r.type === "pulumi:pulumi:StackReference");
         expect(reference?.inputs).toEqual({ name: `organization/openova-vault/${peer}` });
     });
 
-    it("declares stores that ESO's own schemas accept, exactly as synthesized", () => {
-        const stores = ["region1", "region2"].flatMap((region) =>
-            parseAllDocuments(fs.readFileSync(path.join(out, region, "manifests.yaml"), "utf8"))
-                .map((d) => d.toJS() as { kind: string })
-                .filter((d) => d.kind === "ClusterSecretStore"),
-        );
-        expect(stores).toHaveLength(4);
-        expect(validateEsoObjects(stores)).toEqual(["", "", "", ""]);
+    it("declares stores, ExternalSecrets, PushSecrets and generators that ESO's own schemas accept, exactly as synthesized", () => {
+        const [one, two] = [esoObjects(manifestsOf(out, "region1")), esoObjects(manifestsOf(out, "region2"))];
+        expect(kindsAndNames(one)).toEqual([
+            "ClusterSecretStore/vault-local",
+            "ClusterSecretStore/vault-local-push",
+            "ClusterSecretStore/vault-region2",
+            "ExternalSecret/db-credentials",
+            "Password/replicated-secret-password-32",
+            "PushSecret/db-credentials-initial",
+            "PushSecret/db-credentials-to-region2",
+        ]);
+        expect(kindsAndNames(two)).toEqual(["ClusterSecretStore/vault-local", "ClusterSecretStore/vault-local-push", "ClusterSecretStore/vault-region1", "ExternalSecret/db-credentials"]);
+        expect(validateEsoObjects([...one, ...two])).toEqual([...one, ...two].map(() => ""));
     });
 
     it("replicates db-credentials: materialized in every region, pushed by region1 to every peer Vault, first value generated once, in region1", () => {
@@ -218,7 +337,187 @@ describe("synth of the region stacks", () => {
         const selected = stores.filter((s) => Object.entries(selector).every(([k, v]) => s.metadata.labels?.[k] === v)).map((s) => s.metadata.name);
         expect(selected).toEqual(["vault-region2"]);
         const initial = one.find((o) => o.metadata.name === "db-credentials-initial" && o.kind === "PushSecret");
-        expect(initial?.spec).toMatchObject({ updatePolicy: "IfNotExists", secretStoreRefs: [{ kind: "ClusterSecretStore", name: "vault-local" }] });
+        // The first value is written through the local push store, never the read-only vault-local.
+        expect(initial?.spec).toMatchObject({ updatePolicy: "IfNotExists", secretStoreRefs: [{ kind: "ClusterSecretStore", name: "vault-local-push" }] });
+    });
+
+    describe("with the hardening defaults", () => {
+        it.each(["region1", "region2"])("has cert-manager issue %s's server certificate, in Vault's namespace, for the public host and every in-cluster name", (region) => {
+            const certificates = manifestsOf(out, region).filter((o) => o.kind === "Certificate");
+            expect(certificates).toHaveLength(1);
+            expect(certificates[0]).toMatchObject({
+                apiVersion: "cert-manager.io/v1",
+                metadata: { name: "vault-server-tls", namespace: "vault" },
+                spec: {
+                    secretName: "vault-server-tls",
+                    issuerRef: { group: "cert-manager.io", kind: "ClusterIssuer", name: "vault-ca-issuer" },
+                    ipAddresses: ["127.0.0.1"],
+                },
+            });
+            // The peers and the ingress, the local stores and the snapshot job, and Raft's joins.
+            expect(certificates[0].spec.dnsNames).toEqual(expect.arrayContaining([`vault.${region}.example.com`, "vault-active.vault.svc", "*.vault-internal"]));
+            expect(certificates[0].spec).not.toHaveProperty("commonName");
+        });
+
+        it.each(["region1", "region2"])("serves only TLS in %s: the listener serves the mounted certificate, Raft joins verify the leader, the CLI trusts the CA", async (region) => {
+            const values = vaultChartValues(resourcesOf(out, region));
+            expect(values.global.tlsDisable).toBe(false);
+            expect(values.server.extraVolumes).toEqual([{ type: "secret", name: "vault-server-tls" }]);
+            expect(values.server.extraEnvironmentVars).toEqual({ VAULT_CACERT: "/vault/userconfig/vault-server-tls/ca.crt" });
+            const config = await raftConfigOf(values);
+            expect(config.listener.tcp).toHaveLength(1);
+            expect(config.listener.tcp[0]).toMatchObject({
+                tls_cert_file: "/vault/userconfig/vault-server-tls/tls.crt",
+                tls_key_file: "/vault/userconfig/vault-server-tls/tls.key",
+                tls_min_version: "tls12",
+            });
+            expect(config.listener.tcp[0]).not.toHaveProperty("tls_disable");
+            expect(config.storage.raft[0].retry_join).toEqual(
+                [0, 1, 2].map((i) => ({
+                    leader_api_addr: `https://vault-${i}.vault-internal:8200`,
+                    leader_ca_cert_file: "/vault/userconfig/vault-server-tls/ca.crt",
+                    leader_tls_servername: `vault-${i}.vault-internal`,
+                })),
+            );
+            // Shamir by default: no seal stanza.
+            expect(config.seal).toBeUndefined();
+        });
+
+        it.each(["region1", "region2"])("has the cilium ingress of %s pass TLS through to the servers", (region) => {
+            expect(vaultChartValues(resourcesOf(out, region)).server.ingress).toMatchObject({
+                ingressClassName: "cilium",
+                annotations: { "ingress.cilium.io/tls-passthrough": "enabled" },
+            });
+        });
+
+        it("gives the hashicorp/vault chart values its own schema accepts, with no key it does not declare", () => {
+            for (const region of ["region1", "region2"]) {
+                expect({ region, ...chartSchemaProblems(vaultChartValues(resourcesOf(out, region))) }).toEqual({ region, errors: null, undeclared: [] });
+            }
+        });
+
+        it.each(["region1", "region2"])("enables two audit devices in %s's Vault: a file on the audit volume, and stdout", (region) => {
+            const audits = resourcesOf(out, region).filter((r) => r.type === "vault:index/audit:Audit");
+            expect(audits.map((r) => r.inputs)).toEqual([
+                expect.objectContaining({ path: "file", type: "file", options: { file_path: "/vault/audit/vault-audit.log", mode: "0600" } }),
+                expect.objectContaining({ path: "stdout", type: "file", options: { file_path: "stdout" } }),
+            ]);
+        });
+
+        it.each(["region1", "region2"])("scopes %s's stores to labelled namespaces, and the local ones reach Vault over TLS, trusting its CA", (region) => {
+            const peer = region === "region1" ? "region2" : "region1";
+            const stores = manifestsOf(out, region).filter((o) => o.kind === "ClusterSecretStore");
+            const scope = (label: string) => [{ namespaceSelector: { matchLabels: { [label]: "true" } } }];
+            expect(Object.fromEntries(stores.map((s) => [s.metadata.name, s.spec.conditions]))).toEqual({
+                "vault-local": scope("vault.openova.io/read"),
+                "vault-local-push": scope("vault.openova.io/replicate"),
+                [`vault-${peer}`]: scope("vault.openova.io/replicate"),
+            });
+            const vaultOf = (name: string) => (stores.find((s) => s.metadata.name === name)?.spec.provider as { vault: Record<string, unknown> }).vault;
+            for (const [name, role] of [
+                ["vault-local", "external-secrets-pull"],
+                ["vault-local-push", "external-secrets-push"],
+            ]) {
+                expect(vaultOf(name)).toMatchObject({
+                    server: "https://vault-active.vault.svc:8200",
+                    caProvider: { type: "Secret", name: "vault-server-tls", namespace: "vault", key: "ca.crt" },
+                    auth: { kubernetes: { role } },
+                });
+            }
+            expect(vaultOf(`vault-${peer}`)).toMatchObject({ server: `https://vault.${peer}.example.com`, caBundle: Buffer.from(exampleCa).toString("base64") });
+        });
+
+        it("labels the replicated secret's namespace for what each region does there (region1 is its home), and ESO's namespace for both", () => {
+            const patches = (region: string) =>
+                Object.fromEntries(
+                    resourcesOf(out, region)
+                        .filter((r) => r.type === "kubernetes:core/v1:NamespacePatch")
+                        .map((r) => {
+                            const metadata = r.inputs.metadata as { name: string; labels: Record<string, string> };
+                            return [metadata.name, metadata.labels];
+                        }),
+                );
+            const both = { "vault.openova.io/read": "true", "vault.openova.io/replicate": "true" };
+            expect(patches("region1")).toEqual({ databases: both, "external-secrets": both });
+            expect(patches("region2")).toEqual({ databases: { "vault.openova.io/read": "true" }, "external-secrets": both });
+        });
+
+        it("lets every ESO object in databases use the stores it names: their conditions admit the namespace's labels", () => {
+            for (const region of ["region1", "region2"]) {
+                const objects = manifestsOf(out, region);
+                const labels = objects.find((o) => o.kind === "Namespace" && o.metadata.name === "databases")?.metadata.labels ?? {};
+                const stores = objects.filter((o) => o.kind === "ClusterSecretStore");
+                const admits = (store: K8sObject) =>
+                    (store.spec.conditions as { namespaceSelector: { matchLabels: Record<string, string> } }[]).some((c) =>
+                        Object.entries(c.namespaceSelector.matchLabels).every(([k, v]) => labels[k] === v),
+                    );
+                const used = objects
+                    .filter((o) => o.metadata.namespace === "databases" && (o.kind === "ExternalSecret" || o.kind === "PushSecret"))
+                    .flatMap((o) => {
+                        const refs = o.kind === "ExternalSecret" ? [o.spec.secretStoreRef] : (o.spec.secretStoreRefs as unknown[]);
+                        return (refs as { name?: string; labelSelector?: { matchLabels: Record<string, string> } }[]).flatMap((ref) =>
+                            stores.filter((s) =>
+                                ref.name !== undefined ? s.metadata.name === ref.name : Object.entries(ref.labelSelector?.matchLabels ?? {}).every(([k, v]) => s.metadata.labels?.[k] === v),
+                            ),
+                        );
+                    });
+                expect({ region, used: used.map((s) => s.metadata.name).sort(), refused: used.filter((s) => !admits(s)).map((s) => s.metadata.name) }).toEqual({
+                    region,
+                    used: region === "region1" ? ["vault-local", "vault-local-push", "vault-region2"] : ["vault-local"],
+                    refused: [],
+                });
+            }
+        });
+
+        it.each(["region1", "region2"])("admits only ESO, the servers, the snapshot job and Cilium's ingress to %s's servers", (region) => {
+            const objects = manifestsOf(out, region);
+            const servers = { "app.kubernetes.io/instance": "vault", "app.kubernetes.io/name": "vault", component: "server" };
+            const api = { port: 8200, protocol: "TCP" };
+            const policy = objects.filter((o) => o.kind === "NetworkPolicy");
+            expect(policy).toHaveLength(1);
+            expect(policy[0]).toMatchObject({ metadata: { name: "vault-server", namespace: "vault" } });
+            expect(policy[0].spec).toEqual({
+                podSelector: { matchLabels: servers },
+                policyTypes: ["Ingress"],
+                ingress: [
+                    { from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "external-secrets" } } }], ports: [api] },
+                    { from: [{ podSelector: { matchLabels: servers } }], ports: [api, { port: 8201, protocol: "TCP" }] },
+                    { from: [{ podSelector: { matchLabels: { "app.kubernetes.io/name": "vault-snapshot" } } }], ports: [api] },
+                ],
+            });
+            const cilium = objects.filter((o) => o.kind === "CiliumNetworkPolicy");
+            expect(cilium).toHaveLength(1);
+            expect(cilium[0]).toMatchObject({ apiVersion: "cilium.io/v2", metadata: { name: "vault-server-from-ingress", namespace: "vault" } });
+            expect(cilium[0].spec).toEqual({
+                endpointSelector: { matchLabels: servers },
+                ingress: [{ fromEntities: ["ingress"], toPorts: [{ ports: [{ port: "8200", protocol: "TCP" }] }] }],
+            });
+        });
+
+        it.each(["region1", "region2"])("snapshots %s's Raft data hourly, over TLS, to a claim kept when the stack lets go of it", async (region) => {
+            const resources = resourcesOf(out, region);
+            const claim = resources.find((r) => r.type === "kubernetes:core/v1:PersistentVolumeClaim");
+            expect(claim?.options).toEqual({ retainOnDelete: true });
+            expect(claim?.inputs).toMatchObject({ metadata: { name: "vault-snapshots", namespace: "vault" }, spec: { resources: { requests: { storage: "10Gi" } } } });
+            const cronJobs = manifestsOf(out, region).filter((o) => o.kind === "CronJob");
+            expect(cronJobs).toHaveLength(1);
+            expect(cronJobs[0]).toMatchObject({ metadata: { name: "vault-snapshot", namespace: "vault" }, spec: { schedule: "0 * * * *", timeZone: "Etc/UTC", concurrencyPolicy: "Forbid" } });
+            const pod = (cronJobs[0].spec as { jobTemplate: { spec: { template: { spec: Record<string, unknown> } } } }).jobTemplate.spec.template.spec;
+            expect(pod.serviceAccountName).toBe("vault-snapshot");
+            expect(pod.volumes).toEqual(
+                expect.arrayContaining([
+                    { name: "snapshots", persistentVolumeClaim: { claimName: "vault-snapshots" } },
+                    // Only the CA of the servers' certificate, not its key.
+                    { name: "vault-ca", secret: { secretName: "vault-server-tls", items: [{ key: "ca.crt", path: "ca.crt" }] } },
+                ]),
+            );
+            expect((pod.containers as { env: { name: string; value: string }[] }[])[0].env).toEqual(
+                expect.arrayContaining([{ name: "VAULT_ADDR", value: "https://vault-active.vault.svc:8200" }]),
+            );
+            // Its own Vault role, with a policy that only reads snapshots.
+            const policy = resources.find((r) => r.type === "vault:index/policy:Policy" && r.inputs.name === "raft-snapshot")?.inputs.policy;
+            expect(await parseHcl("policy.hcl", String(policy))).toEqual({ path: { "sys/storage/raft/snapshot": [{ capabilities: ["read"] }] } });
+        });
     });
 
     it("writes no token value anywhere: neither the peer tokens nor the admin token", () => {
@@ -232,16 +531,28 @@ describe("synth of the region stacks", () => {
         const documents = parseAllDocuments(text);
         expect(documents.flatMap((d) => d.errors)).toEqual([]);
         expect(documents.map((d) => d.toJS() as { kind: string; metadata: { name: string } }).map((d) => `${d.kind}/${d.metadata.name}`).sort()).toEqual([
+            "Certificate/vault-server-tls",
+            "CiliumNetworkPolicy/vault-server-from-ingress",
             "ClusterSecretStore/vault-local",
+            "ClusterSecretStore/vault-local-push",
             "ClusterSecretStore/vault-region2",
+            "CronJob/vault-snapshot",
             "ExternalSecret/db-credentials",
+            // Patched (labels only): the namespaces that may use the stores.
+            "Namespace/databases",
+            "Namespace/external-secrets",
+            // Declared.
             "Namespace/external-secrets",
             "Namespace/vault",
+            "NetworkPolicy/vault-server",
             "Password/replicated-secret-password-32",
+            "PersistentVolumeClaim/vault-snapshots",
             "PushSecret/db-credentials-initial",
             "PushSecret/db-credentials-to-region2",
             "Secret/vault-region2-token",
+            "ServiceAccount/vault-snapshot",
         ]);
+        expect(text).toContain("# patch (kubernetes:core/v1:NamespacePatch region1-namespace-databases): server-side applied to an existing Namespace");
         expect(text).toContain("#   vault 0.34.1 from https://helm.releases.hashicorp.com as release vault in namespace vault");
     });
 
@@ -264,10 +575,10 @@ describe("synth of a platform on its way up", () => {
     let run: Run;
 
     beforeAll(async () => {
-        const dir = projectWithStacks({
-            region1: "config:\n  openova-vault:domain: example.com\n  openova-vault:vaultInitialized: true\n",
-            region2: "config:\n  openova-vault:domain: example.com\n",
-        });
+        const dir = projectWithStacks((project) => ({
+            region1: stackFile({ domain: "example.com", vaultInitialized: true, vaultCaCertFile: caFile(project) }),
+            region2: stackFile({ domain: "example.com", vaultCaCertFile: caFile(project) }),
+        }));
         run = await synth("--project", dir, "--out", out);
     });
 
@@ -276,6 +587,12 @@ describe("synth of a platform on its way up", () => {
         const resources = readJson<Resource[]>(path.join(out, "region2", "resources.json"));
         expect(resources.filter((r) => r.type.startsWith("vault:") || r.type === "pulumi:providers:vault")).toEqual([]);
         expect(resources.filter((r) => r.name.includes("store-local"))).toEqual([]);
+        // The snapshots' claim comes from the first run on; the job (and its Vault role) once the Vault is configured.
+        expect(resources.filter((r) => r.name.startsWith("region2-snapshots-")).map((r) => `${r.type} ${(r.inputs.metadata as { name: string }).name}`)).toEqual([
+            "kubernetes:core/v1:PersistentVolumeClaim vault-snapshots",
+        ]);
+        // TLS does not wait for the Vault's configuration either.
+        expect(resources.filter((r) => r.type === "kubernetes:cert-manager.io/v1:Certificate")).toHaveLength(1);
         expect(run.stdout).toContain("The Vault of region2 is not configured by this run (openova-vault:vaultInitialized is false). Next: initialize and unseal it");
     });
 
@@ -286,10 +603,11 @@ describe("synth of a platform on its way up", () => {
 
     it("synthesizes a region whose peer has issued no token with a warning, not a failure", () => {
         const resources = readJson<Resource[]>(path.join(out, "region1", "resources.json"));
-        expect(resources.filter((r) => r.type.endsWith(":ClusterSecretStore")).map((r) => r.name)).toEqual(["region1-store-local"]);
+        // Its own stores only, none for the peer.
+        expect(resources.filter((r) => r.type.endsWith(":ClusterSecretStore")).map((r) => r.name)).toEqual(["region1-store-local", "region1-store-local-push"]);
         expect(readJson<{ connectedPeers: string[] }>(path.join(out, "region1", "outputs.json")).connectedPeers).toEqual([]);
         expect(run.stdout).toContain(
-            "Peer region2 (stack organization/openova-vault/region2) cannot receive pushes from region1 yet: it has issued no token for region1 yet (its Vault is not configured",
+            "Peer region2 (stack organization/openova-vault/region2) cannot receive pushes from region1 yet: it has granted region1 no access yet (its Vault is not configured",
         );
         expect(run.stdout).toContain("Run `pulumi up -s region1` again after region2's Vault is configured.");
     });
@@ -301,22 +619,23 @@ describe("synth of a region with the provider settings overridden", () => {
         const ca = path.join(dir, "vault-ca.pem");
         const pem = "-----BEGIN CERTIFICATE-----\nMIIBtest\n-----END CERTIFICATE-----\n";
         fs.writeFileSync(ca, pem);
-        const project = projectWithStacks({
+        const project = projectWithStacks((home) => ({
             region1: [
                 "config:",
                 "  openova-vault:domain: example.com",
                 "  openova-vault:vaultInitialized: true",
-                "  openova-vault:vaultAddress: http://127.0.0.1:8200",
+                // TLS is on, so the provider's address is https too (here, through a port-forward).
+                "  openova-vault:vaultAddress: https://127.0.0.1:8200",
                 `  openova-vault:vaultCaCertFile: ${ca}`,
                 "  openova-vault:peerOrganization: acme",
                 "",
             ].join("\n"),
-            region2: "config:\n  openova-vault:domain: example.com\n  openova-vault:vaultInitialized: true\n",
-        });
+            region2: stackFile({ domain: "example.com", vaultInitialized: true, vaultCaCertFile: caFile(home) }),
+        }));
         const out = path.join(project, "out");
         expect((await synth("--project", project, "--out", out)).code).toBe(0);
         const resources = readJson<Resource[]>(path.join(out, "region1", "resources.json"));
-        expect(resources.find((r) => r.type === "pulumi:providers:vault")?.inputs).toMatchObject({ address: "http://127.0.0.1:8200", caCertFile: ca });
+        expect(resources.find((r) => r.type === "pulumi:providers:vault")?.inputs).toMatchObject({ address: "https://127.0.0.1:8200", caCertFile: ca });
         expect(resources.find((r) => r.type === "pulumi:pulumi:StackReference")?.inputs).toEqual({ name: "acme/openova-vault/region2" });
         expect(readJson<{ vaultCaCert: string; vaultAddress: string }>(path.join(out, "region1", "outputs.json"))).toMatchObject({
             vaultCaCert: pem,
@@ -328,12 +647,271 @@ describe("synth of a region with the provider settings overridden", () => {
     });
 });
 
+describe("synth of regions with the hardening options switched", () => {
+    // region1: TLS from an existing Secret, AWS KMS auto-unseal through workload identity, the stdout
+    // audit device only, no snapshots, its cluster's keys in a JWKS file. region2: TLS off (and so an
+    // http provider address), transit auto-unseal with a credentials Secret, an nginx ingress, its
+    // cluster's keys by OIDC discovery. Both let the other's ESO in with JWT auth (project-wide).
+    const out = tempDir();
+    const roleArn = "arn:aws:iam::111122223333:role/vault-unseal";
+    let run: Run;
+    /** The public key in region1's JWKS, as PEM. */
+    let region1Key: string;
+
+    beforeAll(async () => {
+        const { publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+        region1Key = publicKey.export({ type: "spki", format: "pem" }).toString();
+        const replicatedSecrets = [{ name: "db-credentials", namespace: "databases", keys: ["password"], home: "region1", initialValue: "generate" }];
+        const project = projectWithStacks(
+            (dir) => {
+                const jwks = path.join(dir, "region1-jwks.json");
+                fs.writeFileSync(jwks, JSON.stringify({ keys: [{ ...publicKey.export({ format: "jwk" }), use: "sig", alg: "ES256", kid: "region1" }] }));
+                return {
+                    region1: stackFile({
+                        domain: "example.com",
+                        vaultInitialized: true,
+                        vaultCaCertFile: caFile(dir),
+                        serviceAccountIssuer: { url: "https://oidc.region1.example.com", jwksFile: jwks },
+                        replicatedSecrets,
+                        vault: {
+                            tls: { source: "secret", secretName: "vault-own-tls" },
+                            seal: { type: "awskms", parameters: { region: "eu-west-1", kms_key_id: "alias/vault-unseal" }, credentials: "workload-identity", workloadIdentity: roleArn },
+                            auditDevices: ["stdout"],
+                            snapshots: { enabled: false },
+                        },
+                    }),
+                    region2: stackFile({
+                        domain: "example.com",
+                        vaultInitialized: true,
+                        vaultAddress: "http://vault.region2.example.com",
+                        serviceAccountIssuer: { url: "https://oidc.region2.example.com", discovery: true },
+                        replicatedSecrets,
+                        vault: {
+                            ingressClassName: "nginx",
+                            tls: { source: "none", allowPlaintext: true },
+                            seal: {
+                                type: "transit",
+                                parameters: { address: "https://transit.example.com:8200", key_name: "vault-unseal", mount_path: "transit/" },
+                                credentials: "secret",
+                                credentialsSecret: "vault-transit-credentials",
+                            },
+                        },
+                    }),
+                };
+            },
+            { peerAuth: "jwt" },
+        );
+        run = await synth("--project", project, "--out", out);
+    });
+
+    it("synthesizes both, warning about region2's plaintext only", () => {
+        expect(run.code).toBe(0);
+        // Against the defaults: region1 loses the Certificate, the file audit device and the five
+        // snapshot resources; region2 the Certificate and the CiliumNetworkPolicy. Each swaps the
+        // peer's token and its Secret for a JWT mount and role. Both publish their token issuer.
+        expect(run.stdout).toContain("stack region1: 37 resources, 0 warning(s), 10 outputs");
+        expect(run.stdout).toContain("stack region2: 39 resources, 1 warning(s), 10 outputs");
+        expect(run.stdout).toContain(
+            "  warning: TLS is off for the Vault of region2 (vault.tls.source is none): tokens and secrets cross the network in plaintext. Use TLS in any environment that holds real secrets.",
+        );
+        expect(run.stdout.match(/warning: TLS is off/g)).toHaveLength(1);
+    });
+
+    it("gives the hashicorp/vault chart values its own schema accepts, and ESO objects ESO's schemas accept", () => {
+        for (const region of ["region1", "region2"]) {
+            expect({ region, ...chartSchemaProblems(vaultChartValues(resourcesOf(out, region))) }).toEqual({ region, errors: null, undeclared: [] });
+        }
+        const objects = ["region1", "region2"].flatMap((region) => esoObjects(manifestsOf(out, region)));
+        expect(objects.filter((o) => o.kind === "ClusterSecretStore")).toHaveLength(6);
+        expect(validateEsoObjects(objects)).toEqual(objects.map(() => ""));
+    });
+
+    describe("region1 (TLS from a Secret, AWS KMS, stdout audit, no snapshots)", () => {
+        it("declares no Certificate, and mounts the given Secret for the listener, the Raft joins and the stores", async () => {
+            const resources = resourcesOf(out, "region1");
+            expect(resources.filter((r) => r.type === "kubernetes:cert-manager.io/v1:Certificate")).toEqual([]);
+            const values = vaultChartValues(resources);
+            expect(values.global.tlsDisable).toBe(false);
+            expect(values.server.extraVolumes).toEqual([{ type: "secret", name: "vault-own-tls" }]);
+            expect(values.server.extraEnvironmentVars).toEqual({ VAULT_CACERT: "/vault/userconfig/vault-own-tls/ca.crt" });
+            // TLS is on, so the cilium ingress still passes it through.
+            expect(values.server.ingress.annotations).toEqual({ "ingress.cilium.io/tls-passthrough": "enabled" });
+            const config = await raftConfigOf(values);
+            expect(config.listener.tcp[0]).toMatchObject({ tls_cert_file: "/vault/userconfig/vault-own-tls/tls.crt", tls_key_file: "/vault/userconfig/vault-own-tls/tls.key" });
+            expect(config.listener.tcp[0]).not.toHaveProperty("tls_disable");
+            expect(config.storage.raft[0].retry_join.map((join) => join.leader_ca_cert_file)).toEqual(Array(3).fill("/vault/userconfig/vault-own-tls/ca.crt"));
+            for (const store of manifestsOf(out, "region1").filter((o) => o.kind === "ClusterSecretStore" && o.metadata.name.startsWith("vault-local"))) {
+                expect((store.spec.provider as { vault: object }).vault).toMatchObject({
+                    server: "https://vault-active.vault.svc:8200",
+                    caProvider: { type: "Secret", name: "vault-own-tls", namespace: "vault", key: "ca.crt" },
+                });
+            }
+        });
+
+        it("auto-unseals through AWS KMS: the seal stanza without credentials, and the IRSA role on the servers' service account", async () => {
+            const values = vaultChartValues(resourcesOf(out, "region1"));
+            expect((await raftConfigOf(values)).seal).toEqual({ awskms: [{ region: "eu-west-1", kms_key_id: "alias/vault-unseal" }] });
+            expect(values.server.serviceAccount.annotations).toEqual({ "eks.amazonaws.com/role-arn": roleArn });
+            expect(values.server.extraSecretEnvironmentVars).toEqual([]);
+        });
+
+        it("enables only the stdout audit device", () => {
+            const audits = resourcesOf(out, "region1").filter((r) => r.type === "vault:index/audit:Audit");
+            expect(audits.map((r) => r.inputs)).toEqual([expect.objectContaining({ path: "stdout", type: "file", options: { file_path: "stdout" } })]);
+        });
+
+        it("takes no snapshots: no CronJob, claim, service account, policy or role", () => {
+            const resources = resourcesOf(out, "region1");
+            expect(resources.filter((r) => r.parent?.includes("openova:vault:RaftSnapshots"))).toEqual([]);
+            expect(resources.filter((r) => ["kubernetes:batch/v1:CronJob", "kubernetes:core/v1:PersistentVolumeClaim", "kubernetes:core/v1:ServiceAccount"].includes(r.type))).toEqual([]);
+            expect(resources.filter((r) => r.inputs.name === "raft-snapshot" || r.inputs.roleName === "raft-snapshot")).toEqual([]);
+        });
+    });
+
+    describe("region2 (TLS off, transit, nginx)", () => {
+        it("listens in plaintext, acknowledged: no Certificate, tls_disable on the listener, http Raft joins, stores and snapshot job", async () => {
+            const resources = resourcesOf(out, "region2");
+            expect(resources.filter((r) => r.type === "kubernetes:cert-manager.io/v1:Certificate")).toEqual([]);
+            const values = vaultChartValues(resources);
+            expect(values.global.tlsDisable).toBe(true);
+            expect(values.server.extraEnvironmentVars).toEqual({});
+            const config = await raftConfigOf(values);
+            expect(config.listener.tcp).toEqual([{ address: "[::]:8200", cluster_address: "[::]:8201", tls_disable: true }]);
+            expect(config.storage.raft[0].retry_join).toEqual([0, 1, 2].map((i) => ({ leader_api_addr: `http://vault-${i}.vault-internal:8200` })));
+            const objects = manifestsOf(out, "region2");
+            const local = objects.filter((o) => o.kind === "ClusterSecretStore" && o.metadata.name.startsWith("vault-local"));
+            expect(local).toHaveLength(2);
+            for (const store of local) {
+                const vault = (store.spec.provider as { vault: Record<string, unknown> }).vault;
+                expect(vault.server).toBe("http://vault-active.vault.svc:8200");
+                expect(vault).not.toHaveProperty("caProvider");
+            }
+            const job = objects.find((o) => o.kind === "CronJob");
+            const container = (job?.spec as { jobTemplate: { spec: { template: { spec: { containers: { env: { name: string; value: string }[] }[] } } } } }).jobTemplate.spec.template.spec.containers[0];
+            expect(container.env.filter((e) => e.name.startsWith("VAULT_"))).toEqual([{ name: "VAULT_ADDR", value: "http://vault-active.vault.svc:8200" }]);
+            // Allowed with TLS off: the Vault provider's address is http, and there is no CA to verify with.
+            const provider = resources.find((r) => r.type === "pulumi:providers:vault");
+            expect(provider?.inputs).toMatchObject({ address: "http://vault.region2.example.com" });
+            expect(provider?.inputs).not.toHaveProperty("caCertFile");
+        });
+
+        it("sets no nginx pass-through with TLS off, admits the ingress-nginx namespace, and declares no CiliumNetworkPolicy", () => {
+            const values = vaultChartValues(resourcesOf(out, "region2"));
+            expect(values.server.ingress).toMatchObject({ ingressClassName: "nginx", annotations: {} });
+            const objects = manifestsOf(out, "region2");
+            expect(objects.filter((o) => o.kind === "CiliumNetworkPolicy")).toEqual([]);
+            const policies = objects.filter((o) => o.kind === "NetworkPolicy");
+            expect(policies).toHaveLength(1);
+            expect(policies[0].spec.ingress).toContainEqual({
+                from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "ingress-nginx" } } }],
+                ports: [{ port: 8200, protocol: "TCP" }],
+            });
+            // region1 (cilium) admits no controller namespace: its proxy comes through the CiliumNetworkPolicy.
+            const region1 = manifestsOf(out, "region1").find((o) => o.kind === "NetworkPolicy");
+            expect(JSON.stringify(region1?.spec)).not.toContain("ingress-nginx");
+        });
+
+        it("auto-unseals through transit: the seal stanza with the Secret's CA, its token from the Secret as an environment variable", async () => {
+            const values = vaultChartValues(resourcesOf(out, "region2"));
+            expect((await raftConfigOf(values)).seal).toEqual({
+                transit: [
+                    {
+                        address: "https://transit.example.com:8200",
+                        key_name: "vault-unseal",
+                        mount_path: "transit/",
+                        tls_ca_cert: "/vault/userconfig/vault-transit-credentials/ca.crt",
+                    },
+                ],
+            });
+            expect(values.server.extraSecretEnvironmentVars).toEqual([{ envName: "VAULT_TOKEN", secretName: "vault-transit-credentials", secretKey: "VAULT_TOKEN" }]);
+            expect(values.server.extraVolumes).toEqual([{ type: "secret", name: "vault-transit-credentials" }]);
+            expect(values.server.serviceAccount.annotations).toEqual({});
+        });
+    });
+
+    describe("with JWT peer auth", () => {
+        it.each([
+            ["region1", "region2"],
+            ["region2", "region1"],
+        ])("mounts in %s's Vault a JWT auth method for %s's cluster, with a push-only role for its ESO, and issues no token", (region, peer) => {
+            const resources = resourcesOf(out, region);
+            expect(resources.filter((r) => r.type === "vault:index/token:Token" || r.type === "kubernetes:core/v1:Secret")).toEqual([]);
+            const backends = resources.filter((r) => r.type === "vault:jwt/authBackend:AuthBackend");
+            expect(backends.map((r) => r.name)).toEqual([`${region}-peer-${peer}-jwt`]);
+            // region1 publishes its keys (the JWKS file); region2 is checked through OIDC discovery.
+            expect(backends[0].inputs).toEqual(
+                peer === "region1"
+                    ? expect.objectContaining({ path: "jwt-region1", type: "jwt", boundIssuer: "https://oidc.region1.example.com", jwtValidationPubkeys: [region1Key] })
+                    : expect.objectContaining({ path: "jwt-region2", type: "jwt", boundIssuer: "https://oidc.region2.example.com", oidcDiscoveryUrl: "https://oidc.region2.example.com" }),
+            );
+            expect(backends[0].inputs).not.toHaveProperty(peer === "region1" ? "oidcDiscoveryUrl" : "jwtValidationPubkeys");
+            const roles = resources.filter((r) => r.type === "vault:jwt/authBackendRole:AuthBackendRole");
+            expect(roles.map((r) => r.inputs)).toEqual([
+                expect.objectContaining({
+                    backend: `jwt-${peer}`,
+                    roleName: "external-secrets-push",
+                    roleType: "jwt",
+                    boundSubject: "system:serviceaccount:external-secrets:external-secrets",
+                    boundAudiences: [`https://vault.${region}.example.com`],
+                    tokenPolicies: ["external-secrets-push"],
+                }),
+            ]);
+        });
+
+        it.each([
+            ["region1", "region2"],
+            ["region2", "region1"],
+        ])("has %s's ESO log in to %s's Vault with its own service-account token, minted for that Vault alone", (region, peer) => {
+            const store = manifestsOf(out, region).find((o) => o.kind === "ClusterSecretStore" && o.metadata.name === `vault-${peer}`);
+            const vault = (store?.spec.provider as { vault: Record<string, unknown> }).vault;
+            const audience = `https://vault.${peer}.example.com`;
+            expect(vault.auth).toEqual({
+                jwt: {
+                    path: `jwt-${region}`,
+                    role: "external-secrets-push",
+                    kubernetesServiceAccountToken: {
+                        serviceAccountRef: { name: "external-secrets", namespace: "external-secrets", audiences: [audience] },
+                        audiences: [audience],
+                        expirationSeconds: 600,
+                    },
+                },
+            });
+            expect(vault.server).toBe(audience);
+            // Only region1 has a CA to publish (region2's TLS is off).
+            expect(vault.caBundle).toBe(peer === "region1" ? Buffer.from(exampleCa).toString("base64") : undefined);
+        });
+
+        it.each([
+            ["region1", "region2"],
+            ["region2", "region1"],
+        ])("publishes %s's grant to %s and its token issuer as plain outputs: nothing secret crosses between the stacks", (region, peer) => {
+            const text = fs.readFileSync(path.join(out, region, "outputs.json"), "utf8");
+            expect(text).not.toContain(REDACTED);
+            const outputs = JSON.parse(text) as Record<string, unknown>;
+            expect(outputs.peerAccess).toEqual({
+                [peer]: {
+                    address: `https://vault.${region}.example.com`,
+                    caCert: region === "region1" ? exampleCa : "",
+                    jwt: { path: `jwt-${peer}`, role: "external-secrets-push", audience: `https://vault.${region}.example.com` },
+                },
+            });
+            expect(outputs.serviceAccountIssuer).toEqual({
+                issuer: `https://oidc.${region}.example.com`,
+                publicKeys: region === "region1" ? [region1Key] : [],
+                discoveryCaCert: "",
+            });
+            expect(outputs.connectedPeers).toEqual([peer]);
+        });
+    });
+});
+
 describe("synth with bad input", () => {
     it("exits non-zero with one line per problem, naming stack, key and value, and writes nothing", async () => {
-        const dir = projectWithStacks({
-            region1: "config:\n  openova-vault:domain: https://example.com\n",
-            region2: "config:\n  openova-vault:domain: example.com\n  openova-vault:vault:\n    replicas: 2\n",
-        });
+        // Each stack is valid but for one key.
+        const dir = projectWithStacks((project) => ({
+            region1: stackFile({ domain: "https://example.com", vaultCaCertFile: caFile(project) }),
+            region2: stackFile({ domain: "example.com", vaultCaCertFile: caFile(project), vault: { replicas: 2 } }),
+        }));
         const out = path.join(dir, "out");
         const run = await synth("--project", dir, "--out", out);
         expect(run.code).toBe(1);
@@ -346,12 +924,37 @@ describe("synth with bad input", () => {
         expect(fs.existsSync(out)).toBe(false);
     });
 
+    it("refuses plaintext without the acknowledgement, and JWT peer auth without the cluster's token issuer, naming the keys", async () => {
+        // JWT peer auth is project-wide; region1 names its issuer, region2 does not.
+        const dir = projectWithStacks(
+            (project) => ({
+                region1: stackFile({ domain: "example.com", serviceAccountIssuer: { url: "https://oidc.region1.example.com", discovery: true }, vault: { tls: { source: "none" } } }),
+                region2: stackFile({ domain: "example.com", vaultCaCertFile: caFile(project) }),
+            }),
+            { peerAuth: "jwt" },
+        );
+        const out = path.join(dir, "out");
+        const run = await synth("--project", dir, "--out", out);
+        expect(run.code).toBe(1);
+        const errors = errorLines(run);
+        expect(errors.filter((line) => line.startsWith('error: Invalid config for stack "region1": '))).toEqual([
+            expect.stringContaining("openova-vault:vault.tls.source is none, which sends every secret over the network in plaintext: set tls.allowPlaintext to true"),
+        ]);
+        const region2 = errors.filter((line) => line.startsWith('error: Invalid config for stack "region2": '));
+        expect(region2).toContainEqual(expect.stringContaining("openova-vault:peerAuth is jwt, but openova-vault:serviceAccountIssuer.url is not set"));
+        expect(region2).toHaveLength(2); // and neither jwksFile nor discovery is set
+        expect(errors).toHaveLength(3);
+        expect(run.stderr).not.toMatch(STACK_TRACE);
+        expect(fs.existsSync(out)).toBe(false);
+    });
+
     it("leaves an earlier run's files alone when the config turns bad", async () => {
-        const dir = projectWithStacks({ region1: "config:\n  openova-vault:domain: example.com\n  openova-vault:regions: [region1]\n" });
+        const good = (dir: string) => ({ domain: "example.com", regions: ["region1"], vaultCaCertFile: caFile(dir) });
+        const dir = projectWithStacks((project) => ({ region1: stackFile(good(project)) }));
         const out = path.join(dir, "out");
         expect((await synth("--project", dir, "--out", out)).code).toBe(0);
         const before = filesUnder(out);
-        fs.writeFileSync(path.join(dir, "Pulumi.region1.yaml"), "config:\n  openova-vault:domain: example.com\n  openova-vault:regions: [region1]\n  openova-vault:vault:\n    storageSize: ten\n");
+        fs.writeFileSync(path.join(dir, "Pulumi.region1.yaml"), stackFile({ ...good(dir), vault: { storageSize: "ten" } }));
         expect((await synth("--project", dir, "--out", out)).code).toBe(1);
         expect(filesUnder(out)).toEqual(before);
     });
@@ -708,7 +1311,7 @@ describe("npm run synth", () => {
         const { stdout } = await promisify(execFile)("npm", ["run", "--silent", "synth", "--", "--out", out, "--stack", "region1"], {
             cwd: projectDir,
         });
-        expect(stdout).toContain("stack region1: 29 resources");
+        expect(stdout).toContain("stack region1: 44 resources");
         expect(fs.readdirSync(path.join(out, "region1")).sort()).toEqual(["manifests.yaml", "outputs.json", "resources.json"]);
     });
 });
