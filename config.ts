@@ -29,10 +29,10 @@ import {
 import { VAULT_SERVER_DEFAULTS, type VaultServerOptions } from "./components/vaultServerValues";
 import { MAX_RETAIN, RAFT_SNAPSHOT_DEFAULTS, type RaftSnapshotOptions, SNAPSHOT_CLAIM_NAME, cronScheduleProblem, raftSnapshotProblems } from "./components/raftSnapshotSpecs";
 import { VAULT_RESOURCE_DEFAULTS, ingressControllerNamespace, isCpuQuantity, isMemoryQuantity, memoryQuantityBytes } from "./components/vaultNetwork";
-import { SEAL_CREDENTIAL_SOURCES, SEAL_TYPES, sealProblems } from "./components/vaultSeal";
+import { MAX_MOUNTED_SECRET_NAME, SEAL_CREDENTIAL_SOURCES, SEAL_TYPES, isMountableSecretName, sealProblems } from "./components/vaultSeal";
 import * as crypto from "node:crypto";
 import type { PublishedIdentity } from "./peering";
-import { ISSUER_KINDS, TLS_DEFAULTS, TLS_PASSTHROUGH_ANNOTATIONS, TLS_SOURCES, plaintextWarning, tlsProblems } from "./components/vaultTls";
+import { ISSUER_KINDS, TLS_DEFAULTS, TLS_PASSTHROUGH_ANNOTATIONS, TLS_SOURCES, passthroughAnnotations, plaintextWarning, tlsProblems } from "./components/vaultTls";
 import { AUDIT_DEVICES, type AuditDevice, DEFAULT_AUDIT_DEVICES } from "./components/vaultSetupValues";
 import { DEFAULT_KV_MOUNT } from "./components/vaultSetupValues";
 import type { ReplicatedSecretSpec } from "./components/replicatedSecretSpecs";
@@ -305,7 +305,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = withNestedKeys([
         key: "vault.tls.secretName",
         type: "string",
         default: "(required with source secret)",
-        allowed: "a Secret name (a DNS name; source secret only)",
+        allowed: `a Secret name, a DNS label of at most ${MAX_MOUNTED_SECRET_NAME} characters (source secret only)`,
         description: "A kubernetes.io/tls Secret in Vault's namespace with tls.crt, tls.key and ca.crt, covering the same names.",
         example: "vault-server-tls",
     }),
@@ -353,7 +353,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = withNestedKeys([
         key: "vault.seal.credentialsSecret",
         type: "string",
         default: "(required with credentials secret)",
-        allowed: "a Secret name (a DNS name)",
+        allowed: `a Secret name, a DNS label of at most ${MAX_MOUNTED_SECRET_NAME} characters`,
         description: "The Secret with the type's keys: awskms AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY; gcpckms credentials.json; azurekeyvault AZURE_CLIENT_ID, AZURE_CLIENT_SECRET; transit VAULT_TOKEN, ca.crt.",
         example: "vault-kms-credentials",
     }),
@@ -362,7 +362,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = withNestedKeys([
         type: "string",
         default: "(required with credentials workload-identity)",
         allowed: "awskms an IAM role ARN, gcpckms a Google service account e-mail, azurekeyvault a managed identity's client ID",
-        description: "The cloud identity the servers' service account is bound to (IRSA annotation, GKE Workload Identity annotation, or the MSI client_id).",
+        description: "The cloud identity the servers' service account is bound to (IRSA, GKE Workload Identity, or AKS Workload Identity annotation on the service account).",
         example: "arn:aws:iam::111122223333:role/vault-unseal",
     }),
     key({
@@ -695,7 +695,7 @@ const vaultSchema = z.strictObject(
                     source: z.enum(TLS_SOURCES, allowed("vault.tls.source")).optional(),
                     issuerKind: z.enum(ISSUER_KINDS, allowed("vault.tls.issuerKind")).optional(),
                     issuerName: text("vault.tls.issuerName", isDnsSubdomain).optional(),
-                    secretName: text("vault.tls.secretName", isDnsSubdomain).optional(),
+                    secretName: text("vault.tls.secretName", isMountableSecretName).optional(),
                     allowPlaintext: boolean("vault.tls.allowPlaintext").optional(),
                 },
                 allowed("vault.tls"),
@@ -707,7 +707,7 @@ const vaultSchema = z.strictObject(
                     type: z.enum(SEAL_TYPES, allowed("vault.seal.type")).optional(),
                     parameters: z.record(z.string(), z.string(allowed("vault.seal.parameters")), allowed("vault.seal.parameters")).optional(),
                     credentials: z.enum(SEAL_CREDENTIAL_SOURCES, allowed("vault.seal.credentials")).optional(),
-                    credentialsSecret: text("vault.seal.credentialsSecret", isDnsSubdomain).optional(),
+                    credentialsSecret: text("vault.seal.credentialsSecret", isMountableSecretName).optional(),
                     workloadIdentity: text("vault.seal.workloadIdentity", (v) => v.trim().length > 0).optional(),
                 },
                 allowed("vault.seal"),
@@ -900,6 +900,12 @@ export function parseConfig(stack: string, rawConfig: Readonly<Record<string, st
     if (vault.tls?.source === "none") {
         warnings.push(plaintextWarning(region));
     }
+    const issuerHost = values.serviceAccountIssuer?.url === undefined ? "" : new URL(values.serviceAccountIssuer.url).hostname;
+    if (values.peerAuth === "jwt" && values.serviceAccountIssuer?.discovery === true && /(\.svc|\.cluster\.local|^kubernetes\.default)$/.test(issuerHost)) {
+        warnings.push(
+            `${qualified(["serviceAccountIssuer", "url"])} is ${values.serviceAccountIssuer.url}, an in-cluster name, but with discovery the peers' Vaults fetch its keys from there: they cannot reach it, so their pulumi up fails when writing the JWT mount. Use serviceAccountIssuer.jwksFile, or a public issuer.`,
+        );
+    }
     if ((values.peerAuth ?? "token") === "token" && values.serviceAccountIssuer !== undefined) {
         warnings.push(`${qualified(["serviceAccountIssuer"])} is set, but ${qualified(["peerAuth"])} is token, so no peer uses it.`);
     }
@@ -967,14 +973,17 @@ function securityProblems(values: z.infer<typeof schema>): [string, string][] {
     }
     const tlsOn = (vault.tls?.source ?? TLS_DEFAULTS.source) !== "none";
     const ingressClass = vault.ingressClassName ?? VAULT_SERVER_DEFAULTS.ingressClassName;
-    if (tlsOn && !(ingressClass in TLS_PASSTHROUGH_ANNOTATIONS) && Object.keys(vault.ingressAnnotations ?? {}).length === 0) {
+    if (tlsOn && passthroughAnnotations(ingressClass) === undefined && Object.keys(vault.ingressAnnotations ?? {}).length === 0) {
         problems.push([
             `${qualified(["vault", "ingressClassName"])} is ${ingressClass}, which this project does not know how to pass TLS through (it knows ${Object.keys(TLS_PASSTHROUGH_ANNOTATIONS).join(", ")})`,
             `pulumi config set --path 'vault.ingressAnnotations.<annotation>' <value> -s {stack} with that class's TLS pass-through annotation`,
         ]);
     }
     try {
-        ingressControllerNamespace(ingressClass, vault.ingressControllerNamespace);
+        const controller = ingressControllerNamespace(ingressClass, vault.ingressControllerNamespace);
+        if (controller !== undefined && controller === (vault.namespace ?? VAULT_SERVER_DEFAULTS.namespace)) {
+            problems.push([`${qualified(["vault", "ingressControllerNamespace"])} is ${controller}, Vault's own namespace: the NetworkPolicy would admit every pod in it`, editVault("ingressControllerNamespace")]);
+        }
     } catch {
         problems.push([`${qualified(["vault", "ingressControllerNamespace"])} is not set, and the ingress class ${ingressClass} has no known controller namespace for the Vault NetworkPolicy`, editVault("ingressControllerNamespace")]);
     }

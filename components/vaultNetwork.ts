@@ -314,7 +314,8 @@ export function ingressControllerNamespace(ingressClassName: string, explicit: s
     if (explicit !== undefined || ingressClassName === CILIUM_INGRESS_CLASS) {
         return explicit;
     }
-    const known = INGRESS_CONTROLLER_NAMESPACES[ingressClassName];
+    // Own keys only: a class named like an Object.prototype member ("constructor") is not known.
+    const known = Object.hasOwn(INGRESS_CONTROLLER_NAMESPACES, ingressClassName) ? INGRESS_CONTROLLER_NAMESPACES[ingressClassName] : undefined;
     if (known === undefined) {
         throw new Error(
             `the network policy cannot admit the ingress controller of IngressClass ${JSON.stringify(ingressClassName)}: its namespace is not known, so set vault.ingressControllerNamespace to the namespace its pods run in`,

@@ -9,7 +9,7 @@
  * a cloud identity). A seal parameter that carries a credential is refused.
  */
 import type { HclBlock } from "./hcl";
-import { isDnsSubdomain } from "./validation";
+import { isDnsLabel } from "./validation";
 
 /** Seal types: `shamir` (manual unseal keys) or one of Vault's auto-unseal seals. */
 export const SEAL_TYPES = ["shamir", "awskms", "gcpckms", "azurekeyvault", "transit"] as const;
@@ -21,6 +21,17 @@ export type SealCredentialSource = (typeof SEAL_CREDENTIAL_SOURCES)[number];
 
 /** Where the chart mounts a Secret listed in `server.extraVolumes`. */
 export const USERCONFIG_PATH = "/vault/userconfig";
+
+/**
+ * The longest Secret name the chart can mount: it names the volume `userconfig-<name>`, and a volume
+ * name is a DNS label (at most 63 characters).
+ */
+export const MAX_MOUNTED_SECRET_NAME = 63 - "userconfig-".length;
+
+/** Whether the chart can mount a Secret of this name through `server.extraVolumes`. */
+export function isMountableSecretName(name: string): boolean {
+    return isDnsLabel(name) && name.length <= MAX_MOUNTED_SECRET_NAME;
+}
 
 export interface VaultSealOptions {
     /** The seal. Default `shamir`: operators unseal every server with key shares after each restart. */
@@ -41,7 +52,7 @@ export interface VaultSealOptions {
     /**
      * With `credentials: workload-identity`: the cloud identity the servers' service account is bound
      * to. awskms: an IAM role ARN (IRSA); gcpckms: a Google service account e-mail (GKE Workload
-     * Identity); azurekeyvault: the client ID of a managed identity (MSI). transit has none.
+     * Identity); azurekeyvault: the client ID of a user-assigned managed identity (AKS Workload Identity). transit has none.
      */
     readonly workloadIdentity?: string;
 }
@@ -59,7 +70,15 @@ interface SealRules {
     /** How the Secret reaches the server: environment variables, or files (the Secret mounted). */
     readonly secretAs: "env" | "file";
     /** Whether the type can use workload identity, and how it is bound. */
-    readonly workloadIdentity?: { readonly annotation?: string; readonly parameter?: string; readonly what: string };
+    readonly workloadIdentity?: {
+        /** The servers' service-account annotation that names the identity. */
+        readonly annotation: string;
+        /** A seal parameter that names it too. */
+        readonly parameter?: string;
+        /** Labels the servers' pods need (Azure's webhook injects the federated token only into labelled pods). */
+        readonly podLabels?: Readonly<Record<string, string>>;
+        readonly what: string;
+    };
 }
 
 /** Parameters and credentials per seal type, from Vault's seal documentation (configuration/seal/<type>). */
@@ -86,7 +105,15 @@ export const SEAL_RULES: Readonly<Record<Exclude<SealType, "shamir">, SealRules>
         credentials: ["client_id", "client_secret"],
         secretKeys: ["AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET"],
         secretAs: "env",
-        workloadIdentity: { parameter: "client_id", what: "the client ID of a managed identity (MSI)" },
+        // AKS Workload Identity: the webhook injects a federated token into pods labelled `use: "true"`
+        // whose service account names the identity; the seal's client_id selects it. Never the node's
+        // managed identity, which every pod on the node could use.
+        workloadIdentity: {
+            annotation: "azure.workload.identity/client-id",
+            parameter: "client_id",
+            podLabels: { "azure.workload.identity/use": "true" },
+            what: "the client ID of a user-assigned managed identity federated with the servers' service account (AKS Workload Identity)",
+        },
     },
     transit: {
         required: ["address", "key_name", "mount_path"],
@@ -156,8 +183,8 @@ export function sealProblems(options: VaultSealOptions | undefined): string[] {
     } else if (source === "secret") {
         if (options?.credentialsSecret === undefined) {
             problems.push(`seal.credentials is secret, but seal.credentialsSecret (a Secret in Vault's namespace with ${rules.secretKeys.join(", ")}) is not set`);
-        } else if (!isDnsSubdomain(options.credentialsSecret)) {
-            problems.push(`seal.credentialsSecret ${JSON.stringify(options.credentialsSecret)} is not a Secret name`);
+        } else if (!isMountableSecretName(options.credentialsSecret)) {
+            problems.push(`seal.credentialsSecret ${JSON.stringify(options.credentialsSecret)} is not a Secret name the chart can mount (a DNS label of at most ${MAX_MOUNTED_SECRET_NAME} characters)`);
         }
         if (options?.workloadIdentity !== undefined) {
             problems.push("seal.workloadIdentity is set, but seal.credentials is secret: use one of the two");
@@ -227,10 +254,12 @@ export interface SealChartValues {
     readonly volumes: { type: "secret"; name: string }[];
     /** Annotations for the servers' service account (workload identity). */
     readonly serviceAccountAnnotations: Record<string, string>;
+    /** Labels for the servers' pods (`server.extraLabels`; Azure Workload Identity). */
+    readonly podLabels: Record<string, string>;
 }
 
 export function sealChartValues(seal: ResolvedVaultSealOptions): SealChartValues {
-    const none: SealChartValues = { secretEnvironment: [], volumes: [], serviceAccountAnnotations: {} };
+    const none: SealChartValues = { secretEnvironment: [], volumes: [], serviceAccountAnnotations: {}, podLabels: {} };
     if (seal.type === "shamir") {
         return none;
     }
@@ -245,6 +274,8 @@ export function sealChartValues(seal: ResolvedVaultSealOptions): SealChartValues
             volumes: mount ? [{ type: "secret", name: secretName }] : [],
         };
     }
-    const annotation = rules.workloadIdentity?.annotation;
-    return annotation !== undefined && seal.workloadIdentity !== undefined ? { ...none, serviceAccountAnnotations: { [annotation]: seal.workloadIdentity } } : none;
+    const identity = rules.workloadIdentity;
+    return identity !== undefined && seal.workloadIdentity !== undefined
+        ? { ...none, serviceAccountAnnotations: { [identity.annotation]: seal.workloadIdentity }, podLabels: { ...(identity.podLabels ?? {}) } }
+        : none;
 }

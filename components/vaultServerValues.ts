@@ -15,7 +15,7 @@ import {
     vaultSecurityContextValues,
 } from "./vaultNetwork";
 import { type ResolvedVaultSealOptions, type VaultSealOptions, resolveSealOptions, sealBlock, sealChartValues, sealProblems } from "./vaultSeal";
-import { type ResolvedVaultTls, TLS_DEFAULTS, TLS_PASSTHROUGH_ANNOTATIONS, type VaultTlsOptions, resolveTlsOptions, tlsMountPath, tlsProblems } from "./vaultTls";
+import { type ResolvedVaultTls, TLS_DEFAULTS, TLS_PASSTHROUGH_ANNOTATIONS, type VaultTlsOptions, passthroughAnnotations, resolveTlsOptions, tlsMountPath, tlsProblems } from "./vaultTls";
 import { isChartVersion, isDnsSubdomain, isImageTag, isOwnNamespace, isRaftReplicaCount, isStorageQuantity } from "./validation";
 import { VAULT_CHART, VAULT_IMAGE } from "./versions";
 
@@ -145,9 +145,11 @@ export function resolveVaultServerOptions(options: VaultServerOptions): Resolved
     } catch (error) {
         problems.push((error as Error).message);
     }
+    // The NetworkPolicy admits the controller's whole namespace: Vault's own would admit every pod in it.
+    check(controllerNamespace !== resolved.namespace, `ingressControllerNamespace is Vault's namespace ${JSON.stringify(resolved.namespace)}: the NetworkPolicy would admit every pod in it`);
     const tlsOn = (options.tls?.source ?? TLS_DEFAULTS.source) !== "none";
     check(
-        !tlsOn || resolved.ingressClassName in TLS_PASSTHROUGH_ANNOTATIONS || Object.keys(resolved.ingressAnnotations).length > 0,
+        !tlsOn || passthroughAnnotations(resolved.ingressClassName) !== undefined || Object.keys(resolved.ingressAnnotations).length > 0,
         `ingressClassName ${JSON.stringify(resolved.ingressClassName)} is not one this project knows how to pass TLS through (${Object.keys(TLS_PASSTHROUGH_ANNOTATIONS).join(", ")}): set ingressAnnotations to the annotations that make it pass TLS through to Vault`,
     );
     if (problems.length > 0) {
@@ -247,6 +249,7 @@ export interface VaultHelmValues {
         extraSecretEnvironmentVars: { envName: string; secretName: string; secretKey: string }[];
         extraVolumes: { type: "secret"; name: string }[];
         serviceAccount: { annotations: Record<string, string> };
+        extraLabels: Record<string, string>;
         resources: VaultResourceValues;
         statefulSet: { securityContext: VaultSecurityContextValues };
         ingress: {
@@ -260,6 +263,7 @@ export interface VaultHelmValues {
         ha: {
             enabled: boolean;
             replicas: number;
+            apiAddr: string;
             disruptionBudget: { enabled: boolean };
             raft: { enabled: boolean; setNodeId: boolean; config: string };
         };
@@ -281,7 +285,7 @@ function volume(size: string, storageClass: string | undefined): VolumeValues {
  * pass-through annotation from {@link TLS_PASSTHROUGH_ANNOTATIONS} is added.
  */
 export function ingressAnnotations(options: ResolvedVaultServerOptions): Record<string, string> {
-    const passthrough = options.tls.enabled ? (TLS_PASSTHROUGH_ANNOTATIONS[options.ingressClassName] ?? {}) : {};
+    const passthrough = options.tls.enabled ? (passthroughAnnotations(options.ingressClassName) ?? {}) : {};
     return { ...passthrough, ...options.ingressAnnotations };
 }
 
@@ -308,6 +312,7 @@ export function vaultHelmValues(options: ResolvedVaultServerOptions): VaultHelmV
             extraSecretEnvironmentVars: seal.secretEnvironment,
             extraVolumes: [...new Set(secretVolumes)].map((name) => ({ type: "secret" as const, name })),
             serviceAccount: { annotations: seal.serviceAccountAnnotations },
+            extraLabels: seal.podLabels,
             resources: vaultResourceValues(options.resources),
             // The chart's own non-root defaults, repeated: values here replace them rather than merge.
             statefulSet: { securityContext: vaultSecurityContextValues() },
@@ -322,6 +327,10 @@ export function vaultHelmValues(options: ResolvedVaultServerOptions): VaultHelmV
             ha: {
                 enabled: true,
                 replicas: options.replicas,
+                // The address a standby redirects clients to: the pod's name behind the headless
+                // service, which the certificate covers (the chart's default, the pod IP, is not).
+                // VAULT_K8S_POD_NAME comes before VAULT_API_ADDR in the chart's env list, so it expands.
+                apiAddr: `${vaultScheme(tls)}://$(VAULT_K8S_POD_NAME).${VAULT_RELEASE_NAME}-internal:${VAULT_API_PORT}`,
                 // The chart's PDB allows (replicas - 1) / 2 pods down; with one server that is zero,
                 // which would block every node drain, so a single server gets no PDB.
                 disruptionBudget: { enabled: options.replicas > 1 },

@@ -5,7 +5,7 @@
  * local store, the snapshot job, the Vault provider, peer regions) verifies the server. Pure: option
  * checks, the cert-manager Certificate, the names it must cover, and the ingress annotations.
  */
-import { USERCONFIG_PATH } from "./vaultSeal";
+import { MAX_MOUNTED_SECRET_NAME, USERCONFIG_PATH, isMountableSecretName } from "./vaultSeal";
 import { isDnsSubdomain } from "./validation";
 
 /** Where the servers' certificate comes from, or `none` (plain HTTP, which needs {@link VaultTlsOptions.allowPlaintext}). */
@@ -67,11 +67,11 @@ export function tlsProblems(options: VaultTlsOptions | undefined): string[] {
     if (options?.issuerKind !== undefined && !(ISSUER_KINDS as readonly string[]).includes(options.issuerKind)) {
         problems.push(`tls.issuerKind ${JSON.stringify(options.issuerKind)} is not one of ${ISSUER_KINDS.join(", ")}`);
     }
-    for (const name of ["issuerName", "secretName"] as const) {
-        const value = options?.[name];
-        if (value !== undefined && !isDnsSubdomain(value)) {
-            problems.push(`tls.${name} ${JSON.stringify(value)} is not a Kubernetes object name`);
-        }
+    if (options?.issuerName !== undefined && !isDnsSubdomain(options.issuerName)) {
+        problems.push(`tls.issuerName ${JSON.stringify(options.issuerName)} is not a Kubernetes object name`);
+    }
+    if (options?.secretName !== undefined && !isMountableSecretName(options.secretName)) {
+        problems.push(`tls.secretName ${JSON.stringify(options.secretName)} is not a Secret name the chart can mount (a DNS label of at most ${MAX_MOUNTED_SECRET_NAME} characters)`);
     }
     if (source !== "cert-manager" && (options?.issuerKind !== undefined || options?.issuerName !== undefined)) {
         problems.push(`tls.source is ${source}, so tls.issuerKind and tls.issuerName have no effect: remove them or set tls.source to cert-manager`);
@@ -160,7 +160,8 @@ export function serverCertificate(args: {
         metadata: { name: args.secretName, namespace: args.namespace, labels: { ...args.labels } },
         spec: {
             secretName: args.secretName,
-            commonName: args.host,
+            // No commonName: the names are in dnsNames, and cert-manager refuses a commonName over 64
+            // bytes, which a long vault.<region>.<domain> would exceed.
             dnsNames: names.dnsNames,
             ipAddresses: names.ipAddresses,
             duration: CERTIFICATE_LIFETIME.duration,
@@ -186,3 +187,11 @@ export const TLS_PASSTHROUGH_ANNOTATIONS: Readonly<Record<string, Readonly<Recor
     // HAProxy Kubernetes Ingress Controller.
     haproxy: { "haproxy.org/ssl-passthrough": "true" },
 };
+
+/**
+ * The pass-through annotations of a known IngressClass, or undefined. Own keys only, so a class named
+ * like an `Object.prototype` member (`constructor`) is not mistaken for a known one.
+ */
+export function passthroughAnnotations(ingressClassName: string): Readonly<Record<string, string>> | undefined {
+    return Object.hasOwn(TLS_PASSTHROUGH_ANNOTATIONS, ingressClassName) ? TLS_PASSTHROUGH_ANNOTATIONS[ingressClassName] : undefined;
+}

@@ -467,6 +467,9 @@ describe("security options", () => {
         ["JWT peer auth with both key sources", { peerAuth: "jwt", serviceAccountIssuer: { url: "https://oidc.example.com", discovery: true, jwksFile: "identity/region1-jwks.json" } }, "are both set: use one"],
         ["a file that is not a JWKS", { peerAuth: "jwt", serviceAccountIssuer: { url: "https://oidc.example.com", jwksFile: "certs/vault-ca.pem" } }, "is not a JWKS document with keys"],
         ["a JWKS with a private key in it", { peerAuth: "jwt", serviceAccountIssuer: { url: "https://oidc.example.com", jwksFile: "identity/private-jwks.json" } }, "holds something other than public keys"],
+        ["an ingress class named like an object's built-in member", { vault: { ingressClassName: "constructor" } }, "openova-vault:vault.ingressClassName is constructor, which this project does not know how to pass TLS through"],
+        ["the ingress controller in Vault's namespace", { vault: { ingressClassName: "nginx", ingressControllerNamespace: "vault" } }, "openova-vault:vault.ingressControllerNamespace is vault, Vault's own namespace"],
+        ["a certificate Secret the chart cannot mount", { vault: { tls: { source: "secret", secretName: "vault.tls" } } }, "openova-vault:vault.tls.secretName is \"vault.tls\", but it must be a Secret name, a DNS label of at most 52 characters"],
         ["an issuer that is not https", { peerAuth: "jwt", serviceAccountIssuer: { url: "http://oidc.example.com", discovery: true } }, "openova-vault:serviceAccountIssuer.url is \"http://oidc.example.com\", but it must be an https:// URL"],
     ])("rejects %s, naming the key and the fix", (_name, values, reason) => {
         const lines = problems(parseConfig("region1", raw(values), operator));
@@ -503,6 +506,11 @@ describe("security options", () => {
         expect(key.export({ format: "jwk" })).toEqual(signingKey.publicKey.export({ format: "jwk" }));
         const discovered = ok(parseConfig("region1", raw({ peerAuth: "jwt", serviceAccountIssuer: { url: "https://oidc.region1.example.com", discovery: true, discoveryCaFile: "certs/oidc-ca.pem" } })));
         expect(discovered.serviceAccountIssuer).toEqual({ issuer: "https://oidc.region1.example.com", publicKeys: [], discoveryCaCert: PEM });
+    });
+
+    it("warns when OIDC discovery would send the peers' Vaults to an in-cluster issuer they cannot reach", () => {
+        const result = parseConfig("region1", raw({ peerAuth: "jwt", serviceAccountIssuer: { url: "https://kubernetes.default.svc.cluster.local", discovery: true } }));
+        expect(result.ok && result.warnings).toEqual([expect.stringContaining("an in-cluster name, but with discovery the peers' Vaults fetch its keys from there")]);
     });
 
     it("warns that a published issuer does nothing with token peer auth", () => {

@@ -83,7 +83,20 @@ describe("seals", () => {
         expect(vaultHelmValues(resolveVaultServerOptions({ host: HOST, seal: SEALS["gcpckms with Workload Identity"] })).server.serviceAccount.annotations).toEqual({
             "iam.gke.io/gcp-service-account": "vault@p.iam.gserviceaccount.com",
         });
+        const azure = vaultHelmValues(resolveVaultServerOptions({ host: HOST, seal: SEALS["azurekeyvault with a managed identity"] }));
+        // AKS Workload Identity: the webhook injects the federated token only into labelled pods whose
+        // service account names the identity; never the node's managed identity.
+        expect(azure.server.serviceAccount.annotations).toEqual({ "azure.workload.identity/client-id": "client-id" });
+        expect(azure.server.extraLabels).toEqual({ "azure.workload.identity/use": "true" });
         expect((await serverConfig({ seal: SEALS["azurekeyvault with a managed identity"] })).seal?.azurekeyvault[0].client_id).toBe("client-id");
+        expect(vaultHelmValues(resolveVaultServerOptions({ host: HOST, seal: SEALS["awskms with IRSA"] })).server.extraLabels).toEqual({});
+    });
+
+    it("refuses a credentials Secret the chart cannot mount (its volume is userconfig-<name>, a DNS label)", () => {
+        const seal = { ...SEALS["awskms with a Secret"] };
+        expect(sealProblems({ ...seal, credentialsSecret: "kms.credentials" })).toEqual([expect.stringContaining("is not a Secret name the chart can mount")]);
+        expect(sealProblems({ ...seal, credentialsSecret: "k".repeat(53) })).toEqual([expect.stringContaining("at most 52 characters")]);
+        expect(sealProblems({ ...seal, credentialsSecret: "k".repeat(52) })).toEqual([]);
     });
 
     it("refuses, for every auto-unseal type, any parameter that carries a credential", () => {
@@ -153,6 +166,27 @@ describe("TLS", () => {
         });
     });
 
+    it("has no commonName (cert-manager refuses one over 64 bytes; the names are all in dnsNames)", () => {
+        const longHost = `vault.region1.${"a".repeat(60)}.example.com`;
+        const certificate = serverCertificate({ namespace: "vault", host: longHost, releaseName: "vault", secretName: "s", issuer: { kind: "ClusterIssuer", name: "ca" }, labels: {} });
+        expect(certificate.spec).not.toHaveProperty("commonName");
+        expect(certificate.spec.dnsNames).toContain(longHost);
+    });
+
+    it("sends clients a standby redirects to the pod's name behind the headless service, which the certificate covers", () => {
+        expect(vaultHelmValues(resolveVaultServerOptions({ host: HOST })).server.ha.apiAddr).toBe("https://$(VAULT_K8S_POD_NAME).vault-internal:8200");
+        expect(vaultHelmValues(resolveVaultServerOptions({ host: HOST, tls: { source: "none", allowPlaintext: true } })).server.ha.apiAddr).toBe("http://$(VAULT_K8S_POD_NAME).vault-internal:8200");
+    });
+
+    it("knows only its own ingress classes: a class named like an object's built-in member is unknown", () => {
+        expect(() => resolveVaultServerOptions({ host: HOST, ingressClassName: "constructor" })).toThrow("set ingressAnnotations");
+        expect(() => resolveVaultServerOptions({ host: HOST, ingressClassName: "constructor", ingressAnnotations: { "x/y": "z" } })).toThrow("ingressControllerNamespace");
+    });
+
+    it("refuses Vault's own namespace as the ingress controller's (the NetworkPolicy would admit every pod in it)", () => {
+        expect(() => resolveVaultServerOptions({ host: HOST, ingressClassName: "nginx", ingressControllerNamespace: "vault" })).toThrow("ingressControllerNamespace is Vault's namespace");
+    });
+
     it("passes TLS through the ingress for each known class; the operator's annotations win; none with TLS off", () => {
         for (const [ingressClassName, annotations] of Object.entries(TLS_PASSTHROUGH_ANNOTATIONS)) {
             expect(vaultHelmValues(resolveVaultServerOptions({ host: HOST, ingressClassName })).server.ingress.annotations).toEqual(annotations);
@@ -170,6 +204,7 @@ describe("TLS", () => {
         [{ source: "secret" as const, secretName: "x", issuerName: "ca" }, "have no effect"],
         [{ allowPlaintext: true }, "remove tls.allowPlaintext"],
         [{ issuerName: "Not A Name" }, "is not a Kubernetes object name"],
+        [{ source: "secret" as const, secretName: "vault.tls" }, "is not a Secret name the chart can mount"],
     ])("refuses the contradictory %j", (tls, message) => {
         expect(tlsProblems(tls)).toEqual([expect.stringContaining(message)]);
         expect(() => resolveVaultServerOptions({ host: HOST, tls })).toThrow(message);
