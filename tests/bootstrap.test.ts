@@ -54,6 +54,23 @@ const leaks = (platform: FakePlatform, extra: readonly string[] = []) => {
     return platform.keyMaterial().filter((secret) => everything.includes(secret));
 };
 
+
+/**
+ * Ports whose operator decrypts the PGP-encrypted material as it is shown: asked for unseal keys, it
+ * answers with the first two plain keys (the fake knows them once init has run), and with the root
+ * token as its admin token. `asked` lists the regions it was asked unseal keys for.
+ */
+function decryptingOperator(platform: FakePlatform): { ports: ReturnType<FakePlatform["ports"]>; asked: string[] } {
+    const ports = platform.ports();
+    const asked: string[] = [];
+    ports.operator.unsealKeys = (region) => {
+        asked.push(region);
+        return Promise.resolve((platform.vaults.get(region)?.keys ?? []).slice(0, 2).map((k) => new Sensitive(k)));
+    };
+    ports.operator.adminToken = (region) => Promise.resolve(new Sensitive([...(platform.vaults.get(region)?.tokens ?? [])][0] ?? ""));
+    return { ports, asked };
+}
+
 describe("a fresh bring-up", () => {
     it.each([[["region1", "region2"]], [["north", "east", "south"]]])("brings %j up in order: every stack first, then each region, then the wiring", async (regions) => {
         const platform = new FakePlatform({ regions, podsAfterPolls: 2 });
@@ -347,13 +364,7 @@ describe("auto-unseal", () => {
     it("with PGP keys, shows only encrypted recovery keys, and asks for decrypted unseal keys for the Shamir region only", async () => {
         const platform = new FakePlatform({ regions, ...mixed });
         const pgp = { pgpKeys: ["p1", "p2", "p3"], rootTokenPgpKey: "pr", keyShares: 3, keyThreshold: 2, interactive: false };
-        const ports = platform.ports();
-        const asked: string[] = [];
-        ports.operator.unsealKeys = (region) => {
-            asked.push(region);
-            return Promise.resolve((platform.vaults.get(region)?.keys ?? []).slice(0, 2).map((k) => new Sensitive(k)));
-        };
-        ports.operator.adminToken = (region) => Promise.resolve(new Sensitive([...(platform.vaults.get(region)?.tokens ?? [])][0] ?? ""));
+        const { ports, asked } = decryptingOperator(platform);
         await bootstrap(ports, options(regions, pgp));
         expect(bootstrapped(platform, regions)).toBe(true);
         expect(asked).toEqual(["region2"]);
@@ -516,13 +527,7 @@ describe("PGP and non-interactive runs", () => {
         const platform = new FakePlatform({ regions });
         const pgp = { pgpKeys: ["p1", "p2", "p3"], rootTokenPgpKey: "pr", keyShares: 3, keyThreshold: 2, interactive: false };
         // The operator decrypts the keys as they are shown: the fake answers with the plain keys once init has run.
-        const ports = platform.ports();
-        const asked: string[] = [];
-        ports.operator.unsealKeys = (region) => {
-            asked.push(region);
-            return Promise.resolve((platform.vaults.get(region)?.keys ?? []).slice(0, 2).map((k) => new Sensitive(k)));
-        };
-        ports.operator.adminToken = (region) => Promise.resolve(new Sensitive([...(platform.vaults.get(region)?.tokens ?? [])][0] ?? ""));
+        const { ports, asked } = decryptingOperator(platform);
         const report = await bootstrap(ports, options(regions, pgp));
         expect(bootstrapped(platform, regions)).toBe(true);
         expect(asked).toEqual(regions);

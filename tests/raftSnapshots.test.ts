@@ -495,16 +495,8 @@ describe("RaftSnapshots (Pulumi mock runtime)", () => {
 
     it("binds the role to the snapshot service account alone, with the snapshot policy alone", () => {
         const role = get("vault:kubernetes/authBackendRole:AuthBackendRole", "snap-role");
-        expect(role.inputs).toEqual({
-            backend: "kubernetes",
-            roleName: "raft-snapshot",
-            boundServiceAccountNames: ["vault-snapshot"],
-            boundServiceAccountNamespaces: ["vault"],
-            audience: "vault-snapshot",
-            tokenTtl: 600,
-            tokenMaxTtl: 900,
-            tokenPolicies: ["raft-snapshot"],
-        });
+        // Exactly the pure builder's settings (pinned above), under the given auth mount.
+        expect(role.inputs).toEqual({ backend: "kubernetes", ...snapshotRole("vault") });
         expect(role.dependsOn).toContain(get("vault:index/policy:Policy", "snap-policy").urn);
         expect(get("vault:index/policy:Policy", "snap-policy").inputs).toEqual({ name: "raft-snapshot", policy: snapshotPolicyDocument() });
         expect(get("kubernetes:core/v1:ServiceAccount", "snap-service-account").inputs).toMatchObject({
