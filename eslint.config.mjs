@@ -5,7 +5,7 @@ import pulumi from "@pulumi/eslint-plugin";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-    { ignores: ["node_modules/", "bin/", "synth/", "coverage/"] },
+    { ignores: ["node_modules/", "policy/node_modules/", "bin/", "synth/", "coverage/"] },
     eslint.configs.recommended,
     // The synth's TypeScript loader is plain CommonJS, run by Node before anything can compile TypeScript.
     { files: ["**/*.cjs"], languageOptions: { sourceType: "commonjs", globals: { __dirname: "readonly", __filename: "readonly", process: "readonly", require: "readonly", module: "writable" } } },
