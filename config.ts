@@ -27,6 +27,7 @@ import {
     isVaultAddress,
 } from "./components/validation";
 import { VAULT_SERVER_DEFAULTS, type VaultServerOptions } from "./components/vaultServerValues";
+import { MONITORING_DEFAULTS, type MonitoringOptions, monitoringProblems } from "./components/monitoringSpecs";
 import { MAX_RETAIN, RAFT_SNAPSHOT_DEFAULTS, type RaftSnapshotOptions, SNAPSHOT_CLAIM_NAME, cronScheduleProblem, raftSnapshotProblems } from "./components/raftSnapshotSpecs";
 import { VAULT_RESOURCE_DEFAULTS, ingressControllerNamespace, isCpuQuantity, isMemoryQuantity, memoryQuantityBytes } from "./components/vaultNetwork";
 import { MAX_MOUNTED_SECRET_NAME, SEAL_CREDENTIAL_SOURCES, SEAL_TYPES, isMountableSecretName, sealProblems } from "./components/vaultSeal";
@@ -542,6 +543,62 @@ export const CONFIG_KEYS: readonly ConfigKey[] = withNestedKeys([
         example: EXTERNAL_SECRETS_DEFAULTS.imageTag,
     }),
     key({
+        key: "monitoring",
+        type: "object",
+        default: "{}",
+        allowed: "an object",
+        description: "Vault's telemetry for Prometheus, ServiceMonitors for Vault and ESO, and alerts (see README, \"Monitoring\").",
+        example: "{}",
+    }),
+    key({
+        key: "monitoring.retention",
+        type: "string",
+        default: MONITORING_DEFAULTS.retention,
+        allowed: "a Go duration of at least 60s, such as 60s or 5m",
+        description: "Vault's prometheus_retention_time: how long it keeps metrics for a scrape (at least twice the 30s scrape interval).",
+        example: "5m",
+    }),
+    key({
+        key: "monitoring.unauthenticatedMetrics",
+        type: "boolean",
+        default: String(MONITORING_DEFAULTS.unauthenticatedMetrics),
+        allowed: "true or false",
+        description: "Serve /v1/sys/metrics without a token (the listener's unauthenticated_metrics_access). Off: Prometheus presents a token whose policy reads sys/metrics only.",
+        example: "false",
+    }),
+    key({
+        key: "monitoring.serviceMonitor",
+        type: "boolean",
+        default: String(MONITORING_DEFAULTS.serviceMonitor),
+        allowed: "true or false (needs the Prometheus Operator's CRDs)",
+        description: "ServiceMonitors for the active Vault server (verifying its certificate, with the metrics token) and for ESO; the Vault NetworkPolicy then admits monitoring.prometheusNamespace.",
+        example: "true",
+    }),
+    key({
+        key: "monitoring.prometheusRules",
+        type: "boolean",
+        default: String(MONITORING_DEFAULTS.prometheusRules),
+        allowed: "true or false (needs the Prometheus Operator's CRDs)",
+        description: "A PrometheusRule with the alerts: a Vault server sealed or down, no active server, failing audit devices, a store not Ready, a PushSecret failing, an ExternalSecret not synced, a failed snapshot.",
+        example: "true",
+    }),
+    key({
+        key: "monitoring.prometheusNamespace",
+        type: "string",
+        default: MONITORING_DEFAULTS.prometheusNamespace,
+        allowed: "a namespace name (a DNS label) other than vault.namespace",
+        description: "Where Prometheus runs: admitted to Vault's API port when monitoring.serviceMonitor is on.",
+        example: "monitoring",
+    }),
+    key({
+        key: "monitoring.labels",
+        type: "object",
+        default: "{release: prometheus}",
+        allowed: "an object of Kubernetes labels",
+        description: "Labels on the ServiceMonitors and the PrometheusRule, so the Prometheus Operator's selectors pick them up.",
+        example: "{}",
+    }),
+    key({
         key: "peerAuth",
         type: "string",
         default: "token",
@@ -632,6 +689,8 @@ export interface RegionConfig {
     readonly peerAuth: "token" | "jwt";
     /** With JWT peer auth: this cluster as a token issuer, published for the peers. */
     readonly serviceAccountIssuer?: PublishedIdentity;
+    /** Telemetry, ServiceMonitors and alerts; unset fields take the defaults. */
+    readonly monitoring: MonitoringOptions;
     /** ESO options; unset fields take the component's defaults. */
     readonly externalSecrets: ExternalSecretsOptions & { readonly install: boolean };
     /** Secrets kept the same in every region, with their home resolved; initial values only in the home stack. */
@@ -793,6 +852,22 @@ const schema = z.strictObject({
     initialValues: z.record(z.string(), z.string(allowed("initialValues")), allowed("initialValues")).optional(),
     externalSecrets: externalSecretsSchema.optional(),
     peerAuth: z.enum(["token", "jwt"], allowed("peerAuth")).optional(),
+    monitoring: z
+        .strictObject(
+            {
+                retention: text("monitoring.retention", (v) => monitoringProblems({ retention: v }).length === 0).optional(),
+                unauthenticatedMetrics: boolean("monitoring.unauthenticatedMetrics").optional(),
+                serviceMonitor: boolean("monitoring.serviceMonitor").optional(),
+                prometheusRules: boolean("monitoring.prometheusRules").optional(),
+                prometheusNamespace: text("monitoring.prometheusNamespace", isDnsLabel).optional(),
+                labels: z
+                    .record(z.string(), z.string(allowed("monitoring.labels")), allowed("monitoring.labels"))
+                    .refine((labels) => monitoringProblems({ labels }).length === 0, allowed("monitoring.labels"))
+                    .optional(),
+            },
+            allowed("monitoring"),
+        )
+        .optional(),
     serviceAccountIssuer: serviceAccountIssuerSchema.optional(),
 });
 
@@ -906,6 +981,11 @@ export function parseConfig(stack: string, rawConfig: Readonly<Record<string, st
             `${qualified(["serviceAccountIssuer", "url"])} is ${values.serviceAccountIssuer.url}, an in-cluster name, but with discovery the peers' Vaults fetch its keys from there: they cannot reach it, so their pulumi up fails when writing the JWT mount. Use serviceAccountIssuer.jwksFile, or a public issuer.`,
         );
     }
+    if (values.monitoring?.prometheusRules === true && values.monitoring.serviceMonitor !== true) {
+        warnings.push(
+            `${qualified(["monitoring", "prometheusRules"])} is true but ${qualified(["monitoring", "serviceMonitor"])} is not: the alerts need Vault's and ESO's metrics scraped (and kube-state-metrics); scrape them yourself, or set serviceMonitor.`,
+        );
+    }
     if ((values.peerAuth ?? "token") === "token" && values.serviceAccountIssuer !== undefined) {
         warnings.push(`${qualified(["serviceAccountIssuer"])} is set, but ${qualified(["peerAuth"])} is token, so no peer uses it.`);
     }
@@ -940,6 +1020,7 @@ export function parseConfig(stack: string, rawConfig: Readonly<Record<string, st
             auditDevices: auditDevices ?? DEFAULT_AUDIT_DEVICES,
             snapshots: { ...snapshots, ...(snapshots?.claimName === undefined && vault.storageClass !== undefined ? { storageClass: vault.storageClass } : {}) },
             peerAuth: values.peerAuth ?? "token",
+            monitoring: values.monitoring ?? {},
             ...(identity.published === undefined ? {} : { serviceAccountIssuer: identity.published }),
             externalSecrets: { ...operator, install },
             replicatedSecrets: replicated.entries,
@@ -986,6 +1067,12 @@ function securityProblems(values: z.infer<typeof schema>): [string, string][] {
         }
     } catch {
         problems.push([`${qualified(["vault", "ingressControllerNamespace"])} is not set, and the ingress class ${ingressClass} has no known controller namespace for the Vault NetworkPolicy`, editVault("ingressControllerNamespace")]);
+    }
+    if (values.monitoring?.serviceMonitor === true && (values.monitoring.prometheusNamespace ?? MONITORING_DEFAULTS.prometheusNamespace) === (vault.namespace ?? VAULT_SERVER_DEFAULTS.namespace)) {
+        problems.push([
+            `${qualified(["monitoring", "prometheusNamespace"])} is Vault's own namespace: the NetworkPolicy would admit every pod in it`,
+            "pulumi config set --path monitoring.prometheusNamespace <Prometheus's namespace> -s {stack}",
+        ]);
     }
     if (tlsOn && values.vaultCaCertFile === undefined) {
         problems.push([

@@ -56,6 +56,7 @@ export = async () => {
             snapshots: config.snapshots,
             peerAuth: config.peerAuth,
             peerIdentities: peerLookup.identities,
+            monitoring: config.monitoring,
         },
         { providers: { kubernetes: cluster } },
     );

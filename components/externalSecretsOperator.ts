@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { projectLabels } from "./labels";
 import { EXTERNAL_SECRETS_CHART } from "./versions";
+import { type MonitoringOptions, externalSecretsMonitoringValues, resolveMonitoringOptions } from "./monitoringSpecs";
 import {
     EXTERNAL_SECRETS_RELEASE_NAME,
     EXTERNAL_SECRETS_SERVICE_ACCOUNT,
@@ -11,7 +12,10 @@ import {
     resolveExternalSecretsOptions,
 } from "./externalSecretsValues";
 
-export type ExternalSecretsOperatorArgs = ExternalSecretsOptions;
+export interface ExternalSecretsOperatorArgs extends ExternalSecretsOptions {
+    /** The region's monitoring: with a ServiceMonitor, ESO's metrics Service and ServiceMonitor too. Default none. */
+    readonly monitoring?: MonitoringOptions;
+}
 
 /** Type token of a CustomResourceDefinition in the Kubernetes provider. */
 export const CRD_TYPE = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition";
@@ -52,7 +56,9 @@ export class ExternalSecretsOperator extends pulumi.ComponentResource {
 
     constructor(name: string, args: ExternalSecretsOperatorArgs, opts?: pulumi.ComponentResourceOptions) {
         // Reject impossible options before the component is registered: nothing half-created.
-        const options = resolveExternalSecretsOptions(args);
+        const { monitoring: monitoringArgs, ...operatorArgs } = args;
+        const options = resolveExternalSecretsOptions(operatorArgs);
+        const monitoring = resolveMonitoringOptions(monitoringArgs);
         super("openova:vault:ExternalSecretsOperator", name, {}, opts);
         this.options = options;
         this.serviceAccountName = EXTERNAL_SECRETS_SERVICE_ACCOUNT;
@@ -72,7 +78,7 @@ export class ExternalSecretsOperator extends pulumi.ComponentResource {
                 chart: EXTERNAL_SECRETS_CHART.chart,
                 version: this.options.chartVersion,
                 repositoryOpts: { repo: EXTERNAL_SECRETS_CHART.repository },
-                values: externalSecretsHelmValues(this.options),
+                values: { ...externalSecretsHelmValues(this.options), ...externalSecretsMonitoringValues(monitoring) },
             },
             { parent: this, transforms: [retainCustomResourceDefinitions] },
         );

@@ -245,6 +245,8 @@ export interface VaultNetworkPolicyArgs {
     readonly extraPodSelectors?: readonly Readonly<Record<string, string>>[];
     /** Labels for the policies' own metadata (the project's labels). */
     readonly labels: Readonly<Record<string, string>>;
+    /** The namespace Prometheus scrapes from, when a ServiceMonitor is on: admitted to the API port (`/v1/sys/metrics`). */
+    readonly metricsNamespace?: string;
 }
 
 /** A port rule of a Kubernetes NetworkPolicy. */
@@ -382,6 +384,10 @@ export function vaultNetworkPolicies(args: VaultNetworkPolicyArgs): VaultNetwork
             `ingressControllerNamespace is Vault's namespace ${JSON.stringify(args.namespace)}: that would admit every pod in it`,
         );
     }
+    if (args.metricsNamespace !== undefined) {
+        check(isDnsLabel(args.metricsNamespace), `metricsNamespace ${JSON.stringify(args.metricsNamespace)} is not a DNS label`);
+        check(args.metricsNamespace !== args.namespace, `metricsNamespace is Vault's namespace ${JSON.stringify(args.namespace)}: that would admit every pod in it`);
+    }
     extraPodSelectors.forEach((selector, i) => {
         check(Object.keys(selector).length > 0, `extraPodSelectors[${i}] is empty, which would select every pod in Vault's namespace`);
         problems.push(...labelProblems(`extraPodSelectors[${i}]`, selector));
@@ -403,6 +409,7 @@ export function vaultNetworkPolicies(args: VaultNetworkPolicyArgs): VaultNetwork
         { from: [{ podSelector: { matchLabels: { ...serverPods } } }], ports: [{ ...api }, { ...cluster }] },
         ...extraPodSelectors.map((selector) => ({ from: [{ podSelector: { matchLabels: { ...selector } } }], ports: [{ ...api }] })),
         ...(controllerNamespace === undefined ? [] : [{ from: [namespacePeer(controllerNamespace)], ports: [{ ...api }] }]),
+        ...(args.metricsNamespace === undefined ? [] : [{ from: [namespacePeer(args.metricsNamespace)], ports: [{ ...api }] }]),
     ];
     const policies: VaultNetworkPolicy[] = [
         {

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
 import { ExternalSecretsOperator } from "./externalSecretsOperator";
 import { EXTERNAL_SECRETS_SERVICE_ACCOUNT, type ExternalSecretsOptions, resolveExternalSecretsOptions } from "./externalSecretsValues";
+import type { MonitoringOptions } from "./monitoringSpecs";
 import { PeerAccess } from "./peerAccess";
 import { type InitialValueArgs, ReplicatedSecret } from "./replicatedSecret";
 import { REPLICATION_DEFAULTS, type ReplicatedSecretSpec, passwordGenerator, passwordGeneratorName } from "./replicatedSecretSpecs";
@@ -14,6 +15,7 @@ import { peersOf, vaultAddress, vaultHost } from "./topology";
 import { isDnsLabel, isDnsSubdomain, isKvMount } from "./validation";
 import { VaultServer } from "./vaultServer";
 import { type VaultServerOptions, resolveVaultServerOptions, vaultScheme } from "./vaultServerValues";
+import { VaultMonitoring } from "./vaultMonitoring";
 import { VaultSetup } from "./vaultSetup";
 import {
     type AuditDevice,
@@ -94,6 +96,8 @@ export interface VaultRegionArgs {
     readonly peerAuth?: "token" | "jwt";
     /** With `peerAuth: jwt`: the peers whose cluster identity is known; each gets a JWT mount. */
     readonly peerIdentities?: readonly PeerClusterIdentity[];
+    /** Telemetry, ServiceMonitors and alerts. Default: Vault telemetry on, scraped with a token; no ServiceMonitor or rules. */
+    readonly monitoring?: MonitoringOptions;
 }
 
 /**
@@ -119,6 +123,8 @@ export class VaultRegion extends pulumi.ComponentResource {
     public readonly setup?: VaultSetup;
     /** The scheduled Raft snapshots: their claim always, the job once the Vault is configured (unless turned off). */
     public readonly snapshots: RaftSnapshots;
+    /** The alerts and the metrics token, as configured. */
+    public readonly monitoring: VaultMonitoring;
     /** Per peer, what it needs to push here (a secret); empty until this Vault is configured. */
     public readonly issuedPeerAccess: pulumi.Output<IssuedPeerAccess>;
     /** The peers this region pushes to (those whose stacks have issued it a token). */
@@ -128,7 +134,7 @@ export class VaultRegion extends pulumi.ComponentResource {
         // Resolve and check everything before the component is registered: nothing half-created.
         checkRegionArgs(args);
         const { install = true, ...operatorArgs } = args.externalSecrets ?? {};
-        const vaultArgs = { ...args.vault, host: vaultHost(args.region, args.domain) };
+        const vaultArgs = { ...args.vault, host: vaultHost(args.region, args.domain), ...(args.monitoring === undefined ? {} : { monitoring: args.monitoring }) };
         const vaultOptions = resolveVaultServerOptions(vaultArgs);
         const operatorOptions = resolveExternalSecretsOptions(operatorArgs);
         if (vaultOptions.namespace === operatorOptions.namespace) {
@@ -142,7 +148,7 @@ export class VaultRegion extends pulumi.ComponentResource {
         this.vaultAddress = vaultAddress(args.region, args.domain);
         this.vault = new VaultServer(`${name}-vault`, { ...vaultArgs, externalSecretsNamespace: operatorOptions.namespace }, { parent: this });
         if (install) {
-            this.externalSecrets = new ExternalSecretsOperator(`${name}-external-secrets`, operatorOptions, { parent: this });
+            this.externalSecrets = new ExternalSecretsOperator(`${name}-external-secrets`, { ...operatorOptions, monitoring: vaultOptions.monitoring }, { parent: this });
             this.externalSecretsNamespace = this.externalSecrets.namespace;
         } else {
             this.externalSecretsNamespace = pulumi.output(operatorOptions.namespace);
@@ -208,6 +214,17 @@ export class VaultRegion extends pulumi.ComponentResource {
                 vaultAddress: inClusterVaultAddress(vaultOptions.namespace, vaultScheme(tls)),
                 ...(caSecret ? { caSecret: { name: caSecret.name, key: caSecret.key } } : {}),
                 options: args.snapshots ?? {},
+            },
+            { parent: this, dependsOn: this.setup ? [this.vault, this.setup] : [this.vault] },
+        );
+        this.monitoring = new VaultMonitoring(
+            `${name}-monitoring`,
+            {
+                region: args.region,
+                namespace: vaultOptions.namespace,
+                externalSecretsNamespace: operatorOptions.namespace,
+                monitoring: vaultOptions.monitoring,
+                ...(args.vaultAdmin !== undefined ? { provider: args.vaultAdmin } : {}),
             },
             { parent: this, dependsOn: this.setup ? [this.vault, this.setup] : [this.vault] },
         );

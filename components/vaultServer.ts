@@ -109,6 +109,7 @@ export class VaultServer extends pulumi.ComponentResource {
             ingressClassName: this.options.ingressClassName,
             ...(this.options.ingressControllerNamespace === undefined ? {} : { ingressControllerNamespace: this.options.ingressControllerNamespace }),
             extraPodSelectors: [{ "app.kubernetes.io/name": SNAPSHOT_CRONJOB_NAME }],
+            ...(this.options.monitoring.serviceMonitor ? { metricsNamespace: this.options.monitoring.prometheusNamespace } : {}),
             labels: projectLabels("vault"),
         });
         for (const policy of policies) {

@@ -4,6 +4,15 @@
  */
 import { type HclBlock, type HclValue, renderHcl } from "./hcl";
 import {
+    MONITORING_DEFAULTS,
+    type MonitoringOptions,
+    type ResolvedMonitoringOptions,
+    type VaultTelemetryValues,
+    monitoringProblems,
+    resolveMonitoringOptions,
+    vaultTelemetryValues,
+} from "./monitoringSpecs";
+import {
     type ResolvedVaultResourceOptions,
     VAULT_RESOURCE_DEFAULTS,
     type VaultResourceOptions,
@@ -90,10 +99,14 @@ export interface VaultServerOptions {
     readonly ingressControllerNamespace?: string;
     /** CPU and memory per server. Default {@link VAULT_RESOURCE_DEFAULTS}. */
     readonly resources?: VaultResourceOptions;
+    /** Telemetry, the ServiceMonitor and alerts. Default: telemetry on, scraped with a token, no ServiceMonitor or rules. */
+    readonly monitoring?: MonitoringOptions;
 }
 
 /** {@link VaultServerOptions} with every default applied. */
-export interface ResolvedVaultServerOptions extends Required<Omit<VaultServerOptions, "storageClass" | "tls" | "seal" | "ingressControllerNamespace" | "resources">> {
+export interface ResolvedVaultServerOptions
+    extends Required<Omit<VaultServerOptions, "storageClass" | "tls" | "seal" | "ingressControllerNamespace" | "resources" | "monitoring">> {
+    readonly monitoring: ResolvedMonitoringOptions;
     readonly storageClass?: string;
     /** Undefined for cilium, whose ingress proxy needs no namespace rule. */
     readonly ingressControllerNamespace?: string;
@@ -121,8 +134,9 @@ export function resolveVaultServerOptions(options: VaultServerOptions): Resolved
         seal: { type: "shamir" },
         ingressAnnotations: { ...(options.ingressAnnotations ?? {}) },
         resources: VAULT_RESOURCE_DEFAULTS,
+        monitoring: resolveMonitoringOptions(undefined),
     };
-    const problems: string[] = [...tlsProblems(options.tls), ...sealProblems(options.seal)];
+    const problems: string[] = [...tlsProblems(options.tls), ...sealProblems(options.seal), ...monitoringProblems(options.monitoring)];
     const check = (ok: boolean, problem: string) => ok || problems.push(problem);
     check(isDnsSubdomain(resolved.host), `host ${JSON.stringify(resolved.host)} is not a DNS name`);
     check(isOwnNamespace(resolved.namespace), `namespace ${JSON.stringify(resolved.namespace)} is not a DNS label other than default and kube-*`);
@@ -147,6 +161,10 @@ export function resolveVaultServerOptions(options: VaultServerOptions): Resolved
     }
     // The NetworkPolicy admits the controller's whole namespace: Vault's own would admit every pod in it.
     check(controllerNamespace !== resolved.namespace, `ingressControllerNamespace is Vault's namespace ${JSON.stringify(resolved.namespace)}: the NetworkPolicy would admit every pod in it`);
+    check(
+        options.monitoring?.serviceMonitor !== true || (options.monitoring.prometheusNamespace ?? MONITORING_DEFAULTS.prometheusNamespace) !== resolved.namespace,
+        `monitoring.prometheusNamespace is Vault's namespace ${JSON.stringify(resolved.namespace)}: the NetworkPolicy would admit every pod in it`,
+    );
     const tlsOn = (options.tls?.source ?? TLS_DEFAULTS.source) !== "none";
     check(
         !tlsOn || passthroughAnnotations(resolved.ingressClassName) !== undefined || Object.keys(resolved.ingressAnnotations).length > 0,
@@ -160,6 +178,7 @@ export function resolveVaultServerOptions(options: VaultServerOptions): Resolved
         tls: resolveTlsOptions(options.tls),
         seal: resolveSealOptions(options.seal),
         resources,
+        monitoring: resolveMonitoringOptions(options.monitoring),
         ...(controllerNamespace === undefined ? {} : { ingressControllerNamespace: controllerNamespace }),
     };
 }
@@ -207,6 +226,7 @@ export function raftConfig(options: ResolvedVaultServerOptions): string {
         }
         return { type: "retry_join", attributes };
     });
+    const monitoring = options.monitoring;
     const listenerTls: Record<string, HclValue> = tls.enabled ? { tls_cert_file: tlsFiles(tls).cert, tls_key_file: tlsFiles(tls).key, tls_min_version: "tls12" } : { tls_disable: true };
     const seal = sealBlock(options.seal);
     return renderHcl({
@@ -220,6 +240,8 @@ export function raftConfig(options: ResolvedVaultServerOptions): string {
                 type: "listener",
                 labels: ["tcp"],
                 attributes: { address: `[::]:${VAULT_API_PORT}`, cluster_address: `[::]:${VAULT_CLUSTER_PORT}`, ...listenerTls },
+                // Only when chosen: without it, /v1/sys/metrics needs a token with the metrics policy.
+                blocks: monitoring.unauthenticatedMetrics ? [{ type: "telemetry", attributes: { unauthenticated_metrics_access: true } }] : [],
             },
             {
                 type: "storage",
@@ -231,7 +253,7 @@ export function raftConfig(options: ResolvedVaultServerOptions): string {
             { type: "service_registration", labels: ["kubernetes"] },
             {
                 type: "telemetry",
-                attributes: { prometheus_retention_time: "30s", disable_hostname: true },
+                attributes: { prometheus_retention_time: monitoring.retention, disable_hostname: true },
             },
         ],
     });
@@ -241,6 +263,8 @@ export function raftConfig(options: ResolvedVaultServerOptions): string {
 export interface VaultHelmValues {
     global: { enabled: boolean; tlsDisable: boolean };
     injector: { enabled: boolean };
+    /** Only with a ServiceMonitor (the chart's defaults otherwise). */
+    serverTelemetry?: VaultTelemetryValues;
     server: {
         image: { repository: string; tag: string };
         dataStorage: VolumeValues;
@@ -304,6 +328,16 @@ export function vaultHelmValues(options: ResolvedVaultServerOptions): VaultHelmV
     return {
         global: { enabled: true, tlsDisable: !tls.enabled },
         injector: { enabled: false },
+        ...(options.monitoring.serviceMonitor
+            ? {
+                  serverTelemetry: vaultTelemetryValues({
+                      monitoring: options.monitoring,
+                      namespace: options.namespace,
+                      releaseName: VAULT_RELEASE_NAME,
+                      ...(tls.enabled ? { caSecret: tls.secretName } : {}),
+                  }),
+              }
+            : {}),
         server: {
             image: { repository: VAULT_IMAGE.repository, tag: options.imageTag },
             dataStorage: volume(options.storageSize, options.storageClass),

@@ -67,6 +67,7 @@ describe("VaultRegion", () => {
             "kubernetes:networking.k8s.io/v1:NetworkPolicy east-vault-vault-server",
             "openova:vault:ExternalSecretsOperator east-external-secrets",
             "openova:vault:RaftSnapshots east-snapshots",
+            "openova:vault:VaultMonitoring east-monitoring",
             "openova:vault:VaultRegion east",
             "openova:vault:VaultServer east-vault",
         ]);

@@ -107,6 +107,7 @@ describe("config defaults", () => {
             auditDevices: ["file", "stdout"],
             snapshots: {},
             peerAuth: "token",
+            monitoring: {},
             externalSecrets: { install: true },
             replicatedSecrets: [],
         });

@@ -199,8 +199,8 @@ describe("synth of the region stacks", () => {
     it("succeeds and summarizes each stack", () => {
         expect(run.code).toBe(0);
         // region1, the home of db-credentials, also has its generator and two PushSecrets.
-        expect(run.stdout).toContain("stack region1: 44 resources, 0 warning(s), 9 outputs");
-        expect(run.stdout).toContain("stack region2: 41 resources, 0 warning(s), 9 outputs");
+        expect(run.stdout).toContain("stack region1: 45 resources, 0 warning(s), 9 outputs");
+        expect(run.stdout).toContain("stack region2: 42 resources, 0 warning(s), 9 outputs");
         expect(run.stdout).toMatch(/2 {2}kubernetes:helm\.sh\/v4:Chart/);
         expect(Object.keys(filesUnder(out)).sort()).toEqual(
             ["manifests.yaml", "outputs.json", "resources.json"].flatMap((f) => [`region1/${f}`, `region2/${f}`]).sort(),
@@ -372,6 +372,12 @@ describe("synth of the region stacks", () => {
                 tls_min_version: "tls12",
             });
             expect(config.listener.tcp[0]).not.toHaveProperty("tls_disable");
+            // Telemetry for Prometheus is on; its metrics need a token (no unauthenticated access), and
+            // no ServiceMonitor or rules are declared unless configured.
+            expect((config as unknown as { telemetry: unknown }).telemetry).toEqual([{ prometheus_retention_time: "60s", disable_hostname: true }]);
+            expect(config.listener.tcp[0]).not.toHaveProperty("telemetry");
+            expect(values).not.toHaveProperty("serverTelemetry");
+            expect(manifestsOf(out, region).filter((o) => o.kind === "PrometheusRule")).toEqual([]);
             expect(config.storage.raft[0].retry_join).toEqual(
                 [0, 1, 2].map((i) => ({
                     leader_api_addr: `https://vault-${i}.vault-internal:8200`,
@@ -673,6 +679,7 @@ describe("synth of regions with the hardening options switched", () => {
                         vaultCaCertFile: caFile(dir),
                         serviceAccountIssuer: { url: "https://oidc.region1.example.com", jwksFile: jwks },
                         replicatedSecrets,
+                        monitoring: { serviceMonitor: true, prometheusRules: true, retention: "5m" },
                         vault: {
                             tls: { source: "secret", secretName: "vault-own-tls" },
                             seal: { type: "awskms", parameters: { region: "eu-west-1", kms_key_id: "alias/vault-unseal" }, credentials: "workload-identity", workloadIdentity: roleArn },
@@ -686,6 +693,7 @@ describe("synth of regions with the hardening options switched", () => {
                         vaultAddress: "http://vault.region2.example.com",
                         serviceAccountIssuer: { url: "https://oidc.region2.example.com", discovery: true },
                         replicatedSecrets,
+                        monitoring: { serviceMonitor: true, prometheusRules: true, unauthenticatedMetrics: true },
                         vault: {
                             ingressClassName: "nginx",
                             tls: { source: "none", allowPlaintext: true },
@@ -708,9 +716,11 @@ describe("synth of regions with the hardening options switched", () => {
         expect(run.code).toBe(0);
         // Against the defaults: region1 loses the Certificate, the file audit device and the five
         // snapshot resources; region2 the Certificate and the CiliumNetworkPolicy. Each swaps the
-        // peer's token and its Secret for a JWT mount and role. Both publish their token issuer.
-        expect(run.stdout).toContain("stack region1: 37 resources, 0 warning(s), 10 outputs");
-        expect(run.stdout).toContain("stack region2: 39 resources, 1 warning(s), 10 outputs");
+        // peer's token and its Secret for a JWT mount and role. Both publish their token issuer. With
+        // monitoring, both add a PrometheusRule; region1 (authenticated scrape) also the metrics
+        // policy, its token and the token's Secret.
+        expect(run.stdout).toContain("stack region1: 42 resources, 0 warning(s), 10 outputs");
+        expect(run.stdout).toContain("stack region2: 41 resources, 1 warning(s), 10 outputs");
         expect(run.stdout).toContain(
             "  warning: TLS is off for the Vault of region2 (vault.tls.source is none): tokens and secrets cross the network in plaintext. Use TLS in any environment that holds real secrets.",
         );
@@ -724,6 +734,49 @@ describe("synth of regions with the hardening options switched", () => {
         const objects = ["region1", "region2"].flatMap((region) => esoObjects(manifestsOf(out, region)));
         expect(objects.filter((o) => o.kind === "ClusterSecretStore")).toHaveLength(6);
         expect(validateEsoObjects(objects)).toEqual(objects.map(() => ""));
+    });
+
+    describe("monitoring, when enabled", () => {
+        it("scrapes the active Vault server: verifying its certificate with a token in region1, without a token over plain HTTP in region2", async () => {
+            const [one, two] = ["region1", "region2"].map((region) => vaultChartValues(resourcesOf(out, region)) as VaultValues & { serverTelemetry?: { serviceMonitor: Record<string, unknown> } });
+            expect(one.serverTelemetry?.serviceMonitor).toMatchObject({
+                enabled: true,
+                tlsConfig: { ca: { secret: { name: "vault-own-tls", key: "ca.crt" } }, serverName: "vault-active.vault.svc" },
+                authorization: { type: "Bearer", credentials: { name: "vault-metrics-token", key: "token" } },
+            });
+            expect(two.serverTelemetry?.serviceMonitor).toMatchObject({ enabled: true });
+            expect(two.serverTelemetry?.serviceMonitor).not.toHaveProperty("authorization");
+            type Telemetry = { telemetry: Record<string, unknown>[]; listener: { tcp: { telemetry?: unknown }[] } };
+            const [hclOne, hclTwo] = (await Promise.all([raftConfigOf(one), raftConfigOf(two)])) as unknown as Telemetry[];
+            expect(hclOne.telemetry).toEqual([{ prometheus_retention_time: "5m", disable_hostname: true }]);
+            expect(hclOne.listener.tcp[0].telemetry).toBeUndefined();
+            expect(hclTwo.listener.tcp[0].telemetry).toEqual([{ unauthenticated_metrics_access: true }]);
+        });
+
+        it("scrapes ESO too, and lets Prometheus's namespace reach the Vault API", () => {
+            for (const region of ["region1", "region2"]) {
+                const eso = resourcesOf(out, region).find((r) => r.type === "kubernetes:helm.sh/v4:Chart" && r.inputs.chart === "external-secrets");
+                expect((eso?.inputs.values as Record<string, unknown>).serviceMonitor).toMatchObject({ enabled: true, additionalLabels: { release: "prometheus" } });
+                const policy = manifestsOf(out, region).find((o) => o.kind === "NetworkPolicy" && o.metadata.name === "vault-server");
+                expect(JSON.stringify(policy?.spec)).toContain('"kubernetes.io/metadata.name":"monitoring"');
+            }
+        });
+
+        it("issues region1's metrics token (a secret, policy reading sys/metrics only); region2 serves metrics without one", () => {
+            const one = resourcesOf(out, "region1");
+            expect(one.find((r) => r.type === "vault:index/policy:Policy" && r.inputs.name === "prometheus-metrics")?.inputs.policy).toContain('path "sys/metrics"');
+            expect(one.find((r) => r.type === "vault:index/token:Token" && (r.inputs.policies as string[]).includes("prometheus-metrics"))).toBeDefined();
+            expect(fs.readFileSync(path.join(out, "region1", "manifests.yaml"), "utf8")).not.toMatch(/token: (?!\[secret\])\S+/);
+            expect(resourcesOf(out, "region2").filter((r) => r.type === "vault:index/token:Token")).toEqual([]);
+        });
+
+        it("declares the alerts as a PrometheusRule the Prometheus Operator's schema accepts", () => {
+            for (const region of ["region1", "region2"]) {
+                const rules = manifestsOf(out, region).filter((o) => o.kind === "PrometheusRule");
+                expect(rules.map((r) => `${r.metadata.namespace}/${r.metadata.name}`)).toEqual(["vault/openova-vault"]);
+                expect(validateEsoObjects(rules)).toEqual([""]);
+            }
+        });
     });
 
     describe("region1 (TLS from a Secret, AWS KMS, stdout audit, no snapshots)", () => {
@@ -776,7 +829,8 @@ describe("synth of regions with the hardening options switched", () => {
             expect(values.global.tlsDisable).toBe(true);
             expect(values.server.extraEnvironmentVars).toEqual({});
             const config = await raftConfigOf(values);
-            expect(config.listener.tcp).toEqual([{ address: "[::]:8200", cluster_address: "[::]:8201", tls_disable: true }]);
+            // (Metrics without a token: chosen for this region, on the listener.)
+            expect(config.listener.tcp).toEqual([{ address: "[::]:8200", cluster_address: "[::]:8201", tls_disable: true, telemetry: [{ unauthenticated_metrics_access: true }] }]);
             expect(config.storage.raft[0].retry_join).toEqual([0, 1, 2].map((i) => ({ leader_api_addr: `http://vault-${i}.vault-internal:8200` })));
             const objects = manifestsOf(out, "region2");
             const local = objects.filter((o) => o.kind === "ClusterSecretStore" && o.metadata.name.startsWith("vault-local"));
@@ -835,7 +889,9 @@ describe("synth of regions with the hardening options switched", () => {
             ["region2", "region1"],
         ])("mounts in %s's Vault a JWT auth method for %s's cluster, with a push-only role for its ESO, and issues no token", (region, peer) => {
             const resources = resourcesOf(out, region);
-            expect(resources.filter((r) => r.type === "vault:index/token:Token" || r.type === "kubernetes:core/v1:Secret")).toEqual([]);
+            // No peer token and no token Secret (region1's only token is Prometheus's metrics token).
+            const tokens = resources.filter((r) => r.type === "vault:index/token:Token" || r.type === "kubernetes:core/v1:Secret");
+            expect(tokens.map((r) => r.name)).toEqual(region === "region1" ? ["region1-monitoring-metrics-token", "region1-monitoring-metrics-token"] : []);
             const backends = resources.filter((r) => r.type === "vault:jwt/authBackend:AuthBackend");
             expect(backends.map((r) => r.name)).toEqual([`${region}-peer-${peer}-jwt`]);
             // region1 publishes its keys (the JWKS file); region2 is checked through OIDC discovery.
@@ -1311,7 +1367,7 @@ describe("npm run synth", () => {
         const { stdout } = await promisify(execFile)("npm", ["run", "--silent", "synth", "--", "--out", out, "--stack", "region1"], {
             cwd: projectDir,
         });
-        expect(stdout).toContain("stack region1: 44 resources");
+        expect(stdout).toContain("stack region1: 45 resources");
         expect(fs.readdirSync(path.join(out, "region1")).sort()).toEqual(["manifests.yaml", "outputs.json", "resources.json"]);
     });
 });

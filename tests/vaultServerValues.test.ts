@@ -37,6 +37,14 @@ describe("resolveVaultServerOptions", () => {
             seal: { type: "shamir" },
             ingressAnnotations: {},
             resources: { cpuRequest: "500m", memoryRequest: "256Mi", memoryLimit: "1Gi" },
+            monitoring: {
+                retention: "60s",
+                unauthenticatedMetrics: false,
+                serviceMonitor: false,
+                prometheusRules: false,
+                prometheusNamespace: "monitoring",
+                labels: { release: "prometheus" },
+            },
         });
         expect(defaults.chartVersion).toBe(VAULT_CHART.version);
         expect(defaults.imageTag).toBe(VAULT_IMAGE.tag);
@@ -79,7 +87,7 @@ describe("raftConfig", () => {
         expect(config.storage.raft[0].path).toBe("/vault/data");
         expect(config.storage.raft[0].performance_multiplier).toBe(1);
         expect(config.service_registration).toEqual({ kubernetes: [{}] });
-        expect(config.telemetry).toEqual([{ prometheus_retention_time: "30s", disable_hostname: true }]);
+        expect(config.telemetry).toEqual([{ prometheus_retention_time: "60s", disable_hostname: true }]);
     });
 
     it.each([1, 3, 5, 7])("has one retry_join per server for %i servers, at each pod's stable address, verifying it with the CA and its name", async (replicas) => {

@@ -1,5 +1,7 @@
 /**
- * Validates ESO objects against ESO's own JSON schemas (`@kubernetes-models/external-secrets`).
+ * Validates ESO objects against ESO's own JSON schemas (`@kubernetes-models/external-secrets`), and
+ * Prometheus Operator objects (`monitoring.coreos.com`) against its CRDs' schemas
+ * (`@kubernetes-models/prometheus-operator`).
  *
  * That package is ESM-only and jest runs this project as CommonJS, so the validation runs in a child
  * `node` process as an ES module (see ../shared/reference/toolchain-notes.md). One call validates
@@ -18,7 +20,8 @@ const results = [];
 for (const object of objects) {
     const [group, version] = String(object.apiVersion).split("/");
     try {
-        const models = await import("@kubernetes-models/external-secrets/" + group + "/" + version);
+        const pkg = group === "monitoring.coreos.com" ? "@kubernetes-models/prometheus-operator/" : "@kubernetes-models/external-secrets/";
+        const models = await import(pkg + group + "/" + version);
         const Model = models[object.kind];
         if (typeof Model !== "function") {
             results.push(object.apiVersion + " has no kind " + object.kind);

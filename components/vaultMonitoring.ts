@@ -1,0 +1,84 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as vault from "@pulumi/vault";
+import { projectLabels } from "./labels";
+import {
+    METRICS_POLICY,
+    METRICS_TOKEN_KEY,
+    METRICS_TOKEN_SECRET,
+    type MonitoringOptions,
+    metricsPolicyDocument,
+    metricsTokenSettings,
+    prometheusRule,
+    resolveMonitoringOptions,
+} from "./monitoringSpecs";
+import { VAULT_RELEASE_NAME } from "./vaultServerValues";
+
+export interface VaultMonitoringArgs {
+    /** This region (named in the metrics token's metadata). */
+    readonly region: string;
+    /** Vault's namespace: the PrometheusRule and the metrics token's Secret go there. */
+    readonly namespace: string;
+    /** ESO's namespace (its alerts). */
+    readonly externalSecretsNamespace: string;
+    readonly monitoring: MonitoringOptions;
+    /**
+     * The region's Vault admin provider, once the Vault is configured: with a ServiceMonitor and
+     * authenticated scraping, it writes the metrics policy and issues the token Prometheus presents.
+     */
+    readonly provider?: vault.Provider;
+}
+
+/**
+ * A region's monitoring objects beyond the charts' ServiceMonitors: the PrometheusRule with the
+ * alerts ({@link prometheusRule}), and for an authenticated scrape the `prometheus-metrics` policy
+ * (`read` on `sys/metrics` only) and an orphan, periodic token with it, kept in the Secret
+ * `vault-metrics-token` the Vault ServiceMonitor reads. Like the peer tokens, the token is renewed by
+ * `pulumi refresh` of the region (README, "Peer tokens").
+ *
+ * Pass the region cluster's Kubernetes provider in `opts.providers` (or through a parent).
+ */
+export class VaultMonitoring extends pulumi.ComponentResource {
+    /** Whether the PrometheusRule is declared. */
+    public readonly rules: boolean;
+    /** Whether this component issued the metrics token. */
+    public readonly metricsToken: boolean;
+
+    constructor(name: string, args: VaultMonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
+        const monitoring = resolveMonitoringOptions(args.monitoring);
+        if (args.provider !== undefined && !(args.provider instanceof vault.Provider)) {
+            throw new Error("VaultMonitoring: provider must be a vault.Provider");
+        }
+        super("openova:vault:VaultMonitoring", name, {}, opts);
+        const child = { parent: this, dependsOn: opts?.dependsOn };
+
+        this.rules = monitoring.prometheusRules;
+        if (monitoring.prometheusRules) {
+            const rule = prometheusRule({
+                vaultNamespace: args.namespace,
+                externalSecretsNamespace: args.externalSecretsNamespace,
+                releaseName: VAULT_RELEASE_NAME,
+                labels: { ...projectLabels("monitoring"), ...monitoring.labels },
+            });
+            new k8s.apiextensions.CustomResource(`${name}-rules`, { ...rule }, child);
+        }
+
+        this.metricsToken = monitoring.serviceMonitor && !monitoring.unauthenticatedMetrics && args.provider !== undefined;
+        if (this.metricsToken && args.provider !== undefined) {
+            const inVault = { ...child, provider: args.provider };
+            const policy = new vault.Policy(`${name}-metrics-policy`, { name: METRICS_POLICY, policy: metricsPolicyDocument() }, inVault);
+            const token = new vault.Token(`${name}-metrics-token`, { ...metricsTokenSettings(args.region), policies: [policy.name] }, inVault);
+            new k8s.core.v1.Secret(
+                `${name}-metrics-token`,
+                {
+                    metadata: { name: METRICS_TOKEN_SECRET, namespace: args.namespace, labels: projectLabels("monitoring") },
+                    type: "Opaque",
+                    stringData: { [METRICS_TOKEN_KEY]: pulumi.secret(token.clientToken) },
+                },
+                child,
+            );
+        }
+
+        this.registerOutputs({ rules: this.rules, metricsToken: this.metricsToken });
+    }
+}
