@@ -519,3 +519,21 @@ describe("security options", () => {
         expect(result.ok && result.warnings).toEqual([expect.stringContaining("openova-vault:serviceAccountIssuer is set, but openova-vault:peerAuth is token")]);
     });
 });
+
+describe("monitoring", () => {
+    it.each([
+        [{ monitoring: { retention: "30s" } }, 'openova-vault:monitoring.retention is "30s", but it must be a Go duration of at least 60s'],
+        [{ monitoring: { serviceMonitor: true, prometheusNamespace: "vault" } }, "openova-vault:monitoring.prometheusNamespace is Vault's own namespace"],
+        [{ monitoring: { labels: { "not a label": "x" } } }, "openova-vault:monitoring.labels is {\"not a label\":\"x\"}, but it must be an object of Kubernetes labels"],
+        [{ monitoring: { serviceMonitr: true } }, "openova-vault:monitoring.serviceMonitr is not a known key (did you mean openova-vault:monitoring.serviceMonitor?)"],
+    ])("rejects %j, naming the key", (values, reason) => {
+        expect(problems(parseConfig("region1", raw(values)))).toEqual([expect.stringContaining(reason)]);
+    });
+
+    it("passes the settings through, and warns when alerts are asked for but nothing is scraped", () => {
+        const result = parseConfig("region1", raw({ monitoring: { prometheusRules: true } }));
+        expect(result.ok && result.config.monitoring).toEqual({ prometheusRules: true });
+        expect(result.ok && result.warnings).toEqual([expect.stringContaining("openova-vault:monitoring.prometheusRules is true but openova-vault:monitoring.serviceMonitor is not")]);
+        expect(ok(parseConfig("region1", raw({ monitoring: { serviceMonitor: "true", prometheusRules: true } }))).monitoring).toEqual({ serviceMonitor: true, prometheusRules: true });
+    });
+});
