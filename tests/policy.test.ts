@@ -1,0 +1,780 @@
+/**
+ * The policy pack (policy/): every policy accepts what the components build and rejects each
+ * deviation, run through the real policy objects (their validateResource / validateStack, with
+ * properties behind the SDK's unknown-checking proxy, as `pulumi preview` hands them) and through
+ * the pure rules. The passing cases come from the project's own builders, not hand-written copies.
+ */
+import * as grpc from "@grpc/grpc-js";
+import Ajv from "ajv";
+import type { PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import * as analyzerPb from "@pulumi/pulumi/proto/analyzer_pb";
+import { AnalyzerClient } from "@pulumi/pulumi/proto/analyzer_grpc_pb";
+import { Empty } from "google-protobuf/google/protobuf/empty_pb";
+import { Struct } from "google-protobuf/google/protobuf/struct_pb";
+import { type ChildProcessByStdio, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { Readable } from "node:stream";
+import { METRICS_API_PATH, METRICS_POLICY as COMPONENT_METRICS_POLICY, metricsPolicyDocument, metricsTokenSettings } from "../components/monitoringSpecs";
+import { SNAPSHOT_API_PATH, SNAPSHOT_POLICY, snapshotPolicyDocument } from "../components/raftSnapshotSpecs";
+import { externalSecret, passwordGenerator, pushSecret } from "../components/replicatedSecretSpecs";
+import { localStore, peerStore } from "../components/secretStoreSpecs";
+import { policyDocument, policyName } from "../components/vaultPolicies";
+import { type VaultHelmValues, resolveVaultServerOptions, vaultHelmValues } from "../components/vaultServerValues";
+import type { VaultSealOptions } from "../components/vaultSeal";
+import { peerTokenSettings } from "../components/vaultSetupValues";
+import { VAULT_CHART } from "../components/versions";
+import { PACK_NAME, knownValues, policies, policyPackArgs } from "../policy/policies";
+import {
+    ALLOWED_SYS_PATHS,
+    METRICS_POLICY,
+    PEER_ACCESS_OUTPUT,
+    PUSH_POLICY,
+    type ResourceData,
+    STACK_TYPE,
+    chartName,
+    checkEsoApiV1,
+    checkInjectorOff,
+    checkPlainSecrets,
+    checkRaftReplicas,
+    checkStackOutputs,
+    checkTlsOn,
+    checkVaultPolicy,
+    checkVaultToken,
+    credentialShapes,
+    hasRootWildcard,
+    isCredentialKey,
+    reachesSys,
+} from "../policy/rules";
+
+// ---------------------------------------------------------------------------------------------
+// Running the real policy objects
+// ---------------------------------------------------------------------------------------------
+
+const POLICY_DIR = path.join(__dirname, "..", "policy");
+
+/**
+ * The policy SDK as the pack resolves it (policy/node_modules once the pack's own dependencies are
+ * installed, else the project's), so that its UnknownValueError is the one the pack catches.
+ */
+const PACK_SDK = require.resolve("@pulumi/policy", { paths: [POLICY_DIR] });
+
+/** The SDK's proxy: reading a value unknown during preview throws UnknownValueError. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the pack's copy of the SDK, by path
+const proxied = (require(PACK_SDK) as { unknownCheckingProxy: (value: unknown) => Record<string, unknown> }).unknownCheckingProxy;
+
+/** The engine's sentinel for a string unknown during preview. */
+const UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+const opts = { protect: false, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [] };
+const urnOf = (resource: ResourceData) => `urn:pulumi:region1::openova-vault::${resource.type}::${resource.name}`;
+
+type Config = Record<string, unknown>;
+
+function policyNamed(name: string): ResourceValidationPolicy | StackValidationPolicy {
+    const policy = policies.find((candidate) => candidate.name === name);
+    if (policy === undefined) {
+        throw new Error(`no policy ${name}`);
+    }
+    return policy;
+}
+
+/** Runs a resource policy's validations on one resource, as the analyzer does; returns the violations. */
+async function runResource(name: string, resource: ResourceData, config: Config = {}): Promise<string[]> {
+    const policy = policyNamed(name);
+    if (!("validateResource" in policy) || policy.validateResource === undefined) {
+        throw new Error(`${name} is not a resource policy`);
+    }
+    const violations: string[] = [];
+    const args: ResourceValidationArgs = {
+        type: resource.type,
+        name: resource.name,
+        urn: urnOf(resource),
+        props: proxied(structuredClone(resource.props)),
+        opts,
+        stackTags: new Map(),
+        isType: () => false,
+        asType: () => undefined,
+        getConfig: <T extends object>() => config as T,
+        notApplicable: (reason?: string): never => {
+            throw new Error(`not applicable: ${reason}`);
+        },
+    };
+    for (const validate of Array.isArray(policy.validateResource) ? policy.validateResource : [policy.validateResource]) {
+        await validate(args, (message) => violations.push(message));
+    }
+    return violations;
+}
+
+/** Runs a stack policy over some resources (their outputs); returns the violations. */
+async function runStack(name: string, resources: ResourceData[], config: Config = {}): Promise<string[]> {
+    const policy = policyNamed(name);
+    if (!("validateStack" in policy)) {
+        throw new Error(`${name} is not a stack policy`);
+    }
+    const violations: string[] = [];
+    const policyResources: PolicyResource[] = resources.map((resource) => ({
+        type: resource.type,
+        name: resource.name,
+        urn: urnOf(resource),
+        props: proxied(structuredClone(resource.props)),
+        opts,
+        dependencies: [],
+        propertyDependencies: {},
+        isType: () => false,
+        asType: () => undefined,
+    }));
+    const args: StackValidationArgs = {
+        resources: policyResources,
+        stackTags: new Map(),
+        getConfig: <T extends object>() => config as T,
+        notApplicable: (reason?: string): never => {
+            throw new Error(`not applicable: ${reason}`);
+        },
+    };
+    await policy.validateStack(args, (message) => violations.push(message));
+    return violations;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures from the project's own builders
+// ---------------------------------------------------------------------------------------------
+
+const HOST = "vault.region1.example.com";
+const values = vaultHelmValues(resolveVaultServerOptions({ host: HOST }));
+const plaintextValues = vaultHelmValues(resolveVaultServerOptions({ host: HOST, tls: { source: "none", allowPlaintext: true } }));
+const singleServerValues = vaultHelmValues(resolveVaultServerOptions({ host: HOST, replicas: 1 }));
+/** Every auto-unseal seal, as the components configure it (credentials from a Secret or workload identity, never the config). */
+const autoUnseals: VaultSealOptions[] = [
+    { type: "awskms", parameters: { region: "eu-west-1", kms_key_id: "alias/vault-region1" }, credentials: "workload-identity", workloadIdentity: "arn:aws:iam::111122223333:role/vault-unseal" },
+    { type: "gcpckms", parameters: { project: "platform", region: "global", key_ring: "vault", crypto_key: "unseal" }, credentials: "secret", credentialsSecret: "vault-gcpckms" },
+    { type: "azurekeyvault", parameters: { tenant_id: "tenant", vault_name: "platform", key_name: "unseal" }, credentials: "secret", credentialsSecret: "vault-azure" },
+    { type: "transit", parameters: { address: "https://transit.example.com:8200", key_name: "autounseal", mount_path: "transit/" }, credentials: "secret", credentialsSecret: "vault-transit" },
+];
+const autoUnsealConfigs = autoUnseals.map((seal) => vaultHelmValues(resolveVaultServerOptions({ host: HOST, seal })).server.ha.raft.config);
+
+/** A copy of `base` with the value at a dotted path set (or removed, with undefined). */
+function withPath<T>(base: T, dotted: string, value: unknown): T {
+    const copy = structuredClone(base) as Record<string, unknown>;
+    const keys = dotted.split(".");
+    let node = copy;
+    for (const key of keys.slice(0, -1)) {
+        node[key] = typeof node[key] === "object" && node[key] !== null ? node[key] : {};
+        node = node[key] as Record<string, unknown>;
+    }
+    const last = keys[keys.length - 1];
+    if (value === undefined) {
+        delete node[last];
+    } else {
+        node[last] = value;
+    }
+    return copy as T;
+}
+
+/** The Vault chart as components/vaultServer.ts declares it. */
+function vaultChart(chartValues: unknown = values, type = "kubernetes:helm.sh/v4:Chart"): ResourceData {
+    return {
+        type,
+        name: "region1-vault",
+        props: { name: "vault", namespace: "vault", chart: VAULT_CHART.chart, version: VAULT_CHART.version, repositoryOpts: { repo: VAULT_CHART.repository }, values: chartValues, skipAwait: true },
+    };
+}
+
+const chartLabel = `vault-${VAULT_CHART.version}`;
+
+/** The servers' StatefulSet as the chart renders it from these values (templates/server-statefulset.yaml). */
+function renderedServer(chartValues: VaultHelmValues, args = "cp /vault/config/extraconfig-from-values.hcl /tmp/storageconfig.hcl;\n/usr/local/bin/docker-entrypoint.sh vault server -config=/tmp/storageconfig.hcl"): ResourceData {
+    const scheme = chartValues.global.tlsDisable ? "http" : "https";
+    return {
+        type: "kubernetes:apps/v1:StatefulSet",
+        name: "region1-vault:vault/vault",
+        props: {
+            apiVersion: "apps/v1",
+            kind: "StatefulSet",
+            metadata: { name: "vault", namespace: "vault", labels: { "app.kubernetes.io/name": "vault", "app.kubernetes.io/instance": "vault", "app.kubernetes.io/managed-by": "Helm" } },
+            spec: {
+                serviceName: "vault-internal",
+                replicas: chartValues.server.ha.replicas,
+                template: {
+                    metadata: { labels: { "helm.sh/chart": chartLabel, "app.kubernetes.io/name": "vault", "app.kubernetes.io/instance": "vault", component: "server" } },
+                    spec: {
+                        containers: [
+                            {
+                                name: "vault",
+                                image: `${chartValues.server.image.repository}:${chartValues.server.image.tag}`,
+                                command: ["/bin/sh", "-ec"],
+                                args: [args],
+                                env: [
+                                    { name: "VAULT_ADDR", value: `${scheme}://127.0.0.1:8200` },
+                                    { name: "VAULT_API_ADDR", value: chartValues.server.ha.apiAddr },
+                                    ...Object.entries(chartValues.server.extraEnvironmentVars).map(([name, value]) => ({ name, value })),
+                                ],
+                            },
+                        ],
+                    },
+                },
+            },
+        },
+    };
+}
+
+/** The servers' configuration ConfigMap as the chart renders it (templates/server-config-configmap.yaml). */
+function renderedConfig(config: string): ResourceData {
+    return {
+        type: "kubernetes:core/v1:ConfigMap",
+        name: "region1-vault:vault/vault-config",
+        props: {
+            apiVersion: "v1",
+            kind: "ConfigMap",
+            metadata: {
+                name: "vault-config",
+                namespace: "vault",
+                labels: { "helm.sh/chart": chartLabel, "app.kubernetes.io/name": "vault", "app.kubernetes.io/instance": "vault", "app.kubernetes.io/managed-by": "Helm" },
+                annotations: { "config/checksum": "3f1c0b9e8d7a6f5e4d3c2b1a09f8e7d6c5b4a39281706f5e4d3c2b1a0f9e8d7c" },
+            },
+            data: { "extraconfig-from-values.hcl": config },
+        },
+    };
+}
+
+/** A Kubernetes object as Pulumi types it: `kubernetes:<group/version>:<Kind>`. */
+function k8s(name: string, object: object): ResourceData {
+    const props = { ...object } as Record<string, unknown>;
+    const apiVersion = typeof props.apiVersion === "string" ? props.apiVersion : "v1";
+    return { type: `kubernetes:${apiVersion.includes("/") ? apiVersion : `core/${apiVersion}`}:${String(props.kind)}`, name, props };
+}
+
+const storeSpec = {
+    region: "region1",
+    vaultNamespace: "vault",
+    kvMount: "secret",
+    authPath: "kubernetes",
+    serviceAccount: { name: "external-secrets", namespace: "external-secrets" },
+    audience: "vault",
+    caSecret: { name: "vault-server-tls", namespace: "vault", key: "ca.crt" },
+};
+const exampleCa = fs.readFileSync(path.join(__dirname, "..", "certs", "example-platform-ca.pem"), "utf8");
+const replicated = { name: "db-credentials", namespace: "databases", mode: "vault-written" as const, home: "region1", keys: ["password"] };
+const localRead = k8s("region1-store-local", localStore({ ...storeSpec, role: "external-secrets-pull" }, "read"));
+const localPush = k8s("region1-store-local-push", localStore({ ...storeSpec, role: "external-secrets-push" }, "push"));
+const peerStoreObject = k8s("region1-store-region2", peerStore({ peer: "region2", address: "https://vault.region2.example.com", caCert: exampleCa, kvMount: "secret", namespace: "external-secrets" }));
+const pullSecret = k8s("region1-secret-databases-db-credentials-pull", externalSecret(replicated));
+const pushToPeer = k8s("region1-secret-databases-db-credentials-push-region2", pushSecret(replicated, "region2"));
+const generator = k8s("region1-generator-databases-32", passwordGenerator("databases", 32));
+
+function vaultToken(props: Record<string, unknown>, name = "region1-peer-region2-token"): ResourceData {
+    return { type: "vault:index/token:Token", name, props };
+}
+const peerToken = vaultToken({ ...peerTokenSettings("region1", "region2") });
+const metricsToken = vaultToken({ ...metricsTokenSettings("region1"), policies: [COMPONENT_METRICS_POLICY] }, "region1-monitoring-metrics-token");
+
+function vaultPolicy(name: string, policy: unknown, resourceName = `region1-${name}`): ResourceData {
+    return { type: "vault:index/policy:Policy", name: resourceName, props: { name, policy } };
+}
+const pullPolicy = vaultPolicy(policyName("pull"), policyDocument("pull", "secret"), "region1-setup-pull");
+const pushPolicy = vaultPolicy(policyName("push"), policyDocument("push", "secret"), "region1-setup-push");
+const snapshotPolicy = vaultPolicy(SNAPSHOT_POLICY, snapshotPolicyDocument(), "region1-snapshots-policy");
+const metricsPolicy = vaultPolicy(COMPONENT_METRICS_POLICY, metricsPolicyDocument(), "region1-monitoring-metrics-policy");
+
+function configMap(data: Record<string, string>, extra: Record<string, unknown> = {}): ResourceData {
+    return k8s("app-config", { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "app-config", namespace: "apps" }, data, ...extra });
+}
+function annotated(annotations: Record<string, string>): ResourceData {
+    return k8s("app-deployment", { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "app", namespace: "apps", annotations } });
+}
+
+// Credential-shaped strings, assembled so that this file itself holds none verbatim.
+const VAULT_TOKEN = ["hv", "s.", "CAESIJ", "x".repeat(20), "GiAKHGh2cy5abcdefghijklmnop"].join("");
+const LEGACY_TOKEN = ["s", ".", "AbCdEfGhIjKlMnOpQrStUvWx"].join("");
+const PRIVATE_KEY = ["-----BEGIN ", "EC PRIVATE KEY-----\nMHcCAQEEIB\n-----END ", "EC PRIVATE KEY-----\n"].join("");
+const AWS_SECRET = ["wJalrXUtnFEMI", "/K7MDENG/bPxRfiCY", "EXAMPLEKEY"].join("");
+
+/** The stack's outputs, as synth/region1/outputs.json shows them, with the peer token peerAccess holds. */
+const stackOutputs = {
+    regionName: "region1",
+    peers: ["region2"],
+    connectedPeers: ["region2"],
+    vaultAddress: `https://${HOST}`,
+    vaultCaCert: exampleCa,
+    vaultNamespace: "vault",
+    externalSecretsNamespace: "external-secrets",
+    vaultConfigured: true,
+    [PEER_ACCESS_OUTPUT]: { region2: { kind: "token", address: `https://${HOST}`, caCert: exampleCa, token: VAULT_TOKEN } },
+};
+const stack = (outputs: Record<string, unknown>): ResourceData => ({ type: STACK_TYPE, name: "openova-vault-region1", props: outputs });
+
+// ---------------------------------------------------------------------------------------------
+// The table: every policy, cases that must pass and cases that must fail
+// ---------------------------------------------------------------------------------------------
+
+interface Case {
+    readonly title: string;
+    readonly resources: readonly ResourceData[];
+    readonly config?: Config;
+    /** For failing cases: a fragment every violation... at least one violation must contain. */
+    readonly expect?: RegExp;
+}
+
+const CASES: Record<string, { readonly pass: readonly Case[]; readonly fail: readonly Case[] }> = {
+    "vault-raft-replicas": {
+        pass: [
+            { title: "the chart as VaultServer declares it (3 servers, HA on Raft)", resources: [vaultChart()] },
+            { title: "the chart as a helm.sh/v3 Release", resources: [vaultChart(values, "kubernetes:helm.sh/v3:Release")] },
+            { title: "the servers' StatefulSet and configuration the chart renders", resources: [renderedServer(values), renderedConfig(values.server.ha.raft.config)] },
+            { title: "5 servers", resources: [vaultChart(withPath(values, "server.ha.replicas", 5))] },
+            { title: "a single-server dev stack with minimumRaftReplicas 1", resources: [vaultChart(singleServerValues), renderedServer(singleServerValues)], config: { minimumRaftReplicas: 1 } },
+            { title: "another chart (ESO) with odd-looking values", resources: [{ type: "kubernetes:helm.sh/v4:Chart", name: "region1-external-secrets", props: { chart: "external-secrets", values: { replicaCount: 2 } } }] },
+            { title: "a Chart whose inputs the engine does not pass (empty props)", resources: [{ type: "kubernetes:helm.sh/v4:Chart", name: "region1-vault", props: {} }] },
+        ],
+        fail: [
+            { title: "an even number of servers", resources: [vaultChart(withPath(values, "server.ha.replicas", 4))], expect: /server\.ha\.replicas is 4, an even number/ },
+            { title: "one server in production", resources: [vaultChart(singleServerValues)], expect: /fewer than the 3/ },
+            { title: "a rendered StatefulSet with 2 replicas", resources: [renderedServer(withPath(values, "server.ha.replicas", 2))], expect: /StatefulSet replicas is 2/ },
+            { title: "replicas not set (the chart's default is not trusted)", resources: [vaultChart(withPath(values, "server.ha.replicas", undefined))], expect: /not a whole number/ },
+            { title: "HA off", resources: [vaultChart(withPath(values, "server.ha.enabled", false))], expect: /server\.ha\.enabled is false/ },
+            { title: "Raft off", resources: [vaultChart(withPath(values, "server.ha.raft.enabled", false))], expect: /server\.ha\.raft\.enabled is false/ },
+            { title: "dev mode", resources: [vaultChart(withPath(values, "server.dev.enabled", true))], expect: /server\.dev\.enabled is true/ },
+            { title: "a rendered dev-mode server", resources: [renderedServer(values, "/usr/local/bin/docker-entrypoint.sh vault server -dev -dev-listen-address=[::]:8200")], expect: /vault server -dev/ },
+            { title: "a rendered configuration on Consul storage", resources: [renderedConfig('storage "consul" {\n  path = "vault"\n}\n')], expect: /not a single storage "raft"/ },
+            { title: "values from a values file only (ha not set in values)", resources: [vaultChart({})], expect: /server\.ha\.enabled is not set/ },
+        ],
+    },
+    "vault-injector-off": {
+        pass: [
+            { title: "the chart as VaultServer declares it", resources: [vaultChart()] },
+            { title: "the servers' objects the chart renders", resources: [renderedServer(values), renderedConfig(values.server.ha.raft.config)] },
+            { title: "ESO's own webhook", resources: [k8s("eso-webhook", { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "external-secrets-webhook", labels: { "app.kubernetes.io/name": "external-secrets-webhook" } } })] },
+        ],
+        fail: [
+            { title: "injector.enabled true", resources: [vaultChart(withPath(values, "injector.enabled", true))], expect: /injector\.enabled is true/ },
+            { title: "injector.enabled left to the chart's default", resources: [vaultChart(withPath(values, "injector.enabled", undefined))], expect: /injector\.enabled is not set/ },
+            {
+                title: "the injector's rendered Deployment",
+                resources: [k8s("region1-vault:vault/vault-agent-injector", { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "vault-agent-injector", labels: { "app.kubernetes.io/name": "vault-agent-injector", component: "webhook" } } })],
+                expect: /Agent injector's Deployment/,
+            },
+            {
+                title: "the injector's rendered webhook",
+                resources: [k8s("region1-vault:vault-agent-injector-cfg", { apiVersion: "admissionregistration.k8s.io/v1", kind: "MutatingWebhookConfiguration", metadata: { name: "vault-agent-injector-cfg" }, webhooks: [{ name: "vault.hashicorp.com" }] })],
+                expect: /Agent injector's MutatingWebhookConfiguration/,
+            },
+        ],
+    },
+    "vault-tls-on": {
+        pass: [
+            { title: "the chart as VaultServer declares it (cert-manager TLS)", resources: [vaultChart()] },
+            { title: "the servers' objects the chart renders", resources: [renderedServer(values), renderedConfig(values.server.ha.raft.config)] },
+            { title: "TLS off with the explicit waiver (allowPlaintext)", resources: [vaultChart(plaintextValues), renderedServer(plaintextValues), renderedConfig(plaintextValues.server.ha.raft.config)], config: { allowPlaintext: true } },
+            { title: "a server configuration in JSON with a TLS listener", resources: [vaultChart(withPath(values, "server.ha.raft.config", JSON.stringify({ listener: [{ tcp: { address: "[::]:8200", tls_cert_file: "/tls/tls.crt", tls_key_file: "/tls/tls.key" } }], storage: { raft: { path: "/vault/data" } } })))] },
+        ],
+        fail: [
+            { title: "TLS off (vault.tls.source none) without the waiver", resources: [vaultChart(plaintextValues)], expect: /global\.tlsDisable is true/ },
+            { title: "a listener with tls_disable even though tlsDisable is false", resources: [vaultChart(withPath(plaintextValues, "global.tlsDisable", false))], expect: /tls_disable = true/ },
+            { title: "the rendered servers on http", resources: [renderedServer(plaintextValues)], expect: /VAULT_ADDR is http:\/\// },
+            { title: "the rendered configuration with tls_disable", resources: [renderedConfig(plaintextValues.server.ha.raft.config)], expect: /tls_disable = true/ },
+            { title: "no server configuration (the chart's default disables TLS)", resources: [vaultChart(withPath(values, "server.ha.raft.config", undefined))], expect: /server\.ha\.raft\.config is not set/ },
+            { title: "tlsDisable left to the chart's default", resources: [vaultChart(withPath(values, "global.tlsDisable", undefined))], expect: /global\.tlsDisable is not set/ },
+            { title: "an unparseable server configuration", resources: [vaultChart(withPath(values, "server.ha.raft.config", 'listener "tcp" {'))], expect: /cannot be parsed/ },
+        ],
+    },
+    "eso-api-v1": {
+        pass: [
+            { title: "vault-local, vault-local-push and a peer store", resources: [localRead, localPush, peerStoreObject] },
+            { title: "an ExternalSecret", resources: [pullSecret] },
+            { title: "a PushSecret at v1alpha1", resources: [pushToPeer] },
+            { title: "a Password generator at v1alpha1", resources: [generator] },
+        ],
+        fail: [
+            { title: "a ClusterSecretStore at v1beta1", resources: [k8s("old-store", { ...localRead.props, apiVersion: "external-secrets.io/v1beta1" })], expect: /ClusterSecretStore is declared at external-secrets\.io\/v1beta1/ },
+            { title: "an ExternalSecret at v1beta1", resources: [k8s("old-secret", { ...pullSecret.props, apiVersion: "external-secrets.io/v1beta1" })], expect: /ExternalSecret is declared at external-secrets\.io\/v1beta1/ },
+            { title: "a SecretStore at v1alpha1", resources: [k8s("old-ns-store", { apiVersion: "external-secrets.io/v1alpha1", kind: "SecretStore" })], expect: /SecretStore is declared/ },
+            { title: "a ClusterExternalSecret at v1beta1", resources: [k8s("old-ces", { apiVersion: "external-secrets.io/v1beta1", kind: "ClusterExternalSecret" })], expect: /ClusterExternalSecret/ },
+            { title: "a v1 type token with a v1beta1 apiVersion input", resources: [{ ...localRead, props: { ...localRead.props, apiVersion: "external-secrets.io/v1beta1" } }], expect: /v1beta1/ },
+        ],
+    },
+    "peer-tokens-push-only": {
+        pass: [
+            { title: "the peer token PeerAccess issues", resources: [peerToken] },
+            { title: "the metrics token the monitoring component issues", resources: [metricsToken] },
+        ],
+        fail: [
+            { title: "a child token", resources: [vaultToken({ ...peerToken.props, noParent: false })], expect: /noParent is false/ },
+            { title: "no period", resources: [vaultToken({ ...peerToken.props, period: undefined })], expect: /period is not set/ },
+            { title: "a ttl", resources: [vaultToken({ ...peerToken.props, ttl: "768h" })], expect: /ttl is "768h"/ },
+            { title: "an explicit maximum TTL", resources: [vaultToken({ ...peerToken.props, explicitMaxTtl: "8760h" })], expect: /explicitMaxTtl/ },
+            { title: "not renewable", resources: [vaultToken({ ...peerToken.props, renewable: false })], expect: /renewable is false/ },
+            { title: "the root policy", resources: [vaultToken({ ...peerToken.props, policies: ["root"] })], expect: /include "root"/ },
+            { title: "a second policy", resources: [vaultToken({ ...peerToken.props, policies: [PUSH_POLICY, "external-secrets-pull"] })], expect: /exactly one single-purpose policy/ },
+            { title: "no policies (an orphan then gets its creator's)", resources: [vaultToken({ ...peerToken.props, policies: undefined })], expect: /creating token's policies/ },
+            { title: "the pull policy", resources: [vaultToken({ ...peerToken.props, policies: ["external-secrets-pull"] })], expect: /exactly one single-purpose policy/ },
+        ],
+    },
+    "vault-policies-least-privilege": {
+        pass: [
+            { title: "external-secrets-pull and external-secrets-push", resources: [pullPolicy, pushPolicy] },
+            { title: "raft-snapshot (read on sys/storage/raft/snapshot)", resources: [snapshotPolicy] },
+            { title: "prometheus-metrics (read on sys/metrics)", resources: [metricsPolicy] },
+            { title: "a policy in Vault's JSON form", resources: [vaultPolicy("json", JSON.stringify({ path: { "secret/data/*": { capabilities: ["read"] } } }))] },
+            { title: "a deny on everything (grants nothing)", resources: [vaultPolicy("deny-all", 'path "*" {\n  capabilities = ["deny"]\n}\n')] },
+        ],
+        fail: [
+            { title: "sudo", resources: [vaultPolicy("admin", 'path "auth/token/create" {\n  capabilities = ["update", "sudo"]\n}\n')], expect: /grants "sudo"/ },
+            { title: "delete", resources: [vaultPolicy("push", policyDocument("push", "secret").replace('"update"]', '"update", "delete"]'))], expect: /grants "delete"/ },
+            { title: "list", resources: [vaultPolicy("pull", 'path "secret/metadata/*" {\n  capabilities = ["list"]\n}\n')], expect: /grants "list"/ },
+            { title: "a wildcard over every mount", resources: [vaultPolicy("everything", 'path "*" {\n  capabilities = ["read"]\n}\n')], expect: /wildcard in its first segment/ },
+            { title: "+ as the mount", resources: [vaultPolicy("any-mount", 'path "+/data/*" {\n  capabilities = ["read"]\n}\n')], expect: /wildcard in its first segment/ },
+            { title: "sys/ beyond the documented paths", resources: [vaultPolicy("sys", 'path "sys/policies/acl/*" {\n  capabilities = ["read"]\n}\n')], expect: /reaches sys\// },
+            { title: "more than read on the snapshot endpoint", resources: [vaultPolicy(SNAPSHOT_POLICY, snapshotPolicyDocument().replace('["read"]', '["read", "update"]'))], expect: /reaches sys\/ with update/ },
+            { title: "a glob that reaches sys/", resources: [vaultPolicy("s-star", 'path "s*" {\n  capabilities = ["read"]\n}\n')], expect: /reaches sys\// },
+            { title: "a legacy policy = \"write\" (delete and list)", resources: [vaultPolicy("legacy", 'path "secret/*" {\n  policy = "write"\n}\n')], expect: /through policy = "write"/ },
+            { title: "a document that does not parse", resources: [vaultPolicy("broken", 'path "secret/*" {\n  capabilities = ["read"]\n')], expect: /cannot be parsed/ },
+            { title: "no document", resources: [vaultPolicy("empty", undefined)], expect: /not HCL or JSON text/ },
+        ],
+    },
+    "no-secret-in-plain-places": {
+        pass: [
+            { title: "the Vault configuration ConfigMap the chart renders (with its checksum annotation)", resources: [renderedConfig(values.server.ha.raft.config)] },
+            { title: "the rendered configuration with each auto-unseal seal", resources: autoUnsealConfigs.map(renderedConfig) },
+            { title: "the stores, secrets and generators the components build", resources: [localRead, localPush, peerStoreObject, pullSecret, pushToPeer, generator] },
+            { title: "the ingress pass-through annotations", resources: [annotated(values.server.ingress.annotations)] },
+            { title: "a CA certificate in a ConfigMap", resources: [configMap({ "ca.crt": exampleCa })] },
+            { title: "settings named like credentials but not credentials", resources: [configMap({ token_ttl: "15m", "password-file": "/etc/app/password", "vault-token-secret-name": "vault-region2-token", "token-enabled": "true" }), annotated({ "eks.amazonaws.com/token-expiration": "86400" })] },
+            { title: "a key listed in allowedKeys", resources: [annotated({ "example.com/secret-store": "vault-local" })], config: { allowedKeys: ["example.com/secret-store"] } },
+        ],
+        fail: [
+            { title: "a Vault token in a ConfigMap", resources: [configMap({ VAULT_ADDR: `https://${HOST}`, "vault.env": `VAULT_TOKEN=${VAULT_TOKEN}` })], expect: /data "vault\.env" holds a Vault token/ },
+            { title: "a legacy Vault token in an annotation", resources: [annotated({ "example.com/bootstrap": LEGACY_TOKEN })], expect: /annotation "example\.com\/bootstrap" holds a legacy Vault service token/ },
+            { title: "a PEM private key in a ConfigMap", resources: [configMap({ "tls.key": PRIVATE_KEY })], expect: /holds a PEM private key/ },
+            { title: "an AWS credentials file in a ConfigMap", resources: [configMap({ credentials: `[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = ${AWS_SECRET}\n` })], expect: /holds an AWS secret access key/ },
+            { title: "an AWS secret access key under its usual key", resources: [configMap({ AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE", AWS_SECRET_ACCESS_KEY: AWS_SECRET })], expect: /data "AWS_SECRET_ACCESS_KEY" holds an AWS secret access key/ },
+            { title: "a password in a ConfigMap", resources: [configMap({ DB_PASSWORD: "hunter2" })], expect: /data "DB_PASSWORD" holds a value under a credential-named key/ },
+            { title: "a secret assigned inside a config file", resources: [configMap({ "seal.hcl": 'seal "awskms" {\n  region     = "eu-west-1"\n  secret_key = "abc123"\n}\n' })], expect: /assigned to "secret_key"/ },
+            { title: "a token in an annotation", resources: [annotated({ "example.com/api-token": "abc123" })], expect: /annotation "example\.com\/api-token"/ },
+            { title: "a Vault token in binaryData", resources: [configMap({}, { binaryData: { blob: Buffer.from(VAULT_TOKEN).toString("base64") } })], expect: /binaryData "blob" holds a Vault token/ },
+            { title: "allowedKeys never exempts a token's shape", resources: [annotated({ "example.com/secret-store": VAULT_TOKEN })], config: { allowedKeys: ["example.com/secret-store"] }, expect: /holds a Vault token/ },
+        ],
+    },
+    "no-secret-in-stack-outputs": {
+        pass: [
+            { title: "the stack's outputs, peerAccess holding a peer token", resources: [stack(stackOutputs)] },
+            { title: "an output unknown during preview", resources: [stack({ ...stackOutputs, vaultAddress: UNKNOWN_STRING, [PEER_ACCESS_OUTPUT]: UNKNOWN_STRING })] },
+            { title: "another output declared secret in secretOutputs", resources: [stack({ ...stackOutputs, metricsToken: VAULT_TOKEN })], config: { secretOutputs: [PEER_ACCESS_OUTPUT, "metricsToken"] } },
+            { title: "no stack resource among the resources", resources: [peerToken] },
+        ],
+        fail: [
+            { title: "a token in a plain output", resources: [stack({ ...stackOutputs, adminToken: VAULT_TOKEN })], expect: /output "adminToken" holds a Vault token/ },
+            { title: "a token nested in a plain output", resources: [stack({ ...stackOutputs, debug: { peers: [{ token: VAULT_TOKEN }] } })], expect: /output "debug\.peers\[0\]\.token" holds a Vault token/ },
+            { title: "a private key in a plain output", resources: [stack({ ...stackOutputs, serviceAccountIssuer: { issuer: "https://oidc.example.com", signingKey: PRIVATE_KEY } })], expect: /holds a PEM private key/ },
+            { title: "a password output", resources: [stack({ ...stackOutputs, adminPassword: "correct horse" })], expect: /credential-named key/ },
+            { title: "peerAccess no longer exempt when secretOutputs says so", resources: [stack(stackOutputs)], config: { secretOutputs: [] }, expect: /output "peerAccess\.region2\.token"/ },
+        ],
+    },
+};
+
+async function run(name: string, testCase: Case): Promise<string[]> {
+    const policy = policyNamed(name);
+    if ("validateStack" in policy) {
+        return runStack(name, [...testCase.resources], testCase.config);
+    }
+    const all: string[] = [];
+    for (const resource of testCase.resources) {
+        all.push(...(await runResource(name, resource, testCase.config)));
+    }
+    return all;
+}
+
+describe("the policy pack", () => {
+    it("has a passing and a failing case for every policy, and no case for a policy it lacks", () => {
+        expect(policies.map((policy) => policy.name).sort()).toEqual(Object.keys(CASES).sort());
+        for (const [name, cases] of Object.entries(CASES)) {
+            expect([name, cases.pass.length > 0, cases.fail.length > 0]).toEqual([name, true, true]);
+        }
+    });
+
+    it("makes every policy mandatory, with a description", () => {
+        expect(policyPackArgs.enforcementLevel).toBe("mandatory");
+        for (const policy of policies) {
+            expect([policy.name, policy.enforcementLevel, policy.description.length > 40]).toEqual([policy.name, "mandatory", true]);
+        }
+    });
+
+    it("offers config only where a stack legitimately differs, with safe defaults", () => {
+        const schema = Object.fromEntries(policies.map((policy) => [policy.name, policy.configSchema?.properties ?? {}]));
+        expect(schema["vault-raft-replicas"].minimumRaftReplicas).toMatchObject({ type: "integer", default: 3 });
+        expect(schema["vault-tls-on"].allowPlaintext).toMatchObject({ type: "boolean", default: false });
+        expect(schema["no-secret-in-stack-outputs"].secretOutputs).toMatchObject({ default: [PEER_ACCESS_OUTPUT] });
+        expect(Object.keys(schema["peer-tokens-push-only"])).toEqual([]);
+        expect(Object.keys(schema["vault-policies-least-privilege"])).toEqual([]);
+    });
+
+    it("ships a dev stack's config (policy/dev-stack.config.json) that fits the policies' schemas", () => {
+        const file = JSON.parse(fs.readFileSync(path.join(POLICY_DIR, "dev-stack.config.json"), "utf8")) as Record<string, Record<string, unknown>>;
+        const ajv = new Ajv({ strict: true });
+        for (const [name, config] of Object.entries(file)) {
+            const schema = policyNamed(name).configSchema;
+            expect([name, schema === undefined]).toEqual([name, false]);
+            const validate = ajv.compile({ type: "object", properties: { ...schema?.properties, enforcementLevel: { type: "string" } }, additionalProperties: false });
+            expect([name, validate(config), validate.errors ?? null]).toEqual([name, true, null]);
+        }
+        expect(file).toEqual({ "vault-raft-replicas": { minimumRaftReplicas: 1 }, "vault-tls-on": { allowPlaintext: true } });
+    });
+
+    it("is what index.ts serves, under the name openova-vault", () => {
+        const served: unknown[][] = [];
+        jest.isolateModules(() => {
+            jest.doMock(PACK_SDK, () => ({
+                ...jest.requireActual<object>(PACK_SDK),
+                PolicyPack: jest.fn((...args: unknown[]) => served.push(args)),
+            }));
+            // eslint-disable-next-line @typescript-eslint/no-require-imports -- index.ts runs only once the mock is in place
+            require("../policy/index");
+        });
+        expect(served).toHaveLength(1);
+        const [name, args] = served[0] as [string, { policies: { name: string }[]; enforcementLevel: string }];
+        expect(name).toBe(PACK_NAME);
+        expect(name).toBe("openova-vault");
+        expect(args.enforcementLevel).toBe("mandatory");
+        expect(args.policies.map((policy) => policy.name)).toEqual(policies.map((policy) => policy.name));
+    });
+
+    it("has the files Pulumi needs to run it (PulumiPolicy.yaml, a package.json with a version, pinned like the project)", () => {
+        const dir = POLICY_DIR;
+        expect(fs.readFileSync(path.join(dir, "PulumiPolicy.yaml"), "utf8")).toMatch(/^runtime: nodejs$/m);
+        const pack = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8")) as { name: string; version: string; main: string; dependencies: Record<string, string>; devDependencies: Record<string, string> };
+        const root = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "package.json"), "utf8")) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+        const rootVersions = { ...root.dependencies, ...root.devDependencies };
+        expect(pack.name).toBe("openova-vault-policy");
+        expect(pack.version).toMatch(/^\d+\.\d+\.\d+$/);
+        expect(fs.existsSync(path.join(dir, pack.main))).toBe(true);
+        for (const [dependency, version] of Object.entries({ ...pack.dependencies, ...pack.devDependencies })) {
+            expect([dependency, version]).toEqual([dependency, rootVersions[dependency]]);
+        }
+        const lock = JSON.parse(fs.readFileSync(path.join(dir, "package-lock.json"), "utf8")) as { packages: Record<string, { version?: string }> };
+        for (const dependency of Object.keys(pack.dependencies)) {
+            expect([dependency, lock.packages[`node_modules/${dependency}`]?.version]).toEqual([dependency, pack.dependencies[dependency]]);
+        }
+    });
+});
+
+describe.each(Object.entries(CASES))("policy %s", (name, cases) => {
+    it.each(cases.pass.map((testCase) => [testCase.title, testCase] as const))("accepts %s", async (_title, testCase) => {
+        expect(await run(name, testCase)).toEqual([]);
+    });
+
+    it.each(cases.fail.map((testCase) => [testCase.title, testCase] as const))("rejects %s", async (_title, testCase) => {
+        const violations = await run(name, testCase);
+        expect(violations.length).toBeGreaterThan(0);
+        if (testCase.expect !== undefined) {
+            expect(violations.join("\n")).toMatch(testCase.expect);
+        }
+        // Every message names the resource it is about and never repeats a credential.
+        for (const violation of violations) {
+            expect(testCase.resources.some((resource) => violation.includes(`"${resource.name}"`))).toBe(true);
+            for (const credential of [VAULT_TOKEN, LEGACY_TOKEN, PRIVATE_KEY, AWS_SECRET, "hunter2", "abc123", "correct horse"]) {
+                expect(violation).not.toContain(credential);
+            }
+        }
+    });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The pure rules
+// ---------------------------------------------------------------------------------------------
+
+describe("the pure rules", () => {
+    it("share their names with the components", () => {
+        expect(PUSH_POLICY).toBe(policyName("push"));
+        expect(METRICS_POLICY).toBe(COMPONENT_METRICS_POLICY);
+        expect(Object.keys(ALLOWED_SYS_PATHS).sort()).toEqual([METRICS_API_PATH, SNAPSHOT_API_PATH].sort());
+        expect(peerTokenSettings("region1", "region2").policies).toEqual([PUSH_POLICY]);
+    });
+
+    it("check the chart's replicas, HA and Raft", async () => {
+        expect(await checkRaftReplicas(vaultChart())).toEqual([]);
+        expect(await checkRaftReplicas(vaultChart(singleServerValues), { minimumRaftReplicas: 1 })).toEqual([]);
+        expect(await checkRaftReplicas(vaultChart(withPath(values, "server.ha.replicas", 4)))).toEqual([expect.stringContaining('kubernetes:helm.sh/v4:Chart "region1-vault": server.ha.replicas is 4')]);
+        expect(await checkRaftReplicas(vaultChart(singleServerValues))).toEqual([expect.stringMatching(/fewer than the 3 .*Set vault\.replicas/)]);
+        expect(await checkRaftReplicas(renderedServer(values))).toEqual([]);
+        expect(await checkRaftReplicas(renderedConfig(values.server.ha.raft.config))).toEqual([]);
+        expect(await checkRaftReplicas(renderedConfig("{{{"))).toEqual([expect.stringContaining("cannot be parsed")]);
+    });
+
+    it("check the injector", () => {
+        expect(checkInjectorOff(vaultChart())).toEqual([]);
+        expect(checkInjectorOff(vaultChart(withPath(values, "injector.enabled", "-")))).toEqual([expect.stringContaining('injector.enabled is "-"')]);
+        expect(checkInjectorOff(vaultChart(withPath(values, "injector.enabled", undefined)))).toEqual([expect.stringContaining("follows global.enabled")]);
+    });
+
+    it("check TLS, and honour the waiver", async () => {
+        expect(await checkTlsOn(vaultChart())).toEqual([]);
+        expect(await checkTlsOn(vaultChart(plaintextValues))).toHaveLength(2);
+        expect(await checkTlsOn(vaultChart(plaintextValues), { allowPlaintext: true })).toEqual([]);
+        expect(await checkTlsOn(renderedServer(plaintextValues), { allowPlaintext: true })).toEqual([]);
+    });
+
+    it("check ESO API versions by type token and apiVersion", () => {
+        expect([localRead, localPush, peerStoreObject, pullSecret, pushToPeer, generator].flatMap(checkEsoApiV1)).toEqual([]);
+        expect(checkEsoApiV1({ type: "kubernetes:external-secrets.io/v1beta1:ExternalSecret", name: "old", props: {} })).toHaveLength(1);
+        expect(checkEsoApiV1({ type: "kubernetes:yaml/v2:ConfigGroup", name: "from-yaml", props: { apiVersion: "external-secrets.io/v1beta1", kind: "ClusterSecretStore" } })).toHaveLength(1);
+    });
+
+    it("check tokens", () => {
+        expect(checkVaultToken(peerToken)).toEqual([]);
+        expect(checkVaultToken(metricsToken)).toEqual([]);
+        expect(checkVaultToken(vaultToken({}))).toHaveLength(4);
+        expect(checkVaultToken({ type: "vault:index/policy:Policy", name: "not-a-token", props: {} })).toEqual([]);
+    });
+
+    it("check policies, and match Vault's path globs", async () => {
+        for (const policy of [pullPolicy, pushPolicy, snapshotPolicy, metricsPolicy]) {
+            expect(await checkVaultPolicy(policy)).toEqual([]);
+        }
+        expect(await checkVaultPolicy(vaultPolicy("extra", 'name = "x"\nidentity "y" {}\n'))).toEqual([expect.stringContaining('"identity" is not a Vault policy stanza')]);
+        expect(["*", "+", "+/data/*", "s*", "secret*"].map(hasRootWildcard)).toEqual([true, true, true, true, true]);
+        expect(["secret/data/*", "secret/+/x", "sys/metrics", "secret"].map(hasRootWildcard)).toEqual([false, false, false, false]);
+        expect(["sys", "sys/metrics", "sys/*", "+/policy", "*", "s*", "sys*", "/sys/x".replace(/^\/+/, "")].map(reachesSys)).toEqual([true, true, true, true, true, true, true, true]);
+        expect(["secret/sys/x", "system/x", "sys2/*", "secret/*", "a*"].map(reachesSys)).toEqual([false, false, false, false, false]);
+    });
+
+    it("find credential shapes and names without false alarms on settings", () => {
+        expect(credentialShapes(`token: ${VAULT_TOKEN}`)).toEqual([expect.stringContaining("Vault token")]);
+        expect(credentialShapes(exampleCa)).toEqual([]);
+        expect(credentialShapes("hosts.example.com/s.abc")).toEqual([]);
+        expect(["DB_PASSWORD", "dbPassword", "client_secret", "accessToken", "vault.example.com/api-token", "AWS_SECRET_ACCESS_KEY"].map(isCredentialKey)).toEqual([true, true, true, true, true, true]);
+        expect(["tokenSecretName", "password-file", "token_ttl", "secretRef", "eks.amazonaws.com/token-expiration", "config/checksum", "username"].map(isCredentialKey)).toEqual([
+            false, false, false, false, false, false, false,
+        ]);
+        expect(checkPlainSecrets({ type: "vault:index/policy:Policy", name: "not-kubernetes", props: { metadata: { annotations: { token: VAULT_TOKEN } } } })).toEqual([]);
+        expect(checkStackOutputs([stack(stackOutputs)])).toEqual([]);
+        expect(checkStackOutputs([stack(stackOutputs)], { secretOutputs: [] })).toHaveLength(1);
+    });
+
+    it("skip values unknown during preview, keeping the known ones", () => {
+        const props = proxied({ known: "a", unknown: UNKNOWN_STRING, nested: { list: ["b", UNKNOWN_STRING] } });
+        expect(() => props.unknown).toThrow(/can't be known during preview/);
+        expect(knownValues(props)).toEqual({ known: "a", nested: { list: ["b"] } });
+    });
+
+    it("name charts the way Helm references them", () => {
+        expect(["vault", "hashicorp/vault", "oci://registry.example.com/charts/vault", "./charts/vault-0.34.1.tgz", "vault/"].map(chartName)).toEqual(["vault", "vault", "vault", "vault", "vault"]);
+        expect(["vault-secrets-operator", "hashicorp/vault-secrets-operator", "external-secrets"].map(chartName)).toEqual(["vault-secrets-operator", "vault-secrets-operator", "external-secrets"]);
+    });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The pack as Pulumi runs it
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * `pulumi preview --policy-pack policy` starts Pulumi's policy-pack runner in policy/ (ts-node with
+ * type checking, policy/tsconfig.json, package.json's main) and talks to the pack over gRPC. This
+ * starts the same runner, without the CLI, and makes the engine's calls.
+ */
+describe("the pack under Pulumi's policy-pack runner", () => {
+    const policyDir = POLICY_DIR;
+    let pack: ChildProcessByStdio<null, Readable, Readable> | undefined;
+    let client: AnalyzerClient | undefined;
+
+    beforeAll(async () => {
+        const runner = require.resolve("@pulumi/pulumi/cmd/run-policy-pack", { paths: [policyDir] });
+        // The runner's arguments: the engine's address (unused until the pack logs through it) and the program.
+        const started = spawn(process.execPath, [runner, "127.0.0.1:1", "."], { cwd: policyDir, stdio: ["ignore", "pipe", "pipe"] });
+        pack = started;
+        const port = await new Promise<string>((resolve, reject) => {
+            let out = "";
+            let err = "";
+            started.stdout.on("data", (chunk: Buffer) => {
+                out += chunk.toString();
+                if (out.includes("\n")) {
+                    resolve(out.split("\n")[0].trim());
+                }
+            });
+            started.stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
+            started.on("exit", (code) => reject(new Error(`the policy pack exited with ${code}: ${err}`)));
+        });
+        client = new AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    }, 120_000);
+
+    afterAll(() => {
+        client?.close();
+        pack?.kill();
+    });
+
+    const deadline = () => ({ deadline: Date.now() + 30_000 });
+
+    function analyze(resource: ResourceData): Promise<[string, number, string][]> {
+        const request = new analyzerPb.AnalyzeRequest();
+        request.setType(resource.type);
+        request.setName(resource.name);
+        request.setUrn(urnOf(resource));
+        request.setProperties(Struct.fromJavaScript(JSON.parse(JSON.stringify(resource.props)) as Parameters<typeof Struct.fromJavaScript>[0]));
+        request.setOptions(new analyzerPb.AnalyzerResourceOptions());
+        return new Promise((resolve, reject) =>
+            client?.analyze(request, new grpc.Metadata(), deadline(), (error, response) =>
+                error || response === undefined ? reject(error ?? new Error("no response")) : resolve(response.getDiagnosticsList().map((d) => [d.getPolicyname(), d.getEnforcementlevel(), d.getMessage()])),
+            ),
+        );
+    }
+
+    function configure(config: Record<string, Record<string, unknown>>): Promise<void> {
+        const request = new analyzerPb.ConfigureAnalyzerRequest();
+        for (const [policy, properties] of Object.entries(config)) {
+            const policyConfig = new analyzerPb.PolicyConfig();
+            policyConfig.setEnforcementlevel(analyzerPb.EnforcementLevel.MANDATORY);
+            policyConfig.setProperties(Struct.fromJavaScript(properties as Parameters<typeof Struct.fromJavaScript>[0]));
+            request.getPolicyconfigMap().set(policy, policyConfig);
+        }
+        return new Promise((resolve, reject) => client?.configure(request, new grpc.Metadata(), deadline(), (error) => (error ? reject(error) : resolve())));
+    }
+
+    it("describes itself: openova-vault, its version, every policy mandatory", async () => {
+        const info = await new Promise<analyzerPb.AnalyzerInfo>((resolve, reject) =>
+            client?.getAnalyzerInfo(new Empty(), new grpc.Metadata(), deadline(), (error, response) => (error || response === undefined ? reject(error ?? new Error("no response")) : resolve(response))),
+        );
+        expect(info.getName()).toBe("openova-vault");
+        expect(info.getVersion()).toBe("0.1.0");
+        expect(info.getPoliciesList().map((policy) => [policy.getName(), policy.getEnforcementlevel()])).toEqual(policies.map((policy) => [policy.name, analyzerPb.EnforcementLevel.MANDATORY]));
+    });
+
+    it("accepts the components' resources and rejects deviations, as the engine calls it", async () => {
+        for (const resource of [vaultChart(), peerToken, pushPolicy, snapshotPolicy, localRead, renderedConfig(values.server.ha.raft.config)]) {
+            expect([resource.name, await analyze(resource)]).toEqual([resource.name, []]);
+        }
+        expect(await analyze(vaultChart(plaintextValues))).toEqual([
+            ["vault-tls-on", analyzerPb.EnforcementLevel.MANDATORY, expect.stringContaining("global.tlsDisable is true")],
+            ["vault-tls-on", analyzerPb.EnforcementLevel.MANDATORY, expect.stringContaining("tls_disable = true")],
+        ]);
+        expect(await analyze(vaultToken({ ...peerToken.props, policies: ["root"] }))).toEqual([["peer-tokens-push-only", analyzerPb.EnforcementLevel.MANDATORY, expect.stringContaining('include "root"')]]);
+    });
+
+    it("reports a value unknown during preview as a check it cannot run yet (advisory), not as a violation", async () => {
+        const unknownReplicas = vaultChart(withPath(values, "server.ha.replicas", "3eeb2bf0-c639-47a8-9e75-3b44932eb421"));
+        expect(await analyze(unknownReplicas)).toEqual([["vault-raft-replicas", analyzerPb.EnforcementLevel.ADVISORY, expect.stringContaining("can't run policy 'vault-raft-replicas'")]]);
+    });
+
+    it("takes a dev stack's config (policy/dev-stack.config.json): one server, TLS waived", async () => {
+        await configure(JSON.parse(fs.readFileSync(path.join(POLICY_DIR, "dev-stack.config.json"), "utf8")) as Record<string, Record<string, unknown>>);
+        const devValues = vaultHelmValues(resolveVaultServerOptions({ host: HOST, replicas: 1, tls: { source: "none", allowPlaintext: true } }));
+        expect(await analyze(vaultChart(devValues))).toEqual([]);
+        await configure({});
+        expect((await analyze(vaultChart(devValues))).map(([policy]) => policy)).toEqual(["vault-raft-replicas", "vault-tls-on", "vault-tls-on"]);
+    });
+
+    it("checks the stack's outputs at the end of a run, peerAccess exempt", async () => {
+        const request = new analyzerPb.AnalyzeStackRequest();
+        const resource = new analyzerPb.AnalyzerResource();
+        const outputs = { ...stackOutputs, adminToken: VAULT_TOKEN };
+        resource.setType(STACK_TYPE);
+        resource.setName("openova-vault-region1");
+        resource.setUrn(urnOf(stack(outputs)));
+        resource.setProperties(Struct.fromJavaScript(outputs));
+        resource.setOptions(new analyzerPb.AnalyzerResourceOptions());
+        request.setResourcesList([resource]);
+        const diagnostics = await new Promise<[string, string][]>((resolve, reject) =>
+            client?.analyzeStack(request, new grpc.Metadata(), deadline(), (error, response) =>
+                error || response === undefined ? reject(error ?? new Error("no response")) : resolve(response.getDiagnosticsList().map((d) => [d.getPolicyname(), d.getMessage()])),
+            ),
+        );
+        expect(diagnostics).toEqual([["no-secret-in-stack-outputs", expect.stringContaining('output "adminToken" holds a Vault token')]]);
+    });
+});
