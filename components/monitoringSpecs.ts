@@ -160,7 +160,7 @@ export function vaultTelemetryValues(args: {
 export function externalSecretsMonitoringValues(monitoring: ResolvedMonitoringOptions):
     | {
           metrics: { service: { enabled: boolean } };
-          serviceMonitor: { enabled: boolean; additionalLabels: Record<string, string>; interval: string };
+          serviceMonitor: { enabled: boolean; additionalLabels: Record<string, string>; interval: string; honorLabels: boolean };
       }
     | Record<string, never> {
     if (!monitoring.serviceMonitor) {
@@ -168,7 +168,9 @@ export function externalSecretsMonitoringValues(monitoring: ResolvedMonitoringOp
     }
     return {
         metrics: { service: { enabled: true } },
-        serviceMonitor: { enabled: true, additionalLabels: { ...monitoring.labels }, interval: SCRAPE_INTERVAL },
+        // honorLabels: ESO's metrics carry the object's own `namespace` label, which would otherwise be
+        // renamed exported_namespace and replaced by the target's (ESO's namespace).
+        serviceMonitor: { enabled: true, additionalLabels: { ...monitoring.labels }, interval: SCRAPE_INTERVAL, honorLabels: true },
     };
 }
 
@@ -251,7 +253,9 @@ export function alertRules(args: { readonly vaultNamespace: string; readonly ext
         ),
         rule(
             "VaultSnapshotFailed",
-            `kube_job_status_failed{namespace="${ns}", job_name=~"vault-snapshot-.*"} > 0`,
+            // kube_job_failed is the Job's Failed condition; kube_job_status_failed counts failed pods,
+            // which a retry that then succeeds would leave behind.
+            `kube_job_failed{namespace="${ns}", job_name=~"vault-snapshot-.*", condition="true"} == 1`,
             "0m",
             "warning",
             "A Vault Raft snapshot failed",

@@ -125,7 +125,7 @@ describe("ServiceMonitors", () => {
     it("also scrape ESO's controller, with the same labels", () => {
         expect(externalSecretsMonitoringValues(resolveMonitoringOptions({ serviceMonitor: true }))).toEqual({
             metrics: { service: { enabled: true } },
-            serviceMonitor: { enabled: true, additionalLabels: { release: "prometheus" }, interval: "30s" },
+            serviceMonitor: { enabled: true, additionalLabels: { release: "prometheus" }, interval: "30s", honorLabels: true },
         });
     });
 
@@ -168,12 +168,14 @@ describe("alerts", () => {
         expect(promqlErrors("sum(rate(x[5m])")).toBeGreaterThan(0);
     });
 
-    it("use the metric names Vault and ESO export, scoped to the region's namespace", () => {
+    it("keep to the metric names Vault's, ESO's and kube-state-metrics' documentation give, scoped to the region's namespace (a rename here must be deliberate)", () => {
         const exprs = rules.map((r) => r.expr).join("\n");
-        for (const metric of ["vault_core_active", "vault_audit_log_request_failure", "clustersecretstore_status_condition", "pushsecret_status_condition", "externalsecret_status_condition", "kube_pod_status_ready", "kube_job_status_failed"]) {
+        for (const metric of ["vault_core_active", "vault_audit_log_request_failure", "clustersecretstore_status_condition", "pushsecret_status_condition", "externalsecret_status_condition", "kube_pod_status_ready", "kube_job_failed"]) {
             expect(exprs).toContain(metric);
         }
         expect(rules.find((r) => r.alert === "VaultServerSealedOrDown")?.expr).toContain('namespace="vault", pod=~"vault-[0-9]+"');
+        // A snapshot Job that failed, not one whose first pod failed and whose retry succeeded.
+        expect(exprs).not.toContain("kube_job_status_failed");
     });
 
     it("form a PrometheusRule that the Prometheus Operator's schema accepts", () => {

@@ -128,9 +128,9 @@ describe("pull-request.yml", () => {
     describe("job test", () => {
         const job = workflow.jobs.test;
 
-        it("sets up Node 20 with npm's cache, then npm ci and npm test", () => {
+        it("sets up Node 22 (the Pulumi SDK's engines) with npm's cache, then npm ci and npm test", () => {
             expect(job.steps[0].uses).toBe("actions/checkout@v4");
-            expect(job.steps.find((s) => s.uses === "actions/setup-node@v4")?.with).toEqual({ "node-version": 20, cache: "npm" });
+            expect(job.steps.find((s) => s.uses === "actions/setup-node@v4")?.with).toEqual({ "node-version": 22, cache: "npm" });
             const runs = job.steps.flatMap((s) => s.run ?? []);
             expect(runs.filter((r) => /^npm ci\b/.test(r))).toHaveLength(1);
             expect(runs.indexOf("npm test")).toBeGreaterThan(runs.findIndex((r) => /^npm ci\b/.test(r)));
@@ -156,12 +156,13 @@ describe("pull-request.yml", () => {
             expect(job.permissions).toEqual({ contents: "read", "pull-requests": "write" });
         });
 
-        it("runs the synth-diff script with the pull request's base and head SHAs", () => {
-            expect(diffStep.run).toBe('npm run synth-diff -- --base "$BASE_SHA" --head "$HEAD_SHA" --out synth-diff.md');
-            expect(diffStep.env).toEqual({
-                BASE_SHA: "${{ github.event.pull_request.base.sha }}",
-                HEAD_SHA: "${{ github.event.pull_request.head.sha }}",
-            });
+        it("runs the synth-diff script from the merge base of the pull request's base and head to its head", () => {
+            const mergeBase = job.steps.find((s) => s.name === "Merge base");
+            expect(mergeBase?.run).toBe('echo "MERGE_BASE=$(git merge-base "$BASE_SHA" "$HEAD_SHA")" >> "$GITHUB_ENV"');
+            expect(mergeBase?.env).toEqual({ BASE_SHA: "${{ github.event.pull_request.base.sha }}", HEAD_SHA: "${{ github.event.pull_request.head.sha }}" });
+            expect(job.steps.indexOf(mergeBase as Step)).toBeLessThan(job.steps.indexOf(diffStep));
+            expect(diffStep.run).toBe('npm run synth-diff -- --base "$MERGE_BASE" --head "$HEAD_SHA" --out synth-diff.md');
+            expect(diffStep.env).toEqual({ HEAD_SHA: "${{ github.event.pull_request.head.sha }}" });
         });
 
         it("posts or updates one comment, found by the marker the synth diff writes", () => {
@@ -171,7 +172,7 @@ describe("pull-request.yml", () => {
             expect(script).toContain('fs.readFileSync("synth-diff.md", "utf8")');
             expect(script).toContain("github.rest.issues.updateComment");
             expect(script).toContain("github.rest.issues.createComment");
-            expect(post?.if).toBe("github.event.pull_request.head.repo.full_name == github.repository");
+            expect(post?.if).toBe("github.event.pull_request.head.repo.full_name == github.repository && github.actor != 'dependabot[bot]'");
         });
     });
 });
@@ -192,7 +193,7 @@ describe("the synth-diff step is the script the tests run", () => {
         const args = run
             .split(" -- ")[1]
             .split(" ")
-            .map((word) => word.replace(/^"\$(BASE|HEAD)_SHA"$/, sha));
+            .map((word) => word.replace(/^"\$(MERGE_BASE|HEAD_SHA)"$/, sha));
         const repo = fs.mkdtempSync(path.join(os.tmpdir(), "workflow-synth-diff-"));
         execFileSync("git", ["init", "--quiet", repo]);
         const errors: string[] = [];
@@ -211,9 +212,9 @@ describe("preview.yml", () => {
     const job = workflow.jobs.preview;
     const preview = job.steps.find((s) => s.uses?.startsWith("pulumi/actions@"));
 
-    it("runs on pull requests from this repository only (forks get no secrets)", () => {
+    it("runs on pull requests from this repository only, not Dependabot's (neither gets Actions secrets)", () => {
         expect(Object.keys(workflow.on)).toEqual(["pull_request"]);
-        expect(job.if).toBe("github.event.pull_request.head.repo.full_name == github.repository");
+        expect(job.if).toBe("github.event.pull_request.head.repo.full_name == github.repository && github.actor != 'dependabot[bot]'");
         expect(workflow.concurrency?.group).toContain("github.event.pull_request.number");
     });
 
@@ -223,7 +224,7 @@ describe("preview.yml", () => {
         expect(job.strategy?.["fail-fast"]).toBe(false);
     });
 
-    it("previews each stack with pulumi/actions@v7, diff and a PR comment", () => {
+    it("previews each stack with pulumi/actions@v7, diff, a PR comment and the policy pack", () => {
         const project = (parseDocument(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")).toJS() as { name: string }).name;
         expect(preview?.uses).toBe("pulumi/actions@v7");
         expect(preview?.with).toEqual({
@@ -232,7 +233,9 @@ describe("preview.yml", () => {
             diff: true,
             "comment-on-pr": true,
             "github-token": "${{ secrets.GITHUB_TOKEN }}",
+            policyPacks: "policy",
         });
+        expect(fs.existsSync(path.join(ROOT, "policy", "PulumiPolicy.yaml"))).toBe(true);
         expect(preview?.env).toEqual({ PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}" });
         expect(job.steps.indexOf(preview as Step)).toBe(job.steps.length - 1);
         expect(stepsRunning(job, /^npm ci\b/)).toHaveLength(1);
