@@ -18,6 +18,7 @@ import { main } from "../tools/synth/cli";
 import { engineUrn } from "../tools/synth/recorder";
 import { REDACTED } from "../tools/synth/render";
 import { SynthError, synthesize } from "../tools/synth/runner";
+import { type CliRun, runCli } from "./support/cliRun";
 
 const projectDir = path.resolve(__dirname, "..");
 const fixture = path.join(__dirname, "fixtures", "peering");
@@ -28,26 +29,10 @@ const exampleCa = fs.readFileSync(path.join(projectDir, EXAMPLE_CA_FILE), "utf8"
 /** A line of a JavaScript stack trace. */
 const STACK_TRACE = /^\s+at .*:\d+/m;
 
-interface Run {
-    code: number;
-    stdout: string;
-    stderr: string;
-}
+type Run = CliRun;
 
 /** Runs the synth CLI in this process, capturing what it prints. */
-async function synth(...args: string[]): Promise<Run> {
-    const stdout: string[] = [];
-    const stderr: string[] = [];
-    const log = jest.spyOn(console, "log").mockImplementation((...a: unknown[]) => void stdout.push(a.join(" ")));
-    const error = jest.spyOn(console, "error").mockImplementation((...a: unknown[]) => void stderr.push(a.join(" ")));
-    try {
-        const code = await main(args);
-        return { code, stdout: stdout.join("\n"), stderr: stderr.join("\n") };
-    } finally {
-        log.mockRestore();
-        error.mockRestore();
-    }
-}
+const synth = (...args: string[]): Promise<Run> => runCli(main, args);
 
 function tempDir(): string {
     return fs.mkdtempSync(path.join(os.tmpdir(), "openova-synth-"));

@@ -28,6 +28,7 @@ import {
 import { main, readSynthDir } from "../tools/synthDiff/cli";
 import { sequenceDiff, unifiedDiff, unifiedHunks } from "../tools/synthDiff/textDiff";
 import { dependencyPlan, existingStacks, failureReason } from "../tools/synthDiff/worktree";
+import { type CliRun, runCli } from "./support/cliRun";
 
 const ROOT = path.resolve(__dirname, "..");
 const REDACTED = "[secret]";
@@ -465,31 +466,10 @@ describe("helpers of the worktree synth", () => {
     });
 });
 
-interface Run {
-    code: number;
-    stdout: string;
-    stderr: string;
-}
+type Run = CliRun;
 
 /** The CLI in this process, capturing what it prints. */
-async function cli(...args: string[]): Promise<Run> {
-    const stderr: string[] = [];
-    const stdout: string[] = [];
-    const error = jest.spyOn(console, "error").mockImplementation((...a: unknown[]) => void stderr.push(a.join(" ")));
-    const log = jest.spyOn(console, "log").mockImplementation((...a: unknown[]) => void stdout.push(a.join(" ")));
-    const write = jest.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
-        stdout.push(chunk.toString());
-        return true;
-    });
-    try {
-        const code = await main(args);
-        return { code, stdout: stdout.join(""), stderr: stderr.join("\n") };
-    } finally {
-        error.mockRestore();
-        log.mockRestore();
-        write.mockRestore();
-    }
-}
+const cli = (...args: string[]): Promise<Run> => runCli(main, args, { raw: true });
 
 /** Writes a synth tree as `npm run synth` would. */
 function writeTree(tree: SynthTree): string {
