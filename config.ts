@@ -1139,16 +1139,23 @@ function peerAuthOf(values: z.infer<typeof schema>, readFile: ParseOptions["read
     return { published: { issuer: issuer.url, publicKeys, discoveryCaCert }, problems };
 }
 
+/** A file named in config, or why it cannot be read (phrased to follow the key and its value). */
+function readConfigFile(path: string, readFile: ParseOptions["readFile"]): string | { problem: string } {
+    if (readFile === undefined) {
+        return { problem: "but no file can be read here" };
+    }
+    try {
+        return readFile(path);
+    } catch (error) {
+        return { problem: `but it cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` };
+    }
+}
+
 /** The public keys of a JWKS file as PEM (what Vault's `jwt_validation_pubkeys` takes), or why it cannot be used. */
 function readJwks(path: string, readFile: ParseOptions["readFile"]): string[] | string {
-    let text: string;
-    try {
-        if (readFile === undefined) {
-            return "but no file can be read here";
-        }
-        text = readFile(path);
-    } catch (error) {
-        return `but it cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
+    const text = readConfigFile(path, readFile);
+    if (typeof text !== "string") {
+        return text.problem;
     }
     const parsed = decodeJson(text);
     const keys = typeof parsed === "object" && parsed !== null ? (parsed as { keys?: unknown }).keys : undefined;
@@ -1243,15 +1250,9 @@ function decodeStringMap(text: string): Record<string, string> | undefined {
 
 /** The CA file's PEM text, or why it cannot be used. */
 function readCaCert(path: string, readFile: ParseOptions["readFile"]): string | { problem: string } {
-    let text: string;
-    try {
-        if (readFile === undefined) {
-            return { problem: "but no file can be read here" };
-        }
-        text = readFile(path);
-    } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        return { problem: `but it cannot be read (${code ?? (error as Error).message})` };
+    const text = readConfigFile(path, readFile);
+    if (typeof text !== "string") {
+        return text;
     }
     if (!/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.test(text)) {
         return { problem: "but it holds no PEM certificate (-----BEGIN CERTIFICATE-----)" };

@@ -8,7 +8,8 @@
  * `unauthenticated_metrics_access` is set, which has to be chosen explicitly.
  */
 import { renderHcl } from "./hcl";
-import { isDnsLabel, parseDurationMs } from "./validation";
+import { PERIODIC_TOKEN } from "./vaultSetupValues";
+import { isDnsLabel, isLabelKey, isLabelValue, parseDurationMs } from "./validation";
 
 /** Defaults for every optional {@link MonitoringOptions} field. */
 export const MONITORING_DEFAULTS = {
@@ -68,7 +69,7 @@ export function monitoringProblems(options: MonitoringOptions | undefined): stri
         problems.push(`monitoring.prometheusNamespace ${JSON.stringify(options.prometheusNamespace)} is not a namespace name`);
     }
     for (const [key, value] of Object.entries(options?.labels ?? {})) {
-        if (!/^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/.test(key) || !/^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/.test(value)) {
+        if (!isLabelKey(key) || !isLabelValue(value)) {
             problems.push(`monitoring.labels has ${JSON.stringify(key)}: ${JSON.stringify(value)}, which is not a Kubernetes label`);
         }
     }
@@ -108,11 +109,7 @@ export const METRICS_TOKEN_KEY = "token";
 export function metricsTokenSettings(region: string) {
     return {
         displayName: "prometheus-metrics",
-        noParent: true as const,
-        period: "720h",
-        renewable: true as const,
-        renewMinLease: 15 * 24 * 60 * 60,
-        renewIncrement: 30 * 24 * 60 * 60,
+        ...PERIODIC_TOKEN,
         metadata: { "issued-by": region, purpose: "prometheus-metrics" },
     };
 }

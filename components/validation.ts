@@ -122,3 +122,16 @@ export function isRefreshInterval(value: string): boolean {
         return false;
     }
 }
+
+const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+
+/** A Kubernetes label key: an optional DNS-subdomain prefix and `/`, then a name of at most 63 characters. */
+export function isLabelKey(key: string): boolean {
+    const slash = key.indexOf("/");
+    return slash === -1 ? LABEL_NAME.test(key) : isDnsSubdomain(key.slice(0, slash)) && LABEL_NAME.test(key.slice(slash + 1));
+}
+
+/** A Kubernetes label value: empty, or at most 63 characters of letters, digits, `-`, `_` and `.`, alphanumeric at both ends. */
+export function isLabelValue(value: string): boolean {
+    return value === "" || LABEL_NAME.test(value);
+}

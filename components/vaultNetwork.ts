@@ -4,7 +4,7 @@
  * Vault has. No Pulumi resources here: the VaultServer component puts the first two into the
  * hashicorp/vault chart's values and declares the policies as objects of their own.
  */
-import { isDnsLabel, isDnsSubdomain, isIntegerBetween } from "./validation";
+import { isDnsLabel, isDnsSubdomain, isIntegerBetween, isLabelKey, isLabelValue } from "./validation";
 
 // ---------------------------------------------------------------------------------------------------
 // Resources
@@ -285,19 +285,6 @@ export interface VaultCiliumNetworkPolicy {
 
 /** Any object {@link vaultNetworkPolicies} returns. */
 export type VaultNetworkPolicy = VaultKubernetesNetworkPolicy | VaultCiliumNetworkPolicy;
-
-const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-
-/** A Kubernetes label key: an optional DNS-subdomain prefix and `/`, then a name of at most 63 characters. */
-function isLabelKey(key: string): boolean {
-    const slash = key.indexOf("/");
-    return slash === -1 ? LABEL_NAME.test(key) : isDnsSubdomain(key.slice(0, slash)) && LABEL_NAME.test(key.slice(slash + 1));
-}
-
-/** A Kubernetes label value: empty, or at most 63 characters of letters, digits, `-`, `_` and `.`, alphanumeric at both ends. */
-function isLabelValue(value: string): boolean {
-    return value === "" || LABEL_NAME.test(value);
-}
 
 function labelProblems(what: string, labels: Readonly<Record<string, string>>): string[] {
     return Object.entries(labels).flatMap(([key, value]) => {

@@ -152,6 +152,19 @@ export interface PeerTokenSettings {
 const DAY = 24 * 60 * 60;
 
 /**
+ * What every long-lived token this project issues shares (the peer tokens, Prometheus's metrics
+ * token): an orphan, periodic with a 30-day period and no maximum lifetime, renewed by a
+ * `pulumi refresh` of the issuing region in the second half of its period.
+ */
+export const PERIODIC_TOKEN = {
+    noParent: true,
+    period: "720h",
+    renewable: true,
+    renewMinLease: 15 * DAY,
+    renewIncrement: 30 * DAY,
+} as const;
+
+/**
  * The peer token: push policy only (plus Vault's `default` policy, which holds the token
  * self-lookup ESO validates a store with), periodic with a 30-day period, renewed by any
  * `pulumi refresh` (or `pulumi up --refresh`) of the issuing region in the second half of its period.
@@ -160,11 +173,7 @@ export function peerTokenSettings(issuer: string, peer: string): PeerTokenSettin
     return {
         displayName: `peer-${peer}`,
         policies: [policyName("push")],
-        noParent: true,
-        period: "720h",
-        renewable: true,
-        renewMinLease: 15 * DAY,
-        renewIncrement: 30 * DAY,
+        ...PERIODIC_TOKEN,
         metadata: { "issued-by": issuer, "used-by": peer, purpose: "external-secrets-push" },
     };
 }
