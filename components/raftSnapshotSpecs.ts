@@ -13,6 +13,7 @@ import { renderHcl } from "./hcl";
 import { projectLabels } from "./labels";
 import { isDnsLabel, isDnsSubdomain, isImageTag, isIntegerBetween, isStorageQuantity, isVaultAddress } from "./validation";
 import type { KubernetesAuthRole } from "./vaultSetupValues";
+import { vaultSecurityContextValues } from "./vaultNetwork";
 import { VAULT_IMAGE } from "./versions";
 
 /** Defaults for every optional {@link RaftSnapshotOptions} field that has one. */
@@ -110,10 +111,6 @@ export const SNAPSHOT_SA_TOKEN_SECONDS = 600;
 
 /** How long one Job may run, all retries included, before Kubernetes stops it. */
 export const SNAPSHOT_JOB_DEADLINE_SECONDS = 900;
-
-/** The uid and gid of the `vault` user in the hashicorp/vault image (the same the chart runs the servers as). */
-const VAULT_UID = 100;
-const VAULT_GID = 1000;
 
 /** Allowed range of each cron field, in order: minute, hour, day of month, month, day of week (0 and 7 are Sunday). */
 const CRON_FIELDS: readonly { readonly name: string; readonly min: number; readonly max: number }[] = [
@@ -531,14 +528,10 @@ export function snapshotCronJob(args: SnapshotCronJobArgs) {
                             enableServiceLinks: false,
                             // A failed attempt gets a fresh pod, so its log stays readable.
                             restartPolicy: "Never",
-                            securityContext: {
-                                runAsNonRoot: true,
-                                runAsUser: VAULT_UID,
-                                runAsGroup: VAULT_GID,
-                                // Makes the claim's files group-writable by the job whatever its volume's owner.
-                                fsGroup: VAULT_GID,
-                                seccompProfile: { type: "RuntimeDefault" },
-                            },
+                            // The servers' own: the image's `vault` user, non-root, the default seccomp
+                            // profile; fsGroup makes the claim's files writable by the job whatever
+                            // its volume's owner.
+                            securityContext: vaultSecurityContextValues().pod,
                             containers: [
                                 {
                                     name: "snapshot",
@@ -547,11 +540,9 @@ export function snapshotCronJob(args: SnapshotCronJobArgs) {
                                     // Replaces the image's entrypoint, which would start a server.
                                     command: ["/bin/sh", "-c", script],
                                     env,
-                                    securityContext: {
-                                        allowPrivilegeEscalation: false,
-                                        readOnlyRootFilesystem: true,
-                                        capabilities: { drop: ["ALL"] },
-                                    },
+                                    // The servers' container context, plus a read-only root: the job writes
+                                    // only to the claim and to /tmp (an emptyDir).
+                                    securityContext: { ...vaultSecurityContextValues().container, readOnlyRootFilesystem: true },
                                     resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
                                     volumeMounts,
                                 },

@@ -29,8 +29,16 @@ export const MIN_VOLUME_BYTES = 2 ** 30;
  * is bytes to Kubernetes, so `100` would ask for a 100-byte volume: it is rejected.
  */
 export function isStorageQuantity(value: string): boolean {
+    return (quantityBytes(value) ?? 0) >= MIN_VOLUME_BYTES;
+}
+
+/**
+ * The bytes a Kubernetes quantity with a unit (`256Mi`, `1Gi`, `512M`, `1.5Ti`) stands for, or
+ * `undefined` when it is not one: a bare number, an exponent or an unknown unit.
+ */
+export function quantityBytes(value: string): number | undefined {
     const match = QUANTITY.exec(value);
-    return match !== null && Number(`${match[1]}${match[2] ?? ""}`) * UNIT_BYTES[match[3]] >= MIN_VOLUME_BYTES;
+    return match === null ? undefined : Number(`${match[1]}${match[2] ?? ""}`) * UNIT_BYTES[match[3]];
 }
 
 /** Raft needs a majority of voters: an odd number of servers, at most 7. */

@@ -4,7 +4,7 @@
  * Vault has. No Pulumi resources here: the VaultServer component puts the first two into the
  * hashicorp/vault chart's values and declares the policies as objects of their own.
  */
-import { isDnsLabel, isDnsSubdomain, isIntegerBetween, isLabelKey, isLabelValue } from "./validation";
+import { isDnsLabel, isDnsSubdomain, isIntegerBetween, isLabelKey, isLabelValue, quantityBytes } from "./validation";
 
 // ---------------------------------------------------------------------------------------------------
 // Resources
@@ -56,19 +56,12 @@ export function isCpuQuantity(value: string): boolean {
     return millicores > 0;
 }
 
-const MEMORY_QUANTITY = /^(0|[1-9][0-9]*)(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)$/;
-const MEMORY_UNIT_BYTES: Readonly<Record<string, number>> = {
-    k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
-    Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
-};
-
 /**
  * The bytes a memory quantity such as `256Mi`, `1Gi` or `512M` stands for, or `undefined` when it is
- * not one {@link isMemoryQuantity} accepts.
+ * not one {@link isMemoryQuantity} accepts (the same quantities as storage, see {@link quantityBytes}).
  */
 export function memoryQuantityBytes(value: string): number | undefined {
-    const match = MEMORY_QUANTITY.exec(value);
-    return match === null ? undefined : Number(`${match[1]}${match[2] ?? ""}`) * MEMORY_UNIT_BYTES[match[3]];
+    return quantityBytes(value);
 }
 
 /**
