@@ -13,7 +13,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseCommandLine, runCommand } from "../command";
 import { STACK_NAME_RULE, isValidStackName } from "./project";
-import { REDACTED, sortKeys } from "./render";
+import { sortKeys } from "./kubernetes";
+import { REDACTED } from "./render";
 import { type StackSynth, SynthError, type SynthResult, synthesize } from "./runner";
 
 const USAGE = "usage: npm run synth -- [--stack NAME]... [--out DIR] [--project DIR]";

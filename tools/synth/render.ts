@@ -15,6 +15,7 @@ import {
     patchedKind,
     redactKubernetesSecrets,
     redactYamlSecrets,
+    sortKeys,
 } from "./kubernetes";
 import type { RecordedOptions, RecordedResource } from "./recorder";
 
@@ -34,21 +35,6 @@ export function redactSecrets(value: unknown): unknown {
     }
     if (typeof value === "object" && value !== null) {
         return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactSecrets(v)]));
-    }
-    return value;
-}
-
-/** Object keys sorted at every depth, so output does not depend on construction order. */
-export function sortKeys(value: unknown): unknown {
-    if (Array.isArray(value)) {
-        return value.map(sortKeys);
-    }
-    if (typeof value === "object" && value !== null) {
-        return Object.fromEntries(
-            Object.keys(value)
-                .sort()
-                .map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
-        );
     }
     return value;
 }

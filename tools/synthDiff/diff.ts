@@ -7,6 +7,7 @@
  * shown exactly as the synth wrote them: secrets are "[secret]" there and stay so here.
  */
 import { parse } from "yaml";
+import { isRecord, sortKeys } from "../synth/kubernetes";
 import { sequenceDiff, textLines, unifiedDiff } from "./textDiff";
 
 /** The hidden line that marks the PR comment, so the workflow updates its own comment instead of adding one. */
@@ -114,9 +115,6 @@ export function compareStrings(a: string, b: string): number {
     return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-    return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 /** Structural equality of JSON values (key order ignored). */
 export function deepEqual(a: unknown, b: unknown): boolean {
@@ -135,17 +133,7 @@ export function deepEqual(a: unknown, b: unknown): boolean {
 
 /** A JSON value with object keys sorted at every depth, as one line: equal values give equal keys. */
 function canonical(value: unknown): string {
-    const sorted = (v: unknown): unknown =>
-        Array.isArray(v)
-            ? v.map(sorted)
-            : isRecord(v)
-              ? Object.fromEntries(
-                    Object.keys(v)
-                        .sort(compareStrings)
-                        .map((k) => [k, sorted(v[k])]),
-                )
-              : v;
-    return JSON.stringify(sorted(value)) ?? "undefined";
+    return JSON.stringify(sortKeys(value)) ?? "undefined";
 }
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$-]*$/;

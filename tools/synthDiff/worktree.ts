@@ -6,7 +6,7 @@
 import { type SpawnOptions, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parse } from "yaml";
+import { readProject } from "../synth/project";
 
 /** A failure to report as one line (which ref, what went wrong); the CLI exits 1 with it. */
 export class SynthDiffError extends Error {
@@ -143,16 +143,14 @@ export function failureReason(lines: readonly string[]): string {
 
 /** The stacks of `names` that have a stack file in the project in `dir` (honouring `stackConfigDir`). */
 export function existingStacks(dir: string, names: readonly string[]): string[] {
-    let stackDir = dir;
+    let known: readonly string[];
     try {
-        const project = parse(fs.readFileSync(path.join(dir, "Pulumi.yaml"), "utf8")) as { stackConfigDir?: unknown } | null;
-        if (typeof project?.stackConfigDir === "string") {
-            stackDir = path.resolve(dir, project.stackConfigDir);
-        }
+        known = readProject(dir).stacks;
     } catch {
-        // The synth reports a missing or broken Pulumi.yaml itself.
+        // The synth reports a missing or broken project itself.
+        return [...names];
     }
-    return names.filter((name) => ["yaml", "yml"].some((ext) => fs.existsSync(path.join(stackDir, `Pulumi.${name}.${ext}`))));
+    return names.filter((name) => known.includes(name));
 }
 
 export interface SynthAtCommit {
