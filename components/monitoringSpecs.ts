@@ -7,7 +7,7 @@
  * `read` on `sys/metrics` (a standby then redirects to the active server), unless the listener's
  * `unauthenticated_metrics_access` is set, which has to be chosen explicitly.
  */
-import { renderHcl } from "./hcl";
+import { readOnlyPolicyDocument } from "./vaultPolicies";
 import { PERIODIC_TOKEN } from "./vaultSetupValues";
 import { isDnsLabel, isLabelKey, isLabelValue, parseDurationMs } from "./validation";
 
@@ -98,7 +98,7 @@ export const METRICS_API_PATH = "sys/metrics";
 
 /** The metrics policy (HCL): `read` on `sys/metrics`, nothing else. */
 export function metricsPolicyDocument(): string {
-    return renderHcl({ blocks: [{ type: "path", labels: [METRICS_API_PATH], attributes: { capabilities: ["read"] } }] });
+    return readOnlyPolicyDocument(METRICS_API_PATH);
 }
 
 /** The Secret (in Vault's namespace) holding the token Prometheus scrapes Vault with, and its key. */

@@ -9,7 +9,7 @@
  * `read` on `sys/storage/raft/snapshot`, which is all the job's policy grants.
  */
 import type * as k8s from "@pulumi/kubernetes";
-import { renderHcl } from "./hcl";
+import { readOnlyPolicyDocument } from "./vaultPolicies";
 import { projectLabels } from "./labels";
 import { isDnsLabel, isDnsSubdomain, isImageTag, isIntegerBetween, isStorageQuantity, isVaultAddress } from "./validation";
 import type { KubernetesAuthRole } from "./vaultSetupValues";
@@ -235,7 +235,7 @@ export function resolveRaftSnapshotOptions(options: RaftSnapshotOptions | undefi
 
 /** The snapshot job's Vault policy (HCL): `read` on the snapshot endpoint, and nothing else. */
 export function snapshotPolicyDocument(): string {
-    return renderHcl({ blocks: [{ type: "path", labels: [SNAPSHOT_API_PATH], attributes: { capabilities: ["read"] } }] });
+    return readOnlyPolicyDocument(SNAPSHOT_API_PATH);
 }
 
 /** Settings of the Kubernetes auth role the snapshot job logs in with; spread them into `vault.kubernetes.AuthBackendRole`. */

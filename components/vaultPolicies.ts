@@ -59,3 +59,11 @@ export function policyDocument(purpose: PolicyPurpose, mount: string): string {
     }));
     return renderHcl({ blocks });
 }
+
+/**
+ * A policy (HCL) granting `read` on exactly one path and nothing else: the snapshot job's
+ * (`sys/storage/raft/snapshot`) and Prometheus's (`sys/metrics`).
+ */
+export function readOnlyPolicyDocument(path: string): string {
+    return renderHcl({ blocks: [{ type: "path", labels: [path], attributes: { capabilities: ["read"] } }] });
+}
