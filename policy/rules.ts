@@ -305,16 +305,30 @@ export async function checkRaftReplicas(resource: ResourceData, config: RaftRepl
         return problems;
     }
     if (isRenderedVaultConfig(resource)) {
-        try {
-            const document = await parseHclOrJson(String(recordAt(resource.props, "data")[RENDERED_CONFIG_KEY]), RENDERED_CONFIG_KEY);
-            for (const problem of raftStorageProblems(document)) {
-                problems.push(`${who}: the Vault server configuration: ${problem}. Run the chart with server.ha.raft.enabled and a storage "raft" block (the VaultServer component does).`);
-            }
-        } catch (error) {
-            problems.push(`${who}: the Vault server configuration (${RENDERED_CONFIG_KEY}) cannot be parsed (${(error as Error).message}), so its storage cannot be checked. Fix the configuration.`);
-        }
+        problems.push(
+            ...(await renderedConfigProblems(resource, who, raftStorageProblems, 'Run the chart with server.ha.raft.enabled and a storage "raft" block (the VaultServer component does).', "its storage cannot be checked")),
+        );
     }
     return problems;
+}
+
+/**
+ * The problems `check` finds in the Vault server configuration a rendered ConfigMap holds, each with
+ * `fix`; when it cannot be parsed, that, and what therefore `unchecked` stays.
+ */
+async function renderedConfigProblems(
+    resource: ResourceData,
+    who: string,
+    check: (document: Record<string, unknown>) => string[],
+    fix: string,
+    unchecked: string,
+): Promise<string[]> {
+    try {
+        const document = await parseHclOrJson(String(recordAt(resource.props, "data")[RENDERED_CONFIG_KEY]), RENDERED_CONFIG_KEY);
+        return check(document).map((problem) => `${who}: the Vault server configuration: ${problem}. ${fix}`);
+    } catch (error) {
+        return [`${who}: the Vault server configuration (${RENDERED_CONFIG_KEY}) cannot be parsed (${(error as Error).message}), so ${unchecked}. Fix the configuration.`];
+    }
 }
 
 /**
@@ -397,14 +411,7 @@ export async function checkTlsOn(resource: ResourceData, config: TlsConfig = {})
         return problems;
     }
     if (isRenderedVaultConfig(resource)) {
-        try {
-            const document = await parseHclOrJson(String(recordAt(resource.props, "data")[RENDERED_CONFIG_KEY]), RENDERED_CONFIG_KEY);
-            for (const problem of listenerTlsProblems(document)) {
-                problems.push(`${who}: the Vault server configuration: ${problem}. ${TLS_FIX}.`);
-            }
-        } catch (error) {
-            problems.push(`${who}: the Vault server configuration (${RENDERED_CONFIG_KEY}) cannot be parsed (${(error as Error).message}), so its listeners cannot be checked for TLS. Fix the configuration.`);
-        }
+        problems.push(...(await renderedConfigProblems(resource, who, listenerTlsProblems, `${TLS_FIX}.`, "its listeners cannot be checked for TLS")));
     }
     return problems;
 }
