@@ -9,9 +9,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
-import { loadConfig } from "./config";
-import { VaultRegion } from "./components/vaultRegion";
-import { CLUSTER_IDENTITY_OUTPUT, EXTERNAL_SECRETS_NAMESPACE_OUTPUT, PEER_ACCESS_OUTPUT, readPeers } from "./peering";
+import { loadConfig } from "./stack/config";
+import { VaultRegion } from "./components/region/vaultRegion";
+import { CLUSTER_IDENTITY_OUTPUT, EXTERNAL_SECRETS_NAMESPACE_OUTPUT, PEER_ACCESS_OUTPUT, readPeers } from "./stack/peering";
 
 export = async () => {
     // Read and validate every setting first: a bad value stops here, before anything is registered.

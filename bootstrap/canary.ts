@@ -11,11 +11,11 @@
  * the next check.
  */
 import { randomBytes } from "node:crypto";
-import type { RegionConfig } from "../config";
-import { EXTERNAL_SECRETS_DEFAULTS } from "../components/externalSecretsValues";
-import { type ReplicatedSecretSpec, externalSecret, pushSecret } from "../components/replicatedSecretSpecs";
+import type { RegionConfig } from "../stack/config";
+import { EXTERNAL_SECRETS_DEFAULTS } from "../components/eso/operatorValues";
+import { type ReplicatedSecretSpec, externalSecret, pushSecret } from "../components/replication/replicationSpecs";
 import { DEFAULT_MAX_DELAY_MS, parseDurationMs, propagationBound } from "../model/replication";
-import { REPLICATION_DEFAULTS } from "../components/replicatedSecretSpecs";
+import { REPLICATION_DEFAULTS } from "../components/replication/replicationSpecs";
 import { poll } from "./poll";
 import type { KubeObject, Ports } from "./ports";
 import type { Sensitive } from "./sensitive";

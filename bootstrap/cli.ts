@@ -5,17 +5,17 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseConfig } from "../config";
-import { parseCommandLine, runCommand } from "../tools/command";
-import { ProjectError, readProject, readStackConfig } from "../tools/synth/project";
-import { type SealType, resolveSealOptions } from "../components/vaultSeal";
-import { VAULT_SERVER_DEFAULTS } from "../components/vaultServerValues";
-import { resolveTlsOptions } from "../components/vaultTls";
+import { parseConfig } from "../stack/config";
+import { parseCommandLine, runCommand } from "./command";
+import { ProjectError, readProject, readStackConfig } from "../stack/projectFiles";
+import { type SealType, resolveSealOptions } from "../components/vault-server/seal";
+import { VAULT_SERVER_DEFAULTS } from "../components/vault-server/serverValues";
+import { resolveTlsOptions } from "../components/vault-server/tls";
 import { KubernetesClusters, type RegionCluster } from "./kubernetes";
 import { BOOTSTRAP_DEFAULTS, type BootstrapOptions, BootstrapError, type BootstrapReport, bootstrap, optionProblems } from "./orchestrator";
 import type { Ports } from "./ports";
 import { missingPrerequisites } from "./prerequisites";
-import { projectFileReader } from "./projectFiles";
+import { projectFileReader } from "./projectFileReader";
 import { LineProgress, NonInteractiveOperator, SpinnerProgress, TerminalOperator } from "./terminal";
 import { type RegionTls, VaultHttpApi } from "./vaultHttp";
 import { AutomationWorkspace } from "./workspace";

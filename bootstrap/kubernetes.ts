@@ -9,8 +9,8 @@
  */
 import type * as K8sModule from "@kubernetes/client-node" with { "resolution-mode": "import" };
 import * as net from "node:net";
-import { projectLabels } from "../components/labels";
-import { VAULT_API_PORT } from "../components/vaultServerValues";
+import { projectLabels } from "../components/common/labels";
+import { VAULT_API_PORT } from "../components/vault-server/serverValues";
 import type { Cluster, KubeObject, PodStatus, StoreStatus } from "./ports";
 import type { Endpoint } from "./vaultHttp";
 

@@ -13,10 +13,10 @@
  * seal (a KMS) gets recovery keys, which cannot unseal, and every server unseals itself (vault-0 right
  * after init, followers once they have joined Raft), so the bootstrap only waits for that.
  */
-import { parseConfig, PROJECT, type RegionConfig } from "../config";
-import { LOCAL_PUSH_STORE_NAME, LOCAL_STORE_NAME, peerStoreName } from "../components/secretStoreSpecs";
-import { type ResolvedVaultSealOptions, isAutoUnseal, resolveSealOptions } from "../components/vaultSeal";
-import { VAULT_RELEASE_NAME, VAULT_SERVER_DEFAULTS } from "../components/vaultServerValues";
+import { parseConfig, PROJECT, type RegionConfig } from "../stack/config";
+import { LOCAL_PUSH_STORE_NAME, LOCAL_STORE_NAME, peerStoreName } from "../components/stores/storeSpecs";
+import { type ResolvedVaultSealOptions, isAutoUnseal, resolveSealOptions } from "../components/vault-server/seal";
+import { VAULT_RELEASE_NAME, VAULT_SERVER_DEFAULTS } from "../components/vault-server/serverValues";
 import { verifyReplication } from "./canary";
 import { poll } from "./poll";
 import type { Ports, SealStatus } from "./ports";

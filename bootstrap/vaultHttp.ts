@@ -15,7 +15,7 @@
  */
 import * as http from "node:http";
 import * as https from "node:https";
-import { VAULT_RELEASE_NAME } from "../components/vaultServerValues";
+import { VAULT_RELEASE_NAME } from "../components/vault-server/serverValues";
 import type { InitRequest, InitResult, SealStatus, VaultApi } from "./ports";
 import { Sensitive } from "./sensitive";
 

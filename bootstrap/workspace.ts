@@ -7,9 +7,9 @@
  * for one `up` only, and removed afterwards; it is never set as config and never written to a file.
  */
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
-import { readProject, readStackConfig } from "../tools/synth/project";
+import { readProject, readStackConfig } from "../stack/projectFiles";
 import type { Workspace } from "./ports";
-import { projectFileReader } from "./projectFiles";
+import { projectFileReader } from "./projectFileReader";
 import type { Sensitive } from "./sensitive";
 
 export class AutomationWorkspace implements Workspace {

@@ -849,4 +849,4 @@ export function replicationNumbers(secrets = 1000, regions = 2, maxDelayMs = DEF
 }
 
 /** A Go duration in milliseconds: the components' parser, so the model reads intervals as they do. */
-export { parseDurationMs } from "../components/validation";
+export { parseDurationMs } from "../components/common/predicates";

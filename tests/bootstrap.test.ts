@@ -5,7 +5,7 @@
  * unseal themselves), the CA file read from the project, and no key material anywhere but the terminal.
  */
 import { inspect } from "node:util";
-import type { RegionConfig } from "../config";
+import type { RegionConfig } from "../stack/config";
 import { canaryBoundMs, canaryObjects } from "../bootstrap/canary";
 import { BOOTSTRAP_DEFAULTS, type BootstrapOptions, BootstrapError, bootstrap, optionProblems } from "../bootstrap/orchestrator";
 import { REDACTED, Sensitive } from "../bootstrap/sensitive";

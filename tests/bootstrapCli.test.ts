@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { parse, stringify } from "yaml";
 import { keyPrompts, main, planLines, summary } from "../bootstrap/cli";
 import { kubeContexts, missingPrerequisites, type Run } from "../bootstrap/prerequisites";
-import { projectFileReader } from "../bootstrap/projectFiles";
+import { projectFileReader } from "../bootstrap/projectFileReader";
 
 const ROOT = path.join(__dirname, "..");
 const CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIBtestCAforTheBootstrapCommand\n-----END CERTIFICATE-----\n";

@@ -5,12 +5,12 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
-import { CRD_TYPE, retainCustomResourceDefinitions } from "../components/externalSecretsOperator";
-import { EXTERNAL_SECRETS_DEFAULTS, externalSecretsHelmValues, resolveExternalSecretsOptions } from "../components/externalSecretsValues";
-import { ReplicatedSecret } from "../components/replicatedSecret";
-import { VaultRegion } from "../components/vaultRegion";
-import { resolveVaultServerOptions, vaultHelmValues } from "../components/vaultServerValues";
-import { EXTERNAL_SECRETS_CHART, VAULT_CHART } from "../components/versions";
+import { CRD_TYPE, retainCustomResourceDefinitions } from "../components/eso/externalSecretsOperator";
+import { EXTERNAL_SECRETS_DEFAULTS, externalSecretsHelmValues, resolveExternalSecretsOptions } from "../components/eso/operatorValues";
+import { ReplicatedSecret } from "../components/replication/replicatedSecret";
+import { VaultRegion } from "../components/region/vaultRegion";
+import { resolveVaultServerOptions, vaultHelmValues } from "../components/vault-server/serverValues";
+import { EXTERNAL_SECRETS_CHART, VAULT_CHART } from "../components/common/versions";
 import { startRecording, type RecordedResource, type Recording } from "../tools/synth/recorder";
 
 let recording: Recording;

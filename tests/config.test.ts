@@ -1,9 +1,9 @@
 import * as fc from "fast-check";
 import * as path from "node:path";
-import { CONFIG_KEYS, PROJECT, type ParseOptions, parseConfig as parseRaw, type ParseResult, type RegionConfig } from "../config";
+import { CONFIG_KEYS, PROJECT, type ParseOptions, parseConfig as parseRaw, type ParseResult, type RegionConfig } from "../stack/config";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
-import { readProject, readStackConfig } from "../tools/synth/project";
+import { readProject, readStackConfig } from "../stack/projectFiles";
 
 const projectDir = path.resolve(__dirname, "..");
 

@@ -4,8 +4,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { CONFIG_KEYS } from "../config";
-import { EXTERNAL_SECRETS_CHART, VAULT_CHART } from "../components/versions";
+import { CONFIG_KEYS } from "../stack/config";
+import { EXTERNAL_SECRETS_CHART, VAULT_CHART } from "../components/common/versions";
 import {
     RAFT_SNAPSHOT_DEFAULTS,
     SNAPSHOT_API_PATH,
@@ -15,11 +15,11 @@ import {
     SNAPSHOT_DIR,
     SNAPSHOT_ROLE,
     SNAPSHOT_SERVICE_ACCOUNT,
-} from "../components/raftSnapshotSpecs";
-import { READ_NAMESPACE_LABEL, REPLICATE_NAMESPACE_LABEL } from "../components/secretStoreSpecs";
-import { SEAL_RULES } from "../components/vaultSeal";
-import { AUDIT_LOG_FILE } from "../components/vaultSetupValues";
-import { TLS_DEFAULTS } from "../components/vaultTls";
+} from "../components/snapshots/snapshotSpecs";
+import { READ_NAMESPACE_LABEL, REPLICATE_NAMESPACE_LABEL } from "../components/stores/storeSpecs";
+import { SEAL_RULES } from "../components/vault-server/seal";
+import { AUDIT_LOG_FILE } from "../components/vault-config/setupValues";
+import { TLS_DEFAULTS } from "../components/vault-server/tls";
 
 const root = path.resolve(__dirname, "..");
 const readme = fs.readFileSync(path.join(root, "README.md"), "utf8");

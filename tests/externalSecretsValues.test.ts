@@ -2,8 +2,8 @@ import {
     EXTERNAL_SECRETS_DEFAULTS,
     externalSecretsHelmValues,
     resolveExternalSecretsOptions,
-} from "../components/externalSecretsValues";
-import { EXTERNAL_SECRETS_CHART, EXTERNAL_SECRETS_IMAGE } from "../components/versions";
+} from "../components/eso/operatorValues";
+import { EXTERNAL_SECRETS_CHART, EXTERNAL_SECRETS_IMAGE } from "../components/common/versions";
 
 describe("resolveExternalSecretsOptions", () => {
     it("applies every default", () => {

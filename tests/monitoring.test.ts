@@ -16,10 +16,10 @@ import {
     monitoringProblems,
     prometheusRule,
     resolveMonitoringOptions,
-} from "../components/monitoringSpecs";
-import { VaultMonitoring } from "../components/vaultMonitoring";
-import { vaultNetworkPolicies } from "../components/vaultNetwork";
-import { raftConfig, resolveVaultServerOptions, vaultHelmValues } from "../components/vaultServerValues";
+} from "../components/monitoring/monitoringSpecs";
+import { VaultMonitoring } from "../components/monitoring/vaultMonitoring";
+import { vaultNetworkPolicies } from "../components/vault-server/podHardening";
+import { raftConfig, resolveVaultServerOptions, vaultHelmValues } from "../components/vault-server/serverValues";
 import { startRecording, type Recording } from "../tools/synth/recorder";
 import { validateEsoObjects as validateModelObjects } from "./support/esoSchema";
 import { chartValidator, loadChartSchema, undeclaredPaths } from "./support/vaultChartSchema";

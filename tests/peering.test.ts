@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { PEER_ACCESS_OUTPUT, endpointFrom, identityFrom, peerStackName, readPeers } from "../peering";
+import { PEER_ACCESS_OUTPUT, endpointFrom, identityFrom, peerStackName, readPeers } from "../stack/peering";
 import { startRecording } from "../tools/synth/recorder";
 
 describe("peer stacks", () => {

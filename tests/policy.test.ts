@@ -15,15 +15,15 @@ import { type ChildProcessByStdio, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Readable } from "node:stream";
-import { METRICS_API_PATH, METRICS_POLICY as COMPONENT_METRICS_POLICY, metricsPolicyDocument, metricsTokenSettings } from "../components/monitoringSpecs";
-import { SNAPSHOT_API_PATH, SNAPSHOT_POLICY, snapshotPolicyDocument } from "../components/raftSnapshotSpecs";
-import { externalSecret, passwordGenerator, pushSecret } from "../components/replicatedSecretSpecs";
-import { localStore, peerStore } from "../components/secretStoreSpecs";
-import { policyDocument, policyName } from "../components/vaultPolicies";
-import { type VaultHelmValues, resolveVaultServerOptions, vaultHelmValues } from "../components/vaultServerValues";
-import type { VaultSealOptions } from "../components/vaultSeal";
-import { peerTokenSettings } from "../components/vaultSetupValues";
-import { VAULT_CHART } from "../components/versions";
+import { METRICS_API_PATH, METRICS_POLICY as COMPONENT_METRICS_POLICY, metricsPolicyDocument, metricsTokenSettings } from "../components/monitoring/monitoringSpecs";
+import { SNAPSHOT_API_PATH, SNAPSHOT_POLICY, snapshotPolicyDocument } from "../components/snapshots/snapshotSpecs";
+import { externalSecret, passwordGenerator, pushSecret } from "../components/replication/replicationSpecs";
+import { localStore, peerStore } from "../components/stores/storeSpecs";
+import { policyDocument, policyName } from "../components/vault-config/policies";
+import { type VaultHelmValues, resolveVaultServerOptions, vaultHelmValues } from "../components/vault-server/serverValues";
+import type { VaultSealOptions } from "../components/vault-server/seal";
+import { peerTokenSettings } from "../components/vault-config/setupValues";
+import { VAULT_CHART } from "../components/common/versions";
 import { PACK_NAME, knownValues, policies, policyPackArgs } from "../policy/policies";
 import {
     ALLOWED_SYS_PATHS,

@@ -27,9 +27,9 @@ import {
     snapshotRole,
     snapshotScript,
     type SnapshotCronJobArgs,
-} from "../components/raftSnapshotSpecs";
-import { RaftSnapshots } from "../components/raftSnapshots";
-import { VAULT_IMAGE } from "../components/versions";
+} from "../components/snapshots/snapshotSpecs";
+import { RaftSnapshots } from "../components/snapshots/raftSnapshots";
+import { VAULT_IMAGE } from "../components/common/versions";
 import { startRecording, type RecordedResource, type Recording } from "../tools/synth/recorder";
 
 describe("resolveRaftSnapshotOptions", () => {

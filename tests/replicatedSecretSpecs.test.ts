@@ -9,10 +9,10 @@ import {
     pushTargets,
     remoteKeyOf,
     roleOf,
-} from "../components/replicatedSecretSpecs";
-import { localStore, peerStore } from "../components/secretStoreSpecs";
-import { isRefreshInterval } from "../components/validation";
-import { externalSecretsRole } from "../components/vaultSetupValues";
+} from "../components/replication/replicationSpecs";
+import { localStore, peerStore } from "../components/stores/storeSpecs";
+import { isRefreshInterval } from "../components/common/predicates";
+import { externalSecretsRole } from "../components/vault-config/setupValues";
 import { DEFAULT_INITIAL_INTERVAL_MS, DEFAULT_INTERVALS, DEFAULT_TOKEN_TTL_MS, parseDurationMs } from "../model/replication";
 import { validateEsoObjects } from "./support/esoSchema";
 

@@ -10,7 +10,7 @@ import {
     peerStore,
     peerStoreName,
     peerTokenSecretName,
-} from "../components/secretStoreSpecs";
+} from "../components/stores/storeSpecs";
 import { validateEsoObjects } from "./support/esoSchema";
 
 const spec = {

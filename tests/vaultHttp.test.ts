@@ -16,7 +16,7 @@ import * as path from "node:path";
 import type { TLSSocket } from "node:tls";
 import { Sensitive } from "../bootstrap/sensitive";
 import { VaultHttpApi, VaultHttpError, vaultServerName } from "../bootstrap/vaultHttp";
-import { certificateNames } from "../components/vaultTls";
+import { certificateNames } from "../components/vault-server/tls";
 
 interface Seen {
     method: string;

@@ -1,6 +1,6 @@
 import type { V1NetworkPolicy, V1PodSecurityContext, V1ResourceRequirements, V1SecurityContext } from "@kubernetes/client-node" with { "resolution-mode": "import" };
 import * as fc from "fast-check";
-import { projectLabels } from "../components/labels";
+import { projectLabels } from "../components/common/labels";
 import {
     INGRESS_CONTROLLER_NAMESPACES,
     VAULT_RESOURCE_DEFAULTS,
@@ -16,7 +16,7 @@ import {
     vaultResourceValues,
     vaultSecurityContextValues,
     vaultServerPodLabels,
-} from "../components/vaultNetwork";
+} from "../components/vault-server/podHardening";
 import { chartValidator, loadChartSchema as loadSchema, undeclaredPaths } from "./support/vaultChartSchema";
 
 const SERVER_PODS = { "app.kubernetes.io/name": "vault", "app.kubernetes.io/instance": "vault", component: "server" };

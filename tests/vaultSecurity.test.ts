@@ -5,9 +5,9 @@
  */
 import { parse as parseHcl } from "@cdktf/hcl2json";
 import * as fc from "fast-check";
-import { type VaultSealOptions, SEAL_RULES, isAutoUnseal, resolveSealOptions, sealProblems } from "../components/vaultSeal";
-import { raftConfig, resolveVaultServerOptions, vaultHelmValues, type VaultServerOptions } from "../components/vaultServerValues";
-import { TLS_PASSTHROUGH_ANNOTATIONS, certificateNames, serverCertificate, tlsProblems } from "../components/vaultTls";
+import { type VaultSealOptions, SEAL_RULES, isAutoUnseal, resolveSealOptions, sealProblems } from "../components/vault-server/seal";
+import { raftConfig, resolveVaultServerOptions, vaultHelmValues, type VaultServerOptions } from "../components/vault-server/serverValues";
+import { TLS_PASSTHROUGH_ANNOTATIONS, certificateNames, serverCertificate, tlsProblems } from "../components/vault-server/tls";
 import { chartValidator, loadChartSchema, undeclaredPaths } from "./support/vaultChartSchema";
 
 const HOST = "vault.region1.example.com";

@@ -1,7 +1,7 @@
 import { parse as parseHcl } from "@cdktf/hcl2json";
 import * as fc from "fast-check";
-import { hclString } from "../components/hcl";
-import { VAULT_CHART, VAULT_IMAGE } from "../components/versions";
+import { hclString } from "../components/common/hcl";
+import { VAULT_CHART, VAULT_IMAGE } from "../components/common/versions";
 import { chartValidator, loadChartSchema as loadSchema, undeclaredPaths } from "./support/vaultChartSchema";
 import {
     VAULT_SERVER_DEFAULTS,
@@ -9,7 +9,7 @@ import {
     resolveVaultServerOptions,
     vaultHelmValues,
     type ResolvedVaultServerOptions,
-} from "../components/vaultServerValues";
+} from "../components/vault-server/serverValues";
 
 interface RaftJson {
     ui: boolean;

@@ -1,6 +1,6 @@
 import { parse as parseHcl } from "@cdktf/hcl2json";
 import * as fc from "fast-check";
-import { POLICY_TABLE, policyDocument, policyName } from "../components/vaultPolicies";
+import { POLICY_TABLE, policyDocument, policyName } from "../components/vault-config/policies";
 import {
     DEFAULT_AUDIT_DEVICES,
     PEER_JWT_ROLE,
@@ -9,7 +9,7 @@ import {
     peerJwtPath,
     peerJwtSettings,
     peerTokenSettings,
-} from "../components/vaultSetupValues";
+} from "../components/vault-config/setupValues";
 
 type PolicyJson = { path: Record<string, { capabilities: string[] }[]> };
 

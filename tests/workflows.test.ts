@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseDocument } from "yaml";
-import { VAULT_CHART } from "../components/versions";
+import { VAULT_CHART } from "../components/common/versions";
 import { main as synthDiff } from "../tools/synthDiff/cli";
 import { SYNTH_DIFF_MARKER } from "../tools/synthDiff/diff";
 

@@ -10,10 +10,10 @@
  * errors) is recorded in `written`, so a test can scan it for key material; the one channel meant
  * to carry keys, the operator's terminal, is recorded apart in `terminal`.
  */
-import { LOCAL_PUSH_STORE_NAME, LOCAL_STORE_NAME } from "../../components/secretStoreSpecs";
+import { LOCAL_PUSH_STORE_NAME, LOCAL_STORE_NAME } from "../../components/stores/storeSpecs";
 import type { InitRequest, KeyMaterial, Ports, SealStatus, StepState } from "../../bootstrap/ports";
 import { Sensitive } from "../../bootstrap/sensitive";
-import type { VaultSealOptions } from "../../components/vaultSeal";
+import type { VaultSealOptions } from "../../components/vault-server/seal";
 
 /** An auto-unseal seal as a stack configures it: AWS KMS through workload identity (IRSA). */
 export const AWS_KMS_SEAL: VaultSealOptions = {

@@ -6,7 +6,7 @@ import Ajv, { type ValidateFunction } from "ajv";
 import draft07 from "ajv/dist/refs/json-schema-draft-07.json";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { VAULT_CHART } from "../../components/versions";
+import { VAULT_CHART } from "../../components/common/versions";
 
 const schemaPath =
     process.env.VAULT_HELM_SCHEMA ??

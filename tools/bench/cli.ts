@@ -13,7 +13,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parseCommandLine, runCommand } from "../command";
+import { parseCommandLine, runCommand } from "../../bootstrap/command";
 import { DEFAULT_MAX_DELAY_MS, replicationNumbers, propagationBound } from "../../model/replication";
 import { type SynthResult, synthesize } from "../synth/runner";
 import { writeBaseline, writeProject } from "./projects";

@@ -11,8 +11,8 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseCommandLine, runCommand } from "../command";
-import { STACK_NAME_RULE, isValidStackName } from "./project";
+import { parseCommandLine, runCommand } from "../../bootstrap/command";
+import { STACK_NAME_RULE, isValidStackName } from "../../stack/projectFiles";
 import { sortKeys } from "./kubernetes";
 import { REDACTED } from "./render";
 import { type StackSynth, SynthError, type SynthResult, synthesize } from "./runner";

@@ -16,7 +16,7 @@ import * as path from "node:path";
 import type { WorkerJob, WorkerOutputs, WorkerResult } from "./protocol";
 import type { ResolvedOutput } from "./exports";
 import type { StackOutputs } from "./recorder";
-import { type ProjectFile, ProjectError, STACK_NAME_RULE, isValidStackName, readProject, readStackConfig } from "./project";
+import { type ProjectFile, ProjectError, STACK_NAME_RULE, isValidStackName, readProject, readStackConfig } from "../../stack/projectFiles";
 import type { SynthResource } from "./render";
 
 export interface SynthRequest {

@@ -9,7 +9,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parseCommandLine, runCommand } from "../command";
+import { parseCommandLine, runCommand } from "../../bootstrap/command";
 import { type StackFiles, type SynthResourceRecord, type SynthTree, compareStrings, diffSynth, renderMarkdown } from "./diff";
 import { SynthDiffError, removeWorktree, repositoryRoot, resolveCommit, synthAtCommit } from "./worktree";
 

@@ -6,7 +6,7 @@
 import { type SpawnOptions, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { readProject } from "../synth/project";
+import { readProject } from "../../stack/projectFiles";
 
 /** A failure to report as one line (which ref, what went wrong); the CLI exits 1 with it. */
 export class SynthDiffError extends Error {

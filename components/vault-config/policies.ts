@@ -14,7 +14,7 @@
  * Nothing gets `delete` (PushSecrets use `deletionPolicy: None`, so a deletion in one region never
  * erases another region's copy), `list` (no `dataFrom.find`), `sudo`, `sys/*` or `*`.
  */
-import { type HclBlock, renderHcl } from "./hcl";
+import { type HclBlock, renderHcl } from "../common/hcl";
 
 /** Vault capabilities this project may grant. `delete`, `list`, `sudo`, `deny` and `patch` are absent on purpose. */
 export type Capability = "create" | "read" | "update";

@@ -17,7 +17,7 @@ import {
     snapshotPolicyDocument,
     snapshotRole,
     snapshotScript,
-} from "./raftSnapshotSpecs";
+} from "./snapshotSpecs";
 
 /** What {@link RaftSnapshots} needs: the region's Vault admin provider, where Vault runs, and the options. */
 export interface RaftSnapshotsArgs {

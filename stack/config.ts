@@ -10,8 +10,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as fs from "node:fs";
 import { z } from "zod";
-import { EXTERNAL_SECRETS_DEFAULTS, type ExternalSecretsOptions } from "./components/externalSecretsValues";
-import { peersOf, vaultAddress, vaultHost } from "./components/topology";
+import { EXTERNAL_SECRETS_DEFAULTS, type ExternalSecretsOptions } from "../components/eso/operatorValues";
+import { peersOf, vaultAddress, vaultHost } from "../components/common/topology";
 import {
     isChartVersion,
     isContextName,
@@ -25,18 +25,18 @@ import {
     isRaftReplicaCount,
     isStorageQuantity,
     isVaultAddress,
-} from "./components/validation";
-import { VAULT_SERVER_DEFAULTS, type VaultServerOptions } from "./components/vaultServerValues";
-import { MONITORING_DEFAULTS, type MonitoringOptions, monitoringProblems } from "./components/monitoringSpecs";
-import { MAX_RETAIN, RAFT_SNAPSHOT_DEFAULTS, type RaftSnapshotOptions, SNAPSHOT_CLAIM_NAME, cronScheduleProblem, raftSnapshotProblems } from "./components/raftSnapshotSpecs";
-import { VAULT_RESOURCE_DEFAULTS, ingressControllerNamespace, isCpuQuantity, isMemoryQuantity, memoryQuantityBytes } from "./components/vaultNetwork";
-import { MAX_MOUNTED_SECRET_NAME, SEAL_CREDENTIAL_SOURCES, SEAL_TYPES, isMountableSecretName, sealProblems } from "./components/vaultSeal";
+} from "../components/common/predicates";
+import { VAULT_SERVER_DEFAULTS, type VaultServerOptions } from "../components/vault-server/serverValues";
+import { MONITORING_DEFAULTS, type MonitoringOptions, monitoringProblems } from "../components/monitoring/monitoringSpecs";
+import { MAX_RETAIN, RAFT_SNAPSHOT_DEFAULTS, type RaftSnapshotOptions, SNAPSHOT_CLAIM_NAME, cronScheduleProblem, raftSnapshotProblems } from "../components/snapshots/snapshotSpecs";
+import { VAULT_RESOURCE_DEFAULTS, ingressControllerNamespace, isCpuQuantity, isMemoryQuantity, memoryQuantityBytes } from "../components/vault-server/podHardening";
+import { MAX_MOUNTED_SECRET_NAME, SEAL_CREDENTIAL_SOURCES, SEAL_TYPES, isMountableSecretName, sealProblems } from "../components/vault-server/seal";
 import * as crypto from "node:crypto";
 import type { PublishedIdentity } from "./peering";
-import { ISSUER_KINDS, TLS_DEFAULTS, TLS_PASSTHROUGH_ANNOTATIONS, TLS_SOURCES, passthroughAnnotations, plaintextWarning, tlsProblems } from "./components/vaultTls";
-import { AUDIT_DEVICES, type AuditDevice, DEFAULT_AUDIT_DEVICES } from "./components/vaultSetupValues";
-import { DEFAULT_KV_MOUNT } from "./components/vaultSetupValues";
-import type { ReplicatedSecretSpec } from "./components/replicatedSecretSpecs";
+import { ISSUER_KINDS, TLS_DEFAULTS, TLS_PASSTHROUGH_ANNOTATIONS, TLS_SOURCES, passthroughAnnotations, plaintextWarning, tlsProblems } from "../components/vault-server/tls";
+import { AUDIT_DEVICES, type AuditDevice, DEFAULT_AUDIT_DEVICES } from "../components/vault-config/setupValues";
+import { DEFAULT_KV_MOUNT } from "../components/vault-config/setupValues";
+import type { ReplicatedSecretSpec } from "../components/replication/replicationSpecs";
 
 /** The project name, which is also the config namespace. */
 export const PROJECT = "openova-vault";

@@ -1,11 +1,11 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { projectLabels } from "./labels";
-import { VAULT_CHART } from "./versions";
-import { serverCertificate } from "./vaultTls";
-import { EXTERNAL_SECRETS_DEFAULTS } from "./externalSecretsValues";
-import { SNAPSHOT_CRONJOB_NAME } from "./raftSnapshotSpecs";
-import { vaultNetworkPolicies } from "./vaultNetwork";
+import { projectLabels } from "../common/labels";
+import { VAULT_CHART } from "../common/versions";
+import { serverCertificate } from "./tls";
+import { EXTERNAL_SECRETS_DEFAULTS } from "../eso/operatorValues";
+import { SNAPSHOT_CRONJOB_NAME } from "../snapshots/snapshotSpecs";
+import { vaultNetworkPolicies } from "./podHardening";
 import {
     type ResolvedVaultServerOptions,
     VAULT_API_PORT,
@@ -14,7 +14,7 @@ import {
     type VaultServerOptions,
     resolveVaultServerOptions,
     vaultHelmValues,
-} from "./vaultServerValues";
+} from "./serverValues";
 
 export interface VaultServerArgs extends VaultServerOptions {
     /**

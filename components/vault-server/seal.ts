@@ -8,8 +8,8 @@
  * mounted as files), or from the platform's workload identity (the pods' service account is bound to
  * a cloud identity). A seal parameter that carries a credential is refused.
  */
-import type { HclBlock } from "./hcl";
-import { isDnsLabel } from "./validation";
+import type { HclBlock } from "../common/hcl";
+import { isDnsLabel } from "../common/predicates";
 
 /** Seal types: `shamir` (manual unseal keys) or one of Vault's auto-unseal seals. */
 export const SEAL_TYPES = ["shamir", "awskms", "gcpckms", "azurekeyvault", "transit"] as const;

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { projectLabels } from "./labels";
+import { projectLabels } from "../common/labels";
 import {
     REPLICATION_DEFAULTS,
     type ReplicatedSecretSpec,
@@ -12,8 +12,8 @@ import {
     pushSecretName,
     pushTargetRegions,
     roleOf,
-} from "./replicatedSecretSpecs";
-import { isDnsLabel, isDnsSubdomain, isRefreshInterval } from "./validation";
+} from "./replicationSpecs";
+import { isDnsLabel, isDnsSubdomain, isRefreshInterval } from "../common/predicates";
 
 /** Where a new secret's first value comes from (vault-written secrets only). */
 export type InitialValueArgs =

@@ -1,8 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { projectLabels } from "./labels";
-import { EXTERNAL_SECRETS_CHART } from "./versions";
-import { type MonitoringOptions, externalSecretsMonitoringValues, resolveMonitoringOptions } from "./monitoringSpecs";
+import { projectLabels } from "../common/labels";
+import { EXTERNAL_SECRETS_CHART } from "../common/versions";
+import { type MonitoringOptions, externalSecretsMonitoringValues, resolveMonitoringOptions } from "../monitoring/monitoringSpecs";
 import {
     EXTERNAL_SECRETS_RELEASE_NAME,
     EXTERNAL_SECRETS_SERVICE_ACCOUNT,
@@ -10,7 +10,7 @@ import {
     type ResolvedExternalSecretsOptions,
     externalSecretsHelmValues,
     resolveExternalSecretsOptions,
-} from "./externalSecretsValues";
+} from "./operatorValues";
 
 export interface ExternalSecretsOperatorArgs extends ExternalSecretsOptions {
     /** The region's monitoring: with a ServiceMonitor, ESO's metrics Service and ServiceMonitor too. Default none. */

@@ -1,22 +1,22 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
-import { ExternalSecretsOperator } from "./externalSecretsOperator";
-import { EXTERNAL_SECRETS_SERVICE_ACCOUNT, type ExternalSecretsOptions, resolveExternalSecretsOptions } from "./externalSecretsValues";
-import type { MonitoringOptions } from "./monitoringSpecs";
-import { PeerAccess } from "./peerAccess";
-import { type InitialValueArgs, ReplicatedSecret } from "./replicatedSecret";
-import { REPLICATION_DEFAULTS, type ReplicatedSecretSpec, passwordGenerator, passwordGeneratorName } from "./replicatedSecretSpecs";
-import { RaftSnapshots } from "./raftSnapshots";
-import type { RaftSnapshotOptions } from "./raftSnapshotSpecs";
-import { inClusterVaultAddress, namespaceGrantLabels } from "./secretStoreSpecs";
-import { LocalStore, PeerStore } from "./secretStores";
-import { peersOf, vaultAddress, vaultHost } from "./topology";
-import { isDnsLabel, isDnsSubdomain, isKvMount } from "./validation";
-import { VaultServer } from "./vaultServer";
-import { type VaultServerOptions, resolveVaultServerOptions, vaultScheme } from "./vaultServerValues";
-import { VaultMonitoring } from "./vaultMonitoring";
-import { VaultSetup } from "./vaultSetup";
+import { ExternalSecretsOperator } from "../eso/externalSecretsOperator";
+import { EXTERNAL_SECRETS_SERVICE_ACCOUNT, type ExternalSecretsOptions, resolveExternalSecretsOptions } from "../eso/operatorValues";
+import type { MonitoringOptions } from "../monitoring/monitoringSpecs";
+import { PeerAccess } from "../vault-config/peerAccess";
+import { type InitialValueArgs, ReplicatedSecret } from "../replication/replicatedSecret";
+import { REPLICATION_DEFAULTS, type ReplicatedSecretSpec, passwordGenerator, passwordGeneratorName } from "../replication/replicationSpecs";
+import { RaftSnapshots } from "../snapshots/raftSnapshots";
+import type { RaftSnapshotOptions } from "../snapshots/snapshotSpecs";
+import { inClusterVaultAddress, namespaceGrantLabels } from "../stores/storeSpecs";
+import { LocalStore, PeerStore } from "../stores/secretStores";
+import { peersOf, vaultAddress, vaultHost } from "../common/topology";
+import { isDnsLabel, isDnsSubdomain, isKvMount } from "../common/predicates";
+import { VaultServer } from "../vault-server/vaultServer";
+import { type VaultServerOptions, resolveVaultServerOptions, vaultScheme } from "../vault-server/serverValues";
+import { VaultMonitoring } from "../monitoring/vaultMonitoring";
+import { VaultSetup } from "../vault-config/vaultSetup";
 import {
     type AuditDevice,
     DEFAULT_KV_MOUNT,
@@ -24,7 +24,7 @@ import {
     KUBERNETES_AUTH_PATH,
     type PeerIdentity,
     externalSecretsRole,
-} from "./vaultSetupValues";
+} from "../vault-config/setupValues";
 
 /** What one region needs to push into another region's Vault; the other region's stack exports it. */
 export interface PeerEndpoint {

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
-import { projectLabels } from "./labels";
+import { projectLabels } from "../common/labels";
 import {
     METRICS_POLICY,
     METRICS_TOKEN_KEY,
@@ -12,7 +12,7 @@ import {
     prometheusRule,
     resolveMonitoringOptions,
 } from "./monitoringSpecs";
-import { VAULT_RELEASE_NAME } from "./vaultServerValues";
+import { VAULT_RELEASE_NAME } from "../vault-server/serverValues";
 
 export interface VaultMonitoringArgs {
     /** This region (named in the metrics token's metadata). */

@@ -5,8 +5,8 @@
  * local store, the snapshot job, the Vault provider, peer regions) verifies the server. Pure: option
  * checks, the cert-manager Certificate, the names it must cover, and the ingress annotations.
  */
-import { MAX_MOUNTED_SECRET_NAME, USERCONFIG_PATH, isMountableSecretName } from "./vaultSeal";
-import { isDnsSubdomain } from "./validation";
+import { MAX_MOUNTED_SECRET_NAME, USERCONFIG_PATH, isMountableSecretName } from "./seal";
+import { isDnsSubdomain } from "../common/predicates";
 
 /** Where the servers' certificate comes from, or `none` (plain HTTP, which needs {@link VaultTlsOptions.allowPlaintext}). */
 export const TLS_SOURCES = ["cert-manager", "secret", "none"] as const;

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
-import { isDnsLabel, isKvMount } from "./validation";
-import { policyDocument, policyName, type PolicyPurpose } from "./vaultPolicies";
+import { isDnsLabel, isKvMount } from "../common/predicates";
+import { policyDocument, policyName, type PolicyPurpose } from "./policies";
 import {
     type AuditDevice,
     AUDIT_DEVICES,
@@ -10,7 +10,7 @@ import {
     KUBERNETES_AUTH_PATH,
     auditDevice,
     externalSecretsRole,
-} from "./vaultSetupValues";
+} from "./setupValues";
 
 export interface VaultSetupArgs {
     /**

@@ -2,7 +2,7 @@
  * Pure builders for the Vault server: option defaults, the Raft server configuration (HCL) and the
  * values for the hashicorp/vault chart. No Pulumi resources here, so tests call them directly.
  */
-import { type HclBlock, type HclValue, renderHcl } from "./hcl";
+import { type HclBlock, type HclValue, renderHcl } from "../common/hcl";
 import {
     MONITORING_DEFAULTS,
     type MonitoringOptions,
@@ -11,7 +11,7 @@ import {
     monitoringProblems,
     resolveMonitoringOptions,
     vaultTelemetryValues,
-} from "./monitoringSpecs";
+} from "../monitoring/monitoringSpecs";
 import {
     type ResolvedVaultResourceOptions,
     VAULT_RESOURCE_DEFAULTS,
@@ -22,11 +22,11 @@ import {
     resolveResourceOptions,
     vaultResourceValues,
     vaultSecurityContextValues,
-} from "./vaultNetwork";
-import { type ResolvedVaultSealOptions, type VaultSealOptions, resolveSealOptions, sealBlock, sealChartValues, sealProblems } from "./vaultSeal";
-import { type ResolvedVaultTls, TLS_DEFAULTS, TLS_PASSTHROUGH_ANNOTATIONS, type VaultTlsOptions, passthroughAnnotations, resolveTlsOptions, tlsMountPath, tlsProblems } from "./vaultTls";
-import { isChartVersion, isDnsSubdomain, isImageTag, isOwnNamespace, isRaftReplicaCount, isStorageQuantity } from "./validation";
-import { VAULT_CHART, VAULT_IMAGE } from "./versions";
+} from "./podHardening";
+import { type ResolvedVaultSealOptions, type VaultSealOptions, resolveSealOptions, sealBlock, sealChartValues, sealProblems } from "./seal";
+import { type ResolvedVaultTls, TLS_DEFAULTS, TLS_PASSTHROUGH_ANNOTATIONS, type VaultTlsOptions, passthroughAnnotations, resolveTlsOptions, tlsMountPath, tlsProblems } from "./tls";
+import { isChartVersion, isDnsSubdomain, isImageTag, isOwnNamespace, isRaftReplicaCount, isStorageQuantity } from "../common/predicates";
+import { VAULT_CHART, VAULT_IMAGE } from "../common/versions";
 
 /** Defaults for every optional {@link VaultServerOptions} field; the README's config table shows the same values. */
 export const VAULT_SERVER_DEFAULTS = {

@@ -4,7 +4,7 @@
  * Vault has. No Pulumi resources here: the VaultServer component puts the first two into the
  * hashicorp/vault chart's values and declares the policies as objects of their own.
  */
-import { isDnsLabel, isDnsSubdomain, isIntegerBetween, isLabelKey, isLabelValue, quantityBytes } from "./validation";
+import { isDnsLabel, isDnsSubdomain, isIntegerBetween, isLabelKey, isLabelValue, quantityBytes } from "../common/predicates";
 
 // ---------------------------------------------------------------------------------------------------
 // Resources

@@ -5,8 +5,8 @@
  * time); the tests validate every object against ESO's JSON schemas.
  */
 import type { IClusterSecretStore } from "@kubernetes-models/external-secrets/external-secrets.io/v1/ClusterSecretStore" with { "resolution-mode": "import" };
-import { projectLabels } from "./labels";
-import { VAULT_API_PORT, VAULT_RELEASE_NAME } from "./vaultServerValues";
+import { projectLabels } from "../common/labels";
+import { VAULT_API_PORT, VAULT_RELEASE_NAME } from "../vault-server/serverValues";
 
 /**
  * The label every store a PushSecret may write to carries. PushSecrets select their store by this

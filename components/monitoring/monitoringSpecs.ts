@@ -7,9 +7,9 @@
  * `read` on `sys/metrics` (a standby then redirects to the active server), unless the listener's
  * `unauthenticated_metrics_access` is set, which has to be chosen explicitly.
  */
-import { readOnlyPolicyDocument } from "./vaultPolicies";
-import { PERIODIC_TOKEN } from "./vaultSetupValues";
-import { isDnsLabel, isLabelKey, isLabelValue, parseDurationMs } from "./validation";
+import { readOnlyPolicyDocument } from "../vault-config/policies";
+import { PERIODIC_TOKEN } from "../vault-config/setupValues";
+import { isDnsLabel, isLabelKey, isLabelValue, parseDurationMs } from "../common/predicates";
 
 /** Defaults for every optional {@link MonitoringOptions} field. */
 export const MONITORING_DEFAULTS = {

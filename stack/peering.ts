@@ -4,8 +4,8 @@
  * so it lives here, with the program, and components take the result as typed args.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { EXTERNAL_SECRETS_SERVICE_ACCOUNT } from "./components/externalSecretsValues";
-import type { PeerClusterIdentity, PeerEndpoint } from "./components/vaultRegion";
+import { EXTERNAL_SECRETS_SERVICE_ACCOUNT } from "../components/eso/operatorValues";
+import type { PeerClusterIdentity, PeerEndpoint } from "../components/region/vaultRegion";
 
 /** The stack output under which a region publishes, per peer, its address, CA and the access it granted (a token, or a JWT mount). */
 export const PEER_ACCESS_OUTPUT = "peerAccess";

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { projectLabels } from "./labels";
+import { projectLabels } from "../common/labels";
 import {
     type LocalStoreSpec,
     PEER_TOKEN_KEY,
@@ -8,7 +8,7 @@ import {
     localStore,
     peerStore,
     peerTokenSecretName,
-} from "./secretStoreSpecs";
+} from "./storeSpecs";
 
 export interface LocalStoreArgs extends Omit<LocalStoreSpec, "role"> {
     /** The Kubernetes auth roles: read-only for `vault-local`, push for `vault-local-push`. */

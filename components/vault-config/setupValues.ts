@@ -3,7 +3,7 @@
  * the KV mount, Kubernetes auth for the local ESO, and the tokens peers push with. No Pulumi
  * resources here, so tests call them directly.
  */
-import { type PolicyPurpose, policyName } from "./vaultPolicies";
+import { type PolicyPurpose, policyName } from "./policies";
 
 /** Default path of the KV v2 secrets engine (the seed's `secret`). */
 export const DEFAULT_KV_MOUNT = "secret";

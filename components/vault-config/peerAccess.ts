@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
-import { isDnsLabel } from "./validation";
-import { type PeerIdentity, peerJwtSettings, peerTokenSettings } from "./vaultSetupValues";
+import { isDnsLabel } from "../common/predicates";
+import { type PeerIdentity, peerJwtSettings, peerTokenSettings } from "./setupValues";
 
 /** How a peer's ESO logs in to this region's Vault: a token this region issues, or the peer's own service-account tokens. */
 export type PeerAuthArgs = { readonly kind: "token" } | { readonly kind: "jwt"; readonly identity: PeerIdentity; readonly audience: string };

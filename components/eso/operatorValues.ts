@@ -1,8 +1,8 @@
 /**
  * Pure builders for the External Secrets Operator install: option defaults and chart values.
  */
-import { isChartVersion, isImageTag, isIntegerBetween, isOwnNamespace } from "./validation";
-import { EXTERNAL_SECRETS_CHART, EXTERNAL_SECRETS_IMAGE } from "./versions";
+import { isChartVersion, isImageTag, isIntegerBetween, isOwnNamespace } from "../common/predicates";
+import { EXTERNAL_SECRETS_CHART, EXTERNAL_SECRETS_IMAGE } from "../common/versions";
 
 /** Defaults for every optional {@link ExternalSecretsOptions} field; the README's config table shows the same values. */
 export const EXTERNAL_SECRETS_DEFAULTS = {

@@ -9,8 +9,8 @@
 import type { IExternalSecret } from "@kubernetes-models/external-secrets/external-secrets.io/v1/ExternalSecret" with { "resolution-mode": "import" };
 import type { IPushSecret } from "@kubernetes-models/external-secrets/external-secrets.io/v1alpha1/PushSecret" with { "resolution-mode": "import" };
 import type { IPassword } from "@kubernetes-models/external-secrets/generators.external-secrets.io/v1alpha1/Password" with { "resolution-mode": "import" };
-import { projectLabels } from "./labels";
-import { LOCAL_PUSH_STORE_NAME, LOCAL_STORE_NAME, PUSH_TARGET_LABEL, VAULT_REGION_LABEL } from "./secretStoreSpecs";
+import { projectLabels } from "../common/labels";
+import { LOCAL_PUSH_STORE_NAME, LOCAL_STORE_NAME, PUSH_TARGET_LABEL, VAULT_REGION_LABEL } from "../stores/storeSpecs";
 
 /**
  * How a secret is written.
