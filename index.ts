@@ -33,7 +33,7 @@ export = async () => {
         peers: config.peers,
         organization: config.peerOrganization ?? pulumi.getOrganization(),
         project: pulumi.getProject(),
-        peerAuth: config.peerAuth,
+        peerAuth: config.resolved.peerAuth,
     });
     for (const warning of peerLookup.warnings) {
         void pulumi.log.warn(warning);
@@ -41,29 +41,13 @@ export = async () => {
 
     const region = new VaultRegion(
         config.region,
-        {
-            region: config.region,
-            regions: config.regions,
-            domain: config.domain,
-            kvMount: config.kvMount,
-            vault: config.vault,
-            externalSecrets: config.externalSecrets,
-            vaultAdmin,
-            vaultCaCert: config.vaultCaCert,
-            peerEndpoints: peerLookup.endpoints,
-            replicatedSecrets: config.replicatedSecrets,
-            auditDevices: config.auditDevices,
-            snapshots: config.snapshots,
-            peerAuth: config.peerAuth,
-            peerIdentities: peerLookup.identities,
-            monitoring: config.monitoring,
-        },
+        { ...config.options, vaultAdmin, vaultCaCert: config.vaultCaCert, peerEndpoints: peerLookup.endpoints, peerIdentities: peerLookup.identities },
         { providers: { kubernetes: cluster } },
     );
     if (vaultAdmin === undefined) {
         void pulumi.log.warn(
             `The Vault of ${config.region} is not configured by this run (openova-vault:vaultInitialized is false). Next: initialize and unseal it ` +
-                `(kubectl -n ${region.vault.options.namespace} exec vault-0 -- vault operator init), then \`pulumi config set vaultInitialized true -s ${config.stack}\` ` +
+                `(kubectl -n ${config.resolved.vault.namespace} exec vault-0 -- vault operator init), then \`pulumi config set vaultInitialized true -s ${config.stack}\` ` +
                 `and \`VAULT_TOKEN=<admin token> pulumi up -s ${config.stack}\`. If this region's Vault was configured before, this run deletes that configuration (the KV mount and its secrets are kept).`,
         );
     }

@@ -15,32 +15,6 @@ export function isDnsSubdomain(value: string): boolean {
     return value.length <= 253 && value.split(".").every(isDnsLabel);
 }
 
-const QUANTITY = /^(0|[1-9][0-9]*)(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)$/;
-const UNIT_BYTES: Readonly<Record<string, number>> = {
-    k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
-    Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
-};
-
-/** The smallest volume this project accepts: anything smaller is a typo (`10` instead of `10Gi`). */
-export const MIN_VOLUME_BYTES = 2 ** 30;
-
-/**
- * A Kubernetes storage quantity with a unit, of at least 1Gi, such as `10Gi` or `1.5Ti`. A bare number
- * is bytes to Kubernetes, so `100` would ask for a 100-byte volume: it is rejected.
- */
-export function isStorageQuantity(value: string): boolean {
-    return (quantityBytes(value) ?? 0) >= MIN_VOLUME_BYTES;
-}
-
-/**
- * The bytes a Kubernetes quantity with a unit (`256Mi`, `1Gi`, `512M`, `1.5Ti`) stands for, or
- * `undefined` when it is not one: a bare number, an exponent or an unknown unit.
- */
-export function quantityBytes(value: string): number | undefined {
-    const match = QUANTITY.exec(value);
-    return match === null ? undefined : Number(`${match[1]}${match[2] ?? ""}`) * UNIT_BYTES[match[3]];
-}
-
 /** Raft needs a majority of voters: an odd number of servers, at most 7. */
 export function isRaftReplicaCount(value: number): boolean {
     return Number.isInteger(value) && value >= 1 && value <= 7 && value % 2 === 1;

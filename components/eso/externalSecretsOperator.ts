@@ -2,14 +2,15 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { projectLabels } from "../common/labels";
 import { EXTERNAL_SECRETS_CHART } from "../common/versions";
-import { type MonitoringOptions, externalSecretsMonitoringValues, resolveMonitoringOptions } from "../monitoring/monitoringSpecs";
+import { parseOptions } from "../common/options";
+import { type MonitoringOptions, externalSecretsMonitoringValues, monitoringOptions } from "../monitoring/monitoringSpecs";
 import {
     EXTERNAL_SECRETS_RELEASE_NAME,
     EXTERNAL_SECRETS_SERVICE_ACCOUNT,
     type ExternalSecretsOptions,
     type ResolvedExternalSecretsOptions,
     externalSecretsHelmValues,
-    resolveExternalSecretsOptions,
+    externalSecretsOptions,
 } from "./operatorValues";
 
 export interface ExternalSecretsOperatorArgs extends ExternalSecretsOptions {
@@ -57,8 +58,8 @@ export class ExternalSecretsOperator extends pulumi.ComponentResource {
     constructor(name: string, args: ExternalSecretsOperatorArgs, opts?: pulumi.ComponentResourceOptions) {
         // Reject impossible options before the component is registered: nothing half-created.
         const { monitoring: monitoringArgs, ...operatorArgs } = args;
-        const options = resolveExternalSecretsOptions(operatorArgs);
-        const monitoring = resolveMonitoringOptions(monitoringArgs);
+        const options = parseOptions("ExternalSecretsOperator", externalSecretsOptions, operatorArgs);
+        const monitoring = parseOptions("ExternalSecretsOperator", monitoringOptions, monitoringArgs ?? {}, ["monitoring"]);
         super("openova:vault:ExternalSecretsOperator", name, {}, opts);
         this.options = options;
         this.serviceAccountName = EXTERNAL_SECRETS_SERVICE_ACCOUNT;

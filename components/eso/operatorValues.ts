@@ -1,16 +1,10 @@
 /**
- * Pure builders for the External Secrets Operator install: option defaults and chart values.
+ * The External Secrets Operator install: its options and chart values.
  */
-import { isChartVersion, isImageTag, isIntegerBetween, isOwnNamespace } from "../common/predicates";
+import { z } from "zod";
+import { option, options, text } from "../common/options";
+import { isChartVersion, isImageTag, isOwnNamespace } from "../common/predicates";
 import { EXTERNAL_SECRETS_CHART, EXTERNAL_SECRETS_IMAGE } from "../common/versions";
-
-/** Defaults for every optional {@link ExternalSecretsOptions} field; the README's config table shows the same values. */
-export const EXTERNAL_SECRETS_DEFAULTS = {
-    namespace: "external-secrets",
-    replicas: 2,
-    chartVersion: EXTERNAL_SECRETS_CHART.version,
-    imageTag: EXTERNAL_SECRETS_IMAGE.tag,
-} as const;
 
 /**
  * The Helm release name. The chart names the controller's ServiceAccount after it, and Vault's
@@ -21,44 +15,32 @@ export const EXTERNAL_SECRETS_RELEASE_NAME = "external-secrets";
 /** The controller's ServiceAccount (the chart's fullname for release {@link EXTERNAL_SECRETS_RELEASE_NAME}). */
 export const EXTERNAL_SECRETS_SERVICE_ACCOUNT = EXTERNAL_SECRETS_RELEASE_NAME;
 
-export interface ExternalSecretsOptions {
-    /** Namespace for the operator; created by the component. Default `external-secrets`. */
-    readonly namespace?: string;
-    /**
-     * Controller replicas. Leader election is always on, so one replica works at a time and the
-     * others take over when it goes away. Default 2.
-     */
-    readonly replicas?: number;
-    /** external-secrets chart version. Default {@link EXTERNAL_SECRETS_CHART}.version. */
-    readonly chartVersion?: string;
-    /** Tag of the ESO image (controller, webhook, cert controller). Default {@link EXTERNAL_SECRETS_IMAGE}.tag. */
-    readonly imageTag?: string;
-}
+/** The External Secrets Operator of one region. */
+export const externalSecretsOptions = options({
+    namespace: option(text(isOwnNamespace).default("external-secrets"), {
+        description: "Namespace of the External Secrets Operator, created by the stack; the peer stores' token Secrets live there too.",
+        allowed: "a namespace name (a DNS label) other than default, kube-* and Vault's namespace",
+        example: "external-secrets",
+    }),
+    replicas: option(z.int().min(1).max(5).default(2), {
+        description: "Controller replicas. Leader election is always on: one works at a time, the others take over when it goes away.",
+        allowed: "a whole number from 1 to 5",
+        example: "2",
+    }),
+    chartVersion: option(text(isChartVersion).default(EXTERNAL_SECRETS_CHART.version), {
+        description: "Version of the external-secrets chart. Change it together with imageTag (the chart's appVersion).",
+        allowed: "a semantic version such as 2.9.0",
+        example: EXTERNAL_SECRETS_CHART.version,
+    }),
+    imageTag: option(text(isImageTag).default(EXTERNAL_SECRETS_IMAGE.tag), {
+        description: "Tag of the ESO image (controller, webhook and cert controller), optionally with its digest.",
+        allowed: "a pinned image tag (not latest), optionally @sha256:<digest>",
+        example: EXTERNAL_SECRETS_IMAGE.tag,
+    }),
+});
 
-export type ResolvedExternalSecretsOptions = Required<ExternalSecretsOptions>;
-
-/**
- * Applies the defaults and rejects impossible options early, before any resource exists.
- * @throws Error naming the option and what is allowed.
- */
-export function resolveExternalSecretsOptions(options: ExternalSecretsOptions): ResolvedExternalSecretsOptions {
-    const resolved: ResolvedExternalSecretsOptions = {
-        namespace: options.namespace ?? EXTERNAL_SECRETS_DEFAULTS.namespace,
-        replicas: options.replicas ?? EXTERNAL_SECRETS_DEFAULTS.replicas,
-        chartVersion: options.chartVersion ?? EXTERNAL_SECRETS_DEFAULTS.chartVersion,
-        imageTag: options.imageTag ?? EXTERNAL_SECRETS_DEFAULTS.imageTag,
-    };
-    const problems: string[] = [];
-    const check = (ok: boolean, problem: string) => ok || problems.push(problem);
-    check(isOwnNamespace(resolved.namespace), `namespace ${JSON.stringify(resolved.namespace)} is not a DNS label other than default and kube-*`);
-    check(isIntegerBetween(resolved.replicas, 1, 5), `replicas ${resolved.replicas} is not a whole number from 1 to 5`);
-    check(isChartVersion(resolved.chartVersion), `chartVersion ${JSON.stringify(resolved.chartVersion)} is not a semantic version`);
-    check(isImageTag(resolved.imageTag), `imageTag ${JSON.stringify(resolved.imageTag)} is not a pinned image tag (not latest)`);
-    if (problems.length > 0) {
-        throw new Error(`ExternalSecretsOperator: ${problems.join("; ")}`);
-    }
-    return resolved;
-}
+export type ExternalSecretsOptions = z.input<typeof externalSecretsOptions>;
+export type ResolvedExternalSecretsOptions = z.output<typeof externalSecretsOptions>;
 
 /** The subset of the external-secrets chart's values this project sets. */
 export interface ExternalSecretsHelmValues {

@@ -9,88 +9,61 @@
  */
 import { readOnlyPolicyDocument } from "../vault-config/policies";
 import { PERIODIC_TOKEN } from "../vault-config/setupValues";
-import { isDnsLabel, isLabelKey, isLabelValue, parseDurationMs } from "../common/predicates";
-
-/** Defaults for every optional {@link MonitoringOptions} field. */
-export const MONITORING_DEFAULTS = {
-    /** How long Vault keeps metrics for Prometheus: at least twice the scrape interval (30 s). */
-    retention: "60s",
-    unauthenticatedMetrics: false,
-    serviceMonitor: false,
-    prometheusRules: false,
-    prometheusNamespace: "monitoring",
-    /** The label kube-prometheus-stack's default selectors look for (and the Vault chart's own default). */
-    labels: { release: "prometheus" } as Readonly<Record<string, string>>,
-} as const;
+import { z } from "zod";
+import { option, options, text } from "../common/options";
+import { isDnsLabel, isLabelKey, isLabelValue, isRefreshInterval, parseDurationMs } from "../common/predicates";
 
 /** The scrape interval of the ServiceMonitors. */
 export const SCRAPE_INTERVAL = "30s";
 
-export interface MonitoringOptions {
-    /** Vault's `prometheus_retention_time`: how long it keeps metrics for a scrape, a Go duration of at least `60s`. Default `60s`. */
-    readonly retention?: string;
-    /**
-     * Let anyone who reaches the API read `/v1/sys/metrics` without a token (the listener's
-     * `unauthenticated_metrics_access`). Default false: Prometheus presents a token with the
-     * `prometheus-metrics` policy only.
-     */
-    readonly unauthenticatedMetrics?: boolean;
-    /** Create ServiceMonitors for Vault (the active server) and ESO. Default false. */
-    readonly serviceMonitor?: boolean;
-    /** Create the PrometheusRule with the alerts ({@link alertRules}). Default false. */
-    readonly prometheusRules?: boolean;
-    /** Namespace Prometheus scrapes from: the Vault NetworkPolicy admits it. Default `monitoring`. */
-    readonly prometheusNamespace?: string;
-    /** Labels on the ServiceMonitors and the PrometheusRule, for the Prometheus Operator's selectors. Default `release: prometheus`. */
-    readonly labels?: Readonly<Record<string, string>>;
-}
-
-export type ResolvedMonitoringOptions = Required<MonitoringOptions>;
-
 /** The least retention that still covers two scrapes. */
 const MIN_RETENTION_MS = 2 * 30_000;
 
-/** Problems with the options (each naming the option under `monitoring.`); empty when usable. */
-export function monitoringProblems(options: MonitoringOptions | undefined): string[] {
-    const problems: string[] = [];
-    const retention = options?.retention;
-    if (retention !== undefined) {
-        let ms = Number.NaN;
-        try {
-            ms = parseDurationMs(retention);
-        } catch {
-            // reported below
-        }
-        if (!(ms >= MIN_RETENTION_MS)) {
-            problems.push(`monitoring.retention ${JSON.stringify(retention)} is not a Go duration of at least 60s (twice the ${SCRAPE_INTERVAL} scrape interval)`);
-        }
-    }
-    if (options?.prometheusNamespace !== undefined && !isDnsLabel(options.prometheusNamespace)) {
-        problems.push(`monitoring.prometheusNamespace ${JSON.stringify(options.prometheusNamespace)} is not a namespace name`);
-    }
-    for (const [key, value] of Object.entries(options?.labels ?? {})) {
-        if (!isLabelKey(key) || !isLabelValue(value)) {
-            problems.push(`monitoring.labels has ${JSON.stringify(key)}: ${JSON.stringify(value)}, which is not a Kubernetes label`);
-        }
-    }
-    return problems;
+function isRetention(value: string): boolean {
+    return isRefreshInterval(value) && parseDurationMs(value) >= MIN_RETENTION_MS;
 }
 
-/** @throws Error listing {@link monitoringProblems} when there are any. */
-export function resolveMonitoringOptions(options: MonitoringOptions | undefined): ResolvedMonitoringOptions {
-    const problems = monitoringProblems(options);
-    if (problems.length > 0) {
-        throw new Error(problems.join("; "));
-    }
-    return {
-        retention: options?.retention ?? MONITORING_DEFAULTS.retention,
-        unauthenticatedMetrics: options?.unauthenticatedMetrics ?? MONITORING_DEFAULTS.unauthenticatedMetrics,
-        serviceMonitor: options?.serviceMonitor ?? MONITORING_DEFAULTS.serviceMonitor,
-        prometheusRules: options?.prometheusRules ?? MONITORING_DEFAULTS.prometheusRules,
-        prometheusNamespace: options?.prometheusNamespace ?? MONITORING_DEFAULTS.prometheusNamespace,
-        labels: { ...(options?.labels ?? MONITORING_DEFAULTS.labels) },
-    };
-}
+/** A map of Kubernetes labels. */
+export const labelMap = z.record(z.string(), z.string()).refine((labels) => Object.entries(labels).every(([k, v]) => isLabelKey(k) && isLabelValue(v)));
+
+/** Telemetry, ServiceMonitors and alerts of a region. */
+export const monitoringOptions = options({
+    retention: option(text(isRetention).default("60s"), {
+        description: "How long Vault keeps metrics for Prometheus (its `prometheus_retention_time`).",
+        allowed: `a Go duration of at least 60s (twice the ${SCRAPE_INTERVAL} scrape interval)`,
+        example: "60s",
+    }),
+    unauthenticatedMetrics: option(z.boolean().default(false), {
+        description:
+            "Let anyone who reaches Vault's API read `/v1/sys/metrics` without a token (the listener's `unauthenticated_metrics_access`). When false, Prometheus presents a token that can read the metrics only.",
+        allowed: "true or false",
+        example: "false",
+    }),
+    serviceMonitor: option(z.boolean().default(false), {
+        description: "ServiceMonitors for Vault's active server (verifying its certificate) and for ESO. Needs the Prometheus Operator's CRDs.",
+        allowed: "true or false",
+        example: "true",
+    }),
+    prometheusRules: option(z.boolean().default(false), {
+        description:
+            "A PrometheusRule with the alerts: a Vault server sealed or down, no active server, failing audit devices, a store not Ready, a PushSecret failing, an ExternalSecret not synced, a failed snapshot.",
+        allowed: "true or false (needs the Prometheus Operator's CRDs)",
+        example: "true",
+    }),
+    prometheusNamespace: option(text(isDnsLabel).default("monitoring"), {
+        description: "Where Prometheus runs: admitted to Vault's API port when serviceMonitor is on.",
+        allowed: "a namespace name (a DNS label) other than Vault's namespace",
+        example: "monitoring",
+    }),
+    labels: option(labelMap.default({ release: "prometheus" }), {
+        description: "Labels on the ServiceMonitors and the PrometheusRule, so the Prometheus Operator's selectors pick them up.",
+        allowed: "an object of Kubernetes labels",
+        example: "{release: prometheus}",
+    }),
+});
+
+export type MonitoringOptions = z.input<typeof monitoringOptions>;
+export type ResolvedMonitoringOptions = z.output<typeof monitoringOptions>;
 
 /** The Vault policy Prometheus's token carries: read the metrics, nothing else. */
 export const METRICS_POLICY = "prometheus-metrics";

@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
 import { projectLabels } from "../common/labels";
+import { parseOptions } from "../common/options";
 import {
     METRICS_POLICY,
     METRICS_TOKEN_KEY,
@@ -10,7 +11,7 @@ import {
     metricsPolicyDocument,
     metricsTokenSettings,
     prometheusRule,
-    resolveMonitoringOptions,
+    monitoringOptions,
 } from "./monitoringSpecs";
 import { VAULT_RELEASE_NAME } from "../vault-server/serverValues";
 
@@ -21,7 +22,7 @@ export interface VaultMonitoringArgs {
     readonly namespace: string;
     /** ESO's namespace (its alerts). */
     readonly externalSecretsNamespace: string;
-    readonly monitoring: MonitoringOptions;
+    readonly monitoring?: MonitoringOptions;
     /**
      * The region's Vault admin provider, once the Vault is configured: with a ServiceMonitor and
      * authenticated scraping, it writes the metrics policy and issues the token Prometheus presents.
@@ -45,10 +46,7 @@ export class VaultMonitoring extends pulumi.ComponentResource {
     public readonly metricsToken: boolean;
 
     constructor(name: string, args: VaultMonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
-        const monitoring = resolveMonitoringOptions(args.monitoring);
-        if (args.provider !== undefined && !(args.provider instanceof vault.Provider)) {
-            throw new Error("VaultMonitoring: provider must be a vault.Provider");
-        }
+        const monitoring = parseOptions("VaultMonitoring", monitoringOptions, args.monitoring ?? {}, ["monitoring"]);
         super("openova:vault:VaultMonitoring", name, {}, opts);
         const child = { parent: this, dependsOn: opts?.dependsOn };
 

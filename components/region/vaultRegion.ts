@@ -1,39 +1,31 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import * as vault from "@pulumi/vault";
+import type * as vault from "@pulumi/vault";
+import { parseOptions } from "../common/options";
+import { peersOf, vaultHost } from "../common/topology";
 import { ExternalSecretsOperator } from "../eso/externalSecretsOperator";
-import { EXTERNAL_SECRETS_SERVICE_ACCOUNT, type ExternalSecretsOptions, resolveExternalSecretsOptions } from "../eso/operatorValues";
-import type { MonitoringOptions } from "../monitoring/monitoringSpecs";
-import { PeerAccess } from "../vault-config/peerAccess";
-import { type InitialValueArgs, ReplicatedSecret } from "../replication/replicatedSecret";
-import { REPLICATION_DEFAULTS, type ReplicatedSecretSpec, passwordGenerator, passwordGeneratorName } from "../replication/replicationSpecs";
-import { RaftSnapshots } from "../snapshots/raftSnapshots";
-import type { RaftSnapshotOptions } from "../snapshots/snapshotSpecs";
-import { inClusterVaultAddress, namespaceGrantLabels } from "../stores/storeSpecs";
-import { LocalStore, PeerStore } from "../stores/secretStores";
-import { peersOf, vaultAddress, vaultHost } from "../common/topology";
-import { isDnsLabel, isDnsSubdomain, isKvMount } from "../common/predicates";
-import { VaultServer } from "../vault-server/vaultServer";
-import { type VaultServerOptions, resolveVaultServerOptions, vaultScheme } from "../vault-server/serverValues";
+import { EXTERNAL_SECRETS_SERVICE_ACCOUNT } from "../eso/operatorValues";
 import { VaultMonitoring } from "../monitoring/vaultMonitoring";
+import { ReplicatedSecret } from "../replication/replicatedSecret";
+import { INITIAL_VALUE_DEFAULTS, passwordGenerator, passwordGeneratorName } from "../replication/replicationSpecs";
+import { RaftSnapshots } from "../snapshots/raftSnapshots";
+import { LocalStore, PeerStore } from "../stores/secretStores";
+import { inClusterVaultAddress, namespaceGrantLabels } from "../stores/storeSpecs";
+import { PeerAccess } from "../vault-config/peerAccess";
+import { EXTERNAL_SECRETS_AUDIENCE, KUBERNETES_AUTH_PATH, type PeerIdentity, externalSecretsRole } from "../vault-config/setupValues";
 import { VaultSetup } from "../vault-config/vaultSetup";
-import {
-    type AuditDevice,
-    DEFAULT_KV_MOUNT,
-    EXTERNAL_SECRETS_AUDIENCE,
-    KUBERNETES_AUTH_PATH,
-    type PeerIdentity,
-    externalSecretsRole,
-} from "../vault-config/setupValues";
+import { vaultScheme } from "../vault-server/serverValues";
+import { VaultServer } from "../vault-server/vaultServer";
+import { type RegionOptions, type ResolvedRegionOptions, regionOptions } from "./regionOptions";
 
 /** What one region needs to push into another region's Vault; the other region's stack exports it. */
 export interface PeerEndpoint {
     /** The region that granted the access. */
     readonly peer: string;
     /** Its Vault's public address. */
-    readonly address: string;
+    readonly address: pulumi.Input<string>;
     /** PEM of the CA that signs its certificate; empty for the system's CAs. */
-    readonly caCert: string;
+    readonly caCert: pulumi.Input<string>;
     /** With token peer auth: the token it issued for this region (a secret). */
     readonly token?: pulumi.Input<string>;
     /** With JWT peer auth: where this region's ESO logs in with its own service-account token. */
@@ -55,54 +47,25 @@ export interface PeerClusterIdentity {
     readonly identity: PeerIdentity;
 }
 
-export interface VaultRegionArgs {
-    /** This region's name, a DNS label; its Vault is served at `vault.<region>.<domain>`. */
-    readonly region: string;
-    /** Every region of the platform, this one included. The others are this region's peers. */
-    readonly regions: readonly string[];
-    /** The platform's base domain, e.g. `example.com`. */
-    readonly domain: string;
-    /** The Vault servers; the host is derived from `region` and `domain`. */
-    readonly vault?: Omit<VaultServerOptions, "host">;
-    /**
-     * The External Secrets Operator. With `install: false` the cluster must already run ESO (chart
-     * 2.x, CRDs at `external-secrets.io/v1`) in `namespace`. Default: installed.
-     */
-    readonly externalSecrets?: ExternalSecretsOptions & { readonly install?: boolean };
-    /** Path of the KV v2 engine, the same in every region. Default `secret`. */
-    readonly kvMount?: string;
+/** The args of {@link VaultRegion}: its options (see docs/configuration.md), and what comes from other resources and stacks. */
+export type VaultRegionArgs = RegionOptions & {
     /**
      * The region's Vault provider, authenticated as an admin. Give it once the Vault is initialized
-     * and unsealed: the component then configures Vault (mount, auth, policies, role), issues a token
-     * for each peer and creates the `vault-local` store. Without it, only the servers and ESO are
-     * deployed.
+     * and unsealed: the component then configures Vault (mount, auth, policies, roles), issues access
+     * for each peer and creates the local stores. Without it, only the servers and ESO are deployed.
      */
     readonly vaultAdmin?: vault.Provider;
     /** PEM of the CA that signs this Vault's certificate, passed on to the peers. Default: none (system CAs). */
-    readonly vaultCaCert?: string;
-    /** The peers that have issued this region a token: one store per peer pushes into its Vault. */
+    readonly vaultCaCert?: pulumi.Input<string>;
+    /** The peers that have granted this region access: one store per peer pushes into its Vault. */
     readonly peerEndpoints?: readonly PeerEndpoint[];
-    /** Secrets kept the same in every region; each region stack passes the same list. */
-    readonly replicatedSecrets?: readonly (ReplicatedSecretSpec & { readonly initialValue?: InitialValueArgs })[];
-    /** Audit devices enabled in this region's Vault. Default both: a file on the audit volume and stdout. */
-    readonly auditDevices?: readonly AuditDevice[];
-    /** Scheduled Raft snapshots. Default: hourly, 48 kept, on a new 10Gi volume. */
-    readonly snapshots?: RaftSnapshotOptions;
-    /**
-     * How peers' ESOs log in to this Vault: `token` (an orphan periodic token per peer, the seed's
-     * way; the default) or `jwt` (a JWT auth mount per peer that checks the peer cluster's
-     * service-account tokens: nothing secret crosses between stacks). Every region uses the same.
-     */
-    readonly peerAuth?: "token" | "jwt";
     /** With `peerAuth: jwt`: the peers whose cluster identity is known; each gets a JWT mount. */
     readonly peerIdentities?: readonly PeerClusterIdentity[];
-    /** Telemetry, ServiceMonitors and alerts. Default: Vault telemetry on, scraped with a token; no ServiceMonitor or rules. */
-    readonly monitoring?: MonitoringOptions;
-}
+};
 
 /**
  * Everything one region runs for the platform's secrets: its Vault HA cluster and the External
- * Secrets Operator that delivers secrets to workloads.
+ * Secrets Operator that delivers secrets to workloads, wired to every peer region.
  *
  * Pass the region cluster's Kubernetes provider in `opts.providers`.
  */
@@ -112,7 +75,7 @@ export class VaultRegion extends pulumi.ComponentResource {
     /** The other regions. */
     public readonly peers: string[];
     /** Public address of this region's Vault, `https://vault.<region>.<domain>`. */
-    public readonly vaultAddress: string;
+    public readonly vaultAddress: pulumi.Output<string>;
     /** The Vault servers. */
     public readonly vault: VaultServer;
     /** The operator, when this component installs it. */
@@ -125,199 +88,50 @@ export class VaultRegion extends pulumi.ComponentResource {
     public readonly snapshots: RaftSnapshots;
     /** The alerts and the metrics token, as configured. */
     public readonly monitoring: VaultMonitoring;
-    /** Per peer, what it needs to push here (a secret); empty until this Vault is configured. */
+    /** Per peer, what it needs to push here (a secret with token peer auth); empty until this Vault is configured. */
     public readonly issuedPeerAccess: pulumi.Output<IssuedPeerAccess>;
-    /** The peers this region pushes to (those whose stacks have issued it a token). */
+    /** The peers this region pushes to (those whose stacks have granted it access). */
     public readonly connectedPeers: string[];
 
     constructor(name: string, args: VaultRegionArgs, opts?: pulumi.ComponentResourceOptions) {
-        // Resolve and check everything before the component is registered: nothing half-created.
-        checkRegionArgs(args);
-        const { install = true, ...operatorArgs } = args.externalSecrets ?? {};
-        const vaultArgs = { ...args.vault, host: vaultHost(args.region, args.domain), ...(args.monitoring === undefined ? {} : { monitoring: args.monitoring }) };
-        const vaultOptions = resolveVaultServerOptions(vaultArgs);
-        const operatorOptions = resolveExternalSecretsOptions(operatorArgs);
-        if (vaultOptions.namespace === operatorOptions.namespace) {
-            throw new Error(`VaultRegion: Vault and the External Secrets Operator need their own namespaces, both are ${JSON.stringify(vaultOptions.namespace)}`);
-        }
-        const kvMount = args.kvMount ?? DEFAULT_KV_MOUNT;
+        // Every option is checked before anything is registered: nothing half-created.
+        const { vaultAdmin, vaultCaCert, peerEndpoints = [], peerIdentities = [], ...given } = args;
+        const options = parseOptions("VaultRegion", regionOptions, given);
         super("openova:vault:VaultRegion", name, {}, opts);
+        const { region, regions, vault: vaultOptions, externalSecrets: eso, monitoring } = options;
+        const { auditDevices, snapshots, ...server } = vaultOptions;
+        this.region = region;
+        this.peers = peersOf(region, regions);
+        const host = pulumi.output(options.domain).apply((domain) => vaultHost(region, domain));
+        this.vaultAddress = host.apply((h) => `https://${h}`);
 
-        this.region = args.region;
-        this.peers = peersOf(args.region, args.regions);
-        this.vaultAddress = vaultAddress(args.region, args.domain);
-        this.vault = new VaultServer(`${name}-vault`, { ...vaultArgs, externalSecretsNamespace: operatorOptions.namespace }, { parent: this });
-        if (install) {
-            this.externalSecrets = new ExternalSecretsOperator(`${name}-external-secrets`, { ...operatorOptions, monitoring: vaultOptions.monitoring }, { parent: this });
-            this.externalSecretsNamespace = this.externalSecrets.namespace;
-        } else {
-            this.externalSecretsNamespace = pulumi.output(operatorOptions.namespace);
-        }
-        // ESO objects wait for the chart (its CRDs and webhook) when this component installs it.
+        // The servers and the operator: on every run, from the first.
+        this.vault = new VaultServer(`${name}-vault`, { ...server, host, monitoring, externalSecretsNamespace: eso.namespace }, { parent: this });
+        const { install, ...operator } = eso;
+        this.externalSecrets = install ? new ExternalSecretsOperator(`${name}-external-secrets`, { ...operator, monitoring }, { parent: this }) : undefined;
+        this.externalSecretsNamespace = this.externalSecrets?.namespace ?? pulumi.output(eso.namespace);
         const afterOperator = this.externalSecrets ? [this.externalSecrets] : [];
-        const serviceAccount = { name: EXTERNAL_SECRETS_SERVICE_ACCOUNT, namespace: operatorOptions.namespace };
 
-        const tls = vaultOptions.tls;
-        const caSecret = tls.enabled ? { name: tls.secretName, namespace: vaultOptions.namespace, key: "ca.crt" } : undefined;
-        const peerAuth = args.peerAuth ?? "token";
-        const accesses: PeerAccess[] = [];
-        let localStore: LocalStore | undefined;
-        if (args.vaultAdmin !== undefined) {
-            const setup = new VaultSetup(
-                `${name}-setup`,
-                {
-                    provider: args.vaultAdmin,
-                    kvMount,
-                    externalSecrets: { serviceAccount: serviceAccount.name, namespace: serviceAccount.namespace },
-                    auditDevices: args.auditDevices,
-                },
-                { parent: this, dependsOn: [this.vault] },
-            );
-            this.setup = setup;
-            if (peerAuth === "token") {
-                for (const peer of this.peers) {
-                    accesses.push(new PeerAccess(`${name}-peer-${peer}`, { provider: args.vaultAdmin, region: args.region, peer, pushPolicy: setup.pushPolicy }, { parent: this }));
-                }
-            } else {
-                for (const { peer, identity } of args.peerIdentities ?? []) {
-                    accesses.push(
-                        new PeerAccess(
-                            `${name}-peer-${peer}`,
-                            { provider: args.vaultAdmin, region: args.region, peer, pushPolicy: setup.pushPolicy, auth: { kind: "jwt", identity, audience: this.vaultAddress } },
-                            { parent: this },
-                        ),
-                    );
-                }
-            }
-            localStore = new LocalStore(
-                `${name}-store-local`,
-                {
-                    region: args.region,
-                    vaultNamespace: vaultOptions.namespace,
-                    kvMount,
-                    authPath: KUBERNETES_AUTH_PATH,
-                    roles: { read: externalSecretsRole(serviceAccount, "pull").roleName, push: externalSecretsRole(serviceAccount, "push").roleName },
-                    serviceAccount,
-                    audience: EXTERNAL_SECRETS_AUDIENCE,
-                    ...(caSecret ? { caSecret } : {}),
-                },
-                { parent: this, dependsOn: [...afterOperator, setup] },
-            );
-        }
-        // The snapshots' claim from the first run on; the job and its Vault role once the Vault is configured.
-        this.snapshots = new RaftSnapshots(
-            `${name}-snapshots`,
-            {
-                ...(args.vaultAdmin !== undefined && this.setup !== undefined ? { provider: args.vaultAdmin, authPath: this.setup.authPath } : {}),
-                namespace: vaultOptions.namespace,
-                imageTag: vaultOptions.imageTag,
-                vaultAddress: inClusterVaultAddress(vaultOptions.namespace, vaultScheme(tls)),
-                ...(caSecret ? { caSecret: { name: caSecret.name, key: caSecret.key } } : {}),
-                options: args.snapshots ?? {},
-            },
-            { parent: this, dependsOn: this.setup ? [this.vault, this.setup] : [this.vault] },
-        );
+        // Vault's own configuration, the access it grants its peers and the local stores: once it is initialized.
+        this.setup = vaultAdmin && new VaultSetup(`${name}-setup`, { provider: vaultAdmin, kvMount: options.kvMount, auditDevices, externalSecrets: this.serviceAccount(eso.namespace) }, { parent: this, dependsOn: [this.vault] });
+        const accesses = this.setup && vaultAdmin ? this.grantPeers(name, options, vaultAdmin, this.setup, peerIdentities) : [];
+        this.issuedPeerAccess = this.publish(accesses, options.peerAuth, vaultCaCert ?? "");
+        const localStore = this.setup && new LocalStore(`${name}-store-local`, this.localStoreArgs(options), { parent: this, dependsOn: [...afterOperator, this.setup] });
+
+        // Backups and monitoring.
+        const afterVault = this.setup ? [this.vault, this.setup] : [this.vault];
+        this.snapshots = new RaftSnapshots(`${name}-snapshots`, this.snapshotArgs(options, snapshots, vaultAdmin), { parent: this, dependsOn: afterVault });
         this.monitoring = new VaultMonitoring(
             `${name}-monitoring`,
-            {
-                region: args.region,
-                namespace: vaultOptions.namespace,
-                externalSecretsNamespace: operatorOptions.namespace,
-                monitoring: vaultOptions.monitoring,
-                ...(args.vaultAdmin !== undefined ? { provider: args.vaultAdmin } : {}),
-            },
-            { parent: this, dependsOn: this.setup ? [this.vault, this.setup] : [this.vault] },
-        );
-        const address = this.vaultAddress;
-        const caCert = args.vaultCaCert ?? "";
-        const granted = pulumi.all(accesses.map((access) => access.credentials)).apply((all): IssuedPeerAccess => {
-            const entries = accesses.map((access, i) => {
-                const credentials = all[i];
-                const entry =
-                    credentials.kind === "token"
-                        ? { address, caCert, token: credentials.token }
-                        : { address, caCert, jwt: { path: credentials.path, role: credentials.role, audience: credentials.audience } };
-                return [access.peer, entry] as const;
-            });
-            return Object.fromEntries(entries);
-        });
-        // Tokens are secrets; JWT access is only where to log in, and stays readable in the stack's outputs.
-        this.issuedPeerAccess = peerAuth === "token" ? pulumi.secret(granted) : granted;
-
-        const stores: pulumi.Resource[] = [];
-        this.connectedPeers = [];
-        for (const endpoint of args.peerEndpoints ?? []) {
-            const auth = endpoint.jwt === undefined ? { kind: "token" as const } : { kind: "jwt" as const, ...endpoint.jwt, serviceAccount };
-            const store = new PeerStore(
-                `${name}-store-${endpoint.peer}`,
-                {
-                    peer: endpoint.peer,
-                    address: endpoint.address,
-                    caCert: endpoint.caCert,
-                    kvMount,
-                    namespace: operatorOptions.namespace,
-                    auth,
-                    ...(endpoint.token === undefined ? {} : { token: endpoint.token }),
-                },
-                { parent: this, dependsOn: afterOperator },
-            );
-            stores.push(store);
-            this.connectedPeers.push(endpoint.peer);
-        }
-
-        // The namespaces of the replicated secrets may use the stores: every one may read from this
-        // region's Vault, and those whose secrets this region pushes (their home) may write. ESO's own
-        // namespace may do both (the bootstrap's canary runs there; whoever can create objects there
-        // can already read the peer tokens in it).
-        const namespaces = new Map<string, boolean>([[operatorOptions.namespace, true]]);
-        for (const secret of args.replicatedSecrets ?? []) {
-            namespaces.set(secret.namespace, (namespaces.get(secret.namespace) ?? false) || secret.home === args.region);
-        }
-        const grants: pulumi.Resource[] = [...namespaces].map(
-            ([namespace, writes]) =>
-                new k8s.core.v1.NamespacePatch(
-                    `${name}-namespace-${namespace}`,
-                    { metadata: { name: namespace, labels: namespaceGrantLabels(writes) } },
-                    // ESO's namespace exists once the operator's component has created it.
-                    { parent: this, dependsOn: namespace === operatorOptions.namespace ? afterOperator : [] },
-                ),
+            { region, namespace: server.namespace, externalSecretsNamespace: eso.namespace, monitoring, ...(vaultAdmin ? { provider: vaultAdmin } : {}) },
+            { parent: this, dependsOn: afterVault },
         );
 
-        // Generated first values: one Password generator per namespace and length, shared by the
-        // secrets this region creates (a generator is a recipe; each use makes a new value).
-        const generators = new Map<string, pulumi.Resource>();
-        const generatorFor = (namespace: string, length: number): pulumi.Resource => {
-            const key = `${namespace}/${length}`;
-            const existing = generators.get(key);
-            if (existing !== undefined) {
-                return existing;
-            }
-            const generator = new k8s.apiextensions.CustomResource(`${name}-generator-${namespace}-${length}`, { ...passwordGenerator(namespace, length) }, {
-                    parent: this,
-                    dependsOn: afterOperator,
-                });
-            generators.set(key, generator);
-            return generator;
-        };
-        const storesReady = [...afterOperator, ...stores, ...grants, ...(localStore ? [localStore] : [])];
-        for (const secret of args.replicatedSecrets ?? []) {
-            const initial = secret.initialValue;
-            // Only once this region's Vault is configured: the first value is written through `vault-local`.
-            const generate = initial !== undefined && "generate" in initial && secret.home === args.region && localStore !== undefined ? initial.generate : undefined;
-            const length = generate?.length ?? REPLICATION_DEFAULTS.generatedLength;
-            new ReplicatedSecret(
-                `${name}-secret-${secret.namespace}-${secret.name}`,
-                {
-                    ...secret,
-                    region: args.region,
-                    regions: args.regions,
-                    reachableRegions: [...(localStore ? [args.region] : []), ...this.connectedPeers],
-                    // A generator the caller names is used as it is; otherwise the region's shared one.
-                    ...(generate && generate.generatorName === undefined ? { initialValue: { generate: { ...generate, generatorName: passwordGeneratorName(length) } } } : {}),
-                },
-                { parent: this, dependsOn: generate && generate.generatorName === undefined ? [...storesReady, generatorFor(secret.namespace, length)] : storesReady },
-            );
-        }
+        // The peers' Vaults, and the secrets replicated through them.
+        const peerStores = peerEndpoints.map((endpoint) => this.peerStore(name, options, endpoint, afterOperator));
+        this.connectedPeers = peerEndpoints.map((endpoint) => endpoint.peer);
+        const grants = this.grantNamespaces(name, options, afterOperator);
+        this.replicate(name, options, afterOperator, [...afterOperator, ...peerStores, ...grants, ...(localStore ? [localStore] : [])], localStore !== undefined);
 
         this.registerOutputs({
             region: this.region,
@@ -329,41 +143,148 @@ export class VaultRegion extends pulumi.ComponentResource {
             connectedPeers: this.connectedPeers,
         });
     }
-}
 
-function checkRegionArgs(args: VaultRegionArgs): void {
-    const problems: string[] = [];
-    if (!isDnsLabel(args.region)) {
-        problems.push(`region ${JSON.stringify(args.region)} is not a DNS label`);
+    private serviceAccount(namespace: string) {
+        return { serviceAccount: EXTERNAL_SECRETS_SERVICE_ACCOUNT, namespace };
     }
-    if (!args.regions.includes(args.region)) {
-        problems.push(`region ${JSON.stringify(args.region)} is not one of regions ${JSON.stringify(args.regions)}`);
+
+    /** A token per peer, or a JWT mount per peer whose cluster identity is known. */
+    private grantPeers(name: string, options: ResolvedRegionOptions, provider: vault.Provider, setup: VaultSetup, identities: readonly PeerClusterIdentity[]): PeerAccess[] {
+        const grant = (peer: string, auth?: { kind: "jwt"; identity: PeerIdentity; audience: pulumi.Input<string> }) =>
+            new PeerAccess(`${name}-peer-${peer}`, { provider, region: options.region, peer, pushPolicy: setup.pushPolicy, ...(auth ? { auth } : {}) }, { parent: this });
+        return options.peerAuth === "token"
+            ? this.peers.map((peer) => grant(peer))
+            : identities.map(({ peer, identity }) => grant(peer, { kind: "jwt", identity, audience: this.vaultAddress }));
     }
-    if (!isDnsSubdomain(args.domain)) {
-        problems.push(`domain ${JSON.stringify(args.domain)} is not a DNS name`);
+
+    /** What the peers read from this stack: tokens are secrets; JWT access is only where to log in. */
+    private publish(accesses: readonly PeerAccess[], peerAuth: string, caCert: pulumi.Input<string>): pulumi.Output<IssuedPeerAccess> {
+        const granted = pulumi.all([this.vaultAddress, caCert, pulumi.all(accesses.map((access) => access.credentials))]).apply(([address, ca, all]): IssuedPeerAccess =>
+            Object.fromEntries(
+                accesses.map((access, i) => {
+                    const credentials = all[i];
+                    const entry =
+                        credentials.kind === "token"
+                            ? { address, caCert: ca, token: credentials.token }
+                            : { address, caCert: ca, jwt: { path: credentials.path, role: credentials.role, audience: credentials.audience } };
+                    return [access.peer, entry];
+                }),
+            ),
+        );
+        return peerAuth === "token" ? pulumi.secret(granted) : granted;
     }
-    if (args.kvMount !== undefined && !isKvMount(args.kvMount)) {
-        problems.push(`kvMount ${JSON.stringify(args.kvMount)} is not a mount path of lowercase letters, digits, '-' and '_'`);
+
+    private caSecret(options: ResolvedRegionOptions) {
+        const tls = this.vault.settings.tls;
+        return tls.enabled ? { name: tls.secretName, namespace: options.vault.namespace, key: "ca.crt" } : undefined;
     }
-    if (args.vaultAdmin !== undefined && !(args.vaultAdmin instanceof vault.Provider)) {
-        problems.push("vaultAdmin must be a vault.Provider");
+
+    private localStoreArgs(options: ResolvedRegionOptions) {
+        const serviceAccount = { name: EXTERNAL_SECRETS_SERVICE_ACCOUNT, namespace: options.externalSecrets.namespace };
+        const caSecret = this.caSecret(options);
+        return {
+            region: options.region,
+            vaultNamespace: options.vault.namespace,
+            kvMount: options.kvMount,
+            authPath: KUBERNETES_AUTH_PATH,
+            roles: { read: externalSecretsRole(serviceAccount, "pull").roleName, push: externalSecretsRole(serviceAccount, "push").roleName },
+            serviceAccount,
+            audience: EXTERNAL_SECRETS_AUDIENCE,
+            ...(caSecret ? { caSecret } : {}),
+        };
     }
-    const peers = peersOf(args.region, args.regions);
-    const endpoints = (args.peerEndpoints ?? []).map((endpoint) => endpoint.peer);
-    for (const peer of endpoints) {
-        if (!peers.includes(peer)) {
-            problems.push(`peerEndpoints names ${JSON.stringify(peer)}, which is not a peer of ${JSON.stringify(args.region)} (peers: ${peers.join(", ") || "none"})`);
+
+    private snapshotArgs(options: ResolvedRegionOptions, snapshots: ResolvedRegionOptions["vault"]["snapshots"], provider: vault.Provider | undefined) {
+        const caSecret = this.caSecret(options);
+        // A created claim takes the servers' StorageClass unless it names its own.
+        const storageClass = snapshots.claimName === undefined && snapshots.storageClass === undefined ? options.vault.storageClass : snapshots.storageClass;
+        return {
+            ...(provider && this.setup ? { provider, authPath: this.setup.authPath } : {}),
+            namespace: options.vault.namespace,
+            imageTag: options.vault.imageTag,
+            vaultAddress: inClusterVaultAddress(options.vault.namespace, vaultScheme(this.vault.settings.tls)),
+            ...(caSecret ? { caSecret: { name: caSecret.name, key: caSecret.key } } : {}),
+            options: { ...snapshots, ...(storageClass === undefined ? {} : { storageClass }) },
+        };
+    }
+
+    private peerStore(name: string, options: ResolvedRegionOptions, endpoint: PeerEndpoint, afterOperator: pulumi.Resource[]): PeerStore {
+        const serviceAccount = { name: EXTERNAL_SECRETS_SERVICE_ACCOUNT, namespace: options.externalSecrets.namespace };
+        const auth = endpoint.jwt === undefined ? { kind: "token" as const } : { kind: "jwt" as const, ...endpoint.jwt, serviceAccount };
+        return new PeerStore(
+            `${name}-store-${endpoint.peer}`,
+            {
+                peer: endpoint.peer,
+                address: endpoint.address,
+                caCert: endpoint.caCert,
+                kvMount: options.kvMount,
+                namespace: options.externalSecrets.namespace,
+                auth,
+                ...(endpoint.token === undefined ? {} : { token: endpoint.token }),
+            },
+            { parent: this, dependsOn: afterOperator },
+        );
+    }
+
+    /**
+     * The namespaces of the replicated secrets may use the stores: every one may read from this
+     * region's Vault, and those whose secrets this region pushes (their home) may write. ESO's own
+     * namespace may do both (the bootstrap's canary runs there; whoever can create objects there can
+     * already read the peer tokens in it).
+     */
+    private grantNamespaces(name: string, options: ResolvedRegionOptions, afterOperator: pulumi.Resource[]): pulumi.Resource[] {
+        const operatorNamespace = options.externalSecrets.namespace;
+        const namespaces = new Map<string, boolean>([[operatorNamespace, true]]);
+        for (const secret of options.replicatedSecrets) {
+            const home = secret.home ?? options.regions[0];
+            namespaces.set(secret.namespace, (namespaces.get(secret.namespace) ?? false) || home === options.region);
         }
+        return [...namespaces].map(
+            ([namespace, writes]) =>
+                new k8s.core.v1.NamespacePatch(
+                    `${name}-namespace-${namespace}`,
+                    { metadata: { name: namespace, labels: namespaceGrantLabels(writes) } },
+                    // ESO's namespace exists once the operator's component has created it.
+                    { parent: this, dependsOn: namespace === operatorNamespace ? afterOperator : [] },
+                ),
+        );
     }
-    for (const secret of args.replicatedSecrets ?? []) {
-        if (!args.regions.includes(secret.home)) {
-            problems.push(`replicated secret ${secret.namespace}/${secret.name} has home ${JSON.stringify(secret.home)}, which is not one of regions ${JSON.stringify(args.regions)}`);
+
+    /**
+     * One ReplicatedSecret per secret. Generated first values come from one Password generator per
+     * namespace and length, shared by the secrets this region creates (a generator is a recipe; each
+     * use makes a new value), and only once this region's Vault is configured: the first value is
+     * written through `vault-local-push`.
+     */
+    private replicate(name: string, options: ResolvedRegionOptions, afterOperator: pulumi.Resource[], storesReady: pulumi.Resource[], configured: boolean): void {
+        const generators = new Map<string, pulumi.Resource>();
+        const generatorFor = (namespace: string, length: number): pulumi.Resource => {
+            const key = `${namespace}/${length}`;
+            const generator =
+                generators.get(key) ??
+                new k8s.apiextensions.CustomResource(`${name}-generator-${namespace}-${length}`, { ...passwordGenerator(namespace, length) }, { parent: this, dependsOn: afterOperator });
+            generators.set(key, generator);
+            return generator;
+        };
+        const reachableRegions = [...(configured ? [options.region] : []), ...this.connectedPeers];
+        for (const { initialValue, ...secret } of options.replicatedSecrets) {
+            const home = secret.home ?? options.regions[0];
+            const generate = initialValue !== undefined && "generate" in initialValue && home === options.region && configured ? initialValue.generate : undefined;
+            const length = generate?.length ?? INITIAL_VALUE_DEFAULTS.generatedLength;
+            // A generator the caller names is used as it is; otherwise the region's shared one.
+            const shared = generate !== undefined && generate.generatorName === undefined;
+            new ReplicatedSecret(
+                `${name}-secret-${secret.namespace}-${secret.name}`,
+                {
+                    ...secret,
+                    home,
+                    region: options.region,
+                    regions: options.regions,
+                    reachableRegions,
+                    ...(shared ? { initialValue: { generate: { ...generate, generatorName: passwordGeneratorName(length) } } } : initialValue ? { initialValue } : {}),
+                },
+                { parent: this, dependsOn: shared ? [...storesReady, generatorFor(secret.namespace, length)] : storesReady },
+            );
         }
-    }
-    if (new Set(endpoints).size !== endpoints.length) {
-        problems.push(`peerEndpoints names a peer more than once: ${endpoints.join(", ")}`);
-    }
-    if (problems.length > 0) {
-        throw new Error(`VaultRegion: ${problems.join("; ")}`);
     }
 }

@@ -1,19 +1,22 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { projectLabels } from "../common/labels";
+import { z } from "zod";
+import { parseOptions, ruleIssue, text } from "../common/options";
 import {
-    REPLICATION_DEFAULTS,
-    type ReplicatedSecretSpec,
+    INITIAL_VALUE_DEFAULTS,
+    type ReplicatedSecretInput,
+    replicatedSecretFields,
+    replicatedSecretProblems,
     externalSecret,
     initialName,
     initialValuePush,
     passwordGenerator,
     pushSecret,
-    pushSecretName,
     pushTargetRegions,
     roleOf,
 } from "./replicationSpecs";
-import { isDnsLabel, isDnsSubdomain, isRefreshInterval } from "../common/predicates";
+import { isDnsLabel } from "../common/predicates";
 
 /** Where a new secret's first value comes from (vault-written secrets only). */
 export type InitialValueArgs =
@@ -27,7 +30,7 @@ export type InitialValueArgs =
     /** An operator-supplied value (a Pulumi secret, e.g. from `pulumi config set --secret`); it is in state, encrypted. */
     | { readonly value: pulumi.Input<Record<string, pulumi.Input<string>>> };
 
-export interface ReplicatedSecretArgs extends ReplicatedSecretSpec {
+export type ReplicatedSecretArgs = ReplicatedSecretInput & {
     /** The region this instance is deployed in. */
     readonly region: string;
     /** Every region (this one included): the home pushes to each peer's Vault, or to every Vault. */
@@ -42,7 +45,7 @@ export interface ReplicatedSecretArgs extends ReplicatedSecretSpec {
     readonly reachableRegions?: readonly string[];
     /** The one-time first value, written in the home region only if the secret does not exist yet. */
     readonly initialValue?: InitialValueArgs;
-}
+};
 
 /**
  * One secret kept the same in every region (see docs/consistency.md for the guarantees):
@@ -63,30 +66,30 @@ export class ReplicatedSecret extends pulumi.ComponentResource {
     public readonly pushesTo: readonly string[];
 
     constructor(name: string, args: ReplicatedSecretArgs, opts?: pulumi.ComponentResourceOptions) {
-        checkArgs(args);
+        const spec = parseOptions(`ReplicatedSecret ${args.namespace}/${args.name}`, replicatedSecretArgs, args);
         super("openova:vault:ReplicatedSecret", name, {}, opts);
-        this.role = roleOf(args, args.region);
-        const reachable = args.reachableRegions ?? args.regions;
-        this.pushesTo = pushTargetRegions(args, args.region, args.regions).filter((target) => reachable.includes(target));
+        this.role = roleOf(spec, spec.region);
+        const reachable = spec.reachableRegions ?? spec.regions;
+        this.pushesTo = pushTargetRegions(spec, spec.region, spec.regions).filter((target) => reachable.includes(target));
         const child = { parent: this, dependsOn: opts?.dependsOn };
         const crd = (suffix: string, object: k8s.apiextensions.CustomResourceArgs) => new k8s.apiextensions.CustomResource(`${name}-${suffix}`, { ...object }, child);
 
         if (this.role.pulls) {
-            crd("pull", externalSecret(args));
+            crd("pull", externalSecret(spec));
         }
         for (const target of this.pushesTo) {
-            crd(`push-${target}`, pushSecret(args, target));
+            crd(`push-${target}`, pushSecret(spec, target));
         }
         // The initial value goes into this region's own Vault, through `vault-local-push`.
         if (args.initialValue !== undefined && args.home === args.region && reachable.includes(args.region)) {
             if ("generate" in args.initialValue) {
-                const { key, length = REPLICATION_DEFAULTS.generatedLength, generatorName } = args.initialValue.generate;
+                const { key, length = INITIAL_VALUE_DEFAULTS.generatedLength, generatorName } = args.initialValue.generate;
                 // Its own generator is named after the secret, so it never clashes with a shared one,
                 // or with another standalone secret's, in the same namespace.
                 if (generatorName === undefined) {
                     crd("generator", passwordGenerator(args.namespace, length, initialName(args.name)));
                 }
-                crd("initial", initialValuePush(args, { generate: { key, generatorName: generatorName ?? initialName(args.name) } }));
+                crd("initial", initialValuePush(spec, { generate: { key, generatorName: generatorName ?? initialName(args.name) } }));
             } else {
                 const source = new k8s.core.v1.Secret(
                     `${name}-initial`,
@@ -99,7 +102,7 @@ export class ReplicatedSecret extends pulumi.ComponentResource {
                 );
                 new k8s.apiextensions.CustomResource(
                     `${name}-initial`,
-                    { ...initialValuePush(args, { fromSecret: { secretName: initialName(args.name) } }) },
+                    { ...initialValuePush(spec, { fromSecret: { secretName: initialName(args.name) } }) },
                     { parent: this, dependsOn: [source] },
                 );
             }
@@ -108,39 +111,19 @@ export class ReplicatedSecret extends pulumi.ComponentResource {
     }
 }
 
-function checkArgs(args: ReplicatedSecretArgs): void {
-    const problems: string[] = [];
-    if (!isDnsSubdomain(args.name)) {
-        problems.push(`name ${JSON.stringify(args.name)} is not a Secret name (a DNS name)`);
-    }
-    for (const target of args.regions) {
-        if (!isDnsSubdomain(pushSecretName(args.name, target))) {
-            problems.push(`name ${JSON.stringify(args.name)} is too long: its PushSecret to ${target} would be named ${JSON.stringify(pushSecretName(args.name, target))}, over 253 characters`);
-            break;
+const replicatedSecretArgs = z
+    .object({
+        ...replicatedSecretFields,
+        home: text(isDnsLabel),
+        region: text(isDnsLabel),
+        regions: z.array(text(isDnsLabel)).min(1),
+        reachableRegions: z.array(text(isDnsLabel)).optional(),
+        initialValue: z.custom<InitialValueArgs>().optional(),
+    })
+    .superRefine((args, ctx) => {
+        if (!args.regions.includes(args.region)) {
+            ruleIssue(ctx, ["region"], `is ${args.region}, which is not one of regions (${args.regions.join(", ")})`);
         }
-    }
-    if (!args.regions.includes(args.region) || !args.regions.includes(args.home)) {
-        problems.push(`region ${JSON.stringify(args.region)} and home ${JSON.stringify(args.home)} must both be in regions ${JSON.stringify(args.regions)}`);
-    }
-    if (!isDnsLabel(args.namespace)) {
-        problems.push(`namespace ${JSON.stringify(args.namespace)} is not a DNS label`);
-    }
-    for (const key of ["pullInterval", "pushInterval"] as const) {
-        const interval = args[key];
-        if (interval !== undefined && !isRefreshInterval(interval)) {
-            problems.push(`${key} ${JSON.stringify(interval)} is not a positive duration such as 30s, 1m30s or 1h`);
-        }
-    }
-    if (args.keys !== undefined && (args.keys.length === 0 || new Set(args.keys).size !== args.keys.length)) {
-        problems.push(`keys ${JSON.stringify(args.keys)} must list distinct Secret keys, or be left out for the whole Secret`);
-    }
-    if (args.initialValue !== undefined && args.mode === "cluster-written") {
-        problems.push("initialValue is for vault-written secrets: a cluster-written secret's owner creates its value");
-    }
-    if (args.initialValue !== undefined && "generate" in args.initialValue && args.keys !== undefined && !args.keys.includes(args.initialValue.generate.key)) {
-        problems.push(`initialValue.generate.key ${JSON.stringify(args.initialValue.generate.key)} is not one of keys ${JSON.stringify(args.keys)}`);
-    }
-    if (problems.length > 0) {
-        throw new Error(`ReplicatedSecret ${args.namespace}/${args.name}: ${problems.join("; ")}`);
-    }
-}
+        const generateKey = args.initialValue !== undefined && "generate" in args.initialValue ? args.initialValue.generate.key : undefined;
+        replicatedSecretProblems(args, args.regions, args.initialValue === undefined ? undefined : { generateKey }, (field, message) => ruleIssue(ctx, [field], message));
+    });

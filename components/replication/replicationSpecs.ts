@@ -1,5 +1,5 @@
 /**
- * Pure builders for one replicated secret's ESO objects: the ExternalSecret that materializes it in a
+ * One replicated secret: its options, and the builders of its ESO objects: the ExternalSecret that materializes it in a
  * region, the PushSecret that copies it to other Vaults, and the one-time initial value. The
  * replication design (who pushes, to which stores, how often) is in docs/consistency.md; its model
  * and property tests are model/replication.ts and tests/replication.test.ts.
@@ -9,7 +9,10 @@
 import type { IExternalSecret } from "@kubernetes-models/external-secrets/external-secrets.io/v1/ExternalSecret" with { "resolution-mode": "import" };
 import type { IPushSecret } from "@kubernetes-models/external-secrets/external-secrets.io/v1alpha1/PushSecret" with { "resolution-mode": "import" };
 import type { IPassword } from "@kubernetes-models/external-secrets/generators.external-secrets.io/v1alpha1/Password" with { "resolution-mode": "import" };
+import { z } from "zod";
 import { projectLabels } from "../common/labels";
+import { option, text } from "../common/options";
+import { isDnsLabel, isDnsSubdomain, isRefreshInterval } from "../common/predicates";
 import { LOCAL_PUSH_STORE_NAME, LOCAL_STORE_NAME, PUSH_TARGET_LABEL, VAULT_REGION_LABEL } from "../stores/storeSpecs";
 
 /**
@@ -19,63 +22,105 @@ import { LOCAL_PUSH_STORE_NAME, LOCAL_STORE_NAME, PUSH_TARGET_LABEL, VAULT_REGIO
  * - `cluster-written`: a Kubernetes Secret in the home region, owned by something in that cluster
  *   (a database operator, say), is pushed to every Vault, and the other regions materialize it.
  */
-export type WriteMode = "vault-written" | "cluster-written";
+export const WRITE_MODES = ["vault-written", "cluster-written"] as const;
+export type WriteMode = (typeof WRITE_MODES)[number];
 
-/** Default refresh intervals: the propagation bound in docs/consistency.md is computed from these. */
-export const REPLICATION_DEFAULTS = {
-    /** How often an ExternalSecret reads its Vault (ESO's default is 1h). */
-    pullInterval: "30s",
-    /** How often a PushSecret pushes its source (ESO's default is 1h; it does not watch the source). */
-    pushInterval: "30s",
-    /** How often the one-time initial value is re-checked (it is written only if missing). */
-    initialInterval: "1h",
-    /** Length of a generated initial value. */
-    generatedLength: 32,
-    /** A push overwrites what the target Vault holds (the home's value wins, docs/consistency.md). */
-    updatePolicy: "Replace",
-    /** Removing a PushSecret (or its source) never deletes the secret in another region's Vault. */
-    pushDeletionPolicy: "None",
-    /** A materialized Secret stays when the secret disappears from Vault. */
-    pullDeletionPolicy: "Retain",
-} as const;
+/** Length of a generated initial value, and how often the one-time initial value is re-checked. */
+export const INITIAL_VALUE_DEFAULTS = { generatedLength: 32, interval: "1h" } as const;
+
+const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
+const isSecretKey = (key: string) => SECRET_KEY.test(key);
+const isRemoteKey = (key: string) => key.split("/").every((part) => isSecretKey(part) && part !== "." && part !== "..");
+const interval = (description: string) =>
+    option(text(isRefreshInterval).default("30s"), {
+        description: `${description} The propagation bound in docs/consistency.md is computed from the intervals.`,
+        allowed: "a positive Go duration such as 30s, 1m30s or 1h",
+        example: "30s",
+    });
 
 /** What a replicated secret is, the same in every region. */
-export interface ReplicatedSecretSpec {
-    /** Name of the Kubernetes Secret in every region. */
-    readonly name: string;
-    readonly namespace: string;
-    /** Path under the KV mount. Default `<namespace>/<name>`. */
-    readonly remoteKey?: string;
-    /** Secret keys to carry, each as a property of the Vault secret. Default: the whole Secret. */
-    readonly keys?: readonly string[];
-    readonly mode: WriteMode;
-    /** The region that pushes it to the other Vaults, and where the initial value is created. */
-    readonly home: string;
-    /**
-     * Refresh intervals, as Go durations. Defaults in {@link REPLICATION_DEFAULTS}; the propagation
-     * bound is 2·pullInterval + pushInterval + 2·maxDelay (docs/consistency.md).
-     */
-    readonly pullInterval?: string;
-    readonly pushInterval?: string;
-    /**
-     * The PushSecrets' `updatePolicy`. Default `Replace`: every push makes the target Vault hold the
-     * home's value. `IfNotExists` writes a target only while it has no such secret, so later changes
-     * never reach it: for secrets that are set once.
-     */
-    readonly updatePolicy?: "Replace" | "IfNotExists";
-    /**
-     * The PushSecrets' `deletionPolicy`. Default `None`: removing a PushSecret, or its source Secret,
-     * leaves the secret in every Vault. `Delete` removes it from the target Vaults then; it needs
-     * `delete` on `<kvMount>/data/*` and `<kvMount>/metadata/*`, which the push policy of this
-     * project does not grant (least privilege), so a stack that wants it must extend that policy.
-     */
-    readonly pushDeletionPolicy?: "None" | "Delete";
-    /**
-     * The ExternalSecrets' target `deletionPolicy`: what happens to the materialized Secret when the
-     * secret disappears from the region's Vault. Default `Retain` (apps keep the last value); `Delete`
-     * removes the Secret; `Merge` keeps it but drops the keys that went away.
-     */
-    readonly pullDeletionPolicy?: "Retain" | "Delete" | "Merge";
+export const replicatedSecretFields = {
+    name: option(text(isDnsSubdomain), {
+        description: "Name of the Kubernetes Secret in every region.",
+        allowed: "a Secret name (a DNS name)",
+        example: "db-credentials",
+    }),
+    namespace: option(text(isDnsLabel), {
+        description: "Its namespace in every region.",
+        allowed: "a namespace name (a DNS label)",
+        example: "databases",
+    }),
+    remoteKey: option(text(isRemoteKey).optional(), {
+        description: "Path under the KV mount.",
+        allowed: "a path of segments of letters, digits, '-', '.' and '_', separated by '/'",
+        example: "databases/db-credentials",
+        defaultText: "<namespace>/<name>",
+    }),
+    keys: option(z.array(text(isSecretKey)).min(1).refine((list) => new Set(list).size === list.length).optional(), {
+        description: "Secret keys to carry, each as a property of the Vault secret.",
+        allowed: "a non-empty list of distinct Secret keys (letters, digits, '-', '.' and '_')",
+        example: "[password]",
+        defaultText: "the whole Secret",
+    }),
+    mode: option(z.enum(WRITE_MODES).default("vault-written"), {
+        description: "How it is written: `vault-written` (into the home region's Vault; every region materializes it) or `cluster-written` (a Secret owned by something in the home cluster, pushed to every Vault).",
+        allowed: WRITE_MODES.join(" or "),
+        example: "vault-written",
+    }),
+    home: option(text(isDnsLabel).optional(), {
+        description: "The region that pushes it to the other Vaults, and where its initial value is created.",
+        allowed: "one of the regions",
+        example: "region1",
+        defaultText: "the first of regions",
+    }),
+    pullInterval: interval("How often an ExternalSecret reads its Vault (ESO's default is 1h)."),
+    pushInterval: interval("How often a PushSecret pushes its source (ESO's default is 1h; it does not watch the source)."),
+    updatePolicy: option(z.enum(["Replace", "IfNotExists"]).default("Replace"), {
+        description: "The PushSecrets' updatePolicy: `Replace` makes every target Vault hold the home's value; `IfNotExists` writes a target only while it has no such secret (for values set once).",
+        allowed: "Replace or IfNotExists",
+        example: "Replace",
+    }),
+    pushDeletionPolicy: option(z.enum(["None", "Delete"]).default("None"), {
+        description: "The PushSecrets' deletionPolicy: `None` leaves the secret in every Vault when a PushSecret or its source goes away. `Delete` needs `delete` capabilities the push policy does not grant.",
+        allowed: "None or Delete",
+        example: "None",
+    }),
+    pullDeletionPolicy: option(z.enum(["Retain", "Delete", "Merge"]).default("Retain"), {
+        description: "The ExternalSecrets' deletionPolicy: what happens to the materialized Secret when the secret disappears from the region's Vault.",
+        allowed: "Retain, Delete or Merge",
+        example: "Retain",
+    }),
+};
+
+/** A replicated secret as the components take it (the home resolved). */
+export type ReplicatedSecretSpec = z.output<z.ZodObject<typeof replicatedSecretFields>> & { readonly home: string };
+
+/** The fields a component's caller may leave out. */
+export type ReplicatedSecretInput = z.input<z.ZodObject<typeof replicatedSecretFields>> & { readonly home: string };
+
+/**
+ * The rules of one replicated secret among `regions`, reported through `report` at the field they
+ * name: used by the ReplicatedSecret component and by the region's options alike.
+ */
+export function replicatedSecretProblems(
+    spec: { readonly name: string; readonly mode: WriteMode; readonly home?: string; readonly keys?: readonly string[] },
+    regions: readonly string[],
+    initial: { readonly generateKey?: string } | undefined,
+    report: (field: string, message: string) => void,
+): void {
+    if (spec.home !== undefined && !regions.includes(spec.home)) {
+        report("home", `is ${spec.home}, which is not one of the regions (${regions.join(", ")})`);
+    }
+    const longest = regions.map((target) => pushSecretName(spec.name, target)).find((name) => !isDnsSubdomain(name));
+    if (longest !== undefined) {
+        report("name", `is too long: its PushSecret would be named ${longest}, over 253 characters`);
+    }
+    if (initial !== undefined && spec.mode === "cluster-written") {
+        report("initialValue", "is set, but a cluster-written secret's owner creates its value");
+    }
+    if (initial?.generateKey !== undefined && spec.keys !== undefined && !spec.keys.includes(initial.generateKey)) {
+        report("initialValue", `generates key ${initial.generateKey}, which is not one of keys (${spec.keys.join(", ")})`);
+    }
 }
 
 /** The Vault path of a replicated secret. */
@@ -112,9 +157,9 @@ export function externalSecret(spec: ReplicatedSecretSpec): IExternalSecret {
         kind: "ExternalSecret",
         metadata: { name: spec.name, namespace: spec.namespace, labels: labels(spec.name) },
         spec: {
-            refreshInterval: spec.pullInterval ?? REPLICATION_DEFAULTS.pullInterval,
+            refreshInterval: spec.pullInterval,
             secretStoreRef: { kind: "ClusterSecretStore", name: LOCAL_STORE_NAME },
-            target: { name: spec.name, creationPolicy: "Owner", deletionPolicy: spec.pullDeletionPolicy ?? REPLICATION_DEFAULTS.pullDeletionPolicy },
+            target: { name: spec.name, creationPolicy: "Owner", deletionPolicy: spec.pullDeletionPolicy },
             ...source,
         },
     };
@@ -155,9 +200,9 @@ export function pushSecret(spec: ReplicatedSecretSpec, target: string): IPushSec
         kind: "PushSecret",
         metadata: { name: pushSecretName(spec.name, target), namespace: spec.namespace, labels: labels(spec.name) },
         spec: {
-            refreshInterval: spec.pushInterval ?? REPLICATION_DEFAULTS.pushInterval,
-            updatePolicy: spec.updatePolicy ?? REPLICATION_DEFAULTS.updatePolicy,
-            deletionPolicy: spec.pushDeletionPolicy ?? REPLICATION_DEFAULTS.pushDeletionPolicy,
+            refreshInterval: spec.pushInterval,
+            updatePolicy: spec.updatePolicy,
+            deletionPolicy: spec.pushDeletionPolicy,
             secretStoreRefs: [{ kind: "ClusterSecretStore", labelSelector: { matchLabels: pushTargets(target) } }],
             selector: { secret: { name: spec.name } },
             data,
@@ -218,7 +263,7 @@ export function initialValuePush(spec: ReplicatedSecretSpec, initial: InitialVal
         kind: "PushSecret",
         metadata: { name: initialName(spec.name), namespace: spec.namespace, labels: labels(spec.name) },
         spec: {
-            refreshInterval: REPLICATION_DEFAULTS.initialInterval,
+            refreshInterval: INITIAL_VALUE_DEFAULTS.interval,
             updatePolicy: "IfNotExists",
             deletionPolicy: "None",
             secretStoreRefs: [{ kind: "ClusterSecretStore", name: LOCAL_PUSH_STORE_NAME }],

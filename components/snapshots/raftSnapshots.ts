@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
+import { parseOptions } from "../common/options";
 import {
     type CaSecretRef,
     type RaftSnapshotOptions,
@@ -8,11 +9,11 @@ import {
     SNAPSHOT_POLICY,
     type SnapshotJobSettings,
     SNAPSHOT_SERVICE_ACCOUNT,
-    resolveRaftSnapshotOptions,
+    raftSnapshotOptions,
+    resolvedSnapshots,
     snapshotClaim,
     snapshotCronJob,
     snapshotCronJobMetadata,
-    snapshotJobProblems,
     snapshotLabels,
     snapshotPolicyDocument,
     snapshotRole,
@@ -39,7 +40,7 @@ export interface RaftSnapshotsArgs {
     /** The Secret key holding the CA that signs Vault's certificate, for an `https` address. */
     readonly caSecret?: CaSecretRef;
     /** Schedule, retention and storage; see {@link RaftSnapshotOptions}. */
-    readonly options: RaftSnapshotOptions;
+    readonly options?: RaftSnapshotOptions;
 }
 
 /**
@@ -144,32 +145,13 @@ function jobSettings(args: RaftSnapshotsArgs, options: ResolvedRaftSnapshotOptio
 }
 
 function checkArgs(args: RaftSnapshotsArgs): ResolvedRaftSnapshotOptions {
-    const problems: string[] = [];
-    if (args.provider !== undefined && !(args.provider instanceof vault.Provider)) {
-        problems.push("provider must be a vault.Provider");
-    }
+    const options = resolvedSnapshots(parseOptions("RaftSnapshots", raftSnapshotOptions, args.options ?? {}, ["options"]));
     if ((args.provider === undefined) !== (args.authPath === undefined)) {
-        problems.push("provider and authPath go together: give both once the Vault is configured, neither before");
+        throw new pulumi.InputPropertyError({ propertyPath: "authPath", reason: "RaftSnapshots: provider and authPath go together: give both once the Vault is configured, neither before" });
     }
-    let options: ResolvedRaftSnapshotOptions | undefined;
-    try {
-        options = resolveRaftSnapshotOptions(args.options);
-    } catch (error) {
-        problems.push((error as Error).message);
-    }
-    if (options !== undefined) {
-        problems.push(...snapshotJobProblems(jobSettings(args, options)));
-    }
-    // A plain auth path is checked now; an output one when it resolves (in the CronJob's spec).
+    // The script embeds the auth path: a plain one is checked now, an output one when it resolves.
     if (typeof args.authPath === "string") {
-        try {
-            snapshotScript({ authPath: args.authPath, retain: options?.retain ?? 1 });
-        } catch (error) {
-            problems.push((error as Error).message);
-        }
-    }
-    if (problems.length > 0 || options === undefined) {
-        throw new Error(`RaftSnapshots: ${problems.join("; ")}`);
+        snapshotScript({ authPath: args.authPath, retain: options.retain });
     }
     return options;
 }

@@ -1,6 +1,5 @@
 /**
- * Pure builders for scheduled Raft snapshots (backups) of a region's Vault: option defaults and
- * checks, the Vault policy and Kubernetes auth role the snapshot job logs in with, the shell script
+ * Scheduled Raft snapshots (backups) of a region's Vault: the options, the Vault policy and Kubernetes auth role the snapshot job logs in with, the shell script
  * it runs, and its CronJob and PersistentVolumeClaim. No Pulumi resources here, so tests call them
  * directly (and run the script for real).
  *
@@ -11,63 +10,21 @@
 import type * as k8s from "@pulumi/kubernetes";
 import { readOnlyPolicyDocument } from "../vault-config/policies";
 import { projectLabels } from "../common/labels";
-import { isDnsLabel, isDnsSubdomain, isImageTag, isIntegerBetween, isStorageQuantity, isVaultAddress } from "../common/predicates";
+import { z } from "zod";
+import { option, options, ruleIssue, text } from "../common/options";
+import { isDnsSubdomain, isIntegerBetween } from "../common/predicates";
+import { isStorageQuantity } from "../common/quantities";
 import type { KubernetesAuthRole } from "../vault-config/setupValues";
-import { vaultSecurityContextValues } from "../vault-server/podHardening";
+import { vaultSecurityContextValues } from "../vault-server/resources";
 import { VAULT_IMAGE } from "../common/versions";
-
-/** Defaults for every optional {@link RaftSnapshotOptions} field that has one. */
-export const RAFT_SNAPSHOT_DEFAULTS = {
-    /** Hourly, on the hour (UTC). */
-    schedule: "0 * * * *",
-    /** Two days of hourly snapshots. */
-    retain: 48,
-    storageSize: "10Gi",
-} as const;
 
 /** The most snapshots a region keeps: more is a typo, and `ls` of the directory stays cheap. */
 export const MAX_RETAIN = 1000;
-
-/** Scheduled Raft snapshots of a region's Vault (config `vault.snapshots`); every field is optional. */
-export interface RaftSnapshotOptions {
-    /** Whether to take scheduled snapshots at all. Default true. */
-    readonly enabled?: boolean;
-    /**
-     * When to take a snapshot: a 5-field cron schedule (minute hour day-of-month month day-of-week),
-     * each field `*`, `*\/n`, a number, a range `a-b` (optionally `a-b/n`) or a comma-separated list
-     * of those. Read in UTC. Default `0 * * * *` (hourly).
-     */
-    readonly schedule?: string;
-    /** How many snapshots to keep (1 to 1000): after each successful snapshot, older ones beyond this are deleted. Default 48. */
-    readonly retain?: number;
-    /**
-     * Size of the PersistentVolumeClaim the component creates for the snapshots. Default `10Gi`.
-     * It must hold {@link retain} snapshots, each about the size of the Raft data. Only for a created
-     * claim: not allowed together with {@link claimName}.
-     */
-    readonly storageSize?: string;
-    /**
-     * An existing PersistentVolumeClaim in Vault's namespace to write the snapshots to, instead of
-     * creating one (e.g. a claim on storage that is itself replicated off-site). The component then
-     * neither creates nor deletes a claim.
-     */
-    readonly claimName?: string;
-    /** StorageClass of the created claim. Default: the cluster's default StorageClass. Not allowed with {@link claimName}. */
-    readonly storageClass?: string;
-}
 
 /** Where the snapshots go: a claim the component creates, or one that already exists. */
 export type SnapshotStorage =
     | { readonly create: true; readonly claimName: string; readonly storageSize: string; readonly storageClass?: string }
     | { readonly create: false; readonly claimName: string };
-
-/** {@link RaftSnapshotOptions} with every default applied. */
-export interface ResolvedRaftSnapshotOptions {
-    readonly enabled: boolean;
-    readonly schedule: string;
-    readonly retain: number;
-    readonly storage: SnapshotStorage;
-}
 
 /** Name of the PersistentVolumeClaim the component creates when no `claimName` is given. */
 export const SNAPSHOT_CLAIM_NAME = "vault-snapshots";
@@ -170,67 +127,71 @@ export function cronScheduleProblem(schedule: string): string | undefined {
     return undefined;
 }
 
-/** Problems with the snapshot options (each naming the option under `snapshots.`); empty when usable. */
-export function raftSnapshotProblems(options: RaftSnapshotOptions | undefined): string[] {
-    const problems: string[] = [];
-    const set = options ?? {};
-    if (set.enabled !== undefined && typeof set.enabled !== "boolean") {
-        problems.push(`snapshots.enabled ${JSON.stringify(set.enabled)} is not true or false`);
-    }
-    if (set.schedule !== undefined) {
-        const problem = typeof set.schedule === "string" ? cronScheduleProblem(set.schedule) : "is not a string";
-        if (problem !== undefined) {
-            problems.push(`snapshots.schedule ${JSON.stringify(set.schedule)} ${problem}`);
+/** Scheduled Raft snapshots of a region's Vault. Options are checked even when snapshots are off, so a typo never waits for the day they are switched on. */
+export const raftSnapshotOptions = options({
+    enabled: option(z.boolean().default(true), {
+        description: "Take scheduled Raft snapshots (an hourly CronJob with a snapshot-only Vault role).",
+        allowed: "true or false",
+        example: "true",
+    }),
+    schedule: option(text((v) => cronScheduleProblem(v) === undefined).default("0 * * * *"), {
+        description: "When to take a snapshot, read in UTC.",
+        allowed: "a 5-field cron schedule (minute hour day-of-month month day-of-week), each field *, */n, a number, a range a-b or a-b/n, or a list of those",
+        example: "0 * * * *",
+    }),
+    retain: option(z.int().min(1).max(MAX_RETAIN).default(48), {
+        description: "How many snapshots to keep: after each successful snapshot, older ones beyond this are deleted.",
+        allowed: `a whole number from 1 to ${MAX_RETAIN}`,
+        example: "48",
+    }),
+    storageSize: option(text(isStorageQuantity).optional(), {
+        description: "Size of the claim the stack creates for the snapshots; it must hold `retain` snapshots, each about the size of the Raft data.",
+        allowed: "a Kubernetes quantity with a unit, at least 1Gi, and only without claimName",
+        example: "10Gi",
+        defaultText: "10Gi",
+    }),
+    claimName: option(text(isDnsSubdomain).optional(), {
+        description: "An existing PersistentVolumeClaim in Vault's namespace to write the snapshots to (e.g. storage replicated off-site) instead of a new one; the stack then neither creates nor deletes a claim.",
+        allowed: "a PersistentVolumeClaim name",
+        example: "vault-backups",
+        defaultText: `a new claim ${SNAPSHOT_CLAIM_NAME}`,
+    }),
+    storageClass: option(text(isDnsSubdomain).optional(), {
+        description: "StorageClass of the created claim.",
+        allowed: "a StorageClass name, and only without claimName",
+        example: "standard",
+        defaultText: "the StorageClass of vault.storageClass, else the cluster's default",
+    }),
+}).superRefine((snapshots, ctx) => {
+    for (const name of ["storageSize", "storageClass"] as const) {
+        if (snapshots.claimName !== undefined && snapshots[name] !== undefined) {
+            ruleIssue(ctx, [name], `has no effect with claimName (an existing claim keeps its own ${name === "storageSize" ? "size" : "class"}): remove one of them`);
         }
     }
-    if (set.retain !== undefined && !isIntegerBetween(set.retain, 1, MAX_RETAIN)) {
-        problems.push(`snapshots.retain ${JSON.stringify(set.retain)} is not a whole number from 1 to ${MAX_RETAIN}`);
-    }
-    if (set.storageSize !== undefined && !(typeof set.storageSize === "string" && isStorageQuantity(set.storageSize))) {
-        problems.push(`snapshots.storageSize ${JSON.stringify(set.storageSize)} is not a storage quantity of at least 1Gi such as 10Gi`);
-    }
-    for (const name of ["claimName", "storageClass"] as const) {
-        const value = set[name];
-        if (value !== undefined && !(typeof value === "string" && isDnsSubdomain(value))) {
-            problems.push(`snapshots.${name} ${JSON.stringify(value)} is not a Kubernetes object name`);
-        }
-    }
-    if (set.claimName !== undefined) {
-        for (const name of ["storageSize", "storageClass"] as const) {
-            if (set[name] !== undefined) {
-                problems.push(`snapshots.${name} has no effect with claimName (an existing claim keeps its own ${name === "storageSize" ? "size" : "class"}): remove one of them`);
-            }
-        }
-    }
-    return problems;
+});
+
+export type RaftSnapshotOptions = z.input<typeof raftSnapshotOptions>;
+
+/** The snapshot options with every default applied. */
+export interface ResolvedRaftSnapshotOptions {
+    readonly enabled: boolean;
+    readonly schedule: string;
+    readonly retain: number;
+    readonly storage: SnapshotStorage;
 }
 
-/**
- * Applies the defaults (here, and nowhere else) and rejects impossible options early, before any
- * resource exists. Options are checked even when `enabled` is false, so a typo never waits for the
- * day snapshots are switched on.
- * @throws Error listing every {@link raftSnapshotProblems} problem.
- */
-export function resolveRaftSnapshotOptions(options: RaftSnapshotOptions | undefined): ResolvedRaftSnapshotOptions {
-    const problems = raftSnapshotProblems(options);
-    if (problems.length > 0) {
-        throw new Error(problems.join("; "));
-    }
+/** Where the validated options put the snapshots. */
+export function resolvedSnapshots(snapshots: z.output<typeof raftSnapshotOptions>): ResolvedRaftSnapshotOptions {
     const storage: SnapshotStorage =
-        options?.claimName !== undefined
-            ? { create: false, claimName: options.claimName }
+        snapshots.claimName !== undefined
+            ? { create: false, claimName: snapshots.claimName }
             : {
                   create: true,
                   claimName: SNAPSHOT_CLAIM_NAME,
-                  storageSize: options?.storageSize ?? RAFT_SNAPSHOT_DEFAULTS.storageSize,
-                  ...(options?.storageClass !== undefined ? { storageClass: options.storageClass } : {}),
+                  storageSize: snapshots.storageSize ?? "10Gi",
+                  ...(snapshots.storageClass !== undefined ? { storageClass: snapshots.storageClass } : {}),
               };
-    return {
-        enabled: options?.enabled ?? true,
-        schedule: options?.schedule ?? RAFT_SNAPSHOT_DEFAULTS.schedule,
-        retain: options?.retain ?? RAFT_SNAPSHOT_DEFAULTS.retain,
-        storage,
-    };
+    return { enabled: snapshots.enabled, schedule: snapshots.schedule, retain: snapshots.retain, storage };
 }
 
 /** The snapshot job's Vault policy (HCL): `read` on the snapshot endpoint, and nothing else. */
@@ -427,31 +388,6 @@ export interface SnapshotCronJobArgs extends SnapshotJobSettings {
     readonly authPath: string;
 }
 
-const SECRET_KEY = /^[-._a-zA-Z0-9]{1,253}$/;
-
-/**
- * Problems with the job's settings (each naming the setting); empty when usable. The component
- * checks these before creating anything, since the auth path (and so the CronJob) may only be known
- * later.
- */
-export function snapshotJobProblems(settings: SnapshotJobSettings): string[] {
-    const problems: string[] = [];
-    const check = (ok: boolean, problem: string) => ok || problems.push(problem);
-    check(isDnsLabel(settings.namespace), `namespace ${JSON.stringify(settings.namespace)} is not a DNS label`);
-    const schedule = cronScheduleProblem(settings.schedule);
-    check(schedule === undefined, `schedule ${JSON.stringify(settings.schedule)} ${schedule ?? ""}`);
-    check(isIntegerBetween(settings.retain, 1, MAX_RETAIN), `retain ${JSON.stringify(settings.retain)} is not a whole number from 1 to ${MAX_RETAIN}`);
-    check(isDnsSubdomain(settings.claimName), `claimName ${JSON.stringify(settings.claimName)} is not a Kubernetes object name`);
-    check(isImageTag(settings.imageTag), `imageTag ${JSON.stringify(settings.imageTag)} is not a pinned image tag (not latest)`);
-    check(isVaultAddress(settings.vaultAddress), `vaultAddress ${JSON.stringify(settings.vaultAddress)} is not an http(s) address without a path`);
-    if (settings.caSecret !== undefined) {
-        check(isDnsSubdomain(settings.caSecret.name), `caSecret.name ${JSON.stringify(settings.caSecret.name)} is not a Kubernetes object name`);
-        check(SECRET_KEY.test(settings.caSecret.key), `caSecret.key ${JSON.stringify(settings.caSecret.key)} is not a Secret key`);
-        // A CA for a plaintext address is a sign the address is wrong (TLS on, http given).
-        check(settings.vaultAddress.startsWith("https://"), `caSecret is set, but vaultAddress ${JSON.stringify(settings.vaultAddress)} is not https`);
-    }
-    return problems;
-}
 
 /** Labels of the snapshot job's objects; the pods' `app.kubernetes.io/name` lets a NetworkPolicy select them. */
 export function snapshotLabels(): Record<string, string> {
@@ -472,10 +408,6 @@ export function snapshotCronJobMetadata(namespace: string) {
  * @throws Error naming each bad setting ({@link snapshotJobProblems}, {@link snapshotScript}).
  */
 export function snapshotCronJob(args: SnapshotCronJobArgs) {
-    const problems = snapshotJobProblems(args);
-    if (problems.length > 0) {
-        throw new Error(`snapshot CronJob: ${problems.join("; ")}`);
-    }
     const script = snapshotScript({ authPath: args.authPath, retain: args.retain });
     const labels = snapshotLabels();
     const ca = args.caSecret;

@@ -45,7 +45,11 @@ export class LocalStore extends pulumi.ComponentResource {
     }
 }
 
-export interface PeerStoreArgs extends PeerStoreSpec {
+export interface PeerStoreArgs extends Omit<PeerStoreSpec, "address" | "caCert"> {
+    /** The peer Vault's public address, `https://vault.<peer>.<domain>`; may be another resource's output. */
+    readonly address: pulumi.Input<string>;
+    /** PEM of the CA that signs the peer's certificate; empty to trust the system's CAs. May be another resource's output. */
+    readonly caCert: pulumi.Input<string>;
     /**
      * The token the peer issued for this region, with token auth (the default); kept secret in state
      * and written only to the Secret's data. Not used with JWT auth.
@@ -68,8 +72,10 @@ export class PeerStore extends pulumi.ComponentResource {
     public readonly storeName: pulumi.Output<string>;
 
     constructor(name: string, args: PeerStoreArgs, opts?: pulumi.ComponentResourceOptions) {
-        const { token, ...spec } = args;
-        const object = peerStore(spec);
+        const { token, address, caCert, ...spec } = args;
+        // Only the provider's server and CA depend on the address and CA, which may be outputs.
+        const object = peerStore({ ...spec, address: "", caCert: "" });
+        const objectSpec = pulumi.all([address, caCert]).apply(([a, c]) => peerStore({ ...spec, address: a, caCert: c }).spec);
         const auth = spec.auth?.kind ?? "token";
         if ((auth === "token") !== (token !== undefined)) {
             throw new Error(`PeerStore ${args.peer}: ${auth === "token" ? "token auth needs the token the peer issued" : "JWT auth takes no token"}`);
@@ -91,7 +97,7 @@ export class PeerStore extends pulumi.ComponentResource {
                 ),
             ];
         }
-        const store = new k8s.apiextensions.CustomResource(name, { ...object }, { parent: this, dependsOn: before });
+        const store = new k8s.apiextensions.CustomResource(name, { apiVersion: object.apiVersion, kind: object.kind, metadata: object.metadata, spec: objectSpec }, { parent: this, dependsOn: before });
         this.storeName = store.metadata.name;
 
         this.registerOutputs({ peer: this.peer, storeName: this.storeName });

@@ -4,7 +4,7 @@ import { isDnsLabel } from "../common/predicates";
 import { type PeerIdentity, peerJwtSettings, peerTokenSettings } from "./setupValues";
 
 /** How a peer's ESO logs in to this region's Vault: a token this region issues, or the peer's own service-account tokens. */
-export type PeerAuthArgs = { readonly kind: "token" } | { readonly kind: "jwt"; readonly identity: PeerIdentity; readonly audience: string };
+export type PeerAuthArgs = { readonly kind: "token" } | { readonly kind: "jwt"; readonly identity: PeerIdentity; readonly audience: pulumi.Input<string> };
 
 /** What the peer needs to log in, besides this Vault's address and CA. */
 export type PeerCredentials =
@@ -43,9 +43,6 @@ export class PeerAccess extends pulumi.ComponentResource {
     public readonly credentials: pulumi.Output<PeerCredentials>;
 
     constructor(name: string, args: PeerAccessArgs, opts?: pulumi.ComponentResourceOptions) {
-        if (!(args.provider instanceof vault.Provider)) {
-            throw new Error("PeerAccess: provider must be a vault.Provider");
-        }
         if (!isDnsLabel(args.peer) || !isDnsLabel(args.region) || args.peer === args.region) {
             throw new Error(`PeerAccess: peer ${JSON.stringify(args.peer)} must be a region (DNS label) other than ${JSON.stringify(args.region)}`);
         }
@@ -70,8 +67,8 @@ export class PeerAccess extends pulumi.ComponentResource {
             const path = backend.path.apply((value) => value ?? settings.backend.path);
             const role = new vault.jwt.AuthBackendRole(`${name}-jwt-role`, { ...settings.role, backend: path, tokenPolicies: [args.pushPolicy] }, child);
             this.credentials = pulumi
-                .all([path, role.roleName])
-                .apply(([mount, roleName]): PeerCredentials => ({ kind: "jwt", path: mount, role: roleName, audience: auth.audience }));
+                .all([path, role.roleName, auth.audience])
+                .apply(([mount, roleName, audience]): PeerCredentials => ({ kind: "jwt", path: mount, role: roleName, audience }));
         }
 
         this.registerOutputs({ peer: this.peer, credentials: this.credentials });

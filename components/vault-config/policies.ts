@@ -1,7 +1,7 @@
 /**
  * The Vault policies this project writes, generated from one least-privilege table.
  *
- * What ESO's Vault provider calls (eso-facts §4, from `providers/v1/vault/client_push.go` and
+ * What ESO's Vault provider calls (ESO v2.9.0, `providers/v1/vault/client_push.go` and
  * `client_get.go`):
  * - pulling a secret (`data`, `dataFrom.extract`): GET `<mount>/data/<key>`;
  * - pushing (PushSecret, `updatePolicy` Replace or IfNotExists): GET `<mount>/data/<key>`, GET
@@ -14,7 +14,16 @@
  * Nothing gets `delete` (PushSecrets use `deletionPolicy: None`, so a deletion in one region never
  * erases another region's copy), `list` (no `dataFrom.find`), `sudo`, `sys/*` or `*`.
  */
-import { type HclBlock, renderHcl } from "../common/hcl";
+
+/** A Vault ACL policy document in Vault's JSON form: `path` is an object keyed by path. */
+export interface PolicyDocument {
+    readonly path: Record<string, { readonly capabilities: readonly Capability[] }>;
+}
+
+/** The text Vault takes (its policy parser reads JSON as well as HCL). */
+export function policyText(document: PolicyDocument): string {
+    return `${JSON.stringify(document, null, 2)}\n`;
+}
 
 /** Vault capabilities this project may grant. `delete`, `list`, `sudo`, `deny` and `patch` are absent on purpose. */
 export type Capability = "create" | "read" | "update";
@@ -48,22 +57,17 @@ export function policyName(purpose: PolicyPurpose): string {
 }
 
 /**
- * The policy document (HCL) for `purpose` on the KV v2 mount at `mount`, covering every secret
- * under it (`<mount>/data/*`, `<mount>/metadata/*`).
+ * The policy document for `purpose` on the KV v2 mount at `mount`, covering every secret under it
+ * (`<mount>/data/*`, `<mount>/metadata/*`), as Vault's JSON policy text.
  */
 export function policyDocument(purpose: PolicyPurpose, mount: string): string {
-    const blocks: HclBlock[] = POLICY_TABLE[purpose].map((rule) => ({
-        type: "path",
-        labels: [`${mount}/${rule.tree}/*`],
-        attributes: { capabilities: rule.capabilities },
-    }));
-    return renderHcl({ blocks });
+    return policyText({ path: Object.fromEntries(POLICY_TABLE[purpose].map((rule) => [`${mount}/${rule.tree}/*`, { capabilities: [...rule.capabilities] }])) });
 }
 
 /**
- * A policy (HCL) granting `read` on exactly one path and nothing else: the snapshot job's
+ * A policy granting `read` on exactly one path and nothing else: the snapshot job's
  * (`sys/storage/raft/snapshot`) and Prometheus's (`sys/metrics`).
  */
 export function readOnlyPolicyDocument(path: string): string {
-    return renderHcl({ blocks: [{ type: "path", labels: [path], attributes: { capabilities: ["read"] } }] });
+    return policyText({ path: { [path]: { capabilities: ["read"] } } });
 }

@@ -3,10 +3,18 @@
  * the KV mount, Kubernetes auth for the local ESO, and the tokens peers push with. No Pulumi
  * resources here, so tests call them directly.
  */
+import { z } from "zod";
+import { option, text } from "../common/options";
+import { isKvMount } from "../common/predicates";
 import { type PolicyPurpose, policyName } from "./policies";
 
-/** Default path of the KV v2 secrets engine (the seed's `secret`). */
-export const DEFAULT_KV_MOUNT = "secret";
+/** Path of the KV v2 secrets engine, the same in every region. */
+export const kvMountOption = option(text(isKvMount).default("secret"), {
+    description: "Path of the KV v2 secrets engine in every region's Vault: the stores read and write there.",
+    allowed: "a mount path of lowercase letters, digits, '-' and '_'",
+    example: "secret",
+    projectWide: true,
+});
 
 /** Path of the Kubernetes auth method. */
 export const KUBERNETES_AUTH_PATH = "kubernetes";
@@ -61,8 +69,19 @@ export function externalSecretsRole(serviceAccount: { readonly name: string; rea
 export const AUDIT_DEVICES = ["file", "stdout"] as const;
 export type AuditDevice = (typeof AUDIT_DEVICES)[number];
 
-/** Default: both. If every audit device fails, Vault refuses requests; with two, one can fail. */
-export const DEFAULT_AUDIT_DEVICES: readonly AuditDevice[] = ["file", "stdout"];
+/** The audit devices of a region's Vault. Default both: if every audit device fails, Vault refuses requests; with two, one can fail. */
+export const auditDevicesOption = option(
+    z
+        .array(z.enum(AUDIT_DEVICES))
+        .min(1)
+        .refine((list) => new Set(list).size === list.length)
+        .default(["file", "stdout"]),
+    {
+        description: "Audit devices of the region's Vault: a file on the audit volume (`/vault/audit/vault-audit.log`, mode 0600) and the container's stdout.",
+        allowed: "a list of file and/or stdout, each once (Vault runs unaudited without one)",
+        example: "[file, stdout]",
+    },
+);
 
 /** Where the file device writes: on the chart's audit volume, mounted on every server. */
 export const AUDIT_LOG_FILE = "/vault/audit/vault-audit.log";
@@ -104,7 +123,7 @@ export function peerJwtPath(peer: string): string {
 }
 
 /** Settings of the JWT auth backend and role for one peer, for `vault.jwt.AuthBackend` and `AuthBackendRole`. */
-export function peerJwtSettings(peer: string, identity: PeerIdentity, audience: string) {
+export function peerJwtSettings<Audience = string>(peer: string, identity: PeerIdentity, audience: Audience) {
     const keys = identity.publicKeys.length > 0;
     return {
         backend: {

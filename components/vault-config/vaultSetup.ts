@@ -1,11 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
-import { isDnsLabel, isKvMount } from "../common/predicates";
+import { z } from "zod";
+import { parseOptions, text } from "../common/options";
+import { isDnsLabel, isDnsSubdomain } from "../common/predicates";
 import { policyDocument, policyName, type PolicyPurpose } from "./policies";
 import {
     type AuditDevice,
-    AUDIT_DEVICES,
-    DEFAULT_AUDIT_DEVICES,
+    auditDevicesOption,
+    kvMountOption,
     KUBERNETES_API_IN_CLUSTER,
     KUBERNETES_AUTH_PATH,
     auditDevice,
@@ -19,10 +21,10 @@ export interface VaultSetupArgs {
      */
     readonly provider: vault.Provider;
     /** Path of the KV v2 secrets engine. */
-    readonly kvMount: string;
+    readonly kvMount?: string;
     /** The local ESO's service account, which the Kubernetes auth role binds to. */
     readonly externalSecrets: { readonly serviceAccount: string; readonly namespace: string };
-    /** Audit devices to enable; at least one. Default both ({@link DEFAULT_AUDIT_DEVICES}). */
+    /** Audit devices to enable; at least one. Default both. */
     readonly auditDevices?: readonly AuditDevice[];
 }
 
@@ -45,14 +47,18 @@ export class VaultSetup extends pulumi.ComponentResource {
     public readonly pushPolicy: pulumi.Output<string>;
 
     constructor(name: string, args: VaultSetupArgs, opts?: pulumi.ComponentResourceOptions) {
-        checkArgs(args);
+        const { kvMount, auditDevices, externalSecrets } = parseOptions("VaultSetup", vaultSetupOptions, {
+            kvMount: args.kvMount,
+            auditDevices: args.auditDevices,
+            externalSecrets: args.externalSecrets,
+        });
         super("openova:vault:VaultSetup", name, {}, opts);
         // A component's dependsOn does not hold back its children, so each child carries it too.
         const child = { parent: this, provider: args.provider, dependsOn: opts?.dependsOn };
 
         const kv = new vault.Mount(
             `${name}-kv`,
-            { path: args.kvMount, type: "kv", options: { version: "2" }, description: "Secrets replicated between regions by the External Secrets Operator" },
+            { path: kvMount, type: "kv", options: { version: "2" }, description: "Secrets replicated between regions by the External Secrets Operator" },
             // Protected: deleting the mount erases every secret in it. A run that would delete it (the
             // gate set back to false, a destroy) fails before deleting anything, instead.
             { ...child, protect: true },
@@ -69,11 +75,11 @@ export class VaultSetup extends pulumi.ComponentResource {
 
         const policies = (["pull", "push"] as const).map(
             (purpose: PolicyPurpose) =>
-                new vault.Policy(`${name}-${purpose}`, { name: policyName(purpose), policy: policyDocument(purpose, args.kvMount) }, child),
+                new vault.Policy(`${name}-${purpose}`, { name: policyName(purpose), policy: policyDocument(purpose, kvMount) }, child),
         );
         this.pushPolicy = policies[1].name;
 
-        const serviceAccount = { name: args.externalSecrets.serviceAccount, namespace: args.externalSecrets.namespace };
+        const serviceAccount = { name: externalSecrets.serviceAccount, namespace: externalSecrets.namespace };
         const roles = policies.map((policy, i) => {
             const purpose = (["pull", "push"] as const)[i];
             return new vault.kubernetes.AuthBackendRole(
@@ -86,7 +92,7 @@ export class VaultSetup extends pulumi.ComponentResource {
 
         // Audit devices: every request and response, secrets HMAC'd. Enabling one needs `sudo`, which
         // the admin token has.
-        for (const device of args.auditDevices ?? DEFAULT_AUDIT_DEVICES) {
+        for (const device of auditDevices) {
             new vault.Audit(`${name}-audit-${device}`, auditDevice(device), child);
         }
 
@@ -94,22 +100,8 @@ export class VaultSetup extends pulumi.ComponentResource {
     }
 }
 
-function checkArgs(args: VaultSetupArgs): void {
-    const problems: string[] = [];
-    if (!(args.provider instanceof vault.Provider)) {
-        problems.push("provider must be a vault.Provider");
-    }
-    if (!isKvMount(args.kvMount)) {
-        problems.push(`kvMount ${JSON.stringify(args.kvMount)} is not a mount path of lowercase letters, digits, '-' and '_'`);
-    }
-    if (!isDnsLabel(args.externalSecrets.namespace) || !isDnsLabel(args.externalSecrets.serviceAccount)) {
-        problems.push(`externalSecrets ${JSON.stringify(args.externalSecrets)} must name a namespace and a service account (DNS labels)`);
-    }
-    const devices = args.auditDevices ?? DEFAULT_AUDIT_DEVICES;
-    if (devices.length === 0 || devices.some((d) => !AUDIT_DEVICES.includes(d)) || new Set(devices).size !== devices.length) {
-        problems.push(`auditDevices ${JSON.stringify(devices)} must list one or both of ${AUDIT_DEVICES.join(", ")}, each once (Vault runs unaudited without one)`);
-    }
-    if (problems.length > 0) {
-        throw new Error(`VaultSetup: ${problems.join("; ")}`);
-    }
-}
+const vaultSetupOptions = z.object({
+    kvMount: kvMountOption,
+    auditDevices: auditDevicesOption,
+    externalSecrets: z.object({ serviceAccount: text(isDnsSubdomain), namespace: text(isDnsLabel) }),
+});

@@ -1,14 +1,15 @@
 /**
  * How a region's Vault is unsealed: Shamir key shares typed in by operators (the seed's way, and the
- * default), or auto-unseal through a key management service. Pure: option checks, the `seal` stanza
- * of the server configuration, and the chart values that give the servers their KMS credentials.
+ * default), or auto-unseal through a key management service: the options, the `seal` stanza of the
+ * server configuration, and the chart values that give the servers their KMS credentials.
  *
  * Credentials never appear in the configuration or the chart values: they come either from a
  * Kubernetes Secret the operator creates in Vault's namespace (injected as environment variables or
  * mounted as files), or from the platform's workload identity (the pods' service account is bound to
  * a cloud identity). A seal parameter that carries a credential is refused.
  */
-import type { HclBlock } from "../common/hcl";
+import { z } from "zod";
+import { oneOf, option, options, ruleIssue, text } from "../common/options";
 import { isDnsLabel } from "../common/predicates";
 
 /** Seal types: `shamir` (manual unseal keys) or one of Vault's auto-unseal seals. */
@@ -31,30 +32,6 @@ export const MAX_MOUNTED_SECRET_NAME = 63 - "userconfig-".length;
 /** Whether the chart can mount a Secret of this name through `server.extraVolumes`. */
 export function isMountableSecretName(name: string): boolean {
     return isDnsLabel(name) && name.length <= MAX_MOUNTED_SECRET_NAME;
-}
-
-export interface VaultSealOptions {
-    /** The seal. Default `shamir`: operators unseal every server with key shares after each restart. */
-    readonly type?: SealType;
-    /**
-     * Seal parameters, written into the `seal "<type>"` stanza as they are named in Vault's docs
-     * (e.g. awskms `region`, `kms_key_id`). Non-secret parameters only: credentials come from
-     * {@link credentials}.
-     */
-    readonly parameters?: Readonly<Record<string, string>>;
-    /** Where the KMS credentials come from; required for every type but `shamir`. */
-    readonly credentials?: SealCredentialSource;
-    /**
-     * With `credentials: secret`: a Secret in Vault's namespace, created by the operator, holding the
-     * keys {@link SEAL_SECRET_KEYS} lists for the type.
-     */
-    readonly credentialsSecret?: string;
-    /**
-     * With `credentials: workload-identity`: the cloud identity the servers' service account is bound
-     * to. awskms: an IAM role ARN (IRSA); gcpckms: a Google service account e-mail (GKE Workload
-     * Identity); azurekeyvault: the client ID of a user-assigned managed identity (AKS Workload Identity). transit has none.
-     */
-    readonly workloadIdentity?: string;
 }
 
 /** One seal type's rules. */
@@ -124,7 +101,106 @@ export const SEAL_RULES: Readonly<Record<Exclude<SealType, "shamir">, SealRules>
     },
 };
 
-/** {@link VaultSealOptions} with the default applied. */
+/** How the servers are unsealed. */
+export const sealOptions = options({
+    type: option(oneOf(SEAL_TYPES).default("shamir"), {
+        description:
+            "How the servers are unsealed: `shamir` (operators type key shares after every restart) or an auto-unseal seal through a key management service: `awskms`, `gcpckms`, `azurekeyvault` or `transit`.",
+        allowed: SEAL_TYPES.join(", "),
+        example: "awskms",
+    }),
+    parameters: option(z.record(z.string(), z.string()).optional(), {
+        description:
+            "The seal's parameters as Vault's seal documentation names them (e.g. awskms `region`, `kms_key_id`), written into the server configuration. Non-secret parameters only: credentials come from `credentials`.",
+        allowed: `an object of the type's non-secret parameters: ${Object.entries(SEAL_RULES)
+            .map(([type, rules]) => `${type} ${rules.required.join(", ")} (optional: ${rules.allowed.filter((p) => !rules.required.includes(p)).join(", ") || "none"})`)
+            .join("; ")}`,
+        example: "{region: eu-west-1, kms_key_id: alias/vault}",
+        defaultText: "none",
+    }),
+    credentials: option(oneOf(SEAL_CREDENTIAL_SOURCES).optional(), {
+        description: "Where the KMS credentials come from: a Secret in Vault's namespace, or the platform's workload identity. Required for every type but shamir.",
+        allowed: "secret or workload-identity",
+        example: "workload-identity",
+        defaultText: "(required for auto-unseal)",
+    }),
+    credentialsSecret: option(text(isMountableSecretName).optional(), {
+        description: `With credentials secret: a Secret in Vault's namespace, created by the operator, with the keys the type reads: ${Object.entries(SEAL_RULES)
+            .map(([type, rules]) => `${type} ${rules.secretKeys.join(", ")}`)
+            .join("; ")}.`,
+        allowed: `a Secret name the chart can mount (a DNS label of at most ${MAX_MOUNTED_SECRET_NAME} characters)`,
+        example: "vault-kms",
+        defaultText: "(required with credentials secret)",
+    }),
+    workloadIdentity: option(text((v) => v.trim() !== "" && !/[\s"]/.test(v)).optional(), {
+        description:
+            "With credentials workload-identity: the cloud identity the servers' service account is bound to. awskms: an IAM role ARN (IRSA); gcpckms: a Google service account e-mail (GKE Workload Identity); azurekeyvault: the client ID of a user-assigned managed identity (AKS Workload Identity).",
+        allowed: "an identity without spaces or quotes",
+        example: "arn:aws:iam::111122223333:role/vault-unseal",
+        defaultText: "(required with credentials workload-identity)",
+    }),
+}).superRefine((seal, ctx) => {
+    for (const message of sealRuleProblems(seal)) {
+        ruleIssue(ctx, [message.key], message.text);
+    }
+});
+
+export type VaultSealOptions = z.input<typeof sealOptions>;
+
+/** The rules across the seal options, each reported at the option it names. */
+function sealRuleProblems(seal: z.output<typeof sealOptions>): { key: string; text: string }[] {
+    const problems: { key: string; text: string }[] = [];
+    const at = (key: string, text: string) => problems.push({ key, text });
+    if (seal.type === "shamir") {
+        for (const key of ["parameters", "credentials", "credentialsSecret", "workloadIdentity"] as const) {
+            if (seal[key] !== undefined) {
+                at(key, "is set, but type is shamir, which takes none: set type to an auto-unseal seal, or remove it");
+            }
+        }
+        return problems;
+    }
+    const rules = SEAL_RULES[seal.type];
+    const parameters = seal.parameters ?? {};
+    for (const [name, value] of Object.entries(parameters)) {
+        if (rules.credentials.includes(name)) {
+            at("parameters", `has ${name}, which would put a credential in the server configuration: remove it and use credentials (a Secret or workload identity)`);
+        } else if (!rules.allowed.includes(name)) {
+            at("parameters", `has ${name}, which is not a ${seal.type} parameter this project writes (allowed: ${rules.allowed.join(", ")})`);
+        } else if (value.trim() === "" || value.includes("${") || value.includes("%{")) {
+            at("parameters", `has ${name} ${JSON.stringify(value)}, but a parameter must be a non-empty value without "\${" or "%{"`);
+        }
+    }
+    const missing = rules.required.filter((name) => parameters[name] === undefined);
+    if (missing.length > 0) {
+        at("parameters", `lacks ${missing.join(", ")}, which type ${seal.type} needs`);
+    }
+    if (seal.credentials === undefined) {
+        at(
+            "credentials",
+            `is not set, but type ${seal.type} needs credentials for the KMS: secret (with credentialsSecret)` +
+                (rules.workloadIdentity ? ` or workload-identity (with workloadIdentity, ${rules.workloadIdentity.what})` : ""),
+        );
+    } else if (seal.credentials === "secret") {
+        if (seal.credentialsSecret === undefined) {
+            at("credentialsSecret", `is not set, but credentials is secret: name a Secret in Vault's namespace with ${rules.secretKeys.join(", ")}`);
+        }
+        if (seal.workloadIdentity !== undefined) {
+            at("workloadIdentity", "is set, but credentials is secret: use one of the two");
+        }
+    } else {
+        if (rules.workloadIdentity === undefined) {
+            at("credentials", `is workload-identity, but type ${seal.type} has none: set credentials to secret (a Secret with ${rules.secretKeys.join(", ")})`);
+        } else if (seal.workloadIdentity === undefined) {
+            at("workloadIdentity", `is not set, but credentials is workload-identity: give ${rules.workloadIdentity.what}`);
+        }
+        if (seal.credentialsSecret !== undefined) {
+            at("credentialsSecret", "is set, but credentials is workload-identity: use one of the two");
+        }
+    }
+    return problems;
+}
+
+/** The seal options resolved: Shamir, or an auto-unseal seal with its parameters and credentials. */
 export type ResolvedVaultSealOptions =
     | { readonly type: "shamir" }
     | {
@@ -135,97 +211,27 @@ export type ResolvedVaultSealOptions =
           readonly workloadIdentity?: string;
       };
 
+/** What the validated options mean for the servers. */
+export function resolvedSeal(seal: z.output<typeof sealOptions>): ResolvedVaultSealOptions {
+    if (seal.type === "shamir") {
+        return { type: "shamir" };
+    }
+    return {
+        type: seal.type,
+        parameters: { ...(seal.parameters ?? {}) },
+        credentials: seal.credentials ?? "secret",
+        ...(seal.credentialsSecret === undefined ? {} : { credentialsSecret: seal.credentialsSecret }),
+        ...(seal.workloadIdentity === undefined ? {} : { workloadIdentity: seal.workloadIdentity }),
+    };
+}
+
 /** Whether the seal unseals itself (an auto-unseal seal): init then returns recovery keys, not unseal keys. */
 export function isAutoUnseal(seal: ResolvedVaultSealOptions): boolean {
     return seal.type !== "shamir";
 }
 
-/**
- * Applies the default and returns the problems with the seal options, each naming the option (under
- * `seal.`) and the fix. Empty when the options are usable.
- */
-export function sealProblems(options: VaultSealOptions | undefined): string[] {
-    const type = options?.type ?? "shamir";
-    const problems: string[] = [];
-    if (!(SEAL_TYPES as readonly string[]).includes(type)) {
-        return [`seal.type ${JSON.stringify(type)} is not one of ${SEAL_TYPES.join(", ")}`];
-    }
-    if (type === "shamir") {
-        const extra = (["parameters", "credentials", "credentialsSecret", "workloadIdentity"] as const).filter((k) => options?.[k] !== undefined);
-        if (extra.length > 0) {
-            problems.push(`seal.type is shamir, which takes no ${extra.map((k) => `seal.${k}`).join(", ")}: set seal.type to an auto-unseal seal or remove them`);
-        }
-        return problems;
-    }
-    const rules = SEAL_RULES[type];
-    const parameters = options?.parameters ?? {};
-    for (const name of Object.keys(parameters)) {
-        if (rules.credentials.includes(name)) {
-            problems.push(`seal.parameters.${name} would put a credential in the server configuration: remove it and use seal.credentials (a Secret or workload identity)`);
-        } else if (!rules.allowed.includes(name)) {
-            problems.push(`seal.parameters.${name} is not a ${type} parameter this project writes (allowed: ${rules.allowed.join(", ")})`);
-        } else if (parameters[name].trim() === "" || parameters[name].includes("${") || parameters[name].includes("%{")) {
-            problems.push(`seal.parameters.${name} must be a non-empty value without "\${" or "%{"`);
-        }
-    }
-    const missing = rules.required.filter((name) => parameters[name] === undefined);
-    if (missing.length > 0) {
-        problems.push(`seal.type ${type} needs seal.parameters ${missing.join(", ")}`);
-    }
-    const source = options?.credentials;
-    if (source === undefined) {
-        problems.push(
-            `seal.type ${type} needs credentials for the KMS: set seal.credentials to secret (with seal.credentialsSecret)` +
-                (rules.workloadIdentity ? ` or workload-identity (with seal.workloadIdentity, ${rules.workloadIdentity.what})` : ""),
-        );
-    } else if (!(SEAL_CREDENTIAL_SOURCES as readonly string[]).includes(source)) {
-        problems.push(`seal.credentials ${JSON.stringify(source)} is not one of ${SEAL_CREDENTIAL_SOURCES.join(", ")}`);
-    } else if (source === "secret") {
-        if (options?.credentialsSecret === undefined) {
-            problems.push(`seal.credentials is secret, but seal.credentialsSecret (a Secret in Vault's namespace with ${rules.secretKeys.join(", ")}) is not set`);
-        } else if (!isMountableSecretName(options.credentialsSecret)) {
-            problems.push(`seal.credentialsSecret ${JSON.stringify(options.credentialsSecret)} is not a Secret name the chart can mount (a DNS label of at most ${MAX_MOUNTED_SECRET_NAME} characters)`);
-        }
-        if (options?.workloadIdentity !== undefined) {
-            problems.push("seal.workloadIdentity is set, but seal.credentials is secret: use one of the two");
-        }
-    } else {
-        if (rules.workloadIdentity === undefined) {
-            problems.push(`seal.type ${type} has no workload identity: set seal.credentials to secret (a Secret with ${rules.secretKeys.join(", ")})`);
-        } else if (options?.workloadIdentity === undefined || options.workloadIdentity.trim() === "" || /[\s"]/.test(options.workloadIdentity)) {
-            problems.push(`seal.credentials is workload-identity, but seal.workloadIdentity (${rules.workloadIdentity.what}) is not set`);
-        }
-        if (options?.credentialsSecret !== undefined) {
-            problems.push("seal.credentialsSecret is set, but seal.credentials is workload-identity: use one of the two");
-        }
-    }
-    return problems;
-}
-
-/**
- * The options with the default applied.
- * @throws Error listing {@link sealProblems} when there are any.
- */
-export function resolveSealOptions(options: VaultSealOptions | undefined): ResolvedVaultSealOptions {
-    const problems = sealProblems(options);
-    if (problems.length > 0) {
-        throw new Error(problems.join("; "));
-    }
-    const type = options?.type ?? "shamir";
-    if (type === "shamir") {
-        return { type };
-    }
-    return {
-        type,
-        parameters: { ...(options?.parameters ?? {}) },
-        credentials: options?.credentials as SealCredentialSource,
-        ...(options?.credentialsSecret === undefined ? {} : { credentialsSecret: options.credentialsSecret }),
-        ...(options?.workloadIdentity === undefined ? {} : { workloadIdentity: options.workloadIdentity }),
-    };
-}
-
-/** The `seal "<type>"` stanza, or none for Shamir. File credentials point into the mounted Secret. */
-export function sealBlock(seal: ResolvedVaultSealOptions): HclBlock | undefined {
+/** The `seal` stanza of the server configuration (`{<type>: {parameters}}`), or none for Shamir. File credentials point into the mounted Secret. */
+export function sealStanza(seal: ResolvedVaultSealOptions): Record<string, Record<string, string>> | undefined {
     if (seal.type === "shamir") {
         return undefined;
     }
@@ -243,7 +249,7 @@ export function sealBlock(seal: ResolvedVaultSealOptions): HclBlock | undefined 
     if (seal.credentials === "workload-identity" && rules.workloadIdentity?.parameter !== undefined && seal.workloadIdentity !== undefined) {
         attributes[rules.workloadIdentity.parameter] = seal.workloadIdentity;
     }
-    return { type: "seal", labels: [seal.type], attributes };
+    return { [seal.type]: attributes };
 }
 
 /** The chart values that hand the servers their KMS credentials (none for Shamir). */

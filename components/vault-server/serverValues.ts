@@ -1,43 +1,14 @@
 /**
- * Pure builders for the Vault server: option defaults, the Raft server configuration (HCL) and the
- * values for the hashicorp/vault chart. No Pulumi resources here, so tests call them directly.
+ * Pure builders for the Vault servers: the server configuration and the values for the
+ * hashicorp/vault chart, from the validated options (`serverOptions.ts`). No Pulumi resources here,
+ * so tests call them directly.
  */
-import { type HclBlock, type HclValue, renderHcl } from "../common/hcl";
-import {
-    MONITORING_DEFAULTS,
-    type MonitoringOptions,
-    type ResolvedMonitoringOptions,
-    type VaultTelemetryValues,
-    monitoringProblems,
-    resolveMonitoringOptions,
-    vaultTelemetryValues,
-} from "../monitoring/monitoringSpecs";
-import {
-    type ResolvedVaultResourceOptions,
-    VAULT_RESOURCE_DEFAULTS,
-    type VaultResourceOptions,
-    type VaultResourceValues,
-    type VaultSecurityContextValues,
-    ingressControllerNamespace,
-    resolveResourceOptions,
-    vaultResourceValues,
-    vaultSecurityContextValues,
-} from "./podHardening";
-import { type ResolvedVaultSealOptions, type VaultSealOptions, resolveSealOptions, sealBlock, sealChartValues, sealProblems } from "./seal";
-import { type ResolvedVaultTls, TLS_DEFAULTS, TLS_PASSTHROUGH_ANNOTATIONS, type VaultTlsOptions, passthroughAnnotations, resolveTlsOptions, tlsMountPath, tlsProblems } from "./tls";
-import { isChartVersion, isDnsSubdomain, isImageTag, isOwnNamespace, isRaftReplicaCount, isStorageQuantity } from "../common/predicates";
-import { VAULT_CHART, VAULT_IMAGE } from "../common/versions";
-
-/** Defaults for every optional {@link VaultServerOptions} field; the README's config table shows the same values. */
-export const VAULT_SERVER_DEFAULTS = {
-    namespace: "vault",
-    replicas: 3,
-    storageSize: "10Gi",
-    auditStorageSize: "10Gi",
-    ingressClassName: "cilium",
-    chartVersion: VAULT_CHART.version,
-    imageTag: VAULT_IMAGE.tag,
-} as const;
+import { type ResolvedMonitoringOptions, type VaultTelemetryValues, vaultTelemetryValues } from "../monitoring/monitoringSpecs";
+import { VAULT_IMAGE } from "../common/versions";
+import { type VaultResourceValues, type VaultSecurityContextValues, vaultResourceValues, vaultSecurityContextValues } from "./resources";
+import { type ResolvedVaultSealOptions, resolvedSeal, sealChartValues, sealStanza } from "./seal";
+import type { ResolvedVaultServerOptions } from "./serverOptions";
+import { type ResolvedVaultTls, passthroughAnnotations, resolvedTls, tlsMountPath } from "./tls";
 
 /**
  * The Helm release name. The chart names its objects after its "fullname", which is the release name
@@ -55,132 +26,18 @@ export const VAULT_CLUSTER_PORT = 8201;
 /** Where the chart mounts the data volume; Raft keeps its log and snapshots here. */
 export const VAULT_DATA_PATH = "/vault/data";
 
-export interface VaultServerOptions {
-    /**
-     * Public host name the ingress serves this Vault on, e.g. `vault.region1.example.com`.
-     * Peer regions' External Secrets Operators reach this Vault through it.
-     */
+/** Everything the builders need: the validated options, the host and the monitoring options. */
+export interface VaultServerSettings extends Omit<ResolvedVaultServerOptions, "tls" | "seal"> {
+    /** Public host name the ingress serves, `vault.<region>.<domain>`. */
     readonly host: string;
-    /** Namespace for the Vault release; created by the component. Default `vault`. */
-    readonly namespace?: string;
-    /**
-     * Number of Vault servers (Raft voters). Raft needs a majority to elect a leader, so this must be
-     * odd: 3 tolerates one failure, 5 tolerates two. Default 3. The chart's required pod
-     * anti-affinity places each server on its own node, so the cluster needs at least this many nodes.
-     */
-    readonly replicas?: number;
-    /** Size of each server's Raft data volume, as a Kubernetes quantity. Default `10Gi`. */
-    readonly storageSize?: string;
-    /** Size of each server's audit-log volume (mounted at `/vault/audit`). Default `10Gi`. */
-    readonly auditStorageSize?: string;
-    /** StorageClass for the data and audit volumes. Default: the cluster's default StorageClass. */
-    readonly storageClass?: string;
-    /** IngressClass that serves {@link host}. Default `cilium`. */
-    readonly ingressClassName?: string;
-    /** hashicorp/vault chart version. Default {@link VAULT_CHART}.version. */
-    readonly chartVersion?: string;
-    /** Tag of the `hashicorp/vault` image. Default {@link VAULT_IMAGE}.tag. */
-    readonly imageTag?: string;
-    /** TLS on the listener, end to end. Default: a certificate from cert-manager's `vault-ca-issuer` ClusterIssuer. */
-    readonly tls?: VaultTlsOptions;
-    /** How the servers are unsealed. Default: Shamir key shares. */
-    readonly seal?: VaultSealOptions;
-    /**
-     * Extra annotations for the ingress; they win over the pass-through annotation this project sets
-     * for the classes it knows (cilium, nginx, haproxy). Required with TLS for any other class: give
-     * the annotations that make it pass TLS through. Default none.
-     */
-    readonly ingressAnnotations?: Readonly<Record<string, string>>;
-    /**
-     * Namespace of the ingress controller, which the servers' NetworkPolicy admits. Default by class
-     * (nginx `ingress-nginx`, haproxy `haproxy-controller`); cilium needs none (its proxy is admitted
-     * by a CiliumNetworkPolicy); required for any other class.
-     */
-    readonly ingressControllerNamespace?: string;
-    /** CPU and memory per server. Default {@link VAULT_RESOURCE_DEFAULTS}. */
-    readonly resources?: VaultResourceOptions;
-    /** Telemetry, the ServiceMonitor and alerts. Default: telemetry on, scraped with a token, no ServiceMonitor or rules. */
-    readonly monitoring?: MonitoringOptions;
-}
-
-/** {@link VaultServerOptions} with every default applied. */
-export interface ResolvedVaultServerOptions
-    extends Required<Omit<VaultServerOptions, "storageClass" | "tls" | "seal" | "ingressControllerNamespace" | "resources" | "monitoring">> {
-    readonly monitoring: ResolvedMonitoringOptions;
-    readonly storageClass?: string;
-    /** Undefined for cilium, whose ingress proxy needs no namespace rule. */
-    readonly ingressControllerNamespace?: string;
-    readonly resources: ResolvedVaultResourceOptions;
     readonly tls: ResolvedVaultTls;
     readonly seal: ResolvedVaultSealOptions;
+    readonly monitoring: ResolvedMonitoringOptions;
 }
 
-/**
- * Applies the defaults and rejects impossible options early, before any resource exists.
- * @throws Error naming the option and what is allowed.
- */
-export function resolveVaultServerOptions(options: VaultServerOptions): ResolvedVaultServerOptions {
-    const resolved: ResolvedVaultServerOptions = {
-        host: options.host,
-        namespace: options.namespace ?? VAULT_SERVER_DEFAULTS.namespace,
-        replicas: options.replicas ?? VAULT_SERVER_DEFAULTS.replicas,
-        storageSize: options.storageSize ?? VAULT_SERVER_DEFAULTS.storageSize,
-        auditStorageSize: options.auditStorageSize ?? VAULT_SERVER_DEFAULTS.auditStorageSize,
-        storageClass: options.storageClass,
-        ingressClassName: options.ingressClassName ?? VAULT_SERVER_DEFAULTS.ingressClassName,
-        chartVersion: options.chartVersion ?? VAULT_SERVER_DEFAULTS.chartVersion,
-        imageTag: options.imageTag ?? VAULT_SERVER_DEFAULTS.imageTag,
-        tls: { enabled: false },
-        seal: { type: "shamir" },
-        ingressAnnotations: { ...(options.ingressAnnotations ?? {}) },
-        resources: VAULT_RESOURCE_DEFAULTS,
-        monitoring: resolveMonitoringOptions(undefined),
-    };
-    const problems: string[] = [...tlsProblems(options.tls), ...sealProblems(options.seal), ...monitoringProblems(options.monitoring)];
-    const check = (ok: boolean, problem: string) => ok || problems.push(problem);
-    check(isDnsSubdomain(resolved.host), `host ${JSON.stringify(resolved.host)} is not a DNS name`);
-    check(isOwnNamespace(resolved.namespace), `namespace ${JSON.stringify(resolved.namespace)} is not a DNS label other than default and kube-*`);
-    check(isRaftReplicaCount(resolved.replicas), `replicas ${resolved.replicas} is not an odd number from 1 to 7`);
-    check(isStorageQuantity(resolved.storageSize), `storageSize ${JSON.stringify(resolved.storageSize)} is not a storage quantity of at least 1Gi such as 10Gi`);
-    check(isStorageQuantity(resolved.auditStorageSize), `auditStorageSize ${JSON.stringify(resolved.auditStorageSize)} is not a storage quantity of at least 1Gi such as 10Gi`);
-    check(resolved.storageClass === undefined || isDnsSubdomain(resolved.storageClass), `storageClass ${JSON.stringify(resolved.storageClass)} is not a DNS name`);
-    check(isDnsSubdomain(resolved.ingressClassName), `ingressClassName ${JSON.stringify(resolved.ingressClassName)} is not a DNS name`);
-    check(isChartVersion(resolved.chartVersion), `chartVersion ${JSON.stringify(resolved.chartVersion)} is not a semantic version`);
-    check(isImageTag(resolved.imageTag), `imageTag ${JSON.stringify(resolved.imageTag)} is not a pinned image tag (not latest)`);
-    let resources: ResolvedVaultResourceOptions = VAULT_RESOURCE_DEFAULTS;
-    let controllerNamespace: string | undefined;
-    try {
-        resources = resolveResourceOptions(options.resources);
-    } catch (error) {
-        problems.push((error as Error).message);
-    }
-    try {
-        controllerNamespace = ingressControllerNamespace(resolved.ingressClassName, options.ingressControllerNamespace);
-    } catch (error) {
-        problems.push((error as Error).message);
-    }
-    // The NetworkPolicy admits the controller's whole namespace: Vault's own would admit every pod in it.
-    check(controllerNamespace !== resolved.namespace, `ingressControllerNamespace is Vault's namespace ${JSON.stringify(resolved.namespace)}: the NetworkPolicy would admit every pod in it`);
-    check(
-        options.monitoring?.serviceMonitor !== true || (options.monitoring.prometheusNamespace ?? MONITORING_DEFAULTS.prometheusNamespace) !== resolved.namespace,
-        `monitoring.prometheusNamespace is Vault's namespace ${JSON.stringify(resolved.namespace)}: the NetworkPolicy would admit every pod in it`,
-    );
-    const tlsOn = (options.tls?.source ?? TLS_DEFAULTS.source) !== "none";
-    check(
-        !tlsOn || passthroughAnnotations(resolved.ingressClassName) !== undefined || Object.keys(resolved.ingressAnnotations).length > 0,
-        `ingressClassName ${JSON.stringify(resolved.ingressClassName)} is not one this project knows how to pass TLS through (${Object.keys(TLS_PASSTHROUGH_ANNOTATIONS).join(", ")}): set ingressAnnotations to the annotations that make it pass TLS through to Vault`,
-    );
-    if (problems.length > 0) {
-        throw new Error(`VaultServer: ${problems.join("; ")}`);
-    }
-    return {
-        ...resolved,
-        tls: resolveTlsOptions(options.tls),
-        seal: resolveSealOptions(options.seal),
-        resources,
-        monitoring: resolveMonitoringOptions(options.monitoring),
-        ...(controllerNamespace === undefined ? {} : { ingressControllerNamespace: controllerNamespace }),
-    };
+/** The builders' settings from validated options. */
+export function serverSettings(options: ResolvedVaultServerOptions, host: string, monitoring: ResolvedMonitoringOptions): VaultServerSettings {
+    return { ...options, host, tls: resolvedTls(options.tls), seal: resolvedSeal(options.seal), monitoring };
 }
 
 /** `http` or `https`, as the servers listen. */
@@ -205,10 +62,11 @@ export function tlsFiles(tls: Extract<ResolvedVaultTls, { enabled: true }>): { c
 }
 
 /**
- * The server configuration (HCL) for HA on Raft. It replaces the chart's default `raft.config`
+ * The server configuration for HA on Raft, as JSON (Vault reads JSON as well as HCL, and the chart
+ * passes a JSON configuration through as it is). It replaces the chart's default `raft.config`
  * completely, so everything the server needs is here:
- * - a `listener "tcp"`: without one Vault serves nothing (the seed design's config has none). With
- *   TLS (the default) it serves the mounted certificate, TLS 1.2 at least;
+ * - a `listener "tcp"`: without one Vault serves nothing. With TLS (the default) it serves the mounted
+ *   certificate, TLS 1.2 at least;
  * - `storage "raft"` with one `retry_join` per server, so new pods join the cluster on their own
  *   instead of needing `vault operator raft join` by hand. With TLS each join verifies the leader
  *   with the CA and the pod's name;
@@ -216,47 +74,33 @@ export function tlsFiles(tls: Extract<ResolvedVaultTls, { enabled: true }>): { c
  * - `service_registration "kubernetes"`, which labels the leader pod so `vault-active` finds it;
  * - `telemetry` for Prometheus.
  */
-export function raftConfig(options: ResolvedVaultServerOptions): string {
-    const tls = options.tls;
-    const retryJoins: HclBlock[] = Array.from({ length: options.replicas }, (_, ordinal) => {
-        const attributes: Record<string, HclValue> = { leader_api_addr: serverPodAddress(ordinal, tls) };
-        if (tls.enabled) {
-            attributes.leader_ca_cert_file = tlsFiles(tls).ca;
-            attributes.leader_tls_servername = serverPodHost(ordinal);
-        }
-        return { type: "retry_join", attributes };
-    });
-    const monitoring = options.monitoring;
-    const listenerTls: Record<string, HclValue> = tls.enabled ? { tls_cert_file: tlsFiles(tls).cert, tls_key_file: tlsFiles(tls).key, tls_min_version: "tls12" } : { tls_disable: true };
-    const seal = sealBlock(options.seal);
-    return renderHcl({
-        attributes: {
-            ui: true,
-            // Vault recommends disabling mlock with integrated storage; nodes must then run without swap.
-            disable_mlock: true,
-        },
-        blocks: [
-            {
-                type: "listener",
-                labels: ["tcp"],
-                attributes: { address: `[::]:${VAULT_API_PORT}`, cluster_address: `[::]:${VAULT_CLUSTER_PORT}`, ...listenerTls },
+export function serverConfig(settings: VaultServerSettings): string {
+    const tls = settings.tls;
+    const retryJoin = Array.from({ length: settings.replicas }, (_, ordinal) => ({
+        leader_api_addr: serverPodAddress(ordinal, tls),
+        ...(tls.enabled ? { leader_ca_cert_file: tlsFiles(tls).ca, leader_tls_servername: serverPodHost(ordinal) } : {}),
+    }));
+    const monitoring = settings.monitoring;
+    const seal = sealStanza(settings.seal);
+    const config = {
+        ui: true,
+        // Vault recommends disabling mlock with integrated storage; nodes must then run without swap.
+        disable_mlock: true,
+        listener: {
+            tcp: {
+                address: `[::]:${VAULT_API_PORT}`,
+                cluster_address: `[::]:${VAULT_CLUSTER_PORT}`,
+                ...(tls.enabled ? { tls_cert_file: tlsFiles(tls).cert, tls_key_file: tlsFiles(tls).key, tls_min_version: "tls12" } : { tls_disable: true }),
                 // Only when chosen: without it, /v1/sys/metrics needs a token with the metrics policy.
-                blocks: monitoring.unauthenticatedMetrics ? [{ type: "telemetry", attributes: { unauthenticated_metrics_access: true } }] : [],
+                ...(monitoring.unauthenticatedMetrics ? { telemetry: { unauthenticated_metrics_access: true } } : {}),
             },
-            {
-                type: "storage",
-                labels: ["raft"],
-                attributes: { path: VAULT_DATA_PATH, performance_multiplier: 1 },
-                blocks: retryJoins,
-            },
-            ...(seal ? [seal] : []),
-            { type: "service_registration", labels: ["kubernetes"] },
-            {
-                type: "telemetry",
-                attributes: { prometheus_retention_time: monitoring.retention, disable_hostname: true },
-            },
-        ],
-    });
+        },
+        storage: { raft: { path: VAULT_DATA_PATH, performance_multiplier: 1, retry_join: retryJoin } },
+        ...(seal ? { seal } : {}),
+        service_registration: { kubernetes: {} },
+        telemetry: { prometheus_retention_time: monitoring.retention, disable_hostname: true },
+    };
+    return `${JSON.stringify(config, null, 2)}\n`;
 }
 
 /** The subset of the hashicorp/vault chart's values this project sets; everything else keeps the chart default. */
@@ -308,7 +152,7 @@ function volume(size: string, storageClass: string | undefined): VolumeValues {
  * The ingress annotations: the operator's own (`ingressAnnotations`) win; with TLS, the class's
  * pass-through annotation from {@link TLS_PASSTHROUGH_ANNOTATIONS} is added.
  */
-export function ingressAnnotations(options: ResolvedVaultServerOptions): Record<string, string> {
+export function ingressAnnotations(options: VaultServerSettings): Record<string, string> {
     const passthrough = options.tls.enabled ? (passthroughAnnotations(options.ingressClassName) ?? {}) : {};
     return { ...passthrough, ...options.ingressAnnotations };
 }
@@ -321,7 +165,7 @@ export function ingressAnnotations(options: ResolvedVaultServerOptions): Record<
  * or files) or from workload identity (service-account annotations); never from the values.
  * The chart's pod anti-affinity and PodDisruptionBudget are kept (the PDB only with more than one server).
  */
-export function vaultHelmValues(options: ResolvedVaultServerOptions): VaultHelmValues {
+export function vaultHelmValues(options: VaultServerSettings): VaultHelmValues {
     const tls = options.tls;
     const seal = sealChartValues(options.seal);
     const secretVolumes = [...(tls.enabled ? [tls.secretName] : []), ...seal.volumes.map((v) => v.name)];
@@ -368,7 +212,7 @@ export function vaultHelmValues(options: ResolvedVaultServerOptions): VaultHelmV
                 // The chart's PDB allows (replicas - 1) / 2 pods down; with one server that is zero,
                 // which would block every node drain, so a single server gets no PDB.
                 disruptionBudget: { enabled: options.replicas > 1 },
-                raft: { enabled: true, setNodeId: true, config: raftConfig(options) },
+                raft: { enabled: true, setNodeId: true, config: serverConfig(options) },
             },
         },
     };

@@ -2,13 +2,15 @@
  * TLS for a region's Vault, end to end: the servers' listener serves a certificate (issued by
  * cert-manager, or from a Secret the operator provides), Raft peers verify each other with its CA,
  * the ingress passes TLS through to the servers (no plaintext hop behind it), and every client (the
- * local store, the snapshot job, the Vault provider, peer regions) verifies the server. Pure: option
- * checks, the cert-manager Certificate, the names it must cover, and the ingress annotations.
+ * local store, the snapshot job, the Vault provider, peer regions) verifies the server. The options,
+ * the cert-manager Certificate, the names it must cover, and the ingress annotations.
  */
-import { MAX_MOUNTED_SECRET_NAME, USERCONFIG_PATH, isMountableSecretName } from "./seal";
+import { z } from "zod";
+import { oneOf, option, options, ruleIssue, text } from "../common/options";
 import { isDnsSubdomain } from "../common/predicates";
+import { MAX_MOUNTED_SECRET_NAME, USERCONFIG_PATH, isMountableSecretName } from "./seal";
 
-/** Where the servers' certificate comes from, or `none` (plain HTTP, which needs {@link VaultTlsOptions.allowPlaintext}). */
+/** Where the servers' certificate comes from, or `none` (plain HTTP, which needs `allowPlaintext`). */
 export const TLS_SOURCES = ["cert-manager", "secret", "none"] as const;
 export type TlsSource = (typeof TLS_SOURCES)[number];
 
@@ -16,37 +18,65 @@ export type TlsSource = (typeof TLS_SOURCES)[number];
 export const ISSUER_KINDS = ["ClusterIssuer", "Issuer"] as const;
 export type IssuerKind = (typeof ISSUER_KINDS)[number];
 
-/** Defaults for every optional {@link VaultTlsOptions} field. */
-export const TLS_DEFAULTS = {
-    source: "cert-manager",
-    issuerKind: "ClusterIssuer",
-    issuerName: "vault-ca-issuer",
-    /** The Secret cert-manager writes (and the servers mount) when the source is cert-manager. */
-    certificateSecret: "vault-server-tls",
-} as const;
+/** The Secret cert-manager writes (and the servers mount) when the source is cert-manager. */
+export const CERTIFICATE_SECRET = "vault-server-tls";
 
-export interface VaultTlsOptions {
-    /**
-     * Where the servers' certificate comes from. Default `cert-manager`. `secret`: a
-     * `kubernetes.io/tls` Secret in Vault's namespace with `tls.crt`, `tls.key` and `ca.crt`.
-     * `none`: no TLS at all, only with {@link allowPlaintext}.
-     */
-    readonly source?: TlsSource;
-    /** The cert-manager issuer's kind. Default `ClusterIssuer`. */
-    readonly issuerKind?: IssuerKind;
-    /**
-     * The cert-manager issuer's name. Default `vault-ca-issuer`. It must sign in-cluster names
-     * (`*.vault-internal`, `vault-active.<namespace>.svc`), so it is a private CA (a CA or Vault
-     * issuer), not a public ACME one.
-     */
-    readonly issuerName?: string;
-    /** With `source: secret`: the Secret's name. */
-    readonly secretName?: string;
-    /** Must be true for `source: none`: a deliberate acknowledgement that secrets then cross the network in plaintext. */
-    readonly allowPlaintext?: boolean;
-}
+const DEFAULT_ISSUER = { kind: "ClusterIssuer", name: "vault-ca-issuer" } as const;
 
-/** {@link VaultTlsOptions} resolved: either TLS from a Secret the servers mount, or none. */
+/** TLS on the servers' listener, end to end. */
+export const tlsOptions = options({
+    source: option(oneOf(TLS_SOURCES).default("cert-manager"), {
+        description:
+            "Where the servers' certificate comes from: `cert-manager` (a Certificate from the issuer below), `secret` (a `kubernetes.io/tls` Secret in Vault's namespace with `tls.crt`, `tls.key` and `ca.crt`), or `none` (plain HTTP, only with allowPlaintext).",
+        allowed: "cert-manager, secret or none",
+        example: "cert-manager",
+    }),
+    issuerKind: option(oneOf(ISSUER_KINDS).optional(), {
+        description: "The cert-manager issuer's kind (source cert-manager).",
+        allowed: "ClusterIssuer or Issuer",
+        example: "ClusterIssuer",
+        defaultText: DEFAULT_ISSUER.kind,
+    }),
+    issuerName: option(text(isDnsSubdomain).optional(), {
+        description:
+            "The cert-manager issuer that signs the servers' certificate (source cert-manager). It must sign in-cluster names (`*.vault-internal`, `vault-active.<namespace>.svc`), so it is a private CA, not a public ACME issuer.",
+        allowed: "a Kubernetes object name",
+        example: "vault-ca-issuer",
+        defaultText: DEFAULT_ISSUER.name,
+    }),
+    secretName: option(text(isMountableSecretName).optional(), {
+        description: "With source secret: the Secret holding `tls.crt`, `tls.key` and `ca.crt`, in Vault's namespace.",
+        allowed: `a Secret name the chart can mount (a DNS label of at most ${MAX_MOUNTED_SECRET_NAME} characters)`,
+        example: "vault-tls",
+        defaultText: "(required with source secret)",
+    }),
+    allowPlaintext: option(z.boolean().optional(), {
+        description: "Must be true with source none: a deliberate acknowledgement that tokens and secrets then cross the network in plaintext.",
+        allowed: "true, and only with source none",
+        example: "true",
+        defaultText: "false",
+    }),
+}).superRefine((tls, ctx) => {
+    if (tls.source !== "cert-manager" && (tls.issuerKind !== undefined || tls.issuerName !== undefined)) {
+        ruleIssue(ctx, [tls.issuerName !== undefined ? "issuerName" : "issuerKind"], `has no effect with source ${tls.source}: remove it, or set source to cert-manager`);
+    }
+    if (tls.source === "secret" && tls.secretName === undefined) {
+        ruleIssue(ctx, ["secretName"], "is not set, but source is secret: name a kubernetes.io/tls Secret in Vault's namespace with tls.crt, tls.key and ca.crt");
+    }
+    if (tls.source !== "secret" && tls.secretName !== undefined) {
+        ruleIssue(ctx, ["secretName"], `is set, but source is ${tls.source}: set source to secret, or remove secretName`);
+    }
+    if (tls.source === "none" && tls.allowPlaintext !== true) {
+        ruleIssue(ctx, ["source"], "is none, which sends every secret over the network in plaintext: set allowPlaintext to true to accept that, or use TLS");
+    }
+    if (tls.source !== "none" && tls.allowPlaintext !== undefined) {
+        ruleIssue(ctx, ["allowPlaintext"], `is set, but source is ${tls.source} (TLS is on): remove allowPlaintext`);
+    }
+});
+
+export type VaultTlsOptions = z.input<typeof tlsOptions>;
+
+/** The TLS options resolved: either TLS from a Secret the servers mount, or none. */
 export type ResolvedVaultTls =
     | {
           readonly enabled: true;
@@ -57,58 +87,19 @@ export type ResolvedVaultTls =
       }
     | { readonly enabled: false };
 
-/** Problems with the TLS options (each naming the option under `tls.` and the fix); empty when usable. */
-export function tlsProblems(options: VaultTlsOptions | undefined): string[] {
-    const source = options?.source ?? TLS_DEFAULTS.source;
-    const problems: string[] = [];
-    if (!(TLS_SOURCES as readonly string[]).includes(source)) {
-        return [`tls.source ${JSON.stringify(source)} is not one of ${TLS_SOURCES.join(", ")}`];
-    }
-    if (options?.issuerKind !== undefined && !(ISSUER_KINDS as readonly string[]).includes(options.issuerKind)) {
-        problems.push(`tls.issuerKind ${JSON.stringify(options.issuerKind)} is not one of ${ISSUER_KINDS.join(", ")}`);
-    }
-    if (options?.issuerName !== undefined && !isDnsSubdomain(options.issuerName)) {
-        problems.push(`tls.issuerName ${JSON.stringify(options.issuerName)} is not a Kubernetes object name`);
-    }
-    if (options?.secretName !== undefined && !isMountableSecretName(options.secretName)) {
-        problems.push(`tls.secretName ${JSON.stringify(options.secretName)} is not a Secret name the chart can mount (a DNS label of at most ${MAX_MOUNTED_SECRET_NAME} characters)`);
-    }
-    if (source !== "cert-manager" && (options?.issuerKind !== undefined || options?.issuerName !== undefined)) {
-        problems.push(`tls.source is ${source}, so tls.issuerKind and tls.issuerName have no effect: remove them or set tls.source to cert-manager`);
-    }
-    if (source === "secret" && options?.secretName === undefined) {
-        problems.push("tls.source is secret, but tls.secretName (a kubernetes.io/tls Secret in Vault's namespace with tls.crt, tls.key and ca.crt) is not set");
-    }
-    if (source !== "secret" && options?.secretName !== undefined) {
-        problems.push(`tls.secretName is set, but tls.source is ${source}: set tls.source to secret or remove tls.secretName`);
-    }
-    if (source === "none" && options?.allowPlaintext !== true) {
-        problems.push("tls.source is none, which sends every secret over the network in plaintext: set tls.allowPlaintext to true to accept that, or use TLS");
-    }
-    if (source !== "none" && options?.allowPlaintext !== undefined) {
-        problems.push(`tls.allowPlaintext is set, but tls.source is ${source} (TLS is on): remove tls.allowPlaintext`);
-    }
-    return problems;
-}
-
-/** @throws Error listing {@link tlsProblems} when there are any. */
-export function resolveTlsOptions(options: VaultTlsOptions | undefined): ResolvedVaultTls {
-    const problems = tlsProblems(options);
-    if (problems.length > 0) {
-        throw new Error(problems.join("; "));
-    }
-    const source = options?.source ?? TLS_DEFAULTS.source;
-    if (source === "none") {
+/** What the validated options mean for the servers. */
+export function resolvedTls(tls: z.output<typeof tlsOptions>): ResolvedVaultTls {
+    if (tls.source === "none") {
         return { enabled: false };
     }
-    if (source === "secret") {
-        return { enabled: true, source, secretName: options?.secretName as string };
+    if (tls.source === "secret") {
+        return { enabled: true, source: "secret", secretName: tls.secretName ?? "" };
     }
     return {
         enabled: true,
-        source,
-        secretName: TLS_DEFAULTS.certificateSecret,
-        issuer: { kind: options?.issuerKind ?? TLS_DEFAULTS.issuerKind, name: options?.issuerName ?? TLS_DEFAULTS.issuerName },
+        source: "cert-manager",
+        secretName: CERTIFICATE_SECRET,
+        issuer: { kind: tls.issuerKind ?? DEFAULT_ISSUER.kind, name: tls.issuerName ?? DEFAULT_ISSUER.name },
     };
 }
 

@@ -1,28 +1,41 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
 import { projectLabels } from "../common/labels";
+import { checkedInput, input, option, parseOptions, text } from "../common/options";
+import { isDnsSubdomain, isOwnNamespace } from "../common/predicates";
 import { VAULT_CHART } from "../common/versions";
-import { serverCertificate } from "./tls";
-import { EXTERNAL_SECRETS_DEFAULTS } from "../eso/operatorValues";
+import { type MonitoringOptions, monitoringOptions } from "../monitoring/monitoringSpecs";
 import { SNAPSHOT_CRONJOB_NAME } from "../snapshots/snapshotSpecs";
-import { vaultNetworkPolicies } from "./podHardening";
-import {
-    type ResolvedVaultServerOptions,
-    VAULT_API_PORT,
-    VAULT_CLUSTER_PORT,
-    VAULT_RELEASE_NAME,
-    type VaultServerOptions,
-    resolveVaultServerOptions,
-    vaultHelmValues,
-} from "./serverValues";
+import { vaultNetworkPolicies } from "./networkPolicy";
+import { type VaultServerOptions, admittedNamespaceProblems, vaultServerOptions } from "./serverOptions";
+import { VAULT_API_PORT, VAULT_CLUSTER_PORT, VAULT_RELEASE_NAME, type VaultServerSettings, serverSettings, vaultHelmValues } from "./serverValues";
+import { serverCertificate } from "./tls";
+
+/** The host the ingress serves: a DNS name, or another resource's output that resolves to one. */
+export const hostOption = option(text(isDnsSubdomain), {
+    description: "Public host name the ingress serves this Vault on, e.g. `vault.region1.example.com`; peer regions reach it there.",
+    allowed: "a DNS name",
+    example: "vault.region1.example.com",
+});
+
+const EXTERNAL_SECRETS_NAMESPACE = "external-secrets";
 
 export interface VaultServerArgs extends VaultServerOptions {
-    /**
-     * Namespace of the External Secrets Operator, whose pods the servers' NetworkPolicy admits to the
-     * API. Default `external-secrets`.
-     */
+    /** Public host name the ingress serves this Vault on; peer regions reach it there. */
+    readonly host: pulumi.Input<string>;
+    /** Telemetry, and whether Prometheus's namespace is admitted (with a ServiceMonitor). Default: telemetry on, no ServiceMonitor. */
+    readonly monitoring?: MonitoringOptions;
+    /** Namespace of the External Secrets Operator, whose pods the servers' NetworkPolicy admits to the API. Default `external-secrets`. */
     readonly externalSecretsNamespace?: string;
 }
+
+const vaultServerArgs = z.object({
+    server: vaultServerOptions,
+    host: input(hostOption),
+    monitoring: monitoringOptions.prefault({}),
+    externalSecretsNamespace: text(isOwnNamespace).default(EXTERNAL_SECRETS_NAMESPACE),
+});
 
 /**
  * One region's Vault: its namespace and the official hashicorp/vault chart running HA on Raft,
@@ -41,48 +54,57 @@ export interface VaultServerArgs extends VaultServerOptions {
  * Pass the cluster's Kubernetes provider in `opts.providers` (or `opts.provider`).
  */
 export class VaultServer extends pulumi.ComponentResource {
-    /** The options in effect, defaults applied. */
-    public readonly options: ResolvedVaultServerOptions;
+    /** The options in effect, defaults applied (the host as given). */
+    public readonly settings: Omit<VaultServerSettings, "host">;
     /** Namespace the servers run in. */
     public readonly namespace: pulumi.Output<string>;
     /** The chart release; depend on it to wait until every object of the chart is applied. */
     public readonly chart: k8s.helm.v4.Chart;
     /** Public host name the ingress serves. */
-    public readonly host: string;
+    public readonly host: pulumi.Output<string>;
 
     constructor(name: string, args: VaultServerArgs, opts?: pulumi.ComponentResourceOptions) {
         // Reject impossible options before the component is registered: nothing half-created.
-        const options = resolveVaultServerOptions(args);
+        const { host, monitoring, externalSecretsNamespace, ...server } = args;
+        const parsed = parseOptions("VaultServer", vaultServerArgs, { server, host, monitoring, externalSecretsNamespace });
+        const problems = admittedNamespaceProblems(parsed.server.namespace, [
+            { path: ["externalSecretsNamespace"], namespace: parsed.externalSecretsNamespace, who: "the External Secrets Operator" },
+            ...(parsed.monitoring.serviceMonitor ? [{ path: ["monitoring", "prometheusNamespace"], namespace: parsed.monitoring.prometheusNamespace, who: "Prometheus" }] : []),
+        ]);
+        if (problems.length > 0) {
+            throw new pulumi.InputPropertiesError({
+                message: `VaultServer: ${problems.map((p) => `${p.path.join(".")} ${p.message}`).join("; ")}`,
+                errors: problems.map((p) => ({ propertyPath: p.path.join("."), reason: p.message })),
+            });
+        }
         super("openova:vault:VaultServer", name, {}, opts);
-        this.options = options;
-        this.host = this.options.host;
+        const settings = serverSettings(parsed.server, "", parsed.monitoring);
+        this.settings = settings;
+        this.host = checkedInput("VaultServer", "host", hostOption, args.host);
 
         const namespace = new k8s.core.v1.Namespace(
             `${name}-namespace`,
-            { metadata: { name: this.options.namespace, labels: projectLabels("vault") } },
+            { metadata: { name: settings.namespace, labels: projectLabels("vault") } },
             { parent: this, retainOnDelete: true },
         );
         this.namespace = namespace.metadata.name;
 
         // The servers' certificate, before the chart: the pods mount its Secret and start only once it exists.
-        const tls = this.options.tls;
-        const certificate =
+        const tls = settings.tls;
+        const certificateFor = (host: string) =>
             tls.enabled && tls.issuer !== undefined
-                ? new k8s.apiextensions.CustomResource(
-                      `${name}-certificate`,
-                      {
-                          ...serverCertificate({
-                              namespace: this.options.namespace,
-                              host: this.host,
-                              releaseName: VAULT_RELEASE_NAME,
-                              secretName: tls.secretName,
-                              issuer: tls.issuer,
-                              labels: projectLabels("vault-tls"),
-                          }),
-                      },
-                      { parent: this, dependsOn: [namespace] },
-                  )
+                ? serverCertificate({ namespace: settings.namespace, host, releaseName: VAULT_RELEASE_NAME, secretName: tls.secretName, issuer: tls.issuer, labels: projectLabels("vault-tls") })
                 : undefined;
+        // Only the names in the spec depend on the host.
+        const shape = certificateFor("");
+        const certificate =
+            shape === undefined
+                ? undefined
+                : new k8s.apiextensions.CustomResource(
+                      `${name}-certificate`,
+                      { apiVersion: shape.apiVersion, kind: shape.kind, metadata: shape.metadata, spec: this.host.apply((h) => certificateFor(h)?.spec) },
+                      { parent: this, dependsOn: [namespace] },
+                  );
 
         this.chart = new k8s.helm.v4.Chart(
             name,
@@ -90,9 +112,9 @@ export class VaultServer extends pulumi.ComponentResource {
                 name: VAULT_RELEASE_NAME,
                 namespace: this.namespace,
                 chart: VAULT_CHART.chart,
-                version: this.options.chartVersion,
+                version: settings.chartVersion,
                 repositoryOpts: { repo: VAULT_CHART.repository },
-                values: vaultHelmValues(this.options),
+                values: this.host.apply((h) => vaultHelmValues({ ...settings, host: h })),
                 skipAwait: true,
             },
             { parent: this, dependsOn: certificate ? [certificate] : [] },
@@ -101,15 +123,15 @@ export class VaultServer extends pulumi.ComponentResource {
         // Only the ingress, ESO, the snapshot job and the servers themselves reach the API (and only
         // the servers the cluster port); the chart's PDB and required anti-affinity are kept as they are.
         const policies = vaultNetworkPolicies({
-            namespace: this.options.namespace,
+            namespace: settings.namespace,
             releaseName: VAULT_RELEASE_NAME,
             apiPort: VAULT_API_PORT,
             clusterPort: VAULT_CLUSTER_PORT,
-            externalSecretsNamespace: args.externalSecretsNamespace ?? EXTERNAL_SECRETS_DEFAULTS.namespace,
-            ingressClassName: this.options.ingressClassName,
-            ...(this.options.ingressControllerNamespace === undefined ? {} : { ingressControllerNamespace: this.options.ingressControllerNamespace }),
+            externalSecretsNamespace: parsed.externalSecretsNamespace,
+            ingressClassName: settings.ingressClassName,
+            ...(settings.ingressControllerNamespace === undefined ? {} : { ingressControllerNamespace: settings.ingressControllerNamespace }),
             extraPodSelectors: [{ "app.kubernetes.io/name": SNAPSHOT_CRONJOB_NAME }],
-            ...(this.options.monitoring.serviceMonitor ? { metricsNamespace: this.options.monitoring.prometheusNamespace } : {}),
+            ...(settings.monitoring.serviceMonitor ? { metricsNamespace: settings.monitoring.prometheusNamespace } : {}),
             labels: projectLabels("vault"),
         });
         for (const policy of policies) {

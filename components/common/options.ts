@@ -1,0 +1,350 @@
+/**
+ * Options as schemas. Each component declares its options once, as a zod schema beside the builder
+ * that uses them: the type, the default (`.default()`), the rule (a refinement with the predicate the
+ * builder relies on) and, in `.meta()`, a description, what is allowed and an example. Everything else
+ * is derived: the TypeScript types (`z.input`/`z.output`), the component's validation of its args, the
+ * stack config's validation and error messages, `docs/configuration.md` and the config block of
+ * `Pulumi.yaml`.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+
+/** What the docs and error messages say about one option. */
+export interface OptionDoc {
+    /** What the option does. */
+    readonly description: string;
+    /** What is allowed, phrased to follow "must be". */
+    readonly allowed: string;
+    /** A valid value as config text, for the docs and for the fix command of an error. */
+    readonly example: string;
+    /** The default in words, where it is derived rather than a value ("the stack name"). */
+    readonly defaultText?: string;
+    /** Set once for the whole project, in Pulumi.yaml (the same in every region). */
+    readonly projectWide?: boolean;
+}
+
+declare module "zod" {
+    // Lets `.meta()` carry an option's documentation with its types checked.
+    // eslint-disable-next-line @typescript-eslint/no-empty-object-type
+    interface GlobalMeta extends Partial<OptionDoc> {}
+}
+
+/** `schema` documented as an option. */
+export function option<S extends z.ZodType>(schema: S, doc: OptionDoc): S {
+    return schema.meta({ ...doc });
+}
+
+/** An object of options: its fields' defaults apply when it is left out. */
+export function options<Shape extends z.core.$ZodLooseShape>(shape: Shape) {
+    return z.strictObject(shape);
+}
+
+/** A string that passes `check`. */
+export function text(check: (value: string) => boolean) {
+    return z.string().refine(check);
+}
+
+/** A list whose items are all different. */
+export function distinct<T extends z.ZodType>(item: T) {
+    return z.array(item).refine((list) => new Set(list).size === list.length);
+}
+
+/** A string from a fixed list. */
+export function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
+    return z.enum(values);
+}
+
+/**
+ * A rule across options: reported at `path` with `message` as it is (the message names the options
+ * involved and the fix), not with the option's "allowed" text.
+ */
+export function ruleIssue(ctx: z.RefinementCtx, path: readonly PropertyKey[], message: string): void {
+    ctx.addIssue({ code: "custom", path: [...path], message, params: { rule: true } });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Walking a schema: what the docs, the config's coercion and the error messages need.
+
+/** The zod definition kinds this project's option schemas are built from. */
+type Def = z.core.$ZodTypeDef & {
+    readonly innerType?: z.ZodType;
+    readonly in?: z.ZodType;
+    readonly out?: z.ZodType;
+    readonly shape?: Record<string, z.ZodType>;
+    readonly element?: z.ZodType;
+    readonly valueType?: z.ZodType;
+    readonly options?: readonly z.ZodType[];
+    readonly defaultValue?: unknown;
+    readonly entries?: Record<string, string>;
+};
+
+function def(schema: z.ZodType): Def {
+    return schema._zod.def as Def;
+}
+
+/** The documentation on `schema` or on any wrapper between it and its core type. */
+export function docOf(schema: z.ZodType): Partial<OptionDoc> {
+    let doc: Partial<OptionDoc> = {};
+    for (let current: z.ZodType | undefined = schema; current !== undefined; current = wrapped(current)) {
+        doc = { ...(z.globalRegistry.get(current) as Partial<OptionDoc> | undefined), ...doc };
+    }
+    return doc;
+}
+
+/** The schema inside a wrapper (optional, default, a union with a Pulumi Output, a pipe), if it is one. */
+function wrapped(schema: z.ZodType): z.ZodType | undefined {
+    const d = def(schema);
+    switch (d.type) {
+        case "optional":
+        case "nullable":
+        case "default":
+        case "prefault":
+        case "readonly":
+        case "nonoptional":
+            return d.innerType;
+        case "pipe":
+            return d.in?._zod.def.type === "transform" ? d.out : d.in;
+        case "union": {
+            const members = (d.options ?? []).filter((member) => def(member).type !== "custom");
+            return members.length === 1 ? members[0] : undefined;
+        }
+        default:
+            return undefined;
+    }
+}
+
+/** `schema` without its wrappers. */
+export function core(schema: z.ZodType): z.ZodType {
+    let current = schema;
+    for (let inner = wrapped(current); inner !== undefined; inner = wrapped(current)) {
+        current = inner;
+    }
+    return current;
+}
+
+/** The default value of an option, if it has one (a `.default()` or `.prefault()` on the way to its core). */
+export function defaultOf(schema: z.ZodType): { readonly value: unknown } | undefined {
+    for (let current: z.ZodType | undefined = schema; current !== undefined; current = wrapped(current)) {
+        const d = def(current);
+        if (d.type === "default" || d.type === "prefault") {
+            return { value: typeof d.defaultValue === "function" ? (d.defaultValue as () => unknown)() : d.defaultValue };
+        }
+    }
+    return undefined;
+}
+
+/** The fields of an object option. */
+export function fieldsOf(schema: z.ZodType): Readonly<Record<string, z.ZodType>> {
+    return core(schema)._zod.def.type === "object" ? (def(core(schema)).shape ?? {}) : {};
+}
+
+/** The item schema of a list option, the value schema of a map option. */
+function itemOf(schema: z.ZodType): z.ZodType | undefined {
+    const d = def(core(schema));
+    return d.type === "array" ? d.element : d.type === "record" ? d.valueType : undefined;
+}
+
+/** The kind of value an option takes, as the docs and Pulumi.yaml name it. */
+export function kindOf(schema: z.ZodType): "string" | "integer" | "number" | "boolean" | "array" | "object" {
+    const d = def(core(schema));
+    switch (d.type) {
+        case "number":
+            return (d as { format?: string }).format?.includes("int") ? "integer" : "number";
+        case "boolean":
+            return "boolean";
+        case "array":
+            return "array";
+        case "object":
+        case "record":
+            return "object";
+        default:
+            return "string";
+    }
+}
+
+/** The schema of the option at `path` (list indices and map keys included), or undefined. */
+export function schemaAt(root: z.ZodType, path: readonly PropertyKey[]): z.ZodType | undefined {
+    let current: z.ZodType | undefined = root;
+    for (const part of path) {
+        if (current === undefined) {
+            return undefined;
+        }
+        const fields = fieldsOf(current);
+        current = typeof part === "string" && Object.hasOwn(fields, part) ? fields[part] : itemOf(current);
+    }
+    return current;
+}
+
+/** The option names directly under the object at `path`. */
+export function knownKeys(root: z.ZodType, path: readonly PropertyKey[]): string[] {
+    const at = schemaAt(root, path);
+    return at === undefined ? [] : Object.keys(fieldsOf(at));
+}
+
+/**
+ * Stack config arrives as text where YAML or `pulumi config set --path` leaves it so: numbers and
+ * booleans are accepted as `"3"` and `"true"` where the schema expects a number or a boolean.
+ */
+export function coerce(schema: z.ZodType, value: unknown): unknown {
+    const kind = kindOf(schema);
+    if (typeof value === "string" && (kind === "integer" || kind === "number") && /^\s*-?\d+(\.\d+)?\s*$/.test(value)) {
+        return Number(value);
+    }
+    if (typeof value === "string" && kind === "boolean" && (value === "true" || value === "false")) {
+        return value === "true";
+    }
+    if (Array.isArray(value)) {
+        const item = itemOf(schema);
+        return item === undefined ? value : value.map((v) => coerce(item, v));
+    }
+    if (typeof value === "object" && value !== null) {
+        const fields = fieldsOf(schema);
+        const item = itemOf(schema);
+        return Object.fromEntries(
+            Object.entries(value).map(([k, v]) => {
+                const field = Object.hasOwn(fields, k) ? fields[k] : item;
+                return [k, field === undefined ? v : coerce(field, v)];
+            }),
+        );
+    }
+    return value;
+}
+
+/** One documented option, as a row of the docs. */
+export interface OptionRow extends OptionDoc {
+    /** Dotted path (`vault.tls.source`); list items are `replicatedSecrets[].name`. */
+    readonly key: string;
+    readonly kind: ReturnType<typeof kindOf>;
+    /** The default as the docs show it; undefined when the option is required. */
+    readonly defaultShown?: string;
+}
+
+/** Every documented option under `schema`, depth first, in declaration order. */
+export function optionRows(schema: z.ZodType, prefix = ""): OptionRow[] {
+    const rows: OptionRow[] = [];
+    for (const [name, field] of Object.entries(fieldsOf(schema))) {
+        const key = `${prefix}${name}`;
+        const doc = docOf(field);
+        if (doc.description !== undefined) {
+            const fallback = defaultOf(field);
+            const optional = field.safeParse(undefined).success;
+            const defaultShown =
+                doc.defaultText ?? (fallback !== undefined ? shown(fallback.value) : optional ? "none" : undefined);
+            rows.push({
+                key,
+                kind: kindOf(field),
+                description: doc.description,
+                allowed: doc.allowed ?? "",
+                example: doc.example ?? "",
+                ...(doc.projectWide ? { projectWide: true } : {}),
+                ...(defaultShown === undefined ? {} : { defaultShown }),
+            });
+        }
+        const item = itemOf(field);
+        if (Object.keys(fieldsOf(field)).length > 0) {
+            rows.push(...optionRows(field, `${key}.`));
+        } else if (item !== undefined && Object.keys(fieldsOf(item)).length > 0) {
+            rows.push(...optionRows(item, `${key}[].`));
+        }
+    }
+    return rows;
+}
+
+function shown(value: unknown): string {
+    if (typeof value === "string") {
+        return value;
+    }
+    if (Array.isArray(value)) {
+        return `[${value.map(shown).join(", ")}]`;
+    }
+    if (typeof value === "object" && value !== null) {
+        const entries = Object.entries(value);
+        return entries.length === 0 ? "{}" : `{${entries.map(([k, v]) => `${k}: ${shown(v)}`).join(", ")}}`;
+    }
+    return String(value);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Validating a component's args.
+
+/** A path as the docs spell it: `tls.source`, `replicatedSecrets[0].name`. */
+export function pathText(path: readonly PropertyKey[]): string {
+    return path.reduce<string>(
+        (out, part, i) => (typeof part === "number" ? `${out}[${part}]` : `${out}${i === 0 ? "" : "."}${String(part)}`),
+        "",
+    );
+}
+
+/** Why one issue failed, phrased to follow the option's path: "is 4, but it must be an odd ...". */
+export function issueReason(
+    root: z.ZodType,
+    issue: z.core.$ZodIssue,
+    input: unknown,
+    show: (path: readonly PropertyKey[], value: unknown) => string = (_path, value) => JSON.stringify(value),
+): string {
+    if (issue.code === "custom" && (issue.params as { rule?: boolean } | undefined)?.rule === true) {
+        return issue.message;
+    }
+    const value = valueAt(input, issue.path);
+    const allowed = docOf(schemaAt(root, issue.path) ?? z.never()).allowed;
+    const is = value === undefined ? "is not set" : `is ${show(issue.path, value)}`;
+    return allowed === undefined ? `${is}: ${issue.message}` : `${is}, but it must be ${allowed}`;
+}
+
+/** The value at `path` in `root`, if there is one. */
+export function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+    let current: unknown = root;
+    for (const part of path) {
+        if (current === null || typeof current !== "object") {
+            return undefined;
+        }
+        current = (current as Record<PropertyKey, unknown>)[part];
+    }
+    return current;
+}
+
+/**
+ * Validates a component's args against its option schema and applies the defaults.
+ * @throws pulumi.InputPropertiesError naming each wrong property (`vault.replicas`), what it is and
+ *   what is allowed, before the component registers anything.
+ */
+export function parseOptions<S extends z.ZodType>(component: string, schema: S, args: unknown, prefix: readonly PropertyKey[] = []): z.output<S> {
+    const result = schema.safeParse(args);
+    if (result.success) {
+        return result.data;
+    }
+    const errors = result.error.issues.flatMap((issue) => {
+        const path = [...prefix, ...issue.path];
+        if (issue.code === "unrecognized_keys") {
+            const known = knownKeys(schema, issue.path);
+            return issue.keys.map((key) => ({
+                propertyPath: pathText([...path, key]),
+                reason: `is not an option of ${component}${issue.path.length > 0 ? `'s ${pathText(path)}` : ""} (known: ${known.join(", ")})`,
+            }));
+        }
+        return [{ propertyPath: pathText(path), reason: issueReason(schema, issue, args) }];
+    });
+    throw new pulumi.InputPropertiesError({
+        message: `${component}: ${errors.map((e) => `${e.propertyPath} ${e.reason}`).join("; ")}`,
+        errors,
+    });
+}
+
+/** An arg that a platform may pass as another resource's output; checked with `schema` once known. */
+export function input<S extends z.ZodType>(schema: S) {
+    return z.union([z.custom<pulumi.Output<z.output<S>>>((value) => pulumi.Output.isInstance(value)), schema]);
+}
+
+/**
+ * An {@link input} arg as an Output, checked with `schema` once its value is known (a plain value was
+ * checked with the rest of the args already).
+ */
+export function checkedInput<T>(component: string, propertyPath: string, schema: z.ZodType<T>, value: pulumi.Input<T>): pulumi.Output<T> {
+    return pulumi.output(value).apply((resolved) => {
+        const result = schema.safeParse(resolved);
+        if (!result.success) {
+            throw new pulumi.InputPropertyError({ propertyPath, reason: `${component}: ${issueReason(schema, result.error.issues[0], resolved)}` });
+        }
+        return result.data;
+    });
+}

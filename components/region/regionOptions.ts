@@ -1,0 +1,158 @@
+/**
+ * The options of one region, composed from the options of its parts (the Vault servers, ESO,
+ * snapshots, audit, monitoring, replicated secrets), with the rules that span parts. The stack's
+ * config is this schema plus what only config has (files, the gate, the kubeconfig context).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { input, option, options, ruleIssue, text } from "../common/options";
+import { isDnsLabel, isDnsSubdomain } from "../common/predicates";
+import { vaultHost } from "../common/topology";
+import { externalSecretsOptions } from "../eso/operatorValues";
+import { monitoringOptions } from "../monitoring/monitoringSpecs";
+import { replicatedSecretFields, replicatedSecretProblems } from "../replication/replicationSpecs";
+import { raftSnapshotOptions } from "../snapshots/snapshotSpecs";
+import { auditDevicesOption, kvMountOption } from "../vault-config/setupValues";
+import { admittedNamespaceProblems, vaultServerFields, vaultServerRules } from "../vault-server/serverOptions";
+
+/** How a region's ESO logs in to a peer's Vault. */
+export const PEER_AUTH_MODES = ["token", "jwt"] as const;
+export type PeerAuth = (typeof PEER_AUTH_MODES)[number];
+
+/** The base domain; a region's Vault is served at `vault.<region>.<domain>`. */
+export const domainOption = option(text(isDnsSubdomain), {
+    description: "Base domain; the region's Vault is served at `vault.<region>.<domain>`.",
+    allowed: "a lowercase DNS name such as example.com, without scheme, port or path",
+    example: "example.com",
+    defaultText: "(required)",
+});
+
+/** The region's Vault: its servers, audit devices and snapshots. */
+export const regionVaultOptions = options({
+    ...vaultServerFields,
+    auditDevices: auditDevicesOption,
+    snapshots: option(raftSnapshotOptions.prefault({}), {
+        description: "Scheduled Raft snapshots (backups) of the region's Vault, to a volume in its cluster.",
+        allowed: "an object",
+        example: "{}",
+    }),
+}).superRefine(vaultServerRules);
+
+/** The fields of a region's options, shared by the VaultRegion component and the stack config. */
+export const regionFields = {
+    regions: option(
+        z
+            .array(text(isDnsLabel))
+            .min(1)
+            .refine((list) => new Set(list).size === list.length)
+            .default(["region1", "region2"]),
+        {
+            description: "Every region of the platform. Each region has its own stack; a region's peers are all the others.",
+            allowed: "a list of distinct DNS labels (lowercase letters, digits and '-')",
+            example: "[region1, region2]",
+            projectWide: true,
+        },
+    ),
+    region: option(text(isDnsLabel), {
+        description: "The region this stack deploys.",
+        allowed: "one of the regions",
+        example: "region1",
+        defaultText: "the stack name",
+    }),
+    domain: domainOption,
+    kvMount: kvMountOption,
+    peerAuth: option(z.enum(PEER_AUTH_MODES).default("token"), {
+        description:
+            "How a region's ESO logs in to a peer's Vault: a token the peer issues (orphan, periodic, push-only), or the region's own service-account token, checked by a JWT mount per peer (nothing secret crosses between stacks; every stack then sets serviceAccountIssuer).",
+        allowed: "token or jwt",
+        example: "jwt",
+        projectWide: true,
+    }),
+    vault: option(regionVaultOptions.prefault({}), { description: "The region's Vault servers.", allowed: "an object", example: "{}" }),
+    externalSecrets: option(
+        externalSecretsOptions
+            .extend({
+                install: option(z.boolean().default(true), {
+                    description: "Install ESO with this stack. With false, the cluster must already run ESO 2.x (CRDs at external-secrets.io/v1) as Helm release external-secrets in `namespace`.",
+                    allowed: "true or false",
+                    example: "true",
+                }),
+            })
+            .prefault({}),
+        { description: "The External Secrets Operator.", allowed: "an object", example: "{}" },
+    ),
+    monitoring: option(monitoringOptions.prefault({}), {
+        description: "Telemetry, ServiceMonitors and alerts.",
+        allowed: "an object",
+        example: "{}",
+    }),
+};
+
+/** The rules that span a region's parts, each reported at the option it names. */
+export function regionRules(
+    region: {
+        readonly region?: string;
+        readonly regions: readonly string[];
+        readonly domain?: unknown;
+        readonly vault: { readonly namespace: string };
+        readonly externalSecrets: { readonly namespace: string };
+        readonly monitoring: { readonly serviceMonitor: boolean; readonly prometheusNamespace: string };
+        readonly replicatedSecrets: readonly {
+            readonly name: string;
+            readonly namespace: string;
+            readonly mode: "vault-written" | "cluster-written";
+            readonly home?: string;
+            readonly keys?: readonly string[];
+        }[];
+    },
+    ctx: z.RefinementCtx,
+    initialValueOf: (index: number) => { readonly generateKey?: string } | undefined = () => undefined,
+): void {
+    if (region.region !== undefined && !region.regions.includes(region.region)) {
+        ruleIssue(ctx, ["region"], `is ${region.region}, which is not one of the regions (${region.regions.join(", ")})`);
+    }
+    for (const problem of admittedNamespaceProblems(region.vault.namespace, [
+        { path: ["externalSecrets", "namespace"], namespace: region.externalSecrets.namespace, who: "the External Secrets Operator" },
+        ...(region.monitoring.serviceMonitor ? [{ path: ["monitoring", "prometheusNamespace"], namespace: region.monitoring.prometheusNamespace, who: "Prometheus" }] : []),
+    ])) {
+        ruleIssue(ctx, problem.path, problem.message);
+    }
+    if (region.region !== undefined && typeof region.domain === "string" && !isDnsSubdomain(vaultHost(region.region, region.domain))) {
+        ruleIssue(ctx, ["domain"], `is ${region.domain}, which makes the Vault host name vault.${region.region}.<domain> longer than 253 characters`);
+    }
+    const seen = new Set<string>();
+    region.replicatedSecrets.forEach((secret, i) => {
+        const id = `${secret.namespace}/${secret.name}`;
+        if (seen.has(id)) {
+            ruleIssue(ctx, ["replicatedSecrets", i, "name"], `is ${secret.name}, but ${id} is listed twice`);
+        }
+        seen.add(id);
+        replicatedSecretProblems(secret, region.regions, initialValueOf(i), (field, message) => ruleIssue(ctx, ["replicatedSecrets", i, field], message));
+    });
+}
+
+/** A replicated secret as the region takes it: its home defaults to the first region. */
+export const regionSecretOptions = options({
+    ...replicatedSecretFields,
+    initialValue: z
+        .custom<
+            | { readonly generate: { readonly key: string; readonly length?: number; readonly generatorName?: string } }
+            | { readonly value: pulumi.Input<Record<string, pulumi.Input<string>>> }
+        >((value) => typeof value === "object" && value !== null && ("generate" in value || "value" in value))
+        .optional(),
+});
+
+/** The options of the VaultRegion component. */
+export const regionOptions = options({
+    ...regionFields,
+    domain: input(domainOption),
+    replicatedSecrets: z.array(regionSecretOptions).default([]),
+}).superRefine((region, ctx) =>
+    regionRules(region, ctx, (i) => {
+        const initial = region.replicatedSecrets[i].initialValue;
+        return initial === undefined ? undefined : { ...("generate" in initial ? { generateKey: initial.generate.key } : {}) };
+    }),
+);
+
+export type RegionOptions = z.input<typeof regionOptions>;
+export type ResolvedRegionOptions = z.output<typeof regionOptions>;

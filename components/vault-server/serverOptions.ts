@@ -1,0 +1,131 @@
+/**
+ * The options of a region's Vault servers, as one schema: each option's type, default, rule and
+ * documentation. The builders in `serverValues.ts` read the validated result.
+ */
+import { z } from "zod";
+import { option, options, ruleIssue, text } from "../common/options";
+import { isChartVersion, isDnsLabel, isDnsSubdomain, isImageTag, isOwnNamespace, isRaftReplicaCount } from "../common/predicates";
+import { isStorageQuantity } from "../common/quantities";
+import { VAULT_CHART, VAULT_IMAGE } from "../common/versions";
+import { CILIUM_INGRESS_CLASS, INGRESS_CONTROLLER_NAMESPACES, ingressControllerNamespace } from "./networkPolicy";
+import { resourceOptions } from "./resources";
+import { sealOptions } from "./seal";
+import { TLS_PASSTHROUGH_ANNOTATIONS, passthroughAnnotations, tlsOptions } from "./tls";
+
+const storageSize = (description: string) =>
+    option(text(isStorageQuantity).default("10Gi"), {
+        description,
+        allowed: "a Kubernetes quantity with a unit, at least 1Gi, such as 10Gi or 1Ti",
+        example: "10Gi",
+    });
+
+/** The options of the Vault servers of one region, field by field. */
+export const vaultServerFields = {
+    namespace: option(text(isOwnNamespace).default("vault"), {
+        description: "Namespace of the Vault servers, created by the stack.",
+        allowed: "a namespace name (a DNS label) other than default and kube-*",
+        example: "vault",
+    }),
+    replicas: option(z.int().refine(isRaftReplicaCount).default(3), {
+        description: "Vault servers (Raft voters). Raft needs a majority to elect a leader: 3 tolerate one failure, 5 two. Each server needs its own node (the chart's pod anti-affinity).",
+        allowed: "an odd whole number from 1 to 7 (use 3 or 5 in production)",
+        example: "3",
+    }),
+    storageSize: storageSize("Raft data volume per server."),
+    auditStorageSize: storageSize("Audit-log volume per server (mounted at /vault/audit)."),
+    storageClass: option(text(isDnsSubdomain).optional(), {
+        description: "StorageClass of the data and audit volumes.",
+        allowed: "a StorageClass name (a DNS name)",
+        example: "standard",
+        defaultText: "the cluster's default StorageClass",
+    }),
+    ingressClassName: option(text(isDnsSubdomain).default(CILIUM_INGRESS_CLASS), {
+        description: "IngressClass that serves `vault.<region>.<domain>`, passing TLS through to the servers.",
+        allowed: `an IngressClass name (a DNS name); ${Object.keys(TLS_PASSTHROUGH_ANNOTATIONS).join(", ")} are known, any other needs ingressAnnotations and ingressControllerNamespace`,
+        example: "cilium",
+    }),
+    ingressAnnotations: option(z.record(z.string(), z.string()).default({}), {
+        description:
+            "Extra annotations for the ingress; they win over the TLS pass-through annotation this project sets for the classes it knows. Required with TLS for any other class: the annotations that make it pass TLS through.",
+        allowed: "an object of annotation names to strings",
+        example: "{}",
+    }),
+    ingressControllerNamespace: option(text(isDnsLabel).optional(), {
+        description: "Namespace of the ingress controller, which the servers' NetworkPolicy admits. Cilium's ingress is admitted by identity instead.",
+        allowed: "a namespace name (a DNS label) other than Vault's namespace",
+        example: "ingress-nginx",
+        defaultText: Object.entries(INGRESS_CONTROLLER_NAMESPACES)
+            .map(([cls, ns]) => `${ns} for ${cls}`)
+            .concat(`none for ${CILIUM_INGRESS_CLASS}`)
+            .join(", "),
+    }),
+    chartVersion: option(text(isChartVersion).default(VAULT_CHART.version), {
+        description: "Version of the hashicorp/vault chart. Change it together with imageTag (the chart's appVersion).",
+        allowed: "a semantic version such as 0.34.1",
+        example: VAULT_CHART.version,
+    }),
+    imageTag: option(text(isImageTag).default(VAULT_IMAGE.tag), {
+        description: "Tag of the hashicorp/vault image, optionally with its digest.",
+        allowed: "a pinned image tag (not latest), optionally @sha256:<digest>",
+        example: VAULT_IMAGE.tag,
+    }),
+    resources: option(resourceOptions.prefault({}), {
+        description: "CPU and memory per server.",
+        allowed: "an object",
+        example: "{}",
+    }),
+    tls: option(tlsOptions.prefault({}), {
+        description: "TLS on the listener, end to end: the servers serve it, Raft peers and every client verify it, the ingress passes it through.",
+        allowed: "an object",
+        example: "{}",
+    }),
+    seal: option(sealOptions.prefault({}), {
+        description: "How the servers are unsealed.",
+        allowed: "an object",
+        example: "{}",
+    }),
+};
+
+/** The rules across the server options, each reported at the option it names. */
+export function vaultServerRules(server: z.output<z.ZodObject<typeof vaultServerFields>>, ctx: z.RefinementCtx): void {
+    const controller = ingressControllerNamespace(server.ingressClassName, server.ingressControllerNamespace);
+    if (controller === undefined && server.ingressClassName !== CILIUM_INGRESS_CLASS) {
+        ruleIssue(ctx, ["ingressControllerNamespace"], `is not set, and the ingress class ${server.ingressClassName} has no known controller namespace for the Vault NetworkPolicy: set it to the namespace the controller's pods run in`);
+    }
+    // The NetworkPolicy admits a whole namespace: Vault's own would admit every pod in it.
+    if (controller === server.namespace) {
+        ruleIssue(ctx, ["ingressControllerNamespace"], `is ${controller}, Vault's own namespace: the NetworkPolicy would admit every pod in it`);
+    }
+    const tlsOn = server.tls.source !== "none";
+    if (tlsOn && passthroughAnnotations(server.ingressClassName) === undefined && Object.keys(server.ingressAnnotations).length === 0) {
+        ruleIssue(
+            ctx,
+            ["ingressClassName"],
+            `is ${server.ingressClassName}, which this project does not know how to pass TLS through (it knows ${Object.keys(TLS_PASSTHROUGH_ANNOTATIONS).join(", ")}): set ingressAnnotations to that class's TLS pass-through annotation`,
+        );
+    }
+}
+
+/** The Vault servers of one region. */
+export const vaultServerOptions = options(vaultServerFields).superRefine(vaultServerRules);
+
+export type VaultServerOptions = z.input<typeof vaultServerOptions>;
+export type ResolvedVaultServerOptions = z.output<typeof vaultServerOptions>;
+
+/**
+ * The namespaces the servers' NetworkPolicy admits whole (ESO's, Prometheus's) must not be Vault's
+ * own: that would admit every pod in it. One rule, used wherever those namespaces meet: the
+ * VaultServer component's args, and the region's options (where they are separate options).
+ * @returns the offending entries, each with a message that follows its option's path
+ */
+export function admittedNamespaceProblems(
+    vaultNamespace: string,
+    admitted: readonly { readonly path: readonly PropertyKey[]; readonly namespace: string | undefined; readonly who: string }[],
+): { path: readonly PropertyKey[]; message: string }[] {
+    return admitted
+        .filter((entry) => entry.namespace === vaultNamespace)
+        .map((entry) => ({
+            path: entry.path,
+            message: `is ${vaultNamespace}, Vault's own namespace, but ${entry.who} needs its own: the NetworkPolicy would admit every pod in Vault's namespace`,
+        }));
+}

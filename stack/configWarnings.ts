@@ -1,0 +1,93 @@
+/**
+ * What a valid config may still get wrong, said on every run: a single Vault server, a chart or image
+ * pinned apart from its pair, TLS off, settings that have no effect. And the nearest known name to a
+ * misspelt one, for suggestions.
+ */
+import { EXTERNAL_SECRETS_CHART, EXTERNAL_SECRETS_IMAGE, VAULT_CHART, VAULT_IMAGE } from "../components/common/versions";
+import { plaintextWarning } from "../components/vault-server/tls";
+import type { StackOptions } from "./config";
+
+/**
+ * Warns when a chart or image version is overridden on its own: the pinned pair (chart and its
+ * appVersion) is what the project was written and tested against.
+ */
+function versionWarnings(
+    group: "vault" | "externalSecrets",
+    set: { readonly chartVersion: string; readonly imageTag: string },
+    pinned: { readonly chartVersion: string; readonly imageTag: string },
+    qualified: (path: readonly PropertyKey[]) => string,
+): string[] {
+    const chartChanged = set.chartVersion !== pinned.chartVersion;
+    const imageChanged = set.imageTag !== pinned.imageTag;
+    if (chartChanged && !imageChanged) {
+        return [`${qualified([group, "chartVersion"])} is ${set.chartVersion} but the image stays at the pinned ${pinned.imageTag}; set ${qualified([group, "imageTag"])} to the chart's appVersion.`];
+    }
+    if (imageChanged && !chartChanged) {
+        return [`${qualified([group, "imageTag"])} is ${set.imageTag} but the chart stays at the pinned ${pinned.chartVersion}, whose appVersion is ${pinned.imageTag}; check the chart supports that image, or set ${qualified([group, "chartVersion"])} too.`];
+    }
+    return [];
+}
+
+/** The warnings of a valid config. */
+export function configWarnings(values: StackOptions, region: string, qualified: (path: readonly PropertyKey[]) => string): string[] {
+    const warnings: string[] = [];
+    if (values.vault.replicas === 1) {
+        warnings.push(`${qualified(["vault", "replicas"])} is 1: this region's Vault has no failover; use 3 or 5 servers in production.`);
+    }
+    warnings.push(...versionWarnings("vault", values.vault, { chartVersion: VAULT_CHART.version, imageTag: VAULT_IMAGE.tag }, qualified));
+    if (values.vault.tls.source === "none") {
+        warnings.push(plaintextWarning(region));
+    }
+    const issuer = values.serviceAccountIssuer;
+    const issuerHost = issuer === undefined ? "" : new URL(issuer.url).hostname;
+    if (values.peerAuth === "jwt" && issuer?.discovery === true && /(\.svc|\.cluster\.local|^kubernetes\.default)$/.test(issuerHost)) {
+        warnings.push(
+            `${qualified(["serviceAccountIssuer", "url"])} is ${issuer.url}, an in-cluster name, but with discovery the peers' Vaults fetch its keys from there: they cannot reach it, so their pulumi up fails when writing the JWT mount. Use serviceAccountIssuer.jwksFile, or a public issuer.`,
+        );
+    }
+    if (values.monitoring.prometheusRules && !values.monitoring.serviceMonitor) {
+        warnings.push(
+            `${qualified(["monitoring", "prometheusRules"])} is true but ${qualified(["monitoring", "serviceMonitor"])} is not: the alerts need Vault's and ESO's metrics scraped (and kube-state-metrics); scrape them yourself, or set serviceMonitor.`,
+        );
+    }
+    if (values.peerAuth === "token" && issuer !== undefined) {
+        warnings.push(`${qualified(["serviceAccountIssuer"])} is set, but ${qualified(["peerAuth"])} is token, so no peer uses it.`);
+    }
+    const eso = values.externalSecrets;
+    if (eso.install) {
+        warnings.push(...versionWarnings("externalSecrets", eso, { chartVersion: EXTERNAL_SECRETS_CHART.version, imageTag: EXTERNAL_SECRETS_IMAGE.tag }, qualified));
+    } else {
+        const pinned = { replicas: 2, chartVersion: EXTERNAL_SECRETS_CHART.version, imageTag: EXTERNAL_SECRETS_IMAGE.tag } as const;
+        const ignored = (["replicas", "chartVersion", "imageTag"] as const).filter((name) => eso[name] !== pinned[name]);
+        if (ignored.length > 0) {
+            warnings.push(
+                `${qualified(["externalSecrets", "install"])} is false, so ${ignored.map((name) => qualified(["externalSecrets", name])).join(", ")} ${ignored.length === 1 ? "has" : "have"} no effect: this stack does not install ESO.`,
+            );
+        }
+    }
+    return warnings;
+}
+
+/** The known name closest to a misspelt one, if any is close (edit distance at most 2, or a case slip). */
+export function closest(name: string, known: readonly string[]): string | undefined {
+    let best: { key: string; distance: number } | undefined;
+    for (const candidate of known) {
+        const distance = candidate.toLowerCase() === name.toLowerCase() ? 0 : editDistance(name, candidate);
+        if (distance <= 2 && (best === undefined || distance < best.distance)) {
+            best = { key: candidate, distance };
+        }
+    }
+    return best?.key;
+}
+
+function editDistance(a: string, b: string): number {
+    let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+        const current = [i];
+        for (let j = 1; j <= b.length; j++) {
+            current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+        }
+        previous = current;
+    }
+    return previous[b.length];
+}
