@@ -12,10 +12,8 @@
  */
 import { randomBytes } from "node:crypto";
 import type { RegionConfig } from "../stack/config";
-import { EXTERNAL_SECRETS_DEFAULTS } from "../components/eso/operatorValues";
-import { type ReplicatedSecretSpec, externalSecret, pushSecret } from "../components/replication/replicationSpecs";
+import { DEFAULT_INTERVAL, type ReplicatedSecretSpec, externalSecret, pushSecret, replicatedSecretOptions } from "../components/replication/replicationSpecs";
 import { DEFAULT_MAX_DELAY_MS, parseDurationMs, propagationBound } from "../model/replication";
-import { REPLICATION_DEFAULTS } from "../components/replication/replicationSpecs";
 import { poll } from "./poll";
 import type { KubeObject, Ports } from "./ports";
 import type { Sensitive } from "./sensitive";
@@ -25,11 +23,11 @@ export const CANARY_PATH = "openova/replication-canary";
 const KEY = "value";
 
 /** ESO's namespace in a region, where the canary's objects go. */
-const namespaceOf = (config: RegionConfig) => config.externalSecrets.namespace ?? EXTERNAL_SECRETS_DEFAULTS.namespace;
+const namespaceOf = (config: RegionConfig) => config.resolved.externalSecrets.namespace;
 
 /** The bound a write must meet: 2E + P + 2·maxDelay at the defaults, ESO's controller as read (100 s). */
 export function canaryBoundMs(): number {
-    const intervals = { pullIntervalMs: parseDurationMs(REPLICATION_DEFAULTS.pullInterval), pushIntervalMs: parseDurationMs(REPLICATION_DEFAULTS.pushInterval) };
+    const intervals = { pullIntervalMs: parseDurationMs(DEFAULT_INTERVAL), pushIntervalMs: parseDurationMs(DEFAULT_INTERVAL) };
     return propagationBound("home/vault-written", { intervals, maxDelayMs: DEFAULT_MAX_DELAY_MS, reconcile: "sequential", remoteTargets: 1 }).ms;
 }
 
@@ -38,14 +36,7 @@ export function canaryObjects(configs: readonly RegionConfig[]): Map<string, Kub
     const home = configs[0].region;
     const objects = new Map<string, KubeObject[]>();
     for (const config of configs) {
-        const spec: ReplicatedSecretSpec = {
-            name: CANARY_NAME,
-            namespace: namespaceOf(config),
-            remoteKey: CANARY_PATH,
-            keys: [KEY],
-            mode: "vault-written",
-            home,
-        };
+        const spec: ReplicatedSecretSpec = { ...replicatedSecretOptions.parse({ name: CANARY_NAME, namespace: namespaceOf(config), remoteKey: CANARY_PATH, keys: [KEY] }), home };
         const pushes = config.region === home ? config.peers.map((peer) => pushSecret(spec, peer)) : [];
         objects.set(config.region, [externalSecret(spec), ...pushes] as unknown as KubeObject[]);
     }
@@ -90,7 +81,7 @@ export async function verifyReplication(
             progress.step(config.region, "canary", "running");
         }
         const first = randomBytes(16).toString("hex");
-        await vault.kvPut(home.region, homeToken, home.kvMount, CANARY_PATH, { [KEY]: first });
+        await vault.kvPut(home.region, homeToken, home.resolved.kvMount, CANARY_PATH, { [KEY]: first });
         for (const config of configs) {
             for (const object of objects.get(config.region) ?? []) {
                 await cluster.apply(config.region, object);
@@ -102,7 +93,7 @@ export async function verifyReplication(
         }
         const second = randomBytes(16).toString("hex");
         const started = clock.now();
-        await vault.kvPut(home.region, homeToken, home.kvMount, CANARY_PATH, { [KEY]: second });
+        await vault.kvPut(home.region, homeToken, home.resolved.kvMount, CANARY_PATH, { [KEY]: second });
         const late = await waitFor(second, boundMs);
         const tookMs = clock.now() - started;
         if (late.length > 0) {

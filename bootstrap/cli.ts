@@ -8,9 +8,7 @@ import * as path from "node:path";
 import { parseConfig } from "../stack/config";
 import { parseCommandLine, runCommand } from "./command";
 import { ProjectError, readProject, readStackConfig } from "../stack/projectFiles";
-import { type SealType, resolveSealOptions } from "../components/vault-server/seal";
-import { VAULT_SERVER_DEFAULTS } from "../components/vault-server/serverValues";
-import { resolveTlsOptions } from "../components/vault-server/tls";
+import type { SealType } from "../components/vault-server/seal";
 import { KubernetesClusters, type RegionCluster } from "./kubernetes";
 import { BOOTSTRAP_DEFAULTS, type BootstrapOptions, BootstrapError, type BootstrapReport, bootstrap, optionProblems } from "./orchestrator";
 import type { Ports } from "./ports";
@@ -162,16 +160,11 @@ export async function main(argv: readonly string[], projectDir = path.resolve(__
             if (!parsed.ok) {
                 return fail(parsed.problems, 1);
             }
-            const vaultNamespace = parsed.config.vault.namespace ?? VAULT_SERVER_DEFAULTS.namespace;
+            const vaultNamespace = parsed.config.resolved.vault.namespace;
             contexts[region] = parsed.config.kubeContext;
             clusters[region] = { context: parsed.config.kubeContext, vaultNamespace };
-            let tlsEnabled: boolean;
-            try {
-                seals[region] = resolveSealOptions(parsed.config.vault.seal).type;
-                tlsEnabled = resolveTlsOptions(parsed.config.vault.tls).enabled;
-            } catch (error) {
-                return fail([`region ${region}: ${(error as Error).message}`], 1);
-            }
+            seals[region] = parsed.config.resolved.vault.seal.type;
+            const tlsEnabled = parsed.config.resolved.vault.tls.source !== "none";
             // parseConfig requires the CA file with TLS on; the adapter refuses to call without one anyway.
             tls[region] = tlsEnabled ? { ca: parsed.config.vaultCaCert, namespace: vaultNamespace } : undefined;
         }

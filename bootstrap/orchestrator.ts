@@ -15,8 +15,8 @@
  */
 import { parseConfig, PROJECT, type RegionConfig } from "../stack/config";
 import { LOCAL_PUSH_STORE_NAME, LOCAL_STORE_NAME, peerStoreName } from "../components/stores/storeSpecs";
-import { type ResolvedVaultSealOptions, isAutoUnseal, resolveSealOptions } from "../components/vault-server/seal";
-import { VAULT_RELEASE_NAME, VAULT_SERVER_DEFAULTS } from "../components/vault-server/serverValues";
+import { type ResolvedVaultSealOptions, isAutoUnseal, resolvedSeal } from "../components/vault-server/seal";
+import { VAULT_RELEASE_NAME } from "../components/vault-server/serverValues";
 import { verifyReplication } from "./canary";
 import { poll } from "./poll";
 import type { Ports, SealStatus } from "./ports";
@@ -362,7 +362,7 @@ async function bringUp(
 ): Promise<void> {
     const { workspace, progress, vault } = ports;
     const region = config.region;
-    const pods = vaultPodNames(config.vault.replicas ?? VAULT_SERVER_DEFAULTS.replicas);
+    const pods = vaultPodNames(config.resolved.vault.replicas);
     const seal = sealOf(config);
     const auto = isAutoUnseal(seal);
 
@@ -495,7 +495,7 @@ async function waitForAutoUnseal(
 ): Promise<void> {
     const { progress, vault, clock } = ports;
     const region = config.region;
-    const namespace = config.vault.namespace ?? VAULT_SERVER_DEFAULTS.namespace;
+    const namespace = config.resolved.vault.namespace;
     let waited = sawSealed;
     progress.step(region, "unseal", "running", `auto-unseal through ${seal.type}: waiting for every server to unseal itself`);
     for (const pod of pods) {
@@ -547,13 +547,9 @@ function autoUnsealTimeout(region: string, namespace: string, pod: string, seal:
     );
 }
 
-/** The region's seal, resolved. @throws BootstrapError when its `vault.seal` options are unusable */
+/** The region's seal, from its validated config. */
 function sealOf(config: RegionConfig): ResolvedVaultSealOptions {
-    try {
-        return resolveSealOptions(config.vault.seal);
-    } catch (error) {
-        throw new BootstrapError([`region ${config.region}: vault.seal: ${(error as Error).message}`]);
-    }
+    return resolvedSeal(config.resolved.vault.seal);
 }
 
 /**

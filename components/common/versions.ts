@@ -6,11 +6,19 @@
  * `externalSecrets.imageTag`) when they need to roll forward or back on their own.
  */
 
-/** The official HashiCorp Vault chart (hashicorp/vault-helm). */
+/**
+ * The official HashiCorp Vault chart (hashicorp/vault-helm). `valuesSchema` is the chart's own values
+ * schema at the same tag, which the tests check the chart values against (`npm run fetch-schemas`
+ * downloads it and checks its sha256): bump it with the version.
+ */
 export const VAULT_CHART = {
     repository: "https://helm.releases.hashicorp.com",
     chart: "vault",
     version: "0.34.1",
+    valuesSchema: {
+        url: "https://raw.githubusercontent.com/hashicorp/vault-helm/v0.34.1/values.schema.json",
+        sha256: "9ec72cfb43c70130389a99b125f4633444155d9aaf226a7278e8f2ef173878ca",
+    },
 } as const;
 
 /** The Vault server image; 2.0.4 is the appVersion of chart 0.34.1. */

@@ -31,8 +31,11 @@ export const INITIAL_VALUE_DEFAULTS = { generatedLength: 32, interval: "1h" } as
 const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
 const isSecretKey = (key: string) => SECRET_KEY.test(key);
 const isRemoteKey = (key: string) => key.split("/").every((part) => isSecretKey(part) && part !== "." && part !== "..");
+/** The default pull and push interval: the propagation bound in docs/consistency.md is computed from it. */
+export const DEFAULT_INTERVAL = "30s";
+
 const interval = (description: string) =>
-    option(text(isRefreshInterval).default("30s"), {
+    option(text(isRefreshInterval).default(DEFAULT_INTERVAL), {
         description: `${description} The propagation bound in docs/consistency.md is computed from the intervals.`,
         allowed: "a positive Go duration such as 30s, 1m30s or 1h",
         example: "30s",
@@ -91,6 +94,9 @@ export const replicatedSecretFields = {
         example: "Retain",
     }),
 };
+
+/** One replicated secret's options, defaults applied by `.parse`. */
+export const replicatedSecretOptions = z.object(replicatedSecretFields);
 
 /** A replicated secret as the components take it (the home resolved). */
 export type ReplicatedSecretSpec = z.output<z.ZodObject<typeof replicatedSecretFields>> & { readonly home: string };

@@ -1,24 +1,17 @@
 /**
- * The hashicorp/vault chart's own values schema, for tests. It lives in ../shared/reference (read
- * there, never committed); VAULT_HELM_SCHEMA points elsewhere if needed.
+ * The hashicorp/vault chart's own values schema, for tests: downloaded at the pinned chart version by
+ * `npm run fetch-schemas` (which `npm test` runs first when it is missing) and never committed.
  */
 import Ajv, { type ValidateFunction } from "ajv";
 import draft07 from "ajv/dist/refs/json-schema-draft-07.json";
 import * as fs from "node:fs";
-import * as path from "node:path";
 import { VAULT_CHART } from "../../components/common/versions";
-
-const schemaPath =
-    process.env.VAULT_HELM_SCHEMA ??
-    path.resolve(__dirname, "..", "..", "..", "shared", "reference", `vault-helm-${VAULT_CHART.version}.values.schema.json`);
+import { cachedSchema } from "../../tools/schemas/fetchSchemas";
 
 export type ChartSchema = { type?: string | string[]; properties?: Record<string, ChartSchema>; items?: ChartSchema };
 
 export function loadChartSchema(): ChartSchema {
-    if (!fs.existsSync(schemaPath)) {
-        throw new Error(`the hashicorp/vault ${VAULT_CHART.version} values schema is not at ${schemaPath}; set VAULT_HELM_SCHEMA`);
-    }
-    return JSON.parse(fs.readFileSync(schemaPath, "utf8")) as ChartSchema;
+    return JSON.parse(fs.readFileSync(cachedSchema(`vault-helm-${VAULT_CHART.version}.values.schema.json`), "utf8")) as ChartSchema;
 }
 
 /** A validator of whole chart values against the schema. */

@@ -15,7 +15,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parseCommandLine, runCommand } from "../../bootstrap/command";
 import { DEFAULT_MAX_DELAY_MS, replicationNumbers, propagationBound } from "../../model/replication";
-import { type SynthResult, synthesize } from "../synth/runner";
+import { type SynthResult, synthesize } from "../synth/synth";
 import { writeBaseline, writeProject } from "./projects";
 
 const USAGE = "usage: npm run bench -- [--secrets 1,100,1000] [--runs N]";

@@ -13,7 +13,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseCommandLine, runCommand } from "../../bootstrap/command";
 import { STACK_NAME_RULE, isValidStackName } from "../../stack/projectFiles";
-import { REDACTED, manifestsYaml, sortKeys, synthResources } from "./render";
+import { REDACTED, sortKeys } from "./render";
 import { type StackSynth, SynthError, type SynthResult, synthesize } from "./synth";
 
 const USAGE = "usage: npm run synth -- [--stack NAME]... [--out DIR] [--project DIR]";
@@ -69,14 +69,14 @@ function unreplaceable(outDir: string, stack: string): string | undefined {
 }
 
 /** Writes one stack's files, replacing whatever an earlier run left in its directory. */
-function writeStack(outDir: string, result: StackSynth, resources: ReturnType<typeof synthResources>, manifests: string): string[] {
+function writeStack(outDir: string, result: StackSynth): string[] {
     const dir = path.join(outDir, result.stack);
     fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(dir, { recursive: true });
     const contents: Record<(typeof STACK_FILES)[number], string> = {
-        "resources.json": `${JSON.stringify(resources, null, 2)}\n`,
+        "resources.json": result.resourcesJson,
         "outputs.json": outputsJson(result),
-        "manifests.yaml": manifests,
+        "manifests.yaml": result.manifests,
     };
     for (const name of STACK_FILES) {
         fs.writeFileSync(path.join(dir, name), contents[name]);
@@ -84,15 +84,13 @@ function writeStack(outDir: string, result: StackSynth, resources: ReturnType<ty
     return STACK_FILES.map((name) => path.join(dir, name));
 }
 
-function summary(result: StackSynth, warnings: readonly string[]): string[] {
-    const byType = new Map<string, number>();
-    for (const resource of result.resources) {
-        byType.set(resource.type, (byType.get(resource.type) ?? 0) + 1);
-    }
+function summary(result: StackSynth): string[] {
     const lines = [
-        `stack ${result.stack}: ${result.resources.length} resources, ${warnings.length} warning(s), ${Object.keys(result.outputs).length} outputs`,
-        ...[...byType].sort(([a], [b]) => (a < b ? -1 : 1)).map(([type, count]) => `  ${String(count).padStart(3)}  ${type}`),
-        ...warnings.map((warning) => `  warning: ${warning}`),
+        `stack ${result.stack}: ${result.resourceCount} resources, ${result.warnings.length} warning(s), ${Object.keys(result.outputs).length} outputs`,
+        ...Object.entries(result.resourceTypes)
+            .sort(([a], [b]) => (a < b ? -1 : 1))
+            .map(([type, count]) => `  ${String(count).padStart(3)}  ${type}`),
+        ...result.warnings.map((warning) => `  warning: ${warning}`),
     ];
     if (result.referencedStacks.length > 0) {
         lines.push(`  reads outputs of: ${result.referencedStacks.join(", ")} (program ran ${result.runs} time(s))`);
@@ -159,10 +157,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return 1;
     }
     for (const stackResult of written) {
-        const resources = synthResources(stackResult.resources);
-        const manifests = manifestsYaml(stackResult.stack, resources);
-        console.log(summary(stackResult, [...stackResult.warnings, ...manifests.warnings]).join("\n"));
-        const files = writeStack(outDir, stackResult, resources, manifests.yaml);
+        console.log(summary(stackResult).join("\n"));
+        const files = writeStack(outDir, stackResult);
         console.log(`  wrote ${files.map((f) => path.relative(process.cwd(), f)).join(", ")}`);
     }
     console.error(`synth: done in ${((Date.now() - started) / 1000).toFixed(1)}s`);

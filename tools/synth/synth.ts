@@ -10,27 +10,15 @@
  * once its inputs have settled.
  */
 import * as path from "node:path";
-import { ProjectError, readProject, readStackConfig } from "../../stack/projectFiles";
-import { type RecordedResource, type RunResult, type StackOutputs, runProgram } from "./mockRun";
+import { ProjectError, type ProjectFile, readProject, readStackConfig } from "../../stack/projectFiles";
+import type { StackOutputs } from "./mockRun";
+import { type StackRun, runStack } from "./stackRun";
 
 /** What programs see as `VAULT_TOKEN` under the synth: not a token, and never sent anywhere. */
 export const SYNTH_VAULT_TOKEN = "synth-placeholder-not-a-token";
 
-/** Outputs that real providers compute and this project's programs read, faked deterministically. */
-const COMPUTED_OUTPUTS = {
-    // Vault issues the token; offline it is a recognizable placeholder, and the program marks it secret.
-    "vault:index/token:Token": (args: { name: string }) => ({ clientToken: `synth-token-${args.name}` }),
-};
-
-export interface StackSynth {
-    readonly stack: string;
-    readonly resources: readonly RecordedResource[];
-    readonly outputs: RunResult["outputs"];
-    readonly warnings: readonly string[];
-    readonly referencedStacks: readonly string[];
-    /** How many times the program ran before its inputs settled. */
-    readonly runs: number;
-}
+/** One stack's final run. */
+export type StackSynth = StackRun & { readonly runs: number; readonly referencedStacks: readonly string[] };
 
 export interface SynthResult {
     readonly project: string;
@@ -59,31 +47,28 @@ export interface SynthRequest {
 }
 
 interface StackState {
-    result?: RunResult;
-    error?: unknown;
+    answer?: StackRun;
     runs: number;
-    /** What the last run read of other stacks, by stack. */
-    reads?: Map<string, Set<string> | "all">;
-    /** The outputs of other stacks as this stack last read them. */
+    /** The outputs of other stacks as this stack's last finished run read them. */
     seen: Map<string, string>;
 }
 
-const outputsOf = (result: RunResult | undefined): StackOutputs => ({
-    outputs: Object.fromEntries(Object.entries(result?.outputs ?? {}).map(([name, o]) => [name, o.value])),
-    secretOutputNames: Object.entries(result?.outputs ?? {})
+const outputsOf = (answer: StackRun | undefined): StackOutputs => ({
+    outputs: Object.fromEntries(Object.entries(answer?.error === undefined ? (answer?.outputs ?? {}) : {}).map(([name, o]) => [name, o.value])),
+    secretOutputNames: Object.entries(answer?.error === undefined ? (answer?.outputs ?? {}) : {})
         .filter(([, o]) => o.secret)
         .map(([name]) => name),
 });
 
 /** What `reads` covers of `outputs`, as text to compare runs by. */
-function readView(outputs: StackOutputs, reads: Set<string> | "all"): string {
-    const names = reads === "all" ? Object.keys(outputs.outputs).sort() : [...reads].sort();
+function readView(outputs: StackOutputs, reads: readonly string[] | "all"): string {
+    const names = reads === "all" ? Object.keys(outputs.outputs).sort() : reads;
     return JSON.stringify(names.map((name) => [name, outputs.outputs[name] ?? null, outputs.secretOutputNames.includes(name)]));
 }
 
 /** Synthesizes the project's stacks; see the module comment. @throws SynthError */
 export async function synthesize(request: SynthRequest): Promise<SynthResult> {
-    let project;
+    let project: ProjectFile;
     try {
         project = readProject(path.resolve(request.projectDir));
     } catch (error) {
@@ -96,89 +81,67 @@ export async function synthesize(request: SynthRequest): Promise<SynthResult> {
     }
     const maxRuns = request.maxRuns ?? 5;
     const states = new Map<string, StackState>();
-    const configs = new Map(project.stacks.map((stack) => [stack, readStackConfigOrFail(project, stack)]));
     const queue = [...requested];
-
-    const run = async (stack: string): Promise<void> => {
-        const state: StackState = states.get(stack) ?? { runs: 0, seen: new Map() };
-        states.set(stack, state);
-        state.runs++;
-        request.progress?.(`running ${stack}${state.runs > 1 ? ` again (run ${state.runs})` : ""}`);
-        const config = configs.get(stack) as ReturnType<typeof readStackConfig>;
-        const result = await runProgram({
-                project: project.name,
-                stack,
-                config: config.config,
-                secretKeys: config.secretKeys,
-                program: project.program,
-                computedOutputs: COMPUTED_OUTPUTS,
-                environment: { VAULT_TOKEN: SYNTH_VAULT_TOKEN },
-                resolveStack: (target, targetProject) => {
-                    if (targetProject !== project.name || !project.stacks.includes(target)) {
-                        return undefined;
-                    }
-                    if (!states.has(target) && !queue.includes(target)) {
-                        queue.push(target); // referenced, not asked for: synthesized too
-                    }
-                    return outputsOf(states.get(target)?.result);
-                },
-            });
-        state.result = result.error === undefined ? result : undefined;
-        state.error = result.error;
-        state.reads = result.reads;
-        state.seen = new Map([...result.reads].map(([target, reads]) => [target, readView(outputsOf(states.get(target)?.result), reads)]));
-    };
+    const stateOf = (stack: string) => states.get(stack) ?? (states.set(stack, { runs: 0, seen: new Map() }).get(stack) as StackState);
     /** A stack runs (again) when it never ran, or an output it read has changed since. */
     const stale = (stack: string): boolean => {
-        const state = states.get(stack);
-        if (state === undefined) {
+        const state = stateOf(stack);
+        if (state.answer === undefined) {
             return true;
         }
-        return [...(state.reads ?? [])].some(([target, names]) => readView(outputsOf(states.get(target)?.result), names) !== state.seen.get(target));
+        return Object.entries(state.answer.reads).some(([target, names]) => readView(outputsOf(states.get(target)?.answer), names) !== state.seen.get(target));
+    };
+    const configs = new Map<string, ReturnType<typeof readStackConfig>>();
+    const configOf = (stack: string) => {
+        if (!configs.has(stack)) {
+            try {
+                configs.set(stack, readStackConfig(project, stack));
+            } catch (error) {
+                throw error instanceof ProjectError ? new SynthError([error.message]) : error;
+            }
+        }
+        return configs.get(stack) as ReturnType<typeof readStackConfig>;
     };
 
-    for (let changed = true; changed; ) {
-        changed = false;
-        for (const stack of [...queue]) {
-            if (!stale(stack)) {
-                continue;
+    for (;;) {
+        const next = queue.find(stale);
+        if (next === undefined) {
+            break;
+        }
+        const state = stateOf(next);
+        if (state.runs >= maxRuns) {
+            throw new SynthError([`stack ${next}: the outputs it reads still change after ${maxRuns} runs`]);
+        }
+        state.runs++;
+        const given = Object.fromEntries([...states].map(([name, s]) => [name, outputsOf(s.answer)]));
+        const config = configOf(next);
+        const answer = await runStack({
+            project: project.name,
+            stack: next,
+            config: config.config,
+            secretKeys: config.secretKeys,
+            program: project.program,
+            stackOutputs: given,
+            knownStacks: project.stacks,
+            environment: { VAULT_TOKEN: SYNTH_VAULT_TOKEN },
+        });
+        state.answer = answer;
+        state.seen = new Map(Object.entries(answer.reads).map(([target, names]) => [target, readView(given[target] ?? outputsOf(undefined), names)]));
+        request.progress?.(`ran ${next}${state.runs > 1 ? ` again (run ${state.runs})` : ""}: ${answer.resourceCount} resources in ${(answer.ms / 1000).toFixed(1)}s`);
+        for (const target of Object.keys(answer.reads)) {
+            if (project.stacks.includes(target) && !queue.includes(target)) {
+                queue.push(target); // referenced, not asked for: synthesized too
             }
-            if ((states.get(stack)?.runs ?? 0) >= maxRuns) {
-                throw new SynthError([`stack ${stack}: the outputs it reads still change after ${maxRuns} runs`]);
-            }
-            await run(stack);
-            changed = true;
         }
     }
 
-    const failed = [...states].filter(([, state]) => state.result === undefined);
+    const failed = [...states].filter(([, state]) => state.answer?.error !== undefined);
     if (failed.length > 0) {
-        throw new SynthError(failed.map(([stack, state]) => `stack ${stack}: ${describe(state.error)}`));
+        throw new SynthError(failed.map(([stack, state]) => `stack ${stack}: ${state.answer?.error ?? ""}`));
     }
     return {
         project: project.name,
         requested,
-        stacks: new Map(
-            [...states].map(([stack, state]) => {
-                const result = state.result as RunResult;
-                return [stack, { stack, resources: result.resources, outputs: result.outputs, warnings: result.warnings, referencedStacks: [...result.reads.keys()].sort(), runs: state.runs }];
-            }),
-        ),
+        stacks: new Map([...states].map(([stack, state]) => [stack, { ...(state.answer as StackRun), runs: state.runs, referencedStacks: Object.keys(state.answer?.reads ?? {}).sort() }])),
     };
-}
-
-function readStackConfigOrFail(project: ReturnType<typeof readProject>, stack: string) {
-    try {
-        return readStackConfig(project, stack);
-    } catch (error) {
-        throw error instanceof ProjectError ? new SynthError([error.message]) : error;
-    }
-}
-
-/** A program's failure in one line where it is an expected one (rejected config), with its stack trace otherwise. */
-function describe(error: unknown): string {
-    if (error instanceof Error && (error.name === "RunError" || error.constructor.name === "RunError" || error.name === "InputPropertiesError" || error.name === "InputPropertyError")) {
-        return error.message;
-    }
-    return error instanceof Error ? (error.stack ?? error.message) : String(error);
 }

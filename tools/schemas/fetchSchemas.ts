@@ -1,0 +1,91 @@
+/**
+ * `npm run fetch-schemas [-- --if-missing]`
+ *
+ * The values schemas of the charts this project pins, which the tests validate the chart values
+ * against. Nothing of them is committed: each is downloaded at the chart's pinned tag, checked
+ * against its sha256 and cached in `.cache/schemas/` (git-ignored). Offline, a directory that
+ * already holds the files (named as below) can be given in `OPENOVA_SCHEMA_DIR`; they are checked
+ * against the same sha256 and copied into the cache.
+ */
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { VAULT_CHART } from "../../components/common/versions";
+
+/** Where the tests read the schemas. */
+export const SCHEMA_CACHE = path.resolve(__dirname, "..", "..", ".cache", "schemas");
+
+/** Every schema the tests need: file name, where it comes from, its sha256. */
+export const SCHEMAS = [{ file: `vault-helm-${VAULT_CHART.version}.values.schema.json`, ...VAULT_CHART.valuesSchema }] as const;
+
+const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
+
+/** The path of a cached schema, or the one-line reason it is not there and the command that fixes it. */
+export function cachedSchema(file: string): string {
+    const cached = path.join(SCHEMA_CACHE, file);
+    if (!fs.existsSync(cached)) {
+        throw new Error(`${file} is missing: run \`npm run fetch-schemas\` (it needs raw.githubusercontent.com), or set OPENOVA_SCHEMA_DIR to a directory holding ${file} and run it again`);
+    }
+    return cached;
+}
+
+/** Fetches (or copies from OPENOVA_SCHEMA_DIR) one schema into the cache, checking its sha256. */
+async function fetchSchema(schema: (typeof SCHEMAS)[number], offline: string | undefined): Promise<string> {
+    let data: Buffer;
+    let from: string;
+    if (offline !== undefined) {
+        from = path.resolve(offline, schema.file);
+        if (!fs.existsSync(from)) {
+            throw new Error(`OPENOVA_SCHEMA_DIR is ${offline}, but ${schema.file} is not there`);
+        }
+        data = fs.readFileSync(from);
+    } else {
+        from = schema.url;
+        let response: Response;
+        try {
+            response = await fetch(schema.url, { signal: AbortSignal.timeout(30_000) });
+        } catch (error) {
+            throw new Error(`cannot download ${schema.url} (${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}); offline, set OPENOVA_SCHEMA_DIR to a directory holding ${schema.file}`);
+        }
+        if (!response.ok) {
+            throw new Error(`cannot download ${schema.url}: HTTP ${response.status}`);
+        }
+        data = Buffer.from(await response.arrayBuffer());
+    }
+    const actual = sha256(data);
+    if (actual !== schema.sha256) {
+        throw new Error(`${from} has sha256 ${actual}, not the pinned ${schema.sha256}: it is not the schema of the pinned chart version`);
+    }
+    fs.mkdirSync(SCHEMA_CACHE, { recursive: true });
+    const target = path.join(SCHEMA_CACHE, schema.file);
+    fs.writeFileSync(`${target}.partial`, data);
+    fs.renameSync(`${target}.partial`, target);
+    return from;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+    const ifMissing = argv.includes("--if-missing");
+    const unknown = argv.filter((arg) => arg !== "--if-missing");
+    if (unknown.length > 0) {
+        console.error(`error: unknown argument ${unknown.join(" ")}\nusage: npm run fetch-schemas [-- --if-missing]`);
+        return 2;
+    }
+    for (const schema of SCHEMAS) {
+        const cached = path.join(SCHEMA_CACHE, schema.file);
+        if (ifMissing && fs.existsSync(cached) && sha256(fs.readFileSync(cached)) === schema.sha256) {
+            continue;
+        }
+        try {
+            const from = await fetchSchema(schema, process.env.OPENOVA_SCHEMA_DIR || undefined);
+            console.log(`fetch-schemas: ${schema.file} from ${from} (sha256 verified)`);
+        } catch (error) {
+            console.error(`error: ${(error as Error).message}`);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+if (require.main === module) {
+    main(process.argv.slice(2)).then((code) => process.exit(code));
+}

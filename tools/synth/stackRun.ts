@@ -1,0 +1,80 @@
+/**
+ * One run of one stack: its program under the mock runtime, and what it declared rendered at once
+ * for the synth's files (so the run's raw recording can go before the next run starts).
+ */
+import type { StackOutputs } from "./mockRun";
+import { runProgram } from "./mockRun";
+import { manifestsYaml, synthResources } from "./render";
+
+/** What to run. */
+export interface StackRunRequest {
+    readonly project: string;
+    readonly stack: string;
+    readonly config: Readonly<Record<string, string>>;
+    readonly secretKeys: readonly string[];
+    readonly program: string;
+    /** The outputs of every stack that has them, by name; `knownStacks` exist but may have none yet. */
+    readonly stackOutputs: Readonly<Record<string, StackOutputs>>;
+    readonly knownStacks: readonly string[];
+    readonly environment: Readonly<Record<string, string>>;
+}
+
+/** What a run declared. */
+export interface StackRun {
+    readonly stack: string;
+    readonly resourceCount: number;
+    readonly resourceTypes: Readonly<Record<string, number>>;
+    /** `resources.json` and `manifests.yaml`, rendered. */
+    readonly resourcesJson: string;
+    readonly manifests: string;
+    readonly outputs: Record<string, { readonly value: unknown; readonly secret: boolean }>;
+    readonly warnings: string[];
+    /** Per referenced stack, the output names read, or "all". */
+    readonly reads: Record<string, string[] | "all">;
+    /** Why the program failed: one line for an expected failure (rejected config), with its stack otherwise. */
+    readonly error?: string;
+    readonly ms: number;
+}
+
+/** Outputs that real providers compute and this project's programs read, faked deterministically. */
+const COMPUTED_OUTPUTS = {
+    // Vault issues the token; offline it is a recognizable placeholder, and the program marks it secret.
+    "vault:index/token:Token": (args: { name: string }) => ({ clientToken: `synth-token-${args.name}` }),
+};
+
+const EMPTY: StackOutputs = { outputs: {}, secretOutputNames: [] };
+
+function describe(error: unknown): string {
+    if (error instanceof Error && ["RunError", "InputPropertiesError", "InputPropertyError"].includes(error.constructor.name)) {
+        return error.message;
+    }
+    return error instanceof Error ? (error.stack ?? error.message) : String(error);
+}
+
+export async function runStack(request: StackRunRequest): Promise<StackRun> {
+    const started = performance.now();
+    const result = await runProgram({
+        ...request,
+        computedOutputs: COMPUTED_OUTPUTS,
+        resolveStack: (stack, project) => (project === request.project && request.knownStacks.includes(stack) ? (request.stackOutputs[stack] ?? EMPTY) : undefined),
+    });
+    const resources = synthResources(result.resources);
+    const manifests = result.error === undefined ? manifestsYaml(request.stack, resources) : { yaml: "", warnings: [] };
+    const resourceTypes: Record<string, number> = {};
+    for (const resource of resources) {
+        resourceTypes[resource.type] = (resourceTypes[resource.type] ?? 0) + 1;
+    }
+    return {
+        stack: request.stack,
+        resourceCount: resources.length,
+        resourceTypes,
+        resourcesJson: result.error === undefined ? `${JSON.stringify(resources, null, 2)}\n` : "",
+        manifests: manifests.yaml,
+        outputs: result.outputs,
+        warnings: [...result.warnings, ...manifests.warnings],
+        reads: Object.fromEntries([...result.reads].map(([stack, names]) => [stack, names === "all" ? "all" : [...names].sort()])),
+        ...(result.error === undefined ? {} : { error: describe(result.error) }),
+        ms: performance.now() - started,
+    };
+}
+
