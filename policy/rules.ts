@@ -23,16 +23,17 @@ export interface ResourceData {
 // Names shared with components/ (checked against them in tests/policy.test.ts)
 // ---------------------------------------------------------------------------------------------
 
-/** The push policy (`policyName("push")`, components/vaultPolicies.ts): the only policy a peer token carries. */
+/** The push policy (`policyName("push")`, components/vault-config/policies.ts): the only policy a peer token carries. */
 export const PUSH_POLICY = "external-secrets-push";
 
-/** The metrics policy (`METRICS_POLICY`, components/monitoringSpecs.ts): the only policy the Prometheus scrape token carries. */
+/** The metrics policy (`METRICS_POLICY`, components/monitoring/monitoringSpecs.ts): the only policy the Prometheus scrape token carries. */
 export const METRICS_POLICY = "prometheus-metrics";
 
 /**
  * The policies a `vault:index/token:Token` may carry, each alone: tokens are issued for one purpose.
- * Peer tokens carry the push policy (components/peerAccess.ts); with authenticated metrics scraping,
- * the monitoring component issues one token with the metrics policy (components/vaultMonitoring.ts).
+ * Peer tokens carry the push policy (components/vault-config/peerAccess.ts); with authenticated
+ * metrics scraping, the monitoring component issues one token with the metrics policy
+ * (components/monitoring/vaultMonitoring.ts).
  */
 export const TOKEN_POLICIES: Readonly<Record<string, string>> = {
     [PUSH_POLICY]: "a peer region's ESO pushes with it",
@@ -41,8 +42,8 @@ export const TOKEN_POLICIES: Readonly<Record<string, string>> = {
 
 /**
  * The only `sys/` paths a Vault policy may name, and the only capabilities it may grant there:
- * the snapshot job's `sys/storage/raft/snapshot` (components/raftSnapshotSpecs.ts) and the metrics
- * scrape's `sys/metrics` (components/monitoringSpecs.ts), both `read` alone.
+ * the snapshot job's `sys/storage/raft/snapshot` (components/snapshots/snapshotSpecs.ts) and the
+ * metrics scrape's `sys/metrics` (components/monitoring/monitoringSpecs.ts), both `read` alone.
  */
 export const ALLOWED_SYS_PATHS: Readonly<Record<string, readonly string[]>> = {
     "sys/storage/raft/snapshot": ["read"],
@@ -111,21 +112,53 @@ function isSet(value: unknown): boolean {
     return value !== undefined && value !== null && value !== "" && value !== 0;
 }
 
+/** Where the policy documents and the server configuration this pack reads are written. */
+const POLICY_SOURCE = "policyDocument in components/vault-config/policies.ts";
+const SERVER_CONFIG_SOURCE = "serverConfig in components/vault-server/serverValues.ts";
+
+/** A JSON document that must be an object. @throws Error when it is not JSON, or not an object. */
+function parseJsonObject(text: string): Record<string, unknown> {
+    const value: unknown = JSON.parse(text);
+    if (!isRecord(value)) {
+        throw new Error(`it is JSON, but ${Array.isArray(value) ? "an array" : value === null ? "null" : `a ${typeof value}`}, not an object`);
+    }
+    return value;
+}
+
 /**
- * A configuration or policy document, HCL or JSON (Vault accepts both), as an object: HCL through
- * `@cdktf/hcl2json`, JSON through `JSON.parse`.
- * @throws Error when it is neither.
+ * A Vault policy document as an object. The components write Vault's JSON policy form
+ * (`{"path": {"<path>": {"capabilities": [...]}}}`), read with `JSON.parse`; policies that other
+ * stacks write by hand in HCL (Vault reads both) are read with `@cdktf/hcl2json`.
+ * @throws Error saying which form was tried and why it failed.
  */
-export async function parseHclOrJson(text: string, filename: string): Promise<Record<string, unknown>> {
+export async function parsePolicyDocument(text: string, filename: string): Promise<Record<string, unknown>> {
     const trimmed = text.trim();
     if (trimmed.startsWith("{")) {
-        const value: unknown = JSON.parse(trimmed);
-        if (!isRecord(value)) {
-            throw new Error("the JSON document is not an object");
+        try {
+            return parseJsonObject(trimmed);
+        } catch (error) {
+            throw new Error(`it starts with "{" but is not a JSON policy document: ${(error as Error).message}`);
         }
-        return value;
     }
-    return parseHcl(filename, text);
+    try {
+        return await parseHcl(filename, text);
+    } catch (error) {
+        throw new Error(`it is neither JSON nor HCL that parses: ${(error as Error).message.trim()}`);
+    }
+}
+
+/**
+ * A Vault server configuration (the chart's `server.ha.raft.config`, or what the chart renders from
+ * it) as an object: JSON, as the VaultServer component writes it; an HCL configuration is reported
+ * as not JSON rather than read.
+ * @throws Error when it is not a JSON object.
+ */
+export function parseServerConfig(text: string): Record<string, unknown> {
+    try {
+        return parseJsonObject(text.trim());
+    } catch (error) {
+        throw new Error(`it is not a JSON object (${(error as Error).message}); this pack reads the server configuration as JSON, as ${SERVER_CONFIG_SOURCE} writes it`);
+    }
 }
 
 /** One labelled block (`path "<label>" { ... }`, `listener "tcp" { ... }`) of a parsed document. */
@@ -135,9 +168,9 @@ export interface LabelledBlock {
 }
 
 /**
- * Every `blockType "<label>" { ... }` block of a document parsed by {@link parseHclOrJson}: hcl2json
- * gives `{ type: { label: [body, ...] } }`, Vault's JSON form `{ type: { label: body } }` or
- * `{ type: [{ label: body }] }`. A body that is not an object is reported through `malformed`.
+ * Every `blockType "<label>"` stanza of a parsed document: Vault's JSON form gives
+ * `{ type: { label: body } }` or `{ type: [{ label: body }] }`, an HCL policy read by hcl2json
+ * `{ type: { label: [body, ...] } }`. A body that is not an object is reported through `malformed`.
  */
 export function labelledBlocks(document: Record<string, unknown>, blockType: string, malformed: (label: string) => void = () => undefined): LabelledBlock[] {
     const blocks: LabelledBlock[] = [];
@@ -194,7 +227,10 @@ export function isRenderedVaultServer(resource: ResourceData): boolean {
     return resource.type === "kubernetes:apps/v1:StatefulSet" && typeof labels["helm.sh/chart"] === "string" && VAULT_CHART_LABEL.test(labels["helm.sh/chart"]) && labels.component === "server";
 }
 
-/** The key of the chart's server configuration in its `<release>-config` ConfigMap. */
+/**
+ * The key of the chart's server configuration in its `<release>-config` ConfigMap. The chart keeps the
+ * `.hcl` name for a JSON configuration too (it re-renders JSON compactly, adding `disable_mlock`).
+ */
 export const RENDERED_CONFIG_KEY = "extraconfig-from-values.hcl";
 
 /** The servers' configuration ConfigMap as the chart renders it. */
@@ -208,37 +244,44 @@ export function isRenderedVaultConfig(resource: ResourceData): boolean {
     );
 }
 
-/** Which of the chart's server configurations applies with these values (the chart's `vault.mode`). */
+/**
+ * Which of the chart's server configurations applies with these values: as the chart's `vault.config`
+ * helper picks it, `server.ha.raft.config` whenever Raft is enabled, else the mode's own
+ * (`server.ha.config` with HA, `server.standalone.config` without).
+ */
 function serverConfig(values: Record<string, unknown>): { readonly key: string; readonly config: unknown } {
     const server = recordAt(values, "server");
-    if (truthy(at(server, "ha", "enabled"))) {
-        return truthy(at(server, "ha", "raft", "enabled")) ? { key: "server.ha.raft.config", config: at(server, "ha", "raft", "config") } : { key: "server.ha.config", config: at(server, "ha", "config") };
+    if (truthy(at(server, "ha", "raft", "enabled"))) {
+        return { key: "server.ha.raft.config", config: at(server, "ha", "raft", "config") };
     }
-    return { key: "server.standalone.config", config: at(server, "standalone", "config") };
+    return truthy(at(server, "ha", "enabled")) ? { key: "server.ha.config", config: at(server, "ha", "config") } : { key: "server.standalone.config", config: at(server, "standalone", "config") };
 }
 
-/** A server configuration from the values (HCL or JSON text, or an object the chart renders as JSON). */
-async function configDocument(config: unknown, filename: string): Promise<Record<string, unknown>> {
+/**
+ * A server configuration from the values: JSON text. (An object is read as it is, although chart
+ * 0.34 refuses one: "structured server config is not supported".)
+ */
+function configDocument(config: unknown): Record<string, unknown> {
     if (isRecord(config)) {
         return config;
     }
     if (typeof config !== "string") {
-        throw new Error(`it is ${show(config)}`);
+        throw new Error(`it is ${show(config)}, not JSON text`);
     }
-    return parseHclOrJson(config, filename);
+    return parseServerConfig(config);
 }
 
 /** Problems with the `storage` of a server configuration: it must be Raft. */
 function raftStorageProblems(document: Record<string, unknown>): string[] {
     const storage = labelledBlocks(document, "storage").map((block) => block.label);
-    return storage.length === 1 && storage[0] === "raft" ? [] : [`its storage is ${storage.length === 0 ? "missing" : storage.join(", ")}, not a single storage "raft"`];
+    return storage.length === 1 && storage[0] === "raft" ? [] : [`its storage is ${storage.length === 0 ? "missing" : storage.join(", ")}, not a single "storage": {"raft": {...}}`];
 }
 
 /** Problems with the TCP listeners of a server configuration: none may turn TLS off. */
 function listenerTlsProblems(document: Record<string, unknown>): string[] {
     return labelledBlocks(document, "listener")
         .filter((block) => block.label === "tcp" && truthy(block.body.tls_disable))
-        .map((block) => `its listener "tcp" at ${show(block.body.address ?? "[::]:8200")} sets tls_disable = ${show(block.body.tls_disable)}`);
+        .map((block) => `its "tcp" listener at ${show(block.body.address ?? "[::]:8200")} sets "tls_disable": ${show(block.body.tls_disable)}`);
 }
 
 /** The configuration of `minimumRaftReplicas` for {@link checkRaftReplicas}. */
@@ -269,7 +312,7 @@ const REPLICA_FIX = (minimum: number) =>
  * (`server.ha.enabled`, `server.ha.raft.enabled`, `server.ha.replicas`, `server.dev.enabled`) and
  * on what the chart renders (the servers' StatefulSet replicas, the configuration's `storage "raft"`).
  */
-export async function checkRaftReplicas(resource: ResourceData, config: RaftReplicaConfig = {}): Promise<string[]> {
+export function checkRaftReplicas(resource: ResourceData, config: RaftReplicaConfig = {}): string[] {
     const minimum = config.minimumRaftReplicas ?? DEFAULT_MINIMUM_RAFT_REPLICAS;
     const who = describeResource(resource);
     const problems: string[] = [];
@@ -282,7 +325,7 @@ export async function checkRaftReplicas(resource: ResourceData, config: RaftRepl
             problems.push(`${who}: server.ha.enabled is ${show(at(values, "server", "ha", "enabled"))}, so the chart runs one standalone server. Set server.ha.enabled: true (the VaultServer component does).`);
         }
         if (at(values, "server", "ha", "raft", "enabled") !== true) {
-            problems.push(`${who}: server.ha.raft.enabled is ${show(at(values, "server", "ha", "raft", "enabled"))}, so the servers do not use integrated Raft storage. Set server.ha.raft.enabled: true with a storage "raft" configuration (the VaultServer component does).`);
+            problems.push(`${who}: server.ha.raft.enabled is ${show(at(values, "server", "ha", "raft", "enabled"))}, so the servers do not use integrated Raft storage. Set server.ha.raft.enabled: true with a "storage": {"raft": {...}} configuration (the VaultServer component does).`);
         }
         const problem = replicaProblem(at(values, "server", "ha", "replicas"), minimum);
         if (problem !== undefined) {
@@ -306,7 +349,7 @@ export async function checkRaftReplicas(resource: ResourceData, config: RaftRepl
     }
     if (isRenderedVaultConfig(resource)) {
         problems.push(
-            ...(await renderedConfigProblems(resource, who, raftStorageProblems, 'Run the chart with server.ha.raft.enabled and a storage "raft" block (the VaultServer component does).', "its storage cannot be checked")),
+            ...renderedConfigProblems(resource, who, raftStorageProblems, 'Run the chart with server.ha.raft.enabled and a "storage": {"raft": {...}} configuration (the VaultServer component does).', "its storage cannot be checked"),
         );
     }
     return problems;
@@ -316,18 +359,12 @@ export async function checkRaftReplicas(resource: ResourceData, config: RaftRepl
  * The problems `check` finds in the Vault server configuration a rendered ConfigMap holds, each with
  * `fix`; when it cannot be parsed, that, and what therefore `unchecked` stays.
  */
-async function renderedConfigProblems(
-    resource: ResourceData,
-    who: string,
-    check: (document: Record<string, unknown>) => string[],
-    fix: string,
-    unchecked: string,
-): Promise<string[]> {
+function renderedConfigProblems(resource: ResourceData, who: string, check: (document: Record<string, unknown>) => string[], fix: string, unchecked: string): string[] {
     try {
-        const document = await parseHclOrJson(String(recordAt(resource.props, "data")[RENDERED_CONFIG_KEY]), RENDERED_CONFIG_KEY);
+        const document = parseServerConfig(String(recordAt(resource.props, "data")[RENDERED_CONFIG_KEY]));
         return check(document).map((problem) => `${who}: the Vault server configuration: ${problem}. ${fix}`);
     } catch (error) {
-        return [`${who}: the Vault server configuration (${RENDERED_CONFIG_KEY}) cannot be parsed (${(error as Error).message}), so ${unchecked}. Fix the configuration.`];
+        return [`${who}: the Vault server configuration (${RENDERED_CONFIG_KEY}) cannot be parsed: ${(error as Error).message}. So ${unchecked}. Write the chart's server.ha.raft.config as JSON.`];
     }
 }
 
@@ -370,7 +407,7 @@ const TLS_FIX =
  * configurations all do). Checked on the chart's inputs and on what it renders (the servers'
  * `VAULT_ADDR` scheme, the configuration's listeners). `allowPlaintext` waives it.
  */
-export async function checkTlsOn(resource: ResourceData, config: TlsConfig = {}): Promise<string[]> {
+export function checkTlsOn(resource: ResourceData, config: TlsConfig = {}): string[] {
     if (config.allowPlaintext === true) {
         return [];
     }
@@ -387,15 +424,15 @@ export async function checkTlsOn(resource: ResourceData, config: TlsConfig = {})
         }
         const { key, config: serverConfigValue } = serverConfig(values);
         if (serverConfigValue === undefined) {
-            problems.push(`${who}: ${key} is not set, and the chart's default configuration sets tls_disable = 1 on its listener. ${TLS_FIX}.`);
+            problems.push(`${who}: ${key} is not set, and the chart's default configuration sets tls_disable on its listener. ${TLS_FIX}.`);
             return problems;
         }
         try {
-            for (const problem of listenerTlsProblems(await configDocument(serverConfigValue, key))) {
+            for (const problem of listenerTlsProblems(configDocument(serverConfigValue))) {
                 problems.push(`${who}: ${key}: ${problem}. ${TLS_FIX}.`);
             }
         } catch (error) {
-            problems.push(`${who}: ${key} cannot be parsed (${(error as Error).message}), so its listeners cannot be checked for TLS. Fix the configuration.`);
+            problems.push(`${who}: ${key} cannot be parsed: ${(error as Error).message}. So its listeners cannot be checked for TLS. Write it as JSON.`);
         }
         return problems;
     }
@@ -411,7 +448,7 @@ export async function checkTlsOn(resource: ResourceData, config: TlsConfig = {})
         return problems;
     }
     if (isRenderedVaultConfig(resource)) {
-        problems.push(...(await renderedConfigProblems(resource, who, listenerTlsProblems, `${TLS_FIX}.`, "its listeners cannot be checked for TLS")));
+        problems.push(...renderedConfigProblems(resource, who, listenerTlsProblems, `${TLS_FIX}.`, "its listeners cannot be checked for TLS"));
     }
     return problems;
 }
@@ -446,7 +483,7 @@ export function checkEsoApiV1(resource: ResourceData): string[] {
     return wrong.length === 0
         ? []
         : [
-              `${describeResource(resource)}: ${kind} is declared at external-secrets.io/${wrong.join(", external-secrets.io/")}. ESO stopped serving v1beta1 in 0.17 (chart 2.x serves only v1): declare it with apiVersion external-secrets.io/v1 (the components' builders in components/secretStoreSpecs.ts and replicatedSecretSpecs.ts do).`,
+              `${describeResource(resource)}: ${kind} is declared at external-secrets.io/${wrong.join(", external-secrets.io/")}. ESO stopped serving v1beta1 in 0.17 (chart 2.x serves only v1): declare it with apiVersion external-secrets.io/v1 (the components' builders in components/stores/storeSpecs.ts and components/replication/replicationSpecs.ts do).`,
           ];
 }
 
@@ -468,7 +505,7 @@ export function checkVaultToken(resource: ResourceData): string[] {
     const props = resource.props;
     const problems: string[] = [];
     if (props.noParent !== true) {
-        problems.push(`${who}: noParent is ${show(props.noParent)}, so the token is a child of the Vault provider's own 20-minute token and is revoked with it. Set noParent: true (peerTokenSettings in components/vaultSetupValues.ts does).`);
+        problems.push(`${who}: noParent is ${show(props.noParent)}, so the token is a child of the Vault provider's own 20-minute token and is revoked with it. Set noParent: true (peerTokenSettings in components/vault-config/setupValues.ts does).`);
     }
     const period = props.period;
     if (!isSet(period) || (typeof period === "string" && /^0+[smh]?$/.test(period.trim()))) {
@@ -526,8 +563,9 @@ export function reachesSys(pattern: string): boolean {
 }
 
 /**
- * `vault-policies-least-privilege`: a `vault:index/policy:Policy` document (HCL or JSON, parsed with
- * `@cdktf/hcl2json`) grants no `sudo`, `delete` or `list`; no wildcard (`+`, `*`) in a path's first
+ * `vault-policies-least-privilege`: a `vault:index/policy:Policy` document (Vault's JSON form, as the
+ * components write it, or HCL written by hand: {@link parsePolicyDocument}) grants no `sudo`,
+ * `delete` or `list`; no wildcard (`+`, `*`) in a path's first
  * segment unless the stanza only denies; and nothing under `sys/` but {@link ALLOWED_SYS_PATHS}
  * (`read` on `sys/storage/raft/snapshot`, and on `sys/metrics` for the metrics scrape). A stanza with
  * `deny` grants nothing, so it is always allowed. A document that cannot be parsed is a violation.
@@ -540,21 +578,25 @@ export async function checkVaultPolicy(resource: ResourceData): Promise<string[]
     const who = `${describeResource(resource)} (Vault policy ${show(policyName)})`;
     const text = resource.props.policy;
     if (typeof text !== "string") {
-        return [`${who}: its policy document is ${show(text)}, not HCL or JSON text, so it cannot be checked. Set policy to the document (components/vaultPolicies.ts renders them).`];
+        return [`${who}: its policy document is ${show(text)}, not text (Vault's JSON policy form, or HCL), so it cannot be checked. Set policy to the document (${POLICY_SOURCE} writes them).`];
     }
     let document: Record<string, unknown>;
     try {
-        document = await parseHclOrJson(text, `${policyName}.hcl`);
+        document = await parsePolicyDocument(text, `${policyName}.hcl`);
     } catch (error) {
-        return [`${who}: its policy document cannot be parsed (${(error as Error).message}). Vault would refuse it too: fix the HCL.`];
+        return [
+            `${who}: its policy document cannot be parsed, so it cannot be checked: ${(error as Error).message}. Vault would refuse it too: write it in Vault's JSON policy form, {"path": {"<path>": {"capabilities": [...]}}} (${POLICY_SOURCE} does), or fix the HCL.`,
+        ];
     }
     const problems: string[] = [];
     for (const key of Object.keys(document)) {
         if (key !== "path" && key !== "name") {
-            problems.push(`${who}: ${show(key)} is not a Vault policy stanza (only path blocks are). Remove it.`);
+            problems.push(`${who}: ${show(key)} is not a Vault policy stanza (only "path" is). Remove it.`);
         }
     }
-    const blocks = labelledBlocks(document, "path", (label) => problems.push(`${who}: the path stanza ${show(label)} is malformed (one label and a body). Write path "<path>" { capabilities = [...] }.`));
+    const blocks = labelledBlocks(document, "path", (label) =>
+        problems.push(`${who}: the path stanza ${show(label)} is malformed (each path needs a body). Write "path": {"<path>": {"capabilities": [...]}}.`),
+    );
     const sysAllowed = Object.entries(ALLOWED_SYS_PATHS)
         .map(([path, capabilities]) => `${capabilities.join(", ")} on ${path}`)
         .join(" and ");
@@ -570,7 +612,7 @@ export async function checkVaultPolicy(resource: ResourceData): Promise<string[]
         if (body.policy !== undefined) {
             const legacy = typeof body.policy === "string" ? LEGACY_POLICY[body.policy] : undefined;
             if (legacy === undefined) {
-                problems.push(`${where}: policy = ${show(body.policy)} is not deny, read, write or sudo. Use capabilities = [...] instead.`);
+                problems.push(`${where}: its legacy policy ${show(body.policy)} is not deny, read, write or sudo. Use capabilities instead.`);
                 continue;
             }
             legacy.forEach((capability) => granted.add(capability));
@@ -581,7 +623,7 @@ export async function checkVaultPolicy(resource: ResourceData): Promise<string[]
         for (const capability of ["sudo", "delete", "list"]) {
             if (granted.has(capability)) {
                 problems.push(
-                    `${where} grants ${show(capability)}${body.policy !== undefined ? ` (through policy = ${show(body.policy)})` : ""}, which no role here needs (see the table in components/vaultPolicies.ts: create, read and update only). Remove ${show(capability)}.`,
+                    `${where} grants ${show(capability)}${body.policy !== undefined ? ` (through the legacy policy ${show(body.policy)})` : ""}, which no role here needs (see POLICY_TABLE in components/vault-config/policies.ts: create, read and update only). Remove ${show(capability)}.`,
                 );
             }
         }

@@ -10,7 +10,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as fs from "node:fs";
 import { z } from "zod";
-import { coerce, docOf, issueReason, kindOf, knownKeys, option, optionRows, options, pathText, ruleIssue, schemaAt, text } from "../components/common/options";
+import { coerce, docOf, issueReason, kindOf, knownKeys, option, optionRows, options, pathText, ruleIssue, schemaAt, text, rules } from "../components/common/options";
 import { isContextName, isDnsLabel, isOrganizationName, isVaultAddress } from "../components/common/predicates";
 import { peersOf, vaultAddress } from "../components/common/topology";
 import { domainOption, regionFields, regionRules, type RegionOptions } from "../components/region/regionOptions";
@@ -90,7 +90,7 @@ export const stackOptions = options({
         example: "{}",
         defaultText: "none",
     }),
-}).superRefine((stack, ctx) => {
+}).check(rules((stack, ctx) => {
     regionRules(stack, ctx, (i) => (stack.replicatedSecrets[i].initialValue === undefined ? undefined : {}));
     stack.replicatedSecrets.forEach((secret, i) => {
         if (secret.initialValue === "generate" && secret.keys?.length !== 1) {
@@ -107,7 +107,7 @@ export const stackOptions = options({
     if (stack.peerAuth === "jwt" && stack.serviceAccountIssuer === undefined) {
         ruleIssue(ctx, ["serviceAccountIssuer"], "is not set, but peerAuth is jwt: the peers' Vaults need this cluster's token issuer and keys");
     }
-});
+}));
 
 export type StackOptions = z.output<typeof stackOptions>;
 
@@ -176,22 +176,32 @@ export function parseConfig(stack: string, rawConfig: Readonly<Record<string, st
         };
     }
 
-    const input = coerce(stackOptions, projectValues(rawConfig));
+    const given = coerce(stackOptions, projectValues(rawConfig)) as Record<string, unknown>;
+    // The region defaults to the stack name; the rules that need it (the Vault host's length) see it.
+    const input = given.region === undefined ? { ...given, region: stack } : given;
     const parsed = stackOptions.safeParse(input);
+    const regionDefaulted = (issue: z.core.$ZodIssue) => given.region === undefined && issue.path[0] === "region";
+    const defaultedRegion = (regions: unknown): [string, string, string] => {
+        const list = Array.isArray(regions) ? regions.join(", ") : "";
+        return [
+            qualified(["region"]),
+            `is not set, so it defaults to the stack name "${stack}", which is not one of the regions (${list})`,
+            `pulumi config set region <one of ${list}> -s {stack}${isDnsLabel(stack) ? `, or add ${stack} to the regions default in Pulumi.yaml` : ""}`,
+        ];
+    };
     if (!parsed.success) {
-        return { ok: false, problems: parsed.error.issues.flatMap((issue) => describeIssue(issue, input, show).map(([key, reason, fix]) => problem(key, reason, fix))) };
+        const issues = parsed.error.issues;
+        return {
+            ok: false,
+            problems: [
+                ...(issues.some(regionDefaulted) ? [defaultedRegion((input as { regions?: unknown }).regions)] : []),
+                ...issues.filter((issue) => !regionDefaulted(issue)).flatMap((issue) => describeIssue(issue, input, show)),
+            ].map(([key, reason, fix]) => problem(key, reason, fix)),
+        };
     }
     const values = parsed.data;
     const problems: [string, string, string][] = [];
     const region = values.region ?? stack;
-    if (values.region === undefined && !values.regions.includes(region)) {
-        const list = values.regions.join(", ");
-        problems.push([
-            qualified(["region"]),
-            `is not set, so it defaults to the stack name "${stack}", which is not one of the regions (${list})`,
-            `pulumi config set region <one of ${list}> -s {stack}${isDnsLabel(region) ? `, or add ${region} to the regions default in Pulumi.yaml` : ""}`,
-        ]);
-    }
     if (values.vaultInitialized && !parse.environment?.VAULT_TOKEN) {
         problems.push([
             qualified(["vaultInitialized"]),
@@ -329,8 +339,8 @@ function setCommand(path: readonly PropertyKey[], value: string): string {
     const name = pathText(path);
     const quoted = /^[\w.\-/]+$/.test(value) ? value : `'${value}'`;
     const field = schemaAt(stackOptions, path);
-    if (field !== undefined && docOf(field).projectWide) {
-        return `edit the ${name} default under config: in Pulumi.yaml (and remove any ${qualified(path)} from Pulumi.{stack}.yaml)`;
+    if (docOf(schemaAt(stackOptions, path.slice(0, 1)) ?? z.never()).projectWide) {
+        return `edit the ${String(path[0])} default under config: in Pulumi.yaml (and remove any ${qualified(path.slice(0, 1))} from Pulumi.{stack}.yaml)`;
     }
     if (field !== undefined && kindOf(field) === "object" && knownKeys(stackOptions, path).length > 0) {
         const [first] = knownKeys(stackOptions, path);
@@ -363,7 +373,9 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown, show: (path: rea
     const field = schemaAt(stackOptions, issue.path);
     const example = field === undefined ? "<value>" : (docOf(field).example ?? "<value>");
     const rule = issue.code === "custom" && (issue.params as { rule?: boolean } | undefined)?.rule === true;
-    const fix = rule ? `${setCommand(issue.path, "<value>")} (or pulumi config rm ${issue.path.length > 1 ? "--path " : ""}${pathText(issue.path)} -s {stack}); see docs/configuration.md` : setCommand(issue.path, example);
+    const remove = `pulumi config rm ${issue.path.length > 1 ? "--path " : ""}${pathText(issue.path)} -s {stack}`;
+    // A rule says what is wrong with a combination: set what it says is missing, else remove what it says is too much.
+    const fix = !rule ? setCommand(issue.path, example) : /^(is not set|lacks)/.test(issue.message) ? setCommand(issue.path, example) : `${remove}, or ${setCommand(issue.path, example)}; see docs/configuration.md`;
     return [[qualified(issue.path), reason, fix]];
 }
 

@@ -5,7 +5,7 @@
  */
 import * as crypto from "node:crypto";
 import { z } from "zod";
-import { option, options, ruleIssue, text } from "../components/common/options";
+import { option, options, ruleIssue, text, rules } from "../components/common/options";
 
 /** What a region publishes about its cluster's service-account tokens. */
 export interface PublishedIdentity {
@@ -44,7 +44,7 @@ export const serviceAccountIssuerOptions = options({
         example: "certs/oidc-ca.pem",
         defaultText: "the system's trusted CAs",
     }),
-}).superRefine((issuer, ctx) => {
+}).check(rules((issuer, ctx) => {
     if (issuer.discovery === (issuer.jwksFile !== undefined)) {
         ruleIssue(
             ctx,
@@ -57,7 +57,7 @@ export const serviceAccountIssuerOptions = options({
     if (!issuer.discovery && issuer.discoveryCaFile !== undefined) {
         ruleIssue(ctx, ["discoveryCaFile"], "is set, but discovery is off: remove it");
     }
-});
+}));
 
 /** A file named in config, or why it cannot be read (phrased to follow the key and its value). */
 function readConfigFile(path: string, files: IdentityFiles): string | { problem: string } {

@@ -1,6 +1,8 @@
+import * as pulumi from "@pulumi/pulumi";
 import * as fc from "fast-check";
 import * as path from "node:path";
-import { CONFIG_KEYS, PROJECT, type ParseOptions, parseConfig as parseRaw, type ParseResult, type RegionConfig } from "../stack/config";
+import { parse as parseYaml } from "yaml";
+import { PROJECT, type ParseOptions, configRows, parseConfig as parseRaw, type ParseResult, type RegionConfig } from "../stack/config";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import { readProject, readStackConfig } from "../stack/projectFiles";
@@ -70,6 +72,11 @@ function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<s
     return out;
 }
 
+/** The value of an Output (known and not failing, as config outputs are). */
+function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {
+    return new Promise((resolve) => output.apply((value) => resolve(value)));
+}
+
 function fail(file: string): never {
     throw Object.assign(new Error(`ENOENT: no such file or directory, open '${file}'`), { code: "ENOENT" });
 }
@@ -91,26 +98,22 @@ function problems(result: ParseResult): readonly string[] {
 describe("config defaults", () => {
     it("takes regions from Pulumi.yaml, the region from the stack name and everything else from the components", () => {
         const config = ok(parseConfig("region1", raw()));
-        expect(config).toEqual({
+        expect({ ...config, options: undefined, resolved: undefined }).toEqual({
             stack: "region1",
             region: "region1",
-            regions: ["region1", "region2"],
             peers: ["region2"],
-            domain: "example.com",
             kubeContext: "region1",
-            kvMount: "secret",
             vaultInitialized: false,
             vaultAddress: "https://vault.region1.example.com",
             vaultCaCertFile: "certs/vault-ca.pem",
             vaultCaCert: PEM,
-            vault: {},
-            auditDevices: ["file", "stdout"],
-            snapshots: {},
-            peerAuth: "token",
-            monitoring: {},
-            externalSecrets: { install: true },
-            replicatedSecrets: [],
+            options: undefined,
+            resolved: undefined,
         });
+        expect(config.options).toMatchObject({ region: "region1", regions: ["region1", "region2"], domain: "example.com", kvMount: "secret", peerAuth: "token", replicatedSecrets: [] });
+        expect(config.resolved.vault).toMatchObject({ namespace: "vault", replicas: 3, auditDevices: ["file", "stdout"], tls: { source: "cert-manager" }, seal: { type: "shamir" }, snapshots: { enabled: true, retain: 48 } });
+        expect(config.resolved.externalSecrets).toEqual({ install: true, namespace: "external-secrets", replicas: 2, chartVersion: "2.9.0", imageTag: "v2.9.0" });
+        expect(config.resolved.monitoring).toMatchObject({ serviceMonitor: false, prometheusRules: false, retention: "60s" });
     });
 
     it("lets `region` name the region when the stack is named otherwise, and derives the peers", () => {
@@ -125,8 +128,8 @@ describe("config defaults", () => {
         const config = ok(parseConfig(stack, readStackConfig(project, stack).config, operator));
         expect(config.vaultInitialized).toBe(true);
         expect(config.region).toBe(stack);
-        expect(config.domain).toBe("example.com");
-        expect(config.vault.replicas).toBe(3);
+        expect(config.options.domain).toBe("example.com");
+        expect(config.resolved.vault.replicas).toBe(3);
     });
 
     it("passes explicit settings through, accepting the strings `pulumi config set --path` may store", () => {
@@ -141,18 +144,28 @@ describe("config defaults", () => {
             ),
         );
         expect(config.kubeContext).toBe("arn:aws:eks:eu-west-1:123:cluster/r1");
-        expect(config.vault).toEqual({ replicas: 5, storageSize: "20Gi", storageClass: "fast-ssd", ingressClassName: "nginx", namespace: "secrets" });
-        expect(config.externalSecrets).toEqual({ install: true, namespace: "eso", replicas: 3, chartVersion: "2.9.1", imageTag: "v2.9.1" });
-        expect(ok(parseConfig("region1", raw({ externalSecrets: { install: "false" } }))).externalSecrets.install).toBe(false);
+        expect(config.resolved.vault).toMatchObject({ replicas: 5, storageSize: "20Gi", storageClass: "fast-ssd", ingressClassName: "nginx", namespace: "secrets" });
+        expect(config.resolved.externalSecrets).toEqual({ install: true, namespace: "eso", replicas: 3, chartVersion: "2.9.1", imageTag: "v2.9.1" });
+        expect(ok(parseConfig("region1", raw({ externalSecrets: { install: "false" } }))).resolved.externalSecrets.install).toBe(false);
     });
 
-    it("ignores keys of other namespaces", () => {
-        expect(parseConfig("region1", raw({ "kubernetes:context": "x", "aws:region": "eu-west-1" })).ok).toBe(true);
+    it("warns about keys of other namespaces, which this program's explicit providers do not read", () => {
+        const result = parseConfig("region1", raw({ "kubernetes:context": "x", "aws:region": "eu-west-1", "pulumi:tags": "{}" }));
+        expect(result.ok && result.warnings).toEqual([
+            expect.stringContaining("kubernetes:context is set, but this program reads only openova-vault:*"),
+            expect.stringContaining("aws:region is set, but this program reads only openova-vault:*"),
+        ]);
+    });
+
+    it("refuses keys under a misspelt project name, naming the key they were meant to be", () => {
+        expect(problems(parseConfig("region1", raw({ "openova-valt:domain": "example.org" })))).toEqual([
+            'Invalid config for stack "region1": openova-valt:domain is under the namespace openova-valt, which this program does not read (did you mean openova-vault:domain?). Fix: pulumi config rm openova-valt:domain -s region1 && pulumi config set domain <value> -s region1',
+        ]);
     });
 
     it("accepts an image tag pinned by digest", () => {
         const tag = `2.0.4@sha256:${"a".repeat(64)}`;
-        expect(ok(parseConfig("region1", raw({ vault: { imageTag: tag } }))).vault.imageTag).toBe(tag);
+        expect(ok(parseConfig("region1", raw({ vault: { imageTag: tag } }))).resolved.vault.imageTag).toBe(tag);
     });
 
     it("warns about an image override that leaves the chart pinned, but not about restating the pinned chart", () => {
@@ -200,17 +213,17 @@ describe("config errors", () => {
         [
             "a region not in regions",
             { region: "region3" },
-            'openova-vault:region is "region3", but it must be one of the regions in openova-vault:regions (region1, region2)',
-            /Fix: pulumi config set region <one of region1, region2> -s region1, or add region3 to the regions default in Pulumi\.yaml$/,
+            "openova-vault:region is region3, which is not one of the regions (region1, region2)",
+            /Fix: pulumi config rm region -s region1, or pulumi config set region region1 -s region1; see docs\/configuration\.md$/,
         ],
-        ["a region that is not a DNS label", { region: "Region 3" }, 'openova-vault:region is "Region 3", but it must be one of the regions', /Fix: pulumi config set region <one of region1, region2> -s region1$/],
+        ["a region that is not a DNS label", { region: "Region 3" }, 'openova-vault:region is "Region 3", but it must be one of the regions', /Fix: pulumi config set region region1 -s region1$/],
         ["a storage size in words", { vault: { storageSize: "ten" } }, 'openova-vault:vault.storageSize is "ten", but it must be a Kubernetes quantity with a unit, at least 1Gi', /--path vault\.storageSize 10Gi/],
         ["a zero storage size", { vault: { storageSize: "0Gi" } }, 'openova-vault:vault.storageSize is "0Gi", but it must be a Kubernetes quantity', /--path vault\.storageSize 10Gi/],
         ["a storage size without a unit (bytes)", { vault: { storageSize: "100" } }, 'openova-vault:vault.storageSize is "100", but it must be a Kubernetes quantity with a unit', /--path vault\.storageSize 10Gi/],
         ["a storage size below 1Gi", { vault: { storageSize: "500Mi" } }, 'openova-vault:vault.storageSize is "500Mi", but it must be a Kubernetes quantity with a unit, at least 1Gi', /10Gi/],
         ["an unpinned image tag", { vault: { imageTag: "latest" } }, 'openova-vault:vault.imageTag is "latest", but it must be a pinned image tag', /--path vault\.imageTag 2\.0\.4/],
-        ["a reserved namespace for Vault", { vault: { namespace: "kube-system" } }, 'openova-vault:vault.namespace is "kube-system", but it must be a DNS label other than default and kube-*', /--path vault\.namespace vault/],
-        ["the default namespace for ESO", { externalSecrets: { namespace: "default" } }, 'openova-vault:externalSecrets.namespace is "default", but it must be a DNS label other than default', /--path externalSecrets\.namespace external-secrets/],
+        ["a reserved namespace for Vault", { vault: { namespace: "kube-system" } }, 'openova-vault:vault.namespace is "kube-system", but it must be a namespace name (a DNS label) other than default and kube-*', /--path vault\.namespace vault/],
+        ["the default namespace for ESO", { externalSecrets: { namespace: "default" } }, 'openova-vault:externalSecrets.namespace is "default", but it must be a namespace name (a DNS label) other than default', /--path externalSecrets\.namespace external-secrets/],
         ["a kube context with surrounding spaces", { kubeContext: " region1" }, 'openova-vault:kubeContext is " region1", but it must be a kubeconfig context name (not empty, no surrounding spaces)', /set kubeContext region1/],
         ["a bad audit storage size", { vault: { auditStorageSize: "10 GB" } }, 'openova-vault:vault.auditStorageSize is "10 GB"', /--path vault\.auditStorageSize 10Gi/],
         ["a misspelt vault key", { vault: { replica: 3 } }, "openova-vault:vault.replica is not a known key (did you mean openova-vault:vault.replicas?)", /Fix: pulumi config rm --path vault\.replica -s region1$/],
@@ -218,7 +231,7 @@ describe("config errors", () => {
         ["a misspelt ESO key", { externalSecrets: { instal: false } }, "openova-vault:externalSecrets.instal is not a known key (did you mean openova-vault:externalSecrets.install?)", /rm --path externalSecrets\.instal/],
         ["a nested key set without --path", { "vault.replicas": "5" }, "openova-vault:vault.replicas is a flat key, but vault is an object: nested keys are set with --path", /pulumi config rm vault\.replicas -s region1 && pulumi config set --path vault\.replicas <value> -s region1$/],
         ["an unknown key with no close match", { tlsEverywhere: true }, "openova-vault:tlsEverywhere is not a known key; known keys: regions, region, domain", /rm tlsEverywhere/],
-        ["vault settings that are not an object", { vault: 3 }, "openova-vault:vault is 3, but it must be an object with the keys replicas, storageSize", /Fix: pulumi config rm vault -s region1, then set its keys with --path, e.g. pulumi config set --path vault\.replicas 3 -s region1$/],
+        ["vault settings that are not an object", { vault: 3 }, "openova-vault:vault is 3, but it must be an object", /Fix: set its keys with --path, e.g. pulumi config set --path vault\.namespace vault -s region1$/],
         [
             "a region name that is not a DNS label",
             { regions: ["region1", "Region_2"] },
@@ -235,7 +248,7 @@ describe("config errors", () => {
         [
             "Vault and ESO in one namespace",
             { vault: { namespace: "platform" }, externalSecrets: { namespace: "platform" } },
-            'openova-vault:externalSecrets.namespace and openova-vault:vault.namespace are both "platform"',
+            "openova-vault:externalSecrets.namespace is platform, Vault's own namespace, but the External Secrets Operator needs its own",
             /--path externalSecrets\.namespace external-secrets/,
         ],
     ];
@@ -252,7 +265,7 @@ describe("config errors", () => {
 
     it("explains a stack whose name is not a region and that sets no region", () => {
         expect(problems(parseConfig("dev", raw()))).toEqual([
-            'Invalid config for stack "dev": openova-vault:region is not set, so it defaults to the stack name "dev", which is not one of the regions in openova-vault:regions (region1, region2). Fix: pulumi config set region <one of region1, region2> -s dev, or add dev to the regions default in Pulumi.yaml',
+            'Invalid config for stack "dev": openova-vault:region is not set, so it defaults to the stack name "dev", which is not one of the regions (region1, region2). Fix: pulumi config set region <one of region1, region2> -s dev, or add dev to the regions default in Pulumi.yaml',
         ]);
     });
 
@@ -283,29 +296,42 @@ describe("config errors", () => {
             "vault.tls.secretName": { vault: { tls: { source: "secret" } } },
             "vault.tls.allowPlaintext": { vault: { tls: { source: "none" } } },
             "vault.seal.type": { vault: { seal: { ...awskms, credentials: "workload-identity", workloadIdentity: "arn:aws:iam::1:role/v" } } },
+            "vault.seal.parameters": { vault: { seal: { type: "awskms", credentials: "workload-identity", workloadIdentity: "arn:aws:iam::1:role/v" } } },
             "vault.seal.credentials": { vault: { seal: { ...awskms, workloadIdentity: "arn:aws:iam::1:role/v" } } },
             "vault.seal.credentialsSecret": { vault: { seal: { ...awskms, credentials: "secret" } } },
             "vault.seal.workloadIdentity": { vault: { seal: { ...awskms, credentials: "workload-identity" } } },
+            "vault.snapshots.storageClass": {},
             peerAuth: { serviceAccountIssuer: jwt.serviceAccountIssuer },
             "serviceAccountIssuer.url": { ...jwt },
             "serviceAccountIssuer.jwksFile": { peerAuth: "jwt", serviceAccountIssuer: { url: "https://oidc.region1.example.com" } },
             "serviceAccountIssuer.discovery": { ...jwt },
             "serviceAccountIssuer.discoveryCaFile": { ...jwt },
+            "vault.ingressControllerNamespace": { vault: { ingressClassName: "nginx" } },
         };
-        for (const { key, type, example } of CONFIG_KEYS.filter((k) => k.type !== "object" && k.key !== "replicatedSecrets")) {
+        const rows = configRows().filter((row) => row.kind !== "object" && !row.key.includes("[]") && row.key !== "replicatedSecrets");
+        expect(rows.length).toBeGreaterThan(40);
+        for (const { key, example } of rows) {
             const [parent, ...rest] = key.split(".");
-            const typed: unknown = type === "integer" ? Number(example) : type === "boolean" ? example === "true" : type === "array" ? [example, ...(parent === "regions" ? ["region2"] : [])] : example;
-            const entry = { name: "db-credentials", namespace: "databases", ...(rest[0] === "initialValue" ? { keys: ["password"] } : {}) };
+            const typed = parseYaml(example) as unknown;
             const nested = rest.reduceRight<unknown>((value, part) => ({ [part]: value }), typed);
-            const values = rest.length === 0 ? { [parent]: typed } : parent === "replicatedSecrets" ? { [parent]: [{ ...entry, [rest[0]]: typed }] } : { [parent]: nested };
+            const values = rest.length === 0 ? { [parent]: typed } : { [parent]: nested };
             const result = parseConfig("region1", raw(merge(context[key] ?? {}, values)), operator);
             expect({ key, problems: result.ok ? [] : result.problems }).toEqual({ key, problems: [] });
+        }
+        const entry = { name: "db-credentials", namespace: "databases", keys: ["password"] };
+        for (const row of configRows().filter((r) => r.key.startsWith("replicatedSecrets[]."))) {
+            const field = row.key.slice("replicatedSecrets[].".length);
+            const result = parseConfig("region1", raw({ replicatedSecrets: [{ ...entry, [field]: parseYaml(row.example) as unknown }] }), operator);
+            expect({ key: row.key, problems: result.ok ? [] : result.problems }).toEqual({ key: row.key, problems: [] });
         }
     });
 
     it("lists exactly the documented keys as the known ones", () => {
         const [line] = problems(parseConfig("region1", raw({ vault: { nope: 1 } })));
-        const nested = CONFIG_KEYS.filter((k) => k.key.startsWith("vault.")).map((k) => k.key.slice("vault.".length)).filter((k) => !k.includes("."));
+        const nested = configRows()
+            .filter((row) => row.key.startsWith("vault."))
+            .map((row) => row.key.slice("vault.".length))
+            .filter((k) => !k.includes("."));
         expect(nested).toContain("tls");
         expect(line).toContain(`known keys of openova-vault:vault: ${nested.join(", ")}.`);
         const [deeper] = problems(parseConfig("region1", raw({ vault: { tls: { sorce: "secret" } } })));
@@ -378,7 +404,7 @@ describe("the Vault gate and the admin credential", () => {
         const plaintext = { vault: { tls: { source: "none", allowPlaintext: true } } };
         expect(ok(parseConfig("region1", raw({ vaultAddress: "http://127.0.0.1:8200", ...plaintext }), operator)).vaultAddress).toBe("http://127.0.0.1:8200");
         expect(problems(parseConfig("region1", raw({ vaultAddress: "http://127.0.0.1:8200" }), operator))).toEqual([
-            expect.stringContaining("openova-vault:vaultAddress is http://127.0.0.1:8200, plain HTTP, but the servers listen with TLS only. Fix: pulumi config set vaultAddress https://"),
+            expect.stringContaining("openova-vault:vaultAddress is http://127.0.0.1:8200, plain HTTP, but the servers listen with TLS only. Fix: pulumi config rm vaultAddress -s region1, or pulumi config set vaultAddress 'https://"),
         ]);
     });
 
@@ -396,15 +422,19 @@ describe("replicatedSecrets", () => {
 
     it("defaults the mode to vault-written and the home to the first region, and resolves the first value only in the home stack", () => {
         const home = ok(parseConfig("region1", raw({ replicatedSecrets: [{ ...db, initialValue: "generate" }] })));
-        expect(home.replicatedSecrets).toEqual([{ ...db, mode: "vault-written", home: "region1", initialValue: { generate: { key: "password" } } }]);
+        expect(home.options.replicatedSecrets).toEqual([expect.objectContaining({ ...db, mode: "vault-written", home: "region1", initialValue: { generate: { key: "password" } } })]);
         const other = ok(parseConfig("region2", raw({ replicatedSecrets: [{ ...db, initialValue: "generate" }] })));
-        expect(other.replicatedSecrets).toEqual([{ ...db, mode: "vault-written", home: "region1" }]);
+        expect(other.options.replicatedSecrets).toEqual([expect.objectContaining({ ...db, mode: "vault-written", home: "region1" })]);
+        expect(other.options.replicatedSecrets?.[0]).not.toHaveProperty("initialValue");
     });
 
-    it("takes an operator-supplied first value from initialValues, only when set with --secret", () => {
+    it("takes an operator-supplied first value from initialValues, as a Pulumi secret, only when set with --secret", async () => {
         const values = { replicatedSecrets: [{ ...db, initialValue: "config" }], initialValues: { "db-credentials": "s3cr3t" } };
         const config = ok(parseConfig("region1", raw(values), { secretKeys: ["openova-vault:initialValues"] }));
-        expect(config.replicatedSecrets[0].initialValue).toEqual({ value: { password: "s3cr3t" } });
+        const initial = config.options.replicatedSecrets?.[0].initialValue;
+        expect(initial !== undefined && "value" in initial && pulumi.Output.isInstance(initial.value)).toBe(true);
+        expect(await promiseOf(pulumi.output((initial as { value: pulumi.Input<Record<string, string>> }).value))).toEqual({ password: "s3cr3t" });
+        expect(await pulumi.isSecret(pulumi.output((initial as { value: pulumi.Input<Record<string, string>> }).value))).toBe(true);
         const [line] = problems(parseConfig("region1", raw(values)));
         expect(line).toContain("openova-vault:initialValues holds a value for db-credentials, but it is not set with --secret");
         expect(line).not.toContain("s3cr3t");
@@ -415,11 +445,11 @@ describe("replicatedSecrets", () => {
 
     it.each([
         [{ ...db, mode: "both-ways" }, "openova-vault:replicatedSecrets[0].mode is \"both-ways\", but it must be vault-written or cluster-written", "pulumi config set --path 'replicatedSecrets[0].mode' vault-written -s region1"],
-        [{ ...db, home: "region9" }, "openova-vault:replicatedSecrets[0].home is \"region9\", but it must be one of the regions", "pulumi config set --path 'replicatedSecrets[0].home' region1 -s region1"],
+        [{ ...db, home: "region9" }, "openova-vault:replicatedSecrets[0].home is region9, which is not one of the regions (region1, region2)", "pulumi config set --path 'replicatedSecrets[0].home' region1 -s region1"],
         [{ ...db, namespace: "Databases" }, "openova-vault:replicatedSecrets[0].namespace is \"Databases\"", "pulumi config set --path 'replicatedSecrets[0].namespace' databases -s region1"],
-        [{ ...db, keys: ["a", "a"] }, "openova-vault:replicatedSecrets[0].keys is [\"a\",\"a\"], but it must be a list of distinct Secret keys", "pulumi config set --path 'replicatedSecrets[0].keys[0]' password -s region1"],
-        [{ ...db, initialValue: "generate", keys: ["user", "password"] }, "but ESO's Password generator makes one value", "replicatedSecrets[0].keys[0]"],
-        [{ ...db, mode: "cluster-written", initialValue: "generate" }, "but a cluster-written secret's owner creates its value", "pulumi config rm --path 'replicatedSecrets[0].initialValue' -s region1"],
+        [{ ...db, keys: ["a", "a"] }, "openova-vault:replicatedSecrets[0].keys is [\"a\",\"a\"], but it must be a non-empty list of distinct Secret keys", "pulumi config set --path 'replicatedSecrets[0].keys' '[password]' -s region1"],
+        [{ ...db, initialValue: "generate", keys: ["user", "password"] }, "but ESO's Password generator makes one value", "pulumi config rm --path replicatedSecrets[0].initialValue -s region1"],
+        [{ ...db, mode: "cluster-written", initialValue: "generate" }, "but a cluster-written secret's owner creates its value", "pulumi config rm --path replicatedSecrets[0].initialValue -s region1"],
         [{ ...db, remoteKey: "../x" }, "openova-vault:replicatedSecrets[0].remoteKey is \"../x\"", "replicatedSecrets[0].remoteKey"],
         [{ ...db, nam: "x" }, "openova-vault:replicatedSecrets[0].nam is not a known key (did you mean openova-vault:replicatedSecrets[0].name?)", "Fix: pulumi config rm --path 'replicatedSecrets[0].nam' -s region1"],
     ])("rejects %j with one line", (entry, reason, fix) => {
@@ -438,39 +468,39 @@ describe("security options", () => {
     const awskms = { type: "awskms", parameters: { region: "eu-west-1", kms_key_id: "alias/vault" } };
 
     it("are on by default: TLS from cert-manager, both audit devices, snapshots, token peer auth", () => {
-        const config = ok(parseConfig("region1", raw()));
-        expect(config.vault.tls).toBeUndefined();
-        expect(config.auditDevices).toEqual(["file", "stdout"]);
-        expect(config.snapshots).toEqual({});
-        expect(config.peerAuth).toBe("token");
+        const { resolved } = ok(parseConfig("region1", raw()));
+        expect(resolved.vault.tls).toEqual({ source: "cert-manager" });
+        expect(resolved.vault.auditDevices).toEqual(["file", "stdout"]);
+        expect(resolved.vault.snapshots).toMatchObject({ enabled: true, schedule: "0 * * * *", retain: 48 });
+        expect(resolved.peerAuth).toBe("token");
     });
 
     it.each([
-        ["TLS off without the explicit setting", { vault: { tls: { source: "none" } } }, "openova-vault:vault.tls.source is none, which sends every secret over the network in plaintext: set tls.allowPlaintext to true"],
-        ["auto-unseal without credentials", { vault: { seal: awskms } }, "openova-vault:vault.seal.type awskms needs credentials for the KMS: set seal.credentials to secret (with seal.credentialsSecret) or workload-identity"],
-        ["a Secret as credentials, without its name", { vault: { seal: { ...awskms, credentials: "secret" } } }, "seal.credentialsSecret (a Secret in Vault's namespace with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) is not set"],
-        ["a credential in the seal's parameters", { vault: { seal: { ...awskms, credentials: "secret", credentialsSecret: "kms", parameters: { ...awskms.parameters, secret_key: "x" } } } }, "seal.parameters.secret_key would put a credential in the server configuration"],
-        ["a seal without its required parameters", { vault: { seal: { type: "gcpckms", credentials: "workload-identity", workloadIdentity: "vault@p.iam.gserviceaccount.com" } } }, "seal.type gcpckms needs seal.parameters project, region, key_ring, crypto_key"],
-        ["transit with workload identity", { vault: { seal: { type: "transit", parameters: { address: "https://t", key_name: "k", mount_path: "transit/" }, credentials: "workload-identity", workloadIdentity: "x" } } }, "seal.type transit has no workload identity"],
-        ["Shamir with seal settings", { vault: { seal: { credentials: "secret" } } }, "seal.type is shamir, which takes no seal.credentials"],
-        ["an existing-Secret source without its name", { vault: { tls: { source: "secret" } } }, "tls.source is secret, but tls.secretName"],
-        ["an issuer with an existing Secret", { vault: { tls: { source: "secret", secretName: "s", issuerName: "ca" } } }, "tls.issuerKind and tls.issuerName have no effect"],
-        ["allowPlaintext with TLS on", { vault: { tls: { allowPlaintext: true } } }, "tls.allowPlaintext is set, but tls.source is cert-manager"],
+        ["TLS off without the explicit setting", { vault: { tls: { source: "none" } } }, "openova-vault:vault.tls.source is none, which sends every secret over the network in plaintext: set allowPlaintext to true"],
+        ["auto-unseal without credentials", { vault: { seal: awskms } }, "openova-vault:vault.seal.credentials is not set, but type awskms needs credentials for the KMS: secret (with credentialsSecret) or workload-identity"],
+        ["a Secret as credentials, without its name", { vault: { seal: { ...awskms, credentials: "secret" } } }, "openova-vault:vault.seal.credentialsSecret is not set, but credentials is secret: name a Secret in Vault's namespace with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY"],
+        ["a credential in the seal's parameters", { vault: { seal: { ...awskms, credentials: "secret", credentialsSecret: "kms", parameters: { ...awskms.parameters, secret_key: "x" } } } }, "openova-vault:vault.seal.parameters has secret_key, which would put a credential in the server configuration"],
+        ["a seal without its required parameters", { vault: { seal: { type: "gcpckms", credentials: "workload-identity", workloadIdentity: "vault@p.iam.gserviceaccount.com" } } }, "openova-vault:vault.seal.parameters lacks project, region, key_ring, crypto_key, which type gcpckms needs"],
+        ["transit with workload identity", { vault: { seal: { type: "transit", parameters: { address: "https://t", key_name: "k", mount_path: "transit/" }, credentials: "workload-identity", workloadIdentity: "x" } } }, "openova-vault:vault.seal.credentials is workload-identity, but type transit has none"],
+        ["Shamir with seal settings", { vault: { seal: { credentials: "secret" } } }, "openova-vault:vault.seal.credentials is set, but type is shamir, which takes none"],
+        ["an existing-Secret source without its name", { vault: { tls: { source: "secret" } } }, "openova-vault:vault.tls.secretName is not set, but source is secret"],
+        ["an issuer with an existing Secret", { vault: { tls: { source: "secret", secretName: "s", issuerName: "ca" } } }, "openova-vault:vault.tls.issuerName has no effect with source secret"],
+        ["allowPlaintext with TLS on", { vault: { tls: { allowPlaintext: true } } }, "openova-vault:vault.tls.allowPlaintext is set, but source is cert-manager"],
         ["TLS on with no CA file", { vaultCaCertFile: undefined }, "openova-vault:vaultCaCertFile is not set, but TLS is on"],
         ["an ingress class with no known pass-through", { vault: { ingressClassName: "traefik", ingressControllerNamespace: "traefik" } }, "openova-vault:vault.ingressClassName is traefik, which this project does not know how to pass TLS through"],
         ["an ingress class with no known controller namespace", { vault: { ingressClassName: "traefik", ingressAnnotations: { "x/passthrough": "true" } } }, "openova-vault:vault.ingressControllerNamespace is not set"],
-        ["a memory request above the limit", { vault: { resources: { memoryRequest: "2Gi" } } }, "openova-vault:vault.resources.memoryRequest is 2Gi, more than openova-vault:vault.resources.memoryLimit 1Gi"],
+        ["a memory request above the limit", { vault: { resources: { memoryRequest: "2Gi" } } }, "openova-vault:vault.resources.memoryRequest is 2Gi, more than memoryLimit 1Gi"],
         ["a snapshot claim with a size", { vault: { snapshots: { claimName: "backups", storageSize: "20Gi" } } }, "openova-vault:vault.snapshots.storageSize has no effect with claimName"],
-        ["an empty audit device list", { vault: { auditDevices: [] } }, "openova-vault:vault.auditDevices is [], but it must be a list of one or both of file and stdout"],
+        ["an empty audit device list", { vault: { auditDevices: [] } }, "openova-vault:vault.auditDevices is [], but it must be a list of file and/or stdout, each once"],
         ["a snapshot schedule that is not cron", { vault: { snapshots: { schedule: "hourly" } } }, 'openova-vault:vault.snapshots.schedule is "hourly", but it must be a 5-field cron schedule'],
-        ["JWT peer auth without this cluster's issuer", { peerAuth: "jwt" }, "openova-vault:peerAuth is jwt, but openova-vault:serviceAccountIssuer.url is not set"],
+        ["JWT peer auth without this cluster's issuer", { peerAuth: "jwt" }, "openova-vault:serviceAccountIssuer is not set, but peerAuth is jwt"],
         ["JWT peer auth without keys (no JWKS file, no discovery)", { peerAuth: "jwt", serviceAccountIssuer: { url: "https://oidc.example.com" } }, "so the peers' Vaults have no key to check this cluster's tokens with"],
-        ["JWT peer auth with both key sources", { peerAuth: "jwt", serviceAccountIssuer: { url: "https://oidc.example.com", discovery: true, jwksFile: "identity/region1-jwks.json" } }, "are both set: use one"],
+        ["JWT peer auth with both key sources", { peerAuth: "jwt", serviceAccountIssuer: { url: "https://oidc.example.com", discovery: true, jwksFile: "identity/region1-jwks.json" } }, "openova-vault:serviceAccountIssuer.jwksFile is set, and so is discovery: use one"],
         ["a file that is not a JWKS", { peerAuth: "jwt", serviceAccountIssuer: { url: "https://oidc.example.com", jwksFile: "certs/vault-ca.pem" } }, "is not a JWKS document with keys"],
         ["a JWKS with a private key in it", { peerAuth: "jwt", serviceAccountIssuer: { url: "https://oidc.example.com", jwksFile: "identity/private-jwks.json" } }, "holds something other than public keys"],
         ["an ingress class named like an object's built-in member", { vault: { ingressClassName: "constructor" } }, "openova-vault:vault.ingressClassName is constructor, which this project does not know how to pass TLS through"],
         ["the ingress controller in Vault's namespace", { vault: { ingressClassName: "nginx", ingressControllerNamespace: "vault" } }, "openova-vault:vault.ingressControllerNamespace is vault, Vault's own namespace"],
-        ["a certificate Secret the chart cannot mount", { vault: { tls: { source: "secret", secretName: "vault.tls" } } }, "openova-vault:vault.tls.secretName is \"vault.tls\", but it must be a Secret name, a DNS label of at most 52 characters"],
+        ["a certificate Secret the chart cannot mount", { vault: { tls: { source: "secret", secretName: "vault.tls" } } }, "openova-vault:vault.tls.secretName is \"vault.tls\", but it must be a Secret name the chart can mount (a DNS label of at most 52 characters)"],
         ["an issuer that is not https", { peerAuth: "jwt", serviceAccountIssuer: { url: "http://oidc.example.com", discovery: true } }, "openova-vault:serviceAccountIssuer.url is \"http://oidc.example.com\", but it must be an https:// URL"],
     ])("rejects %s, naming the key and the fix", (_name, values, reason) => {
         const lines = problems(parseConfig("region1", raw(values), operator));
@@ -494,13 +524,13 @@ describe("security options", () => {
             { type: "transit", parameters: { address: "https://transit.example.com", key_name: "autounseal", mount_path: "transit/" }, credentials: "secret", credentialsSecret: "transit" },
         ];
         for (const seal of seals) {
-            expect(ok(parseConfig("region1", raw({ vault: { seal } }))).vault.seal).toEqual(seal);
+            expect(ok(parseConfig("region1", raw({ vault: { seal } }))).resolved.vault.seal).toEqual(seal);
         }
     });
 
     it("with JWT peer auth, publishes this cluster's issuer and its JWKS keys as PEM (what Vault's jwt_validation_pubkeys takes)", () => {
         const config = ok(parseConfig("region1", raw({ peerAuth: "jwt", serviceAccountIssuer: { url: "https://oidc.region1.example.com", jwksFile: "identity/region1-jwks.json" } })));
-        expect(config.peerAuth).toBe("jwt");
+        expect(config.resolved.peerAuth).toBe("jwt");
         expect(config.serviceAccountIssuer?.issuer).toBe("https://oidc.region1.example.com");
         expect(config.serviceAccountIssuer?.publicKeys).toHaveLength(1);
         const key = crypto.createPublicKey(config.serviceAccountIssuer?.publicKeys[0] ?? "");
@@ -523,7 +553,7 @@ describe("security options", () => {
 describe("monitoring", () => {
     it.each([
         [{ monitoring: { retention: "30s" } }, 'openova-vault:monitoring.retention is "30s", but it must be a Go duration of at least 60s'],
-        [{ monitoring: { serviceMonitor: true, prometheusNamespace: "vault" } }, "openova-vault:monitoring.prometheusNamespace is Vault's own namespace"],
+        [{ monitoring: { serviceMonitor: true, prometheusNamespace: "vault" } }, "openova-vault:monitoring.prometheusNamespace is vault, Vault's own namespace, but Prometheus needs its own"],
         [{ monitoring: { labels: { "not a label": "x" } } }, "openova-vault:monitoring.labels is {\"not a label\":\"x\"}, but it must be an object of Kubernetes labels"],
         [{ monitoring: { serviceMonitr: true } }, "openova-vault:monitoring.serviceMonitr is not a known key (did you mean openova-vault:monitoring.serviceMonitor?)"],
     ])("rejects %j, naming the key", (values, reason) => {
@@ -532,8 +562,8 @@ describe("monitoring", () => {
 
     it("passes the settings through, and warns when alerts are asked for but nothing is scraped", () => {
         const result = parseConfig("region1", raw({ monitoring: { prometheusRules: true } }));
-        expect(result.ok && result.config.monitoring).toEqual({ prometheusRules: true });
+        expect(result.ok && result.config.resolved.monitoring).toMatchObject({ prometheusRules: true, serviceMonitor: false });
         expect(result.ok && result.warnings).toEqual([expect.stringContaining("openova-vault:monitoring.prometheusRules is true but openova-vault:monitoring.serviceMonitor is not")]);
-        expect(ok(parseConfig("region1", raw({ monitoring: { serviceMonitor: "true", prometheusRules: true } }))).monitoring).toEqual({ serviceMonitor: true, prometheusRules: true });
+        expect(ok(parseConfig("region1", raw({ monitoring: { serviceMonitor: "true", prometheusRules: true } }))).resolved.monitoring).toMatchObject({ serviceMonitor: true, prometheusRules: true });
     });
 });

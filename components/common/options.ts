@@ -55,6 +55,14 @@ export function oneOf<const T extends readonly [string, ...string[]]>(values: T)
 }
 
 /**
+ * Rules across options, as a check for `.check(rules(...))`. They run only once every option has
+ * passed its own rule, so a wrong value is reported once, not again by every rule that reads it.
+ */
+export function rules<T>(fn: (value: T, ctx: z.RefinementCtx<T>) => void) {
+    return z.superRefine(fn, { when: (payload) => payload.issues.length === 0 });
+}
+
+/**
  * A rule across options: reported at `path` with `message` as it is (the message names the options
  * involved and the fix), not with the option's "allowed" text.
  */
@@ -286,7 +294,15 @@ export function issueReason(
         return issue.message;
     }
     const value = valueAt(input, issue.path);
-    const allowed = docOf(schemaAt(root, issue.path) ?? z.never()).allowed;
+    // A list's item or a map's value is described by the list or map it belongs to.
+    let allowed: string | undefined;
+    for (let depth = issue.path.length; depth >= 0 && allowed === undefined; depth--) {
+        allowed = docOf(schemaAt(root, issue.path.slice(0, depth)) ?? z.never()).allowed;
+        if (depth < issue.path.length && typeof issue.path[depth] !== "number" && allowed !== undefined) {
+            allowed = undefined; // a field's parent object says nothing about the field
+            break;
+        }
+    }
     const is = value === undefined ? "is not set" : `is ${show(issue.path, value)}`;
     return allowed === undefined ? `${is}: ${issue.message}` : `${is}, but it must be ${allowed}`;
 }

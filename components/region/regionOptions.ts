@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { input, option, options, ruleIssue, text } from "../common/options";
+import { input, option, options, ruleIssue, text, rules } from "../common/options";
 import { isDnsLabel, isDnsSubdomain } from "../common/predicates";
 import { vaultHost } from "../common/topology";
 import { externalSecretsOptions } from "../eso/operatorValues";
@@ -36,7 +36,7 @@ export const regionVaultOptions = options({
         allowed: "an object",
         example: "{}",
     }),
-}).superRefine(vaultServerRules);
+}).check(rules(vaultServerRules));
 
 /** The fields of a region's options, shared by the VaultRegion component and the stack config. */
 export const regionFields = {
@@ -147,12 +147,12 @@ export const regionOptions = options({
     ...regionFields,
     domain: input(domainOption),
     replicatedSecrets: z.array(regionSecretOptions).default([]),
-}).superRefine((region, ctx) =>
+}).check(rules((region, ctx) =>
     regionRules(region, ctx, (i) => {
         const initial = region.replicatedSecrets[i].initialValue;
         return initial === undefined ? undefined : { ...("generate" in initial ? { generateKey: initial.generate.key } : {}) };
     }),
-);
+));
 
 export type RegionOptions = z.input<typeof regionOptions>;
 export type ResolvedRegionOptions = z.output<typeof regionOptions>;

@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { projectLabels } from "../common/labels";
 import { z } from "zod";
-import { parseOptions, ruleIssue, text } from "../common/options";
+import { parseOptions, ruleIssue, text, rules } from "../common/options";
 import {
     INITIAL_VALUE_DEFAULTS,
     type ReplicatedSecretInput,
@@ -120,10 +120,10 @@ const replicatedSecretArgs = z
         reachableRegions: z.array(text(isDnsLabel)).optional(),
         initialValue: z.custom<InitialValueArgs>().optional(),
     })
-    .superRefine((args, ctx) => {
+    .check(rules((args, ctx) => {
         if (!args.regions.includes(args.region)) {
             ruleIssue(ctx, ["region"], `is ${args.region}, which is not one of regions (${args.regions.join(", ")})`);
         }
         const generateKey = args.initialValue !== undefined && "generate" in args.initialValue ? args.initialValue.generate.key : undefined;
         replicatedSecretProblems(args, args.regions, args.initialValue === undefined ? undefined : { generateKey }, (field, message) => ruleIssue(ctx, [field], message));
-    });
+    }));

@@ -11,7 +11,7 @@ import type * as k8s from "@pulumi/kubernetes";
 import { readOnlyPolicyDocument } from "../vault-config/policies";
 import { projectLabels } from "../common/labels";
 import { z } from "zod";
-import { option, options, ruleIssue, text } from "../common/options";
+import { option, options, ruleIssue, text, rules } from "../common/options";
 import { isDnsSubdomain, isIntegerBetween } from "../common/predicates";
 import { isStorageQuantity } from "../common/quantities";
 import type { KubernetesAuthRole } from "../vault-config/setupValues";
@@ -162,13 +162,13 @@ export const raftSnapshotOptions = options({
         example: "standard",
         defaultText: "the StorageClass of vault.storageClass, else the cluster's default",
     }),
-}).superRefine((snapshots, ctx) => {
+}).check(rules((snapshots, ctx) => {
     for (const name of ["storageSize", "storageClass"] as const) {
         if (snapshots.claimName !== undefined && snapshots[name] !== undefined) {
             ruleIssue(ctx, [name], `has no effect with claimName (an existing claim keeps its own ${name === "storageSize" ? "size" : "class"}): remove one of them`);
         }
     }
-});
+}));
 
 export type RaftSnapshotOptions = z.input<typeof raftSnapshotOptions>;
 

@@ -9,7 +9,7 @@
  * a cloud identity). A seal parameter that carries a credential is refused.
  */
 import { z } from "zod";
-import { oneOf, option, options, ruleIssue, text } from "../common/options";
+import { oneOf, option, options, ruleIssue, text, rules } from "../common/options";
 import { isDnsLabel } from "../common/predicates";
 
 /** Seal types: `shamir` (manual unseal keys) or one of Vault's auto-unseal seals. */
@@ -139,11 +139,11 @@ export const sealOptions = options({
         example: "arn:aws:iam::111122223333:role/vault-unseal",
         defaultText: "(required with credentials workload-identity)",
     }),
-}).superRefine((seal, ctx) => {
+}).check(rules((seal, ctx) => {
     for (const message of sealRuleProblems(seal)) {
         ruleIssue(ctx, [message.key], message.text);
     }
-});
+}));
 
 export type VaultSealOptions = z.input<typeof sealOptions>;
 

@@ -3,7 +3,7 @@
  * documentation. The builders in `serverValues.ts` read the validated result.
  */
 import { z } from "zod";
-import { option, options, ruleIssue, text } from "../common/options";
+import { option, options, ruleIssue, text, rules } from "../common/options";
 import { isChartVersion, isDnsLabel, isDnsSubdomain, isImageTag, isOwnNamespace, isRaftReplicaCount } from "../common/predicates";
 import { isStorageQuantity } from "../common/quantities";
 import { VAULT_CHART, VAULT_IMAGE } from "../common/versions";
@@ -107,7 +107,7 @@ export function vaultServerRules(server: z.output<z.ZodObject<typeof vaultServer
 }
 
 /** The Vault servers of one region. */
-export const vaultServerOptions = options(vaultServerFields).superRefine(vaultServerRules);
+export const vaultServerOptions = options(vaultServerFields).check(rules(vaultServerRules));
 
 export type VaultServerOptions = z.input<typeof vaultServerOptions>;
 export type ResolvedVaultServerOptions = z.output<typeof vaultServerOptions>;

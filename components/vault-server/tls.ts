@@ -6,7 +6,7 @@
  * the cert-manager Certificate, the names it must cover, and the ingress annotations.
  */
 import { z } from "zod";
-import { oneOf, option, options, ruleIssue, text } from "../common/options";
+import { oneOf, option, options, ruleIssue, text, rules } from "../common/options";
 import { isDnsSubdomain } from "../common/predicates";
 import { MAX_MOUNTED_SECRET_NAME, USERCONFIG_PATH, isMountableSecretName } from "./seal";
 
@@ -56,7 +56,7 @@ export const tlsOptions = options({
         example: "true",
         defaultText: "false",
     }),
-}).superRefine((tls, ctx) => {
+}).check(rules((tls, ctx) => {
     if (tls.source !== "cert-manager" && (tls.issuerKind !== undefined || tls.issuerName !== undefined)) {
         ruleIssue(ctx, [tls.issuerName !== undefined ? "issuerName" : "issuerKind"], `has no effect with source ${tls.source}: remove it, or set source to cert-manager`);
     }
@@ -72,7 +72,7 @@ export const tlsOptions = options({
     if (tls.source !== "none" && tls.allowPlaintext !== undefined) {
         ruleIssue(ctx, ["allowPlaintext"], `is set, but source is ${tls.source} (TLS is on): remove allowPlaintext`);
     }
-});
+}));
 
 export type VaultTlsOptions = z.input<typeof tlsOptions>;
 

@@ -6,9 +6,8 @@
  * `manifests.yaml` per stack): {@link diffSynth} compares, {@link renderMarkdown} renders. Values are
  * shown exactly as the synth wrote them: secrets are "[secret]" there and stay so here.
  */
+import { type ChangeObject, OMIT_HEADERS, type StructuredPatch, type StructuredPatchHunk, diffArrays, formatPatch, structuredPatch } from "diff";
 import { parse } from "yaml";
-import { isRecord, sortKeys } from "../synth/kubernetes";
-import { sequenceDiff, textLines, unifiedDiff } from "./textDiff";
 
 /** The hidden line that marks the PR comment, so the workflow updates its own comment instead of adding one. */
 export const SYNTH_DIFF_MARKER = "<!-- openova-vault synth-diff -->";
@@ -115,6 +114,135 @@ export function compareStrings(a: string, b: string): number {
     return a < b ? -1 : a > b ? 1 : 0;
 }
 
+function isRecord(value: unknown): value is Record<string, unknown> {
+    return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Object keys sorted at every depth (a local copy of the synth's: this module stays free of Pulumi). */
+function sortKeys(value: unknown): unknown {
+    if (Array.isArray(value)) {
+        return value.map(sortKeys);
+    }
+    if (isRecord(value)) {
+        return Object.fromEntries(
+            Object.keys(value)
+                .sort(compareStrings)
+                .map((k) => [k, sortKeys(value[k])]),
+        );
+    }
+    return value;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Line diffs (jsdiff)
+
+/**
+ * The most edits (lines or list items removed plus added) a diff looks for. jsdiff's time grows with
+ * the length of the texts times this: beyond it, what lies between the common first and last lines is
+ * shown as removed then added, which is how a reader takes a change that large anyway.
+ */
+export const MAX_EDIT_LENGTH = 1_000;
+
+/** The lines of a text, without the empty string after a final newline. */
+export function textLines(text: string): string[] {
+    if (text === "") {
+        return [];
+    }
+    const lines = text.split("\n");
+    return lines[lines.length - 1] === "" ? lines.slice(0, -1) : lines;
+}
+
+/** How many leading and trailing items `a` and `b` share (not overlapping). */
+function commonEnds<T>(a: readonly T[], b: readonly T[]): { prefix: number; suffix: number } {
+    let prefix = 0;
+    while (prefix < a.length && prefix < b.length && a[prefix] === b[prefix]) {
+        prefix++;
+    }
+    let suffix = 0;
+    while (suffix < a.length - prefix && suffix < b.length - prefix && a[a.length - 1 - suffix] === b[b.length - 1 - suffix]) {
+        suffix++;
+    }
+    return { prefix, suffix };
+}
+
+/**
+ * An edit script turning `a` into `b` (runs kept, removed, added), from jsdiff's `diffArrays`; past
+ * {@link MAX_EDIT_LENGTH}, the common ends kept and the rest removed then added.
+ */
+export function sequenceEdits(a: readonly string[], b: readonly string[]): ChangeObject<string[]>[] {
+    const edits = diffArrays([...a], [...b], { maxEditLength: MAX_EDIT_LENGTH });
+    if (edits !== undefined) {
+        return edits;
+    }
+    const { prefix, suffix } = commonEnds(a, b);
+    const run = (value: string[], added: boolean, removed: boolean): ChangeObject<string[]>[] =>
+        value.length === 0 ? [] : [{ value, added, removed, count: value.length }];
+    return [
+        ...run(a.slice(0, prefix), false, false),
+        ...run(a.slice(prefix, a.length - suffix), false, true),
+        ...run(b.slice(prefix, b.length - suffix), true, false),
+        ...run(a.slice(a.length - suffix), false, false),
+    ];
+}
+
+/** A text's lines, each with its newline (the last may have none), as jsdiff counts them. */
+function linesWithEnds(text: string): string[] {
+    return text === "" ? [] : (text.match(/[^\n]*\n|[^\n]+$/g) ?? []);
+}
+
+/**
+ * The one hunk of a diff too large to align ({@link MAX_EDIT_LENGTH}): `context` common lines, the
+ * rest of `before` removed, the rest of `after` added, `context` common lines.
+ */
+function rewriteHunk(before: string, after: string, context: number): StructuredPatchHunk {
+    const a = linesWithEnds(before);
+    const b = linesWithEnds(after);
+    const { prefix, suffix } = commonEnds(a, b);
+    const from = Math.max(0, prefix - context);
+    const trailing = a.slice(a.length - suffix, a.length - suffix + context);
+    const marked = [
+        ...a.slice(from, prefix).map((line) => ` ${line}`),
+        ...a.slice(prefix, a.length - suffix).map((line) => `-${line}`),
+        ...b.slice(prefix, b.length - suffix).map((line) => `+${line}`),
+        ...trailing.map((line) => ` ${line}`),
+    ];
+    // As jsdiff writes lines: without their newline, and a marker after a last line that has none.
+    const lines = marked.flatMap((line) => (line.endsWith("\n") ? [line.slice(0, -1)] : [line, "\\ No newline at end of file"]));
+    return {
+        oldStart: from + 1,
+        oldLines: prefix - from + (a.length - suffix - prefix) + trailing.length,
+        newStart: from + 1,
+        newLines: prefix - from + (b.length - suffix - prefix) + trailing.length,
+        lines,
+    };
+}
+
+/**
+ * A unified diff of two texts (jsdiff's hunks, `context` lines around each change) under `---`/`+++`
+ * header lines, or "" when the texts are the same. `undefined` for a side means the text does not
+ * exist there (the header then says `/dev/null`).
+ */
+export function unifiedDiff(before: string | undefined, after: string | undefined, labels: { before: string; after: string }, context = 3): string {
+    const a = before ?? "";
+    const b = after ?? "";
+    if (a === b) {
+        return "";
+    }
+    const patch: StructuredPatch = structuredPatch("", "", a, b, undefined, undefined, { context, maxEditLength: MAX_EDIT_LENGTH }) ?? {
+        oldFileName: "",
+        newFileName: "",
+        oldHeader: undefined,
+        newHeader: undefined,
+        hunks: [rewriteHunk(a, b, context)],
+    };
+    if (patch.hunks.length === 0) {
+        return "";
+    }
+    // The header is written here, not by jsdiff, which quotes names holding quotes or non-ASCII.
+    const header = `--- ${before === undefined ? "/dev/null" : labels.before}\n+++ ${after === undefined ? "/dev/null" : labels.after}\n`;
+    return header + formatPatch(patch, OMIT_HEADERS);
+}
+
 
 /** Structural equality of JSON values (key order ignored). */
 export function deepEqual(a: unknown, b: unknown): boolean {
@@ -169,8 +297,6 @@ export function valueChanges(before: unknown, after: unknown, path = ""): ValueC
 }
 
 function arrayChanges(before: readonly unknown[], after: readonly unknown[], path: string): ValueChange[] {
-    const indexed = (items: readonly unknown[]) => items.map((value, index) => ({ value, index }));
-    const edits = sequenceDiff(indexed(before), indexed(after), (item) => canonical(item.value));
     const out: ValueChange[] = [];
     let removed: { value: unknown; index: number }[] = [];
     let added: { value: unknown; index: number }[] = [];
@@ -189,13 +315,18 @@ function arrayChanges(before: readonly unknown[], after: readonly unknown[], pat
         removed = [];
         added = [];
     };
-    for (const edit of edits) {
-        if (edit.op === "remove") {
-            removed.push(edit.a);
-        } else if (edit.op === "add") {
-            added.push(edit.b);
+    // Aligned on the items' canonical JSON, so equal items match whatever their key order.
+    let i = 0;
+    let j = 0;
+    for (const edit of sequenceEdits(before.map(canonical), after.map(canonical))) {
+        if (edit.removed) {
+            removed.push(...edit.value.map(() => ({ value: before[i], index: i++ })));
+        } else if (edit.added) {
+            added.push(...edit.value.map(() => ({ value: after[j], index: j++ })));
         } else {
             flush();
+            i += edit.count;
+            j += edit.count;
         }
     }
     flush();
@@ -416,16 +547,20 @@ function changeLine(change: ValueChange, maxValue: number): string {
     return `${change.path}: ${show(change.before)} → ${show(change.after)}`;
 }
 
-/** Text diffs of the changes that are multi-line texts, one after the other. */
+/**
+ * Text diffs of the changes that are multi-line texts, one after the other. A value's missing final
+ * newline is not marked (most values have none) unless it is all that changed.
+ */
 function textDiffs(changes: readonly ValueChange[]): string {
+    const text = (v: unknown) => (typeof v === "string" ? v : undefined);
+    const withNewline = (v: string | undefined) => (v === undefined || v === "" || v.endsWith("\n") ? v : `${v}\n`);
     return changes
         .filter(isTextChange)
-        .map((c) =>
-            unifiedDiff(typeof c.before === "string" ? c.before : undefined, typeof c.after === "string" ? c.after : undefined, {
-                before: `base ${c.path}`,
-                after: `head ${c.path}`,
-            }),
-        )
+        .map((c) => {
+            const labels = { before: `base ${c.path}`, after: `head ${c.path}` };
+            const [before, after] = [text(c.before), text(c.after)];
+            return unifiedDiff(withNewline(before), withNewline(after), labels) || unifiedDiff(before, after, labels);
+        })
         .join("");
 }
 

@@ -1,0 +1,20 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as vm from "node:vm";
+import { VaultRegion } from "../components/region/vaultRegion";
+it("x", async () => {
+    const real = vm.runInThisContext("process") as NodeJS.Process;
+    console.log(real === process, real.listeners("unhandledRejection").length);
+    const saved = real.listeners("unhandledRejection");
+    real.removeAllListeners("unhandledRejection");
+    const rejections: unknown[] = [];
+    real.on("unhandledRejection", (r: unknown) => rejections.push(r));
+    await pulumi.runtime.setMocks({ newResource: (a) => ({ id: `${a.name}-id`, state: a.inputs as Record<string, unknown> }), call: () => ({}) }, "p", "s", false);
+    const cluster = new k8s.Provider("c", { context: "c" });
+    new VaultRegion("r", { region: "r", regions: ["r"], domain: pulumi.output("Bad_Domain") }, { providers: { kubernetes: cluster } });
+    await pulumi.runtime.disconnect();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    real.removeAllListeners("unhandledRejection");
+    for (const l of saved) real.on("unhandledRejection", l as (...a: unknown[]) => void);
+    console.log(rejections.length, [...new Set(rejections)].map((x) => [pulumi.InputPropertyError.isInstance(x), (x as pulumi.InputPropertyError).propertyPath, (x as Error).message]));
+});
