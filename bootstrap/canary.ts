@@ -1,7 +1,7 @@
 /**
  * `--verify`: a canary secret written into one region's Vault must reach every region's Kubernetes
  * Secret within the bound docs/consistency.md states. The canary uses the same ESO objects as any
- * replicated secret (built by components/replicatedSecretSpecs.ts): an ExternalSecret in every region
+ * replicated secret (built by components/replication/replicationSpecs.ts): an ExternalSecret in every region
  * and, in the first region (its home), a PushSecret to each peer, all in ESO's namespace.
  *
  * Two writes: the first sets the canary up (new ESO objects reconcile at once, faster than the steady

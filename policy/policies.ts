@@ -94,7 +94,7 @@ const COMPONENT_INPUTS_NOTE =
 
 export const vaultRaftReplicas: ResourceValidationPolicy = {
     name: "vault-raft-replicas",
-    description: `The Vault chart runs HA on integrated Raft storage (server.ha.enabled, server.ha.raft.enabled, a storage "raft" configuration), never in dev mode, with an odd number of servers (server.ha.replicas, the StatefulSet's replicas) of at least minimumRaftReplicas (default ${DEFAULT_MINIMUM_RAFT_REPLICAS}). ${COMPONENT_INPUTS_NOTE}`,
+    description: `The Vault chart runs HA on integrated Raft storage (server.ha.enabled, server.ha.raft.enabled, a JSON server configuration with "storage": {"raft": ...}), never in dev mode, with an odd number of servers (server.ha.replicas, the StatefulSet's replicas) of at least minimumRaftReplicas (default ${DEFAULT_MINIMUM_RAFT_REPLICAS}). ${COMPONENT_INPUTS_NOTE}`,
     enforcementLevel: "mandatory",
     severity: "high",
     configSchema: {
@@ -107,9 +107,9 @@ export const vaultRaftReplicas: ResourceValidationPolicy = {
             },
         },
     },
-    validateResource: async (args, reportViolation) => {
+    validateResource: (args, reportViolation) => {
         const config = args.getConfig<RaftReplicaConfig>();
-        reportAll(reportViolation, await checkRaftReplicas(resourceOf(args), { minimumRaftReplicas: config.minimumRaftReplicas ?? DEFAULT_MINIMUM_RAFT_REPLICAS }));
+        reportAll(reportViolation, checkRaftReplicas(resourceOf(args), { minimumRaftReplicas: config.minimumRaftReplicas ?? DEFAULT_MINIMUM_RAFT_REPLICAS }));
     },
 };
 
@@ -125,7 +125,7 @@ export const vaultInjectorOff: ResourceValidationPolicy = {
 
 export const vaultTlsOn: ResourceValidationPolicy = {
     name: "vault-tls-on",
-    description: `The Vault servers serve TLS: global.tlsDisable is false (the servers' VAULT_ADDR is https) and no TCP listener in the server configuration sets tls_disable (the chart's default configurations do). allowPlaintext: true in this policy's config is the explicit waiver. ${COMPONENT_INPUTS_NOTE}`,
+    description: `The Vault servers serve TLS: global.tlsDisable is false (the servers' VAULT_ADDR is https) and no TCP listener in the server configuration (JSON, as the VaultServer component writes it) sets tls_disable (the chart's default configurations do). allowPlaintext: true in this policy's config is the explicit waiver. ${COMPONENT_INPUTS_NOTE}`,
     enforcementLevel: "mandatory",
     severity: "critical",
     configSchema: {
@@ -137,9 +137,9 @@ export const vaultTlsOn: ResourceValidationPolicy = {
             },
         },
     },
-    validateResource: async (args, reportViolation) => {
+    validateResource: (args, reportViolation) => {
         const config = args.getConfig<TlsConfig>();
-        reportAll(reportViolation, await checkTlsOn(resourceOf(args), { allowPlaintext: config.allowPlaintext === true }));
+        reportAll(reportViolation, checkTlsOn(resourceOf(args), { allowPlaintext: config.allowPlaintext === true }));
     },
 };
 
@@ -166,7 +166,7 @@ export const peerTokensPushOnly: ResourceValidationPolicy = {
 
 export const vaultPoliciesLeastPrivilege: ResourceValidationPolicy = {
     name: "vault-policies-least-privilege",
-    description: `Every vault:index/policy:Policy document parses (HCL or JSON) and grants no sudo, delete or list, no wildcard in a path's first segment, and nothing under sys/ but ${Object.entries(ALLOWED_SYS_PATHS)
+    description: `Every vault:index/policy:Policy document parses (Vault's JSON policy form, as the components write it, or HCL written by hand) and grants no sudo, delete or list, no wildcard in a path's first segment, and nothing under sys/ but ${Object.entries(ALLOWED_SYS_PATHS)
         .map(([path, capabilities]) => `${capabilities.join(", ")} on ${path}`)
         .join(" and ")}. Stanzas that deny grant nothing and pass.`,
     enforcementLevel: "mandatory",

@@ -116,9 +116,23 @@ function isSet(value: unknown): boolean {
 const POLICY_SOURCE = "policyDocument in components/vault-config/policies.ts";
 const SERVER_CONFIG_SOURCE = "serverConfig in components/vault-server/serverValues.ts";
 
+/**
+ * `JSON.parse`'s complaint without the excerpt of the text that V8 quotes in it (`Unexpected token
+ * 'p', "password: ..." is not valid JSON`): the text may hold a credential, which messages never repeat.
+ */
+function jsonError(error: unknown): string {
+    const message = error instanceof Error ? error.message : String(error);
+    return message.replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, ": not valid JSON");
+}
+
 /** A JSON document that must be an object. @throws Error when it is not JSON, or not an object. */
 function parseJsonObject(text: string): Record<string, unknown> {
-    const value: unknown = JSON.parse(text);
+    let value: unknown;
+    try {
+        value = JSON.parse(text);
+    } catch (error) {
+        throw new Error(jsonError(error));
+    }
     if (!isRecord(value)) {
         throw new Error(`it is JSON, but ${Array.isArray(value) ? "an array" : value === null ? "null" : `a ${typeof value}`}, not an object`);
     }
@@ -133,11 +147,11 @@ function parseJsonObject(text: string): Record<string, unknown> {
  */
 export async function parsePolicyDocument(text: string, filename: string): Promise<Record<string, unknown>> {
     const trimmed = text.trim();
-    if (trimmed.startsWith("{")) {
+    if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
         try {
             return parseJsonObject(trimmed);
         } catch (error) {
-            throw new Error(`it starts with "{" but is not a JSON policy document: ${(error as Error).message}`);
+            throw new Error(`it is JSON-shaped but not a valid JSON policy document: ${(error as Error).message}`);
         }
     }
     try {
@@ -161,7 +175,7 @@ export function parseServerConfig(text: string): Record<string, unknown> {
     }
 }
 
-/** One labelled block (`path "<label>" { ... }`, `listener "tcp" { ... }`) of a parsed document. */
+/** One labelled stanza (`"path": {"<label>": {...}}`, `"listener": {"tcp": {...}}`) of a parsed document. */
 export interface LabelledBlock {
     readonly label: string;
     readonly body: Record<string, unknown>;
@@ -310,7 +324,7 @@ const REPLICA_FIX = (minimum: number) =>
  * `vault-raft-replicas`: the Vault chart runs HA on integrated Raft storage with an odd number of
  * servers, at least `minimumRaftReplicas`, and never in dev mode. Checked on the chart's inputs
  * (`server.ha.enabled`, `server.ha.raft.enabled`, `server.ha.replicas`, `server.dev.enabled`) and
- * on what the chart renders (the servers' StatefulSet replicas, the configuration's `storage "raft"`).
+ * on what the chart renders (the servers' StatefulSet replicas, the configuration's `"storage": {"raft": ...}`).
  */
 export function checkRaftReplicas(resource: ResourceData, config: RaftReplicaConfig = {}): string[] {
     const minimum = config.minimumRaftReplicas ?? DEFAULT_MINIMUM_RAFT_REPLICAS;

@@ -1,115 +1,69 @@
 /**
- * The README and Pulumi.yaml describe the code: every config key with its default, the pinned versions.
+ * The docs describe the code: what is generated from it is current, the README's quick start is the
+ * two commands after a clone, every link inside the repository leads somewhere, and nothing sends a
+ * reader outside the repository or to an issue tracker's numbers.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parse } from "yaml";
-import { CONFIG_KEYS } from "../stack/config";
-import { EXTERNAL_SECRETS_CHART, VAULT_CHART } from "../components/common/versions";
-import {
-    RAFT_SNAPSHOT_DEFAULTS,
-    SNAPSHOT_API_PATH,
-    SNAPSHOT_AUDIENCE,
-    SNAPSHOT_CLAIM_NAME,
-    SNAPSHOT_CRONJOB_NAME,
-    SNAPSHOT_DIR,
-    SNAPSHOT_ROLE,
-    SNAPSHOT_SERVICE_ACCOUNT,
-} from "../components/snapshots/snapshotSpecs";
 import { READ_NAMESPACE_LABEL, REPLICATE_NAMESPACE_LABEL } from "../components/stores/storeSpecs";
-import { SEAL_RULES } from "../components/vault-server/seal";
 import { AUDIT_LOG_FILE } from "../components/vault-config/setupValues";
-import { TLS_DEFAULTS } from "../components/vault-server/tls";
+import { SNAPSHOT_API_PATH, SNAPSHOT_AUDIENCE, SNAPSHOT_CLAIM_NAME, SNAPSHOT_CRONJOB_NAME, SNAPSHOT_DIR, SNAPSHOT_ROLE, SNAPSHOT_SERVICE_ACCOUNT } from "../components/snapshots/snapshotSpecs";
+import { generatedFiles, withSections } from "../tools/docs/generate";
 
 const root = path.resolve(__dirname, "..");
-const readme = fs.readFileSync(path.join(root, "README.md"), "utf8");
-const projectText = fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8");
-const project = parse(projectText) as { name: string; config: Record<string, { type: string; description?: string; default?: unknown }> };
+const read = (file: string) => fs.readFileSync(path.join(root, file), "utf8");
+const readme = read("README.md");
+const docs = ["README.md", "CHANGELOG.md", ...fs.readdirSync(path.join(root, "docs")).map((file) => path.join("docs", file))].filter((file) => file.endsWith(".md"));
+
+describe("generated docs", () => {
+    it.each(generatedFiles().map(([file, text]) => [path.relative(root, file), text] as const))("%s is current (npm run docs)", (file, text) => {
+        expect(read(file) === text).toBe(true);
+    });
+
+    it("refuses a generated section it does not know", () => {
+        expect(() => withSections("<!-- generated: nope -->\nx\n<!-- end generated -->")).toThrow("unknown generated section nope");
+    });
+});
 
 describe("README", () => {
-    it.each(CONFIG_KEYS.map((k) => [k.key, k] as const))("documents %s with its type, default and what is allowed", (_key, k) => {
-        expect(readme).toContain(`| \`${k.key}\` | ${k.type} | ${k.default} | ${k.allowed} | ${k.description} |`);
-    });
-
-    it("documents no config key the code does not know", () => {
-        const table = readme.slice(readme.indexOf("| Key | Type | Default |"));
-        const rows = [...table.matchAll(/^\| `([^`]+)` \| (?:string|integer|boolean|array|object) \|/gm)].map((m) => m[1]);
-        expect(rows).toEqual(CONFIG_KEYS.map((k) => k.key));
-    });
-
-    it("gives the two-command quick start", () => {
+    it("gives the quick start: after npm ci, the synth and the tests", () => {
         expect(readme).toMatch(/npm ci\nnpm run synth[^\n]*\nnpm test/);
     });
 
-    it("names the pinned chart versions", () => {
-        expect(readme).toContain(`\`hashicorp/vault\` chart ${VAULT_CHART.version}`);
-        expect(readme).toContain(`\`external-secrets\` chart ${EXTERNAL_SECRETS_CHART.version}`);
+    it("fits on a few screens", () => {
+        expect(readme.split("\n").length).toBeLessThanOrEqual(200);
     });
 });
 
-describe("Pulumi.yaml", () => {
-    it("declares the project-wide keys with type and description, and the documented defaults", () => {
-        expect(project.name).toBe("openova-vault");
-        expect(project.config.regions).toMatchObject({ type: "array", default: ["region1", "region2"] });
-        expect(`[${(project.config.regions.default as string[]).join(", ")}]`).toBe(CONFIG_KEYS.find((k) => k.key === "regions")?.default);
-        expect(project.config.domain.type).toBe("string");
-        expect(project.config.domain.default).toBeUndefined();
-        for (const declaration of Object.values(project.config)) {
-            expect(declaration.description?.length).toBeGreaterThan(20);
-        }
+describe.each(docs)("%s", (file) => {
+    const text = read(file);
+
+    it("links only to files that exist", () => {
+        const links = [...text.matchAll(/\]\(([^)#\s]+)(#[^)]*)?\)/g)].map((m) => m[1]).filter((target) => !/^[a-z]+:/.test(target));
+        const missing = links.filter((target) => !fs.existsSync(path.resolve(root, path.dirname(file), target)));
+        expect(missing).toEqual([]);
     });
 
-    it("lists every per-stack key with the code's type and default in its comment", () => {
-        // Lines like "#   openova-vault:vault   object" open a section; indented lines below it are its keys.
-        const documented = new Map<string, { type: string; default?: string }>();
-        let section = "";
-        for (const m of projectText.matchAll(/^#(\s+)(openova-vault:)?(\S+)\s+(string|integer|boolean|object|array)(?:\s+default: (.+))?$/gm)) {
-            const [, , qualified, name, type, value] = m;
-            const key = qualified ? name : `${section}.${name}`;
-            if (qualified) {
-                section = name;
-            }
-            documented.set(key, { type, default: value?.replace(/ \(.*\)$/, "") });
-        }
-        const perStack = CONFIG_KEYS.filter((k) => !(k.key in project.config));
-        expect([...documented.keys()]).toEqual(perStack.map((k) => k.key));
-        for (const k of perStack) {
-            expect({ key: k.key, ...documented.get(k.key) }).toEqual({ key: k.key, type: k.type, default: k.type === "object" ? undefined : k.default });
-        }
+    it("sends no reader outside the repository, to issue numbers, or to the developers' machine", () => {
+        expect(text).not.toMatch(/\.\.\/shared/);
+        expect(text).not.toMatch(/\b(issue|issues) #?\d+|(^|\s)#\d+\b/im);
+        expect(text).not.toMatch(/this machine|there is none here/i);
     });
 });
 
-describe("docs/backup-restore.md", () => {
-    const text = fs.readFileSync(path.join(root, "docs", "backup-restore.md"), "utf8");
-
-    it("names the objects, role, policy path and defaults the code uses", () => {
+describe("the operators' docs", () => {
+    it("name the objects, role, policy path and files of the snapshots the code creates", () => {
+        const text = read("docs/backup-restore.md");
         for (const name of [SNAPSHOT_CLAIM_NAME, SNAPSHOT_CRONJOB_NAME, SNAPSHOT_SERVICE_ACCOUNT, SNAPSHOT_ROLE, SNAPSHOT_API_PATH, SNAPSHOT_AUDIENCE]) {
-            expect(text).toContain(`\`${name}\``);
+            expect({ name, named: text.includes(`\`${name}\``) }).toEqual({ name, named: true });
         }
-        expect(text).toContain(`\`${RAFT_SNAPSHOT_DEFAULTS.schedule}\``);
-        expect(text).toContain(`the newest ${RAFT_SNAPSHOT_DEFAULTS.retain}`);
-        expect(text).toContain(`default ${RAFT_SNAPSHOT_DEFAULTS.storageSize}`);
         expect(text).toContain(`${SNAPSHOT_DIR}/vault-<YYYYmmddTHHMMSSZ>.snap`);
     });
-});
 
-describe("README's Security section", () => {
-    const section = readme.slice(readme.indexOf("## Security"), readme.indexOf("## Configuration"));
-
-    it("names the labels the stores are scoped by, and the defaults it describes", () => {
-        expect(section).toContain(READ_NAMESPACE_LABEL);
-        expect(section).toContain(REPLICATE_NAMESPACE_LABEL);
-        expect(section).toContain(`ClusterIssuer \`${TLS_DEFAULTS.issuerName}\``);
-        expect(section).toContain(AUDIT_LOG_FILE);
-        expect(readme).toContain(`kubectl label namespace <app-namespace> ${READ_NAMESPACE_LABEL}=true`);
-    });
-
-    it("lists, per auto-unseal type, the parameters and Secret keys the code requires", () => {
-        for (const [type, rules] of Object.entries(SEAL_RULES)) {
-            const row = section.split("\n").find((line) => line.startsWith(`| \`${type}\` |`)) ?? "";
-            for (const name of [...rules.required, ...rules.secretKeys]) {
-                expect({ type, name, documented: row.includes(`\`${name}\``) }).toEqual({ type, name, documented: true });
-            }
+    it("name the labels the stores are scoped by, and the audit log's file", () => {
+        const text = `${read("docs/security.md")}\n${read("docs/operations.md")}`;
+        for (const name of [READ_NAMESPACE_LABEL, REPLICATE_NAMESPACE_LABEL, AUDIT_LOG_FILE]) {
+            expect({ name, named: text.includes(name) }).toEqual({ name, named: true });
         }
     });
 });

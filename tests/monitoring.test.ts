@@ -1,26 +1,32 @@
 /**
- * Observability: Vault's telemetry in the server config, the ServiceMonitors in both charts' values,
- * the alerts (each expression parsed with Prometheus's own PromQL grammar, the PrometheusRule checked
- * against the Prometheus Operator's CRD schema), and the VaultMonitoring component under the mock runtime.
+ * Observability: the monitoring options, Vault's telemetry in the server config, the ServiceMonitors
+ * in both charts' values, the alerts (each expression parsed with Prometheus's own PromQL grammar, the
+ * PrometheusRule checked against the Prometheus Operator's CRD schema), and the VaultMonitoring
+ * component under the synth's mock runtime.
  */
-import { parse as parseHcl } from "@cdktf/hcl2json";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
 import type * as PromQL from "@prometheus-io/lezer-promql" with { "resolution-mode": "import" };
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parseOptions } from "../components/common/options";
 import {
-    MONITORING_DEFAULTS,
+    type MonitoringOptions,
     alertRules,
     externalSecretsMonitoringValues,
     metricsPolicyDocument,
-    monitoringProblems,
+    monitoringOptions,
     prometheusRule,
-    resolveMonitoringOptions,
 } from "../components/monitoring/monitoringSpecs";
 import { VaultMonitoring } from "../components/monitoring/vaultMonitoring";
-import { vaultNetworkPolicies } from "../components/vault-server/podHardening";
-import { raftConfig, resolveVaultServerOptions, vaultHelmValues } from "../components/vault-server/serverValues";
-import { startRecording, type Recording } from "../tools/synth/recorder";
+import { regionFields, regionOptions } from "../components/region/regionOptions";
+import { vaultNetworkPolicies } from "../components/vault-server/networkPolicy";
+import { type VaultServerOptions, vaultServerOptions } from "../components/vault-server/serverOptions";
+import { serverConfig, serverSettings, vaultHelmValues } from "../components/vault-server/serverValues";
+import { VaultServer } from "../components/vault-server/vaultServer";
+import { type RunResult, runProgram } from "../tools/synth/mockRun";
 import { validateEsoObjects as validateModelObjects } from "./support/esoSchema";
 import { chartValidator, loadChartSchema, undeclaredPaths } from "./support/vaultChartSchema";
 
@@ -44,55 +50,81 @@ function promqlErrors(expr: string): number {
     return errors;
 }
 
+/** The Vault servers' settings for these monitoring options (and server options), as the VaultServer component builds them. */
+function settings(monitoring: MonitoringOptions, server: VaultServerOptions = {}) {
+    return serverSettings(vaultServerOptions.parse(server), HOST, monitoringOptions.parse(monitoring));
+}
+
 describe("monitoring options", () => {
+    const defaults = {
+        retention: "60s",
+        unauthenticatedMetrics: false,
+        serviceMonitor: false,
+        prometheusRules: false,
+        prometheusNamespace: "monitoring",
+        labels: { release: "prometheus" },
+    };
+
     it("default to telemetry scraped with a token, no ServiceMonitor, no rules", () => {
-        expect(resolveMonitoringOptions(undefined)).toEqual({
-            retention: "60s",
-            unauthenticatedMetrics: false,
-            serviceMonitor: false,
-            prometheusRules: false,
-            prometheusNamespace: "monitoring",
-            labels: { release: "prometheus" },
-        });
-        expect(MONITORING_DEFAULTS.retention).toBe("60s");
+        expect(monitoringOptions.parse({})).toEqual(defaults);
+        // A region that leaves monitoring out gets the same.
+        expect(regionFields.monitoring.parse(undefined)).toEqual(defaults);
     });
 
     it.each([
-        [{ retention: "30s" }, "monitoring.retention \"30s\" is not a Go duration of at least 60s"],
-        [{ retention: "an hour" }, "is not a Go duration"],
-        [{ prometheusNamespace: "Monitoring" }, "is not a namespace name"],
-        [{ labels: { "bad key!": "x" } }, "is not a Kubernetes label"],
-    ])("refuses %j", (options, message) => {
-        expect(monitoringProblems(options)).toEqual([expect.stringContaining(message)]);
+        [{ retention: "30s" }, "monitoring.retention", 'is "30s"', "at least 60s"],
+        [{ retention: "an hour" }, "monitoring.retention", 'is "an hour"', "Go duration"],
+        [{ prometheusNamespace: "Monitoring" }, "monitoring.prometheusNamespace", 'is "Monitoring"', "namespace name"],
+        [{ labels: { "bad key!": "x" } }, "monitoring.labels", '"bad key!"', "Kubernetes labels"],
+        [{ serviceMonitors: true }, "monitoring.serviceMonitors", "is not an option", "serviceMonitor"],
+    ])("refuse %j, naming the option and what it must be", (options, propertyPath, shown, allowed) => {
+        expect(monitoringOptions.safeParse(options).success).toBe(false);
+        let errors: { propertyPath: string; reason: string }[] = [];
+        try {
+            parseOptions("VaultMonitoring", monitoringOptions, options, ["monitoring"]);
+        } catch (error) {
+            errors = pulumi.InputPropertiesError.isInstance(error) ? error.errors : [];
+        }
+        expect(errors).toEqual([{ propertyPath, reason: expect.stringMatching(new RegExp(`${escape(shown)}.*${escape(allowed)}`)) as unknown }]);
+    });
+
+    it.each([["60s"], ["5m"], ["1h30m"]])("take the retention %j", (retention) => {
+        expect(monitoringOptions.parse({ retention }).retention).toBe(retention);
     });
 });
 
+/** `text` as a literal in a regular expression. */
+function escape(text: string): string {
+    return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
 describe("Vault's telemetry", () => {
-    type Parsed = { telemetry: Record<string, unknown>[]; listener: { tcp: { telemetry?: Record<string, unknown>[] }[] } };
-    const parsed = async (monitoring: object) => (await parseHcl("v.hcl", raftConfig(resolveVaultServerOptions({ host: HOST, monitoring })))) as Parsed;
+    type Config = { telemetry: Record<string, unknown>; listener: { tcp: { telemetry?: Record<string, unknown> } } };
+    const config = (monitoring: MonitoringOptions) => JSON.parse(serverConfig(settings(monitoring))) as Config;
 
-    it("is on, with the configured retention, and metrics need a token by default", async () => {
-        const config = await parsed({ retention: "5m" });
-        expect(config.telemetry).toEqual([{ prometheus_retention_time: "5m", disable_hostname: true }]);
-        expect(config.listener.tcp[0].telemetry).toBeUndefined();
+    it("is on, with the configured retention, and metrics need a token by default", () => {
+        const parsed = config({ retention: "5m" });
+        expect(parsed.telemetry).toEqual({ prometheus_retention_time: "5m", disable_hostname: true });
+        expect(parsed.listener.tcp.telemetry).toBeUndefined();
+        expect(config({}).telemetry).toEqual({ prometheus_retention_time: "60s", disable_hostname: true });
     });
 
-    it("serves metrics without a token only when chosen, on the listener", async () => {
-        expect((await parsed({ unauthenticatedMetrics: true })).listener.tcp[0].telemetry).toEqual([{ unauthenticated_metrics_access: true }]);
+    it("serves metrics without a token only when chosen, on the listener", () => {
+        expect(config({ unauthenticatedMetrics: true }).listener.tcp.telemetry).toEqual({ unauthenticated_metrics_access: true });
     });
 
-    it("gives Prometheus's token a policy that reads the metrics and nothing else", async () => {
-        const policy = (await parseHcl("p.hcl", metricsPolicyDocument())) as { path: Record<string, { capabilities: string[] }[]> };
-        expect(policy.path).toEqual({ "sys/metrics": [{ capabilities: ["read"] }] });
+    it("gives Prometheus's token a policy that reads the metrics and nothing else", () => {
+        expect(JSON.parse(metricsPolicyDocument())).toEqual({ path: { "sys/metrics": { capabilities: ["read"] } } });
     });
 });
 
 describe("ServiceMonitors", () => {
-    const values = (monitoring: object, extra: object = {}) => vaultHelmValues(resolveVaultServerOptions({ host: HOST, monitoring, ...extra }));
+    const values = (monitoring: MonitoringOptions, server: VaultServerOptions = {}) => vaultHelmValues(settings(monitoring, server));
+    const plaintext: VaultServerOptions = { tls: { source: "none", allowPlaintext: true } };
 
     it("are off by default: the charts keep their defaults", () => {
         expect(values({}).serverTelemetry).toBeUndefined();
-        expect(externalSecretsMonitoringValues(resolveMonitoringOptions(undefined))).toEqual({});
+        expect(externalSecretsMonitoringValues(monitoringOptions.parse({}))).toEqual({});
     });
 
     it("scrape the active Vault server verifying its certificate by the service name it covers, with the metrics token", () => {
@@ -108,22 +140,22 @@ describe("ServiceMonitors", () => {
             },
         });
         expect(values({ serviceMonitor: true, unauthenticatedMetrics: true }).serverTelemetry?.serviceMonitor).not.toHaveProperty("authorization");
-        expect(values({ serviceMonitor: true }, { tls: { source: "none", allowPlaintext: true } }).serverTelemetry?.serviceMonitor).not.toHaveProperty("tlsConfig");
+        expect(values({ serviceMonitor: true }, plaintext).serverTelemetry?.serviceMonitor).not.toHaveProperty("tlsConfig");
     });
 
     it.each([
         ["authenticated, TLS", {}, {}],
         ["unauthenticated", { unauthenticatedMetrics: true }, {}],
-        ["TLS off", {}, { tls: { source: "none", allowPlaintext: true } }],
-    ])("pass the Vault chart's schema (%s)", (_name, monitoring, extra) => {
-        const chartValues = values({ serviceMonitor: true, ...monitoring }, extra);
+        ["TLS off", {}, plaintext],
+    ])("pass the Vault chart's schema (%s)", (_name, monitoring, server) => {
+        const chartValues = values({ serviceMonitor: true, ...monitoring }, server);
         const validate = chartValidator();
         expect(validate(chartValues) ? [] : validate.errors).toEqual([]);
         expect(undeclaredPaths(chartValues, loadChartSchema())).toEqual([]);
     });
 
     it("also scrape ESO's controller, with the same labels", () => {
-        expect(externalSecretsMonitoringValues(resolveMonitoringOptions({ serviceMonitor: true }))).toEqual({
+        expect(externalSecretsMonitoringValues(monitoringOptions.parse({ serviceMonitor: true }))).toEqual({
             metrics: { service: { enabled: true } },
             serviceMonitor: { enabled: true, additionalLabels: { release: "prometheus" }, interval: "30s", honorLabels: true },
         });
@@ -135,7 +167,24 @@ describe("ServiceMonitors", () => {
             JSON.stringify(vaultNetworkPolicies({ ...base, ...(metricsNamespace ? { metricsNamespace } : {}) })[0].spec.ingress);
         expect(sources("monitoring")).toContain('"kubernetes.io/metadata.name":"monitoring"');
         expect(sources()).not.toContain("monitoring");
-        expect(() => resolveVaultServerOptions({ host: HOST, monitoring: { serviceMonitor: true, prometheusNamespace: "vault" } })).toThrow("monitoring.prometheusNamespace is Vault's namespace");
+    });
+
+    it("refuse Vault's own namespace as Prometheus's (the policy would admit every pod in it), in the component and the region alike", () => {
+        const monitoring = { serviceMonitor: true, prometheusNamespace: "vault" };
+        let thrown: unknown;
+        try {
+            // Refused before the component registers anything, so no Pulumi runtime is needed.
+            new VaultServer("v", { host: HOST, monitoring });
+        } catch (error) {
+            thrown = error;
+        }
+        expect(pulumi.InputPropertiesError.isInstance(thrown) ? thrown.errors : thrown).toEqual([
+            { propertyPath: "monitoring.prometheusNamespace", reason: expect.stringContaining("Vault's own namespace") as unknown },
+        ]);
+        const region = (options: MonitoringOptions) => regionOptions.safeParse({ region: "region1", domain: "example.com", monitoring: options });
+        expect(region(monitoring).error?.issues.map((issue) => issue.path)).toEqual([["monitoring", "prometheusNamespace"]]);
+        // Without a ServiceMonitor the namespace is not admitted, so it does not matter.
+        expect(region({ ...monitoring, serviceMonitor: false }).success).toBe(true);
     });
 });
 
@@ -188,24 +237,49 @@ describe("alerts", () => {
     });
 });
 
+/** Where the program {@link declare} runs is handed over: a one-line module calls what is stored here. */
+const PROGRAM = "openova-vault.tests.monitoring.program";
+
+/**
+ * Runs `program` once under the synth's mock runtime (tools/synth/mockRun.ts) and returns what it
+ * declared. runProgram loads a program from a module file, so a one-line module in a temporary
+ * directory calls `program`.
+ */
+async function declare(stack: string, program: () => void): Promise<RunResult> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "monitoring-program-"));
+    const entry = path.join(dir, "program.js");
+    fs.writeFileSync(entry, `module.exports = () => globalThis[Symbol.for(${JSON.stringify(PROGRAM)})]();\n`);
+    const slot = globalThis as unknown as Record<symbol, unknown>;
+    slot[Symbol.for(PROGRAM)] = program;
+    try {
+        return await runProgram({ project: "openova-vault", stack, config: {}, secretKeys: [], program: entry, resolveStack: () => undefined });
+    } finally {
+        delete slot[Symbol.for(PROGRAM)];
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
 describe("VaultMonitoring (Pulumi mock runtime)", () => {
-    let recording: Recording;
+    let run: RunResult;
+    const common = { region: "r1", namespace: "vault", externalSecretsNamespace: "external-secrets" };
 
     beforeAll(async () => {
-        recording = await startRecording({ project: "openova-vault", stack: "monitoring" });
-        const cluster = new k8s.Provider("m", { context: "m" });
-        const admin = new vault.Provider("m", { address: "https://vault.m.example.net" });
-        const common = { region: "r1", namespace: "vault", externalSecretsNamespace: "external-secrets" };
-        new VaultMonitoring("off", { ...common, monitoring: {} }, { providers: { kubernetes: cluster } });
-        new VaultMonitoring("on", { ...common, monitoring: { serviceMonitor: true, prometheusRules: true }, provider: admin }, { providers: { kubernetes: cluster } });
-        new VaultMonitoring("open", { ...common, monitoring: { serviceMonitor: true, unauthenticatedMetrics: true }, provider: admin }, { providers: { kubernetes: cluster } });
-        new VaultMonitoring("early", { ...common, monitoring: { serviceMonitor: true } }, { providers: { kubernetes: cluster } });
-        await pulumi.runtime.disconnect();
+        run = await declare("monitoring", () => {
+            const cluster = new k8s.Provider("m", { context: "m" });
+            const admin = new vault.Provider("m", { address: "https://vault.m.example.net" });
+            new VaultMonitoring("off", common, { providers: { kubernetes: cluster } });
+            new VaultMonitoring("on", { ...common, monitoring: { serviceMonitor: true, prometheusRules: true }, provider: admin }, { providers: { kubernetes: cluster } });
+            new VaultMonitoring("open", { ...common, monitoring: { serviceMonitor: true, unauthenticatedMetrics: true }, provider: admin }, { providers: { kubernetes: cluster } });
+            new VaultMonitoring("early", { ...common, monitoring: { serviceMonitor: true } }, { providers: { kubernetes: cluster } });
+        });
+        // The program ran to its end: every test below reads what it declared.
+        expect(run.error).toBeUndefined();
     });
 
     const under = (name: string) => {
-        const parent = recording.resources.find((r) => r.type === "openova:vault:VaultMonitoring" && r.name === name)?.urn;
-        return recording.resources.filter((r) => r.parent === parent).map((r) => `${r.type} ${r.name}`).sort();
+        const parent = run.resources.find((r) => r.type === "openova:vault:VaultMonitoring" && r.name === name)?.urn;
+        expect(parent).toBeDefined();
+        return run.resources.filter((r) => r.parent === parent).map((r) => `${r.type} ${r.name}`).sort();
     };
 
     it("declares nothing by default", () => {
@@ -219,9 +293,11 @@ describe("VaultMonitoring (Pulumi mock runtime)", () => {
             "vault:index/policy:Policy on-metrics-policy",
             "vault:index/token:Token on-metrics-token",
         ]);
-        const token = recording.resources.find((r) => r.name === "on-metrics-token" && r.type === "vault:index/token:Token");
+        const policy = run.resources.find((r) => r.name === "on-metrics-policy");
+        expect(policy?.inputs).toEqual({ name: "prometheus-metrics", policy: metricsPolicyDocument() });
+        const token = run.resources.find((r) => r.name === "on-metrics-token" && r.type === "vault:index/token:Token");
         expect(token?.inputs).toMatchObject({ noParent: true, period: "720h", renewable: true, policies: ["prometheus-metrics"] });
-        const secret = recording.resources.find((r) => r.name === "on-metrics-token" && r.type === "kubernetes:core/v1:Secret");
+        const secret = run.resources.find((r) => r.name === "on-metrics-token" && r.type === "kubernetes:core/v1:Secret");
         expect(secret?.inputs).toMatchObject({ metadata: { name: "vault-metrics-token", namespace: "vault" } });
         const data = secret?.inputs.stringData as Record<string, unknown>;
         expect(data[pulumi.runtime.specialSigKey]).toBe(pulumi.runtime.specialSecretSig);
@@ -230,5 +306,13 @@ describe("VaultMonitoring (Pulumi mock runtime)", () => {
     it("issues no token when metrics are served without one, or before the Vault is configured", () => {
         expect(under("open")).toEqual([]);
         expect(under("early")).toEqual([]);
+    });
+
+    it("refuses wrong options with an InputPropertiesError naming them, before registering anything", async () => {
+        const bad = await declare("bad-monitoring", () => {
+            new VaultMonitoring("bad", { ...common, monitoring: { retention: "30s", prometheusRules: "yes" as unknown as boolean } });
+        });
+        expect(pulumi.InputPropertiesError.isInstance(bad.error) ? bad.error.errors.map((e) => e.propertyPath) : bad.error).toEqual(["monitoring.retention", "monitoring.prometheusRules"]);
+        expect(bad.resources).toEqual([]);
     });
 });

@@ -1,6 +1,30 @@
 import * as pulumi from "@pulumi/pulumi";
 import { PEER_ACCESS_OUTPUT, endpointFrom, identityFrom, peerStackName, readPeers } from "../stack/peering";
-import { startRecording } from "../tools/synth/recorder";
+
+/** Mocks in which a stack reference resolves through `resolveStack` (outputs named in `secretOutputNames` secret); @returns the stack references' names */
+async function mockStacks(resolveStack: (name: string) => { outputs: Record<string, unknown>; secretOutputNames: string[] }): Promise<string[]> {
+    const references: string[] = [];
+    await pulumi.runtime.setMocks(
+        {
+            newResource: (args) => {
+                if (args.type !== "pulumi:pulumi:StackReference") {
+                    return { id: `${args.name}-id`, state: args.inputs as Record<string, unknown> };
+                }
+                references.push(args.name);
+                const name = String((args.inputs as { name: string }).name);
+                const { outputs, secretOutputNames } = resolveStack(name);
+                const marked = Object.fromEntries(
+                    Object.entries(outputs).map(([k, v]) => [k, secretOutputNames.includes(k) ? { [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig, value: v } : v]),
+                );
+                return { id: name, state: { name, outputs: marked, secretOutputNames } };
+            },
+            call: () => ({}),
+        },
+        "openova-vault",
+        "region1",
+    );
+    return references;
+}
 
 describe("peer stacks", () => {
     it("are <org>/<project>/<peer>", () => {
@@ -64,16 +88,12 @@ describe("identityFrom", () => {
 describe("readPeers", () => {
     it("reads each peer's stack by <org>/<project>/<peer>, takes secret outputs, and warns for peers with nothing yet", async () => {
         const asked: string[] = [];
-        const recording = await startRecording({
-            project: "openova-vault",
-            stack: "region1",
-            resolveStack: (name) => {
-                asked.push(name);
-                if (name.endsWith("/region2")) {
-                    return { outputs: { peerAccess: { region1: { address: "https://vault.region2.example.com", caCert: "", token: "hvs.from-2" } } }, secretOutputNames: ["peerAccess"] };
-                }
-                return { outputs: {}, secretOutputNames: [] };
-            },
+        const references = await mockStacks((name) => {
+            asked.push(name);
+            if (name.endsWith("/region2")) {
+                return { outputs: { peerAccess: { region1: { address: "https://vault.region2.example.com", caCert: "", token: "hvs.from-2" } } }, secretOutputNames: ["peerAccess"] };
+            }
+            return { outputs: {}, secretOutputNames: [] };
         });
         const lookup = await readPeers({ stack: "region1", region: "region1", peers: ["region2", "region3"], organization: "acme", project: "openova-vault" });
         await pulumi.runtime.disconnect();
@@ -85,16 +105,13 @@ describe("readPeers", () => {
         expect(lookup.warnings).toEqual([
             "Peer region3 (stack acme/openova-vault/region3) cannot receive pushes from region1 yet: its stack has no peerAccess output yet (it has not been deployed, or its Vault is not configured yet). Run `pulumi up -s region1` again after region3's Vault is configured.",
         ]);
-        expect(recording.resources.filter((r) => r.type === "pulumi:pulumi:StackReference").map((r) => r.name).sort()).toEqual(["peer-region2", "peer-region3"]);
+        expect(references.sort()).toEqual(["peer-region2", "peer-region3"]);
     });
 });
 
 describe("readPeers with JWT peer auth", () => {
     it("also reads each peer's published identity and ESO namespace, and warns for a peer that has published none", async () => {
-        const recording = await startRecording({
-            project: "openova-vault",
-            stack: "region1",
-            resolveStack: (name) =>
+        await mockStacks((name) =>
                 name.endsWith("/region2")
                     ? {
                           outputs: {
@@ -105,10 +122,9 @@ describe("readPeers with JWT peer auth", () => {
                           secretOutputNames: [],
                       }
                     : { outputs: { externalSecretsNamespace: "external-secrets" }, secretOutputNames: [] },
-        });
+        );
         const lookup = await readPeers({ stack: "region1", region: "region1", peers: ["region2", "region3"], organization: "acme", project: "openova-vault", peerAuth: "jwt" });
         await pulumi.runtime.disconnect();
-        void recording;
 
         expect(lookup.endpoints).toEqual([{ peer: "region2", address: "https://vault.region2.example.com", caCert: "", jwt: { path: "jwt-region1", role: "external-secrets-push", audience: "aud" } }]);
         expect(lookup.identities.map((i) => [i.peer, i.identity.issuer, i.identity.serviceAccount])).toEqual([

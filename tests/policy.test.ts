@@ -2,7 +2,8 @@
  * The policy pack (policy/): every policy accepts what the components build and rejects each
  * deviation, run through the real policy objects (their validateResource / validateStack, with
  * properties behind the SDK's unknown-checking proxy, as `pulumi preview` hands them) and through
- * the pure rules. The passing cases come from the project's own builders, not hand-written copies.
+ * the pure rules. The passing cases come from the project's own builders, not hand-written copies:
+ * the Vault server configuration and the policies in Vault's JSON form, as the components write them.
  */
 import * as grpc from "@grpc/grpc-js";
 import Ajv from "ajv";
@@ -17,10 +18,12 @@ import * as path from "node:path";
 import type { Readable } from "node:stream";
 import { METRICS_API_PATH, METRICS_POLICY as COMPONENT_METRICS_POLICY, metricsPolicyDocument, metricsTokenSettings } from "../components/monitoring/monitoringSpecs";
 import { SNAPSHOT_API_PATH, SNAPSHOT_POLICY, snapshotPolicyDocument } from "../components/snapshots/snapshotSpecs";
-import { externalSecret, passwordGenerator, pushSecret } from "../components/replication/replicationSpecs";
+import { type MonitoringOptions, monitoringOptions } from "../components/monitoring/monitoringSpecs";
+import { type ReplicatedSecretSpec, externalSecret, passwordGenerator, pushSecret, replicatedSecretOptions } from "../components/replication/replicationSpecs";
 import { localStore, peerStore } from "../components/stores/storeSpecs";
 import { policyDocument, policyName } from "../components/vault-config/policies";
-import { type VaultHelmValues, resolveVaultServerOptions, vaultHelmValues } from "../components/vault-server/serverValues";
+import { type VaultServerOptions, vaultServerOptions } from "../components/vault-server/serverOptions";
+import { type VaultHelmValues, serverSettings, vaultHelmValues } from "../components/vault-server/serverValues";
 import type { VaultSealOptions } from "../components/vault-server/seal";
 import { peerTokenSettings } from "../components/vault-config/setupValues";
 import { VAULT_CHART } from "../components/common/versions";
@@ -44,6 +47,8 @@ import {
     credentialShapes,
     hasRootWildcard,
     isCredentialKey,
+    parsePolicyDocument,
+    parseServerConfig,
     reachesSys,
 } from "../policy/rules";
 
@@ -141,9 +146,15 @@ async function runStack(name: string, resources: ResourceData[], config: Config 
 // ---------------------------------------------------------------------------------------------
 
 const HOST = "vault.region1.example.com";
-const values = vaultHelmValues(resolveVaultServerOptions({ host: HOST }));
-const plaintextValues = vaultHelmValues(resolveVaultServerOptions({ host: HOST, tls: { source: "none", allowPlaintext: true } }));
-const singleServerValues = vaultHelmValues(resolveVaultServerOptions({ host: HOST, replicas: 1 }));
+
+/** The Vault chart's values as the VaultServer component builds them from these (validated) options. */
+function helmValues(server: VaultServerOptions = {}, monitoring: MonitoringOptions = {}): VaultHelmValues {
+    return vaultHelmValues(serverSettings(vaultServerOptions.parse(server), HOST, monitoringOptions.parse(monitoring)));
+}
+
+const values = helmValues();
+const plaintextValues = helmValues({ tls: { source: "none", allowPlaintext: true } });
+const singleServerValues = helmValues({ replicas: 1 });
 /** Every auto-unseal seal, as the components configure it (credentials from a Secret or workload identity, never the config). */
 const autoUnseals: VaultSealOptions[] = [
     { type: "awskms", parameters: { region: "eu-west-1", kms_key_id: "alias/vault-region1" }, credentials: "workload-identity", workloadIdentity: "arn:aws:iam::111122223333:role/vault-unseal" },
@@ -151,7 +162,7 @@ const autoUnseals: VaultSealOptions[] = [
     { type: "azurekeyvault", parameters: { tenant_id: "tenant", vault_name: "platform", key_name: "unseal" }, credentials: "secret", credentialsSecret: "vault-azure" },
     { type: "transit", parameters: { address: "https://transit.example.com:8200", key_name: "autounseal", mount_path: "transit/" }, credentials: "secret", credentialsSecret: "vault-transit" },
 ];
-const autoUnsealConfigs = autoUnseals.map((seal) => vaultHelmValues(resolveVaultServerOptions({ host: HOST, seal })).server.ha.raft.config);
+const autoUnsealConfigs = autoUnseals.map((seal) => helmValues({ seal }).server.ha.raft.config);
 
 /** A copy of `base` with the value at a dotted path set (or removed, with undefined). */
 function withPath<T>(base: T, dotted: string, value: unknown): T {
@@ -171,7 +182,7 @@ function withPath<T>(base: T, dotted: string, value: unknown): T {
     return copy as T;
 }
 
-/** The Vault chart as components/vaultServer.ts declares it. */
+/** The Vault chart as components/vault-server/vaultServer.ts declares it. */
 function vaultChart(chartValues: unknown = values, type = "kubernetes:helm.sh/v4:Chart"): ResourceData {
     return {
         type,
@@ -218,7 +229,15 @@ function renderedServer(chartValues: VaultHelmValues, args = "cp /vault/config/e
     };
 }
 
-/** The servers' configuration ConfigMap as the chart renders it (templates/server-config-configmap.yaml). */
+/**
+ * The server configuration as the chart's `vault.config` helper renders a JSON `server.ha.raft.config`:
+ * parsed, `disable_mlock` added when missing, written back compactly.
+ */
+function chartRendered(config: string): string {
+    return JSON.stringify({ disable_mlock: true, ...(JSON.parse(config) as Record<string, unknown>) });
+}
+
+/** The servers' configuration ConfigMap as the chart renders it (templates/server-config-configmap.yaml), holding `config` as it is. */
 function renderedConfig(config: string): ResourceData {
     return {
         type: "kubernetes:core/v1:ConfigMap",
@@ -254,7 +273,7 @@ const storeSpec = {
     caSecret: { name: "vault-server-tls", namespace: "vault", key: "ca.crt" },
 };
 const exampleCa = fs.readFileSync(path.join(__dirname, "..", "certs", "example-platform-ca.pem"), "utf8");
-const replicated = { name: "db-credentials", namespace: "databases", mode: "vault-written" as const, home: "region1", keys: ["password"] };
+const replicated: ReplicatedSecretSpec = { ...replicatedSecretOptions.parse({ name: "db-credentials", namespace: "databases", keys: ["password"] }), home: "region1" };
 const localRead = k8s("region1-store-local", localStore({ ...storeSpec, role: "external-secrets-pull" }, "read"));
 const localPush = k8s("region1-store-local-push", localStore({ ...storeSpec, role: "external-secrets-push" }, "push"));
 const peerStoreObject = k8s("region1-store-region2", peerStore({ peer: "region2", address: "https://vault.region2.example.com", caCert: exampleCa, kvMount: "secret", namespace: "external-secrets" }));
@@ -275,6 +294,20 @@ const pullPolicy = vaultPolicy(policyName("pull"), policyDocument("pull", "secre
 const pushPolicy = vaultPolicy(policyName("push"), policyDocument("push", "secret"), "region1-setup-push");
 const snapshotPolicy = vaultPolicy(SNAPSHOT_POLICY, snapshotPolicyDocument(), "region1-snapshots-policy");
 const metricsPolicy = vaultPolicy(COMPONENT_METRICS_POLICY, metricsPolicyDocument(), "region1-monitoring-metrics-policy");
+
+/** A component's JSON policy document with the capabilities of one path replaced. */
+function withCapabilities(document: string, policyPath: string, capabilities: readonly string[]): string {
+    const parsed = JSON.parse(document) as { path: Record<string, { capabilities: readonly string[] }> };
+    if (!(policyPath in parsed.path)) {
+        throw new Error(`the document has no path ${policyPath}`);
+    }
+    return JSON.stringify({ ...parsed, path: { ...parsed.path, [policyPath]: { ...parsed.path[policyPath], capabilities } } }, null, 2);
+}
+
+/** A policy in Vault's JSON form with these path stanzas, for the deviations no component writes. */
+function jsonPolicy(paths: unknown): string {
+    return JSON.stringify({ path: paths }, null, 2);
+}
 
 function configMap(data: Record<string, string>, extra: Record<string, unknown> = {}): ResourceData {
     return k8s("app-config", { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "app-config", namespace: "apps" }, data, ...extra });
@@ -320,7 +353,7 @@ const CASES: Record<string, { readonly pass: readonly Case[]; readonly fail: rea
         pass: [
             { title: "the chart as VaultServer declares it (3 servers, HA on Raft)", resources: [vaultChart()] },
             { title: "the chart as a helm.sh/v3 Release", resources: [vaultChart(values, "kubernetes:helm.sh/v3:Release")] },
-            { title: "the servers' StatefulSet and configuration the chart renders", resources: [renderedServer(values), renderedConfig(values.server.ha.raft.config)] },
+            { title: "the servers' StatefulSet and configuration the chart renders", resources: [renderedServer(values), renderedConfig(chartRendered(values.server.ha.raft.config))] },
             { title: "5 servers", resources: [vaultChart(withPath(values, "server.ha.replicas", 5))] },
             { title: "a single-server dev stack with minimumRaftReplicas 1", resources: [vaultChart(singleServerValues), renderedServer(singleServerValues)], config: { minimumRaftReplicas: 1 } },
             { title: "another chart (ESO) with odd-looking values", resources: [{ type: "kubernetes:helm.sh/v4:Chart", name: "region1-external-secrets", props: { chart: "external-secrets", values: { replicaCount: 2 } } }] },
@@ -335,14 +368,16 @@ const CASES: Record<string, { readonly pass: readonly Case[]; readonly fail: rea
             { title: "Raft off", resources: [vaultChart(withPath(values, "server.ha.raft.enabled", false))], expect: /server\.ha\.raft\.enabled is false/ },
             { title: "dev mode", resources: [vaultChart(withPath(values, "server.dev.enabled", true))], expect: /server\.dev\.enabled is true/ },
             { title: "a rendered dev-mode server", resources: [renderedServer(values, "/usr/local/bin/docker-entrypoint.sh vault server -dev -dev-listen-address=[::]:8200")], expect: /vault server -dev/ },
-            { title: "a rendered configuration on Consul storage", resources: [renderedConfig('storage "consul" {\n  path = "vault"\n}\n')], expect: /not a single storage "raft"/ },
+            { title: "a rendered configuration on Consul storage", resources: [renderedConfig(JSON.stringify({ storage: { consul: { path: "vault" } } }))], expect: /its storage is consul, not a single "storage": \{"raft"/ },
+            { title: "a rendered configuration without storage", resources: [renderedConfig(JSON.stringify({ listener: { tcp: { address: "[::]:8200" } } }))], expect: /its storage is missing/ },
+            { title: "a rendered configuration in HCL (the pack reads the JSON the component writes)", resources: [renderedConfig('storage "raft" {\n  path = "/vault/data"\n}\n')], expect: /cannot be parsed: it is not a JSON object .*so its storage cannot be checked/i },
             { title: "values from a values file only (ha not set in values)", resources: [vaultChart({})], expect: /server\.ha\.enabled is not set/ },
         ],
     },
     "vault-injector-off": {
         pass: [
             { title: "the chart as VaultServer declares it", resources: [vaultChart()] },
-            { title: "the servers' objects the chart renders", resources: [renderedServer(values), renderedConfig(values.server.ha.raft.config)] },
+            { title: "the servers' objects the chart renders", resources: [renderedServer(values), renderedConfig(chartRendered(values.server.ha.raft.config))] },
             { title: "ESO's own webhook", resources: [k8s("eso-webhook", { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "external-secrets-webhook", labels: { "app.kubernetes.io/name": "external-secrets-webhook" } } })] },
         ],
         fail: [
@@ -363,18 +398,24 @@ const CASES: Record<string, { readonly pass: readonly Case[]; readonly fail: rea
     "vault-tls-on": {
         pass: [
             { title: "the chart as VaultServer declares it (cert-manager TLS)", resources: [vaultChart()] },
-            { title: "the servers' objects the chart renders", resources: [renderedServer(values), renderedConfig(values.server.ha.raft.config)] },
-            { title: "TLS off with the explicit waiver (allowPlaintext)", resources: [vaultChart(plaintextValues), renderedServer(plaintextValues), renderedConfig(plaintextValues.server.ha.raft.config)], config: { allowPlaintext: true } },
-            { title: "a server configuration in JSON with a TLS listener", resources: [vaultChart(withPath(values, "server.ha.raft.config", JSON.stringify({ listener: [{ tcp: { address: "[::]:8200", tls_cert_file: "/tls/tls.crt", tls_key_file: "/tls/tls.key" } }], storage: { raft: { path: "/vault/data" } } })))] },
+            { title: "the servers' objects the chart renders", resources: [renderedServer(values), renderedConfig(chartRendered(values.server.ha.raft.config))] },
+            { title: "TLS off with the explicit waiver (allowPlaintext)", resources: [vaultChart(plaintextValues), renderedServer(plaintextValues), renderedConfig(chartRendered(plaintextValues.server.ha.raft.config))], config: { allowPlaintext: true } },
+            { title: "the configuration with authenticated or unauthenticated metrics and each auto-unseal seal", resources: [vaultChart(helmValues({}, { unauthenticatedMetrics: true })), ...autoUnsealConfigs.map((config) => vaultChart(withPath(values, "server.ha.raft.config", config)))] },
+            { title: "listeners as a list of stanzas (Vault's other JSON form)", resources: [vaultChart(withPath(values, "server.ha.raft.config", JSON.stringify({ listener: [{ tcp: { address: "[::]:8200", tls_cert_file: "/tls/tls.crt", tls_key_file: "/tls/tls.key" } }], storage: { raft: { path: "/vault/data" } } })))] },
         ],
         fail: [
             { title: "TLS off (vault.tls.source none) without the waiver", resources: [vaultChart(plaintextValues)], expect: /global\.tlsDisable is true/ },
-            { title: "a listener with tls_disable even though tlsDisable is false", resources: [vaultChart(withPath(plaintextValues, "global.tlsDisable", false))], expect: /tls_disable = true/ },
+            { title: "a listener with tls_disable even though tlsDisable is false", resources: [vaultChart(withPath(plaintextValues, "global.tlsDisable", false))], expect: /"tcp" listener at "\[::\]:8200" sets "tls_disable": true/ },
+            { title: "a second listener, in the list form, with tls_disable as a string", resources: [vaultChart(withPath(values, "server.ha.raft.config", JSON.stringify({ listener: [{ tcp: { address: "[::]:8200", tls_cert_file: "/tls/tls.crt", tls_key_file: "/tls/tls.key" } }, { tcp: { address: "[::]:8210", tls_disable: "1" } }], storage: { raft: { path: "/vault/data" } } })))], expect: /listener at "\[::\]:8210" sets "tls_disable": "1"/ },
             { title: "the rendered servers on http", resources: [renderedServer(plaintextValues)], expect: /VAULT_ADDR is http:\/\// },
-            { title: "the rendered configuration with tls_disable", resources: [renderedConfig(plaintextValues.server.ha.raft.config)], expect: /tls_disable = true/ },
+            { title: "the rendered configuration with tls_disable", resources: [renderedConfig(chartRendered(plaintextValues.server.ha.raft.config))], expect: /sets "tls_disable": true/ },
             { title: "no server configuration (the chart's default disables TLS)", resources: [vaultChart(withPath(values, "server.ha.raft.config", undefined))], expect: /server\.ha\.raft\.config is not set/ },
             { title: "tlsDisable left to the chart's default", resources: [vaultChart(withPath(values, "global.tlsDisable", undefined))], expect: /global\.tlsDisable is not set/ },
-            { title: "an unparseable server configuration", resources: [vaultChart(withPath(values, "server.ha.raft.config", 'listener "tcp" {'))], expect: /cannot be parsed/ },
+            { title: "an unparseable server configuration", resources: [vaultChart(withPath(values, "server.ha.raft.config", 'listener "tcp" {'))], expect: /server\.ha\.raft\.config cannot be parsed: it is not a JSON object/ },
+            { title: "a server configuration in HCL (the pack reads the JSON the component writes)", resources: [vaultChart(withPath(values, "server.ha.raft.config", 'listener "tcp" {\n  address = "[::]:8200"\n}\nstorage "raft" {\n  path = "/vault/data"\n}\n'))], expect: /cannot be parsed: it is not a JSON object .*Write it as JSON/ },
+            { title: "an unparseable configuration holding a password (not repeated in the message)", resources: [vaultChart(withPath(values, "server.ha.raft.config", 'password = "hunter2"')), renderedConfig(`seal_token = ${VAULT_TOKEN}`)], expect: /Unexpected token 'p': not valid JSON/ },
+            { title: "a JSON configuration that is not an object", resources: [vaultChart(withPath(values, "server.ha.raft.config", "[]"))], expect: /it is JSON, but an array, not an object/ },
+            { title: "Raft on without HA: the chart still uses server.ha.raft.config", resources: [vaultChart(withPath(withPath(plaintextValues, "global.tlsDisable", false), "server.ha.enabled", false))], expect: /server\.ha\.raft\.config: its "tcp" listener/ },
         ],
     },
     "eso-api-v1": {
@@ -414,27 +455,34 @@ const CASES: Record<string, { readonly pass: readonly Case[]; readonly fail: rea
             { title: "external-secrets-pull and external-secrets-push", resources: [pullPolicy, pushPolicy] },
             { title: "raft-snapshot (read on sys/storage/raft/snapshot)", resources: [snapshotPolicy] },
             { title: "prometheus-metrics (read on sys/metrics)", resources: [metricsPolicy] },
-            { title: "a policy in Vault's JSON form", resources: [vaultPolicy("json", JSON.stringify({ path: { "secret/data/*": { capabilities: ["read"] } } }))] },
-            { title: "a deny on everything (grants nothing)", resources: [vaultPolicy("deny-all", 'path "*" {\n  capabilities = ["deny"]\n}\n')] },
+            { title: "a compact JSON policy with a list of path stanzas", resources: [vaultPolicy("json", JSON.stringify({ path: [{ "secret/data/*": { capabilities: ["read"] } }] }))] },
+            { title: "a policy written by hand in HCL by another stack", resources: [vaultPolicy("app-read", 'path "secret/data/app/*" {\n  capabilities = ["read"]\n}\n')] },
+            { title: "a deny on everything, in HCL and in JSON (grants nothing)", resources: [vaultPolicy("deny-all", 'path "*" {\n  capabilities = ["deny"]\n}\n'), vaultPolicy("deny-all-json", jsonPolicy({ "*": { capabilities: ["deny"] } }))] },
         ],
         fail: [
             { title: "sudo", resources: [vaultPolicy("admin", 'path "auth/token/create" {\n  capabilities = ["update", "sudo"]\n}\n')], expect: /grants "sudo"/ },
-            { title: "delete", resources: [vaultPolicy("push", policyDocument("push", "secret").replace('"update"]', '"update", "delete"]'))], expect: /grants "delete"/ },
+            { title: "delete", resources: [vaultPolicy("push", withCapabilities(policyDocument("push", "secret"), "secret/metadata/*", ["create", "read", "update", "delete"]))], expect: /path "secret\/metadata\/\*" grants "delete"/ },
+            { title: "sudo in the JSON form", resources: [vaultPolicy("admin-json", jsonPolicy({ "auth/token/create": { capabilities: ["update", "sudo"] } }))], expect: /path "auth\/token\/create" grants "sudo"/ },
             { title: "list", resources: [vaultPolicy("pull", 'path "secret/metadata/*" {\n  capabilities = ["list"]\n}\n')], expect: /grants "list"/ },
             { title: "a wildcard over every mount", resources: [vaultPolicy("everything", 'path "*" {\n  capabilities = ["read"]\n}\n')], expect: /wildcard in its first segment/ },
             { title: "+ as the mount", resources: [vaultPolicy("any-mount", 'path "+/data/*" {\n  capabilities = ["read"]\n}\n')], expect: /wildcard in its first segment/ },
             { title: "sys/ beyond the documented paths", resources: [vaultPolicy("sys", 'path "sys/policies/acl/*" {\n  capabilities = ["read"]\n}\n')], expect: /reaches sys\// },
-            { title: "more than read on the snapshot endpoint", resources: [vaultPolicy(SNAPSHOT_POLICY, snapshotPolicyDocument().replace('["read"]', '["read", "update"]'))], expect: /reaches sys\/ with update/ },
+            { title: "more than read on the snapshot endpoint", resources: [vaultPolicy(SNAPSHOT_POLICY, withCapabilities(snapshotPolicyDocument(), SNAPSHOT_API_PATH, ["read", "update"]))], expect: /reaches sys\/ with update/ },
+            { title: "more than read on the metrics endpoint", resources: [vaultPolicy(COMPONENT_METRICS_POLICY, withCapabilities(metricsPolicyDocument(), METRICS_API_PATH, ["read", "create"]))], expect: /reaches sys\/ with create/ },
+            { title: "sys/ in the JSON form", resources: [vaultPolicy("sys-json", jsonPolicy({ "sys/policies/acl/*": { capabilities: ["read"] } }))], expect: /path "sys\/policies\/acl\/\*" reaches sys\// },
             { title: "a glob that reaches sys/", resources: [vaultPolicy("s-star", 'path "s*" {\n  capabilities = ["read"]\n}\n')], expect: /reaches sys\// },
-            { title: "a legacy policy = \"write\" (delete and list)", resources: [vaultPolicy("legacy", 'path "secret/*" {\n  policy = "write"\n}\n')], expect: /through policy = "write"/ },
-            { title: "a document that does not parse", resources: [vaultPolicy("broken", 'path "secret/*" {\n  capabilities = ["read"]\n')], expect: /cannot be parsed/ },
-            { title: "no document", resources: [vaultPolicy("empty", undefined)], expect: /not HCL or JSON text/ },
+            { title: "a legacy policy = \"write\" (delete and list)", resources: [vaultPolicy("legacy", 'path "secret/*" {\n  policy = "write"\n}\n')], expect: /through the legacy policy "write"/ },
+            { title: "an HCL document that does not parse", resources: [vaultPolicy("broken", 'path "secret/*" {\n  capabilities = ["read"]\n')], expect: /cannot be parsed, so it cannot be checked: it is neither JSON nor HCL that parses/ },
+            { title: "a JSON document that does not parse", resources: [vaultPolicy("broken-json", policyDocument("pull", "secret").replace(/\}\s*$/, ""))], expect: /cannot be parsed, so it cannot be checked: it is JSON-shaped but not a valid JSON policy document/ },
+            { title: "a path stanza without a body", resources: [vaultPolicy("malformed", jsonPolicy({ "secret/data/*": "read" }))], expect: /the path stanza "secret\/data\/\*" is malformed/ },
+            { title: "capabilities that are not a list of strings", resources: [vaultPolicy("bad-capabilities", jsonPolicy({ "secret/data/*": { capabilities: "read" } }))], expect: /capabilities is "read", not a list of strings/ },
+            { title: "no document", resources: [vaultPolicy("empty", undefined)], expect: /not text \(Vault's JSON policy form, or HCL\)/ },
         ],
     },
     "no-secret-in-plain-places": {
         pass: [
-            { title: "the Vault configuration ConfigMap the chart renders (with its checksum annotation)", resources: [renderedConfig(values.server.ha.raft.config)] },
-            { title: "the rendered configuration with each auto-unseal seal", resources: autoUnsealConfigs.map(renderedConfig) },
+            { title: "the Vault configuration ConfigMap the chart renders (with its checksum annotation)", resources: [renderedConfig(chartRendered(values.server.ha.raft.config))] },
+            { title: "the rendered configuration with each auto-unseal seal", resources: autoUnsealConfigs.map((config) => renderedConfig(chartRendered(config))) },
             { title: "the stores, secrets and generators the components build", resources: [localRead, localPush, peerStoreObject, pullSecret, pushToPeer, generator] },
             { title: "the ingress pass-through annotations", resources: [annotated(values.server.ingress.annotations)] },
             { title: "a CA certificate in a ConfigMap", resources: [configMap({ "ca.crt": exampleCa })] },
@@ -589,14 +637,47 @@ describe("the pure rules", () => {
         expect(peerTokenSettings("region1", "region2").policies).toEqual([PUSH_POLICY]);
     });
 
-    it("check the chart's replicas, HA and Raft", async () => {
-        expect(await checkRaftReplicas(vaultChart())).toEqual([]);
-        expect(await checkRaftReplicas(vaultChart(singleServerValues), { minimumRaftReplicas: 1 })).toEqual([]);
-        expect(await checkRaftReplicas(vaultChart(withPath(values, "server.ha.replicas", 4)))).toEqual([expect.stringContaining('kubernetes:helm.sh/v4:Chart "region1-vault": server.ha.replicas is 4')]);
-        expect(await checkRaftReplicas(vaultChart(singleServerValues))).toEqual([expect.stringMatching(/fewer than the 3 .*Set vault\.replicas/)]);
-        expect(await checkRaftReplicas(renderedServer(values))).toEqual([]);
-        expect(await checkRaftReplicas(renderedConfig(values.server.ha.raft.config))).toEqual([]);
-        expect(await checkRaftReplicas(renderedConfig("{{{"))).toEqual([expect.stringContaining("cannot be parsed")]);
+    it("name the project's files where they are now", () => {
+        const named = new Set<string>();
+        for (const file of ["rules.ts", "policies.ts"]) {
+            for (const [reference] of fs.readFileSync(path.join(POLICY_DIR, file), "utf8").matchAll(/components\/[A-Za-z0-9_./-]+?\.ts\b/g)) {
+                named.add(reference);
+            }
+        }
+        expect(named.size).toBeGreaterThan(5);
+        expect([...named].filter((reference) => !fs.existsSync(path.join(__dirname, "..", reference)))).toEqual([]);
+        // The fixes in the messages point at the components that write the compliant form.
+        const violations = [
+            ...checkEsoApiV1({ type: "kubernetes:external-secrets.io/v1beta1:ExternalSecret", name: "old", props: {} }),
+            ...checkVaultToken(vaultToken({})),
+        ].join("\n");
+        expect(violations).toContain("components/stores/storeSpecs.ts");
+        expect(violations).toContain("components/replication/replicationSpecs.ts");
+        expect(violations).toContain("components/vault-config/setupValues.ts");
+    });
+
+    it("check the chart's replicas, HA and Raft", () => {
+        expect(checkRaftReplicas(vaultChart())).toEqual([]);
+        expect(checkRaftReplicas(vaultChart(singleServerValues), { minimumRaftReplicas: 1 })).toEqual([]);
+        expect(checkRaftReplicas(vaultChart(withPath(values, "server.ha.replicas", 4)))).toEqual([expect.stringContaining('kubernetes:helm.sh/v4:Chart "region1-vault": server.ha.replicas is 4')]);
+        expect(checkRaftReplicas(vaultChart(singleServerValues))).toEqual([expect.stringMatching(/fewer than the 3 .*Set vault\.replicas/)]);
+        expect(checkRaftReplicas(renderedServer(values))).toEqual([]);
+        expect(checkRaftReplicas(renderedConfig(values.server.ha.raft.config))).toEqual([]);
+        expect(checkRaftReplicas(renderedConfig(chartRendered(values.server.ha.raft.config)))).toEqual([]);
+        expect(checkRaftReplicas(renderedConfig("{{{"))).toEqual([expect.stringContaining("cannot be parsed")]);
+    });
+
+    it("read the server configuration the component writes as JSON, and say why anything else is refused", () => {
+        for (const config of [values.server.ha.raft.config, chartRendered(values.server.ha.raft.config), ...autoUnsealConfigs]) {
+            expect(parseServerConfig(config)).toMatchObject({ listener: { tcp: { address: "[::]:8200" } }, storage: { raft: { path: "/vault/data" } } });
+        }
+        expect(parseServerConfig(plaintextValues.server.ha.raft.config)).toMatchObject({ listener: { tcp: { tls_disable: true } } });
+        expect(() => parseServerConfig('storage "raft" {}')).toThrow(/^it is not a JSON object \(.*\); this pack reads the server configuration as JSON, as serverConfig in components\/vault-server\/serverValues\.ts writes it$/);
+        expect(() => parseServerConfig('"raft"')).toThrow(/it is JSON, but a string, not an object/);
+        expect(() => parseServerConfig("null")).toThrow(/it is JSON, but null, not an object/);
+        // JSON.parse quotes the text around the error; the message leaves it out (it may hold a credential).
+        expect(() => parseServerConfig("password = hunter2")).toThrow(/^it is not a JSON object \(Unexpected token 'p': not valid JSON\);/);
+        expect(() => parseServerConfig(`{"token": ${VAULT_TOKEN}}`)).toThrow(/^it is not a JSON object \(Unexpected token 'h': not valid JSON\);/);
     });
 
     it("check the injector", () => {
@@ -605,11 +686,14 @@ describe("the pure rules", () => {
         expect(checkInjectorOff(vaultChart(withPath(values, "injector.enabled", undefined)))).toEqual([expect.stringContaining("follows global.enabled")]);
     });
 
-    it("check TLS, and honour the waiver", async () => {
-        expect(await checkTlsOn(vaultChart())).toEqual([]);
-        expect(await checkTlsOn(vaultChart(plaintextValues))).toHaveLength(2);
-        expect(await checkTlsOn(vaultChart(plaintextValues), { allowPlaintext: true })).toEqual([]);
-        expect(await checkTlsOn(renderedServer(plaintextValues), { allowPlaintext: true })).toEqual([]);
+    it("check TLS, and honour the waiver", () => {
+        expect(checkTlsOn(vaultChart())).toEqual([]);
+        expect(checkTlsOn(vaultChart(plaintextValues))).toEqual([expect.stringContaining("global.tlsDisable is true"), expect.stringContaining('server.ha.raft.config: its "tcp" listener at "[::]:8200" sets "tls_disable": true')]);
+        expect(checkTlsOn(vaultChart(plaintextValues), { allowPlaintext: true })).toEqual([]);
+        expect(checkTlsOn(renderedServer(plaintextValues), { allowPlaintext: true })).toEqual([]);
+        // A configuration given as an object (which chart 0.34 refuses to render) is still read.
+        expect(checkTlsOn(vaultChart(withPath(values, "server.ha.raft.config", { listener: { tcp: { tls_disable: true } } })))).toEqual([expect.stringContaining('sets "tls_disable": true')]);
+        expect(checkTlsOn(vaultChart(withPath(values, "server.ha.raft.config", 42)))).toEqual([expect.stringContaining("cannot be parsed: it is 42, not JSON text")]);
     });
 
     it("check ESO API versions by type token and apiVersion", () => {
@@ -630,10 +714,23 @@ describe("the pure rules", () => {
             expect(await checkVaultPolicy(policy)).toEqual([]);
         }
         expect(await checkVaultPolicy(vaultPolicy("extra", 'name = "x"\nidentity "y" {}\n'))).toEqual([expect.stringContaining('"identity" is not a Vault policy stanza')]);
+        expect(await checkVaultPolicy(vaultPolicy("extra-json", JSON.stringify({ path: {}, identity: { y: {} } })))).toEqual([expect.stringContaining('"identity" is not a Vault policy stanza')]);
+        expect(await checkVaultPolicy(vaultPolicy("array", "[]"))).toEqual([expect.stringContaining("not a valid JSON policy document: it is JSON, but an array, not an object")]);
         expect(["*", "+", "+/data/*", "s*", "secret*"].map(hasRootWildcard)).toEqual([true, true, true, true, true]);
         expect(["secret/data/*", "secret/+/x", "sys/metrics", "secret"].map(hasRootWildcard)).toEqual([false, false, false, false]);
         expect(["sys", "sys/metrics", "sys/*", "+/policy", "*", "s*", "sys*", "/sys/x".replace(/^\/+/, "")].map(reachesSys)).toEqual([true, true, true, true, true, true, true, true]);
         expect(["secret/sys/x", "system/x", "sys2/*", "secret/*", "a*"].map(reachesSys)).toEqual([false, false, false, false, false]);
+    });
+
+    it("read the components' policies as JSON, and hand-written HCL ones through the HCL parser", async () => {
+        expect(await parsePolicyDocument(policyDocument("push", "secret"), "push.hcl")).toEqual({
+            path: { "secret/data/*": { capabilities: ["create", "read", "update"] }, "secret/metadata/*": { capabilities: ["create", "read", "update"] } },
+        });
+        expect(await parsePolicyDocument(snapshotPolicyDocument(), "snapshot.hcl")).toEqual({ path: { [SNAPSHOT_API_PATH]: { capabilities: ["read"] } } });
+        expect(await parsePolicyDocument('path "secret/data/*" {\n  capabilities = ["read"]\n}\n', "hand.hcl")).toEqual({ path: { "secret/data/*": [{ capabilities: ["read"] }] } });
+        await expect(parsePolicyDocument('{"path": {', "broken.hcl")).rejects.toThrow(/^it is JSON-shaped but not a valid JSON policy document: /);
+        await expect(parsePolicyDocument('{"path": {}} trailing', "broken.hcl")).rejects.toThrow(/not a valid JSON policy document/);
+        await expect(parsePolicyDocument('path "x" {', "broken.hcl")).rejects.toThrow(/^it is neither JSON nor HCL that parses: .*broken\.hcl/);
     });
 
     it("find credential shapes and names without false alarms on settings", () => {
@@ -737,12 +834,12 @@ describe("the pack under Pulumi's policy-pack runner", () => {
     });
 
     it("accepts the components' resources and rejects deviations, as the engine calls it", async () => {
-        for (const resource of [vaultChart(), peerToken, pushPolicy, snapshotPolicy, localRead, renderedConfig(values.server.ha.raft.config)]) {
+        for (const resource of [vaultChart(), peerToken, pushPolicy, snapshotPolicy, metricsPolicy, localRead, renderedConfig(chartRendered(values.server.ha.raft.config))]) {
             expect([resource.name, await analyze(resource)]).toEqual([resource.name, []]);
         }
         expect(await analyze(vaultChart(plaintextValues))).toEqual([
             ["vault-tls-on", analyzerPb.EnforcementLevel.MANDATORY, expect.stringContaining("global.tlsDisable is true")],
-            ["vault-tls-on", analyzerPb.EnforcementLevel.MANDATORY, expect.stringContaining("tls_disable = true")],
+            ["vault-tls-on", analyzerPb.EnforcementLevel.MANDATORY, expect.stringContaining('sets "tls_disable": true')],
         ]);
         expect(await analyze(vaultToken({ ...peerToken.props, policies: ["root"] }))).toEqual([["peer-tokens-push-only", analyzerPb.EnforcementLevel.MANDATORY, expect.stringContaining('include "root"')]]);
     });
@@ -754,7 +851,7 @@ describe("the pack under Pulumi's policy-pack runner", () => {
 
     it("takes a dev stack's config (policy/dev-stack.config.json): one server, TLS waived", async () => {
         await configure(JSON.parse(fs.readFileSync(path.join(POLICY_DIR, "dev-stack.config.json"), "utf8")) as Record<string, Record<string, unknown>>);
-        const devValues = vaultHelmValues(resolveVaultServerOptions({ host: HOST, replicas: 1, tls: { source: "none", allowPlaintext: true } }));
+        const devValues = helmValues({ replicas: 1, tls: { source: "none", allowPlaintext: true } });
         expect(await analyze(vaultChart(devValues))).toEqual([]);
         await configure({});
         expect((await analyze(vaultChart(devValues))).map(([policy]) => policy)).toEqual(["vault-raft-replicas", "vault-tls-on", "vault-tls-on"]);

@@ -1,9 +1,8 @@
 /**
- * Scheduled Raft snapshots: the option checks, the policy and role, the CronJob and claim objects,
- * the job's shell script run for real with `/bin/sh` against a fake `vault` CLI, and the component
- * under Pulumi's mock runtime.
+ * Scheduled Raft snapshots: the options (their schema, as the component and the region take them),
+ * the policy and role, the CronJob and claim objects, the job's shell script run for real with
+ * `/bin/sh` against a fake `vault` CLI, and the component under the synth's mock runtime.
  */
-import { parse as parseHcl } from "@cdktf/hcl2json";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
@@ -11,92 +10,119 @@ import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { parseOptions } from "../components/common/options";
+import { VAULT_IMAGE } from "../components/common/versions";
+import { regionVaultOptions } from "../components/region/regionOptions";
+import { RaftSnapshots, type RaftSnapshotsArgs } from "../components/snapshots/raftSnapshots";
 import {
-    RAFT_SNAPSHOT_DEFAULTS,
+    MAX_RETAIN,
     SNAPSHOT_AUDIENCE,
     SNAPSHOT_CA_FILE,
     SNAPSHOT_POLICY,
     SNAPSHOT_ROLE,
     SNAPSHOT_SERVICE_ACCOUNT,
-    type RaftSnapshotOptions,
+    type SnapshotCronJobArgs,
     cronScheduleProblem,
-    resolveRaftSnapshotOptions,
+    raftSnapshotOptions,
+    resolvedSnapshots,
     snapshotClaim,
     snapshotCronJob,
     snapshotPolicyDocument,
     snapshotRole,
     snapshotScript,
-    type SnapshotCronJobArgs,
 } from "../components/snapshots/snapshotSpecs";
-import { RaftSnapshots } from "../components/snapshots/raftSnapshots";
-import { VAULT_IMAGE } from "../components/common/versions";
-import { startRecording, type RecordedResource, type Recording } from "../tools/synth/recorder";
+import { type RecordedResource, type RunResult, runProgram } from "../tools/synth/mockRun";
 
-describe("resolveRaftSnapshotOptions", () => {
-    it("defaults to hourly snapshots, 48 kept, on a 10Gi claim the component creates", () => {
-        const expected = {
-            enabled: true,
-            schedule: "0 * * * *",
-            retain: 48,
-            storage: { create: true, claimName: "vault-snapshots", storageSize: "10Gi" },
-        };
-        expect(resolveRaftSnapshotOptions(undefined)).toEqual(expected);
-        expect(resolveRaftSnapshotOptions({})).toEqual(expected);
-        expect(RAFT_SNAPSHOT_DEFAULTS).toEqual({ schedule: "0 * * * *", retain: 48, storageSize: "10Gi" });
+/** What the component reports for `options`: each wrong option's path and reason, or [] when it takes them. */
+function refusals(options: unknown): { propertyPath: string; reason: string }[] {
+    try {
+        parseOptions("RaftSnapshots", raftSnapshotOptions, options, ["options"]);
+        return [];
+    } catch (error) {
+        if (!pulumi.InputPropertiesError.isInstance(error)) {
+            throw error;
+        }
+        expect(error.message).toMatch(/^RaftSnapshots: options\./);
+        return error.errors;
+    }
+}
+
+describe("raftSnapshotOptions", () => {
+    const defaults = {
+        enabled: true,
+        schedule: "0 * * * *",
+        retain: 48,
+        storage: { create: true, claimName: "vault-snapshots", storageSize: "10Gi" },
+    };
+
+    it("default to hourly snapshots, 48 kept, on a 10Gi claim the component creates", () => {
+        expect(resolvedSnapshots(raftSnapshotOptions.parse({}))).toEqual(defaults);
     });
 
-    it("takes every option, and an existing claim instead of creating one", () => {
-        expect(resolveRaftSnapshotOptions({ enabled: false, schedule: "*/15 * * * *", retain: 1, storageSize: "50Gi", storageClass: "fast" })).toEqual({
+    it("default the same when a region's Vault leaves snapshots out", () => {
+        expect(resolvedSnapshots(regionVaultOptions.parse({}).snapshots)).toEqual(defaults);
+    });
+
+    it("take every option, and an existing claim instead of creating one", () => {
+        expect(resolvedSnapshots(raftSnapshotOptions.parse({ enabled: false, schedule: "*/15 * * * *", retain: 1, storageSize: "50Gi", storageClass: "fast" }))).toEqual({
             enabled: false,
             schedule: "*/15 * * * *",
             retain: 1,
             storage: { create: true, claimName: "vault-snapshots", storageSize: "50Gi", storageClass: "fast" },
         });
-        expect(resolveRaftSnapshotOptions({ claimName: "offsite-backups", retain: 1000 }).storage).toEqual({ create: false, claimName: "offsite-backups" });
+        expect(resolvedSnapshots(raftSnapshotOptions.parse({ claimName: "offsite-backups", retain: MAX_RETAIN })).storage).toEqual({ create: false, claimName: "offsite-backups" });
     });
 
     it.each([
-        [{ schedule: "0 * * *" }, 'snapshots.schedule "0 * * *" has 4 fields, not 5'],
-        [{ schedule: "0 * * * * *" }, "has 6 fields, not 5"],
-        [{ schedule: "60 * * * *" }, 'minute field: "60" is outside 0-59'],
-        [{ schedule: "0 24 * * *" }, 'hour field: "24" is outside 0-23'],
-        [{ schedule: "0 0 0 * *" }, 'day of month field: "0" is outside 1-31'],
-        [{ schedule: "0 0 1 13 *" }, 'month field: "13" is outside 1-12'],
-        [{ schedule: "0 0 * * 8" }, 'day of week field: "8" is outside 0-7'],
-        [{ schedule: "0 5-2 * * *" }, '"5-2" is outside 0-23'],
-        [{ schedule: "*/0 * * * *" }, "step 0 is not between 1 and 59"],
-        [{ schedule: "5/15 * * * *" }, "has a step without a range"],
-        [{ schedule: "@hourly" }, 'snapshots.schedule "@hourly"'],
-        [{ schedule: "0 0 * * MON" }, '"MON" is not *, */n, a number'],
-        [{ schedule: "0  * * * *" }, "five fields separated by single spaces"],
-        [{ schedule: "" }, 'snapshots.schedule ""'],
-        [{ retain: 0 }, "snapshots.retain 0 is not a whole number from 1 to 1000"],
-        [{ retain: 1001 }, "snapshots.retain 1001"],
-        [{ retain: 2.5 }, "snapshots.retain 2.5"],
-        [{ storageSize: "10" }, 'snapshots.storageSize "10" is not a storage quantity'],
-        [{ storageSize: "100Mi" }, 'snapshots.storageSize "100Mi"'],
-        [{ claimName: "Backups_1" }, 'snapshots.claimName "Backups_1" is not a Kubernetes object name'],
-        [{ storageClass: "fast storage" }, 'snapshots.storageClass "fast storage" is not a Kubernetes object name'],
-        [{ claimName: "backups", storageSize: "10Gi" }, "snapshots.storageSize has no effect with claimName"],
-        [{ claimName: "backups", storageClass: "fast" }, "snapshots.storageClass has no effect with claimName"],
-        [{ enabled: "yes" as unknown as boolean }, 'snapshots.enabled "yes" is not true or false'],
-    ] as [RaftSnapshotOptions, string][])("rejects %j, naming the option", (options, message) => {
-        expect(() => resolveRaftSnapshotOptions(options)).toThrow(message);
+        ["0 * * *", "has 4 fields, not 5"],
+        ["0 * * * * *", "has 6 fields, not 5"],
+        ["60 * * * *", 'minute field: "60" is outside 0-59'],
+        ["0 24 * * *", 'hour field: "24" is outside 0-23'],
+        ["0 0 0 * *", 'day of month field: "0" is outside 1-31'],
+        ["0 0 1 13 *", 'month field: "13" is outside 1-12'],
+        ["0 0 * * 8", 'day of week field: "8" is outside 0-7'],
+        ["0 5-2 * * *", '"5-2" is outside 0-23'],
+        ["*/0 * * * *", "step 0 is not between 1 and 59"],
+        ["5/15 * * * *", "has a step without a range"],
+        ["@hourly", "has 1 fields, not 5"],
+        ["0 0 * * MON", '"MON" is not *, */n, a number'],
+        ["0  * * * *", "five fields separated by single spaces"],
+        ["", "has 1 fields, not 5"],
+    ])("refuse the schedule %j, and say why (%s)", (schedule, why) => {
+        expect(cronScheduleProblem(schedule)).toContain(why);
+        expect(refusals({ schedule })).toEqual([{ propertyPath: "options.schedule", reason: expect.stringContaining(`is ${JSON.stringify(schedule)}, but it must be a 5-field cron schedule`) as unknown }]);
     });
 
-    it("lists every problem at once, even with snapshots off", () => {
-        expect(() => resolveRaftSnapshotOptions({ enabled: false, retain: 0, schedule: "x" })).toThrow(/snapshots\.schedule.*; snapshots\.retain/);
-    });
-
-    it.each(["0 * * * *", "*/15 * * * *", "0 2 * * 1-5", "0,30 8-18/2 1,15 1-12 0-7", "59 23 31 12 7", "0-59/5 * * * *"])("accepts the schedule %j", (schedule) => {
+    it.each(["0 * * * *", "*/15 * * * *", "0 2 * * 1-5", "0,30 8-18/2 1,15 1-12 0-7", "59 23 31 12 7", "0-59/5 * * * *"])("accept the schedule %j", (schedule) => {
         expect(cronScheduleProblem(schedule)).toBeUndefined();
+        expect(refusals({ schedule })).toEqual([]);
+    });
+
+    it.each([
+        [{ retain: 0 }, "options.retain", "is 0"],
+        [{ retain: 1001 }, "options.retain", "is 1001"],
+        [{ retain: 2.5 }, "options.retain", "is 2.5"],
+        [{ storageSize: "10" }, "options.storageSize", 'is "10"'],
+        [{ storageSize: "100Mi" }, "options.storageSize", 'is "100Mi"'],
+        [{ claimName: "Backups_1" }, "options.claimName", 'is "Backups_1"'],
+        [{ storageClass: "fast storage" }, "options.storageClass", 'is "fast storage"'],
+        [{ claimName: "backups", storageSize: "10Gi" }, "options.storageSize", "has no effect with claimName"],
+        [{ claimName: "backups", storageClass: "fast" }, "options.storageClass", "has no effect with claimName"],
+        [{ enabled: "yes" }, "options.enabled", 'is "yes"'],
+        [{ retian: 3 }, "options.retian", "is not an option of RaftSnapshots"],
+    ])("refuse %j, naming the option", (options, propertyPath, reason) => {
+        expect(raftSnapshotOptions.safeParse(options).success).toBe(false);
+        expect(refusals(options)).toEqual([{ propertyPath, reason: expect.stringContaining(reason) as unknown }]);
+    });
+
+    it("list every problem at once, even with snapshots off", () => {
+        expect(refusals({ enabled: false, retain: 0, schedule: "x" }).map((e) => e.propertyPath)).toEqual(["options.schedule", "options.retain"]);
     });
 });
 
 describe("the snapshot policy and role", () => {
-    it("grants read on the snapshot endpoint and nothing else", async () => {
-        const json = (await parseHcl("snapshot.hcl", snapshotPolicyDocument())) as { path: Record<string, { capabilities: string[] }[]> };
-        expect(json).toEqual({ path: { "sys/storage/raft/snapshot": [{ capabilities: ["read"] }] } });
+    it("grants read on the snapshot endpoint and nothing else", () => {
+        expect(JSON.parse(snapshotPolicyDocument())).toEqual({ path: { "sys/storage/raft/snapshot": { capabilities: ["read"] } } });
     });
 
     it("binds the snapshot service account alone, with its own audience, a short TTL and the snapshot policy only", () => {
@@ -191,16 +217,8 @@ describe("snapshotCronJob", () => {
         expect(job.spec.jobTemplate.spec.template.metadata.labels).toMatchObject(labels);
     });
 
-    it.each([
-        [{ namespace: "Vault" }, 'namespace "Vault"'],
-        [{ imageTag: "latest" }, 'imageTag "latest"'],
-        [{ vaultAddress: "vault-active:8200" }, 'vaultAddress "vault-active:8200"'],
-        [{ vaultAddress: "http://vault-active.vault.svc:8200", caSecret: { name: "ca", key: "ca.crt" } }, "caSecret is set, but vaultAddress"],
-        [{ caSecret: { name: "ca", key: "ca crt" } }, 'caSecret.key "ca crt"'],
-        [{ claimName: "" }, 'claimName ""'],
-        [{ authPath: "kubernetes'; rm -rf /; '" }, "authPath"],
-    ] as [Partial<SnapshotCronJobArgs>, string][])("rejects %j", (override, message) => {
-        expect(() => snapshotCronJob({ ...jobArgs, ...override })).toThrow(message);
+    it("refuses an auth path that would change what its script does", () => {
+        expect(() => snapshotCronJob({ ...jobArgs, authPath: "kubernetes'; rm -rf /; '" })).toThrow("authPath");
     });
 });
 
@@ -268,7 +286,11 @@ operator)
     printf 'half a snapshot' > "$5"
     if [ -n "\${FAKE_SAVE_FAIL:-}" ]; then echo "Error taking the snapshot: incomplete snapshot" >&2; exit 3; fi
     if [ -n "\${FAKE_SAVE_EMPTY:-}" ]; then : > "$5"; exit 0; fi
-    if [ -n "\${FAKE_SAVE_SLOW:-}" ]; then sleep 2; fi
+    # Holds the save open until the test creates the file FAKE_SAVE_HOLD names (10 s at most).
+    if [ -n "\${FAKE_SAVE_HOLD:-}" ]; then
+        waited=0
+        while [ ! -e "$FAKE_SAVE_HOLD" ] && [ "$waited" -lt 200 ]; do sleep 0.05; waited=$((waited + 1)); done
+    fi
     printf 'a complete snapshot' > "$5"
     ;;
 token)
@@ -406,7 +428,8 @@ esac
     });
 
     it("when stopped mid-save (SIGTERM, as at the Job's deadline): removes the partial file and still revokes", async () => {
-        const { dir, scriptFile, processEnv, finish } = prepare(2, [old(1)], { FAKE_SAVE_SLOW: "1" });
+        const release = path.join(root, "release-stopped-save");
+        const { dir, scriptFile, processEnv, finish } = prepare(2, [old(1)], { FAKE_SAVE_HOLD: release });
         const child = spawn("/bin/sh", [scriptFile], { env: processEnv });
         let stdout = "";
         let stderr = "";
@@ -420,6 +443,8 @@ esac
         }
         expect(fs.readdirSync(dir).some((f) => f.startsWith(".partial-"))).toBe(true);
         child.kill("SIGTERM");
+        // The shell runs its trap once the save it is waiting for returns.
+        fs.writeFileSync(release, "");
         const r = finish(await exited, stdout, stderr);
         expect(r.status).toBe(143);
         expect(r.files).toEqual([old(1)]);
@@ -437,38 +462,63 @@ esac
     });
 });
 
+/** Where the program {@link declare} runs is handed over: a one-line module calls what is stored here. */
+const PROGRAM = "openova-vault.tests.raftSnapshots.program";
+
+/**
+ * Runs `program` once under the synth's mock runtime (tools/synth/mockRun.ts) and returns what it
+ * declared. runProgram loads a program from a module file, so a one-line module in a temporary
+ * directory calls `program`.
+ */
+async function declare(stack: string, program: () => void): Promise<RunResult> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "raft-snapshots-program-"));
+    const entry = path.join(dir, "program.js");
+    fs.writeFileSync(entry, `module.exports = () => globalThis[Symbol.for(${JSON.stringify(PROGRAM)})]();\n`);
+    const slot = globalThis as unknown as Record<symbol, unknown>;
+    slot[Symbol.for(PROGRAM)] = program;
+    try {
+        return await runProgram({ project: "openova-vault", stack, config: {}, secretKeys: [], program: entry, resolveStack: () => undefined });
+    } finally {
+        delete slot[Symbol.for(PROGRAM)];
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
 describe("RaftSnapshots (Pulumi mock runtime)", () => {
-    let recording: Recording;
+    let run: RunResult;
     let created: RaftSnapshots;
     let existing: RaftSnapshots;
     let disabled: RaftSnapshots;
+    let early: RaftSnapshots;
 
     beforeAll(async () => {
-        recording = await startRecording({ project: "openova-vault", stack: "snapshots" });
-        const cluster = new k8s.Provider("c", { context: "c" });
-        const admin = new vault.Provider("admin", { address: "https://vault.north.example.net" });
-        // Stands for what must exist first (the Vault setup, say).
-        const gate = new k8s.core.v1.ConfigMap("gate", { metadata: { name: "gate", namespace: "vault" } }, { provider: cluster });
-        const common = { provider: admin, namespace: "vault", imageTag: "2.0.4", vaultAddress: "https://vault-active.vault.svc:8200" };
-        created = new RaftSnapshots(
-            "snap",
-            { ...common, authPath: pulumi.output("kubernetes"), caSecret: { name: "vault-server-tls", key: "ca.crt" }, options: { retain: 24, storageClass: "fast" } },
-            { providers: { kubernetes: cluster }, dependsOn: [gate] },
-        );
-        existing = new RaftSnapshots("kept", { ...common, authPath: "kubernetes", options: { claimName: "offsite", schedule: "30 2 * * *" } }, { providers: { kubernetes: cluster } });
-        disabled = new RaftSnapshots("off", { ...common, authPath: "kubernetes", options: { enabled: false } }, { providers: { kubernetes: cluster } });
-        // Before the Vault is configured: no provider, no auth path.
-        const { provider: _admin, ...unconfigured } = common;
-        new RaftSnapshots("early", { ...unconfigured, options: {} }, { providers: { kubernetes: cluster } });
-        await pulumi.runtime.disconnect();
+        run = await declare("snapshots", () => {
+            const cluster = new k8s.Provider("c", { context: "c" });
+            const admin = new vault.Provider("admin", { address: "https://vault.north.example.net" });
+            // Stands for what must exist first (the Vault setup, say).
+            const gate = new k8s.core.v1.ConfigMap("gate", { metadata: { name: "gate", namespace: "vault" } }, { provider: cluster });
+            const common = { provider: admin, namespace: "vault", imageTag: "2.0.4", vaultAddress: "https://vault-active.vault.svc:8200" };
+            created = new RaftSnapshots(
+                "snap",
+                { ...common, authPath: pulumi.output("kubernetes"), caSecret: { name: "vault-server-tls", key: "ca.crt" }, options: { retain: 24, storageClass: "fast" } },
+                { providers: { kubernetes: cluster }, dependsOn: [gate] },
+            );
+            existing = new RaftSnapshots("kept", { ...common, authPath: "kubernetes", options: { claimName: "offsite", schedule: "30 2 * * *" } }, { providers: { kubernetes: cluster } });
+            disabled = new RaftSnapshots("off", { ...common, authPath: "kubernetes", options: { enabled: false } }, { providers: { kubernetes: cluster } });
+            // Before the Vault is configured: no provider, no auth path; and no options (the defaults).
+            const { provider: _admin, ...unconfigured } = common;
+            early = new RaftSnapshots("early", unconfigured, { providers: { kubernetes: cluster } });
+        });
+        // The program ran to its end: every test below reads what it declared.
+        expect(run.error).toBeUndefined();
     });
 
     const get = (type: string, name: string): RecordedResource => {
-        const found = recording.resources.filter((r) => r.type === type && r.name === name);
+        const found = run.resources.filter((r) => r.type === type && r.name === name);
         expect(found).toHaveLength(1);
         return found[0];
     };
-    const under = (name: string) => recording.resources.filter((r) => r.parent === get("openova:vault:RaftSnapshots", name).urn);
+    const under = (name: string) => run.resources.filter((r) => r.parent === get("openova:vault:RaftSnapshots", name).urn);
     type PodSpec = { volumes: { name: string; persistentVolumeClaim?: { claimName: string } }[] };
     const podOf = (cronJob: RecordedResource) =>
         (cronJob.inputs.spec as { jobTemplate: { spec: { template: { spec: PodSpec } } } }).jobTemplate.spec.template.spec;
@@ -537,7 +587,7 @@ describe("RaftSnapshots (Pulumi mock runtime)", () => {
 
     it("with claimName, creates no claim and writes to the existing one", () => {
         expect(under("kept").map((r) => r.type)).not.toContain("kubernetes:core/v1:PersistentVolumeClaim");
-        expect(recording.resources.filter((r) => r.type === "kubernetes:core/v1:PersistentVolumeClaim").map((r) => r.name).sort()).toEqual(["early-claim", "snap-claim"]);
+        expect(run.resources.filter((r) => r.type === "kubernetes:core/v1:PersistentVolumeClaim").map((r) => r.name).sort()).toEqual(["early-claim", "snap-claim"]);
         const cronJob = get("kubernetes:batch/v1:CronJob", "kept-cronjob");
         expect(podOf(cronJob).volumes).toContainEqual({ name: "snapshots", persistentVolumeClaim: { claimName: "offsite" } });
         expect(cronJob.inputs.spec).toMatchObject({ schedule: "30 2 * * *" });
@@ -547,15 +597,9 @@ describe("RaftSnapshots (Pulumi mock runtime)", () => {
     it("declares only the claim before the Vault is configured, so the backups' volume does not come and go with the gate", () => {
         expect(under("early").map((r) => `${r.type} ${r.name}`)).toEqual(["kubernetes:core/v1:PersistentVolumeClaim early-claim"]);
         expect(get("kubernetes:core/v1:PersistentVolumeClaim", "early-claim").options).toEqual({ retainOnDelete: true });
-    });
-
-    it("refuses a provider without the auth path, or the reverse", async () => {
-        const attempt = await startRecording({ project: "openova-vault", stack: "half-snapshots" });
-        expect(() => new RaftSnapshots("half", { namespace: "vault", imageTag: "2.0.4", vaultAddress: "https://v", authPath: "kubernetes", options: {} })).toThrow(
-            "provider and authPath go together",
-        );
-        await pulumi.runtime.disconnect();
-        expect(attempt.resources.filter((r) => r.type.startsWith("kubernetes:"))).toEqual([]);
+        // Without options, the defaults: hourly, onto the 10Gi claim it creates.
+        expect(get("kubernetes:core/v1:PersistentVolumeClaim", "early-claim").inputs).toMatchObject({ spec: { resources: { requests: { storage: "10Gi" } } } });
+        expect([early.enabled, early.schedule, early.claimName]).toEqual([true, "0 * * * *", "vault-snapshots"]);
     });
 
     it("registers nothing but itself when disabled", () => {
@@ -564,28 +608,38 @@ describe("RaftSnapshots (Pulumi mock runtime)", () => {
         expect(disabled.claimName).toBeUndefined();
     });
 
+    /** Declares one RaftSnapshots with `override` on valid args; returns the run's error and what it registered besides providers. */
+    async function attempt(override: Partial<RaftSnapshotsArgs>): Promise<{ error: unknown; registered: string[] }> {
+        const result = await declare("bad-snapshots", () => {
+            const admin = new vault.Provider("a", { address: "https://vault.example.net" });
+            new RaftSnapshots("bad", { provider: admin, namespace: "vault", authPath: "kubernetes", imageTag: "2.0.4", vaultAddress: "https://vault-active.vault.svc:8200", ...override });
+        });
+        return { error: result.error, registered: result.resources.filter((r) => !r.type.startsWith("pulumi:providers:")).map((r) => `${r.type} ${r.name}`) };
+    }
+
     it.each([
-        [{ options: { retain: 0 } }, "snapshots.retain 0"],
-        [{ options: { claimName: "x", storageSize: "10Gi" } }, "storageSize has no effect with claimName"],
-        [{ vaultAddress: "http://vault-active.vault.svc:8200", caSecret: { name: "ca", key: "ca.crt" } }, "caSecret is set, but vaultAddress"],
-        [{ authPath: "kube netes" }, "authPath"],
-        [{ provider: {} as vault.Provider }, "provider must be a vault.Provider"],
-    ])("rejects %j before registering anything", async (override, message) => {
-        const attempt = await startRecording({ project: "openova-vault", stack: "bad-snapshots" });
-        const admin = new vault.Provider("a", { address: "https://vault.example.net" });
-        expect(
-            () =>
-                new RaftSnapshots("bad", {
-                    provider: admin,
-                    namespace: "vault",
-                    authPath: "kubernetes",
-                    imageTag: "2.0.4",
-                    vaultAddress: "https://vault-active.vault.svc:8200",
-                    options: {},
-                    ...override,
-                }),
-        ).toThrow(message);
-        await pulumi.runtime.disconnect();
-        expect(attempt.resources.filter((r) => !r.type.startsWith("pulumi:providers:"))).toEqual([]);
+        [{ options: { retain: 0 } }, "options.retain"],
+        [{ options: { claimName: "x", storageSize: "10Gi" } }, "options.storageSize"],
+    ])("refuses %j with an InputPropertiesError naming the option, before registering anything", async (override, propertyPath) => {
+        const { error, registered } = await attempt(override);
+        expect(pulumi.InputPropertiesError.isInstance(error) ? error.errors.map((e) => e.propertyPath) : error).toEqual([propertyPath]);
+        expect(registered).toEqual([]);
+    });
+
+    it("refuses a provider without the auth path, before registering anything", async () => {
+        const result = await declare("half-snapshots", () => {
+            new RaftSnapshots("half", { namespace: "vault", imageTag: "2.0.4", vaultAddress: "https://vault-active.vault.svc:8200", authPath: "kubernetes" });
+        });
+        expect(pulumi.InputPropertyError.isInstance(result.error) ? [result.error.propertyPath, result.error.reason] : result.error).toEqual([
+            "authPath",
+            expect.stringContaining("provider and authPath go together") as unknown,
+        ]);
+        expect(result.resources).toEqual([]);
+    });
+
+    it("refuses an auth path that would change its job's script, before registering anything", async () => {
+        const { error, registered } = await attempt({ authPath: "kube netes" });
+        expect(error).toEqual(expect.objectContaining({ message: expect.stringContaining('authPath "kube netes"') as unknown }));
+        expect(registered).toEqual([]);
     });
 });

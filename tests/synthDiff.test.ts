@@ -1,9 +1,10 @@
 /**
  * The synth diff (`npm run synth-diff`): the pure comparison and Markdown rendering on small
- * hand-made synth outputs, the line diff underneath, the choice between linking and installing a
- * worktree's dependencies, the CLI on two synth directories, and end to end on two fixture commits
- * of a git repository that runs the real program, through the same npm script the pull-request
- * workflow runs.
+ * hand-made synth outputs, the line diff underneath (jsdiff), the choice between linking and
+ * installing a worktree's dependencies and of the runner of a commit's synth, the CLI in this process
+ * (on two synth directories, and on small repositories whose stub synth fails), and once end to end
+ * on two fixture commits of a git repository that runs the real program, through the same npm script
+ * the pull-request workflow runs.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -12,6 +13,7 @@ import * as path from "node:path";
 import { parse, stringify } from "yaml";
 import {
     GITHUB_COMMENT_LIMIT,
+    MAX_EDIT_LENGTH,
     SYNTH_DIFF_MARKER,
     type StackFiles,
     type SynthResourceRecord,
@@ -22,12 +24,13 @@ import {
     formatValue,
     parseManifests,
     renderMarkdown,
+    sequenceEdits,
     shortUrn,
+    unifiedDiff,
     valueChanges,
 } from "../tools/synthDiff/diff";
-import { main, readSynthDir } from "../tools/synthDiff/cli";
-import { sequenceDiff, unifiedDiff, unifiedHunks } from "../tools/synthDiff/textDiff";
-import { dependencyPlan, existingStacks, failureReason } from "../tools/synthDiff/worktree";
+import { closestOptions, main, readSynthDir } from "../tools/synthDiff/cli";
+import { SYNTH_CLI, dependencyPlan, existingStacks, failureReason, synthCommand, uncommittedFiles } from "../tools/synthDiff/worktree";
 import { type CliRun, runCli } from "./support/cliRun";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -177,15 +180,20 @@ describe("formatting", () => {
 });
 
 describe("the line diff", () => {
+    /** An edit script as lines: " a" kept, "-b" removed, "+x" added. */
+    const script = (a: string[], b: string[]) =>
+        sequenceEdits(a, b).flatMap((e) => e.value.map((item) => `${e.added ? "+" : e.removed ? "-" : " "}${item}`));
+
     it("keeps a longest common subsequence, removals before additions", () => {
-        const ops = sequenceDiff(["a", "b", "c", "d"], ["a", "x", "c", "d", "e"]).map((e) => (e.op === "keep" ? ` ${e.a}` : e.op === "remove" ? `-${e.a}` : `+${e.b}`));
-        expect(ops).toEqual([" a", "-b", "+x", " c", " d", "+e"]);
+        expect(script(["a", "b", "c", "d"], ["a", "x", "c", "d", "e"])).toEqual([" a", "-b", "+x", " c", " d", "+e"]);
     });
 
     it("writes unified hunks with three lines of context, joining nearby changes", () => {
         const before = Array.from({ length: 20 }, (_, i) => `line ${i + 1}`).join("\n") + "\n";
         const after = before.replace("line 2\n", "line two\n").replace("line 18\n", "");
-        expect(unifiedHunks(before, after)).toEqual([
+        expect(unifiedDiff(before, after, { before: "base f", after: "head f" }).split("\n")).toEqual([
+            "--- base f",
+            "+++ head f",
             "@@ -1,5 +1,5 @@",
             " line 1",
             "-line 2",
@@ -200,21 +208,40 @@ describe("the line diff", () => {
             "-line 18",
             " line 19",
             " line 20",
+            "",
         ]);
-        expect(unifiedHunks(before, before)).toEqual([]);
+        expect(unifiedDiff(before, before, { before: "base f", after: "head f" })).toBe("");
     });
 
-    it("diffs against nothing for added and removed texts", () => {
+    it("diffs against nothing for added and removed texts, and keeps labels as they are", () => {
         expect(unifiedDiff(undefined, "a\nb\n", { before: "x", after: "head y" })).toBe("--- /dev/null\n+++ head y\n@@ -0,0 +1,2 @@\n+a\n+b\n");
         expect(unifiedDiff("a\n", undefined, { before: "base y", after: "x" })).toBe("--- base y\n+++ /dev/null\n@@ -1,1 +0,0 @@\n-a\n");
+        // jsdiff would quote a file name holding quotes; a label is not a file name.
+        expect(unifiedDiff("a\n", "b\n", { before: 'base labels["x/y"]', after: 'head labels["x/y"]' })).toMatch(/^--- base labels\["x\/y"\]\n\+\+\+ head labels\["x\/y"\]\n/);
     });
 
-    it("reports a huge rewrite as removed then added instead of aligning it", () => {
-        const a = Array.from({ length: 3000 }, (_, i) => `a${i}`);
-        const b = Array.from({ length: 3000 }, (_, i) => `b${i}`);
-        const edits = sequenceDiff(a, b);
-        expect(edits.filter((e) => e.op === "remove")).toHaveLength(3000);
-        expect(edits.slice(0, 3000).every((e) => e.op === "remove")).toBe(true);
+    it("reports a rewrite beyond MAX_EDIT_LENGTH as removed then added between the common ends, quickly", () => {
+        const n = MAX_EDIT_LENGTH + 500;
+        const a = Array.from({ length: n }, (_, i) => `a${i}`);
+        const b = Array.from({ length: n }, (_, i) => `b${i}`);
+        const started = Date.now();
+        expect(sequenceEdits(["same", ...a, "end"], ["same", ...b, "end"]).map((e) => [e.added ? "+" : e.removed ? "-" : " ", e.count])).toEqual([
+            [" ", 1],
+            ["-", n],
+            ["+", n],
+            [" ", 1],
+        ]);
+        const text = (lines: string[]) => ["one", "two", "three", "four", ...lines, "end"].join("\n") + "\n";
+        const lines = unifiedDiff(text(a), text(b), { before: "base f", after: "head f" }).split("\n");
+        expect(lines.slice(0, 6)).toEqual(["--- base f", "+++ head f", `@@ -2,${n + 4} +2,${n + 4} @@`, " two", " three", " four"]);
+        expect(lines.filter((line) => line.startsWith("-") && !line.startsWith("---"))).toHaveLength(n);
+        expect(lines.findIndex((line) => line.startsWith("+b"))).toBeGreaterThan(lines.findIndex((line) => line === `-a${n - 1}`));
+        expect(lines.slice(-3)).toEqual([`+b${n - 1}`, " end", ""]);
+        expect(Date.now() - started).toBeLessThan(5_000);
+    });
+
+    it("marks a missing final newline as unified diffs do", () => {
+        expect(unifiedDiff("x\ny", "x\ny\n", { before: "b", after: "h" })).toBe("--- b\n+++ h\n@@ -1,2 +1,2 @@\n x\n-y\n\\ No newline at end of file\n+y\n");
     });
 });
 
@@ -365,6 +392,18 @@ describe("diffSynth and renderMarkdown", () => {
         expect(markdown).toContain("```\nnote: text, (absent) → 3 lines (diff below)\n```\n````diff\n--- /dev/null\n+++ head note\n@@ -0,0 +1,3 @@\n+```\n+break out\n+```\n````\n");
     });
 
+    it("marks a text value's missing final newline only when that is all that changed", () => {
+        const withOutputs = (outputs: Record<string, string>) => {
+            const tree = baseTree();
+            const region2 = tree.get("region2") as StackFiles;
+            tree.set("region2", { ...region2, outputs: { ...region2.outputs, ...outputs } });
+            return tree;
+        };
+        const markdown = render(withOutputs({ banner: "a\nb", script: "set -e\nrun" }), withOutputs({ banner: "a\nb\n", script: "set -e\nrun twice" }));
+        expect(markdown).toContain("--- base banner\n+++ head banner\n@@ -1,2 +1,2 @@\n a\n-b\n\\ No newline at end of file\n+b\n");
+        expect(markdown).toContain("--- base script\n+++ head script\n@@ -1,2 +1,2 @@\n set -e\n-run\n+run twice\n```\n");
+    });
+
     describe("a diff larger than a comment", () => {
         /** region1 with `count` replicated secrets more, each with a long spec, and every existing one changed. */
         function bigHead(count: number): Map<string, StackFiles> {
@@ -449,6 +488,64 @@ describe("dependencyPlan", () => {
     });
 });
 
+// ---------------------------------------------------------------------------------------------------
+// Git repositories for the command
+
+const GIT_ENV = {
+    ...process.env,
+    GIT_AUTHOR_NAME: "synth-diff test",
+    GIT_AUTHOR_EMAIL: "synth-diff@example.com",
+    GIT_COMMITTER_NAME: "synth-diff test",
+    GIT_COMMITTER_EMAIL: "synth-diff@example.com",
+    GIT_CONFIG_NOSYSTEM: "1",
+    GIT_CONFIG_GLOBAL: "/dev/null",
+};
+
+function git(repo: string, ...args: string[]): string {
+    return execFileSync("git", ["-C", repo, ...args], { encoding: "utf8", env: GIT_ENV }).trim();
+}
+
+/** A new repository with `files` committed (and node_modules ignored). */
+function repository(files: Record<string, string>): string {
+    const repo = tempDir("synth-diff-repo-");
+    git(repo, "init", "--quiet", "--initial-branch=main");
+    fs.writeFileSync(path.join(repo, ".gitignore"), "node_modules\n*.log\n");
+    for (const [file, text] of Object.entries(files)) {
+        fs.mkdirSync(path.dirname(path.join(repo, file)), { recursive: true });
+        fs.writeFileSync(path.join(repo, file), text);
+    }
+    git(repo, "add", "--all");
+    git(repo, "commit", "--quiet", "--message", "fixture");
+    return repo;
+}
+
+/**
+ * A project whose package.json has tsx and whose synth is a stub that fails with `error: <reason>`;
+ * its node_modules (untracked) links to this repository's, so a worktree with the same
+ * package-lock.json links it too.
+ */
+function stubRepository(reason: string): string {
+    const repo = repository({
+        "package.json": JSON.stringify({ name: "stub", private: true, devDependencies: { tsx: "4.23.15" } }),
+        "package-lock.json": "lock 1\n",
+        "Pulumi.yaml": "name: stub\nruntime: nodejs\n",
+        [SYNTH_CLI]: `console.log("stack s1: 0 resources");\nconsole.error(${JSON.stringify(`error: ${reason}`)});\nprocess.exit(1);\n`,
+    });
+    fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(repo, "node_modules"), "junction");
+    return repo;
+}
+
+/** The worktrees git still records besides the repository's own checkout. */
+function worktrees(repo: string): string[] {
+    return git(repo, "worktree", "list", "--porcelain")
+        .split("\n")
+        .filter((line) => line.startsWith("worktree "))
+        .slice(1);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The command's parts that touch files
+
 describe("helpers of the worktree synth", () => {
     it("names a failure by the synth's first error line, else its last line", () => {
         expect(failureReason(["synth: pass 1", "error: Pulumi.region1.yaml: bad", "error: second"])).toBe("Pulumi.region1.yaml: bad");
@@ -463,6 +560,36 @@ describe("helpers of the worktree synth", () => {
         fs.writeFileSync(path.join(dir, "stacks", "Pulumi.a.yaml"), "config: {}\n");
         fs.writeFileSync(path.join(dir, "stacks", "Pulumi.b.yml"), "config: {}\n");
         expect(existingStacks(dir, ["a", "b", "c"])).toEqual(["a", "b"]);
+    });
+
+    it("runs a commit's synth with tsx when its package.json has tsx, else with ts-node as older commits did", () => {
+        const project = (manifest: unknown) => {
+            const dir = tempDir("synth-diff-runner-");
+            fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify(manifest));
+            return dir;
+        };
+        expect(synthCommand(project({ devDependencies: { tsx: "4.23.15" } }))).toMatchObject({ runner: "tsx", args: ["--no", "--", "tsx", SYNTH_CLI] });
+        expect(synthCommand(project({ dependencies: { tsx: "4" } }))).toMatchObject({ runner: "tsx" });
+        expect(synthCommand(project({ devDependencies: { "ts-node": "10.9.2" } }))).toEqual({
+            command: process.execPath,
+            args: ["-r", "ts-node/register/transpile-only", SYNTH_CLI],
+            runner: "ts-node",
+        });
+        expect(synthCommand(tempDir("synth-diff-runner-"))).toMatchObject({ runner: "ts-node" });
+    });
+
+    it("lists the working tree's uncommitted files: modified, staged, renamed and untracked ones, not ignored ones", () => {
+        const repo = repository({ "a.txt": "a\n", "b.txt": "b\n", "c.txt": "c\n" });
+        expect(uncommittedFiles(repo)).toEqual([]);
+        fs.appendFileSync(path.join(repo, "a.txt"), "more\n");
+        git(repo, "mv", "b.txt", "moved b.txt");
+        fs.mkdirSync(path.join(repo, "new"));
+        fs.writeFileSync(path.join(repo, "new", "one.txt"), "1\n");
+        fs.writeFileSync(path.join(repo, "new", "two.txt"), "2\n");
+        fs.writeFileSync(path.join(repo, "debug.log"), "ignored\n");
+        fs.mkdirSync(path.join(repo, "node_modules"));
+        fs.writeFileSync(path.join(repo, "node_modules", "x.js"), "ignored\n");
+        expect(uncommittedFiles(repo).sort()).toEqual(["a.txt", "moved b.txt", "new/one.txt", "new/two.txt"]);
     });
 });
 
@@ -516,7 +643,24 @@ describe("npm run synth-diff with --base-dir and --head-dir", () => {
         expect(both.stderr).toContain("error: give exactly one of --base REF and --base-dir DIR");
         expect(both.stderr).toContain("usage: npm run synth-diff");
         expect((await cli("--head", "x")).stderr).toContain("error: give exactly one of --base REF and --base-dir DIR");
-        expect((await cli("--bogus")).code).toBe(2);
+        const bogus = await cli("--bogus");
+        expect(bogus.code).toBe(2);
+        expect(bogus.stderr).toContain("--bogus");
+        expect(bogus.stderr).not.toContain("did you mean");
+    });
+
+    it("suggests the option a misspelt one was meant to be", async () => {
+        const typo = await cli("--baes", "main", "--head", "HEAD");
+        expect(typo).toEqual({ code: 2, stdout: "", stderr: expect.stringMatching(/^error: unknown option '--baes' \(did you mean --base\?\)\nusage: npm run synth-diff/) as unknown });
+        expect((await cli("--base", "main", "--head-dri=x", "--stak", "s")).stderr.split("\n").filter((line) => line.startsWith("error: "))).toEqual([
+            "error: unknown option '--head-dri' (did you mean --head-dir?)",
+            "error: unknown option '--stak' (did you mean --stack?)",
+        ]);
+        // After `--`, nothing is an option.
+        expect((await cli("--base-dir", baseDir, "--head-dir", headDir, "--", "--baes")).stderr).not.toContain("did you mean");
+        expect(closestOptions("hed", ["base", "head", "repo"])).toEqual(["head"]);
+        expect(closestOptions("heads-dir", ["head", "head-dir"])).toEqual(["head-dir"]);
+        expect(closestOptions("output-file", ["out", "repo"])).toEqual([]);
     });
 
     it("fails in one line when a directory is not synth output", async () => {
@@ -526,22 +670,88 @@ describe("npm run synth-diff with --base-dir and --head-dir", () => {
     });
 });
 
+describe("npm run synth-diff on commits, in this process", () => {
+    /** The CLI with TMPDIR set to a fresh directory (and PATH prefixed when given), which it returns too. */
+    async function cliIn(env: { PATH?: string }, ...args: string[]): Promise<Run & { tmp: string }> {
+        const tmp = tempDir("synth-diff-tmpdir-");
+        const saved = { TMPDIR: process.env.TMPDIR, PATH: process.env.PATH };
+        process.env.TMPDIR = tmp;
+        if (env.PATH !== undefined) {
+            process.env.PATH = `${env.PATH}${path.delimiter}${saved.PATH ?? ""}`;
+        }
+        try {
+            return { ...(await cli(...args)), tmp };
+        } finally {
+            for (const [name, value] of Object.entries(saved)) {
+                if (value === undefined) {
+                    delete process.env[name];
+                } else {
+                    process.env[name] = value;
+                }
+            }
+        }
+    }
+
+    it("names an unknown revision, and warns that uncommitted changes are not compared", async () => {
+        const repo = stubRepository("never run");
+        fs.writeFileSync(path.join(repo, "Pulumi.yaml"), "name: changed\nruntime: nodejs\n");
+        fs.writeFileSync(path.join(repo, "Pulumi.s1.yaml"), "config: {}\n");
+        fs.writeFileSync(path.join(repo, "debug.log"), "ignored\n");
+        const run = await cli("--base", "HEAD", "--head", "no-such-branch", "--repo", repo);
+        expect(run.code).toBe(1);
+        expect(run.stdout).toBe("");
+        expect(run.stderr.split("\n")).toEqual([
+            `warning: 2 files have uncommitted changes in ${fs.realpathSync(repo)} (git status); they are not part of the comparison, which is of committed revisions only`,
+            `error: --head "no-such-branch" is not a commit in ${fs.realpathSync(repo)}`,
+        ]);
+        // A clean working tree: no warning.
+        git(repo, "add", "--all");
+        git(repo, "commit", "--quiet", "--message", "more");
+        expect((await cli("--base", "nope", "--head", "HEAD", "--repo", repo)).stderr).toBe(`error: --base "nope" is not a commit in ${fs.realpathSync(repo)}`);
+    });
+
+    it("fails in one line, naming the side, when a commit's synth fails, and still removes the worktree", async () => {
+        const repo = stubRepository("Pulumi.s1.yaml: openova-vault:vault.replicas must be odd");
+        const commit = git(repo, "rev-parse", "--short=7", "HEAD");
+        const run = await cliIn({}, "--base", "HEAD", "--head", "HEAD", "--repo", repo);
+        expect(run.code).toBe(1);
+        expect(run.stderr).toContain(`synth-diff: base HEAD (${commit}): linking node_modules from ${fs.realpathSync(path.join(ROOT, "node_modules"))}`);
+        expect(run.stderr).toContain(`synth-diff: base HEAD (${commit}): synthesizing (tsx ${SYNTH_CLI})`);
+        expect(run.stderr).toContain("synth-diff:   [base] stack s1: 0 resources");
+        expect(run.stderr.split("\n").filter((line) => line.startsWith("error: "))).toEqual([
+            `error: synth failed at base HEAD (${commit}): Pulumi.s1.yaml: openova-vault:vault.replicas must be odd`,
+        ]);
+        // The base failed first: the head was never synthesized.
+        expect(run.stderr).not.toContain("synth-diff: head");
+        expect({ worktrees: worktrees(repo), tmp: fs.readdirSync(run.tmp).filter((name) => name.startsWith("synth-diff-")) }).toEqual({ worktrees: [], tmp: [] });
+    });
+
+    it("runs npm ci in a worktree whose package-lock.json differs from the checkout's, and names the side when it fails", async () => {
+        const repo = stubRepository("never run");
+        // The checkout (HEAD) gets another package-lock.json, so the base's no longer matches it. A fake
+        // npm first on PATH records how it was called and fails as it would without a registry.
+        fs.writeFileSync(path.join(repo, "package-lock.json"), "lock 2\n");
+        git(repo, "commit", "--quiet", "--all", "--message", "another package-lock.json");
+        const bin = tempDir("synth-diff-bin-");
+        const log = path.join(bin, "calls.log");
+        fs.writeFileSync(path.join(bin, "npm"), `#!/bin/sh\necho "$PWD $*" >> "${log}"\necho "npm ERR! code E403 (fake npm: no registry here)" >&2\nexit 1\n`, { mode: 0o755 });
+        const run = await cliIn({ PATH: bin }, "--base", "HEAD~1", "--head", "HEAD", "--repo", repo);
+        const base = git(repo, "rev-parse", "--short=7", "HEAD~1");
+        expect(run.code).toBe(1);
+        expect(run.stderr).toContain(`synth-diff: base HEAD~1 (${base}): npm ci (its package-lock.json differs from the current checkout's)`);
+        expect(run.stderr.split("\n").filter((line) => line.startsWith("error: "))).toEqual([
+            `error: installing dependencies failed at base HEAD~1 (${base}): npm ERR! code E403 (fake npm: no registry here)`,
+        ]);
+        // npm ci ran once, in the base's worktree, which is gone with its temporary directory.
+        const call = /^(\S+)\/worktree ci --no-audit --no-fund\n$/.exec(fs.readFileSync(log, "utf8"));
+        expect(call?.[1]).toMatch(/synth-diff-run-\w+$/);
+        expect(fs.existsSync(call?.[1] as string)).toBe(false);
+        expect(worktrees(repo)).toEqual([]);
+    });
+});
+
 // ---------------------------------------------------------------------------------------------------
 // End to end: two fixture commits of a repository that runs the real program
-
-const GIT_ENV = {
-    ...process.env,
-    GIT_AUTHOR_NAME: "synth-diff test",
-    GIT_AUTHOR_EMAIL: "synth-diff@example.com",
-    GIT_COMMITTER_NAME: "synth-diff test",
-    GIT_COMMITTER_EMAIL: "synth-diff@example.com",
-    GIT_CONFIG_NOSYSTEM: "1",
-    GIT_CONFIG_GLOBAL: "/dev/null",
-};
-
-function git(repo: string, ...args: string[]): string {
-    return execFileSync("git", ["-C", repo, ...args], { encoding: "utf8", env: GIT_ENV }).trim();
-}
 
 type StackConfig = { config: Record<string, unknown> };
 
@@ -555,10 +765,11 @@ function stackConfig(stack: string, caFile: string): StackConfig {
 /**
  * A git repository whose first commit is a Pulumi project running this repository's real program
  * (its Pulumi.yaml's `main:` is the absolute path of index.ts) with the committed region stacks, and
- * this repository's synth, package.json and package-lock.json; its node_modules (untracked) links to
- * this repository's, so each worktree's package-lock.json matches the checkout's and the synth diff
- * links it as it does in the workflow. The second commit changes region1's config: five Vault
- * servers instead of three, and one more replicated secret, whose first value comes from (secret) config.
+ * this repository's synth (with the modules it imports), package.json and package-lock.json; its
+ * node_modules (untracked) links to this repository's, so each worktree's package-lock.json matches
+ * the checkout's and the synth diff links it as it does in the workflow. The second commit changes
+ * region1's config: five Vault servers instead of three, and one more replicated secret, whose first
+ * value comes from (secret) config.
  */
 function fixtureRepository(): string {
     const repo = tempDir("synth-diff-repo-");
@@ -566,7 +777,7 @@ function fixtureRepository(): string {
     const project = parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as Record<string, unknown>;
     project.main = path.join(ROOT, "index.ts");
     fs.writeFileSync(path.join(repo, "Pulumi.yaml"), stringify(project));
-    for (const file of ["package.json", "package-lock.json", "tsconfig.json", path.join("tools", "command.ts")]) {
+    for (const file of ["package.json", "package-lock.json", "tsconfig.json", path.join("bootstrap", "command.ts"), path.join("stack", "projectFiles.ts")]) {
         fs.mkdirSync(path.dirname(path.join(repo, file)), { recursive: true });
         fs.copyFileSync(path.join(ROOT, file), path.join(repo, file));
     }
@@ -598,38 +809,15 @@ function fixtureRepository(): string {
     return repo;
 }
 
-/** Where the command makes its temporary directories (its TMPDIR): none of its own left after a run. */
-const commandTmp = tempDir("synth-diff-tmpdir-");
-
-/** `npm run synth-diff -- ...` as the workflow runs it, from this repository. */
-function npmSynthDiff(...args: string[]) {
-    const result = spawnSync("npm", ["run", "--silent", "synth-diff", "--", ...args], { cwd: ROOT, encoding: "utf8", env: { ...GIT_ENV, TMPDIR: commandTmp } });
-    return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
-/** What is left of temporary worktrees: git's records of them, and the command's temporary directories. */
-function leftovers(repo: string): { worktrees: string[]; tmp: string[] } {
-    return {
-        worktrees: git(repo, "worktree", "list", "--porcelain")
-            .split("\n")
-            .filter((line) => line.startsWith("worktree "))
-            .slice(1),
-        // (Other tools leave their caches there, e.g. v8-compile-cache.)
-        tmp: fs.readdirSync(commandTmp).filter((name) => name.startsWith("synth-diff-")),
-    };
-}
-
 describe("npm run synth-diff on two fixture commits", () => {
+    /** Where the command makes its temporary directories (its TMPDIR): none of its own left after the run. */
+    let commandTmp: string;
     let repo: string;
-    let run: ReturnType<typeof npmSynthDiff>;
-    let markdown: string;
 
     beforeAll(() => {
+        commandTmp = tempDir("synth-diff-tmpdir-");
         repo = fixtureRepository();
-        const out = path.join(tempDir("synth-diff-out-"), "synth-diff.md");
-        run = npmSynthDiff("--base", "HEAD~1", "--head", "HEAD", "--repo", repo, "--out", out);
-        markdown = fs.existsSync(out) ? fs.readFileSync(out, "utf8") : "";
-    }, 180_000);
+    });
 
     afterAll(() => {
         // fs.rmSync removes the node_modules link, never what it points to.
@@ -637,84 +825,49 @@ describe("npm run synth-diff on two fixture commits", () => {
         fs.rmSync(commandTmp, { recursive: true, force: true });
     });
 
-    it("synthesizes each commit in a worktree with the checkout's node_modules linked", () => {
-        expect({ code: run.code, stderr: run.code === 0 ? "" : run.stderr }).toEqual({ code: 0, stderr: "" });
+    it("synthesizes each commit by its own synth in a worktree and writes what changed, uncommitted changes aside", () => {
+        // Uncommitted: region2 with an even number of servers (which its synth would refuse) and a new file.
+        const region2 = parse(fs.readFileSync(path.join(repo, "Pulumi.region2.yaml"), "utf8")) as StackConfig;
+        (region2.config["openova-vault:vault"] as Record<string, unknown>).replicas = 4;
+        fs.writeFileSync(path.join(repo, "Pulumi.region2.yaml"), stringify(region2));
+        fs.writeFileSync(path.join(repo, "notes.txt"), "not committed\n");
+
+        // `npm run synth-diff -- ...` as the workflow runs it, from this repository.
+        const out = path.join(tempDir("synth-diff-out-"), "synth-diff.md");
+        const run = spawnSync("npm", ["run", "--silent", "synth-diff", "--", "--base", "HEAD~1", "--head", "HEAD", "--repo", repo, "--out", out], {
+            cwd: ROOT,
+            encoding: "utf8",
+            env: { ...GIT_ENV, TMPDIR: commandTmp },
+        });
+        expect({ code: run.status, stderr: run.status === 0 ? "" : run.stderr }).toEqual({ code: 0, stderr: "" });
+        const markdown = fs.readFileSync(out, "utf8");
         const [base, head] = [git(repo, "rev-parse", "--short=7", "HEAD~1"), git(repo, "rev-parse", "--short=7", "HEAD")];
+
+        // The warning, and each commit in a worktree with the checkout's node_modules linked, run by tsx.
+        expect(run.stderr).toContain(`warning: 2 files have uncommitted changes in ${fs.realpathSync(repo)} (git status); they are not part of the comparison`);
         expect(run.stderr).toContain(`synth-diff: base HEAD~1 (${base}): creating a worktree at ${commandTmp}${path.sep}synth-diff-run-`);
         expect(run.stderr).toContain(`synth-diff: base HEAD~1 (${base}): linking node_modules from ${fs.realpathSync(path.join(ROOT, "node_modules"))}`);
-        expect(run.stderr).toContain(`synth-diff: head HEAD (${head}): synthesizing`);
+        expect(run.stderr).toContain(`synth-diff: head HEAD (${head}): synthesizing (tsx ${SYNTH_CLI})`);
         expect(run.stderr).toContain("synth-diff:   [head] stack region1: ");
         expect(markdown).toContain(`### Synth diff: \`HEAD~1 (${base})\` → \`HEAD (${head})\``);
-    });
 
-    it("names the changed replicas, the added resources, and the other stack as unchanged", () => {
+        // The changed replicas (in the chart's values and the server config), the added resources, the
+        // other stack unchanged (its uncommitted change is not compared).
         expect(markdown).toMatch(/#### Stack `region1`: \d+ added, 0 removed, \d+ changed resources; outputs unchanged/);
-        expect(markdown).toContain("- `region1-vault` · `kubernetes:helm.sh/v4:Chart`");
+        expect(markdown).toMatch(/^- `region1-vault` · `kubernetes:helm\.sh\/v4:Chart`: \d+ changes?$/m);
         expect(markdown).toContain("  values.server.ha.replicas: 3 → 5\n");
-        expect(markdown).toContain("+    leader_tls_servername = \"vault-4.vault-internal\"");
+        expect(markdown).toContain('"vault-4.vault-internal"');
         expect(markdown).toMatch(/^- `[^`]*app-token[^`]*` · `kubernetes:external-secrets\.io\/v1alpha1:PushSecret`$/m);
         expect(markdown).toMatch(/^- `[^`]*app-token[^`]*` · `openova:vault:ReplicatedSecret`$/m);
         expect(markdown).toMatch(/\+\+\+ head external-secrets\.io\/v1alpha1 PushSecret apps\/app-token-to-region2\n/);
         expect(markdown).toContain("#### Stack `region2`: no changes");
-    });
 
-    it("shows the new secret's initial value only as the synth does: [secret]", () => {
-        expect(markdown).toContain('[secret]');
+        // The new secret's initial value only as the synth shows it.
+        expect(markdown).toContain("[secret]");
         expect(markdown).not.toContain("offline-synth-placeholder");
         expect(markdown).not.toContain("ZmFrZS1jaXBoZXJ0ZXh0");
-    });
 
-    it("removes its worktrees and temporary directories", () => {
-        expect(leftovers(repo)).toEqual({ worktrees: [], tmp: [] });
-    });
-
-    it("fails in one line, naming the ref, when a ref is not a commit", () => {
-        const bad = npmSynthDiff("--base", "no-such-branch", "--head", "HEAD", "--repo", repo);
-        expect(bad.code).toBe(1);
-        expect(bad.stderr.trim()).toBe(`error: --base "no-such-branch" is not a commit in ${fs.realpathSync(repo)}`);
-        expect(bad.stdout).toBe("");
-    });
-
-    it("fails in one line, naming the side, when a synth fails, and still removes the worktree", () => {
-        const region2 = parse(fs.readFileSync(path.join(repo, "Pulumi.region2.yaml"), "utf8")) as StackConfig;
-        (region2.config["openova-vault:vault"] as Record<string, unknown>).replicas = 4;
-        fs.writeFileSync(path.join(repo, "Pulumi.region2.yaml"), stringify(region2));
-        git(repo, "commit", "--quiet", "--all", "--message", "fixture: an even number of servers");
-        // The broken commit as the base: it fails first, and the head is never synthesized.
-        const broken = npmSynthDiff("--base", "HEAD", "--head", "HEAD~1", "--repo", repo);
-        expect(broken.code).toBe(1);
-        const errors = broken.stderr.split("\n").filter((line) => line.startsWith("error: "));
-        expect(errors).toEqual([expect.stringMatching(new RegExp(`^error: synth failed at base HEAD \\(${git(repo, "rev-parse", "--short=7", "HEAD")}\\): .*replicas`))]);
-        expect(broken.stderr).not.toContain("synth-diff: head");
-        expect(leftovers(repo)).toEqual({ worktrees: [], tmp: [] });
+        // No worktree or temporary directory of its own left (other tools keep caches in TMPDIR).
+        expect({ worktrees: worktrees(repo), tmp: fs.readdirSync(commandTmp).filter((name) => name.startsWith("synth-diff-")) }).toEqual({ worktrees: [], tmp: [] });
     }, 120_000);
-
-    it("runs npm ci in a worktree whose package-lock.json differs from the checkout's, and names the side when it fails", async () => {
-        // The checkout (HEAD) gets another package-lock.json, so the base's no longer matches it. A fake
-        // npm first on PATH records how it was called and fails as it would without a registry.
-        fs.appendFileSync(path.join(repo, "package-lock.json"), "\n");
-        git(repo, "commit", "--quiet", "--all", "--message", "fixture: another package-lock.json");
-        const bin = tempDir("synth-diff-bin-");
-        const log = path.join(bin, "calls.log");
-        fs.writeFileSync(path.join(bin, "npm"), `#!/bin/sh\necho "$PWD $*" >> "${log}"\necho "npm ERR! code E403 (fake npm: no registry here)" >&2\nexit 1\n`, { mode: 0o755 });
-        const saved = { PATH: process.env.PATH };
-        process.env.PATH = `${bin}${path.delimiter}${process.env.PATH ?? ""}`;
-        let failed: Run;
-        try {
-            failed = await cli("--base", "HEAD~1", "--head", "HEAD", "--repo", repo);
-        } finally {
-            Object.assign(process.env, saved);
-        }
-        const base = git(repo, "rev-parse", "--short=7", "HEAD~1");
-        expect(failed.code).toBe(1);
-        expect(failed.stderr).toContain(`synth-diff: base HEAD~1 (${base}): npm ci (its package-lock.json differs from the current checkout's)`);
-        expect(failed.stderr.split("\n").filter((line) => line.startsWith("error: "))).toEqual([
-            `error: installing dependencies failed at base HEAD~1 (${base}): npm ERR! code E403 (fake npm: no registry here)`,
-        ]);
-        // npm ci ran once, in the base's worktree, which is gone with its temporary directory.
-        const call = /^(\S+)\/worktree ci --no-audit --no-fund\n$/.exec(fs.readFileSync(log, "utf8"));
-        expect(call?.[1]).toMatch(/synth-diff-run-\w+$/);
-        expect(fs.existsSync(call?.[1] as string)).toBe(false);
-        expect(leftovers(repo).worktrees).toEqual([]);
-    });
 });

@@ -55,9 +55,12 @@ export function isContextName(value: string): boolean {
     return value.length > 0 && value.trim() === value && ![...value].some((char) => char < " " || char === "\u007f");
 }
 
-/** A KV mount path this project can write policies for: one path segment, no slashes or globs. */
+/** Paths Vault keeps for itself: nothing can be mounted there. */
+const RESERVED_MOUNTS = ["sys", "auth", "identity", "cubbyhole"];
+
+/** A KV mount path this project can write policies for: one path segment, no slashes or globs, not one Vault keeps for itself. */
 export function isKvMount(value: string): boolean {
-    return /^[a-z0-9][a-z0-9_-]{0,62}$/.test(value);
+    return /^[a-z0-9][a-z0-9_-]{0,62}$/.test(value) && !RESERVED_MOUNTS.includes(value);
 }
 
 /** A Pulumi organization name. */

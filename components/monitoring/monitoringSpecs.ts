@@ -69,7 +69,7 @@ export type ResolvedMonitoringOptions = z.output<typeof monitoringOptions>;
 export const METRICS_POLICY = "prometheus-metrics";
 export const METRICS_API_PATH = "sys/metrics";
 
-/** The metrics policy (HCL): `read` on `sys/metrics`, nothing else. */
+/** The metrics policy (JSON): `read` on `sys/metrics`, nothing else. */
 export function metricsPolicyDocument(): string {
     return readOnlyPolicyDocument(METRICS_API_PATH);
 }

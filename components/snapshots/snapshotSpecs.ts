@@ -134,9 +134,21 @@ export const raftSnapshotOptions = options({
         allowed: "true or false",
         example: "true",
     }),
-    schedule: option(text((v) => cronScheduleProblem(v) === undefined).default("0 * * * *"), {
-        description: "When to take a snapshot, read in UTC.",
-        allowed: "a 5-field cron schedule (minute hour day-of-month month day-of-week), each field *, */n, a number, a range a-b or a-b/n, or a list of those",
+    schedule: option(
+        z
+            .string()
+            .check(
+                z.superRefine((schedule, ctx) => {
+                    const problem = cronScheduleProblem(schedule);
+                    if (problem !== undefined) {
+                        ruleIssue(ctx, [], `is ${JSON.stringify(schedule)} (${problem}), but it must be a 5-field cron schedule such as "0 * * * *"`);
+                    }
+                }),
+            )
+            .default("0 * * * *"),
+        {
+            description: "When to take a snapshot, read in UTC.",
+            allowed: "a 5-field cron schedule (minute hour day-of-month month day-of-week), each field *, */n, a number, a range a-b or a-b/n, or a list of those",
         example: "0 * * * *",
     }),
     retain: option(z.int().min(1).max(MAX_RETAIN).default(48), {
@@ -194,7 +206,7 @@ export function resolvedSnapshots(snapshots: z.output<typeof raftSnapshotOptions
     return { enabled: snapshots.enabled, schedule: snapshots.schedule, retain: snapshots.retain, storage };
 }
 
-/** The snapshot job's Vault policy (HCL): `read` on the snapshot endpoint, and nothing else. */
+/** The snapshot job's Vault policy (JSON): `read` on the snapshot endpoint, and nothing else. */
 export function snapshotPolicyDocument(): string {
     return readOnlyPolicyDocument(SNAPSHOT_API_PATH);
 }
@@ -405,7 +417,7 @@ export function snapshotCronJobMetadata(namespace: string) {
  * the Vault CLI from the servers' image as the image's non-root `vault` user with a read-only root
  * filesystem and no capabilities, mounts no default service-account token (Kubernetes API access is
  * not needed), and presents a projected token for {@link SNAPSHOT_AUDIENCE} to Vault.
- * @throws Error naming each bad setting ({@link snapshotJobProblems}, {@link snapshotScript}).
+ * @throws Error when the auth path could change what the script does ({@link snapshotScript}).
  */
 export function snapshotCronJob(args: SnapshotCronJobArgs) {
     const script = snapshotScript({ authPath: args.authPath, retain: args.retain });

@@ -11,7 +11,7 @@ import { type PolicyPurpose, policyName } from "./policies";
 /** Path of the KV v2 secrets engine, the same in every region. */
 export const kvMountOption = option(text(isKvMount).default("secret"), {
     description: "Path of the KV v2 secrets engine in every region's Vault: the stores read and write there.",
-    allowed: "a mount path of lowercase letters, digits, '-' and '_'",
+    allowed: "a mount path of lowercase letters, digits, '-' and '_', other than sys, auth, identity and cubbyhole",
     example: "secret",
     projectWide: true,
 });

@@ -1,15 +1,17 @@
 /**
  * `npm run docs [-- --check]`
  *
- * Writes what is generated from the option schemas: `docs/configuration.md` (every config key: type,
- * default, what is allowed, what it does) and the `config:` block of `Pulumi.yaml` (the project-wide
- * keys Pulumi declares, with their types, descriptions and defaults, and the per-stack keys as a
- * comment). With `--check`, writes nothing and exits 1 when a file is not what it would write.
+ * Writes what is generated from the code: `docs/configuration.md` (every config key: type, default,
+ * what is allowed, what it does, from the option schemas), the `config:` block of `Pulumi.yaml` (the
+ * project-wide keys Pulumi declares, with their types, descriptions and defaults, and the per-stack keys
+ * as a comment), and the generated sections of other docs (between `<!-- generated: NAME -->` and
+ * `<!-- end generated -->`). With `--check`, writes nothing and exits 1 when a file is not current.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { stringify } from "yaml";
 import type { OptionRow } from "../../components/common/options";
+import { SEAL_RULES } from "../../components/vault-server/seal";
 import { PROJECT, configRows } from "../../stack/config";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -98,6 +100,56 @@ export function pulumiYaml(current: string, rows: readonly OptionRow[]): string 
     return `${head}\n\n${pulumiConfigBlock(rows)}`;
 }
 
+const code = (names: readonly string[]) => names.map((name) => `\`${name}\``).join(", ");
+
+/** The generated sections of docs, by name. */
+export const SECTIONS: Readonly<Record<string, () => string>> = {
+    /** Per auto-unseal type: its parameters, its Secret's keys, its workload identity (the seal's own rules). */
+    "seal-table": () =>
+        [
+            "| Type | Required `parameters` | Optional `parameters` | `credentials: secret`: keys of `credentialsSecret` | `credentials: workload-identity` |",
+            "|---|---|---|---|---|",
+            ...Object.entries(SEAL_RULES).map(([type, rules]) => {
+                const optional = rules.allowed.filter((name) => !rules.required.includes(name));
+                const identity = rules.workloadIdentity;
+                // An upper-case key is passed as the environment variable of its name; any other as a mounted file.
+                const keys = rules.secretKeys.map((key) => `\`${key}\` (${rules.secretAs === "env" && /^[A-Z_]+$/.test(key) ? "environment" : "mounted file"})`).join(", ");
+                return `| \`${type}\` | ${code(rules.required)} | ${optional.length > 0 ? code(optional) : "none"} | ${keys} | ${identity === undefined ? "none" : `${identity.what}, as \`${identity.annotation}\` on the servers' service account`} |`;
+            }),
+        ].join("\n"),
+};
+
+/** `text` with every generated section filled in; throws for a section name it does not know. */
+export function withSections(text: string): string {
+    return text.replace(/(<!-- generated: ([\w-]+) -->\n)[\s\S]*?(<!-- end generated -->)/g, (_match, open: string, name: string, close: string) => {
+        const section = SECTIONS[name];
+        if (section === undefined) {
+            throw new Error(`unknown generated section ${name}`);
+        }
+        return `${open}${section()}\n${close}`;
+    });
+}
+
+/** The docs with generated sections. */
+function docsWithSections(): string[] {
+    const dir = path.join(ROOT, "docs");
+    return fs
+        .readdirSync(dir)
+        .filter((file) => file.endsWith(".md") && file !== "configuration.md")
+        .map((file) => path.join(dir, file))
+        .filter((file) => fs.readFileSync(file, "utf8").includes("<!-- generated: "));
+}
+
+/** Every generated file and what it should hold. */
+export function generatedFiles(): [string, string][] {
+    const rows = configRows();
+    return [
+        [CONFIGURATION, configurationMarkdown(rows)],
+        [PULUMI_YAML, pulumiYaml(fs.readFileSync(PULUMI_YAML, "utf8"), rows)],
+        ...docsWithSections().map((file): [string, string] => [file, withSections(fs.readFileSync(file, "utf8"))]),
+    ];
+}
+
 function main(argv: readonly string[]): number {
     const check = argv.includes("--check");
     const unknown = argv.filter((arg) => arg !== "--check");
@@ -105,12 +157,7 @@ function main(argv: readonly string[]): number {
         console.error(`error: unknown argument ${unknown.join(" ")}\nusage: npm run docs [-- --check]`);
         return 2;
     }
-    const rows = configRows();
-    const files: [string, string][] = [
-        [CONFIGURATION, configurationMarkdown(rows)],
-        [PULUMI_YAML, pulumiYaml(fs.readFileSync(PULUMI_YAML, "utf8"), rows)],
-    ];
-    const stale = files.filter(([file, text]) => !fs.existsSync(file) || fs.readFileSync(file, "utf8") !== text);
+    const stale = generatedFiles().filter(([file, text]) => !fs.existsSync(file) || fs.readFileSync(file, "utf8") !== text);
     if (check) {
         for (const [file] of stale) {
             console.error(`error: ${path.relative(ROOT, file)} is not current: run \`npm run docs\` and commit the result`);

@@ -16,7 +16,7 @@ import { STACK_NAME_RULE, isValidStackName } from "../../stack/projectFiles";
 import { REDACTED, sortKeys } from "./render";
 import { type StackSynth, SynthError, type SynthResult, synthesize } from "./synth";
 
-const USAGE = "usage: npm run synth -- [--stack NAME]... [--out DIR] [--project DIR]";
+const USAGE = "usage: npm run synth -- [--stack NAME]... [--out DIR] [--project DIR] [--timeout SECONDS]";
 
 const HELP = `${USAGE}
 
@@ -31,7 +31,11 @@ Options:
                      stack's DIR/<stack> is replaced; nothing else in DIR is touched.
       --project DIR  the Pulumi project directory, holding Pulumi.yaml, relative to the current
                      directory (default: the current directory)
+      --timeout SECONDS
+                     fail when one run of a stack's program takes longer (default: 120)
   -h, --help         show this help
+
+SYNTH_STACK_TRACES=1 adds where a failing program failed (its stack trace) to the error.
 
 Exit codes: 0 written; 1 the project, its config or a program failed (nothing written); 2 bad arguments.`;
 
@@ -109,6 +113,7 @@ export async function main(argv: readonly string[]): Promise<number> {
             stack: { type: "string", multiple: true, short: "s" },
             out: { type: "string", default: "synth" },
             project: { type: "string", default: "." },
+            timeout: { type: "string", default: "120" },
         },
         USAGE,
         HELP,
@@ -124,6 +129,11 @@ export async function main(argv: readonly string[]): Promise<number> {
         console.error(USAGE);
         return 2;
     }
+    const timeout = Number(values.timeout);
+    if (!(Number.isInteger(timeout) && timeout > 0)) {
+        console.error(`error: --timeout ${values.timeout} must be a whole number of seconds above 0\n${USAGE}`);
+        return 2;
+    }
     const projectDir = path.resolve(values.project);
     const outDir = path.resolve(values.out);
 
@@ -133,6 +143,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         result = await synthesize({
             projectDir,
             stacks: values.stack,
+            timeoutMs: timeout * 1000,
             progress: (line) => console.error(`synth: ${line}`),
         });
     } catch (error) {

@@ -209,6 +209,8 @@ export async function runProgram(request: RunRequest): Promise<RunResult> {
     currentReads = reads;
     const inputsOf = new WeakMap<object, Record<string, unknown>>();
     let registering: object | undefined;
+    /** Why the run failed, in the order found. */
+    const failures: unknown[] = [];
 
     const newResource = (args: MockResourceArgs): MockResourceResult => {
         const inputs = args.inputs as Record<string, unknown>;
@@ -222,7 +224,10 @@ export async function runProgram(request: RunRequest): Promise<RunResult> {
             const project = parts.length >= 2 ? parts[parts.length - 2] : request.project;
             const target = request.resolveStack(stack, project);
             if (target === undefined) {
-                throw new Error(`unknown stack "${reference}": no Pulumi.${stack}.yaml in project ${request.project}`);
+                // The run fails with this once it has drained (a failed registration here would surface
+                // as a cascade of rejections instead).
+                failures.push(new Error(`unknown stack "${reference}": no Pulumi.${stack}.yaml in project ${request.project}`));
+                return { id: reference, state: { ...inputs, outputs: {}, secretOutputNames: [] } };
             }
             if (!reads.has(stack)) {
                 reads.set(stack, new Set());
@@ -303,9 +308,11 @@ export async function runProgram(request: RunRequest): Promise<RunResult> {
     };
     const saved = Object.fromEntries(Object.keys(request.environment ?? {}).map((name) => [name, process.env[name]]));
     Object.assign(process.env, request.environment);
-    // A failed Output (a requireOutput of a missing output, say) surfaces as an unhandled rejection.
-    const failures: unknown[] = [];
+    // A failed Output (a requireOutput of a missing output) surfaces as an unhandled rejection: during
+    // the run, this run handles them, and no one else.
     const onRejection = (reason: unknown) => failures.push(reason);
+    const others = process.listeners("unhandledRejection");
+    process.removeAllListeners("unhandledRejection");
     process.on("unhandledRejection", onRejection);
     try {
         // A program module runs at load (top-level code) or exports a function; either way, afresh.
@@ -314,7 +321,7 @@ export async function runProgram(request: RunRequest): Promise<RunResult> {
         const loaded: unknown = require(request.program);
         const exported: unknown = typeof loaded === "function" ? await (loaded as () => unknown)() : loaded;
         const outputs = resolveOutputs(exported);
-        await pulumi.runtime.disconnect();
+        await pulumi.runtime.disconnect().catch((error: unknown) => failures.push(error));
         await new Promise((resolve) => setImmediate(resolve));
         if (failures.length > 0) {
             throw failures[0] instanceof Error ? failures[0] : new Error(String(failures[0]));
@@ -330,6 +337,9 @@ export async function runProgram(request: RunRequest): Promise<RunResult> {
         return { resources, outputs: {}, warnings, reads, error };
     } finally {
         process.off("unhandledRejection", onRejection);
+        for (const listener of others) {
+            process.on("unhandledRejection", listener);
+        }
         console.warn = warn;
         for (const [name, value] of Object.entries(saved)) {
             if (value === undefined) {

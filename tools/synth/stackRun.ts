@@ -2,6 +2,7 @@
  * One run of one stack: its program under the mock runtime, and what it declared rendered at once
  * for the synth's files (so the run's raw recording can go before the next run starts).
  */
+import * as pulumi from "@pulumi/pulumi";
 import type { StackOutputs } from "./mockRun";
 import { runProgram } from "./mockRun";
 import { manifestsYaml, synthResources } from "./render";
@@ -44,11 +45,16 @@ const COMPUTED_OUTPUTS = {
 
 const EMPTY: StackOutputs = { outputs: {}, secretOutputNames: [] };
 
+/** An expected failure (rejected config or args) as its message, anything else with its stack. */
 function describe(error: unknown): string {
-    if (error instanceof Error && ["RunError", "InputPropertiesError", "InputPropertyError"].includes(error.constructor.name)) {
+    if (pulumi.RunError.isInstance(error) || pulumi.InputPropertiesError.isInstance(error) || pulumi.InputPropertyError.isInstance(error)) {
         return error.message;
     }
-    return error instanceof Error ? (error.stack ?? error.message) : String(error);
+    if (!(error instanceof Error)) {
+        return String(error);
+    }
+    // Where it failed only when asked: most failures are the program's own, explained by its message.
+    return process.env.SYNTH_STACK_TRACES === "1" ? (error.stack ?? error.message) : `${error.name}: ${error.message}`;
 }
 
 export async function runStack(request: StackRunRequest): Promise<StackRun> {

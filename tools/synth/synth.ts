@@ -43,6 +43,8 @@ export interface SynthRequest {
     readonly stacks?: readonly string[];
     /** Give up when outputs still change after this many runs of one stack. Default 5. */
     readonly maxRuns?: number;
+    /** Fail when one run of a program takes longer than this. Default 120 000 ms. */
+    readonly timeoutMs?: number;
     readonly progress?: (line: string) => void;
 }
 
@@ -115,7 +117,15 @@ export async function synthesize(request: SynthRequest): Promise<SynthResult> {
         state.runs++;
         const given = Object.fromEntries([...states].map(([name, s]) => [name, outputsOf(s.answer)]));
         const config = configOf(next);
-        const answer = await runStack({
+        const timeoutMs = request.timeoutMs ?? 120_000;
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = new Promise<never>((_resolve, reject) => {
+            timer = setTimeout(
+                () => reject(new SynthError([`stack ${next}: its program did not finish within ${Math.round(timeoutMs / 1000)} s (does a resource input or stack output never resolve?)`])),
+                timeoutMs,
+            );
+        });
+        const running = runStack({
             project: project.name,
             stack: next,
             config: config.config,
@@ -125,9 +135,11 @@ export async function synthesize(request: SynthRequest): Promise<SynthResult> {
             knownStacks: project.stacks,
             environment: { VAULT_TOKEN: SYNTH_VAULT_TOKEN },
         });
+        const answer = await Promise.race([running, timedOut]).finally(() => clearTimeout(timer));
         state.answer = answer;
         state.seen = new Map(Object.entries(answer.reads).map(([target, names]) => [target, readView(given[target] ?? outputsOf(undefined), names)]));
-        request.progress?.(`ran ${next}${state.runs > 1 ? ` again (run ${state.runs})` : ""}: ${answer.resourceCount} resources in ${(answer.ms / 1000).toFixed(1)}s`);
+        const outcome = answer.error === undefined ? `${answer.resourceCount} resources in ${(answer.ms / 1000).toFixed(1)}s` : `failed (it runs again if what it read changes): ${answer.error.split("\n")[0]}`;
+        request.progress?.(`ran ${next}${state.runs > 1 ? ` again (run ${state.runs})` : ""}: ${outcome}`);
         for (const target of Object.keys(answer.reads)) {
             if (project.stacks.includes(target) && !queue.includes(target)) {
                 queue.push(target); // referenced, not asked for: synthesized too
@@ -137,7 +149,8 @@ export async function synthesize(request: SynthRequest): Promise<SynthResult> {
 
     const failed = [...states].filter(([, state]) => state.answer?.error !== undefined);
     if (failed.length > 0) {
-        throw new SynthError(failed.map(([stack, state]) => `stack ${stack}: ${state.answer?.error ?? ""}`));
+        // Rejected config names its stack on every line already.
+        throw new SynthError(failed.flatMap(([stack, state]) => (state.answer?.error ?? "").split("\n").map((line) => (line.startsWith(`Invalid config for stack "${stack}"`) ? line : `stack ${stack}: ${line}`))));
     }
     return {
         project: project.name,

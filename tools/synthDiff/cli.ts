@@ -9,9 +9,10 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { parseArgs } from "node:util";
 import { parseCommandLine, runCommand } from "../../bootstrap/command";
 import { type StackFiles, type SynthResourceRecord, type SynthTree, compareStrings, diffSynth, renderMarkdown } from "./diff";
-import { SynthDiffError, removeWorktree, repositoryRoot, resolveCommit, synthAtCommit } from "./worktree";
+import { SynthDiffError, removeWorktree, repositoryRoot, resolveCommit, synthAtCommit, uncommittedFiles } from "./worktree";
 
 const USAGE =
     "usage: npm run synth-diff -- (--base REF | --base-dir DIR) (--head REF | --head-dir DIR) [--repo DIR] [--out FILE] [--stack NAME]...";
@@ -95,26 +96,73 @@ function sideFrom(name: "base" | "head", ref: string | undefined, dir: string | 
     return ref !== undefined ? { kind: "ref", name, ref } : { kind: "dir", name, dir: path.resolve(dir as string) };
 }
 
+const OPTIONS = {
+    base: { type: "string" },
+    head: { type: "string" },
+    "base-dir": { type: "string" },
+    "head-dir": { type: "string" },
+    repo: { type: "string", default: "." },
+    out: { type: "string" },
+    stack: { type: "string", multiple: true, short: "s" },
+} as const;
+
+/** The edit distance of two strings, a swap of two neighbouring characters counting as one edit. */
+export function editDistance(a: string, b: string): number {
+    const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+    for (let i = 1; i <= a.length; i++) {
+        for (let j = 1; j <= b.length; j++) {
+            const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+            d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+            if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+                d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    return d[a.length][b.length];
+}
+
+/**
+ * The known long options closest to `name` (an unknown one, without its dashes): those within two edits
+ * (one for names of up to four characters), the nearest first; none when nothing is that close.
+ */
+export function closestOptions(name: string, known: readonly string[]): string[] {
+    const limit = name.length <= 4 ? 1 : 2;
+    const scored = known.map((option) => ({ option, distance: editDistance(name, option) })).filter((s) => s.distance <= limit);
+    const best = Math.min(...scored.map((s) => s.distance));
+    return scored.filter((s) => s.distance === best).map((s) => s.option);
+}
+
+/**
+ * Unknown long options in `argv` that look like typos of known ones, as error lines with the
+ * suggestion (`unknown option '--baes' (did you mean --base?)`). Other unknown options are left to
+ * parseCommandLine, which names them.
+ */
+export function optionTypos(argv: readonly string[]): string[] {
+    const known = [...Object.keys(OPTIONS), "help"];
+    // Not strict: unknown options come back as tokens instead of failing the parse.
+    const { tokens } = parseArgs({ args: [...argv], options: OPTIONS, strict: false, allowPositionals: true, tokens: true });
+    return tokens.flatMap((token) => {
+        if (token.kind !== "option" || !token.rawName.startsWith("--") || known.includes(token.name)) {
+            return [];
+        }
+        const suggestions = closestOptions(token.name, known);
+        return suggestions.length === 0 ? [] : [`unknown option '${token.rawName}' (did you mean ${suggestions.map((s) => `--${s}`).join(" or ")}?)`];
+    });
+}
+
 /**
  * Runs the CLI with `argv` (the arguments after the script): Markdown to `--out` or stdout, progress
  * and errors to stderr.
  * @returns the process exit code
  */
 export async function main(argv: readonly string[]): Promise<number> {
-    const values = parseCommandLine(
-        argv,
-        {
-            base: { type: "string" },
-            head: { type: "string" },
-            "base-dir": { type: "string" },
-            "head-dir": { type: "string" },
-            repo: { type: "string", default: "." },
-            out: { type: "string" },
-            stack: { type: "string", multiple: true, short: "s" },
-        },
-        USAGE,
-        HELP,
-    );
+    const typos = optionTypos(argv);
+    if (typos.length > 0) {
+        typos.forEach((typo) => console.error(`error: ${typo}`));
+        console.error(USAGE);
+        return 2;
+    }
+    const values = parseCommandLine(argv, OPTIONS, USAGE, HELP);
     if (typeof values === "number") {
         return values;
     }
@@ -143,12 +191,20 @@ export async function main(argv: readonly string[]): Promise<number> {
         const repo = gitSides.length > 0 ? repositoryRoot(path.resolve(values.repo)) : "";
         // The project may sit below the repository's top; it sits at the same place in each worktree.
         const projectPath = repo === "" ? "" : path.relative(repo, fs.realpathSync(path.resolve(values.repo)));
+        if (repo !== "") {
+            const uncommitted = uncommittedFiles(repo).length;
+            if (uncommitted > 0) {
+                const files = uncommitted === 1 ? "1 file has" : `${uncommitted} files have`;
+                console.error(`warning: ${files} uncommitted changes in ${repo} (git status); they are not part of the comparison, which is of committed revisions only`);
+            }
+        }
         // Both refs first: a typo fails before anything is synthesized.
         const commits = new Map(gitSides.map((s) => [s.name, resolveCommit(repo, s.ref, `--${s.name}`)]));
 
         const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "synth-diff-run-"));
-        // One worktree path for both commits, one after the other, so the synth's transpile cache
-        // (kept in this run's directory) serves the files the two commits share.
+        // One worktree path for both commits, one after the other, so that a cache of compiled
+        // TypeScript that keys files by path (that of the synth before tsx) serves the files the two
+        // commits share.
         const worktree = path.join(tmp, "worktree");
         cleanups.push(() => {
             if (repo !== "") {
@@ -156,6 +212,7 @@ export async function main(argv: readonly string[]): Promise<number> {
             }
             fs.rmSync(tmp, { recursive: true, force: true });
         });
+        // SYNTH_TRANSPILE_CACHE: for commits whose synth still ran on ts-node (today's ignores it).
         const env = { ...process.env, SYNTH_TRANSPILE_CACHE: process.env.SYNTH_TRANSPILE_CACHE ?? path.join(tmp, "transpile-cache") };
         const trees = new Map<string, SynthTree>();
         const labels = new Map<string, string>();

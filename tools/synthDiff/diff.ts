@@ -3,8 +3,9 @@
  * the base and head commits of a pull request, rendered as Markdown for a PR comment.
  *
  * Pure functions over the synth's files as read from disk (`resources.json`, `outputs.json`,
- * `manifests.yaml` per stack): {@link diffSynth} compares, {@link renderMarkdown} renders. Values are
- * shown exactly as the synth wrote them: secrets are "[secret]" there and stay so here.
+ * `manifests.yaml` per stack): {@link diffSynth} compares, {@link renderMarkdown} renders; the line
+ * diffs (of texts, and of lists) are jsdiff's (the `diff` package). Values are shown exactly as the
+ * synth wrote them: secrets are "[secret]" there and stay so here.
  */
 import { type ChangeObject, OMIT_HEADERS, type StructuredPatch, type StructuredPatchHunk, diffArrays, formatPatch, structuredPatch } from "diff";
 import { parse } from "yaml";
@@ -242,7 +243,6 @@ export function unifiedDiff(before: string | undefined, after: string | undefine
     const header = `--- ${before === undefined ? "/dev/null" : labels.before}\n+++ ${after === undefined ? "/dev/null" : labels.after}\n`;
     return header + formatPatch(patch, OMIT_HEADERS);
 }
-
 
 /** Structural equality of JSON values (key order ignored). */
 export function deepEqual(a: unknown, b: unknown): boolean {

@@ -1,7 +1,9 @@
 /**
  * The synth of one commit, by that commit's own code: a temporary `git worktree` of the repository at
  * the commit, its dependencies (the current checkout's `node_modules` linked when `package-lock.json`
- * is the same, else `npm ci`), then `tools/synth/cli.ts` run inside it. The worktree is always removed.
+ * is the same, else `npm ci`), then that commit's `tools/synth/cli.ts --out DIR` run inside it (with
+ * tsx when the commit's package.json has it, else with ts-node as older commits did). The CLI reads
+ * the files it writes. The worktree is always removed.
  */
 import { type SpawnOptions, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -53,6 +55,38 @@ export function resolveCommit(repo: string, ref: string, option: string): string
         }
         throw new SynthDiffError(`${option} ${JSON.stringify(ref)} is not a commit in ${repo}${hint}`);
     }
+}
+
+/**
+ * The files of the repository's working tree that differ from its checked-out commit: tracked files
+ * modified, added, deleted or renamed, and untracked files that .gitignore does not exclude. The synth
+ * diff compares commits, so none of these is part of it.
+ * @throws SynthDiffError when git cannot tell
+ */
+export function uncommittedFiles(repo: string): string[] {
+    let status: string;
+    try {
+        // -z: paths as they are (no quoting), NUL-separated; a rename's entry is followed by its old path.
+        status = execFileSync("git", ["-C", repo, "status", "--porcelain=v1", "-z", "--untracked-files=all"], {
+            encoding: "utf8",
+            stdio: ["ignore", "pipe", "pipe"],
+        });
+    } catch (error) {
+        throw new SynthDiffError(`cannot read the status of ${repo}: ${(error as Error).message.split("\n")[0]}`);
+    }
+    const entries = status.split("\0");
+    const files: string[] = [];
+    for (let i = 0; i < entries.length; i++) {
+        const entry = entries[i];
+        if (entry.length < 4) {
+            continue;
+        }
+        files.push(entry.slice(3));
+        if (/[RC]/.test(entry.slice(0, 2))) {
+            i++; // the old path of a rename or copy
+        }
+    }
+    return files;
 }
 
 /** How a worktree gets its dependencies. */
@@ -175,6 +209,33 @@ export interface SynthAtCommit {
 /** The synth's entry point, relative to the project directory. */
 export const SYNTH_CLI = path.join("tools", "synth", "cli.ts");
 
+/** How to run a commit's synth: the program, and the arguments before the synth's own. */
+export interface SynthCommand {
+    readonly command: string;
+    readonly args: readonly string[];
+    /** How it is run, for messages: `tsx` or `ts-node`. */
+    readonly runner: "tsx" | "ts-node";
+}
+
+/**
+ * How to run the synth of the project in `dir`, by what its package.json declares: `npx tsx` (never
+ * downloading it) when it has tsx, as the project's scripts do since they moved to it; otherwise
+ * `node -r ts-node/register/transpile-only`, as the synth was run before.
+ */
+export function synthCommand(dir: string): SynthCommand {
+    let declared: Record<string, unknown> = {};
+    try {
+        const manifest = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8")) as Record<string, unknown>;
+        declared = { ...(manifest.devDependencies as Record<string, unknown> | undefined), ...(manifest.dependencies as Record<string, unknown> | undefined) };
+    } catch {
+        // No (readable) package.json: the older way, whose failure then says what is missing.
+    }
+    if (Object.hasOwn(declared, "tsx")) {
+        return { command: process.platform === "win32" ? "npx.cmd" : "npx", args: ["--no", "--", "tsx", SYNTH_CLI], runner: "tsx" };
+    }
+    return { command: process.execPath, args: ["-r", "ts-node/register/transpile-only", SYNTH_CLI], runner: "ts-node" };
+}
+
 /**
  * Removes a worktree made by {@link synthAtCommit}: the `node_modules` link first (never what it points
  * to), then the worktree and git's record of it. Never throws.
@@ -236,9 +297,12 @@ export async function synthAtCommit(job: SynthAtCommit): Promise<boolean> {
                 throw new SynthDiffError(`installing dependencies failed at ${label}: ${failureReason(install.lines)}`);
             }
         }
-        progress(`${label}: synthesizing${stacks === undefined ? "" : ` ${stacks.join(", ")}`}`);
-        const args = ["-r", "ts-node/register/transpile-only", SYNTH_CLI, "--out", job.out, ...(stacks ?? []).flatMap((s) => ["--stack", s])];
-        const synth = await run(process.execPath, args, { cwd: project, env: job.env }, (line) => progress(`  [${side}] ${line}`), (line) =>
+        const synthRun = synthCommand(project);
+        progress(`${label}: synthesizing${stacks === undefined ? "" : ` ${stacks.join(", ")}`} (${synthRun.runner} ${SYNTH_CLI})`);
+        const args = [...synthRun.args, "--out", job.out, ...(stacks ?? []).flatMap((s) => ["--stack", s])];
+        // The Node that runs this command runs the synth too (npx's `node` is the first on PATH).
+        const env = { ...job.env, PATH: [path.dirname(process.execPath), job.env.PATH].filter((p) => p !== undefined && p !== "").join(path.delimiter) };
+        const synth = await run(synthRun.command, args, { cwd: project, env }, (line) => progress(`  [${side}] ${line}`), (line) =>
             // The synth's summary per stack, not its table of resource types.
             /^stack |^ {2}(warning|reads outputs of):/.test(line),
         );

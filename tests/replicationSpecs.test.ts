@@ -1,4 +1,11 @@
+/**
+ * One replicated secret: its options (the defaults the model in docs/consistency.md is computed
+ * from, and the rules across regions), and the ESO objects it declares, each checked against ESO's
+ * own schemas.
+ */
 import {
+    DEFAULT_INTERVAL,
+    type ReplicatedSecretInput,
     type ReplicatedSecretSpec,
     externalSecret,
     initialValuePush,
@@ -8,6 +15,8 @@ import {
     pushTargetRegions,
     pushTargets,
     remoteKeyOf,
+    replicatedSecretOptions,
+    replicatedSecretProblems,
     roleOf,
 } from "../components/replication/replicationSpecs";
 import { localStore, peerStore } from "../components/stores/storeSpecs";
@@ -16,8 +25,57 @@ import { externalSecretsRole } from "../components/vault-config/setupValues";
 import { DEFAULT_INITIAL_INTERVAL_MS, DEFAULT_INTERVALS, DEFAULT_TOKEN_TTL_MS, parseDurationMs } from "../model/replication";
 import { validateEsoObjects } from "./support/esoSchema";
 
-const db: ReplicatedSecretSpec = { name: "db-credentials", namespace: "databases", keys: ["password"], mode: "vault-written", home: "region1" };
-const whole: ReplicatedSecretSpec = { name: "api", namespace: "apps", mode: "cluster-written", home: "region2", remoteKey: "shared/api" };
+/** A secret as the components take it: its options with the defaults applied, and its home. */
+const secret = (input: ReplicatedSecretInput): ReplicatedSecretSpec => ({ ...replicatedSecretOptions.parse(input), home: input.home });
+
+const db = secret({ name: "db-credentials", namespace: "databases", keys: ["password"], mode: "vault-written", home: "region1" });
+const whole = secret({ name: "api", namespace: "apps", mode: "cluster-written", home: "region2", remoteKey: "shared/api" });
+
+describe("replicatedSecretOptions", () => {
+    it("default to vault-written, pulled and pushed every 30s, pushes replacing and never deleting, pulls keeping the Secret", () => {
+        expect(replicatedSecretOptions.parse({ name: "db", namespace: "apps" })).toEqual({
+            name: "db",
+            namespace: "apps",
+            mode: "vault-written",
+            pullInterval: "30s",
+            pushInterval: "30s",
+            updatePolicy: "Replace",
+            pushDeletionPolicy: "None",
+            pullDeletionPolicy: "Retain",
+        });
+        expect(DEFAULT_INTERVAL).toBe("30s");
+    });
+
+    it.each([
+        [{ name: "Db_Credentials" }, "name"],
+        [{ namespace: "my.apps" }, "namespace"],
+        [{ remoteKey: "a/../b" }, "remoteKey"],
+        [{ keys: [] }, "keys"],
+        [{ keys: ["password", "password"] }, "keys"],
+        [{ keys: ["pass word"] }, "keys"],
+        [{ mode: "both" }, "mode"],
+        [{ pullInterval: "1d" }, "pullInterval"],
+        [{ pushInterval: "0s" }, "pushInterval"],
+        [{ updatePolicy: "Merge" }, "updatePolicy"],
+        [{ pushDeletionPolicy: "Retain" }, "pushDeletionPolicy"],
+        [{ pullDeletionPolicy: "None" }, "pullDeletionPolicy"],
+    ])("refuse %j at that option", (override, field) => {
+        expect(replicatedSecretOptions.safeParse({ name: "db", namespace: "apps", ...override }).error?.issues.map((issue) => issue.path[0])).toEqual([field]);
+    });
+
+    it("are checked against the regions: a home among them, a name short enough for every PushSecret, an initial value only where the region creates it", () => {
+        const problems = (spec: Parameters<typeof replicatedSecretProblems>[0], initial?: { generateKey?: string }) => {
+            const found: string[] = [];
+            replicatedSecretProblems(spec, ["region1", "region2"], initial, (field, message) => found.push(`${field} ${message}`));
+            return found;
+        };
+        expect(problems({ name: "db", mode: "vault-written", home: "region1", keys: ["password"] }, { generateKey: "password" })).toEqual([]);
+        expect(problems({ name: "db", mode: "vault-written", home: "region3" })).toEqual([expect.stringMatching(/^home is region3, which is not one of the regions/)]);
+        expect(problems({ name: "a".repeat(250), mode: "vault-written" })).toEqual([expect.stringMatching(/^name is too long/)]);
+        expect(problems({ name: "db", mode: "cluster-written" }, {})).toEqual([expect.stringMatching(/^initialValue is set, but a cluster-written secret/)]);
+        expect(problems({ name: "db", mode: "vault-written", keys: ["user"] }, { generateKey: "password" })).toEqual([expect.stringMatching(/^initialValue generates key password, which is not one of keys/)]);
+    });
+});
 
 /** Does a label selector's matchLabels select these labels? */
 const selects = (matchLabels: Record<string, string>, labels: Record<string, string> | undefined) =>
@@ -107,7 +165,7 @@ describe("pushSecret", () => {
     });
 
     it("takes its intervals and policies as args, and validates with them", () => {
-        const tuned = { ...db, pullInterval: "1m", pushInterval: "45s", updatePolicy: "IfNotExists", pushDeletionPolicy: "Delete", pullDeletionPolicy: "Merge" } as const;
+        const tuned = secret({ ...db, pullInterval: "1m", pushInterval: "45s", updatePolicy: "IfNotExists", pushDeletionPolicy: "Delete", pullDeletionPolicy: "Merge" });
         expect(pushSecret(tuned, "region2").spec).toMatchObject({ refreshInterval: "45s", updatePolicy: "IfNotExists", deletionPolicy: "Delete" });
         expect(externalSecret(tuned).spec).toMatchObject({ refreshInterval: "1m", target: { deletionPolicy: "Merge" } });
         expect(validateEsoObjects([pushSecret(tuned, "region2"), externalSecret(tuned)])).toEqual(["", ""]);

@@ -1,38 +1,46 @@
-import { parse as parseHcl } from "@cdktf/hcl2json";
+/**
+ * Configuring a region's Vault for ESO: the least-privilege policies (Vault's JSON policy text), the
+ * KV mount and audit device options, ESO's Kubernetes auth roles, and what peers log in with.
+ */
 import * as fc from "fast-check";
 import { POLICY_TABLE, policyDocument, policyName } from "../components/vault-config/policies";
 import {
-    DEFAULT_AUDIT_DEVICES,
     PEER_JWT_ROLE,
     auditDevice,
+    auditDevicesOption,
     externalSecretsRole,
+    kvMountOption,
     peerJwtPath,
     peerJwtSettings,
     peerTokenSettings,
 } from "../components/vault-config/setupValues";
 
-type PolicyJson = { path: Record<string, { capabilities: string[] }[]> };
+/** Vault's JSON policy form: one object per path. */
+type PolicyJson = { path: Record<string, { capabilities: string[] }> };
 
-async function parsedPolicy(purpose: "pull" | "push", mount = "secret"): Promise<Record<string, string[]>> {
-    const json = (await parseHcl(`${purpose}.hcl`, policyDocument(purpose, mount))) as PolicyJson;
-    return Object.fromEntries(Object.entries(json.path).map(([path, [stanza]]) => [path, stanza.capabilities]));
+/** Each path the policy for `purpose` on `mount` covers, with its capabilities, read back as Vault reads the text. */
+function parsedPolicy(purpose: "pull" | "push", mount = "secret"): Record<string, string[]> {
+    const json = JSON.parse(policyDocument(purpose, mount)) as PolicyJson;
+    // Nothing but path rules: no other top-level stanza widens or narrows what they grant.
+    expect(Object.keys(json)).toEqual(["path"]);
+    return Object.fromEntries(Object.entries(json.path).map(([path, rule]) => [path, rule.capabilities]));
 }
 
 describe("the least-privilege policy table", () => {
-    it("gives ESO's pulls read on secret data only", async () => {
-        expect(await parsedPolicy("pull")).toEqual({ "secret/data/*": ["read"] });
+    it("gives ESO's pulls read on secret data only", () => {
+        expect(parsedPolicy("pull")).toEqual({ "secret/data/*": ["read"] });
     });
 
-    it("gives pushes create, read and update on data and metadata, as ESO's Vault provider needs", async () => {
-        expect(await parsedPolicy("push")).toEqual({
+    it("gives pushes create, read and update on data and metadata, as ESO's Vault provider needs", () => {
+        expect(parsedPolicy("push")).toEqual({
             "secret/data/*": ["create", "read", "update"],
             "secret/metadata/*": ["create", "read", "update"],
         });
     });
 
-    it("grants no delete, list, sudo or deny anywhere, and nothing under sys/ or a bare *", async () => {
+    it("grants no delete, list, sudo or deny anywhere, and nothing under sys/ or a bare *", () => {
         for (const purpose of ["pull", "push"] as const) {
-            const policy = await parsedPolicy(purpose);
+            const policy = parsedPolicy(purpose);
             for (const [path, capabilities] of Object.entries(policy)) {
                 expect(capabilities.filter((c) => ["delete", "list", "sudo", "deny", "patch"].includes(c))).toEqual([]);
                 expect(path.startsWith("sys/")).toBe(false);
@@ -43,10 +51,11 @@ describe("the least-privilege policy table", () => {
         expect(Object.values(POLICY_TABLE).flat().flatMap((rule) => rule.capabilities)).not.toContain("delete");
     });
 
-    it("follows the configured mount, for any valid mount path", async () => {
-        await fc.assert(
-            fc.asyncProperty(fc.stringMatching(/^[a-z0-9][a-z0-9_-]{0,20}$/), async (mount) => {
-                expect(Object.keys(await parsedPolicy("push", mount))).toEqual([`${mount}/data/*`, `${mount}/metadata/*`]);
+    it("follows the configured mount, for any mount path the kvMount option takes", () => {
+        fc.assert(
+            fc.property(fc.stringMatching(/^[a-z0-9][a-z0-9_-]{0,20}$/), (mount) => {
+                expect(kvMountOption.safeParse(mount).success).toBe(true);
+                expect(Object.keys(parsedPolicy("push", mount))).toEqual([`${mount}/data/*`, `${mount}/metadata/*`]);
             }),
             { numRuns: 50 },
         );
@@ -71,9 +80,23 @@ describe("externalSecretsRole", () => {
     });
 });
 
+describe("the KV mount", () => {
+    it("is secret by default", () => {
+        expect(kvMountOption.parse(undefined)).toBe("secret");
+    });
+
+    it.each(["", "Secret", "kv/v2", "-kv", "a b"])("refuses %j", (mount) => {
+        expect(kvMountOption.safeParse(mount).success).toBe(false);
+    });
+});
+
 describe("audit devices", () => {
     it("are two by default, so one failing device does not stop Vault", () => {
-        expect(DEFAULT_AUDIT_DEVICES).toEqual(["file", "stdout"]);
+        expect(auditDevicesOption.parse(undefined)).toEqual(["file", "stdout"]);
+    });
+
+    it.each([[[]], [["file", "file"]], [["syslog"]]])("refuse %j: Vault would run unaudited, or a device twice, or one this project cannot set up", (devices) => {
+        expect(auditDevicesOption.safeParse(devices).success).toBe(false);
     });
 
     it("write a 0600 file on the audit volume (an executable mode is refused since CVE-2025-6000), or stdout", () => {
