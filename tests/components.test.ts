@@ -1,60 +1,150 @@
 /**
- * The components under Pulumi's mock runtime, in this process: what they register, with which
- * parents, providers, options and inputs.
+ * The components under Pulumi's mock runtime (`pulumi.runtime.setMocks`, through the synth's
+ * tools/synth/mockRun.ts), in this process: what they register, with which parents, providers,
+ * options and inputs, and what they refuse before registering anything.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
-import { CRD_TYPE, retainCustomResourceDefinitions } from "../components/eso/externalSecretsOperator";
-import { EXTERNAL_SECRETS_DEFAULTS, externalSecretsHelmValues, resolveExternalSecretsOptions } from "../components/eso/operatorValues";
-import { ReplicatedSecret } from "../components/replication/replicatedSecret";
-import { VaultRegion } from "../components/region/vaultRegion";
-import { resolveVaultServerOptions, vaultHelmValues } from "../components/vault-server/serverValues";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as vm from "node:vm";
 import { EXTERNAL_SECRETS_CHART, VAULT_CHART } from "../components/common/versions";
-import { startRecording, type RecordedResource, type Recording } from "../tools/synth/recorder";
+import { CRD_TYPE, retainCustomResourceDefinitions } from "../components/eso/externalSecretsOperator";
+import { externalSecretsHelmValues, externalSecretsOptions } from "../components/eso/operatorValues";
+import { externalSecretsMonitoringValues, monitoringOptions } from "../components/monitoring/monitoringSpecs";
+import { type VaultRegionArgs, VaultRegion } from "../components/region/vaultRegion";
+import { type ReplicatedSecretArgs, ReplicatedSecret } from "../components/replication/replicatedSecret";
+import { vaultServerOptions } from "../components/vault-server/serverOptions";
+import { type VaultHelmValues, serverSettings, vaultHelmValues } from "../components/vault-server/serverValues";
+import { type RecordedResource, type RunRequest, type RunResult, runProgram } from "../tools/synth/mockRun";
 
-let recording: Recording;
-/** The first recording (regions east and west, no Vault admin), kept apart from later ones. */
-let unconfigured: Recording;
-let full: VaultRegion;
-let withoutOperator: VaultRegion;
+const PROGRAM = "openova-vault.tests.components.program";
 
-beforeAll(async () => {
-    recording = await startRecording({ project: "openova-vault", stack: "test" });
-    const cluster = new k8s.Provider("east", { context: "east-ctx" });
-    full = new VaultRegion(
-        "east",
-        {
-            region: "east",
-            regions: ["east", "west"],
-            domain: "example.net",
-            vault: { replicas: 5, storageClass: "fast" },
-            externalSecrets: { replicas: 3 },
-        },
-        { providers: { kubernetes: cluster } },
-    );
-    const other = new k8s.Provider("west", { context: "west-ctx" });
-    withoutOperator = new VaultRegion(
-        "west",
-        { region: "west", regions: ["east", "west"], domain: "example.net", externalSecrets: { install: false, namespace: "eso" } },
-        { providers: { kubernetes: other } },
-    );
-    // Every registration has reached the mock monitor once the runtime has drained.
-    await pulumi.runtime.disconnect();
-    unconfigured = recording;
-});
+/**
+ * Runs `program` once under the synth's mock runtime and returns what it declared; what `program`
+ * returns becomes the run's outputs (resolved, with whether each is secret). runProgram loads a program
+ * from a module file, so a one-line module in a temporary directory calls `program`.
+ */
+async function declare(stack: string, program: () => Record<string, unknown> | void, computedOutputs?: RunRequest["computedOutputs"]): Promise<RunResult> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "components-program-"));
+    const entry = path.join(dir, "program.js");
+    fs.writeFileSync(entry, `module.exports = () => globalThis[Symbol.for(${JSON.stringify(PROGRAM)})]();\n`);
+    const slot = globalThis as unknown as Record<symbol, unknown>;
+    slot[Symbol.for(PROGRAM)] = program;
+    try {
+        return await runProgram({
+            project: "openova-vault",
+            stack,
+            config: {},
+            secretKeys: [],
+            program: entry,
+            resolveStack: () => undefined,
+            ...(computedOutputs ? { computedOutputs } : {}),
+        });
+    } finally {
+        delete slot[Symbol.for(PROGRAM)];
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
 
-function find(type: string, name: string): RecordedResource {
-    const found = recording.resources.filter((r) => r.type === type && r.name === name);
+/** `declare`, for a program that must run through. */
+async function declareOk(stack: string, program: () => Record<string, unknown> | void, computedOutputs?: RunRequest["computedOutputs"]): Promise<RunResult> {
+    const run = await declare(stack, program, computedOutputs);
+    if (run.error !== undefined) {
+        throw run.error instanceof Error ? run.error : new Error(JSON.stringify(run.error));
+    }
+    return run;
+}
+
+/** The one resource of `type` named `name` in `run`. */
+function find(run: RunResult, type: string, name: string): RecordedResource {
+    const found = run.resources.filter((r) => r.type === type && r.name === name);
     expect(found).toHaveLength(1);
     return found[0];
 }
 
-const urnOf = (type: string, name: string) => find(type, name).urn;
+/** What a run's program was refused with: the InputPropertiesError's properties. */
+function refusedProperties(run: RunResult): { propertyPath: string; reason: string }[] {
+    if (!pulumi.InputPropertiesError.isInstance(run.error)) {
+        throw new Error(`not refused with an InputPropertiesError: ${String(run.error)}`);
+    }
+    return run.error.errors;
+}
+
+/**
+ * Runs `program` under Pulumi's mocks and returns the unhandled rejections it caused. A failed Output
+ * (an input that fails its check once known) fails a Pulumi program that way: the CLI's handler of
+ * unhandled rejections reports it. Jest's `process` is a copy, so the handler goes on Node's own
+ * process for the run, with Jest's own set aside (it would fail the test on the first one).
+ */
+async function withUnhandledRejections(stack: string, program: () => void): Promise<{ run: RunResult; rejections: unknown[] }> {
+    const node = vm.runInThisContext("process") as NodeJS.Process;
+    const jests = node.listeners("unhandledRejection");
+    const rejections: unknown[] = [];
+    const collect = (reason: unknown) => rejections.push(reason);
+    node.removeAllListeners("unhandledRejection");
+    node.on("unhandledRejection", collect);
+    try {
+        const run = await declare(stack, program);
+        // Let every rejection of the run reach the handler.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        return { run, rejections };
+    } finally {
+        node.off("unhandledRejection", collect);
+        for (const listener of jests) {
+            node.on("unhandledRejection", listener as (...args: unknown[]) => void);
+        }
+    }
+}
+
+const isSecret = (value: unknown) =>
+    typeof value === "object" && value !== null && (value as Record<string, unknown>)[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig;
+
+/** The first run (regions east and west, no Vault admin). */
+let unconfigured: RunResult;
+let full: VaultRegion;
+let withoutOperator: VaultRegion;
+
+beforeAll(async () => {
+    unconfigured = await declareOk("test", () => {
+        const cluster = new k8s.Provider("east", { context: "east-ctx" });
+        full = new VaultRegion(
+            "east",
+            {
+                region: "east",
+                regions: ["east", "west"],
+                domain: "example.net",
+                vault: { replicas: 5, storageClass: "fast" },
+                externalSecrets: { replicas: 3 },
+            },
+            { providers: { kubernetes: cluster } },
+        );
+        const other = new k8s.Provider("west", { context: "west-ctx" });
+        withoutOperator = new VaultRegion(
+            "west",
+            { region: "west", regions: ["east", "west"], domain: "example.net", externalSecrets: { install: false, namespace: "eso" } },
+            { providers: { kubernetes: other } },
+        );
+        return { eastAddress: full.vaultAddress, eastHost: full.vault.host, westOperatorNamespace: withoutOperator.externalSecretsNamespace };
+    });
+});
+
+const urnOf = (type: string, name: string) => find(unconfigured, type, name).urn;
+
+/** Attempts a VaultRegion with `override` over working args; it must register nothing. */
+async function refusedRegion(stack: string, override: Partial<VaultRegionArgs>): Promise<{ propertyPath: string; reason: string }[]> {
+    const attempt = await declare(stack, () => {
+        new VaultRegion("bad", { region: "east", regions: ["east", "west"], domain: "example.net", ...override });
+    });
+    expect(attempt.resources).toEqual([]);
+    return refusedProperties(attempt);
+}
 
 describe("VaultRegion", () => {
     it("registers the region's components and Kubernetes objects, each under its parent", () => {
-        const east = recording.resources.filter((r) => r.urn.includes("::east") && !r.type.startsWith("pulumi:providers:"));
+        const east = unconfigured.resources.filter((r) => r.urn.includes("::east") && !r.type.startsWith("pulumi:providers:"));
         expect(east.map((r) => `${r.type} ${r.name}`).sort()).toEqual([
             "kubernetes:cert-manager.io/v1:Certificate east-vault-certificate",
             "kubernetes:cilium.io/v2:CiliumNetworkPolicy east-vault-vault-server-from-ingress",
@@ -74,17 +164,17 @@ describe("VaultRegion", () => {
         const region = urnOf("openova:vault:VaultRegion", "east");
         const server = urnOf("openova:vault:VaultServer", "east-vault");
         const operator = urnOf("openova:vault:ExternalSecretsOperator", "east-external-secrets");
-        expect(find("openova:vault:VaultServer", "east-vault").parent).toBe(region);
-        expect(find("openova:vault:ExternalSecretsOperator", "east-external-secrets").parent).toBe(region);
-        expect(find("kubernetes:helm.sh/v4:Chart", "east-vault").parent).toBe(server);
-        expect(find("kubernetes:core/v1:Namespace", "east-vault-namespace").parent).toBe(server);
-        expect(find("kubernetes:helm.sh/v4:Chart", "east-external-secrets").parent).toBe(operator);
+        expect(find(unconfigured, "openova:vault:VaultServer", "east-vault").parent).toBe(region);
+        expect(find(unconfigured, "openova:vault:ExternalSecretsOperator", "east-external-secrets").parent).toBe(region);
+        expect(find(unconfigured, "kubernetes:helm.sh/v4:Chart", "east-vault").parent).toBe(server);
+        expect(find(unconfigured, "kubernetes:core/v1:Namespace", "east-vault-namespace").parent).toBe(server);
+        expect(find(unconfigured, "kubernetes:helm.sh/v4:Chart", "east-external-secrets").parent).toBe(operator);
     });
 
     it("sends every Kubernetes object to the region's own cluster provider", () => {
         const eastProvider = `${urnOf("pulumi:providers:kubernetes", "east")}::east-id`;
         const westProvider = `${urnOf("pulumi:providers:kubernetes", "west")}::west-id`;
-        const kubernetes = recording.resources.filter((r) => r.type.startsWith("kubernetes:"));
+        const kubernetes = unconfigured.resources.filter((r) => r.type.startsWith("kubernetes:"));
         expect(kubernetes.length).toBeGreaterThan(0);
         for (const resource of kubernetes) {
             expect({ name: resource.name, provider: resource.provider }).toEqual({
@@ -94,41 +184,94 @@ describe("VaultRegion", () => {
         }
     });
 
-    it("exposes the region's address, peers and namespaces", async () => {
-        expect(full.vaultAddress).toBe("https://vault.east.example.net");
+    it("exposes the region's address, host, peers and namespaces", () => {
+        expect(unconfigured.outputs.eastAddress).toEqual({ value: "https://vault.east.example.net", secret: false });
+        expect(unconfigured.outputs.eastHost).toEqual({ value: "vault.east.example.net", secret: false });
+        expect(full.region).toBe("east");
         expect(full.peers).toEqual(["west"]);
-        expect(full.vault.host).toBe("vault.east.example.net");
-        const namespace = await new Promise((resolve) => withoutOperator.externalSecretsNamespace.apply(resolve));
-        expect(namespace).toBe("eso");
+        expect(unconfigured.outputs.westOperatorNamespace).toEqual({ value: "eso", secret: false });
     });
 
     it("installs no operator when told the cluster already runs one", () => {
         expect(withoutOperator.externalSecrets).toBeUndefined();
-        expect(recording.resources.filter((r) => r.name.startsWith("west") && r.type.includes("ExternalSecrets"))).toEqual([]);
+        expect(unconfigured.resources.filter((r) => r.name.startsWith("west") && r.type.includes("ExternalSecrets"))).toEqual([]);
     });
 
-    it.each([
-        [{ region: "north" }, 'region "north" is not one of regions'],
-        [{ domain: "https://example.net" }, 'domain "https://example.net" is not a DNS name'],
-        [{ vault: { namespace: "platform" }, externalSecrets: { namespace: "platform" } }, "need their own namespaces"],
-        [{ vault: { replicas: 2 } }, "replicas 2 is not an odd number"],
-    ])("rejects contradictory or impossible args %j before registering anything", async (override, message) => {
-        const attempt = await startRecording({ project: "openova-vault", stack: "bad" });
-        expect(() => new VaultRegion("bad", { region: "east", regions: ["east", "west"], domain: "example.net", ...override })).toThrow(message);
-        await pulumi.runtime.disconnect();
-        expect(attempt.resources).toEqual([]);
+    it.each<[string, Partial<VaultRegionArgs>, string, string]>([
+        ["a region not in regions", { region: "north" }, "region", "is north, which is not one of the regions (east, west)"],
+        ["a domain that is not a DNS name", { domain: "https://example.net" }, "domain", 'is "https://example.net", but it must be a lowercase DNS name'],
+        ["ESO in Vault's namespace", { vault: { namespace: "platform" }, externalSecrets: { namespace: "platform" } }, "externalSecrets.namespace", "Vault's own namespace, but the External Secrets Operator needs its own"],
+        ["an even number of servers", { vault: { replicas: 2 } }, "vault.replicas", "is 2, but it must be an odd whole number"],
+        ["no audit device", { vault: { auditDevices: [] } }, "vault.auditDevices", "is [], but it must be a list of file and/or stdout"],
+        ["a snapshot count of 0", { vault: { snapshots: { retain: 0 } } }, "vault.snapshots.retain", "is 0, but it must be a whole number from 1"],
+        ["a KV mount path with a slash", { kvMount: "secret/sub" }, "kvMount", 'is "secret/sub", but it must be a mount path'],
+        ["a mount Vault keeps for itself", { kvMount: "sys" }, "kvMount", "other than sys, auth, identity and cubbyhole"],
+        ["a peer store for the region itself", { peerEndpoints: [{ peer: "east", address: "https://vault.east.example.net", caCert: "", token: "t" }] }, "peerEndpoints[0].peer", "is east, which is not a peer of east (peers: west)"],
+        [
+            "a peer named twice",
+            { peerEndpoints: [0, 1].map(() => ({ peer: "west", address: "https://vault.west.example.net", caCert: "", token: "t" })) },
+            "peerEndpoints[1].peer",
+            "is west, which an earlier entry names already",
+        ],
+    ])("refuses %s before registering anything, naming the property", async (_what, override, propertyPath, reason) => {
+        expect(await refusedRegion("bad", override)).toEqual([{ propertyPath, reason: expect.stringContaining(reason) as unknown }]);
+    });
+
+    it("refuses the audit devices and snapshots at the top level, where they were before they moved under vault", async () => {
+        const moved = { auditDevices: ["stdout"], snapshots: { enabled: false } } as unknown as Partial<VaultRegionArgs>;
+        expect((await refusedRegion("moved", moved)).map((e) => [e.propertyPath, e.reason.startsWith("is not an option of VaultRegion")])).toEqual([
+            ["auditDevices", true],
+            ["snapshots", true],
+        ]);
+    });
+
+    describe("with the domain as another resource's output", () => {
+        let run: RunResult;
+
+        beforeAll(async () => {
+            run = await declareOk("domain-output", () => {
+                const cluster = new k8s.Provider("c", { context: "c" });
+                const region = new VaultRegion("out", { region: "east", regions: ["east", "west"], domain: pulumi.output("example.com") }, { providers: { kubernetes: cluster } });
+                return { address: region.vaultAddress, host: region.vault.host };
+            });
+        });
+
+        it("serves Vault at vault.<region>.<that domain>: the address, the ingress host and the certificate follow it", () => {
+            expect(run.outputs.address.value).toBe("https://vault.east.example.com");
+            expect(run.outputs.host.value).toBe("vault.east.example.com");
+            const values = find(run, "kubernetes:helm.sh/v4:Chart", "out-vault").inputs.values as VaultHelmValues;
+            expect(values.server.ingress.hosts).toEqual([{ host: "vault.east.example.com", paths: [] }]);
+            expect(values).toEqual(vaultHelmValues(serverSettings(vaultServerOptions.parse({}), "vault.east.example.com", monitoringOptions.parse({}))));
+            const certificate = find(run, "kubernetes:cert-manager.io/v1:Certificate", "out-vault-certificate").inputs as { spec: { dnsNames: string[] } };
+            expect(certificate.spec.dnsNames[0]).toBe("vault.east.example.com");
+        });
+
+        it("fails the run with an InputPropertyError naming host once the domain turns out not to be a DNS name, and installs no Vault", async () => {
+            const { run: failed, rejections } = await withUnhandledRejections("domain-output-bad", () => {
+                const cluster = new k8s.Provider("c", { context: "c" });
+                new VaultRegion("bad", { region: "east", regions: ["east", "west"], domain: pulumi.output("Example_COM") }, { providers: { kubernetes: cluster } });
+            });
+            const errors = [...new Set(rejections)];
+            expect(errors).toHaveLength(1);
+            const [error] = errors;
+            expect(pulumi.InputPropertyError.isInstance(error)).toBe(true);
+            expect(error).toMatchObject({ propertyPath: "host", reason: expect.stringContaining('is "vault.east.Example_COM", but it must be a DNS name') as unknown });
+            expect(failed.resources.filter((r) => r.type === "kubernetes:helm.sh/v4:Chart" || r.type.endsWith(":Certificate")).map((r) => r.name)).toEqual([
+                "bad-external-secrets",
+            ]);
+        });
     });
 });
 
 describe("VaultServer", () => {
     it("creates its namespace and keeps it when deleted, so the Raft volumes survive", () => {
-        const namespace = find("kubernetes:core/v1:Namespace", "east-vault-namespace");
+        const namespace = find(unconfigured, "kubernetes:core/v1:Namespace", "east-vault-namespace");
         expect(namespace.inputs).toMatchObject({ apiVersion: "v1", kind: "Namespace", metadata: { name: "vault" } });
         expect(namespace.options).toEqual({ retainOnDelete: true });
     });
 
     it("installs the pinned hashicorp/vault chart in that namespace, with the values builder's output and no readiness wait", () => {
-        const chart = find("kubernetes:helm.sh/v4:Chart", "east-vault");
+        const chart = find(unconfigured, "kubernetes:helm.sh/v4:Chart", "east-vault");
         expect(chart.custom).toBe(false);
         expect(chart.dependsOn).toContain(urnOf("kubernetes:core/v1:Namespace", "east-vault-namespace"));
         expect(chart.inputs).toEqual({
@@ -138,22 +281,28 @@ describe("VaultServer", () => {
             version: VAULT_CHART.version,
             repositoryOpts: { repo: VAULT_CHART.repository },
             skipAwait: true,
-            values: vaultHelmValues(resolveVaultServerOptions({ host: "vault.east.example.net", replicas: 5, storageClass: "fast" })),
+            values: vaultHelmValues(serverSettings(vaultServerOptions.parse({ replicas: 5, storageClass: "fast" }), "vault.east.example.net", monitoringOptions.parse({}))),
         });
+    });
+
+    it("declares its certificate before the chart, whose pods mount it", () => {
+        const certificate = find(unconfigured, "kubernetes:cert-manager.io/v1:Certificate", "east-vault-certificate");
+        expect(find(unconfigured, "kubernetes:helm.sh/v4:Chart", "east-vault").dependsOn).toContain(certificate.urn);
+        expect(certificate.inputs).toMatchObject({ metadata: { name: "vault-server-tls", namespace: "vault" }, spec: { secretName: "vault-server-tls" } });
     });
 });
 
 describe("ExternalSecretsOperator", () => {
     it("installs the pinned external-secrets chart with its CRDs in its own namespace, waiting for readiness", () => {
-        const chart = find("kubernetes:helm.sh/v4:Chart", "east-external-secrets");
+        const chart = find(unconfigured, "kubernetes:helm.sh/v4:Chart", "east-external-secrets");
         expect(chart.dependsOn).toContain(urnOf("kubernetes:core/v1:Namespace", "east-external-secrets-namespace"));
         expect(chart.inputs).toEqual({
             name: "external-secrets",
-            namespace: EXTERNAL_SECRETS_DEFAULTS.namespace,
+            namespace: externalSecretsOptions.parse({}).namespace,
             chart: "external-secrets",
             version: EXTERNAL_SECRETS_CHART.version,
             repositoryOpts: { repo: EXTERNAL_SECRETS_CHART.repository },
-            values: externalSecretsHelmValues(resolveExternalSecretsOptions({ replicas: 3 })),
+            values: { ...externalSecretsHelmValues(externalSecretsOptions.parse({ replicas: 3 })), ...externalSecretsMonitoringValues(monitoringOptions.parse({})) },
         });
         expect(full.externalSecrets?.serviceAccountName).toBe("external-secrets");
         // The transform that keeps the CRDs on delete (tested below) rides on the chart.
@@ -176,51 +325,46 @@ describe("ExternalSecretsOperator", () => {
     it("lets ESO objects depend on it: a dependent waits for the chart itself, and so for every object in it", async () => {
         // Pulumi expands a dependency on a component to its children; the chart is a remote
         // component, whose own children the engine waits for.
-        recording = await startRecording({ project: "openova-vault", stack: "test2" });
-        const cluster = new k8s.Provider("c", { context: "c" });
-        const region = new VaultRegion("r", { region: "r", regions: ["r"], domain: "example.net" }, { providers: { kubernetes: cluster } });
-        new k8s.core.v1.ConfigMap("dependent", { metadata: { name: "d", namespace: "external-secrets" } }, { provider: cluster, dependsOn: [region.externalSecrets as pulumi.Resource] });
-        await pulumi.runtime.disconnect();
-        expect(find("kubernetes:core/v1:ConfigMap", "dependent").dependsOn).toContain(urnOf("kubernetes:helm.sh/v4:Chart", "r-external-secrets"));
+        const run = await declareOk("test2", () => {
+            const cluster = new k8s.Provider("c", { context: "c" });
+            const region = new VaultRegion("r", { region: "r", regions: ["r"], domain: "example.net" }, { providers: { kubernetes: cluster } });
+            new k8s.core.v1.ConfigMap("dependent", { metadata: { name: "d", namespace: "external-secrets" } }, { provider: cluster, dependsOn: [region.externalSecrets as pulumi.Resource] });
+        });
+        expect(find(run, "kubernetes:core/v1:ConfigMap", "dependent").dependsOn).toContain(find(run, "kubernetes:helm.sh/v4:Chart", "r-external-secrets").urn);
     });
 });
 
 describe("a configured region (vaultAdmin given)", () => {
-    let configured: Recording;
+    let configured: RunResult;
     let region: VaultRegion;
     const peerToken = "hvs.issued-by-west";
 
     beforeAll(async () => {
-        configured = await startRecording({
-            project: "openova-vault",
-            stack: "configured",
-            computedOutputs: { "vault:index/token:Token": (args) => ({ clientToken: `token-for-${String((args.inputs as { displayName?: unknown }).displayName)}` }) },
-        });
-        const cluster = new k8s.Provider("north", { context: "north" });
-        const admin = new vault.Provider("north", { address: "https://vault.north.example.net" });
-        region = new VaultRegion(
-            "north",
-            {
-                region: "north",
-                regions: ["north", "south", "west"],
-                domain: "example.net",
-                kvMount: "kv",
-                vaultAdmin: admin,
-                vaultCaCert: "",
-                peerEndpoints: [{ peer: "west", address: "https://vault.west.example.net", caCert: "", token: pulumi.secret(peerToken) }],
+        configured = await declareOk(
+            "configured",
+            () => {
+                const cluster = new k8s.Provider("north", { context: "north" });
+                const admin = new vault.Provider("north", { address: "https://vault.north.example.net" });
+                region = new VaultRegion(
+                    "north",
+                    {
+                        region: "north",
+                        regions: ["north", "south", "west"],
+                        domain: "example.net",
+                        kvMount: "kv",
+                        vaultAdmin: admin,
+                        vaultCaCert: "",
+                        peerEndpoints: [{ peer: "west", address: "https://vault.west.example.net", caCert: "", token: pulumi.secret(peerToken) }],
+                    },
+                    { providers: { kubernetes: cluster } },
+                );
+                return { issuedPeerAccess: region.issuedPeerAccess };
             },
-            { providers: { kubernetes: cluster } },
+            { "vault:index/token:Token": (args) => ({ clientToken: `token-for-${String((args.inputs as { displayName?: unknown }).displayName)}` }) },
         );
-        await pulumi.runtime.disconnect();
     });
 
-    const get = (type: string, name: string): RecordedResource => {
-        const found = configured.resources.filter((r) => r.type === type && r.name === name);
-        expect(found).toHaveLength(1);
-        return found[0];
-    };
-    const isSecret = (value: unknown) =>
-        typeof value === "object" && value !== null && (value as Record<string, unknown>)[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig;
+    const get = (type: string, name: string): RecordedResource => find(configured, type, name);
 
     it("configures Vault with the admin provider only: mount, Kubernetes auth, policies, role, one token per peer", () => {
         const adminRef = `${configured.resources.find((r) => r.type === "pulumi:providers:vault")?.urn}::north-id`;
@@ -256,8 +400,9 @@ describe("a configured region (vaultAdmin given)", () => {
         const mount = get("vault:index/mount:Mount", "north-setup-kv");
         expect(mount.inputs).toMatchObject({ path: "kv", type: "kv", options: { version: "2" } });
         expect(mount.options).toEqual({ protect: true });
-        const push = get("vault:index/policy:Policy", "north-setup-push");
-        expect(push.inputs.policy).toContain('path "kv/metadata/*"');
+        // Vault's policies are JSON: {"path": {"<path>": {"capabilities": [...]}}}.
+        const push = JSON.parse(String(get("vault:index/policy:Policy", "north-setup-push").inputs.policy)) as { path: Record<string, unknown> };
+        expect(Object.keys(push.path)).toContain("kv/metadata/*");
     });
 
     it("configures Kubernetes auth for a Vault inside the cluster, with no reviewer token or CA", () => {
@@ -291,7 +436,8 @@ describe("a configured region (vaultAdmin given)", () => {
     it("schedules Raft snapshots with a role that can only read the snapshot endpoint, over TLS", () => {
         const role = get("vault:kubernetes/authBackendRole:AuthBackendRole", "north-snapshots-role");
         expect(role.inputs).toMatchObject({ roleName: "raft-snapshot", boundServiceAccountNames: ["vault-snapshot"], boundServiceAccountNamespaces: ["vault"], tokenPolicies: ["raft-snapshot"] });
-        expect(get("vault:index/policy:Policy", "north-snapshots-policy").inputs.policy).toContain('path "sys/storage/raft/snapshot"');
+        const policy = JSON.parse(String(get("vault:index/policy:Policy", "north-snapshots-policy").inputs.policy)) as { path: Record<string, { capabilities: string[] }> };
+        expect(policy.path).toEqual({ "sys/storage/raft/snapshot": { capabilities: ["read"] } });
         const job = JSON.stringify(get("kubernetes:batch/v1:CronJob", "north-snapshots-cronjob").inputs);
         expect(job).toContain("https://vault-active.vault.svc:8200");
         expect(job).toContain('"VAULT_CACERT"');
@@ -303,13 +449,14 @@ describe("a configured region (vaultAdmin given)", () => {
         expect(token.dependsOn).toContain(get("vault:index/policy:Policy", "north-setup-push").urn);
     });
 
-    it("publishes per peer the address, CA and token, as one secret", async () => {
-        const issued = await new Promise<unknown>((resolve) => region.issuedPeerAccess.apply(resolve));
-        expect(issued).toEqual({
-            south: { address: "https://vault.north.example.net", caCert: "", token: "token-for-peer-south" },
-            west: { address: "https://vault.north.example.net", caCert: "", token: "token-for-peer-west" },
+    it("publishes per peer the address, CA and token, as one secret", () => {
+        expect(configured.outputs.issuedPeerAccess).toEqual({
+            value: {
+                south: { address: "https://vault.north.example.net", caCert: "", token: "token-for-peer-south" },
+                west: { address: "https://vault.north.example.net", caCert: "", token: "token-for-peer-west" },
+            },
+            secret: true,
         });
-        expect(await pulumi.isSecret(region.issuedPeerAccess)).toBe(true);
     });
 
     it.each([
@@ -352,31 +499,34 @@ describe("a configured region (vaultAdmin given)", () => {
         ]);
     });
 
-    it.each([
-        [{ peerEndpoints: [{ peer: "north", address: "https://x.example", caCert: "", token: "t" }] }, 'peerEndpoints names "north", which is not a peer'],
-        [{ kvMount: "secret/sub" }, 'kvMount "secret/sub" is not a mount path'],
-        [{ vaultAdmin: {} as vault.Provider }, "vaultAdmin must be a vault.Provider"],
-    ])("rejects %j before registering anything", async (override, message) => {
-        const attempt = await startRecording({ project: "openova-vault", stack: "bad2" });
-        expect(() => new VaultRegion("bad", { region: "north", regions: ["north", "south"], domain: "example.net", ...override })).toThrow(message);
-        await pulumi.runtime.disconnect();
-        expect(attempt.resources).toEqual([]);
+    it("refuses a vault.auditDevices list the Vault must not run with, and enables only the devices listed", async () => {
+        expect(await refusedRegion("bad-audit", { vault: { auditDevices: ["stdout", "stdout"] } })).toEqual([
+            { propertyPath: "vault.auditDevices", reason: expect.stringContaining("each once") as unknown },
+        ]);
+        const run = await declareOk("stdout-only", () => {
+            const cluster = new k8s.Provider("n", { context: "n" });
+            const admin = new vault.Provider("n", { address: "https://vault.north.example.net" });
+            new VaultRegion("n", { region: "north", regions: ["north"], domain: "example.net", vaultAdmin: admin, vault: { auditDevices: ["stdout"], snapshots: { enabled: false } } }, { providers: { kubernetes: cluster } });
+        });
+        expect(run.resources.filter((r) => r.type === "vault:index/audit:Audit").map((r) => r.name)).toEqual(["n-setup-audit-stdout"]);
+        // Snapshots off: no claim, no job, no role.
+        expect(run.resources.filter((r) => r.name.startsWith("n-snapshots-"))).toEqual([]);
     });
 });
 
 describe("ReplicatedSecret", () => {
-    let secrets: Recording;
+    let secrets: RunResult;
 
     beforeAll(async () => {
-        secrets = await startRecording({ project: "openova-vault", stack: "secrets" });
-        const cluster = new k8s.Provider("c", { context: "c" });
-        const spec = { name: "db", namespace: "apps", keys: ["password"], home: "home", regions: ["home", "away", "far"] } as const;
-        new ReplicatedSecret("home-db", { ...spec, mode: "vault-written", region: "home", initialValue: { value: { password: "operator-value" } } }, { provider: cluster });
-        new ReplicatedSecret("away-db", { ...spec, mode: "vault-written", region: "away", initialValue: { value: { password: "operator-value" } } }, { provider: cluster });
-        const app = { name: "app", namespace: "apps", mode: "cluster-written", home: "home", regions: spec.regions } as const;
-        new ReplicatedSecret("home-app", { ...app, region: "home" }, { provider: cluster });
-        new ReplicatedSecret("away-app", { ...app, region: "away" }, { provider: cluster });
-        await pulumi.runtime.disconnect();
+        secrets = await declareOk("secrets", () => {
+            const cluster = new k8s.Provider("c", { context: "c" });
+            const spec = { name: "db", namespace: "apps", keys: ["password"], home: "home", regions: ["home", "away", "far"] };
+            new ReplicatedSecret("home-db", { ...spec, mode: "vault-written", region: "home", initialValue: { value: { password: "operator-value" } } }, { provider: cluster });
+            new ReplicatedSecret("away-db", { ...spec, mode: "vault-written", region: "away", initialValue: { value: { password: "operator-value" } } }, { provider: cluster });
+            const app = { name: "app", namespace: "apps", mode: "cluster-written" as const, home: "home", regions: spec.regions };
+            new ReplicatedSecret("home-app", { ...app, region: "home" }, { provider: cluster });
+            new ReplicatedSecret("away-app", { ...app, region: "away" }, { provider: cluster });
+        });
     });
 
     const kindsUnder = (component: string) =>
@@ -406,59 +556,70 @@ describe("ReplicatedSecret", () => {
         expect(sig).toBe(pulumi.runtime.specialSecretSig);
     });
 
-    it.each([
-        [{ keys: [] }, "keys [] must list distinct Secret keys"],
-        [{ mode: "cluster-written", initialValue: { generate: { key: "password" } } }, "initialValue is for vault-written secrets"],
-        [{ initialValue: { generate: { key: "user" } } }, 'initialValue.generate.key "user" is not one of keys'],
-        [{ home: "elsewhere" }, 'home "elsewhere" must both be in regions ["home","away"]'],
-        [{ pushInterval: "30" }, 'pushInterval "30" is not a positive duration'],
-        [{ pullInterval: "0s" }, 'pullInterval "0s" is not a positive duration'],
-        [{ name: `${"d".repeat(249)}` }, "is too long: its PushSecret to home would be named"],
-    ] as const)("rejects %j before registering anything", async (override, message) => {
-        const attempt = await startRecording({ project: "openova-vault", stack: "bad3" });
-        expect(() => new ReplicatedSecret("bad", { name: "db", namespace: "apps", keys: ["password"], mode: "vault-written", home: "home", region: "home", regions: ["home", "away"], ...override })).toThrow(message);
-        await pulumi.runtime.disconnect();
+    it.each<[Partial<ReplicatedSecretArgs>, string, string]>([
+        [{ keys: [] }, "keys", "is [], but it must be a non-empty list of distinct Secret keys"],
+        [{ keys: ["password", "password"] }, "keys", "distinct Secret keys"],
+        [{ mode: "cluster-written", initialValue: { generate: { key: "password" } } }, "initialValue", "is set, but a cluster-written secret's owner creates its value"],
+        [{ initialValue: { generate: { key: "user" } } }, "initialValue", "generates key user, which is not one of keys (password)"],
+        [{ home: "elsewhere" }, "home", "is elsewhere, which is not one of the regions (home, away)"],
+        [{ region: "elsewhere" }, "region", "is elsewhere, which is not one of regions (home, away)"],
+        [{ pushInterval: "30" }, "pushInterval", 'is "30", but it must be a positive Go duration'],
+        [{ pullInterval: "0s" }, "pullInterval", 'is "0s", but it must be a positive Go duration'],
+        [{ name: "d".repeat(64) }, "name", "but it must be a Secret name (a DNS name)"],
+        // A valid name of 247 characters whose PushSecret, `<name>-to-<region>`, would not be one.
+        [{ name: Array.from({ length: 4 }, () => "d".repeat(61)).join(".") }, "name", "is too long: its PushSecret would be named"],
+    ])("refuses %j before registering anything, naming the property", async (override, propertyPath, reason) => {
+        const attempt = await declare("bad3", () => {
+            new ReplicatedSecret("bad", { name: "db", namespace: "apps", keys: ["password"], mode: "vault-written", home: "home", region: "home", regions: ["home", "away"], ...override });
+        });
         expect(attempt.resources).toEqual([]);
+        expect(refusedProperties(attempt)).toEqual([{ propertyPath, reason: expect.stringContaining(reason) as unknown }]);
     });
 });
 
 describe("generated first values", () => {
-    let run: Recording;
+    let run: RunResult;
 
     beforeAll(async () => {
-        run = await startRecording({ project: "openova-vault", stack: "generators" });
-        const cluster = new k8s.Provider("c", { context: "c" });
-        const vaultAdmin = new vault.Provider("v", { address: "https://vault.north.example.net" });
-        const generated = (name: string, namespace: string, length?: number) =>
-            ({ name, namespace, keys: ["password"], mode: "vault-written", home: "north", initialValue: { generate: { key: "password", length } } }) as const;
-        new VaultRegion(
-            "north",
-            {
-                region: "north",
-                regions: ["north", "south"],
-                domain: "example.net",
-                vaultAdmin,
-                replicatedSecrets: [generated("a", "apps"), generated("b", "apps"), generated("c", "apps", 40), generated("d", "jobs")],
-            },
-            { providers: { kubernetes: cluster } },
-        );
-        // Two standalone secrets in one namespace: each brings its own generator, named after it.
-        new ReplicatedSecret("alone", { ...generated("e", "tools"), region: "north", regions: ["north", "south"] }, { provider: cluster });
-        new ReplicatedSecret("also-alone", { ...generated("h", "tools"), region: "north", regions: ["north", "south"] }, { provider: cluster });
-        // The same region once south has issued it a token: its store to south exists.
-        new VaultRegion(
-            "wired",
-            {
-                region: "north",
-                regions: ["north", "south"],
-                domain: "example.net",
-                vaultAdmin,
-                peerEndpoints: [{ peer: "south", address: "https://vault.south.example.net", caCert: "", token: "t" }],
-                replicatedSecrets: [generated("f", "apps"), { name: "g", namespace: "apps", mode: "cluster-written", home: "north" }],
-            },
-            { providers: { kubernetes: cluster } },
-        );
-        await pulumi.runtime.disconnect();
+        run = await declareOk("generators", () => {
+            const cluster = new k8s.Provider("c", { context: "c" });
+            const vaultAdmin = new vault.Provider("v", { address: "https://vault.north.example.net" });
+            const generated = (name: string, namespace: string, length?: number) => ({
+                name,
+                namespace,
+                keys: ["password"],
+                mode: "vault-written" as const,
+                home: "north",
+                initialValue: { generate: { key: "password", ...(length === undefined ? {} : { length }) } },
+            });
+            new VaultRegion(
+                "north",
+                {
+                    region: "north",
+                    regions: ["north", "south"],
+                    domain: "example.net",
+                    vaultAdmin,
+                    replicatedSecrets: [generated("a", "apps"), generated("b", "apps"), generated("c", "apps", 40), generated("d", "jobs")],
+                },
+                { providers: { kubernetes: cluster } },
+            );
+            // Two standalone secrets in one namespace: each brings its own generator, named after it.
+            new ReplicatedSecret("alone", { ...generated("e", "tools"), region: "north", regions: ["north", "south"] }, { provider: cluster });
+            new ReplicatedSecret("also-alone", { ...generated("h", "tools"), region: "north", regions: ["north", "south"] }, { provider: cluster });
+            // The same region once south has issued it a token: its store to south exists.
+            new VaultRegion(
+                "wired",
+                {
+                    region: "north",
+                    regions: ["north", "south"],
+                    domain: "example.net",
+                    vaultAdmin,
+                    peerEndpoints: [{ peer: "south", address: "https://vault.south.example.net", caCert: "", token: "t" }],
+                    replicatedSecrets: [generated("f", "apps"), { name: "g", namespace: "apps", mode: "cluster-written", home: "north" }],
+                },
+                { providers: { kubernetes: cluster } },
+            );
+        });
     });
 
     it("push only to Vaults the region has a store for (ESO does not retry a PushSecret that matches no store)", () => {
@@ -496,26 +657,26 @@ describe("generated first values", () => {
 });
 
 describe("namespace grants", () => {
-    let run: Recording;
+    let run: RunResult;
 
     beforeAll(async () => {
-        run = await startRecording({ project: "openova-vault", stack: "grants" });
-        const cluster = new k8s.Provider("g", { context: "g" });
-        new VaultRegion(
-            "south",
-            {
-                region: "south",
-                regions: ["north", "south"],
-                domain: "example.net",
-                replicatedSecrets: [
-                    { name: "a", namespace: "apps", mode: "vault-written", home: "north" },
-                    { name: "b", namespace: "apps", mode: "cluster-written", home: "south" },
-                    { name: "c", namespace: "reports", mode: "vault-written", home: "north" },
-                ],
-            },
-            { providers: { kubernetes: cluster } },
-        );
-        await pulumi.runtime.disconnect();
+        run = await declareOk("grants", () => {
+            const cluster = new k8s.Provider("g", { context: "g" });
+            new VaultRegion(
+                "south",
+                {
+                    region: "south",
+                    regions: ["north", "south"],
+                    domain: "example.net",
+                    replicatedSecrets: [
+                        { name: "a", namespace: "apps", mode: "vault-written", home: "north" },
+                        { name: "b", namespace: "apps", mode: "cluster-written", home: "south" },
+                        { name: "c", namespace: "reports", mode: "vault-written", home: "north" },
+                    ],
+                },
+                { providers: { kubernetes: cluster } },
+            );
+        });
     });
 
     it("label each namespace of a replicated secret to read, and to write only where this region pushes (the secret's home)", () => {
@@ -542,8 +703,7 @@ describe("namespace grants", () => {
 });
 
 describe("a configured region with JWT peer auth", () => {
-    let run: Recording;
-    let region: VaultRegion;
+    let run: RunResult;
     const identity = {
         issuer: "https://oidc.west.example.net",
         publicKeys: ["-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----\n"],
@@ -552,31 +712,28 @@ describe("a configured region with JWT peer auth", () => {
     };
 
     beforeAll(async () => {
-        run = await startRecording({ project: "openova-vault", stack: "jwt" });
-        const cluster = new k8s.Provider("n", { context: "n" });
-        const admin = new vault.Provider("n", { address: "https://vault.north.example.net" });
-        region = new VaultRegion(
-            "north",
-            {
-                region: "north",
-                regions: ["north", "south", "west"],
-                domain: "example.net",
-                vaultAdmin: admin,
-                peerAuth: "jwt",
-                // west has published its cluster identity; south has not yet.
-                peerIdentities: [{ peer: "west", identity }],
-                peerEndpoints: [{ peer: "west", address: "https://vault.west.example.net", caCert: "", jwt: { path: "jwt-north", role: "external-secrets-push", audience: "https://vault.west.example.net" } }],
-            },
-            { providers: { kubernetes: cluster } },
-        );
-        await pulumi.runtime.disconnect();
+        run = await declareOk("jwt", () => {
+            const cluster = new k8s.Provider("n", { context: "n" });
+            const admin = new vault.Provider("n", { address: "https://vault.north.example.net" });
+            const region = new VaultRegion(
+                "north",
+                {
+                    region: "north",
+                    regions: ["north", "south", "west"],
+                    domain: "example.net",
+                    vaultAdmin: admin,
+                    peerAuth: "jwt",
+                    // west has published its cluster identity; south has not yet.
+                    peerIdentities: [{ peer: "west", identity }],
+                    peerEndpoints: [{ peer: "west", address: "https://vault.west.example.net", caCert: "", jwt: { path: "jwt-north", role: "external-secrets-push", audience: "https://vault.west.example.net" } }],
+                },
+                { providers: { kubernetes: cluster } },
+            );
+            return { issuedPeerAccess: region.issuedPeerAccess };
+        });
     });
 
-    const get = (type: string, name: string): RecordedResource => {
-        const found = run.resources.filter((r) => r.type === type && r.name === name);
-        expect(found).toHaveLength(1);
-        return found[0];
-    };
+    const get = (type: string, name: string): RecordedResource => find(run, type, name);
 
     it("issues no token: it mounts a JWT backend per known peer, checking that cluster's keys and issuer", () => {
         expect(run.resources.filter((r) => r.type === "vault:index/token:Token")).toEqual([]);
@@ -599,12 +756,11 @@ describe("a configured region with JWT peer auth", () => {
         });
     });
 
-    it("publishes where each peer logs in, not as a secret (there is none)", async () => {
-        const issued = await new Promise<unknown>((resolve) => region.issuedPeerAccess.apply(resolve));
-        expect(issued).toEqual({
-            west: { address: "https://vault.north.example.net", caCert: "", jwt: { path: "jwt-west", role: "external-secrets-push", audience: "https://vault.north.example.net" } },
+    it("publishes where each peer logs in, not as a secret (there is none)", () => {
+        expect(run.outputs.issuedPeerAccess).toEqual({
+            value: { west: { address: "https://vault.north.example.net", caCert: "", jwt: { path: "jwt-west", role: "external-secrets-push", audience: "https://vault.north.example.net" } } },
+            secret: false,
         });
-        expect(await pulumi.isSecret(region.issuedPeerAccess)).toBe(false);
     });
 
     it("logs in to the peer's Vault with ESO's own service-account token, and stores no token Secret", () => {

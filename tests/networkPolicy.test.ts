@@ -1,23 +1,24 @@
-import type { V1NetworkPolicy, V1PodSecurityContext, V1ResourceRequirements, V1SecurityContext } from "@kubernetes/client-node" with { "resolution-mode": "import" };
+/**
+ * The network policies in front of the Vault servers: what they admit, to which ports. The builder
+ * takes validated options; the rules about which namespaces and classes are allowed are the options'
+ * (checked at the end, through the schema and the VaultServer component).
+ */
+import type { V1NetworkPolicy } from "@kubernetes/client-node" with { "resolution-mode": "import" };
+import * as pulumi from "@pulumi/pulumi";
 import * as fc from "fast-check";
 import { projectLabels } from "../components/common/labels";
 import {
     INGRESS_CONTROLLER_NAMESPACES,
-    VAULT_RESOURCE_DEFAULTS,
     type VaultCiliumNetworkPolicy,
     type VaultKubernetesNetworkPolicy,
     type VaultNetworkPolicy,
     type VaultNetworkPolicyArgs,
-    isCpuQuantity,
-    isMemoryQuantity,
-    memoryQuantityBytes,
-    resolveResourceOptions,
+    ingressControllerNamespace,
     vaultNetworkPolicies,
-    vaultResourceValues,
-    vaultSecurityContextValues,
     vaultServerPodLabels,
-} from "../components/vault-server/podHardening";
-import { chartValidator, loadChartSchema as loadSchema, undeclaredPaths } from "./support/vaultChartSchema";
+} from "../components/vault-server/networkPolicy";
+import { type VaultServerOptions, admittedNamespaceProblems, vaultServerOptions } from "../components/vault-server/serverOptions";
+import { VaultServer } from "../components/vault-server/vaultServer";
 
 const SERVER_PODS = { "app.kubernetes.io/name": "vault", "app.kubernetes.io/instance": "vault", component: "server" };
 const SNAPSHOT = { "app.kubernetes.io/name": "vault-snapshot" };
@@ -42,149 +43,6 @@ function kubernetesPolicy(policies: VaultNetworkPolicy[]): VaultKubernetesNetwor
 function ciliumPolicies(policies: VaultNetworkPolicy[]): VaultCiliumNetworkPolicy[] {
     return policies.filter((p): p is VaultCiliumNetworkPolicy => p.kind === "CiliumNetworkPolicy");
 }
-
-describe("resolveResourceOptions", () => {
-    it("applies the defaults: 500m CPU and 256Mi requested, 1Gi memory limit, no CPU limit", () => {
-        expect(VAULT_RESOURCE_DEFAULTS).toEqual({ cpuRequest: "500m", memoryRequest: "256Mi", memoryLimit: "1Gi" });
-        expect(resolveResourceOptions(undefined)).toEqual(VAULT_RESOURCE_DEFAULTS);
-        expect(resolveResourceOptions({})).toEqual(VAULT_RESOURCE_DEFAULTS);
-        expect(vaultResourceValues(resolveResourceOptions({}))).toEqual({
-            requests: { cpu: "500m", memory: "256Mi" },
-            limits: { memory: "1Gi" },
-        });
-    });
-
-    it("keeps what is given", () => {
-        const resolved = resolveResourceOptions({ cpuRequest: "2.5", memoryRequest: "1Gi", memoryLimit: "4Gi" });
-        expect(vaultResourceValues(resolved)).toEqual({ requests: { cpu: "2.5", memory: "1Gi" }, limits: { memory: "4Gi" } });
-    });
-
-    it("never sets a CPU limit (throttling would delay Raft heartbeats)", () => {
-        const values = vaultResourceValues(resolveResourceOptions({ cpuRequest: "4" }));
-        expect(Object.keys(values.limits)).toEqual(["memory"]);
-    });
-
-    it.each([
-        [{ cpuRequest: "fast" }, 'resources.cpuRequest "fast" is not a CPU quantity such as 500m, 1 or 2.5'],
-        [{ cpuRequest: "0" }, 'resources.cpuRequest "0" is not a CPU quantity'],
-        [{ cpuRequest: "500M" }, 'resources.cpuRequest "500M" is not a CPU quantity'],
-        [{ memoryRequest: "256" }, 'resources.memoryRequest "256" is not a memory quantity with a unit such as 256Mi, 1Gi or 512M'],
-        [{ memoryRequest: "256m" }, 'resources.memoryRequest "256m" is not a memory quantity'],
-        [{ memoryLimit: "1gi" }, 'resources.memoryLimit "1gi" is not a memory quantity with a unit'],
-        [{ memoryLimit: "0Gi" }, 'resources.memoryLimit "0Gi" is not a memory quantity'],
-    ])("rejects %j, naming the field", (options, message) => {
-        expect(() => resolveResourceOptions(options)).toThrow(message);
-    });
-
-    it("reports every bad field at once", () => {
-        expect(() => resolveResourceOptions({ cpuRequest: "x", memoryRequest: "y", memoryLimit: "z" })).toThrow(
-            /resources\.cpuRequest "x".*; resources\.memoryRequest "y".*; resources\.memoryLimit "z"/,
-        );
-    });
-
-    it.each([
-        ["2Gi", "1Gi"],
-        ["1100M", "1Gi"],
-        ["1025Mi", "1Gi"],
-    ])("rejects a memory request of %s above a limit of %s (compared in bytes)", (memoryRequest, memoryLimit) => {
-        expect(() => resolveResourceOptions({ memoryRequest, memoryLimit })).toThrow(
-            `resources.memoryRequest ${memoryRequest} is more than resources.memoryLimit ${memoryLimit}`,
-        );
-    });
-
-    it.each([
-        ["1Gi", "1Gi"],
-        ["1024Mi", "1Gi"],
-        ["1000M", "1Gi"],
-    ])("accepts a memory request of %s with a limit of %s", (memoryRequest, memoryLimit) => {
-        expect(resolveResourceOptions({ memoryRequest, memoryLimit })).toEqual({ ...VAULT_RESOURCE_DEFAULTS, memoryRequest, memoryLimit });
-    });
-
-    it("compares the defaults' request with a lower limit given alone", () => {
-        expect(() => resolveResourceOptions({ memoryLimit: "128Mi" })).toThrow("resources.memoryRequest 256Mi is more than resources.memoryLimit 128Mi");
-    });
-});
-
-describe("isCpuQuantity", () => {
-    it.each(["500m", "1", "2.5", "0.25", "0.001", "1000m", "16"])("accepts %s", (value) => {
-        expect(isCpuQuantity(value)).toBe(true);
-    });
-
-    it.each(["", "0", "0m", "0.0", "500M", "1.5m", "0.0005", "-1", "1e3", " 1", "01", "500mi", "m", "1.", ".5"])("rejects %j", (value) => {
-        expect(isCpuQuantity(value)).toBe(false);
-    });
-});
-
-describe("isMemoryQuantity", () => {
-    it.each(["256Mi", "1Gi", "512M", "1.5Gi", "1024Ki", "1G", "2Ti"])("accepts %s", (value) => {
-        expect(isMemoryQuantity(value)).toBe(true);
-    });
-
-    it.each(["", "256", "256m", "1gi", "0Mi", "Mi", "1.Gi", "-1Gi", "01Gi", "256 Mi", "1GB"])("rejects %j", (value) => {
-        expect(isMemoryQuantity(value)).toBe(false);
-    });
-
-    it("parses binary and decimal units to bytes", () => {
-        expect(memoryQuantityBytes("256Mi")).toBe(256 * 2 ** 20);
-        expect(memoryQuantityBytes("512M")).toBe(512e6);
-        expect(memoryQuantityBytes("1.5Gi")).toBe(1.5 * 2 ** 30);
-        expect(memoryQuantityBytes("256")).toBeUndefined();
-    });
-});
-
-describe("vaultSecurityContextValues", () => {
-    const context = vaultSecurityContextValues();
-
-    it("repeats every default of the chart, which values here replace", () => {
-        expect(context.pod).toMatchObject({ runAsNonRoot: true, runAsUser: 100, runAsGroup: 1000, fsGroup: 1000 });
-        expect(context.container).toMatchObject({ allowPrivilegeEscalation: false });
-    });
-
-    it("adds the runtime's seccomp profile and drops every capability", () => {
-        expect(context).toEqual({
-            pod: { runAsNonRoot: true, runAsUser: 100, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } },
-            container: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
-        });
-    });
-
-    it("leaves the root filesystem writable (the chart's start command writes /tmp/storageconfig.hcl)", () => {
-        expect("readOnlyRootFilesystem" in context.container).toBe(false);
-    });
-
-    it("is a Kubernetes pod and container security context", () => {
-        // Compile-time: the shapes fit @kubernetes/client-node's models.
-        const pod: V1PodSecurityContext = context.pod;
-        const container: V1SecurityContext = context.container;
-        expect([pod, container]).toHaveLength(2);
-    });
-});
-
-describe("the chart's values schema", () => {
-    const values = {
-        server: {
-            resources: vaultResourceValues(resolveResourceOptions({})),
-            statefulSet: { securityContext: vaultSecurityContextValues() },
-        },
-    };
-
-    it("accepts the resources under server.resources and the security context under server.statefulSet.securityContext", () => {
-        const validate = chartValidator();
-        expect(validate(values) ? [] : validate.errors).toEqual([]);
-        expect(undeclaredPaths(values, loadSchema())).toEqual([]);
-        const resources: V1ResourceRequirements = values.server.resources;
-        expect(resources.limits).toEqual({ memory: "1Gi" });
-    });
-
-    it("would catch values of the wrong type or at an undeclared path (so the check above can fail)", () => {
-        const validate = chartValidator();
-        expect(validate({ server: { resources: "500m", statefulSet: { securityContext: { pod: 1 } } } })).toBe(false);
-        expect(validate.errors?.map((e) => e.instancePath).sort()).toEqual(["/server/resources", "/server/statefulSet/securityContext/pod"]);
-        expect(undeclaredPaths({ server: { resource: {}, statefulSet: { securityContexts: {} } } }, loadSchema())).toEqual([
-            "server.resource",
-            "server.statefulSet.securityContexts",
-        ]);
-    });
-});
 
 describe("vaultNetworkPolicies", () => {
     it("selects the chart's server pods", () => {
@@ -268,36 +126,13 @@ describe("vaultNetworkPolicies", () => {
         expect(kubernetesPolicy(vaultNetworkPolicies(args)).spec.ingress).toHaveLength(3);
     });
 
-    it("refuses an ingress class whose controller namespace is unknown, naming the config key", () => {
-        expect(() => vaultNetworkPolicies({ ...baseArgs, ingressClassName: "traefik" })).toThrow(
-            /IngressClass "traefik".*set vault\.ingressControllerNamespace/,
-        );
-    });
-
-    it.each<[Partial<VaultNetworkPolicyArgs>, string]>([
-        [{ namespace: "Vault" }, 'namespace "Vault" is not a DNS label'],
-        [{ releaseName: "vault_1" }, 'releaseName "vault_1" is not a DNS label'],
-        [{ apiPort: 0 }, "apiPort 0 is not a port from 1 to 65535"],
-        [{ clusterPort: 65536 }, "clusterPort 65536 is not a port from 1 to 65535"],
-        [{ clusterPort: 8200.5 }, "clusterPort 8200.5 is not a port"],
-        [{ clusterPort: 8200 }, "apiPort and clusterPort are both 8200"],
-        [{ externalSecretsNamespace: "eso!" }, 'externalSecretsNamespace "eso!" is not a DNS label'],
-        [{ externalSecretsNamespace: "vault" }, 'externalSecretsNamespace is Vault\'s namespace "vault", but ESO needs its own'],
-        [{ ingressClassName: "Nginx" }, 'ingressClassName "Nginx" is not a DNS name'],
-        [{ ingressControllerNamespace: "-x" }, 'ingressControllerNamespace "-x" is not a DNS label'],
-        [{ ingressControllerNamespace: "vault" }, "ingressControllerNamespace is Vault's namespace \"vault\": that would admit every pod in it"],
-        [{ extraPodSelectors: [{}] }, "extraPodSelectors[0] is empty, which would select every pod in Vault's namespace"],
-        [{ extraPodSelectors: [SNAPSHOT, { "bad key": "x" }] }, 'extraPodSelectors[1] has "bad key", which is not a label key'],
-        [{ extraPodSelectors: [{ app: "-x" }] }, 'extraPodSelectors[0] has app="-x", which is not a label value'],
-        [{ labels: { "example.com/": "x" } }, 'labels has "example.com/", which is not a label key'],
-    ])("rejects %j", (override, message) => {
-        expect(() => vaultNetworkPolicies({ ...baseArgs, ...override })).toThrow(message);
-    });
-
-    it("reports every bad argument at once", () => {
-        expect(() => vaultNetworkPolicies({ ...baseArgs, namespace: "A", apiPort: -1 })).toThrow(
-            /vault network policy: namespace "A" is not a DNS label; apiPort -1 is not a port/,
-        );
+    it("admits Prometheus's namespace to the API port only, when one is given (a ServiceMonitor scrapes /v1/sys/metrics)", () => {
+        const rules = kubernetesPolicy(vaultNetworkPolicies({ ...baseArgs, metricsNamespace: "monitoring" })).spec.ingress;
+        expect(rules).toHaveLength(5);
+        expect(rules.at(-1)).toEqual({
+            from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } }],
+            ports: [{ port: 8200, protocol: "TCP" }],
+        });
     });
 
     it("copies the labels it is given (no shared objects between the policies and the caller)", () => {
@@ -331,18 +166,21 @@ describe("vaultNetworkPolicies", () => {
                 ingress,
                 extraPodSelectors: fc.array(labels(1), { maxLength: 3 }),
                 labels: labels(0),
+                metricsNamespace: fc.option(dnsLabel, { nil: undefined }),
             })
-            .filter(({ namespaces, ingress }) => ingress.ingressControllerNamespace !== namespaces[0])
-            .map(({ namespaces, ports, ingress, ...rest }) => ({
+            // What the options let through: no namespace admitted whole is Vault's own.
+            .filter(({ namespaces, ingress, metricsNamespace }) => ingress.ingressControllerNamespace !== namespaces[0] && metricsNamespace !== namespaces[0])
+            .map(({ namespaces, ports, ingress, metricsNamespace, ...rest }) => ({
                 ...rest,
                 ...ingress,
+                ...(metricsNamespace === undefined ? {} : { metricsNamespace }),
                 namespace: namespaces[0],
                 externalSecretsNamespace: namespaces[1],
                 apiPort: ports[0],
                 clusterPort: ports[1],
             }));
 
-        it("every policy selects exactly the server pods, in Vault's namespace, and opens only the API and cluster ports", () => {
+        it("every policy selects exactly the server pods, in Vault's namespace, and opens only the API and cluster ports, never to all of Vault's namespace", () => {
             fc.assert(
                 fc.property(args, (a) => {
                     const policies = vaultNetworkPolicies(a);
@@ -361,6 +199,9 @@ describe("vaultNetworkPolicies", () => {
                                     const selector = "podSelector" in peer ? peer.podSelector : peer.namespaceSelector;
                                     expect(Object.keys(peer)).toHaveLength(1);
                                     expect(Object.keys(selector.matchLabels).length).toBeGreaterThan(0);
+                                    if ("namespaceSelector" in peer) {
+                                        expect(peer.namespaceSelector.matchLabels).not.toEqual({ "kubernetes.io/metadata.name": a.namespace });
+                                    }
                                 }
                                 for (const port of rule.ports) {
                                     expect([a.apiPort, a.clusterPort]).toContain(port.port);
@@ -384,5 +225,83 @@ describe("vaultNetworkPolicies", () => {
                 { numRuns: 300 },
             );
         });
+    });
+});
+
+describe("ingressControllerNamespace", () => {
+    it("is the one given, else the known class's default, else none (cilium is admitted by identity; an unknown class by the options' rule)", () => {
+        expect(ingressControllerNamespace("nginx", undefined)).toBe("ingress-nginx");
+        expect(ingressControllerNamespace("haproxy", undefined)).toBe("haproxy-controller");
+        expect(ingressControllerNamespace("nginx", "edge")).toBe("edge");
+        expect(ingressControllerNamespace("traefik", "traefik")).toBe("traefik");
+        expect(ingressControllerNamespace("cilium", undefined)).toBeUndefined();
+        expect(ingressControllerNamespace("traefik", undefined)).toBeUndefined();
+        // Own keys only: a class named like an Object.prototype member is not a known one.
+        expect(ingressControllerNamespace("constructor", undefined)).toBeUndefined();
+    });
+});
+
+/** Where the server options' rules fail, as paths. */
+function refusedPaths(options: VaultServerOptions): string[] {
+    const result = vaultServerOptions.safeParse(options);
+    return result.success ? [] : result.error.issues.map((issue) => issue.path.join("."));
+}
+
+/** The properties a VaultServer refuses, as its InputPropertiesError names them. */
+function serverRefusals(run: () => unknown): { propertyPath: string; reason: string }[] {
+    try {
+        run();
+    } catch (error) {
+        if (pulumi.InputPropertiesError.isInstance(error)) {
+            return error.errors;
+        }
+        throw error;
+    }
+    throw new Error("not refused");
+}
+
+describe("the options the policies are built from", () => {
+    const passthrough = { ingressAnnotations: { "example.com/tls-passthrough": "true" } };
+
+    it("refuses an ingress class whose controller namespace is unknown until it is given", () => {
+        expect(refusedPaths({ ingressClassName: "traefik", ...passthrough })).toEqual(["ingressControllerNamespace"]);
+        expect(refusedPaths({ ingressClassName: "constructor", ...passthrough })).toEqual(["ingressControllerNamespace"]);
+        expect(refusedPaths({ ingressClassName: "traefik", ingressControllerNamespace: "traefik", ...passthrough })).toEqual([]);
+        expect(refusedPaths({ ingressClassName: "cilium" })).toEqual([]);
+    });
+
+    it.each<[VaultServerOptions, string]>([
+        [{ ingressClassName: "Nginx" }, "ingressClassName"],
+        [{ ingressControllerNamespace: "-x" }, "ingressControllerNamespace"],
+        // The controller's namespace is admitted whole: Vault's own would admit every pod in it.
+        [{ ingressClassName: "nginx", ingressControllerNamespace: "vault" }, "ingressControllerNamespace"],
+        [{ ingressClassName: "nginx", namespace: "ingress-nginx" }, "ingressControllerNamespace"],
+    ])("refuses %j", (options, path) => {
+        expect(refusedPaths(options)).toEqual([path]);
+    });
+
+    it("refuses ESO's or Prometheus's namespace when it is Vault's own (admitted whole, it would admit every pod in it)", () => {
+        expect(admittedNamespaceProblems("vault", [
+            { path: ["externalSecretsNamespace"], namespace: "vault", who: "the External Secrets Operator" },
+            { path: ["monitoring", "prometheusNamespace"], namespace: "monitoring", who: "Prometheus" },
+        ])).toEqual([{ path: ["externalSecretsNamespace"], message: expect.stringContaining("is vault, Vault's own namespace, but the External Secrets Operator needs its own") as unknown }]);
+        const host = "vault.region1.example.com";
+        expect(serverRefusals(() => new VaultServer("v", { host, externalSecretsNamespace: "vault" }))).toEqual([
+            { propertyPath: "externalSecretsNamespace", reason: expect.stringContaining("Vault's own namespace") as unknown },
+        ]);
+        expect(serverRefusals(() => new VaultServer("v", { host, namespace: "platform", monitoring: { serviceMonitor: true, prometheusNamespace: "platform" } }))).toEqual([
+            { propertyPath: "monitoring.prometheusNamespace", reason: expect.stringContaining("Vault's own namespace") as unknown },
+        ]);
+        expect(serverRefusals(() => new VaultServer("v", { host, externalSecretsNamespace: "eso!" }))).toEqual([
+            { propertyPath: "externalSecretsNamespace", reason: expect.stringContaining('is "eso!", but it must be a namespace name') as unknown },
+        ]);
+    });
+
+    it("names the server's own options by their own paths, as its args spell them", () => {
+        const host = "vault.region1.example.com";
+        expect(serverRefusals(() => new VaultServer("v", { host, replicas: 2 }))).toEqual([{ propertyPath: "replicas", reason: expect.stringContaining("is 2, but it must be an odd whole number") as unknown }]);
+        expect(serverRefusals(() => new VaultServer("v", { host, replica: 3 } as unknown as ConstructorParameters<typeof VaultServer>[1]))).toEqual([
+            { propertyPath: "replica", reason: expect.stringContaining("is not an option of VaultServer (known: namespace, replicas") as unknown },
+        ]);
     });
 });

@@ -97,6 +97,7 @@ export class VaultRegion extends pulumi.ComponentResource {
         // Every option is checked before anything is registered: nothing half-created.
         const { vaultAdmin, vaultCaCert, peerEndpoints = [], peerIdentities = [], ...given } = args;
         const options = parseOptions("VaultRegion", regionOptions, given);
+        checkPeers(options.region, peersOf(options.region, options.regions), { peerEndpoints, peerIdentities });
         super("openova:vault:VaultRegion", name, {}, opts);
         const { region, regions, vault: vaultOptions, externalSecrets: eso, monitoring } = options;
         const { auditDevices, snapshots, ...server } = vaultOptions;
@@ -286,5 +287,26 @@ export class VaultRegion extends pulumi.ComponentResource {
                 { parent: this, dependsOn: shared ? [...storesReady, generatorFor(secret.namespace, length)] : storesReady },
             );
         }
+    }
+}
+
+/**
+ * What other stacks say about the peers must name peers, each once: a store for the region itself, or
+ * for a region that is not a peer, would push where nothing reads.
+ * @throws pulumi.InputPropertiesError naming each wrong entry
+ */
+function checkPeers(region: string, peers: readonly string[], given: Readonly<Record<"peerEndpoints" | "peerIdentities", readonly { readonly peer: string }[]>>): void {
+    const errors: { propertyPath: string; reason: string }[] = [];
+    for (const [property, entries] of Object.entries(given)) {
+        entries.forEach((entry, i) => {
+            if (!peers.includes(entry.peer)) {
+                errors.push({ propertyPath: `${property}[${i}].peer`, reason: `is ${entry.peer}, which is not a peer of ${region} (peers: ${peers.join(", ") || "none"})` });
+            } else if (entries.findIndex((other) => other.peer === entry.peer) !== i) {
+                errors.push({ propertyPath: `${property}[${i}].peer`, reason: `is ${entry.peer}, which an earlier entry names already` });
+            }
+        });
+    }
+    if (errors.length > 0) {
+        throw new pulumi.InputPropertiesError({ message: `VaultRegion: ${errors.map((e) => `${e.propertyPath} ${e.reason}`).join("; ")}`, errors });
     }
 }

@@ -132,10 +132,10 @@ export const sealOptions = options({
         example: "vault-kms",
         defaultText: "(required with credentials secret)",
     }),
-    workloadIdentity: option(text((v) => v.trim() !== "" && !/[\s"]/.test(v)).optional(), {
+    workloadIdentity: option(text((v) => v.trim() !== "" && !/[\s"{}$%]/.test(v)).optional(), {
         description:
             "With credentials workload-identity: the cloud identity the servers' service account is bound to. awskms: an IAM role ARN (IRSA); gcpckms: a Google service account e-mail (GKE Workload Identity); azurekeyvault: the client ID of a user-assigned managed identity (AKS Workload Identity).",
-        allowed: "an identity without spaces or quotes",
+        allowed: "an identity without spaces, quotes, braces, '$' or '%'",
         example: "arn:aws:iam::111122223333:role/vault-unseal",
         defaultText: "(required with credentials workload-identity)",
     }),
@@ -166,8 +166,9 @@ function sealRuleProblems(seal: z.output<typeof sealOptions>): { key: string; te
             at("parameters", `has ${name}, which would put a credential in the server configuration: remove it and use credentials (a Secret or workload identity)`);
         } else if (!rules.allowed.includes(name)) {
             at("parameters", `has ${name}, which is not a ${seal.type} parameter this project writes (allowed: ${rules.allowed.join(", ")})`);
-        } else if (value.trim() === "" || value.includes("${") || value.includes("%{")) {
-            at("parameters", `has ${name} ${JSON.stringify(value)}, but a parameter must be a non-empty value without "\${" or "%{"`);
+        } else if (value.trim() === "" || /\$\{|%\{|\{\{|\}\}/.test(value)) {
+            // Vault expands ${...} and %{...}; the chart passes the configuration through Helm's tpl, which reads {{ }}.
+            at("parameters", `has ${name} ${JSON.stringify(value)}, but a parameter must be a non-empty value without "\${", "%{", "{{" or "}}"`);
         }
     }
     const missing = rules.required.filter((name) => parameters[name] === undefined);

@@ -1,6 +1,5 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { z } from "zod";
 import { projectLabels } from "../common/labels";
 import { checkedInput, input, option, parseOptions, text } from "../common/options";
 import { isDnsSubdomain, isOwnNamespace } from "../common/predicates";
@@ -19,7 +18,12 @@ export const hostOption = option(text(isDnsSubdomain), {
     example: "vault.region1.example.com",
 });
 
-const EXTERNAL_SECRETS_NAMESPACE = "external-secrets";
+/** The External Secrets Operator's namespace, whose pods the servers' NetworkPolicy admits to the API. */
+const externalSecretsNamespaceOption = option(text(isOwnNamespace).default("external-secrets"), {
+    description: "Namespace of the External Secrets Operator, whose pods the servers' NetworkPolicy admits to the API.",
+    allowed: "a namespace name (a DNS label) other than default, kube-* and Vault's namespace",
+    example: "external-secrets",
+});
 
 export interface VaultServerArgs extends VaultServerOptions {
     /** Public host name the ingress serves this Vault on; peer regions reach it there. */
@@ -29,13 +33,6 @@ export interface VaultServerArgs extends VaultServerOptions {
     /** Namespace of the External Secrets Operator, whose pods the servers' NetworkPolicy admits to the API. Default `external-secrets`. */
     readonly externalSecretsNamespace?: string;
 }
-
-const vaultServerArgs = z.object({
-    server: vaultServerOptions,
-    host: input(hostOption),
-    monitoring: monitoringOptions.prefault({}),
-    externalSecretsNamespace: text(isOwnNamespace).default(EXTERNAL_SECRETS_NAMESPACE),
-});
 
 /**
  * One region's Vault: its namespace and the official hashicorp/vault chart running HA on Raft,
@@ -66,7 +63,12 @@ export class VaultServer extends pulumi.ComponentResource {
     constructor(name: string, args: VaultServerArgs, opts?: pulumi.ComponentResourceOptions) {
         // Reject impossible options before the component is registered: nothing half-created.
         const { host, monitoring, externalSecretsNamespace, ...server } = args;
-        const parsed = parseOptions("VaultServer", vaultServerArgs, { server, host, monitoring, externalSecretsNamespace });
+        const parsed = {
+            server: parseOptions("VaultServer", vaultServerOptions, server),
+            host: parseOptions("VaultServer", input(hostOption), host, ["host"]),
+            monitoring: parseOptions("VaultServer", monitoringOptions, monitoring ?? {}, ["monitoring"]),
+            externalSecretsNamespace: parseOptions("VaultServer", externalSecretsNamespaceOption, externalSecretsNamespace, ["externalSecretsNamespace"]),
+        };
         const problems = admittedNamespaceProblems(parsed.server.namespace, [
             { path: ["externalSecretsNamespace"], namespace: parsed.externalSecretsNamespace, who: "the External Secrets Operator" },
             ...(parsed.monitoring.serviceMonitor ? [{ path: ["monitoring", "prometheusNamespace"], namespace: parsed.monitoring.prometheusNamespace, who: "Prometheus" }] : []),

@@ -1,0 +1,40 @@
+/**
+ * openova-vault as a library: the components of a region of the platform's secrets backend, their
+ * args and option schemas, and the builders a platform may reuse. `VaultRegion` is the whole region;
+ * the others are its parts, for platforms that compose their own.
+ *
+ * Every option is described in docs/configuration.md (generated from the schemas exported here).
+ */
+export { VaultRegion, type VaultRegionArgs, type PeerEndpoint, type PeerClusterIdentity, type IssuedPeerAccess } from "./region/vaultRegion";
+export { regionOptions, regionVaultOptions, PEER_AUTH_MODES, type PeerAuth, type RegionOptions, type ResolvedRegionOptions } from "./region/regionOptions";
+
+export { VaultServer, type VaultServerArgs } from "./vault-server/vaultServer";
+export { vaultServerOptions, type VaultServerOptions, type ResolvedVaultServerOptions } from "./vault-server/serverOptions";
+export { serverConfig, serverSettings, vaultHelmValues, type VaultServerSettings, type VaultHelmValues, VAULT_RELEASE_NAME, VAULT_API_PORT } from "./vault-server/serverValues";
+export { tlsOptions, type VaultTlsOptions, TLS_PASSTHROUGH_ANNOTATIONS } from "./vault-server/tls";
+export { sealOptions, type VaultSealOptions, SEAL_TYPES, SEAL_RULES } from "./vault-server/seal";
+export { resourceOptions, type VaultResourceOptions } from "./vault-server/resources";
+export { vaultNetworkPolicies } from "./vault-server/networkPolicy";
+
+export { ExternalSecretsOperator, type ExternalSecretsOperatorArgs } from "./eso/externalSecretsOperator";
+export { externalSecretsOptions, type ExternalSecretsOptions, EXTERNAL_SECRETS_SERVICE_ACCOUNT } from "./eso/operatorValues";
+
+export { VaultSetup, type VaultSetupArgs } from "./vault-config/vaultSetup";
+export { PeerAccess, type PeerAccessArgs, type PeerCredentials } from "./vault-config/peerAccess";
+export { policyDocument, policyName, POLICY_TABLE } from "./vault-config/policies";
+export { kvMountOption, auditDevicesOption, type PeerIdentity } from "./vault-config/setupValues";
+
+export { LocalStore, PeerStore, type LocalStoreArgs, type PeerStoreArgs } from "./stores/secretStores";
+export { LOCAL_STORE_NAME, LOCAL_PUSH_STORE_NAME, READ_NAMESPACE_LABEL, REPLICATE_NAMESPACE_LABEL } from "./stores/storeSpecs";
+
+export { ReplicatedSecret, type ReplicatedSecretArgs, type InitialValueArgs } from "./replication/replicatedSecret";
+export { replicatedSecretOptions, externalSecret, pushSecret, WRITE_MODES, type WriteMode, type ReplicatedSecretSpec } from "./replication/replicationSpecs";
+
+export { RaftSnapshots, type RaftSnapshotsArgs } from "./snapshots/raftSnapshots";
+export { raftSnapshotOptions, type RaftSnapshotOptions } from "./snapshots/snapshotSpecs";
+
+export { VaultMonitoring, type VaultMonitoringArgs } from "./monitoring/vaultMonitoring";
+export { monitoringOptions, type MonitoringOptions, alertRules } from "./monitoring/monitoringSpecs";
+
+export { VAULT_CHART, VAULT_IMAGE, EXTERNAL_SECRETS_CHART, EXTERNAL_SECRETS_IMAGE } from "./common/versions";
+export { type OptionDoc, type OptionRow, optionRows, parseOptions } from "./common/options";

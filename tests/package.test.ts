@@ -1,0 +1,82 @@
+/**
+ * The package as a platform imports it: `npm pack` builds it (compiled JavaScript and declarations),
+ * a fresh project installs the tarball (with the Pulumi SDKs as its own peer dependencies, not this
+ * repository's), and a plain Node program (no TypeScript loader) declares a region under Pulumi's
+ * mocks; a TypeScript consumer typechecks against the declarations.
+ */
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { promisify } from "node:util";
+
+const ROOT = path.resolve(__dirname, "..");
+const run = promisify(execFile);
+
+const PROGRAM = `
+const pulumi = require("@pulumi/pulumi");
+const types = [];
+pulumi.runtime
+    .setMocks({ newResource: (a) => { types.push(a.type); return { id: a.name + "-id", state: a.inputs }; }, call: () => ({}) }, "platform", "dev")
+    .then(async () => {
+        const k8s = require("@pulumi/kubernetes");
+        const { VaultRegion, vaultServerOptions } = require("openova-vault");
+        const provider = new k8s.Provider("cluster", { context: "east" });
+        const region = new VaultRegion("east", { region: "east", regions: ["east", "west"], domain: pulumi.output("example.com") }, { providers: { kubernetes: provider } });
+        const address = await new Promise((resolve) => region.vaultAddress.apply(resolve));
+        await pulumi.runtime.disconnect();
+        console.log(JSON.stringify({ address, replicas: vaultServerOptions.parse({}).replicas, types: [...new Set(types)].sort(), from: require.resolve("openova-vault") }));
+    });
+`;
+
+const CONSUMER = `
+import { VaultRegion, type VaultRegionArgs } from "openova-vault";
+const args: VaultRegionArgs = { region: "east", regions: ["east", "west"], domain: "example.com", vault: { replicas: 5 } };
+export const region = new VaultRegion("east", args);
+`;
+
+describe("the package", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "openova-package-"));
+    let tarball: string;
+
+    beforeAll(async () => {
+        const { stdout } = await run("npm", ["pack", "--silent", "--pack-destination", dir], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 });
+        tarball = path.join(dir, stdout.trim().split("\n").pop() ?? "");
+        fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "platform", private: true }));
+        await run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error", tarball], { cwd: dir, maxBuffer: 16 * 1024 * 1024 });
+    }, 180_000);
+
+    afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it("ships the compiled library and its declarations, not the sources, tests or stack program", async () => {
+        const { stdout } = await run("tar", ["-tzf", tarball]);
+        const files = stdout.trim().split("\n");
+        expect(files).toContain("package/dist/components/index.js");
+        expect(files).toContain("package/dist/components/index.d.ts");
+        expect(files.filter((file) => /\.ts$/.test(file) && !file.endsWith(".d.ts"))).toEqual([]);
+        expect(files.filter((file) => /^package\/(tests|tools|bootstrap|stack|index\.js)/.test(file))).toEqual([]);
+    });
+
+    it("installs with the Pulumi SDKs as the platform's own (peer dependencies), and runs from plain Node under Pulumi's mocks", async () => {
+        for (const sdk of ["pulumi", "kubernetes", "vault"]) {
+            expect(fs.realpathSync(path.join(dir, "node_modules", "@pulumi", sdk)).startsWith(fs.realpathSync(dir))).toBe(true);
+        }
+        fs.writeFileSync(path.join(dir, "main.js"), PROGRAM);
+        const { stdout } = await run(process.execPath, ["main.js"], { cwd: dir });
+        const result = JSON.parse(stdout) as { address: string; replicas: number; types: string[]; from: string };
+        expect(result.address).toBe("https://vault.east.example.com");
+        expect(result.replicas).toBe(3);
+        expect(result.types).toEqual(expect.arrayContaining(["openova:vault:VaultRegion", "openova:vault:VaultServer", "kubernetes:helm.sh/v4:Chart"]));
+        expect(fs.realpathSync(result.from)).toBe(fs.realpathSync(path.join(dir, "node_modules", "openova-vault", "dist", "components", "index.js")));
+    }, 60_000);
+
+    it("typechecks a TypeScript consumer against its declarations", async () => {
+        fs.writeFileSync(path.join(dir, "consumer.ts"), CONSUMER);
+        const tsc = path.join(ROOT, "node_modules", "typescript", "bin", "tsc");
+        await run(process.execPath, [tsc, "--noEmit", "--strict", "--module", "node16", "--moduleResolution", "node16", "--skipLibCheck", "--types", "node", "--typeRoots", path.join(ROOT, "node_modules", "@types"), "consumer.ts"], { cwd: dir });
+        fs.writeFileSync(path.join(dir, "wrong.ts"), CONSUMER.replace("replicas: 5", 'replicas: "five"'));
+        await expect(run(process.execPath, [tsc, "--noEmit", "--strict", "--module", "node16", "--moduleResolution", "node16", "--skipLibCheck", "--types", "node", "--typeRoots", path.join(ROOT, "node_modules", "@types"), "wrong.ts"], { cwd: dir })).rejects.toMatchObject({
+            stdout: expect.stringContaining("wrong.ts") as unknown,
+        });
+    }, 60_000);
+});
