@@ -41,7 +41,13 @@ export = async () => {
 
     const region = new VaultRegion(
         config.region,
-        { ...config.options, vaultAdmin, vaultCaCert: config.vaultCaCert, peerEndpoints: peerLookup.endpoints, peerIdentities: peerLookup.identities },
+        {
+            ...config.options,
+            vaultAdmin,
+            vaultCaCert: config.vaultCaCert,
+            peerEndpoints: peerLookup.endpoints,
+            peerIdentities: peerLookup.identities,
+        },
         { providers: { kubernetes: cluster } },
     );
     if (vaultAdmin === undefined) {

@@ -12,7 +12,13 @@
  */
 import { randomBytes } from "node:crypto";
 import type { RegionConfig } from "../stack/config";
-import { DEFAULT_INTERVAL, type ReplicatedSecretSpec, externalSecret, pushSecret, replicatedSecretOptions } from "../components/replication/replicationSpecs";
+import {
+    DEFAULT_INTERVAL,
+    type ReplicatedSecretSpec,
+    externalSecret,
+    pushSecret,
+    replicatedSecretOptions,
+} from "../components/replication/replicationSpecs";
 import { DEFAULT_MAX_DELAY_MS, parseDurationMs, propagationBound } from "../model/replication";
 import { poll } from "./poll";
 import type { KubeObject, Ports } from "./ports";
@@ -28,7 +34,12 @@ const namespaceOf = (config: RegionConfig) => config.resolved.externalSecrets.na
 /** The bound a write must meet: 2E + P + 2·maxDelay at the defaults, ESO's controller as read (100 s). */
 export function canaryBoundMs(): number {
     const intervals = { pullIntervalMs: parseDurationMs(DEFAULT_INTERVAL), pushIntervalMs: parseDurationMs(DEFAULT_INTERVAL) };
-    return propagationBound("home/vault-written", { intervals, maxDelayMs: DEFAULT_MAX_DELAY_MS, reconcile: "sequential", remoteTargets: 1 }).ms;
+    return propagationBound("home/vault-written", {
+        intervals,
+        maxDelayMs: DEFAULT_MAX_DELAY_MS,
+        reconcile: "sequential",
+        remoteTargets: 1,
+    }).ms;
 }
 
 /** The canary's ESO objects, per region. */
@@ -36,7 +47,10 @@ export function canaryObjects(configs: readonly RegionConfig[]): Map<string, Kub
     const home = configs[0].region;
     const objects = new Map<string, KubeObject[]>();
     for (const config of configs) {
-        const spec: ReplicatedSecretSpec = { ...replicatedSecretOptions.parse({ name: CANARY_NAME, namespace: namespaceOf(config), remoteKey: CANARY_PATH, keys: [KEY] }), home };
+        const spec: ReplicatedSecretSpec = {
+            ...replicatedSecretOptions.parse({ name: CANARY_NAME, namespace: namespaceOf(config), remoteKey: CANARY_PATH, keys: [KEY] }),
+            home,
+        };
         const pushes = config.region === home ? config.peers.map((peer) => pushSecret(spec, peer)) : [];
         objects.set(config.region, [externalSecret(spec), ...pushes] as unknown as KubeObject[]);
     }
@@ -89,7 +103,12 @@ export async function verifyReplication(
         }
         const notSetUp = await waitFor(first, 2 * boundMs);
         if (notSetUp.length > 0) {
-            return { problems: notSetUp.map((region) => `region ${region}: the canary secret did not arrive within ${Math.round((2 * boundMs) / 1000)} s of being set up: check the ExternalSecret ${CANARY_NAME} there (and the PushSecrets in ${home.region})`) };
+            return {
+                problems: notSetUp.map(
+                    (region) =>
+                        `region ${region}: the canary secret did not arrive within ${Math.round((2 * boundMs) / 1000)} s of being set up: check the ExternalSecret ${CANARY_NAME} there (and the PushSecrets in ${home.region})`,
+                ),
+            };
         }
         const second = randomBytes(16).toString("hex");
         const started = clock.now();
@@ -97,10 +116,20 @@ export async function verifyReplication(
         const late = await waitFor(second, boundMs);
         const tookMs = clock.now() - started;
         if (late.length > 0) {
-            return { problems: late.map((region) => `region ${region}: a write into ${home.region}'s Vault did not arrive within the ${Math.round(boundMs / 1000)} s that docs/consistency.md states`) };
+            return {
+                problems: late.map(
+                    (region) =>
+                        `region ${region}: a write into ${home.region}'s Vault did not arrive within the ${Math.round(boundMs / 1000)} s that docs/consistency.md states`,
+                ),
+            };
         }
         for (const config of configs) {
-            progress.step(config.region, "canary", "done", `a write in ${home.region} arrived everywhere in ${Math.round(tookMs / 1000)} s (bound ${Math.round(boundMs / 1000)} s)`);
+            progress.step(
+                config.region,
+                "canary",
+                "done",
+                `a write in ${home.region} arrived everywhere in ${Math.round(tookMs / 1000)} s (bound ${Math.round(boundMs / 1000)} s)`,
+            );
         }
         return { tookMs, boundMs };
     } finally {

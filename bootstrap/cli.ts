@@ -84,7 +84,8 @@ no keys, but without a terminal the admin token still comes from VAULT_TOKEN_<RE
 Exit codes: 0 bootstrapped; 1 a prerequisite is missing or a step failed (run it again once fixed);
 2 bad arguments.`;
 
-const wholeNumber = (value: string | undefined, fallback: number) => (value === undefined ? fallback : /^\d+$/.test(value) ? Number(value) : Number.NaN);
+const wholeNumber = (value: string | undefined, fallback: number) =>
+    value === undefined ? fallback : /^\d+$/.test(value) ? Number(value) : Number.NaN;
 
 /** Reads a PGP public key file as the base64 Vault's API takes. @throws Error naming the file */
 function readPgpKey(file: string): string {
@@ -130,7 +131,11 @@ export async function main(argv: readonly string[], projectDir = path.resolve(__
     const tls: Record<string, RegionTls | undefined> = {};
     try {
         const project = readProject(projectDir);
-        const regions = values.regions?.split(",").map((r) => r.trim()).filter((r) => r !== "") ?? defaultRegions(project.config);
+        const regions =
+            values.regions
+                ?.split(",")
+                .map((r) => r.trim())
+                .filter((r) => r !== "") ?? defaultRegions(project.config);
         const podTimeout = wholeNumber(values["pod-timeout"], BOOTSTRAP_DEFAULTS.podTimeoutMs / 1000);
         options = {
             regions,
@@ -156,7 +161,10 @@ export async function main(argv: readonly string[], projectDir = path.resolve(__
         // Each region's kubeconfig context, seal and TLS, from its stack file (a missing file means the
         // committed defaults); a file the config names (the CA) is read relative to the project directory.
         for (const region of regions) {
-            const parsed = parseConfig(region, readStackConfig(project, region).config, { environment: { VAULT_TOKEN: "checked later" }, readFile: projectFileReader(projectDir) });
+            const parsed = parseConfig(region, readStackConfig(project, region).config, {
+                environment: { VAULT_TOKEN: "checked later" },
+                readFile: projectFileReader(projectDir),
+            });
             if (!parsed.ok) {
                 return fail(parsed.problems, 1);
             }
@@ -170,7 +178,11 @@ export async function main(argv: readonly string[], projectDir = path.resolve(__
         }
     } catch (error) {
         // A broken project or stack file, or an unreadable PGP key file: one line, no stack trace.
-        if (error instanceof ProjectError || (error instanceof Error && "code" in error) || (error instanceof Error && error.message.includes("PGP"))) {
+        if (
+            error instanceof ProjectError ||
+            (error instanceof Error && "code" in error) ||
+            (error instanceof Error && error.message.includes("PGP"))
+        ) {
             return fail([error.message], 1);
         }
         throw error;
@@ -218,7 +230,13 @@ export async function main(argv: readonly string[], projectDir = path.resolve(__
         }
         // Anything else (a failed `pulumi up`, an unreachable API): its message, never a stack trace,
         // which could show the arguments of the call that failed.
-        return fail([error instanceof Error ? error.message : String(error), "run the bootstrap again once this is fixed: it picks up where it stopped"], 1);
+        return fail(
+            [
+                error instanceof Error ? error.message : String(error),
+                "run the bootstrap again once this is fixed: it picks up where it stopped",
+            ],
+            1,
+        );
     } finally {
         live?.pause();
         await cluster.close();
@@ -226,7 +244,11 @@ export async function main(argv: readonly string[], projectDir = path.resolve(__
 }
 
 /** The plan in words: the regions, their clusters, Vault namespaces and seals, from the stack files (a region not in `seals` is Shamir). */
-export function planLines(options: BootstrapOptions, clusters: Readonly<Record<string, RegionCluster>>, seals: Readonly<Record<string, SealType>> = {}): string[] {
+export function planLines(
+    options: BootstrapOptions,
+    clusters: Readonly<Record<string, RegionCluster>>,
+    seals: Readonly<Record<string, SealType>> = {},
+): string[] {
     const auto = autoUnsealRegions(options.regions, seals);
     const shamir = options.regions.filter((region) => !auto.includes(region));
     const pgp = options.pgpKeys ? ", each encrypted to one PGP key" : "";
@@ -238,7 +260,9 @@ export function planLines(options: BootstrapOptions, clusters: Readonly<Record<s
         ),
         ...(shamir.length === 0
             ? []
-            : [`${auto.length === 0 ? "A Vault" : `A Shamir Vault (${shamir.join(", ")})`} initialized now gets ${options.keyShares} unseal key shares, ${options.keyThreshold} needed to unseal${pgp}.`]),
+            : [
+                  `${auto.length === 0 ? "A Vault" : `A Shamir Vault (${shamir.join(", ")})`} initialized now gets ${options.keyShares} unseal key shares, ${options.keyThreshold} needed to unseal${pgp}.`,
+              ]),
         ...(auto.length === 0
             ? []
             : [
@@ -288,7 +312,13 @@ async function confirmPlan(
         planned = { ...planned, keyShares: keyShares ?? options.keyShares };
     }
     if (ask.keyThreshold) {
-        const keyThreshold = await number({ message: prompts.threshold, default: Math.min(planned.keyThreshold, planned.keyShares), min: 1, max: planned.keyShares, required: true });
+        const keyThreshold = await number({
+            message: prompts.threshold,
+            default: Math.min(planned.keyThreshold, planned.keyShares),
+            min: 1,
+            max: planned.keyShares,
+            required: true,
+        });
         planned = { ...planned, keyThreshold: keyThreshold ?? planned.keyThreshold };
     }
     const problems = optionProblems(planned);
@@ -307,11 +337,13 @@ export function summary(report: BootstrapReport): string[] {
         `Stacks created: ${list(report.created)}. Vaults initialized: ${list(report.initialized)}; unsealed: ${list(report.unsealed)}${report.autoUnsealed.length > 0 ? `; unsealed themselves (auto-unseal): ${list(report.autoUnsealed)}` : ""}.`,
         `Configured: ${list(report.configured)}; connected to their peers: ${list(report.wired)}. Every ClusterSecretStore is Ready.`,
         ...(report.canary
-            ? [`A canary write reached every region in ${Math.round(report.canary.tookMs / 1000)} s (bound ${Math.round(report.canary.boundMs / 1000)} s).`]
+            ? [
+                  `A canary write reached every region in ${Math.round(report.canary.tookMs / 1000)} s (bound ${Math.round(report.canary.boundMs / 1000)} s).`,
+              ]
             : []),
         report.revokedRootTokens.length > 0
             ? `Root tokens revoked: ${list(report.revokedRootTokens)}. For later \`pulumi up\` runs, export VAULT_TOKEN with an admin token: make one with \`vault operator generate-root\` and the unseal keys (the recovery keys of an auto-unseal Vault) when needed, or log in through an admin auth method (README, "The admin credential").`
-            : "No root token was revoked. Later `pulumi up` runs take the admin token from VAULT_TOKEN (README, \"The admin credential\").",
+            : 'No root token was revoked. Later `pulumi up` runs take the admin token from VAULT_TOKEN (README, "The admin credential").',
     ];
 }
 

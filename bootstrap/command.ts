@@ -6,7 +6,9 @@ import { type ParseArgsConfig, parseArgs } from "node:util";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 const HELP_OPTION = { help: { type: "boolean", short: "h" } } as const;
-type Values<O extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: O & typeof HELP_OPTION; strict: true; allowPositionals: false }>>["values"];
+type Values<O extends Options> = ReturnType<
+    typeof parseArgs<{ args: string[]; options: O & typeof HELP_OPTION; strict: true; allowPositionals: false }>
+>["values"];
 
 /**
  * Parses `argv` against `options` (plus `-h`/`--help`), with no positional arguments.

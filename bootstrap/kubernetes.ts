@@ -51,10 +51,14 @@ export class KubernetesClusters implements Cluster {
 
     async vaultPods(region: string): Promise<PodStatus[]> {
         const { k8s, kc, where } = await this.config(region);
-        const pods = await kc.makeApiClient(k8s.CoreV1Api).listNamespacedPod({ namespace: where.vaultNamespace, labelSelector: SERVER_PODS });
+        const pods = await kc
+            .makeApiClient(k8s.CoreV1Api)
+            .listNamespacedPod({ namespace: where.vaultNamespace, labelSelector: SERVER_PODS });
         return pods.items.map((pod) => ({
             name: pod.metadata?.name ?? "",
-            running: pod.status?.phase === "Running" && (pod.status.containerStatuses ?? []).some((c) => c.name === "vault" && c.state?.running !== undefined),
+            running:
+                pod.status?.phase === "Running" &&
+                (pod.status.containerStatuses ?? []).some((c) => c.name === "vault" && c.state?.running !== undefined),
         }));
     }
 
@@ -65,7 +69,9 @@ export class KubernetesClusters implements Cluster {
             version: "v1",
             plural: "clustersecretstores",
             labelSelector: PROJECT_STORES,
-        })) as { items?: { metadata?: { name?: string }; status?: { conditions?: { type?: string; status?: string; message?: string }[] } }[] };
+        })) as {
+            items?: { metadata?: { name?: string }; status?: { conditions?: { type?: string; status?: string; message?: string }[] } }[];
+        };
         return (list.items ?? []).map((store) => {
             const ready = store.status?.conditions?.find((c) => c.type === "Ready");
             return { name: store.metadata?.name ?? "", ready: ready?.status === "True", message: ready?.message };
@@ -88,7 +94,9 @@ export class KubernetesClusters implements Cluster {
             if ((error as { code?: number }).code !== 409) {
                 throw error;
             }
-            const existing = (await api.getNamespacedCustomObject({ ...where, name: object.metadata.name })) as { metadata?: { resourceVersion?: string } };
+            const existing = (await api.getNamespacedCustomObject({ ...where, name: object.metadata.name })) as {
+                metadata?: { resourceVersion?: string };
+            };
             await api.replaceNamespacedCustomObject({
                 ...where,
                 name: object.metadata.name,

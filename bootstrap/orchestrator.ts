@@ -99,7 +99,9 @@ export function optionProblems(options: BootstrapOptions): string[] {
         problems.push("--key-threshold 1 with more than one share lets any one key holder unseal alone; use at least 2");
     }
     if (options.pgpKeys !== undefined && options.pgpKeys.length !== options.keyShares) {
-        problems.push(`--pgp-keys lists ${options.pgpKeys.length} key(s), but --key-shares is ${options.keyShares}: give one PGP key per share`);
+        problems.push(
+            `--pgp-keys lists ${options.pgpKeys.length} key(s), but --key-shares is ${options.keyShares}: give one PGP key per share`,
+        );
     }
     if (!options.interactive && (options.pgpKeys === undefined || options.rootTokenPgpKey === undefined)) {
         problems.push(
@@ -132,7 +134,9 @@ export async function bootstrap(ports: Ports, options: BootstrapOptions): Promis
         // it, and are named.
         const complete = await completeRegions(ports, tokens, configs);
         const home = options.regions[0];
-        const notNeeded = [...complete].filter((region) => tokens.get(region)?.root === true && !(options.verify === true && region === home));
+        const notNeeded = [...complete].filter(
+            (region) => tokens.get(region)?.root === true && !(options.verify === true && region === home),
+        );
         const failed = await revokeRootTokens(ports, tokens, notNeeded);
         throw new BootstrapError([...lines, ...rootTokensLeft(tokens, new Set(notNeeded), failed)]);
     }
@@ -142,14 +146,21 @@ export async function bootstrap(ports: Ports, options: BootstrapOptions): Promis
         const failed = await revokeRootTokens(ports, tokens, roots);
         report.revokedRootTokens.push(...roots.filter((region) => !failed.includes(region)));
         if (failed.length > 0) {
-            throw new BootstrapError([`everything else is done, but revoking the root token of ${failed.join(", ")} failed`, ...rootTokensLeft(tokens, new Set(failed), failed)]);
+            throw new BootstrapError([
+                `everything else is done, but revoking the root token of ${failed.join(", ")} failed`,
+                ...rootTokensLeft(tokens, new Set(failed), failed),
+            ]);
         }
     }
     return report;
 }
 
 /** Of the regions whose token is held, those configured and connected to every peer (as far as can be told now). */
-async function completeRegions(ports: Ports, tokens: Map<string, { token: Sensitive; root: boolean }>, configs: ReadonlyMap<string, RegionConfig>): Promise<Set<string>> {
+async function completeRegions(
+    ports: Ports,
+    tokens: Map<string, { token: Sensitive; root: boolean }>,
+    configs: ReadonlyMap<string, RegionConfig>,
+): Promise<Set<string>> {
     const complete = new Set<string>();
     for (const region of tokens.keys()) {
         const config = configs.get(region);
@@ -170,7 +181,11 @@ async function completeRegions(ports: Ports, tokens: Map<string, { token: Sensit
  * Revokes the root tokens of `regions`, each on its own (one failure does not keep the others alive),
  * and forgets them. @returns the regions whose token could not be revoked
  */
-async function revokeRootTokens(ports: Ports, tokens: Map<string, { token: Sensitive; root: boolean }>, regions: readonly string[]): Promise<string[]> {
+async function revokeRootTokens(
+    ports: Ports,
+    tokens: Map<string, { token: Sensitive; root: boolean }>,
+    regions: readonly string[],
+): Promise<string[]> {
     const failed: string[] = [];
     for (const region of regions) {
         const held = tokens.get(region);
@@ -194,7 +209,15 @@ async function run(
     configs: Map<string, RegionConfig>,
 ): Promise<BootstrapReport> {
     const { workspace, progress } = ports;
-    const report: BootstrapReport = { created: [], initialized: [], unsealed: [], autoUnsealed: [], configured: [], wired: [], revokedRootTokens: [] };
+    const report: BootstrapReport = {
+        created: [],
+        initialized: [],
+        unsealed: [],
+        autoUnsealed: [],
+        configured: [],
+        wired: [],
+        revokedRootTokens: [],
+    };
 
     // 0. Every region's cluster answers, and so does its Vault where it already runs: all checked
     //    before anything changes, one line per region that does not.
@@ -238,12 +261,17 @@ async function run(
             continue;
         }
         progress.step(region, "wire", "running", `connecting ${missing.join(", ")}`);
-        await workspace.up(region, { vaultToken: await adminToken(ports, config, tokens), onOutput: (line) => progress.step(region, "wire", "running", line) });
+        await workspace.up(region, {
+            vaultToken: await adminToken(ports, config, tokens),
+            onOutput: (line) => progress.step(region, "wire", "running", line),
+        });
         const after = await workspace.outputs(region);
         const still = config.peers.filter((peer) => !connectedPeersOf(after).includes(peer));
         if (still.length > 0) {
             progress.step(region, "wire", "failed");
-            throw new BootstrapError([`region ${region}: not connected to ${still.join(", ")} after its run: see the warnings of \`pulumi up -s ${region}\` (a peer that issued no token)`]);
+            throw new BootstrapError([
+                `region ${region}: not connected to ${still.join(", ")} after its run: see the warnings of \`pulumi up -s ${region}\` (a peer that issued no token)`,
+            ]);
         }
         report.wired.push(region);
         progress.step(region, "wire", "done");
@@ -291,7 +319,11 @@ async function reachability(ports: Ports, region: string): Promise<string[]> {
 }
 
 /** A line for every root token a failed run leaves alive, saying whether a later run will revoke it. */
-function rootTokensLeft(tokens: Map<string, { token: Sensitive; root: boolean }>, notNeeded: ReadonlySet<string>, failed: readonly string[]): string[] {
+function rootTokensLeft(
+    tokens: Map<string, { token: Sensitive; root: boolean }>,
+    notNeeded: ReadonlySet<string>,
+    failed: readonly string[],
+): string[] {
     const alive = [...tokens].filter(([, { root }]) => root).map(([region]) => region);
     const forNextRun = alive.filter((region) => !notNeeded.has(region) && !failed.includes(region));
     const yours = alive.filter((region) => !forNextRun.includes(region));
@@ -299,7 +331,11 @@ function rootTokensLeft(tokens: Map<string, { token: Sensitive; root: boolean }>
         ...(forNextRun.length > 0
             ? [`the root token of ${forNextRun.join(", ")} is still alive: the next run asks for it, and revokes it when it completes`]
             : []),
-        ...(yours.length > 0 ? [`the root token of ${yours.join(", ")} is still alive and no later run needs it: revoke it (\`VAULT_TOKEN=<it> vault token revoke -self\`)`] : []),
+        ...(yours.length > 0
+            ? [
+                  `the root token of ${yours.join(", ")} is still alive and no later run needs it: revoke it (\`VAULT_TOKEN=<it> vault token revoke -self\`)`,
+              ]
+            : []),
     ];
 }
 
@@ -342,7 +378,9 @@ async function regionConfig(ports: Ports, region: string, regions: readonly stri
     }
     sealOf(parsed.config);
     if (parsed.config.region !== region) {
-        throw new BootstrapError([`stack ${region} deploys region ${parsed.config.region}: the bootstrap expects each region's stack to be named after it`]);
+        throw new BootstrapError([
+            `stack ${region} deploys region ${parsed.config.region}: the bootstrap expects each region's stack to be named after it`,
+        ]);
     }
     const left = parsed.config.peers.filter((peer) => !regions.includes(peer));
     if (left.length > 0) {
@@ -386,7 +424,13 @@ async function bringUp(
         });
         const keysEncrypted = options.pgpKeys !== undefined;
         const rootTokenEncrypted = options.rootTokenPgpKey !== undefined;
-        await ports.operator.keepOffline(region, { keys: result.keys, rootToken: result.rootToken, keysEncrypted, rootTokenEncrypted, ...(auto ? { recovery: true } : {}) });
+        await ports.operator.keepOffline(region, {
+            keys: result.keys,
+            rootToken: result.rootToken,
+            keysEncrypted,
+            rootTokenEncrypted,
+            ...(auto ? { recovery: true } : {}),
+        });
         // Recovery keys cannot unseal: they are shown, never kept.
         if (!keysEncrypted && !auto) {
             keys = result.keys;
@@ -413,7 +457,15 @@ async function bringUp(
     }
 
     if (auto) {
-        await waitForAutoUnseal(ports, options, config, seal, pods, statuses.some((status) => status.sealed), report);
+        await waitForAutoUnseal(
+            ports,
+            options,
+            config,
+            seal,
+            pods,
+            statuses.some((status) => status.sealed),
+            report,
+        );
     } else {
         await unsealWithKeys(ports, options, region, pods, keys, report);
     }
@@ -452,7 +504,14 @@ async function unsealWithKeys(
     progress.step(region, "unseal", "running");
     let unsealedAny = false;
     for (const pod of pods) {
-        let status = await waitForStatus(ports, options, region, pod, (s) => !s.sealed || (s.initialized && s.t > 0), "to join the Raft cluster");
+        let status = await waitForStatus(
+            ports,
+            options,
+            region,
+            pod,
+            (s) => !s.sealed || (s.initialized && s.t > 0),
+            "to join the Raft cluster",
+        );
         if (!status.sealed) {
             continue;
         }
@@ -467,7 +526,9 @@ async function unsealWithKeys(
         }
         status = await waitForStatus(ports, options, region, pod, (s) => !s.sealed || (s.progress > 0 && s.progress < s.t), "to unseal");
         if (status.sealed) {
-            throw new BootstrapError([`region ${region}: ${pod} is still sealed after ${keys.length} key(s) (progress ${status.progress} of ${status.t}); check the keys and run the bootstrap again`]);
+            throw new BootstrapError([
+                `region ${region}: ${pod} is still sealed after ${keys.length} key(s) (progress ${status.progress} of ${status.t}); check the keys and run the bootstrap again`,
+            ]);
         }
         unsealedAny = true;
         progress.step(region, "unseal", "running", `${pod} unsealed`);
@@ -519,7 +580,12 @@ async function waitForAutoUnseal(
                 progress.step(region, "unseal", "failed", `${pod} is still sealed`);
                 throw new BootstrapError([autoUnsealTimeout(region, namespace, pod, seal, status, options.podTimeoutMs)]);
             }
-            progress.step(region, "unseal", "running", `waiting for ${pod} to ${status.initialized ? "unseal itself" : "join the Raft cluster and unseal itself"} (${seal.type})`);
+            progress.step(
+                region,
+                "unseal",
+                "running",
+                `waiting for ${pod} to ${status.initialized ? "unseal itself" : "join the Raft cluster and unseal itself"} (${seal.type})`,
+            );
             return undefined;
         });
     }
@@ -532,7 +598,14 @@ async function waitForAutoUnseal(
 }
 
 /** Why an auto-unseal server is still sealed, most likely, and what to check. */
-function autoUnsealTimeout(region: string, namespace: string, pod: string, seal: ResolvedVaultSealOptions, status: SealStatus, timeoutMs: number): string {
+function autoUnsealTimeout(
+    region: string,
+    namespace: string,
+    pod: string,
+    seal: ResolvedVaultSealOptions,
+    status: SealStatus,
+    timeoutMs: number,
+): string {
     const seconds = Math.round(timeoutMs / 1000);
     const credentials =
         seal.type === "shamir"
@@ -540,7 +613,9 @@ function autoUnsealTimeout(region: string, namespace: string, pod: string, seal:
             : seal.credentials === "secret"
               ? `the Secret ${seal.credentialsSecret ?? "(vault.seal.credentialsSecret)"} in namespace ${namespace} is missing or holds wrong credentials`
               : `the workload identity ${seal.workloadIdentity ?? "(vault.seal.workloadIdentity)"} is not bound to the servers' service account or may not use the key`;
-    const state = status.initialized ? `is still sealed after ${seconds} s` : `has not joined the Raft cluster and unsealed itself after ${seconds} s`;
+    const state = status.initialized
+        ? `is still sealed after ${seconds} s`
+        : `has not joined the Raft cluster and unsealed itself after ${seconds} s`;
     return (
         `region ${region}: ${pod} ${state}, but with vault.seal.type ${seal.type} it unseals itself through the KMS: the KMS is unreachable from the cluster, or ${credentials}. ` +
         `Check \`kubectl -n ${namespace} logs ${pod}\` for seal${status.initialized ? "" : " and retry_join"} errors, fix it, and run the bootstrap again (it asks for no unseal keys)`
@@ -638,7 +713,11 @@ async function waitForStatus(
 }
 
 /** The admin token for a region: the root token still in memory, or the operator's (checked). */
-async function adminToken(ports: Ports, config: RegionConfig, tokens: Map<string, { token: Sensitive; root: boolean }>): Promise<Sensitive> {
+async function adminToken(
+    ports: Ports,
+    config: RegionConfig,
+    tokens: Map<string, { token: Sensitive; root: boolean }>,
+): Promise<Sensitive> {
     const region = config.region;
     const known = tokens.get(region);
     if (known !== undefined) {

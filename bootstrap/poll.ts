@@ -6,7 +6,11 @@ import type { Clock } from "./ports";
  * (time spent in the calls included), `attempt` is told it is the last one, and must return a value
  * or throw.
  */
-export async function poll<T>(clock: Clock, timing: { readonly timeoutMs: number; readonly pollMs: number }, attempt: (last: boolean) => Promise<T | undefined>): Promise<T> {
+export async function poll<T>(
+    clock: Clock,
+    timing: { readonly timeoutMs: number; readonly pollMs: number },
+    attempt: (last: boolean) => Promise<T | undefined>,
+): Promise<T> {
     const started = clock.now();
     for (;;) {
         const last = clock.now() - started >= timing.timeoutMs;

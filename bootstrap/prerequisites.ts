@@ -21,8 +21,13 @@ export const runCommand: Run = (command, args) => {
 };
 
 /** The contexts of the kubeconfig files in `KUBECONFIG` (or `~/.kube/config`). */
-export function kubeContexts(environment: NodeJS.ProcessEnv = process.env, readFile: (file: string) => string | undefined = readIfExists): string[] {
-    const files = (environment.KUBECONFIG ?? path.join(os.homedir(), ".kube", "config")).split(path.delimiter).filter((file) => file !== "");
+export function kubeContexts(
+    environment: NodeJS.ProcessEnv = process.env,
+    readFile: (file: string) => string | undefined = readIfExists,
+): string[] {
+    const files = (environment.KUBECONFIG ?? path.join(os.homedir(), ".kube", "config"))
+        .split(path.delimiter)
+        .filter((file) => file !== "");
     return files.flatMap((file) => {
         const text = readFile(file);
         if (text === undefined) {
@@ -51,11 +56,15 @@ export function missingPrerequisites(input: PrerequisiteInput): string[] {
     const problems: string[] = [];
     const version = run("pulumi", ["version"]);
     if (version === undefined) {
-        problems.push("the pulumi CLI is not installed or not on PATH: install it (https://www.pulumi.com/docs/iac/download-install/), the Automation API drives it");
+        problems.push(
+            "the pulumi CLI is not installed or not on PATH: install it (https://www.pulumi.com/docs/iac/download-install/), the Automation API drives it",
+        );
     } else {
         const whoami = run("pulumi", ["whoami"]);
         if (whoami === undefined || whoami.status !== 0) {
-            problems.push("pulumi is not logged in to a backend: run `pulumi login` (Pulumi Cloud, or a self-managed backend such as `pulumi login s3://<bucket>`)");
+            problems.push(
+                "pulumi is not logged in to a backend: run `pulumi login` (Pulumi Cloud, or a self-managed backend such as `pulumi login s3://<bucket>`)",
+            );
         }
     }
     const known = new Set(kubeContexts(input.environment, input.readFile));

@@ -26,7 +26,9 @@ export function keyMaterialLines(region: string, material: KeyMaterial): string[
         ...material.keys.map((key, i) => `  ${kind} key ${i + 1}: ${key.reveal()}`),
         `  Initial root token: ${material.rootToken.reveal()}`,
         ...(material.recovery === true
-            ? ["Recovery keys cannot unseal this Vault (it unseals itself through its KMS): they authorize `vault operator generate-root` (a new root token) and seal migration."]
+            ? [
+                  "Recovery keys cannot unseal this Vault (it unseals itself through its KMS): they authorize `vault operator generate-root` (a new root token) and seal migration.",
+              ]
             : []),
         "Store them offline now, each key with a different person. They are not kept anywhere else.",
     ];
@@ -47,7 +49,12 @@ export class TerminalOperator implements Operator {
         this.write(`\n${keyMaterialLines(region, material).join("\n")}\n\n`);
         try {
             const keys = material.recovery === true ? "recovery keys" : "keys";
-            while (!(await confirm({ message: `Are all ${material.keys.length} ${keys} and the root token of ${region} stored offline?`, default: false }))) {
+            while (
+                !(await confirm({
+                    message: `Are all ${material.keys.length} ${keys} and the root token of ${region} stored offline?`,
+                    default: false,
+                }))
+            ) {
                 this.write("They are not shown again once you go on. Store them, then answer yes.\n");
             }
         } finally {
@@ -69,7 +76,12 @@ export class TerminalOperator implements Operator {
 
     async adminToken(region: string): Promise<Sensitive> {
         this.pause();
-        return new Sensitive(await password({ message: `An admin token for the Vault of ${region} (the root token, or one with the admin policy)`, mask: "*" }));
+        return new Sensitive(
+            await password({
+                message: `An admin token for the Vault of ${region} (the root token, or one with the admin policy)`,
+                mask: "*",
+            }),
+        );
     }
 }
 
@@ -106,7 +118,11 @@ export class NonInteractiveOperator implements Operator {
         const name = adminTokenVariable(region);
         const token = this.environment[name];
         if (token === undefined || token === "") {
-            return Promise.reject(new BootstrapError([`region ${region}: set ${name} to an admin token for its Vault (the decrypted root token, say) and run again`]));
+            return Promise.reject(
+                new BootstrapError([
+                    `region ${region}: set ${name} to an admin token for its Vault (the decrypted root token, say) and run again`,
+                ]),
+            );
         }
         return Promise.resolve(new Sensitive(token));
     }

@@ -97,7 +97,8 @@ export class VaultHttpApi implements VaultApi {
 
     private async call(region: string, pod: string, call: Call): Promise<{ status: number; body: Record<string, unknown> }> {
         const tls = this.tls(region);
-        const failed = (message: string) => new VaultHttpError(0, `region ${region}, ${pod}: ${call.method} ${call.path} failed: ${message}`);
+        const failed = (message: string) =>
+            new VaultHttpError(0, `region ${region}, ${pod}: ${call.method} ${call.path} failed: ${message}`);
         if (tls !== undefined && tls.ca.trim() === "") {
             throw failed("TLS is on, but there is no CA to verify the server with (openova-vault:vaultCaCertFile)");
         }
@@ -116,7 +117,13 @@ export class VaultHttpApi implements VaultApi {
         }
         let response: { status: number; text: string };
         try {
-            response = await send(url, { method: call.method, headers, payload, timeoutMs: call.timeoutMs ?? this.timeoutMs, tls: tls && { ca: tls.ca, servername: vaultServerName(pod, tls.namespace) } });
+            response = await send(url, {
+                method: call.method,
+                headers,
+                payload,
+                timeoutMs: call.timeoutMs ?? this.timeoutMs,
+                tls: tls && { ca: tls.ca, servername: vaultServerName(pod, tls.namespace) },
+            });
         } catch (error) {
             throw failed((error as Error).message);
         }
@@ -129,7 +136,10 @@ export class VaultHttpApi implements VaultApi {
         }
         if (response.status < 200 || response.status > 299) {
             const errors = Array.isArray(body.errors) ? body.errors.filter((e): e is string => typeof e === "string") : [];
-            throw new VaultHttpError(response.status, `region ${region}, ${pod}: ${call.method} ${call.path} answered ${response.status}${errors.length > 0 ? `: ${errors.join("; ")}` : ""}`);
+            throw new VaultHttpError(
+                response.status,
+                `region ${region}, ${pod}: ${call.method} ${call.path} answered ${response.status}${errors.length > 0 ? `: ${errors.join("; ")}` : ""}`,
+            );
         }
         return { status: response.status, body };
     }
@@ -162,13 +172,25 @@ export class VaultHttpApi implements VaultApi {
         const [base64, plain] = auto ? [body.recovery_keys_base64, body.recovery_keys] : [body.keys_base64, body.keys];
         const keys = Array.isArray(base64) ? base64 : Array.isArray(plain) ? plain : [];
         if (keys.length !== request.secretShares || typeof body.root_token !== "string") {
-            throw new VaultHttpError(200, `region ${region}, ${pod}: PUT /v1/sys/init answered without ${request.secretShares} ${auto ? "recovery " : ""}keys and a root token`);
+            throw new VaultHttpError(
+                200,
+                `region ${region}, ${pod}: PUT /v1/sys/init answered without ${request.secretShares} ${auto ? "recovery " : ""}keys and a root token`,
+            );
         }
         return { keys: keys.map((key) => new Sensitive(String(key))), rootToken: new Sensitive(body.root_token) };
     }
 
     async unseal(region: string, pod: string, key: Sensitive): Promise<SealStatus> {
-        return sealStatusOf((await this.call(region, pod, { method: "PUT", path: "/v1/sys/unseal", body: { key: key.reveal() }, timeoutMs: 4 * this.timeoutMs })).body);
+        return sealStatusOf(
+            (
+                await this.call(region, pod, {
+                    method: "PUT",
+                    path: "/v1/sys/unseal",
+                    body: { key: key.reveal() },
+                    timeoutMs: 4 * this.timeoutMs,
+                })
+            ).body,
+        );
     }
 
     async tokenInfo(region: string, token: Sensitive): Promise<{ valid: boolean; root: boolean }> {
@@ -211,11 +233,16 @@ function send(
             request.tls === undefined
                 ? http.request(url, common)
                 : https.request(url, { ...common, ca: request.tls.ca, servername: request.tls.servername, rejectUnauthorized: true });
-        const timer = setTimeout(() => req.destroy(new Error(`no answer within ${Math.round(request.timeoutMs / 1000)} s`)), request.timeoutMs);
-        const done = <T>(settle: (value: T) => void) => (value: T) => {
-            clearTimeout(timer);
-            settle(value);
-        };
+        const timer = setTimeout(
+            () => req.destroy(new Error(`no answer within ${Math.round(request.timeoutMs / 1000)} s`)),
+            request.timeoutMs,
+        );
+        const done =
+            <T>(settle: (value: T) => void) =>
+            (value: T) => {
+                clearTimeout(timer);
+                settle(value);
+            };
         req.on("error", done(reject));
         req.on("response", (response) => {
             const chunks: Buffer[] = [];

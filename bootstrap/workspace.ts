@@ -74,6 +74,8 @@ export class AutomationWorkspace implements Workspace {
 
     async outputs(stack: string): Promise<Record<string, unknown>> {
         const outputs = await (await this.stack(stack)).outputs();
-        return Object.fromEntries(Object.entries(outputs).map(([name, output]) => [name, output.secret ? "[secret]" : (output.value as unknown)]));
+        return Object.fromEntries(
+            Object.entries(outputs).map(([name, output]) => [name, output.secret ? "[secret]" : (output.value as unknown)]),
+        );
     }
 }

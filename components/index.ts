@@ -5,12 +5,33 @@
  *
  * Every option is described in docs/configuration.md (generated from the schemas exported here).
  */
-export { VaultRegion, type VaultRegionArgs, type PeerEndpoint, type PeerClusterIdentity, type IssuedPeerAccess } from "./region/vaultRegion";
-export { regionOptions, regionVaultOptions, PEER_AUTH_MODES, type PeerAuth, type RegionOptions, type ResolvedRegionOptions } from "./region/regionOptions";
+export {
+    VaultRegion,
+    type VaultRegionArgs,
+    type PeerEndpoint,
+    type PeerClusterIdentity,
+    type IssuedPeerAccess,
+} from "./region/vaultRegion";
+export {
+    regionOptions,
+    regionVaultOptions,
+    PEER_AUTH_MODES,
+    type PeerAuth,
+    type RegionOptions,
+    type ResolvedRegionOptions,
+} from "./region/regionOptions";
 
 export { VaultServer, type VaultServerArgs } from "./vault-server/vaultServer";
 export { vaultServerOptions, type VaultServerOptions, type ResolvedVaultServerOptions } from "./vault-server/serverOptions";
-export { serverConfig, serverSettings, vaultHelmValues, type VaultServerSettings, type VaultHelmValues, VAULT_RELEASE_NAME, VAULT_API_PORT } from "./vault-server/serverValues";
+export {
+    serverConfig,
+    serverSettings,
+    vaultHelmValues,
+    type VaultServerSettings,
+    type VaultHelmValues,
+    VAULT_RELEASE_NAME,
+    VAULT_API_PORT,
+} from "./vault-server/serverValues";
 export { tlsOptions, type VaultTlsOptions, TLS_PASSTHROUGH_ANNOTATIONS } from "./vault-server/tls";
 export { sealOptions, type VaultSealOptions, SEAL_TYPES, SEAL_RULES } from "./vault-server/seal";
 export { resourceOptions, type VaultResourceOptions } from "./vault-server/resources";
@@ -28,7 +49,14 @@ export { LocalStore, PeerStore, type LocalStoreArgs, type PeerStoreArgs } from "
 export { LOCAL_STORE_NAME, LOCAL_PUSH_STORE_NAME, READ_NAMESPACE_LABEL, REPLICATE_NAMESPACE_LABEL } from "./stores/storeSpecs";
 
 export { ReplicatedSecret, type ReplicatedSecretArgs, type InitialValueArgs } from "./replication/replicatedSecret";
-export { replicatedSecretOptions, externalSecret, pushSecret, WRITE_MODES, type WriteMode, type ReplicatedSecretSpec } from "./replication/replicationSpecs";
+export {
+    replicatedSecretOptions,
+    externalSecret,
+    pushSecret,
+    WRITE_MODES,
+    type WriteMode,
+    type ReplicatedSecretSpec,
+} from "./replication/replicationSpecs";
 
 export { RaftSnapshots, type RaftSnapshotsArgs } from "./snapshots/raftSnapshots";
 export { raftSnapshotOptions, type RaftSnapshotOptions } from "./snapshots/snapshotSpecs";

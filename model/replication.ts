@@ -77,7 +77,9 @@ export function regionRoles(layout: Layout, regions: number, home = 0): RegionRo
             case "home/vault-written":
                 return { pulls: true, pushes: r === home ? "peers" : "none", owner: "external-secret" };
             case "home/cluster-written":
-                return r === home ? { pulls: false, pushes: "all", owner: "app" } : { pulls: true, pushes: "none", owner: "external-secret" };
+                return r === home
+                    ? { pulls: false, pushes: "all", owner: "app" }
+                    : { pulls: true, pushes: "none", owner: "external-secret" };
         }
     });
 }
@@ -226,7 +228,10 @@ function prng(seed: number): () => number {
 }
 
 /** Which of a pusher's sources it reads. */
-type PushSource = { readonly kind: "secret" } | { readonly kind: "generate"; readonly prefix: string } | { readonly kind: "value"; readonly value: string };
+type PushSource =
+    | { readonly kind: "secret" }
+    | { readonly kind: "generate"; readonly prefix: string }
+    | { readonly kind: "value"; readonly value: string };
 
 interface Pusher {
     readonly id: number;
@@ -314,7 +319,8 @@ class EventQueue {
 
 function checkRegions(regions: number, home: number): void {
     if (!Number.isInteger(regions) || regions < 1) throw new Error(`regions must be a whole number >= 1, got ${regions}`);
-    if (!Number.isInteger(home) || home < 0 || home >= regions) throw new Error(`home must be a region index in [0, ${regions - 1}], got ${home}`);
+    if (!Number.isInteger(home) || home < 0 || home >= regions)
+        throw new Error(`home must be a region index in [0, ${regions - 1}], got ${home}`);
 }
 
 function checkMs(name: string, ms: number, min: number): void {
@@ -332,7 +338,8 @@ export function simulate(scenario: Scenario): SimResult {
     const maxDelay = scenario.maxDelayMs ?? DEFAULT_MAX_DELAY_MS;
     checkMs("maxDelayMs", maxDelay, 0);
     checkMs("untilMs", scenario.untilMs, 0);
-    if (scenario.phases.pull.length !== n || scenario.phases.push.length !== n) throw new Error(`phases need one pull and one push time per region (${n})`);
+    if (scenario.phases.pull.length !== n || scenario.phases.push.length !== n)
+        throw new Error(`phases need one pull and one push time per region (${n})`);
     [...scenario.phases.pull, ...scenario.phases.push].forEach((t) => checkMs("phase", t, 0));
     const reconcile = scenario.reconcile ?? "independent";
     const random = prng(scenario.seed ?? 1);
@@ -345,12 +352,20 @@ export function simulate(scenario: Scenario): SimResult {
 
     // State.
     const start = scenario.start ?? { value: "v0" };
-    const vaults: (KvEntry | undefined)[] = Array.from({ length: n }, () => (start === "empty" ? undefined : { data: start.value, version: 1, managedBy: MANAGED_BY }));
+    const vaults: (KvEntry | undefined)[] = Array.from({ length: n }, () =>
+        start === "empty" ? undefined : { data: start.value, version: 1, managedBy: MANAGED_BY },
+    );
     const secrets: (string | undefined)[] = Array.from({ length: n }, () => (start === "empty" ? undefined : start.value));
     const initial: Snapshot = { vaults: [...vaults], secrets: [...secrets] };
     const changes: Change[] = [];
     const errors: PushError[] = [];
-    const requests: RequestCounts[] = Array.from({ length: n }, () => ({ dataReads: 0, metadataReads: 0, dataWrites: 0, metadataWrites: 0, tokenLookups: 0 }));
+    const requests: RequestCounts[] = Array.from({ length: n }, () => ({
+        dataReads: 0,
+        metadataReads: 0,
+        dataWrites: 0,
+        metadataWrites: 0,
+        tokenLookups: 0,
+    }));
     const pullGeneration: number[] = Array.from({ length: n }, () => 0);
     let initialWrites = 0;
     const queue = new EventQueue();
@@ -362,7 +377,12 @@ export function simulate(scenario: Scenario): SimResult {
     };
 
     const linkDown = (a: number, b: number, fromMs: number, toMs: number): boolean =>
-        partitions.some((p) => ((p.between[0] === a && p.between[1] === b) || (p.between[0] === b && p.between[1] === a)) && fromMs < p.untilMs && toMs >= p.fromMs);
+        partitions.some(
+            (p) =>
+                ((p.between[0] === a && p.between[1] === b) || (p.between[0] === b && p.between[1] === a)) &&
+                fromMs < p.untilMs &&
+                toMs >= p.fromMs,
+        );
 
     const delay = (from: number, to: number, atMs: number): number => {
         const d = scenario.delayMs ? scenario.delayMs(from, to, atMs) : Math.floor(random() * (maxDelay + 1));
@@ -421,7 +441,15 @@ export function simulate(scenario: Scenario): SimResult {
         if (role.pushes === "none") return;
         const targets = Array.from({ length: n }, (_, t) => t).filter((t) => role.pushes === "all" || t !== r);
         for (const group of scenario.pushSecretPerTarget ? targets.map((t) => [t]) : [targets]) {
-            newPusher({ region: r, targets: group, policy: "Replace", source: { kind: "secret" }, intervalMs: P, phaseMs: scenario.phases.push[r], isInitial: false });
+            newPusher({
+                region: r,
+                targets: group,
+                policy: "Replace",
+                source: { kind: "secret" },
+                intervalMs: P,
+                phaseMs: scenario.phases.push[r],
+                isInitial: false,
+            });
         }
     });
     if (scenario.initial) {
@@ -508,7 +536,8 @@ export function simulate(scenario: Scenario): SimResult {
         }
         const order = scenario.storeOrder ? [...scenario.storeOrder(pusher.targets, pusher.reconciles)] : shuffle(pusher.targets);
         pusher.reconciles++;
-        if ([...order].sort().join() !== [...pusher.targets].sort().join()) throw new Error("storeOrder must return a permutation of the targets");
+        if ([...order].sort().join() !== [...pusher.targets].sort().join())
+            throw new Error("storeOrder must return a permutation of the targets");
         if (pusher.targets.includes(pusher.region)) requests[pusher.region].tokenLookups++;
         continueRun(atMs, pusher, { value, order, index: 0, sentAtMs: atMs });
     };
@@ -609,7 +638,9 @@ export function stateAt(result: SimResult, atMs: number): Snapshot {
     for (const c of result.changes) {
         if (c.atMs > atMs) break;
         if (c.store === "secret") secrets[c.region] = c.value;
-        else vaults[c.region] = c.value === undefined ? undefined : { data: c.value, version: c.version ?? 0, managedBy: vaults[c.region]?.managedBy };
+        else
+            vaults[c.region] =
+                c.value === undefined ? undefined : { data: c.value, version: c.version ?? 0, managedBy: vaults[c.region]?.managedBy };
     }
     return { vaults, secrets };
 }
@@ -681,7 +712,8 @@ export function propagationBound(layout: Layout, t?: Timing): Bound {
 /** Worst-case time from the end of the last partition until every region holds the home's value. */
 export function healBound(layout: Layout, t?: Timing): Bound {
     const { E, P, D, R, sequential } = timing(t);
-    if (sequential) return { ms: 2 * R * D + RETRY_BACKOFF.capMs + E, formula: `backoffCap + 2·${R}·maxDelay + E`, guaranteed: layout !== "seed" };
+    if (sequential)
+        return { ms: 2 * R * D + RETRY_BACKOFF.capMs + E, formula: `backoffCap + 2·${R}·maxDelay + E`, guaranteed: layout !== "seed" };
     return { ms: P + D + E, formula: "P + maxDelay + E", guaranteed: layout !== "seed" };
 }
 
@@ -768,7 +800,9 @@ export function vaultRequestRates(input: RateInput): RegionRate[] {
     const cache = input.tokenCache ?? true;
     const ttl = (input.tokenTtlMs ?? DEFAULT_TOKEN_TTL_MS) / 1000;
     const changesPerSecret = S === 0 ? 0 : (input.changesPerSecond ?? 0) / S;
-    const homesIn = Array.from({ length: N }, (_, r) => (input.homes === "one-region" ? (r === 0 ? S : 0) : Math.floor(S / N) + (r < S % N ? 1 : 0)));
+    const homesIn = Array.from({ length: N }, (_, r) =>
+        input.homes === "one-region" ? (r === 0 ? S : 0) : Math.floor(S / N) + (r < S % N ? 1 : 0),
+    );
 
     const acc = Array.from({ length: N }, () => ({ dataReads: 0, metadataReads: 0, writes: 0, localReconciles: 0 }));
     for (let h = 0; h < N; h++) {
@@ -804,7 +838,16 @@ export function vaultRequestRates(input: RateInput): RegionRate[] {
         const tokenCalls = cache ? a.localReconciles : 2 * a.localReconciles;
         const logins = cache ? 1 / ttl : a.localReconciles;
         const reads = a.dataReads + a.metadataReads;
-        return { region, dataReads: a.dataReads, metadataReads: a.metadataReads, reads, writes: a.writes, tokenCalls, logins, total: reads + a.writes + tokenCalls + logins };
+        return {
+            region,
+            dataReads: a.dataReads,
+            metadataReads: a.metadataReads,
+            reads,
+            writes: a.writes,
+            tokenCalls,
+            logins,
+            total: reads + a.writes + tokenCalls + logins,
+        };
     });
 }
 

@@ -109,7 +109,10 @@ export const vaultRaftReplicas: ResourceValidationPolicy = {
     },
     validateResource: (args, reportViolation) => {
         const config = args.getConfig<RaftReplicaConfig>();
-        reportAll(reportViolation, checkRaftReplicas(resourceOf(args), { minimumRaftReplicas: config.minimumRaftReplicas ?? DEFAULT_MINIMUM_RAFT_REPLICAS }));
+        reportAll(
+            reportViolation,
+            checkRaftReplicas(resourceOf(args), { minimumRaftReplicas: config.minimumRaftReplicas ?? DEFAULT_MINIMUM_RAFT_REPLICAS }),
+        );
     },
 };
 
@@ -133,7 +136,8 @@ export const vaultTlsOn: ResourceValidationPolicy = {
             allowPlaintext: {
                 type: "boolean",
                 default: false,
-                description: "Waive the check for a stack that runs Vault without TLS on purpose (vault.tls.source none with vault.tls.allowPlaintext): a single-cluster lab, never a platform.",
+                description:
+                    "Waive the check for a stack that runs Vault without TLS on purpose (vault.tls.source none with vault.tls.allowPlaintext): a single-cluster lab, never a platform.",
             },
         },
     },
@@ -166,7 +170,9 @@ export const peerTokensPushOnly: ResourceValidationPolicy = {
 
 export const vaultPoliciesLeastPrivilege: ResourceValidationPolicy = {
     name: "vault-policies-least-privilege",
-    description: `Every vault:index/policy:Policy document parses (Vault's JSON policy form, as the components write it, or HCL written by hand) and grants no sudo, delete or list, no wildcard in a path's first segment, and nothing under sys/ but ${Object.entries(ALLOWED_SYS_PATHS)
+    description: `Every vault:index/policy:Policy document parses (Vault's JSON policy form, as the components write it, or HCL written by hand) and grants no sudo, delete or list, no wildcard in a path's first segment, and nothing under sys/ but ${Object.entries(
+        ALLOWED_SYS_PATHS,
+    )
         .map(([path, capabilities]) => `${capabilities.join(", ")} on ${path}`)
         .join(" and ")}. Stanzas that deny grant nothing and pass.`,
     enforcementLevel: "mandatory",
@@ -181,7 +187,8 @@ const PLAIN_CONFIG_SCHEMA = {
         type: "array" as const,
         items: { type: "string" as const },
         default: [],
-        description: "Exact keys (annotations, ConfigMap data, outputs) that are named like a credential but hold none. They skip the name check only, never the token, private-key and AWS-key checks.",
+        description:
+            "Exact keys (annotations, ConfigMap data, outputs) that are named like a credential but hold none. They skip the name check only, never the token, private-key and AWS-key checks.",
     },
 };
 
@@ -196,7 +203,10 @@ export const noSecretInPlainPlaces: ResourceValidationPolicy = {
         const config = args.getConfig<PlainSecretConfig>();
         const resource = resourceOf(args);
         // A value unknown during preview cannot be a credential yet; `pulumi up` checks it once known.
-        reportAll(reportViolation, checkPlainSecrets({ ...resource, props: knownValues(resource.props) as Record<string, unknown> }, config));
+        reportAll(
+            reportViolation,
+            checkPlainSecrets({ ...resource, props: knownValues(resource.props) as Record<string, unknown> }, config),
+        );
     },
 };
 
@@ -212,7 +222,8 @@ export const noSecretInStackOutputs: StackValidationPolicy = {
                 type: "array",
                 items: { type: "string" },
                 default: [PEER_ACCESS_OUTPUT],
-                description: "Outputs the program exports with pulumi.secret(), exempt from the check. Keep it to outputs a test proves are secret.",
+                description:
+                    "Outputs the program exports with pulumi.secret(), exempt from the check. Keep it to outputs a test proves are secret.",
             },
         },
     },
@@ -220,7 +231,11 @@ export const noSecretInStackOutputs: StackValidationPolicy = {
         const config = args.getConfig<PlainSecretConfig>();
         const stacks = args.resources
             .filter((resource) => resource.type === STACK_TYPE)
-            .map((resource) => ({ type: resource.type, name: resource.name, props: knownValues(resource.props) as Record<string, unknown> }));
+            .map((resource) => ({
+                type: resource.type,
+                name: resource.name,
+                props: knownValues(resource.props) as Record<string, unknown>,
+            }));
         reportAll(reportViolation, checkStackOutputs(stacks, config));
     },
 };
@@ -242,5 +257,6 @@ export const policyPackArgs: PolicyPackArgs = {
     policies,
     enforcementLevel: "mandatory",
     displayName: "openova-vault invariants",
-    description: "The design invariants of openova-vault (Vault HA on Raft with the External Secrets Operator) on any stack that uses its components.",
+    description:
+        "The design invariants of openova-vault (Vault HA on Raft with the External Secrets Operator) on any stack that uses its components.",
 };

@@ -134,7 +134,9 @@ function parseJsonObject(text: string): Record<string, unknown> {
         throw new Error(jsonError(error));
     }
     if (!isRecord(value)) {
-        throw new Error(`it is JSON, but ${Array.isArray(value) ? "an array" : value === null ? "null" : `a ${typeof value}`}, not an object`);
+        throw new Error(
+            `it is JSON, but ${Array.isArray(value) ? "an array" : value === null ? "null" : `a ${typeof value}`}, not an object`,
+        );
     }
     return value;
 }
@@ -171,7 +173,9 @@ export function parseServerConfig(text: string): Record<string, unknown> {
     try {
         return parseJsonObject(text.trim());
     } catch (error) {
-        throw new Error(`it is not a JSON object (${(error as Error).message}); this pack reads the server configuration as JSON, as ${SERVER_CONFIG_SOURCE} writes it`);
+        throw new Error(
+            `it is not a JSON object (${(error as Error).message}); this pack reads the server configuration as JSON, as ${SERVER_CONFIG_SOURCE} writes it`,
+        );
     }
 }
 
@@ -186,7 +190,11 @@ export interface LabelledBlock {
  * `{ type: { label: body } }` or `{ type: [{ label: body }] }`, an HCL policy read by hcl2json
  * `{ type: { label: [body, ...] } }`. A body that is not an object is reported through `malformed`.
  */
-export function labelledBlocks(document: Record<string, unknown>, blockType: string, malformed: (label: string) => void = () => undefined): LabelledBlock[] {
+export function labelledBlocks(
+    document: Record<string, unknown>,
+    blockType: string,
+    malformed: (label: string) => void = () => undefined,
+): LabelledBlock[] {
     const blocks: LabelledBlock[] = [];
     const visit = (value: unknown): void => {
         if (Array.isArray(value)) {
@@ -223,7 +231,10 @@ const HELM_TYPES = new Set(["kubernetes:helm.sh/v4:Chart", "kubernetes:helm.sh/v
 /** The chart's name in a chart reference: `vault`, `hashicorp/vault`, `oci://host/charts/vault`, `./vault-0.34.1.tgz`. */
 export function chartName(reference: string): string {
     const last = reference.trim().replace(/\/+$/, "").split("/").pop() ?? "";
-    return last.replace(/\.tgz$/, "").replace(/-v?\d+\.\d+\.\d+.*$/, "").replace(/[:@].*$/, "");
+    return last
+        .replace(/\.tgz$/, "")
+        .replace(/-v?\d+\.\d+\.\d+.*$/, "")
+        .replace(/[:@].*$/, "");
 }
 
 /** Whether the resource installs the hashicorp/vault chart (by its `chart` input). */
@@ -238,7 +249,12 @@ const VAULT_CHART_LABEL = /^vault-\d/;
 /** The Vault servers' StatefulSet as the chart renders it (pod label `component: server`). */
 export function isRenderedVaultServer(resource: ResourceData): boolean {
     const labels = recordAt(resource.props, "spec", "template", "metadata", "labels");
-    return resource.type === "kubernetes:apps/v1:StatefulSet" && typeof labels["helm.sh/chart"] === "string" && VAULT_CHART_LABEL.test(labels["helm.sh/chart"]) && labels.component === "server";
+    return (
+        resource.type === "kubernetes:apps/v1:StatefulSet" &&
+        typeof labels["helm.sh/chart"] === "string" &&
+        VAULT_CHART_LABEL.test(labels["helm.sh/chart"]) &&
+        labels.component === "server"
+    );
 }
 
 /**
@@ -268,7 +284,9 @@ function serverConfig(values: Record<string, unknown>): { readonly key: string; 
     if (truthy(at(server, "ha", "raft", "enabled"))) {
         return { key: "server.ha.raft.config", config: at(server, "ha", "raft", "config") };
     }
-    return truthy(at(server, "ha", "enabled")) ? { key: "server.ha.config", config: at(server, "ha", "config") } : { key: "server.standalone.config", config: at(server, "standalone", "config") };
+    return truthy(at(server, "ha", "enabled"))
+        ? { key: "server.ha.config", config: at(server, "ha", "config") }
+        : { key: "server.standalone.config", config: at(server, "standalone", "config") };
 }
 
 /**
@@ -288,14 +306,19 @@ function configDocument(config: unknown): Record<string, unknown> {
 /** Problems with the `storage` of a server configuration: it must be Raft. */
 function raftStorageProblems(document: Record<string, unknown>): string[] {
     const storage = labelledBlocks(document, "storage").map((block) => block.label);
-    return storage.length === 1 && storage[0] === "raft" ? [] : [`its storage is ${storage.length === 0 ? "missing" : storage.join(", ")}, not a single "storage": {"raft": {...}}`];
+    return storage.length === 1 && storage[0] === "raft"
+        ? []
+        : [`its storage is ${storage.length === 0 ? "missing" : storage.join(", ")}, not a single "storage": {"raft": {...}}`];
 }
 
 /** Problems with the TCP listeners of a server configuration: none may turn TLS off. */
 function listenerTlsProblems(document: Record<string, unknown>): string[] {
     return labelledBlocks(document, "listener")
         .filter((block) => block.label === "tcp" && truthy(block.body.tls_disable))
-        .map((block) => `its "tcp" listener at ${show(block.body.address ?? "[::]:8200")} sets "tls_disable": ${show(block.body.tls_disable)}`);
+        .map(
+            (block) =>
+                `its "tcp" listener at ${show(block.body.address ?? "[::]:8200")} sets "tls_disable": ${show(block.body.tls_disable)}`,
+        );
 }
 
 /** The configuration of `minimumRaftReplicas` for {@link checkRaftReplicas}. */
@@ -333,13 +356,19 @@ export function checkRaftReplicas(resource: ResourceData, config: RaftReplicaCon
     if (isVaultChart(resource)) {
         const values = recordAt(resource.props, "values");
         if (truthy(at(values, "server", "dev", "enabled"))) {
-            problems.push(`${who}: server.dev.enabled is true, which runs an in-memory Vault with a known root token. Remove server.dev.enabled.`);
+            problems.push(
+                `${who}: server.dev.enabled is true, which runs an in-memory Vault with a known root token. Remove server.dev.enabled.`,
+            );
         }
         if (at(values, "server", "ha", "enabled") !== true) {
-            problems.push(`${who}: server.ha.enabled is ${show(at(values, "server", "ha", "enabled"))}, so the chart runs one standalone server. Set server.ha.enabled: true (the VaultServer component does).`);
+            problems.push(
+                `${who}: server.ha.enabled is ${show(at(values, "server", "ha", "enabled"))}, so the chart runs one standalone server. Set server.ha.enabled: true (the VaultServer component does).`,
+            );
         }
         if (at(values, "server", "ha", "raft", "enabled") !== true) {
-            problems.push(`${who}: server.ha.raft.enabled is ${show(at(values, "server", "ha", "raft", "enabled"))}, so the servers do not use integrated Raft storage. Set server.ha.raft.enabled: true with a "storage": {"raft": {...}} configuration (the VaultServer component does).`);
+            problems.push(
+                `${who}: server.ha.raft.enabled is ${show(at(values, "server", "ha", "raft", "enabled"))}, so the servers do not use integrated Raft storage. Set server.ha.raft.enabled: true with a "storage": {"raft": {...}} configuration (the VaultServer component does).`,
+            );
         }
         const problem = replicaProblem(at(values, "server", "ha", "replicas"), minimum);
         if (problem !== undefined) {
@@ -353,17 +382,28 @@ export function checkRaftReplicas(resource: ResourceData, config: RaftReplicaCon
             problems.push(`${who}: the Vault servers' StatefulSet replicas ${problem}. ${REPLICA_FIX(minimum)}.`);
         }
         const args = ((at(resource.props, "spec", "template", "spec", "containers") as unknown[] | undefined) ?? [])
-            .flatMap((container) => [...((at(container, "command") as unknown[] | undefined) ?? []), ...((at(container, "args") as unknown[] | undefined) ?? [])])
+            .flatMap((container) => [
+                ...((at(container, "command") as unknown[] | undefined) ?? []),
+                ...((at(container, "args") as unknown[] | undefined) ?? []),
+            ])
             .filter((arg): arg is string => typeof arg === "string")
             .join(" ");
         if (/\bvault server\b.*\s-dev(\s|=|$)/.test(args)) {
-            problems.push(`${who}: the Vault servers run "vault server -dev" (in memory, known root token). Remove server.dev.enabled from the chart's values.`);
+            problems.push(
+                `${who}: the Vault servers run "vault server -dev" (in memory, known root token). Remove server.dev.enabled from the chart's values.`,
+            );
         }
         return problems;
     }
     if (isRenderedVaultConfig(resource)) {
         problems.push(
-            ...renderedConfigProblems(resource, who, raftStorageProblems, 'Run the chart with server.ha.raft.enabled and a "storage": {"raft": {...}} configuration (the VaultServer component does).', "its storage cannot be checked"),
+            ...renderedConfigProblems(
+                resource,
+                who,
+                raftStorageProblems,
+                'Run the chart with server.ha.raft.enabled and a "storage": {"raft": {...}} configuration (the VaultServer component does).',
+                "its storage cannot be checked",
+            ),
         );
     }
     return problems;
@@ -373,12 +413,20 @@ export function checkRaftReplicas(resource: ResourceData, config: RaftReplicaCon
  * The problems `check` finds in the Vault server configuration a rendered ConfigMap holds, each with
  * `fix`; when it cannot be parsed, that, and what therefore `unchecked` stays.
  */
-function renderedConfigProblems(resource: ResourceData, who: string, check: (document: Record<string, unknown>) => string[], fix: string, unchecked: string): string[] {
+function renderedConfigProblems(
+    resource: ResourceData,
+    who: string,
+    check: (document: Record<string, unknown>) => string[],
+    fix: string,
+    unchecked: string,
+): string[] {
     try {
         const document = parseServerConfig(String(recordAt(resource.props, "data")[RENDERED_CONFIG_KEY]));
         return check(document).map((problem) => `${who}: the Vault server configuration: ${problem}. ${fix}`);
     } catch (error) {
-        return [`${who}: the Vault server configuration (${RENDERED_CONFIG_KEY}) cannot be parsed: ${(error as Error).message}. So ${unchecked}. Write the chart's server.ha.raft.config as JSON.`];
+        return [
+            `${who}: the Vault server configuration (${RENDERED_CONFIG_KEY}) cannot be parsed: ${(error as Error).message}. So ${unchecked}. Write the chart's server.ha.raft.config as JSON.`,
+        ];
     }
 }
 
@@ -389,16 +437,23 @@ function renderedConfigProblems(resource: ResourceData, who: string, check: (doc
  */
 export function checkInjectorOff(resource: ResourceData): string[] {
     const who = describeResource(resource);
-    const fix = "Set injector.enabled: false in the Vault chart's values (the VaultServer component does): secrets reach pods through the External Secrets Operator, and the injector's webhook would mutate every pod in the cluster.";
+    const fix =
+        "Set injector.enabled: false in the Vault chart's values (the VaultServer component does): secrets reach pods through the External Secrets Operator, and the injector's webhook would mutate every pod in the cluster.";
     if (isVaultChart(resource)) {
         const enabled = at(recordAt(resource.props, "values"), "injector", "enabled");
-        return enabled === false ? [] : [`${who}: injector.enabled is ${show(enabled)}${enabled === undefined ? ' (the chart\'s default "-" follows global.enabled, so the injector runs)' : ""}. ${fix}`];
+        return enabled === false
+            ? []
+            : [
+                  `${who}: injector.enabled is ${show(enabled)}${enabled === undefined ? ' (the chart\'s default "-" follows global.enabled, so the injector runs)' : ""}. ${fix}`,
+              ];
     }
     const name = recordAt(resource.props, "metadata", "labels")["app.kubernetes.io/name"];
     const injectorLabel = typeof name === "string" && /-agent-injector$/.test(name);
     const webhooks = at(resource.props, "webhooks");
     const injectorWebhook =
-        resource.type.startsWith("kubernetes:admissionregistration.k8s.io/") && Array.isArray(webhooks) && webhooks.some((webhook) => at(webhook, "name") === "vault.hashicorp.com");
+        resource.type.startsWith("kubernetes:admissionregistration.k8s.io/") &&
+        Array.isArray(webhooks) &&
+        webhooks.some((webhook) => at(webhook, "name") === "vault.hashicorp.com");
     const kind = /:(Deployment|MutatingWebhookConfiguration)$/.exec(resource.type)?.[1];
     if ((kind !== undefined && injectorLabel) || injectorWebhook) {
         return [`${who}: this is the Vault Agent injector's ${kind ?? "webhook"}. ${fix}`];
@@ -431,7 +486,9 @@ export function checkTlsOn(resource: ResourceData, config: TlsConfig = {}): stri
         const values = recordAt(resource.props, "values");
         const tlsDisable = at(values, "global", "tlsDisable");
         if (tlsDisable !== false) {
-            problems.push(`${who}: global.tlsDisable is ${show(tlsDisable)}${tlsDisable === undefined ? " (the chart's default is true)" : ""}, so clients and probes use plain HTTP. ${TLS_FIX}.`);
+            problems.push(
+                `${who}: global.tlsDisable is ${show(tlsDisable)}${tlsDisable === undefined ? " (the chart's default is true)" : ""}, so clients and probes use plain HTTP. ${TLS_FIX}.`,
+            );
         }
         if (truthy(at(values, "server", "dev", "enabled"))) {
             return problems;
@@ -446,7 +503,9 @@ export function checkTlsOn(resource: ResourceData, config: TlsConfig = {}): stri
                 problems.push(`${who}: ${key}: ${problem}. ${TLS_FIX}.`);
             }
         } catch (error) {
-            problems.push(`${who}: ${key} cannot be parsed: ${(error as Error).message}. So its listeners cannot be checked for TLS. Write it as JSON.`);
+            problems.push(
+                `${who}: ${key} cannot be parsed: ${(error as Error).message}. So its listeners cannot be checked for TLS. Write it as JSON.`,
+            );
         }
         return problems;
     }
@@ -457,12 +516,16 @@ export function checkTlsOn(resource: ResourceData, config: TlsConfig = {}): stri
             .find((variable) => at(variable, "name") === "VAULT_ADDR");
         const value = at(address, "value");
         if (typeof value === "string" && value.startsWith("http://")) {
-            problems.push(`${who}: the Vault servers' VAULT_ADDR is ${value}: the chart was rendered with global.tlsDisable true. ${TLS_FIX}.`);
+            problems.push(
+                `${who}: the Vault servers' VAULT_ADDR is ${value}: the chart was rendered with global.tlsDisable true. ${TLS_FIX}.`,
+            );
         }
         return problems;
     }
     if (isRenderedVaultConfig(resource)) {
-        problems.push(...renderedConfigProblems(resource, who, listenerTlsProblems, `${TLS_FIX}.`, "its listeners cannot be checked for TLS"));
+        problems.push(
+            ...renderedConfigProblems(resource, who, listenerTlsProblems, `${TLS_FIX}.`, "its listeners cannot be checked for TLS"),
+        );
     }
     return problems;
 }
@@ -519,19 +582,27 @@ export function checkVaultToken(resource: ResourceData): string[] {
     const props = resource.props;
     const problems: string[] = [];
     if (props.noParent !== true) {
-        problems.push(`${who}: noParent is ${show(props.noParent)}, so the token is a child of the Vault provider's own 20-minute token and is revoked with it. Set noParent: true (peerTokenSettings in components/vault-config/setupValues.ts does).`);
+        problems.push(
+            `${who}: noParent is ${show(props.noParent)}, so the token is a child of the Vault provider's own 20-minute token and is revoked with it. Set noParent: true (peerTokenSettings in components/vault-config/setupValues.ts does).`,
+        );
     }
     const period = props.period;
     if (!isSet(period) || (typeof period === "string" && /^0+[smh]?$/.test(period.trim()))) {
-        problems.push(`${who}: period is ${show(period)}, so the token expires for good at its TTL. Set period (the components use "720h") and renew it with pulumi refresh.`);
+        problems.push(
+            `${who}: period is ${show(period)}, so the token expires for good at its TTL. Set period (the components use "720h") and renew it with pulumi refresh.`,
+        );
     }
     for (const key of ["ttl", "explicitMaxTtl"] as const) {
         if (isSet(props[key])) {
-            problems.push(`${who}: ${key} is ${show(props[key])}: a periodic token lives as long as it is renewed within its period; a ${key} ends it anyway. Remove ${key}.`);
+            problems.push(
+                `${who}: ${key} is ${show(props[key])}: a periodic token lives as long as it is renewed within its period; a ${key} ends it anyway. Remove ${key}.`,
+            );
         }
     }
     if (props.renewable !== true) {
-        problems.push(`${who}: renewable is ${show(props.renewable)}, so the token cannot be renewed and dies at the end of its period. Set renewable: true.`);
+        problems.push(
+            `${who}: renewable is ${show(props.renewable)}, so the token cannot be renewed and dies at the end of its period. Set renewable: true.`,
+        );
     }
     const policies = props.policies;
     const allowed = Object.keys(TOKEN_POLICIES);
@@ -592,7 +663,9 @@ export async function checkVaultPolicy(resource: ResourceData): Promise<string[]
     const who = `${describeResource(resource)} (Vault policy ${show(policyName)})`;
     const text = resource.props.policy;
     if (typeof text !== "string") {
-        return [`${who}: its policy document is ${show(text)}, not text (Vault's JSON policy form, or HCL), so it cannot be checked. Set policy to the document (${POLICY_SOURCE} writes them).`];
+        return [
+            `${who}: its policy document is ${show(text)}, not text (Vault's JSON policy form, or HCL), so it cannot be checked. Set policy to the document (${POLICY_SOURCE} writes them).`,
+        ];
     }
     let document: Record<string, unknown>;
     try {
@@ -609,7 +682,9 @@ export async function checkVaultPolicy(resource: ResourceData): Promise<string[]
         }
     }
     const blocks = labelledBlocks(document, "path", (label) =>
-        problems.push(`${who}: the path stanza ${show(label)} is malformed (each path needs a body). Write "path": {"<path>": {"capabilities": [...]}}.`),
+        problems.push(
+            `${who}: the path stanza ${show(label)} is malformed (each path needs a body). Write "path": {"<path>": {"capabilities": [...]}}.`,
+        ),
     );
     const sysAllowed = Object.entries(ALLOWED_SYS_PATHS)
         .map(([path, capabilities]) => `${capabilities.join(", ")} on ${path}`)
@@ -626,7 +701,9 @@ export async function checkVaultPolicy(resource: ResourceData): Promise<string[]
         if (body.policy !== undefined) {
             const legacy = typeof body.policy === "string" ? LEGACY_POLICY[body.policy] : undefined;
             if (legacy === undefined) {
-                problems.push(`${where}: its legacy policy ${show(body.policy)} is not deny, read, write or sudo. Use capabilities instead.`);
+                problems.push(
+                    `${where}: its legacy policy ${show(body.policy)} is not deny, read, write or sudo. Use capabilities instead.`,
+                );
                 continue;
             }
             legacy.forEach((capability) => granted.add(capability));
@@ -642,13 +719,17 @@ export async function checkVaultPolicy(resource: ResourceData): Promise<string[]
             }
         }
         if (hasRootWildcard(path)) {
-            problems.push(`${where} has a wildcard in its first segment, so it spans every mount (and sys/). Name the mount: e.g. "secret/data/*".`);
+            problems.push(
+                `${where} has a wildcard in its first segment, so it spans every mount (and sys/). Name the mount: e.g. "secret/data/*".`,
+            );
         }
         if (reachesSys(path)) {
             const allowed = ALLOWED_SYS_PATHS[path];
             const extra = [...granted].filter((capability) => allowed === undefined || !allowed.includes(capability));
             if (allowed === undefined || extra.length > 0) {
-                problems.push(`${where} reaches sys/${allowed === undefined ? "" : ` with ${extra.join(", ")}`}: the only sys/ grants allowed are ${sysAllowed}. Remove it.`);
+                problems.push(
+                    `${where} reaches sys/${allowed === undefined ? "" : ` with ${extra.join(", ")}`}: the only sys/ grants allowed are ${sysAllowed}. Remove it.`,
+                );
             }
         }
     }
@@ -678,9 +759,43 @@ const CREDENTIAL_WORDS = ["password", "passwd", "secret", "token"];
  * `tokenSecretName`, `password-file`, `token_ttl`, `secretRef`, `token-expiration`.
  */
 const REFERENCE_WORDS = new Set([
-    "name", "names", "ref", "refs", "reference", "path", "paths", "file", "files", "dir", "url", "uri", "endpoint", "mount",
-    "ttl", "ttls", "expiration", "expiry", "expires", "seconds", "duration", "period", "interval", "audience", "audiences",
-    "type", "kind", "namespace", "length", "policy", "policies", "role", "roles", "enabled", "required", "version", "selector",
+    "name",
+    "names",
+    "ref",
+    "refs",
+    "reference",
+    "path",
+    "paths",
+    "file",
+    "files",
+    "dir",
+    "url",
+    "uri",
+    "endpoint",
+    "mount",
+    "ttl",
+    "ttls",
+    "expiration",
+    "expiry",
+    "expires",
+    "seconds",
+    "duration",
+    "period",
+    "interval",
+    "audience",
+    "audiences",
+    "type",
+    "kind",
+    "namespace",
+    "length",
+    "policy",
+    "policies",
+    "role",
+    "roles",
+    "enabled",
+    "required",
+    "version",
+    "selector",
 ]);
 
 /** The words of a key: the part after the last `/` (an annotation's prefix), split at non-alphanumerics and camelCase. */
@@ -696,7 +811,11 @@ function keyWords(key: string): string[] {
 /** Whether a key is named like a credential: a word ends in password, passwd, secret or token, and the last word is not a reference's. */
 export function isCredentialKey(key: string): boolean {
     const words = keyWords(key);
-    return words.length > 0 && words.some((word) => CREDENTIAL_WORDS.some((credential) => word.endsWith(credential))) && !REFERENCE_WORDS.has(words[words.length - 1]);
+    return (
+        words.length > 0 &&
+        words.some((word) => CREDENTIAL_WORDS.some((credential) => word.endsWith(credential))) &&
+        !REFERENCE_WORDS.has(words[words.length - 1])
+    );
 }
 
 /** Whether a value under a credential-named key could be the credential: not empty, a boolean, a number, a duration or a placeholder. */
@@ -761,7 +880,8 @@ function findings(key: string, value: string, config: PlainSecretConfig, embedde
     return found;
 }
 
-const PLAIN_FIX = "Keep credentials in a Kubernetes Secret (or in Vault, delivered by an ExternalSecret) and reference them; if the key really holds no credential, list it in this policy's allowedKeys";
+const PLAIN_FIX =
+    "Keep credentials in a Kubernetes Secret (or in Vault, delivered by an ExternalSecret) and reference them; if the key really holds no credential, list it in this policy's allowedKeys";
 
 /**
  * `no-secret-in-plain-places`, for one resource: no credential-shaped value in a ConfigMap's `data`
@@ -779,7 +899,9 @@ export function checkPlainSecrets(resource: ResourceData, config: PlainSecretCon
     for (const [key, value] of Object.entries(recordAt(resource.props, "metadata", "annotations"))) {
         if (typeof value === "string") {
             for (const what of findings(key, value, config, false)) {
-                problems.push(`${who}: annotation ${show(key)} holds ${what}; annotations are plain text in the cluster and in Pulumi state. ${PLAIN_FIX}.`);
+                problems.push(
+                    `${who}: annotation ${show(key)} holds ${what}; annotations are plain text in the cluster and in Pulumi state. ${PLAIN_FIX}.`,
+                );
             }
         }
     }
@@ -787,7 +909,9 @@ export function checkPlainSecrets(resource: ResourceData, config: PlainSecretCon
         for (const [key, value] of Object.entries(recordAt(resource.props, "data"))) {
             if (typeof value === "string") {
                 for (const what of findings(key, value, config, true)) {
-                    problems.push(`${who}: data ${show(key)} holds ${what}; ConfigMaps are readable by anyone who may read the namespace's configuration. ${PLAIN_FIX}.`);
+                    problems.push(
+                        `${who}: data ${show(key)} holds ${what}; ConfigMaps are readable by anyone who may read the namespace's configuration. ${PLAIN_FIX}.`,
+                    );
                 }
             }
         }

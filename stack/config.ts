@@ -10,7 +10,21 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as fs from "node:fs";
 import { z } from "zod";
-import { coerce, docOf, issueReason, kindOf, knownKeys, option, optionRows, options, pathText, ruleIssue, schemaAt, text, rules } from "../components/common/options";
+import {
+    coerce,
+    docOf,
+    issueReason,
+    kindOf,
+    knownKeys,
+    option,
+    optionRows,
+    options,
+    pathText,
+    ruleIssue,
+    schemaAt,
+    text,
+    rules,
+} from "../components/common/options";
 import { isContextName, isDnsLabel, isOrganizationName, isVaultAddress } from "../components/common/predicates";
 import { peersOf, vaultAddress } from "../components/common/topology";
 import { domainOption, regionFields, regionRules, type RegionOptions } from "../components/region/regionOptions";
@@ -29,7 +43,8 @@ export const stackOptions = options({
     region: regionFields.region.optional(),
     domain: domainOption,
     kubeContext: option(text(isContextName).optional(), {
-        description: "kubeconfig context of the region's cluster. Never the current context, so a stack cannot deploy to the wrong cluster.",
+        description:
+            "kubeconfig context of the region's cluster. Never the current context, so a stack cannot deploy to the wrong cluster.",
         allowed: "a kubeconfig context name (not empty, no surrounding spaces)",
         example: "region1",
         defaultText: "the region name",
@@ -41,13 +56,16 @@ export const stackOptions = options({
         example: "true",
     }),
     vaultAddress: option(text(isVaultAddress).optional(), {
-        description: "Where the Pulumi Vault provider (the operator's machine or CI) reaches this region's Vault. Peers always use `https://vault.<region>.<domain>`.",
-        allowed: "an https:// URL with no path, such as https://vault.region1.example.com or https://127.0.0.1:8200 (http:// only with vault.tls.source none)",
+        description:
+            "Where the Pulumi Vault provider (the operator's machine or CI) reaches this region's Vault. Peers always use `https://vault.<region>.<domain>`.",
+        allowed:
+            "an https:// URL with no path, such as https://vault.region1.example.com or https://127.0.0.1:8200 (http:// only with vault.tls.source none)",
         example: "https://vault.region1.example.com",
         defaultText: "https://vault.<region>.<domain>",
     }),
     vaultCaCertFile: option(text((s) => s.trim() !== "").optional(), {
-        description: "CA of the issuer that signs this region's Vault certificate. The Vault provider verifies the server with it, and it is exported for the peers' stores.",
+        description:
+            "CA of the issuer that signs this region's Vault certificate. The Vault provider verifies the server with it, and it is exported for the peers' stores.",
         allowed: "the path of a readable PEM file with at least one CERTIFICATE, relative to the project directory or absolute",
         example: "certs/vault-ca.pem",
         defaultText: "(required while TLS is on)",
@@ -64,7 +82,8 @@ export const stackOptions = options({
                 options({
                     ...replicatedSecretFields,
                     initialValue: option(z.enum(INITIAL_VALUES).optional(), {
-                        description: "The first value, created once in the home region if the secret does not exist: `generate` (ESO's Password generator; never in state) or `config` (from initialValues.<name>).",
+                        description:
+                            "The first value, created once in the home region if the secret does not exist: `generate` (ESO's Password generator; never in state) or `config` (from initialValues.<name>).",
                         allowed: "generate (with exactly one key) or config; vault-written only",
                         example: "generate",
                         defaultText: "none",
@@ -79,7 +98,8 @@ export const stackOptions = options({
         },
     ),
     initialValues: option(z.record(z.string(), z.string()).optional(), {
-        description: "Operator-supplied first values (`pulumi config set --secret --path initialValues.<name> <value>`), needed only in the home region's stack: a string for a one-key secret, else a JSON object of strings.",
+        description:
+            "Operator-supplied first values (`pulumi config set --secret --path initialValues.<name> <value>`), needed only in the home region's stack: a string for a one-key secret, else a JSON object of strings.",
         allowed: "an object of secret names to values, set with --secret",
         example: "{}",
         defaultText: "none",
@@ -90,24 +110,38 @@ export const stackOptions = options({
         example: "{}",
         defaultText: "none",
     }),
-}).check(rules((stack, ctx) => {
-    regionRules(stack, ctx, (i) => (stack.replicatedSecrets[i].initialValue === undefined ? undefined : {}));
-    stack.replicatedSecrets.forEach((secret, i) => {
-        if (secret.initialValue === "generate" && secret.keys?.length !== 1) {
-            ruleIssue(ctx, ["replicatedSecrets", i, "initialValue"], "is generate, but ESO's Password generator makes one value, so keys must list exactly one key");
+}).check(
+    rules((stack, ctx) => {
+        regionRules(stack, ctx, (i) => (stack.replicatedSecrets[i].initialValue === undefined ? undefined : {}));
+        stack.replicatedSecrets.forEach((secret, i) => {
+            if (secret.initialValue === "generate" && secret.keys?.length !== 1) {
+                ruleIssue(
+                    ctx,
+                    ["replicatedSecrets", i, "initialValue"],
+                    "is generate, but ESO's Password generator makes one value, so keys must list exactly one key",
+                );
+            }
+        });
+        const tlsOn = stack.vault.tls.source !== "none";
+        if (tlsOn && stack.vaultCaCertFile === undefined) {
+            ruleIssue(
+                ctx,
+                ["vaultCaCertFile"],
+                `is not set, but TLS is on (vault.tls.source ${stack.vault.tls.source}): the Vault provider and the peers' stores verify this Vault's certificate with that CA`,
+            );
         }
-    });
-    const tlsOn = stack.vault.tls.source !== "none";
-    if (tlsOn && stack.vaultCaCertFile === undefined) {
-        ruleIssue(ctx, ["vaultCaCertFile"], `is not set, but TLS is on (vault.tls.source ${stack.vault.tls.source}): the Vault provider and the peers' stores verify this Vault's certificate with that CA`);
-    }
-    if (tlsOn && stack.vaultAddress?.startsWith("http://")) {
-        ruleIssue(ctx, ["vaultAddress"], `is ${stack.vaultAddress}, plain HTTP, but the servers listen with TLS only`);
-    }
-    if (stack.peerAuth === "jwt" && stack.serviceAccountIssuer === undefined) {
-        ruleIssue(ctx, ["serviceAccountIssuer"], "is not set, but peerAuth is jwt: the peers' Vaults need this cluster's token issuer and keys");
-    }
-}));
+        if (tlsOn && stack.vaultAddress?.startsWith("http://")) {
+            ruleIssue(ctx, ["vaultAddress"], `is ${stack.vaultAddress}, plain HTTP, but the servers listen with TLS only`);
+        }
+        if (stack.peerAuth === "jwt" && stack.serviceAccountIssuer === undefined) {
+            ruleIssue(
+                ctx,
+                ["serviceAccountIssuer"],
+                "is not set, but peerAuth is jwt: the peers' Vaults need this cluster's token issuer and keys",
+            );
+        }
+    }),
+);
 
 export type StackOptions = z.output<typeof stackOptions>;
 
@@ -152,7 +186,8 @@ export interface ParseOptions {
 
 /** Config keys of other namespaces that must never be set: they would put a credential in Git. */
 const FORBIDDEN_KEYS: Readonly<Record<string, string>> = {
-    "vault:token": "the Vault admin token must come from the VAULT_TOKEN environment variable, never from stack config (which is committed)",
+    "vault:token":
+        "the Vault admin token must come from the VAULT_TOKEN environment variable, never from stack config (which is committed)",
 };
 
 /**
@@ -161,8 +196,10 @@ const FORBIDDEN_KEYS: Readonly<Record<string, string>> = {
  */
 export function parseConfig(stack: string, rawConfig: Readonly<Record<string, string>>, parse: ParseOptions = {}): ParseResult {
     const secret = new Set(parse.secretKeys ?? []);
-    const show = (path: readonly PropertyKey[], value: unknown) => (secret.has(`${PROJECT}:${String(path[0])}`) ? "[secret]" : JSON.stringify(value));
-    const problem = (key: string, reason: string, fix: string) => `Invalid config for stack "${stack}": ${key} ${reason}. Fix: ${fix.replace(/\{stack\}/g, stack)}`;
+    const show = (path: readonly PropertyKey[], value: unknown) =>
+        secret.has(`${PROJECT}:${String(path[0])}`) ? "[secret]" : JSON.stringify(value);
+    const problem = (key: string, reason: string, fix: string) =>
+        `Invalid config for stack "${stack}": ${key} ${reason}. Fix: ${fix.replace(/\{stack\}/g, stack)}`;
 
     const foreign = foreignKeys(rawConfig);
     const forbidden = Object.keys(FORBIDDEN_KEYS).filter((k) => k in rawConfig);
@@ -170,7 +207,13 @@ export function parseConfig(stack: string, rawConfig: Readonly<Record<string, st
         return {
             ok: false,
             problems: [
-                ...forbidden.map((k) => problem(k, `is set, but ${FORBIDDEN_KEYS[k]}`, `pulumi config rm ${k} -s {stack}, and revoke that token: it is in the stack file's history`)),
+                ...forbidden.map((k) =>
+                    problem(
+                        k,
+                        `is set, but ${FORBIDDEN_KEYS[k]}`,
+                        `pulumi config rm ${k} -s {stack}, and revoke that token: it is in the stack file's history`,
+                    ),
+                ),
                 ...foreign.errors.map((e) => problem(e.key, e.reason, e.fix)),
             ],
         };
@@ -212,9 +255,16 @@ export function parseConfig(stack: string, rawConfig: Readonly<Record<string, st
     const files: IdentityFiles = { readFile: parse.readFile };
     const caCert = values.vaultCaCertFile === undefined ? "" : readCaCert(values.vaultCaCertFile, files);
     if (typeof caCert !== "string") {
-        problems.push([qualified(["vaultCaCertFile"]), `is ${JSON.stringify(values.vaultCaCertFile)}, ${caCert.problem}`, "pulumi config set vaultCaCertFile <path of the CA's PEM file> -s {stack}"]);
+        problems.push([
+            qualified(["vaultCaCertFile"]),
+            `is ${JSON.stringify(values.vaultCaCertFile)}, ${caCert.problem}`,
+            "pulumi config set vaultCaCertFile <path of the CA's PEM file> -s {stack}",
+        ]);
     }
-    const identity = values.peerAuth === "jwt" && values.serviceAccountIssuer !== undefined ? publishedIdentity(values.serviceAccountIssuer, files) : undefined;
+    const identity =
+        values.peerAuth === "jwt" && values.serviceAccountIssuer !== undefined
+            ? publishedIdentity(values.serviceAccountIssuer, files)
+            : undefined;
     for (const [key, reason, fix] of identity?.problems ?? []) {
         problems.push([qualified(["serviceAccountIssuer", key]), reason, fix]);
     }
@@ -224,7 +274,16 @@ export function parseConfig(stack: string, rawConfig: Readonly<Record<string, st
         return { ok: false, problems: problems.map(([key, reason, fix]) => problem(key, reason, fix)) };
     }
 
-    const { vaultInitialized, vaultCaCertFile, peerOrganization, kubeContext, vaultAddress: address, serviceAccountIssuer: _issuer, initialValues: _values, ...regionValues } = values;
+    const {
+        vaultInitialized,
+        vaultCaCertFile,
+        peerOrganization,
+        kubeContext,
+        vaultAddress: address,
+        serviceAccountIssuer: _issuer,
+        initialValues: _values,
+        ...regionValues
+    } = values;
     return {
         ok: true,
         warnings: [...foreign.warnings, ...configWarnings(values, region, qualified)],
@@ -266,9 +325,17 @@ function initialValues(values: StackOptions, region: string, initialValuesSecret
         if (given === undefined) {
             problems.push([key, `is "config", but ${qualified(["initialValues", entry.name])} is not set`, fix]);
         } else if (!initialValuesSecret) {
-            problems.push([qualified(["initialValues"]), `holds a value for ${entry.name}, but it is not set with --secret, so it is in the stack file in plaintext`, `pulumi config rm initialValues -s {stack}, then ${fix}, and rotate that value`]);
+            problems.push([
+                qualified(["initialValues"]),
+                `holds a value for ${entry.name}, but it is not set with --secret, so it is in the stack file in plaintext`,
+                `pulumi config rm initialValues -s {stack}, then ${fix}, and rotate that value`,
+            ]);
         } else if (parsed === undefined) {
-            problems.push([qualified(["initialValues", entry.name]), `is [secret], but with ${entry.keys === undefined ? "the whole Secret" : "several keys"} it must be a JSON object of strings`, fix]);
+            problems.push([
+                qualified(["initialValues", entry.name]),
+                `is [secret], but with ${entry.keys === undefined ? "the whole Secret" : "several keys"} it must be a JSON object of strings`,
+                fix,
+            ]);
         }
         return { ...entry, home, ...(parsed === undefined ? {} : { initialValue: { value: pulumi.secret(parsed) } }) };
     });
@@ -277,7 +344,9 @@ function initialValues(values: StackOptions, region: string, initialValuesSecret
 
 function stringMap(text: string): Record<string, string> | undefined {
     const value = decodeJson(text);
-    return typeof value === "object" && value !== null && !Array.isArray(value) && Object.values(value).every((v) => typeof v === "string") ? (value as Record<string, string>) : undefined;
+    return typeof value === "object" && value !== null && !Array.isArray(value) && Object.values(value).every((v) => typeof v === "string")
+        ? (value as Record<string, string>)
+        : undefined;
 }
 
 /**
@@ -302,7 +371,9 @@ function foreignKeys(rawConfig: Readonly<Record<string, string>>) {
                 fix: `pulumi config rm ${fullKey} -s {stack} && pulumi config set ${name} <value> -s {stack}`,
             });
         } else {
-            warnings.push(`${fullKey} is set, but this program reads only ${PROJECT}:* (its providers are explicit, so ${namespace}:* config is not used); remove it, or set the matching ${PROJECT} key.`);
+            warnings.push(
+                `${fullKey} is set, but this program reads only ${PROJECT}:* (its providers are explicit, so ${namespace}:* config is not used); remove it, or set the matching ${PROJECT} key.`,
+            );
         }
     }
     return { errors, warnings };
@@ -351,14 +422,23 @@ function setCommand(path: readonly PropertyKey[], value: string): string {
 }
 
 /** One problem per issue: [qualified key, reason, fix]. */
-function describeIssue(issue: z.core.$ZodIssue, input: unknown, show: (path: readonly PropertyKey[], value: unknown) => string): [string, string, string][] {
+function describeIssue(
+    issue: z.core.$ZodIssue,
+    input: unknown,
+    show: (path: readonly PropertyKey[], value: unknown) => string,
+): [string, string, string][] {
     if (issue.code === "unrecognized_keys") {
         const known = knownKeys(stackOptions, issue.path);
         return issue.keys.map((unknownKey) => {
             const path = [...issue.path, unknownKey];
-            const nested = issue.path.length === 0 && unknownKey.includes(".") && schemaAt(stackOptions, unknownKey.split(".")) !== undefined;
+            const nested =
+                issue.path.length === 0 && unknownKey.includes(".") && schemaAt(stackOptions, unknownKey.split(".")) !== undefined;
             if (nested) {
-                return [qualified(path), `is a flat key, but ${unknownKey.split(".")[0]} is an object: nested keys are set with --path`, `pulumi config rm ${unknownKey} -s {stack} && pulumi config set --path ${unknownKey} <value> -s {stack}`];
+                return [
+                    qualified(path),
+                    `is a flat key, but ${unknownKey.split(".")[0]} is an object: nested keys are set with --path`,
+                    `pulumi config rm ${unknownKey} -s {stack} && pulumi config set --path ${unknownKey} <value> -s {stack}`,
+                ];
             }
             const suggestion = closest(unknownKey, known);
             const spelled = path.some((part) => typeof part === "number") ? `'${pathText(path)}'` : pathText(path);
@@ -375,7 +455,11 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown, show: (path: rea
     const rule = issue.code === "custom" && (issue.params as { rule?: boolean } | undefined)?.rule === true;
     const remove = `pulumi config rm ${issue.path.length > 1 ? "--path " : ""}${pathText(issue.path)} -s {stack}`;
     // A rule says what is wrong with a combination: set what it says is missing, else remove what it says is too much.
-    const fix = !rule ? setCommand(issue.path, example) : /^(is not set|lacks)/.test(issue.message) ? setCommand(issue.path, example) : `${remove}, or ${setCommand(issue.path, example)}; see docs/configuration.md`;
+    const fix = !rule
+        ? setCommand(issue.path, example)
+        : /^(is not set|lacks)/.test(issue.message)
+          ? setCommand(issue.path, example)
+          : `${remove}, or ${setCommand(issue.path, example)}; see docs/configuration.md`;
     return [[qualified(issue.path), reason, fix]];
 }
 

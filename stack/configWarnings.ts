@@ -20,10 +20,14 @@ function versionWarnings(
     const chartChanged = set.chartVersion !== pinned.chartVersion;
     const imageChanged = set.imageTag !== pinned.imageTag;
     if (chartChanged && !imageChanged) {
-        return [`${qualified([group, "chartVersion"])} is ${set.chartVersion} but the image stays at the pinned ${pinned.imageTag}; set ${qualified([group, "imageTag"])} to the chart's appVersion.`];
+        return [
+            `${qualified([group, "chartVersion"])} is ${set.chartVersion} but the image stays at the pinned ${pinned.imageTag}; set ${qualified([group, "imageTag"])} to the chart's appVersion.`,
+        ];
     }
     if (imageChanged && !chartChanged) {
-        return [`${qualified([group, "imageTag"])} is ${set.imageTag} but the chart stays at the pinned ${pinned.chartVersion}, whose appVersion is ${pinned.imageTag}; check the chart supports that image, or set ${qualified([group, "chartVersion"])} too.`];
+        return [
+            `${qualified([group, "imageTag"])} is ${set.imageTag} but the chart stays at the pinned ${pinned.chartVersion}, whose appVersion is ${pinned.imageTag}; check the chart supports that image, or set ${qualified([group, "chartVersion"])} too.`,
+        ];
     }
     return [];
 }
@@ -55,7 +59,14 @@ export function configWarnings(values: StackOptions, region: string, qualified: 
     }
     const eso = values.externalSecrets;
     if (eso.install) {
-        warnings.push(...versionWarnings("externalSecrets", eso, { chartVersion: EXTERNAL_SECRETS_CHART.version, imageTag: EXTERNAL_SECRETS_IMAGE.tag }, qualified));
+        warnings.push(
+            ...versionWarnings(
+                "externalSecrets",
+                eso,
+                { chartVersion: EXTERNAL_SECRETS_CHART.version, imageTag: EXTERNAL_SECRETS_IMAGE.tag },
+                qualified,
+            ),
+        );
     } else {
         const pinned = { replicas: 2, chartVersion: EXTERNAL_SECRETS_CHART.version, imageTag: EXTERNAL_SECRETS_IMAGE.tag } as const;
         const ignored = (["replicas", "chartVersion", "imageTag"] as const).filter((name) => eso[name] !== pinned[name]);

@@ -21,14 +21,19 @@ export interface IdentityFiles {
 
 /** This region's cluster as a token issuer, for the peers' JWT mounts. */
 export const serviceAccountIssuerOptions = options({
-    url: option(text((v) => /^https:\/\/[^\s"]+$/.test(v)), {
-        description: "The `iss` claim of the cluster's service-account tokens; `kubectl get --raw /.well-known/openid-configuration` shows it as issuer.",
-        allowed: "an https:// URL",
-        example: "https://oidc.region1.example.com",
-        defaultText: "(required with peerAuth jwt)",
-    }),
+    url: option(
+        text((v) => /^https:\/\/[^\s"]+$/.test(v)),
+        {
+            description:
+                "The `iss` claim of the cluster's service-account tokens; `kubectl get --raw /.well-known/openid-configuration` shows it as issuer.",
+            allowed: "an https:// URL",
+            example: "https://oidc.region1.example.com",
+            defaultText: "(required with peerAuth jwt)",
+        },
+    ),
     jwksFile: option(text((v) => v.trim() !== "").optional(), {
-        description: "The cluster's signing keys, saved with `kubectl get --raw /openid/v1/jwks`; peers' Vaults check tokens with them offline. Refresh it when the cluster rotates its key.",
+        description:
+            "The cluster's signing keys, saved with `kubectl get --raw /openid/v1/jwks`; peers' Vaults check tokens with them offline. Refresh it when the cluster rotates its key.",
         allowed: "the path of a readable JWKS JSON file with at least one public key",
         example: "identity/region1-jwks.json",
         defaultText: "(one of jwksFile or discovery)",
@@ -44,20 +49,22 @@ export const serviceAccountIssuerOptions = options({
         example: "certs/oidc-ca.pem",
         defaultText: "the system's trusted CAs",
     }),
-}).check(rules((issuer, ctx) => {
-    if (issuer.discovery === (issuer.jwksFile !== undefined)) {
-        ruleIssue(
-            ctx,
-            ["jwksFile"],
-            issuer.discovery
-                ? "is set, and so is discovery: use one"
-                : "is not set, and discovery is off, so the peers' Vaults have no key to check this cluster's tokens with: kubectl get --raw /openid/v1/jwks > identity/<region>-jwks.json and name that file, or set discovery",
-        );
-    }
-    if (!issuer.discovery && issuer.discoveryCaFile !== undefined) {
-        ruleIssue(ctx, ["discoveryCaFile"], "is set, but discovery is off: remove it");
-    }
-}));
+}).check(
+    rules((issuer, ctx) => {
+        if (issuer.discovery === (issuer.jwksFile !== undefined)) {
+            ruleIssue(
+                ctx,
+                ["jwksFile"],
+                issuer.discovery
+                    ? "is set, and so is discovery: use one"
+                    : "is not set, and discovery is off, so the peers' Vaults have no key to check this cluster's tokens with: kubectl get --raw /openid/v1/jwks > identity/<region>-jwks.json and name that file, or set discovery",
+            );
+        }
+        if (!issuer.discovery && issuer.discoveryCaFile !== undefined) {
+            ruleIssue(ctx, ["discoveryCaFile"], "is set, but discovery is off: remove it");
+        }
+    }),
+);
 
 /** A file named in config, or why it cannot be read (phrased to follow the key and its value). */
 function readConfigFile(path: string, files: IdentityFiles): string | { problem: string } {
@@ -108,7 +115,12 @@ function readJwks(path: string, files: IdentityFiles): string[] | string {
             return "but it holds something other than public keys";
         }
         try {
-            pems.push(crypto.createPublicKey({ key: jwk as crypto.JsonWebKey, format: "jwk" }).export({ type: "spki", format: "pem" }).toString());
+            pems.push(
+                crypto
+                    .createPublicKey({ key: jwk as crypto.JsonWebKey, format: "jwk" })
+                    .export({ type: "spki", format: "pem" })
+                    .toString(),
+            );
         } catch (error) {
             return `but a key in it is not a usable public key (${(error as Error).message})`;
         }
@@ -127,7 +139,11 @@ export function publishedIdentity(
     if (issuer.jwksFile !== undefined) {
         const keys = readJwks(issuer.jwksFile, files);
         if (typeof keys === "string") {
-            problems.push(["jwksFile", `is ${JSON.stringify(issuer.jwksFile)}, ${keys}`, set("jwksFile", "<path of kubectl get --raw /openid/v1/jwks output>")]);
+            problems.push([
+                "jwksFile",
+                `is ${JSON.stringify(issuer.jwksFile)}, ${keys}`,
+                set("jwksFile", "<path of kubectl get --raw /openid/v1/jwks output>"),
+            ]);
         } else {
             publicKeys = keys;
         }
@@ -138,7 +154,11 @@ export function publishedIdentity(
         if (typeof ca === "string") {
             discoveryCaCert = ca;
         } else {
-            problems.push(["discoveryCaFile", `is ${JSON.stringify(issuer.discoveryCaFile)}, ${ca.problem}`, set("discoveryCaFile", "<path of the CA's PEM file>")]);
+            problems.push([
+                "discoveryCaFile",
+                `is ${JSON.stringify(issuer.discoveryCaFile)}, ${ca.problem}`,
+                set("discoveryCaFile", "<path of the CA's PEM file>"),
+            ]);
         }
     }
     return problems.length > 0 ? { problems } : { published: { issuer: issuer.url, publicKeys, discoveryCaCert }, problems };

@@ -21,7 +21,9 @@ export function peerStackName(organization: string, project: string, peer: strin
  */
 export function endpointFrom(peer: string, region: string, output: unknown): PeerEndpoint | { readonly missing: string } {
     if (output === undefined || output === null) {
-        return { missing: `its stack has no ${PEER_ACCESS_OUTPUT} output yet (it has not been deployed, or its Vault is not configured yet)` };
+        return {
+            missing: `its stack has no ${PEER_ACCESS_OUTPUT} output yet (it has not been deployed, or its Vault is not configured yet)`,
+        };
     }
     const entry = typeof output === "object" ? (output as Record<string, unknown>)[region] : undefined;
     if (entry === undefined) {
@@ -56,11 +58,23 @@ export interface PublishedIdentity {
 }
 
 /** The identity of `peer`'s ESO, from its stack's outputs, or why there is none. Pure. */
-export function identityFrom(peer: string, identity: unknown, externalSecretsNamespace: unknown): PeerClusterIdentity | { readonly missing: string } {
+export function identityFrom(
+    peer: string,
+    identity: unknown,
+    externalSecretsNamespace: unknown,
+): PeerClusterIdentity | { readonly missing: string } {
     const value = (typeof identity === "object" && identity !== null ? identity : {}) as Record<string, unknown>;
     const keys = value.publicKeys;
-    if (typeof value.issuer !== "string" || value.issuer === "" || !Array.isArray(keys) || !keys.every((k) => typeof k === "string") || typeof value.discoveryCaCert !== "string") {
-        return { missing: `its stack has no ${CLUSTER_IDENTITY_OUTPUT} output yet (set serviceAccountIssuer in its stack and run pulumi up there)` };
+    if (
+        typeof value.issuer !== "string" ||
+        value.issuer === "" ||
+        !Array.isArray(keys) ||
+        !keys.every((k) => typeof k === "string") ||
+        typeof value.discoveryCaCert !== "string"
+    ) {
+        return {
+            missing: `its stack has no ${CLUSTER_IDENTITY_OUTPUT} output yet (set serviceAccountIssuer in its stack and run pulumi up there)`,
+        };
     }
     if (typeof externalSecretsNamespace !== "string" || externalSecretsNamespace === "") {
         return { missing: `its stack has no ${EXTERNAL_SECRETS_NAMESPACE_OUTPUT} output yet` };
@@ -120,7 +134,9 @@ export async function readPeers(args: {
             const namespace = await reference.getOutputDetails(EXTERNAL_SECRETS_NAMESPACE_OUTPUT);
             const known = identityFrom(peer, identity.value, namespace.value);
             if ("missing" in known) {
-                warnings.push(`This region's Vault cannot let ${peer}'s ESO in yet: ${known.missing}. Run \`pulumi up -s ${args.stack}\` again afterwards.`);
+                warnings.push(
+                    `This region's Vault cannot let ${peer}'s ESO in yet: ${known.missing}. Run \`pulumi up -s ${args.stack}\` again afterwards.`,
+                );
             } else {
                 identities.push(known);
             }

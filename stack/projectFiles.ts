@@ -102,7 +102,9 @@ function stackFiles(stackDir: string): string[] {
             continue;
         }
         if (!isValidStackName(name)) {
-            throw new ProjectError(`${path.join(stackDir, file)}: "${name}" is not a valid stack name (${STACK_NAME_RULE}); rename or remove the file`);
+            throw new ProjectError(
+                `${path.join(stackDir, file)}: "${name}" is not a valid stack name (${STACK_NAME_RULE}); rename or remove the file`,
+            );
         }
         stacks.push(name);
     }

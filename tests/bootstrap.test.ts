@@ -54,7 +54,6 @@ const leaks = (platform: FakePlatform, extra: readonly string[] = []) => {
     return platform.keyMaterial().filter((secret) => everything.includes(secret));
 };
 
-
 /**
  * Ports whose operator decrypts the PGP-encrypted material as it is shown: asked for unseal keys, it
  * answers with the first two plain keys (the fake knows them once init has run), and with the root
@@ -72,38 +71,41 @@ function decryptingOperator(platform: FakePlatform): { ports: ReturnType<FakePla
 }
 
 describe("a fresh bring-up", () => {
-    it.each([[["region1", "region2"]], [["north", "east", "south"]]])("brings %j up in order: every stack first, then each region, then the wiring", async (regions) => {
-        const platform = new FakePlatform({ regions, podsAfterPolls: 2 });
-        const report = await bootstrap(platform.ports(), options(regions));
+    it.each([[["region1", "region2"]], [["north", "east", "south"]]])(
+        "brings %j up in order: every stack first, then each region, then the wiring",
+        async (regions) => {
+            const platform = new FakePlatform({ regions, podsAfterPolls: 2 });
+            const report = await bootstrap(platform.ports(), options(regions));
 
-        expect(bootstrapped(platform, regions)).toBe(true);
-        const creates = platform.calls.filter((c) => c.startsWith("createStack"));
-        expect(creates).toEqual(regions.map((r) => `createStack ${r}`));
-        // No program runs before every stack exists; every server side (the committed gate turned off
-        // first, as these stacks were never deployed) before any init.
-        expect(platform.calls.slice(regions.length, 3 * regions.length)).toEqual(regions.flatMap((r) => [`setConfig ${r}`, `up ${r}`]));
-        expect(platform.calls.findIndex((c) => c.startsWith("init"))).toBe(3 * regions.length);
-        // Per region: init, show once, unseal, mark, configure; the first regions are wired once their peers exist.
-        const [first] = regions;
-        expect(platform.calls.filter((c) => c.endsWith(` ${first}`) && !c.startsWith("unseal"))).toEqual([
-            `createStack ${first}`,
-            `setConfig ${first}`,
-            `up ${first}`,
-            `init ${first}`,
-            `keepOffline ${first}`,
-            `setConfig ${first}`,
-            `up ${first}`,
-            `up ${first}`,
-            `revoke ${first}`,
-        ]);
-        expect(report.initialized).toEqual(regions);
-        expect(report.configured).toEqual(regions);
-        expect(report.wired).toEqual(regions.slice(0, -1));
-        // The root tokens are revoked at the end.
-        expect(report.revokedRootTokens).toEqual(regions);
-        expect(regions.every((r) => platform.vaults.get(r)?.tokens.size === 0)).toBe(true);
-        expect(leaks(platform)).toEqual([]);
-    });
+            expect(bootstrapped(platform, regions)).toBe(true);
+            const creates = platform.calls.filter((c) => c.startsWith("createStack"));
+            expect(creates).toEqual(regions.map((r) => `createStack ${r}`));
+            // No program runs before every stack exists; every server side (the committed gate turned off
+            // first, as these stacks were never deployed) before any init.
+            expect(platform.calls.slice(regions.length, 3 * regions.length)).toEqual(regions.flatMap((r) => [`setConfig ${r}`, `up ${r}`]));
+            expect(platform.calls.findIndex((c) => c.startsWith("init"))).toBe(3 * regions.length);
+            // Per region: init, show once, unseal, mark, configure; the first regions are wired once their peers exist.
+            const [first] = regions;
+            expect(platform.calls.filter((c) => c.endsWith(` ${first}`) && !c.startsWith("unseal"))).toEqual([
+                `createStack ${first}`,
+                `setConfig ${first}`,
+                `up ${first}`,
+                `init ${first}`,
+                `keepOffline ${first}`,
+                `setConfig ${first}`,
+                `up ${first}`,
+                `up ${first}`,
+                `revoke ${first}`,
+            ]);
+            expect(report.initialized).toEqual(regions);
+            expect(report.configured).toEqual(regions);
+            expect(report.wired).toEqual(regions.slice(0, -1));
+            // The root tokens are revoked at the end.
+            expect(report.revokedRootTokens).toEqual(regions);
+            expect(regions.every((r) => platform.vaults.get(r)?.tokens.size === 0)).toBe(true);
+            expect(leaks(platform)).toEqual([]);
+        },
+    );
 
     it("keeps the root tokens when asked", async () => {
         const platform = new FakePlatform({ regions: ["a", "b"] });
@@ -152,7 +154,15 @@ describe("running it again", () => {
         platform.calls.length = 0;
         const report = await bootstrap(platform.ports(), options(regions));
         expect(platform.calls).toEqual([]);
-        expect(report).toEqual({ created: [], initialized: [], unsealed: [], autoUnsealed: [], configured: [], wired: [], revokedRootTokens: [] });
+        expect(report).toEqual({
+            created: [],
+            initialized: [],
+            unsealed: [],
+            autoUnsealed: [],
+            configured: [],
+            wired: [],
+            revokedRootTokens: [],
+        });
     });
 
     it("only unseals a Vault that restarted sealed, with keys the operator enters", async () => {
@@ -173,7 +183,9 @@ describe("running it again", () => {
         operatorRemembers(platform);
         platform.operatorKeys.set("region1", (platform.operatorKeys.get("region1") ?? []).slice(0, 2));
         platform.restart("region1");
-        await expect(bootstrap(platform.ports(), options(regions))).rejects.toThrow("region region1: vault-0 is still sealed after 2 key(s) (progress 2 of 3)");
+        await expect(bootstrap(platform.ports(), options(regions))).rejects.toThrow(
+            "region region1: vault-0 is still sealed after 2 key(s) (progress 2 of 3)",
+        );
     });
 
     const freshCalls = freshCallsOf(regions);
@@ -214,7 +226,12 @@ function freshCallsOf(regions: readonly string[], fake: Partial<FakeOptions> = {
 }
 
 /** Fails the run at `failure` (before or after its effect), lets the operator run it again, and checks the end state. */
-async function failThenResume(regions: readonly string[], failure: string, afterEffect: boolean, fake: Partial<FakeOptions> = {}): Promise<FakePlatform> {
+async function failThenResume(
+    regions: readonly string[],
+    failure: string,
+    afterEffect: boolean,
+    fake: Partial<FakeOptions> = {},
+): Promise<FakePlatform> {
     const platform = new FakePlatform({ regions, ...fake });
     platform.failAt = failure;
     platform.failAfterEffect = afterEffect;
@@ -348,7 +365,12 @@ describe("auto-unseal", () => {
     });
 
     it("a follower that joins but cannot reach the KMS, with credentials from a Secret, is named with that Secret", async () => {
-        const secretSeal = { type: "awskms", parameters: AWS_KMS_SEAL.parameters, credentials: "secret", credentialsSecret: "vault-kms-credentials" } as const;
+        const secretSeal = {
+            type: "awskms",
+            parameters: AWS_KMS_SEAL.parameters,
+            credentials: "secret",
+            credentialsSecret: "vault-kms-credentials",
+        } as const;
         const platform = new FakePlatform({ regions, autoUnseal: { region1: secretSeal } });
         platform.kmsDown.add("region1/vault-2");
         const error = (await bootstrap(platform.ports(), options(regions)).catch((e: unknown) => e)) as BootstrapError;
@@ -358,7 +380,9 @@ describe("auto-unseal", () => {
         // Initialized (its recovery keys shown), nothing asked or unsealed by hand; the root token kept for the next run.
         expect(platform.shown.map((m) => [m.region, m.recovery])).toEqual([["region1", true]]);
         expect(platform.calls.filter((c) => c.startsWith("askKeys") || c.startsWith("unseal"))).toEqual([]);
-        expect(error.lines).toContain("the root token of region1 is still alive: the next run asks for it, and revokes it when it completes");
+        expect(error.lines).toContain(
+            "the root token of region1 is still alive: the next run asks for it, and revokes it when it completes",
+        );
     });
 
     it("with PGP keys, shows only encrypted recovery keys, and asks for decrypted unseal keys for the Shamir region only", async () => {
@@ -368,7 +392,13 @@ describe("auto-unseal", () => {
         await bootstrap(ports, options(regions, pgp));
         expect(bootstrapped(platform, regions)).toBe(true);
         expect(asked).toEqual(["region2"]);
-        expect(platform.initRequests.get("region1")).toEqual({ secretShares: 3, secretThreshold: 2, pgpKeys: ["p1", "p2", "p3"], rootTokenPgpKey: "pr", autoUnseal: true });
+        expect(platform.initRequests.get("region1")).toEqual({
+            secretShares: 3,
+            secretThreshold: 2,
+            pgpKeys: ["p1", "p2", "p3"],
+            rootTokenPgpKey: "pr",
+            autoUnseal: true,
+        });
         expect(platform.shown[0]).toEqual({ region: "region1", recovery: true, keysEncrypted: true, keys: 3 });
         expect(platform.terminal[0]).toMatch(/^region1: pgp\(p1\):\S+ pgp\(p2\):\S+ pgp\(p3\):\S+ root pgp\(pr\):\S+$/);
         expect(platform.terminal.every((line) => !platform.keyMaterial().some((secret) => line.includes(secret)))).toBe(true);
@@ -443,12 +473,24 @@ describe("failures at the end", () => {
         const platform = new FakePlatform({ regions });
         platform.refusesPeers.add("region1");
         const error = (await bootstrap(platform.ports(), options(regions)).catch((e: unknown) => e)) as BootstrapError;
-        expect(error.lines[0]).toBe("region region1: not connected to region2 after its run: see the warnings of `pulumi up -s region1` (a peer that issued no token)");
+        expect(error.lines[0]).toBe(
+            "region region1: not connected to region2 after its run: see the warnings of `pulumi up -s region1` (a peer that issued no token)",
+        );
     });
 
     it("refuses --regions that leave out a peer, before anything happens", async () => {
         const platform = new FakePlatform({ regions });
-        platform.stacks.set("region1", { config: { "openova-vault:domain": "example.com", "openova-vault:regions": JSON.stringify(regions), "openova-vault:kubeContext": "region1", "openova-vault:vaultCaCertFile": CA_FILE }, outputs: {}, serverDeployed: false, podPolls: 0 });
+        platform.stacks.set("region1", {
+            config: {
+                "openova-vault:domain": "example.com",
+                "openova-vault:regions": JSON.stringify(regions),
+                "openova-vault:kubeContext": "region1",
+                "openova-vault:vaultCaCertFile": CA_FILE,
+            },
+            outputs: {},
+            serverDeployed: false,
+            podPolls: 0,
+        });
         const error = (await bootstrap(platform.ports(), options(["region1"])).catch((e: unknown) => e)) as BootstrapError;
         expect(error.lines[0]).toContain("stack region1 reads its peers region2, which --regions leaves out");
         expect(platform.calls).toEqual([]);
@@ -462,7 +504,9 @@ describe("failures at the end", () => {
         platform.loseData("region1", "vault-0");
         platform.calls.length = 0;
         const error = (await bootstrap(platform.ports(), options(regions)).catch((e: unknown) => e)) as BootstrapError;
-        expect(error.lines[0]).toContain("region region1: vault-0 is not initialized but other servers are: its data is gone. Not initializing a second cluster");
+        expect(error.lines[0]).toContain(
+            "region region1: vault-0 is not initialized but other servers are: its data is gone. Not initializing a second cluster",
+        );
         expect(platform.calls.filter((c) => c.startsWith("init"))).toEqual([]);
     });
 });
@@ -483,7 +527,14 @@ describe("key material", () => {
         platform.kmsDown.add("region2");
         const sealedError = await bootstrap(platform.ports(), options(regions)).catch((e: unknown) => e);
         expect(String(sealedError)).toContain("region region2: vault-0 is still sealed");
-        const everything = [JSON.stringify(report), String(error), inspect(error), String(sealedError), inspect(sealedError), ...platform.written];
+        const everything = [
+            JSON.stringify(report),
+            String(error),
+            inspect(error),
+            String(sealedError),
+            inspect(sealedError),
+            ...platform.written,
+        ];
         expect(platform.keyMaterial().length).toBeGreaterThan(0);
         const recoveryKeys = platform.vaults.get("region2")?.keys ?? [];
         expect(recoveryKeys.length).toBe(BOOTSTRAP_DEFAULTS.keyShares);
@@ -495,8 +546,15 @@ describe("key material", () => {
 
     it("prints as [sensitive] however it is printed", () => {
         const key = new Sensitive("s3cr3t-unseal-key");
-        // eslint-disable-next-line @typescript-eslint/restrict-template-expressions -- printing it by accident is the point
-        const printed = [String(key), `${key}`, JSON.stringify({ key }), inspect({ key }), inspect(key), new Error("bad " + String(key)).message];
+        const printed = [
+            String(key),
+            // eslint-disable-next-line @typescript-eslint/restrict-template-expressions -- how it prints in a template is what is tested
+            `${key}`,
+            JSON.stringify({ key }),
+            inspect({ key }),
+            inspect(key),
+            new Error("bad " + String(key)).message,
+        ];
         expect(printed.filter((text) => text.includes("s3cr3t"))).toEqual([]);
         expect(printed[0]).toBe(REDACTED);
         expect(key.reveal()).toBe("s3cr3t-unseal-key");
@@ -514,11 +572,15 @@ describe("PGP and non-interactive runs", () => {
     });
 
     it("checks the key options", () => {
-        expect(optionProblems(options(["a"], { keyShares: 3, keyThreshold: 4 }))).toEqual(["--key-threshold 4 must be a whole number from 1 to --key-shares (3)"]);
+        expect(optionProblems(options(["a"], { keyShares: 3, keyThreshold: 4 }))).toEqual([
+            "--key-threshold 4 must be a whole number from 1 to --key-shares (3)",
+        ]);
         expect(optionProblems(options(["a"], { keyShares: 3, keyThreshold: 1 }))).toEqual([
             "--key-threshold 1 with more than one share lets any one key holder unseal alone; use at least 2",
         ]);
-        expect(optionProblems(options(["a"], { pgpKeys: ["k1"] }))).toEqual(["--pgp-keys lists 1 key(s), but --key-shares is 5: give one PGP key per share"]);
+        expect(optionProblems(options(["a"], { pgpKeys: ["k1"] }))).toEqual([
+            "--pgp-keys lists 1 key(s), but --key-shares is 5: give one PGP key per share",
+        ]);
         expect(optionProblems(options([]))).toEqual(["--regions names no region"]);
     });
 
@@ -561,15 +623,30 @@ describe("--verify", () => {
         const platform = new FakePlatform({ regions });
         platform.replicationDelayMs.set("region3", 130_000);
         const error = await bootstrap(platform.ports(), options(regions, { verify: true })).catch((e: unknown) => e);
-        expect((error as BootstrapError).lines[0]).toBe("region region3: a write into region1's Vault did not arrive within the 100 s that docs/consistency.md states");
+        expect((error as BootstrapError).lines[0]).toBe(
+            "region region3: a write into region1's Vault did not arrive within the 100 s that docs/consistency.md states",
+        );
         expect([...platform.objects.values()].every((objects) => objects.size === 0)).toBe(true);
     });
 
     it("uses the replicated-secret objects: an ExternalSecret everywhere, and the home's PushSecret to each peer", () => {
-        const config = (region: string, peers: string[]) => ({ region, peers, externalSecrets: { install: true }, kvMount: "secret" }) as unknown as RegionConfig;
+        const config = (region: string, peers: string[]) =>
+            ({
+                region,
+                peers,
+                resolved: { externalSecrets: { namespace: "external-secrets" }, kvMount: "secret" },
+            }) as unknown as RegionConfig;
         const objects = canaryObjects([config("a", ["b"]), config("b", ["a"])]);
-        expect([...objects].map(([region, list]) => [region, list.map((o) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`)])).toEqual([
-            ["a", ["ExternalSecret/external-secrets/openova-replication-canary", "PushSecret/external-secrets/openova-replication-canary-to-b"]],
+        expect(
+            [...objects].map(([region, list]) => [region, list.map((o) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`)]),
+        ).toEqual([
+            [
+                "a",
+                [
+                    "ExternalSecret/external-secrets/openova-replication-canary",
+                    "PushSecret/external-secrets/openova-replication-canary-to-b",
+                ],
+            ],
             ["b", ["ExternalSecret/external-secrets/openova-replication-canary"]],
         ]);
     });

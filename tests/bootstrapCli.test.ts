@@ -58,11 +58,15 @@ async function bootstrapIn(projectDir: string, ...args: string[]): Promise<{ cod
 }
 
 function bootstrapCli(...args: string[]) {
-    const result = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "bootstrap/cli.ts", ...args], {
+    const result = spawnSync(process.execPath, ["--import", "tsx", "bootstrap/cli.ts", ...args], {
         cwd: ROOT,
         encoding: "utf8",
         // No pulumi CLI and no kubeconfig, whatever this machine has: an empty PATH and a missing file.
-        env: { ...process.env, PATH: fs.mkdtempSync(path.join(os.tmpdir(), "empty-path-")), KUBECONFIG: path.join(os.tmpdir(), "no-such-kubeconfig") },
+        env: {
+            ...process.env,
+            PATH: fs.mkdtempSync(path.join(os.tmpdir(), "empty-path-")),
+            KUBECONFIG: path.join(os.tmpdir(), "no-such-kubeconfig"),
+        },
     });
     return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
@@ -71,20 +75,37 @@ describe("npm run bootstrap", () => {
     it("documents every flag in --help", () => {
         const { code, stdout } = bootstrapCli("--help");
         expect(code).toBe(0);
-        for (const flag of ["--regions", "--non-interactive", "--key-shares", "--key-threshold", "--pgp-keys", "--root-token-pgp-key", "--keep-root-token", "--verify", "--pod-timeout", "--help"]) {
+        for (const flag of [
+            "--regions",
+            "--non-interactive",
+            "--key-shares",
+            "--key-threshold",
+            "--pgp-keys",
+            "--root-token-pgp-key",
+            "--keep-root-token",
+            "--verify",
+            "--pod-timeout",
+            "--help",
+        ]) {
             expect({ flag, documented: new RegExp(`^\\s+(-h, )?${flag}\\b`, "m").test(stdout) }).toEqual({ flag, documented: true });
         }
         // The key flags set the recovery keys of an auto-unseal Vault, and TLS is verified with the region's CA.
         const help = stdout.replace(/\s+/g, " ");
-        expect(help).toContain("--key-shares N unseal key shares for a Vault being initialized, or recovery key shares for one that auto-unseals");
+        expect(help).toContain(
+            "--key-shares N unseal key shares for a Vault being initialized, or recovery key shares for one that auto-unseals",
+        );
         expect(help).toContain("--key-shares, --key-threshold and --pgp-keys then set the recovery keys");
         expect(help).toContain("Recovery keys cannot unseal; they authorize `vault operator generate-root` and seal migration.");
-        expect(help).toContain("verifies its certificate with the region's CA (openova-vault:vaultCaCertFile, relative to the project directory) for the name <pod>.vault-internal.<namespace>.svc");
+        expect(help).toContain(
+            "verifies its certificate with the region's CA (openova-vault:vaultCaCertFile, relative to the project directory) for the name <pod>.vault-internal.<namespace>.svc",
+        );
     });
 
     it("exits 2 on bad arguments, naming them", () => {
         expect(bootstrapCli("--bogus")).toMatchObject({ code: 2, stderr: expect.stringContaining("Unknown option '--bogus'") as unknown });
-        expect(bootstrapCli("--key-shares", "3", "--key-threshold", "5").stderr).toContain("--key-threshold 5 must be a whole number from 1 to --key-shares (3)");
+        expect(bootstrapCli("--key-shares", "3", "--key-threshold", "5").stderr).toContain(
+            "--key-threshold 5 must be a whole number from 1 to --key-shares (3)",
+        );
         // Without a terminal it runs only non-interactively, and then only with PGP keys.
         expect(bootstrapCli("--non-interactive").stderr).toContain("--non-interactive needs --pgp-keys");
     });
@@ -104,7 +125,18 @@ describe("npm run bootstrap", () => {
             return file;
         });
         // The CA file is read relative to the project directory, not to where the command runs.
-        const { code, stderr } = await bootstrapIn(projectCopy(), "--non-interactive", "--key-shares", "3", "--key-threshold", "2", "--pgp-keys", keys.join(","), "--root-token-pgp-key", keys[0]);
+        const { code, stderr } = await bootstrapIn(
+            projectCopy(),
+            "--non-interactive",
+            "--key-shares",
+            "3",
+            "--key-threshold",
+            "2",
+            "--pgp-keys",
+            keys.join(","),
+            "--root-token-pgp-key",
+            keys[0],
+        );
         expect(code).toBe(1);
         expect(stderr.trim().split("\n")).toEqual([
             "error: the pulumi CLI is not installed or not on PATH: install it (https://www.pulumi.com/docs/iac/download-install/), the Automation API drives it",
@@ -117,14 +149,26 @@ describe("npm run bootstrap", () => {
     it("stops before anything else when the CA file a stack names cannot be read from the project directory", async () => {
         const { code, stderr } = await bootstrapIn(projectCopy("certs/missing-ca.pem", false));
         expect(code).toBe(1);
-        expect(stderr.split("\n")[0]).toMatch(/^error: Invalid config for stack "region1": openova-vault:vaultCaCertFile is "certs\/missing-ca\.pem", but it cannot be read \(ENOENT\)/);
+        expect(stderr.split("\n")[0]).toMatch(
+            /^error: Invalid config for stack "region1": openova-vault:vaultCaCertFile is "certs\/missing-ca\.pem", but it cannot be read \(ENOENT\)/,
+        );
         expect(stderr).not.toContain("pulumi CLI");
     });
 
     it("refuses a PGP key file that is not base64, naming it", () => {
         const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "pgp-")), "key.asc");
         fs.writeFileSync(file, "-----BEGIN PGP PUBLIC KEY BLOCK-----\n");
-        const { code, stderr } = bootstrapCli("--non-interactive", "--key-shares", "1", "--key-threshold", "1", "--pgp-keys", file, "--root-token-pgp-key", file);
+        const { code, stderr } = bootstrapCli(
+            "--non-interactive",
+            "--key-shares",
+            "1",
+            "--key-threshold",
+            "1",
+            "--pgp-keys",
+            file,
+            "--root-token-pgp-key",
+            file,
+        );
         expect(code).toBe(1);
         expect(stderr).toContain(`error: ${file}: not a base64-encoded PGP public key`);
     });
@@ -133,14 +177,31 @@ describe("npm run bootstrap", () => {
 describe("prerequisites", () => {
     const kubeconfig = "contexts:\n  - name: region1\n  - name: region2\n";
     const read = (file: string) => (file === "/k/config" ? kubeconfig : undefined);
-    const pulumi = (loggedIn: boolean): Run => (_command, args) => (args[0] === "whoami" ? { status: loggedIn ? 0 : 255, output: "" } : { status: 0, output: "v3.200.0" });
+    const pulumi =
+        (loggedIn: boolean): Run =>
+        (_command, args) =>
+            args[0] === "whoami" ? { status: loggedIn ? 0 : 255, output: "" } : { status: 0, output: "v3.200.0" };
 
     it("are met with the CLI logged in and a context per region", () => {
-        expect(missingPrerequisites({ contexts: { region1: "region1", region2: "region2" }, run: pulumi(true), environment: { KUBECONFIG: "/k/config" }, readFile: read })).toEqual([]);
+        expect(
+            missingPrerequisites({
+                contexts: { region1: "region1", region2: "region2" },
+                run: pulumi(true),
+                environment: { KUBECONFIG: "/k/config" },
+                readFile: read,
+            }),
+        ).toEqual([]);
     });
 
     it("say what is missing and how to fix it", () => {
-        expect(missingPrerequisites({ contexts: { region1: "region1", region3: "eu-3" }, run: pulumi(false), environment: { KUBECONFIG: "/k/config" }, readFile: read })).toEqual([
+        expect(
+            missingPrerequisites({
+                contexts: { region1: "region1", region3: "eu-3" },
+                run: pulumi(false),
+                environment: { KUBECONFIG: "/k/config" },
+                readFile: read,
+            }),
+        ).toEqual([
             "pulumi is not logged in to a backend: run `pulumi login` (Pulumi Cloud, or a self-managed backend such as `pulumi login s3://<bucket>`)",
             'region region3: no kubeconfig context "eu-3" (its stack\'s openova-vault:kubeContext): add it to your kubeconfig (contexts: region1, region2)',
         ]);
@@ -148,7 +209,10 @@ describe("prerequisites", () => {
 
     it("read every file of KUBECONFIG", () => {
         const files: Record<string, string> = { "/a": "contexts: [{name: one}]\n", "/b": "contexts: [{name: two}]\n" };
-        expect(kubeContexts({ KUBECONFIG: `/a${path.delimiter}/b${path.delimiter}/missing` }, (file) => files[file])).toEqual(["one", "two"]);
+        expect(kubeContexts({ KUBECONFIG: `/a${path.delimiter}/b${path.delimiter}/missing` }, (file) => files[file])).toEqual([
+            "one",
+            "two",
+        ]);
     });
 });
 
@@ -166,22 +230,67 @@ describe("files named in config", () => {
 
 describe("the summary", () => {
     it("says what was done and how later runs authenticate", () => {
-        const lines = summary({ created: ["a", "b"], initialized: ["a", "b"], unsealed: ["a", "b"], autoUnsealed: [], configured: ["a", "b"], wired: ["a"], revokedRootTokens: ["a", "b"] });
+        const lines = summary({
+            created: ["a", "b"],
+            initialized: ["a", "b"],
+            unsealed: ["a", "b"],
+            autoUnsealed: [],
+            configured: ["a", "b"],
+            wired: ["a"],
+            revokedRootTokens: ["a", "b"],
+        });
         expect(lines.join("\n")).toContain("Stacks created: a, b. Vaults initialized: a, b; unsealed: a, b.");
         expect(lines.join("\n")).toContain("Root tokens revoked: a, b. For later `pulumi up` runs, export VAULT_TOKEN");
-        expect(summary({ created: [], initialized: [], unsealed: [], autoUnsealed: [], configured: [], wired: [], revokedRootTokens: [] }).join("\n")).toContain("Stacks created: none.");
-        const verified = summary({ created: [], initialized: [], unsealed: [], autoUnsealed: [], configured: [], wired: [], revokedRootTokens: [], canary: { tookMs: 41_200, boundMs: 100_000 } });
+        expect(
+            summary({
+                created: [],
+                initialized: [],
+                unsealed: [],
+                autoUnsealed: [],
+                configured: [],
+                wired: [],
+                revokedRootTokens: [],
+            }).join("\n"),
+        ).toContain("Stacks created: none.");
+        const verified = summary({
+            created: [],
+            initialized: [],
+            unsealed: [],
+            autoUnsealed: [],
+            configured: [],
+            wired: [],
+            revokedRootTokens: [],
+            canary: { tookMs: 41_200, boundMs: 100_000 },
+        });
         expect(verified).toContain("A canary write reached every region in 41 s (bound 100 s).");
-        const auto = summary({ created: [], initialized: ["a", "b"], unsealed: ["b"], autoUnsealed: ["a"], configured: [], wired: [], revokedRootTokens: ["a"] }).join("\n");
+        const auto = summary({
+            created: [],
+            initialized: ["a", "b"],
+            unsealed: ["b"],
+            autoUnsealed: ["a"],
+            configured: [],
+            wired: [],
+            revokedRootTokens: ["a"],
+        }).join("\n");
         expect(auto).toContain("Vaults initialized: a, b; unsealed: b; unsealed themselves (auto-unseal): a.");
-        expect(auto).toContain("make one with `vault operator generate-root` and the unseal keys (the recovery keys of an auto-unseal Vault) when needed");
+        expect(auto).toContain(
+            "make one with `vault operator generate-root` and the unseal keys (the recovery keys of an auto-unseal Vault) when needed",
+        );
     });
 });
 
 describe("the plan shown before anything changes", () => {
     it("names each region's cluster and Vault namespace, from the stack files, and the key settings", () => {
         const lines = planLines(
-            { regions: ["region1", "region2"], keyShares: 5, keyThreshold: 3, keepRootToken: false, interactive: true, podTimeoutMs: 1, pollMs: 1 },
+            {
+                regions: ["region1", "region2"],
+                keyShares: 5,
+                keyThreshold: 3,
+                keepRootToken: false,
+                interactive: true,
+                podTimeoutMs: 1,
+                pollMs: 1,
+            },
             { region1: { context: "eu-1", vaultNamespace: "vault" }, region2: { context: "us-1", vaultNamespace: "secrets" } },
         );
         expect(lines).toEqual([
@@ -194,7 +303,15 @@ describe("the plan shown before anything changes", () => {
 
     it("says which regions auto-unseal, and that their keys are recovery keys", () => {
         const clusters = { region1: { context: "eu-1", vaultNamespace: "vault" }, region2: { context: "us-1", vaultNamespace: "vault" } };
-        const plan = { regions: ["region1", "region2"], keyShares: 5, keyThreshold: 3, keepRootToken: false, interactive: true, podTimeoutMs: 1, pollMs: 1 };
+        const plan = {
+            regions: ["region1", "region2"],
+            keyShares: 5,
+            keyThreshold: 3,
+            keepRootToken: false,
+            interactive: true,
+            podTimeoutMs: 1,
+            pollMs: 1,
+        };
         expect(planLines(plan, clusters, { region1: "awskms", region2: "shamir" })).toEqual([
             "The bootstrap will bring up, in this order:",
             "  region1: kubeconfig context eu-1, Vault in namespace vault, auto-unseal through awskms",
@@ -202,13 +319,18 @@ describe("the plan shown before anything changes", () => {
             "A Shamir Vault (region2) initialized now gets 5 unseal key shares, 3 needed to unseal.",
             "An auto-unseal Vault (region1) initialized now gets 5 recovery key shares, 3 needed to authorize generate-root or a seal migration; recovery keys cannot unseal, it unseals itself through its KMS.",
         ]);
-        expect(planLines({ ...plan, pgpKeys: ["a", "b", "c", "d", "e"] }, clusters, { region1: "gcpckms", region2: "transit" }).slice(3)).toEqual([
+        expect(
+            planLines({ ...plan, pgpKeys: ["a", "b", "c", "d", "e"] }, clusters, { region1: "gcpckms", region2: "transit" }).slice(3),
+        ).toEqual([
             "An auto-unseal Vault (region1, region2) initialized now gets 5 recovery key shares, 3 needed to authorize generate-root or a seal migration, each encrypted to one PGP key; recovery keys cannot unseal, it unseals itself through its KMS.",
         ]);
     });
 
     it("asks for the key settings in the words of the regions' seals", () => {
-        expect(keyPrompts(["a", "b"], { a: "shamir" })).toEqual({ shares: "Unseal key shares for a Vault initialized now", threshold: "Keys needed to unseal" });
+        expect(keyPrompts(["a", "b"], { a: "shamir" })).toEqual({
+            shares: "Unseal key shares for a Vault initialized now",
+            threshold: "Keys needed to unseal",
+        });
         expect(keyPrompts(["a"], { a: "awskms" })).toEqual({
             shares: "Recovery key shares for a Vault initialized now (it auto-unseals; recovery keys cannot unseal)",
             threshold: "Recovery keys needed to authorize generate-root or a seal migration",

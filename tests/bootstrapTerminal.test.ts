@@ -4,7 +4,14 @@
  */
 import { BootstrapError } from "../bootstrap/orchestrator";
 import { Sensitive } from "../bootstrap/sensitive";
-import { LineProgress, NonInteractiveOperator, SpinnerProgress, TerminalOperator, adminTokenVariable, keyMaterialLines } from "../bootstrap/terminal";
+import {
+    LineProgress,
+    NonInteractiveOperator,
+    SpinnerProgress,
+    TerminalOperator,
+    adminTokenVariable,
+    keyMaterialLines,
+} from "../bootstrap/terminal";
 
 // The interactive operator's prompts: each confirmation is answered by the test; any other fails it.
 const confirmations: { message: string; answer: boolean }[] = [];
@@ -29,8 +36,12 @@ describe("non-interactive operator", () => {
         const operator = new NonInteractiveOperator({}, (text) => written.push(text));
         await operator.keepOffline("eu-1", material(true));
         expect(written.join("")).toContain("  Unseal key 2: k2\n");
-        await expect(operator.keepOffline("eu-1", material(false))).rejects.toThrow("refusing to show unencrypted key material without a terminal");
-        await expect(operator.keepOffline("eu-1", material(true, false))).rejects.toThrow("refusing to show unencrypted key material without a terminal");
+        await expect(operator.keepOffline("eu-1", material(false))).rejects.toThrow(
+            "refusing to show unencrypted key material without a terminal",
+        );
+        await expect(operator.keepOffline("eu-1", material(true, false))).rejects.toThrow(
+            "refusing to show unencrypted key material without a terminal",
+        );
         expect(written).toHaveLength(1);
     });
 
@@ -41,12 +52,18 @@ describe("non-interactive operator", () => {
     it("reads admin tokens from VAULT_TOKEN_<REGION>", async () => {
         expect(adminTokenVariable("eu-west-1")).toBe("VAULT_TOKEN_EU_WEST_1");
         expect((await new NonInteractiveOperator({ VAULT_TOKEN_EU_1: "hvs.x" }).adminToken("eu-1")).reveal()).toBe("hvs.x");
-        await expect(new NonInteractiveOperator({}).adminToken("eu-1")).rejects.toThrow("region eu-1: set VAULT_TOKEN_EU_1 to an admin token");
+        await expect(new NonInteractiveOperator({}).adminToken("eu-1")).rejects.toThrow(
+            "region eu-1: set VAULT_TOKEN_EU_1 to an admin token",
+        );
     });
 
     it("says whether what it shows is encrypted", () => {
-        expect(keyMaterialLines("a", material(false))[0]).toBe("Region a: Vault is initialized. Its unseal keys (in the clear, shown this once) and root token (in the clear, shown this once):");
-        expect(keyMaterialLines("a", material(true, false))[0]).toBe("Region a: Vault is initialized. Its unseal keys (PGP-encrypted) and root token (in the clear, shown this once):");
+        expect(keyMaterialLines("a", material(false))[0]).toBe(
+            "Region a: Vault is initialized. Its unseal keys (in the clear, shown this once) and root token (in the clear, shown this once):",
+        );
+        expect(keyMaterialLines("a", material(true, false))[0]).toBe(
+            "Region a: Vault is initialized. Its unseal keys (PGP-encrypted) and root token (in the clear, shown this once):",
+        );
     });
 });
 
@@ -70,7 +87,10 @@ describe("recovery keys (auto-unseal)", () => {
         const written: string[] = [];
         let paused = 0;
         confirmations.push({ message: "Are all 2 recovery keys and the root token of eu-1 stored offline?", answer: true });
-        await new TerminalOperator((text) => written.push(text), () => paused++).keepOffline("eu-1", recovery(false));
+        await new TerminalOperator(
+            (text) => written.push(text),
+            () => paused++,
+        ).keepOffline("eu-1", recovery(false));
         expect(paused).toBe(1);
         expect(written).toEqual([`\n${keyMaterialLines("eu-1", recovery(false)).join("\n")}\n\n`, "\x1b[H\x1b[2J\x1b[3J"]);
     });
@@ -80,7 +100,9 @@ describe("recovery keys (auto-unseal)", () => {
         const operator = new NonInteractiveOperator({}, (text) => written.push(text));
         await operator.keepOffline("eu-1", recovery(true));
         expect(written.join("")).toContain("Its recovery keys (PGP-encrypted) and root token (PGP-encrypted):\n  Recovery key 1: k1\n");
-        await expect(operator.keepOffline("eu-1", recovery(false))).rejects.toThrow("refusing to show unencrypted key material without a terminal");
+        await expect(operator.keepOffline("eu-1", recovery(false))).rejects.toThrow(
+            "refusing to show unencrypted key material without a terminal",
+        );
         expect(written).toHaveLength(1);
     });
 });

@@ -27,7 +27,11 @@ const PROGRAM = "openova-vault.tests.components.program";
  * returns becomes the run's outputs (resolved, with whether each is secret). runProgram loads a program
  * from a module file, so a one-line module in a temporary directory calls `program`.
  */
-async function declare(stack: string, program: () => Record<string, unknown> | void, computedOutputs?: RunRequest["computedOutputs"]): Promise<RunResult> {
+async function declare(
+    stack: string,
+    program: () => Record<string, unknown> | void,
+    computedOutputs?: RunRequest["computedOutputs"],
+): Promise<RunResult> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "components-program-"));
     const entry = path.join(dir, "program.js");
     fs.writeFileSync(entry, `module.exports = () => globalThis[Symbol.for(${JSON.stringify(PROGRAM)})]();\n`);
@@ -50,7 +54,11 @@ async function declare(stack: string, program: () => Record<string, unknown> | v
 }
 
 /** `declare`, for a program that must run through. */
-async function declareOk(stack: string, program: () => Record<string, unknown> | void, computedOutputs?: RunRequest["computedOutputs"]): Promise<RunResult> {
+async function declareOk(
+    stack: string,
+    program: () => Record<string, unknown> | void,
+    computedOutputs?: RunRequest["computedOutputs"],
+): Promise<RunResult> {
     const run = await declare(stack, program, computedOutputs);
     if (run.error !== undefined) {
         throw run.error instanceof Error ? run.error : new Error(JSON.stringify(run.error));
@@ -100,7 +108,9 @@ async function withUnhandledRejections(stack: string, program: () => void): Prom
 }
 
 const isSecret = (value: unknown) =>
-    typeof value === "object" && value !== null && (value as Record<string, unknown>)[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig;
+    typeof value === "object" &&
+    value !== null &&
+    (value as Record<string, unknown>)[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig;
 
 /** The first run (regions east and west, no Vault admin). */
 let unconfigured: RunResult;
@@ -127,7 +137,11 @@ beforeAll(async () => {
             { region: "west", regions: ["east", "west"], domain: "example.net", externalSecrets: { install: false, namespace: "eso" } },
             { providers: { kubernetes: other } },
         );
-        return { eastAddress: full.vaultAddress, eastHost: full.vault.host, westOperatorNamespace: withoutOperator.externalSecretsNamespace };
+        return {
+            eastAddress: full.vaultAddress,
+            eastHost: full.vault.host,
+            westOperatorNamespace: withoutOperator.externalSecretsNamespace,
+        };
     });
 });
 
@@ -199,14 +213,34 @@ describe("VaultRegion", () => {
 
     it.each<[string, Partial<VaultRegionArgs>, string, string]>([
         ["a region not in regions", { region: "north" }, "region", "is north, which is not one of the regions (east, west)"],
-        ["a domain that is not a DNS name", { domain: "https://example.net" }, "domain", 'is "https://example.net", but it must be a lowercase DNS name'],
-        ["ESO in Vault's namespace", { vault: { namespace: "platform" }, externalSecrets: { namespace: "platform" } }, "externalSecrets.namespace", "Vault's own namespace, but the External Secrets Operator needs its own"],
+        [
+            "a domain that is not a DNS name",
+            { domain: "https://example.net" },
+            "domain",
+            'is "https://example.net", but it must be a lowercase DNS name',
+        ],
+        [
+            "ESO in Vault's namespace",
+            { vault: { namespace: "platform" }, externalSecrets: { namespace: "platform" } },
+            "externalSecrets.namespace",
+            "Vault's own namespace, but the External Secrets Operator needs its own",
+        ],
         ["an even number of servers", { vault: { replicas: 2 } }, "vault.replicas", "is 2, but it must be an odd whole number"],
         ["no audit device", { vault: { auditDevices: [] } }, "vault.auditDevices", "is [], but it must be a list of file and/or stdout"],
-        ["a snapshot count of 0", { vault: { snapshots: { retain: 0 } } }, "vault.snapshots.retain", "is 0, but it must be a whole number from 1"],
+        [
+            "a snapshot count of 0",
+            { vault: { snapshots: { retain: 0 } } },
+            "vault.snapshots.retain",
+            "is 0, but it must be a whole number from 1",
+        ],
         ["a KV mount path with a slash", { kvMount: "secret/sub" }, "kvMount", 'is "secret/sub", but it must be a mount path'],
         ["a mount Vault keeps for itself", { kvMount: "sys" }, "kvMount", "other than sys, auth, identity and cubbyhole"],
-        ["a peer store for the region itself", { peerEndpoints: [{ peer: "east", address: "https://vault.east.example.net", caCert: "", token: "t" }] }, "peerEndpoints[0].peer", "is east, which is not a peer of east (peers: west)"],
+        [
+            "a peer store for the region itself",
+            { peerEndpoints: [{ peer: "east", address: "https://vault.east.example.net", caCert: "", token: "t" }] },
+            "peerEndpoints[0].peer",
+            "is east, which is not a peer of east (peers: west)",
+        ],
         [
             "a peer named twice",
             { peerEndpoints: [0, 1].map(() => ({ peer: "west", address: "https://vault.west.example.net", caCert: "", token: "t" })) },
@@ -219,7 +253,9 @@ describe("VaultRegion", () => {
 
     it("refuses the audit devices and snapshots at the top level, where they were before they moved under vault", async () => {
         const moved = { auditDevices: ["stdout"], snapshots: { enabled: false } } as unknown as Partial<VaultRegionArgs>;
-        expect((await refusedRegion("moved", moved)).map((e) => [e.propertyPath, e.reason.startsWith("is not an option of VaultRegion")])).toEqual([
+        expect(
+            (await refusedRegion("moved", moved)).map((e) => [e.propertyPath, e.reason.startsWith("is not an option of VaultRegion")]),
+        ).toEqual([
             ["auditDevices", true],
             ["snapshots", true],
         ]);
@@ -231,7 +267,11 @@ describe("VaultRegion", () => {
         beforeAll(async () => {
             run = await declareOk("domain-output", () => {
                 const cluster = new k8s.Provider("c", { context: "c" });
-                const region = new VaultRegion("out", { region: "east", regions: ["east", "west"], domain: pulumi.output("example.com") }, { providers: { kubernetes: cluster } });
+                const region = new VaultRegion(
+                    "out",
+                    { region: "east", regions: ["east", "west"], domain: pulumi.output("example.com") },
+                    { providers: { kubernetes: cluster } },
+                );
                 return { address: region.vaultAddress, host: region.vault.host };
             });
         });
@@ -241,24 +281,37 @@ describe("VaultRegion", () => {
             expect(run.outputs.host.value).toBe("vault.east.example.com");
             const values = find(run, "kubernetes:helm.sh/v4:Chart", "out-vault").inputs.values as VaultHelmValues;
             expect(values.server.ingress.hosts).toEqual([{ host: "vault.east.example.com", paths: [] }]);
-            expect(values).toEqual(vaultHelmValues(serverSettings(vaultServerOptions.parse({}), "vault.east.example.com", monitoringOptions.parse({}))));
-            const certificate = find(run, "kubernetes:cert-manager.io/v1:Certificate", "out-vault-certificate").inputs as { spec: { dnsNames: string[] } };
+            expect(values).toEqual(
+                vaultHelmValues(serverSettings(vaultServerOptions.parse({}), "vault.east.example.com", monitoringOptions.parse({}))),
+            );
+            const certificate = find(run, "kubernetes:cert-manager.io/v1:Certificate", "out-vault-certificate").inputs as {
+                spec: { dnsNames: string[] };
+            };
             expect(certificate.spec.dnsNames[0]).toBe("vault.east.example.com");
         });
 
         it("fails the run with an InputPropertyError naming host once the domain turns out not to be a DNS name, and installs no Vault", async () => {
             const { run: failed, rejections } = await withUnhandledRejections("domain-output-bad", () => {
                 const cluster = new k8s.Provider("c", { context: "c" });
-                new VaultRegion("bad", { region: "east", regions: ["east", "west"], domain: pulumi.output("Example_COM") }, { providers: { kubernetes: cluster } });
+                new VaultRegion(
+                    "bad",
+                    { region: "east", regions: ["east", "west"], domain: pulumi.output("Example_COM") },
+                    { providers: { kubernetes: cluster } },
+                );
             });
             const errors = [...new Set(rejections)];
             expect(errors).toHaveLength(1);
             const [error] = errors;
             expect(pulumi.InputPropertyError.isInstance(error)).toBe(true);
-            expect(error).toMatchObject({ propertyPath: "host", reason: expect.stringContaining('is "vault.east.Example_COM", but it must be a DNS name') as unknown });
-            expect(failed.resources.filter((r) => r.type === "kubernetes:helm.sh/v4:Chart" || r.type.endsWith(":Certificate")).map((r) => r.name)).toEqual([
-                "bad-external-secrets",
-            ]);
+            expect(error).toMatchObject({
+                propertyPath: "host",
+                reason: expect.stringContaining('is "vault.east.Example_COM", but it must be a DNS name') as unknown,
+            });
+            expect(
+                failed.resources
+                    .filter((r) => r.type === "kubernetes:helm.sh/v4:Chart" || r.type.endsWith(":Certificate"))
+                    .map((r) => r.name),
+            ).toEqual(["bad-external-secrets"]);
         });
     });
 });
@@ -281,14 +334,23 @@ describe("VaultServer", () => {
             version: VAULT_CHART.version,
             repositoryOpts: { repo: VAULT_CHART.repository },
             skipAwait: true,
-            values: vaultHelmValues(serverSettings(vaultServerOptions.parse({ replicas: 5, storageClass: "fast" }), "vault.east.example.net", monitoringOptions.parse({}))),
+            values: vaultHelmValues(
+                serverSettings(
+                    vaultServerOptions.parse({ replicas: 5, storageClass: "fast" }),
+                    "vault.east.example.net",
+                    monitoringOptions.parse({}),
+                ),
+            ),
         });
     });
 
     it("declares its certificate before the chart, whose pods mount it", () => {
         const certificate = find(unconfigured, "kubernetes:cert-manager.io/v1:Certificate", "east-vault-certificate");
         expect(find(unconfigured, "kubernetes:helm.sh/v4:Chart", "east-vault").dependsOn).toContain(certificate.urn);
-        expect(certificate.inputs).toMatchObject({ metadata: { name: "vault-server-tls", namespace: "vault" }, spec: { secretName: "vault-server-tls" } });
+        expect(certificate.inputs).toMatchObject({
+            metadata: { name: "vault-server-tls", namespace: "vault" },
+            spec: { secretName: "vault-server-tls" },
+        });
     });
 });
 
@@ -302,7 +364,10 @@ describe("ExternalSecretsOperator", () => {
             chart: "external-secrets",
             version: EXTERNAL_SECRETS_CHART.version,
             repositoryOpts: { repo: EXTERNAL_SECRETS_CHART.repository },
-            values: { ...externalSecretsHelmValues(externalSecretsOptions.parse({ replicas: 3 })), ...externalSecretsMonitoringValues(monitoringOptions.parse({})) },
+            values: {
+                ...externalSecretsHelmValues(externalSecretsOptions.parse({ replicas: 3 })),
+                ...externalSecretsMonitoringValues(monitoringOptions.parse({})),
+            },
         });
         expect(full.externalSecrets?.serviceAccountName).toBe("external-secrets");
         // The transform that keeps the CRDs on delete (tested below) rides on the chart.
@@ -327,10 +392,20 @@ describe("ExternalSecretsOperator", () => {
         // component, whose own children the engine waits for.
         const run = await declareOk("test2", () => {
             const cluster = new k8s.Provider("c", { context: "c" });
-            const region = new VaultRegion("r", { region: "r", regions: ["r"], domain: "example.net" }, { providers: { kubernetes: cluster } });
-            new k8s.core.v1.ConfigMap("dependent", { metadata: { name: "d", namespace: "external-secrets" } }, { provider: cluster, dependsOn: [region.externalSecrets as pulumi.Resource] });
+            const region = new VaultRegion(
+                "r",
+                { region: "r", regions: ["r"], domain: "example.net" },
+                { providers: { kubernetes: cluster } },
+            );
+            new k8s.core.v1.ConfigMap(
+                "dependent",
+                { metadata: { name: "d", namespace: "external-secrets" } },
+                { provider: cluster, dependsOn: [region.externalSecrets as pulumi.Resource] },
+            );
         });
-        expect(find(run, "kubernetes:core/v1:ConfigMap", "dependent").dependsOn).toContain(find(run, "kubernetes:helm.sh/v4:Chart", "r-external-secrets").urn);
+        expect(find(run, "kubernetes:core/v1:ConfigMap", "dependent").dependsOn).toContain(
+            find(run, "kubernetes:helm.sh/v4:Chart", "r-external-secrets").urn,
+        );
     });
 });
 
@@ -354,13 +429,19 @@ describe("a configured region (vaultAdmin given)", () => {
                         kvMount: "kv",
                         vaultAdmin: admin,
                         vaultCaCert: "",
-                        peerEndpoints: [{ peer: "west", address: "https://vault.west.example.net", caCert: "", token: pulumi.secret(peerToken) }],
+                        peerEndpoints: [
+                            { peer: "west", address: "https://vault.west.example.net", caCert: "", token: pulumi.secret(peerToken) },
+                        ],
                     },
                     { providers: { kubernetes: cluster } },
                 );
                 return { issuedPeerAccess: region.issuedPeerAccess };
             },
-            { "vault:index/token:Token": (args) => ({ clientToken: `token-for-${String((args.inputs as { displayName?: unknown }).displayName)}` }) },
+            {
+                "vault:index/token:Token": (args) => ({
+                    clientToken: `token-for-${String((args.inputs as { displayName?: unknown }).displayName)}`,
+                }),
+            },
         );
     });
 
@@ -401,7 +482,9 @@ describe("a configured region (vaultAdmin given)", () => {
         expect(mount.inputs).toMatchObject({ path: "kv", type: "kv", options: { version: "2" } });
         expect(mount.options).toEqual({ protect: true });
         // Vault's policies are JSON: {"path": {"<path>": {"capabilities": [...]}}}.
-        const push = JSON.parse(String(get("vault:index/policy:Policy", "north-setup-push").inputs.policy)) as { path: Record<string, unknown> };
+        const push = JSON.parse(String(get("vault:index/policy:Policy", "north-setup-push").inputs.policy)) as {
+            path: Record<string, unknown>;
+        };
         expect(Object.keys(push.path)).toContain("kv/metadata/*");
     });
 
@@ -430,13 +513,23 @@ describe("a configured region (vaultAdmin given)", () => {
             description: expect.any(String) as unknown,
             options: { file_path: "/vault/audit/vault-audit.log", mode: "0600" },
         });
-        expect(get("vault:index/audit:Audit", "north-setup-audit-stdout").inputs).toMatchObject({ type: "file", options: { file_path: "stdout" } });
+        expect(get("vault:index/audit:Audit", "north-setup-audit-stdout").inputs).toMatchObject({
+            type: "file",
+            options: { file_path: "stdout" },
+        });
     });
 
     it("schedules Raft snapshots with a role that can only read the snapshot endpoint, over TLS", () => {
         const role = get("vault:kubernetes/authBackendRole:AuthBackendRole", "north-snapshots-role");
-        expect(role.inputs).toMatchObject({ roleName: "raft-snapshot", boundServiceAccountNames: ["vault-snapshot"], boundServiceAccountNamespaces: ["vault"], tokenPolicies: ["raft-snapshot"] });
-        const policy = JSON.parse(String(get("vault:index/policy:Policy", "north-snapshots-policy").inputs.policy)) as { path: Record<string, { capabilities: string[] }> };
+        expect(role.inputs).toMatchObject({
+            roleName: "raft-snapshot",
+            boundServiceAccountNames: ["vault-snapshot"],
+            boundServiceAccountNamespaces: ["vault"],
+            tokenPolicies: ["raft-snapshot"],
+        });
+        const policy = JSON.parse(String(get("vault:index/policy:Policy", "north-snapshots-policy").inputs.policy)) as {
+            path: Record<string, { capabilities: string[] }>;
+        };
         expect(policy.path).toEqual({ "sys/storage/raft/snapshot": { capabilities: ["read"] } });
         const job = JSON.stringify(get("kubernetes:batch/v1:CronJob", "north-snapshots-cronjob").inputs);
         expect(job).toContain("https://vault-active.vault.svc:8200");
@@ -445,7 +538,13 @@ describe("a configured region (vaultAdmin given)", () => {
 
     it("issues each peer an orphan, periodic, renewable token with the push policy only", () => {
         const token = get("vault:index/token:Token", "north-peer-south-token");
-        expect(token.inputs).toMatchObject({ displayName: "peer-south", noParent: true, period: "720h", renewable: true, policies: ["external-secrets-push"] });
+        expect(token.inputs).toMatchObject({
+            displayName: "peer-south",
+            noParent: true,
+            period: "720h",
+            renewable: true,
+            policies: ["external-secrets-push"],
+        });
         expect(token.dependsOn).toContain(get("vault:index/policy:Policy", "north-setup-push").urn);
     });
 
@@ -466,7 +565,15 @@ describe("a configured region (vaultAdmin given)", () => {
         const store = get("kubernetes:external-secrets.io/v1:ClusterSecretStore", resource);
         expect(store.inputs).toMatchObject({
             metadata: { name: storeName },
-            spec: { provider: { vault: { server: "https://vault-active.vault.svc:8200", path: "kv", caProvider: { type: "Secret", name: "vault-server-tls", namespace: "vault", key: "ca.crt" } } } },
+            spec: {
+                provider: {
+                    vault: {
+                        server: "https://vault-active.vault.svc:8200",
+                        path: "kv",
+                        caProvider: { type: "Secret", name: "vault-server-tls", namespace: "vault", key: "ca.crt" },
+                    },
+                },
+            },
         });
         expect(store.dependsOn).toEqual(
             expect.arrayContaining([
@@ -477,7 +584,9 @@ describe("a configured region (vaultAdmin given)", () => {
     });
 
     it("creates a store and a token Secret only for peers that issued a token, the token as secret data", () => {
-        const stores = configured.resources.filter((r) => r.type === "kubernetes:external-secrets.io/v1:ClusterSecretStore").map((r) => r.name);
+        const stores = configured.resources
+            .filter((r) => r.type === "kubernetes:external-secrets.io/v1:ClusterSecretStore")
+            .map((r) => r.name);
         expect(stores.sort()).toEqual(["north-store-local", "north-store-local-push", "north-store-west"]);
         expect(region.connectedPeers).toEqual(["west"]);
         const secret = get("kubernetes:core/v1:Secret", "north-store-west-token");
@@ -492,7 +601,11 @@ describe("a configured region (vaultAdmin given)", () => {
 
     it("registers no Vault resource, no local store and no snapshot job while the Vault is not configured, but keeps the snapshots' claim", () => {
         expect(unconfigured.resources.length).toBeGreaterThan(0);
-        expect(unconfigured.resources.filter((r) => r.type.startsWith("vault:") || r.type.includes("external-secrets.io") || r.type.includes("CronJob"))).toEqual([]);
+        expect(
+            unconfigured.resources.filter(
+                (r) => r.type.startsWith("vault:") || r.type.includes("external-secrets.io") || r.type.includes("CronJob"),
+            ),
+        ).toEqual([]);
         expect(unconfigured.resources.filter((r) => r.type === "kubernetes:core/v1:PersistentVolumeClaim").map((r) => r.options)).toEqual([
             { retainOnDelete: true },
             { retainOnDelete: true },
@@ -506,7 +619,17 @@ describe("a configured region (vaultAdmin given)", () => {
         const run = await declareOk("stdout-only", () => {
             const cluster = new k8s.Provider("n", { context: "n" });
             const admin = new vault.Provider("n", { address: "https://vault.north.example.net" });
-            new VaultRegion("n", { region: "north", regions: ["north"], domain: "example.net", vaultAdmin: admin, vault: { auditDevices: ["stdout"], snapshots: { enabled: false } } }, { providers: { kubernetes: cluster } });
+            new VaultRegion(
+                "n",
+                {
+                    region: "north",
+                    regions: ["north"],
+                    domain: "example.net",
+                    vaultAdmin: admin,
+                    vault: { auditDevices: ["stdout"], snapshots: { enabled: false } },
+                },
+                { providers: { kubernetes: cluster } },
+            );
         });
         expect(run.resources.filter((r) => r.type === "vault:index/audit:Audit").map((r) => r.name)).toEqual(["n-setup-audit-stdout"]);
         // Snapshots off: no claim, no job, no role.
@@ -521,8 +644,16 @@ describe("ReplicatedSecret", () => {
         secrets = await declareOk("secrets", () => {
             const cluster = new k8s.Provider("c", { context: "c" });
             const spec = { name: "db", namespace: "apps", keys: ["password"], home: "home", regions: ["home", "away", "far"] };
-            new ReplicatedSecret("home-db", { ...spec, mode: "vault-written", region: "home", initialValue: { value: { password: "operator-value" } } }, { provider: cluster });
-            new ReplicatedSecret("away-db", { ...spec, mode: "vault-written", region: "away", initialValue: { value: { password: "operator-value" } } }, { provider: cluster });
+            new ReplicatedSecret(
+                "home-db",
+                { ...spec, mode: "vault-written", region: "home", initialValue: { value: { password: "operator-value" } } },
+                { provider: cluster },
+            );
+            new ReplicatedSecret(
+                "away-db",
+                { ...spec, mode: "vault-written", region: "away", initialValue: { value: { password: "operator-value" } } },
+                { provider: cluster },
+            );
             const app = { name: "app", namespace: "apps", mode: "cluster-written" as const, home: "home", regions: spec.regions };
             new ReplicatedSecret("home-app", { ...app, region: "home" }, { provider: cluster });
             new ReplicatedSecret("away-app", { ...app, region: "away" }, { provider: cluster });
@@ -535,13 +666,23 @@ describe("ReplicatedSecret", () => {
             .map((r) => `${r.type.split(":").pop()}/${(r.inputs.metadata as { name: string }).name}`)
             .sort();
     const selectorOf = (name: string) =>
-        secrets.resources.find((r) => r.type.endsWith(":PushSecret") && (r.inputs.metadata as { name: string }).name === name)?.inputs.spec as { secretStoreRefs: unknown };
+        secrets.resources.find((r) => r.type.endsWith(":PushSecret") && (r.inputs.metadata as { name: string }).name === name)?.inputs
+            .spec as { secretStoreRefs: unknown };
 
     it("vault-written: every region pulls; only home pushes, one PushSecret per peer, and only home writes the first value", () => {
-        expect(kindsUnder("home-db")).toEqual(["ExternalSecret/db", "PushSecret/db-initial", "PushSecret/db-to-away", "PushSecret/db-to-far", "Secret/db-initial"]);
+        expect(kindsUnder("home-db")).toEqual([
+            "ExternalSecret/db",
+            "PushSecret/db-initial",
+            "PushSecret/db-to-away",
+            "PushSecret/db-to-far",
+            "Secret/db-initial",
+        ]);
         expect(kindsUnder("away-db")).toEqual(["ExternalSecret/db"]);
         expect(selectorOf("db-to-far").secretStoreRefs).toEqual([
-            { kind: "ClusterSecretStore", labelSelector: { matchLabels: { "vault.openova.io/push-target": "true", "vault.openova.io/vault-region": "far" } } },
+            {
+                kind: "ClusterSecretStore",
+                labelSelector: { matchLabels: { "vault.openova.io/push-target": "true", "vault.openova.io/vault-region": "far" } },
+            },
         ]);
     });
 
@@ -559,7 +700,11 @@ describe("ReplicatedSecret", () => {
     it.each<[Partial<ReplicatedSecretArgs>, string, string]>([
         [{ keys: [] }, "keys", "is [], but it must be a non-empty list of distinct Secret keys"],
         [{ keys: ["password", "password"] }, "keys", "distinct Secret keys"],
-        [{ mode: "cluster-written", initialValue: { generate: { key: "password" } } }, "initialValue", "is set, but a cluster-written secret's owner creates its value"],
+        [
+            { mode: "cluster-written", initialValue: { generate: { key: "password" } } },
+            "initialValue",
+            "is set, but a cluster-written secret's owner creates its value",
+        ],
         [{ initialValue: { generate: { key: "user" } } }, "initialValue", "generates key user, which is not one of keys (password)"],
         [{ home: "elsewhere" }, "home", "is elsewhere, which is not one of the regions (home, away)"],
         [{ region: "elsewhere" }, "region", "is elsewhere, which is not one of regions (home, away)"],
@@ -570,7 +715,16 @@ describe("ReplicatedSecret", () => {
         [{ name: Array.from({ length: 4 }, () => "d".repeat(61)).join(".") }, "name", "is too long: its PushSecret would be named"],
     ])("refuses %j before registering anything, naming the property", async (override, propertyPath, reason) => {
         const attempt = await declare("bad3", () => {
-            new ReplicatedSecret("bad", { name: "db", namespace: "apps", keys: ["password"], mode: "vault-written", home: "home", region: "home", regions: ["home", "away"], ...override });
+            new ReplicatedSecret("bad", {
+                name: "db",
+                namespace: "apps",
+                keys: ["password"],
+                mode: "vault-written",
+                home: "home",
+                region: "home",
+                regions: ["home", "away"],
+                ...override,
+            });
         });
         expect(attempt.resources).toEqual([]);
         expect(refusedProperties(attempt)).toEqual([{ propertyPath, reason: expect.stringContaining(reason) as unknown }]);
@@ -604,8 +758,16 @@ describe("generated first values", () => {
                 { providers: { kubernetes: cluster } },
             );
             // Two standalone secrets in one namespace: each brings its own generator, named after it.
-            new ReplicatedSecret("alone", { ...generated("e", "tools"), region: "north", regions: ["north", "south"] }, { provider: cluster });
-            new ReplicatedSecret("also-alone", { ...generated("h", "tools"), region: "north", regions: ["north", "south"] }, { provider: cluster });
+            new ReplicatedSecret(
+                "alone",
+                { ...generated("e", "tools"), region: "north", regions: ["north", "south"] },
+                { provider: cluster },
+            );
+            new ReplicatedSecret(
+                "also-alone",
+                { ...generated("h", "tools"), region: "north", regions: ["north", "south"] },
+                { provider: cluster },
+            );
             // The same region once south has issued it a token: its store to south exists.
             new VaultRegion(
                 "wired",
@@ -623,7 +785,9 @@ describe("generated first values", () => {
     });
 
     it("push only to Vaults the region has a store for (ESO does not retry a PushSecret that matches no store)", () => {
-        const pushes = objects("external-secrets.io/v1alpha1:PushSecret").map((p) => p.metadata.name).filter((name) => name.includes("-to-"));
+        const pushes = objects("external-secrets.io/v1alpha1:PushSecret")
+            .map((p) => p.metadata.name)
+            .filter((name) => name.includes("-to-"));
         // "north" has no store to south yet: no PushSecret to it; "wired" has one.
         expect(pushes.sort()).toEqual(["e-to-south", "f-to-south", "g-to-north", "g-to-south", "h-to-south"]);
     });
@@ -631,11 +795,18 @@ describe("generated first values", () => {
     const objects = (kind: string) =>
         run.resources
             .filter((r) => r.type === `kubernetes:${kind}`)
-            .map((r) => r.inputs as { metadata: { name: string; namespace: string }; spec: { selector?: { generatorRef?: { name: string } } } });
+            .map(
+                (r) =>
+                    r.inputs as { metadata: { name: string; namespace: string }; spec: { selector?: { generatorRef?: { name: string } } } },
+            );
 
     it("share one Password generator per namespace and length in a region; a standalone ReplicatedSecret brings its own", () => {
         // (apps/...-32 twice: once per VaultRegion instance, "north" and "wired".)
-        expect(objects("generators.external-secrets.io/v1alpha1:Password").map((g) => `${g.metadata.namespace}/${g.metadata.name}`).sort()).toEqual([
+        expect(
+            objects("generators.external-secrets.io/v1alpha1:Password")
+                .map((g) => `${g.metadata.namespace}/${g.metadata.name}`)
+                .sort(),
+        ).toEqual([
             "apps/replicated-secret-password-32",
             "apps/replicated-secret-password-32",
             "apps/replicated-secret-password-40",
@@ -680,16 +851,22 @@ describe("namespace grants", () => {
     });
 
     it("label each namespace of a replicated secret to read, and to write only where this region pushes (the secret's home)", () => {
-        const patches = run.resources.filter((r) => r.type === "kubernetes:core/v1:NamespacePatch").map((r) => r.inputs as { metadata: { name: string; labels: Record<string, string> } });
+        const patches = run.resources
+            .filter((r) => r.type === "kubernetes:core/v1:NamespacePatch")
+            .map((r) => r.inputs as { metadata: { name: string; labels: Record<string, string> } });
         expect(Object.fromEntries(patches.map((p) => [p.metadata.name, p.metadata.labels]))).toEqual({
             apps: { "vault.openova.io/read": "true", "vault.openova.io/replicate": "true" },
             reports: { "vault.openova.io/read": "true" },
             // ESO's own namespace, where the bootstrap's canary runs, may do both.
             "external-secrets": { "vault.openova.io/read": "true", "vault.openova.io/replicate": "true" },
         });
-        const eso = run.resources.find((r) => r.type === "kubernetes:core/v1:NamespacePatch" && r.name === "south-namespace-external-secrets");
+        const eso = run.resources.find(
+            (r) => r.type === "kubernetes:core/v1:NamespacePatch" && r.name === "south-namespace-external-secrets",
+        );
         // (A dependency on a component is a dependency on its children: here, the namespace it creates.)
-        expect(eso?.dependsOn).toContain(run.resources.find((r) => r.type === "kubernetes:core/v1:Namespace" && r.name === "south-external-secrets-namespace")?.urn);
+        expect(eso?.dependsOn).toContain(
+            run.resources.find((r) => r.type === "kubernetes:core/v1:Namespace" && r.name === "south-external-secrets-namespace")?.urn,
+        );
     });
 
     it("make the replicated secrets' ESO objects wait for their namespace's grant", () => {
@@ -725,7 +902,14 @@ describe("a configured region with JWT peer auth", () => {
                     peerAuth: "jwt",
                     // west has published its cluster identity; south has not yet.
                     peerIdentities: [{ peer: "west", identity }],
-                    peerEndpoints: [{ peer: "west", address: "https://vault.west.example.net", caCert: "", jwt: { path: "jwt-north", role: "external-secrets-push", audience: "https://vault.west.example.net" } }],
+                    peerEndpoints: [
+                        {
+                            peer: "west",
+                            address: "https://vault.west.example.net",
+                            caCert: "",
+                            jwt: { path: "jwt-north", role: "external-secrets-push", audience: "https://vault.west.example.net" },
+                        },
+                    ],
                 },
                 { providers: { kubernetes: cluster } },
             );
@@ -743,7 +927,9 @@ describe("a configured region with JWT peer auth", () => {
             boundIssuer: "https://oidc.west.example.net",
             jwtValidationPubkeys: identity.publicKeys,
         });
-        expect(run.resources.filter((r) => r.type === "vault:jwt/authBackend:AuthBackend").map((r) => r.name)).toEqual(["north-peer-west-jwt"]);
+        expect(run.resources.filter((r) => r.type === "vault:jwt/authBackend:AuthBackend").map((r) => r.name)).toEqual([
+            "north-peer-west-jwt",
+        ]);
     });
 
     it("binds the role to the peer's ESO service account and this Vault's audience, with the push policy only", () => {
@@ -758,20 +944,32 @@ describe("a configured region with JWT peer auth", () => {
 
     it("publishes where each peer logs in, not as a secret (there is none)", () => {
         expect(run.outputs.issuedPeerAccess).toEqual({
-            value: { west: { address: "https://vault.north.example.net", caCert: "", jwt: { path: "jwt-west", role: "external-secrets-push", audience: "https://vault.north.example.net" } } },
+            value: {
+                west: {
+                    address: "https://vault.north.example.net",
+                    caCert: "",
+                    jwt: { path: "jwt-west", role: "external-secrets-push", audience: "https://vault.north.example.net" },
+                },
+            },
             secret: false,
         });
     });
 
     it("logs in to the peer's Vault with ESO's own service-account token, and stores no token Secret", () => {
         expect(run.resources.filter((r) => r.type === "kubernetes:core/v1:Secret")).toEqual([]);
-        const store = get("kubernetes:external-secrets.io/v1:ClusterSecretStore", "north-store-west").inputs as { spec: { provider: { vault: { auth: unknown } } } };
+        const store = get("kubernetes:external-secrets.io/v1:ClusterSecretStore", "north-store-west").inputs as {
+            spec: { provider: { vault: { auth: unknown } } };
+        };
         expect(store.spec.provider.vault.auth).toEqual({
             jwt: {
                 path: "jwt-north",
                 role: "external-secrets-push",
                 kubernetesServiceAccountToken: {
-                    serviceAccountRef: { name: "external-secrets", namespace: "external-secrets", audiences: ["https://vault.west.example.net"] },
+                    serviceAccountRef: {
+                        name: "external-secrets",
+                        namespace: "external-secrets",
+                        audiences: ["https://vault.west.example.net"],
+                    },
                     audiences: ["https://vault.west.example.net"],
                     expirationSeconds: 600,
                 },

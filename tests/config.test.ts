@@ -17,7 +17,11 @@ const projectDefaults = readStackConfig({ ...readProject(projectDir), stacks: []
  * (objects as JSON; undefined removes a key).
  */
 function raw(values: Record<string, unknown> = {}): Record<string, string> {
-    const config: Record<string, string> = { ...projectDefaults, [`${PROJECT}:domain`]: "example.com", [`${PROJECT}:vaultCaCertFile`]: "certs/vault-ca.pem" };
+    const config: Record<string, string> = {
+        ...projectDefaults,
+        [`${PROJECT}:domain`]: "example.com",
+        [`${PROJECT}:vaultCaCertFile`]: "certs/vault-ca.pem",
+    };
     for (const [key, value] of Object.entries(values)) {
         const qualified = key.includes(":") ? key : `${PROJECT}:${key}`;
         if (value === undefined) {
@@ -110,9 +114,29 @@ describe("config defaults", () => {
             options: undefined,
             resolved: undefined,
         });
-        expect(config.options).toMatchObject({ region: "region1", regions: ["region1", "region2"], domain: "example.com", kvMount: "secret", peerAuth: "token", replicatedSecrets: [] });
-        expect(config.resolved.vault).toMatchObject({ namespace: "vault", replicas: 3, auditDevices: ["file", "stdout"], tls: { source: "cert-manager" }, seal: { type: "shamir" }, snapshots: { enabled: true, retain: 48 } });
-        expect(config.resolved.externalSecrets).toEqual({ install: true, namespace: "external-secrets", replicas: 2, chartVersion: "2.9.0", imageTag: "v2.9.0" });
+        expect(config.options).toMatchObject({
+            region: "region1",
+            regions: ["region1", "region2"],
+            domain: "example.com",
+            kvMount: "secret",
+            peerAuth: "token",
+            replicatedSecrets: [],
+        });
+        expect(config.resolved.vault).toMatchObject({
+            namespace: "vault",
+            replicas: 3,
+            auditDevices: ["file", "stdout"],
+            tls: { source: "cert-manager" },
+            seal: { type: "shamir" },
+            snapshots: { enabled: true, retain: 48 },
+        });
+        expect(config.resolved.externalSecrets).toEqual({
+            install: true,
+            namespace: "external-secrets",
+            replicas: 2,
+            chartVersion: "2.9.0",
+            imageTag: "v2.9.0",
+        });
         expect(config.resolved.monitoring).toMatchObject({ serviceMonitor: false, prometheusRules: false, retention: "60s" });
     });
 
@@ -138,14 +162,32 @@ describe("config defaults", () => {
                 "region1",
                 raw({
                     kubeContext: "arn:aws:eks:eu-west-1:123:cluster/r1",
-                    vault: { replicas: "5", storageSize: "20Gi", storageClass: "fast-ssd", ingressClassName: "nginx", namespace: "secrets" },
+                    vault: {
+                        replicas: "5",
+                        storageSize: "20Gi",
+                        storageClass: "fast-ssd",
+                        ingressClassName: "nginx",
+                        namespace: "secrets",
+                    },
                     externalSecrets: { install: "true", namespace: "eso", replicas: 3, chartVersion: "2.9.1", imageTag: "v2.9.1" },
                 }),
             ),
         );
         expect(config.kubeContext).toBe("arn:aws:eks:eu-west-1:123:cluster/r1");
-        expect(config.resolved.vault).toMatchObject({ replicas: 5, storageSize: "20Gi", storageClass: "fast-ssd", ingressClassName: "nginx", namespace: "secrets" });
-        expect(config.resolved.externalSecrets).toEqual({ install: true, namespace: "eso", replicas: 3, chartVersion: "2.9.1", imageTag: "v2.9.1" });
+        expect(config.resolved.vault).toMatchObject({
+            replicas: 5,
+            storageSize: "20Gi",
+            storageClass: "fast-ssd",
+            ingressClassName: "nginx",
+            namespace: "secrets",
+        });
+        expect(config.resolved.externalSecrets).toEqual({
+            install: true,
+            namespace: "eso",
+            replicas: 3,
+            chartVersion: "2.9.1",
+            imageTag: "v2.9.1",
+        });
         expect(ok(parseConfig("region1", raw({ externalSecrets: { install: "false" } }))).resolved.externalSecrets.install).toBe(false);
     });
 
@@ -170,8 +212,13 @@ describe("config defaults", () => {
 
     it("warns about an image override that leaves the chart pinned, but not about restating the pinned chart", () => {
         const result = parseConfig("region1", raw({ vault: { imageTag: "2.0.5", chartVersion: "0.34.1" } }));
-        expect(result.ok && result.warnings).toEqual([expect.stringContaining("openova-vault:vault.imageTag is 2.0.5 but the chart stays at the pinned 0.34.1")]);
-        expect(ok(parseConfig("region1", raw({ vault: { chartVersion: "0.34.1" } }))) && parseConfig("region1", raw({ vault: { chartVersion: "0.34.1" } }))).toMatchObject({ warnings: [] });
+        expect(result.ok && result.warnings).toEqual([
+            expect.stringContaining("openova-vault:vault.imageTag is 2.0.5 but the chart stays at the pinned 0.34.1"),
+        ]);
+        expect(
+            ok(parseConfig("region1", raw({ vault: { chartVersion: "0.34.1" } }))) &&
+                parseConfig("region1", raw({ vault: { chartVersion: "0.34.1" } })),
+        ).toMatchObject({ warnings: [] });
     });
 
     it("warns that ESO settings do nothing when ESO is not installed", () => {
@@ -188,7 +235,10 @@ describe("config defaults", () => {
     });
 
     it("warns about a single server and about a chart override that leaves the image pinned", () => {
-        const result = parseConfig("region1", raw({ vault: { replicas: 1, chartVersion: "0.35.0" }, externalSecrets: { chartVersion: "2.10.0" } }));
+        const result = parseConfig(
+            "region1",
+            raw({ vault: { replicas: 1, chartVersion: "0.35.0" }, externalSecrets: { chartVersion: "2.10.0" } }),
+        );
         expect(result.ok && result.warnings).toEqual([
             expect.stringContaining("openova-vault:vault.replicas is 1"),
             expect.stringContaining("openova-vault:vault.chartVersion is 0.35.0 but the image stays at the pinned 2.0.4"),
@@ -200,51 +250,216 @@ describe("config defaults", () => {
 describe("config errors", () => {
     // Each bad input gives exactly one line, naming the stack, the key, the value, what is allowed and the fix.
     const cases: [string, Record<string, unknown>, string, RegExp][] = [
-        ["even replicas", { vault: { replicas: 4 } }, 'openova-vault:vault.replicas is 4, but it must be an odd whole number from 1 to 7', /Fix: pulumi config set --path vault\.replicas 3 -s region1$/],
-        ["zero replicas", { vault: { replicas: 0 } }, "openova-vault:vault.replicas is 0, but it must be an odd whole number from 1 to 7", /--path vault\.replicas 3/],
-        ["too many replicas", { vault: { replicas: 9 } }, "openova-vault:vault.replicas is 9, but it must be an odd", /--path vault\.replicas 3/],
-        ["fractional replicas", { vault: { replicas: 2.5 } }, "openova-vault:vault.replicas is 2.5, but it must be an odd", /--path vault\.replicas 3/],
-        ["replicas as words", { vault: { replicas: "three" } }, 'openova-vault:vault.replicas is "three", but it must be an odd', /--path vault\.replicas 3/],
-        ["a domain with a scheme", { domain: "https://example.com" }, 'openova-vault:domain is "https://example.com", but it must be a lowercase DNS name', /Fix: pulumi config set domain example\.com -s region1$/],
-        ["a domain with a path", { domain: "example.com/vault" }, 'openova-vault:domain is "example.com/vault", but it must be a lowercase DNS name', /set domain example\.com/],
-        ["a domain with a port", { domain: "example.com:443" }, 'openova-vault:domain is "example.com:443", but it must be', /set domain example\.com/],
-        ["an uppercase domain", { domain: "Example.com" }, 'openova-vault:domain is "Example.com", but it must be a lowercase DNS name', /set domain/],
-        ["no domain", { domain: undefined }, "openova-vault:domain is not set, but it must be a lowercase DNS name", /set domain example\.com/],
+        [
+            "even replicas",
+            { vault: { replicas: 4 } },
+            "openova-vault:vault.replicas is 4, but it must be an odd whole number from 1 to 7",
+            /Fix: pulumi config set --path vault\.replicas 3 -s region1$/,
+        ],
+        [
+            "zero replicas",
+            { vault: { replicas: 0 } },
+            "openova-vault:vault.replicas is 0, but it must be an odd whole number from 1 to 7",
+            /--path vault\.replicas 3/,
+        ],
+        [
+            "too many replicas",
+            { vault: { replicas: 9 } },
+            "openova-vault:vault.replicas is 9, but it must be an odd",
+            /--path vault\.replicas 3/,
+        ],
+        [
+            "fractional replicas",
+            { vault: { replicas: 2.5 } },
+            "openova-vault:vault.replicas is 2.5, but it must be an odd",
+            /--path vault\.replicas 3/,
+        ],
+        [
+            "replicas as words",
+            { vault: { replicas: "three" } },
+            'openova-vault:vault.replicas is "three", but it must be an odd',
+            /--path vault\.replicas 3/,
+        ],
+        [
+            "a domain with a scheme",
+            { domain: "https://example.com" },
+            'openova-vault:domain is "https://example.com", but it must be a lowercase DNS name',
+            /Fix: pulumi config set domain example\.com -s region1$/,
+        ],
+        [
+            "a domain with a path",
+            { domain: "example.com/vault" },
+            'openova-vault:domain is "example.com/vault", but it must be a lowercase DNS name',
+            /set domain example\.com/,
+        ],
+        [
+            "a domain with a port",
+            { domain: "example.com:443" },
+            'openova-vault:domain is "example.com:443", but it must be',
+            /set domain example\.com/,
+        ],
+        [
+            "an uppercase domain",
+            { domain: "Example.com" },
+            'openova-vault:domain is "Example.com", but it must be a lowercase DNS name',
+            /set domain/,
+        ],
+        [
+            "no domain",
+            { domain: undefined },
+            "openova-vault:domain is not set, but it must be a lowercase DNS name",
+            /set domain example\.com/,
+        ],
         [
             "a region not in regions",
             { region: "region3" },
             "openova-vault:region is region3, which is not one of the regions (region1, region2)",
             /Fix: pulumi config rm region -s region1, or pulumi config set region region1 -s region1; see docs\/configuration\.md$/,
         ],
-        ["a region that is not a DNS label", { region: "Region 3" }, 'openova-vault:region is "Region 3", but it must be one of the regions', /Fix: pulumi config set region region1 -s region1$/],
-        ["a storage size in words", { vault: { storageSize: "ten" } }, 'openova-vault:vault.storageSize is "ten", but it must be a Kubernetes quantity with a unit, at least 1Gi', /--path vault\.storageSize 10Gi/],
-        ["a zero storage size", { vault: { storageSize: "0Gi" } }, 'openova-vault:vault.storageSize is "0Gi", but it must be a Kubernetes quantity', /--path vault\.storageSize 10Gi/],
-        ["a storage size without a unit (bytes)", { vault: { storageSize: "100" } }, 'openova-vault:vault.storageSize is "100", but it must be a Kubernetes quantity with a unit', /--path vault\.storageSize 10Gi/],
-        ["a storage size below 1Gi", { vault: { storageSize: "500Mi" } }, 'openova-vault:vault.storageSize is "500Mi", but it must be a Kubernetes quantity with a unit, at least 1Gi', /10Gi/],
-        ["an unpinned image tag", { vault: { imageTag: "latest" } }, 'openova-vault:vault.imageTag is "latest", but it must be a pinned image tag', /--path vault\.imageTag 2\.0\.4/],
-        ["a reserved namespace for Vault", { vault: { namespace: "kube-system" } }, 'openova-vault:vault.namespace is "kube-system", but it must be a namespace name (a DNS label) other than default and kube-*', /--path vault\.namespace vault/],
-        ["the default namespace for ESO", { externalSecrets: { namespace: "default" } }, 'openova-vault:externalSecrets.namespace is "default", but it must be a namespace name (a DNS label) other than default', /--path externalSecrets\.namespace external-secrets/],
-        ["a kube context with surrounding spaces", { kubeContext: " region1" }, 'openova-vault:kubeContext is " region1", but it must be a kubeconfig context name (not empty, no surrounding spaces)', /set kubeContext region1/],
-        ["a bad audit storage size", { vault: { auditStorageSize: "10 GB" } }, 'openova-vault:vault.auditStorageSize is "10 GB"', /--path vault\.auditStorageSize 10Gi/],
-        ["a misspelt vault key", { vault: { replica: 3 } }, "openova-vault:vault.replica is not a known key (did you mean openova-vault:vault.replicas?)", /Fix: pulumi config rm --path vault\.replica -s region1$/],
-        ["a misspelt top-level key", { domian: "example.com" }, "openova-vault:domian is not a known key (did you mean openova-vault:domain?)", /Fix: pulumi config rm domian -s region1$/],
-        ["a misspelt ESO key", { externalSecrets: { instal: false } }, "openova-vault:externalSecrets.instal is not a known key (did you mean openova-vault:externalSecrets.install?)", /rm --path externalSecrets\.instal/],
-        ["a nested key set without --path", { "vault.replicas": "5" }, "openova-vault:vault.replicas is a flat key, but vault is an object: nested keys are set with --path", /pulumi config rm vault\.replicas -s region1 && pulumi config set --path vault\.replicas <value> -s region1$/],
-        ["an unknown key with no close match", { tlsEverywhere: true }, "openova-vault:tlsEverywhere is not a known key; known keys: regions, region, domain", /rm tlsEverywhere/],
-        ["vault settings that are not an object", { vault: 3 }, "openova-vault:vault is 3, but it must be an object", /Fix: set its keys with --path, e.g. pulumi config set --path vault\.namespace vault -s region1$/],
+        [
+            "a region that is not a DNS label",
+            { region: "Region 3" },
+            'openova-vault:region is "Region 3", but it must be one of the regions',
+            /Fix: pulumi config set region region1 -s region1$/,
+        ],
+        [
+            "a storage size in words",
+            { vault: { storageSize: "ten" } },
+            'openova-vault:vault.storageSize is "ten", but it must be a Kubernetes quantity with a unit, at least 1Gi',
+            /--path vault\.storageSize 10Gi/,
+        ],
+        [
+            "a zero storage size",
+            { vault: { storageSize: "0Gi" } },
+            'openova-vault:vault.storageSize is "0Gi", but it must be a Kubernetes quantity',
+            /--path vault\.storageSize 10Gi/,
+        ],
+        [
+            "a storage size without a unit (bytes)",
+            { vault: { storageSize: "100" } },
+            'openova-vault:vault.storageSize is "100", but it must be a Kubernetes quantity with a unit',
+            /--path vault\.storageSize 10Gi/,
+        ],
+        [
+            "a storage size below 1Gi",
+            { vault: { storageSize: "500Mi" } },
+            'openova-vault:vault.storageSize is "500Mi", but it must be a Kubernetes quantity with a unit, at least 1Gi',
+            /10Gi/,
+        ],
+        [
+            "an unpinned image tag",
+            { vault: { imageTag: "latest" } },
+            'openova-vault:vault.imageTag is "latest", but it must be a pinned image tag',
+            /--path vault\.imageTag 2\.0\.4/,
+        ],
+        [
+            "a reserved namespace for Vault",
+            { vault: { namespace: "kube-system" } },
+            'openova-vault:vault.namespace is "kube-system", but it must be a namespace name (a DNS label) other than default and kube-*',
+            /--path vault\.namespace vault/,
+        ],
+        [
+            "the default namespace for ESO",
+            { externalSecrets: { namespace: "default" } },
+            'openova-vault:externalSecrets.namespace is "default", but it must be a namespace name (a DNS label) other than default',
+            /--path externalSecrets\.namespace external-secrets/,
+        ],
+        [
+            "a kube context with surrounding spaces",
+            { kubeContext: " region1" },
+            'openova-vault:kubeContext is " region1", but it must be a kubeconfig context name (not empty, no surrounding spaces)',
+            /set kubeContext region1/,
+        ],
+        [
+            "a bad audit storage size",
+            { vault: { auditStorageSize: "10 GB" } },
+            'openova-vault:vault.auditStorageSize is "10 GB"',
+            /--path vault\.auditStorageSize 10Gi/,
+        ],
+        [
+            "a misspelt vault key",
+            { vault: { replica: 3 } },
+            "openova-vault:vault.replica is not a known key (did you mean openova-vault:vault.replicas?)",
+            /Fix: pulumi config rm --path vault\.replica -s region1$/,
+        ],
+        [
+            "a misspelt top-level key",
+            { domian: "example.com" },
+            "openova-vault:domian is not a known key (did you mean openova-vault:domain?)",
+            /Fix: pulumi config rm domian -s region1$/,
+        ],
+        [
+            "a misspelt ESO key",
+            { externalSecrets: { instal: false } },
+            "openova-vault:externalSecrets.instal is not a known key (did you mean openova-vault:externalSecrets.install?)",
+            /rm --path externalSecrets\.instal/,
+        ],
+        [
+            "a nested key set without --path",
+            { "vault.replicas": "5" },
+            "openova-vault:vault.replicas is a flat key, but vault is an object: nested keys are set with --path",
+            /pulumi config rm vault\.replicas -s region1 && pulumi config set --path vault\.replicas <value> -s region1$/,
+        ],
+        [
+            "an unknown key with no close match",
+            { tlsEverywhere: true },
+            "openova-vault:tlsEverywhere is not a known key; known keys: regions, region, domain",
+            /rm tlsEverywhere/,
+        ],
+        [
+            "vault settings that are not an object",
+            { vault: 3 },
+            "openova-vault:vault is 3, but it must be an object",
+            /Fix: set its keys with --path, e.g. pulumi config set --path vault\.namespace vault -s region1$/,
+        ],
         [
             "a region name that is not a DNS label",
             { regions: ["region1", "Region_2"] },
             'openova-vault:regions[1] is "Region_2", but it must be a list of distinct DNS labels',
             /Fix: edit the regions default under config: in Pulumi\.yaml \(and remove any openova-vault:regions from Pulumi\.region1\.yaml\)$/,
         ],
-        ["regions listed twice", { regions: ["region1", "region1"] }, 'openova-vault:regions is ["region1","region1"], but it must be a list of distinct DNS labels', /regions/],
-        ["regions as a comma-separated string", { regions: "region1,region2" }, 'openova-vault:regions is "region1,region2", but it must be a list', /regions/],
-        ["an install flag that is not a boolean", { externalSecrets: { install: "yes" } }, 'openova-vault:externalSecrets.install is "yes", but it must be true or false', /--path externalSecrets\.install true/],
-        ["a chart version with a v", { vault: { chartVersion: "v0.34.1" } }, 'openova-vault:vault.chartVersion is "v0.34.1", but it must be a semantic version', /--path vault\.chartVersion 0\.34\.1/],
-        ["an ingress class that is not a DNS name", { vault: { ingressClassName: "Cilium" } }, 'openova-vault:vault.ingressClassName is "Cilium"', /--path vault\.ingressClassName cilium/],
-        ["too many ESO replicas", { externalSecrets: { replicas: 6 } }, "openova-vault:externalSecrets.replicas is 6, but it must be a whole number from 1 to 5", /--path externalSecrets\.replicas 2/],
-        ["an empty kube context", { kubeContext: "  " }, 'openova-vault:kubeContext is "  ", but it must be a kubeconfig context name', /set kubeContext region1/],
+        [
+            "regions listed twice",
+            { regions: ["region1", "region1"] },
+            'openova-vault:regions is ["region1","region1"], but it must be a list of distinct DNS labels',
+            /regions/,
+        ],
+        [
+            "regions as a comma-separated string",
+            { regions: "region1,region2" },
+            'openova-vault:regions is "region1,region2", but it must be a list',
+            /regions/,
+        ],
+        [
+            "an install flag that is not a boolean",
+            { externalSecrets: { install: "yes" } },
+            'openova-vault:externalSecrets.install is "yes", but it must be true or false',
+            /--path externalSecrets\.install true/,
+        ],
+        [
+            "a chart version with a v",
+            { vault: { chartVersion: "v0.34.1" } },
+            'openova-vault:vault.chartVersion is "v0.34.1", but it must be a semantic version',
+            /--path vault\.chartVersion 0\.34\.1/,
+        ],
+        [
+            "an ingress class that is not a DNS name",
+            { vault: { ingressClassName: "Cilium" } },
+            'openova-vault:vault.ingressClassName is "Cilium"',
+            /--path vault\.ingressClassName cilium/,
+        ],
+        [
+            "too many ESO replicas",
+            { externalSecrets: { replicas: 6 } },
+            "openova-vault:externalSecrets.replicas is 6, but it must be a whole number from 1 to 5",
+            /--path externalSecrets\.replicas 2/,
+        ],
+        [
+            "an empty kube context",
+            { kubeContext: "  " },
+            'openova-vault:kubeContext is "  ", but it must be a kubeconfig context name',
+            /set kubeContext region1/,
+        ],
         [
             "Vault and ESO in one namespace",
             { vault: { namespace: "platform" }, externalSecrets: { namespace: "platform" } },
@@ -295,8 +510,12 @@ describe("config errors", () => {
         const context: Record<string, Record<string, unknown>> = {
             "vault.tls.secretName": { vault: { tls: { source: "secret" } } },
             "vault.tls.allowPlaintext": { vault: { tls: { source: "none" } } },
-            "vault.seal.type": { vault: { seal: { ...awskms, credentials: "workload-identity", workloadIdentity: "arn:aws:iam::1:role/v" } } },
-            "vault.seal.parameters": { vault: { seal: { type: "awskms", credentials: "workload-identity", workloadIdentity: "arn:aws:iam::1:role/v" } } },
+            "vault.seal.type": {
+                vault: { seal: { ...awskms, credentials: "workload-identity", workloadIdentity: "arn:aws:iam::1:role/v" } },
+            },
+            "vault.seal.parameters": {
+                vault: { seal: { type: "awskms", credentials: "workload-identity", workloadIdentity: "arn:aws:iam::1:role/v" } },
+            },
             "vault.seal.credentials": { vault: { seal: { ...awskms, workloadIdentity: "arn:aws:iam::1:role/v" } } },
             "vault.seal.credentialsSecret": { vault: { seal: { ...awskms, credentials: "secret" } } },
             "vault.seal.workloadIdentity": { vault: { seal: { ...awskms, credentials: "workload-identity" } } },
@@ -321,7 +540,11 @@ describe("config errors", () => {
         const entry = { name: "db-credentials", namespace: "databases", keys: ["password"] };
         for (const row of configRows().filter((r) => r.key.startsWith("replicatedSecrets[]."))) {
             const field = row.key.slice("replicatedSecrets[].".length);
-            const result = parseConfig("region1", raw({ replicatedSecrets: [{ ...entry, [field]: parseYaml(row.example) as unknown }] }), operator);
+            const result = parseConfig(
+                "region1",
+                raw({ replicatedSecrets: [{ ...entry, [field]: parseYaml(row.example) as unknown }] }),
+                operator,
+            );
             expect({ key: row.key, problems: result.ok ? [] : result.problems }).toEqual({ key: row.key, problems: [] });
         }
     });
@@ -335,7 +558,9 @@ describe("config errors", () => {
         expect(nested).toContain("tls");
         expect(line).toContain(`known keys of openova-vault:vault: ${nested.join(", ")}.`);
         const [deeper] = problems(parseConfig("region1", raw({ vault: { tls: { sorce: "secret" } } })));
-        expect(deeper).toContain("openova-vault:vault.tls.sorce is not a known key (did you mean openova-vault:vault.tls.source?); known keys of openova-vault:vault.tls: source, issuerKind, issuerName, secretName, allowPlaintext.");
+        expect(deeper).toContain(
+            "openova-vault:vault.tls.sorce is not a known key (did you mean openova-vault:vault.tls.source?); known keys of openova-vault:vault.tls: source, issuerKind, issuerName, secretName, allowPlaintext.",
+        );
     });
 });
 
@@ -352,16 +577,21 @@ describe("the Vault gate and the admin credential", () => {
 
     it("needs no token while the Vault is not initialized, and never reads the token's value", () => {
         expect(ok(parseConfig("region1", raw({ vaultInitialized: false }), { environment: {} })).vaultInitialized).toBe(false);
-        const environment = new Proxy<Record<string, string>>({}, {
-            get: (_target, name) => (name === "VAULT_TOKEN" ? "hvs.secret-value" : undefined),
-        });
+        const environment = new Proxy<Record<string, string>>(
+            {},
+            {
+                get: (_target, name) => (name === "VAULT_TOKEN" ? "hvs.secret-value" : undefined),
+            },
+        );
         const config = ok(parseConfig("region1", raw({ vaultInitialized: true }), { environment }));
         expect(JSON.stringify(config)).not.toContain("hvs.secret-value");
     });
 
     it("refuses a Vault token in stack config, which would be committed to Git", () => {
         const lines = problems(parseConfig("region1", raw({ "vault:token": "hvs.oops" }), operator));
-        expect(lines).toEqual([expect.stringContaining("vault:token is set, but the Vault admin token must come from the VAULT_TOKEN environment variable")]);
+        expect(lines).toEqual([
+            expect.stringContaining("vault:token is set, but the Vault admin token must come from the VAULT_TOKEN environment variable"),
+        ]);
         expect(lines[0]).not.toContain("hvs.oops");
         expect(lines[0]).toMatch(/Fix: pulumi config rm vault:token -s region1, and revoke that token/);
     });
@@ -375,7 +605,12 @@ describe("the Vault gate and the admin credential", () => {
     it.each([
         ["a file that does not exist", "missing.pem", () => fail("missing.pem"), "cannot be read (ENOENT)"],
         ["a file that is not PEM", "ca.der", () => "\u0030\u0082binary", "holds no PEM certificate"],
-        ["a file with a private key", "bundle.pem", () => `${PEM}-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n`, "holds a private key"],
+        [
+            "a file with a private key",
+            "bundle.pem",
+            () => `${PEM}-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n`,
+            "holds a private key",
+        ],
     ])("rejects %s as the CA file", (_name, file, readFile, reason) => {
         const lines = problems(parseConfig("region1", raw({ vaultCaCertFile: file }), { ...operator, readFile }));
         expect(lines).toEqual([expect.stringContaining(`openova-vault:vaultCaCertFile is "${file}", but it ${reason}`)]);
@@ -402,16 +637,20 @@ describe("the Vault gate and the admin credential", () => {
 
     it("accepts a plain-HTTP address only with TLS explicitly off, and says why otherwise", () => {
         const plaintext = { vault: { tls: { source: "none", allowPlaintext: true } } };
-        expect(ok(parseConfig("region1", raw({ vaultAddress: "http://127.0.0.1:8200", ...plaintext }), operator)).vaultAddress).toBe("http://127.0.0.1:8200");
+        expect(ok(parseConfig("region1", raw({ vaultAddress: "http://127.0.0.1:8200", ...plaintext }), operator)).vaultAddress).toBe(
+            "http://127.0.0.1:8200",
+        );
         expect(problems(parseConfig("region1", raw({ vaultAddress: "http://127.0.0.1:8200" }), operator))).toEqual([
-            expect.stringContaining("openova-vault:vaultAddress is http://127.0.0.1:8200, plain HTTP, but the servers listen with TLS only. Fix: pulumi config rm vaultAddress -s region1, or pulumi config set vaultAddress 'https://"),
+            expect.stringContaining(
+                "openova-vault:vaultAddress is http://127.0.0.1:8200, plain HTTP, but the servers listen with TLS only. Fix: pulumi config rm vaultAddress -s region1, or pulumi config set vaultAddress 'https://",
+            ),
         ]);
     });
 
     it.each([
-        [{ kvMount: "secret/data" }, "openova-vault:kvMount is \"secret/data\", but it must be a mount path"],
-        [{ peerOrganization: "my org" }, "openova-vault:peerOrganization is \"my org\", but it must be a Pulumi organization name"],
-        [{ vaultInitialized: "yes" }, "openova-vault:vaultInitialized is \"yes\", but it must be true or false"],
+        [{ kvMount: "secret/data" }, 'openova-vault:kvMount is "secret/data", but it must be a mount path'],
+        [{ peerOrganization: "my org" }, 'openova-vault:peerOrganization is "my org", but it must be a Pulumi organization name'],
+        [{ vaultInitialized: "yes" }, 'openova-vault:vaultInitialized is "yes", but it must be true or false'],
     ])("rejects %j", (values, reason) => {
         expect(problems(parseConfig("region1", raw(values), operator))).toEqual([expect.stringContaining(reason)]);
     });
@@ -422,7 +661,9 @@ describe("replicatedSecrets", () => {
 
     it("defaults the mode to vault-written and the home to the first region, and resolves the first value only in the home stack", () => {
         const home = ok(parseConfig("region1", raw({ replicatedSecrets: [{ ...db, initialValue: "generate" }] })));
-        expect(home.options.replicatedSecrets).toEqual([expect.objectContaining({ ...db, mode: "vault-written", home: "region1", initialValue: { generate: { key: "password" } } })]);
+        expect(home.options.replicatedSecrets).toEqual([
+            expect.objectContaining({ ...db, mode: "vault-written", home: "region1", initialValue: { generate: { key: "password" } } }),
+        ]);
         const other = ok(parseConfig("region2", raw({ replicatedSecrets: [{ ...db, initialValue: "generate" }] })));
         expect(other.options.replicatedSecrets).toEqual([expect.objectContaining({ ...db, mode: "vault-written", home: "region1" })]);
         expect(other.options.replicatedSecrets?.[0]).not.toHaveProperty("initialValue");
@@ -433,7 +674,9 @@ describe("replicatedSecrets", () => {
         const config = ok(parseConfig("region1", raw(values), { secretKeys: ["openova-vault:initialValues"] }));
         const initial = config.options.replicatedSecrets?.[0].initialValue;
         expect(initial !== undefined && "value" in initial && pulumi.Output.isInstance(initial.value)).toBe(true);
-        expect(await promiseOf(pulumi.output((initial as { value: pulumi.Input<Record<string, string>> }).value))).toEqual({ password: "s3cr3t" });
+        expect(await promiseOf(pulumi.output((initial as { value: pulumi.Input<Record<string, string>> }).value))).toEqual({
+            password: "s3cr3t",
+        });
         expect(await pulumi.isSecret(pulumi.output((initial as { value: pulumi.Input<Record<string, string>> }).value))).toBe(true);
         const [line] = problems(parseConfig("region1", raw(values)));
         expect(line).toContain("openova-vault:initialValues holds a value for db-credentials, but it is not set with --secret");
@@ -444,14 +687,42 @@ describe("replicatedSecrets", () => {
     });
 
     it.each([
-        [{ ...db, mode: "both-ways" }, "openova-vault:replicatedSecrets[0].mode is \"both-ways\", but it must be vault-written or cluster-written", "pulumi config set --path 'replicatedSecrets[0].mode' vault-written -s region1"],
-        [{ ...db, home: "region9" }, "openova-vault:replicatedSecrets[0].home is region9, which is not one of the regions (region1, region2)", "pulumi config set --path 'replicatedSecrets[0].home' region1 -s region1"],
-        [{ ...db, namespace: "Databases" }, "openova-vault:replicatedSecrets[0].namespace is \"Databases\"", "pulumi config set --path 'replicatedSecrets[0].namespace' databases -s region1"],
-        [{ ...db, keys: ["a", "a"] }, "openova-vault:replicatedSecrets[0].keys is [\"a\",\"a\"], but it must be a non-empty list of distinct Secret keys", "pulumi config set --path 'replicatedSecrets[0].keys' '[password]' -s region1"],
-        [{ ...db, initialValue: "generate", keys: ["user", "password"] }, "but ESO's Password generator makes one value", "pulumi config rm --path replicatedSecrets[0].initialValue -s region1"],
-        [{ ...db, mode: "cluster-written", initialValue: "generate" }, "but a cluster-written secret's owner creates its value", "pulumi config rm --path replicatedSecrets[0].initialValue -s region1"],
-        [{ ...db, remoteKey: "../x" }, "openova-vault:replicatedSecrets[0].remoteKey is \"../x\"", "replicatedSecrets[0].remoteKey"],
-        [{ ...db, nam: "x" }, "openova-vault:replicatedSecrets[0].nam is not a known key (did you mean openova-vault:replicatedSecrets[0].name?)", "Fix: pulumi config rm --path 'replicatedSecrets[0].nam' -s region1"],
+        [
+            { ...db, mode: "both-ways" },
+            'openova-vault:replicatedSecrets[0].mode is "both-ways", but it must be vault-written or cluster-written',
+            "pulumi config set --path 'replicatedSecrets[0].mode' vault-written -s region1",
+        ],
+        [
+            { ...db, home: "region9" },
+            "openova-vault:replicatedSecrets[0].home is region9, which is not one of the regions (region1, region2)",
+            "pulumi config set --path 'replicatedSecrets[0].home' region1 -s region1",
+        ],
+        [
+            { ...db, namespace: "Databases" },
+            'openova-vault:replicatedSecrets[0].namespace is "Databases"',
+            "pulumi config set --path 'replicatedSecrets[0].namespace' databases -s region1",
+        ],
+        [
+            { ...db, keys: ["a", "a"] },
+            'openova-vault:replicatedSecrets[0].keys is ["a","a"], but it must be a non-empty list of distinct Secret keys',
+            "pulumi config set --path 'replicatedSecrets[0].keys' '[password]' -s region1",
+        ],
+        [
+            { ...db, initialValue: "generate", keys: ["user", "password"] },
+            "but ESO's Password generator makes one value",
+            "pulumi config rm --path replicatedSecrets[0].initialValue -s region1",
+        ],
+        [
+            { ...db, mode: "cluster-written", initialValue: "generate" },
+            "but a cluster-written secret's owner creates its value",
+            "pulumi config rm --path replicatedSecrets[0].initialValue -s region1",
+        ],
+        [{ ...db, remoteKey: "../x" }, 'openova-vault:replicatedSecrets[0].remoteKey is "../x"', "replicatedSecrets[0].remoteKey"],
+        [
+            { ...db, nam: "x" },
+            "openova-vault:replicatedSecrets[0].nam is not a known key (did you mean openova-vault:replicatedSecrets[0].name?)",
+            "Fix: pulumi config rm --path 'replicatedSecrets[0].nam' -s region1",
+        ],
     ])("rejects %j with one line", (entry, reason, fix) => {
         const lines = problems(parseConfig("region1", raw({ replicatedSecrets: [entry] })));
         expect(lines).toHaveLength(1);
@@ -460,7 +731,9 @@ describe("replicatedSecrets", () => {
     });
 
     it("rejects the same secret listed twice", () => {
-        expect(problems(parseConfig("region1", raw({ replicatedSecrets: [db, db] })))).toEqual([expect.stringContaining("databases/db-credentials is listed twice")]);
+        expect(problems(parseConfig("region1", raw({ replicatedSecrets: [db, db] })))).toEqual([
+            expect.stringContaining("databases/db-credentials is listed twice"),
+        ]);
     });
 });
 
@@ -476,32 +749,153 @@ describe("security options", () => {
     });
 
     it.each([
-        ["TLS off without the explicit setting", { vault: { tls: { source: "none" } } }, "openova-vault:vault.tls.source is none, which sends every secret over the network in plaintext: set allowPlaintext to true"],
-        ["auto-unseal without credentials", { vault: { seal: awskms } }, "openova-vault:vault.seal.credentials is not set, but type awskms needs credentials for the KMS: secret (with credentialsSecret) or workload-identity"],
-        ["a Secret as credentials, without its name", { vault: { seal: { ...awskms, credentials: "secret" } } }, "openova-vault:vault.seal.credentialsSecret is not set, but credentials is secret: name a Secret in Vault's namespace with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY"],
-        ["a credential in the seal's parameters", { vault: { seal: { ...awskms, credentials: "secret", credentialsSecret: "kms", parameters: { ...awskms.parameters, secret_key: "x" } } } }, "openova-vault:vault.seal.parameters has secret_key, which would put a credential in the server configuration"],
-        ["a seal without its required parameters", { vault: { seal: { type: "gcpckms", credentials: "workload-identity", workloadIdentity: "vault@p.iam.gserviceaccount.com" } } }, "openova-vault:vault.seal.parameters lacks project, region, key_ring, crypto_key, which type gcpckms needs"],
-        ["transit with workload identity", { vault: { seal: { type: "transit", parameters: { address: "https://t", key_name: "k", mount_path: "transit/" }, credentials: "workload-identity", workloadIdentity: "x" } } }, "openova-vault:vault.seal.credentials is workload-identity, but type transit has none"],
-        ["Shamir with seal settings", { vault: { seal: { credentials: "secret" } } }, "openova-vault:vault.seal.credentials is set, but type is shamir, which takes none"],
-        ["an existing-Secret source without its name", { vault: { tls: { source: "secret" } } }, "openova-vault:vault.tls.secretName is not set, but source is secret"],
-        ["an issuer with an existing Secret", { vault: { tls: { source: "secret", secretName: "s", issuerName: "ca" } } }, "openova-vault:vault.tls.issuerName has no effect with source secret"],
-        ["allowPlaintext with TLS on", { vault: { tls: { allowPlaintext: true } } }, "openova-vault:vault.tls.allowPlaintext is set, but source is cert-manager"],
+        [
+            "TLS off without the explicit setting",
+            { vault: { tls: { source: "none" } } },
+            "openova-vault:vault.tls.source is none, which sends every secret over the network in plaintext: set allowPlaintext to true",
+        ],
+        [
+            "auto-unseal without credentials",
+            { vault: { seal: awskms } },
+            "openova-vault:vault.seal.credentials is not set, but type awskms needs credentials for the KMS: secret (with credentialsSecret) or workload-identity",
+        ],
+        [
+            "a Secret as credentials, without its name",
+            { vault: { seal: { ...awskms, credentials: "secret" } } },
+            "openova-vault:vault.seal.credentialsSecret is not set, but credentials is secret: name a Secret in Vault's namespace with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY",
+        ],
+        [
+            "a credential in the seal's parameters",
+            {
+                vault: {
+                    seal: {
+                        ...awskms,
+                        credentials: "secret",
+                        credentialsSecret: "kms",
+                        parameters: { ...awskms.parameters, secret_key: "x" },
+                    },
+                },
+            },
+            "openova-vault:vault.seal.parameters has secret_key, which would put a credential in the server configuration",
+        ],
+        [
+            "a seal without its required parameters",
+            { vault: { seal: { type: "gcpckms", credentials: "workload-identity", workloadIdentity: "vault@p.iam.gserviceaccount.com" } } },
+            "openova-vault:vault.seal.parameters lacks project, region, key_ring, crypto_key, which type gcpckms needs",
+        ],
+        [
+            "transit with workload identity",
+            {
+                vault: {
+                    seal: {
+                        type: "transit",
+                        parameters: { address: "https://t", key_name: "k", mount_path: "transit/" },
+                        credentials: "workload-identity",
+                        workloadIdentity: "x",
+                    },
+                },
+            },
+            "openova-vault:vault.seal.credentials is workload-identity, but type transit has none",
+        ],
+        [
+            "Shamir with seal settings",
+            { vault: { seal: { credentials: "secret" } } },
+            "openova-vault:vault.seal.credentials is set, but type is shamir, which takes none",
+        ],
+        [
+            "an existing-Secret source without its name",
+            { vault: { tls: { source: "secret" } } },
+            "openova-vault:vault.tls.secretName is not set, but source is secret",
+        ],
+        [
+            "an issuer with an existing Secret",
+            { vault: { tls: { source: "secret", secretName: "s", issuerName: "ca" } } },
+            "openova-vault:vault.tls.issuerName has no effect with source secret",
+        ],
+        [
+            "allowPlaintext with TLS on",
+            { vault: { tls: { allowPlaintext: true } } },
+            "openova-vault:vault.tls.allowPlaintext is set, but source is cert-manager",
+        ],
         ["TLS on with no CA file", { vaultCaCertFile: undefined }, "openova-vault:vaultCaCertFile is not set, but TLS is on"],
-        ["an ingress class with no known pass-through", { vault: { ingressClassName: "traefik", ingressControllerNamespace: "traefik" } }, "openova-vault:vault.ingressClassName is traefik, which this project does not know how to pass TLS through"],
-        ["an ingress class with no known controller namespace", { vault: { ingressClassName: "traefik", ingressAnnotations: { "x/passthrough": "true" } } }, "openova-vault:vault.ingressControllerNamespace is not set"],
-        ["a memory request above the limit", { vault: { resources: { memoryRequest: "2Gi" } } }, "openova-vault:vault.resources.memoryRequest is 2Gi, more than memoryLimit 1Gi"],
-        ["a snapshot claim with a size", { vault: { snapshots: { claimName: "backups", storageSize: "20Gi" } } }, "openova-vault:vault.snapshots.storageSize has no effect with claimName"],
-        ["an empty audit device list", { vault: { auditDevices: [] } }, "openova-vault:vault.auditDevices is [], but it must be a list of file and/or stdout, each once"],
-        ["a snapshot schedule that is not cron", { vault: { snapshots: { schedule: "hourly" } } }, 'openova-vault:vault.snapshots.schedule is "hourly", but it must be a 5-field cron schedule'],
-        ["JWT peer auth without this cluster's issuer", { peerAuth: "jwt" }, "openova-vault:serviceAccountIssuer is not set, but peerAuth is jwt"],
-        ["JWT peer auth without keys (no JWKS file, no discovery)", { peerAuth: "jwt", serviceAccountIssuer: { url: "https://oidc.example.com" } }, "so the peers' Vaults have no key to check this cluster's tokens with"],
-        ["JWT peer auth with both key sources", { peerAuth: "jwt", serviceAccountIssuer: { url: "https://oidc.example.com", discovery: true, jwksFile: "identity/region1-jwks.json" } }, "openova-vault:serviceAccountIssuer.jwksFile is set, and so is discovery: use one"],
-        ["a file that is not a JWKS", { peerAuth: "jwt", serviceAccountIssuer: { url: "https://oidc.example.com", jwksFile: "certs/vault-ca.pem" } }, "is not a JWKS document with keys"],
-        ["a JWKS with a private key in it", { peerAuth: "jwt", serviceAccountIssuer: { url: "https://oidc.example.com", jwksFile: "identity/private-jwks.json" } }, "holds something other than public keys"],
-        ["an ingress class named like an object's built-in member", { vault: { ingressClassName: "constructor" } }, "openova-vault:vault.ingressClassName is constructor, which this project does not know how to pass TLS through"],
-        ["the ingress controller in Vault's namespace", { vault: { ingressClassName: "nginx", ingressControllerNamespace: "vault" } }, "openova-vault:vault.ingressControllerNamespace is vault, Vault's own namespace"],
-        ["a certificate Secret the chart cannot mount", { vault: { tls: { source: "secret", secretName: "vault.tls" } } }, "openova-vault:vault.tls.secretName is \"vault.tls\", but it must be a Secret name the chart can mount (a DNS label of at most 52 characters)"],
-        ["an issuer that is not https", { peerAuth: "jwt", serviceAccountIssuer: { url: "http://oidc.example.com", discovery: true } }, "openova-vault:serviceAccountIssuer.url is \"http://oidc.example.com\", but it must be an https:// URL"],
+        [
+            "an ingress class with no known pass-through",
+            { vault: { ingressClassName: "traefik", ingressControllerNamespace: "traefik" } },
+            "openova-vault:vault.ingressClassName is traefik, which this project does not know how to pass TLS through",
+        ],
+        [
+            "an ingress class with no known controller namespace",
+            { vault: { ingressClassName: "traefik", ingressAnnotations: { "x/passthrough": "true" } } },
+            "openova-vault:vault.ingressControllerNamespace is not set",
+        ],
+        [
+            "a memory request above the limit",
+            { vault: { resources: { memoryRequest: "2Gi" } } },
+            "openova-vault:vault.resources.memoryRequest is 2Gi, more than memoryLimit 1Gi",
+        ],
+        [
+            "a snapshot claim with a size",
+            { vault: { snapshots: { claimName: "backups", storageSize: "20Gi" } } },
+            "openova-vault:vault.snapshots.storageSize has no effect with claimName",
+        ],
+        [
+            "an empty audit device list",
+            { vault: { auditDevices: [] } },
+            "openova-vault:vault.auditDevices is [], but it must be a list of file and/or stdout, each once",
+        ],
+        [
+            "a snapshot schedule that is not cron",
+            { vault: { snapshots: { schedule: "hourly" } } },
+            'openova-vault:vault.snapshots.schedule is "hourly" (has 1 fields, not 5 (minute hour day-of-month month day-of-week)), but it must be a 5-field cron schedule',
+        ],
+        [
+            "JWT peer auth without this cluster's issuer",
+            { peerAuth: "jwt" },
+            "openova-vault:serviceAccountIssuer is not set, but peerAuth is jwt",
+        ],
+        [
+            "JWT peer auth without keys (no JWKS file, no discovery)",
+            { peerAuth: "jwt", serviceAccountIssuer: { url: "https://oidc.example.com" } },
+            "so the peers' Vaults have no key to check this cluster's tokens with",
+        ],
+        [
+            "JWT peer auth with both key sources",
+            {
+                peerAuth: "jwt",
+                serviceAccountIssuer: { url: "https://oidc.example.com", discovery: true, jwksFile: "identity/region1-jwks.json" },
+            },
+            "openova-vault:serviceAccountIssuer.jwksFile is set, and so is discovery: use one",
+        ],
+        [
+            "a file that is not a JWKS",
+            { peerAuth: "jwt", serviceAccountIssuer: { url: "https://oidc.example.com", jwksFile: "certs/vault-ca.pem" } },
+            "is not a JWKS document with keys",
+        ],
+        [
+            "a JWKS with a private key in it",
+            { peerAuth: "jwt", serviceAccountIssuer: { url: "https://oidc.example.com", jwksFile: "identity/private-jwks.json" } },
+            "holds something other than public keys",
+        ],
+        [
+            "an ingress class named like an object's built-in member",
+            { vault: { ingressClassName: "constructor" } },
+            "openova-vault:vault.ingressClassName is constructor, which this project does not know how to pass TLS through",
+        ],
+        [
+            "the ingress controller in Vault's namespace",
+            { vault: { ingressClassName: "nginx", ingressControllerNamespace: "vault" } },
+            "openova-vault:vault.ingressControllerNamespace is vault, Vault's own namespace",
+        ],
+        [
+            "a certificate Secret the chart cannot mount",
+            { vault: { tls: { source: "secret", secretName: "vault.tls" } } },
+            'openova-vault:vault.tls.secretName is "vault.tls", but it must be a Secret name the chart can mount (a DNS label of at most 52 characters)',
+        ],
+        [
+            "an issuer that is not https",
+            { peerAuth: "jwt", serviceAccountIssuer: { url: "http://oidc.example.com", discovery: true } },
+            'openova-vault:serviceAccountIssuer.url is "http://oidc.example.com", but it must be an https:// URL',
+        ],
     ])("rejects %s, naming the key and the fix", (_name, values, reason) => {
         const lines = problems(parseConfig("region1", raw(values), operator));
         expect(lines).toEqual(expect.arrayContaining([expect.stringContaining(reason)]));
@@ -519,9 +913,24 @@ describe("security options", () => {
         const seals = [
             { ...awskms, credentials: "secret", credentialsSecret: "kms" },
             { ...awskms, credentials: "workload-identity", workloadIdentity: "arn:aws:iam::1:role/vault" },
-            { type: "gcpckms", parameters: { project: "p", region: "global", key_ring: "r", crypto_key: "k" }, credentials: "workload-identity", workloadIdentity: "vault@p.iam.gserviceaccount.com" },
-            { type: "azurekeyvault", parameters: { tenant_id: "t", vault_name: "v", key_name: "k" }, credentials: "secret", credentialsSecret: "azure" },
-            { type: "transit", parameters: { address: "https://transit.example.com", key_name: "autounseal", mount_path: "transit/" }, credentials: "secret", credentialsSecret: "transit" },
+            {
+                type: "gcpckms",
+                parameters: { project: "p", region: "global", key_ring: "r", crypto_key: "k" },
+                credentials: "workload-identity",
+                workloadIdentity: "vault@p.iam.gserviceaccount.com",
+            },
+            {
+                type: "azurekeyvault",
+                parameters: { tenant_id: "t", vault_name: "v", key_name: "k" },
+                credentials: "secret",
+                credentialsSecret: "azure",
+            },
+            {
+                type: "transit",
+                parameters: { address: "https://transit.example.com", key_name: "autounseal", mount_path: "transit/" },
+                credentials: "secret",
+                credentialsSecret: "transit",
+            },
         ];
         for (const seal of seals) {
             expect(ok(parseConfig("region1", raw({ vault: { seal } }))).resolved.vault.seal).toEqual(seal);
@@ -529,33 +938,73 @@ describe("security options", () => {
     });
 
     it("with JWT peer auth, publishes this cluster's issuer and its JWKS keys as PEM (what Vault's jwt_validation_pubkeys takes)", () => {
-        const config = ok(parseConfig("region1", raw({ peerAuth: "jwt", serviceAccountIssuer: { url: "https://oidc.region1.example.com", jwksFile: "identity/region1-jwks.json" } })));
+        const config = ok(
+            parseConfig(
+                "region1",
+                raw({
+                    peerAuth: "jwt",
+                    serviceAccountIssuer: { url: "https://oidc.region1.example.com", jwksFile: "identity/region1-jwks.json" },
+                }),
+            ),
+        );
         expect(config.resolved.peerAuth).toBe("jwt");
         expect(config.serviceAccountIssuer?.issuer).toBe("https://oidc.region1.example.com");
         expect(config.serviceAccountIssuer?.publicKeys).toHaveLength(1);
         const key = crypto.createPublicKey(config.serviceAccountIssuer?.publicKeys[0] ?? "");
         expect(key.export({ format: "jwk" })).toEqual(signingKey.publicKey.export({ format: "jwk" }));
-        const discovered = ok(parseConfig("region1", raw({ peerAuth: "jwt", serviceAccountIssuer: { url: "https://oidc.region1.example.com", discovery: true, discoveryCaFile: "certs/oidc-ca.pem" } })));
-        expect(discovered.serviceAccountIssuer).toEqual({ issuer: "https://oidc.region1.example.com", publicKeys: [], discoveryCaCert: PEM });
+        const discovered = ok(
+            parseConfig(
+                "region1",
+                raw({
+                    peerAuth: "jwt",
+                    serviceAccountIssuer: {
+                        url: "https://oidc.region1.example.com",
+                        discovery: true,
+                        discoveryCaFile: "certs/oidc-ca.pem",
+                    },
+                }),
+            ),
+        );
+        expect(discovered.serviceAccountIssuer).toEqual({
+            issuer: "https://oidc.region1.example.com",
+            publicKeys: [],
+            discoveryCaCert: PEM,
+        });
     });
 
     it("warns when OIDC discovery would send the peers' Vaults to an in-cluster issuer they cannot reach", () => {
-        const result = parseConfig("region1", raw({ peerAuth: "jwt", serviceAccountIssuer: { url: "https://kubernetes.default.svc.cluster.local", discovery: true } }));
-        expect(result.ok && result.warnings).toEqual([expect.stringContaining("an in-cluster name, but with discovery the peers' Vaults fetch its keys from there")]);
+        const result = parseConfig(
+            "region1",
+            raw({ peerAuth: "jwt", serviceAccountIssuer: { url: "https://kubernetes.default.svc.cluster.local", discovery: true } }),
+        );
+        expect(result.ok && result.warnings).toEqual([
+            expect.stringContaining("an in-cluster name, but with discovery the peers' Vaults fetch its keys from there"),
+        ]);
     });
 
     it("warns that a published issuer does nothing with token peer auth", () => {
         const result = parseConfig("region1", raw({ serviceAccountIssuer: { url: "https://oidc.example.com", discovery: true } }));
-        expect(result.ok && result.warnings).toEqual([expect.stringContaining("openova-vault:serviceAccountIssuer is set, but openova-vault:peerAuth is token")]);
+        expect(result.ok && result.warnings).toEqual([
+            expect.stringContaining("openova-vault:serviceAccountIssuer is set, but openova-vault:peerAuth is token"),
+        ]);
     });
 });
 
 describe("monitoring", () => {
     it.each([
         [{ monitoring: { retention: "30s" } }, 'openova-vault:monitoring.retention is "30s", but it must be a Go duration of at least 60s'],
-        [{ monitoring: { serviceMonitor: true, prometheusNamespace: "vault" } }, "openova-vault:monitoring.prometheusNamespace is vault, Vault's own namespace, but Prometheus needs its own"],
-        [{ monitoring: { labels: { "not a label": "x" } } }, "openova-vault:monitoring.labels is {\"not a label\":\"x\"}, but it must be an object of Kubernetes labels"],
-        [{ monitoring: { serviceMonitr: true } }, "openova-vault:monitoring.serviceMonitr is not a known key (did you mean openova-vault:monitoring.serviceMonitor?)"],
+        [
+            { monitoring: { serviceMonitor: true, prometheusNamespace: "vault" } },
+            "openova-vault:monitoring.prometheusNamespace is vault, Vault's own namespace, but Prometheus needs its own",
+        ],
+        [
+            { monitoring: { labels: { "not a label": "x" } } },
+            'openova-vault:monitoring.labels is {"not a label":"x"}, but it must be an object of Kubernetes labels',
+        ],
+        [
+            { monitoring: { serviceMonitr: true } },
+            "openova-vault:monitoring.serviceMonitr is not a known key (did you mean openova-vault:monitoring.serviceMonitor?)",
+        ],
     ])("rejects %j, naming the key", (values, reason) => {
         expect(problems(parseConfig("region1", raw(values)))).toEqual([expect.stringContaining(reason)]);
     });
@@ -563,7 +1012,11 @@ describe("monitoring", () => {
     it("passes the settings through, and warns when alerts are asked for but nothing is scraped", () => {
         const result = parseConfig("region1", raw({ monitoring: { prometheusRules: true } }));
         expect(result.ok && result.config.resolved.monitoring).toMatchObject({ prometheusRules: true, serviceMonitor: false });
-        expect(result.ok && result.warnings).toEqual([expect.stringContaining("openova-vault:monitoring.prometheusRules is true but openova-vault:monitoring.serviceMonitor is not")]);
-        expect(ok(parseConfig("region1", raw({ monitoring: { serviceMonitor: "true", prometheusRules: true } }))).resolved.monitoring).toMatchObject({ serviceMonitor: true, prometheusRules: true });
+        expect(result.ok && result.warnings).toEqual([
+            expect.stringContaining("openova-vault:monitoring.prometheusRules is true but openova-vault:monitoring.serviceMonitor is not"),
+        ]);
+        expect(
+            ok(parseConfig("region1", raw({ monitoring: { serviceMonitor: "true", prometheusRules: true } }))).resolved.monitoring,
+        ).toMatchObject({ serviceMonitor: true, prometheusRules: true });
     });
 });

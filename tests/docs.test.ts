@@ -7,18 +7,31 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { READ_NAMESPACE_LABEL, REPLICATE_NAMESPACE_LABEL } from "../components/stores/storeSpecs";
 import { AUDIT_LOG_FILE } from "../components/vault-config/setupValues";
-import { SNAPSHOT_API_PATH, SNAPSHOT_AUDIENCE, SNAPSHOT_CLAIM_NAME, SNAPSHOT_CRONJOB_NAME, SNAPSHOT_DIR, SNAPSHOT_ROLE, SNAPSHOT_SERVICE_ACCOUNT } from "../components/snapshots/snapshotSpecs";
+import {
+    SNAPSHOT_API_PATH,
+    SNAPSHOT_AUDIENCE,
+    SNAPSHOT_CLAIM_NAME,
+    SNAPSHOT_CRONJOB_NAME,
+    SNAPSHOT_DIR,
+    SNAPSHOT_ROLE,
+    SNAPSHOT_SERVICE_ACCOUNT,
+} from "../components/snapshots/snapshotSpecs";
 import { generatedFiles, withSections } from "../tools/docs/generate";
 
 const root = path.resolve(__dirname, "..");
 const read = (file: string) => fs.readFileSync(path.join(root, file), "utf8");
 const readme = read("README.md");
-const docs = ["README.md", "CHANGELOG.md", ...fs.readdirSync(path.join(root, "docs")).map((file) => path.join("docs", file))].filter((file) => file.endsWith(".md"));
+const docs = ["README.md", "CHANGELOG.md", ...fs.readdirSync(path.join(root, "docs")).map((file) => path.join("docs", file))].filter(
+    (file) => file.endsWith(".md"),
+);
 
 describe("generated docs", () => {
-    it.each(generatedFiles().map(([file, text]) => [path.relative(root, file), text] as const))("%s is current (npm run docs)", (file, text) => {
-        expect(read(file) === text).toBe(true);
-    });
+    it.each(generatedFiles().map(([file, text]) => [path.relative(root, file), text] as const))(
+        "%s is current (npm run docs)",
+        (file, text) => {
+            expect(read(file) === text).toBe(true);
+        },
+    );
 
     it("refuses a generated section it does not know", () => {
         expect(() => withSections("<!-- generated: nope -->\nx\n<!-- end generated -->")).toThrow("unknown generated section nope");
@@ -54,7 +67,14 @@ describe.each(docs)("%s", (file) => {
 describe("the operators' docs", () => {
     it("name the objects, role, policy path and files of the snapshots the code creates", () => {
         const text = read("docs/backup-restore.md");
-        for (const name of [SNAPSHOT_CLAIM_NAME, SNAPSHOT_CRONJOB_NAME, SNAPSHOT_SERVICE_ACCOUNT, SNAPSHOT_ROLE, SNAPSHOT_API_PATH, SNAPSHOT_AUDIENCE]) {
+        for (const name of [
+            SNAPSHOT_CLAIM_NAME,
+            SNAPSHOT_CRONJOB_NAME,
+            SNAPSHOT_SERVICE_ACCOUNT,
+            SNAPSHOT_ROLE,
+            SNAPSHOT_API_PATH,
+            SNAPSHOT_AUDIENCE,
+        ]) {
             expect({ name, named: text.includes(`\`${name}\``) }).toEqual({ name, named: true });
         }
         expect(text).toContain(`${SNAPSHOT_DIR}/vault-<YYYYmmddTHHMMSSZ>.snap`);

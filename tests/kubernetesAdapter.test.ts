@@ -58,7 +58,12 @@ describe("KubernetesClusters", () => {
                 }
             }
             if (url.pathname === "/api/v1/namespaces/eso/secrets/canary") {
-                return send({ kind: "Secret", apiVersion: "v1", metadata: { name: "canary" }, data: { value: Buffer.from("canary-value").toString("base64") } });
+                return send({
+                    kind: "Secret",
+                    apiVersion: "v1",
+                    metadata: { name: "canary" },
+                    data: { value: Buffer.from("canary-value").toString("base64") },
+                });
             }
             if (url.pathname === "/api/v1/namespaces/eso/secrets/missing") {
                 return notFound();
@@ -68,8 +73,17 @@ describe("KubernetesClusters", () => {
                     kind: "PodList",
                     apiVersion: "v1",
                     items: [
-                        { metadata: { name: "vault-0" }, status: { phase: "Running", containerStatuses: [{ name: "vault", ready: false, state: { running: {} } }] } },
-                        { metadata: { name: "vault-1" }, status: { phase: "Pending", containerStatuses: [{ name: "vault", ready: false, state: { waiting: { reason: "ContainerCreating" } } }] } },
+                        {
+                            metadata: { name: "vault-0" },
+                            status: { phase: "Running", containerStatuses: [{ name: "vault", ready: false, state: { running: {} } }] },
+                        },
+                        {
+                            metadata: { name: "vault-1" },
+                            status: {
+                                phase: "Pending",
+                                containerStatuses: [{ name: "vault", ready: false, state: { waiting: { reason: "ContainerCreating" } } }],
+                            },
+                        },
                     ],
                 });
             }
@@ -77,7 +91,10 @@ describe("KubernetesClusters", () => {
                 return send({
                     items: [
                         { metadata: { name: "vault-local" }, status: { conditions: [{ type: "Ready", status: "True" }] } },
-                        { metadata: { name: "vault-region2" }, status: { conditions: [{ type: "Ready", status: "False", message: "unable to validate store" }] } },
+                        {
+                            metadata: { name: "vault-region2" },
+                            status: { conditions: [{ type: "Ready", status: "False", message: "unable to validate store" }] },
+                        },
                     ],
                 });
             }
@@ -93,7 +110,9 @@ describe("KubernetesClusters", () => {
                 "apiVersion: v1",
                 "kind: Config",
                 // The current context points nowhere: only the region's own context (test) reaches the server.
-                "clusters: [{name: c, cluster: {server: 'http://127.0.0.1:" + port + "', insecure-skip-tls-verify: true}}, {name: nowhere, cluster: {server: 'http://127.0.0.1:1', insecure-skip-tls-verify: true}}]",
+                "clusters: [{name: c, cluster: {server: 'http://127.0.0.1:" +
+                    port +
+                    "', insecure-skip-tls-verify: true}}, {name: nowhere, cluster: {server: 'http://127.0.0.1:1', insecure-skip-tls-verify: true}}]",
                 "users: [{name: u, user: {token: not-a-real-token}}]",
                 "contexts: [{name: other, context: {cluster: nowhere, user: u}}, {name: test, context: {cluster: c, user: u}}]",
                 "current-context: other",
@@ -108,7 +127,7 @@ describe("KubernetesClusters", () => {
         const output = await new Promise<string>((resolve, reject) =>
             execFile(
                 process.execPath,
-                ["-r", "ts-node/register/transpile-only", "tests/support/kubernetesProbe.ts"],
+                ["--import", "tsx", "tests/support/kubernetesProbe.ts"],
                 { cwd: ROOT, env: { ...process.env, KUBECONFIG: kubeconfig } },
                 (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout)),
             ),

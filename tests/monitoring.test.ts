@@ -85,7 +85,9 @@ describe("monitoring options", () => {
         } catch (error) {
             errors = pulumi.InputPropertiesError.isInstance(error) ? error.errors : [];
         }
-        expect(errors).toEqual([{ propertyPath, reason: expect.stringMatching(new RegExp(`${escape(shown)}.*${escape(allowed)}`)) as unknown }]);
+        expect(errors).toEqual([
+            { propertyPath, reason: expect.stringMatching(new RegExp(`${escape(shown)}.*${escape(allowed)}`)) as unknown },
+        ]);
     });
 
     it.each([["60s"], ["5m"], ["1h30m"]])("take the retention %j", (retention) => {
@@ -139,7 +141,9 @@ describe("ServiceMonitors", () => {
                 authorization: { type: "Bearer", credentials: { name: "vault-metrics-token", key: "token" } },
             },
         });
-        expect(values({ serviceMonitor: true, unauthenticatedMetrics: true }).serverTelemetry?.serviceMonitor).not.toHaveProperty("authorization");
+        expect(values({ serviceMonitor: true, unauthenticatedMetrics: true }).serverTelemetry?.serviceMonitor).not.toHaveProperty(
+            "authorization",
+        );
         expect(values({ serviceMonitor: true }, plaintext).serverTelemetry?.serviceMonitor).not.toHaveProperty("tlsConfig");
     });
 
@@ -162,7 +166,15 @@ describe("ServiceMonitors", () => {
     });
 
     it("open the Vault API to Prometheus's namespace, and only with a ServiceMonitor", () => {
-        const base = { namespace: "vault", releaseName: "vault", apiPort: 8200, clusterPort: 8201, externalSecretsNamespace: "external-secrets", ingressClassName: "nginx", labels: {} };
+        const base = {
+            namespace: "vault",
+            releaseName: "vault",
+            apiPort: 8200,
+            clusterPort: 8201,
+            externalSecretsNamespace: "external-secrets",
+            ingressClassName: "nginx",
+            labels: {},
+        };
         const sources = (metricsNamespace?: string) =>
             JSON.stringify(vaultNetworkPolicies({ ...base, ...(metricsNamespace ? { metricsNamespace } : {}) })[0].spec.ingress);
         expect(sources("monitoring")).toContain('"kubernetes.io/metadata.name":"monitoring"');
@@ -181,7 +193,8 @@ describe("ServiceMonitors", () => {
         expect(pulumi.InputPropertiesError.isInstance(thrown) ? thrown.errors : thrown).toEqual([
             { propertyPath: "monitoring.prometheusNamespace", reason: expect.stringContaining("Vault's own namespace") as unknown },
         ]);
-        const region = (options: MonitoringOptions) => regionOptions.safeParse({ region: "region1", domain: "example.com", monitoring: options });
+        const region = (options: MonitoringOptions) =>
+            regionOptions.safeParse({ region: "region1", domain: "example.com", monitoring: options });
         expect(region(monitoring).error?.issues.map((issue) => issue.path)).toEqual([["monitoring", "prometheusNamespace"]]);
         // Without a ServiceMonitor the namespace is not admitted, so it does not matter.
         expect(region({ ...monitoring, serviceMonitor: false }).success).toBe(true);
@@ -219,7 +232,15 @@ describe("alerts", () => {
 
     it("keep to the metric names Vault's, ESO's and kube-state-metrics' documentation give, scoped to the region's namespace (a rename here must be deliberate)", () => {
         const exprs = rules.map((r) => r.expr).join("\n");
-        for (const metric of ["vault_core_active", "vault_audit_log_request_failure", "clustersecretstore_status_condition", "pushsecret_status_condition", "externalsecret_status_condition", "kube_pod_status_ready", "kube_job_failed"]) {
+        for (const metric of [
+            "vault_core_active",
+            "vault_audit_log_request_failure",
+            "clustersecretstore_status_condition",
+            "pushsecret_status_condition",
+            "externalsecret_status_condition",
+            "kube_pod_status_ready",
+            "kube_job_failed",
+        ]) {
             expect(exprs).toContain(metric);
         }
         expect(rules.find((r) => r.alert === "VaultServerSealedOrDown")?.expr).toContain('namespace="vault", pod=~"vault-[0-9]+"');
@@ -228,7 +249,12 @@ describe("alerts", () => {
     });
 
     it("form a PrometheusRule that the Prometheus Operator's schema accepts", () => {
-        const rule = prometheusRule({ vaultNamespace: "vault", externalSecretsNamespace: "external-secrets", releaseName: "vault", labels: { release: "prometheus" } });
+        const rule = prometheusRule({
+            vaultNamespace: "vault",
+            externalSecretsNamespace: "external-secrets",
+            releaseName: "vault",
+            labels: { release: "prometheus" },
+        });
         const broken = structuredClone(rule) as unknown as { spec: { groups: { rules: Record<string, unknown>[] }[] } };
         delete broken.spec.groups[0].rules[0].expr;
         const [ok, bad] = validateModelObjects([rule, broken]);
@@ -252,7 +278,14 @@ async function declare(stack: string, program: () => void): Promise<RunResult> {
     const slot = globalThis as unknown as Record<symbol, unknown>;
     slot[Symbol.for(PROGRAM)] = program;
     try {
-        return await runProgram({ project: "openova-vault", stack, config: {}, secretKeys: [], program: entry, resolveStack: () => undefined });
+        return await runProgram({
+            project: "openova-vault",
+            stack,
+            config: {},
+            secretKeys: [],
+            program: entry,
+            resolveStack: () => undefined,
+        });
     } finally {
         delete slot[Symbol.for(PROGRAM)];
         fs.rmSync(dir, { recursive: true, force: true });
@@ -268,8 +301,16 @@ describe("VaultMonitoring (Pulumi mock runtime)", () => {
             const cluster = new k8s.Provider("m", { context: "m" });
             const admin = new vault.Provider("m", { address: "https://vault.m.example.net" });
             new VaultMonitoring("off", common, { providers: { kubernetes: cluster } });
-            new VaultMonitoring("on", { ...common, monitoring: { serviceMonitor: true, prometheusRules: true }, provider: admin }, { providers: { kubernetes: cluster } });
-            new VaultMonitoring("open", { ...common, monitoring: { serviceMonitor: true, unauthenticatedMetrics: true }, provider: admin }, { providers: { kubernetes: cluster } });
+            new VaultMonitoring(
+                "on",
+                { ...common, monitoring: { serviceMonitor: true, prometheusRules: true }, provider: admin },
+                { providers: { kubernetes: cluster } },
+            );
+            new VaultMonitoring(
+                "open",
+                { ...common, monitoring: { serviceMonitor: true, unauthenticatedMetrics: true }, provider: admin },
+                { providers: { kubernetes: cluster } },
+            );
             new VaultMonitoring("early", { ...common, monitoring: { serviceMonitor: true } }, { providers: { kubernetes: cluster } });
         });
         // The program ran to its end: every test below reads what it declared.
@@ -279,7 +320,10 @@ describe("VaultMonitoring (Pulumi mock runtime)", () => {
     const under = (name: string) => {
         const parent = run.resources.find((r) => r.type === "openova:vault:VaultMonitoring" && r.name === name)?.urn;
         expect(parent).toBeDefined();
-        return run.resources.filter((r) => r.parent === parent).map((r) => `${r.type} ${r.name}`).sort();
+        return run.resources
+            .filter((r) => r.parent === parent)
+            .map((r) => `${r.type} ${r.name}`)
+            .sort();
     };
 
     it("declares nothing by default", () => {
@@ -312,7 +356,10 @@ describe("VaultMonitoring (Pulumi mock runtime)", () => {
         const bad = await declare("bad-monitoring", () => {
             new VaultMonitoring("bad", { ...common, monitoring: { retention: "30s", prometheusRules: "yes" as unknown as boolean } });
         });
-        expect(pulumi.InputPropertiesError.isInstance(bad.error) ? bad.error.errors.map((e) => e.propertyPath) : bad.error).toEqual(["monitoring.retention", "monitoring.prometheusRules"]);
+        expect(pulumi.InputPropertiesError.isInstance(bad.error) ? bad.error.errors.map((e) => e.propertyPath) : bad.error).toEqual([
+            "monitoring.retention",
+            "monitoring.prometheusRules",
+        ]);
         expect(bad.resources).toEqual([]);
     });
 });

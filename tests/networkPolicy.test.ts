@@ -149,14 +149,17 @@ describe("vaultNetworkPolicies", () => {
     describe("for any valid arguments", () => {
         const dnsLabel = fc.stringMatching(/^[a-z]([-a-z0-9]{0,10}[a-z0-9])?$/);
         const labelName = fc.stringMatching(/^[A-Za-z0-9]([-A-Za-z0-9_.]{0,10}[A-Za-z0-9])?$/);
-        const labelKey = fc.tuple(fc.option(fc.stringMatching(/^[a-z0-9]{1,6}(\.[a-z0-9]{1,6}){0,2}$/), { nil: undefined }), labelName).map(([prefix, name]) =>
-            prefix === undefined ? name : `${prefix}/${name}`,
-        );
+        const labelKey = fc
+            .tuple(fc.option(fc.stringMatching(/^[a-z0-9]{1,6}(\.[a-z0-9]{1,6}){0,2}$/), { nil: undefined }), labelName)
+            .map(([prefix, name]) => (prefix === undefined ? name : `${prefix}/${name}`));
         const labelValue = fc.oneof(fc.constant(""), labelName);
         const labels = (minKeys: number) => fc.dictionary(labelKey, labelValue, { minKeys, maxKeys: 3 });
         const ingress: fc.Arbitrary<{ ingressClassName: string; ingressControllerNamespace?: string }> = fc.oneof(
             fc.record({ ingressClassName: fc.constantFrom("nginx", "haproxy", "cilium") }),
-            fc.record({ ingressClassName: fc.constantFrom("nginx", "haproxy", "cilium", "traefik", "contour"), ingressControllerNamespace: dnsLabel }),
+            fc.record({
+                ingressClassName: fc.constantFrom("nginx", "haproxy", "cilium", "traefik", "contour"),
+                ingressControllerNamespace: dnsLabel,
+            }),
         );
         const args: fc.Arbitrary<VaultNetworkPolicyArgs> = fc
             .record({
@@ -169,7 +172,10 @@ describe("vaultNetworkPolicies", () => {
                 metricsNamespace: fc.option(dnsLabel, { nil: undefined }),
             })
             // What the options let through: no namespace admitted whole is Vault's own.
-            .filter(({ namespaces, ingress, metricsNamespace }) => ingress.ingressControllerNamespace !== namespaces[0] && metricsNamespace !== namespaces[0])
+            .filter(
+                ({ namespaces, ingress, metricsNamespace }) =>
+                    ingress.ingressControllerNamespace !== namespaces[0] && metricsNamespace !== namespaces[0],
+            )
             .map(({ namespaces, ports, ingress, metricsNamespace, ...rest }) => ({
                 ...rest,
                 ...ingress,
@@ -200,7 +206,9 @@ describe("vaultNetworkPolicies", () => {
                                     expect(Object.keys(peer)).toHaveLength(1);
                                     expect(Object.keys(selector.matchLabels).length).toBeGreaterThan(0);
                                     if ("namespaceSelector" in peer) {
-                                        expect(peer.namespaceSelector.matchLabels).not.toEqual({ "kubernetes.io/metadata.name": a.namespace });
+                                        expect(peer.namespaceSelector.matchLabels).not.toEqual({
+                                            "kubernetes.io/metadata.name": a.namespace,
+                                        });
                                     }
                                 }
                                 for (const port of rule.ports) {
@@ -281,27 +289,55 @@ describe("the options the policies are built from", () => {
     });
 
     it("refuses ESO's or Prometheus's namespace when it is Vault's own (admitted whole, it would admit every pod in it)", () => {
-        expect(admittedNamespaceProblems("vault", [
-            { path: ["externalSecretsNamespace"], namespace: "vault", who: "the External Secrets Operator" },
-            { path: ["monitoring", "prometheusNamespace"], namespace: "monitoring", who: "Prometheus" },
-        ])).toEqual([{ path: ["externalSecretsNamespace"], message: expect.stringContaining("is vault, Vault's own namespace, but the External Secrets Operator needs its own") as unknown }]);
+        expect(
+            admittedNamespaceProblems("vault", [
+                { path: ["externalSecretsNamespace"], namespace: "vault", who: "the External Secrets Operator" },
+                { path: ["monitoring", "prometheusNamespace"], namespace: "monitoring", who: "Prometheus" },
+            ]),
+        ).toEqual([
+            {
+                path: ["externalSecretsNamespace"],
+                message: expect.stringContaining(
+                    "is vault, Vault's own namespace, but the External Secrets Operator needs its own",
+                ) as unknown,
+            },
+        ]);
         const host = "vault.region1.example.com";
         expect(serverRefusals(() => new VaultServer("v", { host, externalSecretsNamespace: "vault" }))).toEqual([
             { propertyPath: "externalSecretsNamespace", reason: expect.stringContaining("Vault's own namespace") as unknown },
         ]);
-        expect(serverRefusals(() => new VaultServer("v", { host, namespace: "platform", monitoring: { serviceMonitor: true, prometheusNamespace: "platform" } }))).toEqual([
+        expect(
+            serverRefusals(
+                () =>
+                    new VaultServer("v", {
+                        host,
+                        namespace: "platform",
+                        monitoring: { serviceMonitor: true, prometheusNamespace: "platform" },
+                    }),
+            ),
+        ).toEqual([
             { propertyPath: "monitoring.prometheusNamespace", reason: expect.stringContaining("Vault's own namespace") as unknown },
         ]);
         expect(serverRefusals(() => new VaultServer("v", { host, externalSecretsNamespace: "eso!" }))).toEqual([
-            { propertyPath: "externalSecretsNamespace", reason: expect.stringContaining('is "eso!", but it must be a namespace name') as unknown },
+            {
+                propertyPath: "externalSecretsNamespace",
+                reason: expect.stringContaining('is "eso!", but it must be a namespace name') as unknown,
+            },
         ]);
     });
 
     it("names the server's own options by their own paths, as its args spell them", () => {
         const host = "vault.region1.example.com";
-        expect(serverRefusals(() => new VaultServer("v", { host, replicas: 2 }))).toEqual([{ propertyPath: "replicas", reason: expect.stringContaining("is 2, but it must be an odd whole number") as unknown }]);
-        expect(serverRefusals(() => new VaultServer("v", { host, replica: 3 } as unknown as ConstructorParameters<typeof VaultServer>[1]))).toEqual([
-            { propertyPath: "replica", reason: expect.stringContaining("is not an option of VaultServer (known: namespace, replicas") as unknown },
+        expect(serverRefusals(() => new VaultServer("v", { host, replicas: 2 }))).toEqual([
+            { propertyPath: "replicas", reason: expect.stringContaining("is 2, but it must be an odd whole number") as unknown },
+        ]);
+        expect(
+            serverRefusals(() => new VaultServer("v", { host, replica: 3 } as unknown as ConstructorParameters<typeof VaultServer>[1])),
+        ).toEqual([
+            {
+                propertyPath: "replica",
+                reason: expect.stringContaining("is not an option of VaultServer (known: namespace, replicas") as unknown,
+            },
         ]);
     });
 });

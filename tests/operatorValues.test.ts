@@ -44,7 +44,10 @@ describe("externalSecretsOptions", () => {
     it("refuses an option it does not have, listing the ones it has", () => {
         const misspelt = { replica: 2 } as unknown as ExternalSecretsOptions;
         expect(refusals(() => new ExternalSecretsOperator("eso", misspelt))).toEqual([
-            { propertyPath: "replica", reason: expect.stringMatching(/^is not an option of ExternalSecretsOperator \(known: .*replicas/) as unknown },
+            {
+                propertyPath: "replica",
+                reason: expect.stringMatching(/^is not an option of ExternalSecretsOperator \(known: .*replicas/) as unknown,
+            },
         ]);
     });
 

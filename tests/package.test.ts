@@ -43,7 +43,10 @@ describe("the package", () => {
         const { stdout } = await run("npm", ["pack", "--silent", "--pack-destination", dir], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 });
         tarball = path.join(dir, stdout.trim().split("\n").pop() ?? "");
         fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "platform", private: true }));
-        await run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error", tarball], { cwd: dir, maxBuffer: 16 * 1024 * 1024 });
+        await run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error", tarball], {
+            cwd: dir,
+            maxBuffer: 16 * 1024 * 1024,
+        });
     }, 180_000);
 
     afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -66,16 +69,58 @@ describe("the package", () => {
         const result = JSON.parse(stdout) as { address: string; replicas: number; types: string[]; from: string };
         expect(result.address).toBe("https://vault.east.example.com");
         expect(result.replicas).toBe(3);
-        expect(result.types).toEqual(expect.arrayContaining(["openova:vault:VaultRegion", "openova:vault:VaultServer", "kubernetes:helm.sh/v4:Chart"]));
-        expect(fs.realpathSync(result.from)).toBe(fs.realpathSync(path.join(dir, "node_modules", "openova-vault", "dist", "components", "index.js")));
+        expect(result.types).toEqual(
+            expect.arrayContaining(["openova:vault:VaultRegion", "openova:vault:VaultServer", "kubernetes:helm.sh/v4:Chart"]),
+        );
+        expect(fs.realpathSync(result.from)).toBe(
+            fs.realpathSync(path.join(dir, "node_modules", "openova-vault", "dist", "components", "index.js")),
+        );
     }, 60_000);
 
     it("typechecks a TypeScript consumer against its declarations", async () => {
         fs.writeFileSync(path.join(dir, "consumer.ts"), CONSUMER);
         const tsc = path.join(ROOT, "node_modules", "typescript", "bin", "tsc");
-        await run(process.execPath, [tsc, "--noEmit", "--strict", "--module", "node16", "--moduleResolution", "node16", "--skipLibCheck", "--types", "node", "--typeRoots", path.join(ROOT, "node_modules", "@types"), "consumer.ts"], { cwd: dir });
+        await run(
+            process.execPath,
+            [
+                tsc,
+                "--noEmit",
+                "--strict",
+                "--module",
+                "node16",
+                "--moduleResolution",
+                "node16",
+                "--skipLibCheck",
+                "--types",
+                "node",
+                "--typeRoots",
+                path.join(ROOT, "node_modules", "@types"),
+                "consumer.ts",
+            ],
+            { cwd: dir },
+        );
         fs.writeFileSync(path.join(dir, "wrong.ts"), CONSUMER.replace("replicas: 5", 'replicas: "five"'));
-        await expect(run(process.execPath, [tsc, "--noEmit", "--strict", "--module", "node16", "--moduleResolution", "node16", "--skipLibCheck", "--types", "node", "--typeRoots", path.join(ROOT, "node_modules", "@types"), "wrong.ts"], { cwd: dir })).rejects.toMatchObject({
+        await expect(
+            run(
+                process.execPath,
+                [
+                    tsc,
+                    "--noEmit",
+                    "--strict",
+                    "--module",
+                    "node16",
+                    "--moduleResolution",
+                    "node16",
+                    "--skipLibCheck",
+                    "--types",
+                    "node",
+                    "--typeRoots",
+                    path.join(ROOT, "node_modules", "@types"),
+                    "wrong.ts",
+                ],
+                { cwd: dir },
+            ),
+        ).rejects.toMatchObject({
             stdout: expect.stringContaining("wrong.ts") as unknown,
         });
     }, 60_000);

@@ -2,7 +2,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { PEER_ACCESS_OUTPUT, endpointFrom, identityFrom, peerStackName, readPeers } from "../stack/peering";
 
 /** Mocks in which a stack reference resolves through `resolveStack` (outputs named in `secretOutputNames` secret); @returns the stack references' names */
-async function mockStacks(resolveStack: (name: string) => { outputs: Record<string, unknown>; secretOutputNames: string[] }): Promise<string[]> {
+async function mockStacks(
+    resolveStack: (name: string) => { outputs: Record<string, unknown>; secretOutputNames: string[] },
+): Promise<string[]> {
     const references: string[] = [];
     await pulumi.runtime.setMocks(
         {
@@ -14,7 +16,10 @@ async function mockStacks(resolveStack: (name: string) => { outputs: Record<stri
                 const name = String((args.inputs as { name: string }).name);
                 const { outputs, secretOutputNames } = resolveStack(name);
                 const marked = Object.fromEntries(
-                    Object.entries(outputs).map(([k, v]) => [k, secretOutputNames.includes(k) ? { [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig, value: v } : v]),
+                    Object.entries(outputs).map(([k, v]) => [
+                        k,
+                        secretOutputNames.includes(k) ? { [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig, value: v } : v,
+                    ]),
                 );
                 return { id: name, state: { name, outputs: marked, secretOutputNames } };
             },
@@ -51,7 +56,11 @@ describe("endpointFrom", () => {
         ["no entry for this region", { region3: issued.region1 }, "it has granted region1 no access yet"],
         ["an entry of the wrong shape", { region1: { address: "x" } }, "is not {address, caCert, token}"],
         ["an empty token", { region1: { ...issued.region1, token: "" } }, "is not {address, caCert, token}"],
-        ["a JWT entry without a role", { region1: { address: "x", caCert: "", jwt: { path: "jwt-region1", audience: "a" } } }, "or {address, caCert, jwt: {path, role, audience}}"],
+        [
+            "a JWT entry without a role",
+            { region1: { address: "x", caCert: "", jwt: { path: "jwt-region1", audience: "a" } } },
+            "or {address, caCert, jwt: {path, role, audience}}",
+        ],
     ])("reports %s as missing", (_name, output, reason) => {
         expect(endpointFrom("region2", "region1", output)).toEqual({ missing: expect.stringContaining(reason) as unknown });
     });
@@ -91,11 +100,20 @@ describe("readPeers", () => {
         const references = await mockStacks((name) => {
             asked.push(name);
             if (name.endsWith("/region2")) {
-                return { outputs: { peerAccess: { region1: { address: "https://vault.region2.example.com", caCert: "", token: "hvs.from-2" } } }, secretOutputNames: ["peerAccess"] };
+                return {
+                    outputs: { peerAccess: { region1: { address: "https://vault.region2.example.com", caCert: "", token: "hvs.from-2" } } },
+                    secretOutputNames: ["peerAccess"],
+                };
             }
             return { outputs: {}, secretOutputNames: [] };
         });
-        const lookup = await readPeers({ stack: "region1", region: "region1", peers: ["region2", "region3"], organization: "acme", project: "openova-vault" });
+        const lookup = await readPeers({
+            stack: "region1",
+            region: "region1",
+            peers: ["region2", "region3"],
+            organization: "acme",
+            project: "openova-vault",
+        });
         await pulumi.runtime.disconnect();
 
         expect(asked.sort()).toEqual(["acme/openova-vault/region2", "acme/openova-vault/region3"]);
@@ -112,21 +130,41 @@ describe("readPeers", () => {
 describe("readPeers with JWT peer auth", () => {
     it("also reads each peer's published identity and ESO namespace, and warns for a peer that has published none", async () => {
         await mockStacks((name) =>
-                name.endsWith("/region2")
-                    ? {
-                          outputs: {
-                              peerAccess: { region1: { address: "https://vault.region2.example.com", caCert: "", jwt: { path: "jwt-region1", role: "external-secrets-push", audience: "aud" } } },
-                              serviceAccountIssuer: { issuer: "https://oidc.region2.example.com", publicKeys: ["PEM"], discoveryCaCert: "" },
-                              externalSecretsNamespace: "external-secrets",
+            name.endsWith("/region2")
+                ? {
+                      outputs: {
+                          peerAccess: {
+                              region1: {
+                                  address: "https://vault.region2.example.com",
+                                  caCert: "",
+                                  jwt: { path: "jwt-region1", role: "external-secrets-push", audience: "aud" },
+                              },
                           },
-                          secretOutputNames: [],
-                      }
-                    : { outputs: { externalSecretsNamespace: "external-secrets" }, secretOutputNames: [] },
+                          serviceAccountIssuer: { issuer: "https://oidc.region2.example.com", publicKeys: ["PEM"], discoveryCaCert: "" },
+                          externalSecretsNamespace: "external-secrets",
+                      },
+                      secretOutputNames: [],
+                  }
+                : { outputs: { externalSecretsNamespace: "external-secrets" }, secretOutputNames: [] },
         );
-        const lookup = await readPeers({ stack: "region1", region: "region1", peers: ["region2", "region3"], organization: "acme", project: "openova-vault", peerAuth: "jwt" });
+        const lookup = await readPeers({
+            stack: "region1",
+            region: "region1",
+            peers: ["region2", "region3"],
+            organization: "acme",
+            project: "openova-vault",
+            peerAuth: "jwt",
+        });
         await pulumi.runtime.disconnect();
 
-        expect(lookup.endpoints).toEqual([{ peer: "region2", address: "https://vault.region2.example.com", caCert: "", jwt: { path: "jwt-region1", role: "external-secrets-push", audience: "aud" } }]);
+        expect(lookup.endpoints).toEqual([
+            {
+                peer: "region2",
+                address: "https://vault.region2.example.com",
+                caCert: "",
+                jwt: { path: "jwt-region1", role: "external-secrets-push", audience: "aud" },
+            },
+        ]);
         expect(lookup.identities.map((i) => [i.peer, i.identity.issuer, i.identity.serviceAccount])).toEqual([
             ["region2", "https://oidc.region2.example.com", { name: "external-secrets", namespace: "external-secrets" }],
         ]);

@@ -7,7 +7,13 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import Ajv from "ajv";
-import type { PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import type {
+    PolicyResource,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+} from "@pulumi/policy";
 import * as analyzerPb from "@pulumi/pulumi/proto/analyzer_pb";
 import { AnalyzerClient } from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 import { Empty } from "google-protobuf/google/protobuf/empty_pb";
@@ -16,10 +22,21 @@ import { type ChildProcessByStdio, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Readable } from "node:stream";
-import { METRICS_API_PATH, METRICS_POLICY as COMPONENT_METRICS_POLICY, metricsPolicyDocument, metricsTokenSettings } from "../components/monitoring/monitoringSpecs";
+import {
+    METRICS_API_PATH,
+    METRICS_POLICY as COMPONENT_METRICS_POLICY,
+    metricsPolicyDocument,
+    metricsTokenSettings,
+} from "../components/monitoring/monitoringSpecs";
 import { SNAPSHOT_API_PATH, SNAPSHOT_POLICY, snapshotPolicyDocument } from "../components/snapshots/snapshotSpecs";
 import { type MonitoringOptions, monitoringOptions } from "../components/monitoring/monitoringSpecs";
-import { type ReplicatedSecretSpec, externalSecret, passwordGenerator, pushSecret, replicatedSecretOptions } from "../components/replication/replicationSpecs";
+import {
+    type ReplicatedSecretSpec,
+    externalSecret,
+    passwordGenerator,
+    pushSecret,
+    replicatedSecretOptions,
+} from "../components/replication/replicationSpecs";
 import { localStore, peerStore } from "../components/stores/storeSpecs";
 import { policyDocument, policyName } from "../components/vault-config/policies";
 import { type VaultServerOptions, vaultServerOptions } from "../components/vault-server/serverOptions";
@@ -71,7 +88,13 @@ const proxied = (require(PACK_SDK) as { unknownCheckingProxy: (value: unknown) =
 /** The engine's sentinel for a string unknown during preview. */
 const UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
-const opts = { protect: false, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [] };
+const opts = {
+    protect: false,
+    ignoreChanges: [],
+    aliases: [],
+    customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+    additionalSecretOutputs: [],
+};
 const urnOf = (resource: ResourceData) => `urn:pulumi:region1::openova-vault::${resource.type}::${resource.name}`;
 
 type Config = Record<string, unknown>;
@@ -157,10 +180,30 @@ const plaintextValues = helmValues({ tls: { source: "none", allowPlaintext: true
 const singleServerValues = helmValues({ replicas: 1 });
 /** Every auto-unseal seal, as the components configure it (credentials from a Secret or workload identity, never the config). */
 const autoUnseals: VaultSealOptions[] = [
-    { type: "awskms", parameters: { region: "eu-west-1", kms_key_id: "alias/vault-region1" }, credentials: "workload-identity", workloadIdentity: "arn:aws:iam::111122223333:role/vault-unseal" },
-    { type: "gcpckms", parameters: { project: "platform", region: "global", key_ring: "vault", crypto_key: "unseal" }, credentials: "secret", credentialsSecret: "vault-gcpckms" },
-    { type: "azurekeyvault", parameters: { tenant_id: "tenant", vault_name: "platform", key_name: "unseal" }, credentials: "secret", credentialsSecret: "vault-azure" },
-    { type: "transit", parameters: { address: "https://transit.example.com:8200", key_name: "autounseal", mount_path: "transit/" }, credentials: "secret", credentialsSecret: "vault-transit" },
+    {
+        type: "awskms",
+        parameters: { region: "eu-west-1", kms_key_id: "alias/vault-region1" },
+        credentials: "workload-identity",
+        workloadIdentity: "arn:aws:iam::111122223333:role/vault-unseal",
+    },
+    {
+        type: "gcpckms",
+        parameters: { project: "platform", region: "global", key_ring: "vault", crypto_key: "unseal" },
+        credentials: "secret",
+        credentialsSecret: "vault-gcpckms",
+    },
+    {
+        type: "azurekeyvault",
+        parameters: { tenant_id: "tenant", vault_name: "platform", key_name: "unseal" },
+        credentials: "secret",
+        credentialsSecret: "vault-azure",
+    },
+    {
+        type: "transit",
+        parameters: { address: "https://transit.example.com:8200", key_name: "autounseal", mount_path: "transit/" },
+        credentials: "secret",
+        credentialsSecret: "vault-transit",
+    },
 ];
 const autoUnsealConfigs = autoUnseals.map((seal) => helmValues({ seal }).server.ha.raft.config);
 
@@ -187,14 +230,25 @@ function vaultChart(chartValues: unknown = values, type = "kubernetes:helm.sh/v4
     return {
         type,
         name: "region1-vault",
-        props: { name: "vault", namespace: "vault", chart: VAULT_CHART.chart, version: VAULT_CHART.version, repositoryOpts: { repo: VAULT_CHART.repository }, values: chartValues, skipAwait: true },
+        props: {
+            name: "vault",
+            namespace: "vault",
+            chart: VAULT_CHART.chart,
+            version: VAULT_CHART.version,
+            repositoryOpts: { repo: VAULT_CHART.repository },
+            values: chartValues,
+            skipAwait: true,
+        },
     };
 }
 
 const chartLabel = `vault-${VAULT_CHART.version}`;
 
 /** The servers' StatefulSet as the chart renders it from these values (templates/server-statefulset.yaml). */
-function renderedServer(chartValues: VaultHelmValues, args = "cp /vault/config/extraconfig-from-values.hcl /tmp/storageconfig.hcl;\n/usr/local/bin/docker-entrypoint.sh vault server -config=/tmp/storageconfig.hcl"): ResourceData {
+function renderedServer(
+    chartValues: VaultHelmValues,
+    args = "cp /vault/config/extraconfig-from-values.hcl /tmp/storageconfig.hcl;\n/usr/local/bin/docker-entrypoint.sh vault server -config=/tmp/storageconfig.hcl",
+): ResourceData {
     const scheme = chartValues.global.tlsDisable ? "http" : "https";
     return {
         type: "kubernetes:apps/v1:StatefulSet",
@@ -202,12 +256,27 @@ function renderedServer(chartValues: VaultHelmValues, args = "cp /vault/config/e
         props: {
             apiVersion: "apps/v1",
             kind: "StatefulSet",
-            metadata: { name: "vault", namespace: "vault", labels: { "app.kubernetes.io/name": "vault", "app.kubernetes.io/instance": "vault", "app.kubernetes.io/managed-by": "Helm" } },
+            metadata: {
+                name: "vault",
+                namespace: "vault",
+                labels: {
+                    "app.kubernetes.io/name": "vault",
+                    "app.kubernetes.io/instance": "vault",
+                    "app.kubernetes.io/managed-by": "Helm",
+                },
+            },
             spec: {
                 serviceName: "vault-internal",
                 replicas: chartValues.server.ha.replicas,
                 template: {
-                    metadata: { labels: { "helm.sh/chart": chartLabel, "app.kubernetes.io/name": "vault", "app.kubernetes.io/instance": "vault", component: "server" } },
+                    metadata: {
+                        labels: {
+                            "helm.sh/chart": chartLabel,
+                            "app.kubernetes.io/name": "vault",
+                            "app.kubernetes.io/instance": "vault",
+                            component: "server",
+                        },
+                    },
                     spec: {
                         containers: [
                             {
@@ -248,7 +317,12 @@ function renderedConfig(config: string): ResourceData {
             metadata: {
                 name: "vault-config",
                 namespace: "vault",
-                labels: { "helm.sh/chart": chartLabel, "app.kubernetes.io/name": "vault", "app.kubernetes.io/instance": "vault", "app.kubernetes.io/managed-by": "Helm" },
+                labels: {
+                    "helm.sh/chart": chartLabel,
+                    "app.kubernetes.io/name": "vault",
+                    "app.kubernetes.io/instance": "vault",
+                    "app.kubernetes.io/managed-by": "Helm",
+                },
                 annotations: { "config/checksum": "3f1c0b9e8d7a6f5e4d3c2b1a09f8e7d6c5b4a39281706f5e4d3c2b1a0f9e8d7c" },
             },
             data: { "extraconfig-from-values.hcl": config },
@@ -273,10 +347,22 @@ const storeSpec = {
     caSecret: { name: "vault-server-tls", namespace: "vault", key: "ca.crt" },
 };
 const exampleCa = fs.readFileSync(path.join(__dirname, "..", "certs", "example-platform-ca.pem"), "utf8");
-const replicated: ReplicatedSecretSpec = { ...replicatedSecretOptions.parse({ name: "db-credentials", namespace: "databases", keys: ["password"] }), home: "region1" };
+const replicated: ReplicatedSecretSpec = {
+    ...replicatedSecretOptions.parse({ name: "db-credentials", namespace: "databases", keys: ["password"] }),
+    home: "region1",
+};
 const localRead = k8s("region1-store-local", localStore({ ...storeSpec, role: "external-secrets-pull" }, "read"));
 const localPush = k8s("region1-store-local-push", localStore({ ...storeSpec, role: "external-secrets-push" }, "push"));
-const peerStoreObject = k8s("region1-store-region2", peerStore({ peer: "region2", address: "https://vault.region2.example.com", caCert: exampleCa, kvMount: "secret", namespace: "external-secrets" }));
+const peerStoreObject = k8s(
+    "region1-store-region2",
+    peerStore({
+        peer: "region2",
+        address: "https://vault.region2.example.com",
+        caCert: exampleCa,
+        kvMount: "secret",
+        namespace: "external-secrets",
+    }),
+);
 const pullSecret = k8s("region1-secret-databases-db-credentials-pull", externalSecret(replicated));
 const pushToPeer = k8s("region1-secret-databases-db-credentials-push-region2", pushSecret(replicated, "region2"));
 const generator = k8s("region1-generator-databases-32", passwordGenerator("databases", 32));
@@ -285,7 +371,10 @@ function vaultToken(props: Record<string, unknown>, name = "region1-peer-region2
     return { type: "vault:index/token:Token", name, props };
 }
 const peerToken = vaultToken({ ...peerTokenSettings("region1", "region2") });
-const metricsToken = vaultToken({ ...metricsTokenSettings("region1"), policies: [COMPONENT_METRICS_POLICY] }, "region1-monitoring-metrics-token");
+const metricsToken = vaultToken(
+    { ...metricsTokenSettings("region1"), policies: [COMPONENT_METRICS_POLICY] },
+    "region1-monitoring-metrics-token",
+);
 
 function vaultPolicy(name: string, policy: unknown, resourceName = `region1-${name}`): ResourceData {
     return { type: "vault:index/policy:Policy", name: resourceName, props: { name, policy } };
@@ -353,44 +442,143 @@ const CASES: Record<string, { readonly pass: readonly Case[]; readonly fail: rea
         pass: [
             { title: "the chart as VaultServer declares it (3 servers, HA on Raft)", resources: [vaultChart()] },
             { title: "the chart as a helm.sh/v3 Release", resources: [vaultChart(values, "kubernetes:helm.sh/v3:Release")] },
-            { title: "the servers' StatefulSet and configuration the chart renders", resources: [renderedServer(values), renderedConfig(chartRendered(values.server.ha.raft.config))] },
+            {
+                title: "the servers' StatefulSet and configuration the chart renders",
+                resources: [renderedServer(values), renderedConfig(chartRendered(values.server.ha.raft.config))],
+            },
             { title: "5 servers", resources: [vaultChart(withPath(values, "server.ha.replicas", 5))] },
-            { title: "a single-server dev stack with minimumRaftReplicas 1", resources: [vaultChart(singleServerValues), renderedServer(singleServerValues)], config: { minimumRaftReplicas: 1 } },
-            { title: "another chart (ESO) with odd-looking values", resources: [{ type: "kubernetes:helm.sh/v4:Chart", name: "region1-external-secrets", props: { chart: "external-secrets", values: { replicaCount: 2 } } }] },
-            { title: "a Chart whose inputs the engine does not pass (empty props)", resources: [{ type: "kubernetes:helm.sh/v4:Chart", name: "region1-vault", props: {} }] },
+            {
+                title: "a single-server dev stack with minimumRaftReplicas 1",
+                resources: [vaultChart(singleServerValues), renderedServer(singleServerValues)],
+                config: { minimumRaftReplicas: 1 },
+            },
+            {
+                title: "another chart (ESO) with odd-looking values",
+                resources: [
+                    {
+                        type: "kubernetes:helm.sh/v4:Chart",
+                        name: "region1-external-secrets",
+                        props: { chart: "external-secrets", values: { replicaCount: 2 } },
+                    },
+                ],
+            },
+            {
+                title: "a Chart whose inputs the engine does not pass (empty props)",
+                resources: [{ type: "kubernetes:helm.sh/v4:Chart", name: "region1-vault", props: {} }],
+            },
         ],
         fail: [
-            { title: "an even number of servers", resources: [vaultChart(withPath(values, "server.ha.replicas", 4))], expect: /server\.ha\.replicas is 4, an even number/ },
+            {
+                title: "an even number of servers",
+                resources: [vaultChart(withPath(values, "server.ha.replicas", 4))],
+                expect: /server\.ha\.replicas is 4, an even number/,
+            },
             { title: "one server in production", resources: [vaultChart(singleServerValues)], expect: /fewer than the 3/ },
-            { title: "a rendered StatefulSet with 2 replicas", resources: [renderedServer(withPath(values, "server.ha.replicas", 2))], expect: /StatefulSet replicas is 2/ },
-            { title: "replicas not set (the chart's default is not trusted)", resources: [vaultChart(withPath(values, "server.ha.replicas", undefined))], expect: /not a whole number/ },
-            { title: "HA off", resources: [vaultChart(withPath(values, "server.ha.enabled", false))], expect: /server\.ha\.enabled is false/ },
-            { title: "Raft off", resources: [vaultChart(withPath(values, "server.ha.raft.enabled", false))], expect: /server\.ha\.raft\.enabled is false/ },
-            { title: "dev mode", resources: [vaultChart(withPath(values, "server.dev.enabled", true))], expect: /server\.dev\.enabled is true/ },
-            { title: "a rendered dev-mode server", resources: [renderedServer(values, "/usr/local/bin/docker-entrypoint.sh vault server -dev -dev-listen-address=[::]:8200")], expect: /vault server -dev/ },
-            { title: "a rendered configuration on Consul storage", resources: [renderedConfig(JSON.stringify({ storage: { consul: { path: "vault" } } }))], expect: /its storage is consul, not a single "storage": \{"raft"/ },
-            { title: "a rendered configuration without storage", resources: [renderedConfig(JSON.stringify({ listener: { tcp: { address: "[::]:8200" } } }))], expect: /its storage is missing/ },
-            { title: "a rendered configuration in HCL (the pack reads the JSON the component writes)", resources: [renderedConfig('storage "raft" {\n  path = "/vault/data"\n}\n')], expect: /cannot be parsed: it is not a JSON object .*so its storage cannot be checked/i },
-            { title: "values from a values file only (ha not set in values)", resources: [vaultChart({})], expect: /server\.ha\.enabled is not set/ },
+            {
+                title: "a rendered StatefulSet with 2 replicas",
+                resources: [renderedServer(withPath(values, "server.ha.replicas", 2))],
+                expect: /StatefulSet replicas is 2/,
+            },
+            {
+                title: "replicas not set (the chart's default is not trusted)",
+                resources: [vaultChart(withPath(values, "server.ha.replicas", undefined))],
+                expect: /not a whole number/,
+            },
+            {
+                title: "HA off",
+                resources: [vaultChart(withPath(values, "server.ha.enabled", false))],
+                expect: /server\.ha\.enabled is false/,
+            },
+            {
+                title: "Raft off",
+                resources: [vaultChart(withPath(values, "server.ha.raft.enabled", false))],
+                expect: /server\.ha\.raft\.enabled is false/,
+            },
+            {
+                title: "dev mode",
+                resources: [vaultChart(withPath(values, "server.dev.enabled", true))],
+                expect: /server\.dev\.enabled is true/,
+            },
+            {
+                title: "a rendered dev-mode server",
+                resources: [renderedServer(values, "/usr/local/bin/docker-entrypoint.sh vault server -dev -dev-listen-address=[::]:8200")],
+                expect: /vault server -dev/,
+            },
+            {
+                title: "a rendered configuration on Consul storage",
+                resources: [renderedConfig(JSON.stringify({ storage: { consul: { path: "vault" } } }))],
+                expect: /its storage is consul, not a single "storage": \{"raft"/,
+            },
+            {
+                title: "a rendered configuration without storage",
+                resources: [renderedConfig(JSON.stringify({ listener: { tcp: { address: "[::]:8200" } } }))],
+                expect: /its storage is missing/,
+            },
+            {
+                title: "a rendered configuration in HCL (the pack reads the JSON the component writes)",
+                resources: [renderedConfig('storage "raft" {\n  path = "/vault/data"\n}\n')],
+                expect: /cannot be parsed: it is not a JSON object .*so its storage cannot be checked/i,
+            },
+            {
+                title: "values from a values file only (ha not set in values)",
+                resources: [vaultChart({})],
+                expect: /server\.ha\.enabled is not set/,
+            },
         ],
     },
     "vault-injector-off": {
         pass: [
             { title: "the chart as VaultServer declares it", resources: [vaultChart()] },
-            { title: "the servers' objects the chart renders", resources: [renderedServer(values), renderedConfig(chartRendered(values.server.ha.raft.config))] },
-            { title: "ESO's own webhook", resources: [k8s("eso-webhook", { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "external-secrets-webhook", labels: { "app.kubernetes.io/name": "external-secrets-webhook" } } })] },
+            {
+                title: "the servers' objects the chart renders",
+                resources: [renderedServer(values), renderedConfig(chartRendered(values.server.ha.raft.config))],
+            },
+            {
+                title: "ESO's own webhook",
+                resources: [
+                    k8s("eso-webhook", {
+                        apiVersion: "apps/v1",
+                        kind: "Deployment",
+                        metadata: { name: "external-secrets-webhook", labels: { "app.kubernetes.io/name": "external-secrets-webhook" } },
+                    }),
+                ],
+            },
         ],
         fail: [
-            { title: "injector.enabled true", resources: [vaultChart(withPath(values, "injector.enabled", true))], expect: /injector\.enabled is true/ },
-            { title: "injector.enabled left to the chart's default", resources: [vaultChart(withPath(values, "injector.enabled", undefined))], expect: /injector\.enabled is not set/ },
+            {
+                title: "injector.enabled true",
+                resources: [vaultChart(withPath(values, "injector.enabled", true))],
+                expect: /injector\.enabled is true/,
+            },
+            {
+                title: "injector.enabled left to the chart's default",
+                resources: [vaultChart(withPath(values, "injector.enabled", undefined))],
+                expect: /injector\.enabled is not set/,
+            },
             {
                 title: "the injector's rendered Deployment",
-                resources: [k8s("region1-vault:vault/vault-agent-injector", { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "vault-agent-injector", labels: { "app.kubernetes.io/name": "vault-agent-injector", component: "webhook" } } })],
+                resources: [
+                    k8s("region1-vault:vault/vault-agent-injector", {
+                        apiVersion: "apps/v1",
+                        kind: "Deployment",
+                        metadata: {
+                            name: "vault-agent-injector",
+                            labels: { "app.kubernetes.io/name": "vault-agent-injector", component: "webhook" },
+                        },
+                    }),
+                ],
                 expect: /Agent injector's Deployment/,
             },
             {
                 title: "the injector's rendered webhook",
-                resources: [k8s("region1-vault:vault-agent-injector-cfg", { apiVersion: "admissionregistration.k8s.io/v1", kind: "MutatingWebhookConfiguration", metadata: { name: "vault-agent-injector-cfg" }, webhooks: [{ name: "vault.hashicorp.com" }] })],
+                resources: [
+                    k8s("region1-vault:vault-agent-injector-cfg", {
+                        apiVersion: "admissionregistration.k8s.io/v1",
+                        kind: "MutatingWebhookConfiguration",
+                        metadata: { name: "vault-agent-injector-cfg" },
+                        webhooks: [{ name: "vault.hashicorp.com" }],
+                    }),
+                ],
                 expect: /Agent injector's MutatingWebhookConfiguration/,
             },
         ],
@@ -398,24 +586,124 @@ const CASES: Record<string, { readonly pass: readonly Case[]; readonly fail: rea
     "vault-tls-on": {
         pass: [
             { title: "the chart as VaultServer declares it (cert-manager TLS)", resources: [vaultChart()] },
-            { title: "the servers' objects the chart renders", resources: [renderedServer(values), renderedConfig(chartRendered(values.server.ha.raft.config))] },
-            { title: "TLS off with the explicit waiver (allowPlaintext)", resources: [vaultChart(plaintextValues), renderedServer(plaintextValues), renderedConfig(chartRendered(plaintextValues.server.ha.raft.config))], config: { allowPlaintext: true } },
-            { title: "the configuration with authenticated or unauthenticated metrics and each auto-unseal seal", resources: [vaultChart(helmValues({}, { unauthenticatedMetrics: true })), ...autoUnsealConfigs.map((config) => vaultChart(withPath(values, "server.ha.raft.config", config)))] },
-            { title: "listeners as a list of stanzas (Vault's other JSON form)", resources: [vaultChart(withPath(values, "server.ha.raft.config", JSON.stringify({ listener: [{ tcp: { address: "[::]:8200", tls_cert_file: "/tls/tls.crt", tls_key_file: "/tls/tls.key" } }], storage: { raft: { path: "/vault/data" } } })))] },
+            {
+                title: "the servers' objects the chart renders",
+                resources: [renderedServer(values), renderedConfig(chartRendered(values.server.ha.raft.config))],
+            },
+            {
+                title: "TLS off with the explicit waiver (allowPlaintext)",
+                resources: [
+                    vaultChart(plaintextValues),
+                    renderedServer(plaintextValues),
+                    renderedConfig(chartRendered(plaintextValues.server.ha.raft.config)),
+                ],
+                config: { allowPlaintext: true },
+            },
+            {
+                title: "the configuration with authenticated or unauthenticated metrics and each auto-unseal seal",
+                resources: [
+                    vaultChart(helmValues({}, { unauthenticatedMetrics: true })),
+                    ...autoUnsealConfigs.map((config) => vaultChart(withPath(values, "server.ha.raft.config", config))),
+                ],
+            },
+            {
+                title: "listeners as a list of stanzas (Vault's other JSON form)",
+                resources: [
+                    vaultChart(
+                        withPath(
+                            values,
+                            "server.ha.raft.config",
+                            JSON.stringify({
+                                listener: [{ tcp: { address: "[::]:8200", tls_cert_file: "/tls/tls.crt", tls_key_file: "/tls/tls.key" } }],
+                                storage: { raft: { path: "/vault/data" } },
+                            }),
+                        ),
+                    ),
+                ],
+            },
         ],
         fail: [
-            { title: "TLS off (vault.tls.source none) without the waiver", resources: [vaultChart(plaintextValues)], expect: /global\.tlsDisable is true/ },
-            { title: "a listener with tls_disable even though tlsDisable is false", resources: [vaultChart(withPath(plaintextValues, "global.tlsDisable", false))], expect: /"tcp" listener at "\[::\]:8200" sets "tls_disable": true/ },
-            { title: "a second listener, in the list form, with tls_disable as a string", resources: [vaultChart(withPath(values, "server.ha.raft.config", JSON.stringify({ listener: [{ tcp: { address: "[::]:8200", tls_cert_file: "/tls/tls.crt", tls_key_file: "/tls/tls.key" } }, { tcp: { address: "[::]:8210", tls_disable: "1" } }], storage: { raft: { path: "/vault/data" } } })))], expect: /listener at "\[::\]:8210" sets "tls_disable": "1"/ },
+            {
+                title: "TLS off (vault.tls.source none) without the waiver",
+                resources: [vaultChart(plaintextValues)],
+                expect: /global\.tlsDisable is true/,
+            },
+            {
+                title: "a listener with tls_disable even though tlsDisable is false",
+                resources: [vaultChart(withPath(plaintextValues, "global.tlsDisable", false))],
+                expect: /"tcp" listener at "\[::\]:8200" sets "tls_disable": true/,
+            },
+            {
+                title: "a second listener, in the list form, with tls_disable as a string",
+                resources: [
+                    vaultChart(
+                        withPath(
+                            values,
+                            "server.ha.raft.config",
+                            JSON.stringify({
+                                listener: [
+                                    { tcp: { address: "[::]:8200", tls_cert_file: "/tls/tls.crt", tls_key_file: "/tls/tls.key" } },
+                                    { tcp: { address: "[::]:8210", tls_disable: "1" } },
+                                ],
+                                storage: { raft: { path: "/vault/data" } },
+                            }),
+                        ),
+                    ),
+                ],
+                expect: /listener at "\[::\]:8210" sets "tls_disable": "1"/,
+            },
             { title: "the rendered servers on http", resources: [renderedServer(plaintextValues)], expect: /VAULT_ADDR is http:\/\// },
-            { title: "the rendered configuration with tls_disable", resources: [renderedConfig(chartRendered(plaintextValues.server.ha.raft.config))], expect: /sets "tls_disable": true/ },
-            { title: "no server configuration (the chart's default disables TLS)", resources: [vaultChart(withPath(values, "server.ha.raft.config", undefined))], expect: /server\.ha\.raft\.config is not set/ },
-            { title: "tlsDisable left to the chart's default", resources: [vaultChart(withPath(values, "global.tlsDisable", undefined))], expect: /global\.tlsDisable is not set/ },
-            { title: "an unparseable server configuration", resources: [vaultChart(withPath(values, "server.ha.raft.config", 'listener "tcp" {'))], expect: /server\.ha\.raft\.config cannot be parsed: it is not a JSON object/ },
-            { title: "a server configuration in HCL (the pack reads the JSON the component writes)", resources: [vaultChart(withPath(values, "server.ha.raft.config", 'listener "tcp" {\n  address = "[::]:8200"\n}\nstorage "raft" {\n  path = "/vault/data"\n}\n'))], expect: /cannot be parsed: it is not a JSON object .*Write it as JSON/ },
-            { title: "an unparseable configuration holding a password (not repeated in the message)", resources: [vaultChart(withPath(values, "server.ha.raft.config", 'password = "hunter2"')), renderedConfig(`seal_token = ${VAULT_TOKEN}`)], expect: /Unexpected token 'p': not valid JSON/ },
-            { title: "a JSON configuration that is not an object", resources: [vaultChart(withPath(values, "server.ha.raft.config", "[]"))], expect: /it is JSON, but an array, not an object/ },
-            { title: "Raft on without HA: the chart still uses server.ha.raft.config", resources: [vaultChart(withPath(withPath(plaintextValues, "global.tlsDisable", false), "server.ha.enabled", false))], expect: /server\.ha\.raft\.config: its "tcp" listener/ },
+            {
+                title: "the rendered configuration with tls_disable",
+                resources: [renderedConfig(chartRendered(plaintextValues.server.ha.raft.config))],
+                expect: /sets "tls_disable": true/,
+            },
+            {
+                title: "no server configuration (the chart's default disables TLS)",
+                resources: [vaultChart(withPath(values, "server.ha.raft.config", undefined))],
+                expect: /server\.ha\.raft\.config is not set/,
+            },
+            {
+                title: "tlsDisable left to the chart's default",
+                resources: [vaultChart(withPath(values, "global.tlsDisable", undefined))],
+                expect: /global\.tlsDisable is not set/,
+            },
+            {
+                title: "an unparseable server configuration",
+                resources: [vaultChart(withPath(values, "server.ha.raft.config", 'listener "tcp" {'))],
+                expect: /server\.ha\.raft\.config cannot be parsed: it is not a JSON object/,
+            },
+            {
+                title: "a server configuration in HCL (the pack reads the JSON the component writes)",
+                resources: [
+                    vaultChart(
+                        withPath(
+                            values,
+                            "server.ha.raft.config",
+                            'listener "tcp" {\n  address = "[::]:8200"\n}\nstorage "raft" {\n  path = "/vault/data"\n}\n',
+                        ),
+                    ),
+                ],
+                expect: /cannot be parsed: it is not a JSON object .*Write it as JSON/,
+            },
+            {
+                title: "an unparseable configuration holding a password (not repeated in the message)",
+                resources: [
+                    vaultChart(withPath(values, "server.ha.raft.config", 'password = "hunter2"')),
+                    renderedConfig(`seal_token = ${VAULT_TOKEN}`),
+                ],
+                expect: /Unexpected token 'p': not valid JSON/,
+            },
+            {
+                title: "a JSON configuration that is not an object",
+                resources: [vaultChart(withPath(values, "server.ha.raft.config", "[]"))],
+                expect: /it is JSON, but an array, not an object/,
+            },
+            {
+                title: "Raft on without HA: the chart still uses server.ha.raft.config",
+                resources: [vaultChart(withPath(withPath(plaintextValues, "global.tlsDisable", false), "server.ha.enabled", false))],
+                expect: /server\.ha\.raft\.config: its "tcp" listener/,
+            },
         ],
     },
     "eso-api-v1": {
@@ -426,11 +714,31 @@ const CASES: Record<string, { readonly pass: readonly Case[]; readonly fail: rea
             { title: "a Password generator at v1alpha1", resources: [generator] },
         ],
         fail: [
-            { title: "a ClusterSecretStore at v1beta1", resources: [k8s("old-store", { ...localRead.props, apiVersion: "external-secrets.io/v1beta1" })], expect: /ClusterSecretStore is declared at external-secrets\.io\/v1beta1/ },
-            { title: "an ExternalSecret at v1beta1", resources: [k8s("old-secret", { ...pullSecret.props, apiVersion: "external-secrets.io/v1beta1" })], expect: /ExternalSecret is declared at external-secrets\.io\/v1beta1/ },
-            { title: "a SecretStore at v1alpha1", resources: [k8s("old-ns-store", { apiVersion: "external-secrets.io/v1alpha1", kind: "SecretStore" })], expect: /SecretStore is declared/ },
-            { title: "a ClusterExternalSecret at v1beta1", resources: [k8s("old-ces", { apiVersion: "external-secrets.io/v1beta1", kind: "ClusterExternalSecret" })], expect: /ClusterExternalSecret/ },
-            { title: "a v1 type token with a v1beta1 apiVersion input", resources: [{ ...localRead, props: { ...localRead.props, apiVersion: "external-secrets.io/v1beta1" } }], expect: /v1beta1/ },
+            {
+                title: "a ClusterSecretStore at v1beta1",
+                resources: [k8s("old-store", { ...localRead.props, apiVersion: "external-secrets.io/v1beta1" })],
+                expect: /ClusterSecretStore is declared at external-secrets\.io\/v1beta1/,
+            },
+            {
+                title: "an ExternalSecret at v1beta1",
+                resources: [k8s("old-secret", { ...pullSecret.props, apiVersion: "external-secrets.io/v1beta1" })],
+                expect: /ExternalSecret is declared at external-secrets\.io\/v1beta1/,
+            },
+            {
+                title: "a SecretStore at v1alpha1",
+                resources: [k8s("old-ns-store", { apiVersion: "external-secrets.io/v1alpha1", kind: "SecretStore" })],
+                expect: /SecretStore is declared/,
+            },
+            {
+                title: "a ClusterExternalSecret at v1beta1",
+                resources: [k8s("old-ces", { apiVersion: "external-secrets.io/v1beta1", kind: "ClusterExternalSecret" })],
+                expect: /ClusterExternalSecret/,
+            },
+            {
+                title: "a v1 type token with a v1beta1 apiVersion input",
+                resources: [{ ...localRead, props: { ...localRead.props, apiVersion: "external-secrets.io/v1beta1" } }],
+                expect: /v1beta1/,
+            },
         ],
     },
     "peer-tokens-push-only": {
@@ -442,12 +750,28 @@ const CASES: Record<string, { readonly pass: readonly Case[]; readonly fail: rea
             { title: "a child token", resources: [vaultToken({ ...peerToken.props, noParent: false })], expect: /noParent is false/ },
             { title: "no period", resources: [vaultToken({ ...peerToken.props, period: undefined })], expect: /period is not set/ },
             { title: "a ttl", resources: [vaultToken({ ...peerToken.props, ttl: "768h" })], expect: /ttl is "768h"/ },
-            { title: "an explicit maximum TTL", resources: [vaultToken({ ...peerToken.props, explicitMaxTtl: "8760h" })], expect: /explicitMaxTtl/ },
+            {
+                title: "an explicit maximum TTL",
+                resources: [vaultToken({ ...peerToken.props, explicitMaxTtl: "8760h" })],
+                expect: /explicitMaxTtl/,
+            },
             { title: "not renewable", resources: [vaultToken({ ...peerToken.props, renewable: false })], expect: /renewable is false/ },
             { title: "the root policy", resources: [vaultToken({ ...peerToken.props, policies: ["root"] })], expect: /include "root"/ },
-            { title: "a second policy", resources: [vaultToken({ ...peerToken.props, policies: [PUSH_POLICY, "external-secrets-pull"] })], expect: /exactly one single-purpose policy/ },
-            { title: "no policies (an orphan then gets its creator's)", resources: [vaultToken({ ...peerToken.props, policies: undefined })], expect: /creating token's policies/ },
-            { title: "the pull policy", resources: [vaultToken({ ...peerToken.props, policies: ["external-secrets-pull"] })], expect: /exactly one single-purpose policy/ },
+            {
+                title: "a second policy",
+                resources: [vaultToken({ ...peerToken.props, policies: [PUSH_POLICY, "external-secrets-pull"] })],
+                expect: /exactly one single-purpose policy/,
+            },
+            {
+                title: "no policies (an orphan then gets its creator's)",
+                resources: [vaultToken({ ...peerToken.props, policies: undefined })],
+                expect: /creating token's policies/,
+            },
+            {
+                title: "the pull policy",
+                resources: [vaultToken({ ...peerToken.props, policies: ["external-secrets-pull"] })],
+                expect: /exactly one single-purpose policy/,
+            },
         ],
     },
     "vault-policies-least-privilege": {
@@ -455,66 +779,250 @@ const CASES: Record<string, { readonly pass: readonly Case[]; readonly fail: rea
             { title: "external-secrets-pull and external-secrets-push", resources: [pullPolicy, pushPolicy] },
             { title: "raft-snapshot (read on sys/storage/raft/snapshot)", resources: [snapshotPolicy] },
             { title: "prometheus-metrics (read on sys/metrics)", resources: [metricsPolicy] },
-            { title: "a compact JSON policy with a list of path stanzas", resources: [vaultPolicy("json", JSON.stringify({ path: [{ "secret/data/*": { capabilities: ["read"] } }] }))] },
-            { title: "a policy written by hand in HCL by another stack", resources: [vaultPolicy("app-read", 'path "secret/data/app/*" {\n  capabilities = ["read"]\n}\n')] },
-            { title: "a deny on everything, in HCL and in JSON (grants nothing)", resources: [vaultPolicy("deny-all", 'path "*" {\n  capabilities = ["deny"]\n}\n'), vaultPolicy("deny-all-json", jsonPolicy({ "*": { capabilities: ["deny"] } }))] },
+            {
+                title: "a compact JSON policy with a list of path stanzas",
+                resources: [vaultPolicy("json", JSON.stringify({ path: [{ "secret/data/*": { capabilities: ["read"] } }] }))],
+            },
+            {
+                title: "a policy written by hand in HCL by another stack",
+                resources: [vaultPolicy("app-read", 'path "secret/data/app/*" {\n  capabilities = ["read"]\n}\n')],
+            },
+            {
+                title: "a deny on everything, in HCL and in JSON (grants nothing)",
+                resources: [
+                    vaultPolicy("deny-all", 'path "*" {\n  capabilities = ["deny"]\n}\n'),
+                    vaultPolicy("deny-all-json", jsonPolicy({ "*": { capabilities: ["deny"] } })),
+                ],
+            },
         ],
         fail: [
-            { title: "sudo", resources: [vaultPolicy("admin", 'path "auth/token/create" {\n  capabilities = ["update", "sudo"]\n}\n')], expect: /grants "sudo"/ },
-            { title: "delete", resources: [vaultPolicy("push", withCapabilities(policyDocument("push", "secret"), "secret/metadata/*", ["create", "read", "update", "delete"]))], expect: /path "secret\/metadata\/\*" grants "delete"/ },
-            { title: "sudo in the JSON form", resources: [vaultPolicy("admin-json", jsonPolicy({ "auth/token/create": { capabilities: ["update", "sudo"] } }))], expect: /path "auth\/token\/create" grants "sudo"/ },
-            { title: "list", resources: [vaultPolicy("pull", 'path "secret/metadata/*" {\n  capabilities = ["list"]\n}\n')], expect: /grants "list"/ },
-            { title: "a wildcard over every mount", resources: [vaultPolicy("everything", 'path "*" {\n  capabilities = ["read"]\n}\n')], expect: /wildcard in its first segment/ },
-            { title: "+ as the mount", resources: [vaultPolicy("any-mount", 'path "+/data/*" {\n  capabilities = ["read"]\n}\n')], expect: /wildcard in its first segment/ },
-            { title: "sys/ beyond the documented paths", resources: [vaultPolicy("sys", 'path "sys/policies/acl/*" {\n  capabilities = ["read"]\n}\n')], expect: /reaches sys\// },
-            { title: "more than read on the snapshot endpoint", resources: [vaultPolicy(SNAPSHOT_POLICY, withCapabilities(snapshotPolicyDocument(), SNAPSHOT_API_PATH, ["read", "update"]))], expect: /reaches sys\/ with update/ },
-            { title: "more than read on the metrics endpoint", resources: [vaultPolicy(COMPONENT_METRICS_POLICY, withCapabilities(metricsPolicyDocument(), METRICS_API_PATH, ["read", "create"]))], expect: /reaches sys\/ with create/ },
-            { title: "sys/ in the JSON form", resources: [vaultPolicy("sys-json", jsonPolicy({ "sys/policies/acl/*": { capabilities: ["read"] } }))], expect: /path "sys\/policies\/acl\/\*" reaches sys\// },
-            { title: "a glob that reaches sys/", resources: [vaultPolicy("s-star", 'path "s*" {\n  capabilities = ["read"]\n}\n')], expect: /reaches sys\// },
-            { title: "a legacy policy = \"write\" (delete and list)", resources: [vaultPolicy("legacy", 'path "secret/*" {\n  policy = "write"\n}\n')], expect: /through the legacy policy "write"/ },
-            { title: "an HCL document that does not parse", resources: [vaultPolicy("broken", 'path "secret/*" {\n  capabilities = ["read"]\n')], expect: /cannot be parsed, so it cannot be checked: it is neither JSON nor HCL that parses/ },
-            { title: "a JSON document that does not parse", resources: [vaultPolicy("broken-json", policyDocument("pull", "secret").replace(/\}\s*$/, ""))], expect: /cannot be parsed, so it cannot be checked: it is JSON-shaped but not a valid JSON policy document/ },
-            { title: "a path stanza without a body", resources: [vaultPolicy("malformed", jsonPolicy({ "secret/data/*": "read" }))], expect: /the path stanza "secret\/data\/\*" is malformed/ },
-            { title: "capabilities that are not a list of strings", resources: [vaultPolicy("bad-capabilities", jsonPolicy({ "secret/data/*": { capabilities: "read" } }))], expect: /capabilities is "read", not a list of strings/ },
+            {
+                title: "sudo",
+                resources: [vaultPolicy("admin", 'path "auth/token/create" {\n  capabilities = ["update", "sudo"]\n}\n')],
+                expect: /grants "sudo"/,
+            },
+            {
+                title: "delete",
+                resources: [
+                    vaultPolicy(
+                        "push",
+                        withCapabilities(policyDocument("push", "secret"), "secret/metadata/*", ["create", "read", "update", "delete"]),
+                    ),
+                ],
+                expect: /path "secret\/metadata\/\*" grants "delete"/,
+            },
+            {
+                title: "sudo in the JSON form",
+                resources: [vaultPolicy("admin-json", jsonPolicy({ "auth/token/create": { capabilities: ["update", "sudo"] } }))],
+                expect: /path "auth\/token\/create" grants "sudo"/,
+            },
+            {
+                title: "list",
+                resources: [vaultPolicy("pull", 'path "secret/metadata/*" {\n  capabilities = ["list"]\n}\n')],
+                expect: /grants "list"/,
+            },
+            {
+                title: "a wildcard over every mount",
+                resources: [vaultPolicy("everything", 'path "*" {\n  capabilities = ["read"]\n}\n')],
+                expect: /wildcard in its first segment/,
+            },
+            {
+                title: "+ as the mount",
+                resources: [vaultPolicy("any-mount", 'path "+/data/*" {\n  capabilities = ["read"]\n}\n')],
+                expect: /wildcard in its first segment/,
+            },
+            {
+                title: "sys/ beyond the documented paths",
+                resources: [vaultPolicy("sys", 'path "sys/policies/acl/*" {\n  capabilities = ["read"]\n}\n')],
+                expect: /reaches sys\//,
+            },
+            {
+                title: "more than read on the snapshot endpoint",
+                resources: [
+                    vaultPolicy(SNAPSHOT_POLICY, withCapabilities(snapshotPolicyDocument(), SNAPSHOT_API_PATH, ["read", "update"])),
+                ],
+                expect: /reaches sys\/ with update/,
+            },
+            {
+                title: "more than read on the metrics endpoint",
+                resources: [
+                    vaultPolicy(COMPONENT_METRICS_POLICY, withCapabilities(metricsPolicyDocument(), METRICS_API_PATH, ["read", "create"])),
+                ],
+                expect: /reaches sys\/ with create/,
+            },
+            {
+                title: "sys/ in the JSON form",
+                resources: [vaultPolicy("sys-json", jsonPolicy({ "sys/policies/acl/*": { capabilities: ["read"] } }))],
+                expect: /path "sys\/policies\/acl\/\*" reaches sys\//,
+            },
+            {
+                title: "a glob that reaches sys/",
+                resources: [vaultPolicy("s-star", 'path "s*" {\n  capabilities = ["read"]\n}\n')],
+                expect: /reaches sys\//,
+            },
+            {
+                title: 'a legacy policy = "write" (delete and list)',
+                resources: [vaultPolicy("legacy", 'path "secret/*" {\n  policy = "write"\n}\n')],
+                expect: /through the legacy policy "write"/,
+            },
+            {
+                title: "an HCL document that does not parse",
+                resources: [vaultPolicy("broken", 'path "secret/*" {\n  capabilities = ["read"]\n')],
+                expect: /cannot be parsed, so it cannot be checked: it is neither JSON nor HCL that parses/,
+            },
+            {
+                title: "a JSON document that does not parse",
+                resources: [vaultPolicy("broken-json", policyDocument("pull", "secret").replace(/\}\s*$/, ""))],
+                expect: /cannot be parsed, so it cannot be checked: it is JSON-shaped but not a valid JSON policy document/,
+            },
+            {
+                title: "a path stanza without a body",
+                resources: [vaultPolicy("malformed", jsonPolicy({ "secret/data/*": "read" }))],
+                expect: /the path stanza "secret\/data\/\*" is malformed/,
+            },
+            {
+                title: "capabilities that are not a list of strings",
+                resources: [vaultPolicy("bad-capabilities", jsonPolicy({ "secret/data/*": { capabilities: "read" } }))],
+                expect: /capabilities is "read", not a list of strings/,
+            },
             { title: "no document", resources: [vaultPolicy("empty", undefined)], expect: /not text \(Vault's JSON policy form, or HCL\)/ },
         ],
     },
     "no-secret-in-plain-places": {
         pass: [
-            { title: "the Vault configuration ConfigMap the chart renders (with its checksum annotation)", resources: [renderedConfig(chartRendered(values.server.ha.raft.config))] },
-            { title: "the rendered configuration with each auto-unseal seal", resources: autoUnsealConfigs.map((config) => renderedConfig(chartRendered(config))) },
-            { title: "the stores, secrets and generators the components build", resources: [localRead, localPush, peerStoreObject, pullSecret, pushToPeer, generator] },
+            {
+                title: "the Vault configuration ConfigMap the chart renders (with its checksum annotation)",
+                resources: [renderedConfig(chartRendered(values.server.ha.raft.config))],
+            },
+            {
+                title: "the rendered configuration with each auto-unseal seal",
+                resources: autoUnsealConfigs.map((config) => renderedConfig(chartRendered(config))),
+            },
+            {
+                title: "the stores, secrets and generators the components build",
+                resources: [localRead, localPush, peerStoreObject, pullSecret, pushToPeer, generator],
+            },
             { title: "the ingress pass-through annotations", resources: [annotated(values.server.ingress.annotations)] },
             { title: "a CA certificate in a ConfigMap", resources: [configMap({ "ca.crt": exampleCa })] },
-            { title: "settings named like credentials but not credentials", resources: [configMap({ token_ttl: "15m", "password-file": "/etc/app/password", "vault-token-secret-name": "vault-region2-token", "token-enabled": "true" }), annotated({ "eks.amazonaws.com/token-expiration": "86400" })] },
-            { title: "a key listed in allowedKeys", resources: [annotated({ "example.com/secret-store": "vault-local" })], config: { allowedKeys: ["example.com/secret-store"] } },
+            {
+                title: "settings named like credentials but not credentials",
+                resources: [
+                    configMap({
+                        token_ttl: "15m",
+                        "password-file": "/etc/app/password",
+                        "vault-token-secret-name": "vault-region2-token",
+                        "token-enabled": "true",
+                    }),
+                    annotated({ "eks.amazonaws.com/token-expiration": "86400" }),
+                ],
+            },
+            {
+                title: "a key listed in allowedKeys",
+                resources: [annotated({ "example.com/secret-store": "vault-local" })],
+                config: { allowedKeys: ["example.com/secret-store"] },
+            },
         ],
         fail: [
-            { title: "a Vault token in a ConfigMap", resources: [configMap({ VAULT_ADDR: `https://${HOST}`, "vault.env": `VAULT_TOKEN=${VAULT_TOKEN}` })], expect: /data "vault\.env" holds a Vault token/ },
-            { title: "a legacy Vault token in an annotation", resources: [annotated({ "example.com/bootstrap": LEGACY_TOKEN })], expect: /annotation "example\.com\/bootstrap" holds a legacy Vault service token/ },
-            { title: "a PEM private key in a ConfigMap", resources: [configMap({ "tls.key": PRIVATE_KEY })], expect: /holds a PEM private key/ },
-            { title: "an AWS credentials file in a ConfigMap", resources: [configMap({ credentials: `[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = ${AWS_SECRET}\n` })], expect: /holds an AWS secret access key/ },
-            { title: "an AWS secret access key under its usual key", resources: [configMap({ AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE", AWS_SECRET_ACCESS_KEY: AWS_SECRET })], expect: /data "AWS_SECRET_ACCESS_KEY" holds an AWS secret access key/ },
-            { title: "a password in a ConfigMap", resources: [configMap({ DB_PASSWORD: "hunter2" })], expect: /data "DB_PASSWORD" holds a value under a credential-named key/ },
-            { title: "a secret assigned inside a config file", resources: [configMap({ "seal.hcl": 'seal "awskms" {\n  region     = "eu-west-1"\n  secret_key = "abc123"\n}\n' })], expect: /assigned to "secret_key"/ },
-            { title: "a token in an annotation", resources: [annotated({ "example.com/api-token": "abc123" })], expect: /annotation "example\.com\/api-token"/ },
-            { title: "a Vault token in binaryData", resources: [configMap({}, { binaryData: { blob: Buffer.from(VAULT_TOKEN).toString("base64") } })], expect: /binaryData "blob" holds a Vault token/ },
-            { title: "allowedKeys never exempts a token's shape", resources: [annotated({ "example.com/secret-store": VAULT_TOKEN })], config: { allowedKeys: ["example.com/secret-store"] }, expect: /holds a Vault token/ },
+            {
+                title: "a Vault token in a ConfigMap",
+                resources: [configMap({ VAULT_ADDR: `https://${HOST}`, "vault.env": `VAULT_TOKEN=${VAULT_TOKEN}` })],
+                expect: /data "vault\.env" holds a Vault token/,
+            },
+            {
+                title: "a legacy Vault token in an annotation",
+                resources: [annotated({ "example.com/bootstrap": LEGACY_TOKEN })],
+                expect: /annotation "example\.com\/bootstrap" holds a legacy Vault service token/,
+            },
+            {
+                title: "a PEM private key in a ConfigMap",
+                resources: [configMap({ "tls.key": PRIVATE_KEY })],
+                expect: /holds a PEM private key/,
+            },
+            {
+                title: "an AWS credentials file in a ConfigMap",
+                resources: [
+                    configMap({
+                        credentials: `[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = ${AWS_SECRET}\n`,
+                    }),
+                ],
+                expect: /holds an AWS secret access key/,
+            },
+            {
+                title: "an AWS secret access key under its usual key",
+                resources: [configMap({ AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE", AWS_SECRET_ACCESS_KEY: AWS_SECRET })],
+                expect: /data "AWS_SECRET_ACCESS_KEY" holds an AWS secret access key/,
+            },
+            {
+                title: "a password in a ConfigMap",
+                resources: [configMap({ DB_PASSWORD: "hunter2" })],
+                expect: /data "DB_PASSWORD" holds a value under a credential-named key/,
+            },
+            {
+                title: "a secret assigned inside a config file",
+                resources: [configMap({ "seal.hcl": 'seal "awskms" {\n  region     = "eu-west-1"\n  secret_key = "abc123"\n}\n' })],
+                expect: /assigned to "secret_key"/,
+            },
+            {
+                title: "a token in an annotation",
+                resources: [annotated({ "example.com/api-token": "abc123" })],
+                expect: /annotation "example\.com\/api-token"/,
+            },
+            {
+                title: "a Vault token in binaryData",
+                resources: [configMap({}, { binaryData: { blob: Buffer.from(VAULT_TOKEN).toString("base64") } })],
+                expect: /binaryData "blob" holds a Vault token/,
+            },
+            {
+                title: "allowedKeys never exempts a token's shape",
+                resources: [annotated({ "example.com/secret-store": VAULT_TOKEN })],
+                config: { allowedKeys: ["example.com/secret-store"] },
+                expect: /holds a Vault token/,
+            },
         ],
     },
     "no-secret-in-stack-outputs": {
         pass: [
             { title: "the stack's outputs, peerAccess holding a peer token", resources: [stack(stackOutputs)] },
-            { title: "an output unknown during preview", resources: [stack({ ...stackOutputs, vaultAddress: UNKNOWN_STRING, [PEER_ACCESS_OUTPUT]: UNKNOWN_STRING })] },
-            { title: "another output declared secret in secretOutputs", resources: [stack({ ...stackOutputs, metricsToken: VAULT_TOKEN })], config: { secretOutputs: [PEER_ACCESS_OUTPUT, "metricsToken"] } },
+            {
+                title: "an output unknown during preview",
+                resources: [stack({ ...stackOutputs, vaultAddress: UNKNOWN_STRING, [PEER_ACCESS_OUTPUT]: UNKNOWN_STRING })],
+            },
+            {
+                title: "another output declared secret in secretOutputs",
+                resources: [stack({ ...stackOutputs, metricsToken: VAULT_TOKEN })],
+                config: { secretOutputs: [PEER_ACCESS_OUTPUT, "metricsToken"] },
+            },
             { title: "no stack resource among the resources", resources: [peerToken] },
         ],
         fail: [
-            { title: "a token in a plain output", resources: [stack({ ...stackOutputs, adminToken: VAULT_TOKEN })], expect: /output "adminToken" holds a Vault token/ },
-            { title: "a token nested in a plain output", resources: [stack({ ...stackOutputs, debug: { peers: [{ token: VAULT_TOKEN }] } })], expect: /output "debug\.peers\[0\]\.token" holds a Vault token/ },
-            { title: "a private key in a plain output", resources: [stack({ ...stackOutputs, serviceAccountIssuer: { issuer: "https://oidc.example.com", signingKey: PRIVATE_KEY } })], expect: /holds a PEM private key/ },
-            { title: "a password output", resources: [stack({ ...stackOutputs, adminPassword: "correct horse" })], expect: /credential-named key/ },
-            { title: "peerAccess no longer exempt when secretOutputs says so", resources: [stack(stackOutputs)], config: { secretOutputs: [] }, expect: /output "peerAccess\.region2\.token"/ },
+            {
+                title: "a token in a plain output",
+                resources: [stack({ ...stackOutputs, adminToken: VAULT_TOKEN })],
+                expect: /output "adminToken" holds a Vault token/,
+            },
+            {
+                title: "a token nested in a plain output",
+                resources: [stack({ ...stackOutputs, debug: { peers: [{ token: VAULT_TOKEN }] } })],
+                expect: /output "debug\.peers\[0\]\.token" holds a Vault token/,
+            },
+            {
+                title: "a private key in a plain output",
+                resources: [
+                    stack({ ...stackOutputs, serviceAccountIssuer: { issuer: "https://oidc.example.com", signingKey: PRIVATE_KEY } }),
+                ],
+                expect: /holds a PEM private key/,
+            },
+            {
+                title: "a password output",
+                resources: [stack({ ...stackOutputs, adminPassword: "correct horse" })],
+                expect: /credential-named key/,
+            },
+            {
+                title: "peerAccess no longer exempt when secretOutputs says so",
+                resources: [stack(stackOutputs)],
+                config: { secretOutputs: [] },
+                expect: /output "peerAccess\.region2\.token"/,
+            },
         ],
     },
 };
@@ -556,12 +1064,19 @@ describe("the policy pack", () => {
     });
 
     it("ships a dev stack's config (policy/dev-stack.config.json) that fits the policies' schemas", () => {
-        const file = JSON.parse(fs.readFileSync(path.join(POLICY_DIR, "dev-stack.config.json"), "utf8")) as Record<string, Record<string, unknown>>;
+        const file = JSON.parse(fs.readFileSync(path.join(POLICY_DIR, "dev-stack.config.json"), "utf8")) as Record<
+            string,
+            Record<string, unknown>
+        >;
         const ajv = new Ajv({ strict: true });
         for (const [name, config] of Object.entries(file)) {
             const schema = policyNamed(name).configSchema;
             expect([name, schema === undefined]).toEqual([name, false]);
-            const validate = ajv.compile({ type: "object", properties: { ...schema?.properties, enforcementLevel: { type: "string" } }, additionalProperties: false });
+            const validate = ajv.compile({
+                type: "object",
+                properties: { ...schema?.properties, enforcementLevel: { type: "string" } },
+                additionalProperties: false,
+            });
             expect([name, validate(config), validate.errors ?? null]).toEqual([name, true, null]);
         }
         expect(file).toEqual({ "vault-raft-replicas": { minimumRaftReplicas: 1 }, "vault-tls-on": { allowPlaintext: true } });
@@ -588,16 +1103,30 @@ describe("the policy pack", () => {
     it("has the files Pulumi needs to run it (PulumiPolicy.yaml, a package.json with a version, pinned like the project)", () => {
         const dir = POLICY_DIR;
         expect(fs.readFileSync(path.join(dir, "PulumiPolicy.yaml"), "utf8")).toMatch(/^runtime: nodejs$/m);
-        const pack = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8")) as { name: string; version: string; main: string; dependencies: Record<string, string>; devDependencies: Record<string, string> };
-        const root = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "package.json"), "utf8")) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+        const pack = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8")) as {
+            name: string;
+            version: string;
+            main: string;
+            dependencies: Record<string, string>;
+            devDependencies: Record<string, string>;
+        };
+        const root = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "package.json"), "utf8")) as {
+            dependencies: Record<string, string>;
+            devDependencies: Record<string, string>;
+        };
         const rootVersions = { ...root.dependencies, ...root.devDependencies };
         expect(pack.name).toBe("openova-vault-policy");
         expect(pack.version).toMatch(/^\d+\.\d+\.\d+$/);
         expect(fs.existsSync(path.join(dir, pack.main))).toBe(true);
-        for (const [dependency, version] of Object.entries({ ...pack.dependencies, ...pack.devDependencies })) {
+        // ts-node is the pack's alone: Pulumi's policy runner loads a TypeScript pack with it.
+        for (const [dependency, version] of Object.entries({ ...pack.dependencies, ...pack.devDependencies }).filter(
+            ([name]) => name !== "ts-node",
+        )) {
             expect([dependency, version]).toEqual([dependency, rootVersions[dependency]]);
         }
-        const lock = JSON.parse(fs.readFileSync(path.join(dir, "package-lock.json"), "utf8")) as { packages: Record<string, { version?: string }> };
+        const lock = JSON.parse(fs.readFileSync(path.join(dir, "package-lock.json"), "utf8")) as {
+            packages: Record<string, { version?: string }>;
+        };
         for (const dependency of Object.keys(pack.dependencies)) {
             expect([dependency, lock.packages[`node_modules/${dependency}`]?.version]).toEqual([dependency, pack.dependencies[dependency]]);
         }
@@ -640,7 +1169,9 @@ describe("the pure rules", () => {
     it("name the project's files where they are now", () => {
         const named = new Set<string>();
         for (const file of ["rules.ts", "policies.ts"]) {
-            for (const [reference] of fs.readFileSync(path.join(POLICY_DIR, file), "utf8").matchAll(/components\/[A-Za-z0-9_./-]+?\.ts\b/g)) {
+            for (const [reference] of fs
+                .readFileSync(path.join(POLICY_DIR, file), "utf8")
+                .matchAll(/components\/[A-Za-z0-9_./-]+?\.ts\b/g)) {
                 named.add(reference);
             }
         }
@@ -659,8 +1190,12 @@ describe("the pure rules", () => {
     it("check the chart's replicas, HA and Raft", () => {
         expect(checkRaftReplicas(vaultChart())).toEqual([]);
         expect(checkRaftReplicas(vaultChart(singleServerValues), { minimumRaftReplicas: 1 })).toEqual([]);
-        expect(checkRaftReplicas(vaultChart(withPath(values, "server.ha.replicas", 4)))).toEqual([expect.stringContaining('kubernetes:helm.sh/v4:Chart "region1-vault": server.ha.replicas is 4')]);
-        expect(checkRaftReplicas(vaultChart(singleServerValues))).toEqual([expect.stringMatching(/fewer than the 3 .*Set vault\.replicas/)]);
+        expect(checkRaftReplicas(vaultChart(withPath(values, "server.ha.replicas", 4)))).toEqual([
+            expect.stringContaining('kubernetes:helm.sh/v4:Chart "region1-vault": server.ha.replicas is 4'),
+        ]);
+        expect(checkRaftReplicas(vaultChart(singleServerValues))).toEqual([
+            expect.stringMatching(/fewer than the 3 .*Set vault\.replicas/),
+        ]);
         expect(checkRaftReplicas(renderedServer(values))).toEqual([]);
         expect(checkRaftReplicas(renderedConfig(values.server.ha.raft.config))).toEqual([]);
         expect(checkRaftReplicas(renderedConfig(chartRendered(values.server.ha.raft.config)))).toEqual([]);
@@ -669,37 +1204,61 @@ describe("the pure rules", () => {
 
     it("read the server configuration the component writes as JSON, and say why anything else is refused", () => {
         for (const config of [values.server.ha.raft.config, chartRendered(values.server.ha.raft.config), ...autoUnsealConfigs]) {
-            expect(parseServerConfig(config)).toMatchObject({ listener: { tcp: { address: "[::]:8200" } }, storage: { raft: { path: "/vault/data" } } });
+            expect(parseServerConfig(config)).toMatchObject({
+                listener: { tcp: { address: "[::]:8200" } },
+                storage: { raft: { path: "/vault/data" } },
+            });
         }
         expect(parseServerConfig(plaintextValues.server.ha.raft.config)).toMatchObject({ listener: { tcp: { tls_disable: true } } });
-        expect(() => parseServerConfig('storage "raft" {}')).toThrow(/^it is not a JSON object \(.*\); this pack reads the server configuration as JSON, as serverConfig in components\/vault-server\/serverValues\.ts writes it$/);
+        expect(() => parseServerConfig('storage "raft" {}')).toThrow(
+            /^it is not a JSON object \(.*\); this pack reads the server configuration as JSON, as serverConfig in components\/vault-server\/serverValues\.ts writes it$/,
+        );
         expect(() => parseServerConfig('"raft"')).toThrow(/it is JSON, but a string, not an object/);
         expect(() => parseServerConfig("null")).toThrow(/it is JSON, but null, not an object/);
         // JSON.parse quotes the text around the error; the message leaves it out (it may hold a credential).
         expect(() => parseServerConfig("password = hunter2")).toThrow(/^it is not a JSON object \(Unexpected token 'p': not valid JSON\);/);
-        expect(() => parseServerConfig(`{"token": ${VAULT_TOKEN}}`)).toThrow(/^it is not a JSON object \(Unexpected token 'h': not valid JSON\);/);
+        expect(() => parseServerConfig(`{"token": ${VAULT_TOKEN}}`)).toThrow(
+            /^it is not a JSON object \(Unexpected token 'h': not valid JSON\);/,
+        );
     });
 
     it("check the injector", () => {
         expect(checkInjectorOff(vaultChart())).toEqual([]);
-        expect(checkInjectorOff(vaultChart(withPath(values, "injector.enabled", "-")))).toEqual([expect.stringContaining('injector.enabled is "-"')]);
-        expect(checkInjectorOff(vaultChart(withPath(values, "injector.enabled", undefined)))).toEqual([expect.stringContaining("follows global.enabled")]);
+        expect(checkInjectorOff(vaultChart(withPath(values, "injector.enabled", "-")))).toEqual([
+            expect.stringContaining('injector.enabled is "-"'),
+        ]);
+        expect(checkInjectorOff(vaultChart(withPath(values, "injector.enabled", undefined)))).toEqual([
+            expect.stringContaining("follows global.enabled"),
+        ]);
     });
 
     it("check TLS, and honour the waiver", () => {
         expect(checkTlsOn(vaultChart())).toEqual([]);
-        expect(checkTlsOn(vaultChart(plaintextValues))).toEqual([expect.stringContaining("global.tlsDisable is true"), expect.stringContaining('server.ha.raft.config: its "tcp" listener at "[::]:8200" sets "tls_disable": true')]);
+        expect(checkTlsOn(vaultChart(plaintextValues))).toEqual([
+            expect.stringContaining("global.tlsDisable is true"),
+            expect.stringContaining('server.ha.raft.config: its "tcp" listener at "[::]:8200" sets "tls_disable": true'),
+        ]);
         expect(checkTlsOn(vaultChart(plaintextValues), { allowPlaintext: true })).toEqual([]);
         expect(checkTlsOn(renderedServer(plaintextValues), { allowPlaintext: true })).toEqual([]);
         // A configuration given as an object (which chart 0.34 refuses to render) is still read.
-        expect(checkTlsOn(vaultChart(withPath(values, "server.ha.raft.config", { listener: { tcp: { tls_disable: true } } })))).toEqual([expect.stringContaining('sets "tls_disable": true')]);
-        expect(checkTlsOn(vaultChart(withPath(values, "server.ha.raft.config", 42)))).toEqual([expect.stringContaining("cannot be parsed: it is 42, not JSON text")]);
+        expect(checkTlsOn(vaultChart(withPath(values, "server.ha.raft.config", { listener: { tcp: { tls_disable: true } } })))).toEqual([
+            expect.stringContaining('sets "tls_disable": true'),
+        ]);
+        expect(checkTlsOn(vaultChart(withPath(values, "server.ha.raft.config", 42)))).toEqual([
+            expect.stringContaining("cannot be parsed: it is 42, not JSON text"),
+        ]);
     });
 
     it("check ESO API versions by type token and apiVersion", () => {
         expect([localRead, localPush, peerStoreObject, pullSecret, pushToPeer, generator].flatMap(checkEsoApiV1)).toEqual([]);
         expect(checkEsoApiV1({ type: "kubernetes:external-secrets.io/v1beta1:ExternalSecret", name: "old", props: {} })).toHaveLength(1);
-        expect(checkEsoApiV1({ type: "kubernetes:yaml/v2:ConfigGroup", name: "from-yaml", props: { apiVersion: "external-secrets.io/v1beta1", kind: "ClusterSecretStore" } })).toHaveLength(1);
+        expect(
+            checkEsoApiV1({
+                type: "kubernetes:yaml/v2:ConfigGroup",
+                name: "from-yaml",
+                props: { apiVersion: "external-secrets.io/v1beta1", kind: "ClusterSecretStore" },
+            }),
+        ).toHaveLength(1);
     });
 
     it("check tokens", () => {
@@ -713,35 +1272,79 @@ describe("the pure rules", () => {
         for (const policy of [pullPolicy, pushPolicy, snapshotPolicy, metricsPolicy]) {
             expect(await checkVaultPolicy(policy)).toEqual([]);
         }
-        expect(await checkVaultPolicy(vaultPolicy("extra", 'name = "x"\nidentity "y" {}\n'))).toEqual([expect.stringContaining('"identity" is not a Vault policy stanza')]);
-        expect(await checkVaultPolicy(vaultPolicy("extra-json", JSON.stringify({ path: {}, identity: { y: {} } })))).toEqual([expect.stringContaining('"identity" is not a Vault policy stanza')]);
-        expect(await checkVaultPolicy(vaultPolicy("array", "[]"))).toEqual([expect.stringContaining("not a valid JSON policy document: it is JSON, but an array, not an object")]);
+        expect(await checkVaultPolicy(vaultPolicy("extra", 'name = "x"\nidentity "y" {}\n'))).toEqual([
+            expect.stringContaining('"identity" is not a Vault policy stanza'),
+        ]);
+        expect(await checkVaultPolicy(vaultPolicy("extra-json", JSON.stringify({ path: {}, identity: { y: {} } })))).toEqual([
+            expect.stringContaining('"identity" is not a Vault policy stanza'),
+        ]);
+        expect(await checkVaultPolicy(vaultPolicy("array", "[]"))).toEqual([
+            expect.stringContaining("not a valid JSON policy document: it is JSON, but an array, not an object"),
+        ]);
         expect(["*", "+", "+/data/*", "s*", "secret*"].map(hasRootWildcard)).toEqual([true, true, true, true, true]);
         expect(["secret/data/*", "secret/+/x", "sys/metrics", "secret"].map(hasRootWildcard)).toEqual([false, false, false, false]);
-        expect(["sys", "sys/metrics", "sys/*", "+/policy", "*", "s*", "sys*", "/sys/x".replace(/^\/+/, "")].map(reachesSys)).toEqual([true, true, true, true, true, true, true, true]);
+        expect(["sys", "sys/metrics", "sys/*", "+/policy", "*", "s*", "sys*", "/sys/x".replace(/^\/+/, "")].map(reachesSys)).toEqual([
+            true,
+            true,
+            true,
+            true,
+            true,
+            true,
+            true,
+            true,
+        ]);
         expect(["secret/sys/x", "system/x", "sys2/*", "secret/*", "a*"].map(reachesSys)).toEqual([false, false, false, false, false]);
     });
 
     it("read the components' policies as JSON, and hand-written HCL ones through the HCL parser", async () => {
         expect(await parsePolicyDocument(policyDocument("push", "secret"), "push.hcl")).toEqual({
-            path: { "secret/data/*": { capabilities: ["create", "read", "update"] }, "secret/metadata/*": { capabilities: ["create", "read", "update"] } },
+            path: {
+                "secret/data/*": { capabilities: ["create", "read", "update"] },
+                "secret/metadata/*": { capabilities: ["create", "read", "update"] },
+            },
         });
-        expect(await parsePolicyDocument(snapshotPolicyDocument(), "snapshot.hcl")).toEqual({ path: { [SNAPSHOT_API_PATH]: { capabilities: ["read"] } } });
-        expect(await parsePolicyDocument('path "secret/data/*" {\n  capabilities = ["read"]\n}\n', "hand.hcl")).toEqual({ path: { "secret/data/*": [{ capabilities: ["read"] }] } });
-        await expect(parsePolicyDocument('{"path": {', "broken.hcl")).rejects.toThrow(/^it is JSON-shaped but not a valid JSON policy document: /);
+        expect(await parsePolicyDocument(snapshotPolicyDocument(), "snapshot.hcl")).toEqual({
+            path: { [SNAPSHOT_API_PATH]: { capabilities: ["read"] } },
+        });
+        expect(await parsePolicyDocument('path "secret/data/*" {\n  capabilities = ["read"]\n}\n', "hand.hcl")).toEqual({
+            path: { "secret/data/*": [{ capabilities: ["read"] }] },
+        });
+        await expect(parsePolicyDocument('{"path": {', "broken.hcl")).rejects.toThrow(
+            /^it is JSON-shaped but not a valid JSON policy document: /,
+        );
         await expect(parsePolicyDocument('{"path": {}} trailing', "broken.hcl")).rejects.toThrow(/not a valid JSON policy document/);
-        await expect(parsePolicyDocument('path "x" {', "broken.hcl")).rejects.toThrow(/^it is neither JSON nor HCL that parses: .*broken\.hcl/);
+        await expect(parsePolicyDocument('path "x" {', "broken.hcl")).rejects.toThrow(
+            /^it is neither JSON nor HCL that parses: .*broken\.hcl/,
+        );
     });
 
     it("find credential shapes and names without false alarms on settings", () => {
         expect(credentialShapes(`token: ${VAULT_TOKEN}`)).toEqual([expect.stringContaining("Vault token")]);
         expect(credentialShapes(exampleCa)).toEqual([]);
         expect(credentialShapes("hosts.example.com/s.abc")).toEqual([]);
-        expect(["DB_PASSWORD", "dbPassword", "client_secret", "accessToken", "vault.example.com/api-token", "AWS_SECRET_ACCESS_KEY"].map(isCredentialKey)).toEqual([true, true, true, true, true, true]);
-        expect(["tokenSecretName", "password-file", "token_ttl", "secretRef", "eks.amazonaws.com/token-expiration", "config/checksum", "username"].map(isCredentialKey)).toEqual([
-            false, false, false, false, false, false, false,
-        ]);
-        expect(checkPlainSecrets({ type: "vault:index/policy:Policy", name: "not-kubernetes", props: { metadata: { annotations: { token: VAULT_TOKEN } } } })).toEqual([]);
+        expect(
+            ["DB_PASSWORD", "dbPassword", "client_secret", "accessToken", "vault.example.com/api-token", "AWS_SECRET_ACCESS_KEY"].map(
+                isCredentialKey,
+            ),
+        ).toEqual([true, true, true, true, true, true]);
+        expect(
+            [
+                "tokenSecretName",
+                "password-file",
+                "token_ttl",
+                "secretRef",
+                "eks.amazonaws.com/token-expiration",
+                "config/checksum",
+                "username",
+            ].map(isCredentialKey),
+        ).toEqual([false, false, false, false, false, false, false]);
+        expect(
+            checkPlainSecrets({
+                type: "vault:index/policy:Policy",
+                name: "not-kubernetes",
+                props: { metadata: { annotations: { token: VAULT_TOKEN } } },
+            }),
+        ).toEqual([]);
         expect(checkStackOutputs([stack(stackOutputs)])).toEqual([]);
         expect(checkStackOutputs([stack(stackOutputs)], { secretOutputs: [] })).toHaveLength(1);
     });
@@ -753,8 +1356,14 @@ describe("the pure rules", () => {
     });
 
     it("name charts the way Helm references them", () => {
-        expect(["vault", "hashicorp/vault", "oci://registry.example.com/charts/vault", "./charts/vault-0.34.1.tgz", "vault/"].map(chartName)).toEqual(["vault", "vault", "vault", "vault", "vault"]);
-        expect(["vault-secrets-operator", "hashicorp/vault-secrets-operator", "external-secrets"].map(chartName)).toEqual(["vault-secrets-operator", "vault-secrets-operator", "external-secrets"]);
+        expect(
+            ["vault", "hashicorp/vault", "oci://registry.example.com/charts/vault", "./charts/vault-0.34.1.tgz", "vault/"].map(chartName),
+        ).toEqual(["vault", "vault", "vault", "vault", "vault"]);
+        expect(["vault-secrets-operator", "hashicorp/vault-secrets-operator", "external-secrets"].map(chartName)).toEqual([
+            "vault-secrets-operator",
+            "vault-secrets-operator",
+            "external-secrets",
+        ]);
     });
 });
 
@@ -804,11 +1413,15 @@ describe("the pack under Pulumi's policy-pack runner", () => {
         request.setType(resource.type);
         request.setName(resource.name);
         request.setUrn(urnOf(resource));
-        request.setProperties(Struct.fromJavaScript(JSON.parse(JSON.stringify(resource.props)) as Parameters<typeof Struct.fromJavaScript>[0]));
+        request.setProperties(
+            Struct.fromJavaScript(JSON.parse(JSON.stringify(resource.props)) as Parameters<typeof Struct.fromJavaScript>[0]),
+        );
         request.setOptions(new analyzerPb.AnalyzerResourceOptions());
         return new Promise((resolve, reject) =>
             client?.analyze(request, new grpc.Metadata(), deadline(), (error, response) =>
-                error || response === undefined ? reject(error ?? new Error("no response")) : resolve(response.getDiagnosticsList().map((d) => [d.getPolicyname(), d.getEnforcementlevel(), d.getMessage()])),
+                error || response === undefined
+                    ? reject(error ?? new Error("no response"))
+                    : resolve(response.getDiagnosticsList().map((d) => [d.getPolicyname(), d.getEnforcementlevel(), d.getMessage()])),
             ),
         );
     }
@@ -821,40 +1434,68 @@ describe("the pack under Pulumi's policy-pack runner", () => {
             policyConfig.setProperties(Struct.fromJavaScript(properties as Parameters<typeof Struct.fromJavaScript>[0]));
             request.getPolicyconfigMap().set(policy, policyConfig);
         }
-        return new Promise((resolve, reject) => client?.configure(request, new grpc.Metadata(), deadline(), (error) => (error ? reject(error) : resolve())));
+        return new Promise((resolve, reject) =>
+            client?.configure(request, new grpc.Metadata(), deadline(), (error) => (error ? reject(error) : resolve())),
+        );
     }
 
     it("describes itself: openova-vault, its version, every policy mandatory", async () => {
         const info = await new Promise<analyzerPb.AnalyzerInfo>((resolve, reject) =>
-            client?.getAnalyzerInfo(new Empty(), new grpc.Metadata(), deadline(), (error, response) => (error || response === undefined ? reject(error ?? new Error("no response")) : resolve(response))),
+            client?.getAnalyzerInfo(new Empty(), new grpc.Metadata(), deadline(), (error, response) =>
+                error || response === undefined ? reject(error ?? new Error("no response")) : resolve(response),
+            ),
         );
         expect(info.getName()).toBe("openova-vault");
         expect(info.getVersion()).toBe("0.1.0");
-        expect(info.getPoliciesList().map((policy) => [policy.getName(), policy.getEnforcementlevel()])).toEqual(policies.map((policy) => [policy.name, analyzerPb.EnforcementLevel.MANDATORY]));
+        expect(info.getPoliciesList().map((policy) => [policy.getName(), policy.getEnforcementlevel()])).toEqual(
+            policies.map((policy) => [policy.name, analyzerPb.EnforcementLevel.MANDATORY]),
+        );
     });
 
     it("accepts the components' resources and rejects deviations, as the engine calls it", async () => {
-        for (const resource of [vaultChart(), peerToken, pushPolicy, snapshotPolicy, metricsPolicy, localRead, renderedConfig(chartRendered(values.server.ha.raft.config))]) {
+        for (const resource of [
+            vaultChart(),
+            peerToken,
+            pushPolicy,
+            snapshotPolicy,
+            metricsPolicy,
+            localRead,
+            renderedConfig(chartRendered(values.server.ha.raft.config)),
+        ]) {
             expect([resource.name, await analyze(resource)]).toEqual([resource.name, []]);
         }
         expect(await analyze(vaultChart(plaintextValues))).toEqual([
             ["vault-tls-on", analyzerPb.EnforcementLevel.MANDATORY, expect.stringContaining("global.tlsDisable is true")],
             ["vault-tls-on", analyzerPb.EnforcementLevel.MANDATORY, expect.stringContaining('sets "tls_disable": true')],
         ]);
-        expect(await analyze(vaultToken({ ...peerToken.props, policies: ["root"] }))).toEqual([["peer-tokens-push-only", analyzerPb.EnforcementLevel.MANDATORY, expect.stringContaining('include "root"')]]);
+        expect(await analyze(vaultToken({ ...peerToken.props, policies: ["root"] }))).toEqual([
+            ["peer-tokens-push-only", analyzerPb.EnforcementLevel.MANDATORY, expect.stringContaining('include "root"')],
+        ]);
     });
 
     it("reports a value unknown during preview as a check it cannot run yet (advisory), not as a violation", async () => {
         const unknownReplicas = vaultChart(withPath(values, "server.ha.replicas", "3eeb2bf0-c639-47a8-9e75-3b44932eb421"));
-        expect(await analyze(unknownReplicas)).toEqual([["vault-raft-replicas", analyzerPb.EnforcementLevel.ADVISORY, expect.stringContaining("can't run policy 'vault-raft-replicas'")]]);
+        expect(await analyze(unknownReplicas)).toEqual([
+            [
+                "vault-raft-replicas",
+                analyzerPb.EnforcementLevel.ADVISORY,
+                expect.stringContaining("can't run policy 'vault-raft-replicas'"),
+            ],
+        ]);
     });
 
     it("takes a dev stack's config (policy/dev-stack.config.json): one server, TLS waived", async () => {
-        await configure(JSON.parse(fs.readFileSync(path.join(POLICY_DIR, "dev-stack.config.json"), "utf8")) as Record<string, Record<string, unknown>>);
+        await configure(
+            JSON.parse(fs.readFileSync(path.join(POLICY_DIR, "dev-stack.config.json"), "utf8")) as Record<string, Record<string, unknown>>,
+        );
         const devValues = helmValues({ replicas: 1, tls: { source: "none", allowPlaintext: true } });
         expect(await analyze(vaultChart(devValues))).toEqual([]);
         await configure({});
-        expect((await analyze(vaultChart(devValues))).map(([policy]) => policy)).toEqual(["vault-raft-replicas", "vault-tls-on", "vault-tls-on"]);
+        expect((await analyze(vaultChart(devValues))).map(([policy]) => policy)).toEqual([
+            "vault-raft-replicas",
+            "vault-tls-on",
+            "vault-tls-on",
+        ]);
     });
 
     it("checks the stack's outputs at the end of a run, peerAccess exempt", async () => {
@@ -869,7 +1510,9 @@ describe("the pack under Pulumi's policy-pack runner", () => {
         request.setResourcesList([resource]);
         const diagnostics = await new Promise<[string, string][]>((resolve, reject) =>
             client?.analyzeStack(request, new grpc.Metadata(), deadline(), (error, response) =>
-                error || response === undefined ? reject(error ?? new Error("no response")) : resolve(response.getDiagnosticsList().map((d) => [d.getPolicyname(), d.getMessage()])),
+                error || response === undefined
+                    ? reject(error ?? new Error("no response"))
+                    : resolve(response.getDiagnosticsList().map((d) => [d.getPolicyname(), d.getMessage()])),
             ),
         );
         expect(diagnostics).toEqual([["no-secret-in-stack-outputs", expect.stringContaining('output "adminToken" holds a Vault token')]]);

@@ -64,13 +64,26 @@ describe("raftSnapshotOptions", () => {
     });
 
     it("take every option, and an existing claim instead of creating one", () => {
-        expect(resolvedSnapshots(raftSnapshotOptions.parse({ enabled: false, schedule: "*/15 * * * *", retain: 1, storageSize: "50Gi", storageClass: "fast" }))).toEqual({
+        expect(
+            resolvedSnapshots(
+                raftSnapshotOptions.parse({
+                    enabled: false,
+                    schedule: "*/15 * * * *",
+                    retain: 1,
+                    storageSize: "50Gi",
+                    storageClass: "fast",
+                }),
+            ),
+        ).toEqual({
             enabled: false,
             schedule: "*/15 * * * *",
             retain: 1,
             storage: { create: true, claimName: "vault-snapshots", storageSize: "50Gi", storageClass: "fast" },
         });
-        expect(resolvedSnapshots(raftSnapshotOptions.parse({ claimName: "offsite-backups", retain: MAX_RETAIN })).storage).toEqual({ create: false, claimName: "offsite-backups" });
+        expect(resolvedSnapshots(raftSnapshotOptions.parse({ claimName: "offsite-backups", retain: MAX_RETAIN })).storage).toEqual({
+            create: false,
+            claimName: "offsite-backups",
+        });
     });
 
     it.each([
@@ -90,13 +103,25 @@ describe("raftSnapshotOptions", () => {
         ["", "has 1 fields, not 5"],
     ])("refuse the schedule %j, and say why (%s)", (schedule, why) => {
         expect(cronScheduleProblem(schedule)).toContain(why);
-        expect(refusals({ schedule })).toEqual([{ propertyPath: "options.schedule", reason: expect.stringContaining(`is ${JSON.stringify(schedule)}, but it must be a 5-field cron schedule`) as unknown }]);
+        expect(refusals({ schedule })).toEqual([
+            {
+                propertyPath: "options.schedule",
+                reason: expect.stringMatching(
+                    new RegExp(
+                        `^is ${JSON.stringify(schedule).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} \\(.*${why.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}.*\\), but it must be a 5-field cron schedule`,
+                    ),
+                ) as unknown,
+            },
+        ]);
     });
 
-    it.each(["0 * * * *", "*/15 * * * *", "0 2 * * 1-5", "0,30 8-18/2 1,15 1-12 0-7", "59 23 31 12 7", "0-59/5 * * * *"])("accept the schedule %j", (schedule) => {
-        expect(cronScheduleProblem(schedule)).toBeUndefined();
-        expect(refusals({ schedule })).toEqual([]);
-    });
+    it.each(["0 * * * *", "*/15 * * * *", "0 2 * * 1-5", "0,30 8-18/2 1,15 1-12 0-7", "59 23 31 12 7", "0-59/5 * * * *"])(
+        "accept the schedule %j",
+        (schedule) => {
+            expect(cronScheduleProblem(schedule)).toBeUndefined();
+            expect(refusals({ schedule })).toEqual([]);
+        },
+    );
 
     it.each([
         [{ retain: 0 }, "options.retain", "is 0"],
@@ -116,7 +141,10 @@ describe("raftSnapshotOptions", () => {
     });
 
     it("list every problem at once, even with snapshots off", () => {
-        expect(refusals({ enabled: false, retain: 0, schedule: "x" }).map((e) => e.propertyPath)).toEqual(["options.schedule", "options.retain"]);
+        expect(refusals({ enabled: false, retain: 0, schedule: "x" }).map((e) => e.propertyPath)).toEqual([
+            "options.schedule",
+            "options.retain",
+        ]);
     });
 });
 
@@ -170,8 +198,18 @@ describe("snapshotCronJob", () => {
     });
 
     it("runs the Vault CLI as the image's non-root user, read-only, with no capabilities and the default seccomp profile", () => {
-        expect(pod.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 100, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } });
-        expect(container.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
+        expect(pod.securityContext).toEqual({
+            runAsNonRoot: true,
+            runAsUser: 100,
+            runAsGroup: 1000,
+            fsGroup: 1000,
+            seccompProfile: { type: "RuntimeDefault" },
+        });
+        expect(container.securityContext).toEqual({
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            capabilities: { drop: ["ALL"] },
+        });
         expect(container.image).toBe(`${VAULT_IMAGE.repository}:2.0.4`);
         expect(container.resources).toEqual({ requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } });
         expect(container.command.slice(0, 2)).toEqual(["/bin/sh", "-c"]);
@@ -185,7 +223,11 @@ describe("snapshotCronJob", () => {
             name: "vault-token",
             projected: { sources: [{ serviceAccountToken: { audience: "vault-snapshot", expirationSeconds: 600, path: "token" } }] },
         });
-        expect(container.volumeMounts).toContainEqual({ name: "vault-token", mountPath: "/var/run/secrets/vault-snapshot", readOnly: true });
+        expect(container.volumeMounts).toContainEqual({
+            name: "vault-token",
+            mountPath: "/var/run/secrets/vault-snapshot",
+            readOnly: true,
+        });
     });
 
     it("writes to the claim at /snapshots, with HOME on an emptyDir", () => {
@@ -199,7 +241,10 @@ describe("snapshotCronJob", () => {
     it("verifies Vault with the CA from the given Secret, mounting that key alone", () => {
         expect(container.env).toContainEqual({ name: "VAULT_ADDR", value: "https://vault-active.vault.svc:8200" });
         expect(container.env).toContainEqual({ name: "VAULT_CACERT", value: SNAPSHOT_CA_FILE });
-        expect(pod.volumes).toContainEqual({ name: "vault-ca", secret: { secretName: "vault-server-tls", items: [{ key: "ca.crt", path: "ca.crt" }] } });
+        expect(pod.volumes).toContainEqual({
+            name: "vault-ca",
+            secret: { secretName: "vault-server-tls", items: [{ key: "ca.crt", path: "ca.crt" }] },
+        });
         expect(container.volumeMounts).toContainEqual({ name: "vault-ca", mountPath: path.dirname(SNAPSHOT_CA_FILE), readOnly: true });
     });
 
@@ -211,7 +256,11 @@ describe("snapshotCronJob", () => {
     });
 
     it("labels the CronJob, its Jobs and pods", () => {
-        const labels = { "app.kubernetes.io/name": "vault-snapshot", "app.kubernetes.io/part-of": "openova-vault", "app.kubernetes.io/component": "raft-snapshot" };
+        const labels = {
+            "app.kubernetes.io/name": "vault-snapshot",
+            "app.kubernetes.io/part-of": "openova-vault",
+            "app.kubernetes.io/component": "raft-snapshot",
+        };
         expect(job.metadata.labels).toMatchObject(labels);
         expect(job.spec.jobTemplate.metadata.labels).toMatchObject(labels);
         expect(job.spec.jobTemplate.spec.template.metadata.labels).toMatchObject(labels);
@@ -224,7 +273,9 @@ describe("snapshotCronJob", () => {
 
 describe("snapshotClaim", () => {
     it("asks for a ReadWriteOnce volume of the given size and class, without waiting for it to bind", () => {
-        expect(snapshotClaim({ namespace: "vault", claimName: "vault-snapshots", storageSize: "20Gi", storageClass: "fast" })).toMatchObject({
+        expect(
+            snapshotClaim({ namespace: "vault", claimName: "vault-snapshots", storageSize: "20Gi", storageClass: "fast" }),
+        ).toMatchObject({
             apiVersion: "v1",
             kind: "PersistentVolumeClaim",
             metadata: { name: "vault-snapshots", namespace: "vault", annotations: { "pulumi.com/skipAwait": "true" } },
@@ -253,9 +304,12 @@ describe("snapshotScript", () => {
         [{ authPath: "k", dir: "snapshots" }, 'dir "snapshots" is not a plain absolute path'],
         [{ authPath: "k", tokenFile: "/var/run/$TOKEN" }, "tokenFile"],
         [{ authPath: "k", retain: 0 }, "retain 0"],
-    ] as [{ authPath: string; role?: string; dir?: string; tokenFile?: string; retain?: number }, string][])("refuses %j", (args, message) => {
-        expect(() => snapshotScript({ retain: 3, ...args })).toThrow(message);
-    });
+    ] as [{ authPath: string; role?: string; dir?: string; tokenFile?: string; retain?: number }, string][])(
+        "refuses %j",
+        (args, message) => {
+            expect(() => snapshotScript({ retain: 3, ...args })).toThrow(message);
+        },
+    );
 });
 
 /**
@@ -382,7 +436,9 @@ esac
         expect(fresh).toHaveLength(1);
         expect(fresh[0]).toMatch(/^vault-\d{8}T\d{6}Z\.snap$/);
         const stamp = fresh[0].slice(6, 21);
-        const taken = Date.parse(`${stamp.slice(0, 4)}-${stamp.slice(4, 6)}-${stamp.slice(6, 8)}T${stamp.slice(9, 11)}:${stamp.slice(11, 13)}:${stamp.slice(13, 15)}Z`);
+        const taken = Date.parse(
+            `${stamp.slice(0, 4)}-${stamp.slice(4, 6)}-${stamp.slice(6, 8)}T${stamp.slice(9, 11)}:${stamp.slice(11, 13)}:${stamp.slice(13, 15)}Z`,
+        );
         expect(Math.abs(Date.now() - taken)).toBeLessThan(5 * 60_000);
         expect(fs.readFileSync(path.join(r.dir, fresh[0]), "utf8")).toBe("a complete snapshot");
         // Snapshots hold every secret (sealed): readable by the job's user alone.
@@ -477,7 +533,14 @@ async function declare(stack: string, program: () => void): Promise<RunResult> {
     const slot = globalThis as unknown as Record<symbol, unknown>;
     slot[Symbol.for(PROGRAM)] = program;
     try {
-        return await runProgram({ project: "openova-vault", stack, config: {}, secretKeys: [], program: entry, resolveStack: () => undefined });
+        return await runProgram({
+            project: "openova-vault",
+            stack,
+            config: {},
+            secretKeys: [],
+            program: entry,
+            resolveStack: () => undefined,
+        });
     } finally {
         delete slot[Symbol.for(PROGRAM)];
         fs.rmSync(dir, { recursive: true, force: true });
@@ -500,11 +563,24 @@ describe("RaftSnapshots (Pulumi mock runtime)", () => {
             const common = { provider: admin, namespace: "vault", imageTag: "2.0.4", vaultAddress: "https://vault-active.vault.svc:8200" };
             created = new RaftSnapshots(
                 "snap",
-                { ...common, authPath: pulumi.output("kubernetes"), caSecret: { name: "vault-server-tls", key: "ca.crt" }, options: { retain: 24, storageClass: "fast" } },
+                {
+                    ...common,
+                    authPath: pulumi.output("kubernetes"),
+                    caSecret: { name: "vault-server-tls", key: "ca.crt" },
+                    options: { retain: 24, storageClass: "fast" },
+                },
                 { providers: { kubernetes: cluster }, dependsOn: [gate] },
             );
-            existing = new RaftSnapshots("kept", { ...common, authPath: "kubernetes", options: { claimName: "offsite", schedule: "30 2 * * *" } }, { providers: { kubernetes: cluster } });
-            disabled = new RaftSnapshots("off", { ...common, authPath: "kubernetes", options: { enabled: false } }, { providers: { kubernetes: cluster } });
+            existing = new RaftSnapshots(
+                "kept",
+                { ...common, authPath: "kubernetes", options: { claimName: "offsite", schedule: "30 2 * * *" } },
+                { providers: { kubernetes: cluster } },
+            );
+            disabled = new RaftSnapshots(
+                "off",
+                { ...common, authPath: "kubernetes", options: { enabled: false } },
+                { providers: { kubernetes: cluster } },
+            );
             // Before the Vault is configured: no provider, no auth path; and no options (the defaults).
             const { provider: _admin, ...unconfigured } = common;
             early = new RaftSnapshots("early", unconfigured, { providers: { kubernetes: cluster } });
@@ -524,7 +600,11 @@ describe("RaftSnapshots (Pulumi mock runtime)", () => {
         (cronJob.inputs.spec as { jobTemplate: { spec: { template: { spec: PodSpec } } } }).jobTemplate.spec.template.spec;
 
     it("registers the policy, role, service account, claim and CronJob under the component", () => {
-        expect(under("snap").map((r) => `${r.type} ${r.name}`).sort()).toEqual([
+        expect(
+            under("snap")
+                .map((r) => `${r.type} ${r.name}`)
+                .sort(),
+        ).toEqual([
             "kubernetes:batch/v1:CronJob snap-cronjob",
             "kubernetes:core/v1:PersistentVolumeClaim snap-claim",
             "kubernetes:core/v1:ServiceAccount snap-service-account",
@@ -539,7 +619,10 @@ describe("RaftSnapshots (Pulumi mock runtime)", () => {
         const adminRef = `${get("pulumi:providers:vault", "admin").urn}::admin-id`;
         const clusterRef = `${get("pulumi:providers:kubernetes", "c").urn}::c-id`;
         for (const resource of under("snap")) {
-            expect({ name: resource.name, provider: resource.provider }).toEqual({ name: resource.name, provider: resource.type.startsWith("vault:") ? adminRef : clusterRef });
+            expect({ name: resource.name, provider: resource.provider }).toEqual({
+                name: resource.name,
+                provider: resource.type.startsWith("vault:") ? adminRef : clusterRef,
+            });
         }
     });
 
@@ -587,7 +670,12 @@ describe("RaftSnapshots (Pulumi mock runtime)", () => {
 
     it("with claimName, creates no claim and writes to the existing one", () => {
         expect(under("kept").map((r) => r.type)).not.toContain("kubernetes:core/v1:PersistentVolumeClaim");
-        expect(run.resources.filter((r) => r.type === "kubernetes:core/v1:PersistentVolumeClaim").map((r) => r.name).sort()).toEqual(["early-claim", "snap-claim"]);
+        expect(
+            run.resources
+                .filter((r) => r.type === "kubernetes:core/v1:PersistentVolumeClaim")
+                .map((r) => r.name)
+                .sort(),
+        ).toEqual(["early-claim", "snap-claim"]);
         const cronJob = get("kubernetes:batch/v1:CronJob", "kept-cronjob");
         expect(podOf(cronJob).volumes).toContainEqual({ name: "snapshots", persistentVolumeClaim: { claimName: "offsite" } });
         expect(cronJob.inputs.spec).toMatchObject({ schedule: "30 2 * * *" });
@@ -598,7 +686,9 @@ describe("RaftSnapshots (Pulumi mock runtime)", () => {
         expect(under("early").map((r) => `${r.type} ${r.name}`)).toEqual(["kubernetes:core/v1:PersistentVolumeClaim early-claim"]);
         expect(get("kubernetes:core/v1:PersistentVolumeClaim", "early-claim").options).toEqual({ retainOnDelete: true });
         // Without options, the defaults: hourly, onto the 10Gi claim it creates.
-        expect(get("kubernetes:core/v1:PersistentVolumeClaim", "early-claim").inputs).toMatchObject({ spec: { resources: { requests: { storage: "10Gi" } } } });
+        expect(get("kubernetes:core/v1:PersistentVolumeClaim", "early-claim").inputs).toMatchObject({
+            spec: { resources: { requests: { storage: "10Gi" } } },
+        });
         expect([early.enabled, early.schedule, early.claimName]).toEqual([true, "0 * * * *", "vault-snapshots"]);
     });
 
@@ -612,9 +702,19 @@ describe("RaftSnapshots (Pulumi mock runtime)", () => {
     async function attempt(override: Partial<RaftSnapshotsArgs>): Promise<{ error: unknown; registered: string[] }> {
         const result = await declare("bad-snapshots", () => {
             const admin = new vault.Provider("a", { address: "https://vault.example.net" });
-            new RaftSnapshots("bad", { provider: admin, namespace: "vault", authPath: "kubernetes", imageTag: "2.0.4", vaultAddress: "https://vault-active.vault.svc:8200", ...override });
+            new RaftSnapshots("bad", {
+                provider: admin,
+                namespace: "vault",
+                authPath: "kubernetes",
+                imageTag: "2.0.4",
+                vaultAddress: "https://vault-active.vault.svc:8200",
+                ...override,
+            });
         });
-        return { error: result.error, registered: result.resources.filter((r) => !r.type.startsWith("pulumi:providers:")).map((r) => `${r.type} ${r.name}`) };
+        return {
+            error: result.error,
+            registered: result.resources.filter((r) => !r.type.startsWith("pulumi:providers:")).map((r) => `${r.type} ${r.name}`),
+        };
     }
 
     it.each([
@@ -628,12 +728,16 @@ describe("RaftSnapshots (Pulumi mock runtime)", () => {
 
     it("refuses a provider without the auth path, before registering anything", async () => {
         const result = await declare("half-snapshots", () => {
-            new RaftSnapshots("half", { namespace: "vault", imageTag: "2.0.4", vaultAddress: "https://vault-active.vault.svc:8200", authPath: "kubernetes" });
+            new RaftSnapshots("half", {
+                namespace: "vault",
+                imageTag: "2.0.4",
+                vaultAddress: "https://vault-active.vault.svc:8200",
+                authPath: "kubernetes",
+            });
         });
-        expect(pulumi.InputPropertyError.isInstance(result.error) ? [result.error.propertyPath, result.error.reason] : result.error).toEqual([
-            "authPath",
-            expect.stringContaining("provider and authPath go together") as unknown,
-        ]);
+        expect(
+            pulumi.InputPropertyError.isInstance(result.error) ? [result.error.propertyPath, result.error.reason] : result.error,
+        ).toEqual(["authPath", expect.stringContaining("provider and authPath go together") as unknown]);
         expect(result.resources).toEqual([]);
     });
 

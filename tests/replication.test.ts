@@ -60,9 +60,9 @@ interface HomeCase {
 }
 
 const partitionArb = (n: number) =>
-    fc.tuple(fc.nat(n - 1), fc.nat(n - 2), fc.nat(WINDOW), fc.integer({ min: 1, max: 150 * SEC })).map(
-        ([a, b, fromMs, length]): Partition => ({ between: [a, b >= a ? b + 1 : b], fromMs, untilMs: fromMs + length }),
-    );
+    fc
+        .tuple(fc.nat(n - 1), fc.nat(n - 2), fc.nat(WINDOW), fc.integer({ min: 1, max: 150 * SEC }))
+        .map(([a, b, fromMs, length]): Partition => ({ between: [a, b >= a ? b + 1 : b], fromMs, untilMs: fromMs + length }));
 
 const homeCase = (opts: { partitions: boolean; minWrites?: number }) =>
     fc.integer({ min: 2, max: 5 }).chain((n) =>
@@ -82,7 +82,11 @@ const homeCase = (opts: { partitions: boolean; minWrites?: number }) =>
 const homeWrite = (layout: HomeLayout, atMs: number, region: number, value: string): ExternalEvent =>
     layout === "home/vault-written" ? { atMs, kind: "vault-write", region, value } : { atMs, kind: "secret-write", region, value };
 
-const timingOf = (c: HomeCase, reconcile: ReconcileModel, remoteTargets = c.n - 1): Timing => ({ maxDelayMs: c.maxDelayMs, reconcile, remoteTargets });
+const timingOf = (c: HomeCase, reconcile: ReconcileModel, remoteTargets = c.n - 1): Timing => ({
+    maxDelayMs: c.maxDelayMs,
+    reconcile,
+    remoteTargets,
+});
 
 /** Run a case; return the result, the deadline the docs state and the value every region must end with. */
 function runHome(layout: HomeLayout, c: HomeCase, reconcile: ReconcileModel = "independent", extra: Partial<Scenario> = {}) {
@@ -299,8 +303,14 @@ describe("home/vault-written (writes go into the home Vault; only the home pushe
                 const partition: Partition = { between: [c.home, cut], fromMs: w, untilMs: w + length };
                 const { result, expected } = runHome(layout, { ...c, partitions: [partition] });
                 // Nothing the home pushes after the write gets through before the heal.
-                expect(result.changes.filter((ch) => ch.region === cut && ch.value === expected && ch.atMs < partition.untilMs)).toEqual([]);
-                const deadline = convergenceDeadline(layout, { lastHomeWriteMs: w, lastHealMs: partition.untilMs }, timingOf(c, "independent"));
+                expect(result.changes.filter((ch) => ch.region === cut && ch.value === expected && ch.atMs < partition.untilMs)).toEqual(
+                    [],
+                );
+                const deadline = convergenceDeadline(
+                    layout,
+                    { lastHomeWriteMs: w, lastHealMs: partition.untilMs },
+                    timingOf(c, "independent"),
+                );
                 expect(allHold(stateAt(result, deadline), expected)).toBe(true);
             }),
             RUNS,
@@ -329,7 +339,12 @@ describe("home/vault-written (writes go into the home Vault; only the home pushe
             fc.property(otherWrites, ({ c, others }) => {
                 const t = timingOf(c, "independent");
                 const writes = others.map(([atMs, k]) => ({ atMs, region: k >= c.home ? k + 1 : k }));
-                const events: ExternalEvent[] = writes.map((w, i) => ({ atMs: w.atMs, kind: "vault-write", region: w.region, value: `x${i + 1}` }));
+                const events: ExternalEvent[] = writes.map((w, i) => ({
+                    atMs: w.atMs,
+                    kind: "vault-write",
+                    region: w.region,
+                    value: `x${i + 1}`,
+                }));
                 const lastOther = Math.max(...writes.map((w) => w.atMs));
                 const { result } = runHome(layout, c, "independent", {
                     events: [...c.writes.map((atMs, i) => homeWrite(layout, atMs, c.home, `w${i + 1}`)), ...events],
@@ -359,11 +374,16 @@ describe("home/vault-written (writes go into the home Vault; only the home pushe
                 const converged = c.writes[c.writes.length - 1] + propagationBound(layout, t).ms;
                 const deleteAt = converged + after;
                 const { result, expected } = runHome(layout, c, "independent", {
-                    events: [...c.writes.map((atMs, i) => homeWrite(layout, atMs, c.home, `w${i + 1}`)), { atMs: deleteAt, kind: "vault-delete", region: c.home }],
+                    events: [
+                        ...c.writes.map((atMs, i) => homeWrite(layout, atMs, c.home, `w${i + 1}`)),
+                        { atMs: deleteAt, kind: "vault-delete", region: c.home },
+                    ],
                     untilMs: deleteAt + 2 * HOUR,
                 });
                 const before = stateAt(result, deleteAt - 1);
-                expect(changesAfter(result, deleteAt - 1).map((ch) => [ch.region, ch.store, ch.value])).toEqual([[c.home, "vault", undefined]]);
+                expect(changesAfter(result, deleteAt - 1).map((ch) => [ch.region, ch.store, ch.value])).toEqual([
+                    [c.home, "vault", undefined],
+                ]);
                 result.final.vaults.forEach((v, r) => {
                     if (r === c.home) expect(v).toBeUndefined();
                     else expect(v).toEqual(before.vaults[r]);
@@ -469,7 +489,11 @@ describe("home/cluster-written (an app owns the home's Secret; the home pushes i
                     }
                 });
                 const lastOther = Math.max(...events.map((ev) => ev.atMs));
-                const deadline = convergenceDeadline(layout, { lastHomeWriteMs: c.writes[c.writes.length - 1], lastOtherWriteMs: lastOther }, t);
+                const deadline = convergenceDeadline(
+                    layout,
+                    { lastHomeWriteMs: c.writes[c.writes.length - 1], lastOtherWriteMs: lastOther },
+                    t,
+                );
                 expect(allHold(stateAt(result, deadline), `w${c.writes.length}`)).toBe(true);
             }),
             RUNS,
@@ -498,7 +522,9 @@ describe("home/cluster-written (an app owns the home's Secret; the home pushes i
                 expect(back.vaults[vaultVictim]?.version).toBe(1);
                 expect(changesAfter(result, vaultDeleteAt - 1).filter((ch) => ch.store === "secret" && ch.region !== c.home)).toEqual([]);
                 // After the home Secret is deleted: every Vault and every other Secret keeps the value.
-                expect(changesAfter(result, secretDeleteAt - 1).map((ch) => [ch.region, ch.store, ch.value])).toEqual([[c.home, "secret", undefined]]);
+                expect(changesAfter(result, secretDeleteAt - 1).map((ch) => [ch.region, ch.store, ch.value])).toEqual([
+                    [c.home, "secret", undefined],
+                ]);
                 result.final.vaults.forEach((v) => expect(v?.data).toBe(expected));
                 result.final.secrets.forEach((s, r) => expect(s).toBe(r === c.home ? undefined : expected));
             }),
@@ -513,7 +539,9 @@ describe("initial values (a PushSecret with IfNotExists into the home Vault, in 
     const layout = "home/vault-written";
 
     it("initial: creates the value once, in the home Vault only; it reaches every region within 2E + P + maxDelay; it never overwrites a value that exists", () => {
-        const initialCase = homeCase({ partitions: false, minWrites: 0 }).chain((c) => fc.record({ c: fc.constant(c), initialPhase: fc.nat(HOUR - 1) }));
+        const initialCase = homeCase({ partitions: false, minWrites: 0 }).chain((c) =>
+            fc.record({ c: fc.constant(c), initialPhase: fc.nat(HOUR - 1) }),
+        );
         fc.assert(
             fc.property(initialCase, ({ c, initialPhase }) => {
                 const t = timingOf(c, "independent");
@@ -532,11 +560,14 @@ describe("initial values (a PushSecret with IfNotExists into the home Vault, in 
                     untilMs: 4 * HOUR,
                 });
                 const initialChanges = result.changes.filter((ch) => ch.cause === "initial");
-                if (writes.length === 0) expect(result.final.vaults.map((v) => v?.managedBy)).toEqual(Array.from({ length: c.n }, () => MANAGED_BY));
+                if (writes.length === 0)
+                    expect(result.final.vaults.map((v) => v?.managedBy)).toEqual(Array.from({ length: c.n }, () => MANAGED_BY));
                 const firstWrite = writes.length > 0 ? writes[0] : Infinity;
                 const created = firstWrite > initialPhase;
                 expect(result.initialWrites).toBe(created ? 1 : 0);
-                expect(initialChanges.map((ch) => [ch.atMs, ch.region, ch.value, ch.version])).toEqual(created ? [[initialPhase, c.home, "gen-1", 1]] : []);
+                expect(initialChanges.map((ch) => [ch.atMs, ch.region, ch.value, ch.version])).toEqual(
+                    created ? [[initialPhase, c.home, "gen-1", 1]] : [],
+                );
                 // No later generated value ever appears anywhere.
                 expect(result.changes.filter((ch) => ch.value?.startsWith("gen-") && ch.value !== "gen-1")).toEqual([]);
                 const order = created ? ["gen-1", ...writes.map((_, i) => `w${i + 1}`)] : writes.map((_, i) => `w${i + 1}`);
@@ -695,7 +726,6 @@ describe("the sequential reconcile model (ESO's PushSecret controller as read: o
         expect(firstHeld(late, 1, "gen-1")).toBe(55 * MIN + 30 * SEC);
         expect(propagationBound("home/vault-written", { reconcile: "sequential", maxDelayMs: 100 }).ms).toBe(90_200);
     });
-
 });
 
 // -------------------------------------------------------------------------------------------------
@@ -703,14 +733,23 @@ describe("the sequential reconcile model (ESO's PushSecret controller as read: o
 describe("the bounds are reached (worst-case schedules), so a slower model would fail", () => {
     /** A phase such that a loop started at it runs at `atMs` (loops run at phase + k * period). */
     const phaseFor = (atMs: number, period: number) => ((atMs % period) + period) % period;
-    const worstCase = fc.integer({ min: 2, max: 5 }).chain((n) =>
-        fc.record({ n: fc.constant(n), home: fc.nat(n - 1), d: fc.nat(10 * SEC), w: fc.integer({ min: 2 * MIN, max: 10 * MIN }) }),
-    );
+    const worstCase = fc
+        .integer({ min: 2, max: 5 })
+        .chain((n) =>
+            fc.record({ n: fc.constant(n), home: fc.nat(n - 1), d: fc.nat(10 * SEC), w: fc.integer({ min: 2 * MIN, max: 10 * MIN }) }),
+        );
     /** A worst-case schedule's run: every link delays exactly `d`, and one outside write happens. */
-    const worstRun = (layout: Layout, { n, home, d }: { n: number; home: number; d: number }, phases: Scenario["phases"], event: ExternalEvent, untilMs: number, more: Partial<Scenario> = {}) =>
-        simulate({ layout, regions: n, home, phases, maxDelayMs: d, delayMs: () => d, events: [event], untilMs, ...more });
+    const worstRun = (
+        layout: Layout,
+        { n, home, d }: { n: number; home: number; d: number },
+        phases: Scenario["phases"],
+        event: ExternalEvent,
+        untilMs: number,
+        more: Partial<Scenario> = {},
+    ) => simulate({ layout, regions: n, home, phases, maxDelayMs: d, delayMs: () => d, events: [event], untilMs, ...more });
     /** Checks a worst-case schedule for 100 random region counts, homes, delays and write times. */
-    const forWorstCases = (check: (c: { n: number; home: number; d: number; w: number }) => void) => fc.assert(fc.property(worstCase, check), { numRuns: 100 });
+    const forWorstCases = (check: (c: { n: number; home: number; d: number; w: number }) => void) =>
+        fc.assert(fc.property(worstCase, check), { numRuns: 100 });
     /** Every region holds the value at `atMs` and not a millisecond sooner. */
     const reachedAt = (result: SimResult, atMs: number, value: string) => {
         expect(allHold(stateAt(result, atMs), value)).toBe(true);
@@ -726,7 +765,13 @@ describe("the bounds are reached (worst-case schedules), so a slower model would
             const landed = pushAt + d;
             const pull = Array.from({ length: n }, (_, r) => (r === home ? phaseFor(w - 1, E) : phaseFor(landed - 1, E)));
             const push = Array.from({ length: n }, () => phaseFor(pulledAt - 1, P));
-            const result = worstRun("home/vault-written", { n, home, d }, { pull, push }, { atMs: w, kind: "vault-write", region: home, value: "new" }, w + 5 * MIN);
+            const result = worstRun(
+                "home/vault-written",
+                { n, home, d },
+                { pull, push },
+                { atMs: w, kind: "vault-write", region: home, value: "new" },
+                w + 5 * MIN,
+            );
             reachedAt(result, w + propagationBound("home/vault-written", { maxDelayMs: d }).ms - 3, "new");
         });
     });
@@ -736,7 +781,13 @@ describe("the bounds are reached (worst-case schedules), so a slower model would
             const landed = w - 1 + P + d;
             const pull = Array.from({ length: n }, () => phaseFor(landed - 1, E));
             const push = Array.from({ length: n }, () => phaseFor(w - 1, P));
-            const result = worstRun("home/cluster-written", { n, home, d }, { pull, push }, { atMs: w, kind: "secret-write", region: home, value: "new" }, w + 5 * MIN);
+            const result = worstRun(
+                "home/cluster-written",
+                { n, home, d },
+                { pull, push },
+                { atMs: w, kind: "secret-write", region: home, value: "new" },
+                w + 5 * MIN,
+            );
             reachedAt(result, w + propagationBound("home/cluster-written", { maxDelayMs: d }).ms - 2, "new");
         });
     });
@@ -748,9 +799,16 @@ describe("the bounds are reached (worst-case schedules), so a slower model would
             const reverted = w - 1 + P + d;
             const pull = Array.from({ length: n }, () => phaseFor(reverted - 1, E));
             const push = Array.from({ length: n }, () => phaseFor(w - 1, P));
-            const result = worstRun("home/vault-written", { n, home, d }, { pull, push }, { atMs: w, kind: "vault-write", region: victim, value: "x" }, w + 5 * MIN, {
-                delayMs: (_from, _to, sentAtMs) => (sentAtMs === w - 1 ? 0 : d),
-            });
+            const result = worstRun(
+                "home/vault-written",
+                { n, home, d },
+                { pull, push },
+                { atMs: w, kind: "vault-write", region: victim, value: "x" },
+                w + 5 * MIN,
+                {
+                    delayMs: (_from, _to, sentAtMs) => (sentAtMs === w - 1 ? 0 : d),
+                },
+            );
             const bound = nonHomeRevertBound("home/vault-written", { maxDelayMs: d });
             expect(stateAt(result, w + bound.vault.ms - 1).vaults[victim]?.data).toBe("v0");
             expect(stateAt(result, w + bound.vault.ms - 2).vaults[victim]?.data).toBe("x");
@@ -770,7 +828,14 @@ describe("the bounds are reached (worst-case schedules), so a slower model would
             const partitions = Array.from({ length: n }, (_, r) => r)
                 .filter((r) => r !== home)
                 .map((r): Partition => ({ between: [home, r], fromMs: w - 1, untilMs: heal }));
-            const result = worstRun("home/vault-written", { n, home, d }, { pull, push }, { atMs: w, kind: "vault-write", region: home, value: "new" }, heal + 5 * MIN, { partitions });
+            const result = worstRun(
+                "home/vault-written",
+                { n, home, d },
+                { pull, push },
+                { atMs: w, kind: "vault-write", region: home, value: "new" },
+                heal + 5 * MIN,
+                { partitions },
+            );
             reachedAt(result, heal + healBound("home/vault-written", { maxDelayMs: d }).ms - 2, "new");
         });
     });
@@ -784,8 +849,19 @@ describe("the bounds are reached (worst-case schedules), so a slower model would
             const landed = pulledAt - 1 + cycle + R * d;
             const pull = Array.from({ length: n }, (_, r) => (r === home ? phaseFor(w - 1, E) : phaseFor(landed - 1, E)));
             const push = Array.from({ length: n }, () => phaseFor(pulledAt - 1, cycle));
-            const result = worstRun("home/vault-written", { n, home, d }, { pull, push }, { atMs: w, kind: "vault-write", region: home, value: "new" }, w + 10 * MIN, { reconcile: "sequential", storeOrder: (targets) => [...targets].sort((a, b) => a - b) });
-            reachedAt(result, w + propagationBound("home/vault-written", { maxDelayMs: d, reconcile: "sequential", remoteTargets: R }).ms - 3, "new");
+            const result = worstRun(
+                "home/vault-written",
+                { n, home, d },
+                { pull, push },
+                { atMs: w, kind: "vault-write", region: home, value: "new" },
+                w + 10 * MIN,
+                { reconcile: "sequential", storeOrder: (targets) => [...targets].sort((a, b) => a - b) },
+            );
+            reachedAt(
+                result,
+                w + propagationBound("home/vault-written", { maxDelayMs: d, reconcile: "sequential", remoteTargets: R }).ms - 3,
+                "new",
+            );
         });
     });
 });
@@ -802,7 +878,11 @@ describe("bounds and request rates", () => {
             vault: { ms: 35 * SEC, formula: "P + maxDelay", guaranteed: true },
             secret: { ms: 65 * SEC, formula: "P + maxDelay + E", guaranteed: true },
         });
-        expect(propagationBound("seed", { intervals: SEED_INTERVALS })).toEqual({ ms: 3 * HOUR + 5 * SEC, formula: "2E + P + maxDelay", guaranteed: false });
+        expect(propagationBound("seed", { intervals: SEED_INTERVALS })).toEqual({
+            ms: 3 * HOUR + 5 * SEC,
+            formula: "2E + P + maxDelay",
+            guaranteed: false,
+        });
         expect(propagationBound("home/vault-written", { reconcile: "sequential", remoteTargets: 1 }).ms).toBe(100 * SEC);
         expect(propagationBound("home/cluster-written", { reconcile: "sequential", remoteTargets: 1 }).ms).toBe(70 * SEC);
         expect(propagationBound("home/vault-written", { reconcile: "sequential", remoteTargets: 4 }).ms).toBe(130 * SEC);
@@ -849,13 +929,17 @@ describe("bounds and request rates", () => {
 
     it("rates: each change costs ESO 2 writes per Vault it lands in, as writesPerChange says", () => {
         fc.assert(
-            fc.property(homeCase({ partitions: false }), fc.constantFrom<HomeLayout>("home/vault-written", "home/cluster-written"), (c, layout) => {
-                // Writes far enough apart that each one lands everywhere before the next.
-                const spaced = c.writes.map((_, i) => i * 3 * MIN);
-                const { result } = runHome(layout, { ...c, writes: spaced });
-                const esoWrites = result.requests.reduce((sum, q) => sum + q.dataWrites + q.metadataWrites, 0);
-                expect(esoWrites).toBe(spaced.length * writesPerChange(layout, c.n));
-            }),
+            fc.property(
+                homeCase({ partitions: false }),
+                fc.constantFrom<HomeLayout>("home/vault-written", "home/cluster-written"),
+                (c, layout) => {
+                    // Writes far enough apart that each one lands everywhere before the next.
+                    const spaced = c.writes.map((_, i) => i * 3 * MIN);
+                    const { result } = runHome(layout, { ...c, writes: spaced });
+                    const esoWrites = result.requests.reduce((sum, q) => sum + q.dataWrites + q.metadataWrites, 0);
+                    expect(esoWrites).toBe(spaced.length * writesPerChange(layout, c.n));
+                },
+            ),
             { numRuns: 100 },
         );
     });
@@ -872,18 +956,46 @@ describe("bounds and request rates", () => {
             logins: round(row.peak.logins * 3600),
         }));
         expect(rows).toEqual([
-            { name: "adopted, vault-written, E = P = 30 s", propagationS: 95, guaranteed: true, reads: 66.67, writes: 0, tokenCalls: 33.33, logins: 4 },
-            { name: "adopted, cluster-written, E = P = 30 s", propagationS: 65, guaranteed: true, reads: 83.33, writes: 0, tokenCalls: 33.33, logins: 4 },
+            {
+                name: "adopted, vault-written, E = P = 30 s",
+                propagationS: 95,
+                guaranteed: true,
+                reads: 66.67,
+                writes: 0,
+                tokenCalls: 33.33,
+                logins: 4,
+            },
+            {
+                name: "adopted, cluster-written, E = P = 30 s",
+                propagationS: 65,
+                guaranteed: true,
+                reads: 83.33,
+                writes: 0,
+                tokenCalls: 33.33,
+                logins: 4,
+            },
             { name: "seed, E = P = 1 h", propagationS: 10805, guaranteed: false, reads: 1.39, writes: 0, tokenCalls: 0.56, logins: 4 },
-            { name: "seed layout at E = P = 30 s", propagationS: 95, guaranteed: false, reads: 166.67, writes: 0, tokenCalls: 66.67, logins: 4 },
+            {
+                name: "seed layout at E = P = 30 s",
+                propagationS: 95,
+                guaranteed: false,
+                reads: 166.67,
+                writes: 0,
+                tokenCalls: 66.67,
+                logins: 4,
+            },
         ]);
         // Where vault-written's 66.67 reads/s come from: 33.33 pulls, and 16.67 data + 16.67 metadata reads of pushes.
         const [spread] = vaultRequestRates({ layout: "home/vault-written", secrets: 1000, regions: 2 });
         expect([round(spread.dataReads), round(spread.metadataReads)]).toEqual([50, 16.67]);
         // All secrets homed in one region: its peers carry every push.
-        expect(round(peakVaultRequestRate({ layout: "home/vault-written", secrets: 1000, regions: 2, homes: "one-region" }).reads)).toBe(100);
+        expect(round(peakVaultRequestRate({ layout: "home/vault-written", secrets: 1000, regions: 2, homes: "one-region" }).reads)).toBe(
+            100,
+        );
         // Without ESO's token cache every local reconcile logs in.
-        expect(round(peakVaultRequestRate({ layout: "home/vault-written", secrets: 1000, regions: 2, tokenCache: false }).logins)).toBe(33.33);
+        expect(round(peakVaultRequestRate({ layout: "home/vault-written", secrets: 1000, regions: 2, tokenCache: false }).logins)).toBe(
+            33.33,
+        );
         // A value change: 2 writes per peer Vault.
         expect(peakVaultRequestRate({ layout: "home/vault-written", secrets: 1000, regions: 2, changesPerSecond: 1 }).writes).toBe(1);
         expect(MANAGED_BY).toBe("external-secrets");
@@ -898,7 +1010,9 @@ describe("docs/consistency.md", () => {
 
     it("docs: names only tests that exist, and every test of this file", () => {
         const section = doc.slice(doc.indexOf("## How the tests back this"));
-        const named = [...section.matchAll(/`((?:seed|vault-written|cluster-written|initial|sequential|bounds|rates|docs): [^`]+)`/g)].map((m) => m[1]);
+        const named = [...section.matchAll(/`((?:seed|vault-written|cluster-written|initial|sequential|bounds|rates|docs): [^`]+)`/g)].map(
+            (m) => m[1],
+        );
         const titles = [...self.matchAll(/^\s*(?:it|it\.each\([^)]*\))\(\s*"([^"]+)"/gm)].map((m) => m[1]);
         expect(named.length).toBeGreaterThan(0);
         expect(named.filter((name) => !titles.includes(name))).toEqual([]);
@@ -909,7 +1023,9 @@ describe("docs/consistency.md", () => {
         const f = (x: number) => (Math.round(x * 100) / 100).toFixed(2);
         for (const row of replicationNumbers(1000, 2)) {
             const propagation = `${row.propagation.formula} = ${row.propagation.ms / SEC} s${row.propagation.guaranteed ? "" : " (not guaranteed)"}`;
-            expect(doc).toContain(`| ${row.name} | ${propagation} | ${f(row.peak.reads)} | ${f(row.peak.writes)} | ${f(row.peak.tokenCalls)} | ${Math.round(row.peak.logins * HOUR / SEC)} per hour |`);
+            expect(doc).toContain(
+                `| ${row.name} | ${propagation} | ${f(row.peak.reads)} | ${f(row.peak.writes)} | ${f(row.peak.tokenCalls)} | ${Math.round((row.peak.logins * HOUR) / SEC)} per hour |`,
+            );
         }
         expect(doc).toContain(`E = P = ${E / SEC} s`);
         expect(doc).toContain(`maxDelay = ${DEFAULT_MAX_DELAY_MS / SEC} s`);

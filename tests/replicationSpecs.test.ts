@@ -60,7 +60,9 @@ describe("replicatedSecretOptions", () => {
         [{ pushDeletionPolicy: "Retain" }, "pushDeletionPolicy"],
         [{ pullDeletionPolicy: "None" }, "pullDeletionPolicy"],
     ])("refuse %j at that option", (override, field) => {
-        expect(replicatedSecretOptions.safeParse({ name: "db", namespace: "apps", ...override }).error?.issues.map((issue) => issue.path[0])).toEqual([field]);
+        expect(
+            replicatedSecretOptions.safeParse({ name: "db", namespace: "apps", ...override }).error?.issues.map((issue) => issue.path[0]),
+        ).toEqual([field]);
     });
 
     it("are checked against the regions: a home among them, a name short enough for every PushSecret, an initial value only where the region creates it", () => {
@@ -69,11 +71,19 @@ describe("replicatedSecretOptions", () => {
             replicatedSecretProblems(spec, ["region1", "region2"], initial, (field, message) => found.push(`${field} ${message}`));
             return found;
         };
-        expect(problems({ name: "db", mode: "vault-written", home: "region1", keys: ["password"] }, { generateKey: "password" })).toEqual([]);
-        expect(problems({ name: "db", mode: "vault-written", home: "region3" })).toEqual([expect.stringMatching(/^home is region3, which is not one of the regions/)]);
+        expect(problems({ name: "db", mode: "vault-written", home: "region1", keys: ["password"] }, { generateKey: "password" })).toEqual(
+            [],
+        );
+        expect(problems({ name: "db", mode: "vault-written", home: "region3" })).toEqual([
+            expect.stringMatching(/^home is region3, which is not one of the regions/),
+        ]);
         expect(problems({ name: "a".repeat(250), mode: "vault-written" })).toEqual([expect.stringMatching(/^name is too long/)]);
-        expect(problems({ name: "db", mode: "cluster-written" }, {})).toEqual([expect.stringMatching(/^initialValue is set, but a cluster-written secret/)]);
-        expect(problems({ name: "db", mode: "vault-written", keys: ["user"] }, { generateKey: "password" })).toEqual([expect.stringMatching(/^initialValue generates key password, which is not one of keys/)]);
+        expect(problems({ name: "db", mode: "cluster-written" }, {})).toEqual([
+            expect.stringMatching(/^initialValue is set, but a cluster-written secret/),
+        ]);
+        expect(problems({ name: "db", mode: "vault-written", keys: ["user"] }, { generateKey: "password" })).toEqual([
+            expect.stringMatching(/^initialValue generates key password, which is not one of keys/),
+        ]);
     });
 });
 
@@ -113,8 +123,12 @@ describe("docs/consistency.md holds for what the component deploys", () => {
             pullIntervalMs: parseDurationMs(externalSecret(db).spec?.refreshInterval ?? ""),
             pushIntervalMs: parseDurationMs(pushSecret(db, "region2").spec?.refreshInterval ?? ""),
         }).toEqual(DEFAULT_INTERVALS);
-        expect(parseDurationMs(initialValuePush(db, { generate: { key: "password", generatorName: "g" } }).spec?.refreshInterval ?? "")).toBe(DEFAULT_INITIAL_INTERVAL_MS);
-        expect(externalSecretsRole({ name: "external-secrets", namespace: "external-secrets" }, "pull").tokenTtl * 1000).toBe(DEFAULT_TOKEN_TTL_MS);
+        expect(
+            parseDurationMs(initialValuePush(db, { generate: { key: "password", generatorName: "g" } }).spec?.refreshInterval ?? ""),
+        ).toBe(DEFAULT_INITIAL_INTERVAL_MS);
+        expect(externalSecretsRole({ name: "external-secrets", namespace: "external-secrets" }, "pull").tokenTtl * 1000).toBe(
+            DEFAULT_TOKEN_TTL_MS,
+        );
     });
 });
 
@@ -136,15 +150,44 @@ describe("externalSecret", () => {
 
 describe("pushSecret", () => {
     const stores = [
-        localStore({ region: "region1", vaultNamespace: "vault", kvMount: "secret", authPath: "kubernetes", role: "r", serviceAccount: { name: "s", namespace: "n" }, audience: "vault" }, "read"),
-        localStore({ region: "region1", vaultNamespace: "vault", kvMount: "secret", authPath: "kubernetes", role: "r", serviceAccount: { name: "s", namespace: "n" }, audience: "vault" }, "push"),
+        localStore(
+            {
+                region: "region1",
+                vaultNamespace: "vault",
+                kvMount: "secret",
+                authPath: "kubernetes",
+                role: "r",
+                serviceAccount: { name: "s", namespace: "n" },
+                audience: "vault",
+            },
+            "read",
+        ),
+        localStore(
+            {
+                region: "region1",
+                vaultNamespace: "vault",
+                kvMount: "secret",
+                authPath: "kubernetes",
+                role: "r",
+                serviceAccount: { name: "s", namespace: "n" },
+                audience: "vault",
+            },
+            "push",
+        ),
         peerStore({ peer: "region2", address: "https://vault.region2.example.com", caCert: "", kvMount: "secret", namespace: "n" }),
         peerStore({ peer: "region3", address: "https://vault.region3.example.com", caCert: "", kvMount: "secret", namespace: "n" }),
     ];
 
     it("pushes every 30s with Replace and never deletes elsewhere", () => {
-        expect(pushSecret(db, "region2").spec).toMatchObject({ refreshInterval: "30s", updatePolicy: "Replace", deletionPolicy: "None", selector: { secret: { name: "db-credentials" } } });
-        expect(pushSecret(db, "region2").spec?.data).toEqual([{ match: { secretKey: "password", remoteRef: { remoteKey: "databases/db-credentials", property: "password" } } }]);
+        expect(pushSecret(db, "region2").spec).toMatchObject({
+            refreshInterval: "30s",
+            updatePolicy: "Replace",
+            deletionPolicy: "None",
+            selector: { secret: { name: "db-credentials" } },
+        });
+        expect(pushSecret(db, "region2").spec?.data).toEqual([
+            { match: { secretKey: "password", remoteRef: { remoteKey: "databases/db-credentials", property: "password" } } },
+        ]);
         expect(pushSecret(whole, "region2").spec?.data).toEqual([{ match: { remoteRef: { remoteKey: "shared/api" } } }]);
     });
 
@@ -165,8 +208,19 @@ describe("pushSecret", () => {
     });
 
     it("takes its intervals and policies as args, and validates with them", () => {
-        const tuned = secret({ ...db, pullInterval: "1m", pushInterval: "45s", updatePolicy: "IfNotExists", pushDeletionPolicy: "Delete", pullDeletionPolicy: "Merge" });
-        expect(pushSecret(tuned, "region2").spec).toMatchObject({ refreshInterval: "45s", updatePolicy: "IfNotExists", deletionPolicy: "Delete" });
+        const tuned = secret({
+            ...db,
+            pullInterval: "1m",
+            pushInterval: "45s",
+            updatePolicy: "IfNotExists",
+            pushDeletionPolicy: "Delete",
+            pullDeletionPolicy: "Merge",
+        });
+        expect(pushSecret(tuned, "region2").spec).toMatchObject({
+            refreshInterval: "45s",
+            updatePolicy: "IfNotExists",
+            deletionPolicy: "Delete",
+        });
         expect(externalSecret(tuned).spec).toMatchObject({ refreshInterval: "1m", target: { deletionPolicy: "Merge" } });
         expect(validateEsoObjects([pushSecret(tuned, "region2"), externalSecret(tuned)])).toEqual(["", ""]);
     });
@@ -175,16 +229,21 @@ describe("pushSecret", () => {
         const regions = ["region1", "region2", "region3"];
         expect(regions.map((region) => pushTargetRegions(db, region, regions))).toEqual([["region2", "region3"], [], []]);
         expect(regions.map((region) => pushTargetRegions(whole, region, regions))).toEqual([[], regions, []]);
-        expect(pushTargetRegions(db, "region1", regions).map((target) => pushSecret(db, target).metadata?.name)).toEqual(["db-credentials-to-region2", "db-credentials-to-region3"]);
+        expect(pushTargetRegions(db, "region1", regions).map((target) => pushSecret(db, target).metadata?.name)).toEqual([
+            "db-credentials-to-region2",
+            "db-credentials-to-region3",
+        ]);
     });
 
     it("selects exactly the store that reaches its target's Vault, by label", () => {
         for (const target of ["region1", "region2", "region3"]) {
-            expect(stores.filter((store) => selects(pushTargets(target), store.metadata?.labels)).map((store) => store.metadata?.name)).toEqual([
-                target === "region1" ? "vault-local-push" : `vault-${target}`,
-            ]);
+            expect(
+                stores.filter((store) => selects(pushTargets(target), store.metadata?.labels)).map((store) => store.metadata?.name),
+            ).toEqual([target === "region1" ? "vault-local-push" : `vault-${target}`]);
         }
-        expect(pushSecret(db, "region3").spec?.secretStoreRefs).toEqual([{ kind: "ClusterSecretStore", labelSelector: { matchLabels: pushTargets("region3") } }]);
+        expect(pushSecret(db, "region3").spec?.secretStoreRefs).toEqual([
+            { kind: "ClusterSecretStore", labelSelector: { matchLabels: pushTargets("region3") } },
+        ]);
     });
 });
 
@@ -196,13 +255,24 @@ describe("initial values", () => {
             updatePolicy: "IfNotExists",
             deletionPolicy: "None",
             secretStoreRefs: [{ kind: "ClusterSecretStore", name: "vault-local-push" }],
-            selector: { generatorRef: { apiVersion: "generators.external-secrets.io/v1alpha1", kind: "Password", name: "replicated-secret-password-32" } },
+            selector: {
+                generatorRef: {
+                    apiVersion: "generators.external-secrets.io/v1alpha1",
+                    kind: "Password",
+                    name: "replicated-secret-password-32",
+                },
+            },
             data: [{ match: { secretKey: "password", remoteRef: { remoteKey: "databases/db-credentials", property: "password" } } }],
         });
-        expect(passwordGenerator("databases", 40)).toMatchObject({ metadata: { name: "replicated-secret-password-40", namespace: "databases" }, spec: { length: 40 } });
+        expect(passwordGenerator("databases", 40)).toMatchObject({
+            metadata: { name: "replicated-secret-password-40", namespace: "databases" },
+            spec: { length: 40 },
+        });
     });
 
     it("can come from a Secret with an operator-supplied value instead", () => {
-        expect(initialValuePush(db, { fromSecret: { secretName: "db-credentials-initial" } }).spec?.selector).toEqual({ secret: { name: "db-credentials-initial" } });
+        expect(initialValuePush(db, { fromSecret: { secretName: "db-credentials-initial" } }).spec?.selector).toEqual({
+            secret: { name: "db-credentials-initial" },
+        });
     });
 });

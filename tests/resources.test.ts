@@ -2,11 +2,18 @@
  * What each Vault server gets from its node: CPU and memory (the options, their rules and the chart's
  * `server.resources`), the Kubernetes quantities those options accept, and the servers' security context.
  */
-import type { V1PodSecurityContext, V1ResourceRequirements, V1SecurityContext } from "@kubernetes/client-node" with { "resolution-mode": "import" };
+import type { V1PodSecurityContext, V1ResourceRequirements, V1SecurityContext } from "@kubernetes/client-node" with {
+    "resolution-mode": "import",
+};
 import * as pulumi from "@pulumi/pulumi";
 import { parseOptions } from "../components/common/options";
 import { isCpuQuantity, isMemoryQuantity, isStorageQuantity, quantityBytes } from "../components/common/quantities";
-import { type VaultResourceOptions, resourceOptions, vaultResourceValues, vaultSecurityContextValues } from "../components/vault-server/resources";
+import {
+    type VaultResourceOptions,
+    resourceOptions,
+    vaultResourceValues,
+    vaultSecurityContextValues,
+} from "../components/vault-server/resources";
 import { vaultServerOptions } from "../components/vault-server/serverOptions";
 import { chartValidator, loadChartSchema as loadSchema, undeclaredPaths } from "./support/vaultChartSchema";
 
@@ -50,7 +57,11 @@ describe("resourceOptions", () => {
         [{ cpuRequest: "fast" }, "resources.cpuRequest", 'is "fast", but it must be a CPU quantity such as 500m, 1 or 2.5'],
         [{ cpuRequest: "0" }, "resources.cpuRequest", 'is "0", but it must be a CPU quantity'],
         [{ cpuRequest: "500M" }, "resources.cpuRequest", 'is "500M", but it must be a CPU quantity'],
-        [{ memoryRequest: "256" }, "resources.memoryRequest", 'is "256", but it must be a memory quantity with a unit such as 256Mi, 1Gi or 512M'],
+        [
+            { memoryRequest: "256" },
+            "resources.memoryRequest",
+            'is "256", but it must be a memory quantity with a unit such as 256Mi, 1Gi or 512M',
+        ],
         [{ memoryRequest: "256m" }, "resources.memoryRequest", 'is "256m", but it must be a memory quantity'],
         [{ memoryLimit: "1gi" }, "resources.memoryLimit", 'is "1gi", but it must be a memory quantity with a unit'],
         [{ memoryLimit: "0Gi" }, "resources.memoryLimit", 'is "0Gi", but it must be a memory quantity'],
@@ -72,7 +83,10 @@ describe("resourceOptions", () => {
         ["1025Mi", "1Gi"],
     ])("refuses a memory request of %s above a limit of %s (compared in bytes)", (memoryRequest, memoryLimit) => {
         expect(refusals({ memoryRequest, memoryLimit })).toEqual([
-            { propertyPath: "resources.memoryRequest", reason: expect.stringContaining(`is ${memoryRequest}, more than memoryLimit ${memoryLimit}`) as unknown },
+            {
+                propertyPath: "resources.memoryRequest",
+                reason: expect.stringContaining(`is ${memoryRequest}, more than memoryLimit ${memoryLimit}`) as unknown,
+            },
         ]);
     });
 
@@ -86,7 +100,10 @@ describe("resourceOptions", () => {
 
     it("compares the defaults' request with a lower limit given alone", () => {
         expect(refusals({ memoryLimit: "128Mi" })).toEqual([
-            { propertyPath: "resources.memoryRequest", reason: expect.stringContaining("is 256Mi, more than memoryLimit 128Mi") as unknown },
+            {
+                propertyPath: "resources.memoryRequest",
+                reason: expect.stringContaining("is 256Mi, more than memoryLimit 128Mi") as unknown,
+            },
         ]);
     });
 
@@ -178,7 +195,10 @@ describe("the chart's values schema", () => {
     it("would catch values of the wrong type or at an undeclared path (so the check above can fail)", () => {
         const validate = chartValidator();
         expect(validate({ server: { resources: "500m", statefulSet: { securityContext: { pod: 1 } } } })).toBe(false);
-        expect(validate.errors?.map((e) => e.instancePath).sort()).toEqual(["/server/resources", "/server/statefulSet/securityContext/pod"]);
+        expect(validate.errors?.map((e) => e.instancePath).sort()).toEqual([
+            "/server/resources",
+            "/server/statefulSet/securityContext/pod",
+        ]);
         expect(undeclaredPaths({ server: { resource: {}, statefulSet: { securityContexts: {} } } }, loadSchema())).toEqual([
             "server.resource",
             "server.statefulSet.securityContexts",

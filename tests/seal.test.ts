@@ -47,18 +47,48 @@ function refusals(seal: VaultSealOptions): { propertyPath: string; reason: strin
 
 /** One working configuration per seal type and credential source. */
 const SEALS: Record<string, VaultSealOptions> = {
-    "awskms with a Secret": { type: "awskms", parameters: { region: "eu-west-1", kms_key_id: "alias/vault" }, credentials: "secret", credentialsSecret: "kms" },
-    "awskms with IRSA": { type: "awskms", parameters: { region: "eu-west-1", kms_key_id: "alias/vault" }, credentials: "workload-identity", workloadIdentity: "arn:aws:iam::1:role/vault" },
-    "gcpckms with a Secret": { type: "gcpckms", parameters: { project: "p", region: "global", key_ring: "r", crypto_key: "k" }, credentials: "secret", credentialsSecret: "gcp" },
+    "awskms with a Secret": {
+        type: "awskms",
+        parameters: { region: "eu-west-1", kms_key_id: "alias/vault" },
+        credentials: "secret",
+        credentialsSecret: "kms",
+    },
+    "awskms with IRSA": {
+        type: "awskms",
+        parameters: { region: "eu-west-1", kms_key_id: "alias/vault" },
+        credentials: "workload-identity",
+        workloadIdentity: "arn:aws:iam::1:role/vault",
+    },
+    "gcpckms with a Secret": {
+        type: "gcpckms",
+        parameters: { project: "p", region: "global", key_ring: "r", crypto_key: "k" },
+        credentials: "secret",
+        credentialsSecret: "gcp",
+    },
     "gcpckms with Workload Identity": {
         type: "gcpckms",
         parameters: { project: "p", region: "global", key_ring: "r", crypto_key: "k" },
         credentials: "workload-identity",
         workloadIdentity: "vault@p.iam.gserviceaccount.com",
     },
-    "azurekeyvault with a Secret": { type: "azurekeyvault", parameters: { tenant_id: "t", vault_name: "v", key_name: "k" }, credentials: "secret", credentialsSecret: "azure" },
-    "azurekeyvault with a managed identity": { type: "azurekeyvault", parameters: { tenant_id: "t", vault_name: "v", key_name: "k" }, credentials: "workload-identity", workloadIdentity: "client-id" },
-    "transit with a Secret": { type: "transit", parameters: { address: "https://transit.example.com:8200", key_name: "autounseal", mount_path: "transit/" }, credentials: "secret", credentialsSecret: "transit" },
+    "azurekeyvault with a Secret": {
+        type: "azurekeyvault",
+        parameters: { tenant_id: "t", vault_name: "v", key_name: "k" },
+        credentials: "secret",
+        credentialsSecret: "azure",
+    },
+    "azurekeyvault with a managed identity": {
+        type: "azurekeyvault",
+        parameters: { tenant_id: "t", vault_name: "v", key_name: "k" },
+        credentials: "workload-identity",
+        workloadIdentity: "client-id",
+    },
+    "transit with a Secret": {
+        type: "transit",
+        parameters: { address: "https://transit.example.com:8200", key_name: "autounseal", mount_path: "transit/" },
+        credentials: "secret",
+        credentialsSecret: "transit",
+    },
 };
 
 describe("seals", () => {
@@ -74,14 +104,17 @@ describe("seals", () => {
         expectValidChartValues({});
     });
 
-    it.each(Object.entries(SEALS))("%s: the seal stanza has its parameters, and the chart values pass the chart's schema", (_name, seal) => {
-        expect(refusals(seal)).toEqual([]);
-        const type = seal.type as keyof typeof SEAL_RULES;
-        expect(configFor({ seal }).seal?.[type]).toMatchObject(seal.parameters ?? {});
-        expect(Object.keys(configFor({ seal }).seal ?? {})).toEqual([type]);
-        expect(isAutoUnseal(resolvedSeal(sealOptions.parse(seal)))).toBe(true);
-        expectValidChartValues({ seal });
-    });
+    it.each(Object.entries(SEALS))(
+        "%s: the seal stanza has its parameters, and the chart values pass the chart's schema",
+        (_name, seal) => {
+            expect(refusals(seal)).toEqual([]);
+            const type = seal.type as keyof typeof SEAL_RULES;
+            expect(configFor({ seal }).seal?.[type]).toMatchObject(seal.parameters ?? {});
+            expect(Object.keys(configFor({ seal }).seal ?? {})).toEqual([type]);
+            expect(isAutoUnseal(resolvedSeal(sealOptions.parse(seal)))).toBe(true);
+            expectValidChartValues({ seal });
+        },
+    );
 
     it("with a Secret: credentials reach the servers as environment variables from it (or as its mounted file), never as values", () => {
         expect(valuesFor({ seal: SEALS["awskms with a Secret"] }).server.extraSecretEnvironmentVars).toEqual([
@@ -89,7 +122,9 @@ describe("seals", () => {
             { envName: "AWS_SECRET_ACCESS_KEY", secretName: "kms", secretKey: "AWS_SECRET_ACCESS_KEY" },
         ]);
         expect(valuesFor({ seal: SEALS["gcpckms with a Secret"] }).server.extraVolumes).toContainEqual({ type: "secret", name: "gcp" });
-        expect(configFor({ seal: SEALS["gcpckms with a Secret"] }).seal?.gcpckms.credentials).toBe("/vault/userconfig/gcp/credentials.json");
+        expect(configFor({ seal: SEALS["gcpckms with a Secret"] }).seal?.gcpckms.credentials).toBe(
+            "/vault/userconfig/gcp/credentials.json",
+        );
         expect(configFor({ seal: SEALS["transit with a Secret"] }).seal?.transit.tls_ca_cert).toBe("/vault/userconfig/transit/ca.crt");
         expect(valuesFor({ seal: SEALS["transit with a Secret"] }).server.extraSecretEnvironmentVars).toEqual([
             { envName: "VAULT_TOKEN", secretName: "transit", secretKey: "VAULT_TOKEN" },
@@ -115,7 +150,10 @@ describe("seals", () => {
     it("refuses a credentials Secret the chart cannot mount (its volume is userconfig-<name>, a DNS label)", () => {
         const seal = SEALS["awskms with a Secret"];
         expect(refusals({ ...seal, credentialsSecret: "kms.credentials" })).toEqual([
-            { propertyPath: "seal.credentialsSecret", reason: expect.stringContaining("but it must be a Secret name the chart can mount") as unknown },
+            {
+                propertyPath: "seal.credentialsSecret",
+                reason: expect.stringContaining("but it must be a Secret name the chart can mount") as unknown,
+            },
         ]);
         expect(refusals({ ...seal, credentialsSecret: "k".repeat(53) })).toEqual([
             { propertyPath: "seal.credentialsSecret", reason: expect.stringContaining("at most 52 characters") as unknown },
@@ -132,7 +170,12 @@ describe("seals", () => {
                     const seal = Object.values(SEALS).find((s) => s.type === type) as VaultSealOptions;
                     for (const credential of SEAL_RULES[type].credentials) {
                         expect(refusals({ ...seal, parameters: { ...seal.parameters, [credential]: value } })).toEqual([
-                            { propertyPath: "seal.parameters", reason: expect.stringContaining(`has ${credential}, which would put a credential in the server configuration`) as unknown },
+                            {
+                                propertyPath: "seal.parameters",
+                                reason: expect.stringContaining(
+                                    `has ${credential}, which would put a credential in the server configuration`,
+                                ) as unknown,
+                            },
                         ]);
                     }
                 },
@@ -142,14 +185,54 @@ describe("seals", () => {
     });
 
     it.each<[string, VaultSealOptions, string, string]>([
-        ["Shamir with parameters", { type: "shamir", parameters: { region: "eu-west-1" } }, "seal.parameters", "is set, but type is shamir"],
-        ["a parameter the type does not have", { ...SEALS["awskms with a Secret"], parameters: { region: "eu-west-1", kms_key_id: "k", vault_name: "v" } }, "seal.parameters", "has vault_name, which is not a awskms parameter"],
-        ["a required parameter left out", { ...SEALS["awskms with a Secret"], parameters: { region: "eu-west-1" } }, "seal.parameters", "lacks kms_key_id"],
-        ["an empty parameter", { ...SEALS["awskms with a Secret"], parameters: { region: " ", kms_key_id: "k" } }, "seal.parameters", "must be a non-empty value"],
-        ["a Secret without its name", { type: "awskms", parameters: { region: "eu-west-1", kms_key_id: "k" }, credentials: "secret" }, "seal.credentialsSecret", "is not set, but credentials is secret"],
-        ["workload identity without the identity", { type: "awskms", parameters: { region: "eu-west-1", kms_key_id: "k" }, credentials: "workload-identity" }, "seal.workloadIdentity", "is not set, but credentials is workload-identity"],
-        ["workload identity for transit, which has none", { ...SEALS["transit with a Secret"], credentials: "workload-identity", credentialsSecret: undefined, workloadIdentity: "x" }, "seal.credentials", "is workload-identity, but type transit has none"],
-        ["both a Secret and an identity", { ...SEALS["awskms with a Secret"], workloadIdentity: "arn" }, "seal.workloadIdentity", "use one of the two"],
+        [
+            "Shamir with parameters",
+            { type: "shamir", parameters: { region: "eu-west-1" } },
+            "seal.parameters",
+            "is set, but type is shamir",
+        ],
+        [
+            "a parameter the type does not have",
+            { ...SEALS["awskms with a Secret"], parameters: { region: "eu-west-1", kms_key_id: "k", vault_name: "v" } },
+            "seal.parameters",
+            "has vault_name, which is not a awskms parameter",
+        ],
+        [
+            "a required parameter left out",
+            { ...SEALS["awskms with a Secret"], parameters: { region: "eu-west-1" } },
+            "seal.parameters",
+            "lacks kms_key_id",
+        ],
+        [
+            "an empty parameter",
+            { ...SEALS["awskms with a Secret"], parameters: { region: " ", kms_key_id: "k" } },
+            "seal.parameters",
+            "must be a non-empty value",
+        ],
+        [
+            "a Secret without its name",
+            { type: "awskms", parameters: { region: "eu-west-1", kms_key_id: "k" }, credentials: "secret" },
+            "seal.credentialsSecret",
+            "is not set, but credentials is secret",
+        ],
+        [
+            "workload identity without the identity",
+            { type: "awskms", parameters: { region: "eu-west-1", kms_key_id: "k" }, credentials: "workload-identity" },
+            "seal.workloadIdentity",
+            "is not set, but credentials is workload-identity",
+        ],
+        [
+            "workload identity for transit, which has none",
+            { ...SEALS["transit with a Secret"], credentials: "workload-identity", credentialsSecret: undefined, workloadIdentity: "x" },
+            "seal.credentials",
+            "is workload-identity, but type transit has none",
+        ],
+        [
+            "both a Secret and an identity",
+            { ...SEALS["awskms with a Secret"], workloadIdentity: "arn" },
+            "seal.workloadIdentity",
+            "use one of the two",
+        ],
     ])("refuses %s", (_what, seal, propertyPath, reason) => {
         expect(refusals(seal)).toEqual([{ propertyPath, reason: expect.stringContaining(reason) as unknown }]);
     });

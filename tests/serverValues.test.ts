@@ -68,7 +68,12 @@ describe("vaultServerOptions", () => {
         expect(defaults).toEqual({
             ...vaultServerOptions.parse({}),
             host: HOST,
-            tls: { enabled: true, source: "cert-manager", secretName: "vault-server-tls", issuer: { kind: "ClusterIssuer", name: "vault-ca-issuer" } },
+            tls: {
+                enabled: true,
+                source: "cert-manager",
+                secretName: "vault-server-tls",
+                issuer: { kind: "ClusterIssuer", name: "vault-ca-issuer" },
+            },
             seal: { type: "shamir" },
             monitoring: {
                 retention: "60s",
@@ -93,7 +98,11 @@ describe("vaultServerOptions", () => {
         [{ chartVersion: "latest" }, "chartVersion", 'is "latest", but it must be a semantic version'],
         [{ imageTag: "latest" }, "imageTag", "a pinned image tag (not latest)"],
         [{ tls: { source: "none" } }, "tls.source", "set allowPlaintext to true"],
-        [{ seal: { type: "awskms", parameters: { region: "eu-west-1", kms_key_id: "k" } } }, "seal.credentials", "needs credentials for the KMS"],
+        [
+            { seal: { type: "awskms", parameters: { region: "eu-west-1", kms_key_id: "k" } } },
+            "seal.credentials",
+            "needs credentials for the KMS",
+        ],
         [{ ingressClassName: "traefik", ingressControllerNamespace: "traefik" }, "ingressClassName", "set ingressAnnotations"],
         [{ resources: { memoryRequest: "2Gi", memoryLimit: "1Gi" } }, "resources.memoryRequest", "more than memoryLimit 1Gi"],
     ])("refuses %j, naming the property", (options, propertyPath, reason) => {
@@ -134,16 +143,19 @@ describe("serverConfig", () => {
         expect(config.telemetry).toEqual({ prometheus_retention_time: "60s", disable_hostname: true });
     });
 
-    it.each([1, 3, 5, 7])("has one retry_join per server for %i servers, at each pod's stable address, verifying it with the CA and its name", (replicas) => {
-        const config = parsedConfig(settingsFor({ replicas }));
-        expect(config.storage.raft.retry_join).toEqual(
-            Array.from({ length: replicas }, (_, i) => ({
-                leader_api_addr: `https://vault-${i}.vault-internal:8200`,
-                leader_ca_cert_file: "/vault/userconfig/vault-server-tls/ca.crt",
-                leader_tls_servername: `vault-${i}.vault-internal`,
-            })),
-        );
-    });
+    it.each([1, 3, 5, 7])(
+        "has one retry_join per server for %i servers, at each pod's stable address, verifying it with the CA and its name",
+        (replicas) => {
+            const config = parsedConfig(settingsFor({ replicas }));
+            expect(config.storage.raft.retry_join).toEqual(
+                Array.from({ length: replicas }, (_, i) => ({
+                    leader_api_addr: `https://vault-${i}.vault-internal:8200`,
+                    leader_ca_cert_file: "/vault/userconfig/vault-server-tls/ca.crt",
+                    leader_tls_servername: `vault-${i}.vault-internal`,
+                })),
+            );
+        },
+    );
 
     it("with TLS explicitly off, listens and joins in plain HTTP", () => {
         const config = parsedConfig(settingsFor({ tls: { source: "none", allowPlaintext: true } }));
@@ -171,7 +183,14 @@ describe("serverConfig", () => {
 
     it("writes the seal stanza of an auto-unseal seal, with its parameters", () => {
         const config = parsedConfig(
-            settingsFor({ seal: { type: "awskms", parameters: { region: "eu-west-1", kms_key_id: "alias/vault" }, credentials: "secret", credentialsSecret: "kms" } }),
+            settingsFor({
+                seal: {
+                    type: "awskms",
+                    parameters: { region: "eu-west-1", kms_key_id: "alias/vault" },
+                    credentials: "secret",
+                    credentialsSecret: "kms",
+                },
+            }),
         );
         expect(config.seal).toEqual({ awskms: { region: "eu-west-1", kms_key_id: "alias/vault" } });
     });
@@ -179,7 +198,12 @@ describe("serverConfig", () => {
     it("carries any seal parameter the options accept into the configuration unchanged (JSON quoting, no template sequences)", () => {
         fc.assert(
             fc.property(fc.string({ unit: "binary", minLength: 1 }), (endpoint) => {
-                const seal = { type: "awskms" as const, parameters: { region: "eu-west-1", kms_key_id: "k", endpoint }, credentials: "secret" as const, credentialsSecret: "kms" };
+                const seal = {
+                    type: "awskms" as const,
+                    parameters: { region: "eu-west-1", kms_key_id: "k", endpoint },
+                    credentials: "secret" as const,
+                    credentialsSecret: "kms",
+                };
                 fc.pre(sealOptions.safeParse(seal).success);
                 expect(parsedConfig(settingsFor({ seal })).seal?.awskms.endpoint).toBe(endpoint);
             }),
@@ -187,15 +211,39 @@ describe("serverConfig", () => {
         );
     });
 
-    it.each(["${path}", "a%{if x}b", "x${", "{{ .Values }}", "a}}b"])("refuses the seal parameter %j: a template sequence Vault or the chart's tpl would read", (endpoint) => {
-        expect(refusals({ seal: { type: "awskms", parameters: { region: "eu-west-1", kms_key_id: "k", endpoint }, credentials: "secret", credentialsSecret: "kms" } })).toEqual([
-            { propertyPath: "seal.parameters", reason: expect.stringContaining('a parameter must be a non-empty value without "${", "%{", "{{" or "}}"') as unknown },
-        ]);
-    });
+    it.each(["${path}", "a%{if x}b", "x${", "{{ .Values }}", "a}}b"])(
+        "refuses the seal parameter %j: a template sequence Vault or the chart's tpl would read",
+        (endpoint) => {
+            expect(
+                refusals({
+                    seal: {
+                        type: "awskms",
+                        parameters: { region: "eu-west-1", kms_key_id: "k", endpoint },
+                        credentials: "secret",
+                        credentialsSecret: "kms",
+                    },
+                }),
+            ).toEqual([
+                {
+                    propertyPath: "seal.parameters",
+                    reason: expect.stringContaining('a parameter must be a non-empty value without "${", "%{", "{{" or "}}"') as unknown,
+                },
+            ]);
+        },
+    );
 
     it("accepts a lone $ or % that opens no template", () => {
         const endpoint = "$5 and 10% {x}";
-        const config = parsedConfig(settingsFor({ seal: { type: "awskms", parameters: { region: "eu-west-1", kms_key_id: "k", endpoint }, credentials: "secret", credentialsSecret: "kms" } }));
+        const config = parsedConfig(
+            settingsFor({
+                seal: {
+                    type: "awskms",
+                    parameters: { region: "eu-west-1", kms_key_id: "k", endpoint },
+                    credentials: "secret",
+                    credentialsSecret: "kms",
+                },
+            }),
+        );
         expect(config.seal?.awskms.endpoint).toBe(endpoint);
     });
 
@@ -214,7 +262,9 @@ describe("vaultHelmValues", () => {
     });
 
     it("would be caught by that schema if a value had the wrong type", () => {
-        const broken = structuredClone(values) as unknown as { server: { ingress: { enabled: unknown }; ha: { raft: { enabled: unknown } } } };
+        const broken = structuredClone(values) as unknown as {
+            server: { ingress: { enabled: unknown }; ha: { raft: { enabled: unknown } } };
+        };
         broken.server.ingress.enabled = "yes";
         broken.server.ha.raft.enabled = 1;
         const validate = chartValidator();

@@ -27,15 +27,33 @@ const localPush = localStore({ ...spec, role: "external-secrets-push" }, "push")
 const { caSecret: _ca, ...plainSpec } = spec;
 const localPlain = localStore({ ...plainSpec, role: "external-secrets-pull" }, "read");
 const CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
-const peer = peerStore({ peer: "region2", address: "https://vault.region2.example.com", caCert: CA, kvMount: "secret", namespace: "external-secrets" });
-const peerWithoutCa = peerStore({ peer: "region3", address: "https://vault.region3.example.com", caCert: "", kvMount: "kv", namespace: "eso" });
+const peer = peerStore({
+    peer: "region2",
+    address: "https://vault.region2.example.com",
+    caCert: CA,
+    kvMount: "secret",
+    namespace: "external-secrets",
+});
+const peerWithoutCa = peerStore({
+    peer: "region3",
+    address: "https://vault.region3.example.com",
+    caCert: "",
+    kvMount: "kv",
+    namespace: "eso",
+});
 const peerJwt = peerStore({
     peer: "region2",
     address: "https://vault.region2.example.com",
     caCert: CA,
     kvMount: "secret",
     namespace: "external-secrets",
-    auth: { kind: "jwt", path: "jwt-region1", role: "external-secrets-push", audience: "https://vault.region2.example.com", serviceAccount: spec.serviceAccount },
+    auth: {
+        kind: "jwt",
+        path: "jwt-region1",
+        role: "external-secrets-push",
+        audience: "https://vault.region2.example.com",
+        serviceAccount: spec.serviceAccount,
+    },
 });
 
 describe("ESO's schemas", () => {
@@ -121,13 +139,17 @@ describe("peer stores", () => {
                 path: "jwt-region1",
                 role: "external-secrets-push",
                 kubernetesServiceAccountToken: {
-                    serviceAccountRef: { name: "external-secrets", namespace: "external-secrets", audiences: ["https://vault.region2.example.com"] },
+                    serviceAccountRef: {
+                        name: "external-secrets",
+                        namespace: "external-secrets",
+                        audiences: ["https://vault.region2.example.com"],
+                    },
                     audiences: ["https://vault.region2.example.com"],
                     expirationSeconds: 600,
                 },
             },
         });
-        expect(JSON.stringify(peerJwt)).not.toContain("token\"");
+        expect(JSON.stringify(peerJwt)).not.toContain('token"');
     });
 
     it("serve only namespaces allowed to replicate, and carry the push-target label a PushSecret selects", () => {

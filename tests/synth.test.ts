@@ -159,7 +159,9 @@ function stackFile(config: Record<string, unknown>): string {
 
 /** A temporary copy of the peering fixture's Pulumi.yaml, running its program, with the given stack files. */
 function peeringWithStacks(stacks: Record<string, string>, dir = tempDir()): string {
-    const projectFile = fs.readFileSync(path.join(fixture, "Pulumi.yaml"), "utf8").replace(/^main: .*$/m, `main: ${path.join(fixture, "index.ts")}`);
+    const projectFile = fs
+        .readFileSync(path.join(fixture, "Pulumi.yaml"), "utf8")
+        .replace(/^main: .*$/m, `main: ${path.join(fixture, "index.ts")}`);
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, "Pulumi.yaml"), projectFile);
     for (const [stack, content] of Object.entries(stacks)) {
@@ -218,7 +220,11 @@ describe("synth of the region stacks", () => {
         expect(certificate?.dependsOn).toEqual([namespace?.urn]);
         expect(vault?.dependsOn).toEqual([certificate?.urn, namespace?.urn]);
         const eso = resources.find((r) => r.type === "kubernetes:helm.sh/v4:Chart" && r.name === "region1-external-secrets");
-        expect(eso?.inputs).toMatchObject({ chart: "external-secrets", version: "2.9.0", values: { installCRDs: true, leaderElect: true } });
+        expect(eso?.inputs).toMatchObject({
+            chart: "external-secrets",
+            version: "2.9.0",
+            values: { installCRDs: true, leaderElect: true },
+        });
     });
 
     it("writes outputs.json with what peers need, the peer access as a secret", () => {
@@ -260,11 +266,26 @@ describe("synth of the region stacks", () => {
         // One policy per role: ESO reads and pushes under separate roles; the snapshot job only snapshots.
         const roles = resources
             .filter((r) => r.type === "vault:kubernetes/authBackendRole:AuthBackendRole")
-            .map((r) => ({ role: r.inputs.roleName, policies: r.inputs.tokenPolicies, serviceAccounts: r.inputs.boundServiceAccountNames, audience: r.inputs.audience }));
+            .map((r) => ({
+                role: r.inputs.roleName,
+                policies: r.inputs.tokenPolicies,
+                serviceAccounts: r.inputs.boundServiceAccountNames,
+                audience: r.inputs.audience,
+            }));
         expect(roles).toEqual(
             expect.arrayContaining([
-                { role: "external-secrets-pull", policies: ["external-secrets-pull"], serviceAccounts: ["external-secrets"], audience: "vault" },
-                { role: "external-secrets-push", policies: ["external-secrets-push"], serviceAccounts: ["external-secrets"], audience: "vault" },
+                {
+                    role: "external-secrets-pull",
+                    policies: ["external-secrets-pull"],
+                    serviceAccounts: ["external-secrets"],
+                    audience: "vault",
+                },
+                {
+                    role: "external-secrets-push",
+                    policies: ["external-secrets-push"],
+                    serviceAccounts: ["external-secrets"],
+                    audience: "vault",
+                },
                 { role: "raft-snapshot", policies: ["raft-snapshot"], serviceAccounts: ["vault-snapshot"], audience: "vault-snapshot" },
             ]),
         );
@@ -273,11 +294,22 @@ describe("synth of the region stacks", () => {
             expect(r.provider?.startsWith(`${provider?.urn}::`)).toBe(true);
         }
         const token = resources.find((r) => r.type === "vault:index/token:Token");
-        expect(token?.inputs).toMatchObject({ displayName: `peer-${peer}`, noParent: true, period: "720h", renewable: true, policies: ["external-secrets-push"] });
-        const stores = resources.filter((r) => r.type === "kubernetes:external-secrets.io/v1:ClusterSecretStore").map((r) => (r.inputs.metadata as { name: string }).name);
+        expect(token?.inputs).toMatchObject({
+            displayName: `peer-${peer}`,
+            noParent: true,
+            period: "720h",
+            renewable: true,
+            policies: ["external-secrets-push"],
+        });
+        const stores = resources
+            .filter((r) => r.type === "kubernetes:external-secrets.io/v1:ClusterSecretStore")
+            .map((r) => (r.inputs.metadata as { name: string }).name);
         expect(stores.sort()).toEqual(["vault-local", "vault-local-push", `vault-${peer}`]);
         const tokenSecret = resources.find((r) => r.type === "kubernetes:core/v1:Secret");
-        expect(tokenSecret?.inputs).toMatchObject({ metadata: { name: `vault-${peer}-token`, namespace: "external-secrets" }, stringData: "[secret]" });
+        expect(tokenSecret?.inputs).toMatchObject({
+            metadata: { name: `vault-${peer}-token`, namespace: "external-secrets" },
+            stringData: "[secret]",
+        });
         const reference = resources.find((r) => r.type === "pulumi:pulumi:StackReference");
         expect(reference?.inputs).toEqual({ name: `organization/openova-vault/${peer}` });
     });
@@ -293,14 +325,27 @@ describe("synth of the region stacks", () => {
             "PushSecret/db-credentials-initial",
             "PushSecret/db-credentials-to-region2",
         ]);
-        expect(kindsAndNames(two)).toEqual(["ClusterSecretStore/vault-local", "ClusterSecretStore/vault-local-push", "ClusterSecretStore/vault-region1", "ExternalSecret/db-credentials"]);
+        expect(kindsAndNames(two)).toEqual([
+            "ClusterSecretStore/vault-local",
+            "ClusterSecretStore/vault-local-push",
+            "ClusterSecretStore/vault-region1",
+            "ExternalSecret/db-credentials",
+        ]);
         expect(validateEsoObjects([...one, ...two])).toEqual([...one, ...two].map(() => ""));
     });
 
     it("replicates db-credentials: materialized in every region, pushed by region1 to every peer Vault, first value generated once, in region1", () => {
         const objects = (region: string) =>
             parseAllDocuments(fs.readFileSync(path.join(out, region, "manifests.yaml"), "utf8"))
-                .map((d) => d.toJS() as { kind: string; apiVersion: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; spec: Record<string, unknown> })
+                .map(
+                    (d) =>
+                        d.toJS() as {
+                            kind: string;
+                            apiVersion: string;
+                            metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+                            spec: Record<string, unknown>;
+                        },
+                )
                 .filter((d) => d.metadata.namespace === "databases");
         const [one, two] = [objects("region1"), objects("region2")];
         expect(validateEsoObjects([...one, ...two])).toEqual([...one, ...two].map(() => ""));
@@ -313,63 +358,80 @@ describe("synth of the region stacks", () => {
         expect(two.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(["ExternalSecret/db-credentials"]);
         // The push reaches the peer's store: its selector matches that store in region1, and no other.
         const push = one.find((o) => o.kind === "PushSecret" && o.metadata.name === "db-credentials-to-region2");
-        const selector = (push?.spec.secretStoreRefs as { labelSelector: { matchLabels: Record<string, string> } }[])[0].labelSelector.matchLabels;
+        const selector = (push?.spec.secretStoreRefs as { labelSelector: { matchLabels: Record<string, string> } }[])[0].labelSelector
+            .matchLabels;
         const stores = parseAllDocuments(fs.readFileSync(path.join(out, "region1", "manifests.yaml"), "utf8"))
             .map((d) => d.toJS() as { kind: string; metadata: { name: string; labels?: Record<string, string> } })
             .filter((d) => d.kind === "ClusterSecretStore");
-        const selected = stores.filter((s) => Object.entries(selector).every(([k, v]) => s.metadata.labels?.[k] === v)).map((s) => s.metadata.name);
+        const selected = stores
+            .filter((s) => Object.entries(selector).every(([k, v]) => s.metadata.labels?.[k] === v))
+            .map((s) => s.metadata.name);
         expect(selected).toEqual(["vault-region2"]);
         const initial = one.find((o) => o.metadata.name === "db-credentials-initial" && o.kind === "PushSecret");
         // The first value is written through the local push store, never the read-only vault-local.
-        expect(initial?.spec).toMatchObject({ updatePolicy: "IfNotExists", secretStoreRefs: [{ kind: "ClusterSecretStore", name: "vault-local-push" }] });
+        expect(initial?.spec).toMatchObject({
+            updatePolicy: "IfNotExists",
+            secretStoreRefs: [{ kind: "ClusterSecretStore", name: "vault-local-push" }],
+        });
     });
 
     describe("with the hardening defaults", () => {
-        it.each(["region1", "region2"])("has cert-manager issue %s's server certificate, in Vault's namespace, for the public host and every in-cluster name", (region) => {
-            const certificates = manifestsOf(out, region).filter((o) => o.kind === "Certificate");
-            expect(certificates).toHaveLength(1);
-            expect(certificates[0]).toMatchObject({
-                apiVersion: "cert-manager.io/v1",
-                metadata: { name: "vault-server-tls", namespace: "vault" },
-                spec: {
-                    secretName: "vault-server-tls",
-                    issuerRef: { group: "cert-manager.io", kind: "ClusterIssuer", name: "vault-ca-issuer" },
-                    ipAddresses: ["127.0.0.1"],
-                },
-            });
-            // The peers and the ingress, the local stores and the snapshot job, and Raft's joins.
-            expect(certificates[0].spec.dnsNames).toEqual(expect.arrayContaining([`vault.${region}.example.com`, "vault-active.vault.svc", "*.vault-internal"]));
-            expect(certificates[0].spec).not.toHaveProperty("commonName");
-        });
+        it.each(["region1", "region2"])(
+            "has cert-manager issue %s's server certificate, in Vault's namespace, for the public host and every in-cluster name",
+            (region) => {
+                const certificates = manifestsOf(out, region).filter((o) => o.kind === "Certificate");
+                expect(certificates).toHaveLength(1);
+                expect(certificates[0]).toMatchObject({
+                    apiVersion: "cert-manager.io/v1",
+                    metadata: { name: "vault-server-tls", namespace: "vault" },
+                    spec: {
+                        secretName: "vault-server-tls",
+                        issuerRef: { group: "cert-manager.io", kind: "ClusterIssuer", name: "vault-ca-issuer" },
+                        ipAddresses: ["127.0.0.1"],
+                    },
+                });
+                // The peers and the ingress, the local stores and the snapshot job, and Raft's joins.
+                expect(certificates[0].spec.dnsNames).toEqual(
+                    expect.arrayContaining([`vault.${region}.example.com`, "vault-active.vault.svc", "*.vault-internal"]),
+                );
+                expect(certificates[0].spec).not.toHaveProperty("commonName");
+            },
+        );
 
-        it.each(["region1", "region2"])("serves only TLS in %s: the listener serves the mounted certificate, Raft joins verify the leader, the CLI trusts the CA", async (region) => {
-            const values = vaultChartValues(resourcesOf(out, region));
-            expect(values.global.tlsDisable).toBe(false);
-            expect(values.server.extraVolumes).toEqual([{ type: "secret", name: "vault-server-tls" }]);
-            expect(values.server.extraEnvironmentVars).toEqual({ VAULT_CACERT: "/vault/userconfig/vault-server-tls/ca.crt" });
-            const config = await raftConfigOf(values);
-            expect(config.listener.tcp).toMatchObject({
-                tls_cert_file: "/vault/userconfig/vault-server-tls/tls.crt",
-                tls_key_file: "/vault/userconfig/vault-server-tls/tls.key",
-                tls_min_version: "tls12",
-            });
-            expect(config.listener.tcp).not.toHaveProperty("tls_disable");
-            // Telemetry for Prometheus is on; its metrics need a token (no unauthenticated access), and
-            // no ServiceMonitor or rules are declared unless configured.
-            expect((config as unknown as { telemetry: unknown }).telemetry).toEqual({ prometheus_retention_time: "60s", disable_hostname: true });
-            expect(config.listener.tcp).not.toHaveProperty("telemetry");
-            expect(values).not.toHaveProperty("serverTelemetry");
-            expect(manifestsOf(out, region).filter((o) => o.kind === "PrometheusRule")).toEqual([]);
-            expect(config.storage.raft.retry_join).toEqual(
-                [0, 1, 2].map((i) => ({
-                    leader_api_addr: `https://vault-${i}.vault-internal:8200`,
-                    leader_ca_cert_file: "/vault/userconfig/vault-server-tls/ca.crt",
-                    leader_tls_servername: `vault-${i}.vault-internal`,
-                })),
-            );
-            // Shamir by default: no seal stanza.
-            expect(config.seal).toBeUndefined();
-        });
+        it.each(["region1", "region2"])(
+            "serves only TLS in %s: the listener serves the mounted certificate, Raft joins verify the leader, the CLI trusts the CA",
+            async (region) => {
+                const values = vaultChartValues(resourcesOf(out, region));
+                expect(values.global.tlsDisable).toBe(false);
+                expect(values.server.extraVolumes).toEqual([{ type: "secret", name: "vault-server-tls" }]);
+                expect(values.server.extraEnvironmentVars).toEqual({ VAULT_CACERT: "/vault/userconfig/vault-server-tls/ca.crt" });
+                const config = await raftConfigOf(values);
+                expect(config.listener.tcp).toMatchObject({
+                    tls_cert_file: "/vault/userconfig/vault-server-tls/tls.crt",
+                    tls_key_file: "/vault/userconfig/vault-server-tls/tls.key",
+                    tls_min_version: "tls12",
+                });
+                expect(config.listener.tcp).not.toHaveProperty("tls_disable");
+                // Telemetry for Prometheus is on; its metrics need a token (no unauthenticated access), and
+                // no ServiceMonitor or rules are declared unless configured.
+                expect((config as unknown as { telemetry: unknown }).telemetry).toEqual({
+                    prometheus_retention_time: "60s",
+                    disable_hostname: true,
+                });
+                expect(config.listener.tcp).not.toHaveProperty("telemetry");
+                expect(values).not.toHaveProperty("serverTelemetry");
+                expect(manifestsOf(out, region).filter((o) => o.kind === "PrometheusRule")).toEqual([]);
+                expect(config.storage.raft.retry_join).toEqual(
+                    [0, 1, 2].map((i) => ({
+                        leader_api_addr: `https://vault-${i}.vault-internal:8200`,
+                        leader_ca_cert_file: "/vault/userconfig/vault-server-tls/ca.crt",
+                        leader_tls_servername: `vault-${i}.vault-internal`,
+                    })),
+                );
+                // Shamir by default: no seal stanza.
+                expect(config.seal).toBeUndefined();
+            },
+        );
 
         it.each(["region1", "region2"])("has the cilium ingress of %s pass TLS through to the servers", (region) => {
             expect(vaultChartValues(resourcesOf(out, region)).server.ingress).toMatchObject({
@@ -380,40 +442,55 @@ describe("synth of the region stacks", () => {
 
         it("gives the hashicorp/vault chart values its own schema accepts, with no key it does not declare", () => {
             for (const region of ["region1", "region2"]) {
-                expect({ region, ...chartSchemaProblems(vaultChartValues(resourcesOf(out, region))) }).toEqual({ region, errors: null, undeclared: [] });
+                expect({ region, ...chartSchemaProblems(vaultChartValues(resourcesOf(out, region))) }).toEqual({
+                    region,
+                    errors: null,
+                    undeclared: [],
+                });
             }
         });
 
         it.each(["region1", "region2"])("enables two audit devices in %s's Vault: a file on the audit volume, and stdout", (region) => {
             const audits = resourcesOf(out, region).filter((r) => r.type === "vault:index/audit:Audit");
             expect(audits.map((r) => r.inputs)).toEqual([
-                expect.objectContaining({ path: "file", type: "file", options: { file_path: "/vault/audit/vault-audit.log", mode: "0600" } }),
+                expect.objectContaining({
+                    path: "file",
+                    type: "file",
+                    options: { file_path: "/vault/audit/vault-audit.log", mode: "0600" },
+                }),
                 expect.objectContaining({ path: "stdout", type: "file", options: { file_path: "stdout" } }),
             ]);
         });
 
-        it.each(["region1", "region2"])("scopes %s's stores to labelled namespaces, and the local ones reach Vault over TLS, trusting its CA", (region) => {
-            const peer = region === "region1" ? "region2" : "region1";
-            const stores = manifestsOf(out, region).filter((o) => o.kind === "ClusterSecretStore");
-            const scope = (label: string) => [{ namespaceSelector: { matchLabels: { [label]: "true" } } }];
-            expect(Object.fromEntries(stores.map((s) => [s.metadata.name, s.spec.conditions]))).toEqual({
-                "vault-local": scope("vault.openova.io/read"),
-                "vault-local-push": scope("vault.openova.io/replicate"),
-                [`vault-${peer}`]: scope("vault.openova.io/replicate"),
-            });
-            const vaultOf = (name: string) => (stores.find((s) => s.metadata.name === name)?.spec.provider as { vault: Record<string, unknown> }).vault;
-            for (const [name, role] of [
-                ["vault-local", "external-secrets-pull"],
-                ["vault-local-push", "external-secrets-push"],
-            ]) {
-                expect(vaultOf(name)).toMatchObject({
-                    server: "https://vault-active.vault.svc:8200",
-                    caProvider: { type: "Secret", name: "vault-server-tls", namespace: "vault", key: "ca.crt" },
-                    auth: { kubernetes: { role } },
+        it.each(["region1", "region2"])(
+            "scopes %s's stores to labelled namespaces, and the local ones reach Vault over TLS, trusting its CA",
+            (region) => {
+                const peer = region === "region1" ? "region2" : "region1";
+                const stores = manifestsOf(out, region).filter((o) => o.kind === "ClusterSecretStore");
+                const scope = (label: string) => [{ namespaceSelector: { matchLabels: { [label]: "true" } } }];
+                expect(Object.fromEntries(stores.map((s) => [s.metadata.name, s.spec.conditions]))).toEqual({
+                    "vault-local": scope("vault.openova.io/read"),
+                    "vault-local-push": scope("vault.openova.io/replicate"),
+                    [`vault-${peer}`]: scope("vault.openova.io/replicate"),
                 });
-            }
-            expect(vaultOf(`vault-${peer}`)).toMatchObject({ server: `https://vault.${peer}.example.com`, caBundle: Buffer.from(exampleCa).toString("base64") });
-        });
+                const vaultOf = (name: string) =>
+                    (stores.find((s) => s.metadata.name === name)?.spec.provider as { vault: Record<string, unknown> }).vault;
+                for (const [name, role] of [
+                    ["vault-local", "external-secrets-pull"],
+                    ["vault-local-push", "external-secrets-push"],
+                ]) {
+                    expect(vaultOf(name)).toMatchObject({
+                        server: "https://vault-active.vault.svc:8200",
+                        caProvider: { type: "Secret", name: "vault-server-tls", namespace: "vault", key: "ca.crt" },
+                        auth: { kubernetes: { role } },
+                    });
+                }
+                expect(vaultOf(`vault-${peer}`)).toMatchObject({
+                    server: `https://vault.${peer}.example.com`,
+                    caBundle: Buffer.from(exampleCa).toString("base64"),
+                });
+            },
+        );
 
         it("labels the replicated secret's namespace for what each region does there (region1 is its home), and ESO's namespace for both", () => {
             const patches = (region: string) =>
@@ -445,11 +522,17 @@ describe("synth of the region stacks", () => {
                         const refs = o.kind === "ExternalSecret" ? [o.spec.secretStoreRef] : (o.spec.secretStoreRefs as unknown[]);
                         return (refs as { name?: string; labelSelector?: { matchLabels: Record<string, string> } }[]).flatMap((ref) =>
                             stores.filter((s) =>
-                                ref.name !== undefined ? s.metadata.name === ref.name : Object.entries(ref.labelSelector?.matchLabels ?? {}).every(([k, v]) => s.metadata.labels?.[k] === v),
+                                ref.name !== undefined
+                                    ? s.metadata.name === ref.name
+                                    : Object.entries(ref.labelSelector?.matchLabels ?? {}).every(([k, v]) => s.metadata.labels?.[k] === v),
                             ),
                         );
                     });
-                expect({ region, used: used.map((s) => s.metadata.name).sort(), refused: used.filter((s) => !admits(s)).map((s) => s.metadata.name) }).toEqual({
+                expect({
+                    region,
+                    used: used.map((s) => s.metadata.name).sort(),
+                    refused: used.filter((s) => !admits(s)).map((s) => s.metadata.name),
+                }).toEqual({
                     region,
                     used: region === "region1" ? ["vault-local", "vault-local-push", "vault-region2"] : ["vault-local"],
                     refused: [],
@@ -475,37 +558,51 @@ describe("synth of the region stacks", () => {
             });
             const cilium = objects.filter((o) => o.kind === "CiliumNetworkPolicy");
             expect(cilium).toHaveLength(1);
-            expect(cilium[0]).toMatchObject({ apiVersion: "cilium.io/v2", metadata: { name: "vault-server-from-ingress", namespace: "vault" } });
+            expect(cilium[0]).toMatchObject({
+                apiVersion: "cilium.io/v2",
+                metadata: { name: "vault-server-from-ingress", namespace: "vault" },
+            });
             expect(cilium[0].spec).toEqual({
                 endpointSelector: { matchLabels: servers },
                 ingress: [{ fromEntities: ["ingress"], toPorts: [{ ports: [{ port: "8200", protocol: "TCP" }] }] }],
             });
         });
 
-        it.each(["region1", "region2"])("snapshots %s's Raft data hourly, over TLS, to a claim kept when the stack lets go of it", async (region) => {
-            const resources = resourcesOf(out, region);
-            const claim = resources.find((r) => r.type === "kubernetes:core/v1:PersistentVolumeClaim");
-            expect(claim?.options).toEqual({ retainOnDelete: true });
-            expect(claim?.inputs).toMatchObject({ metadata: { name: "vault-snapshots", namespace: "vault" }, spec: { resources: { requests: { storage: "10Gi" } } } });
-            const cronJobs = manifestsOf(out, region).filter((o) => o.kind === "CronJob");
-            expect(cronJobs).toHaveLength(1);
-            expect(cronJobs[0]).toMatchObject({ metadata: { name: "vault-snapshot", namespace: "vault" }, spec: { schedule: "0 * * * *", timeZone: "Etc/UTC", concurrencyPolicy: "Forbid" } });
-            const pod = (cronJobs[0].spec as { jobTemplate: { spec: { template: { spec: Record<string, unknown> } } } }).jobTemplate.spec.template.spec;
-            expect(pod.serviceAccountName).toBe("vault-snapshot");
-            expect(pod.volumes).toEqual(
-                expect.arrayContaining([
-                    { name: "snapshots", persistentVolumeClaim: { claimName: "vault-snapshots" } },
-                    // Only the CA of the servers' certificate, not its key.
-                    { name: "vault-ca", secret: { secretName: "vault-server-tls", items: [{ key: "ca.crt", path: "ca.crt" }] } },
-                ]),
-            );
-            expect((pod.containers as { env: { name: string; value: string }[] }[])[0].env).toEqual(
-                expect.arrayContaining([{ name: "VAULT_ADDR", value: "https://vault-active.vault.svc:8200" }]),
-            );
-            // Its own Vault role, with a policy that only reads snapshots.
-            const policy = resources.find((r) => r.type === "vault:index/policy:Policy" && r.inputs.name === "raft-snapshot")?.inputs.policy;
-            expect(JSON.parse(String(policy))).toEqual({ path: { "sys/storage/raft/snapshot": { capabilities: ["read"] } } });
-        });
+        it.each(["region1", "region2"])(
+            "snapshots %s's Raft data hourly, over TLS, to a claim kept when the stack lets go of it",
+            (region) => {
+                const resources = resourcesOf(out, region);
+                const claim = resources.find((r) => r.type === "kubernetes:core/v1:PersistentVolumeClaim");
+                expect(claim?.options).toEqual({ retainOnDelete: true });
+                expect(claim?.inputs).toMatchObject({
+                    metadata: { name: "vault-snapshots", namespace: "vault" },
+                    spec: { resources: { requests: { storage: "10Gi" } } },
+                });
+                const cronJobs = manifestsOf(out, region).filter((o) => o.kind === "CronJob");
+                expect(cronJobs).toHaveLength(1);
+                expect(cronJobs[0]).toMatchObject({
+                    metadata: { name: "vault-snapshot", namespace: "vault" },
+                    spec: { schedule: "0 * * * *", timeZone: "Etc/UTC", concurrencyPolicy: "Forbid" },
+                });
+                const pod = (cronJobs[0].spec as { jobTemplate: { spec: { template: { spec: Record<string, unknown> } } } }).jobTemplate
+                    .spec.template.spec;
+                expect(pod.serviceAccountName).toBe("vault-snapshot");
+                expect(pod.volumes).toEqual(
+                    expect.arrayContaining([
+                        { name: "snapshots", persistentVolumeClaim: { claimName: "vault-snapshots" } },
+                        // Only the CA of the servers' certificate, not its key.
+                        { name: "vault-ca", secret: { secretName: "vault-server-tls", items: [{ key: "ca.crt", path: "ca.crt" }] } },
+                    ]),
+                );
+                expect((pod.containers as { env: { name: string; value: string }[] }[])[0].env).toEqual(
+                    expect.arrayContaining([{ name: "VAULT_ADDR", value: "https://vault-active.vault.svc:8200" }]),
+                );
+                // Its own Vault role, with a policy that only reads snapshots.
+                const policy = resources.find((r) => r.type === "vault:index/policy:Policy" && r.inputs.name === "raft-snapshot")?.inputs
+                    .policy;
+                expect(JSON.parse(String(policy))).toEqual({ path: { "sys/storage/raft/snapshot": { capabilities: ["read"] } } });
+            },
+        );
     });
 
     it("writes no token value anywhere: neither the peer tokens nor the admin token", () => {
@@ -518,7 +615,12 @@ describe("synth of the region stacks", () => {
         const text = fs.readFileSync(path.join(out, "region1", "manifests.yaml"), "utf8");
         const documents = parseAllDocuments(text);
         expect(documents.flatMap((d) => d.errors)).toEqual([]);
-        expect(documents.map((d) => d.toJS() as { kind: string; metadata: { name: string } }).map((d) => `${d.kind}/${d.metadata.name}`).sort()).toEqual([
+        expect(
+            documents
+                .map((d) => d.toJS() as { kind: string; metadata: { name: string } })
+                .map((d) => `${d.kind}/${d.metadata.name}`)
+                .sort(),
+        ).toEqual([
             "Certificate/vault-server-tls",
             "CiliumNetworkPolicy/vault-server-from-ingress",
             "ClusterSecretStore/vault-local",
@@ -540,7 +642,9 @@ describe("synth of the region stacks", () => {
             "Secret/vault-region2-token",
             "ServiceAccount/vault-snapshot",
         ]);
-        expect(text).toContain("# patch (kubernetes:core/v1:NamespacePatch region1-namespace-databases): server-side applied to an existing Namespace");
+        expect(text).toContain(
+            "# patch (kubernetes:core/v1:NamespacePatch region1-namespace-databases): server-side applied to an existing Namespace",
+        );
         expect(text).toContain("#   vault 0.34.1 from https://helm.releases.hashicorp.com as release vault in namespace vault");
     });
 
@@ -576,23 +680,32 @@ describe("synth of a platform on its way up", () => {
         expect(resources.filter((r) => r.type.startsWith("vault:") || r.type === "pulumi:providers:vault")).toEqual([]);
         expect(resources.filter((r) => r.name.includes("store-local"))).toEqual([]);
         // The snapshots' claim comes from the first run on; the job (and its Vault role) once the Vault is configured.
-        expect(resources.filter((r) => r.name.startsWith("region2-snapshots-")).map((r) => `${r.type} ${(r.inputs.metadata as { name: string }).name}`)).toEqual([
-            "kubernetes:core/v1:PersistentVolumeClaim vault-snapshots",
-        ]);
+        expect(
+            resources
+                .filter((r) => r.name.startsWith("region2-snapshots-"))
+                .map((r) => `${r.type} ${(r.inputs.metadata as { name: string }).name}`),
+        ).toEqual(["kubernetes:core/v1:PersistentVolumeClaim vault-snapshots"]);
         // TLS does not wait for the Vault's configuration either.
         expect(resources.filter((r) => r.type === "kubernetes:cert-manager.io/v1:Certificate")).toHaveLength(1);
-        expect(run.stdout).toContain("The Vault of region2 is not configured by this run (openova-vault:vaultInitialized is false). Next: initialize and unseal it");
+        expect(run.stdout).toContain(
+            "The Vault of region2 is not configured by this run (openova-vault:vaultInitialized is false). Next: initialize and unseal it",
+        );
     });
 
     it("still lets the uninitialized region push to its configured peer", () => {
-        const stores = readJson<Resource[]>(path.join(out, "region2", "resources.json")).filter((r) => r.type.endsWith(":ClusterSecretStore"));
+        const stores = readJson<Resource[]>(path.join(out, "region2", "resources.json")).filter((r) =>
+            r.type.endsWith(":ClusterSecretStore"),
+        );
         expect(stores.map((r) => r.name)).toEqual(["region2-store-region1"]);
     });
 
     it("synthesizes a region whose peer has issued no token with a warning, not a failure", () => {
         const resources = readJson<Resource[]>(path.join(out, "region1", "resources.json"));
         // Its own stores only, none for the peer.
-        expect(resources.filter((r) => r.type.endsWith(":ClusterSecretStore")).map((r) => r.name)).toEqual(["region1-store-local", "region1-store-local-push"]);
+        expect(resources.filter((r) => r.type.endsWith(":ClusterSecretStore")).map((r) => r.name)).toEqual([
+            "region1-store-local",
+            "region1-store-local-push",
+        ]);
         expect(readJson<{ connectedPeers: string[] }>(path.join(out, "region1", "outputs.json")).connectedPeers).toEqual([]);
         expect(run.stdout).toContain(
             "Peer region2 (stack organization/openova-vault/region2) cannot receive pushes from region1 yet: it has granted region1 no access yet (its Vault is not configured",
@@ -623,7 +736,10 @@ describe("synth of a region with the provider settings overridden", () => {
         const out = path.join(project, "out");
         expect((await synth("--project", project, "--out", out)).code).toBe(0);
         const resources = readJson<Resource[]>(path.join(out, "region1", "resources.json"));
-        expect(resources.find((r) => r.type === "pulumi:providers:vault")?.inputs).toMatchObject({ address: "https://127.0.0.1:8200", caCertFile: ca });
+        expect(resources.find((r) => r.type === "pulumi:providers:vault")?.inputs).toMatchObject({
+            address: "https://127.0.0.1:8200",
+            caCertFile: ca,
+        });
         expect(resources.find((r) => r.type === "pulumi:pulumi:StackReference")?.inputs).toEqual({ name: "acme/openova-vault/region2" });
         expect(readJson<{ vaultCaCert: string; vaultAddress: string }>(path.join(out, "region1", "outputs.json"))).toMatchObject({
             vaultCaCert: pem,
@@ -631,7 +747,9 @@ describe("synth of a region with the provider settings overridden", () => {
         });
         // region2 trusts region1's CA in the store that pushes there.
         const peerStore = readJson<Resource[]>(path.join(out, "region2", "resources.json")).find((r) => r.name === "region2-store-region1");
-        expect(peerStore?.inputs).toMatchObject({ spec: { provider: { vault: { server: "https://vault.region1.example.com", caBundle: Buffer.from(pem).toString("base64") } } } });
+        expect(peerStore?.inputs).toMatchObject({
+            spec: { provider: { vault: { server: "https://vault.region1.example.com", caBundle: Buffer.from(pem).toString("base64") } } },
+        });
     });
 });
 
@@ -649,11 +767,16 @@ describe("synth of regions with the hardening options switched", () => {
     beforeAll(async () => {
         const { publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
         region1Key = publicKey.export({ type: "spki", format: "pem" }).toString();
-        const replicatedSecrets = [{ name: "db-credentials", namespace: "databases", keys: ["password"], home: "region1", initialValue: "generate" }];
+        const replicatedSecrets = [
+            { name: "db-credentials", namespace: "databases", keys: ["password"], home: "region1", initialValue: "generate" },
+        ];
         const project = projectWithStacks(
             (dir) => {
                 const jwks = path.join(dir, "region1-jwks.json");
-                fs.writeFileSync(jwks, JSON.stringify({ keys: [{ ...publicKey.export({ format: "jwk" }), use: "sig", alg: "ES256", kid: "region1" }] }));
+                fs.writeFileSync(
+                    jwks,
+                    JSON.stringify({ keys: [{ ...publicKey.export({ format: "jwk" }), use: "sig", alg: "ES256", kid: "region1" }] }),
+                );
                 return {
                     region1: stackFile({
                         domain: "example.com",
@@ -664,7 +787,12 @@ describe("synth of regions with the hardening options switched", () => {
                         monitoring: { serviceMonitor: true, prometheusRules: true, retention: "5m" },
                         vault: {
                             tls: { source: "secret", secretName: "vault-own-tls" },
-                            seal: { type: "awskms", parameters: { region: "eu-west-1", kms_key_id: "alias/vault-unseal" }, credentials: "workload-identity", workloadIdentity: roleArn },
+                            seal: {
+                                type: "awskms",
+                                parameters: { region: "eu-west-1", kms_key_id: "alias/vault-unseal" },
+                                credentials: "workload-identity",
+                                workloadIdentity: roleArn,
+                            },
                             auditDevices: ["stdout"],
                             snapshots: { enabled: false },
                         },
@@ -681,7 +809,11 @@ describe("synth of regions with the hardening options switched", () => {
                             tls: { source: "none", allowPlaintext: true },
                             seal: {
                                 type: "transit",
-                                parameters: { address: "https://transit.example.com:8200", key_name: "vault-unseal", mount_path: "transit/" },
+                                parameters: {
+                                    address: "https://transit.example.com:8200",
+                                    key_name: "vault-unseal",
+                                    mount_path: "transit/",
+                                },
                                 credentials: "secret",
                                 credentialsSecret: "vault-transit-credentials",
                             },
@@ -711,7 +843,11 @@ describe("synth of regions with the hardening options switched", () => {
 
     it("gives the hashicorp/vault chart values its own schema accepts, and ESO objects ESO's schemas accept", () => {
         for (const region of ["region1", "region2"]) {
-            expect({ region, ...chartSchemaProblems(vaultChartValues(resourcesOf(out, region))) }).toEqual({ region, errors: null, undeclared: [] });
+            expect({ region, ...chartSchemaProblems(vaultChartValues(resourcesOf(out, region))) }).toEqual({
+                region,
+                errors: null,
+                undeclared: [],
+            });
         }
         const objects = ["region1", "region2"].flatMap((region) => esoObjects(manifestsOf(out, region)));
         expect(objects.filter((o) => o.kind === "ClusterSecretStore")).toHaveLength(6);
@@ -720,7 +856,12 @@ describe("synth of regions with the hardening options switched", () => {
 
     describe("monitoring, when enabled", () => {
         it("scrapes the active Vault server: verifying its certificate with a token in region1, without a token over plain HTTP in region2", async () => {
-            const [one, two] = ["region1", "region2"].map((region) => vaultChartValues(resourcesOf(out, region)) as VaultValues & { serverTelemetry?: { serviceMonitor: Record<string, unknown> } });
+            const [one, two] = ["region1", "region2"].map(
+                (region) =>
+                    vaultChartValues(resourcesOf(out, region)) as VaultValues & {
+                        serverTelemetry?: { serviceMonitor: Record<string, unknown> };
+                    },
+            );
             expect(one.serverTelemetry?.serviceMonitor).toMatchObject({
                 enabled: true,
                 tlsConfig: { ca: { secret: { name: "vault-own-tls", key: "ca.crt" } }, serverName: "vault-active.vault.svc" },
@@ -737,8 +878,13 @@ describe("synth of regions with the hardening options switched", () => {
 
         it("scrapes ESO too, and lets Prometheus's namespace reach the Vault API", () => {
             for (const region of ["region1", "region2"]) {
-                const eso = resourcesOf(out, region).find((r) => r.type === "kubernetes:helm.sh/v4:Chart" && r.inputs.chart === "external-secrets");
-                expect((eso?.inputs.values as Record<string, unknown>).serviceMonitor).toMatchObject({ enabled: true, additionalLabels: { release: "prometheus" } });
+                const eso = resourcesOf(out, region).find(
+                    (r) => r.type === "kubernetes:helm.sh/v4:Chart" && r.inputs.chart === "external-secrets",
+                );
+                expect((eso?.inputs.values as Record<string, unknown>).serviceMonitor).toMatchObject({
+                    enabled: true,
+                    additionalLabels: { release: "prometheus" },
+                });
                 const policy = manifestsOf(out, region).find((o) => o.kind === "NetworkPolicy" && o.metadata.name === "vault-server");
                 expect(JSON.stringify(policy?.spec)).toContain('"kubernetes.io/metadata.name":"monitoring"');
             }
@@ -746,8 +892,12 @@ describe("synth of regions with the hardening options switched", () => {
 
         it("issues region1's metrics token (a secret, policy reading sys/metrics only); region2 serves metrics without one", () => {
             const one = resourcesOf(out, "region1");
-            expect(one.find((r) => r.type === "vault:index/policy:Policy" && r.inputs.name === "prometheus-metrics")?.inputs.policy).toContain('"sys/metrics": {');
-            expect(one.find((r) => r.type === "vault:index/token:Token" && (r.inputs.policies as string[]).includes("prometheus-metrics"))).toBeDefined();
+            expect(
+                one.find((r) => r.type === "vault:index/policy:Policy" && r.inputs.name === "prometheus-metrics")?.inputs.policy,
+            ).toContain('"sys/metrics": {');
+            expect(
+                one.find((r) => r.type === "vault:index/token:Token" && (r.inputs.policies as string[]).includes("prometheus-metrics")),
+            ).toBeDefined();
             expect(fs.readFileSync(path.join(out, "region1", "manifests.yaml"), "utf8")).not.toMatch(/token: (?!\[secret\])\S+/);
             expect(resourcesOf(out, "region2").filter((r) => r.type === "vault:index/token:Token")).toEqual([]);
         });
@@ -772,10 +922,17 @@ describe("synth of regions with the hardening options switched", () => {
             // TLS is on, so the cilium ingress still passes it through.
             expect(values.server.ingress.annotations).toEqual({ "ingress.cilium.io/tls-passthrough": "enabled" });
             const config = await raftConfigOf(values);
-            expect(config.listener.tcp).toMatchObject({ tls_cert_file: "/vault/userconfig/vault-own-tls/tls.crt", tls_key_file: "/vault/userconfig/vault-own-tls/tls.key" });
+            expect(config.listener.tcp).toMatchObject({
+                tls_cert_file: "/vault/userconfig/vault-own-tls/tls.crt",
+                tls_key_file: "/vault/userconfig/vault-own-tls/tls.key",
+            });
             expect(config.listener.tcp).not.toHaveProperty("tls_disable");
-            expect(config.storage.raft.retry_join.map((join: Record<string, string>) => join.leader_ca_cert_file)).toEqual(Array(3).fill("/vault/userconfig/vault-own-tls/ca.crt"));
-            for (const store of manifestsOf(out, "region1").filter((o) => o.kind === "ClusterSecretStore" && o.metadata.name.startsWith("vault-local"))) {
+            expect(config.storage.raft.retry_join.map((join: Record<string, string>) => join.leader_ca_cert_file)).toEqual(
+                Array(3).fill("/vault/userconfig/vault-own-tls/ca.crt"),
+            );
+            for (const store of manifestsOf(out, "region1").filter(
+                (o) => o.kind === "ClusterSecretStore" && o.metadata.name.startsWith("vault-local"),
+            )) {
                 expect((store.spec.provider as { vault: object }).vault).toMatchObject({
                     server: "https://vault-active.vault.svc:8200",
                     caProvider: { type: "Secret", name: "vault-own-tls", namespace: "vault", key: "ca.crt" },
@@ -792,13 +949,23 @@ describe("synth of regions with the hardening options switched", () => {
 
         it("enables only the stdout audit device", () => {
             const audits = resourcesOf(out, "region1").filter((r) => r.type === "vault:index/audit:Audit");
-            expect(audits.map((r) => r.inputs)).toEqual([expect.objectContaining({ path: "stdout", type: "file", options: { file_path: "stdout" } })]);
+            expect(audits.map((r) => r.inputs)).toEqual([
+                expect.objectContaining({ path: "stdout", type: "file", options: { file_path: "stdout" } }),
+            ]);
         });
 
         it("takes no snapshots: no CronJob, claim, service account, policy or role", () => {
             const resources = resourcesOf(out, "region1");
             expect(resources.filter((r) => r.parent?.includes("openova:vault:RaftSnapshots"))).toEqual([]);
-            expect(resources.filter((r) => ["kubernetes:batch/v1:CronJob", "kubernetes:core/v1:PersistentVolumeClaim", "kubernetes:core/v1:ServiceAccount"].includes(r.type))).toEqual([]);
+            expect(
+                resources.filter((r) =>
+                    [
+                        "kubernetes:batch/v1:CronJob",
+                        "kubernetes:core/v1:PersistentVolumeClaim",
+                        "kubernetes:core/v1:ServiceAccount",
+                    ].includes(r.type),
+                ),
+            ).toEqual([]);
             expect(resources.filter((r) => r.inputs.name === "raft-snapshot" || r.inputs.roleName === "raft-snapshot")).toEqual([]);
         });
     });
@@ -812,8 +979,15 @@ describe("synth of regions with the hardening options switched", () => {
             expect(values.server.extraEnvironmentVars).toEqual({});
             const config = await raftConfigOf(values);
             // (Metrics without a token: chosen for this region, on the listener.)
-            expect(config.listener.tcp).toEqual({ address: "[::]:8200", cluster_address: "[::]:8201", tls_disable: true, telemetry: { unauthenticated_metrics_access: true } });
-            expect(config.storage.raft.retry_join).toEqual([0, 1, 2].map((i) => ({ leader_api_addr: `http://vault-${i}.vault-internal:8200` })));
+            expect(config.listener.tcp).toEqual({
+                address: "[::]:8200",
+                cluster_address: "[::]:8201",
+                tls_disable: true,
+                telemetry: { unauthenticated_metrics_access: true },
+            });
+            expect(config.storage.raft.retry_join).toEqual(
+                [0, 1, 2].map((i) => ({ leader_api_addr: `http://vault-${i}.vault-internal:8200` })),
+            );
             const objects = manifestsOf(out, "region2");
             const local = objects.filter((o) => o.kind === "ClusterSecretStore" && o.metadata.name.startsWith("vault-local"));
             expect(local).toHaveLength(2);
@@ -823,8 +997,12 @@ describe("synth of regions with the hardening options switched", () => {
                 expect(vault).not.toHaveProperty("caProvider");
             }
             const job = objects.find((o) => o.kind === "CronJob");
-            const container = (job?.spec as { jobTemplate: { spec: { template: { spec: { containers: { env: { name: string; value: string }[] }[] } } } } }).jobTemplate.spec.template.spec.containers[0];
-            expect(container.env.filter((e) => e.name.startsWith("VAULT_"))).toEqual([{ name: "VAULT_ADDR", value: "http://vault-active.vault.svc:8200" }]);
+            const container = (
+                job?.spec as { jobTemplate: { spec: { template: { spec: { containers: { env: { name: string; value: string }[] }[] } } } } }
+            ).jobTemplate.spec.template.spec.containers[0];
+            expect(container.env.filter((e) => e.name.startsWith("VAULT_"))).toEqual([
+                { name: "VAULT_ADDR", value: "http://vault-active.vault.svc:8200" },
+            ]);
             // Allowed with TLS off: the Vault provider's address is http, and there is no CA to verify with.
             const provider = resources.find((r) => r.type === "pulumi:providers:vault");
             expect(provider?.inputs).toMatchObject({ address: "http://vault.region2.example.com" });
@@ -857,7 +1035,9 @@ describe("synth of regions with the hardening options switched", () => {
                     tls_ca_cert: "/vault/userconfig/vault-transit-credentials/ca.crt",
                 },
             });
-            expect(values.server.extraSecretEnvironmentVars).toEqual([{ envName: "VAULT_TOKEN", secretName: "vault-transit-credentials", secretKey: "VAULT_TOKEN" }]);
+            expect(values.server.extraSecretEnvironmentVars).toEqual([
+                { envName: "VAULT_TOKEN", secretName: "vault-transit-credentials", secretKey: "VAULT_TOKEN" },
+            ]);
             expect(values.server.extraVolumes).toEqual([{ type: "secret", name: "vault-transit-credentials" }]);
             expect(values.server.serviceAccount.annotations).toEqual({});
         });
@@ -867,32 +1047,47 @@ describe("synth of regions with the hardening options switched", () => {
         it.each([
             ["region1", "region2"],
             ["region2", "region1"],
-        ])("mounts in %s's Vault a JWT auth method for %s's cluster, with a push-only role for its ESO, and issues no token", (region, peer) => {
-            const resources = resourcesOf(out, region);
-            // No peer token and no token Secret (region1's only token is Prometheus's metrics token).
-            const tokens = resources.filter((r) => r.type === "vault:index/token:Token" || r.type === "kubernetes:core/v1:Secret");
-            expect(tokens.map((r) => r.name)).toEqual(region === "region1" ? ["region1-monitoring-metrics-token", "region1-monitoring-metrics-token"] : []);
-            const backends = resources.filter((r) => r.type === "vault:jwt/authBackend:AuthBackend");
-            expect(backends.map((r) => r.name)).toEqual([`${region}-peer-${peer}-jwt`]);
-            // region1 publishes its keys (the JWKS file); region2 is checked through OIDC discovery.
-            expect(backends[0].inputs).toEqual(
-                peer === "region1"
-                    ? expect.objectContaining({ path: "jwt-region1", type: "jwt", boundIssuer: "https://oidc.region1.example.com", jwtValidationPubkeys: [region1Key] })
-                    : expect.objectContaining({ path: "jwt-region2", type: "jwt", boundIssuer: "https://oidc.region2.example.com", oidcDiscoveryUrl: "https://oidc.region2.example.com" }),
-            );
-            expect(backends[0].inputs).not.toHaveProperty(peer === "region1" ? "oidcDiscoveryUrl" : "jwtValidationPubkeys");
-            const roles = resources.filter((r) => r.type === "vault:jwt/authBackendRole:AuthBackendRole");
-            expect(roles.map((r) => r.inputs)).toEqual([
-                expect.objectContaining({
-                    backend: `jwt-${peer}`,
-                    roleName: "external-secrets-push",
-                    roleType: "jwt",
-                    boundSubject: "system:serviceaccount:external-secrets:external-secrets",
-                    boundAudiences: [`https://vault.${region}.example.com`],
-                    tokenPolicies: ["external-secrets-push"],
-                }),
-            ]);
-        });
+        ])(
+            "mounts in %s's Vault a JWT auth method for %s's cluster, with a push-only role for its ESO, and issues no token",
+            (region, peer) => {
+                const resources = resourcesOf(out, region);
+                // No peer token and no token Secret (region1's only token is Prometheus's metrics token).
+                const tokens = resources.filter((r) => r.type === "vault:index/token:Token" || r.type === "kubernetes:core/v1:Secret");
+                expect(tokens.map((r) => r.name)).toEqual(
+                    region === "region1" ? ["region1-monitoring-metrics-token", "region1-monitoring-metrics-token"] : [],
+                );
+                const backends = resources.filter((r) => r.type === "vault:jwt/authBackend:AuthBackend");
+                expect(backends.map((r) => r.name)).toEqual([`${region}-peer-${peer}-jwt`]);
+                // region1 publishes its keys (the JWKS file); region2 is checked through OIDC discovery.
+                expect(backends[0].inputs).toEqual(
+                    peer === "region1"
+                        ? expect.objectContaining({
+                              path: "jwt-region1",
+                              type: "jwt",
+                              boundIssuer: "https://oidc.region1.example.com",
+                              jwtValidationPubkeys: [region1Key],
+                          })
+                        : expect.objectContaining({
+                              path: "jwt-region2",
+                              type: "jwt",
+                              boundIssuer: "https://oidc.region2.example.com",
+                              oidcDiscoveryUrl: "https://oidc.region2.example.com",
+                          }),
+                );
+                expect(backends[0].inputs).not.toHaveProperty(peer === "region1" ? "oidcDiscoveryUrl" : "jwtValidationPubkeys");
+                const roles = resources.filter((r) => r.type === "vault:jwt/authBackendRole:AuthBackendRole");
+                expect(roles.map((r) => r.inputs)).toEqual([
+                    expect.objectContaining({
+                        backend: `jwt-${peer}`,
+                        roleName: "external-secrets-push",
+                        roleType: "jwt",
+                        boundSubject: "system:serviceaccount:external-secrets:external-secrets",
+                        boundAudiences: [`https://vault.${region}.example.com`],
+                        tokenPolicies: ["external-secrets-push"],
+                    }),
+                ]);
+            },
+        );
 
         it.each([
             ["region1", "region2"],
@@ -920,24 +1115,27 @@ describe("synth of regions with the hardening options switched", () => {
         it.each([
             ["region1", "region2"],
             ["region2", "region1"],
-        ])("publishes %s's grant to %s and its token issuer as plain outputs: nothing secret crosses between the stacks", (region, peer) => {
-            const text = fs.readFileSync(path.join(out, region, "outputs.json"), "utf8");
-            expect(text).not.toContain(REDACTED);
-            const outputs = JSON.parse(text) as Record<string, unknown>;
-            expect(outputs.peerAccess).toEqual({
-                [peer]: {
-                    address: `https://vault.${region}.example.com`,
-                    caCert: region === "region1" ? exampleCa : "",
-                    jwt: { path: `jwt-${peer}`, role: "external-secrets-push", audience: `https://vault.${region}.example.com` },
-                },
-            });
-            expect(outputs.serviceAccountIssuer).toEqual({
-                issuer: `https://oidc.${region}.example.com`,
-                publicKeys: region === "region1" ? [region1Key] : [],
-                discoveryCaCert: "",
-            });
-            expect(outputs.connectedPeers).toEqual([peer]);
-        });
+        ])(
+            "publishes %s's grant to %s and its token issuer as plain outputs: nothing secret crosses between the stacks",
+            (region, peer) => {
+                const text = fs.readFileSync(path.join(out, region, "outputs.json"), "utf8");
+                expect(text).not.toContain(REDACTED);
+                const outputs = JSON.parse(text) as Record<string, unknown>;
+                expect(outputs.peerAccess).toEqual({
+                    [peer]: {
+                        address: `https://vault.${region}.example.com`,
+                        caCert: region === "region1" ? exampleCa : "",
+                        jwt: { path: `jwt-${peer}`, role: "external-secrets-push", audience: `https://vault.${region}.example.com` },
+                    },
+                });
+                expect(outputs.serviceAccountIssuer).toEqual({
+                    issuer: `https://oidc.${region}.example.com`,
+                    publicKeys: region === "region1" ? [region1Key] : [],
+                    discoveryCaCert: "",
+                });
+                expect(outputs.connectedPeers).toEqual([peer]);
+            },
+        );
     });
 });
 
@@ -964,7 +1162,11 @@ describe("synth with bad input", () => {
         // JWT peer auth is project-wide; region1 names its issuer, region2 does not.
         const dir = projectWithStacks(
             (project) => ({
-                region1: stackFile({ domain: "example.com", serviceAccountIssuer: { url: "https://oidc.region1.example.com", discovery: true }, vault: { tls: { source: "none" } } }),
+                region1: stackFile({
+                    domain: "example.com",
+                    serviceAccountIssuer: { url: "https://oidc.region1.example.com", discovery: true },
+                    vault: { tls: { source: "none" } },
+                }),
                 region2: stackFile({ domain: "example.com", vaultCaCertFile: caFile(project) }),
             }),
             { peerAuth: "jwt" },
@@ -974,7 +1176,9 @@ describe("synth with bad input", () => {
         expect(run.code).toBe(1);
         const errors = errorLines(run);
         expect(errors.filter((line) => line.startsWith('error: Invalid config for stack "region1": '))).toEqual([
-            expect.stringContaining("openova-vault:vault.tls.source is none, which sends every secret over the network in plaintext: set allowPlaintext to true"),
+            expect.stringContaining(
+                "openova-vault:vault.tls.source is none, which sends every secret over the network in plaintext: set allowPlaintext to true",
+            ),
         ]);
         const region2 = errors.filter((line) => line.startsWith('error: Invalid config for stack "region2": '));
         expect(region2).toContainEqual(expect.stringContaining("openova-vault:serviceAccountIssuer is not set, but peerAuth is jwt"));
@@ -1047,12 +1251,12 @@ describe("synth across stacks", () => {
             expect(both.code).toBe(0);
             // a hears nothing, b hears a, a hears b; b then runs again, since a's `heard` (which b reads
             // through `outputs`) changed.
-            expect(both.stderr.split("\n").filter((line) => line.startsWith("synth: ran")).map((line) => line.replace(/: \d+ resources.*$/, ""))).toEqual([
-                "synth: ran a",
-                "synth: ran b",
-                "synth: ran a again (run 2)",
-                "synth: ran b again (run 2)",
-            ]);
+            expect(
+                both.stderr
+                    .split("\n")
+                    .filter((line) => line.startsWith("synth: ran"))
+                    .map((line) => line.replace(/: \d+ resources.*$/, "")),
+            ).toEqual(["synth: ran a", "synth: ran b", "synth: ran a again (run 2)", "synth: ran b again (run 2)"]);
             expect(both.stdout).toContain("reads outputs of: a (program ran 2 time(s))");
         });
 
@@ -1109,7 +1313,11 @@ describe("synth across stacks", () => {
  */
 async function synthProcess(...args: string[]): Promise<Run> {
     try {
-        const { stdout, stderr } = await promisify(execFile)(process.execPath, ["--import", "tsx", path.join(projectDir, "tools", "synth", "cli.ts"), ...args], { cwd: projectDir });
+        const { stdout, stderr } = await promisify(execFile)(
+            process.execPath,
+            ["--import", "tsx", path.join(projectDir, "tools", "synth", "cli.ts"), ...args],
+            { cwd: projectDir },
+        );
         return { code: 0, stdout, stderr };
     } catch (error) {
         const failed = error as { code?: number; stdout?: string; stderr?: string };
@@ -1135,7 +1343,11 @@ describe("synth with requireOutput of another stack", () => {
         const out = tempDir();
         const run = await synthProcess("--project", fixture, "--out", out, "--stack", "greedy");
         expect(run.code).toBe(1);
-        expect(errorLines(run)).toEqual([expect.stringMatching(/^error: stack greedy: Error: Required output 'nonexistent' does not exist on stack 'organization\/peering\/base'\.$/)]);
+        expect(errorLines(run)).toEqual([
+            expect.stringMatching(
+                /^error: stack greedy: Error: Required output 'nonexistent' does not exist on stack 'organization\/peering\/base'\.$/,
+            ),
+        ]);
         expect(fs.readdirSync(out)).toEqual([]);
     });
 });
@@ -1161,8 +1373,12 @@ describe("synth of programs at the edges", () => {
 
     it("builds URNs as the engine does, without the root stack's type", () => {
         expect(engineUrn("dev", "proj", undefined, "a:b:C", "c")).toBe("urn:pulumi:dev::proj::a:b:C::c");
-        expect(engineUrn("dev", "proj", "urn:pulumi:dev::proj::pulumi:pulumi:Stack::proj-dev", "a:b:C", "c")).toBe("urn:pulumi:dev::proj::a:b:C::c");
-        expect(engineUrn("dev", "proj", "urn:pulumi:dev::proj::x:y:P$x:y:Q::q", "a:b:C", "c")).toBe("urn:pulumi:dev::proj::x:y:P$x:y:Q$a:b:C::c");
+        expect(engineUrn("dev", "proj", "urn:pulumi:dev::proj::pulumi:pulumi:Stack::proj-dev", "a:b:C", "c")).toBe(
+            "urn:pulumi:dev::proj::a:b:C::c",
+        );
+        expect(engineUrn("dev", "proj", "urn:pulumi:dev::proj::x:y:P$x:y:Q::q", "a:b:C", "c")).toBe(
+            "urn:pulumi:dev::proj::x:y:P$x:y:Q$a:b:C::c",
+        );
     });
 
     it("writes the exports as Pulumi does: undefined left out, an export with a secret in it secret as a whole", () => {
@@ -1188,7 +1404,9 @@ describe("synth of programs at the edges", () => {
         const text = fs.readFileSync(edge("manifests.yaml"), "utf8");
         const documents = parseAllDocuments(text);
         expect(documents.flatMap((d) => d.errors)).toEqual([]);
-        expect(documents.map((d) => d.toJS() as { kind: string; metadata: { name: string } }).map((d) => `${d.kind}/${d.metadata.name}`)).toEqual(["ConfigMap/leaf", "Secret/plain", "Secret/existing"]);
+        expect(
+            documents.map((d) => d.toJS() as { kind: string; metadata: { name: string } }).map((d) => `${d.kind}/${d.metadata.name}`),
+        ).toEqual(["ConfigMap/leaf", "Secret/plain", "Secret/existing"]);
         expect(text).toContain("---\n# patch (kubernetes:core/v1:SecretPatch patched): server-side applied to an existing Secret");
         expect(text).toContain("#   kubernetes:yaml/v2:ConfigGroup bundle: the provider expands it at deploy time");
         expect(run.stdout).toContain("warning: manifests.yaml leaves out kubernetes:yaml/v2:ConfigGroup bundle");
@@ -1197,7 +1415,9 @@ describe("synth of programs at the edges", () => {
     it("stops, with one line, a program that does not finish in time", async () => {
         const hung = await synth("--project", edgeCases, "--out", tempDir(), "--stack", "hang", "--timeout", "2");
         expect(hung.code).toBe(1);
-        expect(errorLines(hung)).toEqual(["error: stack hang: its program did not finish within 2 s (does a resource input or stack output never resolve?)"]);
+        expect(errorLines(hung)).toEqual([
+            "error: stack hang: its program did not finish within 2 s (does a resource input or stack output never resolve?)",
+        ]);
     });
 });
 
@@ -1208,7 +1428,11 @@ describe("synth of a program that exports an entrypoint function", () => {
         expect(run.code).toBe(0);
         // Stack references name stacks as <organization>/<project>/<stack>; offline, the organization is
         // that of Pulumi's self-managed backends.
-        expect(readJson(path.join(out, "dev", "outputs.json"))).toEqual({ namespace: "apps", organization: "organization", token: REDACTED });
+        expect(readJson(path.join(out, "dev", "outputs.json"))).toEqual({
+            namespace: "apps",
+            organization: "organization",
+            token: REDACTED,
+        });
         expect(readJson<Resource[]>(path.join(out, "dev", "resources.json")).map((r) => r.type)).toEqual(["kubernetes:core/v1:Namespace"]);
     });
 });
@@ -1259,7 +1483,9 @@ describe("synth with a bad project, stack name or --out", () => {
         const dir = tempDir();
         const run = await synth("--project", dir, "--out", path.join(dir, "out"));
         expect(run.code).toBe(1);
-        expect(errorLines(run)).toEqual([`error: ${path.join(dir, "Pulumi.yaml")}: not found; --project must name a Pulumi project directory`]);
+        expect(errorLines(run)).toEqual([
+            `error: ${path.join(dir, "Pulumi.yaml")}: not found; --project must name a Pulumi project directory`,
+        ]);
         expect(run.stderr).not.toMatch(STACK_TRACE);
         expect(fs.readdirSync(dir)).toEqual([]);
     });
@@ -1270,7 +1496,9 @@ describe("synth with a bad project, stack name or --out", () => {
         const run = await synth("--project", dir, "--out", path.join(dir, "out"));
         expect(run.code).toBe(1);
         expect(errorLines(run)).toHaveLength(1);
-        expect(errorLines(run)[0]).toMatch(new RegExp(`^error: ${path.join(dir, "Pulumi.yaml").replace(/[.]/g, "\\.")}: invalid YAML: .*line 3`));
+        expect(errorLines(run)[0]).toMatch(
+            new RegExp(`^error: ${path.join(dir, "Pulumi.yaml").replace(/[.]/g, "\\.")}: invalid YAML: .*line 3`),
+        );
         expect(run.stderr).not.toMatch(STACK_TRACE);
         expect(fs.existsSync(path.join(dir, "out"))).toBe(false);
     });

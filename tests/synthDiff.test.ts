@@ -48,7 +48,13 @@ const urn = (stack: string, type: string, name: string, parentType = "openova:va
 const PROVIDER = (stack: string) => `urn:pulumi:${stack}::openova-vault::pulumi:providers:kubernetes::${stack}::${stack}-id`;
 const REGION = (stack: string) => `urn:pulumi:${stack}::openova-vault::openova:vault:VaultRegion::${stack}`;
 
-function resource(stack: string, type: string, name: string, inputs: unknown, extra: Partial<SynthResourceRecord> = {}): SynthResourceRecord {
+function resource(
+    stack: string,
+    type: string,
+    name: string,
+    inputs: unknown,
+    extra: Partial<SynthResourceRecord> = {},
+): SynthResourceRecord {
     return { type, name, urn: urn(stack, type, name), custom: true, parent: REGION(stack), provider: PROVIDER(stack), inputs, ...extra };
 }
 
@@ -58,18 +64,30 @@ function chart(stack: string, replicas: number): SynthResourceRecord {
         version: "0.34.1",
         values: {
             injector: { enabled: false },
-            server: { ha: { enabled: true, replicas, raft: { config: raftConfig(replicas) } }, ingress: { hosts: [{ host: `vault.${stack}.example.com` }] } },
+            server: {
+                ha: { enabled: true, replicas, raft: { config: raftConfig(replicas) } },
+                ingress: { hosts: [{ host: `vault.${stack}.example.com` }] },
+            },
         },
     });
 }
 
 function raftConfig(replicas: number): string {
-    const joins = Array.from({ length: replicas }, (_, i) => `  retry_join {\n    leader_api_addr = "https://vault-${i}.vault-internal:8200"\n  }\n`);
+    const joins = Array.from(
+        { length: replicas },
+        (_, i) => `  retry_join {\n    leader_api_addr = "https://vault-${i}.vault-internal:8200"\n  }\n`,
+    );
     return `storage "raft" {\n  path = "/vault/data"\n${joins.join("")}}\n`;
 }
 
 const namespace = (stack: string, name: string, extra: Partial<SynthResourceRecord> = {}) =>
-    resource(stack, "kubernetes:core/v1:Namespace", `${stack}-${name}-namespace`, { apiVersion: "v1", kind: "Namespace", metadata: { name } }, extra);
+    resource(
+        stack,
+        "kubernetes:core/v1:Namespace",
+        `${stack}-${name}-namespace`,
+        { apiVersion: "v1", kind: "Namespace", metadata: { name } },
+        extra,
+    );
 
 function externalSecret(stack: string, name: string, refreshInterval = "30s"): SynthResourceRecord {
     return resource(stack, "kubernetes:external-secrets.io/v1:ExternalSecret", `${stack}-${name}`, {
@@ -105,24 +123,54 @@ function stackFiles(stack: string, resources: SynthResourceRecord[], outputs: Re
     return { resources: [...resources].sort((a, b) => (a.urn < b.urn ? -1 : 1)), outputs, manifests: manifestsOf(stack, resources) };
 }
 
-const baseOutputs = (stack: string) => ({ regionName: stack, peers: ["region2"], peerAccess: REDACTED, vaultAddress: `https://vault.${stack}.example.com` });
+const baseOutputs = (stack: string) => ({
+    regionName: stack,
+    peers: ["region2"],
+    peerAccess: REDACTED,
+    vaultAddress: `https://vault.${stack}.example.com`,
+});
 
 function baseTree(): Map<string, StackFiles> {
     return new Map([
-        ["region1", stackFiles("region1", [chart("region1", 3), namespace("region1", "vault"), externalSecret("region1", "db-credentials"), secret("region1", "peer-token")], baseOutputs("region1"))],
+        [
+            "region1",
+            stackFiles(
+                "region1",
+                [
+                    chart("region1", 3),
+                    namespace("region1", "vault"),
+                    externalSecret("region1", "db-credentials"),
+                    secret("region1", "peer-token"),
+                ],
+                baseOutputs("region1"),
+            ),
+        ],
         ["region2", stackFiles("region2", [chart("region2", 3), namespace("region2", "vault")], baseOutputs("region2"))],
     ]);
 }
 
 const render = (base: SynthTree, head: SynthTree, maxLength?: number) =>
-    renderMarkdown(diffSynth(base, head), { baseLabel: "main (1111111)", headLabel: "feature (2222222)", maxLength, fullCommand: "npm run synth-diff -- --base main --head feature" });
+    renderMarkdown(diffSynth(base, head), {
+        baseLabel: "main (1111111)",
+        headLabel: "feature (2222222)",
+        maxLength,
+        fullCommand: "npm run synth-diff -- --base main --head feature",
+    });
 
 // ---------------------------------------------------------------------------------------------------
 
 describe("valueChanges", () => {
     it("gives the path of each changed leaf, with odd keys quoted and array items indexed", () => {
-        const before = { values: { server: { ha: { replicas: 3 } } }, metadata: { labels: { "vault.openova.io/read": "true" } }, hosts: ["a", "b"] };
-        const after = { values: { server: { ha: { replicas: 5 } } }, metadata: { labels: { "vault.openova.io/read": "false" } }, hosts: ["a", "c"] };
+        const before = {
+            values: { server: { ha: { replicas: 3 } } },
+            metadata: { labels: { "vault.openova.io/read": "true" } },
+            hosts: ["a", "b"],
+        };
+        const after = {
+            values: { server: { ha: { replicas: 5 } } },
+            metadata: { labels: { "vault.openova.io/read": "false" } },
+            hosts: ["a", "c"],
+        };
         expect(valueChanges(before, after)).toEqual([
             { path: "hosts[1]", before: "b", after: "c" },
             { path: 'metadata.labels["vault.openova.io/read"]', before: "true", after: "false" },
@@ -138,7 +186,9 @@ describe("valueChanges", () => {
     });
 
     it("compares a changed item of a list field by field", () => {
-        expect(valueChanges({ joins: [{ addr: "x", tls: true }] }, { joins: [{ addr: "y", tls: true }] })).toEqual([{ path: "joins[0].addr", before: "x", after: "y" }]);
+        expect(valueChanges({ joins: [{ addr: "x", tls: true }] }, { joins: [{ addr: "y", tls: true }] })).toEqual([
+            { path: "joins[0].addr", before: "x", after: "y" },
+        ]);
     });
 
     it("treats keys present on one side as added or removed, ignores key order, and reports a changed type whole", () => {
@@ -214,10 +264,14 @@ describe("the line diff", () => {
     });
 
     it("diffs against nothing for added and removed texts, and keeps labels as they are", () => {
-        expect(unifiedDiff(undefined, "a\nb\n", { before: "x", after: "head y" })).toBe("--- /dev/null\n+++ head y\n@@ -0,0 +1,2 @@\n+a\n+b\n");
+        expect(unifiedDiff(undefined, "a\nb\n", { before: "x", after: "head y" })).toBe(
+            "--- /dev/null\n+++ head y\n@@ -0,0 +1,2 @@\n+a\n+b\n",
+        );
         expect(unifiedDiff("a\n", undefined, { before: "base y", after: "x" })).toBe("--- base y\n+++ /dev/null\n@@ -1,1 +0,0 @@\n-a\n");
         // jsdiff would quote a file name holding quotes; a label is not a file name.
-        expect(unifiedDiff("a\n", "b\n", { before: 'base labels["x/y"]', after: 'head labels["x/y"]' })).toMatch(/^--- base labels\["x\/y"\]\n\+\+\+ head labels\["x\/y"\]\n/);
+        expect(unifiedDiff("a\n", "b\n", { before: 'base labels["x/y"]', after: 'head labels["x/y"]' })).toMatch(
+            /^--- base labels\["x\/y"\]\n\+\+\+ head labels\["x\/y"\]\n/,
+        );
     });
 
     it("reports a rewrite beyond MAX_EDIT_LENGTH as removed then added between the common ends, quickly", () => {
@@ -225,7 +279,9 @@ describe("the line diff", () => {
         const a = Array.from({ length: n }, (_, i) => `a${i}`);
         const b = Array.from({ length: n }, (_, i) => `b${i}`);
         const started = Date.now();
-        expect(sequenceEdits(["same", ...a, "end"], ["same", ...b, "end"]).map((e) => [e.added ? "+" : e.removed ? "-" : " ", e.count])).toEqual([
+        expect(
+            sequenceEdits(["same", ...a, "end"], ["same", ...b, "end"]).map((e) => [e.added ? "+" : e.removed ? "-" : " ", e.count]),
+        ).toEqual([
             [" ", 1],
             ["-", n],
             ["+", n],
@@ -241,7 +297,9 @@ describe("the line diff", () => {
     });
 
     it("marks a missing final newline as unified diffs do", () => {
-        expect(unifiedDiff("x\ny", "x\ny\n", { before: "b", after: "h" })).toBe("--- b\n+++ h\n@@ -1,2 +1,2 @@\n x\n-y\n\\ No newline at end of file\n+y\n");
+        expect(unifiedDiff("x\ny", "x\ny\n", { before: "b", after: "h" })).toBe(
+            "--- b\n+++ h\n@@ -1,2 +1,2 @@\n x\n-y\n\\ No newline at end of file\n+y\n",
+        );
     });
 });
 
@@ -265,15 +323,24 @@ describe("parseManifests", () => {
         ].join("\n");
         const { header, documents } = parseManifests(text);
         expect(header).toBe("# header");
-        expect(documents.map((d) => d.key)).toEqual(["v1 Namespace external-secrets (patch)", "v1 Namespace external-secrets", "v1 ConfigMap apps/c", "v1 ConfigMap apps/c #2"]);
-        expect(documents[2].text).toBe("# kubernetes:core/v1:ConfigMap c\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  namespace: apps\n");
+        expect(documents.map((d) => d.key)).toEqual([
+            "v1 Namespace external-secrets (patch)",
+            "v1 Namespace external-secrets",
+            "v1 ConfigMap apps/c",
+            "v1 ConfigMap apps/c #2",
+        ]);
+        expect(documents[2].text).toBe(
+            "# kubernetes:core/v1:ConfigMap c\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  namespace: apps\n",
+        );
     });
 });
 
 describe("diffSynth and renderMarkdown", () => {
     it("says so in one line when nothing changed", () => {
         const markdown = render(baseTree(), baseTree());
-        expect(markdown).toBe(`${SYNTH_DIFF_MARKER}\n### Synth diff: \`main (1111111)\` → \`feature (2222222)\`\n\nNo changes: every stack (\`region1\`, \`region2\`) synthesizes the same at both.\n`);
+        expect(markdown).toBe(
+            `${SYNTH_DIFF_MARKER}\n### Synth diff: \`main (1111111)\` → \`feature (2222222)\`\n\nNo changes: every stack (\`region1\`, \`region2\`) synthesizes the same at both.\n`,
+        );
     });
 
     describe("a change to one stack", () => {
@@ -283,7 +350,9 @@ describe("diffSynth and renderMarkdown", () => {
             .filter((r) => r.name !== "region1-peer-token")
             .map((r) => (r.name === "region1-vault" ? chart("region1", 5) : r))
             .map((r) => (r.name === "region1-db-credentials" ? externalSecret("region1", "db-credentials", "1m") : r))
-            .map((r) => (r.name === "region1-vault-namespace" ? { ...r, options: { retainOnDelete: true }, dependsOn: [REGION("region1")] } : r));
+            .map((r) =>
+                r.name === "region1-vault-namespace" ? { ...r, options: { retainOnDelete: true }, dependsOn: [REGION("region1")] } : r,
+            );
         resources.push(externalSecret("region1", "app-token"));
         head.set("region1", stackFiles("region1", resources, { ...baseOutputs("region1"), peers: ["region2", "region3"] }));
         const diff = diffSynth(baseTree(), head);
@@ -313,7 +382,9 @@ describe("diffSynth and renderMarkdown", () => {
         });
 
         it("lists added and removed resources by name and type", () => {
-            expect(markdown).toContain("**Added resources (1)**\n\n- `region1-app-token` · `kubernetes:external-secrets.io/v1:ExternalSecret`\n");
+            expect(markdown).toContain(
+                "**Added resources (1)**\n\n- `region1-app-token` · `kubernetes:external-secrets.io/v1:ExternalSecret`\n",
+            );
             expect(markdown).toContain("**Removed resources (1)**\n\n- `region1-peer-token` · `kubernetes:core/v1:Secret`\n");
         });
 
@@ -326,7 +397,9 @@ describe("diffSynth and renderMarkdown", () => {
 
         it("shows a changed multi-line text as a diff of its lines", () => {
             expect(markdown).toContain("values.server.ha.raft.config: text, 12 lines → 18 lines (diff below)");
-            expect(markdown).toMatch(/```diff\n {2}--- base values\.server\.ha\.raft\.config\n {2}\+\+\+ head values\.server\.ha\.raft\.config\n/);
+            expect(markdown).toMatch(
+                /```diff\n {2}--- base values\.server\.ha\.raft\.config\n {2}\+\+\+ head values\.server\.ha\.raft\.config\n/,
+            );
             expect(markdown).toContain('  +    leader_api_addr = "https://vault-4.vault-internal:8200"\n');
         });
 
@@ -347,7 +420,14 @@ describe("diffSynth and renderMarkdown", () => {
 
         it("is the same whatever order the files list things in", () => {
             const shuffled = new Map(
-                [...head].reverse().map(([stack, files]) => [stack, { ...files, resources: [...files.resources].reverse(), outputs: Object.fromEntries(Object.entries(files.outputs).reverse()) }]),
+                [...head].reverse().map(([stack, files]) => [
+                    stack,
+                    {
+                        ...files,
+                        resources: [...files.resources].reverse(),
+                        outputs: Object.fromEntries(Object.entries(files.outputs).reverse()),
+                    },
+                ]),
             );
             const baseShuffled = new Map([...baseTree()].reverse());
             expect(render(baseShuffled, shuffled)).toBe(markdown);
@@ -376,10 +456,12 @@ describe("diffSynth and renderMarkdown", () => {
         head.set("region1", stackFiles("region1", resources, { ...baseOutputs("region1"), vaultAddress: REDACTED }));
         const diff = diffSynth(baseTree(), head);
         const markdown = render(baseTree(), head);
-        expect(diff.stacks[0]).toMatchObject({ changed: [{ name: "region1-peer-token", changes: [{ path: 'stringData.other', before: undefined, after: REDACTED }] }] });
+        expect(diff.stacks[0]).toMatchObject({
+            changed: [{ name: "region1-peer-token", changes: [{ path: "stringData.other", before: undefined, after: REDACTED }] }],
+        });
         expect(markdown).toContain('stringData.other: (absent) → "[secret]"');
         expect(markdown).toContain('vaultAddress: "https://vault.region1.example.com" → "[secret]"');
-        expect(markdown).toContain("+  other: \"[secret]\"");
+        expect(markdown).toContain('+  other: "[secret]"');
         // peerAccess was "[secret]" on both sides: nothing about it is reported.
         expect(markdown).not.toContain("peerAccess");
     });
@@ -389,7 +471,9 @@ describe("diffSynth and renderMarkdown", () => {
         const region2 = head.get("region2") as StackFiles;
         head.set("region2", { ...region2, outputs: { ...region2.outputs, note: "```\nbreak out\n```" } });
         const markdown = render(baseTree(), head);
-        expect(markdown).toContain("```\nnote: text, (absent) → 3 lines (diff below)\n```\n````diff\n--- /dev/null\n+++ head note\n@@ -0,0 +1,3 @@\n+```\n+break out\n+```\n````\n");
+        expect(markdown).toContain(
+            "```\nnote: text, (absent) → 3 lines (diff below)\n```\n````diff\n--- /dev/null\n+++ head note\n@@ -0,0 +1,3 @@\n+```\n+break out\n+```\n````\n",
+        );
     });
 
     it("marks a text value's missing final newline only when that is all that changed", () => {
@@ -399,7 +483,10 @@ describe("diffSynth and renderMarkdown", () => {
             tree.set("region2", { ...region2, outputs: { ...region2.outputs, ...outputs } });
             return tree;
         };
-        const markdown = render(withOutputs({ banner: "a\nb", script: "set -e\nrun" }), withOutputs({ banner: "a\nb\n", script: "set -e\nrun twice" }));
+        const markdown = render(
+            withOutputs({ banner: "a\nb", script: "set -e\nrun" }),
+            withOutputs({ banner: "a\nb\n", script: "set -e\nrun twice" }),
+        );
         expect(markdown).toContain("--- base banner\n+++ head banner\n@@ -1,2 +1,2 @@\n a\n-b\n\\ No newline at end of file\n+b\n");
         expect(markdown).toContain("--- base script\n+++ head script\n@@ -1,2 +1,2 @@\n set -e\n-run\n+run twice\n```\n");
     });
@@ -411,10 +498,16 @@ describe("diffSynth and renderMarkdown", () => {
             const region1 = head.get("region1") as StackFiles;
             const added = Array.from({ length: count }, (_, i) => {
                 const r = externalSecret("region1", `secret-${String(i).padStart(4, "0")}`);
-                (r.inputs as { spec: Record<string, unknown> }).spec.data = Array.from({ length: 10 }, (_, k) => ({ secretKey: `key-${k}`, remoteRef: { key: `apps/secret-${i}`, property: `key-${k}` } }));
+                (r.inputs as { spec: Record<string, unknown> }).spec.data = Array.from({ length: 10 }, (_, k) => ({
+                    secretKey: `key-${k}`,
+                    remoteRef: { key: `apps/secret-${i}`, property: `key-${k}` },
+                }));
                 return r;
             });
-            head.set("region1", stackFiles("region1", [...region1.resources.map((r) => (r.name === "region1-vault" ? chart("region1", 7) : r)), ...added]));
+            head.set(
+                "region1",
+                stackFiles("region1", [...region1.resources.map((r) => (r.name === "region1-vault" ? chart("region1", 7) : r)), ...added]),
+            );
             return head;
         }
 
@@ -426,8 +519,12 @@ describe("diffSynth and renderMarkdown", () => {
             expect(markdown).toContain("#### Stack `region2`: no changes");
             expect(markdown).toContain("- `region1-secret-0299` · `kubernetes:external-secrets.io/v1:ExternalSecret`");
             // The manifests' diffs are what gives way: shortened to one line each, from the end.
-            expect(markdown).toMatch(/> \[!NOTE\]\n> Truncated to fit GitHub's comment limit \(65,536 characters\): shortened \d+ manifest diffs\. Run `npm run synth-diff -- --base main --head feature` for the whole diff\./);
-            expect(markdown).toContain("# added: external-secrets.io/v1 ExternalSecret databases/secret-0299 (left out to fit the comment)");
+            expect(markdown).toMatch(
+                /> \[!NOTE\]\n> Truncated to fit GitHub's comment limit \(65,536 characters\): shortened \d+ manifest diffs\. Run `npm run synth-diff -- --base main --head feature` for the whole diff\./,
+            );
+            expect(markdown).toContain(
+                "# added: external-secrets.io/v1 ExternalSecret databases/secret-0299 (left out to fit the comment)",
+            );
             expect(markdown).toContain("values.server.ha.replicas: 3 → 7");
             expect(markdown).toContain("```\n\n</details>");
         });
@@ -478,9 +575,18 @@ describe("dependencyPlan", () => {
     });
 
     it("installs when package-lock.json differs, is missing, or the checkout has no node_modules", () => {
-        expect(dependencyPlan(project("lock-1", true), project("lock-2"))).toMatchObject({ action: "install", reason: expect.stringContaining("differs") as unknown });
-        expect(dependencyPlan(project("lock-1", true), project(undefined))).toMatchObject({ action: "install", reason: "it has no package-lock.json" });
-        expect(dependencyPlan(project("lock-1"), project("lock-1"))).toMatchObject({ action: "install", reason: expect.stringContaining("no node_modules") as unknown });
+        expect(dependencyPlan(project("lock-1", true), project("lock-2"))).toMatchObject({
+            action: "install",
+            reason: expect.stringContaining("differs") as unknown,
+        });
+        expect(dependencyPlan(project("lock-1", true), project(undefined))).toMatchObject({
+            action: "install",
+            reason: "it has no package-lock.json",
+        });
+        expect(dependencyPlan(project("lock-1"), project("lock-1"))).toMatchObject({
+            action: "install",
+            reason: expect.stringContaining("no node_modules") as unknown,
+        });
     });
 
     it("needs nothing for a project without package.json", () => {
@@ -568,7 +674,10 @@ describe("helpers of the worktree synth", () => {
             fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify(manifest));
             return dir;
         };
-        expect(synthCommand(project({ devDependencies: { tsx: "4.23.15" } }))).toMatchObject({ runner: "tsx", args: ["--no", "--", "tsx", SYNTH_CLI] });
+        expect(synthCommand(project({ devDependencies: { tsx: "4.23.15" } }))).toMatchObject({
+            runner: "tsx",
+            args: ["--no", "--", "tsx", SYNTH_CLI],
+        });
         expect(synthCommand(project({ dependencies: { tsx: "4" } }))).toMatchObject({ runner: "tsx" });
         expect(synthCommand(project({ devDependencies: { "ts-node": "10.9.2" } }))).toEqual({
             command: process.execPath,
@@ -651,8 +760,16 @@ describe("npm run synth-diff with --base-dir and --head-dir", () => {
 
     it("suggests the option a misspelt one was meant to be", async () => {
         const typo = await cli("--baes", "main", "--head", "HEAD");
-        expect(typo).toEqual({ code: 2, stdout: "", stderr: expect.stringMatching(/^error: unknown option '--baes' \(did you mean --base\?\)\nusage: npm run synth-diff/) as unknown });
-        expect((await cli("--base", "main", "--head-dri=x", "--stak", "s")).stderr.split("\n").filter((line) => line.startsWith("error: "))).toEqual([
+        expect(typo).toEqual({
+            code: 2,
+            stdout: "",
+            stderr: expect.stringMatching(
+                /^error: unknown option '--baes' \(did you mean --base\?\)\nusage: npm run synth-diff/,
+            ) as unknown,
+        });
+        expect(
+            (await cli("--base", "main", "--head-dri=x", "--stak", "s")).stderr.split("\n").filter((line) => line.startsWith("error: ")),
+        ).toEqual([
             "error: unknown option '--head-dri' (did you mean --head-dir?)",
             "error: unknown option '--stak' (did you mean --stack?)",
         ]);
@@ -707,7 +824,9 @@ describe("npm run synth-diff on commits, in this process", () => {
         // A clean working tree: no warning.
         git(repo, "add", "--all");
         git(repo, "commit", "--quiet", "--message", "more");
-        expect((await cli("--base", "nope", "--head", "HEAD", "--repo", repo)).stderr).toBe(`error: --base "nope" is not a commit in ${fs.realpathSync(repo)}`);
+        expect((await cli("--base", "nope", "--head", "HEAD", "--repo", repo)).stderr).toBe(
+            `error: --base "nope" is not a commit in ${fs.realpathSync(repo)}`,
+        );
     });
 
     it("fails in one line, naming the side, when a commit's synth fails, and still removes the worktree", async () => {
@@ -715,7 +834,9 @@ describe("npm run synth-diff on commits, in this process", () => {
         const commit = git(repo, "rev-parse", "--short=7", "HEAD");
         const run = await cliIn({}, "--base", "HEAD", "--head", "HEAD", "--repo", repo);
         expect(run.code).toBe(1);
-        expect(run.stderr).toContain(`synth-diff: base HEAD (${commit}): linking node_modules from ${fs.realpathSync(path.join(ROOT, "node_modules"))}`);
+        expect(run.stderr).toContain(
+            `synth-diff: base HEAD (${commit}): linking node_modules from ${fs.realpathSync(path.join(ROOT, "node_modules"))}`,
+        );
         expect(run.stderr).toContain(`synth-diff: base HEAD (${commit}): synthesizing (tsx ${SYNTH_CLI})`);
         expect(run.stderr).toContain("synth-diff:   [base] stack s1: 0 resources");
         expect(run.stderr.split("\n").filter((line) => line.startsWith("error: "))).toEqual([
@@ -723,7 +844,10 @@ describe("npm run synth-diff on commits, in this process", () => {
         ]);
         // The base failed first: the head was never synthesized.
         expect(run.stderr).not.toContain("synth-diff: head");
-        expect({ worktrees: worktrees(repo), tmp: fs.readdirSync(run.tmp).filter((name) => name.startsWith("synth-diff-")) }).toEqual({ worktrees: [], tmp: [] });
+        expect({ worktrees: worktrees(repo), tmp: fs.readdirSync(run.tmp).filter((name) => name.startsWith("synth-diff-")) }).toEqual({
+            worktrees: [],
+            tmp: [],
+        });
     });
 
     it("runs npm ci in a worktree whose package-lock.json differs from the checkout's, and names the side when it fails", async () => {
@@ -734,11 +858,17 @@ describe("npm run synth-diff on commits, in this process", () => {
         git(repo, "commit", "--quiet", "--all", "--message", "another package-lock.json");
         const bin = tempDir("synth-diff-bin-");
         const log = path.join(bin, "calls.log");
-        fs.writeFileSync(path.join(bin, "npm"), `#!/bin/sh\necho "$PWD $*" >> "${log}"\necho "npm ERR! code E403 (fake npm: no registry here)" >&2\nexit 1\n`, { mode: 0o755 });
+        fs.writeFileSync(
+            path.join(bin, "npm"),
+            `#!/bin/sh\necho "$PWD $*" >> "${log}"\necho "npm ERR! code E403 (fake npm: no registry here)" >&2\nexit 1\n`,
+            { mode: 0o755 },
+        );
         const run = await cliIn({ PATH: bin }, "--base", "HEAD~1", "--head", "HEAD", "--repo", repo);
         const base = git(repo, "rev-parse", "--short=7", "HEAD~1");
         expect(run.code).toBe(1);
-        expect(run.stderr).toContain(`synth-diff: base HEAD~1 (${base}): npm ci (its package-lock.json differs from the current checkout's)`);
+        expect(run.stderr).toContain(
+            `synth-diff: base HEAD~1 (${base}): npm ci (its package-lock.json differs from the current checkout's)`,
+        );
         expect(run.stderr.split("\n").filter((line) => line.startsWith("error: "))).toEqual([
             `error: installing dependencies failed at base HEAD~1 (${base}): npm ERR! code E403 (fake npm: no registry here)`,
         ]);
@@ -777,7 +907,13 @@ function fixtureRepository(): string {
     const project = parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as Record<string, unknown>;
     project.main = path.join(ROOT, "index.ts");
     fs.writeFileSync(path.join(repo, "Pulumi.yaml"), stringify(project));
-    for (const file of ["package.json", "package-lock.json", "tsconfig.json", path.join("bootstrap", "command.ts"), path.join("stack", "projectFiles.ts")]) {
+    for (const file of [
+        "package.json",
+        "package-lock.json",
+        "tsconfig.json",
+        path.join("bootstrap", "command.ts"),
+        path.join("stack", "projectFiles.ts"),
+    ]) {
         fs.mkdirSync(path.dirname(path.join(repo, file)), { recursive: true });
         fs.copyFileSync(path.join(ROOT, file), path.join(repo, file));
     }
@@ -834,19 +970,27 @@ describe("npm run synth-diff on two fixture commits", () => {
 
         // `npm run synth-diff -- ...` as the workflow runs it, from this repository.
         const out = path.join(tempDir("synth-diff-out-"), "synth-diff.md");
-        const run = spawnSync("npm", ["run", "--silent", "synth-diff", "--", "--base", "HEAD~1", "--head", "HEAD", "--repo", repo, "--out", out], {
-            cwd: ROOT,
-            encoding: "utf8",
-            env: { ...GIT_ENV, TMPDIR: commandTmp },
-        });
+        const run = spawnSync(
+            "npm",
+            ["run", "--silent", "synth-diff", "--", "--base", "HEAD~1", "--head", "HEAD", "--repo", repo, "--out", out],
+            {
+                cwd: ROOT,
+                encoding: "utf8",
+                env: { ...GIT_ENV, TMPDIR: commandTmp },
+            },
+        );
         expect({ code: run.status, stderr: run.status === 0 ? "" : run.stderr }).toEqual({ code: 0, stderr: "" });
         const markdown = fs.readFileSync(out, "utf8");
         const [base, head] = [git(repo, "rev-parse", "--short=7", "HEAD~1"), git(repo, "rev-parse", "--short=7", "HEAD")];
 
         // The warning, and each commit in a worktree with the checkout's node_modules linked, run by tsx.
-        expect(run.stderr).toContain(`warning: 2 files have uncommitted changes in ${fs.realpathSync(repo)} (git status); they are not part of the comparison`);
+        expect(run.stderr).toContain(
+            `warning: 2 files have uncommitted changes in ${fs.realpathSync(repo)} (git status); they are not part of the comparison`,
+        );
         expect(run.stderr).toContain(`synth-diff: base HEAD~1 (${base}): creating a worktree at ${commandTmp}${path.sep}synth-diff-run-`);
-        expect(run.stderr).toContain(`synth-diff: base HEAD~1 (${base}): linking node_modules from ${fs.realpathSync(path.join(ROOT, "node_modules"))}`);
+        expect(run.stderr).toContain(
+            `synth-diff: base HEAD~1 (${base}): linking node_modules from ${fs.realpathSync(path.join(ROOT, "node_modules"))}`,
+        );
         expect(run.stderr).toContain(`synth-diff: head HEAD (${head}): synthesizing (tsx ${SYNTH_CLI})`);
         expect(run.stderr).toContain("synth-diff:   [head] stack region1: ");
         expect(markdown).toContain(`### Synth diff: \`HEAD~1 (${base})\` → \`HEAD (${head})\``);
@@ -868,6 +1012,9 @@ describe("npm run synth-diff on two fixture commits", () => {
         expect(markdown).not.toContain("ZmFrZS1jaXBoZXJ0ZXh0");
 
         // No worktree or temporary directory of its own left (other tools keep caches in TMPDIR).
-        expect({ worktrees: worktrees(repo), tmp: fs.readdirSync(commandTmp).filter((name) => name.startsWith("synth-diff-")) }).toEqual({ worktrees: [], tmp: [] });
+        expect({ worktrees: worktrees(repo), tmp: fs.readdirSync(commandTmp).filter((name) => name.startsWith("synth-diff-")) }).toEqual({
+            worktrees: [],
+            tmp: [],
+        });
     }, 120_000);
 });

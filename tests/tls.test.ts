@@ -8,7 +8,15 @@ import { parseOptions } from "../components/common/options";
 import { monitoringOptions } from "../components/monitoring/monitoringSpecs";
 import { type VaultServerOptions, vaultServerOptions } from "../components/vault-server/serverOptions";
 import { type VaultHelmValues, serverSettings, vaultHelmValues } from "../components/vault-server/serverValues";
-import { type VaultTlsOptions, TLS_PASSTHROUGH_ANNOTATIONS, certificateNames, passthroughAnnotations, resolvedTls, serverCertificate, tlsOptions } from "../components/vault-server/tls";
+import {
+    type VaultTlsOptions,
+    TLS_PASSTHROUGH_ANNOTATIONS,
+    certificateNames,
+    passthroughAnnotations,
+    resolvedTls,
+    serverCertificate,
+    tlsOptions,
+} from "../components/vault-server/tls";
 import { chartValidator, loadChartSchema, undeclaredPaths } from "./support/vaultChartSchema";
 
 const HOST = "vault.region1.example.com";
@@ -48,7 +56,11 @@ describe("TLS", () => {
             secretName: "vault-server-tls",
             issuer: { kind: "Issuer", name: "vault-issuer" },
         });
-        expect(resolvedTls(tlsOptions.parse({ source: "secret", secretName: "mine" }))).toEqual({ enabled: true, source: "secret", secretName: "mine" });
+        expect(resolvedTls(tlsOptions.parse({ source: "secret", secretName: "mine" }))).toEqual({
+            enabled: true,
+            source: "secret",
+            secretName: "mine",
+        });
         expect(resolvedTls(tlsOptions.parse({ source: "none", allowPlaintext: true }))).toEqual({ enabled: false });
     });
 
@@ -79,7 +91,14 @@ describe("TLS", () => {
             expect.arrayContaining([HOST, "vault-active.vault.svc", "vault.vault.svc", "*.vault-internal", "*.vault-internal.vault.svc"]),
         );
         expect(names.ipAddresses).toEqual(["127.0.0.1"]);
-        const certificate = serverCertificate({ namespace: "vault", host: HOST, releaseName: "vault", secretName: "vault-server-tls", issuer: { kind: "Issuer", name: "ca" }, labels: {} });
+        const certificate = serverCertificate({
+            namespace: "vault",
+            host: HOST,
+            releaseName: "vault",
+            secretName: "vault-server-tls",
+            issuer: { kind: "Issuer", name: "ca" },
+            labels: {},
+        });
         expect(certificate.spec).toMatchObject({
             secretName: "vault-server-tls",
             issuerRef: { group: "cert-manager.io", kind: "Issuer", name: "ca" },
@@ -91,34 +110,62 @@ describe("TLS", () => {
 
     it("has no commonName (cert-manager refuses one over 64 bytes; the names are all in dnsNames)", () => {
         const longHost = `vault.region1.${"a".repeat(60)}.example.com`;
-        const certificate = serverCertificate({ namespace: "vault", host: longHost, releaseName: "vault", secretName: "s", issuer: { kind: "ClusterIssuer", name: "ca" }, labels: {} });
+        const certificate = serverCertificate({
+            namespace: "vault",
+            host: longHost,
+            releaseName: "vault",
+            secretName: "s",
+            issuer: { kind: "ClusterIssuer", name: "ca" },
+            labels: {},
+        });
         expect(certificate.spec).not.toHaveProperty("commonName");
         expect(certificate.spec.dnsNames).toContain(longHost);
     });
 
     it("sends clients a standby redirects to the pod's name behind the headless service, which the certificate covers", () => {
         expect(valuesFor({}).server.ha.apiAddr).toBe("https://$(VAULT_K8S_POD_NAME).vault-internal:8200");
-        expect(valuesFor({ tls: { source: "none", allowPlaintext: true } }).server.ha.apiAddr).toBe("http://$(VAULT_K8S_POD_NAME).vault-internal:8200");
+        expect(valuesFor({ tls: { source: "none", allowPlaintext: true } }).server.ha.apiAddr).toBe(
+            "http://$(VAULT_K8S_POD_NAME).vault-internal:8200",
+        );
     });
 
     it("knows only its own ingress classes: a class named like an object's built-in member is unknown", () => {
         expect(passthroughAnnotations("constructor")).toBeUndefined();
-        expect(refusals({ ingressClassName: "constructor" }).map((e) => e.propertyPath).sort()).toEqual(["ingressClassName", "ingressControllerNamespace"]);
-        expect(refusals({ ingressClassName: "constructor" }).find((e) => e.propertyPath === "ingressClassName")?.reason).toContain("set ingressAnnotations");
-        expect(refusals({ ingressClassName: "constructor", ingressAnnotations: { "x/y": "z" } }).map((e) => e.propertyPath)).toEqual(["ingressControllerNamespace"]);
+        expect(
+            refusals({ ingressClassName: "constructor" })
+                .map((e) => e.propertyPath)
+                .sort(),
+        ).toEqual(["ingressClassName", "ingressControllerNamespace"]);
+        expect(refusals({ ingressClassName: "constructor" }).find((e) => e.propertyPath === "ingressClassName")?.reason).toContain(
+            "set ingressAnnotations",
+        );
+        expect(refusals({ ingressClassName: "constructor", ingressAnnotations: { "x/y": "z" } }).map((e) => e.propertyPath)).toEqual([
+            "ingressControllerNamespace",
+        ]);
     });
 
     it("passes TLS through the ingress for each known class; the operator's annotations win; none with TLS off", () => {
         for (const [ingressClassName, annotations] of Object.entries(TLS_PASSTHROUGH_ANNOTATIONS)) {
             expect(valuesFor({ ingressClassName }).server.ingress.annotations).toEqual(annotations);
         }
-        const custom = valuesFor({ ingressClassName: "traefik", ingressControllerNamespace: "traefik", ingressAnnotations: { "example.com/passthrough": "true" } });
+        const custom = valuesFor({
+            ingressClassName: "traefik",
+            ingressControllerNamespace: "traefik",
+            ingressAnnotations: { "example.com/passthrough": "true" },
+        });
         expect(custom.server.ingress.annotations).toEqual({ "example.com/passthrough": "true" });
-        const overridden = valuesFor({ ingressClassName: "nginx", ingressAnnotations: { "nginx.ingress.kubernetes.io/ssl-passthrough": "false", "x/y": "z" } });
+        const overridden = valuesFor({
+            ingressClassName: "nginx",
+            ingressAnnotations: { "nginx.ingress.kubernetes.io/ssl-passthrough": "false", "x/y": "z" },
+        });
         expect(overridden.server.ingress.annotations).toEqual({ "nginx.ingress.kubernetes.io/ssl-passthrough": "false", "x/y": "z" });
-        expect(valuesFor({ ingressClassName: "nginx", tls: { source: "none", allowPlaintext: true } }).server.ingress.annotations).toEqual({});
+        expect(valuesFor({ ingressClassName: "nginx", tls: { source: "none", allowPlaintext: true } }).server.ingress.annotations).toEqual(
+            {},
+        );
         // With TLS off, an unknown class needs no pass-through annotation.
-        expect(refusals({ ingressClassName: "traefik", ingressControllerNamespace: "traefik", tls: { source: "none", allowPlaintext: true } })).toEqual([]);
+        expect(
+            refusals({ ingressClassName: "traefik", ingressControllerNamespace: "traefik", tls: { source: "none", allowPlaintext: true } }),
+        ).toEqual([]);
     });
 
     it.each<[VaultTlsOptions, string, string]>([

@@ -48,7 +48,11 @@ describe("the least-privilege policy table", () => {
                 expect(path.startsWith("secret/")).toBe(true);
             }
         }
-        expect(Object.values(POLICY_TABLE).flat().flatMap((rule) => rule.capabilities)).not.toContain("delete");
+        expect(
+            Object.values(POLICY_TABLE)
+                .flat()
+                .flatMap((rule) => rule.capabilities),
+        ).not.toContain("delete");
     });
 
     it("follows the configured mount, for any mount path the kvMount option takes", () => {
@@ -67,17 +71,20 @@ describe("the least-privilege policy table", () => {
 });
 
 describe("externalSecretsRole", () => {
-    it.each(["pull", "push"] as const)("for %s binds exactly ESO's service account, with an audience, a short TTL and that one policy", (purpose) => {
-        expect(externalSecretsRole({ name: "external-secrets", namespace: "eso" }, purpose)).toEqual({
-            roleName: `external-secrets-${purpose}`,
-            boundServiceAccountNames: ["external-secrets"],
-            boundServiceAccountNamespaces: ["eso"],
-            audience: "vault",
-            tokenTtl: 900,
-            tokenMaxTtl: 3600,
-            tokenPolicies: [`external-secrets-${purpose}`],
-        });
-    });
+    it.each(["pull", "push"] as const)(
+        "for %s binds exactly ESO's service account, with an audience, a short TTL and that one policy",
+        (purpose) => {
+            expect(externalSecretsRole({ name: "external-secrets", namespace: "eso" }, purpose)).toEqual({
+                roleName: `external-secrets-${purpose}`,
+                boundServiceAccountNames: ["external-secrets"],
+                boundServiceAccountNamespaces: ["eso"],
+                audience: "vault",
+                tokenTtl: 900,
+                tokenMaxTtl: 3600,
+                tokenPolicies: [`external-secrets-${purpose}`],
+            });
+        },
+    );
 });
 
 describe("the KV mount", () => {
@@ -95,12 +102,20 @@ describe("audit devices", () => {
         expect(auditDevicesOption.parse(undefined)).toEqual(["file", "stdout"]);
     });
 
-    it.each([[[]], [["file", "file"]], [["syslog"]]])("refuse %j: Vault would run unaudited, or a device twice, or one this project cannot set up", (devices) => {
-        expect(auditDevicesOption.safeParse(devices).success).toBe(false);
-    });
+    it.each([[[]], [["file", "file"]], [["syslog"]]])(
+        "refuse %j: Vault would run unaudited, or a device twice, or one this project cannot set up",
+        (devices) => {
+            expect(auditDevicesOption.safeParse(devices).success).toBe(false);
+        },
+    );
 
     it("write a 0600 file on the audit volume (an executable mode is refused since CVE-2025-6000), or stdout", () => {
-        expect(auditDevice("file")).toEqual({ path: "file", type: "file", description: expect.any(String) as unknown, options: { file_path: "/vault/audit/vault-audit.log", mode: "0600" } });
+        expect(auditDevice("file")).toEqual({
+            path: "file",
+            type: "file",
+            description: expect.any(String) as unknown,
+            options: { file_path: "/vault/audit/vault-audit.log", mode: "0600" },
+        });
         expect(auditDevice("stdout")).toMatchObject({ path: "stdout", type: "file", options: { file_path: "stdout" } });
         expect(auditDevice("file").options.file_path.startsWith("/vault/audit/")).toBe(true);
     });

@@ -41,12 +41,24 @@ describe("VaultHttpApi", () => {
             req.on("data", (chunk: Buffer) => (raw += chunk.toString()));
             req.on("end", () => {
                 const body = raw === "" ? undefined : (JSON.parse(raw) as Record<string, unknown>);
-                seen.push({ method: req.method ?? "", url: req.url ?? "", token: req.headers["x-vault-token"] as string | undefined, body });
+                seen.push({
+                    method: req.method ?? "",
+                    url: req.url ?? "",
+                    token: req.headers["x-vault-token"] as string | undefined,
+                    body,
+                });
                 const send = (status: number, payload?: unknown) => {
                     res.writeHead(status, { "content-type": "application/json" });
                     res.end(payload === undefined ? "" : JSON.stringify(payload));
                 };
-                const status = () => ({ type: "shamir", initialized: state.initialized, sealed: state.sealed, t: 2, n: 3, progress: state.progress });
+                const status = () => ({
+                    type: "shamir",
+                    initialized: state.initialized,
+                    sealed: state.sealed,
+                    t: 2,
+                    n: 3,
+                    progress: state.progress,
+                });
                 switch (`${req.method} ${req.url}`) {
                     case "GET /v1/sys/seal-status":
                         return send(200, status());
@@ -55,9 +67,19 @@ describe("VaultHttpApi", () => {
                         // As Vault answers with an auto-unseal seal: recovery keys, and no unseal keys.
                         if (body?.recovery_shares !== undefined) {
                             const hex = RECOVERY_KEYS.map((k) => Buffer.from(k, "base64").toString("hex"));
-                            return send(200, { keys: [], keys_base64: [], recovery_keys: hex, recovery_keys_base64: RECOVERY_KEYS, root_token: ROOT });
+                            return send(200, {
+                                keys: [],
+                                keys_base64: [],
+                                recovery_keys: hex,
+                                recovery_keys_base64: RECOVERY_KEYS,
+                                root_token: ROOT,
+                            });
                         }
-                        return send(200, { keys: KEYS.map((k) => Buffer.from(k, "base64").toString("hex")), keys_base64: KEYS, root_token: ROOT });
+                        return send(200, {
+                            keys: KEYS.map((k) => Buffer.from(k, "base64").toString("hex")),
+                            keys_base64: KEYS,
+                            root_token: ROOT,
+                        });
                     case "PUT /v1/sys/unseal":
                         if (!KEYS.includes(String(body?.key))) {
                             return send(400, { errors: ["Unseal failed, invalid key"] });
@@ -68,11 +90,15 @@ describe("VaultHttpApi", () => {
                         }
                         return send(200, status());
                     case "GET /v1/auth/token/lookup-self":
-                        return req.headers["x-vault-token"] === ROOT ? send(200, { data: { id: "x", policies: ["root"] } }) : send(403, { errors: ["permission denied"] });
+                        return req.headers["x-vault-token"] === ROOT
+                            ? send(200, { data: { id: "x", policies: ["root"] } })
+                            : send(403, { errors: ["permission denied"] });
                     case "POST /v1/auth/token/revoke-self":
                         return send(204);
                     case "POST /v1/secret/data/openova/replication-canary":
-                        return req.headers["x-vault-token"] === ROOT ? send(200, { data: { version: 1 } }) : send(403, { errors: ["permission denied"] });
+                        return req.headers["x-vault-token"] === ROOT
+                            ? send(200, { data: { version: 1 } })
+                            : send(403, { errors: ["permission denied"] });
                     default:
                         return send(500, { errors: ["unexpected"] });
                 }
@@ -88,10 +114,19 @@ describe("VaultHttpApi", () => {
 
     it("initializes, unseals with two keys, checks and revokes a token, with Vault's request shapes", async () => {
         expect(await api().sealStatus("r", "vault-0")).toEqual({ initialized: false, sealed: true, t: 2, n: 3, progress: 0 });
-        const result = await api().init("r", "vault-0", { secretShares: 3, secretThreshold: 2, pgpKeys: ["p1", "p2", "p3"], rootTokenPgpKey: "pr" });
+        const result = await api().init("r", "vault-0", {
+            secretShares: 3,
+            secretThreshold: 2,
+            pgpKeys: ["p1", "p2", "p3"],
+            rootTokenPgpKey: "pr",
+        });
         expect(result.keys.map((k) => k.reveal())).toEqual(KEYS);
         expect(result.rootToken.reveal()).toBe(ROOT);
-        expect(seen.at(-1)).toEqual({ method: "PUT", url: "/v1/sys/init", body: { secret_shares: 3, secret_threshold: 2, pgp_keys: ["p1", "p2", "p3"], root_token_pgp_key: "pr" } });
+        expect(seen.at(-1)).toEqual({
+            method: "PUT",
+            url: "/v1/sys/init",
+            body: { secret_shares: 3, secret_threshold: 2, pgp_keys: ["p1", "p2", "p3"], root_token_pgp_key: "pr" },
+        });
 
         expect(await api().unseal("r", "vault-1", result.keys[0])).toMatchObject({ sealed: true, progress: 1 });
         expect(await api().unseal("r", "vault-1", result.keys[2])).toMatchObject({ sealed: false, progress: 0 });
@@ -104,7 +139,13 @@ describe("VaultHttpApi", () => {
     });
 
     it("initializes an auto-unseal Vault with recovery settings, and returns its recovery keys", async () => {
-        const result = await api().init("r", "vault-0", { secretShares: 2, secretThreshold: 2, pgpKeys: ["p1", "p2"], rootTokenPgpKey: "pr", autoUnseal: true });
+        const result = await api().init("r", "vault-0", {
+            secretShares: 2,
+            secretThreshold: 2,
+            pgpKeys: ["p1", "p2"],
+            rootTokenPgpKey: "pr",
+            autoUnseal: true,
+        });
         expect(seen.at(-1)).toEqual({
             method: "PUT",
             url: "/v1/sys/init",
@@ -113,21 +154,30 @@ describe("VaultHttpApi", () => {
         expect(result.keys.map((k) => k.reveal())).toEqual(RECOVERY_KEYS);
         expect(result.rootToken.reveal()).toBe(ROOT);
         // Fewer recovery keys than asked for: refused, without the keys in the message.
-        const error = await api().init("r", "vault-0", { secretShares: 3, secretThreshold: 2, autoUnseal: true }).catch((e: unknown) => e);
+        const error = await api()
+            .init("r", "vault-0", { secretShares: 3, secretThreshold: 2, autoUnseal: true })
+            .catch((e: unknown) => e);
         expect((error as Error).message).toBe("region r, vault-0: PUT /v1/sys/init answered without 3 recovery keys and a root token");
         expect(seen.at(-1)?.body).toEqual({ recovery_shares: 3, recovery_threshold: 2 });
     });
 
     it("writes a KV v2 secret under <mount>/data/ with the token", async () => {
         await api().kvPut("r", new Sensitive(ROOT), "secret", "openova/replication-canary", { value: "abc" });
-        expect(seen.at(-1)).toEqual({ method: "POST", url: "/v1/secret/data/openova/replication-canary", token: ROOT, body: { data: { value: "abc" } } });
-        await expect(api().kvPut("r", new Sensitive("hvs.wrong"), "secret", "openova/replication-canary", { value: "abc" })).rejects.toThrow(
-            "region r, vault-0: POST /v1/secret/data/openova/replication-canary answered 403: permission denied",
-        );
+        expect(seen.at(-1)).toEqual({
+            method: "POST",
+            url: "/v1/secret/data/openova/replication-canary",
+            token: ROOT,
+            body: { data: { value: "abc" } },
+        });
+        await expect(
+            api().kvPut("r", new Sensitive("hvs.wrong"), "secret", "openova/replication-canary", { value: "abc" }),
+        ).rejects.toThrow("region r, vault-0: POST /v1/secret/data/openova/replication-canary answered 403: permission denied");
     });
 
     it("names the call and Vault's error, never the key", async () => {
-        const error = await api().unseal("r", "vault-2", new Sensitive("bm90LWEta2V5")).catch((e: unknown) => e);
+        const error = await api()
+            .unseal("r", "vault-2", new Sensitive("bm90LWEta2V5"))
+            .catch((e: unknown) => e);
         expect(error).toBeInstanceOf(VaultHttpError);
         expect((error as Error).message).toBe("region r, vault-2: PUT /v1/sys/unseal answered 400: Unseal failed, invalid key");
         expect((error as Error).message).not.toContain("bm90LWEta2V5");
@@ -163,7 +213,11 @@ class TestPki {
 
     /** A new EC P-256 private key (PEM), written to `<name>.key`. */
     private key(name: string): string {
-        const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256", privateKeyEncoding: { type: "pkcs8", format: "pem" }, publicKeyEncoding: { type: "spki", format: "pem" } });
+        const { privateKey } = generateKeyPairSync("ec", {
+            namedCurve: "P-256",
+            privateKeyEncoding: { type: "pkcs8", format: "pem" },
+            publicKeyEncoding: { type: "spki", format: "pem" },
+        });
         fs.writeFileSync(path.join(this.dir, `${name}.key`), privateKey, { mode: 0o600 });
         return privateKey;
     }
@@ -171,9 +225,27 @@ class TestPki {
     /** A self-signed CA. @returns its certificate (PEM) */
     ca(name: string): string {
         this.key(name);
-        fs.writeFileSync(path.join(this.dir, `${name}.ext`), "basicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign\nsubjectKeyIdentifier = hash\n");
+        fs.writeFileSync(
+            path.join(this.dir, `${name}.ext`),
+            "basicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign\nsubjectKeyIdentifier = hash\n",
+        );
         this.openssl("req", "-new", "-config", "openssl.cnf", "-key", `${name}.key`, "-subj", `/CN=${name}`, "-out", `${name}.csr`);
-        this.openssl("x509", "-req", "-in", `${name}.csr`, "-signkey", `${name}.key`, "-days", "1", "-extfile", `${name}.ext`, "-set_serial", String(this.serial++), "-out", `${name}.pem`);
+        this.openssl(
+            "x509",
+            "-req",
+            "-in",
+            `${name}.csr`,
+            "-signkey",
+            `${name}.key`,
+            "-days",
+            "1",
+            "-extfile",
+            `${name}.ext`,
+            "-set_serial",
+            String(this.serial++),
+            "-out",
+            `${name}.pem`,
+        );
         return fs.readFileSync(path.join(this.dir, `${name}.pem`), "utf8");
     }
 
@@ -185,7 +257,24 @@ class TestPki {
             `basicConstraints = CA:FALSE\nkeyUsage = critical,digitalSignature\nextendedKeyUsage = serverAuth\nsubjectAltName = ${altNames.join(",")}\n`,
         );
         this.openssl("req", "-new", "-config", "openssl.cnf", "-key", `${name}.key`, "-subj", `/CN=${name}`, "-out", `${name}.csr`);
-        this.openssl("x509", "-req", "-in", `${name}.csr`, "-CA", `${ca}.pem`, "-CAkey", `${ca}.key`, "-days", "1", "-extfile", `${name}.ext`, "-set_serial", String(this.serial++), "-out", `${name}.pem`);
+        this.openssl(
+            "x509",
+            "-req",
+            "-in",
+            `${name}.csr`,
+            "-CA",
+            `${ca}.pem`,
+            "-CAkey",
+            `${ca}.key`,
+            "-days",
+            "1",
+            "-extfile",
+            `${name}.ext`,
+            "-set_serial",
+            String(this.serial++),
+            "-out",
+            `${name}.pem`,
+        );
         return { key, cert: fs.readFileSync(path.join(this.dir, `${name}.pem`), "utf8") };
     }
 }
@@ -215,7 +304,8 @@ class TestPki {
     }
 
     /** The adapter as the bootstrap builds it: a port-forward's plain address, TLS with the region's CA. */
-    const api = (port: number, ca: string) => new VaultHttpApi(() => Promise.resolve(`http://127.0.0.1:${port}/`), { tls: () => ({ ca, namespace }) });
+    const api = (port: number, ca: string) =>
+        new VaultHttpApi(() => Promise.resolve(`http://127.0.0.1:${port}/`), { tls: () => ({ ca, namespace }) });
 
     let projectCert: number;
     let podNameOnly: number;
@@ -226,7 +316,12 @@ class TestPki {
         wrongCa = pki.ca("other-ca");
         // The names the project's certificate covers (components/vaultTls.ts), and 127.0.0.1.
         const names = certificateNames({ host: "vault.region1.example.com", namespace, releaseName: "vault" });
-        projectCert = await serve(pki.server("vault-server", "region-ca", [...names.dnsNames.map((n) => `DNS:${n}`), ...names.ipAddresses.map((ip) => `IP:${ip}`)]));
+        projectCert = await serve(
+            pki.server("vault-server", "region-ca", [
+                ...names.dnsNames.map((n) => `DNS:${n}`),
+                ...names.ipAddresses.map((ip) => `IP:${ip}`),
+            ]),
+        );
         // Only *.vault-internal and 127.0.0.1: a two-label wildcard, which TLS clients (Node.js among them) refuse.
         podNameOnly = await serve(pki.server("short-wildcard", "region-ca", ["DNS:*.vault-internal", "IP:127.0.0.1"]));
     });
@@ -238,7 +333,13 @@ class TestPki {
 
     it("speaks HTTPS to the port-forward and verifies the server with the region's CA, for the pod's in-cluster name", async () => {
         const before = requests;
-        expect(await api(projectCert, rightCa).sealStatus("region1", "vault-1")).toEqual({ initialized: true, sealed: false, t: 3, n: 5, progress: 0 });
+        expect(await api(projectCert, rightCa).sealStatus("region1", "vault-1")).toEqual({
+            initialized: true,
+            sealed: false,
+            t: 3,
+            n: 5,
+            progress: 0,
+        });
         expect(requests).toBe(before + 1);
         // The name verified (and sent as SNI) is the pod's, never the port-forward's 127.0.0.1.
         expect(vaultServerName("vault-1", namespace)).toBe("vault-1.vault-internal.vault.svc");
@@ -247,7 +348,9 @@ class TestPki {
 
     it("fails with a CA that did not sign the server's certificate, before any request reaches it", async () => {
         const before = requests;
-        const error = await api(projectCert, wrongCa).sealStatus("region1", "vault-0").catch((e: unknown) => e);
+        const error = await api(projectCert, wrongCa)
+            .sealStatus("region1", "vault-0")
+            .catch((e: unknown) => e);
         expect(error).toBeInstanceOf(VaultHttpError);
         expect((error as Error).message).toMatch(/^region region1, vault-0: GET \/v1\/sys\/seal-status failed: .*(certificate|issuer)/);
         expect(requests).toBe(before);
@@ -255,8 +358,12 @@ class TestPki {
 
     it("fails when the certificate covers 127.0.0.1 but not the pod's name: it verifies by name", async () => {
         const before = requests;
-        const error = await api(podNameOnly, rightCa).sealStatus("region1", "vault-0").catch((e: unknown) => e);
-        expect((error as Error).message).toMatch(/^region region1, vault-0: GET \/v1\/sys\/seal-status failed: Hostname\/IP does not match certificate's altnames/);
+        const error = await api(podNameOnly, rightCa)
+            .sealStatus("region1", "vault-0")
+            .catch((e: unknown) => e);
+        expect((error as Error).message).toMatch(
+            /^region region1, vault-0: GET \/v1\/sys\/seal-status failed: Hostname\/IP does not match certificate's altnames/,
+        );
         expect(requests).toBe(before);
     });
 

@@ -129,7 +129,10 @@ describe("pull-request.yml", () => {
 
         it("sets up the Node version of .nvmrc with npm's cache, then npm ci and npm test", () => {
             expect(job.steps[0].uses).toBe("actions/checkout@v4");
-            expect(job.steps.find((s) => s.uses === "actions/setup-node@v4")?.with).toEqual({ "node-version-file": ".nvmrc", cache: "npm" });
+            expect(job.steps.find((s) => s.uses === "actions/setup-node@v4")?.with).toEqual({
+                "node-version-file": ".nvmrc",
+                cache: "npm",
+            });
             const runs = job.steps.flatMap((s) => s.run ?? []);
             expect(runs.filter((r) => /^npm ci\b/.test(r))).toHaveLength(1);
             expect(runs.indexOf("npm test")).toBeGreaterThan(runs.findIndex((r) => /^npm ci\b/.test(r)));
@@ -155,7 +158,10 @@ describe("pull-request.yml", () => {
         it("runs the synth-diff script from the merge base of the pull request's base and head to its head", () => {
             const mergeBase = job.steps.find((s) => s.name === "Merge base");
             expect(mergeBase?.run).toBe('echo "MERGE_BASE=$(git merge-base "$BASE_SHA" "$HEAD_SHA")" >> "$GITHUB_ENV"');
-            expect(mergeBase?.env).toEqual({ BASE_SHA: "${{ github.event.pull_request.base.sha }}", HEAD_SHA: "${{ github.event.pull_request.head.sha }}" });
+            expect(mergeBase?.env).toEqual({
+                BASE_SHA: "${{ github.event.pull_request.base.sha }}",
+                HEAD_SHA: "${{ github.event.pull_request.head.sha }}",
+            });
             expect(job.steps.indexOf(mergeBase as Step)).toBeLessThan(job.steps.indexOf(diffStep));
             expect(diffStep.run).toBe('npm run synth-diff -- --base "$MERGE_BASE" --head "$HEAD_SHA" --out synth-diff.md');
             expect(diffStep.env).toEqual({ HEAD_SHA: "${{ github.event.pull_request.head.sha }}" });
@@ -168,13 +174,17 @@ describe("pull-request.yml", () => {
             expect(script).toContain('fs.readFileSync("synth-diff.md", "utf8")');
             expect(script).toContain("github.rest.issues.updateComment");
             expect(script).toContain("github.rest.issues.createComment");
-            expect(post?.if).toBe("github.event.pull_request.head.repo.full_name == github.repository && github.actor != 'dependabot[bot]'");
+            expect(post?.if).toBe(
+                "github.event.pull_request.head.repo.full_name == github.repository && github.actor != 'dependabot[bot]'",
+            );
         });
     });
 });
 
 describe("the synth-diff step is the script the tests run", () => {
-    const script = (JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts["synth-diff"];
+    const script = (JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts[
+        "synth-diff"
+    ];
 
     it("npm run synth-diff runs tools/synthDiff/cli.ts, which tests/synthDiff.test.ts exercises (through npm run synth-diff too)", () => {
         expect(script).toBe("tsx tools/synthDiff/cli.ts");
@@ -256,8 +266,13 @@ describe("preview.yml", () => {
     it.each(projectStacks())("reads %s's kube context and whether its Vault is initialized from its stack file", (stack) => {
         const step = job.steps.find((s) => s.id === "stack");
         const output = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "workflow-output-")), "output");
-        execFileSync("bash", ["-e", "-c", step?.run as string], { cwd: ROOT, env: { ...process.env, STACK: stack, GITHUB_OUTPUT: output } });
-        const config = (parseDocument(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")).toJS() as { config: Record<string, unknown> }).config;
+        execFileSync("bash", ["-e", "-c", step?.run as string], {
+            cwd: ROOT,
+            env: { ...process.env, STACK: stack, GITHUB_OUTPUT: output },
+        });
+        const config = (
+            parseDocument(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")).toJS() as { config: Record<string, unknown> }
+        ).config;
         expect(fs.readFileSync(output, "utf8")).toBe(
             `kube-context=${String(config["openova-vault:kubeContext"])}\nvault-initialized=${String(config["openova-vault:vaultInitialized"] === true)}\n`,
         );

@@ -87,7 +87,7 @@ type Def = z.core.$ZodTypeDef & {
 };
 
 function def(schema: z.ZodType): Def {
-    return schema._zod.def as Def;
+    return schema._zod.def;
 }
 
 /** The documentation on `schema` or on any wrapper between it and its core type. */
@@ -236,8 +236,7 @@ export function optionRows(schema: z.ZodType, prefix = ""): OptionRow[] {
         if (doc.description !== undefined) {
             const fallback = defaultOf(field);
             const optional = field.safeParse(undefined).success;
-            const defaultShown =
-                doc.defaultText ?? (fallback !== undefined ? shown(fallback.value) : optional ? "none" : undefined);
+            const defaultShown = doc.defaultText ?? (fallback !== undefined ? shown(fallback.value) : optional ? "none" : undefined);
             rows.push({
                 key,
                 kind: kindOf(field),
@@ -324,7 +323,12 @@ export function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
  * @throws pulumi.InputPropertiesError naming each wrong property (`vault.replicas`), what it is and
  *   what is allowed, before the component registers anything.
  */
-export function parseOptions<S extends z.ZodType>(component: string, schema: S, args: unknown, prefix: readonly PropertyKey[] = []): z.output<S> {
+export function parseOptions<S extends z.ZodType>(
+    component: string,
+    schema: S,
+    args: unknown,
+    prefix: readonly PropertyKey[] = [],
+): z.output<S> {
     const result = schema.safeParse(args);
     if (result.success) {
         return result.data;
@@ -359,7 +363,10 @@ export function checkedInput<T>(component: string, propertyPath: string, schema:
     return pulumi.output(value).apply((resolved) => {
         const result = schema.safeParse(resolved);
         if (!result.success) {
-            throw new pulumi.InputPropertyError({ propertyPath, reason: `${component}: ${issueReason(schema, result.error.issues[0], resolved)}` });
+            throw new pulumi.InputPropertyError({
+                propertyPath,
+                reason: `${component}: ${issueReason(schema, result.error.issues[0], resolved)}`,
+            });
         }
         return result.data;
     });

@@ -95,7 +95,8 @@ export function isVaultAddress(value: string): boolean {
 export function parseDurationMs(duration: string): number {
     const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
     const parts = [...duration.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)];
-    if (parts.length === 0 || parts.map((p) => p[0]).join("") !== duration) throw new Error(`not a Go duration: ${JSON.stringify(duration)}`);
+    if (parts.length === 0 || parts.map((p) => p[0]).join("") !== duration)
+        throw new Error(`not a Go duration: ${JSON.stringify(duration)}`);
     return Math.round(parts.reduce((sum, p) => sum + Number(p[1]) * units[p[2]], 0));
 }
 

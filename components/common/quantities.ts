@@ -6,8 +6,18 @@
 
 const QUANTITY = /^(0|[1-9][0-9]*)(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)$/;
 const UNIT_BYTES: Readonly<Record<string, number>> = {
-    k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
-    Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+    k: 1e3,
+    M: 1e6,
+    G: 1e9,
+    T: 1e12,
+    P: 1e15,
+    E: 1e18,
+    Ki: 2 ** 10,
+    Mi: 2 ** 20,
+    Gi: 2 ** 30,
+    Ti: 2 ** 40,
+    Pi: 2 ** 50,
+    Ei: 2 ** 60,
 };
 
 /** The smallest volume this project accepts: anything smaller is a typo (`10` instead of `10Gi`). */
@@ -55,4 +65,3 @@ export function isMemoryQuantity(value: string): boolean {
     const bytes = quantityBytes(value);
     return bytes !== undefined && bytes > 0;
 }
-

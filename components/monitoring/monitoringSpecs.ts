@@ -24,7 +24,9 @@ function isRetention(value: string): boolean {
 }
 
 /** A map of Kubernetes labels. */
-export const labelMap = z.record(z.string(), z.string()).refine((labels) => Object.entries(labels).every(([k, v]) => isLabelKey(k) && isLabelValue(v)));
+export const labelMap = z
+    .record(z.string(), z.string())
+    .refine((labels) => Object.entries(labels).every(([k, v]) => isLabelKey(k) && isLabelValue(v)));
 
 /** Telemetry, ServiceMonitors and alerts of a region. */
 export const monitoringOptions = options({
@@ -40,7 +42,8 @@ export const monitoringOptions = options({
         example: "false",
     }),
     serviceMonitor: option(z.boolean().default(false), {
-        description: "ServiceMonitors for Vault's active server (verifying its certificate) and for ESO. Needs the Prometheus Operator's CRDs.",
+        description:
+            "ServiceMonitors for Vault's active server (verifying its certificate) and for ESO. Needs the Prometheus Operator's CRDs.",
         allowed: "true or false",
         example: "true",
     }),
@@ -120,8 +123,15 @@ export function vaultTelemetryValues(args: {
             scrapeTimeout: "10s",
             ...(args.caSecret === undefined
                 ? {}
-                : { tlsConfig: { ca: { secret: { name: args.caSecret, key: "ca.crt" } }, serverName: `${args.releaseName}-active.${args.namespace}.svc` } }),
-            ...(monitoring.unauthenticatedMetrics ? {} : { authorization: { type: "Bearer" as const, credentials: { name: METRICS_TOKEN_SECRET, key: METRICS_TOKEN_KEY } } }),
+                : {
+                      tlsConfig: {
+                          ca: { secret: { name: args.caSecret, key: "ca.crt" } },
+                          serverName: `${args.releaseName}-active.${args.namespace}.svc`,
+                      },
+                  }),
+            ...(monitoring.unauthenticatedMetrics
+                ? {}
+                : { authorization: { type: "Bearer" as const, credentials: { name: METRICS_TOKEN_SECRET, key: METRICS_TOKEN_KEY } } }),
         },
     };
 }
@@ -163,9 +173,20 @@ export interface AlertRule {
  * - an ExternalSecret not synced (a Secret in the cluster is going stale);
  * - a failed Raft snapshot Job.
  */
-export function alertRules(args: { readonly vaultNamespace: string; readonly externalSecretsNamespace: string; readonly releaseName: string }): AlertRule[] {
+export function alertRules(args: {
+    readonly vaultNamespace: string;
+    readonly externalSecretsNamespace: string;
+    readonly releaseName: string;
+}): AlertRule[] {
     const ns = args.vaultNamespace;
-    const rule = (alert: string, expr: string, forDuration: string, severity: "critical" | "warning", summary: string, description: string): AlertRule => ({
+    const rule = (
+        alert: string,
+        expr: string,
+        forDuration: string,
+        severity: "critical" | "warning",
+        summary: string,
+        description: string,
+    ): AlertRule => ({
         alert,
         expr,
         for: forDuration,
@@ -240,7 +261,12 @@ export function prometheusRule(args: {
     readonly externalSecretsNamespace: string;
     readonly releaseName: string;
     readonly labels: Readonly<Record<string, string>>;
-}): { apiVersion: string; kind: string; metadata: { name: string; namespace: string; labels: Record<string, string> }; spec: { groups: { name: string; rules: AlertRule[] }[] } } {
+}): {
+    apiVersion: string;
+    kind: string;
+    metadata: { name: string; namespace: string; labels: Record<string, string> };
+    spec: { groups: { name: string; rules: AlertRule[] }[] };
+} {
     return {
         apiVersion: "monitoring.coreos.com/v1",
         kind: "PrometheusRule",

@@ -65,7 +65,11 @@ export class VaultMonitoring extends pulumi.ComponentResource {
         if (this.metricsToken && args.provider !== undefined) {
             const inVault = { ...child, provider: args.provider };
             const policy = new vault.Policy(`${name}-metrics-policy`, { name: METRICS_POLICY, policy: metricsPolicyDocument() }, inVault);
-            const token = new vault.Token(`${name}-metrics-token`, { ...metricsTokenSettings(args.region), policies: [policy.name] }, inVault);
+            const token = new vault.Token(
+                `${name}-metrics-token`,
+                { ...metricsTokenSettings(args.region), policies: [policy.name] },
+                inVault,
+            );
             new k8s.core.v1.Secret(
                 `${name}-metrics-token`,
                 {

@@ -3,7 +3,7 @@
  * snapshots, audit, monitoring, replicated secrets), with the rules that span parts. The stack's
  * config is this schema plus what only config has (files, the gate, the kubeconfig context).
  */
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { input, option, options, ruleIssue, text, rules } from "../common/options";
 import { isDnsLabel, isDnsSubdomain } from "../common/predicates";
@@ -73,7 +73,8 @@ export const regionFields = {
         externalSecretsOptions
             .extend({
                 install: option(z.boolean().default(true), {
-                    description: "Install ESO with this stack. With false, the cluster must already run ESO 2.x (CRDs at external-secrets.io/v1) as Helm release external-secrets in `namespace`.",
+                    description:
+                        "Install ESO with this stack. With false, the cluster must already run ESO 2.x (CRDs at external-secrets.io/v1) as Helm release external-secrets in `namespace`.",
                     allowed: "true or false",
                     example: "true",
                 }),
@@ -113,12 +114,18 @@ export function regionRules(
     }
     for (const problem of admittedNamespaceProblems(region.vault.namespace, [
         { path: ["externalSecrets", "namespace"], namespace: region.externalSecrets.namespace, who: "the External Secrets Operator" },
-        ...(region.monitoring.serviceMonitor ? [{ path: ["monitoring", "prometheusNamespace"], namespace: region.monitoring.prometheusNamespace, who: "Prometheus" }] : []),
+        ...(region.monitoring.serviceMonitor
+            ? [{ path: ["monitoring", "prometheusNamespace"], namespace: region.monitoring.prometheusNamespace, who: "Prometheus" }]
+            : []),
     ])) {
         ruleIssue(ctx, problem.path, problem.message);
     }
     if (region.region !== undefined && typeof region.domain === "string" && !isDnsSubdomain(vaultHost(region.region, region.domain))) {
-        ruleIssue(ctx, ["domain"], `is ${region.domain}, which makes the Vault host name vault.${region.region}.<domain> longer than 253 characters`);
+        ruleIssue(
+            ctx,
+            ["domain"],
+            `is ${region.domain}, which makes the Vault host name vault.${region.region}.<domain> longer than 253 characters`,
+        );
     }
     const seen = new Set<string>();
     region.replicatedSecrets.forEach((secret, i) => {
@@ -127,7 +134,9 @@ export function regionRules(
             ruleIssue(ctx, ["replicatedSecrets", i, "name"], `is ${secret.name}, but ${id} is listed twice`);
         }
         seen.add(id);
-        replicatedSecretProblems(secret, region.regions, initialValueOf(i), (field, message) => ruleIssue(ctx, ["replicatedSecrets", i, field], message));
+        replicatedSecretProblems(secret, region.regions, initialValueOf(i), (field, message) =>
+            ruleIssue(ctx, ["replicatedSecrets", i, field], message),
+        );
     });
 }
 
@@ -147,12 +156,14 @@ export const regionOptions = options({
     ...regionFields,
     domain: input(domainOption),
     replicatedSecrets: z.array(regionSecretOptions).default([]),
-}).check(rules((region, ctx) =>
-    regionRules(region, ctx, (i) => {
-        const initial = region.replicatedSecrets[i].initialValue;
-        return initial === undefined ? undefined : { ...("generate" in initial ? { generateKey: initial.generate.key } : {}) };
-    }),
-));
+}).check(
+    rules((region, ctx) =>
+        regionRules(region, ctx, (i) => {
+            const initial = region.replicatedSecrets[i].initialValue;
+            return initial === undefined ? undefined : { ...("generate" in initial ? { generateKey: initial.generate.key } : {}) };
+        }),
+    ),
+);
 
 export type RegionOptions = z.input<typeof regionOptions>;
 export type ResolvedRegionOptions = z.output<typeof regionOptions>;

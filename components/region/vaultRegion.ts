@@ -38,7 +38,8 @@ export interface PeerEndpoint {
  */
 export type IssuedPeerAccess = Record<
     string,
-    { address: string; caCert: string; token: string } | { address: string; caCert: string; jwt: { path: string; role: string; audience: string } }
+    | { address: string; caCert: string; token: string }
+    | { address: string; caCert: string; jwt: { path: string; role: string; audience: string } }
 >;
 
 /** A peer's cluster identity, which this region's Vault trusts for that peer's ESO (JWT peer auth). */
@@ -107,24 +108,50 @@ export class VaultRegion extends pulumi.ComponentResource {
         this.vaultAddress = host.apply((h) => `https://${h}`);
 
         // The servers and the operator: on every run, from the first.
-        this.vault = new VaultServer(`${name}-vault`, { ...server, host, monitoring, externalSecretsNamespace: eso.namespace }, { parent: this });
+        this.vault = new VaultServer(
+            `${name}-vault`,
+            { ...server, host, monitoring, externalSecretsNamespace: eso.namespace },
+            { parent: this },
+        );
         const { install, ...operator } = eso;
-        this.externalSecrets = install ? new ExternalSecretsOperator(`${name}-external-secrets`, { ...operator, monitoring }, { parent: this }) : undefined;
+        this.externalSecrets = install
+            ? new ExternalSecretsOperator(`${name}-external-secrets`, { ...operator, monitoring }, { parent: this })
+            : undefined;
         this.externalSecretsNamespace = this.externalSecrets?.namespace ?? pulumi.output(eso.namespace);
         const afterOperator = this.externalSecrets ? [this.externalSecrets] : [];
 
         // Vault's own configuration, the access it grants its peers and the local stores: once it is initialized.
-        this.setup = vaultAdmin && new VaultSetup(`${name}-setup`, { provider: vaultAdmin, kvMount: options.kvMount, auditDevices, externalSecrets: this.serviceAccount(eso.namespace) }, { parent: this, dependsOn: [this.vault] });
+        this.setup =
+            vaultAdmin &&
+            new VaultSetup(
+                `${name}-setup`,
+                { provider: vaultAdmin, kvMount: options.kvMount, auditDevices, externalSecrets: this.serviceAccount(eso.namespace) },
+                { parent: this, dependsOn: [this.vault] },
+            );
         const accesses = this.setup && vaultAdmin ? this.grantPeers(name, options, vaultAdmin, this.setup, peerIdentities) : [];
         this.issuedPeerAccess = this.publish(accesses, options.peerAuth, vaultCaCert ?? "");
-        const localStore = this.setup && new LocalStore(`${name}-store-local`, this.localStoreArgs(options), { parent: this, dependsOn: [...afterOperator, this.setup] });
+        const localStore =
+            this.setup &&
+            new LocalStore(`${name}-store-local`, this.localStoreArgs(options), {
+                parent: this,
+                dependsOn: [...afterOperator, this.setup],
+            });
 
         // Backups and monitoring.
         const afterVault = this.setup ? [this.vault, this.setup] : [this.vault];
-        this.snapshots = new RaftSnapshots(`${name}-snapshots`, this.snapshotArgs(options, snapshots, vaultAdmin), { parent: this, dependsOn: afterVault });
+        this.snapshots = new RaftSnapshots(`${name}-snapshots`, this.snapshotArgs(options, snapshots, vaultAdmin), {
+            parent: this,
+            dependsOn: afterVault,
+        });
         this.monitoring = new VaultMonitoring(
             `${name}-monitoring`,
-            { region, namespace: server.namespace, externalSecretsNamespace: eso.namespace, monitoring, ...(vaultAdmin ? { provider: vaultAdmin } : {}) },
+            {
+                region,
+                namespace: server.namespace,
+                externalSecretsNamespace: eso.namespace,
+                monitoring,
+                ...(vaultAdmin ? { provider: vaultAdmin } : {}),
+            },
             { parent: this, dependsOn: afterVault },
         );
 
@@ -132,7 +159,13 @@ export class VaultRegion extends pulumi.ComponentResource {
         const peerStores = peerEndpoints.map((endpoint) => this.peerStore(name, options, endpoint, afterOperator));
         this.connectedPeers = peerEndpoints.map((endpoint) => endpoint.peer);
         const grants = this.grantNamespaces(name, options, afterOperator);
-        this.replicate(name, options, afterOperator, [...afterOperator, ...peerStores, ...grants, ...(localStore ? [localStore] : [])], localStore !== undefined);
+        this.replicate(
+            name,
+            options,
+            afterOperator,
+            [...afterOperator, ...peerStores, ...grants, ...(localStore ? [localStore] : [])],
+            localStore !== undefined,
+        );
 
         this.registerOutputs({
             region: this.region,
@@ -150,9 +183,19 @@ export class VaultRegion extends pulumi.ComponentResource {
     }
 
     /** A token per peer, or a JWT mount per peer whose cluster identity is known. */
-    private grantPeers(name: string, options: ResolvedRegionOptions, provider: vault.Provider, setup: VaultSetup, identities: readonly PeerClusterIdentity[]): PeerAccess[] {
+    private grantPeers(
+        name: string,
+        options: ResolvedRegionOptions,
+        provider: vault.Provider,
+        setup: VaultSetup,
+        identities: readonly PeerClusterIdentity[],
+    ): PeerAccess[] {
         const grant = (peer: string, auth?: { kind: "jwt"; identity: PeerIdentity; audience: pulumi.Input<string> }) =>
-            new PeerAccess(`${name}-peer-${peer}`, { provider, region: options.region, peer, pushPolicy: setup.pushPolicy, ...(auth ? { auth } : {}) }, { parent: this });
+            new PeerAccess(
+                `${name}-peer-${peer}`,
+                { provider, region: options.region, peer, pushPolicy: setup.pushPolicy, ...(auth ? { auth } : {}) },
+                { parent: this },
+            );
         return options.peerAuth === "token"
             ? this.peers.map((peer) => grant(peer))
             : identities.map(({ peer, identity }) => grant(peer, { kind: "jwt", identity, audience: this.vaultAddress }));
@@ -160,18 +203,24 @@ export class VaultRegion extends pulumi.ComponentResource {
 
     /** What the peers read from this stack: tokens are secrets; JWT access is only where to log in. */
     private publish(accesses: readonly PeerAccess[], peerAuth: string, caCert: pulumi.Input<string>): pulumi.Output<IssuedPeerAccess> {
-        const granted = pulumi.all([this.vaultAddress, caCert, pulumi.all(accesses.map((access) => access.credentials))]).apply(([address, ca, all]): IssuedPeerAccess =>
-            Object.fromEntries(
-                accesses.map((access, i) => {
-                    const credentials = all[i];
-                    const entry =
-                        credentials.kind === "token"
-                            ? { address, caCert: ca, token: credentials.token }
-                            : { address, caCert: ca, jwt: { path: credentials.path, role: credentials.role, audience: credentials.audience } };
-                    return [access.peer, entry];
-                }),
-            ),
-        );
+        const granted = pulumi
+            .all([this.vaultAddress, caCert, pulumi.all(accesses.map((access) => access.credentials))])
+            .apply(([address, ca, all]): IssuedPeerAccess =>
+                Object.fromEntries(
+                    accesses.map((access, i) => {
+                        const credentials = all[i];
+                        const entry =
+                            credentials.kind === "token"
+                                ? { address, caCert: ca, token: credentials.token }
+                                : {
+                                      address,
+                                      caCert: ca,
+                                      jwt: { path: credentials.path, role: credentials.role, audience: credentials.audience },
+                                  };
+                        return [access.peer, entry];
+                    }),
+                ),
+            );
         return peerAuth === "token" ? pulumi.secret(granted) : granted;
     }
 
@@ -188,17 +237,25 @@ export class VaultRegion extends pulumi.ComponentResource {
             vaultNamespace: options.vault.namespace,
             kvMount: options.kvMount,
             authPath: KUBERNETES_AUTH_PATH,
-            roles: { read: externalSecretsRole(serviceAccount, "pull").roleName, push: externalSecretsRole(serviceAccount, "push").roleName },
+            roles: {
+                read: externalSecretsRole(serviceAccount, "pull").roleName,
+                push: externalSecretsRole(serviceAccount, "push").roleName,
+            },
             serviceAccount,
             audience: EXTERNAL_SECRETS_AUDIENCE,
             ...(caSecret ? { caSecret } : {}),
         };
     }
 
-    private snapshotArgs(options: ResolvedRegionOptions, snapshots: ResolvedRegionOptions["vault"]["snapshots"], provider: vault.Provider | undefined) {
+    private snapshotArgs(
+        options: ResolvedRegionOptions,
+        snapshots: ResolvedRegionOptions["vault"]["snapshots"],
+        provider: vault.Provider | undefined,
+    ) {
         const caSecret = this.caSecret(options);
         // A created claim takes the servers' StorageClass unless it names its own.
-        const storageClass = snapshots.claimName === undefined && snapshots.storageClass === undefined ? options.vault.storageClass : snapshots.storageClass;
+        const storageClass =
+            snapshots.claimName === undefined && snapshots.storageClass === undefined ? options.vault.storageClass : snapshots.storageClass;
         return {
             ...(provider && this.setup ? { provider, authPath: this.setup.authPath } : {}),
             namespace: options.vault.namespace,
@@ -257,20 +314,33 @@ export class VaultRegion extends pulumi.ComponentResource {
      * use makes a new value), and only once this region's Vault is configured: the first value is
      * written through `vault-local-push`.
      */
-    private replicate(name: string, options: ResolvedRegionOptions, afterOperator: pulumi.Resource[], storesReady: pulumi.Resource[], configured: boolean): void {
+    private replicate(
+        name: string,
+        options: ResolvedRegionOptions,
+        afterOperator: pulumi.Resource[],
+        storesReady: pulumi.Resource[],
+        configured: boolean,
+    ): void {
         const generators = new Map<string, pulumi.Resource>();
         const generatorFor = (namespace: string, length: number): pulumi.Resource => {
             const key = `${namespace}/${length}`;
             const generator =
                 generators.get(key) ??
-                new k8s.apiextensions.CustomResource(`${name}-generator-${namespace}-${length}`, { ...passwordGenerator(namespace, length) }, { parent: this, dependsOn: afterOperator });
+                new k8s.apiextensions.CustomResource(
+                    `${name}-generator-${namespace}-${length}`,
+                    { ...passwordGenerator(namespace, length) },
+                    { parent: this, dependsOn: afterOperator },
+                );
             generators.set(key, generator);
             return generator;
         };
         const reachableRegions = [...(configured ? [options.region] : []), ...this.connectedPeers];
         for (const { initialValue, ...secret } of options.replicatedSecrets) {
             const home = secret.home ?? options.regions[0];
-            const generate = initialValue !== undefined && "generate" in initialValue && home === options.region && configured ? initialValue.generate : undefined;
+            const generate =
+                initialValue !== undefined && "generate" in initialValue && home === options.region && configured
+                    ? initialValue.generate
+                    : undefined;
             const length = generate?.length ?? INITIAL_VALUE_DEFAULTS.generatedLength;
             // A generator the caller names is used as it is; otherwise the region's shared one.
             const shared = generate !== undefined && generate.generatorName === undefined;
@@ -282,7 +352,11 @@ export class VaultRegion extends pulumi.ComponentResource {
                     region: options.region,
                     regions: options.regions,
                     reachableRegions,
-                    ...(shared ? { initialValue: { generate: { ...generate, generatorName: passwordGeneratorName(length) } } } : initialValue ? { initialValue } : {}),
+                    ...(shared
+                        ? { initialValue: { generate: { ...generate, generatorName: passwordGeneratorName(length) } } }
+                        : initialValue
+                          ? { initialValue }
+                          : {}),
                 },
                 { parent: this, dependsOn: shared ? [...storesReady, generatorFor(secret.namespace, length)] : storesReady },
             );
@@ -295,18 +369,28 @@ export class VaultRegion extends pulumi.ComponentResource {
  * for a region that is not a peer, would push where nothing reads.
  * @throws pulumi.InputPropertiesError naming each wrong entry
  */
-function checkPeers(region: string, peers: readonly string[], given: Readonly<Record<"peerEndpoints" | "peerIdentities", readonly { readonly peer: string }[]>>): void {
+function checkPeers(
+    region: string,
+    peers: readonly string[],
+    given: Readonly<Record<"peerEndpoints" | "peerIdentities", readonly { readonly peer: string }[]>>,
+): void {
     const errors: { propertyPath: string; reason: string }[] = [];
     for (const [property, entries] of Object.entries(given)) {
         entries.forEach((entry, i) => {
             if (!peers.includes(entry.peer)) {
-                errors.push({ propertyPath: `${property}[${i}].peer`, reason: `is ${entry.peer}, which is not a peer of ${region} (peers: ${peers.join(", ") || "none"})` });
+                errors.push({
+                    propertyPath: `${property}[${i}].peer`,
+                    reason: `is ${entry.peer}, which is not a peer of ${region} (peers: ${peers.join(", ") || "none"})`,
+                });
             } else if (entries.findIndex((other) => other.peer === entry.peer) !== i) {
                 errors.push({ propertyPath: `${property}[${i}].peer`, reason: `is ${entry.peer}, which an earlier entry names already` });
             }
         });
     }
     if (errors.length > 0) {
-        throw new pulumi.InputPropertiesError({ message: `VaultRegion: ${errors.map((e) => `${e.propertyPath} ${e.reason}`).join("; ")}`, errors });
+        throw new pulumi.InputPropertiesError({
+            message: `VaultRegion: ${errors.map((e) => `${e.propertyPath} ${e.reason}`).join("; ")}`,
+            errors,
+        });
     }
 }

@@ -72,7 +72,8 @@ export class ReplicatedSecret extends pulumi.ComponentResource {
         const reachable = spec.reachableRegions ?? spec.regions;
         this.pushesTo = pushTargetRegions(spec, spec.region, spec.regions).filter((target) => reachable.includes(target));
         const child = { parent: this, dependsOn: opts?.dependsOn };
-        const crd = (suffix: string, object: k8s.apiextensions.CustomResourceArgs) => new k8s.apiextensions.CustomResource(`${name}-${suffix}`, { ...object }, child);
+        const crd = (suffix: string, object: k8s.apiextensions.CustomResourceArgs) =>
+            new k8s.apiextensions.CustomResource(`${name}-${suffix}`, { ...object }, child);
 
         if (this.role.pulls) {
             crd("pull", externalSecret(spec));
@@ -94,7 +95,11 @@ export class ReplicatedSecret extends pulumi.ComponentResource {
                 const source = new k8s.core.v1.Secret(
                     `${name}-initial`,
                     {
-                        metadata: { name: initialName(args.name), namespace: args.namespace, labels: projectLabels("replicated-secret-initial") },
+                        metadata: {
+                            name: initialName(args.name),
+                            namespace: args.namespace,
+                            labels: projectLabels("replicated-secret-initial"),
+                        },
                         type: "Opaque",
                         stringData: pulumi.secret(args.initialValue.value),
                     },
@@ -120,10 +125,15 @@ const replicatedSecretArgs = z
         reachableRegions: z.array(text(isDnsLabel)).optional(),
         initialValue: z.custom<InitialValueArgs>().optional(),
     })
-    .check(rules((args, ctx) => {
-        if (!args.regions.includes(args.region)) {
-            ruleIssue(ctx, ["region"], `is ${args.region}, which is not one of regions (${args.regions.join(", ")})`);
-        }
-        const generateKey = args.initialValue !== undefined && "generate" in args.initialValue ? args.initialValue.generate.key : undefined;
-        replicatedSecretProblems(args, args.regions, args.initialValue === undefined ? undefined : { generateKey }, (field, message) => ruleIssue(ctx, [field], message));
-    }));
+    .check(
+        rules((args, ctx) => {
+            if (!args.regions.includes(args.region)) {
+                ruleIssue(ctx, ["region"], `is ${args.region}, which is not one of regions (${args.regions.join(", ")})`);
+            }
+            const generateKey =
+                args.initialValue !== undefined && "generate" in args.initialValue ? args.initialValue.generate.key : undefined;
+            replicatedSecretProblems(args, args.regions, args.initialValue === undefined ? undefined : { generateKey }, (field, message) =>
+                ruleIssue(ctx, [field], message),
+            );
+        }),
+    );

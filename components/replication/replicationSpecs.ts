@@ -6,9 +6,15 @@
  *
  * Typed with ESO's own models (types only); the tests validate every object against ESO's schemas.
  */
-import type { IExternalSecret } from "@kubernetes-models/external-secrets/external-secrets.io/v1/ExternalSecret" with { "resolution-mode": "import" };
-import type { IPushSecret } from "@kubernetes-models/external-secrets/external-secrets.io/v1alpha1/PushSecret" with { "resolution-mode": "import" };
-import type { IPassword } from "@kubernetes-models/external-secrets/generators.external-secrets.io/v1alpha1/Password" with { "resolution-mode": "import" };
+import type { IExternalSecret } from "@kubernetes-models/external-secrets/external-secrets.io/v1/ExternalSecret" with {
+    "resolution-mode": "import",
+};
+import type { IPushSecret } from "@kubernetes-models/external-secrets/external-secrets.io/v1alpha1/PushSecret" with {
+    "resolution-mode": "import",
+};
+import type { IPassword } from "@kubernetes-models/external-secrets/generators.external-secrets.io/v1alpha1/Password" with {
+    "resolution-mode": "import",
+};
 import { z } from "zod";
 import { projectLabels } from "../common/labels";
 import { option, text } from "../common/options";
@@ -59,14 +65,22 @@ export const replicatedSecretFields = {
         example: "databases/db-credentials",
         defaultText: "<namespace>/<name>",
     }),
-    keys: option(z.array(text(isSecretKey)).min(1).refine((list) => new Set(list).size === list.length).optional(), {
-        description: "Secret keys to carry, each as a property of the Vault secret.",
-        allowed: "a non-empty list of distinct Secret keys (letters, digits, '-', '.' and '_')",
-        example: "[password]",
-        defaultText: "the whole Secret",
-    }),
+    keys: option(
+        z
+            .array(text(isSecretKey))
+            .min(1)
+            .refine((list) => new Set(list).size === list.length)
+            .optional(),
+        {
+            description: "Secret keys to carry, each as a property of the Vault secret.",
+            allowed: "a non-empty list of distinct Secret keys (letters, digits, '-', '.' and '_')",
+            example: "[password]",
+            defaultText: "the whole Secret",
+        },
+    ),
     mode: option(z.enum(WRITE_MODES).default("vault-written"), {
-        description: "How it is written: `vault-written` (into the home region's Vault; every region materializes it) or `cluster-written` (a Secret owned by something in the home cluster, pushed to every Vault).",
+        description:
+            "How it is written: `vault-written` (into the home region's Vault; every region materializes it) or `cluster-written` (a Secret owned by something in the home cluster, pushed to every Vault).",
         allowed: WRITE_MODES.join(" or "),
         example: "vault-written",
     }),
@@ -79,17 +93,20 @@ export const replicatedSecretFields = {
     pullInterval: interval("How often an ExternalSecret reads its Vault (ESO's default is 1h)."),
     pushInterval: interval("How often a PushSecret pushes its source (ESO's default is 1h; it does not watch the source)."),
     updatePolicy: option(z.enum(["Replace", "IfNotExists"]).default("Replace"), {
-        description: "The PushSecrets' updatePolicy: `Replace` makes every target Vault hold the home's value; `IfNotExists` writes a target only while it has no such secret (for values set once).",
+        description:
+            "The PushSecrets' updatePolicy: `Replace` makes every target Vault hold the home's value; `IfNotExists` writes a target only while it has no such secret (for values set once).",
         allowed: "Replace or IfNotExists",
         example: "Replace",
     }),
     pushDeletionPolicy: option(z.enum(["None", "Delete"]).default("None"), {
-        description: "The PushSecrets' deletionPolicy: `None` leaves the secret in every Vault when a PushSecret or its source goes away. `Delete` needs `delete` capabilities the push policy does not grant.",
+        description:
+            "The PushSecrets' deletionPolicy: `None` leaves the secret in every Vault when a PushSecret or its source goes away. `Delete` needs `delete` capabilities the push policy does not grant.",
         allowed: "None or Delete",
         example: "None",
     }),
     pullDeletionPolicy: option(z.enum(["Retain", "Delete", "Merge"]).default("Retain"), {
-        description: "The ExternalSecrets' deletionPolicy: what happens to the materialized Secret when the secret disappears from the region's Vault.",
+        description:
+            "The ExternalSecrets' deletionPolicy: what happens to the materialized Secret when the secret disappears from the region's Vault.",
         allowed: "Retain, Delete or Merge",
         example: "Retain",
     }),
@@ -135,7 +152,10 @@ export function remoteKeyOf(spec: Pick<ReplicatedSecretSpec, "name" | "namespace
 }
 
 /** Which of the ESO objects a region runs for a secret; the heart of the design, see docs/consistency.md. */
-export function roleOf(spec: Pick<ReplicatedSecretSpec, "mode" | "home">, region: string): { readonly pulls: boolean; readonly pushes: "peers" | "all" | "none" } {
+export function roleOf(
+    spec: Pick<ReplicatedSecretSpec, "mode" | "home">,
+    region: string,
+): { readonly pulls: boolean; readonly pushes: "peers" | "all" | "none" } {
     const home = spec.home === region;
     if (spec.mode === "vault-written") {
         // Every region reads its own Vault; only the home region forwards, and only to the peers: a
@@ -256,7 +276,13 @@ export function initialValuePush(spec: ReplicatedSecretSpec, initial: InitialVal
     const remoteKey = remoteKeyOf(spec);
     const generated = "generate" in initial;
     const selector = generated
-        ? { generatorRef: { apiVersion: "generators.external-secrets.io/v1alpha1", kind: "Password" as const, name: initial.generate.generatorName } }
+        ? {
+              generatorRef: {
+                  apiVersion: "generators.external-secrets.io/v1alpha1",
+                  kind: "Password" as const,
+                  name: initial.generate.generatorName,
+              },
+          }
         : { secret: { name: initial.fromSecret.secretName } };
     // The Password generator yields the key `password`; it is stored under the secret's first key.
     const keys = generated ? [{ from: "password", to: initial.generate.key }] : (spec.keys ?? []).map((key) => ({ from: key, to: key }));

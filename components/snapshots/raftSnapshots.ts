@@ -81,7 +81,12 @@ export class RaftSnapshots extends pulumi.ComponentResource {
         this.registerOutputs({ enabled: this.enabled, claimName: this.claimName, schedule: this.schedule });
     }
 
-    private createChildren(name: string, args: RaftSnapshotsArgs, options: ResolvedRaftSnapshotOptions, dependsOn: pulumi.ResourceOptions["dependsOn"]): void {
+    private createChildren(
+        name: string,
+        args: RaftSnapshotsArgs,
+        options: ResolvedRaftSnapshotOptions,
+        dependsOn: pulumi.ResourceOptions["dependsOn"],
+    ): void {
         // A component's dependsOn does not hold back its children, so each child carries it too.
         const child = { parent: this, dependsOn };
         // The claim first, and whether or not the Vault is configured yet: it holds the backups, so it
@@ -147,7 +152,10 @@ function jobSettings(args: RaftSnapshotsArgs, options: ResolvedRaftSnapshotOptio
 function checkArgs(args: RaftSnapshotsArgs): ResolvedRaftSnapshotOptions {
     const options = resolvedSnapshots(parseOptions("RaftSnapshots", raftSnapshotOptions, args.options ?? {}, ["options"]));
     if ((args.provider === undefined) !== (args.authPath === undefined)) {
-        throw new pulumi.InputPropertyError({ propertyPath: "authPath", reason: "RaftSnapshots: provider and authPath go together: give both once the Vault is configured, neither before" });
+        throw new pulumi.InputPropertyError({
+            propertyPath: "authPath",
+            reason: "RaftSnapshots: provider and authPath go together: give both once the Vault is configured, neither before",
+        });
     }
     // The script embeds the auth path: a plain one is checked now, an output one when it resolves.
     if (typeof args.authPath === "string") {

@@ -1,5 +1,6 @@
 /**
- * Scheduled Raft snapshots (backups) of a region's Vault: the options, the Vault policy and Kubernetes auth role the snapshot job logs in with, the shell script
+ * Scheduled Raft snapshots (backups) of a region's Vault: the options, the Vault policy and Kubernetes
+ * auth role the snapshot job logs in with, the shell script
  * it runs, and its CronJob and PersistentVolumeClaim. No Pulumi resources here, so tests call them
  * directly (and run the script for real).
  *
@@ -141,29 +142,37 @@ export const raftSnapshotOptions = options({
                 z.superRefine((schedule, ctx) => {
                     const problem = cronScheduleProblem(schedule);
                     if (problem !== undefined) {
-                        ruleIssue(ctx, [], `is ${JSON.stringify(schedule)} (${problem}), but it must be a 5-field cron schedule such as "0 * * * *"`);
+                        ruleIssue(
+                            ctx,
+                            [],
+                            `is ${JSON.stringify(schedule)} (${problem}), but it must be a 5-field cron schedule such as "0 * * * *"`,
+                        );
                     }
                 }),
             )
             .default("0 * * * *"),
         {
             description: "When to take a snapshot, read in UTC.",
-            allowed: "a 5-field cron schedule (minute hour day-of-month month day-of-week), each field *, */n, a number, a range a-b or a-b/n, or a list of those",
-        example: "0 * * * *",
-    }),
+            allowed:
+                "a 5-field cron schedule (minute hour day-of-month month day-of-week), each field *, */n, a number, a range a-b or a-b/n, or a list of those",
+            example: "0 * * * *",
+        },
+    ),
     retain: option(z.int().min(1).max(MAX_RETAIN).default(48), {
         description: "How many snapshots to keep: after each successful snapshot, older ones beyond this are deleted.",
         allowed: `a whole number from 1 to ${MAX_RETAIN}`,
         example: "48",
     }),
     storageSize: option(text(isStorageQuantity).optional(), {
-        description: "Size of the claim the stack creates for the snapshots; it must hold `retain` snapshots, each about the size of the Raft data.",
+        description:
+            "Size of the claim the stack creates for the snapshots; it must hold `retain` snapshots, each about the size of the Raft data.",
         allowed: "a Kubernetes quantity with a unit, at least 1Gi, and only without claimName",
         example: "10Gi",
         defaultText: "10Gi",
     }),
     claimName: option(text(isDnsSubdomain).optional(), {
-        description: "An existing PersistentVolumeClaim in Vault's namespace to write the snapshots to (e.g. storage replicated off-site) instead of a new one; the stack then neither creates nor deletes a claim.",
+        description:
+            "An existing PersistentVolumeClaim in Vault's namespace to write the snapshots to (e.g. storage replicated off-site) instead of a new one; the stack then neither creates nor deletes a claim.",
         allowed: "a PersistentVolumeClaim name",
         example: "vault-backups",
         defaultText: `a new claim ${SNAPSHOT_CLAIM_NAME}`,
@@ -174,13 +183,19 @@ export const raftSnapshotOptions = options({
         example: "standard",
         defaultText: "the StorageClass of vault.storageClass, else the cluster's default",
     }),
-}).check(rules((snapshots, ctx) => {
-    for (const name of ["storageSize", "storageClass"] as const) {
-        if (snapshots.claimName !== undefined && snapshots[name] !== undefined) {
-            ruleIssue(ctx, [name], `has no effect with claimName (an existing claim keeps its own ${name === "storageSize" ? "size" : "class"}): remove one of them`);
+}).check(
+    rules((snapshots, ctx) => {
+        for (const name of ["storageSize", "storageClass"] as const) {
+            if (snapshots.claimName !== undefined && snapshots[name] !== undefined) {
+                ruleIssue(
+                    ctx,
+                    [name],
+                    `has no effect with claimName (an existing claim keeps its own ${name === "storageSize" ? "size" : "class"}): remove one of them`,
+                );
+            }
         }
-    }
-}));
+    }),
+);
 
 export type RaftSnapshotOptions = z.input<typeof raftSnapshotOptions>;
 
@@ -273,7 +288,9 @@ export function snapshotScript(args: SnapshotScriptArgs): string {
         const pattern = name === "tokenFile" || name === "dir" ? ABSOLUTE : SIMPLE;
         // A leading '-' could read as a flag, '..' climbs out of the directory: neither is a plain name.
         if (typeof value !== "string" || !pattern.test(value) || value.startsWith("-") || value.split("/").includes("..")) {
-            problems.push(`${name} ${JSON.stringify(value)} is not a plain ${pattern === ABSOLUTE ? "absolute path" : "path"} of letters, digits, '/', '_', '.' and '-'`);
+            problems.push(
+                `${name} ${JSON.stringify(value)} is not a plain ${pattern === ABSOLUTE ? "absolute path" : "path"} of letters, digits, '/', '_', '.' and '-'`,
+            );
         }
     }
     if (/^\/|\/$|\/\//.test(values.authPath)) {
@@ -400,7 +417,6 @@ export interface SnapshotCronJobArgs extends SnapshotJobSettings {
     readonly authPath: string;
 }
 
-
 /** Labels of the snapshot job's objects; the pods' `app.kubernetes.io/name` lets a NetworkPolicy select them. */
 export function snapshotLabels(): Record<string, string> {
     return { "app.kubernetes.io/name": SNAPSHOT_CRONJOB_NAME, ...projectLabels("raft-snapshot") };
@@ -428,7 +444,9 @@ export function snapshotCronJob(args: SnapshotCronJobArgs) {
         {
             name: "vault-token",
             projected: {
-                sources: [{ serviceAccountToken: { audience: SNAPSHOT_AUDIENCE, expirationSeconds: SNAPSHOT_SA_TOKEN_SECONDS, path: "token" } }],
+                sources: [
+                    { serviceAccountToken: { audience: SNAPSHOT_AUDIENCE, expirationSeconds: SNAPSHOT_SA_TOKEN_SECONDS, path: "token" } },
+                ],
             },
         },
         // HOME for the CLI (it may look for ~/.vault-token), on a read-only root filesystem.

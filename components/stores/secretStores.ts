@@ -1,14 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { projectLabels } from "../common/labels";
-import {
-    type LocalStoreSpec,
-    PEER_TOKEN_KEY,
-    type PeerStoreSpec,
-    localStore,
-    peerStore,
-    peerTokenSecretName,
-} from "./storeSpecs";
+import { type LocalStoreSpec, PEER_TOKEN_KEY, type PeerStoreSpec, localStore, peerStore, peerTokenSecretName } from "./storeSpecs";
 
 export interface LocalStoreArgs extends Omit<LocalStoreSpec, "role"> {
     /** The Kubernetes auth roles: read-only for `vault-local`, push for `vault-local-push`. */
@@ -78,7 +71,9 @@ export class PeerStore extends pulumi.ComponentResource {
         const objectSpec = pulumi.all([address, caCert]).apply(([a, c]) => peerStore({ ...spec, address: a, caCert: c }).spec);
         const auth = spec.auth?.kind ?? "token";
         if ((auth === "token") !== (token !== undefined)) {
-            throw new Error(`PeerStore ${args.peer}: ${auth === "token" ? "token auth needs the token the peer issued" : "JWT auth takes no token"}`);
+            throw new Error(
+                `PeerStore ${args.peer}: ${auth === "token" ? "token auth needs the token the peer issued" : "JWT auth takes no token"}`,
+            );
         }
         super("openova:vault:PeerStore", name, {}, opts);
         this.peer = args.peer;
@@ -97,7 +92,11 @@ export class PeerStore extends pulumi.ComponentResource {
                 ),
             ];
         }
-        const store = new k8s.apiextensions.CustomResource(name, { apiVersion: object.apiVersion, kind: object.kind, metadata: object.metadata, spec: objectSpec }, { parent: this, dependsOn: before });
+        const store = new k8s.apiextensions.CustomResource(
+            name,
+            { apiVersion: object.apiVersion, kind: object.kind, metadata: object.metadata, spec: objectSpec },
+            { parent: this, dependsOn: before },
+        );
         this.storeName = store.metadata.name;
 
         this.registerOutputs({ peer: this.peer, storeName: this.storeName });

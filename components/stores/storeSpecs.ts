@@ -4,7 +4,9 @@
  * (`@kubernetes-models/external-secrets`, types only: nothing of that ESM package is loaded at run
  * time); the tests validate every object against ESO's JSON schemas.
  */
-import type { IClusterSecretStore } from "@kubernetes-models/external-secrets/external-secrets.io/v1/ClusterSecretStore" with { "resolution-mode": "import" };
+import type { IClusterSecretStore } from "@kubernetes-models/external-secrets/external-secrets.io/v1/ClusterSecretStore" with {
+    "resolution-mode": "import",
+};
 import { projectLabels } from "../common/labels";
 import { VAULT_API_PORT, VAULT_RELEASE_NAME } from "../vault-server/serverValues";
 
@@ -175,7 +177,15 @@ export function peerStore(spec: PeerStoreSpec): IClusterSecretStore {
     return {
         apiVersion: "external-secrets.io/v1",
         kind: "ClusterSecretStore",
-        metadata: { name: peerStoreName(spec.peer), labels: { ...projectLabels("secret-store"), ...PUSH_TARGET_LABEL, [STORE_SCOPE_LABEL]: "peer", [VAULT_REGION_LABEL]: spec.peer } },
+        metadata: {
+            name: peerStoreName(spec.peer),
+            labels: {
+                ...projectLabels("secret-store"),
+                ...PUSH_TARGET_LABEL,
+                [STORE_SCOPE_LABEL]: "peer",
+                [VAULT_REGION_LABEL]: spec.peer,
+            },
+        },
         spec: {
             conditions: onlyNamespacesLabelled(REPLICATE_NAMESPACE_LABEL),
             provider: {

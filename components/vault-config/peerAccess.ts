@@ -4,7 +4,8 @@ import { isDnsLabel } from "../common/predicates";
 import { type PeerIdentity, peerJwtSettings, peerTokenSettings } from "./setupValues";
 
 /** How a peer's ESO logs in to this region's Vault: a token this region issues, or the peer's own service-account tokens. */
-export type PeerAuthArgs = { readonly kind: "token" } | { readonly kind: "jwt"; readonly identity: PeerIdentity; readonly audience: pulumi.Input<string> };
+export type PeerAuthArgs =
+    { readonly kind: "token" } | { readonly kind: "jwt"; readonly identity: PeerIdentity; readonly audience: pulumi.Input<string> };
 
 /** What the peer needs to log in, besides this Vault's address and CA. */
 export type PeerCredentials =
@@ -44,7 +45,9 @@ export class PeerAccess extends pulumi.ComponentResource {
 
     constructor(name: string, args: PeerAccessArgs, opts?: pulumi.ComponentResourceOptions) {
         if (!isDnsLabel(args.peer) || !isDnsLabel(args.region) || args.peer === args.region) {
-            throw new Error(`PeerAccess: peer ${JSON.stringify(args.peer)} must be a region (DNS label) other than ${JSON.stringify(args.region)}`);
+            throw new Error(
+                `PeerAccess: peer ${JSON.stringify(args.peer)} must be a region (DNS label) other than ${JSON.stringify(args.region)}`,
+            );
         }
         const auth = args.auth ?? { kind: "token" };
         if (auth.kind === "jwt" && auth.identity.issuer.trim() === "") {
@@ -65,7 +68,11 @@ export class PeerAccess extends pulumi.ComponentResource {
             const backend = new vault.jwt.AuthBackend(`${name}-jwt`, settings.backend, child);
             // The mount's path output, so the role waits for the mount.
             const path = backend.path.apply((value) => value ?? settings.backend.path);
-            const role = new vault.jwt.AuthBackendRole(`${name}-jwt-role`, { ...settings.role, backend: path, tokenPolicies: [args.pushPolicy] }, child);
+            const role = new vault.jwt.AuthBackendRole(
+                `${name}-jwt-role`,
+                { ...settings.role, backend: path, tokenPolicies: [args.pushPolicy] },
+                child,
+            );
             this.credentials = pulumi
                 .all([path, role.roleName, auth.audience])
                 .apply(([mount, roleName, audience]): PeerCredentials => ({ kind: "jwt", path: mount, role: roleName, audience }));

@@ -61,7 +61,11 @@ export function policyName(purpose: PolicyPurpose): string {
  * (`<mount>/data/*`, `<mount>/metadata/*`), as Vault's JSON policy text.
  */
 export function policyDocument(purpose: PolicyPurpose, mount: string): string {
-    return policyText({ path: Object.fromEntries(POLICY_TABLE[purpose].map((rule) => [`${mount}/${rule.tree}/*`, { capabilities: [...rule.capabilities] }])) });
+    return policyText({
+        path: Object.fromEntries(
+            POLICY_TABLE[purpose].map((rule) => [`${mount}/${rule.tree}/*`, { capabilities: [...rule.capabilities] }]),
+        ),
+    });
 }
 
 /**

@@ -53,7 +53,10 @@ export const EXTERNAL_SECRETS_AUDIENCE = "vault";
  * `vault-local-push` (PushSecrets write cluster-written secrets and initial values), so a namespace
  * allowed only to read cannot write even through a misused store.
  */
-export function externalSecretsRole(serviceAccount: { readonly name: string; readonly namespace: string }, purpose: PolicyPurpose): KubernetesAuthRole {
+export function externalSecretsRole(
+    serviceAccount: { readonly name: string; readonly namespace: string },
+    purpose: PolicyPurpose,
+): KubernetesAuthRole {
     return {
         roleName: `external-secrets-${purpose}`,
         boundServiceAccountNames: [serviceAccount.name],
@@ -77,7 +80,8 @@ export const auditDevicesOption = option(
         .refine((list) => new Set(list).size === list.length)
         .default(["file", "stdout"]),
     {
-        description: "Audit devices of the region's Vault: a file on the audit volume (`/vault/audit/vault-audit.log`, mode 0600) and the container's stdout.",
+        description:
+            "Audit devices of the region's Vault: a file on the audit volume (`/vault/audit/vault-audit.log`, mode 0600) and the container's stdout.",
         allowed: "a list of file and/or stdout, each once (Vault runs unaudited without one)",
         example: "[file, stdout]",
     },
@@ -101,7 +105,12 @@ export interface AuditDeviceSettings {
  */
 export function auditDevice(device: AuditDevice): AuditDeviceSettings {
     return device === "file"
-        ? { path: "file", type: "file", description: "Audit log on the servers' audit volume", options: { file_path: AUDIT_LOG_FILE, mode: "0600" } }
+        ? {
+              path: "file",
+              type: "file",
+              description: "Audit log on the servers' audit volume",
+              options: { file_path: AUDIT_LOG_FILE, mode: "0600" },
+          }
         : { path: "stdout", type: "file", description: "Audit log to the container's stdout", options: { file_path: "stdout" } };
 }
 
@@ -133,7 +142,10 @@ export function peerJwtSettings<Audience = string>(peer: string, identity: PeerI
             boundIssuer: identity.issuer,
             ...(keys
                 ? { jwtValidationPubkeys: [...identity.publicKeys] }
-                : { oidcDiscoveryUrl: identity.issuer, ...(identity.discoveryCaCert === "" ? {} : { oidcDiscoveryCaPem: identity.discoveryCaCert }) }),
+                : {
+                      oidcDiscoveryUrl: identity.issuer,
+                      ...(identity.discoveryCaCert === "" ? {} : { oidcDiscoveryCaPem: identity.discoveryCaCert }),
+                  }),
         },
         role: {
             roleName: PEER_JWT_ROLE,

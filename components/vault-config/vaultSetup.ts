@@ -58,7 +58,12 @@ export class VaultSetup extends pulumi.ComponentResource {
 
         const kv = new vault.Mount(
             `${name}-kv`,
-            { path: kvMount, type: "kv", options: { version: "2" }, description: "Secrets replicated between regions by the External Secrets Operator" },
+            {
+                path: kvMount,
+                type: "kv",
+                options: { version: "2" },
+                description: "Secrets replicated between regions by the External Secrets Operator",
+            },
             // Protected: deleting the mount erases every secret in it. A run that would delete it (the
             // gate set back to false, a destroy) fails before deleting anything, instead.
             { ...child, protect: true },
@@ -70,7 +75,11 @@ export class VaultSetup extends pulumi.ComponentResource {
             { type: "kubernetes", path: KUBERNETES_AUTH_PATH, description: "Service accounts of this region's cluster" },
             child,
         );
-        new vault.kubernetes.AuthBackendConfig(`${name}-kubernetes`, { backend: auth.path, kubernetesHost: KUBERNETES_API_IN_CLUSTER }, child);
+        new vault.kubernetes.AuthBackendConfig(
+            `${name}-kubernetes`,
+            { backend: auth.path, kubernetesHost: KUBERNETES_API_IN_CLUSTER },
+            child,
+        );
         this.authPath = auth.path;
 
         const policies = (["pull", "push"] as const).map(

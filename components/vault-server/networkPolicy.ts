@@ -73,8 +73,7 @@ export interface NetworkPolicyPortValues {
 
 /** A peer of a Kubernetes NetworkPolicy rule: pods of this namespace by label, or every pod of a namespace. */
 export type NetworkPolicyPeerValues =
-    | { podSelector: { matchLabels: Record<string, string> } }
-    | { namespaceSelector: { matchLabels: Record<string, string> } };
+    { podSelector: { matchLabels: Record<string, string> } } | { namespaceSelector: { matchLabels: Record<string, string> } };
 
 /** A `networking.k8s.io/v1` NetworkPolicy that admits traffic to the Vault servers (ingress only). */
 export interface VaultKubernetesNetworkPolicy {

@@ -2,7 +2,7 @@
  * What each Vault server gets from its node: CPU and memory (the chart's `server.resources`) and its
  * security context (`server.statefulSet.securityContext`).
  */
-import { z } from "zod";
+import { type z } from "zod";
 import { option, options, ruleIssue, text, rules } from "../common/options";
 import { isCpuQuantity, isMemoryQuantity, quantityBytes } from "../common/quantities";
 
@@ -30,11 +30,17 @@ export const resourceOptions = options({
         allowed: "a memory quantity with a unit such as 1Gi, at least memoryRequest",
         example: "1Gi",
     }),
-}).check(rules((resources, ctx) => {
-    if ((quantityBytes(resources.memoryRequest) ?? 0) > (quantityBytes(resources.memoryLimit) ?? Infinity)) {
-        ruleIssue(ctx, ["memoryRequest"], `is ${resources.memoryRequest}, more than memoryLimit ${resources.memoryLimit}: raise the limit or lower the request`);
-    }
-}));
+}).check(
+    rules((resources, ctx) => {
+        if ((quantityBytes(resources.memoryRequest) ?? 0) > (quantityBytes(resources.memoryLimit) ?? Infinity)) {
+            ruleIssue(
+                ctx,
+                ["memoryRequest"],
+                `is ${resources.memoryRequest}, more than memoryLimit ${resources.memoryLimit}: raise the limit or lower the request`,
+            );
+        }
+    }),
+);
 
 export type VaultResourceOptions = z.input<typeof resourceOptions>;
 export type ResolvedVaultResourceOptions = z.output<typeof resourceOptions>;
@@ -108,4 +114,3 @@ export function vaultSecurityContextValues(): VaultSecurityContextValues {
         },
     };
 }
-

@@ -113,19 +113,25 @@ export const sealOptions = options({
         description:
             "The seal's parameters as Vault's seal documentation names them (e.g. awskms `region`, `kms_key_id`), written into the server configuration. Non-secret parameters only: credentials come from `credentials`.",
         allowed: `an object of the type's non-secret parameters: ${Object.entries(SEAL_RULES)
-            .map(([type, rules]) => `${type} ${rules.required.join(", ")} (optional: ${rules.allowed.filter((p) => !rules.required.includes(p)).join(", ") || "none"})`)
+            .map(
+                ([type, rules]) =>
+                    `${type} ${rules.required.join(", ")} (optional: ${rules.allowed.filter((p) => !rules.required.includes(p)).join(", ") || "none"})`,
+            )
             .join("; ")}`,
         example: "{region: eu-west-1, kms_key_id: alias/vault}",
         defaultText: "none",
     }),
     credentials: option(oneOf(SEAL_CREDENTIAL_SOURCES).optional(), {
-        description: "Where the KMS credentials come from: a Secret in Vault's namespace, or the platform's workload identity. Required for every type but shamir.",
+        description:
+            "Where the KMS credentials come from: a Secret in Vault's namespace, or the platform's workload identity. Required for every type but shamir.",
         allowed: "secret or workload-identity",
         example: "workload-identity",
         defaultText: "(required for auto-unseal)",
     }),
     credentialsSecret: option(text(isMountableSecretName).optional(), {
-        description: `With credentials secret: a Secret in Vault's namespace, created by the operator, with the keys the type reads: ${Object.entries(SEAL_RULES)
+        description: `With credentials secret: a Secret in Vault's namespace, created by the operator, with the keys the type reads: ${Object.entries(
+            SEAL_RULES,
+        )
             .map(([type, rules]) => `${type} ${rules.secretKeys.join(", ")}`)
             .join("; ")}.`,
         allowed: `a Secret name the chart can mount (a DNS label of at most ${MAX_MOUNTED_SECRET_NAME} characters)`,
@@ -139,11 +145,13 @@ export const sealOptions = options({
         example: "arn:aws:iam::111122223333:role/vault-unseal",
         defaultText: "(required with credentials workload-identity)",
     }),
-}).check(rules((seal, ctx) => {
-    for (const message of sealRuleProblems(seal)) {
-        ruleIssue(ctx, [message.key], message.text);
-    }
-}));
+}).check(
+    rules((seal, ctx) => {
+        for (const message of sealRuleProblems(seal)) {
+            ruleIssue(ctx, [message.key], message.text);
+        }
+    }),
+);
 
 export type VaultSealOptions = z.input<typeof sealOptions>;
 
@@ -163,12 +171,21 @@ function sealRuleProblems(seal: z.output<typeof sealOptions>): { key: string; te
     const parameters = seal.parameters ?? {};
     for (const [name, value] of Object.entries(parameters)) {
         if (rules.credentials.includes(name)) {
-            at("parameters", `has ${name}, which would put a credential in the server configuration: remove it and use credentials (a Secret or workload identity)`);
+            at(
+                "parameters",
+                `has ${name}, which would put a credential in the server configuration: remove it and use credentials (a Secret or workload identity)`,
+            );
         } else if (!rules.allowed.includes(name)) {
-            at("parameters", `has ${name}, which is not a ${seal.type} parameter this project writes (allowed: ${rules.allowed.join(", ")})`);
+            at(
+                "parameters",
+                `has ${name}, which is not a ${seal.type} parameter this project writes (allowed: ${rules.allowed.join(", ")})`,
+            );
         } else if (value.trim() === "" || /\$\{|%\{|\{\{|\}\}/.test(value)) {
             // Vault expands ${...} and %{...}; the chart passes the configuration through Helm's tpl, which reads {{ }}.
-            at("parameters", `has ${name} ${JSON.stringify(value)}, but a parameter must be a non-empty value without "\${", "%{", "{{" or "}}"`);
+            at(
+                "parameters",
+                `has ${name} ${JSON.stringify(value)}, but a parameter must be a non-empty value without "\${", "%{", "{{" or "}}"`,
+            );
         }
     }
     const missing = rules.required.filter((name) => parameters[name] === undefined);
@@ -183,14 +200,20 @@ function sealRuleProblems(seal: z.output<typeof sealOptions>): { key: string; te
         );
     } else if (seal.credentials === "secret") {
         if (seal.credentialsSecret === undefined) {
-            at("credentialsSecret", `is not set, but credentials is secret: name a Secret in Vault's namespace with ${rules.secretKeys.join(", ")}`);
+            at(
+                "credentialsSecret",
+                `is not set, but credentials is secret: name a Secret in Vault's namespace with ${rules.secretKeys.join(", ")}`,
+            );
         }
         if (seal.workloadIdentity !== undefined) {
             at("workloadIdentity", "is set, but credentials is secret: use one of the two");
         }
     } else {
         if (rules.workloadIdentity === undefined) {
-            at("credentials", `is workload-identity, but type ${seal.type} has none: set credentials to secret (a Secret with ${rules.secretKeys.join(", ")})`);
+            at(
+                "credentials",
+                `is workload-identity, but type ${seal.type} has none: set credentials to secret (a Secret with ${rules.secretKeys.join(", ")})`,
+            );
         } else if (seal.workloadIdentity === undefined) {
             at("workloadIdentity", `is not set, but credentials is workload-identity: give ${rules.workloadIdentity.what}`);
         }
@@ -247,7 +270,11 @@ export function sealStanza(seal: ResolvedVaultSealOptions): Record<string, Recor
             attributes.tls_ca_cert = `${mounted}/ca.crt`;
         }
     }
-    if (seal.credentials === "workload-identity" && rules.workloadIdentity?.parameter !== undefined && seal.workloadIdentity !== undefined) {
+    if (
+        seal.credentials === "workload-identity" &&
+        rules.workloadIdentity?.parameter !== undefined &&
+        seal.workloadIdentity !== undefined
+    ) {
         attributes[rules.workloadIdentity.parameter] = seal.workloadIdentity;
     }
     return { [seal.type]: attributes };
@@ -283,6 +310,10 @@ export function sealChartValues(seal: ResolvedVaultSealOptions): SealChartValues
     }
     const identity = rules.workloadIdentity;
     return identity !== undefined && seal.workloadIdentity !== undefined
-        ? { ...none, serviceAccountAnnotations: { [identity.annotation]: seal.workloadIdentity }, podLabels: { ...(identity.podLabels ?? {}) } }
+        ? {
+              ...none,
+              serviceAccountAnnotations: { [identity.annotation]: seal.workloadIdentity },
+              podLabels: { ...(identity.podLabels ?? {}) },
+          }
         : none;
 }

@@ -27,7 +27,8 @@ export const vaultServerFields = {
         example: "vault",
     }),
     replicas: option(z.int().refine(isRaftReplicaCount).default(3), {
-        description: "Vault servers (Raft voters). Raft needs a majority to elect a leader: 3 tolerate one failure, 5 two. Each server needs its own node (the chart's pod anti-affinity).",
+        description:
+            "Vault servers (Raft voters). Raft needs a majority to elect a leader: 3 tolerate one failure, 5 two. Each server needs its own node (the chart's pod anti-affinity).",
         allowed: "an odd whole number from 1 to 7 (use 3 or 5 in production)",
         example: "3",
     }),
@@ -51,7 +52,8 @@ export const vaultServerFields = {
         example: "{}",
     }),
     ingressControllerNamespace: option(text(isDnsLabel).optional(), {
-        description: "Namespace of the ingress controller, which the servers' NetworkPolicy admits. Cilium's ingress is admitted by identity instead.",
+        description:
+            "Namespace of the ingress controller, which the servers' NetworkPolicy admits. Cilium's ingress is admitted by identity instead.",
         allowed: "a namespace name (a DNS label) other than Vault's namespace",
         example: "ingress-nginx",
         defaultText: Object.entries(INGRESS_CONTROLLER_NAMESPACES)
@@ -75,7 +77,8 @@ export const vaultServerFields = {
         example: "{}",
     }),
     tls: option(tlsOptions.prefault({}), {
-        description: "TLS on the listener, end to end: the servers serve it, Raft peers and every client verify it, the ingress passes it through.",
+        description:
+            "TLS on the listener, end to end: the servers serve it, Raft peers and every client verify it, the ingress passes it through.",
         allowed: "an object",
         example: "{}",
     }),
@@ -90,11 +93,19 @@ export const vaultServerFields = {
 export function vaultServerRules(server: z.output<z.ZodObject<typeof vaultServerFields>>, ctx: z.RefinementCtx): void {
     const controller = ingressControllerNamespace(server.ingressClassName, server.ingressControllerNamespace);
     if (controller === undefined && server.ingressClassName !== CILIUM_INGRESS_CLASS) {
-        ruleIssue(ctx, ["ingressControllerNamespace"], `is not set, and the ingress class ${server.ingressClassName} has no known controller namespace for the Vault NetworkPolicy: set it to the namespace the controller's pods run in`);
+        ruleIssue(
+            ctx,
+            ["ingressControllerNamespace"],
+            `is not set, and the ingress class ${server.ingressClassName} has no known controller namespace for the Vault NetworkPolicy: set it to the namespace the controller's pods run in`,
+        );
     }
     // The NetworkPolicy admits a whole namespace: Vault's own would admit every pod in it.
     if (controller === server.namespace) {
-        ruleIssue(ctx, ["ingressControllerNamespace"], `is ${controller}, Vault's own namespace: the NetworkPolicy would admit every pod in it`);
+        ruleIssue(
+            ctx,
+            ["ingressControllerNamespace"],
+            `is ${controller}, Vault's own namespace: the NetworkPolicy would admit every pod in it`,
+        );
     }
     const tlsOn = server.tls.source !== "none";
     if (tlsOn && passthroughAnnotations(server.ingressClassName) === undefined && Object.keys(server.ingressAnnotations).length === 0) {

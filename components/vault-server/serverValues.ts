@@ -36,7 +36,11 @@ export interface VaultServerSettings extends Omit<ResolvedVaultServerOptions, "t
 }
 
 /** The builders' settings from validated options. */
-export function serverSettings(options: ResolvedVaultServerOptions, host: string, monitoring: ResolvedMonitoringOptions): VaultServerSettings {
+export function serverSettings(
+    options: ResolvedVaultServerOptions,
+    host: string,
+    monitoring: ResolvedMonitoringOptions,
+): VaultServerSettings {
     return { ...options, host, tls: resolvedTls(options.tls), seal: resolvedSeal(options.seal), monitoring };
 }
 
@@ -90,7 +94,9 @@ export function serverConfig(settings: VaultServerSettings): string {
             tcp: {
                 address: `[::]:${VAULT_API_PORT}`,
                 cluster_address: `[::]:${VAULT_CLUSTER_PORT}`,
-                ...(tls.enabled ? { tls_cert_file: tlsFiles(tls).cert, tls_key_file: tlsFiles(tls).key, tls_min_version: "tls12" } : { tls_disable: true }),
+                ...(tls.enabled
+                    ? { tls_cert_file: tlsFiles(tls).cert, tls_key_file: tlsFiles(tls).key, tls_min_version: "tls12" }
+                    : { tls_disable: true }),
                 // Only when chosen: without it, /v1/sys/metrics needs a token with the metrics policy.
                 ...(monitoring.unauthenticatedMetrics ? { telemetry: { unauthenticated_metrics_access: true } } : {}),
             },

@@ -51,28 +51,43 @@ export const tlsOptions = options({
         defaultText: "(required with source secret)",
     }),
     allowPlaintext: option(z.boolean().optional(), {
-        description: "Must be true with source none: a deliberate acknowledgement that tokens and secrets then cross the network in plaintext.",
+        description:
+            "Must be true with source none: a deliberate acknowledgement that tokens and secrets then cross the network in plaintext.",
         allowed: "true, and only with source none",
         example: "true",
         defaultText: "false",
     }),
-}).check(rules((tls, ctx) => {
-    if (tls.source !== "cert-manager" && (tls.issuerKind !== undefined || tls.issuerName !== undefined)) {
-        ruleIssue(ctx, [tls.issuerName !== undefined ? "issuerName" : "issuerKind"], `has no effect with source ${tls.source}: remove it, or set source to cert-manager`);
-    }
-    if (tls.source === "secret" && tls.secretName === undefined) {
-        ruleIssue(ctx, ["secretName"], "is not set, but source is secret: name a kubernetes.io/tls Secret in Vault's namespace with tls.crt, tls.key and ca.crt");
-    }
-    if (tls.source !== "secret" && tls.secretName !== undefined) {
-        ruleIssue(ctx, ["secretName"], `is set, but source is ${tls.source}: set source to secret, or remove secretName`);
-    }
-    if (tls.source === "none" && tls.allowPlaintext !== true) {
-        ruleIssue(ctx, ["source"], "is none, which sends every secret over the network in plaintext: set allowPlaintext to true to accept that, or use TLS");
-    }
-    if (tls.source !== "none" && tls.allowPlaintext !== undefined) {
-        ruleIssue(ctx, ["allowPlaintext"], `is set, but source is ${tls.source} (TLS is on): remove allowPlaintext`);
-    }
-}));
+}).check(
+    rules((tls, ctx) => {
+        if (tls.source !== "cert-manager" && (tls.issuerKind !== undefined || tls.issuerName !== undefined)) {
+            ruleIssue(
+                ctx,
+                [tls.issuerName !== undefined ? "issuerName" : "issuerKind"],
+                `has no effect with source ${tls.source}: remove it, or set source to cert-manager`,
+            );
+        }
+        if (tls.source === "secret" && tls.secretName === undefined) {
+            ruleIssue(
+                ctx,
+                ["secretName"],
+                "is not set, but source is secret: name a kubernetes.io/tls Secret in Vault's namespace with tls.crt, tls.key and ca.crt",
+            );
+        }
+        if (tls.source !== "secret" && tls.secretName !== undefined) {
+            ruleIssue(ctx, ["secretName"], `is set, but source is ${tls.source}: set source to secret, or remove secretName`);
+        }
+        if (tls.source === "none" && tls.allowPlaintext !== true) {
+            ruleIssue(
+                ctx,
+                ["source"],
+                "is none, which sends every secret over the network in plaintext: set allowPlaintext to true to accept that, or use TLS",
+            );
+        }
+        if (tls.source !== "none" && tls.allowPlaintext !== undefined) {
+            ruleIssue(ctx, ["allowPlaintext"], `is set, but source is ${tls.source} (TLS is on): remove allowPlaintext`);
+        }
+    }),
+);
 
 export type VaultTlsOptions = z.input<typeof tlsOptions>;
 
@@ -124,7 +139,11 @@ export function certificateNames(args: { readonly host: string; readonly namespa
 } {
     const services = [args.releaseName, `${args.releaseName}-active`, `${args.releaseName}-internal`];
     const inCluster = services.flatMap((service) => [service, `${service}.${args.namespace}`, `${service}.${args.namespace}.svc`]);
-    const pods = [`*.${args.releaseName}-internal`, `*.${args.releaseName}-internal.${args.namespace}`, `*.${args.releaseName}-internal.${args.namespace}.svc`];
+    const pods = [
+        `*.${args.releaseName}-internal`,
+        `*.${args.releaseName}-internal.${args.namespace}`,
+        `*.${args.releaseName}-internal.${args.namespace}.svc`,
+    ];
     return { dnsNames: [args.host, ...inCluster, ...pods], ipAddresses: ["127.0.0.1"] };
 }
 
@@ -143,7 +162,12 @@ export function serverCertificate(args: {
     readonly secretName: string;
     readonly issuer: { readonly kind: IssuerKind; readonly name: string };
     readonly labels: Readonly<Record<string, string>>;
-}): { apiVersion: string; kind: string; metadata: { name: string; namespace: string; labels: Record<string, string> }; spec: Record<string, unknown> } {
+}): {
+    apiVersion: string;
+    kind: string;
+    metadata: { name: string; namespace: string; labels: Record<string, string> };
+    spec: Record<string, unknown>;
+} {
     const names = certificateNames(args);
     return {
         apiVersion: "cert-manager.io/v1",

@@ -8,7 +8,14 @@ import { type MonitoringOptions, monitoringOptions } from "../monitoring/monitor
 import { SNAPSHOT_CRONJOB_NAME } from "../snapshots/snapshotSpecs";
 import { vaultNetworkPolicies } from "./networkPolicy";
 import { type VaultServerOptions, admittedNamespaceProblems, vaultServerOptions } from "./serverOptions";
-import { VAULT_API_PORT, VAULT_CLUSTER_PORT, VAULT_RELEASE_NAME, type VaultServerSettings, serverSettings, vaultHelmValues } from "./serverValues";
+import {
+    VAULT_API_PORT,
+    VAULT_CLUSTER_PORT,
+    VAULT_RELEASE_NAME,
+    type VaultServerSettings,
+    serverSettings,
+    vaultHelmValues,
+} from "./serverValues";
 import { serverCertificate } from "./tls";
 
 /** The host the ingress serves: a DNS name, or another resource's output that resolves to one. */
@@ -67,11 +74,15 @@ export class VaultServer extends pulumi.ComponentResource {
             server: parseOptions("VaultServer", vaultServerOptions, server),
             host: parseOptions("VaultServer", input(hostOption), host, ["host"]),
             monitoring: parseOptions("VaultServer", monitoringOptions, monitoring ?? {}, ["monitoring"]),
-            externalSecretsNamespace: parseOptions("VaultServer", externalSecretsNamespaceOption, externalSecretsNamespace, ["externalSecretsNamespace"]),
+            externalSecretsNamespace: parseOptions("VaultServer", externalSecretsNamespaceOption, externalSecretsNamespace, [
+                "externalSecretsNamespace",
+            ]),
         };
         const problems = admittedNamespaceProblems(parsed.server.namespace, [
             { path: ["externalSecretsNamespace"], namespace: parsed.externalSecretsNamespace, who: "the External Secrets Operator" },
-            ...(parsed.monitoring.serviceMonitor ? [{ path: ["monitoring", "prometheusNamespace"], namespace: parsed.monitoring.prometheusNamespace, who: "Prometheus" }] : []),
+            ...(parsed.monitoring.serviceMonitor
+                ? [{ path: ["monitoring", "prometheusNamespace"], namespace: parsed.monitoring.prometheusNamespace, who: "Prometheus" }]
+                : []),
         ]);
         if (problems.length > 0) {
             throw new pulumi.InputPropertiesError({
@@ -95,7 +106,14 @@ export class VaultServer extends pulumi.ComponentResource {
         const tls = settings.tls;
         const certificateFor = (host: string) =>
             tls.enabled && tls.issuer !== undefined
-                ? serverCertificate({ namespace: settings.namespace, host, releaseName: VAULT_RELEASE_NAME, secretName: tls.secretName, issuer: tls.issuer, labels: projectLabels("vault-tls") })
+                ? serverCertificate({
+                      namespace: settings.namespace,
+                      host,
+                      releaseName: VAULT_RELEASE_NAME,
+                      secretName: tls.secretName,
+                      issuer: tls.issuer,
+                      labels: projectLabels("vault-tls"),
+                  })
                 : undefined;
         // Only the names in the spec depend on the host.
         const shape = certificateFor("");
@@ -104,7 +122,12 @@ export class VaultServer extends pulumi.ComponentResource {
                 ? undefined
                 : new k8s.apiextensions.CustomResource(
                       `${name}-certificate`,
-                      { apiVersion: shape.apiVersion, kind: shape.kind, metadata: shape.metadata, spec: this.host.apply((h) => certificateFor(h)?.spec) },
+                      {
+                          apiVersion: shape.apiVersion,
+                          kind: shape.kind,
+                          metadata: shape.metadata,
+                          spec: this.host.apply((h) => certificateFor(h)?.spec),
+                      },
                       { parent: this, dependsOn: [namespace] },
                   );
 
@@ -131,16 +154,26 @@ export class VaultServer extends pulumi.ComponentResource {
             clusterPort: VAULT_CLUSTER_PORT,
             externalSecretsNamespace: parsed.externalSecretsNamespace,
             ingressClassName: settings.ingressClassName,
-            ...(settings.ingressControllerNamespace === undefined ? {} : { ingressControllerNamespace: settings.ingressControllerNamespace }),
+            ...(settings.ingressControllerNamespace === undefined
+                ? {}
+                : { ingressControllerNamespace: settings.ingressControllerNamespace }),
             extraPodSelectors: [{ "app.kubernetes.io/name": SNAPSHOT_CRONJOB_NAME }],
             ...(settings.monitoring.serviceMonitor ? { metricsNamespace: settings.monitoring.prometheusNamespace } : {}),
             labels: projectLabels("vault"),
         });
         for (const policy of policies) {
             if (policy.kind === "NetworkPolicy") {
-                new k8s.networking.v1.NetworkPolicy(`${name}-${policy.metadata.name}`, { metadata: policy.metadata, spec: policy.spec }, { parent: this, dependsOn: [namespace] });
+                new k8s.networking.v1.NetworkPolicy(
+                    `${name}-${policy.metadata.name}`,
+                    { metadata: policy.metadata, spec: policy.spec },
+                    { parent: this, dependsOn: [namespace] },
+                );
             } else {
-                new k8s.apiextensions.CustomResource(`${name}-${policy.metadata.name}`, { ...policy }, { parent: this, dependsOn: [namespace] });
+                new k8s.apiextensions.CustomResource(
+                    `${name}-${policy.metadata.name}`,
+                    { ...policy },
+                    { parent: this, dependsOn: [namespace] },
+                );
             }
         }
 

@@ -6,7 +6,8 @@
  * unsealed and they join it; unsealed in the background after their last key), or with an
  * auto-unseal seal (init returns recovery keys; vault-0 unseals itself at init, every server a poll
  * after it is sealed and joined, unless its KMS is down), pods that start a few polls after the
- * server is deployed, the project's files (the CA file a stack's config names), and an operator. Everything any fake writes or keeps (progress, `up` output, stack config and outputs,
+ * server is deployed, the project's files (the CA file a stack's config names), and an operator.
+ * Everything any fake writes or keeps (progress, `up` output, stack config and outputs,
  * errors) is recorded in `written`, so a test can scan it for key material; the one channel meant
  * to carry keys, the operator's terminal, is recorded apart in `terminal`.
  */
@@ -141,7 +142,10 @@ export class FakePlatform {
             "openova-vault:vaultInitialized": "true",
             "openova-vault:domain": "example.com",
             "openova-vault:regions": JSON.stringify(this.options.regions),
-            "openova-vault:vault": JSON.stringify({ replicas: this.options.replicas ?? 3, ...(this.options.autoUnseal?.[region] ? { seal: this.options.autoUnseal[region] } : {}) }),
+            "openova-vault:vault": JSON.stringify({
+                replicas: this.options.replicas ?? 3,
+                ...(this.options.autoUnseal?.[region] ? { seal: this.options.autoUnseal[region] } : {}),
+            }),
             "openova-vault:kubeContext": region,
             "openova-vault:vaultCaCertFile": CA_FILE,
         };
@@ -266,7 +270,12 @@ export class FakePlatform {
                     if (!stack.serverDeployed) {
                         stack.serverDeployed = true;
                         for (let i = 0; i < (this.options.replicas ?? 3); i++) {
-                            this.vault(region).pods.set(`vault-${i}`, { sealed: true, entered: new Set(), joined: false, unsealing: false });
+                            this.vault(region).pods.set(`vault-${i}`, {
+                                sealed: true,
+                                entered: new Set(),
+                                joined: false,
+                                unsealing: false,
+                            });
                         }
                     }
                     // As the program does: peerAccess is always exported (a secret, empty until configured);
@@ -313,7 +322,11 @@ export class FakePlatform {
                     }
                     // As Vault does: recovery settings only with an auto-unseal seal, and unseal-key settings only with Shamir.
                     if (v.autoUnseal !== (request.autoUnseal === true)) {
-                        throw new Error(v.autoUnseal ? "Vault has an auto-unseal seal: init takes recovery_shares" : "parameters recovery_shares,recovery_threshold not applicable to seal type shamir");
+                        throw new Error(
+                            v.autoUnseal
+                                ? "Vault has an auto-unseal seal: init takes recovery_shares"
+                                : "parameters recovery_shares,recovery_threshold not applicable to seal type shamir",
+                        );
                     }
                     if (v.autoUnseal && !this.kmsAnswers(region, pod)) {
                         throw new Error("failed to encrypt barrier key: the KMS did not answer");
@@ -326,13 +339,17 @@ export class FakePlatform {
                     first.sealed = first.sealed && !v.autoUnseal;
                     v.threshold = request.secretThreshold;
                     const kind = v.autoUnseal ? "recovery" : "unseal";
-                    v.keys = Array.from({ length: request.secretShares }, () => `${kind}-key-${region}-${++counter}-${Math.random().toString(36).slice(2)}`);
+                    v.keys = Array.from(
+                        { length: request.secretShares },
+                        () => `${kind}-key-${region}-${++counter}-${Math.random().toString(36).slice(2)}`,
+                    );
                     const root = `hvs.root-${region}-${++counter}-${Math.random().toString(36).slice(2)}`;
                     v.tokens.add(root);
                     v.roots.add(root);
                     v.issued.push(root);
                     FakePlatform.lost(fail, `init ${region}`);
-                    const encrypt = (value: string, key: string | undefined) => (key === undefined ? value : `pgp(${key}):${Buffer.from(value).toString("base64")}`);
+                    const encrypt = (value: string, key: string | undefined) =>
+                        key === undefined ? value : `pgp(${key}):${Buffer.from(value).toString("base64")}`;
                     return Promise.resolve({
                         keys: v.keys.map((key, i) => new Sensitive(encrypt(key, request.pgpKeys?.[i]))),
                         rootToken: new Sensitive(encrypt(root, request.rootTokenPgpKey)),
@@ -367,7 +384,13 @@ export class FakePlatform {
                         }
                     }
                     FakePlatform.lost(fail, `unseal ${region}`);
-                    return Promise.resolve({ initialized: true, sealed: p.sealed, t: v.threshold, n: v.keys.length, progress: p.entered.size });
+                    return Promise.resolve({
+                        initialized: true,
+                        sealed: p.sealed,
+                        t: v.threshold,
+                        n: v.keys.length,
+                        progress: p.entered.size,
+                    });
                 },
                 tokenInfo: (region, token) => {
                     const v = this.vault(region);
@@ -416,21 +439,26 @@ export class FakePlatform {
                     // exists, (for a peer) the home pushes to it, and that region's delay has passed.
                     const home = this.options.regions[0];
                     const objects = this.objects.get(region) ?? new Set<string>();
-                    const pushed = region === home || (this.objects.get(home)?.has(`PushSecret/${namespace}/${name}-to-${region}`) ?? false);
+                    const pushed =
+                        region === home || (this.objects.get(home)?.has(`PushSecret/${namespace}/${name}-to-${region}`) ?? false);
                     const written = this.kv.get(home)?.get("secret/openova/replication-canary");
                     if (!objects.has(`ExternalSecret/${namespace}/${name}`) || !pushed || written === undefined) {
                         return Promise.resolve(undefined);
                     }
-                    return Promise.resolve(this.now - written.at >= (this.replicationDelayMs.get(region) ?? 0) ? written.value[key] : undefined);
+                    return Promise.resolve(
+                        this.now - written.at >= (this.replicationDelayMs.get(region) ?? 0) ? written.value[key] : undefined,
+                    );
                 },
                 stores: (region) => {
                     const outputs = this.stacks.get(region)?.outputs ?? {};
                     const connected = Array.isArray(outputs.connectedPeers) ? (outputs.connectedPeers as string[]) : [];
                     const ready = (this.storesReady.get(region) ?? true) && ++this.storePolls > this.storesReadyAfterPolls;
                     return Promise.resolve(
-                        [{ name: LOCAL_STORE_NAME, ready }, { name: LOCAL_PUSH_STORE_NAME, ready }, ...connected.map((peer) => ({ name: `vault-${peer}`, ready }))].filter(
-                            (store) => !this.missingStores.has(`${region}/${store.name}`),
-                        ),
+                        [
+                            { name: LOCAL_STORE_NAME, ready },
+                            { name: LOCAL_PUSH_STORE_NAME, ready },
+                            ...connected.map((peer) => ({ name: `vault-${peer}`, ready })),
+                        ].filter((store) => !this.missingStores.has(`${region}/${store.name}`)),
                     );
                 },
             },
@@ -438,7 +466,12 @@ export class FakePlatform {
                 keepOffline: (region, material: KeyMaterial) => {
                     // Shown first; a failure here is the operator stopping at the confirmation.
                     this.terminal.push(`${region}: ${material.keys.map((k) => k.reveal()).join(" ")} root ${material.rootToken.reveal()}`);
-                    this.shown.push({ region, recovery: material.recovery === true, keysEncrypted: material.keysEncrypted, keys: material.keys.length });
+                    this.shown.push({
+                        region,
+                        recovery: material.recovery === true,
+                        keysEncrypted: material.keysEncrypted,
+                        keys: material.keys.length,
+                    });
                     FakePlatform.lost(this.step("keepOffline", region), `keepOffline ${region}`);
                     return Promise.resolve();
                 },
@@ -455,7 +488,8 @@ export class FakePlatform {
                 },
             },
             progress: {
-                step: (region: string, step: string, state: StepState, detail?: string) => record(`${region} ${step} ${state}${detail ? ` ${detail}` : ""}`),
+                step: (region: string, step: string, state: StepState, detail?: string) =>
+                    record(`${region} ${step} ${state}${detail ? ` ${detail}` : ""}`),
             },
             clock: {
                 sleep: (ms) => {

@@ -15,7 +15,11 @@ export interface CliRun {
  *   lines): stdout is then the pieces joined as they are; otherwise the `console.log` lines, joined
  *   with newlines.
  */
-export async function runCli(main: (args: string[]) => Promise<number>, args: string[], options: { readonly raw?: boolean } = {}): Promise<CliRun> {
+export async function runCli(
+    main: (args: string[]) => Promise<number>,
+    args: string[],
+    options: { readonly raw?: boolean } = {},
+): Promise<CliRun> {
     const stdout: string[] = [];
     const stderr: string[] = [];
     const log = jest.spyOn(console, "log").mockImplementation((...a: unknown[]) => void stdout.push(a.join(" ")));

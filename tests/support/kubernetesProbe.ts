@@ -8,7 +8,12 @@ import { KubernetesClusters } from "../../bootstrap/kubernetes";
 async function main(): Promise<void> {
     const clusters = new KubernetesClusters({ r: { context: "test", vaultNamespace: "vault" } });
     const [pods, stores] = [await clusters.vaultPods("r"), await clusters.stores("r")];
-    const canary = { apiVersion: "external-secrets.io/v1", kind: "ExternalSecret", metadata: { name: "canary", namespace: "eso" }, spec: {} };
+    const canary = {
+        apiVersion: "external-secrets.io/v1",
+        kind: "ExternalSecret",
+        metadata: { name: "canary", namespace: "eso" },
+        spec: {},
+    };
     await clusters.apply("r", canary); // created
     await clusters.apply("r", canary); // exists: replaced
     const values = [await clusters.secretValue("r", "eso", "canary", "value"), await clusters.secretValue("r", "eso", "missing", "value")];

@@ -51,10 +51,14 @@ export async function timeSynth(projectDir: string, runs: number, out: string): 
     let resources: Record<string, number> = {};
     for (let i = 0; i < runs; i++) {
         const started = performance.now();
-        const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", path.join(ROOT, "tools", "synth", "cli.ts"), "--project", projectDir, "--out", out], {
-            cwd: ROOT,
-            maxBuffer: 64 * 1024 * 1024,
-        });
+        const { stdout } = await promisify(execFile)(
+            process.execPath,
+            ["--import", "tsx", path.join(ROOT, "tools", "synth", "cli.ts"), "--project", projectDir, "--out", out],
+            {
+                cwd: ROOT,
+                maxBuffer: 64 * 1024 * 1024,
+            },
+        );
         ms.push(performance.now() - started);
         resources = resourceCounts(stdout);
     }
@@ -101,7 +105,12 @@ export function modelTable(secrets: number): string[] {
         `| Setup (${secrets} secrets, 2 regions) | Worst-case propagation | Under ESO's controller as read | Reads/s | Writes/s | Token lookups/s | Logins/hour |`,
         "|---|---|---|---|---|---|---|",
         ...replicationNumbers(secrets, 2).map((row) => {
-            const sequential = propagationBound(row.layout, { intervals: row.intervals, maxDelayMs: DEFAULT_MAX_DELAY_MS, reconcile: "sequential", remoteTargets: 1 });
+            const sequential = propagationBound(row.layout, {
+                intervals: row.intervals,
+                maxDelayMs: DEFAULT_MAX_DELAY_MS,
+                reconcile: "sequential",
+                remoteTargets: 1,
+            });
             const bound = (b: typeof sequential) => `${b.formula} = ${duration(b.ms)}${b.guaranteed ? "" : ", not guaranteed"}`;
             const { reads, writes, tokenCalls, logins } = row.peak;
             return `| ${row.name} | ${bound(row.propagation)} | ${bound(sequential)} | ${rate(reads)} | ${rate(writes)} | ${rate(tokenCalls)} | ${Math.round(logins * 3600)} |`;
@@ -110,7 +119,12 @@ export function modelTable(secrets: number): string[] {
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-    const values = parseCommandLine(argv, { secrets: { type: "string", default: "1,100,1000" }, runs: { type: "string", default: "5" } }, USAGE, USAGE);
+    const values = parseCommandLine(
+        argv,
+        { secrets: { type: "string", default: "1,100,1000" }, runs: { type: "string", default: "5" } },
+        USAGE,
+        USAGE,
+    );
     if (typeof values === "number") {
         return values;
     }
@@ -123,7 +137,9 @@ export async function main(argv: readonly string[]): Promise<number> {
 
     const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "openova-bench-"));
     try {
-        console.log(`Synth, ${runs} fresh process(es) each (${os.availableParallelism()} CPUs, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}):\n`);
+        console.log(
+            `Synth, ${runs} fresh process(es) each (${os.availableParallelism()} CPUs, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}):\n`,
+        );
         console.error("bench: the committed stacks...");
         const committed = await timeSynth(ROOT, runs, path.join(scratch, "out"));
         const rows: SynthTiming[] = [];
@@ -132,7 +148,9 @@ export async function main(argv: readonly string[]): Promise<number> {
             rows.push(await benchSynth(secrets, runs, scratch));
         }
         console.log(synthTable(committed.ms, rows).join("\n"));
-        console.log(`\nReplication, from the model (model/replication.ts; maxDelay = ${duration(DEFAULT_MAX_DELAY_MS)}; rates at the busiest region's Vault):\n`);
+        console.log(
+            `\nReplication, from the model (model/replication.ts; maxDelay = ${duration(DEFAULT_MAX_DELAY_MS)}; rates at the busiest region's Vault):\n`,
+        );
         console.log(modelTable(1000).join("\n"));
         return 0;
     } finally {

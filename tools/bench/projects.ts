@@ -12,7 +12,14 @@ const REGIONS = ["region1", "region2"] as const;
 
 /** One generated entry of `replicatedSecrets`, like the shipped `db-credentials` example. */
 export function generatedSecret(i: number): Record<string, unknown> {
-    return { name: `secret-${i}`, namespace: "bench", keys: ["password"], mode: "vault-written", home: "region1", initialValue: "generate" };
+    return {
+        name: `secret-${i}`,
+        namespace: "bench",
+        keys: ["password"],
+        mode: "vault-written",
+        home: "region1",
+        initialValue: "generate",
+    };
 }
 
 /**
@@ -36,7 +43,11 @@ export function writeBaseline(dir: string, counts: Readonly<Record<string, numbe
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(
         path.join(dir, "Pulumi.yaml"),
-        stringify({ name: "openova-bench", runtime: { name: "nodejs", options: { typescript: true } }, main: path.join(__dirname, "baseline", "index.ts") }),
+        stringify({
+            name: "openova-bench",
+            runtime: { name: "nodejs", options: { typescript: true } },
+            main: path.join(__dirname, "baseline", "index.ts"),
+        }),
     );
     for (const [stack, count] of Object.entries(counts)) {
         fs.writeFileSync(path.join(dir, `Pulumi.${stack}.yaml`), stringify({ config: { "openova-bench:count": count } }));

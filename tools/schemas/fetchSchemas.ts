@@ -24,7 +24,9 @@ const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex")
 export function cachedSchema(file: string): string {
     const cached = path.join(SCHEMA_CACHE, file);
     if (!fs.existsSync(cached)) {
-        throw new Error(`${file} is missing: run \`npm run fetch-schemas\` (it needs raw.githubusercontent.com), or set OPENOVA_SCHEMA_DIR to a directory holding ${file} and run it again`);
+        throw new Error(
+            `${file} is missing: run \`npm run fetch-schemas\` (it needs raw.githubusercontent.com), or set OPENOVA_SCHEMA_DIR to a directory holding ${file} and run it again`,
+        );
     }
     return cached;
 }
@@ -45,7 +47,9 @@ async function fetchSchema(schema: (typeof SCHEMAS)[number], offline: string | u
         try {
             response = await fetch(schema.url, { signal: AbortSignal.timeout(30_000) });
         } catch (error) {
-            throw new Error(`cannot download ${schema.url} (${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}); offline, set OPENOVA_SCHEMA_DIR to a directory holding ${schema.file}`);
+            throw new Error(
+                `cannot download ${schema.url} (${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}); offline, set OPENOVA_SCHEMA_DIR to a directory holding ${schema.file}`,
+            );
         }
         if (!response.ok) {
             throw new Error(`cannot download ${schema.url}: HTTP ${response.status}`);
@@ -87,5 +91,5 @@ async function main(argv: readonly string[]): Promise<number> {
 }
 
 if (require.main === module) {
-    main(process.argv.slice(2)).then((code) => process.exit(code));
+    void main(process.argv.slice(2)).then((code) => process.exit(code));
 }

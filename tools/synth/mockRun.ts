@@ -162,7 +162,10 @@ function installHooks(): void {
 function markSecretOutputs(target: StackOutputs): Record<string, unknown> {
     const secret = new Set(target.secretOutputNames);
     return Object.fromEntries(
-        Object.entries(target.outputs).map(([name, value]) => [name, secret.has(name) ? { [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig, value } : value]),
+        Object.entries(target.outputs).map(([name, value]) => {
+            const marked = { [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig, value };
+            return [name, secret.has(name) ? marked : value];
+        }),
     );
 }
 
@@ -276,7 +279,7 @@ export async function runProgram(request: RunRequest): Promise<RunResult> {
         try {
             return register(req, (err, response) => {
                 if (!err && response) {
-                    const inputs = inputsOf.get(req) ?? (pulumi.runtime.deserializeProperties(req.getObject() as never) as Record<string, unknown>);
+                    const inputs = inputsOf.get(req) ?? (pulumi.runtime.deserializeProperties(req.getObject() as never));
                     record(req, req.getCustom(), inputs, response.getUrn(), recordedOptions(req));
                 }
                 callback(err, response);
@@ -289,7 +292,7 @@ export async function runProgram(request: RunRequest): Promise<RunResult> {
     monitor.readResource = (req: Request & { getProperties(): unknown }, callback: Callback) =>
         read(req, (err, response) => {
             if (!err && response) {
-                record(req, true, pulumi.runtime.deserializeProperties(req.getProperties() as never) as Record<string, unknown>, response.getUrn());
+                record(req, true, pulumi.runtime.deserializeProperties(req.getProperties() as never), response.getUrn());
             }
             callback(err, response);
         });
@@ -330,7 +333,8 @@ export async function runProgram(request: RunRequest): Promise<RunResult> {
         if (unresolved.length > 0) {
             throw new Error(`stack output ${unresolved.join(", ")} never resolved`);
         }
-        return { resources, outputs: Object.fromEntries(Object.entries(outputs).map(([name, o]) => [name, o.settled as { value: unknown; secret: boolean }])), warnings, reads };
+        const settled = Object.entries(outputs).map(([name, o]) => [name, o.settled as { value: unknown; secret: boolean }] as const);
+        return { resources, outputs: Object.fromEntries(settled), warnings, reads };
     } catch (error) {
         // Let whatever the program still had in flight finish before the next run replaces the mocks.
         await pulumi.runtime.disconnect().catch(() => undefined);

@@ -64,8 +64,12 @@ function redactSecretData(kind: string | undefined, inputs: unknown): unknown {
     if ((kind !== "Secret" && kind !== "SecretPatch") || !isRecord(inputs)) {
         return inputs;
     }
-    const redact = (data: unknown) => (isRecord(data) ? Object.fromEntries(Object.keys(data).map((k) => [k, REDACTED])) : data === undefined ? undefined : REDACTED);
-    return { ...inputs, ...(inputs.data === undefined ? {} : { data: redact(inputs.data) }), ...(inputs.stringData === undefined ? {} : { stringData: redact(inputs.stringData) }) };
+    const redact = (data: unknown) => (isRecord(data) ? Object.fromEntries(Object.keys(data).map((k) => [k, REDACTED])) : REDACTED);
+    return {
+        ...inputs,
+        ...(inputs.data === undefined ? {} : { data: redact(inputs.data) }),
+        ...(inputs.stringData === undefined ? {} : { stringData: redact(inputs.stringData) }),
+    };
 }
 
 /** A resource as `resources.json` shows it. */

@@ -62,7 +62,8 @@ export async function runStack(request: StackRunRequest): Promise<StackRun> {
     const result = await runProgram({
         ...request,
         computedOutputs: COMPUTED_OUTPUTS,
-        resolveStack: (stack, project) => (project === request.project && request.knownStacks.includes(stack) ? (request.stackOutputs[stack] ?? EMPTY) : undefined),
+        resolveStack: (stack, project) =>
+            project === request.project && request.knownStacks.includes(stack) ? (request.stackOutputs[stack] ?? EMPTY) : undefined,
     });
     const resources = synthResources(result.resources);
     const manifests = result.error === undefined ? manifestsYaml(request.stack, resources) : { yaml: "", warnings: [] };

@@ -84,7 +84,11 @@ export async function synthesize(request: SynthRequest): Promise<SynthResult> {
     const maxRuns = request.maxRuns ?? 5;
     const states = new Map<string, StackState>();
     const queue = [...requested];
-    const stateOf = (stack: string) => states.get(stack) ?? (states.set(stack, { runs: 0, seen: new Map() }).get(stack) as StackState);
+    const stateOf = (stack: string): StackState => {
+        const state = states.get(stack) ?? { runs: 0, seen: new Map<string, string>() };
+        states.set(stack, state);
+        return state;
+    };
     /** A stack runs (again) when it never ran, or an output it read has changed since. */
     const stale = (stack: string): boolean => {
         const state = stateOf(stack);
@@ -155,6 +159,11 @@ export async function synthesize(request: SynthRequest): Promise<SynthResult> {
     return {
         project: project.name,
         requested,
-        stacks: new Map([...states].map(([stack, state]) => [stack, { ...(state.answer as StackRun), runs: state.runs, referencedStacks: Object.keys(state.answer?.reads ?? {}).sort() }])),
+        stacks: new Map(
+            [...states].map(([stack, state]) => {
+                const answer = state.answer as StackRun;
+                return [stack, { ...answer, runs: state.runs, referencedStacks: Object.keys(answer.reads).sort() }];
+            }),
+        ),
     };
 }

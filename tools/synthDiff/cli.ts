@@ -81,7 +81,9 @@ export function readSynthDir(dir: string, stacks?: readonly string[]): SynthTree
 }
 
 /** One side of the comparison: a commit to synthesize, or a synth output that exists. */
-type Side = { readonly kind: "ref"; readonly name: "base" | "head"; readonly ref: string } | { readonly kind: "dir"; readonly name: "base" | "head"; readonly dir: string };
+type Side =
+    | { readonly kind: "ref"; readonly name: "base" | "head"; readonly ref: string }
+    | { readonly kind: "dir"; readonly name: "base" | "head"; readonly dir: string };
 
 /** How a commit is named in the comment and in messages: the ref and its short SHA. */
 function commitLabel(ref: string, commit: string): string {
@@ -108,7 +110,9 @@ const OPTIONS = {
 
 /** The edit distance of two strings, a swap of two neighbouring characters counting as one edit. */
 export function editDistance(a: string, b: string): number {
-    const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+    const d = Array.from({ length: a.length + 1 }, (_, i) =>
+        Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+    );
     for (let i = 1; i <= a.length; i++) {
         for (let j = 1; j <= b.length; j++) {
             const cost = a[i - 1] === b[j - 1] ? 0 : 1;
@@ -146,7 +150,9 @@ export function optionTypos(argv: readonly string[]): string[] {
             return [];
         }
         const suggestions = closestOptions(token.name, known);
-        return suggestions.length === 0 ? [] : [`unknown option '${token.rawName}' (did you mean ${suggestions.map((s) => `--${s}`).join(" or ")}?)`];
+        return suggestions.length === 0
+            ? []
+            : [`unknown option '${token.rawName}' (did you mean ${suggestions.map((s) => `--${s}`).join(" or ")}?)`];
     });
 }
 
@@ -195,7 +201,9 @@ export async function main(argv: readonly string[]): Promise<number> {
             const uncommitted = uncommittedFiles(repo).length;
             if (uncommitted > 0) {
                 const files = uncommitted === 1 ? "1 file has" : `${uncommitted} files have`;
-                console.error(`warning: ${files} uncommitted changes in ${repo} (git status); they are not part of the comparison, which is of committed revisions only`);
+                console.error(
+                    `warning: ${files} uncommitted changes in ${repo} (git status); they are not part of the comparison, which is of committed revisions only`,
+                );
             }
         }
         // Both refs first: a typo fails before anything is synthesized.

@@ -7,7 +7,15 @@
  * diffs (of texts, and of lists) are jsdiff's (the `diff` package). Values are shown exactly as the
  * synth wrote them: secrets are "[secret]" there and stay so here.
  */
-import { type ChangeObject, OMIT_HEADERS, type StructuredPatch, type StructuredPatchHunk, diffArrays, formatPatch, structuredPatch } from "diff";
+import {
+    type ChangeObject,
+    OMIT_HEADERS,
+    type StructuredPatch,
+    type StructuredPatchHunk,
+    diffArrays,
+    formatPatch,
+    structuredPatch,
+} from "diff";
 import { parse } from "yaml";
 
 /** The hidden line that marks the PR comment, so the workflow updates its own comment instead of adding one. */
@@ -223,7 +231,12 @@ function rewriteHunk(before: string, after: string, context: number): Structured
  * header lines, or "" when the texts are the same. `undefined` for a side means the text does not
  * exist there (the header then says `/dev/null`).
  */
-export function unifiedDiff(before: string | undefined, after: string | undefined, labels: { before: string; after: string }, context = 3): string {
+export function unifiedDiff(
+    before: string | undefined,
+    after: string | undefined,
+    labels: { before: string; after: string },
+    context = 3,
+): string {
     const a = before ?? "";
     const b = after ?? "";
     if (a === b) {
@@ -456,15 +469,25 @@ function manifestChanges(before: string, after: string): ManifestChanges {
 }
 
 function counts(files: StackFiles): StackCounts {
-    return { resources: files.resources.length, outputs: Object.keys(files.outputs).length, manifests: parseManifests(files.manifests).documents.length };
+    return {
+        resources: files.resources.length,
+        outputs: Object.keys(files.outputs).length,
+        manifests: parseManifests(files.manifests).documents.length,
+    };
 }
 
 /** Compares one stack's files at base and head. */
 export function diffStack(stack: string, base: StackFiles, head: StackFiles): ComparedStack {
     const was = new Map(base.resources.map((r) => [r.urn, r]));
     const is = new Map(head.resources.map((r) => [r.urn, r]));
-    const added = head.resources.filter((r) => !was.has(r.urn)).map(ref).sort(byUrn);
-    const removed = base.resources.filter((r) => !is.has(r.urn)).map(ref).sort(byUrn);
+    const added = head.resources
+        .filter((r) => !was.has(r.urn))
+        .map(ref)
+        .sort(byUrn);
+    const removed = base.resources
+        .filter((r) => !is.has(r.urn))
+        .map(ref)
+        .sort(byUrn);
     const changed = base.resources
         .flatMap((r): ResourceChange[] => {
             const other = is.get(r.urn);
@@ -478,8 +501,14 @@ export function diffStack(stack: string, base: StackFiles, head: StackFiles): Co
     const outputs = valueChanges(base.outputs, head.outputs);
     const manifests = manifestChanges(base.manifests, head.manifests);
     const same =
-        added.length + removed.length + changed.length + outputs.length + manifests.added.length + manifests.removed.length + manifests.changed.length === 0 &&
-        manifests.header === undefined;
+        added.length +
+            removed.length +
+            changed.length +
+            outputs.length +
+            manifests.added.length +
+            manifests.removed.length +
+            manifests.changed.length ===
+            0 && manifests.header === undefined;
     return { stack, status: same ? "unchanged" : "changed", added, removed, changed, outputs, manifests };
 }
 
@@ -532,7 +561,12 @@ function isMultiline(value: unknown): boolean {
 /** A change whose sides are texts of several lines: shown as a diff of their lines, not as one line. */
 function isTextChange(change: ValueChange): boolean {
     const textOrAbsent = (v: unknown) => v === undefined || typeof v === "string";
-    return !change.reference && (isMultiline(change.before) || isMultiline(change.after)) && textOrAbsent(change.before) && textOrAbsent(change.after);
+    return (
+        !change.reference &&
+        (isMultiline(change.before) || isMultiline(change.after)) &&
+        textOrAbsent(change.before) &&
+        textOrAbsent(change.after)
+    );
 }
 
 function changeLine(change: ValueChange, maxValue: number): string {
@@ -540,7 +574,8 @@ function changeLine(change: ValueChange, maxValue: number): string {
         const lines = (v: unknown) => (typeof v === "string" ? `${textLines(v).length} lines` : "(absent)");
         return `${change.path}: text, ${lines(change.before)} → ${lines(change.after)} (diff below)`;
     }
-    const show = (v: unknown) => (v === undefined ? "(absent)" : change.reference && typeof v === "string" ? shortUrn(v) : formatValue(v, maxValue));
+    const show = (v: unknown) =>
+        v === undefined ? "(absent)" : change.reference && typeof v === "string" ? shortUrn(v) : formatValue(v, maxValue);
     if (change.reference && (change.before === undefined || change.after === undefined) && change.path === "[dependsOn]") {
         return change.before === undefined ? `[dependsOn] + ${show(change.after)}` : `[dependsOn] - ${show(change.before)}`;
     }
@@ -682,7 +717,10 @@ function stackChunks(diff: StackDiff, maxValue: number): Chunk[] {
         const docs: { full: string; brief: string }[] = [];
         if (m.header !== undefined) {
             docs.push({
-                full: unifiedDiff(`${m.header.before}\n`, `${m.header.after}\n`, { before: "base manifests.yaml header", after: "head manifests.yaml header" }),
+                full: unifiedDiff(`${m.header.before}\n`, `${m.header.after}\n`, {
+                    before: "base manifests.yaml header",
+                    after: "head manifests.yaml header",
+                }),
                 brief: "# manifests.yaml header changed (diff left out to fit the comment)\n",
             });
         }

@@ -49,7 +49,10 @@ export function resolveCommit(repo: string, ref: string, option: string): string
     } catch {
         let hint = "";
         try {
-            hint = git(repo, ["rev-parse", "--is-shallow-repository"]) === "true" ? " (this is a shallow clone: fetch the full history, e.g. actions/checkout with fetch-depth: 0)" : "";
+            hint =
+                git(repo, ["rev-parse", "--is-shallow-repository"]) === "true"
+                    ? " (this is a shallow clone: fetch the full history, e.g. actions/checkout with fetch-depth: 0)"
+                    : "";
         } catch {
             // No hint, then.
         }
@@ -226,7 +229,10 @@ export function synthCommand(dir: string): SynthCommand {
     let declared: Record<string, unknown> = {};
     try {
         const manifest = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8")) as Record<string, unknown>;
-        declared = { ...(manifest.devDependencies as Record<string, unknown> | undefined), ...(manifest.dependencies as Record<string, unknown> | undefined) };
+        declared = {
+            ...(manifest.devDependencies as Record<string, unknown> | undefined),
+            ...(manifest.dependencies as Record<string, unknown> | undefined),
+        };
     } catch {
         // No (readable) package.json: the older way, whose failure then says what is missing.
     }
@@ -292,7 +298,9 @@ export async function synthAtCommit(job: SynthAtCommit): Promise<boolean> {
         } else if (plan.action === "install") {
             progress(`${label}: npm ci (${plan.reason})`);
             const npm = process.platform === "win32" ? "npm.cmd" : "npm";
-            const install = await run(npm, ["ci", "--no-audit", "--no-fund"], { cwd: project, env: job.env }, (line) => progress(`  [${side} npm] ${line}`));
+            const install = await run(npm, ["ci", "--no-audit", "--no-fund"], { cwd: project, env: job.env }, (line) =>
+                progress(`  [${side} npm] ${line}`),
+            );
             if (install.code !== 0) {
                 throw new SynthDiffError(`installing dependencies failed at ${label}: ${failureReason(install.lines)}`);
             }
@@ -301,10 +309,18 @@ export async function synthAtCommit(job: SynthAtCommit): Promise<boolean> {
         progress(`${label}: synthesizing${stacks === undefined ? "" : ` ${stacks.join(", ")}`} (${synthRun.runner} ${SYNTH_CLI})`);
         const args = [...synthRun.args, "--out", job.out, ...(stacks ?? []).flatMap((s) => ["--stack", s])];
         // The Node that runs this command runs the synth too (npx's `node` is the first on PATH).
-        const env = { ...job.env, PATH: [path.dirname(process.execPath), job.env.PATH].filter((p) => p !== undefined && p !== "").join(path.delimiter) };
-        const synth = await run(synthRun.command, args, { cwd: project, env }, (line) => progress(`  [${side}] ${line}`), (line) =>
-            // The synth's summary per stack, not its table of resource types.
-            /^stack |^ {2}(warning|reads outputs of):/.test(line),
+        const env = {
+            ...job.env,
+            PATH: [path.dirname(process.execPath), job.env.PATH].filter((p) => p !== undefined && p !== "").join(path.delimiter),
+        };
+        const synth = await run(
+            synthRun.command,
+            args,
+            { cwd: project, env },
+            (line) => progress(`  [${side}] ${line}`),
+            (line) =>
+                // The synth's summary per stack, not its table of resource types.
+                /^stack |^ {2}(warning|reads outputs of):/.test(line),
         );
         if (synth.code !== 0) {
             throw new SynthDiffError(`synth failed at ${label}: ${failureReason(synth.lines)}`);

@@ -10,5 +10,9 @@ import * as pulumi from "@pulumi/pulumi";
 const count = new pulumi.Config("openova-bench").requireNumber("count");
 const provider = new k8s.Provider("cluster", { context: pulumi.getStack() });
 for (let i = 0; i < count; i++) {
-    new k8s.core.v1.ConfigMap(`plain-${i}`, { metadata: { name: `plain-${i}`, namespace: "bench" }, data: { key: `value-${i}` } }, { provider });
+    new k8s.core.v1.ConfigMap(
+        `plain-${i}`,
+        { metadata: { name: `plain-${i}`, namespace: "bench" }, data: { key: `value-${i}` } },
+        { provider },
+    );
 }

@@ -1,0 +1,50 @@
+/**
+ * `npm test`: the static checks (types, lint and format, generated docs) side by side, then every jest
+ * test; each step's wall time and the total are printed, and the first failing step's exit code is
+ * the result. Arguments after `--` go to jest (`npm test -- tests/config.test.ts`).
+ */
+import { spawn } from "node:child_process";
+
+interface Step {
+    readonly name: string;
+    readonly command: readonly string[];
+}
+
+const STATIC: readonly Step[] = [
+    { name: "typecheck", command: ["npm", "run", "--silent", "typecheck"] },
+    { name: "lint", command: ["npm", "run", "--silent", "lint"] },
+    { name: "docs", command: ["npm", "run", "--silent", "docs", "--", "--check"] },
+];
+
+/** Runs one step with its output shown as it comes; @returns its exit code and wall time. */
+function run(step: Step): Promise<{ step: Step; code: number; ms: number }> {
+    const started = performance.now();
+    return new Promise((resolve) => {
+        const child = spawn(step.command[0], step.command.slice(1), { stdio: "inherit" });
+        child.on("close", (code) => resolve({ step, code: code ?? 1, ms: performance.now() - started }));
+    });
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+async function main(jestArgs: readonly string[]): Promise<number> {
+    const started = performance.now();
+    const report = (results: readonly { step: Step; code: number; ms: number }[]) => {
+        for (const { step, code, ms } of results) {
+            console.log(`test: ${step.name} ${code === 0 ? "passed" : `failed (exit ${code})`} in ${seconds(ms)}`);
+        }
+    };
+    const checks = await Promise.all(STATIC.map(run));
+    report(checks);
+    const failed = checks.find((result) => result.code !== 0);
+    if (failed === undefined) {
+        const tests = await run({ name: "jest", command: ["npx", "jest", ...jestArgs] });
+        report([tests]);
+        console.log(`test: done in ${seconds(performance.now() - started)} (wall)`);
+        return tests.code;
+    }
+    console.log(`test: stopped after the static checks, in ${seconds(performance.now() - started)} (wall)`);
+    return failed.code;
+}
+
+void main(process.argv.slice(2)).then((code) => process.exit(code));
