@@ -6,6 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseConfig } from "../stack/config";
+import { closest } from "../components/common/spelling";
 import { parseCommandLine, runCommand } from "./command";
 import { ProjectError, readProject, readStackConfig } from "../stack/projectFiles";
 import type { SealType } from "../components/vault-server/seal";
@@ -150,6 +151,13 @@ export async function main(argv: readonly string[], projectDir = path.resolve(__
             pollMs: BOOTSTRAP_DEFAULTS.pollMs,
         };
         const problems = optionProblems(options);
+        const known = defaultRegions(project.config);
+        for (const region of regions.filter((r) => !known.includes(r))) {
+            const suggestion = closest(region, known);
+            problems.push(
+                `--regions names ${region}, which is not one of the regions in Pulumi.yaml (${known.join(", ")})${suggestion ? `: did you mean ${suggestion}?` : ""}`,
+            );
+        }
         if (!(podTimeout > 0)) {
             problems.push(`--pod-timeout ${values["pod-timeout"]} must be a whole number of seconds above 0`);
         }

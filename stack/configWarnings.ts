@@ -1,7 +1,6 @@
 /**
  * What a valid config may still get wrong, said on every run: a single Vault server, a chart or image
- * pinned apart from its pair, TLS off, settings that have no effect. And the nearest known name to a
- * misspelt one, for suggestions.
+ * pinned apart from its pair, TLS off, settings that have no effect.
  */
 import { EXTERNAL_SECRETS_CHART, EXTERNAL_SECRETS_IMAGE, VAULT_CHART, VAULT_IMAGE } from "../components/common/versions";
 import { plaintextWarning } from "../components/vault-server/tls";
@@ -77,28 +76,4 @@ export function configWarnings(values: StackOptions, region: string, qualified: 
         }
     }
     return warnings;
-}
-
-/** The known name closest to a misspelt one, if any is close (edit distance at most 2, or a case slip). */
-export function closest(name: string, known: readonly string[]): string | undefined {
-    let best: { key: string; distance: number } | undefined;
-    for (const candidate of known) {
-        const distance = candidate.toLowerCase() === name.toLowerCase() ? 0 : editDistance(name, candidate);
-        if (distance <= 2 && (best === undefined || distance < best.distance)) {
-            best = { key: candidate, distance };
-        }
-    }
-    return best?.key;
-}
-
-function editDistance(a: string, b: string): number {
-    let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-    for (let i = 1; i <= a.length; i++) {
-        const current = [i];
-        for (let j = 1; j <= b.length; j++) {
-            current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-        }
-        previous = current;
-    }
-    return previous[b.length];
 }

@@ -110,6 +110,19 @@ describe("npm run bootstrap", () => {
         expect(bootstrapCli("--non-interactive").stderr).toContain("--non-interactive needs --pgp-keys");
     });
 
+    it("suggests the flag a typo meant, and names the regions there are when given one that is not", () => {
+        expect(bootstrapCli("--verfy")).toMatchObject({
+            code: 2,
+            stderr: expect.stringContaining("error: unknown option '--verfy' (did you mean --verify?)") as unknown,
+        });
+        expect(bootstrapCli("--regions", "region1,regoin2")).toMatchObject({
+            code: 2,
+            stderr: expect.stringContaining(
+                "error: --regions names regoin2, which is not one of the regions in Pulumi.yaml (region1, region2): did you mean region2?",
+            ) as unknown,
+        });
+    });
+
     it("stops at the prerequisite check on this machine, as `npm run bootstrap` with no flags does", async () => {
         const { code, stderr } = await bootstrapIn(projectCopy());
         expect(code).toBe(1);

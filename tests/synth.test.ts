@@ -1206,6 +1206,12 @@ describe("synth with bad input", () => {
         expect(run.stderr).toContain("(stacks: region1, region2)");
     });
 
+    it("suggests the flag a typo meant", async () => {
+        const run = await synth("--stak", "region1");
+        expect(run.code).toBe(2);
+        expect(run.stderr).toContain("error: unknown option '--stak' (did you mean --stack?)");
+    });
+
     it("rejects unknown flags with usage", async () => {
         const run = await synth("--stacks", "region1");
         expect(run.code).toBe(2);

@@ -29,7 +29,8 @@ import {
     unifiedDiff,
     valueChanges,
 } from "../tools/synthDiff/diff";
-import { closestOptions, main, readSynthDir } from "../tools/synthDiff/cli";
+import { closestNames as closestOptions } from "../components/common/spelling";
+import { main, readSynthDir } from "../tools/synthDiff/cli";
 import { SYNTH_CLI, dependencyPlan, existingStacks, failureReason, synthCommand, uncommittedFiles } from "../tools/synthDiff/worktree";
 import { type CliRun, runCli } from "./support/cliRun";
 

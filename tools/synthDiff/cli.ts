@@ -9,7 +9,6 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
 import { parseCommandLine, runCommand } from "../../bootstrap/command";
 import { type StackFiles, type SynthResourceRecord, type SynthTree, compareStrings, diffSynth, renderMarkdown } from "./diff";
 import { SynthDiffError, removeWorktree, repositoryRoot, resolveCommit, synthAtCommit, uncommittedFiles } from "./worktree";
@@ -108,66 +107,12 @@ const OPTIONS = {
     stack: { type: "string", multiple: true, short: "s" },
 } as const;
 
-/** The edit distance of two strings, a swap of two neighbouring characters counting as one edit. */
-export function editDistance(a: string, b: string): number {
-    const d = Array.from({ length: a.length + 1 }, (_, i) =>
-        Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
-    );
-    for (let i = 1; i <= a.length; i++) {
-        for (let j = 1; j <= b.length; j++) {
-            const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-            d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-            if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-                d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
-            }
-        }
-    }
-    return d[a.length][b.length];
-}
-
-/**
- * The known long options closest to `name` (an unknown one, without its dashes): those within two edits
- * (one for names of up to four characters), the nearest first; none when nothing is that close.
- */
-export function closestOptions(name: string, known: readonly string[]): string[] {
-    const limit = name.length <= 4 ? 1 : 2;
-    const scored = known.map((option) => ({ option, distance: editDistance(name, option) })).filter((s) => s.distance <= limit);
-    const best = Math.min(...scored.map((s) => s.distance));
-    return scored.filter((s) => s.distance === best).map((s) => s.option);
-}
-
-/**
- * Unknown long options in `argv` that look like typos of known ones, as error lines with the
- * suggestion (`unknown option '--baes' (did you mean --base?)`). Other unknown options are left to
- * parseCommandLine, which names them.
- */
-export function optionTypos(argv: readonly string[]): string[] {
-    const known = [...Object.keys(OPTIONS), "help"];
-    // Not strict: unknown options come back as tokens instead of failing the parse.
-    const { tokens } = parseArgs({ args: [...argv], options: OPTIONS, strict: false, allowPositionals: true, tokens: true });
-    return tokens.flatMap((token) => {
-        if (token.kind !== "option" || !token.rawName.startsWith("--") || known.includes(token.name)) {
-            return [];
-        }
-        const suggestions = closestOptions(token.name, known);
-        return suggestions.length === 0
-            ? []
-            : [`unknown option '${token.rawName}' (did you mean ${suggestions.map((s) => `--${s}`).join(" or ")}?)`];
-    });
-}
-
 /**
  * Runs the CLI with `argv` (the arguments after the script): Markdown to `--out` or stdout, progress
  * and errors to stderr.
  * @returns the process exit code
  */
 export async function main(argv: readonly string[]): Promise<number> {
-    const typos = optionTypos(argv);
-    if (typos.length > 0) {
-        typos.forEach((typo) => console.error(`error: ${typo}`));
-        console.error(USAGE);
-        return 2;
-    }
     const values = parseCommandLine(argv, OPTIONS, USAGE, HELP);
     if (typeof values === "number") {
         return values;
