@@ -913,6 +913,7 @@ function fixtureRepository(): string {
         "package-lock.json",
         "tsconfig.json",
         path.join("bootstrap", "command.ts"),
+        path.join("components", "common", "spelling.ts"),
         path.join("stack", "projectFiles.ts"),
     ]) {
         fs.mkdirSync(path.dirname(path.join(repo, file)), { recursive: true });
