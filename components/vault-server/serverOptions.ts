@@ -71,6 +71,11 @@ export const vaultServerFields = {
         allowed: "a pinned image tag (not latest), optionally @sha256:<digest>",
         example: VAULT_IMAGE.tag,
     }),
+    logLevel: option(z.enum(["trace", "debug", "info", "warn", "error"]).default("info"), {
+        description: "How much the servers log (the chart's `server.logLevel`). `debug` and `trace` log request details: for troubleshooting, not for every day.",
+        allowed: "trace, debug, info, warn or error",
+        example: "info",
+    }),
     resources: option(resourceOptions.prefault({}), {
         description: "CPU and memory per server.",
         allowed: "an object",

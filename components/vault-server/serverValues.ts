@@ -117,6 +117,7 @@ export interface VaultHelmValues {
     serverTelemetry?: VaultTelemetryValues;
     server: {
         image: { repository: string; tag: string };
+        logLevel: string;
         dataStorage: VolumeValues;
         auditStorage: VolumeValues;
         extraEnvironmentVars: Record<string, string>;
@@ -190,6 +191,7 @@ export function vaultHelmValues(options: VaultServerSettings): VaultHelmValues {
             : {}),
         server: {
             image: { repository: VAULT_IMAGE.repository, tag: options.imageTag },
+            logLevel: options.logLevel,
             dataStorage: volume(options.storageSize, options.storageClass),
             auditStorage: volume(options.auditStorageSize, options.storageClass),
             extraEnvironmentVars: tls.enabled ? { VAULT_CACERT: tlsFiles(tls).ca } : {},
