@@ -51,6 +51,14 @@ function refusals(options: unknown): { propertyPath: string; reason: string }[] 
 const defaults = settingsFor();
 
 describe("vaultServerOptions", () => {
+    it("passes the log level to the chart, and refuses one Vault does not know", () => {
+        const settings = (logLevel?: string) =>
+            serverSettings(vaultServerOptions.parse(logLevel === undefined ? {} : { logLevel }), HOST, monitoringOptions.parse({}));
+        expect(vaultHelmValues(settings()).server.logLevel).toBe("info");
+        expect(vaultHelmValues(settings("debug")).server.logLevel).toBe("debug");
+        expect(vaultServerOptions.safeParse({ logLevel: "verbose" }).error?.issues.map((issue) => issue.path)).toEqual([["logLevel"]]);
+    });
+
     it("applies every default", () => {
         expect(vaultServerOptions.parse({})).toEqual({
             namespace: "vault",
@@ -61,6 +69,7 @@ describe("vaultServerOptions", () => {
             ingressAnnotations: {},
             chartVersion: VAULT_CHART.version,
             imageTag: VAULT_IMAGE.tag,
+            logLevel: "info",
             resources: { cpuRequest: "500m", memoryRequest: "256Mi", memoryLimit: "1Gi" },
             tls: { source: "cert-manager" },
             seal: { type: "shamir" },
