@@ -781,6 +781,12 @@ describe("npm run synth-diff with --base-dir and --head-dir", () => {
         expect(closestOptions("output-file", ["out", "repo"])).toEqual([]);
     });
 
+    it("names the stacks there are when --stack names one neither side has", async () => {
+        const run = await cli("--base-dir", baseDir, "--head-dir", headDir, "--stack", "regoin1");
+        expect(run.code).toBe(1);
+        expect(run.stderr).toMatch(/^error: --stack regoin1: neither side has synth output for it \(stacks: .+\)$/m);
+    });
+
     it("fails in one line when a directory is not synth output", async () => {
         const run = await cli("--base-dir", path.join(baseDir, "nope"), "--head-dir", headDir);
         expect(run.code).toBe(1);

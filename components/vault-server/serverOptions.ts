@@ -72,7 +72,8 @@ export const vaultServerFields = {
         example: VAULT_IMAGE.tag,
     }),
     logLevel: option(z.enum(["trace", "debug", "info", "warn", "error"]).default("info"), {
-        description: "How much the servers log (the chart's `server.logLevel`). `debug` and `trace` log request details: for troubleshooting, not for every day.",
+        description:
+            "How much the servers log (the chart's `server.logLevel`). `debug` and `trace` log request details: for troubleshooting, not for every day.",
         allowed: "trace, debug, info, warn or error",
         example: "info",
     }),

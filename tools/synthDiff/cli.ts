@@ -172,7 +172,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         for (const side of sides as Side[]) {
             if (side.kind === "dir") {
                 labels.set(side.name, path.relative(process.cwd(), side.dir) || ".");
-                trees.set(side.name, readSynthDir(side.dir, stacks));
+                trees.set(side.name, readSynthDir(side.dir));
                 continue;
             }
             const commit = commits.get(side.name) as string;
@@ -194,6 +194,17 @@ export async function main(argv: readonly string[]): Promise<number> {
             trees.set(side.name, synthesized ? readSynthDir(out, stacks) : new Map());
         }
 
+        // A stack asked for that neither side has is a typo, not an empty diff.
+        const known = [...new Set([...(trees.get("base")?.keys() ?? []), ...(trees.get("head")?.keys() ?? [])])].sort();
+        const unknown = (stacks ?? []).filter((stack) => !known.includes(stack));
+        if (unknown.length > 0) {
+            throw new SynthDiffError(
+                `--stack ${unknown.join(", ")}: neither side has synth output for it (stacks: ${known.join(", ") || "none"})`,
+            );
+        }
+        for (const [name, tree] of trees) {
+            trees.set(name, new Map([...tree].filter(([stack]) => stacks === undefined || stacks.includes(stack))));
+        }
         const refArgs = (sides as Side[]).map((s) => (s.kind === "ref" ? `--${s.name} ${s.ref}` : `--${s.name}-dir ${labels.get(s.name)}`));
         const markdown = renderMarkdown(diffSynth(trees.get("base") as SynthTree, trees.get("head") as SynthTree), {
             baseLabel: labels.get("base") as string,
