@@ -1266,6 +1266,19 @@ describe("synth across stacks", () => {
             expect(both.stdout).toContain("reads outputs of: a (program ran 2 time(s))");
         });
 
+        it("runs the stack that cost least last time first, so the run a later pass repeats is the cheap one; what it writes is the same", async () => {
+            const hinted = tempDir();
+            // As if b's last resources.json were the smaller.
+            fs.mkdirSync(path.join(hinted, "a"));
+            fs.writeFileSync(path.join(hinted, "a", "resources.json"), "x".repeat(1000));
+            fs.mkdirSync(path.join(hinted, "b"));
+            fs.writeFileSync(path.join(hinted, "b", "resources.json"), "x");
+            const run = await synth("--project", fixture, "--out", hinted, "--stack", "a", "--stack", "b");
+            expect(run.code).toBe(0);
+            expect(run.stderr.split("\n").find((line) => line.startsWith("synth: ran"))).toMatch(/^synth: ran b: /);
+            expect(filesUnder(hinted)).toEqual(filesUnder(bothOut));
+        });
+
         it("runs a stack again only when an output it read has changed, not for the others", async () => {
             // Each reads only `greeting` and `token` of the other, which never change; its own `heard`
             // and `peerTokens` change once it hears the other, but nobody reads them.

@@ -78,9 +78,9 @@ function writeStack(outDir: string, result: StackSynth): string[] {
     fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(dir, { recursive: true });
     const contents: Record<(typeof STACK_FILES)[number], string> = {
-        "resources.json": result.resourcesJson,
+        "resources.json": result.files().resourcesJson,
         "outputs.json": outputsJson(result),
-        "manifests.yaml": result.manifests,
+        "manifests.yaml": result.files().manifests,
     };
     for (const name of STACK_FILES) {
         fs.writeFileSync(path.join(dir, name), contents[name]);
@@ -89,12 +89,13 @@ function writeStack(outDir: string, result: StackSynth): string[] {
 }
 
 function summary(result: StackSynth): string[] {
+    const warnings = [...result.warnings, ...result.files().warnings];
     const lines = [
-        `stack ${result.stack}: ${result.resourceCount} resources, ${result.warnings.length} warning(s), ${Object.keys(result.outputs).length} outputs`,
+        `stack ${result.stack}: ${result.resourceCount} resources, ${warnings.length} warning(s), ${Object.keys(result.outputs).length} outputs`,
         ...Object.entries(result.resourceTypes)
             .sort(([a], [b]) => (a < b ? -1 : 1))
             .map(([type, count]) => `  ${String(count).padStart(3)}  ${type}`),
-        ...result.warnings.map((warning) => `  warning: ${warning}`),
+        ...warnings.map((warning) => `  warning: ${warning}`),
     ];
     if (result.referencedStacks.length > 0) {
         lines.push(`  reads outputs of: ${result.referencedStacks.join(", ")} (program ran ${result.runs} time(s))`);
@@ -145,6 +146,11 @@ export async function main(argv: readonly string[]): Promise<number> {
             stacks: values.stack,
             timeoutMs: timeout * 1000,
             progress: (line) => console.error(`synth: ${line}`),
+            // The size of the stack's resources.json from the last synth into this directory: what it costs to run.
+            costHint: (stack) => {
+                const file = path.join(outDir, stack, "resources.json");
+                return isValidStackName(stack) && fs.existsSync(file) ? fs.statSync(file).size : undefined;
+            },
         });
     } catch (error) {
         if (error instanceof SynthError) {

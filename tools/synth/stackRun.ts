@@ -1,6 +1,6 @@
 /**
- * One run of one stack: its program under the mock runtime, and what it declared rendered at once
- * for the synth's files (so the run's raw recording can go before the next run starts).
+ * One run of one stack: its program under the mock runtime, and what it declared, ready to be rendered
+ * into the synth's files (only the runs that turn out final are).
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { StackOutputs } from "./mockRun";
@@ -25,10 +25,10 @@ export interface StackRun {
     readonly stack: string;
     readonly resourceCount: number;
     readonly resourceTypes: Readonly<Record<string, number>>;
-    /** `resources.json` and `manifests.yaml`, rendered. */
-    readonly resourcesJson: string;
-    readonly manifests: string;
+    /** `resources.json` and `manifests.yaml`, rendered on first use, and what the manifests leave out. */
+    files(): { readonly resourcesJson: string; readonly manifests: string; readonly warnings: readonly string[] };
     readonly outputs: Record<string, { readonly value: unknown; readonly secret: boolean }>;
+    /** The program's warnings. */
     readonly warnings: string[];
     /** Per referenced stack, the output names read, or "all". */
     readonly reads: Record<string, string[] | "all">;
@@ -66,7 +66,7 @@ export async function runStack(request: StackRunRequest): Promise<StackRun> {
             project === request.project && request.knownStacks.includes(stack) ? (request.stackOutputs[stack] ?? EMPTY) : undefined,
     });
     const resources = synthResources(result.resources);
-    const manifests = result.error === undefined ? manifestsYaml(request.stack, resources) : { yaml: "", warnings: [] };
+    let files: ReturnType<StackRun["files"]> | undefined;
     const resourceTypes: Record<string, number> = {};
     for (const resource of resources) {
         resourceTypes[resource.type] = (resourceTypes[resource.type] ?? 0) + 1;
@@ -75,10 +75,15 @@ export async function runStack(request: StackRunRequest): Promise<StackRun> {
         stack: request.stack,
         resourceCount: resources.length,
         resourceTypes,
-        resourcesJson: result.error === undefined ? `${JSON.stringify(resources, null, 2)}\n` : "",
-        manifests: manifests.yaml,
+        files: () => {
+            if (files === undefined) {
+                const manifests = manifestsYaml(request.stack, resources);
+                files = { resourcesJson: `${JSON.stringify(resources, null, 2)}\n`, manifests: manifests.yaml, warnings: manifests.warnings };
+            }
+            return files;
+        },
         outputs: result.outputs,
-        warnings: [...result.warnings, ...manifests.warnings],
+        warnings: result.warnings,
         reads: Object.fromEntries([...result.reads].map(([stack, names]) => [stack, names === "all" ? "all" : [...names].sort()])),
         ...(result.error === undefined ? {} : { error: describe(result.error) }),
         ms: performance.now() - started,

@@ -4,8 +4,9 @@
  *
  * Stacks may read each other's outputs (a region reads its peers'). Like the real deployment, which
  * deploys every region and then runs them again once their peers have outputs, the synth runs every
- * stack once (in name order; a stack not run yet has no outputs), then runs again each stack that read
- * an output that has changed since, until nothing it read changes. A program that fails because a
+ * stack once (the cheapest first by {@link SynthRequest.costHint}, else in name order; a stack not run
+ * yet has no outputs), then runs again each stack that read an output that has changed since, until
+ * nothing it read changes. A program that fails because a
  * peer's output is missing runs again by the same rule, and fails the synth only if it still fails
  * once its inputs have settled.
  */
@@ -46,6 +47,13 @@ export interface SynthRequest {
     /** Fail when one run of a program takes longer than this. Default 120 000 ms. */
     readonly timeoutMs?: number;
     readonly progress?: (line: string) => void;
+    /**
+     * What a stack cost to synthesize last time (any unit; undefined when unknown). Stacks that read
+     * each other need one stack to run twice, and which one is the order's choice: the cheapest first,
+     * so that the run a later pass repeats is the cheap one. Only the order depends on it, never what
+     * is synthesized. Default: name order.
+     */
+    readonly costHint?: (stack: string) => number | undefined;
 }
 
 interface StackState {
@@ -83,7 +91,8 @@ export async function synthesize(request: SynthRequest): Promise<SynthResult> {
     }
     const maxRuns = request.maxRuns ?? 5;
     const states = new Map<string, StackState>();
-    const queue = [...requested];
+    const cost = (stack: string) => request.costHint?.(stack) ?? 0;
+    const queue = [...requested].sort((a, b) => cost(a) - cost(b) || (a < b ? -1 : a > b ? 1 : 0));
     const stateOf = (stack: string): StackState => {
         const state = states.get(stack) ?? { runs: 0, seen: new Map<string, string>() };
         states.set(stack, state);
