@@ -291,7 +291,7 @@ describe("vaultHelmValues", () => {
     it("runs Vault HA on Raft with the configured servers, node IDs from pod names and the generated config", () => {
         expect(values.server.ha).toEqual({
             enabled: true,
-            apiAddr: "https://$(VAULT_K8S_POD_NAME).vault-internal:8200",
+            apiAddr: "https://$(VAULT_K8S_POD_NAME).vault-internal.vault.svc:8200",
             replicas: 5,
             disruptionBudget: { enabled: true },
             raft: { enabled: true, setNodeId: true, config: serverConfig(settings) },

@@ -122,10 +122,16 @@ describe("TLS", () => {
         expect(certificate.spec.dnsNames).toContain(longHost);
     });
 
-    it("sends clients a standby redirects to the pod's name behind the headless service, which the certificate covers", () => {
-        expect(valuesFor({}).server.ha.apiAddr).toBe("https://$(VAULT_K8S_POD_NAME).vault-internal:8200");
+    it("sends clients a standby redirects to the pod's full name behind the headless service, which resolves from every namespace and the certificate covers", () => {
+        expect(valuesFor({}).server.ha.apiAddr).toBe("https://$(VAULT_K8S_POD_NAME).vault-internal.vault.svc:8200");
         expect(valuesFor({ tls: { source: "none", allowPlaintext: true } }).server.ha.apiAddr).toBe(
-            "http://$(VAULT_K8S_POD_NAME).vault-internal:8200",
+            "http://$(VAULT_K8S_POD_NAME).vault-internal.vault.svc:8200",
+        );
+        // The redirect's host, with a pod's name in place of the variable, matches one of the certificate's wildcard names.
+        const host = new URL(valuesFor({}).server.ha.apiAddr.replace("$(VAULT_K8S_POD_NAME)", "vault-1")).hostname;
+        const names = certificateNames({ host: HOST, namespace: "vault", releaseName: "vault" }).dnsNames;
+        expect(names.some((name) => name === host || (name.startsWith("*.") && host.split(".").slice(1).join(".") === name.slice(2)))).toBe(
+            true,
         );
     });
 

@@ -214,9 +214,10 @@ export function vaultHelmValues(options: VaultServerSettings): VaultHelmValues {
                 enabled: true,
                 replicas: options.replicas,
                 // The address a standby redirects clients to: the pod's name behind the headless
-                // service, which the certificate covers (the chart's default, the pod IP, is not).
-                // VAULT_K8S_POD_NAME comes before VAULT_API_ADDR in the chart's env list, so it expands.
-                apiAddr: `${vaultScheme(tls)}://$(VAULT_K8S_POD_NAME).${VAULT_RELEASE_NAME}-internal:${VAULT_API_PORT}`,
+                // service, in full so that it resolves from every namespace, which the certificate
+                // covers (the chart's default, the pod IP, is not). VAULT_K8S_POD_NAME comes before
+                // VAULT_API_ADDR in the chart's env list, so it expands.
+                apiAddr: `${vaultScheme(tls)}://$(VAULT_K8S_POD_NAME).${VAULT_RELEASE_NAME}-internal.${options.namespace}.svc:${VAULT_API_PORT}`,
                 // The chart's PDB allows (replicas - 1) / 2 pods down; with one server that is zero,
                 // which would block every node drain, so a single server gets no PDB.
                 disruptionBudget: { enabled: options.replicas > 1 },
