@@ -7,26 +7,25 @@
  * Two writes: the first sets the canary up (new ESO objects reconcile at once, faster than the steady
  * state); the second is timed, with the objects in place, as any later write would be. Afterwards the
  * ESO objects are deleted (the ExternalSecrets' Secrets with them); the canary's path stays in every
- * Vault (`<kvMount>/openova/replication-canary`, a random value, not a secret), to be overwritten by
- * the next check.
+ * Vault (`<kvMount>/<ESO's namespace>/openova-replication-canary`, a random value, not a secret), to be
+ * overwritten by the next check. Every region's policies already grant the canary's home that push
+ * (components/replication/replicationSpecs.ts `replicationCanary`).
  */
 import { randomBytes } from "node:crypto";
 import type { RegionConfig } from "../stack/config";
 import {
+    CANARY_KEY as KEY,
+    CANARY_NAME,
     DEFAULT_INTERVAL,
-    type ReplicatedSecretSpec,
     externalSecret,
     pushSecret,
-    replicatedSecretOptions,
+    remoteKeyOf,
+    replicationCanary,
 } from "../components/replication/replicationSpecs";
 import { DEFAULT_MAX_DELAY_MS, parseDurationMs, propagationBound } from "../model/replication";
 import { poll } from "./poll";
 import type { KubeObject, Ports } from "./ports";
 import type { Sensitive } from "./sensitive";
-
-export const CANARY_NAME = "openova-replication-canary";
-export const CANARY_PATH = "openova/replication-canary";
-const KEY = "value";
 
 /** ESO's namespace in a region, where the canary's objects go. */
 const namespaceOf = (config: RegionConfig) => config.resolved.externalSecrets.namespace;
@@ -42,16 +41,29 @@ export function canaryBoundMs(): number {
     }).ms;
 }
 
+/**
+ * Why the canary cannot run, if it cannot: its path is under ESO's namespace, which every region then
+ * reads it from, so that namespace must be the same everywhere.
+ */
+export function canaryProblems(configs: readonly RegionConfig[]): string[] {
+    const home = configs[0];
+    return configs
+        .filter((config) => namespaceOf(config) !== namespaceOf(home))
+        .map(
+            (config) =>
+                `region ${config.region}: ESO runs in namespace ${namespaceOf(config)}, not ${namespaceOf(home)} as in ${home.region}; --verify needs externalSecrets.namespace to be the same in every region (the canary's Vault path is under it)`,
+        );
+}
+
 /** The canary's ESO objects, per region. */
 export function canaryObjects(configs: readonly RegionConfig[]): Map<string, KubeObject[]> {
-    const home = configs[0].region;
+    const spec = replicationCanary(
+        namespaceOf(configs[0]),
+        configs.map((config) => config.region),
+    );
     const objects = new Map<string, KubeObject[]>();
     for (const config of configs) {
-        const spec: ReplicatedSecretSpec = {
-            ...replicatedSecretOptions.parse({ name: CANARY_NAME, namespace: namespaceOf(config), remoteKey: CANARY_PATH, keys: [KEY] }),
-            home,
-        };
-        const pushes = config.region === home ? config.peers.map((peer) => pushSecret(spec, peer)) : [];
+        const pushes = config.region === spec.home ? config.peers.map((peer) => pushSecret(spec, peer)) : [];
         objects.set(config.region, [externalSecret(spec), ...pushes] as unknown as KubeObject[]);
     }
     return objects;
@@ -75,7 +87,17 @@ export async function verifyReplication(
 ): Promise<CanaryResult | { readonly problems: string[] }> {
     const { cluster, vault, clock, progress } = ports;
     const home = configs[0];
+    const unfit = canaryProblems(configs);
+    if (unfit.length > 0) {
+        return { problems: unfit };
+    }
     const objects = canaryObjects(configs);
+    const path = remoteKeyOf(
+        replicationCanary(
+            namespaceOf(home),
+            configs.map((config) => config.region),
+        ),
+    );
     const boundMs = canaryBoundMs();
 
     /** Waits until every region's Secret holds `value`, or `limitMs` passes. @returns the regions that do not */
@@ -95,7 +117,7 @@ export async function verifyReplication(
             progress.step(config.region, "canary", "running");
         }
         const first = randomBytes(16).toString("hex");
-        await vault.kvPut(home.region, homeToken, home.resolved.kvMount, CANARY_PATH, { [KEY]: first });
+        await vault.kvPut(home.region, homeToken, home.resolved.kvMount, path, { [KEY]: first });
         for (const config of configs) {
             for (const object of objects.get(config.region) ?? []) {
                 await cluster.apply(config.region, object);
@@ -112,7 +134,7 @@ export async function verifyReplication(
         }
         const second = randomBytes(16).toString("hex");
         const started = clock.now();
-        await vault.kvPut(home.region, homeToken, home.resolved.kvMount, CANARY_PATH, { [KEY]: second });
+        await vault.kvPut(home.region, homeToken, home.resolved.kvMount, path, { [KEY]: second });
         const late = await waitFor(second, boundMs);
         const tookMs = clock.now() - started;
         if (late.length > 0) {

@@ -42,8 +42,8 @@ export { externalSecretsOptions, type ExternalSecretsOptions, EXTERNAL_SECRETS_S
 
 export { VaultSetup, type VaultSetupArgs } from "./vault-config/vaultSetup";
 export { PeerAccess, type PeerAccessArgs, type PeerCredentials } from "./vault-config/peerAccess";
-export { policyDocument, policyName, POLICY_TABLE } from "./vault-config/policies";
-export { kvMountOption, auditDevicesOption, type PeerIdentity } from "./vault-config/setupValues";
+export { policyDocument, policyName, POLICY_TABLE, type PolicyScope } from "./vault-config/policies";
+export { kvMountOption, auditDevicesOption, type PeerIdentity, NAMESPACE_SERVICE_ACCOUNTS } from "./vault-config/setupValues";
 
 export { LocalStore, PeerStore, type LocalStoreArgs, type PeerStoreArgs } from "./stores/secretStores";
 export { LOCAL_STORE_NAME, LOCAL_PUSH_STORE_NAME, READ_NAMESPACE_LABEL, REPLICATE_NAMESPACE_LABEL } from "./stores/storeSpecs";
@@ -53,6 +53,7 @@ export {
     replicatedSecretOptions,
     externalSecret,
     pushSecret,
+    remoteKeysPushed,
     WRITE_MODES,
     type WriteMode,
     type ReplicatedSecretSpec,

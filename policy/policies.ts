@@ -17,7 +17,7 @@ import {
     ALLOWED_SYS_PATHS,
     DEFAULT_MINIMUM_RAFT_REPLICAS,
     PEER_ACCESS_OUTPUT,
-    PUSH_POLICY,
+    PEER_PUSH_POLICY_NAME,
     type PlainSecretConfig,
     type RaftReplicaConfig,
     type ResourceData,
@@ -160,7 +160,7 @@ export const esoApiV1: ResourceValidationPolicy = {
 
 export const peerTokensPushOnly: ResourceValidationPolicy = {
     name: "peer-tokens-push-only",
-    description: `Every vault:index/token:Token is an orphan (noParent), periodic (period, no ttl or explicitMaxTtl), renewable, and carries exactly one single-purpose policy: ${PUSH_POLICY} for a peer token (prometheus-metrics for the monitoring component's scrape token); never root.`,
+    description: `Every vault:index/token:Token is an orphan (noParent), periodic (period, no ttl or explicitMaxTtl), renewable, and carries exactly one single-purpose policy: ${PEER_PUSH_POLICY_NAME} for a peer token (prometheus-metrics for the monitoring component's scrape token); never root.`,
     enforcementLevel: "mandatory",
     severity: "critical",
     validateResource: (args, reportViolation) => {
@@ -170,7 +170,7 @@ export const peerTokensPushOnly: ResourceValidationPolicy = {
 
 export const vaultPoliciesLeastPrivilege: ResourceValidationPolicy = {
     name: "vault-policies-least-privilege",
-    description: `Every vault:index/policy:Policy document parses (Vault's JSON policy form, as the components write it, or HCL written by hand) and grants no sudo, delete or list, no wildcard in a path's first segment, and nothing under sys/ but ${Object.entries(
+    description: `Every vault:index/policy:Policy document parses (Vault's JSON policy form, as the components write it, or HCL written by hand) and grants no sudo, delete or list, no wildcard in a path's first segment, nothing across every namespace of a KV v2 tree, no metadata write beyond custom_metadata, and nothing under sys/ but ${Object.entries(
         ALLOWED_SYS_PATHS,
     )
         .map(([path, capabilities]) => `${capabilities.join(", ")} on ${path}`)

@@ -23,22 +23,28 @@ export interface ResourceData {
 // Names shared with components/ (checked against them in tests/policy.test.ts)
 // ---------------------------------------------------------------------------------------------
 
-/** The push policy (`policyName("push")`, components/vault-config/policies.ts): the only policy a peer token carries. */
-export const PUSH_POLICY = "external-secrets-push";
+/**
+ * The name of a peer's push policy (`policyName("push", peer)`, components/vault-config/policies.ts,
+ * `peer-<peer>-push`): the only policy a peer token carries.
+ */
+export const PEER_PUSH_POLICY = /^peer-[a-z0-9](?:[-a-z0-9]*[a-z0-9])?-push$/;
+
+/** How a message names the peer push policies. */
+export const PEER_PUSH_POLICY_NAME = "peer-<peer>-push";
 
 /** The metrics policy (`METRICS_POLICY`, components/monitoring/monitoringSpecs.ts): the only policy the Prometheus scrape token carries. */
 export const METRICS_POLICY = "prometheus-metrics";
 
 /**
  * The policies a `vault:index/token:Token` may carry, each alone: tokens are issued for one purpose.
- * Peer tokens carry the push policy (components/vault-config/peerAccess.ts); with authenticated
- * metrics scraping, the monitoring component issues one token with the metrics policy
+ * Peer tokens carry their peer's push policy (components/vault-config/peerAccess.ts); with
+ * authenticated metrics scraping, the monitoring component issues one token with the metrics policy
  * (components/monitoring/vaultMonitoring.ts).
  */
-export const TOKEN_POLICIES: Readonly<Record<string, string>> = {
-    [PUSH_POLICY]: "a peer region's ESO pushes with it",
-    [METRICS_POLICY]: "Prometheus scrapes sys/metrics with it",
-};
+export const TOKEN_POLICIES: readonly { readonly name: string; readonly matches: (policy: string) => boolean; readonly why: string }[] = [
+    { name: PEER_PUSH_POLICY_NAME, matches: (policy) => PEER_PUSH_POLICY.test(policy), why: "a peer region's ESO pushes with it" },
+    { name: METRICS_POLICY, matches: (policy) => policy === METRICS_POLICY, why: "Prometheus scrapes sys/metrics with it" },
+];
 
 /**
  * The only `sys/` paths a Vault policy may name, and the only capabilities it may grant there:
@@ -605,13 +611,19 @@ export function checkVaultToken(resource: ResourceData): string[] {
         );
     }
     const policies = props.policies;
-    const allowed = Object.keys(TOKEN_POLICIES);
     const list = Array.isArray(policies) ? (policies as unknown[]) : undefined;
     if (list?.includes("root")) {
-        problems.push(`${who}: policies include "root": the token could do anything in Vault, forever. Give it only ${show(PUSH_POLICY)}.`);
-    } else if (list === undefined || list.length !== 1 || typeof list[0] !== "string" || !allowed.includes(list[0])) {
         problems.push(
-            `${who}: policies are ${show(policies)}${list === undefined ? " (an orphan token then gets the creating token's policies)" : ""}; a token carries exactly one single-purpose policy: ${allowed.map((name) => `${show(name)} (${TOKEN_POLICIES[name]})`).join(" or ")}. Set policies: [${show(PUSH_POLICY)}] for a peer token.`,
+            `${who}: policies include "root": the token could do anything in Vault, forever. Give it only ${show(PEER_PUSH_POLICY_NAME)}.`,
+        );
+    } else if (
+        list === undefined ||
+        list.length !== 1 ||
+        typeof list[0] !== "string" ||
+        !TOKEN_POLICIES.some(({ matches }) => matches(list[0] as string))
+    ) {
+        problems.push(
+            `${who}: policies are ${show(policies)}${list === undefined ? " (an orphan token then gets the creating token's policies)" : ""}; a token carries exactly one single-purpose policy: ${TOKEN_POLICIES.map(({ name, why }) => `${show(name)} (${why})`).join(" or ")}. Set policies: [${show(PEER_PUSH_POLICY_NAME)}] for a peer token.`,
         );
     }
     return problems;
@@ -645,6 +657,44 @@ export function reachesSys(pattern: string): boolean {
     }
     const first = pattern.slice(0, slash);
     return first === "sys" || first === "+";
+}
+
+/** The KV v2 sub-tree a path names (`<mount>/data/...` or `<mount>/metadata/...`), and what follows it. */
+export function kvTree(pattern: string): { readonly mount: string; readonly tree: "data" | "metadata"; readonly rest: string } | undefined {
+    const match = /^([^/]+)\/(data|metadata)\/(.*)$/.exec(pattern);
+    return match === null ? undefined : { mount: match[1], tree: match[2] as "data" | "metadata", rest: match[3] };
+}
+
+/** Whether `allowed_parameters` (as JSON or HCL parses it) admits `custom_metadata` and nothing else. */
+function onlyCustomMetadata(allowed: unknown): boolean {
+    const object = Array.isArray(allowed) && allowed.length === 1 ? (allowed[0] as unknown) : allowed;
+    return isRecord(object) && Object.keys(object).length === 1 && "custom_metadata" in object;
+}
+
+/**
+ * A grant on a KV v2 tree reaches one namespace's prefix, or exact secrets, never the whole tree
+ * (`secret/data/*`, `secret/data/+/...`, `secret/data/a*`); a write on metadata may carry
+ * `custom_metadata` alone, so no writer can set `max_versions`, `delete_version_after` or
+ * `cas_required`, which destroy versions.
+ */
+function kvScopeProblems(where: string, path: string, granted: ReadonlySet<string>, allowedParameters: unknown): string[] {
+    const kv = kvTree(path);
+    if (kv === undefined) {
+        return [];
+    }
+    const problems: string[] = [];
+    const first = kv.rest.split("/")[0];
+    if (first === "+" || first.endsWith("*")) {
+        problems.push(
+            `${where} reaches every namespace's secrets under ${kv.mount}/${kv.tree}/. Scope it to one prefix (${kv.mount}/${kv.tree}/<namespace>/*, or the namespace template ${POLICY_SOURCE} writes) or to exact secrets.`,
+        );
+    }
+    if (kv.tree === "metadata" && (granted.has("create") || granted.has("update")) && !onlyCustomMetadata(allowedParameters)) {
+        problems.push(
+            `${where} lets a writer set max_versions, delete_version_after or cas_required, which destroy versions. Add allowed_parameters {"custom_metadata": []} (ESO writes nothing else there).`,
+        );
+    }
+    return problems;
 }
 
 /**
@@ -718,6 +768,7 @@ export async function checkVaultPolicy(resource: ResourceData): Promise<string[]
                 );
             }
         }
+        problems.push(...kvScopeProblems(where, path, granted, body.allowed_parameters));
         if (hasRootWildcard(path)) {
             problems.push(
                 `${where} has a wildcard in its first segment, so it spans every mount (and sys/). Name the mount: e.g. "secret/data/*".`,

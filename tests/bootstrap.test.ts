@@ -6,7 +6,7 @@
  */
 import { inspect } from "node:util";
 import type { RegionConfig } from "../stack/config";
-import { canaryBoundMs, canaryObjects } from "../bootstrap/canary";
+import { canaryBoundMs, canaryObjects, canaryProblems } from "../bootstrap/canary";
 import { BOOTSTRAP_DEFAULTS, type BootstrapOptions, BootstrapError, bootstrap, optionProblems } from "../bootstrap/orchestrator";
 import { REDACTED, Sensitive } from "../bootstrap/sensitive";
 import { AWS_KMS_SEAL, CA_FILE, type FakeOptions, FakePlatform } from "./support/bootstrapFakes";
@@ -627,6 +627,15 @@ describe("--verify", () => {
             "region region3: a write into region1's Vault did not arrive within the 100 s that docs/consistency.md states",
         );
         expect([...platform.objects.values()].every((objects) => objects.size === 0)).toBe(true);
+    });
+
+    it("refuses, before writing anything, when ESO's namespace differs between regions (the canary's path is under it)", () => {
+        const config = (region: string, namespace: string) =>
+            ({ region, peers: [], resolved: { externalSecrets: { namespace }, kvMount: "secret" } }) as unknown as RegionConfig;
+        expect(canaryProblems([config("a", "eso"), config("b", "eso")])).toEqual([]);
+        expect(canaryProblems([config("a", "eso"), config("b", "external-secrets")])).toEqual([
+            "region b: ESO runs in namespace external-secrets, not eso as in a; --verify needs externalSecrets.namespace to be the same in every region (the canary's Vault path is under it)",
+        ]);
     });
 
     it("uses the replicated-secret objects: an ExternalSecret everywhere, and the home's PushSecret to each peer", () => {

@@ -18,6 +18,7 @@ import { type VaultRegionArgs, VaultRegion } from "../components/region/vaultReg
 import { type ReplicatedSecretArgs, ReplicatedSecret } from "../components/replication/replicatedSecret";
 import { vaultServerOptions } from "../components/vault-server/serverOptions";
 import { type VaultHelmValues, serverSettings, vaultHelmValues } from "../components/vault-server/serverValues";
+import { parseVaultPolicy } from "./support/vaultHcl";
 import { type RecordedResource, type RunRequest, type RunResult, runProgram } from "../tools/synth/mockRun";
 
 const PROGRAM = "openova-vault.tests.components.program";
@@ -166,6 +167,8 @@ describe("VaultRegion", () => {
             "kubernetes:core/v1:Namespace east-vault-namespace",
             "kubernetes:core/v1:NamespacePatch east-namespace-external-secrets",
             "kubernetes:core/v1:PersistentVolumeClaim east-snapshots-claim",
+            "kubernetes:core/v1:ServiceAccount east-namespace-external-secrets-vault-secrets-reader",
+            "kubernetes:core/v1:ServiceAccount east-namespace-external-secrets-vault-secrets-writer",
             "kubernetes:helm.sh/v4:Chart east-external-secrets",
             "kubernetes:helm.sh/v4:Chart east-vault",
             "kubernetes:networking.k8s.io/v1:NetworkPolicy east-vault-vault-server",
@@ -429,6 +432,17 @@ describe("a configured region (vaultAdmin given)", () => {
                         kvMount: "kv",
                         vaultAdmin: admin,
                         vaultCaCert: "",
+                        replicatedSecrets: [
+                            { name: "db", namespace: "apps", home: "south" },
+                            { name: "api", namespace: "apps", remoteKey: "apps/shared/api", home: "south" },
+                            {
+                                name: "cache",
+                                namespace: "web",
+                                home: "north",
+                                keys: ["password"],
+                                initialValue: { generate: { key: "password" } },
+                            },
+                        ],
                         peerEndpoints: [
                             { peer: "west", address: "https://vault.west.example.net", caCert: "", token: pulumi.secret(peerToken) },
                         ],
@@ -455,14 +469,16 @@ describe("a configured region (vaultAdmin given)", () => {
             "vault:index/audit:Audit north-setup-audit-stdout",
             "vault:index/authBackend:AuthBackend north-setup-kubernetes",
             "vault:index/mount:Mount north-setup-kv",
+            "vault:index/policy:Policy north-peer-south-push",
+            "vault:index/policy:Policy north-peer-west-push",
             "vault:index/policy:Policy north-setup-pull",
             "vault:index/policy:Policy north-setup-push",
             "vault:index/policy:Policy north-snapshots-policy",
             "vault:index/token:Token north-peer-south-token",
             "vault:index/token:Token north-peer-west-token",
             "vault:kubernetes/authBackendConfig:AuthBackendConfig north-setup-kubernetes",
-            "vault:kubernetes/authBackendRole:AuthBackendRole north-setup-external-secrets-pull",
-            "vault:kubernetes/authBackendRole:AuthBackendRole north-setup-external-secrets-push",
+            "vault:kubernetes/authBackendRole:AuthBackendRole north-setup-namespace-pull",
+            "vault:kubernetes/authBackendRole:AuthBackendRole north-setup-namespace-push",
             "vault:kubernetes/authBackendRole:AuthBackendRole north-snapshots-role",
         ]);
         for (const resource of vaultResources) {
@@ -481,29 +497,87 @@ describe("a configured region (vaultAdmin given)", () => {
         const mount = get("vault:index/mount:Mount", "north-setup-kv");
         expect(mount.inputs).toMatchObject({ path: "kv", type: "kv", options: { version: "2" } });
         expect(mount.options).toEqual({ protect: true });
-        // Vault's policies are JSON: {"path": {"<path>": {"capabilities": [...]}}}.
-        const push = JSON.parse(String(get("vault:index/policy:Policy", "north-setup-push").inputs.policy)) as {
-            path: Record<string, unknown>;
-        };
-        expect(Object.keys(push.path)).toContain("kv/metadata/*");
     });
 
-    it("configures Kubernetes auth for a Vault inside the cluster, with no reviewer token or CA", () => {
-        const config = get("vault:kubernetes/authBackendConfig:AuthBackendConfig", "north-setup-kubernetes");
-        expect(config.inputs).toEqual({ backend: "kubernetes", kubernetesHost: "https://kubernetes.default.svc" });
+    /** The paths of a policy the region wrote, as Vault's parser reads it. */
+    const policyPaths = (name: string) => Object.keys(parseVaultPolicy(String(get("vault:index/policy:Policy", name).inputs.policy)));
+
+    it("scopes the namespaces' policies to their own prefix, through the Kubernetes auth mount's accessor", () => {
+        // The mock runtime names the accessor as Vault does (auth_kubernetes_<8 hex digits>); the policies carry what the mount reports.
+        const accessor = /aliases\.(auth_kubernetes_[0-9a-f]{8})\.metadata/.exec(policyPaths("north-setup-pull")[0])?.[1];
+        expect(accessor).toBeDefined();
+        const prefix = `{{identity.entity.aliases.${accessor}.metadata.service_account_namespace}}/*`;
+        expect(policyPaths("north-setup-pull")).toEqual([`kv/data/${prefix}`]);
+        expect(policyPaths("north-setup-push")).toEqual([`kv/data/${prefix}`, `kv/metadata/${prefix}`]);
     });
 
-    it.each(["pull", "push"])("binds the %s role to ESO's service account with an audience, a short TTL and that one policy", (purpose) => {
-        const role = get("vault:kubernetes/authBackendRole:AuthBackendRole", `north-setup-external-secrets-${purpose}`);
-        expect(role.inputs).toMatchObject({
-            backend: "kubernetes",
-            roleName: `external-secrets-${purpose}`,
-            boundServiceAccountNames: ["external-secrets"],
-            boundServiceAccountNamespaces: ["external-secrets"],
-            audience: "vault",
-            tokenTtl: 900,
-            tokenPolicies: [`external-secrets-${purpose}`],
+    it("lets each peer push exactly the secrets it is the home of, and a peer that is the home of none nothing", () => {
+        expect(policyPaths("north-peer-south-push")).toEqual([
+            "kv/data/apps/db",
+            "kv/data/apps/shared/api",
+            "kv/metadata/apps/db",
+            "kv/metadata/apps/shared/api",
+        ]);
+        expect(parseVaultPolicy(String(get("vault:index/policy:Policy", "north-peer-west-push").inputs.policy))).toEqual({
+            "kv/*": { capabilities: ["deny"] },
         });
+        expect(get("vault:index/policy:Policy", "north-peer-south-push").inputs.name).toBe("peer-south-push");
+    });
+
+    it("configures Kubernetes auth for a Vault inside the cluster, with no reviewer token or CA, and says not to check the issuer", () => {
+        const config = get("vault:kubernetes/authBackendConfig:AuthBackendConfig", "north-setup-kubernetes");
+        expect(config.inputs).toEqual({
+            backend: "kubernetes",
+            kubernetesHost: "https://kubernetes.default.svc",
+            disableIssValidation: true,
+        });
+    });
+
+    it.each([
+        ["pull", "vault-secrets-reader"],
+        ["push", "vault-secrets-writer"],
+    ])(
+        "binds the %s role to the namespace's %s account in any namespace, with an audience, a short TTL and that one policy",
+        (purpose, account) => {
+            const role = get("vault:kubernetes/authBackendRole:AuthBackendRole", `north-setup-namespace-${purpose}`);
+            expect(role.inputs).toMatchObject({
+                backend: "kubernetes",
+                roleName: `namespace-${purpose}`,
+                boundServiceAccountNames: [account],
+                boundServiceAccountNamespaces: ["*"],
+                audience: "vault",
+                tokenTtl: 900,
+                tokenPolicies: [`namespace-${purpose}`],
+            });
+        },
+    );
+
+    it("creates a namespace's Password generator after the grant of that namespace, so a missing namespace fails there, first", () => {
+        const generator = get("kubernetes:generators.external-secrets.io/v1alpha1:Password", "north-generator-web-32");
+        expect(generator.inputs).toMatchObject({ metadata: { namespace: "web" } });
+        expect(generator.dependsOn).toEqual(
+            expect.arrayContaining([
+                get("kubernetes:core/v1:NamespacePatch", "north-namespace-web").urn,
+                get("kubernetes:helm.sh/v4:Chart", "north-external-secrets").urn,
+            ]),
+        );
+    });
+
+    it("creates the reader account in every granted namespace, and the writer account where this region writes", () => {
+        const accounts = configured.resources
+            .filter((r) => r.type === "kubernetes:core/v1:ServiceAccount" && r.name.startsWith("north-namespace-"))
+            .map((r) => {
+                const metadata = r.inputs.metadata as { name: string; namespace: string };
+                expect(r.inputs.automountServiceAccountToken).toBe(false);
+                return `${metadata.namespace}/${metadata.name}`;
+            });
+        expect(accounts.sort()).toEqual([
+            "apps/vault-secrets-reader",
+            "external-secrets/vault-secrets-reader",
+            "external-secrets/vault-secrets-writer",
+            "web/vault-secrets-reader",
+            "web/vault-secrets-writer",
+        ]);
     });
 
     it("enables two audit devices through the Vault provider: a 0600 file on the audit volume, and stdout", () => {
@@ -543,9 +617,9 @@ describe("a configured region (vaultAdmin given)", () => {
             noParent: true,
             period: "720h",
             renewable: true,
-            policies: ["external-secrets-push"],
+            policies: ["peer-south-push"],
         });
-        expect(token.dependsOn).toContain(get("vault:index/policy:Policy", "north-setup-push").urn);
+        expect(token.dependsOn).toContain(get("vault:index/policy:Policy", "north-peer-south-push").urn);
     });
 
     it("publishes per peer the address, CA and token, as one secret", () => {
@@ -578,7 +652,7 @@ describe("a configured region (vaultAdmin given)", () => {
         expect(store.dependsOn).toEqual(
             expect.arrayContaining([
                 get("kubernetes:helm.sh/v4:Chart", "north-external-secrets").urn,
-                get("vault:kubernetes/authBackendRole:AuthBackendRole", `north-setup-external-secrets-${purpose}`).urn,
+                get("vault:kubernetes/authBackendRole:AuthBackendRole", `north-setup-namespace-${purpose}`).urn,
             ]),
         );
     });
@@ -938,7 +1012,7 @@ describe("a configured region with JWT peer auth", () => {
             userClaim: "sub",
             boundSubject: "system:serviceaccount:eso:external-secrets",
             boundAudiences: ["https://vault.north.example.net"],
-            tokenPolicies: ["external-secrets-push"],
+            tokenPolicies: ["peer-west-push"],
         });
     });
 

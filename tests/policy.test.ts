@@ -49,7 +49,7 @@ import {
     ALLOWED_SYS_PATHS,
     METRICS_POLICY,
     PEER_ACCESS_OUTPUT,
-    PUSH_POLICY,
+    PEER_PUSH_POLICY,
     type ResourceData,
     STACK_TYPE,
     chartName,
@@ -379,8 +379,20 @@ const metricsToken = vaultToken(
 function vaultPolicy(name: string, policy: unknown, resourceName = `region1-${name}`): ResourceData {
     return { type: "vault:index/policy:Policy", name: resourceName, props: { name, policy } };
 }
-const pullPolicy = vaultPolicy(policyName("pull"), policyDocument("pull", "secret"), "region1-setup-pull");
-const pushPolicy = vaultPolicy(policyName("push"), policyDocument("push", "secret"), "region1-setup-push");
+/** The Kubernetes auth mount's accessor, which the namespace policies' template names. */
+const ACCESSOR = "auth_kubernetes_0a1b2c3d";
+const NAMESPACE_PREFIX = `{{identity.entity.aliases.${ACCESSOR}.metadata.service_account_namespace}}/*`;
+const namespaceScope = { kind: "namespace", authAccessor: ACCESSOR } as const;
+const pullPolicy = vaultPolicy(policyName("pull"), policyDocument("pull", "secret", namespaceScope), "region1-setup-pull");
+const pushPolicy = vaultPolicy(policyName("push"), policyDocument("push", "secret", namespaceScope), "region1-setup-push");
+const peerPushPolicy = vaultPolicy(
+    policyName("push", "region2"),
+    policyDocument("push", "secret", {
+        kind: "paths",
+        remoteKeys: ["databases/db-credentials", "external-secrets/openova-replication-canary"],
+    }),
+    "region1-peer-region2-push",
+);
 const snapshotPolicy = vaultPolicy(SNAPSHOT_POLICY, snapshotPolicyDocument(), "region1-snapshots-policy");
 const metricsPolicy = vaultPolicy(COMPONENT_METRICS_POLICY, metricsPolicyDocument(), "region1-monitoring-metrics-policy");
 
@@ -759,7 +771,7 @@ const CASES: Record<string, { readonly pass: readonly Case[]; readonly fail: rea
             { title: "the root policy", resources: [vaultToken({ ...peerToken.props, policies: ["root"] })], expect: /include "root"/ },
             {
                 title: "a second policy",
-                resources: [vaultToken({ ...peerToken.props, policies: [PUSH_POLICY, "external-secrets-pull"] })],
+                resources: [vaultToken({ ...peerToken.props, policies: [policyName("push", "region2"), policyName("pull")] })],
                 expect: /exactly one single-purpose policy/,
             },
             {
@@ -769,19 +781,29 @@ const CASES: Record<string, { readonly pass: readonly Case[]; readonly fail: rea
             },
             {
                 title: "the pull policy",
-                resources: [vaultToken({ ...peerToken.props, policies: ["external-secrets-pull"] })],
+                resources: [vaultToken({ ...peerToken.props, policies: [policyName("pull")] })],
                 expect: /exactly one single-purpose policy/,
             },
         ],
     },
     "vault-policies-least-privilege": {
         pass: [
-            { title: "external-secrets-pull and external-secrets-push", resources: [pullPolicy, pushPolicy] },
+            { title: "namespace-pull and namespace-push (templated by namespace)", resources: [pullPolicy, pushPolicy] },
+            { title: "a peer's push policy (exact secrets)", resources: [peerPushPolicy] },
+            {
+                title: "a metadata write limited to custom_metadata, written by hand in HCL",
+                resources: [
+                    vaultPolicy(
+                        "app-push",
+                        'path "secret/metadata/app/*" {\n  capabilities = ["create", "update"]\n  allowed_parameters = {\n    "custom_metadata" = []\n  }\n}\n',
+                    ),
+                ],
+            },
             { title: "raft-snapshot (read on sys/storage/raft/snapshot)", resources: [snapshotPolicy] },
             { title: "prometheus-metrics (read on sys/metrics)", resources: [metricsPolicy] },
             {
                 title: "a compact JSON policy with a list of path stanzas",
-                resources: [vaultPolicy("json", JSON.stringify({ path: [{ "secret/data/*": { capabilities: ["read"] } }] }))],
+                resources: [vaultPolicy("json", JSON.stringify({ path: [{ "secret/data/team/*": { capabilities: ["read"] } }] }))],
             },
             {
                 title: "a policy written by hand in HCL by another stack",
@@ -806,10 +828,45 @@ const CASES: Record<string, { readonly pass: readonly Case[]; readonly fail: rea
                 resources: [
                     vaultPolicy(
                         "push",
-                        withCapabilities(policyDocument("push", "secret"), "secret/metadata/*", ["create", "read", "update", "delete"]),
+                        withCapabilities(policyDocument("push", "secret", namespaceScope), `secret/metadata/${NAMESPACE_PREFIX}`, [
+                            "create",
+                            "read",
+                            "update",
+                            "delete",
+                        ]),
                     ),
                 ],
-                expect: /path "secret\/metadata\/\*" grants "delete"/,
+                expect: /path "secret\/metadata\/\{\{identity[^"]*\}\}\/\*" grants "delete"/,
+            },
+            {
+                title: "read on every namespace's secrets",
+                resources: [vaultPolicy("pull", jsonPolicy({ "secret/data/*": { capabilities: ["read"] } }))],
+                expect: /path "secret\/data\/\*" reaches every namespace's secrets under secret\/data\//,
+            },
+            {
+                title: "+ in place of the namespace",
+                resources: [vaultPolicy("pull", 'path "secret/data/+/db" {\n  capabilities = ["read"]\n}\n')],
+                expect: /reaches every namespace's secrets/,
+            },
+            {
+                title: "a metadata write that may set anything (max_versions, cas_required)",
+                resources: [vaultPolicy("push", jsonPolicy({ "secret/metadata/app/db": { capabilities: ["create", "update"] } }))],
+                expect: /lets a writer set max_versions, delete_version_after or cas_required/,
+            },
+            {
+                title: "a metadata write that allows max_versions besides custom_metadata",
+                resources: [
+                    vaultPolicy(
+                        "push",
+                        jsonPolicy({
+                            "secret/metadata/app/db": {
+                                capabilities: ["update"],
+                                allowed_parameters: { custom_metadata: [], max_versions: [] },
+                            },
+                        }),
+                    ),
+                ],
+                expect: /lets a writer set max_versions/,
             },
             {
                 title: "sudo in the JSON form",
@@ -872,7 +929,7 @@ const CASES: Record<string, { readonly pass: readonly Case[]; readonly fail: rea
             },
             {
                 title: "a JSON document that does not parse",
-                resources: [vaultPolicy("broken-json", policyDocument("pull", "secret").replace(/\}\s*$/, ""))],
+                resources: [vaultPolicy("broken-json", policyDocument("pull", "secret", namespaceScope).replace(/\}\s*$/, ""))],
                 expect: /cannot be parsed, so it cannot be checked: it is JSON-shaped but not a valid JSON policy document/,
             },
             {
@@ -1160,10 +1217,13 @@ describe.each(Object.entries(CASES))("policy %s", (name, cases) => {
 
 describe("the pure rules", () => {
     it("share their names with the components", () => {
-        expect(PUSH_POLICY).toBe(policyName("push"));
+        expect(PEER_PUSH_POLICY.test(policyName("push", "region2"))).toBe(true);
+        expect(
+            [policyName("push"), policyName("pull"), "peer-region2-pull", "peer--push"].some((name) => PEER_PUSH_POLICY.test(name)),
+        ).toBe(false);
         expect(METRICS_POLICY).toBe(COMPONENT_METRICS_POLICY);
         expect(Object.keys(ALLOWED_SYS_PATHS).sort()).toEqual([METRICS_API_PATH, SNAPSHOT_API_PATH].sort());
-        expect(peerTokenSettings("region1", "region2").policies).toEqual([PUSH_POLICY]);
+        expect(peerTokenSettings("region1", "region2").policies).toEqual([policyName("push", "region2")]);
     });
 
     it("name the project's files where they are now", () => {
@@ -1269,7 +1329,7 @@ describe("the pure rules", () => {
     });
 
     it("check policies, and match Vault's path globs", async () => {
-        for (const policy of [pullPolicy, pushPolicy, snapshotPolicy, metricsPolicy]) {
+        for (const policy of [pullPolicy, pushPolicy, peerPushPolicy, snapshotPolicy, metricsPolicy]) {
             expect(await checkVaultPolicy(policy)).toEqual([]);
         }
         expect(await checkVaultPolicy(vaultPolicy("extra", 'name = "x"\nidentity "y" {}\n'))).toEqual([
@@ -1297,10 +1357,13 @@ describe("the pure rules", () => {
     });
 
     it("read the components' policies as JSON, and hand-written HCL ones through the HCL parser", async () => {
-        expect(await parsePolicyDocument(policyDocument("push", "secret"), "push.hcl")).toEqual({
+        expect(await parsePolicyDocument(policyDocument("push", "secret", namespaceScope), "push.hcl")).toEqual({
             path: {
-                "secret/data/*": { capabilities: ["create", "read", "update"] },
-                "secret/metadata/*": { capabilities: ["create", "read", "update"] },
+                [`secret/data/${NAMESPACE_PREFIX}`]: { capabilities: ["create", "read", "update"] },
+                [`secret/metadata/${NAMESPACE_PREFIX}`]: {
+                    capabilities: ["create", "read", "update"],
+                    allowed_parameters: { custom_metadata: [] },
+                },
             },
         });
         expect(await parsePolicyDocument(snapshotPolicyDocument(), "snapshot.hcl")).toEqual({

@@ -21,7 +21,7 @@ import {
 } from "../components/replication/replicationSpecs";
 import { localStore, peerStore } from "../components/stores/storeSpecs";
 import { isRefreshInterval } from "../components/common/predicates";
-import { externalSecretsRole } from "../components/vault-config/setupValues";
+import { namespaceRole } from "../components/vault-config/setupValues";
 import { DEFAULT_INITIAL_INTERVAL_MS, DEFAULT_INTERVALS, DEFAULT_TOKEN_TTL_MS, parseDurationMs } from "../model/replication";
 import { validateEsoObjects } from "./support/esoSchema";
 
@@ -71,19 +71,30 @@ describe("replicatedSecretOptions", () => {
             replicatedSecretProblems(spec, ["region1", "region2"], initial, (field, message) => found.push(`${field} ${message}`));
             return found;
         };
-        expect(problems({ name: "db", mode: "vault-written", home: "region1", keys: ["password"] }, { generateKey: "password" })).toEqual(
-            [],
-        );
-        expect(problems({ name: "db", mode: "vault-written", home: "region3" })).toEqual([
+        expect(
+            problems(
+                { name: "db", namespace: "apps", mode: "vault-written", home: "region1", keys: ["password"] },
+                { generateKey: "password" },
+            ),
+        ).toEqual([]);
+        expect(problems({ name: "db", namespace: "apps", mode: "vault-written", home: "region3" })).toEqual([
             expect.stringMatching(/^home is region3, which is not one of the regions/),
         ]);
-        expect(problems({ name: "a".repeat(250), mode: "vault-written" })).toEqual([expect.stringMatching(/^name is too long/)]);
-        expect(problems({ name: "db", mode: "cluster-written" }, {})).toEqual([
+        expect(problems({ name: "a".repeat(250), namespace: "apps", mode: "vault-written" })).toEqual([
+            expect.stringMatching(/^name is too long/),
+        ]);
+        expect(problems({ name: "db", namespace: "apps", mode: "cluster-written" }, {})).toEqual([
             expect.stringMatching(/^initialValue is set, but a cluster-written secret/),
         ]);
-        expect(problems({ name: "db", mode: "vault-written", keys: ["user"] }, { generateKey: "password" })).toEqual([
+        expect(problems({ name: "db", namespace: "apps", mode: "vault-written", keys: ["user"] }, { generateKey: "password" })).toEqual([
             expect.stringMatching(/^initialValue generates key password, which is not one of keys/),
         ]);
+        expect(problems({ name: "db", namespace: "apps", remoteKey: "apps/db", mode: "vault-written" })).toEqual([]);
+        expect(problems({ name: "db", namespace: "apps", remoteKey: "shared/db", mode: "vault-written" })).toEqual([
+            "remoteKey is shared/db, outside apps/: a namespace reaches only the secrets under its own prefix in Vault, so write it as apps/shared/db",
+        ]);
+        // A prefix that merely starts with the namespace's name is another namespace's.
+        expect(problems({ name: "db", namespace: "apps", remoteKey: "apps-2/db", mode: "vault-written" })).toHaveLength(1);
     });
 });
 
@@ -126,9 +137,7 @@ describe("docs/consistency.md holds for what the component deploys", () => {
         expect(
             parseDurationMs(initialValuePush(db, { generate: { key: "password", generatorName: "g" } }).spec?.refreshInterval ?? ""),
         ).toBe(DEFAULT_INITIAL_INTERVAL_MS);
-        expect(externalSecretsRole({ name: "external-secrets", namespace: "external-secrets" }, "pull").tokenTtl * 1000).toBe(
-            DEFAULT_TOKEN_TTL_MS,
-        );
+        expect(namespaceRole("pull").tokenTtl * 1000).toBe(DEFAULT_TOKEN_TTL_MS);
     });
 });
 
@@ -157,7 +166,6 @@ describe("pushSecret", () => {
                 kvMount: "secret",
                 authPath: "kubernetes",
                 role: "r",
-                serviceAccount: { name: "s", namespace: "n" },
                 audience: "vault",
             },
             "read",
@@ -169,7 +177,6 @@ describe("pushSecret", () => {
                 kvMount: "secret",
                 authPath: "kubernetes",
                 role: "r",
-                serviceAccount: { name: "s", namespace: "n" },
                 audience: "vault",
             },
             "push",

@@ -18,14 +18,14 @@ const spec = {
     vaultNamespace: "vault",
     kvMount: "secret",
     authPath: "kubernetes",
-    serviceAccount: { name: "external-secrets", namespace: "external-secrets" },
     audience: "vault",
     caSecret: { name: "vault-server-tls", namespace: "vault", key: "ca.crt" },
 };
-const local = localStore({ ...spec, role: "external-secrets-pull" }, "read");
-const localPush = localStore({ ...spec, role: "external-secrets-push" }, "push");
+const local = localStore({ ...spec, role: "namespace-pull" }, "read");
+const localPush = localStore({ ...spec, role: "namespace-push" }, "push");
+const esoServiceAccount = { name: "external-secrets", namespace: "external-secrets" };
 const { caSecret: _ca, ...plainSpec } = spec;
-const localPlain = localStore({ ...plainSpec, role: "external-secrets-pull" }, "read");
+const localPlain = localStore({ ...plainSpec, role: "namespace-pull" }, "read");
 const CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
 const peer = peerStore({
     peer: "region2",
@@ -52,7 +52,7 @@ const peerJwt = peerStore({
         path: "jwt-region1",
         role: "external-secrets-push",
         audience: "https://vault.region2.example.com",
-        serviceAccount: spec.serviceAccount,
+        serviceAccount: esoServiceAccount,
     },
 });
 
@@ -91,15 +91,20 @@ describe("vault-local and vault-local-push", () => {
         expect(localPlain.spec?.provider?.vault).not.toHaveProperty("caProvider");
     });
 
-    it("log in with Kubernetes auth as ESO's service account, the read store with the read role, the push store with the push role", () => {
+    it("log in as the namespace that asks: its reader account with the read role, its writer account with the push role", () => {
         expect(local.spec?.provider?.vault?.auth).toEqual({
             kubernetes: {
                 mountPath: "kubernetes",
-                role: "external-secrets-pull",
-                serviceAccountRef: { name: "external-secrets", namespace: "external-secrets", audiences: ["vault"] },
+                role: "namespace-pull",
+                // No namespace: ESO mints the token in the ExternalSecret's own namespace ("referent" auth).
+                serviceAccountRef: { name: "vault-secrets-reader", audiences: ["vault"] },
             },
         });
-        expect(localPush.spec?.provider?.vault?.auth?.kubernetes?.role).toBe("external-secrets-push");
+        expect(localPush.spec?.provider?.vault?.auth?.kubernetes).toEqual({
+            mountPath: "kubernetes",
+            role: "namespace-push",
+            serviceAccountRef: { name: "vault-secrets-writer", audiences: ["vault"] },
+        });
     });
 
     it("serve only labelled namespaces: anyone may read where the platform granted read, only replicating namespaces may write", () => {

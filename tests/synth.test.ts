@@ -4,6 +4,7 @@
  * references between synthesized stacks (secret outputs, `requireOutput`), secret redaction, odd stack
  * exports, engine URNs, and workers that hang or cannot report.
  */
+import { parseVaultPolicy } from "./support/vaultHcl";
 import { execFile } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import * as fs from "node:fs";
@@ -184,8 +185,8 @@ describe("synth of the region stacks", () => {
     it("succeeds and summarizes each stack", () => {
         expect(run.code).toBe(0);
         // region1, the home of db-credentials, also has its generator and two PushSecrets.
-        expect(run.stdout).toContain("stack region1: 45 resources, 0 warning(s), 9 outputs");
-        expect(run.stdout).toContain("stack region2: 42 resources, 0 warning(s), 9 outputs");
+        expect(run.stdout).toContain("stack region1: 50 resources, 0 warning(s), 9 outputs");
+        expect(run.stdout).toContain("stack region2: 46 resources, 0 warning(s), 9 outputs");
         expect(run.stdout).toMatch(/2 {2}kubernetes:helm\.sh\/v4:Chart/);
         expect(Object.keys(filesUnder(out)).sort()).toEqual(
             ["manifests.yaml", "outputs.json", "resources.json"].flatMap((f) => [`region1/${f}`, `region2/${f}`]).sort(),
@@ -257,13 +258,14 @@ describe("synth of the region stacks", () => {
             "vault:index/policy:Policy",
             "vault:index/policy:Policy",
             "vault:index/policy:Policy",
+            "vault:index/policy:Policy",
             "vault:index/token:Token",
             "vault:kubernetes/authBackendConfig:AuthBackendConfig",
             "vault:kubernetes/authBackendRole:AuthBackendRole",
             "vault:kubernetes/authBackendRole:AuthBackendRole",
             "vault:kubernetes/authBackendRole:AuthBackendRole",
         ]);
-        // One policy per role: ESO reads and pushes under separate roles; the snapshot job only snapshots.
+        // One policy per role: namespaces read and push under separate roles; the snapshot job only snapshots.
         const roles = resources
             .filter((r) => r.type === "vault:kubernetes/authBackendRole:AuthBackendRole")
             .map((r) => ({
@@ -274,18 +276,8 @@ describe("synth of the region stacks", () => {
             }));
         expect(roles).toEqual(
             expect.arrayContaining([
-                {
-                    role: "external-secrets-pull",
-                    policies: ["external-secrets-pull"],
-                    serviceAccounts: ["external-secrets"],
-                    audience: "vault",
-                },
-                {
-                    role: "external-secrets-push",
-                    policies: ["external-secrets-push"],
-                    serviceAccounts: ["external-secrets"],
-                    audience: "vault",
-                },
+                { role: "namespace-pull", policies: ["namespace-pull"], serviceAccounts: ["vault-secrets-reader"], audience: "vault" },
+                { role: "namespace-push", policies: ["namespace-push"], serviceAccounts: ["vault-secrets-writer"], audience: "vault" },
                 { role: "raft-snapshot", policies: ["raft-snapshot"], serviceAccounts: ["vault-snapshot"], audience: "vault-snapshot" },
             ]),
         );
@@ -299,7 +291,7 @@ describe("synth of the region stacks", () => {
             noParent: true,
             period: "720h",
             renewable: true,
-            policies: ["external-secrets-push"],
+            policies: [`peer-${peer}-push`],
         });
         const stores = resources
             .filter((r) => r.type === "kubernetes:external-secrets.io/v1:ClusterSecretStore")
@@ -313,6 +305,41 @@ describe("synth of the region stacks", () => {
         const reference = resources.find((r) => r.type === "pulumi:pulumi:StackReference");
         expect(reference?.inputs).toEqual({ name: `organization/openova-vault/${peer}` });
     });
+
+    it.each(["region1", "region2"])(
+        "narrows %s's policies, read with Vault's own parser: each namespace to its prefix, the peer to what it pushes, metadata writes to custom_metadata",
+        (region) => {
+            const peer = region === "region1" ? "region2" : "region1";
+            const resources = readJson<Resource[]>(path.join(out, region, "resources.json"));
+            const policies = Object.fromEntries(
+                resources
+                    .filter((r) => r.type === "vault:index/policy:Policy")
+                    .map((r) => [String(r.inputs.name), parseVaultPolicy(String(r.inputs.policy))]),
+            );
+            const prefix = /^\{\{identity\.entity\.aliases\.auth_kubernetes_[0-9a-f]{8}\.metadata\.service_account_namespace\}\}\/\*$/;
+            const [pullPath] = Object.keys(policies["namespace-pull"]);
+            expect(Object.keys(policies["namespace-pull"])).toHaveLength(1);
+            expect(pullPath.replace(/^secret\/data\//, "")).toMatch(prefix);
+            const onlyCustomMetadata = { capabilities: ["create", "read", "update"], allowed_parameters: { custom_metadata: [] } };
+            expect(policies["namespace-push"]).toEqual({
+                [pullPath]: { capabilities: ["create", "read", "update"] },
+                [pullPath.replace("secret/data/", "secret/metadata/")]: onlyCustomMetadata,
+            });
+            // region1 is the home of db-credentials and of the bootstrap's canary: region2 pushes neither.
+            expect(policies[`peer-${peer}-push`]).toEqual(
+                peer === "region1"
+                    ? {
+                          "secret/data/databases/db-credentials": { capabilities: ["create", "read", "update"] },
+                          "secret/data/external-secrets/openova-replication-canary": { capabilities: ["create", "read", "update"] },
+                          "secret/metadata/databases/db-credentials": onlyCustomMetadata,
+                          "secret/metadata/external-secrets/openova-replication-canary": onlyCustomMetadata,
+                      }
+                    : { "secret/*": { capabilities: ["deny"] } },
+            );
+            const authConfig = resources.find((r) => r.type === "vault:kubernetes/authBackendConfig:AuthBackendConfig");
+            expect(authConfig?.inputs.disableIssValidation).toBe(true);
+        },
+    );
 
     it("declares stores, ExternalSecrets, PushSecrets and generators that ESO's own schemas accept, exactly as synthesized", () => {
         const [one, two] = [esoObjects(manifestsOf(out, "region1")), esoObjects(manifestsOf(out, "region2"))];
@@ -346,7 +373,7 @@ describe("synth of the region stacks", () => {
                             spec: Record<string, unknown>;
                         },
                 )
-                .filter((d) => d.metadata.namespace === "databases");
+                .filter((d) => d.metadata.namespace === "databases" && d.kind !== "ServiceAccount");
         const [one, two] = [objects("region1"), objects("region2")];
         expect(validateEsoObjects([...one, ...two])).toEqual([...one, ...two].map(() => ""));
         expect(one.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
@@ -476,8 +503,8 @@ describe("synth of the region stacks", () => {
                 const vaultOf = (name: string) =>
                     (stores.find((s) => s.metadata.name === name)?.spec.provider as { vault: Record<string, unknown> }).vault;
                 for (const [name, role] of [
-                    ["vault-local", "external-secrets-pull"],
-                    ["vault-local-push", "external-secrets-push"],
+                    ["vault-local", "namespace-pull"],
+                    ["vault-local-push", "namespace-push"],
                 ]) {
                     expect(vaultOf(name)).toMatchObject({
                         server: "https://vault-active.vault.svc:8200",
@@ -640,6 +667,11 @@ describe("synth of the region stacks", () => {
             "PushSecret/db-credentials-initial",
             "PushSecret/db-credentials-to-region2",
             "Secret/vault-region2-token",
+            // What the local stores log in as, in each namespace they serve (region1 writes in both).
+            "ServiceAccount/vault-secrets-reader",
+            "ServiceAccount/vault-secrets-reader",
+            "ServiceAccount/vault-secrets-writer",
+            "ServiceAccount/vault-secrets-writer",
             "ServiceAccount/vault-snapshot",
         ]);
         expect(text).toContain(
@@ -833,8 +865,8 @@ describe("synth of regions with the hardening options switched", () => {
         // peer's token and its Secret for a JWT mount and role. Both publish their token issuer. With
         // monitoring, both add a PrometheusRule; region1 (authenticated scrape) also the metrics
         // policy, its token and the token's Secret.
-        expect(run.stdout).toContain("stack region1: 42 resources, 0 warning(s), 10 outputs");
-        expect(run.stdout).toContain("stack region2: 41 resources, 1 warning(s), 10 outputs");
+        expect(run.stdout).toContain("stack region1: 47 resources, 0 warning(s), 10 outputs");
+        expect(run.stdout).toContain("stack region2: 45 resources, 1 warning(s), 10 outputs");
         expect(run.stdout).toContain(
             "  warning: TLS is off for the Vault of region2 (vault.tls.source is none): tokens and secrets cross the network in plaintext. Use TLS in any environment that holds real secrets.",
         );
@@ -958,12 +990,13 @@ describe("synth of regions with the hardening options switched", () => {
             const resources = resourcesOf(out, "region1");
             expect(resources.filter((r) => r.parent?.includes("openova:vault:RaftSnapshots"))).toEqual([]);
             expect(
-                resources.filter((r) =>
-                    [
-                        "kubernetes:batch/v1:CronJob",
-                        "kubernetes:core/v1:PersistentVolumeClaim",
-                        "kubernetes:core/v1:ServiceAccount",
-                    ].includes(r.type),
+                resources.filter(
+                    (r) =>
+                        [
+                            "kubernetes:batch/v1:CronJob",
+                            "kubernetes:core/v1:PersistentVolumeClaim",
+                            "kubernetes:core/v1:ServiceAccount",
+                        ].includes(r.type) && (r.inputs.metadata as { namespace?: string }).namespace === "vault",
                 ),
             ).toEqual([]);
             expect(resources.filter((r) => r.inputs.name === "raft-snapshot" || r.inputs.roleName === "raft-snapshot")).toEqual([]);
@@ -1083,7 +1116,7 @@ describe("synth of regions with the hardening options switched", () => {
                         roleType: "jwt",
                         boundSubject: "system:serviceaccount:external-secrets:external-secrets",
                         boundAudiences: [`https://vault.${region}.example.com`],
-                        tokenPolicies: ["external-secrets-push"],
+                        tokenPolicies: [`peer-${peer}-push`],
                     }),
                 ]);
             },
@@ -1551,7 +1584,7 @@ describe("npm run synth", () => {
         const { stdout } = await promisify(execFile)("npm", ["run", "--silent", "synth", "--", "--out", out, "--stack", "region1"], {
             cwd: projectDir,
         });
-        expect(stdout).toContain("stack region1: 45 resources");
+        expect(stdout).toContain("stack region1: 50 resources");
         expect(fs.readdirSync(path.join(out, "region1")).sort()).toEqual(["manifests.yaml", "outputs.json", "resources.json"]);
     });
 });

@@ -1,51 +1,66 @@
 /**
- * Configuring a region's Vault for ESO: the least-privilege policies (Vault's JSON policy text), the
+ * Configuring a region's Vault for ESO: the least-privilege policies (read back with Vault's own parser), the
  * KV mount and audit device options, ESO's Kubernetes auth roles, and what peers log in with.
  */
 import * as fc from "fast-check";
-import { POLICY_TABLE, policyDocument, policyName } from "../components/vault-config/policies";
+import { POLICY_PURPOSES, POLICY_TABLE, type PolicyScope, policyDocument, policyName } from "../components/vault-config/policies";
 import {
+    NAMESPACE_SERVICE_ACCOUNTS,
     PEER_JWT_ROLE,
     auditDevice,
     auditDevicesOption,
-    externalSecretsRole,
     kvMountOption,
+    namespaceRole,
     peerJwtPath,
     peerJwtSettings,
     peerTokenSettings,
 } from "../components/vault-config/setupValues";
+import { type ParsedPathRule, parseVaultPolicy } from "./support/vaultHcl";
 
-/** Vault's JSON policy form: one object per path. */
-type PolicyJson = { path: Record<string, { capabilities: string[] }> };
+const ACCESSOR = "auth_kubernetes_0a1b2c3d";
+const NS = `{{identity.entity.aliases.${ACCESSOR}.metadata.service_account_namespace}}`;
+const namespaceScope = { kind: "namespace", authAccessor: ACCESSOR } as const;
 
-/** Each path the policy for `purpose` on `mount` covers, with its capabilities, read back as Vault reads the text. */
-function parsedPolicy(purpose: "pull" | "push", mount = "secret"): Record<string, string[]> {
-    const json = JSON.parse(policyDocument(purpose, mount)) as PolicyJson;
-    // Nothing but path rules: no other top-level stanza widens or narrows what they grant.
-    expect(Object.keys(json)).toEqual(["path"]);
-    return Object.fromEntries(Object.entries(json.path).map(([path, rule]) => [path, rule.capabilities]));
+/** Each path the policy covers, with its capabilities and parameter limits, as Vault's parser (HCL v1) reads the text. */
+function parsedPolicy(purpose: "pull" | "push", mount = "secret", scope: PolicyScope = namespaceScope): Record<string, ParsedPathRule> {
+    return parseVaultPolicy(policyDocument(purpose, mount, scope));
 }
 
 describe("the least-privilege policy table", () => {
-    it("gives ESO's pulls read on secret data only", () => {
-        expect(parsedPolicy("pull")).toEqual({ "secret/data/*": ["read"] });
+    it("gives a namespace's pulls read on its own secrets' data only", () => {
+        expect(parsedPolicy("pull")).toEqual({ [`secret/data/${NS}/*`]: { capabilities: ["read"] } });
     });
 
-    it("gives pushes create, read and update on data and metadata, as ESO's Vault provider needs", () => {
+    it("gives a namespace's pushes create, read and update on its own prefix, and only custom_metadata on metadata", () => {
         expect(parsedPolicy("push")).toEqual({
-            "secret/data/*": ["create", "read", "update"],
-            "secret/metadata/*": ["create", "read", "update"],
+            [`secret/data/${NS}/*`]: { capabilities: ["create", "read", "update"] },
+            [`secret/metadata/${NS}/*`]: { capabilities: ["create", "read", "update"], allowed_parameters: { custom_metadata: [] } },
         });
     });
 
-    it("grants no delete, list, sudo or deny anywhere, and nothing under sys/ or a bare *", () => {
-        for (const purpose of ["pull", "push"] as const) {
-            const policy = parsedPolicy(purpose);
-            for (const [path, capabilities] of Object.entries(policy)) {
-                expect(capabilities.filter((c) => ["delete", "list", "sudo", "deny", "patch"].includes(c))).toEqual([]);
-                expect(path.startsWith("sys/")).toBe(false);
-                expect(path).not.toBe("*");
-                expect(path.startsWith("secret/")).toBe(true);
+    it("gives a peer exactly the secrets it pushes, each once, in a stable order", () => {
+        const scope = { kind: "paths", remoteKeys: ["b/two", "a/one", "b/two"] } as const;
+        expect(parsedPolicy("push", "kv", scope)).toEqual({
+            "kv/data/a/one": { capabilities: ["create", "read", "update"] },
+            "kv/data/b/two": { capabilities: ["create", "read", "update"] },
+            "kv/metadata/a/one": { capabilities: ["create", "read", "update"], allowed_parameters: { custom_metadata: [] } },
+            "kv/metadata/b/two": { capabilities: ["create", "read", "update"], allowed_parameters: { custom_metadata: [] } },
+        });
+    });
+
+    it("denies everything to a peer that pushes nothing, rather than sending Vault an empty document", () => {
+        expect(parsedPolicy("push", "secret", { kind: "paths", remoteKeys: [] })).toEqual({ "secret/*": { capabilities: ["deny"] } });
+    });
+
+    it("grants no delete, list, sudo or patch anywhere, nothing under sys/, and nothing across the whole mount", () => {
+        const scopes: PolicyScope[] = [namespaceScope, { kind: "paths", remoteKeys: ["team/app"] }];
+        for (const scope of scopes) {
+            for (const purpose of POLICY_PURPOSES) {
+                for (const [path, rule] of Object.entries(parsedPolicy(purpose, "secret", scope))) {
+                    expect(rule.capabilities.filter((c) => ["delete", "list", "sudo", "deny", "patch"].includes(c))).toEqual([]);
+                    // The segment after data/ or metadata/ is the namespace (its template) or a literal: never * or +.
+                    expect(path).toMatch(/^secret\/(data|metadata)\/(\{\{[^}]+\}\}|team)\//);
+                }
             }
         }
         expect(
@@ -59,32 +74,40 @@ describe("the least-privilege policy table", () => {
         fc.assert(
             fc.property(fc.stringMatching(/^[a-z0-9][a-z0-9_-]{0,20}$/), (mount) => {
                 expect(kvMountOption.safeParse(mount).success).toBe(true);
-                expect(Object.keys(parsedPolicy("push", mount))).toEqual([`${mount}/data/*`, `${mount}/metadata/*`]);
+                expect(Object.keys(parsedPolicy("push", mount))).toEqual([`${mount}/data/${NS}/*`, `${mount}/metadata/${NS}/*`]);
             }),
             { numRuns: 50 },
         );
     });
 
-    it("names the policies after their purpose", () => {
-        expect([policyName("pull"), policyName("push")]).toEqual(["external-secrets-pull", "external-secrets-push"]);
+    it("names the policies after their purpose, and a peer's after the peer", () => {
+        expect([policyName("pull"), policyName("push"), policyName("push", "region2")]).toEqual([
+            "namespace-pull",
+            "namespace-push",
+            "peer-region2-push",
+        ]);
     });
 });
 
-describe("externalSecretsRole", () => {
-    it.each(["pull", "push"] as const)(
-        "for %s binds exactly ESO's service account, with an audience, a short TTL and that one policy",
+describe("namespaceRole", () => {
+    it.each(POLICY_PURPOSES)(
+        "for %s binds the namespace's own service account in any namespace, with an audience, a short TTL and the templated policy",
         (purpose) => {
-            expect(externalSecretsRole({ name: "external-secrets", namespace: "eso" }, purpose)).toEqual({
-                roleName: `external-secrets-${purpose}`,
-                boundServiceAccountNames: ["external-secrets"],
-                boundServiceAccountNamespaces: ["eso"],
+            expect(namespaceRole(purpose)).toEqual({
+                roleName: `namespace-${purpose}`,
+                boundServiceAccountNames: [NAMESPACE_SERVICE_ACCOUNTS[purpose]],
+                boundServiceAccountNamespaces: ["*"],
                 audience: "vault",
                 tokenTtl: 900,
                 tokenMaxTtl: 3600,
-                tokenPolicies: [`external-secrets-${purpose}`],
+                tokenPolicies: [`namespace-${purpose}`],
             });
         },
     );
+
+    it("uses a reader and a writer account, so a namespace that may only read cannot push", () => {
+        expect(NAMESPACE_SERVICE_ACCOUNTS).toEqual({ pull: "vault-secrets-reader", push: "vault-secrets-writer" });
+    });
 });
 
 describe("the KV mount", () => {
@@ -155,7 +178,7 @@ describe("peerJwtSettings", () => {
             userClaim: "sub",
             boundSubject: "system:serviceaccount:eso:external-secrets",
             boundAudiences: ["https://vault.region1.example.com"],
-            tokenPolicies: ["external-secrets-push"],
+            tokenPolicies: ["peer-region2-push"],
             tokenTtl: 600,
             tokenMaxTtl: 900,
         });
@@ -167,7 +190,7 @@ describe("peerTokenSettings", () => {
         const settings = peerTokenSettings("region1", "region2");
         expect(settings).toMatchObject({
             displayName: "peer-region2",
-            policies: ["external-secrets-push"],
+            policies: ["peer-region2-push"],
             noParent: true,
             period: "720h",
             renewable: true,

@@ -121,3 +121,18 @@ export function isLabelKey(key: string): boolean {
 export function isLabelValue(value: string): boolean {
     return value === "" || LABEL_NAME.test(value);
 }
+
+const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
+
+/** A Kubernetes Secret key: letters, digits, `-`, `.` and `_`. */
+export function isSecretKey(key: string): boolean {
+    return SECRET_KEY.test(key);
+}
+
+/**
+ * A path under a KV mount: segments that are Secret keys, other than `.` and `..`, separated by `/`.
+ * No `*` or `+`, so a policy naming it covers that secret alone.
+ */
+export function isRemoteKey(key: string): boolean {
+    return key.split("/").every((part) => isSecretKey(part) && part !== "." && part !== "..");
+}

@@ -4,15 +4,29 @@ import type * as vault from "@pulumi/vault";
 import { parseOptions } from "../common/options";
 import { peersOf, vaultHost } from "../common/topology";
 import { ExternalSecretsOperator } from "../eso/externalSecretsOperator";
+import { projectLabels } from "../common/labels";
 import { EXTERNAL_SECRETS_SERVICE_ACCOUNT } from "../eso/operatorValues";
 import { VaultMonitoring } from "../monitoring/vaultMonitoring";
 import { ReplicatedSecret } from "../replication/replicatedSecret";
-import { INITIAL_VALUE_DEFAULTS, passwordGenerator, passwordGeneratorName } from "../replication/replicationSpecs";
+import {
+    INITIAL_VALUE_DEFAULTS,
+    passwordGenerator,
+    passwordGeneratorName,
+    remoteKeysPushed,
+    replicationCanary,
+} from "../replication/replicationSpecs";
 import { RaftSnapshots } from "../snapshots/raftSnapshots";
 import { LocalStore, PeerStore } from "../stores/secretStores";
 import { inClusterVaultAddress, namespaceGrantLabels } from "../stores/storeSpecs";
 import { PeerAccess } from "../vault-config/peerAccess";
-import { EXTERNAL_SECRETS_AUDIENCE, KUBERNETES_AUTH_PATH, type PeerIdentity, externalSecretsRole } from "../vault-config/setupValues";
+import { POLICY_PURPOSES } from "../vault-config/policies";
+import {
+    EXTERNAL_SECRETS_AUDIENCE,
+    KUBERNETES_AUTH_PATH,
+    NAMESPACE_SERVICE_ACCOUNTS,
+    type PeerIdentity,
+    namespaceRole,
+} from "../vault-config/setupValues";
 import { VaultSetup } from "../vault-config/vaultSetup";
 import { vaultScheme } from "../vault-server/serverValues";
 import { VaultServer } from "../vault-server/vaultServer";
@@ -125,7 +139,7 @@ export class VaultRegion extends pulumi.ComponentResource {
             vaultAdmin &&
             new VaultSetup(
                 `${name}-setup`,
-                { provider: vaultAdmin, kvMount: options.kvMount, auditDevices, externalSecrets: this.serviceAccount(eso.namespace) },
+                { provider: vaultAdmin, kvMount: options.kvMount, auditDevices },
                 { parent: this, dependsOn: [this.vault] },
             );
         const accesses = this.setup && vaultAdmin ? this.grantPeers(name, options, vaultAdmin, this.setup, peerIdentities) : [];
@@ -162,8 +176,8 @@ export class VaultRegion extends pulumi.ComponentResource {
         this.replicate(
             name,
             options,
-            afterOperator,
-            [...afterOperator, ...peerStores, ...grants, ...(localStore ? [localStore] : [])],
+            grants,
+            [...afterOperator, ...peerStores, ...[...grants.values()].flat(), ...(localStore ? [localStore] : [])],
             localStore !== undefined,
         );
 
@@ -178,10 +192,6 @@ export class VaultRegion extends pulumi.ComponentResource {
         });
     }
 
-    private serviceAccount(namespace: string) {
-        return { serviceAccount: EXTERNAL_SECRETS_SERVICE_ACCOUNT, namespace };
-    }
-
     /** A token per peer, or a JWT mount per peer whose cluster identity is known. */
     private grantPeers(
         name: string,
@@ -190,11 +200,26 @@ export class VaultRegion extends pulumi.ComponentResource {
         setup: VaultSetup,
         identities: readonly PeerClusterIdentity[],
     ): PeerAccess[] {
+        // What each peer pushes here: the secrets it is the home of, and the bootstrap's canary if it is its home.
+        const secrets = [...options.replicatedSecrets, replicationCanary(options.externalSecrets.namespace, options.regions)].map(
+            (secret) => ({
+                ...secret,
+                home: secret.home ?? options.regions[0],
+            }),
+        );
         const grant = (peer: string, auth?: { kind: "jwt"; identity: PeerIdentity; audience: pulumi.Input<string> }) =>
             new PeerAccess(
                 `${name}-peer-${peer}`,
-                { provider, region: options.region, peer, pushPolicy: setup.pushPolicy, ...(auth ? { auth } : {}) },
-                { parent: this },
+                {
+                    provider,
+                    region: options.region,
+                    peer,
+                    kvMount: setup.kvMount,
+                    remoteKeys: remoteKeysPushed(secrets, peer, options.region, options.regions),
+                    ...(auth ? { auth } : {}),
+                },
+                // After the servers, as all of Vault's configuration (the mount's output alone orders only the policy).
+                { parent: this, dependsOn: [this.vault] },
             );
         return options.peerAuth === "token"
             ? this.peers.map((peer) => grant(peer))
@@ -230,18 +255,13 @@ export class VaultRegion extends pulumi.ComponentResource {
     }
 
     private localStoreArgs(options: ResolvedRegionOptions) {
-        const serviceAccount = { name: EXTERNAL_SECRETS_SERVICE_ACCOUNT, namespace: options.externalSecrets.namespace };
         const caSecret = this.caSecret(options);
         return {
             region: options.region,
             vaultNamespace: options.vault.namespace,
             kvMount: options.kvMount,
             authPath: KUBERNETES_AUTH_PATH,
-            roles: {
-                read: externalSecretsRole(serviceAccount, "pull").roleName,
-                push: externalSecretsRole(serviceAccount, "push").roleName,
-            },
-            serviceAccount,
+            roles: { read: namespaceRole("pull").roleName, push: namespaceRole("push").roleName },
             audience: EXTERNAL_SECRETS_AUDIENCE,
             ...(caSecret ? { caSecret } : {}),
         };
@@ -288,23 +308,48 @@ export class VaultRegion extends pulumi.ComponentResource {
      * The namespaces of the replicated secrets may use the stores: every one may read from this
      * region's Vault, and those whose secrets this region pushes (their home) may write. ESO's own
      * namespace may do both (the bootstrap's canary runs there; whoever can create objects there can
-     * already read the peer tokens in it).
+     * already read the peer tokens in it). Each gets the labels the stores admit and the service
+     * accounts the local stores log in as there (`vault-secrets-reader`, and `vault-secrets-writer`
+     * where it writes); they hold no token of their own (ESO requests one per login).
+     * @returns per namespace, what its ESO objects wait for
      */
-    private grantNamespaces(name: string, options: ResolvedRegionOptions, afterOperator: pulumi.Resource[]): pulumi.Resource[] {
+    private grantNamespaces(
+        name: string,
+        options: ResolvedRegionOptions,
+        afterOperator: pulumi.Resource[],
+    ): Map<string, pulumi.Resource[]> {
         const operatorNamespace = options.externalSecrets.namespace;
         const namespaces = new Map<string, boolean>([[operatorNamespace, true]]);
         for (const secret of options.replicatedSecrets) {
             const home = secret.home ?? options.regions[0];
             namespaces.set(secret.namespace, (namespaces.get(secret.namespace) ?? false) || home === options.region);
         }
-        return [...namespaces].map(
-            ([namespace, writes]) =>
-                new k8s.core.v1.NamespacePatch(
+        return new Map(
+            [...namespaces].map(([namespace, writes]) => {
+                const grant = new k8s.core.v1.NamespacePatch(
                     `${name}-namespace-${namespace}`,
                     { metadata: { name: namespace, labels: namespaceGrantLabels(writes) } },
                     // ESO's namespace exists once the operator's component has created it.
                     { parent: this, dependsOn: namespace === operatorNamespace ? afterOperator : [] },
-                ),
+                );
+                const accounts = POLICY_PURPOSES.filter((purpose) => purpose === "pull" || writes).map(
+                    (purpose) =>
+                        new k8s.core.v1.ServiceAccount(
+                            `${name}-namespace-${namespace}-${NAMESPACE_SERVICE_ACCOUNTS[purpose]}`,
+                            {
+                                metadata: {
+                                    name: NAMESPACE_SERVICE_ACCOUNTS[purpose],
+                                    namespace,
+                                    labels: projectLabels("namespace-identity"),
+                                },
+                                automountServiceAccountToken: false,
+                            },
+                            // After the grant, which fails first, and clearly, when the namespace is missing.
+                            { parent: this, dependsOn: [grant] },
+                        ),
+                );
+                return [namespace, [grant, ...accounts]];
+            }),
         );
     }
 
@@ -317,10 +362,11 @@ export class VaultRegion extends pulumi.ComponentResource {
     private replicate(
         name: string,
         options: ResolvedRegionOptions,
-        afterOperator: pulumi.Resource[],
+        grants: ReadonlyMap<string, readonly pulumi.Resource[]>,
         storesReady: pulumi.Resource[],
         configured: boolean,
     ): void {
+        const afterOperator = this.externalSecrets ? [this.externalSecrets] : [];
         const generators = new Map<string, pulumi.Resource>();
         const generatorFor = (namespace: string, length: number): pulumi.Resource => {
             const key = `${namespace}/${length}`;
@@ -329,7 +375,8 @@ export class VaultRegion extends pulumi.ComponentResource {
                 new k8s.apiextensions.CustomResource(
                     `${name}-generator-${namespace}-${length}`,
                     { ...passwordGenerator(namespace, length) },
-                    { parent: this, dependsOn: afterOperator },
+                    // After ESO (its CRD) and after the grant of its namespace (which fails first, and clearly, when the namespace is missing).
+                    { parent: this, dependsOn: [...afterOperator, ...(grants.get(namespace) ?? [])] },
                 );
             generators.set(key, generator);
             return generator;

@@ -18,7 +18,7 @@ import type { IPassword } from "@kubernetes-models/external-secrets/generators.e
 import { z } from "zod";
 import { projectLabels } from "../common/labels";
 import { option, text } from "../common/options";
-import { isDnsLabel, isDnsSubdomain, isRefreshInterval } from "../common/predicates";
+import { isDnsLabel, isDnsSubdomain, isRefreshInterval, isRemoteKey, isSecretKey } from "../common/predicates";
 import { LOCAL_PUSH_STORE_NAME, LOCAL_STORE_NAME, PUSH_TARGET_LABEL, VAULT_REGION_LABEL } from "../stores/storeSpecs";
 
 /**
@@ -34,9 +34,6 @@ export type WriteMode = (typeof WRITE_MODES)[number];
 /** Length of a generated initial value, and how often the one-time initial value is re-checked. */
 export const INITIAL_VALUE_DEFAULTS = { generatedLength: 32, interval: "1h" } as const;
 
-const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
-const isSecretKey = (key: string) => SECRET_KEY.test(key);
-const isRemoteKey = (key: string) => key.split("/").every((part) => isSecretKey(part) && part !== "." && part !== "..");
 /** The default pull and push interval: the propagation bound in docs/consistency.md is computed from it. */
 export const DEFAULT_INTERVAL = "30s";
 
@@ -126,7 +123,14 @@ export type ReplicatedSecretInput = z.input<z.ZodObject<typeof replicatedSecretF
  * name: used by the ReplicatedSecret component and by the region's options alike.
  */
 export function replicatedSecretProblems(
-    spec: { readonly name: string; readonly mode: WriteMode; readonly home?: string; readonly keys?: readonly string[] },
+    spec: {
+        readonly name: string;
+        readonly namespace: string;
+        readonly remoteKey?: string;
+        readonly mode: WriteMode;
+        readonly home?: string;
+        readonly keys?: readonly string[];
+    },
     regions: readonly string[],
     initial: { readonly generateKey?: string } | undefined,
     report: (field: string, message: string) => void,
@@ -137,6 +141,12 @@ export function replicatedSecretProblems(
     const longest = regions.map((target) => pushSecretName(spec.name, target)).find((name) => !isDnsSubdomain(name));
     if (longest !== undefined) {
         report("name", `is too long: its PushSecret would be named ${longest}, over 253 characters`);
+    }
+    if (spec.remoteKey !== undefined && !spec.remoteKey.startsWith(`${spec.namespace}/`)) {
+        report(
+            "remoteKey",
+            `is ${spec.remoteKey}, outside ${spec.namespace}/: a namespace reaches only the secrets under its own prefix in Vault, so write it as ${spec.namespace}/${spec.remoteKey}`,
+        );
     }
     if (initial !== undefined && spec.mode === "cluster-written") {
         report("initialValue", "is set, but a cluster-written secret's owner creates its value");
@@ -150,6 +160,37 @@ export function replicatedSecretProblems(
 export function remoteKeyOf(spec: Pick<ReplicatedSecretSpec, "name" | "namespace" | "remoteKey">): string {
     return spec.remoteKey ?? `${spec.namespace}/${spec.name}`;
 }
+
+/**
+ * The paths `from` pushes into `into`'s Vault, of the given secrets: what `into` lets `from` write,
+ * and nothing more.
+ */
+export function remoteKeysPushed(
+    specs: readonly Pick<ReplicatedSecretSpec, "name" | "namespace" | "remoteKey" | "mode" | "home">[],
+    from: string,
+    into: string,
+    regions: readonly string[],
+): string[] {
+    return [...new Set(specs.filter((spec) => pushTargetRegions(spec, from, regions).includes(into)).map(remoteKeyOf))].sort();
+}
+
+/** The name of the bootstrap's replication canary: its Secret, ExternalSecrets and PushSecrets. */
+export const CANARY_NAME = "openova-replication-canary";
+
+/**
+ * The bootstrap's replication canary (`--verify`): a vault-written secret in ESO's namespace, homed in
+ * the first region, carried like any other replicated secret. Every region grants its home the push
+ * of its path.
+ */
+export function replicationCanary(externalSecretsNamespace: string, regions: readonly string[]): ReplicatedSecretSpec {
+    return {
+        ...replicatedSecretOptions.parse({ name: CANARY_NAME, namespace: externalSecretsNamespace, keys: [CANARY_KEY] }),
+        home: regions[0],
+    };
+}
+
+/** The one key of the canary secret. */
+export const CANARY_KEY = "value";
 
 /** Which of the ESO objects a region runs for a secret; the heart of the design, see docs/consistency.md. */
 export function roleOf(

@@ -8,6 +8,7 @@ import type { IClusterSecretStore } from "@kubernetes-models/external-secrets/ex
     "resolution-mode": "import",
 };
 import { projectLabels } from "../common/labels";
+import { NAMESPACE_SERVICE_ACCOUNTS } from "../vault-config/setupValues";
 import { VAULT_API_PORT, VAULT_RELEASE_NAME } from "../vault-server/serverValues";
 
 /**
@@ -88,8 +89,7 @@ export interface LocalStoreSpec {
     readonly authPath: string;
     /** The Kubernetes auth role: read-only for `vault-local`, push for `vault-local-push`. */
     readonly role: string;
-    /** ESO's service account, which logs in with a token minted for `audience`. */
-    readonly serviceAccount: { readonly name: string; readonly namespace: string };
+    /** The audience of the service-account tokens ESO mints to log in with. */
     readonly audience: string;
     /** The CA of the servers' certificate; without it (TLS off) the store talks plain HTTP. */
     readonly caSecret?: CaSecretRef;
@@ -97,11 +97,14 @@ export interface LocalStoreSpec {
 
 /**
  * `vault-local` (read) or `vault-local-push` (write): the region's own Vault through its in-cluster
- * service, KV v2, logging in with Kubernetes auth as ESO's service account, and verifying the server
- * with the CA from the certificate's Secret. The service-account reference names its namespace, as a
- * ClusterSecretStore must (without one ESO resolves it in each ExternalSecret's namespace). The
- * read store serves namespaces labelled {@link READ_NAMESPACE_LABEL}; the push store, which
- * PushSecrets select by label, only those labelled {@link REPLICATE_NAMESPACE_LABEL}.
+ * service, KV v2, verifying the server with the CA from the certificate's Secret. It logs in with
+ * Kubernetes auth as the namespace that asks: the service-account reference names no namespace, so
+ * ESO mints the token for the account of that name (`vault-secrets-reader` to read,
+ * `vault-secrets-writer` to push) in the namespace of the ExternalSecret or PushSecret ("referent"
+ * authentication, ESO v2.9.0 `providers/v1/vault/auth.go`). Vault then knows the namespace, and its
+ * templated policy lets it reach only `<kvMount>/data/<namespace>/...`. The read store serves
+ * namespaces labelled {@link READ_NAMESPACE_LABEL}; the push store, which PushSecrets select by label,
+ * only those labelled {@link REPLICATE_NAMESPACE_LABEL}.
  */
 export function localStore(spec: LocalStoreSpec, purpose: "read" | "push"): IClusterSecretStore {
     const labels = purpose === "push" ? { ...PUSH_TARGET_LABEL, [VAULT_REGION_LABEL]: spec.region } : {};
@@ -125,7 +128,10 @@ export function localStore(spec: LocalStoreSpec, purpose: "read" | "push"): IClu
                         kubernetes: {
                             mountPath: spec.authPath,
                             role: spec.role,
-                            serviceAccountRef: { ...spec.serviceAccount, audiences: [spec.audience] },
+                            serviceAccountRef: {
+                                name: NAMESPACE_SERVICE_ACCOUNTS[purpose === "push" ? "push" : "pull"],
+                                audiences: [spec.audience],
+                            },
                         },
                     },
                 },

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
-import { isDnsLabel } from "../common/predicates";
+import { isDnsLabel, isRemoteKey } from "../common/predicates";
+import { policyDocument, policyName } from "./policies";
 import { type PeerIdentity, peerJwtSettings, peerTokenSettings } from "./setupValues";
 
 /** How a peer's ESO logs in to this region's Vault: a token this region issues, or the peer's own service-account tokens. */
@@ -19,14 +20,20 @@ export interface PeerAccessArgs {
     readonly region: string;
     /** The peer region whose ESO pushes into this region's Vault. */
     readonly peer: string;
-    /** The push policy, created by {@link VaultSetup}; the token or role depends on it. */
-    readonly pushPolicy: pulumi.Input<string>;
+    /** Path of the KV v2 engine (the {@link VaultSetup}'s output, so the policy waits for the mount). */
+    readonly kvMount: pulumi.Input<string>;
+    /**
+     * The secrets the peer pushes here, as paths under the mount: its policy covers these and nothing
+     * else (none: the peer can log in and reach nothing).
+     */
+    readonly remoteKeys: readonly string[];
     /** Default: a token. */
     readonly auth?: PeerAuthArgs;
 }
 
 /**
- * Access for one peer region to this region's Vault, with the push policy only.
+ * Access for one peer region to this region's Vault: its own policy, `peer-<peer>-push`, which may
+ * push exactly the secrets the peer pushes here (see `policies.ts`) and nothing else.
  *
  * - **token** (the seed's way, the default): a token the peer's ESO pushes with. It is an orphan (it
  *   must outlive the Vault provider's own 20-minute child token, which would otherwise revoke it with
@@ -50,16 +57,32 @@ export class PeerAccess extends pulumi.ComponentResource {
             );
         }
         const auth = args.auth ?? { kind: "token" };
+        const malformed = args.remoteKeys.filter((key) => !isRemoteKey(key));
+        if (malformed.length > 0) {
+            throw new Error(
+                `PeerAccess: remoteKeys ${malformed.map((key) => JSON.stringify(key)).join(", ")} are not paths of letters, digits, '-', '.' and '_' separated by '/' (a policy naming them would not cover exactly one secret)`,
+            );
+        }
         if (auth.kind === "jwt" && auth.identity.issuer.trim() === "") {
             throw new Error(`PeerAccess: JWT auth for ${args.peer} needs the issuer of its cluster's service-account tokens`);
         }
         super("openova:vault:PeerAccess", name, {}, opts);
         this.peer = args.peer;
-        const child = { parent: this, provider: args.provider };
+        // A component's dependsOn does not hold back its children, so each child carries it too.
+        const child = { parent: this, provider: args.provider, dependsOn: opts?.dependsOn };
+        const remoteKeys = [...args.remoteKeys];
+        const policy = new vault.Policy(
+            `${name}-push`,
+            {
+                name: policyName("push", args.peer),
+                policy: pulumi.output(args.kvMount).apply((mount) => policyDocument("push", mount, { kind: "paths", remoteKeys })),
+            },
+            child,
+        );
 
         if (auth.kind === "token") {
             const settings = peerTokenSettings(args.region, args.peer);
-            const token = new vault.Token(`${name}-token`, { ...settings, policies: [args.pushPolicy] }, child);
+            const token = new vault.Token(`${name}-token`, { ...settings, policies: [policy.name] }, child);
             // The provider marks clientToken secret in the engine; wrapping it here keeps it secret under
             // the mock runtime too, and says so to the reader.
             this.credentials = pulumi.secret(token.clientToken.apply((value): PeerCredentials => ({ kind: "token", token: value })));
@@ -70,7 +93,7 @@ export class PeerAccess extends pulumi.ComponentResource {
             const path = backend.path.apply((value) => value ?? settings.backend.path);
             const role = new vault.jwt.AuthBackendRole(
                 `${name}-jwt-role`,
-                { ...settings.role, backend: path, tokenPolicies: [args.pushPolicy] },
+                { ...settings.role, backend: path, tokenPolicies: [policy.name] },
                 child,
             );
             this.credentials = pulumi

@@ -48,19 +48,30 @@ export interface KubernetesAuthRole {
 export const EXTERNAL_SECRETS_AUDIENCE = "vault";
 
 /**
- * A role for the local ESO: bound to exactly one service account in one namespace, with an audience,
- * a 15-minute token and one policy. `pull` backs `vault-local` (ExternalSecrets read); `push` backs
- * `vault-local-push` (PushSecrets write cluster-written secrets and initial values), so a namespace
- * allowed only to read cannot write even through a misused store.
+ * The service accounts ESO logs in as for a namespace's ExternalSecrets (`pull`) and PushSecrets
+ * (`push`) through the local stores: ESO mints the token for the account of that name in the
+ * namespace of the ExternalSecret or PushSecret ("referent" authentication), so Vault sees which
+ * namespace asks, and the namespace's policy covers only its own prefix.
  */
-export function externalSecretsRole(
-    serviceAccount: { readonly name: string; readonly namespace: string },
-    purpose: PolicyPurpose,
-): KubernetesAuthRole {
+export const NAMESPACE_SERVICE_ACCOUNTS: Readonly<Record<PolicyPurpose, string>> = {
+    pull: "vault-secrets-reader",
+    push: "vault-secrets-writer",
+};
+
+/**
+ * A role for a namespace's access through the local stores: bound to the service account of
+ * {@link NAMESPACE_SERVICE_ACCOUNTS} in whichever namespace it logs in from, with an audience, a
+ * 15-minute token and one policy, templated by that namespace. `pull` backs `vault-local`
+ * (ExternalSecrets read); `push` backs `vault-local-push` (PushSecrets write cluster-written secrets
+ * and initial values), so a namespace allowed only to read cannot write even through a misused
+ * store.
+ */
+export function namespaceRole(purpose: PolicyPurpose): KubernetesAuthRole {
     return {
-        roleName: `external-secrets-${purpose}`,
-        boundServiceAccountNames: [serviceAccount.name],
-        boundServiceAccountNamespaces: [serviceAccount.namespace],
+        roleName: `namespace-${purpose}`,
+        boundServiceAccountNames: [NAMESPACE_SERVICE_ACCOUNTS[purpose]],
+        // Any namespace: what one may reach is its own prefix, which the policy's template enforces.
+        boundServiceAccountNamespaces: ["*"],
         audience: EXTERNAL_SECRETS_AUDIENCE,
         tokenTtl: 15 * 60,
         tokenMaxTtl: 60 * 60,
@@ -133,6 +144,7 @@ export function peerJwtPath(peer: string): string {
 
 /** Settings of the JWT auth backend and role for one peer, for `vault.jwt.AuthBackend` and `AuthBackendRole`. */
 export function peerJwtSettings<Audience = string>(peer: string, identity: PeerIdentity, audience: Audience) {
+    // The peer's pushes only: the secrets it is the home of, and the bootstrap's canary.
     const keys = identity.publicKeys.length > 0;
     return {
         backend: {
@@ -153,7 +165,7 @@ export function peerJwtSettings<Audience = string>(peer: string, identity: PeerI
             userClaim: "sub",
             boundSubject: `system:serviceaccount:${identity.serviceAccount.namespace}:${identity.serviceAccount.name}`,
             boundAudiences: [audience],
-            tokenPolicies: [policyName("push")],
+            tokenPolicies: [policyName("push", peer)],
             // Short: a JWT login cannot be revoked through Kubernetes (no TokenReview), so tokens stay brief.
             tokenTtl: 10 * 60,
             tokenMaxTtl: 15 * 60,
@@ -203,7 +215,7 @@ export const PERIODIC_TOKEN = {
 export function peerTokenSettings(issuer: string, peer: string): PeerTokenSettings {
     return {
         displayName: `peer-${peer}`,
-        policies: [policyName("push")],
+        policies: [policyName("push", peer)],
         ...PERIODIC_TOKEN,
         metadata: { "issued-by": issuer, "used-by": peer, purpose: "external-secrets-push" },
     };

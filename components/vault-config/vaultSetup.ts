@@ -1,9 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
 import { z } from "zod";
-import { parseOptions, text } from "../common/options";
-import { isDnsLabel, isDnsSubdomain } from "../common/predicates";
-import { policyDocument, policyName, type PolicyPurpose } from "./policies";
+import { parseOptions } from "../common/options";
+import { POLICY_PURPOSES, policyDocument, policyName } from "./policies";
 import {
     type AuditDevice,
     auditDevicesOption,
@@ -11,7 +10,7 @@ import {
     KUBERNETES_API_IN_CLUSTER,
     KUBERNETES_AUTH_PATH,
     auditDevice,
-    externalSecretsRole,
+    namespaceRole,
 } from "./setupValues";
 
 export interface VaultSetupArgs {
@@ -22,8 +21,6 @@ export interface VaultSetupArgs {
     readonly provider: vault.Provider;
     /** Path of the KV v2 secrets engine. */
     readonly kvMount?: string;
-    /** The local ESO's service account, which the Kubernetes auth role binds to. */
-    readonly externalSecrets: { readonly serviceAccount: string; readonly namespace: string };
     /** Audit devices to enable; at least one. Default both. */
     readonly auditDevices?: readonly AuditDevice[];
 }
@@ -32,8 +29,11 @@ export interface VaultSetupArgs {
  * What a region's Vault needs for the External Secrets Operator:
  * - the KV v2 engine, protected: deleting a mount erases every secret in it, so no update may;
  * - Kubernetes auth, configured for a Vault running in the same cluster;
- * - the pull and push policies, generated from the least-privilege table in `vaultPolicies.ts`;
- * - the `external-secrets-pull` and `external-secrets-push` roles, bound to ESO's service account;
+ * - the `namespace-pull` and `namespace-push` policies, generated from the least-privilege table in
+ *   `policies.ts` and templated by the namespace that logs in: each namespace reaches only the
+ *   secrets under its own prefix, `<kvMount>/data/<namespace>/`;
+ * - the `namespace-pull` and `namespace-push` roles, which the local stores log in with as the
+ *   service account `vault-secrets-reader` or `vault-secrets-writer` of the namespace that asks;
  * - audit devices (a file on the audit volume and stdout, by default).
  */
 export class VaultSetup extends pulumi.ComponentResource {
@@ -41,16 +41,13 @@ export class VaultSetup extends pulumi.ComponentResource {
     public readonly kvMount: pulumi.Output<string>;
     /** Path of the Kubernetes auth method. */
     public readonly authPath: pulumi.Output<string>;
-    /** The roles the local ESO logs in as: read-only (`vault-local`) and push (`vault-local-push`). */
+    /** The roles the local stores log in as: read-only (`vault-local`) and push (`vault-local-push`). */
     public readonly roleNames: { readonly read: pulumi.Output<string>; readonly push: pulumi.Output<string> };
-    /** Name of the push policy, which peer tokens carry. */
-    public readonly pushPolicy: pulumi.Output<string>;
 
     constructor(name: string, args: VaultSetupArgs, opts?: pulumi.ComponentResourceOptions) {
-        const { kvMount, auditDevices, externalSecrets } = parseOptions("VaultSetup", vaultSetupOptions, {
+        const { kvMount, auditDevices } = parseOptions("VaultSetup", vaultSetupOptions, {
             kvMount: args.kvMount,
             auditDevices: args.auditDevices,
-            externalSecrets: args.externalSecrets,
         });
         super("openova:vault:VaultSetup", name, {}, opts);
         // A component's dependsOn does not hold back its children, so each child carries it too.
@@ -77,23 +74,28 @@ export class VaultSetup extends pulumi.ComponentResource {
         );
         new vault.kubernetes.AuthBackendConfig(
             `${name}-kubernetes`,
-            { backend: auth.path, kubernetesHost: KUBERNETES_API_IN_CLUSTER },
+            // disableIssValidation explicitly: the provider sends false when it is left out, and the plugin
+            // then checks the token's issuer against an expected issuer that is not configured.
+            { backend: auth.path, kubernetesHost: KUBERNETES_API_IN_CLUSTER, disableIssValidation: true },
             child,
         );
         this.authPath = auth.path;
 
-        const policies = (["pull", "push"] as const).map(
-            (purpose: PolicyPurpose) =>
-                new vault.Policy(`${name}-${purpose}`, { name: policyName(purpose), policy: policyDocument(purpose, kvMount) }, child),
-        );
-        this.pushPolicy = policies[1].name;
-
-        const serviceAccount = { name: externalSecrets.serviceAccount, namespace: externalSecrets.namespace };
-        const roles = policies.map((policy, i) => {
-            const purpose = (["pull", "push"] as const)[i];
+        // The policies name the auth mount's accessor, which Vault assigns when the mount is created.
+        const roles = POLICY_PURPOSES.map((purpose) => {
+            const policy = new vault.Policy(
+                `${name}-${purpose}`,
+                {
+                    name: policyName(purpose),
+                    policy: pulumi
+                        .all([kv.path, auth.accessor])
+                        .apply(([mount, authAccessor]) => policyDocument(purpose, mount, { kind: "namespace", authAccessor })),
+                },
+                child,
+            );
             return new vault.kubernetes.AuthBackendRole(
-                `${name}-external-secrets-${purpose}`,
-                { backend: auth.path, ...externalSecretsRole(serviceAccount, purpose), tokenPolicies: [policy.name] },
+                `${name}-namespace-${purpose}`,
+                { backend: auth.path, ...namespaceRole(purpose), tokenPolicies: [policy.name] },
                 child,
             );
         });
@@ -105,12 +107,8 @@ export class VaultSetup extends pulumi.ComponentResource {
             new vault.Audit(`${name}-audit-${device}`, auditDevice(device), child);
         }
 
-        this.registerOutputs({ kvMount: this.kvMount, authPath: this.authPath, roleNames: this.roleNames, pushPolicy: this.pushPolicy });
+        this.registerOutputs({ kvMount: this.kvMount, authPath: this.authPath, roleNames: this.roleNames });
     }
 }
 
-const vaultSetupOptions = z.object({
-    kvMount: kvMountOption,
-    auditDevices: auditDevicesOption,
-    externalSecrets: z.object({ serviceAccount: text(isDnsSubdomain), namespace: text(isDnsLabel) }),
-});
+const vaultSetupOptions = z.object({ kvMount: kvMountOption, auditDevices: auditDevicesOption });

@@ -441,7 +441,8 @@ export class FakePlatform {
                     const objects = this.objects.get(region) ?? new Set<string>();
                     const pushed =
                         region === home || (this.objects.get(home)?.has(`PushSecret/${namespace}/${name}-to-${region}`) ?? false);
-                    const written = this.kv.get(home)?.get("secret/openova/replication-canary");
+                    // What the ExternalSecret reads: the default remote key, <namespace>/<name>, under the mount.
+                    const written = this.kv.get(home)?.get(`secret/${namespace}/${name}`);
                     if (!objects.has(`ExternalSecret/${namespace}/${name}`) || !pushed || written === undefined) {
                         return Promise.resolve(undefined);
                     }

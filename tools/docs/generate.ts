@@ -11,6 +11,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { stringify } from "yaml";
 import type { OptionRow } from "../../components/common/options";
+import { METRICS_POLICY, metricsPolicyDocument } from "../../components/monitoring/monitoringSpecs";
+import { SNAPSHOT_POLICY, snapshotPolicyDocument } from "../../components/snapshots/snapshotSpecs";
+import { type PolicyDocument, namespaceTemplate, policyDocument, policyName } from "../../components/vault-config/policies";
+import { NAMESPACE_SERVICE_ACCOUNTS, namespaceRole } from "../../components/vault-config/setupValues";
 import { SEAL_RULES } from "../../components/vault-server/seal";
 import { PROJECT, configRows } from "../../stack/config";
 
@@ -102,8 +106,43 @@ export function pulumiYaml(current: string, rows: readonly OptionRow[]): string 
 
 const code = (names: readonly string[]) => names.map((name) => `\`${name}\``).join(", ");
 
+/**
+ * One row per path stanza of every policy this project writes, from the same builders the components
+ * call: the namespace template shown as `<namespace>`, a peer's secrets as `<each secret it pushes>`.
+ */
+function policyRows(): string[] {
+    const accessor = "<accessor>";
+    const policies: [name: string, document: string, who: string][] = [
+        [
+            policyName("pull"),
+            policyDocument("pull", "secret", { kind: "namespace", authAccessor: accessor }),
+            `a namespace's ExternalSecrets, through \`vault-local\` (role \`${namespaceRole("pull").roleName}\`, as the namespace's \`${NAMESPACE_SERVICE_ACCOUNTS.pull}\`)`,
+        ],
+        [
+            policyName("push"),
+            policyDocument("push", "secret", { kind: "namespace", authAccessor: accessor }),
+            `a namespace's PushSecrets, through \`vault-local-push\` (role \`${namespaceRole("push").roleName}\`, as the namespace's \`${NAMESPACE_SERVICE_ACCOUNTS.push}\`)`,
+        ],
+        [
+            policyName("push", "<peer>"),
+            policyDocument("push", "secret", { kind: "paths", remoteKeys: ["<each secret it pushes>"] }),
+            "a peer region's ESO (its token, or its JWT role): the secrets it is the home of, and the bootstrap's canary if it is its home; a peer that pushes nothing gets `deny` on the mount",
+        ],
+        [SNAPSHOT_POLICY, snapshotPolicyDocument(), "the snapshot CronJob (role `raft-snapshot`, service account `vault-snapshot`)"],
+        [METRICS_POLICY, metricsPolicyDocument(), "Prometheus, with the metrics token (only with `monitoring.serviceMonitor` and authenticated metrics)"],
+    ];
+    return policies.flatMap(([name, document, who]) =>
+        Object.entries((JSON.parse(document) as PolicyDocument).path).map(([at, rule]) => {
+            const only = rule.allowed_parameters === undefined ? "" : `; only ${code(Object.keys(rule.allowed_parameters))} in the body`;
+            return `| \`${name}\` | \`${at.replace(namespaceTemplate(accessor), "<namespace>")}\` | ${rule.capabilities.join(", ")}${only} | ${who} |`;
+        }),
+    );
+}
+
 /** The generated sections of docs, by name. */
 export const SECTIONS: Readonly<Record<string, () => string>> = {
+    /** Every Vault policy this project writes: each path, its capabilities and body limits, and who holds it. */
+    "policy-table": () => ["| Policy | Path | Capabilities | Who |", "|---|---|---|---|", ...policyRows()].join("\n"),
     /** Per auto-unseal type: its parameters, its Secret's keys, its workload identity (the seal's own rules). */
     "seal-table": () =>
         [

@@ -15,6 +15,7 @@
  * - `StackReference.prototype.getOutput`/`requireOutput`/`outputs`, to know which outputs a program read,
  *   so that a stack runs again only when one of those changed.
  */
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import type { MockMonitor, MockResourceArgs, MockResourceResult } from "@pulumi/pulumi/runtime/mocks";
 
@@ -52,7 +53,7 @@ export interface RunRequest {
     readonly program: string;
     /** The outputs of a referenced stack (by stack name), or undefined when there is no such stack. */
     readonly resolveStack: (stack: string, project: string) => StackOutputs | undefined;
-    /** Outputs that real providers compute and programs read, keyed by resource type. */
+    /** Outputs that real providers compute and programs read, keyed by resource type (in place of {@link PROVIDER_OUTPUTS} for that type). */
     readonly computedOutputs?: Readonly<Record<string, (args: MockResourceArgs) => Record<string, unknown>>>;
     /** Environment variables the program sees during the run (restored afterwards). */
     readonly environment?: Readonly<Record<string, string>>;
@@ -204,6 +205,18 @@ function recordedOptions(req: RegisterRequest): Record<string, unknown> {
     return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
 }
 
+/**
+ * Outputs a provider computes that the program reads, as recognizable offline placeholders: Vault
+ * issues a token (the program marks it secret), and names an auth mount's accessor (the namespace
+ * policies' template names it), `auth_<type>_<8 hex digits>` as Vault does.
+ */
+const PROVIDER_OUTPUTS: Readonly<Record<string, (args: MockResourceArgs) => Record<string, unknown>>> = {
+    "vault:index/token:Token": (args) => ({ clientToken: `synth-token-${args.name}` }),
+    "vault:index/authBackend:AuthBackend": (args) => ({
+        accessor: `auth_${String((args.inputs as Record<string, unknown>).type)}_${createHash("sha256").update(args.name).digest("hex").slice(0, 8)}`,
+    }),
+};
+
 /** Runs the program once and records it; see the module comment. */
 export async function runProgram(request: RunRequest): Promise<RunResult> {
     installHooks();
@@ -237,7 +250,7 @@ export async function runProgram(request: RunRequest): Promise<RunResult> {
             }
             return { id: reference, state: { ...inputs, outputs: markSecretOutputs(target), secretOutputNames: target.secretOutputNames } };
         }
-        const computed = request.computedOutputs?.[args.type]?.(args) ?? {};
+        const computed = (request.computedOutputs?.[args.type] ?? PROVIDER_OUTPUTS[args.type])?.(args) ?? {};
         return { id: args.custom ? `${args.name}-id` : undefined, state: { ...inputs, ...computed } };
     };
 

@@ -38,10 +38,6 @@ export interface StackRun {
 }
 
 /** Outputs that real providers compute and this project's programs read, faked deterministically. */
-const COMPUTED_OUTPUTS = {
-    // Vault issues the token; offline it is a recognizable placeholder, and the program marks it secret.
-    "vault:index/token:Token": (args: { name: string }) => ({ clientToken: `synth-token-${args.name}` }),
-};
 
 const EMPTY: StackOutputs = { outputs: {}, secretOutputNames: [] };
 
@@ -61,7 +57,6 @@ export async function runStack(request: StackRunRequest): Promise<StackRun> {
     const started = performance.now();
     const result = await runProgram({
         ...request,
-        computedOutputs: COMPUTED_OUTPUTS,
         resolveStack: (stack, project) =>
             project === request.project && request.knownStacks.includes(stack) ? (request.stackOutputs[stack] ?? EMPTY) : undefined,
     });
