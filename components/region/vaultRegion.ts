@@ -7,7 +7,13 @@ import { ExternalSecretsOperator } from "../eso/externalSecretsOperator";
 import { EXTERNAL_SECRETS_SERVICE_ACCOUNT } from "../eso/operatorValues";
 import { VaultMonitoring } from "../monitoring/vaultMonitoring";
 import { ReplicatedSecret } from "../replication/replicatedSecret";
-import { INITIAL_VALUE_DEFAULTS, passwordGenerator, passwordGeneratorName } from "../replication/replicationSpecs";
+import {
+    INITIAL_VALUE_DEFAULTS,
+    type PasswordRecipe,
+    passwordGenerator,
+    passwordGeneratorName,
+    passwordRecipeId,
+} from "../replication/replicationSpecs";
 import { RaftSnapshots } from "../snapshots/raftSnapshots";
 import { LocalStore, PeerStore } from "../stores/secretStores";
 import { inClusterVaultAddress, namespaceGrantLabels } from "../stores/storeSpecs";
@@ -310,7 +316,7 @@ export class VaultRegion extends pulumi.ComponentResource {
 
     /**
      * One ReplicatedSecret per secret. Generated first values come from one Password generator per
-     * namespace and length, shared by the secrets this region creates (a generator is a recipe; each
+     * namespace, length and symbols, shared by the secrets this region creates (a generator is a recipe; each
      * use makes a new value), and only once this region's Vault is configured: the first value is
      * written through `vault-local-push`.
      */
@@ -322,13 +328,13 @@ export class VaultRegion extends pulumi.ComponentResource {
         configured: boolean,
     ): void {
         const generators = new Map<string, pulumi.Resource>();
-        const generatorFor = (namespace: string, length: number): pulumi.Resource => {
-            const key = `${namespace}/${length}`;
+        const generatorFor = (namespace: string, recipe: PasswordRecipe): pulumi.Resource => {
+            const key = `${namespace}/${passwordRecipeId(recipe)}`;
             const generator =
                 generators.get(key) ??
                 new k8s.apiextensions.CustomResource(
-                    `${name}-generator-${namespace}-${length}`,
-                    { ...passwordGenerator(namespace, length) },
+                    `${name}-generator-${namespace}-${passwordRecipeId(recipe)}`,
+                    { ...passwordGenerator(namespace, recipe) },
                     { parent: this, dependsOn: afterOperator },
                 );
             generators.set(key, generator);
@@ -341,7 +347,7 @@ export class VaultRegion extends pulumi.ComponentResource {
                 initialValue !== undefined && "generate" in initialValue && home === options.region && configured
                     ? initialValue.generate
                     : undefined;
-            const length = generate?.length ?? INITIAL_VALUE_DEFAULTS.generatedLength;
+            const recipe = { length: generate?.length ?? INITIAL_VALUE_DEFAULTS.generatedLength, symbols: secret.passwordSymbols };
             // A generator the caller names is used as it is; otherwise the region's shared one.
             const shared = generate !== undefined && generate.generatorName === undefined;
             new ReplicatedSecret(
@@ -353,12 +359,12 @@ export class VaultRegion extends pulumi.ComponentResource {
                     regions: options.regions,
                     reachableRegions,
                     ...(shared
-                        ? { initialValue: { generate: { ...generate, generatorName: passwordGeneratorName(length) } } }
+                        ? { initialValue: { generate: { ...generate, generatorName: passwordGeneratorName(recipe) } } }
                         : initialValue
                           ? { initialValue }
                           : {}),
                 },
-                { parent: this, dependsOn: shared ? [...storesReady, generatorFor(secret.namespace, length)] : storesReady },
+                { parent: this, dependsOn: shared ? [...storesReady, generatorFor(secret.namespace, recipe)] : storesReady },
             );
         }
     }
