@@ -16,10 +16,12 @@ import { externalSecretsHelmValues, externalSecretsOptions } from "../components
 import { externalSecretsMonitoringValues, monitoringOptions } from "../components/monitoring/monitoringSpecs";
 import { type VaultRegionArgs, VaultRegion } from "../components/region/vaultRegion";
 import { type ReplicatedSecretArgs, ReplicatedSecret } from "../components/replication/replicatedSecret";
+import { SAFE_PASSWORD_SYMBOLS, passwordGeneratorName } from "../components/replication/replicationSpecs";
 import { vaultServerOptions } from "../components/vault-server/serverOptions";
 import { type VaultHelmValues, serverSettings, vaultHelmValues } from "../components/vault-server/serverValues";
 import { parseVaultPolicy } from "./support/vaultHcl";
 import { type RecordedResource, type RunRequest, type RunResult, runProgram } from "../tools/synth/mockRun";
+import { validateEsoObjects } from "./support/esoSchema";
 
 const PROGRAM = "openova-vault.tests.components.program";
 
@@ -812,12 +814,13 @@ describe("generated first values", () => {
         run = await declareOk("generators", () => {
             const cluster = new k8s.Provider("c", { context: "c" });
             const vaultAdmin = new vault.Provider("v", { address: "https://vault.north.example.net" });
-            const generated = (name: string, namespace: string, length?: number) => ({
+            const generated = (name: string, namespace: string, length?: number, passwordSymbols?: string) => ({
                 name,
                 namespace,
                 keys: ["password"],
                 mode: "vault-written" as const,
                 home: "north",
+                ...(passwordSymbols === undefined ? {} : { passwordSymbols }),
                 initialValue: { generate: { key: "password", ...(length === undefined ? {} : { length }) } },
             });
             new VaultRegion(
@@ -827,7 +830,16 @@ describe("generated first values", () => {
                     regions: ["north", "south"],
                     domain: "example.net",
                     vaultAdmin,
-                    replicatedSecrets: [generated("a", "apps"), generated("b", "apps"), generated("c", "apps", 40), generated("d", "jobs")],
+                    replicatedSecrets: [
+                        generated("a", "apps"),
+                        generated("b", "apps"),
+                        generated("c", "apps", 40),
+                        generated("d", "jobs"),
+                        // Other symbols make another recipe: shared by k and l, not with a or m.
+                        generated("k", "apps", undefined, "!*"),
+                        generated("l", "apps", undefined, "!*"),
+                        generated("m", "apps", undefined, ""),
+                    ],
                 },
                 { providers: { kubernetes: cluster } },
             );
@@ -839,7 +851,7 @@ describe("generated first values", () => {
             );
             new ReplicatedSecret(
                 "also-alone",
-                { ...generated("h", "tools"), region: "north", regions: ["north", "south"] },
+                { ...generated("h", "tools", undefined, "+"), region: "north", regions: ["north", "south"] },
                 { provider: cluster },
             );
             // The same region once south has issued it a token: its store to south exists.
@@ -871,23 +883,32 @@ describe("generated first values", () => {
             .filter((r) => r.type === `kubernetes:${kind}`)
             .map(
                 (r) =>
-                    r.inputs as { metadata: { name: string; namespace: string }; spec: { selector?: { generatorRef?: { name: string } } } },
+                    r.inputs as {
+                        metadata: { name: string; namespace: string };
+                        spec: { selector?: { generatorRef?: { name: string } }; symbolCharacters?: string };
+                    },
             );
+    const custom = passwordGeneratorName({ length: 32, symbols: "!*" });
+    const none = passwordGeneratorName({ length: 32, symbols: "" });
 
-    it("share one Password generator per namespace and length in a region; a standalone ReplicatedSecret brings its own", () => {
+    it("share one Password generator per namespace, length and symbols in a region; a standalone ReplicatedSecret brings its own", () => {
         // (apps/...-32 twice: once per VaultRegion instance, "north" and "wired".)
         expect(
             objects("generators.external-secrets.io/v1alpha1:Password")
                 .map((g) => `${g.metadata.namespace}/${g.metadata.name}`)
                 .sort(),
-        ).toEqual([
-            "apps/replicated-secret-password-32",
-            "apps/replicated-secret-password-32",
-            "apps/replicated-secret-password-40",
-            "jobs/replicated-secret-password-32",
-            "tools/e-initial",
-            "tools/h-initial",
-        ]);
+        ).toEqual(
+            [
+                "apps/replicated-secret-password-32",
+                "apps/replicated-secret-password-32",
+                "apps/replicated-secret-password-40",
+                `apps/${custom}`,
+                `apps/${none}`,
+                "jobs/replicated-secret-password-32",
+                "tools/e-initial",
+                "tools/h-initial",
+            ].sort(),
+        );
         const initial = objects("external-secrets.io/v1alpha1:PushSecret").filter((p) => p.metadata.name.endsWith("-initial"));
         expect(Object.fromEntries(initial.map((p) => [p.metadata.name, p.spec.selector?.generatorRef?.name]))).toEqual({
             "a-initial": "replicated-secret-password-32",
@@ -897,7 +918,24 @@ describe("generated first values", () => {
             "e-initial": "e-initial",
             "f-initial": "replicated-secret-password-32",
             "h-initial": "h-initial",
+            "k-initial": custom,
+            "l-initial": custom,
+            "m-initial": none,
         });
+    });
+
+    it("name their symbols in every generator, the safe set unless a secret says otherwise, and ESO's schema accepts each", () => {
+        const generators = objects("generators.external-secrets.io/v1alpha1:Password");
+        expect(Object.fromEntries(generators.map((g) => [`${g.metadata.namespace}/${g.metadata.name}`, g.spec.symbolCharacters]))).toEqual({
+            "apps/replicated-secret-password-32": SAFE_PASSWORD_SYMBOLS,
+            "apps/replicated-secret-password-40": SAFE_PASSWORD_SYMBOLS,
+            [`apps/${custom}`]: "!*",
+            [`apps/${none}`]: "",
+            "jobs/replicated-secret-password-32": SAFE_PASSWORD_SYMBOLS,
+            "tools/e-initial": SAFE_PASSWORD_SYMBOLS,
+            "tools/h-initial": "+",
+        });
+        expect(validateEsoObjects(generators)).toEqual(generators.map(() => ""));
     });
 });
 

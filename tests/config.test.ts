@@ -6,6 +6,7 @@ import { PROJECT, type ParseOptions, configRows, parseConfig as parseRaw, type P
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import { readProject, readStackConfig } from "../stack/projectFiles";
+import { SAFE_PASSWORD_SYMBOLS } from "../components/replication/replicationSpecs";
 
 const projectDir = path.resolve(__dirname, "..");
 
@@ -669,6 +670,15 @@ describe("replicatedSecrets", () => {
         expect(other.options.replicatedSecrets?.[0]).not.toHaveProperty("initialValue");
     });
 
+    it("passes a generated value's symbols on to the region as set, the safe set when not", () => {
+        const symbolsOf = (entry: Record<string, unknown>) =>
+            ok(parseConfig("region1", raw({ replicatedSecrets: [{ ...db, initialValue: "generate", ...entry }] }))).options
+                .replicatedSecrets?.[0].passwordSymbols;
+        expect(symbolsOf({ passwordSymbols: "!*" })).toBe("!*");
+        expect(symbolsOf({ passwordSymbols: "" })).toBe("");
+        expect(symbolsOf({})).toBe(SAFE_PASSWORD_SYMBOLS);
+    });
+
     it("takes an operator-supplied first value from initialValues, as a Pulumi secret, only when set with --secret", async () => {
         const values = { replicatedSecrets: [{ ...db, initialValue: "config" }], initialValues: { "db-credentials": "s3cr3t" } };
         const config = ok(parseConfig("region1", raw(values), { secretKeys: ["openova-vault:initialValues"] }));
@@ -718,6 +728,11 @@ describe("replicatedSecrets", () => {
             "pulumi config rm --path replicatedSecrets[0].initialValue -s region1",
         ],
         [{ ...db, remoteKey: "../x" }, 'openova-vault:replicatedSecrets[0].remoteKey is "../x"', "replicatedSecrets[0].remoteKey"],
+        [
+            { ...db, initialValue: "generate", passwordSymbols: "-`" },
+            'openova-vault:replicatedSecrets[0].passwordSymbols is "-`" ("`" ends or escapes a quoted value in shells, SQL, JSON, YAML and connection strings), but it must be distinct ASCII punctuation characters other than quotes, backslash and backtick, or "" for none',
+            "pulumi config rm --path replicatedSecrets[0].passwordSymbols -s region1, or pulumi config set --path 'replicatedSecrets[0].passwordSymbols' '_-.~' -s region1",
+        ],
         [
             { ...db, nam: "x" },
             "openova-vault:replicatedSecrets[0].nam is not a known key (did you mean openova-vault:replicatedSecrets[0].name?)",

@@ -59,14 +59,22 @@ describe("externalSecretsOptions", () => {
 });
 
 describe("externalSecretsHelmValues", () => {
-    it("installs the CRDs with the chart, elects a leader and caches Vault tokens", () => {
+    it("installs the CRDs with the chart and elects a leader", () => {
         const values = externalSecretsHelmValues(externalSecretsOptions.parse({}));
         expect(values.installCRDs).toBe(true);
         expect(values.leaderElect).toBe(true);
         expect(values.replicaCount).toBe(2);
-        // The chart renders extraArgs as `--<key>=<value>`: --enable-vault-token-cache=true.
-        expect(values.extraArgs).toEqual({ "enable-vault-token-cache": true });
         expect(values.podDisruptionBudget).toEqual({ enabled: true, minAvailable: 1 });
+    });
+
+    it("turns the Vault token cache on with the chart's own setting, and no extra argument repeats its flags", () => {
+        const values = externalSecretsHelmValues(externalSecretsOptions.parse({}));
+        // Chart 2.9.0 renders vault.enableTokenCache as --enable-vault-token-cache=true, with --vault-token-cache-size
+        // from vault.tokenCacheSize (left at the chart's default), and then every extraArgs entry as --<key>=<value>
+        // (templates/deployment.yaml at helm-chart-2.9.0): an entry for either flag would pass it twice.
+        expect(values.vault).toEqual({ enableTokenCache: true });
+        const extraArgs = Object.keys((values as { extraArgs?: Record<string, unknown> }).extraArgs ?? {});
+        expect(extraArgs.filter((flag) => flag.includes("vault-token-cache"))).toEqual([]);
     });
 
     it("pins one image for the controller, webhook and cert controller", () => {

@@ -33,6 +33,7 @@ import { type MonitoringOptions, monitoringOptions } from "../components/monitor
 import {
     type ReplicatedSecretSpec,
     externalSecret,
+    SAFE_PASSWORD_SYMBOLS,
     passwordGenerator,
     pushSecret,
     replicatedSecretOptions,
@@ -365,7 +366,7 @@ const peerStoreObject = k8s(
 );
 const pullSecret = k8s("region1-secret-databases-db-credentials-pull", externalSecret(replicated));
 const pushToPeer = k8s("region1-secret-databases-db-credentials-push-region2", pushSecret(replicated, "region2"));
-const generator = k8s("region1-generator-databases-32", passwordGenerator("databases", 32));
+const generator = k8s("region1-generator-databases-32", passwordGenerator("databases", { length: 32, symbols: SAFE_PASSWORD_SYMBOLS }));
 
 function vaultToken(props: Record<string, unknown>, name = "region1-peer-region2-token"): ResourceData {
     return { type: "vault:index/token:Token", name, props };

@@ -3,14 +3,18 @@
  * from, and the rules across regions), and the ESO objects it declares, each checked against ESO's
  * own schemas.
  */
+import * as pulumi from "@pulumi/pulumi";
+import fc from "fast-check";
 import {
     DEFAULT_INTERVAL,
+    SAFE_PASSWORD_SYMBOLS,
     type ReplicatedSecretInput,
     type ReplicatedSecretSpec,
     externalSecret,
     initialValuePush,
     passwordGenerator,
     passwordGeneratorName,
+    passwordRecipeId,
     pushSecret,
     pushTargetRegions,
     pushTargets,
@@ -20,7 +24,8 @@ import {
     roleOf,
 } from "../components/replication/replicationSpecs";
 import { localStore, peerStore } from "../components/stores/storeSpecs";
-import { isRefreshInterval } from "../components/common/predicates";
+import { isDnsSubdomain, isRefreshInterval } from "../components/common/predicates";
+import { parseOptions } from "../components/common/options";
 import { namespaceRole } from "../components/vault-config/setupValues";
 import { DEFAULT_INITIAL_INTERVAL_MS, DEFAULT_INTERVALS, DEFAULT_TOKEN_TTL_MS, parseDurationMs } from "../model/replication";
 import { validateEsoObjects } from "./support/esoSchema";
@@ -42,6 +47,7 @@ describe("replicatedSecretOptions", () => {
             updatePolicy: "Replace",
             pushDeletionPolicy: "None",
             pullDeletionPolicy: "Retain",
+            passwordSymbols: SAFE_PASSWORD_SYMBOLS,
         });
         expect(DEFAULT_INTERVAL).toBe("30s");
     });
@@ -59,6 +65,7 @@ describe("replicatedSecretOptions", () => {
         [{ updatePolicy: "Merge" }, "updatePolicy"],
         [{ pushDeletionPolicy: "Retain" }, "pushDeletionPolicy"],
         [{ pullDeletionPolicy: "None" }, "pullDeletionPolicy"],
+        [{ passwordSymbols: '"' }, "passwordSymbols"],
     ])("refuse %j at that option", (override, field) => {
         expect(
             replicatedSecretOptions.safeParse({ name: "db", namespace: "apps", ...override }).error?.issues.map((issue) => issue.path[0]),
@@ -109,7 +116,9 @@ describe("ESO's schemas", () => {
             externalSecret(whole),
             pushSecret(db, "region2"),
             pushSecret(whole, "region1"),
-            passwordGenerator("databases", 32),
+            passwordGenerator("databases", { length: 32, symbols: db.passwordSymbols }),
+            passwordGenerator("databases", { length: 24, symbols: "!*" }),
+            passwordGenerator("databases", { length: 16, symbols: "" }),
             initialValuePush(db, { generate: { key: "password", generatorName: "replicated-secret-password-32" } }),
             initialValuePush(whole, { fromSecret: { secretName: "api-initial" } }),
         ];
@@ -256,7 +265,9 @@ describe("pushSecret", () => {
 
 describe("initial values", () => {
     it("are written once into the home Vault, from ESO's Password generator, and never overwritten", () => {
-        const push = initialValuePush(db, { generate: { key: "password", generatorName: passwordGeneratorName(32) } });
+        const push = initialValuePush(db, {
+            generate: { key: "password", generatorName: passwordGeneratorName({ length: 32, symbols: db.passwordSymbols }) },
+        });
         expect(push.metadata?.name).toBe("db-credentials-initial");
         expect(push.spec).toMatchObject({
             updatePolicy: "IfNotExists",
@@ -271,7 +282,7 @@ describe("initial values", () => {
             },
             data: [{ match: { secretKey: "password", remoteRef: { remoteKey: "databases/db-credentials", property: "password" } } }],
         });
-        expect(passwordGenerator("databases", 40)).toMatchObject({
+        expect(passwordGenerator("databases", { length: 40, symbols: db.passwordSymbols })).toMatchObject({
             metadata: { name: "replicated-secret-password-40", namespace: "databases" },
             spec: { length: 40 },
         });
@@ -281,5 +292,110 @@ describe("initial values", () => {
         expect(initialValuePush(db, { fromSecret: { secretName: "db-credentials-initial" } }).spec?.selector).toEqual({
             secret: { name: "db-credentials-initial" },
         });
+    });
+});
+
+/** What ESO's generator draws besides symbols (sethvargo/go-password v0.3.1, password/generate.go: LowerLetters, UpperLetters, Digits). */
+const LETTERS_AND_DIGITS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+/** ESO's symbols when a Password generator names none (external-secrets v2.9.0, generators/v1/password/password.go). */
+const ESO_DEFAULT_SYMBOLS = '~!@#$%^&*()_+`-={}|[]\\:"<>?,./';
+
+/** A value ESO's generator could make with `symbols`. */
+const drawnWith = (symbols: string) => fc.string({ unit: fc.constantFrom(...LETTERS_AND_DIGITS, ...symbols), minLength: 1, maxLength: 64 });
+
+/**
+ * Whether `value` goes unescaped into a URL's userinfo, a key=value connection string, a JSON string and a
+ * double-quoted shell word.
+ */
+function embedsUnescaped(value: string): boolean {
+    const url = new URL(`postgres://app:${value}@db.example.com:5432/app`);
+    return (
+        encodeURIComponent(value) === value &&
+        url.password === value &&
+        url.host === "db.example.com:5432" &&
+        JSON.stringify(value) === `"${value}"` &&
+        // libpq's key=value form quotes whitespace and escapes ' and \ (PostgreSQL docs, libpq "Connection Strings"); ';'
+        // ends a value in ADO.NET- and JDBC-style strings; $ ` \ " ! are special inside a shell's double quotes.
+        !/[\s'"\\;$`!]/.test(value)
+    );
+}
+
+/** The reasons `symbols` is refused, as the ReplicatedSecret component words them. */
+function symbolRefusals(symbols: string): { propertyPath: string; reason: string }[] {
+    try {
+        parseOptions("ReplicatedSecret", replicatedSecretOptions, { name: "db", namespace: "apps", passwordSymbols: symbols });
+    } catch (error) {
+        if (pulumi.InputPropertiesError.isInstance(error)) {
+            return error.errors;
+        }
+        throw error;
+    }
+    return [];
+}
+
+describe("the symbols of generated values", () => {
+    it("default to the punctuation RFC 3986 leaves unreserved, which every generator names (ESO's own set never applies)", () => {
+        expect([...SAFE_PASSWORD_SYMBOLS].sort()).toEqual(["-", ".", "_", "~"]);
+        expect(replicatedSecretOptions.parse({ name: "db", namespace: "apps" }).passwordSymbols).toBe(SAFE_PASSWORD_SYMBOLS);
+        expect(passwordGenerator("databases", { length: 32, symbols: db.passwordSymbols }).spec).toEqual({
+            length: 32,
+            symbolCharacters: SAFE_PASSWORD_SYMBOLS,
+            allowRepeat: true,
+            noUpper: false,
+        });
+    });
+
+    it("make a value that goes unescaped into a URL's userinfo, a connection string and JSON, which ESO's own set does not", () => {
+        fc.assert(fc.property(drawnWith(SAFE_PASSWORD_SYMBOLS), embedsUnescaped));
+        expect(fc.check(fc.property(drawnWith(ESO_DEFAULT_SYMBOLS), embedsUnescaped)).failed).toBe(true);
+        expect(symbolRefusals(ESO_DEFAULT_SYMBOLS)).toHaveLength(1);
+    });
+
+    it("are configurable, and reach the generator as given; none asks for no symbols", () => {
+        const custom = secret({ name: "db", namespace: "apps", keys: ["password"], home: "region1", passwordSymbols: "!*" });
+        expect(passwordGenerator("apps", { length: 32, symbols: custom.passwordSymbols }).spec).toMatchObject({ symbolCharacters: "!*" });
+        expect(passwordGenerator("apps", { length: 32, symbols: custom.passwordSymbols }).spec?.symbols).toBeUndefined();
+        expect(passwordGenerator("apps", { length: 32, symbols: "" }).spec).toMatchObject({ symbolCharacters: "", symbols: 0 });
+        for (const symbols of ["", "!*", "!#$%&()*+,-./:;<=>?@[]^_{|}~"]) {
+            expect(symbolRefusals(symbols)).toEqual([]);
+        }
+    });
+
+    const QUOTED = "ends or escapes a quoted value in shells, SQL, JSON, YAML and connection strings";
+    it.each([
+        ['_"', `"\\"" ${QUOTED}`],
+        ["'", `"'" ${QUOTED}`],
+        ["\\", `"\\\\" ${QUOTED}`],
+        ["-`", `"\`" ${QUOTED}`],
+        ["_a", '"a" is a letter or digit, which the generator adds anyway'],
+        ["7", '"7" is a letter or digit, which the generator adds anyway'],
+        ["_ ", '" " is not ASCII punctuation'],
+        ["\t", '"\\t" is not ASCII punctuation'],
+        ["-é", '"é" is not ASCII punctuation'],
+        ["-_-", '"-" is there twice, so it would be drawn twice as often'],
+    ])("refuse %j at passwordSymbols, saying which character and why", (symbols, why) => {
+        expect(symbolRefusals(symbols)).toEqual([
+            {
+                propertyPath: "passwordSymbols",
+                reason: `is ${JSON.stringify(symbols)} (${why}), but it must be distinct ASCII punctuation characters other than quotes, backslash and backtick, or "" for none`,
+            },
+        ]);
+    });
+
+    it("name each recipe's shared generator apart: the default keeps the plain name, others carry their symbols", () => {
+        expect(passwordGeneratorName({ length: 32, symbols: SAFE_PASSWORD_SYMBOLS })).toBe("replicated-secret-password-32");
+        expect(passwordRecipeId({ length: 32, symbols: "!%" })).toMatch(/^32-s[0-9a-f]{10}$/);
+        const allowed = [..."!#$%&()*+,-./:;<=>?@[]^_{|}~"];
+        const recipe = fc.record({
+            length: fc.integer({ min: 4, max: 128 }),
+            symbols: fc.shuffledSubarray(allowed).map((chars) => chars.join("")),
+        });
+        fc.assert(
+            fc.property(recipe, recipe, (a, b) => {
+                expect(isDnsSubdomain(passwordGeneratorName(a))).toBe(true);
+                expect(passwordGeneratorName(a) === passwordGeneratorName(b)).toBe(a.length === b.length && a.symbols === b.symbols);
+            }),
+        );
     });
 });

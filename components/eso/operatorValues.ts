@@ -50,7 +50,7 @@ export interface ExternalSecretsHelmValues {
     image: { repository: string; tag: string };
     webhook: { image: { repository: string; tag: string } };
     certController: { image: { repository: string; tag: string } };
-    extraArgs: Record<string, string | boolean>;
+    vault: { enableTokenCache: boolean };
     podDisruptionBudget: { enabled: boolean; minAvailable: number };
 }
 
@@ -58,6 +58,12 @@ export interface ExternalSecretsHelmValues {
  * Values for the external-secrets chart: CRDs installed with the chart (so the stores and secrets
  * this project declares never meet a missing CRD), leader election, and the Vault token cache, which
  * reuses a Vault login across reconciles instead of logging in and revoking on every one.
+ *
+ * The token cache is the chart's own setting, `vault.enableTokenCache`: chart 2.9.0 renders it as the
+ * controller's `--enable-vault-token-cache=true`, together with `--vault-token-cache-size` from
+ * `vault.tokenCacheSize`, left at the chart's 262144, which is also the controller's built-in size
+ * (external-secrets/external-secrets, helm-chart-2.9.0, deploy/charts/external-secrets/values.yaml and
+ * templates/deployment.yaml; v2.9.0 providers/v1/vault/provider.go). No `extraArgs` repeat the flag.
  */
 export function externalSecretsHelmValues(options: ResolvedExternalSecretsOptions): ExternalSecretsHelmValues {
     const image = { repository: EXTERNAL_SECRETS_IMAGE.repository, tag: options.imageTag };
@@ -68,7 +74,7 @@ export function externalSecretsHelmValues(options: ResolvedExternalSecretsOption
         image,
         webhook: { image },
         certController: { image },
-        extraArgs: { "enable-vault-token-cache": true },
+        vault: { enableTokenCache: true },
         podDisruptionBudget: { enabled: options.replicas > 1, minAvailable: 1 },
     };
 }

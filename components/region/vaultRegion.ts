@@ -10,8 +10,10 @@ import { VaultMonitoring } from "../monitoring/vaultMonitoring";
 import { ReplicatedSecret } from "../replication/replicatedSecret";
 import {
     INITIAL_VALUE_DEFAULTS,
+    type PasswordRecipe,
     passwordGenerator,
     passwordGeneratorName,
+    passwordRecipeId,
     remoteKeysPushed,
     replicationCanary,
 } from "../replication/replicationSpecs";
@@ -355,7 +357,7 @@ export class VaultRegion extends pulumi.ComponentResource {
 
     /**
      * One ReplicatedSecret per secret. Generated first values come from one Password generator per
-     * namespace and length, shared by the secrets this region creates (a generator is a recipe; each
+     * namespace, length and symbols, shared by the secrets this region creates (a generator is a recipe; each
      * use makes a new value), and only once this region's Vault is configured: the first value is
      * written through `vault-local-push`.
      */
@@ -368,13 +370,13 @@ export class VaultRegion extends pulumi.ComponentResource {
     ): void {
         const afterOperator = this.externalSecrets ? [this.externalSecrets] : [];
         const generators = new Map<string, pulumi.Resource>();
-        const generatorFor = (namespace: string, length: number): pulumi.Resource => {
-            const key = `${namespace}/${length}`;
+        const generatorFor = (namespace: string, recipe: PasswordRecipe): pulumi.Resource => {
+            const key = `${namespace}/${passwordRecipeId(recipe)}`;
             const generator =
                 generators.get(key) ??
                 new k8s.apiextensions.CustomResource(
-                    `${name}-generator-${namespace}-${length}`,
-                    { ...passwordGenerator(namespace, length) },
+                    `${name}-generator-${namespace}-${passwordRecipeId(recipe)}`,
+                    { ...passwordGenerator(namespace, recipe) },
                     // After ESO (its CRD) and after the grant of its namespace (which fails first, and clearly, when the namespace is missing).
                     { parent: this, dependsOn: [...afterOperator, ...(grants.get(namespace) ?? [])] },
                 );
@@ -388,7 +390,7 @@ export class VaultRegion extends pulumi.ComponentResource {
                 initialValue !== undefined && "generate" in initialValue && home === options.region && configured
                     ? initialValue.generate
                     : undefined;
-            const length = generate?.length ?? INITIAL_VALUE_DEFAULTS.generatedLength;
+            const recipe = { length: generate?.length ?? INITIAL_VALUE_DEFAULTS.generatedLength, symbols: secret.passwordSymbols };
             // A generator the caller names is used as it is; otherwise the region's shared one.
             const shared = generate !== undefined && generate.generatorName === undefined;
             new ReplicatedSecret(
@@ -400,12 +402,12 @@ export class VaultRegion extends pulumi.ComponentResource {
                     regions: options.regions,
                     reachableRegions,
                     ...(shared
-                        ? { initialValue: { generate: { ...generate, generatorName: passwordGeneratorName(length) } } }
+                        ? { initialValue: { generate: { ...generate, generatorName: passwordGeneratorName(recipe) } } }
                         : initialValue
                           ? { initialValue }
                           : {}),
                 },
-                { parent: this, dependsOn: shared ? [...storesReady, generatorFor(secret.namespace, length)] : storesReady },
+                { parent: this, dependsOn: shared ? [...storesReady, generatorFor(secret.namespace, recipe)] : storesReady },
             );
         }
     }

@@ -22,9 +22,10 @@ import { isDnsLabel } from "../common/predicates";
 export type InitialValueArgs =
     /**
      * ESO's Password generator, in the home cluster: the value is never in Pulumi state or Git. The
-     * component creates a generator of `length` characters (default 32) for itself, named
-     * `<name>-initial`, unless `generatorName` names an existing Password generator in the secret's
-     * namespace (then list it in `opts.dependsOn`); VaultRegion shares one per namespace and length.
+     * component creates a generator of `length` characters (default 32), with symbols from
+     * `passwordSymbols`, for itself, named `<name>-initial`, unless `generatorName` names an existing
+     * Password generator in the secret's namespace (then list it in `opts.dependsOn`; its own symbols
+     * apply); VaultRegion shares one per namespace, length and symbols.
      */
     | { readonly generate: { readonly key: string; readonly length?: number; readonly generatorName?: string } }
     /** An operator-supplied value (a Pulumi secret, e.g. from `pulumi config set --secret`); it is in state, encrypted. */
@@ -88,7 +89,7 @@ export class ReplicatedSecret extends pulumi.ComponentResource {
                 // Its own generator is named after the secret, so it never clashes with a shared one,
                 // or with another standalone secret's, in the same namespace.
                 if (generatorName === undefined) {
-                    crd("generator", passwordGenerator(args.namespace, length, initialName(args.name)));
+                    crd("generator", passwordGenerator(args.namespace, { length, symbols: spec.passwordSymbols }, initialName(args.name)));
                 }
                 crd("initial", initialValuePush(spec, { generate: { key, generatorName: generatorName ?? initialName(args.name) } }));
             } else {

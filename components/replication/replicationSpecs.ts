@@ -15,9 +15,10 @@ import type { IPushSecret } from "@kubernetes-models/external-secrets/external-s
 import type { IPassword } from "@kubernetes-models/external-secrets/generators.external-secrets.io/v1alpha1/Password" with {
     "resolution-mode": "import",
 };
+import { createHash } from "node:crypto";
 import { z } from "zod";
 import { projectLabels } from "../common/labels";
-import { option, text } from "../common/options";
+import { option, ruleIssue, text } from "../common/options";
 import { isDnsLabel, isDnsSubdomain, isRefreshInterval, isRemoteKey, isSecretKey } from "../common/predicates";
 import { LOCAL_PUSH_STORE_NAME, LOCAL_STORE_NAME, PUSH_TARGET_LABEL, VAULT_REGION_LABEL } from "../stores/storeSpecs";
 
@@ -33,6 +34,48 @@ export type WriteMode = (typeof WRITE_MODES)[number];
 
 /** Length of a generated initial value, and how often the one-time initial value is re-checked. */
 export const INITIAL_VALUE_DEFAULTS = { generatedLength: 32, interval: "1h" } as const;
+
+/**
+ * The default symbols of a generated value: the punctuation RFC 3986 leaves unreserved (section 2.3).
+ * A value of letters, digits and these goes as it is into a URL's userinfo and into key=value
+ * connection strings, and inside quotes of any kind in shells, SQL, JSON and YAML. ESO's own default,
+ * when a Password generator names no symbols, includes `"`, `\` and a backtick (external-secrets
+ * v2.9.0, generators/v1/password/password.go, `defaultSymbolChars`).
+ */
+export const SAFE_PASSWORD_SYMBOLS = "_-.~";
+
+/** What a generated value's symbols may be, as the docs and errors say it. */
+const PASSWORD_SYMBOLS_ALLOWED = 'distinct ASCII punctuation characters other than quotes, backslash and backtick, or "" for none';
+
+/** Characters that end or escape a quoted value (shells, SQL, JSON, YAML, connection strings). */
+const QUOTING_CHARACTERS = ['"', "'", "\\", "`"];
+
+/**
+ * Why `symbols` cannot be the symbol alphabet of a generated value, or undefined when it can. Each
+ * character must be ASCII punctuation: ESO's generator (sethvargo/go-password v0.3.1, `Generate`)
+ * picks symbols byte by byte, so a character beyond ASCII would be cut in two, and it counts letters
+ * and digits apart from symbols. A repeated character would be drawn more often than the others.
+ */
+export function passwordSymbolsProblem(symbols: string): string | undefined {
+    const seen = new Set<string>();
+    for (const char of symbols) {
+        const shown = JSON.stringify(char);
+        if (/^[A-Za-z0-9]$/.test(char)) {
+            return `${shown} is a letter or digit, which the generator adds anyway`;
+        }
+        if (!/^[!-~]$/.test(char)) {
+            return `${shown} is not ASCII punctuation`;
+        }
+        if (QUOTING_CHARACTERS.includes(char)) {
+            return `${shown} ends or escapes a quoted value in shells, SQL, JSON, YAML and connection strings`;
+        }
+        if (seen.has(char)) {
+            return `${shown} is there twice, so it would be drawn twice as often`;
+        }
+        seen.add(char);
+    }
+    return undefined;
+}
 
 /** The default pull and push interval: the propagation bound in docs/consistency.md is computed from it. */
 export const DEFAULT_INTERVAL = "30s";
@@ -107,6 +150,24 @@ export const replicatedSecretFields = {
         allowed: "Retain, Delete or Merge",
         example: "Retain",
     }),
+    passwordSymbols: option(
+        z
+            .string()
+            .check(
+                z.superRefine((symbols, ctx) => {
+                    const problem = passwordSymbolsProblem(symbols);
+                    if (problem !== undefined) {
+                        ruleIssue(ctx, [], `is ${JSON.stringify(symbols)} (${problem}), but it must be ${PASSWORD_SYMBOLS_ALLOWED}`);
+                    }
+                }),
+            )
+            .default(SAFE_PASSWORD_SYMBOLS),
+        {
+            description: `The symbols a generated initial value may contain: ESO's Password generator draws a quarter of the length from them (none with \`""\`), the rest from letters and digits. The default, \`${SAFE_PASSWORD_SYMBOLS}\`, is the punctuation RFC 3986 leaves unreserved, so the value goes as it is into a URL's userinfo (\`postgres://app:<password>@host\`) and key=value connection strings, and inside any quotes in shells, SQL, JSON and YAML. Quotes, backslash and backtick are refused: they end or escape a quoted value. Other punctuation is allowed for a system that demands it, but then needs percent-encoding in URLs (\`@ : / ? # %\`) and quoting where it is special (\`;\` in connection strings, \`$\` in shells). Used only with initialValue generate, by the generators this project creates.`,
+            allowed: PASSWORD_SYMBOLS_ALLOWED,
+            example: SAFE_PASSWORD_SYMBOLS,
+        },
+    ),
 };
 
 /** One replicated secret's options, defaults applied by `.parse`. */
@@ -287,24 +348,48 @@ export function initialName(name: string): string {
     return `${name}-initial`;
 }
 
-/**
- * The name of the Password generator for values of `length` characters. A generator is only a
- * recipe (each use makes a new value), so the secrets of one namespace share one per length.
- */
-export function passwordGeneratorName(length: number): string {
-    return `replicated-secret-password-${length}`;
+/** What a Password generator makes: values of `length` characters, with symbols from `symbols`. */
+export interface PasswordRecipe {
+    readonly length: number;
+    readonly symbols: string;
 }
 
 /**
- * ESO's Password generator for generated initial values of `length` characters, in `namespace`,
- * named `name` (default {@link passwordGeneratorName}, the name a region shares).
+ * What tells one recipe from another in a name: the length, then, for symbols other than
+ * {@link SAFE_PASSWORD_SYMBOLS}, `s` and the first 10 hex digits of their SHA-256 (the symbols
+ * themselves cannot be in a name), so the default recipe keeps the plain name and the name stays a
+ * DNS label however many symbols there are.
  */
-export function passwordGenerator(namespace: string, length: number, name = passwordGeneratorName(length)): IPassword {
+export function passwordRecipeId({ length, symbols }: PasswordRecipe): string {
+    if (symbols === SAFE_PASSWORD_SYMBOLS) {
+        return String(length);
+    }
+    return `${length}-s${createHash("sha256").update(symbols).digest("hex").slice(0, 10)}`;
+}
+
+/**
+ * The name of the Password generator for a recipe. A generator is only a recipe (each use makes a
+ * new value), so the secrets of one namespace share one per recipe.
+ */
+export function passwordGeneratorName(recipe: PasswordRecipe): string {
+    return `replicated-secret-password-${passwordRecipeId(recipe)}`;
+}
+
+/**
+ * ESO's Password generator for generated initial values, in `namespace`, named `name` (default
+ * {@link passwordGeneratorName}, the name a region shares). It always names its symbols, so ESO's
+ * default set (with quotes and a backslash) never applies; with none, it asks for no symbols (else
+ * ESO draws a quarter of the length from them). Repeats are allowed: without them, ESO refuses to
+ * draw more symbols than there are (8 from 4 for 32 characters) (password.go, and go-password
+ * v0.3.1 `Generate`, `ErrSymbolsExceedsAvailable`).
+ */
+export function passwordGenerator(namespace: string, recipe: PasswordRecipe, name = passwordGeneratorName(recipe)): IPassword {
+    const { length, symbols } = recipe;
     return {
         apiVersion: "generators.external-secrets.io/v1alpha1",
         kind: "Password",
         metadata: { name, namespace, labels: projectLabels("replicated-secret") },
-        spec: { length, allowRepeat: true, noUpper: false },
+        spec: { length, symbolCharacters: symbols, ...(symbols === "" ? { symbols: 0 } : {}), allowRepeat: true, noUpper: false },
     };
 }
 
