@@ -3,6 +3,7 @@
  * two commands after a clone, every link inside the repository leads somewhere, and nothing sends a
  * reader outside the repository or to an issue tracker's numbers.
  */
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { READ_NAMESPACE_LABEL, REPLICATE_NAMESPACE_LABEL } from "../components/stores/storeSpecs";
@@ -61,6 +62,16 @@ describe.each(docs)("%s", (file) => {
         expect(text).not.toMatch(/\.\.\/shared/);
         expect(text).not.toMatch(/\b(issue|issues) #?\d+|(^|\s)#\d+\b/im);
         expect(text).not.toMatch(/this machine|there is none here/i);
+    });
+});
+
+describe("the repository", () => {
+    it("sends no reader outside it: only CI's script looks beside the clone (for an offline schema copy)", () => {
+        const files = execFileSync("git", ["ls-files"], { cwd: root, encoding: "utf8" }).split("\n").filter(Boolean);
+        const outside = files.filter(
+            (file) => file !== ".ci/run" && fs.readFileSync(path.join(root, file), "utf8").includes(["..", "shared"].join("/")),
+        );
+        expect(outside).toEqual([]);
     });
 });
 

@@ -4,8 +4,8 @@
  * (`@kubernetes-models/prometheus-operator`).
  *
  * That package is ESM-only and jest runs this project as CommonJS, so the validation runs in a child
- * `node` process as an ES module (see ../shared/reference/toolchain-notes.md). One call validates
- * many objects, to pay for the process once.
+ * `node` process as an ES module (`import()` of an ES module from jest's CommonJS runtime fails without
+ * Node's experimental VM modules). One call validates many objects, to pay for the process once.
  */
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
