@@ -10,7 +10,9 @@
 import * as net from "node:net";
 import { projectLabels } from "../components/common/labels";
 import { VAULT_API_PORT } from "../components/vault-server/serverValues";
+import type { RegionConfig } from "../stack/config";
 import { type K8s, type KubeConfig, kubeConfigFor } from "../stack/kubernetes";
+import { missingPrerequisites } from "../stack/preflight";
 import type { Cluster, KubeObject, PodStatus, StoreStatus } from "./ports";
 import type { Endpoint } from "./vaultHttp";
 
@@ -18,6 +20,8 @@ import type { Endpoint } from "./vaultHttp";
 export interface RegionCluster {
     readonly context: string;
     readonly vaultNamespace: string;
+    /** The region's stack config, which decides what the region needs from its cluster. */
+    readonly config?: RegionConfig;
 }
 
 /** The chart's server pods (`vault-<i>`, labels from hashicorp/vault's StatefulSet). */
@@ -52,6 +56,15 @@ export class KubernetesClusters implements Cluster {
                 pod.status?.phase === "Running" &&
                 (pod.status.containerStatuses ?? []).some((c) => c.name === "vault" && c.state?.running !== undefined),
         }));
+    }
+
+    /** The program's preflight, for the region's stack config. */
+    async missingPrerequisites(region: string): Promise<string[]> {
+        const config = this.regions[region]?.config;
+        if (config === undefined) {
+            throw new Error(`region ${region} has no stack config to check its cluster with`);
+        }
+        return missingPrerequisites(config);
     }
 
     async stores(region: string): Promise<StoreStatus[]> {
