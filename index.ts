@@ -10,12 +10,17 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
 import { loadConfig } from "./stack/config";
+import { preflight } from "./stack/preflight";
 import { VaultRegion } from "./components/region/vaultRegion";
 import { CLUSTER_IDENTITY_OUTPUT, EXTERNAL_SECRETS_NAMESPACE_OUTPUT, PEER_ACCESS_OUTPUT, readPeers } from "./stack/peering";
 
 export = async () => {
     // Read and validate every setting first: a bad value stops here, before anything is registered.
     const config = loadConfig();
+    // Then what the region needs from its cluster but does not install (cert-manager and the issuer,
+    // the IngressClass, the StorageClass, ...): a missing one stops here too, one line each, so a run
+    // never changes a cluster in which Vault could not start. Skipped under the mock runtime.
+    await preflight(config);
 
     // The region's cluster, always named explicitly: never whatever kubeconfig context happens to be current.
     const cluster = new k8s.Provider(config.region, { context: config.kubeContext });

@@ -219,8 +219,9 @@ async function run(
         revokedRootTokens: [],
     };
 
-    // 0. Every region's cluster answers, and so does its Vault where it already runs: all checked
-    //    before anything changes, one line per region that does not.
+    // 0. Every region's cluster answers and has what the region needs (the program's preflight), and
+    //    its Vault answers where it already runs: all checked before anything changes, in every
+    //    region, one line per problem.
     const unreachable = (await Promise.all(options.regions.map((region) => reachability(ports, region)))).flat();
     if (unreachable.length > 0) {
         throw new BootstrapError([...unreachable, "nothing was changed"]);
@@ -299,7 +300,10 @@ async function run(
     return report;
 }
 
-/** @returns why the region's cluster, or its running Vault, cannot be reached (nothing when both can) */
+/**
+ * @returns why the region's cluster cannot be reached, what it lacks of the region's prerequisites, and
+ * whether its running Vault cannot be reached (nothing when all is well)
+ */
 async function reachability(ports: Ports, region: string): Promise<string[]> {
     let pods;
     try {
@@ -307,14 +311,15 @@ async function reachability(ports: Ports, region: string): Promise<string[]> {
     } catch (error) {
         return [`region ${region}: its Kubernetes API did not answer: ${(error as Error).message}`];
     }
+    const missing = await ports.cluster.missingPrerequisites(region);
     if (!pods.some((pod) => pod.name === "vault-0" && pod.running)) {
-        return [];
+        return missing;
     }
     try {
         await ports.vault.sealStatus(region, "vault-0");
-        return [];
+        return missing;
     } catch (error) {
-        return [`region ${region}: its Vault (vault-0) did not answer: ${(error as Error).message}`];
+        return [...missing, `region ${region}: its Vault (vault-0) did not answer: ${(error as Error).message}`];
     }
 }
 

@@ -20,6 +20,16 @@ export {
     type RegionOptions,
     type ResolvedRegionOptions,
 } from "./region/regionOptions";
+export {
+    regionPrerequisites,
+    prerequisiteProblems,
+    describeRead,
+    type Prerequisite,
+    type PrerequisiteOptions,
+    type ClusterRead,
+    type ReadResult,
+    type Shortfall,
+} from "./region/prerequisites";
 
 export { VaultServer, type VaultServerArgs } from "./vault-server/vaultServer";
 export { vaultServerOptions, type VaultServerOptions, type ResolvedVaultServerOptions } from "./vault-server/serverOptions";

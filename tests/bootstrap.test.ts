@@ -130,6 +130,19 @@ describe("a fresh bring-up", () => {
         expect(platform.calls).toEqual([]);
     });
 
+    it("checks first that every region's cluster has what the region needs, and changes nothing in any region if one lacks something", async () => {
+        const platform = new FakePlatform({ regions: ["a", "b", "c"] });
+        const missing = [
+            'Missing prerequisite for stack "b" (kubeconfig context "b"): cert-manager is not installed. Fix: install cert-manager',
+            'Missing prerequisite for stack "b" (kubeconfig context "b"): IngressClass cilium does not exist. Fix: enable it',
+        ];
+        platform.missingPrerequisites.set("b", missing);
+        const error = await bootstrap(platform.ports(), options(["a", "b", "c"])).catch((e: unknown) => e);
+        expect((error as BootstrapError).lines).toEqual([...missing, "nothing was changed"]);
+        expect(platform.calls).toEqual([]);
+        expect(platform.stacks.size).toBe(0);
+    });
+
     it("keeps asking a Vault that does not listen yet right after its container started", async () => {
         const platform = new FakePlatform({ regions: ["a", "b"] });
         platform.refusedFirst.set("a", 4);

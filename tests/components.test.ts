@@ -290,9 +290,12 @@ describe("VaultRegion", () => {
                 vaultHelmValues(serverSettings(vaultServerOptions.parse({}), "vault.east.example.com", monitoringOptions.parse({}))),
             );
             const certificate = find(run, "kubernetes:cert-manager.io/v1:Certificate", "out-vault-certificate").inputs as {
+                metadata: { annotations?: Record<string, string> };
                 spec: { dnsNames: string[] };
             };
             expect(certificate.spec.dnsNames[0]).toBe("vault.east.example.com");
+            // The Kubernetes provider waits for the certificate to be issued before the run can succeed.
+            expect(certificate.metadata.annotations).toEqual({ "pulumi.com/waitFor": "condition=Ready" });
         });
 
         it("fails the run with an InputPropertyError naming host once the domain turns out not to be a DNS name, and installs no Vault", async () => {

@@ -13,6 +13,12 @@ import { z } from "zod";
 import { option, options, text } from "../common/options";
 import { isDnsLabel, isLabelKey, isLabelValue, isRefreshInterval, parseDurationMs } from "../common/predicates";
 
+/**
+ * The Prometheus Operator's API group and version: the PrometheusRule here, and the ServiceMonitors the
+ * Vault and ESO charts render (`monitoring.coreos.com/v1` in both charts' templates).
+ */
+export const PROMETHEUS_OPERATOR_API = { group: "monitoring.coreos.com", version: "v1" } as const;
+
 /** The scrape interval of the ServiceMonitors. */
 export const SCRAPE_INTERVAL = "30s";
 
@@ -268,7 +274,7 @@ export function prometheusRule(args: {
     spec: { groups: { name: string; rules: AlertRule[] }[] };
 } {
     return {
-        apiVersion: "monitoring.coreos.com/v1",
+        apiVersion: `${PROMETHEUS_OPERATOR_API.group}/${PROMETHEUS_OPERATOR_API.version}`,
         kind: "PrometheusRule",
         metadata: { name: "openova-vault", namespace: args.vaultNamespace, labels: { ...args.labels } },
         spec: { groups: [{ name: "openova-vault", rules: alertRules(args) }] },

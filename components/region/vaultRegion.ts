@@ -18,6 +18,7 @@ import {
     replicationCanary,
 } from "../replication/replicationSpecs";
 import { RaftSnapshots } from "../snapshots/raftSnapshots";
+import { snapshotStorageClass } from "../snapshots/snapshotSpecs";
 import { LocalStore, PeerStore } from "../stores/secretStores";
 import { inClusterVaultAddress, namespaceGrantLabels } from "../stores/storeSpecs";
 import { PeerAccess } from "../vault-config/peerAccess";
@@ -275,9 +276,7 @@ export class VaultRegion extends pulumi.ComponentResource {
         provider: vault.Provider | undefined,
     ) {
         const caSecret = this.caSecret(options);
-        // A created claim takes the servers' StorageClass unless it names its own.
-        const storageClass =
-            snapshots.claimName === undefined && snapshots.storageClass === undefined ? options.vault.storageClass : snapshots.storageClass;
+        const storageClass = snapshotStorageClass(snapshots, options.vault.storageClass);
         return {
             ...(provider && this.setup ? { provider, authPath: this.setup.authPath } : {}),
             namespace: options.vault.namespace,

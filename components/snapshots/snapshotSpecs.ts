@@ -207,6 +207,17 @@ export interface ResolvedRaftSnapshotOptions {
     readonly storage: SnapshotStorage;
 }
 
+/**
+ * The StorageClass of the claim a region creates for its snapshots: the snapshots' own, else the
+ * servers' (`vault.storageClass`); undefined means the cluster's default, or an existing claim.
+ */
+export function snapshotStorageClass(
+    snapshots: { readonly claimName?: string; readonly storageClass?: string },
+    serverStorageClass: string | undefined,
+): string | undefined {
+    return snapshots.storageClass ?? (snapshots.claimName === undefined ? serverStorageClass : undefined);
+}
+
 /** Where the validated options put the snapshots. */
 export function resolvedSnapshots(snapshots: z.output<typeof raftSnapshotOptions>): ResolvedRaftSnapshotOptions {
     const storage: SnapshotStorage =

@@ -47,7 +47,11 @@ export interface VaultServerArgs extends VaultServerOptions {
  *
  * The chart is applied with `skipAwait`: Vault pods only turn Ready once Vault is initialized and
  * unsealed, which happens after the first deploy, so Pulumi's readiness wait would time out on every
- * fresh cluster. The bootstrap waits for the pods itself.
+ * fresh cluster. The bootstrap waits for the pods itself. So nothing of the chart is waited for: not
+ * the pods being scheduled or running, nor their volumes being bound, nor the ingress being admitted.
+ * What the servers need before they can start is checked before the run (the stack's preflight), and
+ * the Certificate below is waited for until cert-manager has issued it (its Secret is what the pods
+ * mount), so a run does not report success while the servers wait for a certificate.
  *
  * The namespace is retained when the component is deleted: deleting it would delete the Raft data
  * volumes, and with them every secret in the region.

@@ -109,6 +109,8 @@ export class FakePlatform {
     /** Regions whose Kubernetes API, or whose Vault, does not answer. */
     readonly clusterDown = new Set<string>();
     readonly vaultDown = new Set<string>();
+    /** Per region, the lines of the prerequisites its cluster lacks. */
+    readonly missingPrerequisites = new Map<string, string[]>();
     /** Status calls per region that fail with a refused connection first, as a server not listening yet. */
     readonly refusedFirst = new Map<string, number>();
     /** Auto-unseal servers whose KMS is unreachable (or refuses them): `<region>` for all of them, or `<region>/<pod>`. */
@@ -424,6 +426,7 @@ export class FakePlatform {
                     const running = stack !== undefined && stack.serverDeployed && stack.podPolls > (this.options.podsAfterPolls ?? 0);
                     return Promise.resolve([...this.vault(region).pods.keys()].map((name) => ({ name, running })));
                 },
+                missingPrerequisites: (region) => Promise.resolve([...(this.missingPrerequisites.get(region) ?? [])]),
                 apply: (region, object) => {
                     const set = this.objects.get(region) ?? new Set<string>();
                     set.add(`${object.kind}/${object.metadata.namespace}/${object.metadata.name}`);
