@@ -1025,19 +1025,18 @@ describe("synth of regions with the hardening options switched", () => {
             expect(JSON.stringify(region1?.spec)).not.toContain("ingress-nginx");
         });
 
-        it("auto-unseals through transit: the seal stanza with the Secret's CA, its token from the Secret as an environment variable", async () => {
+        it("auto-unseals through transit: the seal stanza with the Secret's CA and its token file, no token in the servers' environment", async () => {
             const values = vaultChartValues(resourcesOf(out, "region2"));
             expect((await raftConfigOf(values)).seal).toEqual({
                 transit: {
                     address: "https://transit.example.com:8200",
                     key_name: "vault-unseal",
                     mount_path: "transit/",
+                    token: "file:///vault/userconfig/vault-transit-credentials/VAULT_TOKEN",
                     tls_ca_cert: "/vault/userconfig/vault-transit-credentials/ca.crt",
                 },
             });
-            expect(values.server.extraSecretEnvironmentVars).toEqual([
-                { envName: "VAULT_TOKEN", secretName: "vault-transit-credentials", secretKey: "VAULT_TOKEN" },
-            ]);
+            expect(values.server.extraSecretEnvironmentVars).toEqual([]);
             expect(values.server.extraVolumes).toEqual([{ type: "secret", name: "vault-transit-credentials" }]);
             expect(values.server.serviceAccount.annotations).toEqual({});
         });
