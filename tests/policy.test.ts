@@ -290,7 +290,10 @@ function renderedServer(
                                     ...Object.entries(chartValues.server.extraEnvironmentVars).map(([name, value]) => ({ name, value })),
                                 ],
                             },
+                            // The chart renders server.extraContainers after the vault container, as they are.
+                            ...(chartValues.server.extraContainers ?? []),
                         ],
+                        ...(chartValues.server.shareProcessNamespace ? { shareProcessNamespace: true } : {}),
                     },
                 },
             },

@@ -16,6 +16,7 @@ import { chartValidator, loadChartSchema, undeclaredPaths } from "./support/vaul
 import { main } from "../tools/synth/cli";
 import { SDK_HOOKS, engineUrn } from "../tools/synth/mockRun";
 import { REDACTED } from "../tools/synth/render";
+import { type TlsReloaderContainer, tlsReloaderProbeScript, tlsReloaderScript } from "../components/vault-server/tlsReload";
 import { type CliRun, runCli } from "./support/cliRun";
 
 const projectDir = path.resolve(__dirname, "..");
@@ -80,6 +81,10 @@ interface VaultValues {
         extraEnvironmentVars: Record<string, string>;
         extraSecretEnvironmentVars: { envName: string; secretName: string; secretKey: string }[];
         extraVolumes: { type: string; name: string }[];
+        shareProcessNamespace: boolean;
+        extraContainers?: TlsReloaderContainer[];
+        volumes?: { name: string; emptyDir?: object }[];
+        image: { repository: string; tag: string };
         serviceAccount: { annotations: Record<string, string> };
         ingress: { annotations: Record<string, string>; ingressClassName: string };
         ha: { raft: { config: string } };
@@ -430,6 +435,37 @@ describe("synth of the region stacks", () => {
                 );
                 // Shamir by default: no seal stanza.
                 expect(config.seal).toBeUndefined();
+            },
+        );
+
+        it.each(["region1", "region2"])(
+            "reloads %s's certificate by itself: a tls-reloader beside every server, in the pod's shared process namespace, watching the listener's files",
+            async (region) => {
+                const values = vaultChartValues(resourcesOf(out, region));
+                expect(values.server.shareProcessNamespace).toBe(true);
+                expect((values.server.extraContainers ?? []).map((c) => c.name)).toEqual(["tls-reloader"]);
+                const [reloader] = values.server.extraContainers ?? [];
+                expect(reloader.image).toBe(`${values.server.image.repository}:${values.server.image.tag}`);
+                expect(reloader.command).toEqual(["/bin/sh", "-c", tlsReloaderScript()]);
+                expect(reloader.readinessProbe.exec.command).toEqual(["/bin/sh", "-c", tlsReloaderProbeScript()]);
+                const listener = (await raftConfigOf(values)).listener.tcp;
+                expect(reloader.env).toEqual(
+                    expect.arrayContaining([
+                        { name: "TLS_CERT_FILE", value: listener.tls_cert_file },
+                        { name: "TLS_KEY_FILE", value: listener.tls_key_file },
+                    ]),
+                );
+                expect(reloader.volumeMounts).toContainEqual({
+                    name: "userconfig-vault-server-tls",
+                    mountPath: "/vault/userconfig/vault-server-tls",
+                    readOnly: true,
+                });
+                expect(reloader.securityContext).toMatchObject({
+                    runAsUser: 100,
+                    readOnlyRootFilesystem: true,
+                    capabilities: { drop: ["ALL"] },
+                });
+                expect(values.server.volumes?.map((v) => v.name)).toEqual(["tls-reloader-state"]);
             },
         );
 
@@ -977,6 +1013,9 @@ describe("synth of regions with the hardening options switched", () => {
             const values = vaultChartValues(resources);
             expect(values.global.tlsDisable).toBe(true);
             expect(values.server.extraEnvironmentVars).toEqual({});
+            // No certificate, so no reloader, and the pod's processes stay apart.
+            expect(values.server.shareProcessNamespace).toBe(false);
+            expect(values.server).not.toHaveProperty("extraContainers");
             const config = await raftConfigOf(values);
             // (Metrics without a token: chosen for this region, on the listener.)
             expect(config.listener.tcp).toEqual({
