@@ -195,7 +195,7 @@ const PLAIN_CONFIG_SCHEMA = {
 export const noSecretInPlainPlaces: ResourceValidationPolicy = {
     name: "no-secret-in-plain-places",
     description:
-        "No credential in a ConfigMap's data (or decoded binaryData) or in any Kubernetes object's metadata.annotations: no Vault token (hvs., hvb., hvr., legacy s. + 24 characters), PEM private key, AWS secret access key, or non-empty value under a key named like a password, token or secret.",
+        "No credential in a ConfigMap's data (or decoded binaryData) or in any Kubernetes object's metadata.annotations: no Vault token (hvs., hvb., hvr., legacy s. + 24 characters), PEM private key, AWS secret access key, or non-empty value under a key named like a password, token or secret (a Vault file:// or env:// reference names where a credential is, and passes).",
     enforcementLevel: "mandatory",
     severity: "high",
     configSchema: { properties: PLAIN_CONFIG_SCHEMA },

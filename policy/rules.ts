@@ -869,7 +869,12 @@ export function isCredentialKey(key: string): boolean {
     );
 }
 
-/** Whether a value under a credential-named key could be the credential: not empty, a boolean, a number, a duration or a placeholder. */
+/**
+ * Whether a value under a credential-named key could be the credential: not empty, a boolean, a
+ * number, a duration, a placeholder, or a reference to where the credential is (Vault's indirect
+ * values `file://<path>` and `env://<name>`, which its seal configuration reads: the transit seal's
+ * `token`). A `string://` value is the credential itself, so it still counts.
+ */
 function couldBeCredential(value: string): boolean {
     const trimmed = value.trim();
     return (
@@ -877,7 +882,8 @@ function couldBeCredential(value: string): boolean {
         !/^(true|false|yes|no|on|off|null|none|~)$/i.test(trimmed) &&
         !/^-?\d+(\.\d+)?$/.test(trimmed) &&
         !/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h|d|w))+$/.test(trimmed) &&
-        !/^(\$\{[^}]*\}|\$\([^)]*\)|\{\{.*\}\})$/.test(trimmed)
+        !/^(\$\{[^}]*\}|\$\([^)]*\)|\{\{.*\}\})$/.test(trimmed) &&
+        !/^(file:\/\/\/[^\s"']+|env:\/\/[A-Za-z_][A-Za-z0-9_]*)$/.test(trimmed)
     );
 }
 

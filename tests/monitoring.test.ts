@@ -204,11 +204,12 @@ describe("ServiceMonitors", () => {
 describe("alerts", () => {
     const rules = alertRules({ vaultNamespace: "vault", externalSecretsNamespace: "external-secrets", releaseName: "vault" });
 
-    it("cover a sealed or down server, leader loss, audit failures, stores not Ready, PushSecret errors, stale ExternalSecrets and failed snapshots", () => {
+    it("cover a sealed or down server, leader loss, audit failures, a certificate reloader not ready, stores not Ready, PushSecret errors, stale ExternalSecrets and failed snapshots", () => {
         expect(rules.map((r) => r.alert)).toEqual([
             "VaultServerSealedOrDown",
             "VaultNoActiveServer",
             "VaultAuditDeviceFailing",
+            "VaultTlsReloaderNotReady",
             "ExternalSecretsStoreNotReady",
             "ExternalSecretsPushFailing",
             "ExternalSecretNotSynced",
@@ -238,12 +239,20 @@ describe("alerts", () => {
             "clustersecretstore_status_condition",
             "pushsecret_status_condition",
             "externalsecret_status_condition",
-            "kube_pod_status_ready",
+            "kube_pod_container_status_ready",
             "kube_job_failed",
         ]) {
             expect(exprs).toContain(metric);
         }
-        expect(rules.find((r) => r.alert === "VaultServerSealedOrDown")?.expr).toContain('namespace="vault", pod=~"vault-[0-9]+"');
+        // Each container's own readiness: the pod is NotReady when either container is, and a reloader
+        // that is not ready must not read as a sealed server.
+        expect(rules.find((r) => r.alert === "VaultServerSealedOrDown")?.expr).toContain(
+            'namespace="vault", pod=~"vault-[0-9]+", container="vault"',
+        );
+        expect(rules.find((r) => r.alert === "VaultTlsReloaderNotReady")?.expr).toBe(
+            'kube_pod_container_status_ready{namespace="vault", pod=~"vault-[0-9]+", container="tls-reloader"} == 0',
+        );
+        expect(exprs).not.toContain("kube_pod_status_ready");
         // A snapshot Job that failed, not one whose first pod failed and whose retry succeeded.
         expect(exprs).not.toContain("kube_job_status_failed");
     });

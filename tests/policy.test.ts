@@ -291,7 +291,10 @@ function renderedServer(
                                     ...Object.entries(chartValues.server.extraEnvironmentVars).map(([name, value]) => ({ name, value })),
                                 ],
                             },
+                            // The chart renders server.extraContainers after the vault container, as they are.
+                            ...(chartValues.server.extraContainers ?? []),
                         ],
+                        ...(chartValues.server.shareProcessNamespace ? { shareProcessNamespace: true } : {}),
                     },
                 },
             },
@@ -970,6 +973,9 @@ const CASES: Record<string, { readonly pass: readonly Case[]; readonly fail: rea
                         "password-file": "/etc/app/password",
                         "vault-token-secret-name": "vault-region2-token",
                         "token-enabled": "true",
+                        // Where a credential is, as Vault's seal configuration reads it.
+                        "seal.hcl": 'seal "transit" {\n  token = "file:///vault/userconfig/transit/VAULT_TOKEN"\n}\n',
+                        "seal-env.hcl": 'seal "transit" {\n  token = "env://TRANSIT_TOKEN"\n}\n',
                     }),
                     annotated({ "eks.amazonaws.com/token-expiration": "86400" }),
                 ],
@@ -1014,6 +1020,11 @@ const CASES: Record<string, { readonly pass: readonly Case[]; readonly fail: rea
                 title: "a password in a ConfigMap",
                 resources: [configMap({ DB_PASSWORD: "hunter2" })],
                 expect: /data "DB_PASSWORD" holds a value under a credential-named key/,
+            },
+            {
+                title: "a credential given to Vault's configuration as a string:// value (the value itself, not a reference)",
+                resources: [configMap({ "seal.hcl": 'seal "transit" {\n  token = "string://s3cr3t-transit-token"\n}\n' })],
+                expect: /data "seal\.hcl" holds a value assigned to "token" inside it/,
             },
             {
                 title: "a secret assigned inside a config file",

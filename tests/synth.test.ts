@@ -17,6 +17,7 @@ import { chartValidator, loadChartSchema, undeclaredPaths } from "./support/vaul
 import { main } from "../tools/synth/cli";
 import { SDK_HOOKS, engineUrn } from "../tools/synth/mockRun";
 import { REDACTED } from "../tools/synth/render";
+import { type TlsReloaderContainer, tlsReloaderProbeScript, tlsReloaderScript } from "../components/vault-server/tlsReload";
 import { type CliRun, runCli } from "./support/cliRun";
 
 const projectDir = path.resolve(__dirname, "..");
@@ -81,6 +82,10 @@ interface VaultValues {
         extraEnvironmentVars: Record<string, string>;
         extraSecretEnvironmentVars: { envName: string; secretName: string; secretKey: string }[];
         extraVolumes: { type: string; name: string }[];
+        shareProcessNamespace: boolean;
+        extraContainers?: TlsReloaderContainer[];
+        volumes?: { name: string; emptyDir?: object }[];
+        image: { repository: string; tag: string };
         serviceAccount: { annotations: Record<string, string> };
         ingress: { annotations: Record<string, string>; ingressClassName: string };
         ha: { raft: { config: string } };
@@ -457,6 +462,37 @@ describe("synth of the region stacks", () => {
                 );
                 // Shamir by default: no seal stanza.
                 expect(config.seal).toBeUndefined();
+            },
+        );
+
+        it.each(["region1", "region2"])(
+            "reloads %s's certificate by itself: a tls-reloader beside every server, in the pod's shared process namespace, watching the listener's files",
+            async (region) => {
+                const values = vaultChartValues(resourcesOf(out, region));
+                expect(values.server.shareProcessNamespace).toBe(true);
+                expect((values.server.extraContainers ?? []).map((c) => c.name)).toEqual(["tls-reloader"]);
+                const [reloader] = values.server.extraContainers ?? [];
+                expect(reloader.image).toBe(`${values.server.image.repository}:${values.server.image.tag}`);
+                expect(reloader.command).toEqual(["/bin/sh", "-c", tlsReloaderScript()]);
+                expect(reloader.readinessProbe.exec.command).toEqual(["/bin/sh", "-c", tlsReloaderProbeScript()]);
+                const listener = (await raftConfigOf(values)).listener.tcp;
+                expect(reloader.env).toEqual(
+                    expect.arrayContaining([
+                        { name: "TLS_CERT_FILE", value: listener.tls_cert_file },
+                        { name: "TLS_KEY_FILE", value: listener.tls_key_file },
+                    ]),
+                );
+                expect(reloader.volumeMounts).toContainEqual({
+                    name: "userconfig-vault-server-tls",
+                    mountPath: "/vault/userconfig/vault-server-tls",
+                    readOnly: true,
+                });
+                expect(reloader.securityContext).toMatchObject({
+                    runAsUser: 100,
+                    readOnlyRootFilesystem: true,
+                    capabilities: { drop: ["ALL"] },
+                });
+                expect(values.server.volumes?.map((v) => v.name)).toEqual(["tls-reloader-state"]);
             },
         );
 
@@ -1010,6 +1046,9 @@ describe("synth of regions with the hardening options switched", () => {
             const values = vaultChartValues(resources);
             expect(values.global.tlsDisable).toBe(true);
             expect(values.server.extraEnvironmentVars).toEqual({});
+            // No certificate, so no reloader, and the pod's processes stay apart.
+            expect(values.server.shareProcessNamespace).toBe(false);
+            expect(values.server).not.toHaveProperty("extraContainers");
             const config = await raftConfigOf(values);
             // (Metrics without a token: chosen for this region, on the listener.)
             expect(config.listener.tcp).toEqual({
@@ -1058,19 +1097,18 @@ describe("synth of regions with the hardening options switched", () => {
             expect(JSON.stringify(region1?.spec)).not.toContain("ingress-nginx");
         });
 
-        it("auto-unseals through transit: the seal stanza with the Secret's CA, its token from the Secret as an environment variable", async () => {
+        it("auto-unseals through transit: the seal stanza with the Secret's CA and its token file, no token in the servers' environment", async () => {
             const values = vaultChartValues(resourcesOf(out, "region2"));
             expect((await raftConfigOf(values)).seal).toEqual({
                 transit: {
                     address: "https://transit.example.com:8200",
                     key_name: "vault-unseal",
                     mount_path: "transit/",
+                    token: "file:///vault/userconfig/vault-transit-credentials/VAULT_TOKEN",
                     tls_ca_cert: "/vault/userconfig/vault-transit-credentials/ca.crt",
                 },
             });
-            expect(values.server.extraSecretEnvironmentVars).toEqual([
-                { envName: "VAULT_TOKEN", secretName: "vault-transit-credentials", secretKey: "VAULT_TOKEN" },
-            ]);
+            expect(values.server.extraSecretEnvironmentVars).toEqual([]);
             expect(values.server.extraVolumes).toEqual([{ type: "secret", name: "vault-transit-credentials" }]);
             expect(values.server.serviceAccount.annotations).toEqual({});
         });

@@ -8,6 +8,7 @@
  * `unauthenticated_metrics_access` is set, which has to be chosen explicitly.
  */
 import { readOnlyPolicyDocument } from "../vault-config/policies";
+import { TLS_RELOADER_CONTAINER } from "../vault-server/tlsReload";
 import { PERIODIC_TOKEN } from "../vault-config/setupValues";
 import { z } from "zod";
 import { option, options, text } from "../common/options";
@@ -55,7 +56,7 @@ export const monitoringOptions = options({
     }),
     prometheusRules: option(z.boolean().default(false), {
         description:
-            "A PrometheusRule with the alerts: a Vault server sealed or down, no active server, failing audit devices, a store not Ready, a PushSecret failing, an ExternalSecret not synced, a failed snapshot.",
+            "A PrometheusRule with the alerts: a Vault server sealed or down, no active server, failing audit devices, a certificate reloader not ready, a store not Ready, a PushSecret failing, an ExternalSecret not synced, a failed snapshot.",
         allowed: "true or false (needs the Prometheus Operator's CRDs)",
         example: "true",
     }),
@@ -174,6 +175,7 @@ export interface AlertRule {
  * - a Vault server sealed or down (its readiness probe fails while sealed);
  * - no active Vault server (no leader: Raft lost its quorum);
  * - audit devices failing (Vault refuses requests once every device fails);
+ * - a certificate reloader not ready (that server will keep serving its certificate past a renewal);
  * - a ClusterSecretStore not Ready (a region's Vault unreachable, or its credentials refused);
  * - a PushSecret failing (replication to a Vault stopped);
  * - an ExternalSecret not synced (a Secret in the cluster is going stale);
@@ -202,11 +204,13 @@ export function alertRules(args: {
     return [
         rule(
             "VaultServerSealedOrDown",
-            `kube_pod_status_ready{namespace="${ns}", pod=~"${args.releaseName}-[0-9]+", condition="true"} == 0`,
+            // The vault container's readiness, not the pod's: the pod is also NotReady when only its
+            // certificate reloader is, which VaultTlsReloaderNotReady reports.
+            `kube_pod_container_status_ready{namespace="${ns}", pod=~"${args.releaseName}-[0-9]+", container="vault"} == 0`,
             "5m",
             "critical",
             "A Vault server is sealed or down",
-            "{{ $labels.pod }} in {{ $labels.namespace }} has not been Ready for 5 minutes: Vault's readiness check fails while it is sealed. Unseal it (Shamir), or check its KMS access (auto-unseal) and its logs.",
+            "The vault container of {{ $labels.pod }} in {{ $labels.namespace }} has not been ready for 5 minutes: Vault's readiness check fails while it is sealed. Unseal it (Shamir), or check its KMS access (auto-unseal) and its logs.",
         ),
         rule(
             "VaultNoActiveServer",
@@ -223,6 +227,14 @@ export function alertRules(args: {
             "critical",
             "Vault audit devices are failing",
             "Vault failed to write audit entries in the last 5 minutes; once every device fails it refuses all requests. Check the audit volume's free space.",
+        ),
+        rule(
+            "VaultTlsReloaderNotReady",
+            `kube_pod_container_status_ready{namespace="${ns}", pod=~"${args.releaseName}-[0-9]+", container="${TLS_RELOADER_CONTAINER}"} == 0`,
+            "15m",
+            "warning",
+            "A Vault server's certificate reloader is not working",
+            `The ${TLS_RELOADER_CONTAINER} container of {{ $labels.pod }} in {{ $labels.namespace }} has not been ready for 15 minutes: it cannot find or signal Vault, or has stopped. That server keeps serving its current certificate after a renewal, and clients fail TLS once it expires (cert-manager renews 30 days before). See \`kubectl -n {{ $labels.namespace }} logs {{ $labels.pod }} -c ${TLS_RELOADER_CONTAINER}\` and docs/operations.md, "The certificate reloader".`,
         ),
         rule(
             "ExternalSecretsStoreNotReady",

@@ -165,8 +165,8 @@ export const CERTIFICATE_LIFETIME = { duration: "2160h", renewBefore: "720h" } a
 /**
  * The cert-manager `Certificate` for the servers: ECDSA P-256, a new key on every renewal, 90 days,
  * renewed 30 days before it expires. Vault reads its listener certificate at start and on SIGHUP,
- * so a renewed certificate is served after the next restart or `kill -HUP` (README, "TLS").
- * Pulumi waits until it is issued ({@link CERTIFICATE_AWAIT}).
+ * which the `tls-reloader` sidecar sends each server after a renewal (tlsReload.ts). Pulumi waits
+ * until it is issued ({@link CERTIFICATE_AWAIT}).
  */
 export function serverCertificate(args: {
     readonly namespace: string;

@@ -151,8 +151,8 @@ export const SECTIONS: Readonly<Record<string, () => string>> = {
             ...Object.entries(SEAL_RULES).map(([type, rules]) => {
                 const optional = rules.allowed.filter((name) => !rules.required.includes(name));
                 const identity = rules.workloadIdentity;
-                // An upper-case key is passed as the environment variable of its name; any other as a mounted file.
-                const keys = rules.secretKeys.map((key) => `\`${key}\` (${rules.secretAs === "env" && /^[A-Z_]+$/.test(key) ? "environment" : "mounted file"})`).join(", ");
+                // Each key is the environment variable of its name, or a file of the mounted Secret (the seal's secretAs).
+                const keys = rules.secretKeys.map((key) => `\`${key}\` (${rules.secretAs === "env" ? "environment" : "mounted file"})`).join(", ");
                 return `| \`${type}\` | ${code(rules.required)} | ${optional.length > 0 ? code(optional) : "none"} | ${keys} | ${identity === undefined ? "none" : `${identity.what}, as \`${identity.annotation}\` on the servers' service account`} |`;
             }),
         ].join("\n"),
