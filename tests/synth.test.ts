@@ -716,6 +716,79 @@ describe("synth of the region stacks", () => {
     });
 });
 
+describe("synth of regions with token peer auth", () => {
+    // Both regions issue their peer a token (region1 in its second generation for region2), and region1
+    // scrapes its metrics with a token too: each region renews its own long-lived tokens in its cluster.
+    const out = tempDir();
+    let run: Run;
+
+    beforeAll(async () => {
+        const dir = projectWithStacks(
+            (project) => ({
+                region1: stackFile({
+                    domain: "example.com",
+                    vaultInitialized: true,
+                    vaultCaCertFile: caFile(project),
+                    peerTokenGenerations: { region2: 2 },
+                    monitoring: { serviceMonitor: true, prometheusRules: true },
+                }),
+                region2: stackFile({ domain: "example.com", vaultInitialized: true, vaultCaCertFile: caFile(project) }),
+            }),
+            { peerAuth: "token" },
+        );
+        run = await synth("--project", dir, "--out", out);
+    });
+
+    it("synthesizes both without warnings", () => {
+        expect(run.code).toBe(0);
+        // No replicated secret here; each region has its peer's token, that peer's token in a Secret, and
+        // the renewer (its component, policy, role, service account, accessor list and CronJob); region1
+        // also its PrometheusRule, the metrics policy, token and Secret.
+        expect(run.stdout).toContain("stack region1: 52 resources, 0 warning(s), 9 outputs");
+        expect(run.stdout).toContain("stack region2: 48 resources, 0 warning(s), 9 outputs");
+    });
+
+    it.each([
+        ["region1", "region2", "2", ["peer-region2", "prometheus-metrics"]],
+        ["region2", "region1", "1", ["peer-region1"]],
+    ])(
+        "renews %s's tokens in its own cluster, by accessor: its peer's (generation %s) and any metrics token",
+        (region, peer, generation, names) => {
+            const resources = resourcesOf(out, region);
+            const token = resources.find((r) => r.type === "vault:index/token:Token" && r.name === `${region}-peer-${peer}-token`);
+            expect(token?.inputs).toMatchObject({ period: "720h", explicitMaxTtl: "8760h", metadata: { generation } });
+            expect(token?.options).toMatchObject({ retainOnDelete: true });
+            const objects = manifestsOf(out, region);
+            const list = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === "vault-token-renewer") as {
+                data?: Record<string, string>;
+            };
+            expect(
+                list.data?.accessors
+                    .split("\n")
+                    .filter(Boolean)
+                    .map((line) => line.split(" ")[0]),
+            ).toEqual(names);
+            const cronJobs = objects.filter((o) => o.kind === "CronJob").map((o) => o.metadata.name);
+            expect(cronJobs).toEqual(["vault-snapshot", "vault-token-renewer"]);
+            const policy = resources.find((r) => r.type === "vault:index/policy:Policy" && r.inputs.name === "token-renewer");
+            expect(JSON.parse(String(policy?.inputs.policy))).toEqual({
+                path: { "auth/token/renew-accessor": { capabilities: ["update"] } },
+            });
+            // Published to the peer as a secret, and nothing but "[secret]" in the files.
+            expect(readJson<Record<string, unknown>>(path.join(out, region, "outputs.json")).peerAccess).toBe("[secret]");
+        },
+    );
+
+    it("alerts when the renewal fails or stalls", () => {
+        const rules = manifestsOf(out, "region1").find((o) => o.kind === "PrometheusRule") as unknown as {
+            spec: { groups: { rules: { alert: string }[] }[] };
+        };
+        expect(rules.spec.groups[0].rules.map((r) => r.alert)).toEqual(
+            expect.arrayContaining(["VaultTokenRenewalFailing", "VaultTokenRenewerStalled"]),
+        );
+    });
+});
+
 describe("synth of a platform on its way up", () => {
     // region1's Vault is configured; region2's is not initialized yet, so it has granted no access.
     const out = tempDir();
