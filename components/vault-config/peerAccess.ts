@@ -47,7 +47,7 @@ export interface PeerAccessArgs {
  *   peer (`token-peer-<peer>` in Vault's audit log). The region's token renewer renews it by its
  *   accessor ({@link tokenAccessor}). It is kept when Pulumi replaces or deletes it
  *   (`retainOnDelete`): a new generation is issued beside it, and the old one, no longer renewed,
- *   lapses at the end of its period, after the peer has switched (docs/operations.md, "Peer tokens").
+ *   lapses at the end of its period, after the peer has switched (docs/operations.md, "Long-lived tokens").
  * - **jwt** (the default of a region): a JWT auth mount `jwt-<peer>` that checks the peer cluster's service-account tokens
  *   with that cluster's public keys (or OIDC discovery), and a role bound to the peer's ESO service
  *   account and to an audience naming this Vault. Nothing secret is issued: {@link credentials} is
