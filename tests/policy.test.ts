@@ -45,7 +45,13 @@ import { type VaultHelmValues, serverSettings, vaultHelmValues } from "../compon
 import type { VaultSealOptions } from "../components/vault-server/seal";
 import { peerTokenSettings } from "../components/vault-config/setupValues";
 import { LONG_LIVED_TOKEN, TOKEN_MAX_LIFETIME_HOURS, TOKEN_PERIOD_HOURS } from "../components/token-renewal/tokenLifetime";
-import { RENEWER_POLICY, renewerPolicyDocument } from "../components/token-renewal/renewalSpecs";
+import {
+    RENEWER_POLICY,
+    renewalAccessorList,
+    renewerConfigMap,
+    renewerCronJob,
+    renewerPolicyDocument,
+} from "../components/token-renewal/renewalSpecs";
 import { VAULT_CHART } from "../components/common/versions";
 import { PACK_NAME, knownValues, policies, policyPackArgs } from "../policy/policies";
 import {
@@ -986,6 +992,30 @@ const CASES: Record<string, { readonly pass: readonly Case[]; readonly fail: rea
             {
                 title: "the stores, secrets and generators the components build",
                 resources: [localRead, localPush, peerStoreObject, pullSecret, pushToPeer, generator],
+            },
+            {
+                title: "the token renewer's accessor list and CronJob (an accessor is not a credential)",
+                resources: [
+                    k8s(
+                        "region1-token-renewer-accessors",
+                        renewerConfigMap(
+                            "vault",
+                            renewalAccessorList([
+                                { name: "peer-region2", accessor: "Xk3pQ9rT2vW8yZ1aB4cD6eF0" },
+                                { name: "prometheus-metrics", accessor: "8609694a-cdbc-db9b-d345-e782dbb562ed" },
+                            ]),
+                        ),
+                    ),
+                    k8s(
+                        "region1-token-renewer-cronjob",
+                        renewerCronJob({
+                            namespace: "vault",
+                            authPath: "kubernetes",
+                            imageTag: "2.0.4",
+                            vaultAddress: "https://vault-active.vault.svc:8200",
+                        }),
+                    ),
+                ],
             },
             { title: "the ingress pass-through annotations", resources: [annotated(values.server.ingress.annotations)] },
             { title: "a CA certificate in a ConfigMap", resources: [configMap({ "ca.crt": exampleCa })] },

@@ -260,7 +260,10 @@ export class VaultRegion extends pulumi.ComponentResource {
                     peer,
                     kvMount: setup.kvMount,
                     remoteKeys: remoteKeysPushed(secrets, peer, options.region, options.regions),
-                    ...(auth ? { auth } : { generation: options.peerTokenGenerations[peer] ?? 1 }),
+                    // Own keys only: a peer named like an Object.prototype member ("constructor") has no generation set.
+                    ...(auth
+                        ? { auth }
+                        : { generation: Object.hasOwn(options.peerTokenGenerations, peer) ? options.peerTokenGenerations[peer] : 1 }),
                 },
                 // After the servers, as all of Vault's configuration (the mount's output alone orders only the policy).
                 { parent: this, dependsOn: [this.vault] },
