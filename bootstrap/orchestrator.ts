@@ -251,7 +251,7 @@ async function run(
         await bringUp(ports, options, configs.get(region) as RegionConfig, tokens, report);
     }
 
-    // 3. Wire the peers: run each region again once every peer has issued it a token.
+    // 3. Wire the peers: run each region again once every peer has granted it access (a JWT mount, or a token).
     for (const region of options.regions) {
         const config = configs.get(region) as RegionConfig;
         const outputs = await workspace.outputs(region);
@@ -271,7 +271,7 @@ async function run(
         if (still.length > 0) {
             progress.step(region, "wire", "failed");
             throw new BootstrapError([
-                `region ${region}: not connected to ${still.join(", ")} after its run: see the warnings of \`pulumi up -s ${region}\` (a peer that issued no token)`,
+                `region ${region}: not connected to ${still.join(", ")} after its run: see the warnings of \`pulumi up -s ${region}\` (a peer that has granted it no access: that peer's own warnings say why)`,
             ]);
         }
         report.wired.push(region);

@@ -72,6 +72,15 @@ export {
 export { RaftSnapshots, type RaftSnapshotsArgs } from "./snapshots/raftSnapshots";
 export { raftSnapshotOptions, type RaftSnapshotOptions } from "./snapshots/snapshotSpecs";
 
+export { TokenRenewer, type TokenRenewerArgs } from "./token-renewal/tokenRenewer";
+export { renewalScript, renewalAccessorList, RENEWAL_SCHEDULE, RENEWER_NAME } from "./token-renewal/renewalSpecs";
+export {
+    LONG_LIVED_TOKEN,
+    TOKEN_PERIOD_HOURS,
+    TOKEN_MAX_LIFETIME_HOURS,
+    TOKEN_RENEWAL_WARNING_SECONDS,
+} from "./token-renewal/tokenLifetime";
+
 export { VaultMonitoring, type VaultMonitoringArgs } from "./monitoring/vaultMonitoring";
 export { monitoringOptions, type MonitoringOptions, alertRules } from "./monitoring/monitoringSpecs";
 

@@ -16,6 +16,7 @@ import {
 import {
     ALLOWED_SYS_PATHS,
     DEFAULT_MINIMUM_RAFT_REPLICAS,
+    MAX_TOKEN_LIFETIME_HOURS,
     PEER_ACCESS_OUTPUT,
     PEER_PUSH_POLICY_NAME,
     type PlainSecretConfig,
@@ -160,7 +161,7 @@ export const esoApiV1: ResourceValidationPolicy = {
 
 export const peerTokensPushOnly: ResourceValidationPolicy = {
     name: "peer-tokens-push-only",
-    description: `Every vault:index/token:Token is an orphan (noParent), periodic (period, no ttl or explicitMaxTtl), renewable, and carries exactly one single-purpose policy: ${PEER_PUSH_POLICY_NAME} for a peer token (prometheus-metrics for the monitoring component's scrape token); never root.`,
+    description: `Every vault:index/token:Token is an orphan (noParent), periodic (period, no ttl), with an explicit maximum lifetime (explicitMaxTtl) longer than its period and at most ${MAX_TOKEN_LIFETIME_HOURS}h, renewable, and carries exactly one single-purpose policy: ${PEER_PUSH_POLICY_NAME} for a peer token (prometheus-metrics for the monitoring component's scrape token); never root.`,
     enforcementLevel: "mandatory",
     severity: "critical",
     validateResource: (args, reportViolation) => {

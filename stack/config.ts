@@ -120,11 +120,13 @@ export const stackOptions = options({
         if (tlsOn && stack.vaultAddress?.startsWith("http://")) {
             ruleIssue(ctx, ["vaultAddress"], `is ${stack.vaultAddress}, plain HTTP, but the servers listen with TLS only`);
         }
-        if (stack.peerAuth === "jwt" && stack.serviceAccountIssuer === undefined) {
+        // A region without peers (a single-region platform) has nobody to publish its issuer to.
+        const hasPeers = stack.regions.some((region) => region !== stack.region);
+        if (stack.peerAuth === "jwt" && stack.serviceAccountIssuer === undefined && hasPeers) {
             ruleIssue(
                 ctx,
                 ["serviceAccountIssuer"],
-                "is not set, but peerAuth is jwt: the peers' Vaults need this cluster's token issuer and keys",
+                "is not set, but peerAuth is jwt (the default): the peers' Vaults need this cluster's token issuer and keys (or set peerAuth to token)",
             );
         }
     }),

@@ -13,15 +13,19 @@ const projectDir = path.resolve(__dirname, "..");
 /** The project-wide defaults exactly as the CLI would pass them (from Pulumi.yaml). */
 const projectDefaults = readStackConfig({ ...readProject(projectDir), stacks: [] }, "no-such-stack").config;
 
+/** The cluster's token issuer a stack publishes for JWT peer auth (the default), found by OIDC discovery. */
+const ISSUER = { url: "https://oidc.example.com", discovery: true };
+
 /**
- * Raw config for a stack: Pulumi.yaml defaults, a domain, the CA file TLS needs, and the given keys
- * (objects as JSON; undefined removes a key).
+ * Raw config for a stack: Pulumi.yaml defaults, a domain, the CA file TLS needs, the token issuer JWT
+ * peer auth needs, and the given keys (objects as JSON; undefined removes a key).
  */
 function raw(values: Record<string, unknown> = {}): Record<string, string> {
     const config: Record<string, string> = {
         ...projectDefaults,
         [`${PROJECT}:domain`]: "example.com",
         [`${PROJECT}:vaultCaCertFile`]: "certs/vault-ca.pem",
+        [`${PROJECT}:serviceAccountIssuer`]: JSON.stringify(ISSUER),
     };
     for (const [key, value] of Object.entries(values)) {
         const qualified = key.includes(":") ? key : `${PROJECT}:${key}`;
@@ -112,6 +116,7 @@ describe("config defaults", () => {
             vaultAddress: "https://vault.region1.example.com",
             vaultCaCertFile: "certs/vault-ca.pem",
             vaultCaCert: PEM,
+            serviceAccountIssuer: { issuer: ISSUER.url, publicKeys: [], discoveryCaCert: "" },
             options: undefined,
             resolved: undefined,
         });
@@ -120,7 +125,8 @@ describe("config defaults", () => {
             regions: ["region1", "region2"],
             domain: "example.com",
             kvMount: "secret",
-            peerAuth: "token",
+            peerAuth: "jwt",
+            peerTokenGenerations: {},
             replicatedSecrets: [],
         });
         expect(config.resolved.vault).toMatchObject({
@@ -755,12 +761,27 @@ describe("replicatedSecrets", () => {
 describe("security options", () => {
     const awskms = { type: "awskms", parameters: { region: "eu-west-1", kms_key_id: "alias/vault" } };
 
-    it("are on by default: TLS from cert-manager, both audit devices, snapshots, token peer auth", () => {
+    it("are on by default: TLS from cert-manager, both audit devices, snapshots, JWT peer auth", () => {
         const { resolved } = ok(parseConfig("region1", raw()));
         expect(resolved.vault.tls).toEqual({ source: "cert-manager" });
         expect(resolved.vault.auditDevices).toEqual(["file", "stdout"]);
         expect(resolved.vault.snapshots).toMatchObject({ enabled: true, schedule: "0 * * * *", retain: 48 });
-        expect(resolved.peerAuth).toBe("token");
+        expect(resolved.peerAuth).toBe("jwt");
+        // So a stack with no issuer and no peerAuth set is refused, naming the key.
+        expect(problems(parseConfig("region1", raw({ serviceAccountIssuer: undefined })))).toEqual([
+            expect.stringContaining("openova-vault:serviceAccountIssuer is not set, but peerAuth is jwt"),
+        ]);
+    });
+
+    it("need no token issuer in a region without peers: nobody would read it", () => {
+        expect(ok(parseConfig("region1", raw({ regions: ["region1"], serviceAccountIssuer: undefined }))).resolved.peerAuth).toBe("jwt");
+    });
+
+    it("take token peer auth with a generation per peer, which reaches the region's options", () => {
+        const config = ok(
+            parseConfig("region1", raw({ peerAuth: "token", serviceAccountIssuer: undefined, peerTokenGenerations: { region2: 2 } })),
+        );
+        expect(config.options).toMatchObject({ peerAuth: "token", peerTokenGenerations: { region2: 2 } });
     });
 
     it.each([
@@ -864,9 +885,24 @@ describe("security options", () => {
             'openova-vault:vault.snapshots.schedule is "hourly" (has 1 fields, not 5 (minute hour day-of-month month day-of-week)), but it must be a 5-field cron schedule',
         ],
         [
-            "JWT peer auth without this cluster's issuer",
-            { peerAuth: "jwt" },
+            "JWT peer auth (the default) without this cluster's issuer",
+            { serviceAccountIssuer: undefined },
             "openova-vault:serviceAccountIssuer is not set, but peerAuth is jwt",
+        ],
+        [
+            "a token generation for a region that is not a peer",
+            { peerAuth: "token", peerTokenGenerations: { region1: 2, region3: 2 } },
+            "openova-vault:peerTokenGenerations.region1 names region1, which is not a peer of region1 (peers: region2)",
+        ],
+        [
+            "a token generation of 0",
+            { peerAuth: "token", peerTokenGenerations: { region2: 0 } },
+            "openova-vault:peerTokenGenerations.region2 is 0",
+        ],
+        [
+            "token generations with JWT peer auth, where no token is issued",
+            { peerTokenGenerations: { region2: 2 } },
+            "openova-vault:peerTokenGenerations is set, but peerAuth is jwt: no token is issued",
         ],
         [
             "JWT peer auth without keys (no JWKS file, no discovery)",
@@ -998,7 +1034,7 @@ describe("security options", () => {
     });
 
     it("warns that a published issuer does nothing with token peer auth", () => {
-        const result = parseConfig("region1", raw({ serviceAccountIssuer: { url: "https://oidc.example.com", discovery: true } }));
+        const result = parseConfig("region1", raw({ peerAuth: "token" }));
         expect(result.ok && result.warnings).toEqual([
             expect.stringContaining("openova-vault:serviceAccountIssuer is set, but openova-vault:peerAuth is token"),
         ]);

@@ -175,6 +175,7 @@ function stackConfig(context: string, vault: Record<string, unknown> = {}, more:
         "openova-vault:domain": "example.com",
         "openova-vault:kubeContext": context,
         "openova-vault:vaultCaCertFile": "certs/example-platform-ca.pem",
+        "openova-vault:serviceAccountIssuer": JSON.stringify({ url: "https://oidc.region1.example.com", discovery: true }),
         "openova-vault:vault": JSON.stringify({ ingressClassName: "cilium", ...vault }),
     };
     for (const [key, value] of Object.entries(more)) {

@@ -27,6 +27,7 @@ const GOOD = {
     "openova-vault:domain": "example.com",
     "openova-vault:kubeContext": "cluster-one",
     "openova-vault:vaultCaCertFile": "certs/example-platform-ca.pem",
+    "openova-vault:serviceAccountIssuer": JSON.stringify({ url: "https://oidc.region1.example.com", discovery: true }),
 };
 
 beforeEach(() => preflightStub.mockReset().mockResolvedValue(undefined));

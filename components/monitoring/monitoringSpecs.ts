@@ -9,7 +9,8 @@
  */
 import { readOnlyPolicyDocument } from "../vault-config/policies";
 import { TLS_RELOADER_CONTAINER } from "../vault-server/tlsReload";
-import { PERIODIC_TOKEN } from "../vault-config/setupValues";
+import { RENEWER_JOB_DEADLINE_SECONDS, RENEWER_NAME, RENEWER_STALE_SECONDS } from "../token-renewal/renewalSpecs";
+import { LONG_LIVED_TOKEN, metricsTokenGenerationOption, tokenMetadata } from "../token-renewal/tokenLifetime";
 import { z } from "zod";
 import { option, options, text } from "../common/options";
 import { isDnsLabel, isLabelKey, isLabelValue, isRefreshInterval, parseDurationMs } from "../common/predicates";
@@ -56,7 +57,7 @@ export const monitoringOptions = options({
     }),
     prometheusRules: option(z.boolean().default(false), {
         description:
-            "A PrometheusRule with the alerts: a Vault server sealed or down, no active server, failing audit devices, a certificate reloader not ready, a store not Ready, a PushSecret failing, an ExternalSecret not synced, a failed snapshot.",
+            "A PrometheusRule with the alerts: a Vault server sealed or down, no active server, failing audit devices, a certificate reloader not ready, a store not Ready, a PushSecret failing, an ExternalSecret not synced, a failed snapshot, token renewal failing or stalled.",
         allowed: "true or false (needs the Prometheus Operator's CRDs)",
         example: "true",
     }),
@@ -70,6 +71,7 @@ export const monitoringOptions = options({
         allowed: "an object of Kubernetes labels",
         example: "{release: prometheus}",
     }),
+    metricsTokenGeneration: metricsTokenGenerationOption,
 });
 
 export type MonitoringOptions = z.input<typeof monitoringOptions>;
@@ -88,12 +90,20 @@ export function metricsPolicyDocument(): string {
 export const METRICS_TOKEN_SECRET = "vault-metrics-token";
 export const METRICS_TOKEN_KEY = "token";
 
-/** The metrics token: orphan and periodic like a peer token (renewed by `pulumi refresh`), metrics policy only. */
-export function metricsTokenSettings(region: string) {
+/** Whether a region issues the metrics token: a ServiceMonitor scraping with a token, once its Vault is configured. */
+export function issuesMetricsToken(monitoring: ResolvedMonitoringOptions, vaultConfigured: boolean): boolean {
+    return monitoring.serviceMonitor && !monitoring.unauthenticatedMetrics && vaultConfigured;
+}
+
+/**
+ * The metrics token: long-lived like a peer token (orphan, periodic, a one-year maximum lifetime;
+ * renewed by the region's token renewer), metrics policy only. `generation` is in its metadata.
+ */
+export function metricsTokenSettings(region: string, generation = 1) {
     return {
         displayName: "prometheus-metrics",
-        ...PERIODIC_TOKEN,
-        metadata: { "issued-by": region, purpose: "prometheus-metrics" },
+        ...LONG_LIVED_TOKEN,
+        metadata: tokenMetadata({ issuedBy: region, purpose: "prometheus-metrics", generation }),
     };
 }
 
@@ -179,7 +189,8 @@ export interface AlertRule {
  * - a ClusterSecretStore not Ready (a region's Vault unreachable, or its credentials refused);
  * - a PushSecret failing (replication to a Vault stopped);
  * - an ExternalSecret not synced (a Secret in the cluster is going stale);
- * - a failed Raft snapshot Job.
+ * - a failed Raft snapshot Job;
+ * - the token renewer failing or stalled ({@link tokenRenewalAlerts}).
  */
 export function alertRules(args: {
     readonly vaultNamespace: string;
@@ -269,6 +280,61 @@ export function alertRules(args: {
             "warning",
             "A Vault Raft snapshot failed",
             "Snapshot job {{ $labels.job_name }} failed: see its logs (`kubectl -n {{ $labels.namespace }} logs job/{{ $labels.job_name }}`) and docs/backup-restore.md.",
+        ),
+        ...tokenRenewalAlerts(ns, rule),
+    ];
+}
+
+/** How long the renewer's latest run may stay unsuccessful before it alerts: three times a run's deadline, so a run in progress never does. */
+export const RENEWAL_FAILING_FOR = `${(3 * RENEWER_JOB_DEADLINE_SECONDS) / 60}m`;
+
+/**
+ * The token renewer's alerts (components/token-renewal), over kube-state-metrics' CronJob metrics,
+ * which carry `namespace` and `cronjob` labels (kube-state-metrics
+ * `docs/metrics/workload/cronjob-metrics.md`). `kube_cronjob_status_last_successful_time` exists only
+ * once a Job of the CronJob has succeeded (kube-state-metrics `internal/store/cronjob.go`); Kubernetes
+ * sets it to that Job's completion time (`pkg/controller/cronjob/cronjob_controllerv2.go`), after the
+ * Job's scheduled time. So:
+ * - **failing**: the latest run was scheduled after the last success (or nothing ever succeeded) and
+ *   stays so past a run's deadline: a renewal failed, or a token is within 30 days of its maximum
+ *   lifetime and must be rotated. The Job's log says which;
+ * - **stalled**: no run has succeeded for a day (none ran, or all failed), while every token still has
+ *   weeks of its 30-day period left.
+ * Neither fires in a region without a renewer (token peer auth off and no metrics token): there is no
+ * such CronJob to measure.
+ */
+export function tokenRenewalAlerts(
+    namespace: string,
+    rule: (
+        alert: string,
+        expr: string,
+        forDuration: string,
+        severity: "critical" | "warning",
+        summary: string,
+        description: string,
+    ) => AlertRule,
+): AlertRule[] {
+    const selector = `{namespace="${namespace}", cronjob="${RENEWER_NAME}"}`;
+    const latest = (metric: string) => `max by (namespace, cronjob) (${metric}${selector})`;
+    const scheduled = latest("kube_cronjob_status_last_schedule_time");
+    const succeeded = latest("kube_cronjob_status_last_successful_time");
+    const runbook = 'docs/operations.md, "The token renewer"';
+    return [
+        rule(
+            "VaultTokenRenewalFailing",
+            `(${scheduled} > ${succeeded}) or (${scheduled} unless ${succeeded})`,
+            RENEWAL_FAILING_FOR,
+            "warning",
+            "Vault token renewal is failing",
+            `The latest run of the token renewer in {{ $labels.namespace }} did not succeed: a token's renewal failed, or a token is within 30 days of its maximum lifetime and must be rotated. Its log names the token and what to do: \`kubectl -n {{ $labels.namespace }} logs -l app.kubernetes.io/name=${RENEWER_NAME} --tail=50\` (${runbook}).`,
+        ),
+        rule(
+            "VaultTokenRenewerStalled",
+            `(time() - ${succeeded} > ${RENEWER_STALE_SECONDS}) or ((time() - ${latest("kube_cronjob_created")} > ${RENEWER_STALE_SECONDS}) unless ${succeeded})`,
+            "0m",
+            "critical",
+            "Vault tokens have not been renewed for a day",
+            `The token renewer in {{ $labels.namespace }} has not succeeded for ${RENEWER_STALE_SECONDS / 3600} hours: the region's long-lived tokens (peer tokens, the metrics token) lapse at the end of their 30-day period unless it runs again. Check the CronJob (suspended? its Jobs failing or not scheduled?) and its logs (${runbook}).`,
         ),
     ];
 }

@@ -137,7 +137,8 @@ function namespacePeer(namespace: string): NetworkPolicyPeerValues {
  * - every pod in the External Secrets Operator's namespace (the local ClusterSecretStore);
  * - the other Vault servers, to the API port (`retry_join`) and the cluster port (Raft's own
  *   traffic, and standbys forwarding requests to the leader);
- * - the pods of {@link VaultNetworkPolicyArgs.extraPodSelectors} in Vault's namespace (the snapshot job);
+ * - the pods of {@link VaultNetworkPolicyArgs.extraPodSelectors} in Vault's namespace (the snapshot job,
+ *   the token renewer);
  * - the ingress controller, through which peer regions, operators and the Vault provider reach
  *   Vault: the pods of its namespace, and for Cilium a CiliumNetworkPolicy besides (below).
  *

@@ -6,6 +6,7 @@ import { isDnsSubdomain, isOwnNamespace } from "../common/predicates";
 import { VAULT_CHART } from "../common/versions";
 import { type MonitoringOptions, monitoringOptions } from "../monitoring/monitoringSpecs";
 import { SNAPSHOT_CRONJOB_NAME } from "../snapshots/snapshotSpecs";
+import { RENEWER_NAME } from "../token-renewal/renewalSpecs";
 import { vaultNetworkPolicies } from "./networkPolicy";
 import { type VaultServerOptions, admittedNamespaceProblems, vaultServerOptions } from "./serverOptions";
 import {
@@ -161,7 +162,8 @@ export class VaultServer extends pulumi.ComponentResource {
             ...(settings.ingressControllerNamespace === undefined
                 ? {}
                 : { ingressControllerNamespace: settings.ingressControllerNamespace }),
-            extraPodSelectors: [{ "app.kubernetes.io/name": SNAPSHOT_CRONJOB_NAME }],
+            // The snapshot job and the token renewer (each admitted whether or not the region runs it).
+            extraPodSelectors: [{ "app.kubernetes.io/name": SNAPSHOT_CRONJOB_NAME }, { "app.kubernetes.io/name": RENEWER_NAME }],
             ...(settings.monitoring.serviceMonitor ? { metricsNamespace: settings.monitoring.prometheusNamespace } : {}),
             labels: projectLabels("vault"),
         });

@@ -13,6 +13,7 @@ import { stringify } from "yaml";
 import type { OptionRow } from "../../components/common/options";
 import { METRICS_POLICY, metricsPolicyDocument } from "../../components/monitoring/monitoringSpecs";
 import { SNAPSHOT_POLICY, snapshotPolicyDocument } from "../../components/snapshots/snapshotSpecs";
+import { RENEWER_NAME, RENEWER_POLICY, RENEWER_ROLE, renewerPolicyDocument } from "../../components/token-renewal/renewalSpecs";
 import { type PolicyDocument, namespaceTemplate, policyDocument, policyName } from "../../components/vault-config/policies";
 import { NAMESPACE_SERVICE_ACCOUNTS, namespaceRole } from "../../components/vault-config/setupValues";
 import { SEAL_RULES } from "../../components/vault-server/seal";
@@ -130,6 +131,11 @@ function policyRows(): string[] {
         ],
         [SNAPSHOT_POLICY, snapshotPolicyDocument(), "the snapshot CronJob (role `raft-snapshot`, service account `vault-snapshot`)"],
         [METRICS_POLICY, metricsPolicyDocument(), "Prometheus, with the metrics token (only with `monitoring.serviceMonitor` and authenticated metrics)"],
+        [
+            RENEWER_POLICY,
+            renewerPolicyDocument(),
+            `the token renewer CronJob (role \`${RENEWER_ROLE}\`, service account \`${RENEWER_NAME}\`), only in a region that issues long-lived tokens: it renews them by accessor and never sees them`,
+        ],
     ];
     return policies.flatMap(([name, document, who]) =>
         Object.entries((JSON.parse(document) as PolicyDocument).path).map(([at, rule]) => {
