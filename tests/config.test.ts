@@ -6,6 +6,9 @@ import { PROJECT, type ParseOptions, configRows, parseConfig as parseRaw, type P
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import { readProject, readStackConfig } from "../stack/projectFiles";
+import { applyConfigCommand } from "./support/pulumiConfigSet";
+import { keyPath } from "../stack/configMessages";
+import { valueAt } from "../components/common/options";
 
 const projectDir = path.resolve(__dirname, "..");
 
@@ -203,6 +206,51 @@ describe("config defaults", () => {
         expect(problems(parseConfig("region1", raw({ "openova-valt:domain": "example.org" })))).toEqual([
             'Invalid config for stack "region1": openova-valt:domain is under the namespace openova-valt, which this program does not read (did you mean openova-vault:domain?). Fix: pulumi config rm openova-valt:domain -s region1 && pulumi config set domain <value> -s region1',
         ]);
+    });
+
+    it("fixes a nested key under a misspelt project name with --path, and the fix gives config the program accepts", () => {
+        const given = raw({ "openova-vaul:vault.replicas": "5" });
+        const [line] = problems(parseConfig("region1", given));
+        expect(line).toBe(
+            'Invalid config for stack "region1": openova-vaul:vault.replicas is under the namespace openova-vaul, which this program does not read (did you mean openova-vault:vault.replicas?). Fix: pulumi config rm openova-vaul:vault.replicas -s region1 && pulumi config set --path vault.replicas <value> -s region1',
+        );
+        const fixed = line
+            .split("Fix: ")[1]
+            .split(" && ")
+            .reduce((config, command) => applyConfigCommand(config, PROJECT, command.replace("<value>", "5")), given);
+        expect(ok(parseConfig("region1", fixed)).resolved.vault.replicas).toBe(5);
+        // Without --path, the same command makes the flat key the program refuses.
+        expect(problems(parseConfig("region1", applyConfigCommand(given, PROJECT, "pulumi config set vault.replicas 5")))[0]).toContain(
+            "openova-vaul:vault.replicas is under the namespace openova-vaul",
+        );
+        expect(
+            problems(parseConfig("region1", applyConfigCommand(raw(), PROJECT, "pulumi config set vault.replicas 5 -s region1")))[0],
+        ).toContain("openova-vault:vault.replicas is a flat key, but vault is an object");
+    });
+
+    it("accepts every pulumi config set command the docs give (nested keys with --path), setting the key it names", () => {
+        const docs = ["README.md", ...fs.readdirSync(path.join(projectDir, "docs")).map((file) => path.join("docs", file))];
+        const commands = docs.flatMap((file) =>
+            [...fs.readFileSync(path.join(projectDir, file), "utf8").matchAll(/pulumi config set [^`\n]*/g)]
+                .map((m) => m[0].trim())
+                // Placeholders and elisions are for the reader to fill.
+                .filter((command) => !/<|\.\.\./.test(command))
+                .map((command) => [file, command] as const),
+        );
+        expect(commands.map(([file]) => file)).toContain(path.join("docs", "configuration.md"));
+        for (const [file, command] of commands) {
+            const [key, value] = command.split(" ").filter((word, i, all) => i > 2 && !word.startsWith("-") && all[i - 1] !== "-s");
+            const name = key.replace(`${PROJECT}:`, "");
+            const result = parseConfig("region1", applyConfigCommand(raw(), PROJECT, command), operator);
+            // A sibling the example leaves to another command (an object's required key) is not this command's problem.
+            const about = result.ok
+                ? []
+                : result.problems.filter((line) => line.includes(`${PROJECT}:${name} `) || / namespace /.test(line));
+            expect({ file, command, problems: about }).toEqual({ file, command, problems: [] });
+            if (result.ok) {
+                expect({ command, set: String(valueAt(result.config.resolved, keyPath(name))) }).toEqual({ command, set: value });
+            }
+        }
     });
 
     it("accepts an image tag pinned by digest", () => {
