@@ -10,6 +10,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { stringify } from "yaml";
+import { parseCommandLine } from "../../bootstrap/command";
 import type { OptionRow } from "../../components/common/options";
 import { SEAL_RULES } from "../../components/vault-server/seal";
 import { PROJECT, configRows } from "../../stack/config";
@@ -161,15 +162,21 @@ export function generatedFiles(): [string, string][] {
     ];
 }
 
-function main(argv: readonly string[]): number {
-    const check = argv.includes("--check");
-    const unknown = argv.filter((arg) => arg !== "--check");
-    if (unknown.length > 0) {
-        console.error(`error: unknown argument ${unknown.join(" ")}\nusage: npm run docs [-- --check]`);
-        return 2;
+const USAGE = "usage: npm run docs [-- --check]";
+
+/** Writes the generated files, or with `--check` says which are not current. @returns the exit code */
+export function main(argv: readonly string[]): number {
+    const values = parseCommandLine(
+        argv,
+        { check: { type: "boolean", default: false } },
+        USAGE,
+        `${USAGE}\n\nWrites docs/configuration.md, the config block of Pulumi.yaml and the generated sections of docs/*.md\nfrom the option schemas. With --check, writes nothing and exits 1 when one is not current.`,
+    );
+    if (typeof values === "number") {
+        return values;
     }
     const stale = generatedFiles().filter(([file, text]) => !fs.existsSync(file) || fs.readFileSync(file, "utf8") !== text);
-    if (check) {
+    if (values.check) {
         for (const [file] of stale) {
             console.error(`error: ${path.relative(ROOT, file)} is not current: run \`npm run docs\` and commit the result`);
         }
