@@ -4,6 +4,7 @@
  * references between synthesized stacks (secret outputs, `requireOutput`), secret redaction, odd stack
  * exports, engine URNs, and workers that hang or cannot report.
  */
+import * as pulumi from "@pulumi/pulumi";
 import { execFile } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import * as fs from "node:fs";
@@ -14,7 +15,7 @@ import { parseAllDocuments, parseDocument, stringify } from "yaml";
 import { validateEsoObjects } from "./support/esoSchema";
 import { chartValidator, loadChartSchema, undeclaredPaths } from "./support/vaultChartSchema";
 import { main } from "../tools/synth/cli";
-import { SDK_HOOKS, engineUrn } from "../tools/synth/mockRun";
+import { SDK_HOOKS, engineUrn, runProgram } from "../tools/synth/mockRun";
 import { REDACTED } from "../tools/synth/render";
 import { type CliRun, runCli } from "./support/cliRun";
 
@@ -1459,6 +1460,50 @@ describe("synth of a program that exports an entrypoint function", () => {
 describe("the synth's reach into the SDK", () => {
     it.each(SDK_HOOKS.map((hook) => [hook.name, hook] as const))("finds %s in the installed SDK", (_name, hook) => {
         expect(hook.present()).toBe(true);
+    });
+
+    it("takes effect: a registration goes through the patched Resource.callsites and debuggablePromise, which capture no stack trace", async () => {
+        const request = {
+            project: "entrypoint",
+            stack: "dev",
+            config: {},
+            secretKeys: [],
+            program: path.join(__dirname, "fixtures", "entrypoint", "index.ts"),
+            resolveStack: () => undefined,
+        };
+        await runProgram(request); // installs the hooks
+        const resource = pulumi.Resource as unknown as { callsites: () => unknown[] };
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- the module object whose export the synth replaces
+        const debuggable = require("@pulumi/pulumi/runtime/debuggable") as {
+            debuggablePromise: <T>(p: Promise<T>, ctx: unknown) => Promise<T>;
+        };
+        const patched = { callsites: resource.callsites, debuggablePromise: debuggable.debuggablePromise };
+        // The patches capture nothing: no callsites, the promise itself (no stack trace attached).
+        expect(patched.callsites()).toEqual([]);
+        const promise = Promise.resolve(1);
+        expect(patched.debuggablePromise(promise, "context")).toBe(promise);
+        expect(Object.getOwnPropertyNames(promise)).toEqual([]);
+        // And the SDK calls them where they are patched, so an SDK that captured its stack traces some
+        // other way (or bound its own reference to the function) fails here instead of slowing the synth.
+        const calls = { callsites: 0, debuggablePromise: 0 };
+        resource.callsites = () => {
+            calls.callsites++;
+            return patched.callsites();
+        };
+        debuggable.debuggablePromise = (p, ctx) => {
+            calls.debuggablePromise++;
+            return patched.debuggablePromise(p, ctx);
+        };
+        try {
+            const result = await runProgram(request);
+            expect(result.error).toBeUndefined();
+            expect(result.resources.map((r) => r.type)).toEqual(["kubernetes:core/v1:Namespace"]);
+        } finally {
+            resource.callsites = patched.callsites;
+            debuggable.debuggablePromise = patched.debuggablePromise;
+        }
+        expect(calls.callsites).toBeGreaterThan(0);
+        expect(calls.debuggablePromise).toBeGreaterThan(0);
     });
 });
 
