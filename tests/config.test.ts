@@ -2,13 +2,22 @@ import * as pulumi from "@pulumi/pulumi";
 import * as fc from "fast-check";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
-import { PROJECT, type ParseOptions, configRows, parseConfig as parseRaw, type ParseResult, type RegionConfig } from "../stack/config";
+import {
+    PROJECT,
+    type ParseOptions,
+    configRows,
+    parseConfig as parseRaw,
+    type ParseResult,
+    type RegionConfig,
+    stackOptions,
+} from "../stack/config";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import { readProject, readStackConfig } from "../stack/projectFiles";
 import { applyConfigCommand } from "./support/pulumiConfigSet";
 import { keyPath } from "../stack/configMessages";
-import { valueAt } from "../components/common/options";
+import { VALUES, docOf, either, listedValues, option, schemaAt, valueAt } from "../components/common/options";
+import { z } from "zod";
 
 const projectDir = path.resolve(__dirname, "..");
 
@@ -597,6 +606,45 @@ describe("config errors", () => {
         }
     });
 
+    it("says what is allowed for an option that lists its values from the schema alone, and refuses them written by hand", () => {
+        const level = option(z.enum(["debug", "info", "warn"]).default("info"), { description: "A level.", example: "info" });
+        expect(docOf(level).allowed).toBe("debug, info or warn");
+        expect(docOf(option(z.boolean().optional(), { description: "A switch.", example: "true" })).allowed).toBe("true or false");
+        const devices = option(z.array(z.enum(["file", "stdout"])).default([]), {
+            description: "Devices.",
+            allowed: `a list of ${VALUES}, each once`,
+            example: "[file]",
+        });
+        expect(docOf(devices).allowed).toBe("a list of file or stdout, each once");
+        expect(() => option(z.enum(["token", "jwt"]), { description: "Auth.", allowed: "token or jwt", example: "jwt" })).toThrow(
+            "its schema lists its values (token, jwt): leave allowed out, or write {values} where they go",
+        );
+        expect(() => option(z.string(), { description: "A name.", example: "x" })).toThrow(
+            "its schema lists no values, so say what is allowed",
+        );
+        // What an error says of a wrong value is that same text.
+        expect(problems(parseConfig("region1", raw({ vault: { logLevel: "verbose" } })))[0]).toContain(
+            'openova-vault:vault.logLevel is "verbose", but it must be trace, debug, info, warn or error.',
+        );
+    });
+
+    it("documents every option that lists its values with exactly those values, taken from its schema", () => {
+        const listed = configRows().flatMap((row) => {
+            const schema = schemaAt(stackOptions, keyPath(row.key.replace(/\[\]/g, "[0]")));
+            const values = schema === undefined ? undefined : listedValues(schema);
+            return values === undefined ? [] : [{ key: row.key, values, allowed: row.allowed }];
+        });
+        expect(listed.map((row) => row.key)).toEqual(
+            expect.arrayContaining(["vault.logLevel", "peerAuth", "vault.seal.type", "replicatedSecrets[].mode", "vault.auditDevices"]),
+        );
+        for (const row of listed) {
+            expect({ key: row.key, allowed: row.allowed }).toEqual({
+                key: row.key,
+                allowed: expect.stringContaining(either(row.values)) as unknown,
+            });
+        }
+    });
+
     it("lists exactly the documented keys as the known ones", () => {
         const [line] = problems(parseConfig("region1", raw({ vault: { nope: 1 } })));
         const nested = configRows()
@@ -889,7 +937,7 @@ describe("security options", () => {
         [
             "an empty audit device list",
             { vault: { auditDevices: [] } },
-            "openova-vault:vault.auditDevices is [], but it must be a list of file and/or stdout, each once",
+            "openova-vault:vault.auditDevices is [], but it must be a list of file or stdout, each once",
         ],
         [
             "a snapshot schedule that is not cron",

@@ -64,7 +64,6 @@ export const regionFields = {
     peerAuth: option(z.enum(PEER_AUTH_MODES).default("token"), {
         description:
             "How a region's ESO logs in to a peer's Vault: a token the peer issues (orphan, periodic, push-only), or the region's own service-account token, checked by a JWT mount per peer (nothing secret crosses between stacks; every stack then sets serviceAccountIssuer).",
-        allowed: "token or jwt",
         example: "jwt",
         projectWide: true,
     }),
@@ -75,7 +74,6 @@ export const regionFields = {
                 install: option(z.boolean().default(true), {
                     description:
                         "Install ESO with this stack. With false, the cluster must already run ESO 2.x (CRDs at external-secrets.io/v1) as Helm release external-secrets in `namespace`.",
-                    allowed: "true or false",
                     example: "true",
                 }),
             })
