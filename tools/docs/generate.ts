@@ -13,7 +13,8 @@ import { stringify } from "yaml";
 import { parseCommandLine } from "../../bootstrap/command";
 import type { OptionRow } from "../../components/common/options";
 import { SEAL_RULES } from "../../components/vault-server/seal";
-import { PROJECT, configRows } from "../../stack/config";
+import { PROJECT, configRows, parseConfig } from "../../stack/config";
+import { readProject, readStackConfig } from "../../stack/projectFiles";
 import { keyPath, setCommand } from "../../stack/configMessages";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -114,8 +115,31 @@ export function pulumiYaml(current: string, rows: readonly OptionRow[]): string 
 
 const code = (names: readonly string[]) => names.map((name) => `\`${name}\``).join(", ");
 
+/**
+ * What the program prints for a bad value in region1's committed config, as the lines of a code
+ * block: the real messages, each from one run of the config's validation with `vault` changed so.
+ */
+function configErrorExamples(...vaultChanges: Record<string, unknown>[]): string {
+    const project = readProject(ROOT);
+    const base = readStackConfig(project, "region1").config;
+    const vaultKey = `${PROJECT}:vault`;
+    const vault = JSON.parse(base[vaultKey] ?? "{}") as Record<string, unknown>;
+    const lines = vaultChanges.flatMap((change) => {
+        const result = parseConfig("region1", { ...base, [vaultKey]: JSON.stringify({ ...vault, ...change }) }, {
+            readFile: (file) => fs.readFileSync(path.resolve(project.dir, file), "utf8"),
+        });
+        if (result.ok) {
+            throw new Error(`the config example ${JSON.stringify(change)} is accepted: it shows no error`);
+        }
+        return result.problems.map((problem) => `error: ${problem}`);
+    });
+    return ["```", ...lines, "```"].join("\n");
+}
+
 /** The generated sections of docs, by name. */
 export const SECTIONS: Readonly<Record<string, () => string>> = {
+    /** A wrong value and a misspelt key in a stack's config, as the program refuses them. */
+    "config-errors": () => configErrorExamples({ replicas: 4 }, { replica: 3 }),
     /** Per auto-unseal type: its parameters, its Secret's keys, its workload identity (the seal's own rules). */
     "seal-table": () =>
         [
