@@ -39,7 +39,6 @@ export const stackOptions = options({
     vaultInitialized: option(z.boolean().default(false), {
         description:
             "Whether this region's Vault is initialized and unsealed. Until it is true the stack deploys only the servers and ESO; once true, it configures Vault through the Vault provider, with the admin token from `VAULT_TOKEN`.",
-        allowed: "true or false",
         example: "true",
     }),
     vaultAddress: option(text(isVaultAddress).optional(), {
@@ -71,7 +70,7 @@ export const stackOptions = options({
                     initialValue: option(z.enum(INITIAL_VALUES).optional(), {
                         description:
                             "The first value, created once in the home region if the secret does not exist: `generate` (ESO's Password generator; never in state) or `config` (from initialValues.<name>).",
-                        allowed: "generate (with exactly one key) or config; vault-written only",
+                        allowed: "{values}; generate with exactly one key; vault-written only",
                         example: "generate",
                         defaultText: "none",
                     }),

@@ -18,6 +18,7 @@ import { type VaultRegionArgs, VaultRegion } from "../components/region/vaultReg
 import { type ReplicatedSecretArgs, ReplicatedSecret } from "../components/replication/replicatedSecret";
 import { SAFE_PASSWORD_SYMBOLS, passwordGeneratorName } from "../components/replication/replicationSpecs";
 import { vaultServerOptions } from "../components/vault-server/serverOptions";
+import { VaultServer, hostOption } from "../components/vault-server/vaultServer";
 import { type VaultHelmValues, serverSettings, vaultHelmValues } from "../components/vault-server/serverValues";
 import { parseVaultPolicy } from "./support/vaultHcl";
 import { type RecordedResource, type RunRequest, type RunResult, runProgram } from "../tools/synth/mockRun";
@@ -231,7 +232,7 @@ describe("VaultRegion", () => {
             "Vault's own namespace, but the External Secrets Operator needs its own",
         ],
         ["an even number of servers", { vault: { replicas: 2 } }, "vault.replicas", "is 2, but it must be an odd whole number"],
-        ["no audit device", { vault: { auditDevices: [] } }, "vault.auditDevices", "is [], but it must be a list of file and/or stdout"],
+        ["no audit device", { vault: { auditDevices: [] } }, "vault.auditDevices", "is [], but it must be a list of file or stdout"],
         [
             "a snapshot count of 0",
             { vault: { snapshots: { retain: 0 } } },
@@ -350,6 +351,21 @@ describe("VaultServer", () => {
                 ),
             ),
         });
+    });
+
+    it("checks a plain host once, with its other args, not again as an Output", async () => {
+        const parse = jest.spyOn(hostOption, "safeParse");
+        try {
+            const run = await declareOk("plain-host", () => ({ host: new VaultServer("v", { host: "vault.east.example.net" }).host }));
+            expect(run.outputs.host.value).toBe("vault.east.example.net");
+            expect(parse).not.toHaveBeenCalled();
+            // A bad plain host is refused with the args, before anything is registered.
+            const refused = await declare("plain-host-bad", () => void new VaultServer("v", { host: "Vault_East" }));
+            expect(refusedProperties(refused)).toEqual([{ propertyPath: "host", reason: 'is "Vault_East", but it must be a DNS name' }]);
+            expect(refused.resources).toEqual([]);
+        } finally {
+            parse.mockRestore();
+        }
     });
 
     it("declares its certificate before the chart, whose pods mount it", () => {

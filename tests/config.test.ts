@@ -2,11 +2,23 @@ import * as pulumi from "@pulumi/pulumi";
 import * as fc from "fast-check";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
-import { PROJECT, type ParseOptions, configRows, parseConfig as parseRaw, type ParseResult, type RegionConfig } from "../stack/config";
+import {
+    PROJECT,
+    type ParseOptions,
+    configRows,
+    parseConfig as parseRaw,
+    type ParseResult,
+    type RegionConfig,
+    stackOptions,
+} from "../stack/config";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import { readProject, readStackConfig } from "../stack/projectFiles";
 import { SAFE_PASSWORD_SYMBOLS } from "../components/replication/replicationSpecs";
+import { applyConfigCommand } from "./support/pulumiConfigSet";
+import { keyPath } from "../stack/configMessages";
+import { VALUES, docOf, either, listedValues, option, schemaAt, valueAt } from "../components/common/options";
+import { z } from "zod";
 
 const projectDir = path.resolve(__dirname, "..");
 
@@ -210,6 +222,63 @@ describe("config defaults", () => {
         expect(problems(parseConfig("region1", raw({ "openova-valt:domain": "example.org" })))).toEqual([
             'Invalid config for stack "region1": openova-valt:domain is under the namespace openova-valt, which this program does not read (did you mean openova-vault:domain?). Fix: pulumi config rm openova-valt:domain -s region1 && pulumi config set domain <value> -s region1',
         ]);
+    });
+
+    it("fixes a nested key under a misspelt project name with --path, and the fix gives config the program accepts", () => {
+        const given = raw({ "openova-vaul:vault.replicas": "5" });
+        const [line] = problems(parseConfig("region1", given));
+        expect(line).toBe(
+            'Invalid config for stack "region1": openova-vaul:vault.replicas is under the namespace openova-vaul, which this program does not read (did you mean openova-vault:vault.replicas?). Fix: pulumi config rm openova-vaul:vault.replicas -s region1 && pulumi config set --path vault.replicas <value> -s region1',
+        );
+        const fixed = line
+            .split("Fix: ")[1]
+            .split(" && ")
+            .reduce((config, command) => applyConfigCommand(config, PROJECT, command.replace("<value>", "5")), given);
+        expect(ok(parseConfig("region1", fixed)).resolved.vault.replicas).toBe(5);
+        // Without --path, the same command makes the flat key the program refuses.
+        expect(problems(parseConfig("region1", applyConfigCommand(given, PROJECT, "pulumi config set vault.replicas 5")))[0]).toContain(
+            "openova-vaul:vault.replicas is under the namespace openova-vaul",
+        );
+        expect(
+            problems(parseConfig("region1", applyConfigCommand(raw(), PROJECT, "pulumi config set vault.replicas 5 -s region1")))[0],
+        ).toContain("openova-vault:vault.replicas is a flat key, but vault is an object");
+    });
+
+    it("accepts every pulumi config set command the docs give (nested keys with --path), setting the key it names", () => {
+        const docs = ["README.md", ...fs.readdirSync(path.join(projectDir, "docs")).map((file) => path.join("docs", file))];
+        // Each set command, after the rm commands before it in the same code block (a block is run in order).
+        const commands = docs.flatMap((file) =>
+            fs
+                .readFileSync(path.join(projectDir, file), "utf8")
+                .split(/^```/m)
+                .flatMap((block) => {
+                    const removals: string[] = [];
+                    return [...block.matchAll(/pulumi config (set|rm) [^`\n#]*/g)].flatMap((m) => {
+                        const command = m[0].trim();
+                        if (m[1] === "rm") {
+                            removals.push(command);
+                            return [];
+                        }
+                        // Placeholders and elisions are for the reader to fill.
+                        return /<|\.\.\./.test(command) ? [] : [[file, command, [...removals]] as const];
+                    });
+                }),
+        );
+        expect(commands.map(([file]) => file)).toContain(path.join("docs", "configuration.md"));
+        for (const [file, command, removals] of commands) {
+            const [key, value] = command.split(" ").filter((word, i, all) => i > 2 && !word.startsWith("-") && all[i - 1] !== "-s");
+            const name = key.replace(`${PROJECT}:`, "");
+            const before = removals.reduce((config, removal) => applyConfigCommand(config, PROJECT, removal), raw());
+            const result = parseConfig("region1", applyConfigCommand(before, PROJECT, command), operator);
+            // A sibling the example leaves to another command (an object's required key) is not this command's problem.
+            const about = result.ok
+                ? []
+                : result.problems.filter((line) => line.includes(`${PROJECT}:${name} `) || / namespace /.test(line));
+            expect({ file, command, problems: about }).toEqual({ file, command, problems: [] });
+            if (result.ok) {
+                expect({ command, set: String(valueAt(result.config.resolved, keyPath(name))) }).toEqual({ command, set: value });
+            }
+        }
     });
 
     it("accepts an image tag pinned by digest", () => {
@@ -556,6 +625,45 @@ describe("config errors", () => {
         }
     });
 
+    it("says what is allowed for an option that lists its values from the schema alone, and refuses them written by hand", () => {
+        const level = option(z.enum(["debug", "info", "warn"]).default("info"), { description: "A level.", example: "info" });
+        expect(docOf(level).allowed).toBe("debug, info or warn");
+        expect(docOf(option(z.boolean().optional(), { description: "A switch.", example: "true" })).allowed).toBe("true or false");
+        const devices = option(z.array(z.enum(["file", "stdout"])).default([]), {
+            description: "Devices.",
+            allowed: `a list of ${VALUES}, each once`,
+            example: "[file]",
+        });
+        expect(docOf(devices).allowed).toBe("a list of file or stdout, each once");
+        expect(() => option(z.enum(["token", "jwt"]), { description: "Auth.", allowed: "token or jwt", example: "jwt" })).toThrow(
+            "its schema lists its values (token, jwt): leave allowed out, or write {values} where they go",
+        );
+        expect(() => option(z.string(), { description: "A name.", example: "x" })).toThrow(
+            "its schema lists no values, so say what is allowed",
+        );
+        // What an error says of a wrong value is that same text.
+        expect(problems(parseConfig("region1", raw({ vault: { logLevel: "verbose" } })))[0]).toContain(
+            'openova-vault:vault.logLevel is "verbose", but it must be trace, debug, info, warn or error.',
+        );
+    });
+
+    it("documents every option that lists its values with exactly those values, taken from its schema", () => {
+        const listed = configRows().flatMap((row) => {
+            const schema = schemaAt(stackOptions, keyPath(row.key.replace(/\[\]/g, "[0]")));
+            const values = schema === undefined ? undefined : listedValues(schema);
+            return values === undefined ? [] : [{ key: row.key, values, allowed: row.allowed }];
+        });
+        expect(listed.map((row) => row.key)).toEqual(
+            expect.arrayContaining(["vault.logLevel", "peerAuth", "vault.seal.type", "replicatedSecrets[].mode", "vault.auditDevices"]),
+        );
+        for (const row of listed) {
+            expect({ key: row.key, allowed: row.allowed }).toEqual({
+                key: row.key,
+                allowed: expect.stringContaining(either(row.values)) as unknown,
+            });
+        }
+    });
+
     it("lists exactly the documented keys as the known ones", () => {
         const [line] = problems(parseConfig("region1", raw({ vault: { nope: 1 } })));
         const nested = configRows()
@@ -877,7 +985,7 @@ describe("security options", () => {
         [
             "an empty audit device list",
             { vault: { auditDevices: [] } },
-            "openova-vault:vault.auditDevices is [], but it must be a list of file and/or stdout, each once",
+            "openova-vault:vault.auditDevices is [], but it must be a list of file or stdout, each once",
         ],
         [
             "a snapshot schedule that is not cron",

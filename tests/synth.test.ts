@@ -5,6 +5,7 @@
  * exports, engine URNs, and workers that hang or cannot report.
  */
 import { parseVaultPolicy } from "./support/vaultHcl";
+import * as pulumi from "@pulumi/pulumi";
 import { execFile } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import * as fs from "node:fs";
@@ -15,7 +16,7 @@ import { parseAllDocuments, parseDocument, stringify } from "yaml";
 import { validateEsoObjects } from "./support/esoSchema";
 import { chartValidator, loadChartSchema, undeclaredPaths } from "./support/vaultChartSchema";
 import { main } from "../tools/synth/cli";
-import { SDK_HOOKS, engineUrn } from "../tools/synth/mockRun";
+import { SDK_HOOKS, engineUrn, runProgram } from "../tools/synth/mockRun";
 import { REDACTED } from "../tools/synth/render";
 import { type TlsReloaderContainer, tlsReloaderProbeScript, tlsReloaderScript } from "../components/vault-server/tlsReload";
 import { type CliRun, runCli } from "./support/cliRun";
@@ -1454,17 +1455,22 @@ describe("synth across stacks", () => {
             expect(both.stdout).toContain("reads outputs of: a (program ran 2 time(s))");
         });
 
-        it("runs the stack that cost least last time first, so the run a later pass repeats is the cheap one; what it writes is the same", async () => {
-            const hinted = tempDir();
-            // As if b's last resources.json were the smaller.
-            fs.mkdirSync(path.join(hinted, "a"));
-            fs.writeFileSync(path.join(hinted, "a", "resources.json"), "x".repeat(1000));
-            fs.mkdirSync(path.join(hinted, "b"));
-            fs.writeFileSync(path.join(hinted, "b", "resources.json"), "x");
-            const run = await synth("--project", fixture, "--out", hinted, "--stack", "a", "--stack", "b");
+        it("runs them in name order whatever an earlier synth left in --out, so a fresh directory runs what a used one does", async () => {
+            const used = tempDir();
+            // An earlier synth's files, b's much the smaller: nothing in them changes the order.
+            fs.mkdirSync(path.join(used, "a"));
+            fs.writeFileSync(path.join(used, "a", "resources.json"), "x".repeat(1000));
+            fs.mkdirSync(path.join(used, "b"));
+            fs.writeFileSync(path.join(used, "b", "resources.json"), "x");
+            const run = await synth("--project", fixture, "--out", used, "--stack", "b", "--stack", "a");
             expect(run.code).toBe(0);
-            expect(run.stderr.split("\n").find((line) => line.startsWith("synth: ran"))).toMatch(/^synth: ran b: /);
-            expect(filesUnder(hinted)).toEqual(filesUnder(bothOut));
+            const ran = (r: Run) =>
+                r.stderr
+                    .split("\n")
+                    .filter((line) => line.startsWith("synth: ran"))
+                    .map((line) => line.replace(/: \d+ resources.*$/, ""));
+            expect(ran(run)).toEqual(ran(both));
+            expect(filesUnder(used)).toEqual(filesUnder(bothOut));
         });
 
         it("runs a stack again only when an output it read has changed, not for the others", async () => {
@@ -1647,6 +1653,50 @@ describe("synth of a program that exports an entrypoint function", () => {
 describe("the synth's reach into the SDK", () => {
     it.each(SDK_HOOKS.map((hook) => [hook.name, hook] as const))("finds %s in the installed SDK", (_name, hook) => {
         expect(hook.present()).toBe(true);
+    });
+
+    it("takes effect: a registration goes through the patched Resource.callsites and debuggablePromise, which capture no stack trace", async () => {
+        const request = {
+            project: "entrypoint",
+            stack: "dev",
+            config: {},
+            secretKeys: [],
+            program: path.join(__dirname, "fixtures", "entrypoint", "index.ts"),
+            resolveStack: () => undefined,
+        };
+        await runProgram(request); // installs the hooks
+        const resource = pulumi.Resource as unknown as { callsites: () => unknown[] };
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- the module object whose export the synth replaces
+        const debuggable = require("@pulumi/pulumi/runtime/debuggable") as {
+            debuggablePromise: <T>(p: Promise<T>, ctx: unknown) => Promise<T>;
+        };
+        const patched = { callsites: resource.callsites, debuggablePromise: debuggable.debuggablePromise };
+        // The patches capture nothing: no callsites, the promise itself (no stack trace attached).
+        expect(patched.callsites()).toEqual([]);
+        const promise = Promise.resolve(1);
+        expect(patched.debuggablePromise(promise, "context")).toBe(promise);
+        expect(Object.getOwnPropertyNames(promise)).toEqual([]);
+        // And the SDK calls them where they are patched, so an SDK that captured its stack traces some
+        // other way (or bound its own reference to the function) fails here instead of slowing the synth.
+        const calls = { callsites: 0, debuggablePromise: 0 };
+        resource.callsites = () => {
+            calls.callsites++;
+            return patched.callsites();
+        };
+        debuggable.debuggablePromise = (p, ctx) => {
+            calls.debuggablePromise++;
+            return patched.debuggablePromise(p, ctx);
+        };
+        try {
+            const result = await runProgram(request);
+            expect(result.error).toBeUndefined();
+            expect(result.resources.map((r) => r.type)).toEqual(["kubernetes:core/v1:Namespace"]);
+        } finally {
+            resource.callsites = patched.callsites;
+            debuggable.debuggablePromise = patched.debuggablePromise;
+        }
+        expect(calls.callsites).toBeGreaterThan(0);
+        expect(calls.debuggablePromise).toBeGreaterThan(0);
     });
 });
 

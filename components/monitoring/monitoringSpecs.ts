@@ -46,19 +46,17 @@ export const monitoringOptions = options({
     unauthenticatedMetrics: option(z.boolean().default(false), {
         description:
             "Let anyone who reaches Vault's API read `/v1/sys/metrics` without a token (the listener's `unauthenticated_metrics_access`). When false, Prometheus presents a token that can read the metrics only.",
-        allowed: "true or false",
         example: "false",
     }),
     serviceMonitor: option(z.boolean().default(false), {
         description:
             "ServiceMonitors for Vault's active server (verifying its certificate) and for ESO. Needs the Prometheus Operator's CRDs.",
-        allowed: "true or false",
         example: "true",
     }),
     prometheusRules: option(z.boolean().default(false), {
         description:
             "A PrometheusRule with the alerts: a Vault server sealed or down, no active server, failing audit devices, a certificate reloader not ready, a store not Ready, a PushSecret failing, an ExternalSecret not synced, a failed snapshot, token renewal failing or stalled.",
-        allowed: "true or false (needs the Prometheus Operator's CRDs)",
+        allowed: "{values} (true needs the Prometheus Operator's CRDs)",
         example: "true",
     }),
     prometheusNamespace: option(text(isDnsLabel).default("monitoring"), {

@@ -65,7 +65,6 @@ export const regionFields = {
     peerAuth: option(z.enum(PEER_AUTH_MODES).default("jwt"), {
         description:
             "How a region's ESO logs in to a peer's Vault. jwt: with its own short-lived service-account token, checked by a JWT mount per peer (nothing secret crosses between stacks and nothing needs renewing; every stack sets serviceAccountIssuer). token: with a token the peer issues (push-only, periodic, renewed by the issuing region's token renewer, rotated within its one-year maximum lifetime).",
-        allowed: "jwt or token",
         example: "jwt",
         projectWide: true,
     }),
@@ -83,7 +82,6 @@ export const regionFields = {
                 install: option(z.boolean().default(true), {
                     description:
                         "Install ESO with this stack. With false, the cluster must already run ESO 2.x (CRDs at external-secrets.io/v1) as Helm release external-secrets in `namespace`.",
-                    allowed: "true or false",
                     example: "true",
                 }),
             })

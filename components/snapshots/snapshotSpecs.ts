@@ -132,7 +132,6 @@ export function cronScheduleProblem(schedule: string): string | undefined {
 export const raftSnapshotOptions = options({
     enabled: option(z.boolean().default(true), {
         description: "Take scheduled Raft snapshots (an hourly CronJob with a snapshot-only Vault role).",
-        allowed: "true or false",
         example: "true",
     }),
     schedule: option(

@@ -94,7 +94,7 @@ export const auditDevicesOption = option(
     {
         description:
             "Audit devices of the region's Vault: a file on the audit volume (`/vault/audit/vault-audit.log`, mode 0600) and the container's stdout.",
-        allowed: "a list of file and/or stdout, each once (Vault runs unaudited without one)",
+        allowed: "a list of {values}, each once (Vault runs unaudited without one)",
         example: "[file, stdout]",
     },
 );

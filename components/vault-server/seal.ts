@@ -116,7 +116,6 @@ export const sealOptions = options({
     type: option(oneOf(SEAL_TYPES).default("shamir"), {
         description:
             "How the servers are unsealed: `shamir` (operators type key shares after every restart) or an auto-unseal seal through a key management service: `awskms`, `gcpckms`, `azurekeyvault` or `transit`.",
-        allowed: SEAL_TYPES.join(", "),
         example: "awskms",
     }),
     parameters: option(z.record(z.string(), z.string()).optional(), {
@@ -134,7 +133,6 @@ export const sealOptions = options({
     credentials: option(oneOf(SEAL_CREDENTIAL_SOURCES).optional(), {
         description:
             "Where the KMS credentials come from: a Secret in Vault's namespace, or the platform's workload identity. Required for every type but shamir.",
-        allowed: "secret or workload-identity",
         example: "workload-identity",
         defaultText: "(required for auto-unseal)",
     }),

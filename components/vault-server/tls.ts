@@ -40,12 +40,10 @@ export const tlsOptions = options({
     source: option(oneOf(TLS_SOURCES).default("cert-manager"), {
         description:
             "Where the servers' certificate comes from: `cert-manager` (a Certificate from the issuer below), `secret` (a `kubernetes.io/tls` Secret in Vault's namespace with `tls.crt`, `tls.key` and `ca.crt`), or `none` (plain HTTP, only with allowPlaintext).",
-        allowed: "cert-manager, secret or none",
         example: "cert-manager",
     }),
     issuerKind: option(oneOf(ISSUER_KINDS).optional(), {
         description: "The cert-manager issuer's kind (source cert-manager).",
-        allowed: "ClusterIssuer or Issuer",
         example: "ClusterIssuer",
         defaultText: DEFAULT_ISSUER.kind,
     }),
@@ -65,7 +63,7 @@ export const tlsOptions = options({
     allowPlaintext: option(z.boolean().optional(), {
         description:
             "Must be true with source none: a deliberate acknowledgement that tokens and secrets then cross the network in plaintext.",
-        allowed: "true, and only with source none",
+        allowed: "{values}; true only with source none",
         example: "true",
         defaultText: "false",
     }),

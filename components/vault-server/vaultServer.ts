@@ -98,7 +98,7 @@ export class VaultServer extends pulumi.ComponentResource {
         super("openova:vault:VaultServer", name, {}, opts);
         const settings = serverSettings(parsed.server, "", parsed.monitoring);
         this.settings = settings;
-        this.host = checkedInput("VaultServer", "host", hostOption, args.host);
+        this.host = checkedInput("VaultServer", "host", hostOption, parsed.host);
 
         const namespace = new k8s.core.v1.Namespace(
             `${name}-namespace`,
