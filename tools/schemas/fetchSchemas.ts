@@ -11,13 +11,22 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseCommandLine, runCommand } from "../../bootstrap/command";
-import { VAULT_CHART } from "../../components/common/versions";
+import { ENGINES, type Engine, ENGINE_FACTS } from "../../components/common/engine";
 
 /** Where the tests read the schemas. */
 export const SCHEMA_CACHE = path.resolve(__dirname, "..", "..", ".cache", "schemas");
 
-/** Every schema the tests need: file name, where it comes from, its sha256. */
-export const SCHEMAS = [{ file: `vault-helm-${VAULT_CHART.version}.values.schema.json`, ...VAULT_CHART.valuesSchema }] as const;
+/** The file name of an engine's chart schema: `vault-helm-0.34.1.values.schema.json`, `openbao-helm-0.29.2.values.schema.json`. */
+export function chartSchemaFile(engine: Engine): string {
+    const chart = ENGINE_FACTS[engine].chart;
+    return `${chart.chart}-helm-${chart.version}.values.schema.json`;
+}
+
+/** Every schema the tests need (each engine's chart): file name, where it comes from, its sha256. */
+export const SCHEMAS: readonly { readonly file: string; readonly url: string; readonly sha256: string }[] = ENGINES.map((engine) => ({
+    file: chartSchemaFile(engine),
+    ...ENGINE_FACTS[engine].chart.valuesSchema,
+}));
 
 const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
 
