@@ -5,6 +5,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { engineOption } from "../common/engine";
 import { input, option, options, ruleIssue, text, rules } from "../common/options";
 import { isDnsLabel, isDnsSubdomain } from "../common/predicates";
 import { vaultHost } from "../common/topology";
@@ -68,6 +69,7 @@ export const regionFields = {
         example: "jwt",
         projectWide: true,
     }),
+    engine: engineOption,
     peerTokenGenerations: option(z.record(text(isDnsLabel), tokenGeneration).default({}), {
         description:
             "With peerAuth token: per peer region, the generation of the token this region issues it. Raising one issues a new token beside the old one, which stays valid (no longer renewed) for up to its 30-day period; the peer's next pulumi up switches to the new one. The yearly rotation the token's maximum lifetime asks for (an alert says when).",
