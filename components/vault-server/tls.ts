@@ -50,7 +50,7 @@ export const tlsOptions = options({
     }),
     issuerName: option(text(isDnsSubdomain).optional(), {
         description:
-            "The cert-manager issuer that signs the servers' certificate (source cert-manager). It must sign in-cluster names (`*.vault-internal`, `vault-active.<namespace>.svc`), so it is a private CA, not a public ACME issuer.",
+            "The cert-manager issuer that signs the servers' certificate (source cert-manager). It must sign in-cluster names (`*.vault-internal`, `vault-active.<namespace>.svc`; `openbao-` with OpenBao), so it is a private CA, not a public ACME issuer.",
         allowed: "a Kubernetes object name",
         example: "vault-ca-issuer",
         defaultText: DEFAULT_ISSUER.name,
