@@ -9,7 +9,7 @@ import { parseConfig } from "../stack/config";
 import { closest } from "../components/common/spelling";
 import { parseCommandLine, runCommand } from "./command";
 import { ProjectError, readProject, readStackConfig } from "../stack/projectFiles";
-import { type Engine, engineFacts } from "../components/common/engine";
+import { type Engine, ENGINE_FACTS, engineFacts } from "../components/common/engine";
 import type { SealType } from "../components/vault-server/seal";
 import { aProduct, keptRootTokenAdvice, newAdminTokenHint, productOf } from "./engineWords";
 import { KubernetesClusters, type RegionCluster } from "./kubernetes";
@@ -378,7 +378,7 @@ export function summary(report: BootstrapReport): string[] {
     const product = productOf((all.length > 0 ? all : [""]).map(engineOf));
     const revoked = report.revokedRootTokens.map(engineOf);
     const kept = report.keptRootTokens ?? [];
-    const vaults = product === "Vault" ? "Vaults" : `${product} clusters`;
+    const vaults = product === ENGINE_FACTS.vault.product ? "Vaults" : `${product} clusters`;
     return [
         "",
         `Stacks created: ${list(report.created)}. ${vaults} initialized: ${list(report.initialized)}; unsealed: ${list(report.unsealed)}${report.autoUnsealed.length > 0 ? `; unsealed themselves (auto-unseal): ${list(report.autoUnsealed)}` : ""}.`,
