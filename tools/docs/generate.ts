@@ -211,14 +211,16 @@ export function withSections(text: string): string {
     });
 }
 
-/** The docs with generated sections. */
+/** The README and the docs with generated sections. */
 function docsWithSections(): string[] {
     const dir = path.join(ROOT, "docs");
-    return fs
-        .readdirSync(dir)
-        .filter((file) => file.endsWith(".md") && file !== "configuration.md")
-        .map((file) => path.join(dir, file))
-        .filter((file) => fs.readFileSync(file, "utf8").includes("<!-- generated: "));
+    return [
+        path.join(ROOT, "README.md"),
+        ...fs
+            .readdirSync(dir)
+            .filter((file) => file.endsWith(".md") && file !== "configuration.md")
+            .map((file) => path.join(dir, file)),
+    ].filter((file) => fs.readFileSync(file, "utf8").includes("<!-- generated: "));
 }
 
 /** Every generated file and what it should hold. */
