@@ -691,3 +691,38 @@ describe("the operators' PGP keys (GnuPG in batch mode)", () => {
         expect(keyParameters("n", "e@x")).toContain("%no-protection\n");
     });
 });
+
+describe("docs/e2e.md", () => {
+    const doc = fs.readFileSync(path.join(ROOT, "docs", "e2e.md"), "utf8");
+
+    it("describes every step, in the lane's order, and says the lane has not run and its figures are not the model's", () => {
+        const rows = [...doc.matchAll(/^\| `([a-z-]+)` \|/gm)].map((m) => m[1]);
+        expect(rows).toEqual(STEPS.map((s) => s.name));
+        expect(doc).toContain("**It has not run yet.**");
+        expect(doc).toContain("**Its figures come from the lane, not from the model.**");
+    });
+
+    it("states the lane's key shares and ports as the code has them", () => {
+        const words = ["zero", "one", "two", "three", "four", "five"];
+        expect(doc).toContain(`one per unseal key share (${words[KEY_SHARES]}, ${words[KEY_THRESHOLD]} needed)`);
+        expect(doc).toContain(`${words[KEY_SHARES + 1].replace(/^./, (c) => c.toUpperCase())} RSA keys`);
+        expect(doc).toContain(`\`${providerVaultAddress(["a", "b"], "a")}\` (region 1) or \`${vaultPort(["a", "b"], "b")}\` (region 2)`);
+    });
+
+    it("states the bounds the model computes for the default intervals", () => {
+        const [vault, cluster] = writePlan(
+            (["vault-written", "cluster-written"] as const).map((mode) => ({
+                name: mode,
+                namespace: "ns",
+                mode,
+                home: "a",
+                pullInterval: "30s",
+                pushInterval: "30s",
+            })),
+            ["a", "b"],
+        );
+        expect(doc).toContain(
+            `${(vault.bound?.ms ?? 0) / 1000} s for \`vault-written\` and ${(cluster.bound?.ms ?? 0) / 1000} s for \`cluster-written\``,
+        );
+    });
+});
