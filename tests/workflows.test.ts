@@ -10,7 +10,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseDocument } from "yaml";
-import { SCRIPTS, STEPS } from "../tools/e2e/steps";
+import { workDir } from "../tools/e2e/names";
+import { parseLaneArgs, SCRIPTS, STEPS } from "../tools/e2e/steps";
 import { main as synthDiff } from "../tools/synthDiff/cli";
 import { SYNTH_DIFF_MARKER } from "../tools/synthDiff/diff";
 
@@ -324,7 +325,10 @@ describe("e2e.yml", () => {
         }
         const upload = job.steps.find((s) => s.uses?.startsWith("actions/upload-artifact@"));
         expect(upload?.if).toBe("always()");
-        expect(upload?.with).toMatchObject({ path: ".e2e/report/", "include-hidden-files": true });
+        // The report directory of the lane's default work directory, in the checkout.
+        const args = parseLaneArgs([], { repoDir: ROOT, env: {} }, { out: () => undefined, err: () => undefined });
+        const report = typeof args === "number" ? "" : workDir(args.workDir).report;
+        expect(upload?.with).toMatchObject({ path: `${path.relative(ROOT, report)}/`, "include-hidden-files": true });
         expect(job.steps.indexOf(upload as Step)).toBe(job.steps.length - 1);
     });
 
