@@ -193,6 +193,20 @@ export class VaultClient {
         return auth.client_token;
     }
 
+    /**
+     * The display name of this client's token (`auth/token/lookup-self`, which Vault's default policy
+     * allows): what Vault records as the writer of its versions.
+     */
+    async displayName(): Promise<string> {
+        const path = "auth/token/lookup-self";
+        const { status, json } = await this.request("GET", path);
+        const data = isRecord(json) && isRecord(json.data) ? json.data : undefined;
+        if (status !== 200 || data === undefined || typeof data.display_name !== "string") {
+            this.fail("GET", path, status, json);
+        }
+        return data.display_name;
+    }
+
     /** The path's metadata, or undefined when it has none (never written, or deleted with its metadata). */
     async metadata(mount: string, key: string): Promise<PathMetadata | undefined> {
         const path = `${mount}/metadata/${key}`;

@@ -259,6 +259,11 @@ export class FakeVault {
             send(403, { errors: ["permission denied"] });
             return result;
         }
+        // Vault's default policy: every token may look itself up.
+        if (path === "auth/token/lookup-self" && method === "GET") {
+            send(200, { data: { display_name: identity.displayName, policies: ["default"] } });
+            return result;
+        }
         if (identity.allow !== undefined && !identity.allow.some((prefix) => path.startsWith(prefix))) {
             send(403, { errors: ["1 error occurred:\n\t* permission denied\n\n"] });
             return result;
