@@ -17,6 +17,7 @@
  *
  * Offers to a peer that cannot be reached are retried every `retryIntervalMs`.
  */
+import type { ReplicatorTiming } from "./config.ts";
 import { type DecideInput, type Decision, type Entry, type PathView, type State, decide } from "./decide.ts";
 import {
     DOORBELL_KEYS,
@@ -32,13 +33,6 @@ import {
 } from "./records.ts";
 import { type Stamp, compareStamps, formatStamp, parseVaultTime } from "./stamp.ts";
 import { type VaultClient, VaultError } from "./vault.ts";
-
-export interface ReplicatorTiming {
-    readonly scanIntervalMs: number;
-    readonly doorbellIntervalMs: number;
-    readonly retryIntervalMs: number;
-    readonly maxAheadMs: number;
-}
 
 export interface Peer {
     readonly region: string;

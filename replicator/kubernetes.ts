@@ -5,13 +5,8 @@
  * that annotation, through the Kubernetes API with the pod's own service-account token.
  */
 import * as http from "node:http";
+import type { ExternalSecretRef } from "./config.ts";
 import * as https from "node:https";
-
-/** An ExternalSecret that reads a replicated secret. */
-export interface ExternalSecretRef {
-    readonly namespace: string;
-    readonly name: string;
-}
 
 export interface KubernetesApi {
     /** `https://<host>:<port>` of the API server. */

@@ -4,37 +4,16 @@
  * stack writes; see {@link ReplicatorConfig}). It logs in to its region's Vault with Kubernetes auth
  * and to each peer's with a service-account token for that peer's audience, runs the engine, listens
  * for Vault's audit socket, refreshes the ExternalSecrets of what it changed, and serves its metrics.
+ * (Its configuration's shape is in config.ts.)
  * SIGTERM stops it after the work under way.
  */
 import { readFileSync } from "node:fs";
 import * as http from "node:http";
 import { listenForAudit } from "./audit.ts";
-import { Engine, type ReplicatorTiming } from "./engine.ts";
-import { type ExternalSecretRef, type KubernetesApi, forceSync, inClusterApi } from "./kubernetes.ts";
-import { VaultClient, type VaultLogin } from "./vault.ts";
-
-/** Where and how to reach one Vault. */
-export interface VaultEndpoint {
-    readonly address: string;
-    /** File holding the PEM CA that signs its certificate; absent for the system's CAs. */
-    readonly caFile?: string;
-    readonly login: VaultLogin;
-}
-
-/** The configuration file the stack writes (components/replication/replicatorSpecs.ts builds it). */
-export interface ReplicatorConfig {
-    readonly region: string;
-    readonly mount: string;
-    readonly vault: VaultEndpoint;
-    readonly peers: readonly (VaultEndpoint & { readonly region: string })[];
-    /** The secrets, each with the ExternalSecrets in this region that read it. */
-    readonly secrets: readonly { readonly key: string; readonly externalSecrets: readonly ExternalSecretRef[] }[];
-    readonly timing: ReplicatorTiming;
-    readonly auditPort: number;
-    readonly metricsPort: number;
-    /** The Kubernetes API; default the cluster's, from the pod's service account. */
-    readonly kubernetes?: { readonly address: string };
-}
+import type { ReplicatorConfig, VaultEndpoint } from "./config.ts";
+import { Engine } from "./engine.ts";
+import { type KubernetesApi, forceSync, inClusterApi } from "./kubernetes.ts";
+import { VaultClient } from "./vault.ts";
 
 const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
 const readFile = (path: string) => readFileSync(path, "utf8");

@@ -11,14 +11,8 @@
  */
 import * as http from "node:http";
 import * as https from "node:https";
+import type { VaultLogin } from "./config.ts";
 import type { SecretData } from "./decide.ts";
-
-/** How a client logs in to its Vault. */
-export type VaultLogin =
-    /** A token read from a file on every login (a mounted Secret). */
-    | { readonly kind: "token-file"; readonly path: string }
-    /** Kubernetes auth or JWT auth: a service-account token read from a file, presented to `<mount>/login` with `role`. */
-    | { readonly kind: "jwt-file"; readonly mount: string; readonly role: string; readonly path: string };
 
 /** Sends one request and returns the answer: Node's HTTP client by default; tests may answer in-process. */
 export type Transport = (request: {
