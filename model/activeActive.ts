@@ -12,15 +12,16 @@
  *   marks the current version); then offer the state to every peer it has not yet reached with that
  *   entry. Local reads and writes are immediate.
  * - An **offer** is a write into the peer's inbox, landing after a delay in [0, maxDelayMs]; it fails
- *   if the link is cut at any time of its flight, and is then retried at the sender's next round. A
- *   landed offer keeps only the greater stamp (the real one is a check-and-set write) and rings the
- *   peer's doorbell.
+ *   if the link is cut at any time of its flight, and the sender offers its state again
+ *   `retryIntervalMs` later. A landed offer keeps only the greater stamp (the real one is a
+ *   check-and-set write) and rings the peer's doorbell.
  * - Rounds run: every `scanIntervalMs` (the safety net); `hintDelayMs` after a local write, when the
  *   audit hint arrives (a lost hint is modelled by leaving it out); and after a doorbell poll
  *   (every `doorbellIntervalMs`) that finds the doorbell rung.
  * - A crashed replicator does nothing until it restarts, and restarts knowing nothing it did not
  *   store in Vault: it offers its state to every peer again.
  */
+import { DEFAULT_TIMING as REPLICATOR_DEFAULTS } from "../replicator/config.ts";
 import { type Entry, type PathView, type SecretData, type State, decide } from "../replicator/decide.ts";
 import { type Stamp, compareStamps } from "../replicator/stamp.ts";
 
@@ -30,6 +31,8 @@ export interface ReplicatorTiming {
     readonly scanIntervalMs: number;
     /** How often a replicator reads its doorbells (one read per peer). */
     readonly doorbellIntervalMs: number;
+    /** How soon a replicator offers again to a peer it could not reach. */
+    readonly retryIntervalMs: number;
     /** How long after a local write its audit hint starts a round; undefined: no hints, the scan finds it. */
     readonly hintDelayMs?: number;
     /** Worst time for one cross-region write to land. */
@@ -38,13 +41,17 @@ export interface ReplicatorTiming {
     readonly maxAheadMs: number;
 }
 
-/** The defaults the replicator ships with. */
+/**
+ * The replicator's defaults, with what the model assumes of the world: an audit hint within 500 ms
+ * of a write, and a cross-region write landing within 2 s.
+ */
 export const DEFAULT_TIMING: ReplicatorTiming = {
-    scanIntervalMs: 60_000,
-    doorbellIntervalMs: 1_000,
+    scanIntervalMs: REPLICATOR_DEFAULTS.scanIntervalMs,
+    doorbellIntervalMs: REPLICATOR_DEFAULTS.doorbellIntervalMs,
+    retryIntervalMs: REPLICATOR_DEFAULTS.retryIntervalMs,
+    maxAheadMs: REPLICATOR_DEFAULTS.maxAheadMs,
     hintDelayMs: 500,
     maxDelayMs: 2_000,
-    maxAheadMs: 5_000,
 };
 
 /** Something done to a region's Vault from outside: a write, a deletion of the current version, or a deletion of the path with all its versions. */
@@ -152,6 +159,7 @@ type Job =
     | { readonly kind: "scan"; readonly region: number }
     | { readonly kind: "doorbell"; readonly region: number }
     | { readonly kind: "land"; readonly from: number; readonly to: number; readonly entry: Entry; readonly sentAtMs: number }
+    | { readonly kind: "retry"; readonly from: number; readonly to: number }
     | { readonly kind: "crash"; readonly crash: Crash }
     | { readonly kind: "restart"; readonly region: number };
 
@@ -283,7 +291,6 @@ export function simulateActive(scenario: ActiveScenario): ActiveResult {
 
     const round = (region: number, atMs: number) => {
         const vault = vaults[region];
-        const replicator = replicators[region];
         const peers = [...vault.inbox.keys()].sort((a, b) => a - b);
         requests[region].localReads += 2 + peers.length;
         const before = vault.state;
@@ -332,14 +339,25 @@ export function simulateActive(scenario: ActiveScenario): ActiveResult {
             }
             changes.push({ atMs, region, value: valueOf(vault), by: "replicator", ...(vault.state ? { stamp: vault.state.stamp } : {}) });
         }
-        const offer = decision.offer;
-        if (offer === undefined) {
+        for (let peer = 0; peer < n; peer++) {
+            if (peer !== region) offerTo(region, peer, atMs);
+        }
+    };
+
+    /** Offers a region's state to one peer, unless the peer acknowledged it already. */
+    const offerTo = (region: number, peer: number, atMs: number) => {
+        const replicator = replicators[region];
+        const state = vaults[region].state;
+        if (state === undefined) {
             return;
         }
-        for (let peer = 0; peer < n; peer++) {
+        const offer: Entry = state.deleted
+            ? { stamp: state.stamp, deleted: true }
+            : { stamp: state.stamp, deleted: false, data: state.data };
+        {
             const acknowledged = replicator.delivered.get(peer);
-            if (peer === region || (acknowledged !== undefined && compareStamps(acknowledged, offer.stamp) >= 0)) {
-                continue;
+            if (acknowledged !== undefined && compareStamps(acknowledged, offer.stamp) >= 0) {
+                return;
             }
             const count = replicator.sent.get(peer) ?? 0;
             replicator.sent.set(peer, count + 1);
@@ -415,7 +433,9 @@ export function simulateActive(scenario: ActiveScenario): ActiveResult {
             case "land": {
                 const { from, to, entry, sentAtMs } = current;
                 if (linkDown(from, to, sentAtMs, atMs + 1)) {
-                    break; // lost; the sender's next round offers it again
+                    // Lost: the sender, told by its timeout, offers again a retry interval later.
+                    jobs.push(atMs + timing.retryIntervalMs, { kind: "retry", from, to });
+                    break;
                 }
                 const inbox = vaults[to].inbox;
                 const held = inbox.get(from);
@@ -433,6 +453,11 @@ export function simulateActive(scenario: ActiveScenario): ActiveResult {
                 }
                 break;
             }
+            case "retry":
+                if (replicators[current.from].up) {
+                    offerTo(current.from, current.to, atMs);
+                }
+                break;
             case "crash": {
                 const replicator = replicators[current.crash.region];
                 replicator.up = false;
@@ -472,8 +497,8 @@ export function activePropagationBoundMs(timing: ReplicatorTiming = DEFAULT_TIMI
 
 /**
  * After a partition heals (or a crashed replicator restarts), the longest until every region holds
- * the winner again: the sender's next scan, the flight, the peer's doorbell read.
+ * the winner again: the flight that failed, the sender's retry, the new flight, the peer's doorbell read.
  */
 export function activeHealingBoundMs(timing: ReplicatorTiming = DEFAULT_TIMING): number {
-    return timing.scanIntervalMs + timing.maxDelayMs + timing.doorbellIntervalMs;
+    return timing.maxDelayMs + timing.retryIntervalMs + timing.maxDelayMs + timing.doorbellIntervalMs;
 }

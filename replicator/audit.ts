@@ -29,6 +29,14 @@ export function changedKey(line: string, mount: string): string | undefined {
 }
 
 /**
+ * The secret a changed path is a hint for: the path itself, or, for a peer's offer landing in this
+ * region's inbox (`_replication/inbox/<peer>/<key>`), the secret it offers (sooner than the doorbell).
+ */
+export function hintFor(changed: string): string {
+    return /^_replication\/inbox\/[^/]+\/(.+)$/.exec(changed)?.[1] ?? changed;
+}
+
+/**
  * Listens for Vault's audit socket on `port`, calling `hint` with every changed path. It reads every
  * line at once and never blocks the sender (a slow audit device slows every Vault request).
  */

@@ -36,6 +36,18 @@ export interface ReplicatorTiming {
     readonly maxAheadMs: number;
 }
 
+/**
+ * The defaults: a scan every 5 minutes (the net for a lost audit entry; a hint finds a write within
+ * milliseconds), doorbells read every second, an unreachable peer tried again every 5 s, stamps up to
+ * 5 s ahead of the clock accepted (the clock bound).
+ */
+export const DEFAULT_TIMING: ReplicatorTiming = {
+    scanIntervalMs: 300_000,
+    doorbellIntervalMs: 1_000,
+    retryIntervalMs: 5_000,
+    maxAheadMs: 5_000,
+};
+
 export interface ReplicatorConfig {
     readonly region: string;
     /** The KV v2 mount, the same in every region. */

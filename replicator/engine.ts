@@ -252,15 +252,20 @@ export class Engine {
                 this.options.log(`the state of ${key} is not one this replicator wrote; it is replaced`);
             }
             const path = await this.pathView(key, state);
-            const received: Entry[] = [];
+            const receivedFrom: (Entry | undefined)[] = [];
             for (const peer of peers) {
                 const read = await local.read(mount, inboxKey(peer.region, key));
-                const entry = read.kind === "data" ? decodeEntry(read.data) : undefined;
-                if (entry !== undefined) received.push(entry);
+                receivedFrom.push(read.kind === "data" ? decodeEntry(read.data) : undefined);
             }
+            const received = receivedFrom.filter((entry): entry is Entry => entry !== undefined);
             const input: DecideInput = { region, nowMs: now(), maxAheadMs: timing.maxAheadMs, path, received, ...(state ? { state } : {}) };
             const decision = decide(input);
             this.counters.heldBack += decision.heldBack.length;
+            if (decision.heldBack.length > 0 && this.options.manual !== true && !this.stopped) {
+                // Look again once this clock has reached the earliest held-back stamp.
+                const waitMs = Math.min(...decision.heldBack.map((entry) => entry.stamp.ms)) - timing.maxAheadMs - now();
+                this.timers.push(setTimeout(() => this.hint(key), Math.max(0, waitMs) + 1));
+            }
             try {
                 if (decision.state !== undefined) {
                     await local.write(
@@ -305,6 +310,13 @@ export class Engine {
             }
             if (decision.offer !== undefined) {
                 this.offers.set(key, decision.offer);
+                // A peer whose own offer is this entry (or a newer one) holds it: nothing to send back.
+                peers.forEach((peer, i) => {
+                    const theirs = receivedFrom[i];
+                    if (theirs !== undefined && compareStamps(theirs.stamp, (decision.offer as Entry).stamp) >= 0) {
+                        this.delivered.get(peer.region)?.set(key, theirs.stamp);
+                    }
+                });
                 for (const peer of peers) {
                     const acknowledged = this.delivered.get(peer.region)?.get(key);
                     if (acknowledged === undefined || compareStamps(acknowledged, decision.offer.stamp) < 0) {

@@ -9,7 +9,7 @@
  */
 import { readFileSync } from "node:fs";
 import * as http from "node:http";
-import { listenForAudit } from "./audit.ts";
+import { hintFor, listenForAudit } from "./audit.ts";
 import type { ReplicatorConfig, VaultEndpoint } from "./config.ts";
 import { Engine } from "./engine.ts";
 import { type KubernetesApi, forceSync, inClusterApi } from "./kubernetes.ts";
@@ -90,10 +90,7 @@ async function main(): Promise<void> {
     });
     up = true;
     engine.start();
-    // A peer's offer lands in this region's inbox, which the audit stream shows at once: a hint for
-    // that secret, sooner than the doorbell.
-    const inbox = /^_replication\/inbox\/[^/]+\/(.+)$/;
-    const audit = listenForAudit(config.auditPort, config.mount, (key) => engine.hint(inbox.exec(key)?.[1] ?? key), log);
+    const audit = listenForAudit(config.auditPort, config.mount, (key) => engine.hint(hintFor(key)), log);
     const server = http.createServer((request, response) => {
         if (request.url === "/metrics") {
             response.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(metrics(engine, config.region, up));

@@ -78,7 +78,8 @@ const histories = fc
             crashes,
             ...(h.duplicates ? { duplicates: (_from: number, _to: number, count: number) => count % 3 === 0 } : {}),
             // Long enough after the last outside event, partition and crash for every region to settle.
-            untilMs: quietFrom + 2 * activeHealingBoundMs(timing),
+            // A write is found by its hint, or without hints by the next scan.
+            untilMs: quietFrom + (timing.hintDelayMs ?? timing.scanIntervalMs) + 2 * activeHealingBoundMs(timing),
         };
     });
 
@@ -217,7 +218,7 @@ describe("writers: any, in the model", () => {
             clockOffsetMs: [ahead, 0],
             delayMs: () => 0,
             events: [{ atMs: 0, region: 0, kind: "write", value: "from-the-future" }],
-            untilMs: 10_000 + 2 * DEFAULT_TIMING.scanIntervalMs,
+            untilMs: 10_000 + DEFAULT_TIMING.scanIntervalMs,
         });
         expect(later.finalValues).toEqual(["from-the-future", "from-the-future"]);
     });

@@ -8,7 +8,7 @@ import * as fc from "fast-check";
 import { compareStamps, formatStamp } from "../replicator/stamp";
 import { doorbellKey, inboxKey, stateKey } from "../replicator/records";
 import { VaultClient } from "../replicator/vault";
-import { Lab, MOUNT, localActor, peerActor } from "./support/replicationLab";
+import { Lab, MOUNT, localActor, peerActor } from "../tools/fakes/replicationLab";
 
 const KEY = "apps/db";
 

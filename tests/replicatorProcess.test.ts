@@ -9,9 +9,9 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { changedKey } from "../replicator/audit";
-import type { ReplicatorConfig } from "../replicator/main";
+import type { ReplicatorConfig } from "../replicator/config";
 import { doorbellKey, inboxKey } from "../replicator/records";
-import { FakeVault } from "./support/fakeVault";
+import { FakeVault } from "../tools/fakes/fakeVault";
 
 const ROOT = path.resolve(__dirname, "..");
 const KEY = "apps/db";

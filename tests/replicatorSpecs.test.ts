@@ -19,7 +19,7 @@ import {
     replicatorPolicyDocument,
 } from "../components/replication/replicatorSpecs";
 import { doorbellKey, inboxKey } from "../replicator/records";
-import { FakeVault } from "./support/fakeVault";
+import { FakeVault } from "../tools/fakes/fakeVault";
 import { parseVaultPolicy } from "./support/vaultHcl";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -95,7 +95,7 @@ describe("the replicator's configuration and pod", () => {
                 },
             ],
             secrets: [{ key: "databases/db-credentials", externalSecrets: [{ namespace: "databases", name: "db-credentials" }] }],
-            timing: { scanIntervalMs: 60_000, doorbellIntervalMs: 1_000, retryIntervalMs: 5_000, maxAheadMs: 5_000 },
+            timing: { scanIntervalMs: 300_000, doorbellIntervalMs: 1_000, retryIntervalMs: 5_000, maxAheadMs: 5_000 },
             auditPort: 9090,
             metricsPort: 9102,
         });

@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
-import type { ReplicatorConfig } from "../../replicator/config";
+import { DEFAULT_TIMING, type ReplicatorConfig } from "../../replicator/config";
 import { projectLabels } from "../common/labels";
 import { options, option, text } from "../common/options";
 import { isImageTag, isRefreshInterval, parseDurationMs } from "../common/predicates";
@@ -26,7 +26,13 @@ export const REPLICATOR_PORTS = { audit: 9090, metrics: 9102 } as const;
 /** The prefix of the replicator's records in the KV mount (replicator/records.ts). */
 export const REPLICATION_PREFIX = "_replication";
 
-const duration = (fallback: string, description: string) =>
+/** Milliseconds as a Go duration (`5m`, `1s`, `500ms`). */
+function goDuration(ms: number): string {
+    return ms % 60_000 === 0 ? `${ms / 60_000}m` : ms % 1_000 === 0 ? `${ms / 1_000}s` : `${ms}ms`;
+}
+
+const duration = (fallbackMs: number, description: string) => duration_(goDuration(fallbackMs), description);
+const duration_ = (fallback: string, description: string) =>
     option(text(isRefreshInterval).default(fallback), {
         description,
         allowed: "a positive Go duration such as 500ms, 5s or 1m",
@@ -41,16 +47,16 @@ export const replicatorOptions = options({
         example: REPLICATOR_IMAGE.tag,
     }),
     scanInterval: duration(
-        "60s",
+        DEFAULT_TIMING.scanIntervalMs,
         "How often the replicator works on every secret, the safety net for a lost hint. Each scan reads each secret's state and metadata and each peer's inbox entry from the region's Vault.",
     ),
     doorbellInterval: duration(
-        "1s",
+        DEFAULT_TIMING.doorbellIntervalMs,
         "How often the replicator reads its peers' doorbells in its own Vault (one read per peer), to learn what they offered.",
     ),
-    retryInterval: duration("5s", "How soon the replicator offers again to a peer it could not reach."),
+    retryInterval: duration(DEFAULT_TIMING.retryIntervalMs, "How soon the replicator offers again to a peer it could not reach."),
     maxClockAhead: duration(
-        "5s",
+        DEFAULT_TIMING.maxAheadMs,
         "How far ahead of the replicator's clock a stamp from a peer may be and still count (the clock bound of docs/consistency.md); one further ahead waits until the clock gets there.",
     ),
     auditHints: option(z.boolean().default(true), {

@@ -8,7 +8,10 @@
  * server's own clock, and, as Vault 2 does, who wrote each version (`created_by.actor`).
  *
  * Faults for the tests: a clock offset, callers cut off (their requests are dropped, as across a
- * partition), answers lost after the write was applied, and a count of every request.
+ * partition), answers lost after the write was applied, and a count of every request. And what a
+ * socket audit device would stream: listeners told of every change, by its path under the mount.
+ *
+ * Dev tooling: the replicator's tests and the bench use it.
  */
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -67,6 +70,8 @@ export class FakeVault {
     readonly cutOff = new Set<string>();
     /** Display names whose next write is applied but answered with a dropped connection (a lost acknowledgement). */
     readonly loseNextAnswer = new Set<string>();
+    /** Told of every change (a write, a deletion), with its path under the mount, as a socket audit device streams it. */
+    readonly audit = new Set<(key: string) => void>();
     /** Requests served, by method and kind (`GET data`, `POST data`, `GET metadata`, ...), and by caller. */
     readonly requests = { total: 0, byKind: new Map<string, number>(), byCaller: new Map<string, number>() };
     private readonly logins: NonNullable<FakeVaultOptions["logins"]>;
@@ -138,12 +143,18 @@ export class FakeVault {
         const version = entry?.versions.get(entry.currentVersion);
         if (version !== undefined && version.deletionTime === "") {
             version.deletionTime = this.now();
+            this.changed(key);
         }
     }
 
     /** `vault kv metadata delete`: removes the path with every version. */
     purge(key: string): void {
         this.entries.delete(key);
+        this.changed(key);
+    }
+
+    private changed(key: string): void {
+        for (const listener of this.audit) listener(key);
     }
 
     /** The current value of a path: its data, or undefined when it has none or it is deleted. */
@@ -175,6 +186,7 @@ export class FakeVault {
         entry.currentVersion++;
         entry.updatedTime = time;
         entry.versions.set(entry.currentVersion, { data, createdTime: time, deletionTime: "", destroyed: false, createdBy: actor });
+        this.changed(key);
         // max_versions 10: the oldest versions go.
         while (entry.versions.size > 10) {
             const oldest = Math.min(...entry.versions.keys());
@@ -321,6 +333,7 @@ export class FakeVault {
                 const version = entry?.versions.get(number);
                 if (version !== undefined && version.deletionTime === "" && !version.destroyed) {
                     version.deletionTime = this.now();
+                    this.changed(key);
                 }
             }
             send(204);
@@ -352,7 +365,7 @@ export class FakeVault {
             return result;
         }
         if (section === "metadata" && method === "DELETE") {
-            this.entries.delete(key);
+            this.purge(key);
             send(204);
             return result;
         }

@@ -1,11 +1,13 @@
 /**
- * Regions for the replicator's tests: one fake Vault per region (tests/support/fakeVault.ts) and the
+ * Regions for the replicator's tests and the bench: one fake Vault per region (tests/support/fakeVault.ts) and the
  * real replicator engine in each, logged in to its own Vault and, with what each peer grants it (its
  * inbox and doorbell there, nothing else), to every peer's. Links can be cut and healed, answers lost,
  * replicators restarted (a new engine: its memory gone), clocks offset.
  */
+import { hintFor } from "../../replicator/audit";
 import type { Decision } from "../../replicator/decide";
-import { Engine, type ReplicatorTiming } from "../../replicator/engine";
+import type { ReplicatorTiming } from "../../replicator/config";
+import { Engine } from "../../replicator/engine";
 import { doorbellKey, inboxKey, stateKey } from "../../replicator/records";
 import type { Stamp } from "../../replicator/stamp";
 import { VaultClient } from "../../replicator/vault";
@@ -27,6 +29,8 @@ export interface LabOptions {
     readonly timing?: Partial<ReplicatorTiming>;
     /** Drive the engines step by step. Default true. */
     readonly manual?: boolean;
+    /** Each Vault streams its changes to its region's replicator, as the socket audit device does. Default false. */
+    readonly auditHints?: boolean;
 }
 
 /** One decision an engine reported, with its region and when (true time). */
@@ -71,6 +75,9 @@ export class Lab {
             await Promise.all(this.vaults.map((vault) => vault.start()));
         }
         this.engines = this.options.regions.map((_, i) => this.engine(i));
+        if (this.options.auditHints === true) {
+            this.vaults.forEach((vault, i) => vault.audit.add((key) => this.engines[i].hint(hintFor(key))));
+        }
         if (this.options.manual === false) {
             for (const engine of this.engines) engine.start();
         }
