@@ -2,20 +2,25 @@
  * openova-vault: one region of the platform's secrets backend.
  *
  * Each region stack runs this program against its own cluster: a Vault HA cluster on Raft and the
- * External Secrets Operator; once the region's Vault is initialized, its configuration, a token for
- * each peer region and the stores that connect this region's ESO to every Vault. The outputs are
- * what peer regions and operators need.
+ * External Secrets Operator; once the region's Vault is initialized, its configuration, access for
+ * each peer region (a JWT mount, or a token its renewer keeps alive) and the stores that connect this
+ * region's ESO to every Vault. The outputs are what peer regions and operators need.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
 import { loadConfig } from "./stack/config";
+import { preflight } from "./stack/preflight";
 import { VaultRegion } from "./components/region/vaultRegion";
 import { CLUSTER_IDENTITY_OUTPUT, EXTERNAL_SECRETS_NAMESPACE_OUTPUT, PEER_ACCESS_OUTPUT, readPeers } from "./stack/peering";
 
 export = async () => {
     // Read and validate every setting first: a bad value stops here, before anything is registered.
     const config = loadConfig();
+    // Then what the region needs from its cluster but does not install (cert-manager and the issuer,
+    // the IngressClass, the StorageClass, ...): a missing one stops here too, one line each, so a run
+    // never changes a cluster in which Vault could not start. Skipped under the mock runtime.
+    await preflight(config);
 
     // The region's cluster, always named explicitly: never whatever kubeconfig context happens to be current.
     const cluster = new k8s.Provider(config.region, { context: config.kubeContext });
@@ -75,7 +80,7 @@ export = async () => {
         vaultConfigured: vaultAdmin !== undefined,
         /** Peers this region's ESO pushes to (their stores exist). */
         connectedPeers: region.connectedPeers,
-        /** Per peer: this Vault's address and CA, and the token issued for that peer (a secret) or the JWT mount it logs in to. */
+        /** Per peer: this Vault's address and CA, and the JWT mount it logs in to, or the token issued for that peer (a secret). */
         [PEER_ACCESS_OUTPUT]: region.issuedPeerAccess,
         /** With JWT peer auth: this cluster's token issuer and keys, which peers' Vaults check this region's ESO with. */
         ...(config.serviceAccountIssuer === undefined ? {} : { [CLUSTER_IDENTITY_OUTPUT]: config.serviceAccountIssuer }),

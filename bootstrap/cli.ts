@@ -178,7 +178,7 @@ export async function main(argv: readonly string[], projectDir = path.resolve(__
             }
             const vaultNamespace = parsed.config.resolved.vault.namespace;
             contexts[region] = parsed.config.kubeContext;
-            clusters[region] = { context: parsed.config.kubeContext, vaultNamespace };
+            clusters[region] = { context: parsed.config.kubeContext, vaultNamespace, config: parsed.config };
             seals[region] = parsed.config.resolved.vault.seal.type;
             const tlsEnabled = parsed.config.resolved.vault.tls.source !== "none";
             // parseConfig requires the CA file with TLS on; the adapter refuses to call without one anyway.

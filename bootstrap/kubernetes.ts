@@ -5,21 +5,23 @@
  * the ingress yet (or is sealed, and so not Ready behind any Service). Thin on purpose: the decisions
  * are in orchestrator.ts, tested with fakes.
  *
- * `@kubernetes/client-node` is an ES module, so it is loaded with a dynamic import.
+ * The client and the kubeconfig context come from stack/kubernetes.ts, as for the program's preflight.
  */
-import type * as K8sModule from "@kubernetes/client-node" with { "resolution-mode": "import" };
 import * as net from "node:net";
 import { projectLabels } from "../components/common/labels";
 import { VAULT_API_PORT } from "../components/vault-server/serverValues";
+import type { RegionConfig } from "../stack/config";
+import { type K8s, type KubeConfig, kubeConfigFor } from "../stack/kubernetes";
+import { missingPrerequisites } from "../stack/preflight";
 import type { Cluster, KubeObject, PodStatus, StoreStatus } from "./ports";
 import type { Endpoint } from "./vaultHttp";
-
-type K8s = typeof K8sModule;
 
 /** Where one region's cluster and Vault are. */
 export interface RegionCluster {
     readonly context: string;
     readonly vaultNamespace: string;
+    /** The region's stack config, which decides what the region needs from its cluster. */
+    readonly config?: RegionConfig;
 }
 
 /** The chart's server pods (`vault-<i>`, labels from hashicorp/vault's StatefulSet). */
@@ -31,22 +33,16 @@ const PROJECT_STORES = Object.entries(projectLabels("secret-store"))
     .join(",");
 
 export class KubernetesClusters implements Cluster {
-    private module?: Promise<K8s>;
     private readonly forwards = new Map<string, { server: net.Server; url: string }>();
 
     constructor(private readonly regions: Readonly<Record<string, RegionCluster>>) {}
 
-    private async config(region: string): Promise<{ k8s: K8s; kc: InstanceType<K8s["KubeConfig"]>; where: RegionCluster }> {
-        this.module ??= import("@kubernetes/client-node");
-        const k8s = await this.module;
+    private async config(region: string): Promise<{ k8s: K8s; kc: KubeConfig; where: RegionCluster }> {
         const where = this.regions[region];
         if (where === undefined) {
             throw new Error(`region ${region} has no cluster`);
         }
-        const kc = new k8s.KubeConfig();
-        kc.loadFromDefault();
-        kc.setCurrentContext(where.context);
-        return { k8s, kc, where };
+        return { ...(await kubeConfigFor(where.context)), where };
     }
 
     async vaultPods(region: string): Promise<PodStatus[]> {
@@ -60,6 +56,15 @@ export class KubernetesClusters implements Cluster {
                 pod.status?.phase === "Running" &&
                 (pod.status.containerStatuses ?? []).some((c) => c.name === "vault" && c.state?.running !== undefined),
         }));
+    }
+
+    /** The program's preflight, for the region's stack config. */
+    async missingPrerequisites(region: string): Promise<string[]> {
+        const config = this.regions[region]?.config;
+        if (config === undefined) {
+            throw new Error(`region ${region} has no stack config to check its cluster with`);
+        }
+        return missingPrerequisites(config);
     }
 
     async stores(region: string): Promise<StoreStatus[]> {

@@ -219,8 +219,9 @@ async function run(
         revokedRootTokens: [],
     };
 
-    // 0. Every region's cluster answers, and so does its Vault where it already runs: all checked
-    //    before anything changes, one line per region that does not.
+    // 0. Every region's cluster answers and has what the region needs (the program's preflight), and
+    //    its Vault answers where it already runs: all checked before anything changes, in every
+    //    region, one line per problem.
     const unreachable = (await Promise.all(options.regions.map((region) => reachability(ports, region)))).flat();
     if (unreachable.length > 0) {
         throw new BootstrapError([...unreachable, "nothing was changed"]);
@@ -250,7 +251,7 @@ async function run(
         await bringUp(ports, options, configs.get(region) as RegionConfig, tokens, report);
     }
 
-    // 3. Wire the peers: run each region again once every peer has issued it a token.
+    // 3. Wire the peers: run each region again once every peer has granted it access (a JWT mount, or a token).
     for (const region of options.regions) {
         const config = configs.get(region) as RegionConfig;
         const outputs = await workspace.outputs(region);
@@ -270,7 +271,7 @@ async function run(
         if (still.length > 0) {
             progress.step(region, "wire", "failed");
             throw new BootstrapError([
-                `region ${region}: not connected to ${still.join(", ")} after its run: see the warnings of \`pulumi up -s ${region}\` (a peer that issued no token)`,
+                `region ${region}: not connected to ${still.join(", ")} after its run: see the warnings of \`pulumi up -s ${region}\` (a peer that has granted it no access: that peer's own warnings say why)`,
             ]);
         }
         report.wired.push(region);
@@ -299,7 +300,10 @@ async function run(
     return report;
 }
 
-/** @returns why the region's cluster, or its running Vault, cannot be reached (nothing when both can) */
+/**
+ * @returns why the region's cluster cannot be reached, what it lacks of the region's prerequisites, and
+ * whether its running Vault cannot be reached (nothing when all is well)
+ */
 async function reachability(ports: Ports, region: string): Promise<string[]> {
     let pods;
     try {
@@ -307,14 +311,15 @@ async function reachability(ports: Ports, region: string): Promise<string[]> {
     } catch (error) {
         return [`region ${region}: its Kubernetes API did not answer: ${(error as Error).message}`];
     }
+    const missing = await ports.cluster.missingPrerequisites(region);
     if (!pods.some((pod) => pod.name === "vault-0" && pod.running)) {
-        return [];
+        return missing;
     }
     try {
         await ports.vault.sealStatus(region, "vault-0");
-        return [];
+        return missing;
     } catch (error) {
-        return [`region ${region}: its Vault (vault-0) did not answer: ${(error as Error).message}`];
+        return [...missing, `region ${region}: its Vault (vault-0) did not answer: ${(error as Error).message}`];
     }
 }
 

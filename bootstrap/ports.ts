@@ -101,6 +101,11 @@ export interface StoreStatus {
 /** The region's Kubernetes API. */
 export interface Cluster {
     vaultPods(region: string): Promise<PodStatus[]>;
+    /**
+     * What the region's stack needs from its cluster but does not install, read as the program's
+     * preflight reads it: one line per missing prerequisite, empty when all are there.
+     */
+    missingPrerequisites(region: string): Promise<string[]>;
     /** The ClusterSecretStores of this project in the region, with their Ready condition. */
     stores(region: string): Promise<StoreStatus[]>;
     /** Creates a namespaced custom object, or replaces the one of that name. */

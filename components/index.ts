@@ -20,6 +20,16 @@ export {
     type RegionOptions,
     type ResolvedRegionOptions,
 } from "./region/regionOptions";
+export {
+    regionPrerequisites,
+    prerequisiteProblems,
+    describeRead,
+    type Prerequisite,
+    type PrerequisiteOptions,
+    type ClusterRead,
+    type ReadResult,
+    type Shortfall,
+} from "./region/prerequisites";
 
 export { VaultServer, type VaultServerArgs } from "./vault-server/vaultServer";
 export { vaultServerOptions, type VaultServerOptions, type ResolvedVaultServerOptions } from "./vault-server/serverOptions";
@@ -61,6 +71,15 @@ export {
 
 export { RaftSnapshots, type RaftSnapshotsArgs } from "./snapshots/raftSnapshots";
 export { raftSnapshotOptions, type RaftSnapshotOptions } from "./snapshots/snapshotSpecs";
+
+export { TokenRenewer, type TokenRenewerArgs } from "./token-renewal/tokenRenewer";
+export { renewalScript, renewalAccessorList, RENEWAL_SCHEDULE, RENEWER_NAME } from "./token-renewal/renewalSpecs";
+export {
+    LONG_LIVED_TOKEN,
+    TOKEN_PERIOD_HOURS,
+    TOKEN_MAX_LIFETIME_HOURS,
+    TOKEN_RENEWAL_WARNING_SECONDS,
+} from "./token-renewal/tokenLifetime";
 
 export { VaultMonitoring, type VaultMonitoringArgs } from "./monitoring/vaultMonitoring";
 export { monitoringOptions, type MonitoringOptions, alertRules } from "./monitoring/monitoringSpecs";

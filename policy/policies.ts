@@ -16,6 +16,7 @@ import {
 import {
     ALLOWED_SYS_PATHS,
     DEFAULT_MINIMUM_RAFT_REPLICAS,
+    MAX_TOKEN_LIFETIME_HOURS,
     PEER_ACCESS_OUTPUT,
     PEER_PUSH_POLICY_NAME,
     type PlainSecretConfig,
@@ -160,7 +161,7 @@ export const esoApiV1: ResourceValidationPolicy = {
 
 export const peerTokensPushOnly: ResourceValidationPolicy = {
     name: "peer-tokens-push-only",
-    description: `Every vault:index/token:Token is an orphan (noParent), periodic (period, no ttl or explicitMaxTtl), renewable, and carries exactly one single-purpose policy: ${PEER_PUSH_POLICY_NAME} for a peer token (prometheus-metrics for the monitoring component's scrape token); never root.`,
+    description: `Every vault:index/token:Token is an orphan (noParent), periodic (period, no ttl), with an explicit maximum lifetime (explicitMaxTtl) longer than its period and at most ${MAX_TOKEN_LIFETIME_HOURS}h, renewable, and carries exactly one single-purpose policy: ${PEER_PUSH_POLICY_NAME} for a peer token (prometheus-metrics for the monitoring component's scrape token); never root.`,
     enforcementLevel: "mandatory",
     severity: "critical",
     validateResource: (args, reportViolation) => {
@@ -195,7 +196,7 @@ const PLAIN_CONFIG_SCHEMA = {
 export const noSecretInPlainPlaces: ResourceValidationPolicy = {
     name: "no-secret-in-plain-places",
     description:
-        "No credential in a ConfigMap's data (or decoded binaryData) or in any Kubernetes object's metadata.annotations: no Vault token (hvs., hvb., hvr., legacy s. + 24 characters), PEM private key, AWS secret access key, or non-empty value under a key named like a password, token or secret.",
+        "No credential in a ConfigMap's data (or decoded binaryData) or in any Kubernetes object's metadata.annotations: no Vault token (hvs., hvb., hvr., legacy s. + 24 characters), PEM private key, AWS secret access key, or non-empty value under a key named like a password, token or secret (a Vault file:// or env:// reference names where a credential is, and passes).",
     enforcementLevel: "mandatory",
     severity: "high",
     configSchema: { properties: PLAIN_CONFIG_SCHEMA },

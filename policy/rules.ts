@@ -56,6 +56,12 @@ export const ALLOWED_SYS_PATHS: Readonly<Record<string, readonly string[]>> = {
     "sys/metrics": ["read"],
 };
 
+/**
+ * The longest explicit maximum lifetime a token may have, in hours: one year, what the components give
+ * every long-lived token (`TOKEN_MAX_LIFETIME_HOURS`, components/token-renewal/tokenLifetime.ts).
+ */
+export const MAX_TOKEN_LIFETIME_HOURS = 8760;
+
 /** The stack output the program exports with `pulumi.secret` (peer tokens, with token peer auth). */
 export const PEER_ACCESS_OUTPUT = "peerAccess";
 
@@ -575,10 +581,34 @@ export function checkEsoApiV1(resource: ResourceData): string[] {
 // ---------------------------------------------------------------------------------------------
 
 /**
+ * Seconds in a Vault duration as the provider sends it: whole seconds (`"3600"`) or a Go-style duration
+ * with Vault's `d` for days (`"720h"`, `"1h30m"`, `"30d"`); undefined when it is neither.
+ */
+export function durationSeconds(value: unknown): number | undefined {
+    if (typeof value === "number") {
+        return Number.isFinite(value) && value >= 0 ? value : undefined;
+    }
+    if (typeof value !== "string") {
+        return undefined;
+    }
+    const text = value.trim();
+    if (/^\d+$/.test(text)) {
+        return Number(text);
+    }
+    const units: Readonly<Record<string, number>> = { ns: 1e-9, us: 1e-6, µs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600, d: 86400 };
+    const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d)/g)];
+    if (parts.length === 0 || parts.map((part) => part[0]).join("") !== text) {
+        return undefined;
+    }
+    return parts.reduce((sum, [, amount, unit]) => sum + Number(amount) * units[unit], 0);
+}
+
+/**
  * `peer-tokens-push-only`: every `vault:index/token:Token` is an orphan (`noParent: true`), periodic
- * (`period` set, no `ttl` or `explicitMaxTtl`), renewable, and carries exactly one single-purpose
- * policy from {@link TOKEN_POLICIES}: the push policy for a peer token (the metrics policy for the
- * monitoring component's scrape token), never `root` and nothing else.
+ * (`period` set, no `ttl`), with an explicit maximum lifetime longer than its period and at most
+ * {@link MAX_TOKEN_LIFETIME_HOURS} (so a leaked token cannot be renewed forever), renewable, and
+ * carries exactly one single-purpose policy from {@link TOKEN_POLICIES}: the push policy for a peer
+ * token (the metrics policy for the monitoring component's scrape token), never `root` and nothing else.
  */
 export function checkVaultToken(resource: ResourceData): string[] {
     if (resource.type !== "vault:index/token:Token") {
@@ -592,18 +622,31 @@ export function checkVaultToken(resource: ResourceData): string[] {
             `${who}: noParent is ${show(props.noParent)}, so the token is a child of the Vault provider's own 20-minute token and is revoked with it. Set noParent: true (peerTokenSettings in components/vault-config/setupValues.ts does).`,
         );
     }
-    const period = props.period;
-    if (!isSet(period) || (typeof period === "string" && /^0+[smh]?$/.test(period.trim()))) {
+    const period = durationSeconds(props.period);
+    if (!isSet(props.period) || period === 0) {
         problems.push(
-            `${who}: period is ${show(period)}, so the token expires for good at its TTL. Set period (the components use "720h") and renew it with pulumi refresh.`,
+            `${who}: period is ${show(props.period)}, so the token expires for good at its TTL. Set period (the components use "720h"; their token renewer, components/token-renewal/renewalSpecs.ts, renews it).`,
         );
     }
-    for (const key of ["ttl", "explicitMaxTtl"] as const) {
-        if (isSet(props[key])) {
-            problems.push(
-                `${who}: ${key} is ${show(props[key])}: a periodic token lives as long as it is renewed within its period; a ${key} ends it anyway. Remove ${key}.`,
-            );
-        }
+    if (isSet(props.ttl)) {
+        problems.push(
+            `${who}: ttl is ${show(props.ttl)}: a periodic token lives as long as it is renewed within its period, up to its explicitMaxTtl; a ttl ends it anyway. Remove ttl.`,
+        );
+    }
+    const cap = durationSeconds(props.explicitMaxTtl);
+    const fix = `Set explicitMaxTtl to at most "${MAX_TOKEN_LIFETIME_HOURS}h" (LONG_LIVED_TOKEN in components/token-renewal/tokenLifetime.ts does) and rotate the token before it`;
+    if (!isSet(props.explicitMaxTtl)) {
+        problems.push(
+            `${who}: explicitMaxTtl is not set, so a periodic token renewed in time never ends, and a leaked one can be renewed forever. ${fix}.`,
+        );
+    } else if (cap === undefined) {
+        problems.push(`${who}: explicitMaxTtl is ${show(props.explicitMaxTtl)}, which is not a duration Vault reads. ${fix}.`);
+    } else if (cap > MAX_TOKEN_LIFETIME_HOURS * 3600) {
+        problems.push(`${who}: explicitMaxTtl is ${show(props.explicitMaxTtl)}, longer than a year. ${fix}.`);
+    } else if (period !== undefined && period > 0 && cap <= period) {
+        problems.push(
+            `${who}: explicitMaxTtl is ${show(props.explicitMaxTtl)}, no longer than its period ${show(props.period)}, so the token ends before a renewal can extend it. ${fix}.`,
+        );
     }
     if (props.renewable !== true) {
         problems.push(
@@ -869,7 +912,12 @@ export function isCredentialKey(key: string): boolean {
     );
 }
 
-/** Whether a value under a credential-named key could be the credential: not empty, a boolean, a number, a duration or a placeholder. */
+/**
+ * Whether a value under a credential-named key could be the credential: not empty, a boolean, a
+ * number, a duration, a placeholder, or a reference to where the credential is (Vault's indirect
+ * values `file://<path>` and `env://<name>`, which its seal configuration reads: the transit seal's
+ * `token`). A `string://` value is the credential itself, so it still counts.
+ */
 function couldBeCredential(value: string): boolean {
     const trimmed = value.trim();
     return (
@@ -877,7 +925,8 @@ function couldBeCredential(value: string): boolean {
         !/^(true|false|yes|no|on|off|null|none|~)$/i.test(trimmed) &&
         !/^-?\d+(\.\d+)?$/.test(trimmed) &&
         !/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h|d|w))+$/.test(trimmed) &&
-        !/^(\$\{[^}]*\}|\$\([^)]*\)|\{\{.*\}\})$/.test(trimmed)
+        !/^(\$\{[^}]*\}|\$\([^)]*\)|\{\{.*\}\})$/.test(trimmed) &&
+        !/^(file:\/\/\/[^\s"']+|env:\/\/[A-Za-z_][A-Za-z0-9_]*)$/.test(trimmed)
     );
 }
 

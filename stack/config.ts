@@ -39,7 +39,6 @@ export const stackOptions = options({
     vaultInitialized: option(z.boolean().default(false), {
         description:
             "Whether this region's Vault is initialized and unsealed. Until it is true the stack deploys only the servers and ESO; once true, it configures Vault through the Vault provider, with the admin token from `VAULT_TOKEN`.",
-        allowed: "true or false",
         example: "true",
     }),
     vaultAddress: option(text(isVaultAddress).optional(), {
@@ -71,7 +70,7 @@ export const stackOptions = options({
                     initialValue: option(z.enum(INITIAL_VALUES).optional(), {
                         description:
                             "The first value, created once in the home region if the secret does not exist: `generate` (ESO's Password generator; never in state) or `config` (from initialValues.<name>).",
-                        allowed: "generate (with exactly one key) or config; vault-written only",
+                        allowed: "{values}; generate with exactly one key; vault-written only",
                         example: "generate",
                         defaultText: "none",
                     }),
@@ -120,11 +119,13 @@ export const stackOptions = options({
         if (tlsOn && stack.vaultAddress?.startsWith("http://")) {
             ruleIssue(ctx, ["vaultAddress"], `is ${stack.vaultAddress}, plain HTTP, but the servers listen with TLS only`);
         }
-        if (stack.peerAuth === "jwt" && stack.serviceAccountIssuer === undefined) {
+        // A region without peers (a single-region platform) has nobody to publish its issuer to.
+        const hasPeers = stack.regions.some((region) => region !== stack.region);
+        if (stack.peerAuth === "jwt" && stack.serviceAccountIssuer === undefined && hasPeers) {
             ruleIssue(
                 ctx,
                 ["serviceAccountIssuer"],
-                "is not set, but peerAuth is jwt: the peers' Vaults need this cluster's token issuer and keys",
+                "is not set, but peerAuth is jwt (the default): the peers' Vaults need this cluster's token issuer and keys (or set peerAuth to token)",
             );
         }
     }),

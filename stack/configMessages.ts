@@ -38,7 +38,7 @@ export function foreignKeys(rawConfig: Readonly<Record<string, string>>) {
             errors.push({
                 key: fullKey,
                 reason: `is under the namespace ${namespace}, which this program does not read (did you mean ${PROJECT}:${name}?)`,
-                fix: `pulumi config rm ${fullKey} -s {stack} && pulumi config set ${name} <value> -s {stack}`,
+                fix: `pulumi config rm ${fullKey} -s {stack} && ${setCommand(keyPath(name), "<value>")}`,
             });
         } else {
             warnings.push(
@@ -49,10 +49,21 @@ export function foreignKeys(rawConfig: Readonly<Record<string, string>>) {
     return { errors, warnings };
 }
 
-/** The command that sets the key at `path` to `value`. */
-function setCommand(path: readonly PropertyKey[], value: string): string {
+/** A key as `pulumi config` spells it (`vault.replicas`, `replicatedSecrets[0].name`) as a path. */
+export function keyPath(key: string): PropertyKey[] {
+    return key.split(".").flatMap((part) => {
+        const [name, ...indices] = part.split("[");
+        return [name, ...indices.map((index) => (/^\d+\]$/.test(index) ? Number(index.slice(0, -1)) : `[${index}`))];
+    });
+}
+
+/**
+ * The command that sets the key at `path` to `value` (a placeholder such as `<value>` is left
+ * unquoted): with `--path` for a nested key, which without it would be one flat key the program refuses.
+ */
+export function setCommand(path: readonly PropertyKey[], value: string): string {
     const name = pathText(path);
-    const quoted = /^[\w.\-/]+$/.test(value) ? value : `'${value}'`;
+    const quoted = /^[\w.\-/]+$|^<[\w -]+>$/.test(value) ? value : `'${value}'`;
     const field = schemaAt(stackOptions, path);
     if (docOf(schemaAt(stackOptions, path.slice(0, 1)) ?? z.never()).projectWide) {
         return `edit the ${String(path[0])} default under config: in Pulumi.yaml (and remove any ${qualified(path.slice(0, 1))} from Pulumi.{stack}.yaml)`;

@@ -40,7 +40,7 @@ export const serviceAccountIssuerOptions = options({
     }),
     discovery: option(z.boolean().default(false), {
         description: "Peers' Vaults fetch the keys from the issuer's OIDC discovery document (the issuer must be reachable from them).",
-        allowed: "true or false; true needs no jwksFile",
+        allowed: "{values}; true needs no jwksFile",
         example: "true",
     }),
     discoveryCaFile: option(text((v) => v.trim() !== "").optional(), {

@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { benchSynth, median, modelTable, resourceCounts, synthTable } from "../tools/bench/cli";
+import { benchSynth, cpuTime, median, modelTable, resourceCounts, synthTable, timeSynth } from "../tools/bench/cli";
 
 describe("npm run bench", () => {
     it("times the project with N replicated secrets against a baseline that declares exactly as many resources", async () => {
@@ -15,19 +15,35 @@ describe("npm run bench", () => {
         expect(timing.project.resources.region1).toBeGreaterThan(timing.project.resources.region2);
         expect(timing.baseline.resources).toEqual(timing.project.resources);
         expect(timing.project.ms).toHaveLength(1);
-        const [, , committed, row] = synthTable([1000, 2000, 3000], [timing]);
-        expect(committed).toBe("| the committed stacks | | 2.0 s, 3.0 s (1.0, 2.0, 3.0) | | |");
+        expect(timing.project.cpuMs[0]).toBeGreaterThan(0);
+        const [, , committed, row] = synthTable({ ms: [1000, 2000, 3000], cpuMs: [1500, 2500, 3500] }, [timing]);
+        expect(committed).toBe("| the committed stacks | | 2.0 s, 3.0 s (1.0, 2.0, 3.0) | 2.5 s | | | |");
         expect(row).toMatch(
             new RegExp(
-                `^\\| 2 replicated secret\\(s\\) \\| ${timing.project.resources.region1} / ${timing.project.resources.region2} \\| \\d+\\.\\d s, \\d+\\.\\d s \\([\\d.]+\\) \\| \\d+\\.\\d s, \\d+\\.\\d s \\([\\d.]+\\) \\| \\d+\\.\\d\\d \\|$`,
+                `^\\| 2 replicated secret\\(s\\) \\| ${timing.project.resources.region1} / ${timing.project.resources.region2} \\| \\d+\\.\\d s, \\d+\\.\\d s \\([\\d.]+\\) \\| \\d+\\.\\d s \\| \\d+\\.\\d s, \\d+\\.\\d s \\([\\d.]+\\) \\| \\d+\\.\\d s \\| \\d+\\.\\d\\d, \\d+\\.\\d\\d \\|$`,
             ),
         );
     }, 120_000);
+
+    it("times each run in a fresh process writing into a fresh output directory, as CI and a new clone run the synth", async () => {
+        const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "bench-test-"));
+        try {
+            const runs = await timeSynth(path.join(__dirname, "fixtures", "entrypoint"), 2, scratch);
+            expect(runs.ms).toHaveLength(2);
+            expect(new Set(runs.outDirs).size).toBe(2);
+            expect(runs.outDirs.every((dir) => path.dirname(dir) === scratch && !fs.existsSync(dir))).toBe(true);
+            expect(runs.resources).toEqual({ dev: 1 });
+        } finally {
+            fs.rmSync(scratch, { recursive: true, force: true });
+        }
+    }, 60_000);
 
     it("reads the resource counts from the synth's summary, and takes medians", () => {
         expect(
             resourceCounts("stack region1: 45 resources, 0 warning(s), 9 outputs\n    1  x\nstack region2: 42 resources, 1 warning(s)"),
         ).toEqual({ region1: 45, region2: 42 });
+        expect(cpuTime("synth: ran a: 3 resources in 0.1s\nsynth: done in 2.1s (process CPU 2.6s)\n")).toBe(2600);
+        expect(() => cpuTime("synth: done in 2.1s")).toThrow("the synth printed no CPU time");
         expect(median([3, 1, 2])).toBe(2);
         expect(median([4, 1, 2, 3])).toBe(2.5);
     });

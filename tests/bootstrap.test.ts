@@ -71,10 +71,16 @@ function decryptingOperator(platform: FakePlatform): { ports: ReturnType<FakePla
 }
 
 describe("a fresh bring-up", () => {
-    it.each([[["region1", "region2"]], [["north", "east", "south"]]])(
-        "brings %j up in order: every stack first, then each region, then the wiring",
-        async (regions) => {
-            const platform = new FakePlatform({ regions, podsAfterPolls: 2 });
+    it.each([
+        [["region1", "region2"], "jwt"],
+        [["north", "east", "south"], "jwt"],
+        [["region1", "region2"], "token"],
+    ] as const)(
+        "brings %j up in order, with %s peer auth: every stack first, then each region, then the wiring",
+        async (regions, peerAuth) => {
+            // JWT (the default, left unset): a region grants a peer access once the peer's stack has published its
+            // token issuer, which every stack does from its first (server-side) run on.
+            const platform = new FakePlatform({ regions, podsAfterPolls: 2, ...(peerAuth === "token" ? { peerAuth } : {}) });
             const report = await bootstrap(platform.ports(), options(regions));
 
             expect(bootstrapped(platform, regions)).toBe(true);
@@ -128,6 +134,19 @@ describe("a fresh bring-up", () => {
             "nothing was changed",
         ]);
         expect(platform.calls).toEqual([]);
+    });
+
+    it("checks first that every region's cluster has what the region needs, and changes nothing in any region if one lacks something", async () => {
+        const platform = new FakePlatform({ regions: ["a", "b", "c"] });
+        const missing = [
+            'Missing prerequisite for stack "b" (kubeconfig context "b"): cert-manager is not installed. Fix: install cert-manager',
+            'Missing prerequisite for stack "b" (kubeconfig context "b"): IngressClass cilium does not exist. Fix: enable it',
+        ];
+        platform.missingPrerequisites.set("b", missing);
+        const error = await bootstrap(platform.ports(), options(["a", "b", "c"])).catch((e: unknown) => e);
+        expect((error as BootstrapError).lines).toEqual([...missing, "nothing was changed"]);
+        expect(platform.calls).toEqual([]);
+        expect(platform.stacks.size).toBe(0);
     });
 
     it("keeps asking a Vault that does not listen yet right after its container started", async () => {
@@ -474,7 +493,7 @@ describe("failures at the end", () => {
         platform.refusesPeers.add("region1");
         const error = (await bootstrap(platform.ports(), options(regions)).catch((e: unknown) => e)) as BootstrapError;
         expect(error.lines[0]).toBe(
-            "region region1: not connected to region2 after its run: see the warnings of `pulumi up -s region1` (a peer that issued no token)",
+            "region region1: not connected to region2 after its run: see the warnings of `pulumi up -s region1` (a peer that has granted it no access: that peer's own warnings say why)",
         );
     });
 
@@ -486,8 +505,10 @@ describe("failures at the end", () => {
                 "openova-vault:regions": JSON.stringify(regions),
                 "openova-vault:kubeContext": "region1",
                 "openova-vault:vaultCaCertFile": CA_FILE,
+                "openova-vault:serviceAccountIssuer": JSON.stringify({ url: "https://oidc.region1.example.com", discovery: true }),
             },
             outputs: {},
+            granted: [],
             serverDeployed: false,
             podPolls: 0,
         });

@@ -18,6 +18,7 @@ import { type VaultRegionArgs, VaultRegion } from "../components/region/vaultReg
 import { type ReplicatedSecretArgs, ReplicatedSecret } from "../components/replication/replicatedSecret";
 import { SAFE_PASSWORD_SYMBOLS, passwordGeneratorName } from "../components/replication/replicationSpecs";
 import { vaultServerOptions } from "../components/vault-server/serverOptions";
+import { VaultServer, hostOption } from "../components/vault-server/vaultServer";
 import { type VaultHelmValues, serverSettings, vaultHelmValues } from "../components/vault-server/serverValues";
 import { parseVaultPolicy } from "./support/vaultHcl";
 import { type RecordedResource, type RunRequest, type RunResult, runProgram } from "../tools/synth/mockRun";
@@ -231,7 +232,7 @@ describe("VaultRegion", () => {
             "Vault's own namespace, but the External Secrets Operator needs its own",
         ],
         ["an even number of servers", { vault: { replicas: 2 } }, "vault.replicas", "is 2, but it must be an odd whole number"],
-        ["no audit device", { vault: { auditDevices: [] } }, "vault.auditDevices", "is [], but it must be a list of file and/or stdout"],
+        ["no audit device", { vault: { auditDevices: [] } }, "vault.auditDevices", "is [], but it must be a list of file or stdout"],
         [
             "a snapshot count of 0",
             { vault: { snapshots: { retain: 0 } } },
@@ -290,9 +291,12 @@ describe("VaultRegion", () => {
                 vaultHelmValues(serverSettings(vaultServerOptions.parse({}), "vault.east.example.com", monitoringOptions.parse({}))),
             );
             const certificate = find(run, "kubernetes:cert-manager.io/v1:Certificate", "out-vault-certificate").inputs as {
+                metadata: { annotations?: Record<string, string> };
                 spec: { dnsNames: string[] };
             };
             expect(certificate.spec.dnsNames[0]).toBe("vault.east.example.com");
+            // The Kubernetes provider waits for the certificate to be issued before the run can succeed.
+            expect(certificate.metadata.annotations).toEqual({ "pulumi.com/waitFor": "condition=Ready" });
         });
 
         it("fails the run with an InputPropertyError naming host once the domain turns out not to be a DNS name, and installs no Vault", async () => {
@@ -347,6 +351,21 @@ describe("VaultServer", () => {
                 ),
             ),
         });
+    });
+
+    it("checks a plain host once, with its other args, not again as an Output", async () => {
+        const parse = jest.spyOn(hostOption, "safeParse");
+        try {
+            const run = await declareOk("plain-host", () => ({ host: new VaultServer("v", { host: "vault.east.example.net" }).host }));
+            expect(run.outputs.host.value).toBe("vault.east.example.net");
+            expect(parse).not.toHaveBeenCalled();
+            // A bad plain host is refused with the args, before anything is registered.
+            const refused = await declare("plain-host-bad", () => void new VaultServer("v", { host: "Vault_East" }));
+            expect(refusedProperties(refused)).toEqual([{ propertyPath: "host", reason: 'is "Vault_East", but it must be a DNS name' }]);
+            expect(refused.resources).toEqual([]);
+        } finally {
+            parse.mockRestore();
+        }
     });
 
     it("declares its certificate before the chart, whose pods mount it", () => {
@@ -432,6 +451,8 @@ describe("a configured region (vaultAdmin given)", () => {
                         regions: ["north", "south", "west"],
                         domain: "example.net",
                         kvMount: "kv",
+                        peerAuth: "token",
+                        peerTokenGenerations: { west: 2 },
                         vaultAdmin: admin,
                         vaultCaCert: "",
                         replicatedSecrets: [
@@ -476,12 +497,14 @@ describe("a configured region (vaultAdmin given)", () => {
             "vault:index/policy:Policy north-setup-pull",
             "vault:index/policy:Policy north-setup-push",
             "vault:index/policy:Policy north-snapshots-policy",
+            "vault:index/policy:Policy north-token-renewer-policy",
             "vault:index/token:Token north-peer-south-token",
             "vault:index/token:Token north-peer-west-token",
             "vault:kubernetes/authBackendConfig:AuthBackendConfig north-setup-kubernetes",
             "vault:kubernetes/authBackendRole:AuthBackendRole north-setup-namespace-pull",
             "vault:kubernetes/authBackendRole:AuthBackendRole north-setup-namespace-push",
             "vault:kubernetes/authBackendRole:AuthBackendRole north-snapshots-role",
+            "vault:kubernetes/authBackendRole:AuthBackendRole north-token-renewer-role",
         ]);
         for (const resource of vaultResources) {
             expect({ name: resource.name, provider: resource.provider }).toEqual({ name: resource.name, provider: adminRef });
@@ -612,16 +635,65 @@ describe("a configured region (vaultAdmin given)", () => {
         expect(job).toContain('"VAULT_CACERT"');
     });
 
-    it("issues each peer an orphan, periodic, renewable token with the push policy only", () => {
+    it("issues each peer an orphan, periodic, renewable token with a one-year end and the push policy only, kept when replaced", () => {
         const token = get("vault:index/token:Token", "north-peer-south-token");
         expect(token.inputs).toMatchObject({
             displayName: "peer-south",
             noParent: true,
             period: "720h",
+            explicitMaxTtl: "8760h",
             renewable: true,
             policies: ["peer-south-push"],
+            metadata: { "issued-by": "north", "used-by": "south", generation: "1" },
         });
+        // Replaced (a new generation) or deleted, it is not revoked: the peer keeps pushing until it switches.
+        expect(token.options).toMatchObject({ retainOnDelete: true });
+        expect(token.options).not.toHaveProperty("deleteBeforeReplace");
         expect(token.dependsOn).toContain(get("vault:index/policy:Policy", "north-peer-south-push").urn);
+        // The generation a peer is given (west: 2) is the token's, so raising it is a new token.
+        expect(get("vault:index/token:Token", "north-peer-west-token").inputs).toMatchObject({ metadata: { generation: "2" } });
+    });
+
+    it("renews every peer token in the cluster, by accessor, with a role that may do nothing else", () => {
+        const accessors = get("kubernetes:core/v1:ConfigMap", "north-token-renewer-accessors");
+        // Under the mock runtime a token's ID (its accessor in the real provider) is "<name>-id".
+        expect(accessors.inputs).toMatchObject({
+            metadata: { name: "vault-token-renewer", namespace: "vault" },
+            data: { accessors: "peer-south north-peer-south-token-id\npeer-west north-peer-west-token-id\n" },
+        });
+        expect(accessors.dependsOn).toEqual(
+            expect.arrayContaining([
+                get("vault:index/token:Token", "north-peer-south-token").urn,
+                get("vault:index/token:Token", "north-peer-west-token").urn,
+            ]),
+        );
+        expect(get("vault:kubernetes/authBackendRole:AuthBackendRole", "north-token-renewer-role").inputs).toMatchObject({
+            backend: "kubernetes",
+            roleName: "token-renewer",
+            boundServiceAccountNames: ["vault-token-renewer"],
+            boundServiceAccountNamespaces: ["vault"],
+            audience: "vault-token-renewer",
+            tokenPolicies: ["token-renewer"],
+        });
+        expect(JSON.parse(String(get("vault:index/policy:Policy", "north-token-renewer-policy").inputs.policy))).toEqual({
+            path: { "auth/token/renew-accessor": { capabilities: ["update"] } },
+        });
+        const cronJob = get("kubernetes:batch/v1:CronJob", "north-token-renewer-cronjob");
+        expect(cronJob.inputs).toMatchObject({
+            metadata: { name: "vault-token-renewer", namespace: "vault" },
+            spec: { schedule: "30 */6 * * *" },
+        });
+        const job = JSON.stringify(cronJob.inputs);
+        expect(job).toContain("https://vault-active.vault.svc:8200");
+        expect(job).toContain('"VAULT_CACERT"');
+        expect(cronJob.dependsOn).toEqual(
+            expect.arrayContaining([
+                accessors.urn,
+                get("vault:kubernetes/authBackendRole:AuthBackendRole", "north-token-renewer-role").urn,
+                get("kubernetes:core/v1:ServiceAccount", "north-token-renewer-service-account").urn,
+            ]),
+        );
+        expect(region.tokenRenewer?.tokenNames).toEqual(["peer-south", "peer-west"]);
     });
 
     it("publishes per peer the address, CA and token, as one secret", () => {
@@ -1033,6 +1105,8 @@ describe("a configured region with JWT peer auth", () => {
 
     it("issues no token: it mounts a JWT backend per known peer, checking that cluster's keys and issuer", () => {
         expect(run.resources.filter((r) => r.type === "vault:index/token:Token")).toEqual([]);
+        // Nothing to renew, so no renewer (nor its policy, role or CronJob).
+        expect(run.resources.filter((r) => r.name.includes("token-renewer"))).toEqual([]);
         expect(get("vault:jwt/authBackend:AuthBackend", "north-peer-west-jwt").inputs).toMatchObject({
             path: "jwt-west",
             type: "jwt",

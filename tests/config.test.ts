@@ -2,26 +2,42 @@ import * as pulumi from "@pulumi/pulumi";
 import * as fc from "fast-check";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
-import { PROJECT, type ParseOptions, configRows, parseConfig as parseRaw, type ParseResult, type RegionConfig } from "../stack/config";
+import {
+    PROJECT,
+    type ParseOptions,
+    configRows,
+    parseConfig as parseRaw,
+    type ParseResult,
+    type RegionConfig,
+    stackOptions,
+} from "../stack/config";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import { readProject, readStackConfig } from "../stack/projectFiles";
 import { SAFE_PASSWORD_SYMBOLS } from "../components/replication/replicationSpecs";
+import { applyConfigCommand } from "./support/pulumiConfigSet";
+import { keyPath } from "../stack/configMessages";
+import { VALUES, docOf, either, listedValues, option, schemaAt, valueAt } from "../components/common/options";
+import { z } from "zod";
 
 const projectDir = path.resolve(__dirname, "..");
 
 /** The project-wide defaults exactly as the CLI would pass them (from Pulumi.yaml). */
 const projectDefaults = readStackConfig({ ...readProject(projectDir), stacks: [] }, "no-such-stack").config;
 
+/** The cluster's token issuer a stack publishes for JWT peer auth (the default), found by OIDC discovery. */
+const ISSUER = { url: "https://oidc.example.com", discovery: true };
+
 /**
- * Raw config for a stack: Pulumi.yaml defaults, a domain, the CA file TLS needs, and the given keys
- * (objects as JSON; undefined removes a key).
+ * Raw config for a stack: Pulumi.yaml defaults, a domain, the CA file TLS needs, the token issuer JWT
+ * peer auth needs, and the given keys (objects as JSON; undefined removes a key).
  */
 function raw(values: Record<string, unknown> = {}): Record<string, string> {
     const config: Record<string, string> = {
         ...projectDefaults,
         [`${PROJECT}:domain`]: "example.com",
         [`${PROJECT}:vaultCaCertFile`]: "certs/vault-ca.pem",
+        [`${PROJECT}:serviceAccountIssuer`]: JSON.stringify(ISSUER),
     };
     for (const [key, value] of Object.entries(values)) {
         const qualified = key.includes(":") ? key : `${PROJECT}:${key}`;
@@ -112,6 +128,7 @@ describe("config defaults", () => {
             vaultAddress: "https://vault.region1.example.com",
             vaultCaCertFile: "certs/vault-ca.pem",
             vaultCaCert: PEM,
+            serviceAccountIssuer: { issuer: ISSUER.url, publicKeys: [], discoveryCaCert: "" },
             options: undefined,
             resolved: undefined,
         });
@@ -120,7 +137,8 @@ describe("config defaults", () => {
             regions: ["region1", "region2"],
             domain: "example.com",
             kvMount: "secret",
-            peerAuth: "token",
+            peerAuth: "jwt",
+            peerTokenGenerations: {},
             replicatedSecrets: [],
         });
         expect(config.resolved.vault).toMatchObject({
@@ -204,6 +222,63 @@ describe("config defaults", () => {
         expect(problems(parseConfig("region1", raw({ "openova-valt:domain": "example.org" })))).toEqual([
             'Invalid config for stack "region1": openova-valt:domain is under the namespace openova-valt, which this program does not read (did you mean openova-vault:domain?). Fix: pulumi config rm openova-valt:domain -s region1 && pulumi config set domain <value> -s region1',
         ]);
+    });
+
+    it("fixes a nested key under a misspelt project name with --path, and the fix gives config the program accepts", () => {
+        const given = raw({ "openova-vaul:vault.replicas": "5" });
+        const [line] = problems(parseConfig("region1", given));
+        expect(line).toBe(
+            'Invalid config for stack "region1": openova-vaul:vault.replicas is under the namespace openova-vaul, which this program does not read (did you mean openova-vault:vault.replicas?). Fix: pulumi config rm openova-vaul:vault.replicas -s region1 && pulumi config set --path vault.replicas <value> -s region1',
+        );
+        const fixed = line
+            .split("Fix: ")[1]
+            .split(" && ")
+            .reduce((config, command) => applyConfigCommand(config, PROJECT, command.replace("<value>", "5")), given);
+        expect(ok(parseConfig("region1", fixed)).resolved.vault.replicas).toBe(5);
+        // Without --path, the same command makes the flat key the program refuses.
+        expect(problems(parseConfig("region1", applyConfigCommand(given, PROJECT, "pulumi config set vault.replicas 5")))[0]).toContain(
+            "openova-vaul:vault.replicas is under the namespace openova-vaul",
+        );
+        expect(
+            problems(parseConfig("region1", applyConfigCommand(raw(), PROJECT, "pulumi config set vault.replicas 5 -s region1")))[0],
+        ).toContain("openova-vault:vault.replicas is a flat key, but vault is an object");
+    });
+
+    it("accepts every pulumi config set command the docs give (nested keys with --path), setting the key it names", () => {
+        const docs = ["README.md", ...fs.readdirSync(path.join(projectDir, "docs")).map((file) => path.join("docs", file))];
+        // Each set command, after the rm commands before it in the same code block (a block is run in order).
+        const commands = docs.flatMap((file) =>
+            fs
+                .readFileSync(path.join(projectDir, file), "utf8")
+                .split(/^```/m)
+                .flatMap((block) => {
+                    const removals: string[] = [];
+                    return [...block.matchAll(/pulumi config (set|rm) [^`\n#]*/g)].flatMap((m) => {
+                        const command = m[0].trim();
+                        if (m[1] === "rm") {
+                            removals.push(command);
+                            return [];
+                        }
+                        // Placeholders and elisions are for the reader to fill.
+                        return /<|\.\.\./.test(command) ? [] : [[file, command, [...removals]] as const];
+                    });
+                }),
+        );
+        expect(commands.map(([file]) => file)).toContain(path.join("docs", "configuration.md"));
+        for (const [file, command, removals] of commands) {
+            const [key, value] = command.split(" ").filter((word, i, all) => i > 2 && !word.startsWith("-") && all[i - 1] !== "-s");
+            const name = key.replace(`${PROJECT}:`, "");
+            const before = removals.reduce((config, removal) => applyConfigCommand(config, PROJECT, removal), raw());
+            const result = parseConfig("region1", applyConfigCommand(before, PROJECT, command), operator);
+            // A sibling the example leaves to another command (an object's required key) is not this command's problem.
+            const about = result.ok
+                ? []
+                : result.problems.filter((line) => line.includes(`${PROJECT}:${name} `) || / namespace /.test(line));
+            expect({ file, command, problems: about }).toEqual({ file, command, problems: [] });
+            if (result.ok) {
+                expect({ command, set: String(valueAt(result.config.resolved, keyPath(name))) }).toEqual({ command, set: value });
+            }
+        }
     });
 
     it("accepts an image tag pinned by digest", () => {
@@ -550,6 +625,45 @@ describe("config errors", () => {
         }
     });
 
+    it("says what is allowed for an option that lists its values from the schema alone, and refuses them written by hand", () => {
+        const level = option(z.enum(["debug", "info", "warn"]).default("info"), { description: "A level.", example: "info" });
+        expect(docOf(level).allowed).toBe("debug, info or warn");
+        expect(docOf(option(z.boolean().optional(), { description: "A switch.", example: "true" })).allowed).toBe("true or false");
+        const devices = option(z.array(z.enum(["file", "stdout"])).default([]), {
+            description: "Devices.",
+            allowed: `a list of ${VALUES}, each once`,
+            example: "[file]",
+        });
+        expect(docOf(devices).allowed).toBe("a list of file or stdout, each once");
+        expect(() => option(z.enum(["token", "jwt"]), { description: "Auth.", allowed: "token or jwt", example: "jwt" })).toThrow(
+            "its schema lists its values (token, jwt): leave allowed out, or write {values} where they go",
+        );
+        expect(() => option(z.string(), { description: "A name.", example: "x" })).toThrow(
+            "its schema lists no values, so say what is allowed",
+        );
+        // What an error says of a wrong value is that same text.
+        expect(problems(parseConfig("region1", raw({ vault: { logLevel: "verbose" } })))[0]).toContain(
+            'openova-vault:vault.logLevel is "verbose", but it must be trace, debug, info, warn or error.',
+        );
+    });
+
+    it("documents every option that lists its values with exactly those values, taken from its schema", () => {
+        const listed = configRows().flatMap((row) => {
+            const schema = schemaAt(stackOptions, keyPath(row.key.replace(/\[\]/g, "[0]")));
+            const values = schema === undefined ? undefined : listedValues(schema);
+            return values === undefined ? [] : [{ key: row.key, values, allowed: row.allowed }];
+        });
+        expect(listed.map((row) => row.key)).toEqual(
+            expect.arrayContaining(["vault.logLevel", "peerAuth", "vault.seal.type", "replicatedSecrets[].mode", "vault.auditDevices"]),
+        );
+        for (const row of listed) {
+            expect({ key: row.key, allowed: row.allowed }).toEqual({
+                key: row.key,
+                allowed: expect.stringContaining(either(row.values)) as unknown,
+            });
+        }
+    });
+
     it("lists exactly the documented keys as the known ones", () => {
         const [line] = problems(parseConfig("region1", raw({ vault: { nope: 1 } })));
         const nested = configRows()
@@ -755,12 +869,27 @@ describe("replicatedSecrets", () => {
 describe("security options", () => {
     const awskms = { type: "awskms", parameters: { region: "eu-west-1", kms_key_id: "alias/vault" } };
 
-    it("are on by default: TLS from cert-manager, both audit devices, snapshots, token peer auth", () => {
+    it("are on by default: TLS from cert-manager, both audit devices, snapshots, JWT peer auth", () => {
         const { resolved } = ok(parseConfig("region1", raw()));
         expect(resolved.vault.tls).toEqual({ source: "cert-manager" });
         expect(resolved.vault.auditDevices).toEqual(["file", "stdout"]);
         expect(resolved.vault.snapshots).toMatchObject({ enabled: true, schedule: "0 * * * *", retain: 48 });
-        expect(resolved.peerAuth).toBe("token");
+        expect(resolved.peerAuth).toBe("jwt");
+        // So a stack with no issuer and no peerAuth set is refused, naming the key.
+        expect(problems(parseConfig("region1", raw({ serviceAccountIssuer: undefined })))).toEqual([
+            expect.stringContaining("openova-vault:serviceAccountIssuer is not set, but peerAuth is jwt"),
+        ]);
+    });
+
+    it("need no token issuer in a region without peers: nobody would read it", () => {
+        expect(ok(parseConfig("region1", raw({ regions: ["region1"], serviceAccountIssuer: undefined }))).resolved.peerAuth).toBe("jwt");
+    });
+
+    it("take token peer auth with a generation per peer, which reaches the region's options", () => {
+        const config = ok(
+            parseConfig("region1", raw({ peerAuth: "token", serviceAccountIssuer: undefined, peerTokenGenerations: { region2: 2 } })),
+        );
+        expect(config.options).toMatchObject({ peerAuth: "token", peerTokenGenerations: { region2: 2 } });
     });
 
     it.each([
@@ -856,7 +985,7 @@ describe("security options", () => {
         [
             "an empty audit device list",
             { vault: { auditDevices: [] } },
-            "openova-vault:vault.auditDevices is [], but it must be a list of file and/or stdout, each once",
+            "openova-vault:vault.auditDevices is [], but it must be a list of file or stdout, each once",
         ],
         [
             "a snapshot schedule that is not cron",
@@ -864,9 +993,24 @@ describe("security options", () => {
             'openova-vault:vault.snapshots.schedule is "hourly" (has 1 fields, not 5 (minute hour day-of-month month day-of-week)), but it must be a 5-field cron schedule',
         ],
         [
-            "JWT peer auth without this cluster's issuer",
-            { peerAuth: "jwt" },
+            "JWT peer auth (the default) without this cluster's issuer",
+            { serviceAccountIssuer: undefined },
             "openova-vault:serviceAccountIssuer is not set, but peerAuth is jwt",
+        ],
+        [
+            "a token generation for a region that is not a peer",
+            { peerAuth: "token", peerTokenGenerations: { region1: 2, region3: 2 } },
+            "openova-vault:peerTokenGenerations.region1 names region1, which is not a peer of region1 (peers: region2)",
+        ],
+        [
+            "a token generation of 0",
+            { peerAuth: "token", peerTokenGenerations: { region2: 0 } },
+            "openova-vault:peerTokenGenerations.region2 is 0",
+        ],
+        [
+            "token generations with JWT peer auth, where no token is issued",
+            { peerTokenGenerations: { region2: 2 } },
+            "openova-vault:peerTokenGenerations is set, but peerAuth is jwt: no token is issued",
         ],
         [
             "JWT peer auth without keys (no JWKS file, no discovery)",
@@ -998,7 +1142,7 @@ describe("security options", () => {
     });
 
     it("warns that a published issuer does nothing with token peer auth", () => {
-        const result = parseConfig("region1", raw({ serviceAccountIssuer: { url: "https://oidc.example.com", discovery: true } }));
+        const result = parseConfig("region1", raw({ peerAuth: "token" }));
         expect(result.ok && result.warnings).toEqual([
             expect.stringContaining("openova-vault:serviceAccountIssuer is set, but openova-vault:peerAuth is token"),
         ]);

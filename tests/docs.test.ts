@@ -17,6 +17,7 @@ import {
     SNAPSHOT_ROLE,
     SNAPSHOT_SERVICE_ACCOUNT,
 } from "../components/snapshots/snapshotSpecs";
+import { configRows } from "../stack/config";
 import { generatedFiles, withSections } from "../tools/docs/generate";
 
 const root = path.resolve(__dirname, "..");
@@ -36,6 +37,24 @@ describe("generated docs", () => {
 
     it("refuses a generated section it does not know", () => {
         expect(() => withSections("<!-- generated: nope -->\nx\n<!-- end generated -->")).toThrow("unknown generated section nope");
+    });
+});
+
+describe("config defaults", () => {
+    it("are stated only in configuration.md (generated), never restated beside a key in other docs", () => {
+        const keys = configRows().map((row) => row.key.replace(/[.[\]]/g, (c) => `\\${c}`));
+        const restated = new RegExp(
+            `\`(${keys.join("|")})\`(?:,|:)?\\s*\\(?default\\b|\\b\\d[\\w.]*\\s+\\(\`(${keys.join("|")})\`\\)|\`(${keys.join("|")})\`,?\\s+\\(?\\s*default `,
+            "g",
+        );
+        const found = docs
+            .filter((file) => file !== path.join("docs", "configuration.md") && file !== "CHANGELOG.md")
+            .flatMap((file) => [...read(file).matchAll(restated)].map((m) => `${file}: ${m[0]}`));
+        expect(found).toEqual([]);
+        // The pattern finds the forms it is for.
+        expect("the newest 48 (`vault.snapshots.retain`)".match(restated)).not.toBeNull();
+        expect("`vault.snapshots.storageSize`, default 10Gi".match(restated)).not.toBeNull();
+        expect("`monitoring.retention`\n(default 60s".match(restated)).not.toBeNull();
     });
 });
 

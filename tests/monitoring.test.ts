@@ -63,6 +63,7 @@ describe("monitoring options", () => {
         prometheusRules: false,
         prometheusNamespace: "monitoring",
         labels: { release: "prometheus" },
+        metricsTokenGeneration: 1,
     };
 
     it("default to telemetry scraped with a token, no ServiceMonitor, no rules", () => {
@@ -77,6 +78,7 @@ describe("monitoring options", () => {
         [{ prometheusNamespace: "Monitoring" }, "monitoring.prometheusNamespace", 'is "Monitoring"', "namespace name"],
         [{ labels: { "bad key!": "x" } }, "monitoring.labels", '"bad key!"', "Kubernetes labels"],
         [{ serviceMonitors: true }, "monitoring.serviceMonitors", "is not an option", "serviceMonitor"],
+        [{ metricsTokenGeneration: 0 }, "monitoring.metricsTokenGeneration", "is 0", "whole number from 1"],
     ])("refuse %j, naming the option and what it must be", (options, propertyPath, shown, allowed) => {
         expect(monitoringOptions.safeParse(options).success).toBe(false);
         let errors: { propertyPath: string; reason: string }[] = [];
@@ -204,15 +206,18 @@ describe("ServiceMonitors", () => {
 describe("alerts", () => {
     const rules = alertRules({ vaultNamespace: "vault", externalSecretsNamespace: "external-secrets", releaseName: "vault" });
 
-    it("cover a sealed or down server, leader loss, audit failures, stores not Ready, PushSecret errors, stale ExternalSecrets and failed snapshots", () => {
+    it("cover a sealed or down server, leader loss, audit failures, a certificate reloader not ready, stores not Ready, PushSecret errors, stale ExternalSecrets, failed snapshots and token renewal", () => {
         expect(rules.map((r) => r.alert)).toEqual([
             "VaultServerSealedOrDown",
             "VaultNoActiveServer",
             "VaultAuditDeviceFailing",
+            "VaultTlsReloaderNotReady",
             "ExternalSecretsStoreNotReady",
             "ExternalSecretsPushFailing",
             "ExternalSecretNotSynced",
             "VaultSnapshotFailed",
+            "VaultTokenRenewalFailing",
+            "VaultTokenRenewerStalled",
         ]);
         for (const rule of rules) {
             expect(rule.annotations.summary.length).toBeGreaterThan(10);
@@ -238,12 +243,30 @@ describe("alerts", () => {
             "clustersecretstore_status_condition",
             "pushsecret_status_condition",
             "externalsecret_status_condition",
-            "kube_pod_status_ready",
+            "kube_pod_container_status_ready",
             "kube_job_failed",
+            "kube_cronjob_status_last_schedule_time",
+            "kube_cronjob_status_last_successful_time",
+            "kube_cronjob_created",
         ]) {
             expect(exprs).toContain(metric);
         }
-        expect(rules.find((r) => r.alert === "VaultServerSealedOrDown")?.expr).toContain('namespace="vault", pod=~"vault-[0-9]+"');
+        // Each container's own readiness: the pod is NotReady when either container is, and a reloader
+        // that is not ready must not read as a sealed server.
+        expect(rules.find((r) => r.alert === "VaultServerSealedOrDown")?.expr).toContain(
+            'namespace="vault", pod=~"vault-[0-9]+", container="vault"',
+        );
+        expect(rules.find((r) => r.alert === "VaultTlsReloaderNotReady")?.expr).toBe(
+            'kube_pod_container_status_ready{namespace="vault", pod=~"vault-[0-9]+", container="tls-reloader"} == 0',
+        );
+        expect(exprs).not.toContain("kube_pod_status_ready");
+        // The renewer's alerts measure its CronJob in Vault's namespace, by the name the component gives it.
+        for (const alert of ["VaultTokenRenewalFailing", "VaultTokenRenewerStalled"]) {
+            const expr = rules.find((r) => r.alert === alert)?.expr ?? "";
+            expect(expr.match(/\{[^}]*\}/g)?.every((selector) => selector === '{namespace="vault", cronjob="vault-token-renewer"}')).toBe(
+                true,
+            );
+        }
         // A snapshot Job that failed, not one whose first pod failed and whose retry succeeded.
         expect(exprs).not.toContain("kube_job_status_failed");
     });
@@ -340,7 +363,16 @@ describe("VaultMonitoring (Pulumi mock runtime)", () => {
         const policy = run.resources.find((r) => r.name === "on-metrics-policy");
         expect(policy?.inputs).toEqual({ name: "prometheus-metrics", policy: metricsPolicyDocument() });
         const token = run.resources.find((r) => r.name === "on-metrics-token" && r.type === "vault:index/token:Token");
-        expect(token?.inputs).toMatchObject({ noParent: true, period: "720h", renewable: true, policies: ["prometheus-metrics"] });
+        expect(token?.inputs).toMatchObject({
+            noParent: true,
+            period: "720h",
+            explicitMaxTtl: "8760h",
+            renewable: true,
+            policies: ["prometheus-metrics"],
+            metadata: { generation: "1" },
+        });
+        // A new generation is issued beside it: the old one is not revoked until its period runs out.
+        expect(token?.options).toMatchObject({ retainOnDelete: true });
         const secret = run.resources.find((r) => r.name === "on-metrics-token" && r.type === "kubernetes:core/v1:Secret");
         expect(secret?.inputs).toMatchObject({ metadata: { name: "vault-metrics-token", namespace: "vault" } });
         const data = secret?.inputs.stringData as Record<string, unknown>;

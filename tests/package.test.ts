@@ -20,12 +20,13 @@ pulumi.runtime
     .setMocks({ newResource: (a) => { types.push(a.type); return { id: a.name + "-id", state: a.inputs }; }, call: () => ({}) }, "platform", "dev")
     .then(async () => {
         const k8s = require("@pulumi/kubernetes");
-        const { VaultRegion, vaultServerOptions } = require("openova-vault");
+        const { VaultRegion, vaultServerOptions, regionPrerequisites, regionVaultOptions, monitoringOptions } = require("openova-vault");
         const provider = new k8s.Provider("cluster", { context: "east" });
         const region = new VaultRegion("east", { region: "east", regions: ["east", "west"], domain: pulumi.output("example.com") }, { providers: { kubernetes: provider } });
         const address = await new Promise((resolve) => region.vaultAddress.apply(resolve));
         await pulumi.runtime.disconnect();
-        console.log(JSON.stringify({ address, replicas: vaultServerOptions.parse({}).replicas, types: [...new Set(types)].sort(), from: require.resolve("openova-vault") }));
+        const prerequisites = regionPrerequisites({ vault: regionVaultOptions.parse({}), monitoring: monitoringOptions.parse({}) }).map((p) => p.id);
+        console.log(JSON.stringify({ address, replicas: vaultServerOptions.parse({}).replicas, prerequisites, types: [...new Set(types)].sort(), from: require.resolve("openova-vault") }));
     });
 `;
 
@@ -58,6 +59,10 @@ describe("the package", () => {
         expect(files).toContain("package/dist/components/index.d.ts");
         expect(files.filter((file) => /\.ts$/.test(file) && !file.endsWith(".d.ts"))).toEqual([]);
         expect(files.filter((file) => /^package\/(tests|tools|bootstrap|stack|index\.js)/.test(file))).toEqual([]);
+        // The cluster preflight's Kubernetes client stays with the stack program: the library never loads it.
+        const { stdout: code } = await run("tar", ["-xzOf", tarball, "--wildcards", "package/dist/*.js"], { maxBuffer: 64 * 1024 * 1024 });
+        expect(code).toContain("regionPrerequisites");
+        expect(code).not.toContain("@kubernetes/client-node");
     });
 
     it("installs with the Pulumi SDKs as the platform's own (peer dependencies), and runs from plain Node under Pulumi's mocks", async () => {
@@ -66,9 +71,11 @@ describe("the package", () => {
         }
         fs.writeFileSync(path.join(dir, "main.js"), PROGRAM);
         const { stdout } = await run(process.execPath, ["main.js"], { cwd: dir });
-        const result = JSON.parse(stdout) as { address: string; replicas: number; types: string[]; from: string };
+        const result = JSON.parse(stdout) as { address: string; replicas: number; prerequisites: string[]; types: string[]; from: string };
         expect(result.address).toBe("https://vault.east.example.com");
         expect(result.replicas).toBe(3);
+        // The cluster prerequisites, as data for the platform's own client (the package has no Kubernetes client).
+        expect(result.prerequisites).toContain("issuer:ClusterIssuer/vault-ca-issuer");
         expect(result.types).toEqual(
             expect.arrayContaining(["openova:vault:VaultRegion", "openova:vault:VaultServer", "kubernetes:helm.sh/v4:Chart"]),
         );

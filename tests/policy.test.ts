@@ -44,10 +44,19 @@ import { type VaultServerOptions, vaultServerOptions } from "../components/vault
 import { type VaultHelmValues, serverSettings, vaultHelmValues } from "../components/vault-server/serverValues";
 import type { VaultSealOptions } from "../components/vault-server/seal";
 import { peerTokenSettings } from "../components/vault-config/setupValues";
+import { LONG_LIVED_TOKEN, TOKEN_MAX_LIFETIME_HOURS, TOKEN_PERIOD_HOURS } from "../components/token-renewal/tokenLifetime";
+import {
+    RENEWER_POLICY,
+    renewalAccessorList,
+    renewerConfigMap,
+    renewerCronJob,
+    renewerPolicyDocument,
+} from "../components/token-renewal/renewalSpecs";
 import { VAULT_CHART } from "../components/common/versions";
 import { PACK_NAME, knownValues, policies, policyPackArgs } from "../policy/policies";
 import {
     ALLOWED_SYS_PATHS,
+    MAX_TOKEN_LIFETIME_HOURS,
     METRICS_POLICY,
     PEER_ACCESS_OUTPUT,
     PEER_PUSH_POLICY,
@@ -63,6 +72,7 @@ import {
     checkVaultPolicy,
     checkVaultToken,
     credentialShapes,
+    durationSeconds,
     hasRootWildcard,
     isCredentialKey,
     parsePolicyDocument,
@@ -291,7 +301,10 @@ function renderedServer(
                                     ...Object.entries(chartValues.server.extraEnvironmentVars).map(([name, value]) => ({ name, value })),
                                 ],
                             },
+                            // The chart renders server.extraContainers after the vault container, as they are.
+                            ...(chartValues.server.extraContainers ?? []),
                         ],
+                        ...(chartValues.server.shareProcessNamespace ? { shareProcessNamespace: true } : {}),
                     },
                 },
             },
@@ -396,6 +409,7 @@ const peerPushPolicy = vaultPolicy(
 );
 const snapshotPolicy = vaultPolicy(SNAPSHOT_POLICY, snapshotPolicyDocument(), "region1-snapshots-policy");
 const metricsPolicy = vaultPolicy(COMPONENT_METRICS_POLICY, metricsPolicyDocument(), "region1-monitoring-metrics-policy");
+const renewerPolicy = vaultPolicy(RENEWER_POLICY, renewerPolicyDocument(), "region1-token-renewer-policy");
 
 /** A component's JSON policy document with the capabilities of one path replaced. */
 function withCapabilities(document: string, policyPath: string, capabilities: readonly string[]): string {
@@ -758,15 +772,37 @@ const CASES: Record<string, { readonly pass: readonly Case[]; readonly fail: rea
         pass: [
             { title: "the peer token PeerAccess issues", resources: [peerToken] },
             { title: "the metrics token the monitoring component issues", resources: [metricsToken] },
+            {
+                title: "a shorter maximum lifetime, in days or seconds",
+                resources: [
+                    vaultToken({ ...peerToken.props, explicitMaxTtl: "90d" }),
+                    vaultToken({ ...peerToken.props, period: "24h", explicitMaxTtl: "604800" }),
+                ],
+            },
         ],
         fail: [
             { title: "a child token", resources: [vaultToken({ ...peerToken.props, noParent: false })], expect: /noParent is false/ },
             { title: "no period", resources: [vaultToken({ ...peerToken.props, period: undefined })], expect: /period is not set/ },
             { title: "a ttl", resources: [vaultToken({ ...peerToken.props, ttl: "768h" })], expect: /ttl is "768h"/ },
             {
-                title: "an explicit maximum TTL",
-                resources: [vaultToken({ ...peerToken.props, explicitMaxTtl: "8760h" })],
-                expect: /explicitMaxTtl/,
+                title: "no maximum lifetime (a leaked token could be renewed forever)",
+                resources: [vaultToken({ ...peerToken.props, explicitMaxTtl: undefined })],
+                expect: /explicitMaxTtl is not set, so a periodic token renewed in time never ends/,
+            },
+            {
+                title: "a maximum lifetime over a year",
+                resources: [vaultToken({ ...peerToken.props, explicitMaxTtl: "8761h" })],
+                expect: /explicitMaxTtl is "8761h", longer than a year/,
+            },
+            {
+                title: "a maximum lifetime no longer than the period",
+                resources: [vaultToken({ ...peerToken.props, explicitMaxTtl: "720h" })],
+                expect: /no longer than its period "720h"/,
+            },
+            {
+                title: "a maximum lifetime Vault cannot read",
+                resources: [vaultToken({ ...peerToken.props, explicitMaxTtl: "a year" })],
+                expect: /explicitMaxTtl is "a year", which is not a duration/,
             },
             { title: "not renewable", resources: [vaultToken({ ...peerToken.props, renewable: false })], expect: /renewable is false/ },
             { title: "the root policy", resources: [vaultToken({ ...peerToken.props, policies: ["root"] })], expect: /include "root"/ },
@@ -960,6 +996,30 @@ const CASES: Record<string, { readonly pass: readonly Case[]; readonly fail: rea
                 title: "the stores, secrets and generators the components build",
                 resources: [localRead, localPush, peerStoreObject, pullSecret, pushToPeer, generator],
             },
+            {
+                title: "the token renewer's accessor list and CronJob (an accessor is not a credential)",
+                resources: [
+                    k8s(
+                        "region1-token-renewer-accessors",
+                        renewerConfigMap(
+                            "vault",
+                            renewalAccessorList([
+                                { name: "peer-region2", accessor: "Xk3pQ9rT2vW8yZ1aB4cD6eF0" },
+                                { name: "prometheus-metrics", accessor: "8609694a-cdbc-db9b-d345-e782dbb562ed" },
+                            ]),
+                        ),
+                    ),
+                    k8s(
+                        "region1-token-renewer-cronjob",
+                        renewerCronJob({
+                            namespace: "vault",
+                            authPath: "kubernetes",
+                            imageTag: "2.0.4",
+                            vaultAddress: "https://vault-active.vault.svc:8200",
+                        }),
+                    ),
+                ],
+            },
             { title: "the ingress pass-through annotations", resources: [annotated(values.server.ingress.annotations)] },
             { title: "a CA certificate in a ConfigMap", resources: [configMap({ "ca.crt": exampleCa })] },
             {
@@ -970,6 +1030,9 @@ const CASES: Record<string, { readonly pass: readonly Case[]; readonly fail: rea
                         "password-file": "/etc/app/password",
                         "vault-token-secret-name": "vault-region2-token",
                         "token-enabled": "true",
+                        // Where a credential is, as Vault's seal configuration reads it.
+                        "seal.hcl": 'seal "transit" {\n  token = "file:///vault/userconfig/transit/VAULT_TOKEN"\n}\n',
+                        "seal-env.hcl": 'seal "transit" {\n  token = "env://TRANSIT_TOKEN"\n}\n',
                     }),
                     annotated({ "eks.amazonaws.com/token-expiration": "86400" }),
                 ],
@@ -1014,6 +1077,11 @@ const CASES: Record<string, { readonly pass: readonly Case[]; readonly fail: rea
                 title: "a password in a ConfigMap",
                 resources: [configMap({ DB_PASSWORD: "hunter2" })],
                 expect: /data "DB_PASSWORD" holds a value under a credential-named key/,
+            },
+            {
+                title: "a credential given to Vault's configuration as a string:// value (the value itself, not a reference)",
+                resources: [configMap({ "seal.hcl": 'seal "transit" {\n  token = "string://s3cr3t-transit-token"\n}\n' })],
+                expect: /data "seal\.hcl" holds a value assigned to "token" inside it/,
             },
             {
                 title: "a secret assigned inside a config file",
@@ -1223,6 +1291,9 @@ describe("the pure rules", () => {
             [policyName("push"), policyName("pull"), "peer-region2-pull", "peer--push"].some((name) => PEER_PUSH_POLICY.test(name)),
         ).toBe(false);
         expect(METRICS_POLICY).toBe(COMPONENT_METRICS_POLICY);
+        expect(MAX_TOKEN_LIFETIME_HOURS).toBe(TOKEN_MAX_LIFETIME_HOURS);
+        expect(durationSeconds(LONG_LIVED_TOKEN.explicitMaxTtl)).toBe(TOKEN_MAX_LIFETIME_HOURS * 3600);
+        expect(durationSeconds(LONG_LIVED_TOKEN.period)).toBe(TOKEN_PERIOD_HOURS * 3600);
         expect(Object.keys(ALLOWED_SYS_PATHS).sort()).toEqual([METRICS_API_PATH, SNAPSHOT_API_PATH].sort());
         expect(peerTokenSettings("region1", "region2").policies).toEqual([policyName("push", "region2")]);
     });
@@ -1325,12 +1396,21 @@ describe("the pure rules", () => {
     it("check tokens", () => {
         expect(checkVaultToken(peerToken)).toEqual([]);
         expect(checkVaultToken(metricsToken)).toEqual([]);
-        expect(checkVaultToken(vaultToken({}))).toHaveLength(4);
+        expect(checkVaultToken(vaultToken({}))).toHaveLength(5);
+        expect(["720h", "1h30m", "30d", "3600", "0.5h", 60].map(durationSeconds)).toEqual([2592000, 5400, 2592000, 3600, 1800, 60]);
+        expect(["", "h", "1y", "10 h", "-1h", "1h30"].map(durationSeconds)).toEqual([
+            undefined,
+            undefined,
+            undefined,
+            undefined,
+            undefined,
+            undefined,
+        ]);
         expect(checkVaultToken({ type: "vault:index/policy:Policy", name: "not-a-token", props: {} })).toEqual([]);
     });
 
     it("check policies, and match Vault's path globs", async () => {
-        for (const policy of [pullPolicy, pushPolicy, peerPushPolicy, snapshotPolicy, metricsPolicy]) {
+        for (const policy of [pullPolicy, pushPolicy, peerPushPolicy, snapshotPolicy, metricsPolicy, renewerPolicy]) {
             expect(await checkVaultPolicy(policy)).toEqual([]);
         }
         expect(await checkVaultPolicy(vaultPolicy("extra", 'name = "x"\nidentity "y" {}\n'))).toEqual([

@@ -126,9 +126,21 @@ describe("seals", () => {
             "/vault/userconfig/gcp/credentials.json",
         );
         expect(configFor({ seal: SEALS["transit with a Secret"] }).seal?.transit.tls_ca_cert).toBe("/vault/userconfig/transit/ca.crt");
-        expect(valuesFor({ seal: SEALS["transit with a Secret"] }).server.extraSecretEnvironmentVars).toEqual([
-            { envName: "VAULT_TOKEN", secretName: "transit", secretKey: "VAULT_TOKEN" },
-        ]);
+    });
+
+    it("transit: the token is a file of the mounted Secret that the seal reads (file://), never in the servers' environment", () => {
+        const seal = SEALS["transit with a Secret"];
+        expect(configFor({ seal }).seal?.transit).toMatchObject({
+            token: "file:///vault/userconfig/transit/VAULT_TOKEN",
+            tls_ca_cert: "/vault/userconfig/transit/ca.crt",
+        });
+        const values = valuesFor({ seal });
+        expect(values.server.extraVolumes).toContainEqual({ type: "secret", name: "transit" });
+        // In the environment, every `vault` command in the pod (the chart's readiness probe included)
+        // would send the transit token to the local Vault: Vault's API client reads VAULT_TOKEN by itself.
+        expect(values.server.extraSecretEnvironmentVars).toEqual([]);
+        expect(Object.keys(values.server.extraEnvironmentVars)).not.toContain("VAULT_TOKEN");
+        expect(JSON.stringify(values.server)).not.toMatch(/"(envName|name)":"VAULT_TOKEN"/);
     });
 
     it("with workload identity: the servers' service account is annotated (IRSA, GKE), or the managed identity's client ID is the seal's", () => {
@@ -237,11 +249,25 @@ describe("seals", () => {
         expect(refusals(seal)).toEqual([{ propertyPath, reason: expect.stringContaining(reason) as unknown }]);
     });
 
-    it("writes no credential of any kind into the server configuration or the chart values", () => {
+    it("writes no credential of any kind into the server configuration or the chart values: a credential only names a file of the mounted Secret", () => {
         for (const seal of Object.values(SEALS)) {
             const rendered = JSON.stringify(valuesFor({ seal }));
-            expect(rendered).not.toMatch(/secret_key|client_secret|"token"\s*[:=]|access_key/);
-            expect(serverConfig(settingsFor({ seal }))).not.toMatch(/secret_key|client_secret|"token"\s*:|access_key/);
+            expect(rendered).not.toMatch(/secret_key|client_secret|access_key/);
+            expect(serverConfig(settingsFor({ seal }))).not.toMatch(/secret_key|client_secret|access_key/);
+            const type = seal.type as keyof typeof SEAL_RULES;
+            const stanza = configFor({ seal }).seal?.[type] ?? {};
+            // A credential parameter is there only as the path of a file of the mounted Secret (gcpckms's
+            // credentials) or a reference to one (transit's file:// token), or as the workload identity's
+            // name (Azure's client_id, which is no secret).
+            const keys = SEAL_RULES[type].secretKeys.map((key) => key.replace(".", "\\.")).join("|");
+            const file = new RegExp(`^\\w+ = (file://)?/vault/userconfig/${seal.credentialsSecret}/(${keys})$`);
+            for (const name of SEAL_RULES[type].credentials.filter((credential) => stanza[credential] !== undefined)) {
+                if (name === SEAL_RULES[type].workloadIdentity?.parameter) {
+                    expect(stanza[name]).toBe(seal.workloadIdentity);
+                } else {
+                    expect(`${name} = ${stanza[name]}`).toMatch(file);
+                }
+            }
         }
     });
 });

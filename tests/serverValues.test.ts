@@ -91,6 +91,7 @@ describe("vaultServerOptions", () => {
                 prometheusRules: false,
                 prometheusNamespace: "monitoring",
                 labels: { release: "prometheus" },
+                metricsTokenGeneration: 1,
             },
         });
         expect("storageClass" in defaults).toBe(false);

@@ -5,6 +5,7 @@
  * exports, engine URNs, and workers that hang or cannot report.
  */
 import { parseVaultPolicy } from "./support/vaultHcl";
+import * as pulumi from "@pulumi/pulumi";
 import { execFile } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import * as fs from "node:fs";
@@ -15,8 +16,9 @@ import { parseAllDocuments, parseDocument, stringify } from "yaml";
 import { validateEsoObjects } from "./support/esoSchema";
 import { chartValidator, loadChartSchema, undeclaredPaths } from "./support/vaultChartSchema";
 import { main } from "../tools/synth/cli";
-import { SDK_HOOKS, engineUrn } from "../tools/synth/mockRun";
+import { SDK_HOOKS, engineUrn, runProgram } from "../tools/synth/mockRun";
 import { REDACTED } from "../tools/synth/render";
+import { type TlsReloaderContainer, tlsReloaderProbeScript, tlsReloaderScript } from "../components/vault-server/tlsReload";
 import { type CliRun, runCli } from "./support/cliRun";
 
 const projectDir = path.resolve(__dirname, "..");
@@ -81,6 +83,10 @@ interface VaultValues {
         extraEnvironmentVars: Record<string, string>;
         extraSecretEnvironmentVars: { envName: string; secretName: string; secretKey: string }[];
         extraVolumes: { type: string; name: string }[];
+        shareProcessNamespace: boolean;
+        extraContainers?: TlsReloaderContainer[];
+        volumes?: { name: string; emptyDir?: object }[];
+        image: { repository: string; tag: string };
         serviceAccount: { annotations: Record<string, string> };
         ingress: { annotations: Record<string, string>; ingressClassName: string };
         ha: { raft: { config: string } };
@@ -185,8 +191,10 @@ describe("synth of the region stacks", () => {
     it("succeeds and summarizes each stack", () => {
         expect(run.code).toBe(0);
         // region1, the home of db-credentials, also has its generator and two PushSecrets.
-        expect(run.stdout).toContain("stack region1: 50 resources, 0 warning(s), 9 outputs");
-        expect(run.stdout).toContain("stack region2: 46 resources, 0 warning(s), 9 outputs");
+        // JWT peer auth (the default): each region mounts a JWT backend for its peer instead of issuing it a
+        // token, and publishes its cluster's token issuer (the tenth output).
+        expect(run.stdout).toContain("stack region1: 50 resources, 0 warning(s), 10 outputs");
+        expect(run.stdout).toContain("stack region2: 46 resources, 0 warning(s), 10 outputs");
         expect(run.stdout).toMatch(/2 {2}kubernetes:helm\.sh\/v4:Chart/);
         expect(Object.keys(filesUnder(out)).sort()).toEqual(
             ["manifests.yaml", "outputs.json", "resources.json"].flatMap((f) => [`region1/${f}`, `region2/${f}`]).sort(),
@@ -228,13 +236,20 @@ describe("synth of the region stacks", () => {
         });
     });
 
-    it("writes outputs.json with what peers need, the peer access as a secret", () => {
+    it("writes outputs.json with what peers need: where to log in (nothing secret, with JWT peer auth) and this cluster's token issuer", () => {
         expect(readJson(path.join(out, "region2", "outputs.json"))).toEqual({
             connectedPeers: ["region1"],
             externalSecretsNamespace: "external-secrets",
-            peerAccess: "[secret]",
+            peerAccess: {
+                region1: {
+                    address: "https://vault.region2.example.com",
+                    caCert: exampleCa,
+                    jwt: { path: "jwt-region1", role: "external-secrets-push", audience: "https://vault.region2.example.com" },
+                },
+            },
             peers: ["region1"],
             regionName: "region2",
+            serviceAccountIssuer: { issuer: "https://oidc.region2.example.com", publicKeys: [], discoveryCaCert: "" },
             vaultAddress: "https://vault.region2.example.com",
             vaultCaCert: exampleCa,
             vaultConfigured: true,
@@ -259,7 +274,8 @@ describe("synth of the region stacks", () => {
             "vault:index/policy:Policy",
             "vault:index/policy:Policy",
             "vault:index/policy:Policy",
-            "vault:index/token:Token",
+            "vault:jwt/authBackend:AuthBackend",
+            "vault:jwt/authBackendRole:AuthBackendRole",
             "vault:kubernetes/authBackendConfig:AuthBackendConfig",
             "vault:kubernetes/authBackendRole:AuthBackendRole",
             "vault:kubernetes/authBackendRole:AuthBackendRole",
@@ -285,23 +301,29 @@ describe("synth of the region stacks", () => {
         for (const r of resources.filter((x) => x.type.startsWith("vault:"))) {
             expect(r.provider?.startsWith(`${provider?.urn}::`)).toBe(true);
         }
-        const token = resources.find((r) => r.type === "vault:index/token:Token");
-        expect(token?.inputs).toMatchObject({
-            displayName: `peer-${peer}`,
-            noParent: true,
-            period: "720h",
-            renewable: true,
-            policies: [`peer-${peer}-push`],
+        // JWT peer auth, the default: the peer's ESO logs in with its own service-account tokens, checked with
+        // the keys its cluster's issuer publishes (OIDC discovery, as the stack files say). No token to renew.
+        expect(resources.find((r) => r.type === "vault:jwt/authBackend:AuthBackend")?.inputs).toEqual({
+            path: `jwt-${peer}`,
+            type: "jwt",
+            description: `Service-account tokens of ${peer}'s cluster`,
+            boundIssuer: `https://oidc.${peer}.example.com`,
+            oidcDiscoveryUrl: `https://oidc.${peer}.example.com`,
         });
+        expect(resources.find((r) => r.type === "vault:jwt/authBackendRole:AuthBackendRole")?.inputs).toMatchObject({
+            backend: `jwt-${peer}`,
+            roleName: "external-secrets-push",
+            boundSubject: "system:serviceaccount:external-secrets:external-secrets",
+            boundAudiences: [`https://vault.${region}.example.com`],
+            tokenPolicies: [`peer-${peer}-push`],
+            tokenTtl: 600,
+        });
+        expect(resources.filter((r) => r.type === "vault:index/token:Token" || r.name.includes("token-renewer"))).toEqual([]);
         const stores = resources
             .filter((r) => r.type === "kubernetes:external-secrets.io/v1:ClusterSecretStore")
             .map((r) => (r.inputs.metadata as { name: string }).name);
         expect(stores.sort()).toEqual(["vault-local", "vault-local-push", `vault-${peer}`]);
-        const tokenSecret = resources.find((r) => r.type === "kubernetes:core/v1:Secret");
-        expect(tokenSecret?.inputs).toMatchObject({
-            metadata: { name: `vault-${peer}-token`, namespace: "external-secrets" },
-            stringData: "[secret]",
-        });
+        expect(resources.filter((r) => r.type === "kubernetes:core/v1:Secret")).toEqual([]);
         const reference = resources.find((r) => r.type === "pulumi:pulumi:StackReference");
         expect(reference?.inputs).toEqual({ name: `organization/openova-vault/${peer}` });
     });
@@ -460,6 +482,37 @@ describe("synth of the region stacks", () => {
             },
         );
 
+        it.each(["region1", "region2"])(
+            "reloads %s's certificate by itself: a tls-reloader beside every server, in the pod's shared process namespace, watching the listener's files",
+            async (region) => {
+                const values = vaultChartValues(resourcesOf(out, region));
+                expect(values.server.shareProcessNamespace).toBe(true);
+                expect((values.server.extraContainers ?? []).map((c) => c.name)).toEqual(["tls-reloader"]);
+                const [reloader] = values.server.extraContainers ?? [];
+                expect(reloader.image).toBe(`${values.server.image.repository}:${values.server.image.tag}`);
+                expect(reloader.command).toEqual(["/bin/sh", "-c", tlsReloaderScript()]);
+                expect(reloader.readinessProbe.exec.command).toEqual(["/bin/sh", "-c", tlsReloaderProbeScript()]);
+                const listener = (await raftConfigOf(values)).listener.tcp;
+                expect(reloader.env).toEqual(
+                    expect.arrayContaining([
+                        { name: "TLS_CERT_FILE", value: listener.tls_cert_file },
+                        { name: "TLS_KEY_FILE", value: listener.tls_key_file },
+                    ]),
+                );
+                expect(reloader.volumeMounts).toContainEqual({
+                    name: "userconfig-vault-server-tls",
+                    mountPath: "/vault/userconfig/vault-server-tls",
+                    readOnly: true,
+                });
+                expect(reloader.securityContext).toMatchObject({
+                    runAsUser: 100,
+                    readOnlyRootFilesystem: true,
+                    capabilities: { drop: ["ALL"] },
+                });
+                expect(values.server.volumes?.map((v) => v.name)).toEqual(["tls-reloader-state"]);
+            },
+        );
+
         it.each(["region1", "region2"])("has the cilium ingress of %s pass TLS through to the servers", (region) => {
             expect(vaultChartValues(resourcesOf(out, region)).server.ingress).toMatchObject({
                 ingressClassName: "cilium",
@@ -567,33 +620,41 @@ describe("synth of the region stacks", () => {
             }
         });
 
-        it.each(["region1", "region2"])("admits only ESO, the servers, the snapshot job and Cilium's ingress to %s's servers", (region) => {
-            const objects = manifestsOf(out, region);
-            const servers = { "app.kubernetes.io/instance": "vault", "app.kubernetes.io/name": "vault", component: "server" };
-            const api = { port: 8200, protocol: "TCP" };
-            const policy = objects.filter((o) => o.kind === "NetworkPolicy");
-            expect(policy).toHaveLength(1);
-            expect(policy[0]).toMatchObject({ metadata: { name: "vault-server", namespace: "vault" } });
-            expect(policy[0].spec).toEqual({
-                podSelector: { matchLabels: servers },
-                policyTypes: ["Ingress"],
-                ingress: [
-                    { from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "external-secrets" } } }], ports: [api] },
-                    { from: [{ podSelector: { matchLabels: servers } }], ports: [api, { port: 8201, protocol: "TCP" }] },
-                    { from: [{ podSelector: { matchLabels: { "app.kubernetes.io/name": "vault-snapshot" } } }], ports: [api] },
-                ],
-            });
-            const cilium = objects.filter((o) => o.kind === "CiliumNetworkPolicy");
-            expect(cilium).toHaveLength(1);
-            expect(cilium[0]).toMatchObject({
-                apiVersion: "cilium.io/v2",
-                metadata: { name: "vault-server-from-ingress", namespace: "vault" },
-            });
-            expect(cilium[0].spec).toEqual({
-                endpointSelector: { matchLabels: servers },
-                ingress: [{ fromEntities: ["ingress"], toPorts: [{ ports: [{ port: "8200", protocol: "TCP" }] }] }],
-            });
-        });
+        it.each(["region1", "region2"])(
+            "admits only ESO, the servers, the snapshot job, the token renewer and Cilium's ingress to %s's servers",
+            (region) => {
+                const objects = manifestsOf(out, region);
+                const servers = { "app.kubernetes.io/instance": "vault", "app.kubernetes.io/name": "vault", component: "server" };
+                const api = { port: 8200, protocol: "TCP" };
+                const policy = objects.filter((o) => o.kind === "NetworkPolicy");
+                expect(policy).toHaveLength(1);
+                expect(policy[0]).toMatchObject({ metadata: { name: "vault-server", namespace: "vault" } });
+                expect(policy[0].spec).toEqual({
+                    podSelector: { matchLabels: servers },
+                    policyTypes: ["Ingress"],
+                    ingress: [
+                        {
+                            from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "external-secrets" } } }],
+                            ports: [api],
+                        },
+                        { from: [{ podSelector: { matchLabels: servers } }], ports: [api, { port: 8201, protocol: "TCP" }] },
+                        { from: [{ podSelector: { matchLabels: { "app.kubernetes.io/name": "vault-snapshot" } } }], ports: [api] },
+                        // Admitted whether or not the region runs a renewer (it does only with long-lived tokens).
+                        { from: [{ podSelector: { matchLabels: { "app.kubernetes.io/name": "vault-token-renewer" } } }], ports: [api] },
+                    ],
+                });
+                const cilium = objects.filter((o) => o.kind === "CiliumNetworkPolicy");
+                expect(cilium).toHaveLength(1);
+                expect(cilium[0]).toMatchObject({
+                    apiVersion: "cilium.io/v2",
+                    metadata: { name: "vault-server-from-ingress", namespace: "vault" },
+                });
+                expect(cilium[0].spec).toEqual({
+                    endpointSelector: { matchLabels: servers },
+                    ingress: [{ fromEntities: ["ingress"], toPorts: [{ ports: [{ port: "8200", protocol: "TCP" }] }] }],
+                });
+            },
+        );
 
         it.each(["region1", "region2"])(
             "snapshots %s's Raft data hourly, over TLS, to a claim kept when the stack lets go of it",
@@ -666,7 +727,6 @@ describe("synth of the region stacks", () => {
             "PersistentVolumeClaim/vault-snapshots",
             "PushSecret/db-credentials-initial",
             "PushSecret/db-credentials-to-region2",
-            "Secret/vault-region2-token",
             // What the local stores log in as, in each namespace they serve (region1 writes in both).
             "ServiceAccount/vault-secrets-reader",
             "ServiceAccount/vault-secrets-reader",
@@ -693,15 +753,94 @@ describe("synth of the region stacks", () => {
     });
 });
 
-describe("synth of a platform on its way up", () => {
-    // region1's Vault is configured; region2's is not initialized yet, so it has issued no token.
+describe("synth of regions with token peer auth", () => {
+    // Both regions issue their peer a token (region1 in its second generation for region2), and region1
+    // scrapes its metrics with a token too: each region renews its own long-lived tokens in its cluster.
     const out = tempDir();
     let run: Run;
 
     beforeAll(async () => {
+        const dir = projectWithStacks(
+            (project) => ({
+                region1: stackFile({
+                    domain: "example.com",
+                    vaultInitialized: true,
+                    vaultCaCertFile: caFile(project),
+                    peerTokenGenerations: { region2: 2 },
+                    monitoring: { serviceMonitor: true, prometheusRules: true },
+                }),
+                region2: stackFile({ domain: "example.com", vaultInitialized: true, vaultCaCertFile: caFile(project) }),
+            }),
+            { peerAuth: "token" },
+        );
+        run = await synth("--project", dir, "--out", out);
+    });
+
+    it("synthesizes both without warnings", () => {
+        expect(run.code).toBe(0);
+        // No replicated secret here; each region has its peer's token, that peer's token in a Secret, and
+        // the renewer (its component, policy, role, service account, accessor list and CronJob); region1
+        // also its PrometheusRule, the metrics policy, token and Secret.
+        expect(run.stdout).toContain("stack region1: 52 resources, 0 warning(s), 9 outputs");
+        expect(run.stdout).toContain("stack region2: 48 resources, 0 warning(s), 9 outputs");
+    });
+
+    it.each([
+        ["region1", "region2", "2", ["peer-region2", "prometheus-metrics"]],
+        ["region2", "region1", "1", ["peer-region1"]],
+    ])(
+        "renews %s's tokens in its own cluster, by accessor: its peer's (generation %s) and any metrics token",
+        (region, peer, generation, names) => {
+            const resources = resourcesOf(out, region);
+            const token = resources.find((r) => r.type === "vault:index/token:Token" && r.name === `${region}-peer-${peer}-token`);
+            expect(token?.inputs).toMatchObject({ period: "720h", explicitMaxTtl: "8760h", metadata: { generation } });
+            expect(token?.options).toMatchObject({ retainOnDelete: true });
+            const objects = manifestsOf(out, region);
+            const list = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === "vault-token-renewer") as {
+                data?: Record<string, string>;
+            };
+            expect(
+                list.data?.accessors
+                    .split("\n")
+                    .filter(Boolean)
+                    .map((line) => line.split(" ")[0]),
+            ).toEqual(names);
+            const cronJobs = objects.filter((o) => o.kind === "CronJob").map((o) => o.metadata.name);
+            expect(cronJobs).toEqual(["vault-snapshot", "vault-token-renewer"]);
+            const policy = resources.find((r) => r.type === "vault:index/policy:Policy" && r.inputs.name === "token-renewer");
+            expect(JSON.parse(String(policy?.inputs.policy))).toEqual({
+                path: { "auth/token/renew-accessor": { capabilities: ["update"] } },
+            });
+            // Published to the peer as a secret, and nothing but "[secret]" in the files.
+            expect(readJson<Record<string, unknown>>(path.join(out, region, "outputs.json")).peerAccess).toBe("[secret]");
+        },
+    );
+
+    it("alerts when the renewal fails or stalls", () => {
+        const rules = manifestsOf(out, "region1").find((o) => o.kind === "PrometheusRule") as unknown as {
+            spec: { groups: { rules: { alert: string }[] }[] };
+        };
+        expect(rules.spec.groups[0].rules.map((r) => r.alert)).toEqual(
+            expect.arrayContaining(["VaultTokenRenewalFailing", "VaultTokenRenewerStalled"]),
+        );
+    });
+});
+
+describe("synth of a platform on its way up", () => {
+    // region1's Vault is configured; region2's is not initialized yet, so it has granted no access.
+    const out = tempDir();
+    let run: Run;
+
+    beforeAll(async () => {
+        const issuer = (region: string) => ({ url: `https://oidc.${region}.example.com`, discovery: true });
         const dir = projectWithStacks((project) => ({
-            region1: stackFile({ domain: "example.com", vaultInitialized: true, vaultCaCertFile: caFile(project) }),
-            region2: stackFile({ domain: "example.com", vaultCaCertFile: caFile(project) }),
+            region1: stackFile({
+                domain: "example.com",
+                vaultInitialized: true,
+                vaultCaCertFile: caFile(project),
+                serviceAccountIssuer: issuer("region1"),
+            }),
+            region2: stackFile({ domain: "example.com", vaultCaCertFile: caFile(project), serviceAccountIssuer: issuer("region2") }),
         }));
         run = await synth("--project", dir, "--out", out);
     });
@@ -731,7 +870,7 @@ describe("synth of a platform on its way up", () => {
         expect(stores.map((r) => r.name)).toEqual(["region2-store-region1"]);
     });
 
-    it("synthesizes a region whose peer has issued no token with a warning, not a failure", () => {
+    it("synthesizes a region whose peer has granted it no access with a warning, not a failure", () => {
         const resources = readJson<Resource[]>(path.join(out, "region1", "resources.json"));
         // Its own stores only, none for the peer.
         expect(resources.filter((r) => r.type.endsWith(":ClusterSecretStore")).map((r) => r.name)).toEqual([
@@ -752,19 +891,23 @@ describe("synth of a region with the provider settings overridden", () => {
         const ca = path.join(dir, "vault-ca.pem");
         const pem = "-----BEGIN CERTIFICATE-----\nMIIBtest\n-----END CERTIFICATE-----\n";
         fs.writeFileSync(ca, pem);
-        const project = projectWithStacks((home) => ({
-            region1: [
-                "config:",
-                "  openova-vault:domain: example.com",
-                "  openova-vault:vaultInitialized: true",
-                // TLS is on, so the provider's address is https too (here, through a port-forward).
-                "  openova-vault:vaultAddress: https://127.0.0.1:8200",
-                `  openova-vault:vaultCaCertFile: ${ca}`,
-                "  openova-vault:peerOrganization: acme",
-                "",
-            ].join("\n"),
-            region2: stackFile({ domain: "example.com", vaultInitialized: true, vaultCaCertFile: caFile(home) }),
-        }));
+        const project = projectWithStacks(
+            (home) => ({
+                region1: [
+                    "config:",
+                    "  openova-vault:domain: example.com",
+                    "  openova-vault:vaultInitialized: true",
+                    // TLS is on, so the provider's address is https too (here, through a port-forward).
+                    "  openova-vault:vaultAddress: https://127.0.0.1:8200",
+                    `  openova-vault:vaultCaCertFile: ${ca}`,
+                    "  openova-vault:peerOrganization: acme",
+                    "",
+                ].join("\n"),
+                region2: stackFile({ domain: "example.com", vaultInitialized: true, vaultCaCertFile: caFile(home) }),
+                // Token peer auth: region2 pushes with the token region1 issued, to region1's CA.
+            }),
+            { peerAuth: "token" },
+        );
         const out = path.join(project, "out");
         expect((await synth("--project", project, "--out", out)).code).toBe(0);
         const resources = readJson<Resource[]>(path.join(out, "region1", "resources.json"));
@@ -861,11 +1004,11 @@ describe("synth of regions with the hardening options switched", () => {
     it("synthesizes both, warning about region2's plaintext only", () => {
         expect(run.code).toBe(0);
         // Against the defaults: region1 loses the Certificate, the file audit device and the five
-        // snapshot resources; region2 the Certificate and the CiliumNetworkPolicy. Each swaps the
-        // peer's token and its Secret for a JWT mount and role. Both publish their token issuer. With
-        // monitoring, both add a PrometheusRule; region1 (authenticated scrape) also the metrics
-        // policy, its token and the token's Secret.
-        expect(run.stdout).toContain("stack region1: 47 resources, 0 warning(s), 10 outputs");
+        // snapshot resources; region2 the Certificate and the CiliumNetworkPolicy. With monitoring,
+        // both add a PrometheusRule; region1 (authenticated scrape) also the metrics policy, its token
+        // and the token's Secret, and the token renewer that keeps that token alive (its component,
+        // policy, role, service account, accessor list and CronJob).
+        expect(run.stdout).toContain("stack region1: 53 resources, 0 warning(s), 10 outputs");
         expect(run.stdout).toContain("stack region2: 45 resources, 1 warning(s), 10 outputs");
         expect(run.stdout).toContain(
             "  warning: TLS is off for the Vault of region2 (vault.tls.source is none): tokens and secrets cross the network in plaintext. Use TLS in any environment that holds real secrets.",
@@ -931,7 +1074,15 @@ describe("synth of regions with the hardening options switched", () => {
                 one.find((r) => r.type === "vault:index/token:Token" && (r.inputs.policies as string[]).includes("prometheus-metrics")),
             ).toBeDefined();
             expect(fs.readFileSync(path.join(out, "region1", "manifests.yaml"), "utf8")).not.toMatch(/token: (?!\[secret\])\S+/);
-            expect(resourcesOf(out, "region2").filter((r) => r.type === "vault:index/token:Token")).toEqual([]);
+            // Renewed by region1's token renewer, by its accessor (its ID, which the mock runtime makes "<name>-id").
+            expect(
+                manifestsOf(out, "region1").find((o) => o.kind === "ConfigMap" && o.metadata.name === "vault-token-renewer"),
+            ).toMatchObject({
+                data: { accessors: "prometheus-metrics region1-monitoring-metrics-token-id\n" },
+            });
+            expect(
+                resourcesOf(out, "region2").filter((r) => r.type === "vault:index/token:Token" || r.name.includes("token-renewer")),
+            ).toEqual([]);
         });
 
         it("declares the alerts as a PrometheusRule the Prometheus Operator's schema accepts", () => {
@@ -990,15 +1141,18 @@ describe("synth of regions with the hardening options switched", () => {
             const resources = resourcesOf(out, "region1");
             expect(resources.filter((r) => r.parent?.includes("openova:vault:RaftSnapshots"))).toEqual([]);
             expect(
-                resources.filter(
-                    (r) =>
-                        [
-                            "kubernetes:batch/v1:CronJob",
-                            "kubernetes:core/v1:PersistentVolumeClaim",
-                            "kubernetes:core/v1:ServiceAccount",
-                        ].includes(r.type) && (r.inputs.metadata as { namespace?: string }).namespace === "vault",
-                ),
-            ).toEqual([]);
+                resources
+                    .filter(
+                        (r) =>
+                            [
+                                "kubernetes:batch/v1:CronJob",
+                                "kubernetes:core/v1:PersistentVolumeClaim",
+                                "kubernetes:core/v1:ServiceAccount",
+                            ].includes(r.type) && (r.inputs.metadata as { namespace?: string }).namespace === "vault",
+                    )
+                    .map((r) => `${r.type} ${(r.inputs.metadata as { name: string }).name}`),
+                // Only the token renewer's (it keeps the metrics token alive).
+            ).toEqual(["kubernetes:batch/v1:CronJob vault-token-renewer", "kubernetes:core/v1:ServiceAccount vault-token-renewer"]);
             expect(resources.filter((r) => r.inputs.name === "raft-snapshot" || r.inputs.roleName === "raft-snapshot")).toEqual([]);
         });
     });
@@ -1010,6 +1164,9 @@ describe("synth of regions with the hardening options switched", () => {
             const values = vaultChartValues(resources);
             expect(values.global.tlsDisable).toBe(true);
             expect(values.server.extraEnvironmentVars).toEqual({});
+            // No certificate, so no reloader, and the pod's processes stay apart.
+            expect(values.server.shareProcessNamespace).toBe(false);
+            expect(values.server).not.toHaveProperty("extraContainers");
             const config = await raftConfigOf(values);
             // (Metrics without a token: chosen for this region, on the listener.)
             expect(config.listener.tcp).toEqual({
@@ -1058,19 +1215,18 @@ describe("synth of regions with the hardening options switched", () => {
             expect(JSON.stringify(region1?.spec)).not.toContain("ingress-nginx");
         });
 
-        it("auto-unseals through transit: the seal stanza with the Secret's CA, its token from the Secret as an environment variable", async () => {
+        it("auto-unseals through transit: the seal stanza with the Secret's CA and its token file, no token in the servers' environment", async () => {
             const values = vaultChartValues(resourcesOf(out, "region2"));
             expect((await raftConfigOf(values)).seal).toEqual({
                 transit: {
                     address: "https://transit.example.com:8200",
                     key_name: "vault-unseal",
                     mount_path: "transit/",
+                    token: "file:///vault/userconfig/vault-transit-credentials/VAULT_TOKEN",
                     tls_ca_cert: "/vault/userconfig/vault-transit-credentials/ca.crt",
                 },
             });
-            expect(values.server.extraSecretEnvironmentVars).toEqual([
-                { envName: "VAULT_TOKEN", secretName: "vault-transit-credentials", secretKey: "VAULT_TOKEN" },
-            ]);
+            expect(values.server.extraSecretEnvironmentVars).toEqual([]);
             expect(values.server.extraVolumes).toEqual([{ type: "secret", name: "vault-transit-credentials" }]);
             expect(values.server.serviceAccount.annotations).toEqual({});
         });
@@ -1299,17 +1455,22 @@ describe("synth across stacks", () => {
             expect(both.stdout).toContain("reads outputs of: a (program ran 2 time(s))");
         });
 
-        it("runs the stack that cost least last time first, so the run a later pass repeats is the cheap one; what it writes is the same", async () => {
-            const hinted = tempDir();
-            // As if b's last resources.json were the smaller.
-            fs.mkdirSync(path.join(hinted, "a"));
-            fs.writeFileSync(path.join(hinted, "a", "resources.json"), "x".repeat(1000));
-            fs.mkdirSync(path.join(hinted, "b"));
-            fs.writeFileSync(path.join(hinted, "b", "resources.json"), "x");
-            const run = await synth("--project", fixture, "--out", hinted, "--stack", "a", "--stack", "b");
+        it("runs them in name order whatever an earlier synth left in --out, so a fresh directory runs what a used one does", async () => {
+            const used = tempDir();
+            // An earlier synth's files, b's much the smaller: nothing in them changes the order.
+            fs.mkdirSync(path.join(used, "a"));
+            fs.writeFileSync(path.join(used, "a", "resources.json"), "x".repeat(1000));
+            fs.mkdirSync(path.join(used, "b"));
+            fs.writeFileSync(path.join(used, "b", "resources.json"), "x");
+            const run = await synth("--project", fixture, "--out", used, "--stack", "b", "--stack", "a");
             expect(run.code).toBe(0);
-            expect(run.stderr.split("\n").find((line) => line.startsWith("synth: ran"))).toMatch(/^synth: ran b: /);
-            expect(filesUnder(hinted)).toEqual(filesUnder(bothOut));
+            const ran = (r: Run) =>
+                r.stderr
+                    .split("\n")
+                    .filter((line) => line.startsWith("synth: ran"))
+                    .map((line) => line.replace(/: \d+ resources.*$/, ""));
+            expect(ran(run)).toEqual(ran(both));
+            expect(filesUnder(used)).toEqual(filesUnder(bothOut));
         });
 
         it("runs a stack again only when an output it read has changed, not for the others", async () => {
@@ -1492,6 +1653,50 @@ describe("synth of a program that exports an entrypoint function", () => {
 describe("the synth's reach into the SDK", () => {
     it.each(SDK_HOOKS.map((hook) => [hook.name, hook] as const))("finds %s in the installed SDK", (_name, hook) => {
         expect(hook.present()).toBe(true);
+    });
+
+    it("takes effect: a registration goes through the patched Resource.callsites and debuggablePromise, which capture no stack trace", async () => {
+        const request = {
+            project: "entrypoint",
+            stack: "dev",
+            config: {},
+            secretKeys: [],
+            program: path.join(__dirname, "fixtures", "entrypoint", "index.ts"),
+            resolveStack: () => undefined,
+        };
+        await runProgram(request); // installs the hooks
+        const resource = pulumi.Resource as unknown as { callsites: () => unknown[] };
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- the module object whose export the synth replaces
+        const debuggable = require("@pulumi/pulumi/runtime/debuggable") as {
+            debuggablePromise: <T>(p: Promise<T>, ctx: unknown) => Promise<T>;
+        };
+        const patched = { callsites: resource.callsites, debuggablePromise: debuggable.debuggablePromise };
+        // The patches capture nothing: no callsites, the promise itself (no stack trace attached).
+        expect(patched.callsites()).toEqual([]);
+        const promise = Promise.resolve(1);
+        expect(patched.debuggablePromise(promise, "context")).toBe(promise);
+        expect(Object.getOwnPropertyNames(promise)).toEqual([]);
+        // And the SDK calls them where they are patched, so an SDK that captured its stack traces some
+        // other way (or bound its own reference to the function) fails here instead of slowing the synth.
+        const calls = { callsites: 0, debuggablePromise: 0 };
+        resource.callsites = () => {
+            calls.callsites++;
+            return patched.callsites();
+        };
+        debuggable.debuggablePromise = (p, ctx) => {
+            calls.debuggablePromise++;
+            return patched.debuggablePromise(p, ctx);
+        };
+        try {
+            const result = await runProgram(request);
+            expect(result.error).toBeUndefined();
+            expect(result.resources.map((r) => r.type)).toEqual(["kubernetes:core/v1:Namespace"]);
+        } finally {
+            resource.callsites = patched.callsites;
+            debuggable.debuggablePromise = patched.debuggablePromise;
+        }
+        expect(calls.callsites).toBeGreaterThan(0);
+        expect(calls.debuggablePromise).toBeGreaterThan(0);
     });
 });
 

@@ -31,7 +31,15 @@ import {
 } from "../tools/synthDiff/diff";
 import { closestNames as closestOptions } from "../components/common/spelling";
 import { main, readSynthDir } from "../tools/synthDiff/cli";
-import { SYNTH_CLI, dependencyPlan, existingStacks, failureReason, synthCommand, uncommittedFiles } from "../tools/synthDiff/worktree";
+import {
+    SYNTH_CLI,
+    dependencyPlan,
+    existingStacks,
+    failureReason,
+    stacksAtCommit,
+    synthCommand,
+    uncommittedFiles,
+} from "../tools/synthDiff/worktree";
 import { type CliRun, runCli } from "./support/cliRun";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -784,7 +792,9 @@ describe("npm run synth-diff with --base-dir and --head-dir", () => {
     it("names the stacks there are when --stack names one neither side has", async () => {
         const run = await cli("--base-dir", baseDir, "--head-dir", headDir, "--stack", "regoin1");
         expect(run.code).toBe(1);
-        expect(run.stderr).toMatch(/^error: --stack regoin1: neither side has synth output for it \(stacks: .+\)$/m);
+        expect(run.stderr).toBe(
+            "error: --stack regoin1: neither side has a stack of that name (did you mean region1?); stacks: region1, region2",
+        );
     });
 
     it("fails in one line when a directory is not synth output", async () => {
@@ -855,6 +865,34 @@ describe("npm run synth-diff on commits, in this process", () => {
             worktrees: [],
             tmp: [],
         });
+    });
+
+    it("refuses a --stack neither commit has before synthesizing anything, with the stacks each has and a suggestion", async () => {
+        // The synth of either commit would fail: it must not run at all.
+        const repo = stubRepository("never run");
+        fs.writeFileSync(path.join(repo, "Pulumi.region1.yaml"), "config: {}\n");
+        git(repo, "add", "--all");
+        git(repo, "commit", "--quiet", "--message", "region1");
+        // The head moves its stack files to stackConfigDir and adds region2 there.
+        fs.writeFileSync(path.join(repo, "Pulumi.yaml"), "name: stub\nruntime: nodejs\nstackConfigDir: stacks\n");
+        fs.mkdirSync(path.join(repo, "stacks"));
+        git(repo, "mv", "Pulumi.region1.yaml", "stacks/Pulumi.region1.yaml");
+        fs.writeFileSync(path.join(repo, "stacks", "Pulumi.region2.yml"), "config: {}\n");
+        git(repo, "add", "--all");
+        git(repo, "commit", "--quiet", "--message", "stacks in stacks/");
+        expect(stacksAtCommit(repo, git(repo, "rev-parse", "HEAD~1"), "")).toEqual(["region1"]);
+        expect(stacksAtCommit(repo, git(repo, "rev-parse", "HEAD"), "")).toEqual(["region1", "region2"]);
+
+        const run = await cliIn({}, "--base", "HEAD~1", "--head", "HEAD", "--repo", repo, "--stack", "region3", "--stack", "region2");
+        expect(run).toMatchObject({
+            code: 1,
+            stdout: "",
+            stderr: "error: --stack region3: neither side has a stack of that name (did you mean region1 or region2?); stacks: region1, region2",
+        });
+        expect(fs.readdirSync(run.tmp)).toEqual([]);
+        // A stack only one side has is compared (the stub's synth runs, and fails as it always does).
+        const one = await cliIn({}, "--base", "HEAD~1", "--head", "HEAD", "--repo", repo, "--stack", "region2");
+        expect(one.stderr).toContain("error: synth failed at ");
     });
 
     it("runs npm ci in a worktree whose package-lock.json differs from the checkout's, and names the side when it fails", async () => {

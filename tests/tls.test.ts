@@ -122,6 +122,20 @@ describe("TLS", () => {
         expect(certificate.spec.dnsNames).toContain(longHost);
     });
 
+    it("makes the Kubernetes provider wait until cert-manager reports the certificate Ready, so a run fails while it cannot be issued", () => {
+        const certificate = serverCertificate({
+            namespace: "vault",
+            host: HOST,
+            releaseName: "vault",
+            secretName: "vault-server-tls",
+            issuer: { kind: "ClusterIssuer", name: "vault-ca-issuer" },
+            labels: {},
+        });
+        expect(certificate.metadata.annotations).toEqual({ "pulumi.com/waitFor": "condition=Ready" });
+        expect(certificate.apiVersion).toBe("cert-manager.io/v1");
+        expect(certificate.spec.issuerRef).toEqual({ group: "cert-manager.io", kind: "ClusterIssuer", name: "vault-ca-issuer" });
+    });
+
     it("sends clients a standby redirects to the pod's full name behind the headless service, which resolves from every namespace and the certificate covers", () => {
         expect(valuesFor({}).server.ha.apiAddr).toBe("https://$(VAULT_K8S_POD_NAME).vault-internal.vault.svc:8200");
         expect(valuesFor({ tls: { source: "none", allowPlaintext: true } }).server.ha.apiAddr).toBe(

@@ -186,24 +186,27 @@ describe("peerJwtSettings", () => {
 });
 
 describe("peerTokenSettings", () => {
-    it("is an orphan, periodic, renewable token with the push policy only, named after the peer", () => {
+    it("is an orphan, periodic, renewable token with the push policy only, named after the peer, and a one-year end", () => {
         const settings = peerTokenSettings("region1", "region2");
-        expect(settings).toMatchObject({
+        expect(settings).toEqual({
             displayName: "peer-region2",
             policies: ["peer-region2-push"],
             noParent: true,
             period: "720h",
+            explicitMaxTtl: "8760h",
             renewable: true,
-            metadata: { "issued-by": "region1", "used-by": "region2" },
+            metadata: { "issued-by": "region1", "used-by": "region2", purpose: "external-secrets-push", generation: "1" },
         });
         expect(settings).not.toHaveProperty("ttl");
-        expect(settings).not.toHaveProperty("explicitMaxTtl");
+        // Nothing left for a refresh to do: the region's token renewer renews it.
+        expect(settings).not.toHaveProperty("renewMinLease");
     });
 
-    it("renews in the second half of its period, for a full period", () => {
-        const { renewMinLease, renewIncrement } = peerTokenSettings("a", "b");
-        const period = 720 * 3600;
-        expect(renewMinLease).toBe(period / 2);
-        expect(renewIncrement).toBe(period);
+    it("puts its generation in its metadata, so a new generation is a new token", () => {
+        expect(peerTokenSettings("region1", "region2", 3).metadata.generation).toBe("3");
+        expect(peerTokenSettings("region1", "region2", 3)).toEqual({
+            ...peerTokenSettings("region1", "region2"),
+            metadata: { ...peerTokenSettings("region1", "region2").metadata, generation: "3" },
+        });
     });
 });

@@ -29,9 +29,46 @@ declare module "zod" {
     interface GlobalMeta extends Partial<OptionDoc> {}
 }
 
-/** `schema` documented as an option. */
-export function option<S extends z.ZodType>(schema: S, doc: OptionDoc): S {
-    return schema.meta({ ...doc });
+/** Where an option's `allowed` text names its values, for an enum or a list of one: filled in by {@link option}. */
+export const VALUES = "{values}";
+
+/** An option's documentation as declared: `allowed` may be left out, or say {@link VALUES}, when the schema lists the values. */
+export type OptionDocInput = Omit<OptionDoc, "allowed"> & { readonly allowed?: string };
+
+/** `a`, `a or b`, `a, b or c`. */
+export function either(values: readonly string[]): string {
+    return values.length <= 1 ? (values[0] ?? "") : `${values.slice(0, -1).join(", ")} or ${values[values.length - 1]}`;
+}
+
+/** The values an option takes when its schema lists them (an enum, a boolean), or those of its list's items. */
+export function listedValues(schema: z.ZodType): readonly string[] | undefined {
+    const outer = core(schema);
+    const target = def(outer).type === "array" && def(outer).element !== undefined ? core(def(outer).element as z.ZodType) : outer;
+    const d = def(target);
+    return d.type === "enum" ? Object.values(d.entries ?? {}) : d.type === "boolean" ? ["true", "false"] : undefined;
+}
+
+/**
+ * `schema` documented as an option. For an option whose schema lists its values (an enum, a boolean,
+ * a list of either), the schema is the one source of them: `allowed` is left out (it becomes the
+ * values, `a, b or c`) or names them as {@link VALUES} within more text; writing them by hand throws.
+ */
+export function option<S extends z.ZodType>(schema: S, doc: OptionDocInput): S {
+    const values = listedValues(schema);
+    const given = doc.allowed;
+    const problem =
+        values === undefined
+            ? given === undefined || given.includes(VALUES)
+                ? `its schema lists no values, so say what is allowed`
+                : undefined
+            : given !== undefined && !given.includes(VALUES)
+              ? `its schema lists its values (${values.join(", ")}): leave allowed out, or write ${VALUES} where they go`
+              : undefined;
+    if (problem !== undefined) {
+        throw new Error(`option "${doc.description.slice(0, 60)}...": ${problem}`);
+    }
+    const allowed = values === undefined ? (given as string) : (given ?? VALUES).replace(VALUES, either(values));
+    return schema.meta({ ...doc, allowed });
 }
 
 /** An object of options: its fields' defaults apply when it is left out. */
@@ -356,11 +393,21 @@ export function input<S extends z.ZodType>(schema: S) {
 }
 
 /**
- * An {@link input} arg as an Output, checked with `schema` once its value is known (a plain value was
- * checked with the rest of the args already).
+ * An {@link input} arg, parsed with the rest of the args by {@link parseOptions}, as an Output: a plain
+ * value has been checked there and is passed on as it is; another resource's output is checked with
+ * `schema` once its value is known (the one check it gets).
  */
-export function checkedInput<T>(component: string, propertyPath: string, schema: z.ZodType<T>, value: pulumi.Input<T>): pulumi.Output<T> {
-    return pulumi.output(value).apply((resolved) => {
+export function checkedInput<T>(
+    component: string,
+    propertyPath: string,
+    schema: z.ZodType<T>,
+    value: pulumi.Output<T> | T,
+): pulumi.Output<T> {
+    if (!pulumi.Output.isInstance(value)) {
+        // A plain value is no Output, so pulumi.output gives it back as it is; its type says so.
+        return pulumi.output(value) as pulumi.Output<T>;
+    }
+    return value.apply((resolved) => {
         const result = schema.safeParse(resolved);
         if (!result.success) {
             throw new pulumi.InputPropertyError({

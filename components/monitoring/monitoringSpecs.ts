@@ -8,10 +8,18 @@
  * `unauthenticated_metrics_access` is set, which has to be chosen explicitly.
  */
 import { readOnlyPolicyDocument } from "../vault-config/policies";
-import { PERIODIC_TOKEN } from "../vault-config/setupValues";
+import { TLS_RELOADER_CONTAINER } from "../vault-server/tlsReload";
+import { RENEWER_JOB_DEADLINE_SECONDS, RENEWER_NAME, RENEWER_STALE_SECONDS } from "../token-renewal/renewalSpecs";
+import { LONG_LIVED_TOKEN, metricsTokenGenerationOption, tokenMetadata } from "../token-renewal/tokenLifetime";
 import { z } from "zod";
 import { option, options, text } from "../common/options";
 import { isDnsLabel, isLabelKey, isLabelValue, isRefreshInterval, parseDurationMs } from "../common/predicates";
+
+/**
+ * The Prometheus Operator's API group and version: the PrometheusRule here, and the ServiceMonitors the
+ * Vault and ESO charts render (`monitoring.coreos.com/v1` in both charts' templates).
+ */
+export const PROMETHEUS_OPERATOR_API = { group: "monitoring.coreos.com", version: "v1" } as const;
 
 /** The scrape interval of the ServiceMonitors. */
 export const SCRAPE_INTERVAL = "30s";
@@ -38,19 +46,17 @@ export const monitoringOptions = options({
     unauthenticatedMetrics: option(z.boolean().default(false), {
         description:
             "Let anyone who reaches Vault's API read `/v1/sys/metrics` without a token (the listener's `unauthenticated_metrics_access`). When false, Prometheus presents a token that can read the metrics only.",
-        allowed: "true or false",
         example: "false",
     }),
     serviceMonitor: option(z.boolean().default(false), {
         description:
             "ServiceMonitors for Vault's active server (verifying its certificate) and for ESO. Needs the Prometheus Operator's CRDs.",
-        allowed: "true or false",
         example: "true",
     }),
     prometheusRules: option(z.boolean().default(false), {
         description:
-            "A PrometheusRule with the alerts: a Vault server sealed or down, no active server, failing audit devices, a store not Ready, a PushSecret failing, an ExternalSecret not synced, a failed snapshot.",
-        allowed: "true or false (needs the Prometheus Operator's CRDs)",
+            "A PrometheusRule with the alerts: a Vault server sealed or down, no active server, failing audit devices, a certificate reloader not ready, a store not Ready, a PushSecret failing, an ExternalSecret not synced, a failed snapshot, token renewal failing or stalled.",
+        allowed: "{values} (true needs the Prometheus Operator's CRDs)",
         example: "true",
     }),
     prometheusNamespace: option(text(isDnsLabel).default("monitoring"), {
@@ -63,6 +69,7 @@ export const monitoringOptions = options({
         allowed: "an object of Kubernetes labels",
         example: "{release: prometheus}",
     }),
+    metricsTokenGeneration: metricsTokenGenerationOption,
 });
 
 export type MonitoringOptions = z.input<typeof monitoringOptions>;
@@ -81,12 +88,20 @@ export function metricsPolicyDocument(): string {
 export const METRICS_TOKEN_SECRET = "vault-metrics-token";
 export const METRICS_TOKEN_KEY = "token";
 
-/** The metrics token: orphan and periodic like a peer token (renewed by `pulumi refresh`), metrics policy only. */
-export function metricsTokenSettings(region: string) {
+/** Whether a region issues the metrics token: a ServiceMonitor scraping with a token, once its Vault is configured. */
+export function issuesMetricsToken(monitoring: ResolvedMonitoringOptions, vaultConfigured: boolean): boolean {
+    return monitoring.serviceMonitor && !monitoring.unauthenticatedMetrics && vaultConfigured;
+}
+
+/**
+ * The metrics token: long-lived like a peer token (orphan, periodic, a one-year maximum lifetime;
+ * renewed by the region's token renewer), metrics policy only. `generation` is in its metadata.
+ */
+export function metricsTokenSettings(region: string, generation = 1) {
     return {
         displayName: "prometheus-metrics",
-        ...PERIODIC_TOKEN,
-        metadata: { "issued-by": region, purpose: "prometheus-metrics" },
+        ...LONG_LIVED_TOKEN,
+        metadata: tokenMetadata({ issuedBy: region, purpose: "prometheus-metrics", generation }),
     };
 }
 
@@ -168,10 +183,12 @@ export interface AlertRule {
  * - a Vault server sealed or down (its readiness probe fails while sealed);
  * - no active Vault server (no leader: Raft lost its quorum);
  * - audit devices failing (Vault refuses requests once every device fails);
+ * - a certificate reloader not ready (that server will keep serving its certificate past a renewal);
  * - a ClusterSecretStore not Ready (a region's Vault unreachable, or its credentials refused);
  * - a PushSecret failing (replication to a Vault stopped);
  * - an ExternalSecret not synced (a Secret in the cluster is going stale);
- * - a failed Raft snapshot Job.
+ * - a failed Raft snapshot Job;
+ * - the token renewer failing or stalled ({@link tokenRenewalAlerts}).
  */
 export function alertRules(args: {
     readonly vaultNamespace: string;
@@ -196,11 +213,13 @@ export function alertRules(args: {
     return [
         rule(
             "VaultServerSealedOrDown",
-            `kube_pod_status_ready{namespace="${ns}", pod=~"${args.releaseName}-[0-9]+", condition="true"} == 0`,
+            // The vault container's readiness, not the pod's: the pod is also NotReady when only its
+            // certificate reloader is, which VaultTlsReloaderNotReady reports.
+            `kube_pod_container_status_ready{namespace="${ns}", pod=~"${args.releaseName}-[0-9]+", container="vault"} == 0`,
             "5m",
             "critical",
             "A Vault server is sealed or down",
-            "{{ $labels.pod }} in {{ $labels.namespace }} has not been Ready for 5 minutes: Vault's readiness check fails while it is sealed. Unseal it (Shamir), or check its KMS access (auto-unseal) and its logs.",
+            "The vault container of {{ $labels.pod }} in {{ $labels.namespace }} has not been ready for 5 minutes: Vault's readiness check fails while it is sealed. Unseal it (Shamir), or check its KMS access (auto-unseal) and its logs.",
         ),
         rule(
             "VaultNoActiveServer",
@@ -217,6 +236,14 @@ export function alertRules(args: {
             "critical",
             "Vault audit devices are failing",
             "Vault failed to write audit entries in the last 5 minutes; once every device fails it refuses all requests. Check the audit volume's free space.",
+        ),
+        rule(
+            "VaultTlsReloaderNotReady",
+            `kube_pod_container_status_ready{namespace="${ns}", pod=~"${args.releaseName}-[0-9]+", container="${TLS_RELOADER_CONTAINER}"} == 0`,
+            "15m",
+            "warning",
+            "A Vault server's certificate reloader is not working",
+            `The ${TLS_RELOADER_CONTAINER} container of {{ $labels.pod }} in {{ $labels.namespace }} has not been ready for 15 minutes: it cannot find or signal Vault, or has stopped. That server keeps serving its current certificate after a renewal, and clients fail TLS once it expires (cert-manager renews 30 days before). See \`kubectl -n {{ $labels.namespace }} logs {{ $labels.pod }} -c ${TLS_RELOADER_CONTAINER}\` and docs/operations.md, "The certificate reloader".`,
         ),
         rule(
             "ExternalSecretsStoreNotReady",
@@ -252,6 +279,61 @@ export function alertRules(args: {
             "A Vault Raft snapshot failed",
             "Snapshot job {{ $labels.job_name }} failed: see its logs (`kubectl -n {{ $labels.namespace }} logs job/{{ $labels.job_name }}`) and docs/backup-restore.md.",
         ),
+        ...tokenRenewalAlerts(ns, rule),
+    ];
+}
+
+/** How long the renewer's latest run may stay unsuccessful before it alerts: three times a run's deadline, so a run in progress never does. */
+export const RENEWAL_FAILING_FOR = `${(3 * RENEWER_JOB_DEADLINE_SECONDS) / 60}m`;
+
+/**
+ * The token renewer's alerts (components/token-renewal), over kube-state-metrics' CronJob metrics,
+ * which carry `namespace` and `cronjob` labels (kube-state-metrics
+ * `docs/metrics/workload/cronjob-metrics.md`). `kube_cronjob_status_last_successful_time` exists only
+ * once a Job of the CronJob has succeeded (kube-state-metrics `internal/store/cronjob.go`); Kubernetes
+ * sets it to that Job's completion time (`pkg/controller/cronjob/cronjob_controllerv2.go`), after the
+ * Job's scheduled time. So:
+ * - **failing**: the latest run was scheduled after the last success (or nothing ever succeeded) and
+ *   stays so past a run's deadline: a renewal failed, or a token is within 30 days of its maximum
+ *   lifetime and must be rotated. The Job's log says which;
+ * - **stalled**: no run has succeeded for a day (none ran, or all failed), while every token still has
+ *   weeks of its 30-day period left.
+ * Neither fires in a region without a renewer (token peer auth off and no metrics token): there is no
+ * such CronJob to measure.
+ */
+export function tokenRenewalAlerts(
+    namespace: string,
+    rule: (
+        alert: string,
+        expr: string,
+        forDuration: string,
+        severity: "critical" | "warning",
+        summary: string,
+        description: string,
+    ) => AlertRule,
+): AlertRule[] {
+    const selector = `{namespace="${namespace}", cronjob="${RENEWER_NAME}"}`;
+    const latest = (metric: string) => `max by (namespace, cronjob) (${metric}${selector})`;
+    const scheduled = latest("kube_cronjob_status_last_schedule_time");
+    const succeeded = latest("kube_cronjob_status_last_successful_time");
+    const runbook = 'docs/operations.md, "The token renewer"';
+    return [
+        rule(
+            "VaultTokenRenewalFailing",
+            `(${scheduled} > ${succeeded}) or (${scheduled} unless ${succeeded})`,
+            RENEWAL_FAILING_FOR,
+            "warning",
+            "Vault token renewal is failing",
+            `The latest run of the token renewer in {{ $labels.namespace }} did not succeed: a token's renewal failed, or a token is within 30 days of its maximum lifetime and must be rotated. Its log names the token and what to do: \`kubectl -n {{ $labels.namespace }} logs -l app.kubernetes.io/name=${RENEWER_NAME} --tail=50\` (${runbook}).`,
+        ),
+        rule(
+            "VaultTokenRenewerStalled",
+            `(time() - ${succeeded} > ${RENEWER_STALE_SECONDS}) or ((time() - ${latest("kube_cronjob_created")} > ${RENEWER_STALE_SECONDS}) unless ${succeeded})`,
+            "0m",
+            "critical",
+            "Vault tokens have not been renewed for a day",
+            `The token renewer in {{ $labels.namespace }} has not succeeded for ${RENEWER_STALE_SECONDS / 3600} hours: the region's long-lived tokens (peer tokens, the metrics token) lapse at the end of their 30-day period unless it runs again. Check the CronJob (suspended? its Jobs failing or not scheduled?) and its logs (${runbook}).`,
+        ),
     ];
 }
 
@@ -268,7 +350,7 @@ export function prometheusRule(args: {
     spec: { groups: { name: string; rules: AlertRule[] }[] };
 } {
     return {
-        apiVersion: "monitoring.coreos.com/v1",
+        apiVersion: `${PROMETHEUS_OPERATOR_API.group}/${PROMETHEUS_OPERATOR_API.version}`,
         kind: "PrometheusRule",
         metadata: { name: "openova-vault", namespace: args.vaultNamespace, labels: { ...args.labels } },
         spec: { groups: [{ name: "openova-vault", rules: alertRules(args) }] },

@@ -8,6 +8,7 @@ import {
     METRICS_TOKEN_KEY,
     METRICS_TOKEN_SECRET,
     type MonitoringOptions,
+    issuesMetricsToken,
     metricsPolicyDocument,
     metricsTokenSettings,
     prometheusRule,
@@ -33,9 +34,11 @@ export interface VaultMonitoringArgs {
 /**
  * A region's monitoring objects beyond the charts' ServiceMonitors: the PrometheusRule with the
  * alerts ({@link prometheusRule}), and for an authenticated scrape the `prometheus-metrics` policy
- * (`read` on `sys/metrics` only) and an orphan, periodic token with it, kept in the Secret
- * `vault-metrics-token` the Vault ServiceMonitor reads. Like the peer tokens, the token is renewed by
- * `pulumi refresh` of the region (README, "Peer tokens").
+ * (`read` on `sys/metrics` only) and a long-lived token with it (orphan, periodic, a one-year maximum
+ * lifetime), kept in the Secret `vault-metrics-token` the Vault ServiceMonitor reads. The region's
+ * token renewer renews it by its accessor ({@link metricsTokenAccessor}). Raising
+ * `monitoring.metricsTokenGeneration` issues a new token and puts it in the Secret; the old one is
+ * kept (`retainOnDelete`) until its period runs out, so the scrape never fails.
  *
  * Pass the region cluster's Kubernetes provider in `opts.providers` (or through a parent).
  */
@@ -44,6 +47,8 @@ export class VaultMonitoring extends pulumi.ComponentResource {
     public readonly rules: boolean;
     /** Whether this component issued the metrics token. */
     public readonly metricsToken: boolean;
+    /** The metrics token's accessor (its ID), which the token renewer renews it by; when it is issued. */
+    public readonly metricsTokenAccessor?: pulumi.Output<string>;
 
     constructor(name: string, args: VaultMonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
         const monitoring = parseOptions("VaultMonitoring", monitoringOptions, args.monitoring ?? {}, ["monitoring"]);
@@ -61,15 +66,18 @@ export class VaultMonitoring extends pulumi.ComponentResource {
             new k8s.apiextensions.CustomResource(`${name}-rules`, { ...rule }, child);
         }
 
-        this.metricsToken = monitoring.serviceMonitor && !monitoring.unauthenticatedMetrics && args.provider !== undefined;
+        this.metricsToken = issuesMetricsToken(monitoring, args.provider !== undefined);
         if (this.metricsToken && args.provider !== undefined) {
             const inVault = { ...child, provider: args.provider };
             const policy = new vault.Policy(`${name}-metrics-policy`, { name: METRICS_POLICY, policy: metricsPolicyDocument() }, inVault);
             const token = new vault.Token(
                 `${name}-metrics-token`,
-                { ...metricsTokenSettings(args.region), policies: [policy.name] },
-                inVault,
+                { ...metricsTokenSettings(args.region, monitoring.metricsTokenGeneration), policies: [policy.name] },
+                // Kept when replaced (a new generation): Prometheus holds it until it reads the new Secret.
+                // No longer renewed, it lapses at the end of its period.
+                { ...inVault, retainOnDelete: true },
             );
+            this.metricsTokenAccessor = token.id;
             new k8s.core.v1.Secret(
                 `${name}-metrics-token`,
                 {
@@ -81,6 +89,6 @@ export class VaultMonitoring extends pulumi.ComponentResource {
             );
         }
 
-        this.registerOutputs({ rules: this.rules, metricsToken: this.metricsToken });
+        this.registerOutputs({ rules: this.rules, metricsToken: this.metricsToken, metricsTokenAccessor: this.metricsTokenAccessor });
     }
 }

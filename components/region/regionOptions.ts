@@ -13,6 +13,7 @@ import { monitoringOptions } from "../monitoring/monitoringSpecs";
 import { replicatedSecretFields, replicatedSecretProblems, writersOf } from "../replication/replicationSpecs";
 import { replicatorOptions } from "../replication/replicatorSpecs";
 import { raftSnapshotOptions } from "../snapshots/snapshotSpecs";
+import { MAX_TOKEN_GENERATION, tokenGeneration } from "../token-renewal/tokenLifetime";
 import { auditDevicesOption, kvMountOption } from "../vault-config/setupValues";
 import { admittedNamespaceProblems, vaultServerFields, vaultServerRules } from "../vault-server/serverOptions";
 
@@ -62,12 +63,18 @@ export const regionFields = {
     }),
     domain: domainOption,
     kvMount: kvMountOption,
-    peerAuth: option(z.enum(PEER_AUTH_MODES).default("token"), {
+    peerAuth: option(z.enum(PEER_AUTH_MODES).default("jwt"), {
         description:
-            "How a region's ESO logs in to a peer's Vault: a token the peer issues (orphan, periodic, push-only), or the region's own service-account token, checked by a JWT mount per peer (nothing secret crosses between stacks; every stack then sets serviceAccountIssuer).",
-        allowed: "token or jwt",
+            "How a region's ESO logs in to a peer's Vault. jwt: with its own short-lived service-account token, checked by a JWT mount per peer (nothing secret crosses between stacks and nothing needs renewing; every stack sets serviceAccountIssuer). token: with a token the peer issues (push-only, periodic, renewed by the issuing region's token renewer, rotated within its one-year maximum lifetime).",
         example: "jwt",
         projectWide: true,
+    }),
+    peerTokenGenerations: option(z.record(text(isDnsLabel), tokenGeneration).default({}), {
+        description:
+            "With peerAuth token: per peer region, the generation of the token this region issues it. Raising one issues a new token beside the old one, which stays valid (no longer renewed) for up to its 30-day period; the peer's next pulumi up switches to the new one. The yearly rotation the token's maximum lifetime asks for (an alert says when).",
+        allowed: `an object of peer region names to whole numbers from 1 to ${MAX_TOKEN_GENERATION}`,
+        example: "{region2: 2}",
+        defaultText: "1 for every peer",
     }),
     vault: option(regionVaultOptions.prefault({}), { description: "The region's Vault servers.", allowed: "an object", example: "{}" }),
     externalSecrets: option(
@@ -76,7 +83,6 @@ export const regionFields = {
                 install: option(z.boolean().default(true), {
                     description:
                         "Install ESO with this stack. With false, the cluster must already run ESO 2.x (CRDs at external-secrets.io/v1) as Helm release external-secrets in `namespace`.",
-                    allowed: "true or false",
                     example: "true",
                 }),
             })
@@ -102,10 +108,11 @@ export function regionRules(
         readonly region?: string;
         readonly regions: readonly string[];
         readonly domain?: unknown;
+        readonly peerAuth: PeerAuth;
+        readonly peerTokenGenerations: Readonly<Record<string, number>>;
         readonly vault: { readonly namespace: string };
         readonly externalSecrets: { readonly namespace: string };
         readonly monitoring: { readonly serviceMonitor: boolean; readonly prometheusNamespace: string };
-        readonly peerAuth: PeerAuth;
         readonly replicatedSecrets: readonly {
             readonly name: string;
             readonly namespace: string;
@@ -121,6 +128,22 @@ export function regionRules(
 ): void {
     if (region.region !== undefined && !region.regions.includes(region.region)) {
         ruleIssue(ctx, ["region"], `is ${region.region}, which is not one of the regions (${region.regions.join(", ")})`);
+    }
+    for (const peer of Object.keys(region.peerTokenGenerations)) {
+        if (peer === region.region || !region.regions.includes(peer)) {
+            ruleIssue(
+                ctx,
+                ["peerTokenGenerations", peer],
+                `names ${peer}, which is not a peer of ${region.region ?? "this region"} (peers: ${region.regions.filter((r) => r !== region.region).join(", ") || "none"})`,
+            );
+        }
+    }
+    if (region.peerAuth !== "token" && Object.keys(region.peerTokenGenerations).length > 0) {
+        ruleIssue(
+            ctx,
+            ["peerTokenGenerations"],
+            `is set, but peerAuth is ${region.peerAuth}: no token is issued. Remove it, or set peerAuth to token`,
+        );
     }
     for (const problem of admittedNamespaceProblems(region.vault.namespace, [
         { path: ["externalSecrets", "namespace"], namespace: region.externalSecrets.namespace, who: "the External Secrets Operator" },

@@ -21,6 +21,9 @@ import {
 } from "../replication/replicationSpecs";
 import { Replicator } from "../replication/replicator";
 import { RaftSnapshots } from "../snapshots/raftSnapshots";
+import { snapshotStorageClass } from "../snapshots/snapshotSpecs";
+import { METRICS_TOKEN_NAME, peerTokenName } from "../token-renewal/renewalSpecs";
+import { TokenRenewer } from "../token-renewal/tokenRenewer";
 import { LocalStore, PeerStore } from "../stores/secretStores";
 import { inClusterVaultAddress, namespaceGrantLabels } from "../stores/storeSpecs";
 import { PeerAccess } from "../vault-config/peerAccess";
@@ -108,6 +111,8 @@ export class VaultRegion extends pulumi.ComponentResource {
     public readonly snapshots: RaftSnapshots;
     /** The alerts and the metrics token, as configured. */
     public readonly monitoring: VaultMonitoring;
+    /** The renewer of this region's long-lived tokens (peer tokens, the metrics token), when it issues any. */
+    public readonly tokenRenewer?: TokenRenewer;
     /** Per peer, what it needs to push here (a secret with token peer auth); empty until this Vault is configured. */
     public readonly issuedPeerAccess: pulumi.Output<IssuedPeerAccess>;
     /** The peers this region pushes to (those whose stacks have granted it access). */
@@ -176,6 +181,9 @@ export class VaultRegion extends pulumi.ComponentResource {
             { parent: this, dependsOn: afterVault },
         );
 
+        // Every long-lived token this Vault issued, renewed in the cluster: none waits for a person or a CI schedule.
+        this.tokenRenewer = this.renewTokens(name, options, vaultAdmin, accesses, afterVault);
+
         // The peers' Vaults, and the secrets replicated through them.
         const peerStores = peerEndpoints.map((endpoint) => this.peerStore(name, options, endpoint, afterOperator));
         this.connectedPeers = peerEndpoints.map((endpoint) => endpoint.peer);
@@ -207,6 +215,41 @@ export class VaultRegion extends pulumi.ComponentResource {
         });
     }
 
+    /** The token renewer, when this region's Vault issued a long-lived token (a peer token, the metrics token). */
+    private renewTokens(
+        name: string,
+        options: ResolvedRegionOptions,
+        provider: vault.Provider | undefined,
+        accesses: readonly PeerAccess[],
+        dependsOn: pulumi.Resource[],
+    ): TokenRenewer | undefined {
+        const tokens = [
+            ...accesses.flatMap((access) =>
+                access.tokenAccessor === undefined ? [] : [{ name: peerTokenName(access.peer), accessor: access.tokenAccessor }],
+            ),
+            ...(this.monitoring.metricsTokenAccessor === undefined
+                ? []
+                : [{ name: METRICS_TOKEN_NAME, accessor: this.monitoring.metricsTokenAccessor }]),
+        ];
+        if (provider === undefined || this.setup === undefined || tokens.length === 0) {
+            return undefined;
+        }
+        const caSecret = this.caSecret(options);
+        return new TokenRenewer(
+            `${name}-token-renewer`,
+            {
+                provider,
+                namespace: options.vault.namespace,
+                authPath: this.setup.authPath,
+                imageTag: options.vault.imageTag,
+                vaultAddress: inClusterVaultAddress(options.vault.namespace, vaultScheme(this.vault.settings.tls)),
+                ...(caSecret ? { caSecret: { name: caSecret.name, key: caSecret.key } } : {}),
+                tokens,
+            },
+            { parent: this, dependsOn },
+        );
+    }
+
     /** A token per peer, or a JWT mount per peer whose cluster identity is known. */
     private grantPeers(
         name: string,
@@ -231,7 +274,10 @@ export class VaultRegion extends pulumi.ComponentResource {
                     peer,
                     kvMount: setup.kvMount,
                     remoteKeys: remoteKeysPushed(secrets, peer, options.region, options.regions),
-                    ...(auth ? { auth, replicatorKeys: anyWriterKeys(options) } : {}),
+                    // Own keys only: a peer named like an Object.prototype member ("constructor") has no generation set.
+                    ...(auth
+                        ? { auth, replicatorKeys: anyWriterKeys(options) }
+                        : { generation: Object.hasOwn(options.peerTokenGenerations, peer) ? options.peerTokenGenerations[peer] : 1 }),
                 },
                 // After the servers, as all of Vault's configuration (the mount's output alone orders only the policy).
                 { parent: this, dependsOn: [this.vault] },
@@ -337,9 +383,7 @@ export class VaultRegion extends pulumi.ComponentResource {
         provider: vault.Provider | undefined,
     ) {
         const caSecret = this.caSecret(options);
-        // A created claim takes the servers' StorageClass unless it names its own.
-        const storageClass =
-            snapshots.claimName === undefined && snapshots.storageClass === undefined ? options.vault.storageClass : snapshots.storageClass;
+        const storageClass = snapshotStorageClass(snapshots, options.vault.storageClass);
         return {
             ...(provider && this.setup ? { provider, authPath: this.setup.authPath } : {}),
             namespace: options.vault.namespace,

@@ -135,7 +135,6 @@ export const replicatedSecretFields = {
     mode: option(z.enum(WRITE_MODES).default("vault-written"), {
         description:
             "How it is written: `vault-written` (into the home region's Vault; every region materializes it) or `cluster-written` (a Secret owned by something in the home cluster, pushed to every Vault).",
-        allowed: WRITE_MODES.join(" or "),
         example: "vault-written",
     }),
     writers: option(z.enum(WRITERS).optional(), {
@@ -156,19 +155,16 @@ export const replicatedSecretFields = {
     updatePolicy: option(z.enum(["Replace", "IfNotExists"]).default("Replace"), {
         description:
             "The PushSecrets' updatePolicy: `Replace` makes every target Vault hold the home's value; `IfNotExists` writes a target only while it has no such secret (for values set once).",
-        allowed: "Replace or IfNotExists",
         example: "Replace",
     }),
     pushDeletionPolicy: option(z.enum(["None", "Delete"]).default("None"), {
         description:
             "The PushSecrets' deletionPolicy: `None` leaves the secret in every Vault when a PushSecret or its source goes away. `Delete` needs `delete` capabilities the push policy does not grant.",
-        allowed: "None or Delete",
         example: "None",
     }),
     pullDeletionPolicy: option(z.enum(["Retain", "Delete", "Merge"]).default("Retain"), {
         description:
             "The ExternalSecrets' deletionPolicy: what happens to the materialized Secret when the secret disappears from the region's Vault.",
-        allowed: "Retain, Delete or Merge",
         example: "Retain",
     }),
     passwordSymbols: option(

@@ -132,7 +132,6 @@ export function cronScheduleProblem(schedule: string): string | undefined {
 export const raftSnapshotOptions = options({
     enabled: option(z.boolean().default(true), {
         description: "Take scheduled Raft snapshots (an hourly CronJob with a snapshot-only Vault role).",
-        allowed: "true or false",
         example: "true",
     }),
     schedule: option(
@@ -205,6 +204,17 @@ export interface ResolvedRaftSnapshotOptions {
     readonly schedule: string;
     readonly retain: number;
     readonly storage: SnapshotStorage;
+}
+
+/**
+ * The StorageClass of the claim a region creates for its snapshots: the snapshots' own, else the
+ * servers' (`vault.storageClass`); undefined means the cluster's default, or an existing claim.
+ */
+export function snapshotStorageClass(
+    snapshots: { readonly claimName?: string; readonly storageClass?: string },
+    serverStorageClass: string | undefined,
+): string | undefined {
+    return snapshots.storageClass ?? (snapshots.claimName === undefined ? serverStorageClass : undefined);
 }
 
 /** Where the validated options put the snapshots. */

@@ -3,6 +3,7 @@ import * as vault from "@pulumi/vault";
 import { isDnsLabel, isRemoteKey } from "../common/predicates";
 import { REPLICATOR_NAME, REPLICATOR_ROLE, peerReplicatePolicyDocument, peerReplicatePolicyName } from "../replication/replicatorSpecs";
 import { policyDocument, policyName } from "./policies";
+import { MAX_TOKEN_GENERATION, tokenGeneration } from "../token-renewal/tokenLifetime";
 import { type PeerIdentity, peerJwtSettings, peerTokenSettings } from "./setupValues";
 
 /** How a peer's ESO logs in to this region's Vault: a token this region issues, or the peer's own service-account tokens. */
@@ -36,17 +37,25 @@ export interface PeerAccessArgs {
      * account, that may write its inbox entries for exactly these secrets and its doorbell.
      */
     readonly replicatorKeys?: readonly string[];
+    /**
+     * With a token: its generation (default 1). Raising it issues a new token beside the old one,
+     * which stays valid (no longer renewed) until its period runs out, so the peer can switch.
+     */
+    readonly generation?: number;
 }
 
 /**
  * Access for one peer region to this region's Vault: its own policy, `peer-<peer>-push`, which may
  * push exactly the secrets the peer pushes here (see `policies.ts`) and nothing else.
  *
- * - **token** (the seed's way, the default): a token the peer's ESO pushes with. It is an orphan (it
- *   must outlive the Vault provider's own 20-minute child token, which would otherwise revoke it with
- *   itself), periodic and renewable, with a display name naming the peer (`token-peer-<peer>` in
- *   Vault's audit log). See the README's "Peer tokens" for its lifetime, renewal and rotation.
- * - **jwt**: a JWT auth mount `jwt-<peer>` that checks the peer cluster's service-account tokens
+ * - **token** (the seed's way): a token the peer's ESO pushes with. It is an orphan (it must outlive
+ *   the Vault provider's own 20-minute child token, which would otherwise revoke it with itself),
+ *   periodic with a one-year maximum lifetime (`tokenLifetime.ts`), with a display name naming the
+ *   peer (`token-peer-<peer>` in Vault's audit log). The region's token renewer renews it by its
+ *   accessor ({@link tokenAccessor}). It is kept when Pulumi replaces or deletes it
+ *   (`retainOnDelete`): a new generation is issued beside it, and the old one, no longer renewed,
+ *   lapses at the end of its period, after the peer has switched (docs/operations.md, "Long-lived tokens").
+ * - **jwt** (the default of a region): a JWT auth mount `jwt-<peer>` that checks the peer cluster's service-account tokens
  *   with that cluster's public keys (or OIDC discovery), and a role bound to the peer's ESO service
  *   account and to an audience naming this Vault. Nothing secret is issued: {@link credentials} is
  *   only where to log in.
@@ -56,6 +65,8 @@ export class PeerAccess extends pulumi.ComponentResource {
     public readonly peer: string;
     /** What the peer logs in with; a secret when it holds a token. */
     public readonly credentials: pulumi.Output<PeerCredentials>;
+    /** With a token: its accessor (the `vault.Token`'s ID), which its renewer renews it by. Not a credential. */
+    public readonly tokenAccessor?: pulumi.Output<string>;
 
     constructor(name: string, args: PeerAccessArgs, opts?: pulumi.ComponentResourceOptions) {
         if (!isDnsLabel(args.peer) || !isDnsLabel(args.region) || args.peer === args.region) {
@@ -81,6 +92,12 @@ export class PeerAccess extends pulumi.ComponentResource {
                 `PeerAccess: replicatorKeys ${malformedKeys.map((key) => JSON.stringify(key)).join(", ")} are not paths under the mount`,
             );
         }
+        const generation = args.generation ?? 1;
+        if (!tokenGeneration.safeParse(generation).success || (auth.kind === "jwt" && args.generation !== undefined)) {
+            throw new Error(
+                `PeerAccess: generation ${JSON.stringify(args.generation)} must be a whole number from 1 to ${MAX_TOKEN_GENERATION}, and only with a token`,
+            );
+        }
         if (auth.kind === "jwt" && auth.identity.issuer.trim() === "") {
             throw new Error(`PeerAccess: JWT auth for ${args.peer} needs the issuer of its cluster's service-account tokens`);
         }
@@ -99,8 +116,13 @@ export class PeerAccess extends pulumi.ComponentResource {
         );
 
         if (auth.kind === "token") {
-            const settings = peerTokenSettings(args.region, args.peer);
-            const token = new vault.Token(`${name}-token`, { ...settings, policies: [policy.name] }, child);
+            const settings = peerTokenSettings(args.region, args.peer, generation);
+            // Kept when replaced or deleted (a new generation, a changed setting): revoking it would cut the
+            // peer off until its stack runs again. No longer renewed, it lapses at the end of its period.
+            // (Pulumi decides from the old resource's recorded options: pulumi/pulumi#13428.)
+            const token = new vault.Token(`${name}-token`, { ...settings, policies: [policy.name] }, { ...child, retainOnDelete: true });
+            // The provider sets the token's ID to its accessor (terraform-provider-vault v5.8.0, resource_token.go).
+            this.tokenAccessor = token.id;
             // The provider marks clientToken secret in the engine; wrapping it here keeps it secret under
             // the mock runtime too, and says so to the reader.
             this.credentials = pulumi.secret(token.clientToken.apply((value): PeerCredentials => ({ kind: "token", token: value })));
@@ -141,6 +163,6 @@ export class PeerAccess extends pulumi.ComponentResource {
                 .apply(([mount, roleName, audience]): PeerCredentials => ({ kind: "jwt", path: mount, role: roleName, audience }));
         }
 
-        this.registerOutputs({ peer: this.peer, credentials: this.credentials });
+        this.registerOutputs({ peer: this.peer, credentials: this.credentials, tokenAccessor: this.tokenAccessor });
     }
 }

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { option, text } from "../common/options";
 import { isKvMount } from "../common/predicates";
+import { LONG_LIVED_TOKEN, tokenMetadata } from "../token-renewal/tokenLifetime";
 import { type PolicyPurpose, policyName } from "./policies";
 
 /** Path of the KV v2 secrets engine, the same in every region. */
@@ -93,7 +94,7 @@ export const auditDevicesOption = option(
     {
         description:
             "Audit devices of the region's Vault: a file on the audit volume (`/vault/audit/vault-audit.log`, mode 0600) and the container's stdout.",
-        allowed: "a list of file and/or stdout, each once (Vault runs unaudited without one)",
+        allowed: "a list of {values}, each once (Vault runs unaudited without one)",
         example: "[file, stdout]",
     },
 );
@@ -176,47 +177,31 @@ export function peerJwtSettings<Audience = string>(peer: string, identity: PeerI
 /** The role a peer's ESO logs in as on a JWT mount. */
 export const PEER_JWT_ROLE = "external-secrets-push";
 
-/** Settings of the token a region issues for one peer's ESO to push with. */
+/** Settings of the token a region issues for one peer's ESO to push with, for `vault.Token`. */
 export interface PeerTokenSettings {
     readonly displayName: string;
     readonly policies: string[];
     /** An orphan: it outlives the Vault provider's own short-lived child token (20 minutes). */
     readonly noParent: true;
-    /** Periodic: every renewal resets its TTL to `period`, with no maximum lifetime. */
+    /** Periodic: every renewal (by the region's token renewer) resets its TTL to the period. */
     readonly period: string;
+    /** Its hard end, counted from its creation: the token is rotated before it (see `tokenLifetime.ts`). */
+    readonly explicitMaxTtl: string;
     readonly renewable: true;
-    /** When a refresh finds less than this many seconds left, the provider renews the token. */
-    readonly renewMinLease: number;
-    /** Seconds a renewal asks for (Vault grants at most `period`). */
-    readonly renewIncrement: number;
     readonly metadata: Record<string, string>;
 }
 
-const DAY = 24 * 60 * 60;
-
-/**
- * What every long-lived token this project issues shares (the peer tokens, Prometheus's metrics
- * token): an orphan, periodic with a 30-day period and no maximum lifetime, renewed by a
- * `pulumi refresh` of the issuing region in the second half of its period.
- */
-export const PERIODIC_TOKEN = {
-    noParent: true,
-    period: "720h",
-    renewable: true,
-    renewMinLease: 15 * DAY,
-    renewIncrement: 30 * DAY,
-} as const;
-
 /**
  * The peer token: push policy only (plus Vault's `default` policy, which holds the token
- * self-lookup ESO validates a store with), periodic with a 30-day period, renewed by any
- * `pulumi refresh` (or `pulumi up --refresh`) of the issuing region in the second half of its period.
+ * self-lookup ESO validates a store with), long-lived ({@link LONG_LIVED_TOKEN}: periodic, 30-day
+ * period, one-year maximum lifetime), renewed by the issuing region's token renewer. `generation`
+ * (default 1) is in its metadata: raising it issues a new token.
  */
-export function peerTokenSettings(issuer: string, peer: string): PeerTokenSettings {
+export function peerTokenSettings(issuer: string, peer: string, generation = 1): PeerTokenSettings {
     return {
         displayName: `peer-${peer}`,
         policies: [policyName("push", peer)],
-        ...PERIODIC_TOKEN,
-        metadata: { "issued-by": issuer, "used-by": peer, purpose: "external-secrets-push" },
+        ...LONG_LIVED_TOKEN,
+        metadata: tokenMetadata({ issuedBy: issuer, usedBy: peer, purpose: "external-secrets-push", generation }),
     };
 }

@@ -6,6 +6,17 @@
 /** The IngressClass of Cilium's ingress controller, which needs a CiliumNetworkPolicy as well. */
 export const CILIUM_INGRESS_CLASS = "cilium";
 
+/** Cilium's policy API group and version (its CRD `ciliumnetworkpolicies.cilium.io`). */
+export const CILIUM_POLICY_API = { group: "cilium.io", version: "v2" } as const;
+
+/**
+ * Whether the servers' policies include a CiliumNetworkPolicy, and so need Cilium's CRDs: only for
+ * Cilium's own ingress class (see {@link vaultNetworkPolicies}).
+ */
+export function needsCiliumPolicy(ingressClassName: string): boolean {
+    return ingressClassName === CILIUM_INGRESS_CLASS;
+}
+
 /**
  * The namespace each known ingress controller runs in by default (the namespace its own install
  * instructions use). For any other class, `vault.ingressControllerNamespace` must be set; Cilium
@@ -89,7 +100,7 @@ export interface VaultKubernetesNetworkPolicy {
 
 /** A `cilium.io/v2` CiliumNetworkPolicy that admits Cilium's ingress proxy to the Vault servers. */
 export interface VaultCiliumNetworkPolicy {
-    apiVersion: "cilium.io/v2";
+    apiVersion: `${typeof CILIUM_POLICY_API.group}/${typeof CILIUM_POLICY_API.version}`;
     kind: "CiliumNetworkPolicy";
     metadata: { name: string; namespace: string; labels: Record<string, string> };
     spec: {
@@ -126,7 +137,8 @@ function namespacePeer(namespace: string): NetworkPolicyPeerValues {
  * - every pod in the External Secrets Operator's namespace (the local ClusterSecretStore);
  * - the other Vault servers, to the API port (`retry_join`) and the cluster port (Raft's own
  *   traffic, and standbys forwarding requests to the leader);
- * - the pods of {@link VaultNetworkPolicyArgs.extraPodSelectors} in Vault's namespace (the snapshot job);
+ * - the pods of {@link VaultNetworkPolicyArgs.extraPodSelectors} in Vault's namespace (the snapshot job,
+ *   the token renewer);
  * - the ingress controller, through which peer regions, operators and the Vault provider reach
  *   Vault: the pods of its namespace, and for Cilium a CiliumNetworkPolicy besides (below).
  *
@@ -179,9 +191,9 @@ export function vaultNetworkPolicies(args: VaultNetworkPolicyArgs): VaultNetwork
             spec: { podSelector: { matchLabels: { ...serverPods } }, policyTypes: ["Ingress"], ingress: rules },
         },
     ];
-    if (args.ingressClassName === CILIUM_INGRESS_CLASS) {
+    if (needsCiliumPolicy(args.ingressClassName)) {
         policies.push({
-            apiVersion: "cilium.io/v2",
+            apiVersion: `${CILIUM_POLICY_API.group}/${CILIUM_POLICY_API.version}`,
             kind: "CiliumNetworkPolicy",
             metadata: metadata(VAULT_CILIUM_INGRESS_POLICY_NAME),
             spec: {

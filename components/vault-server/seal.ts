@@ -23,11 +23,16 @@ export type SealCredentialSource = (typeof SEAL_CREDENTIAL_SOURCES)[number];
 /** Where the chart mounts a Secret listed in `server.extraVolumes`. */
 export const USERCONFIG_PATH = "/vault/userconfig";
 
+/** The chart names the pod volume of a Secret listed in `server.extraVolumes` `userconfig-<name>`. */
+export function userconfigVolumeName(secretName: string): string {
+    return `userconfig-${secretName}`;
+}
+
 /**
- * The longest Secret name the chart can mount: it names the volume `userconfig-<name>`, and a volume
- * name is a DNS label (at most 63 characters).
+ * The longest Secret name the chart can mount: it names the volume {@link userconfigVolumeName}, and a
+ * volume name is a DNS label (at most 63 characters).
  */
-export const MAX_MOUNTED_SECRET_NAME = 63 - "userconfig-".length;
+export const MAX_MOUNTED_SECRET_NAME = 63 - userconfigVolumeName("").length;
 
 /** Whether the chart can mount a Secret of this name through `server.extraVolumes`. */
 export function isMountableSecretName(name: string): boolean {
@@ -42,9 +47,9 @@ interface SealRules {
     readonly allowed: readonly string[];
     /** Parameters that hold credentials: refused, they belong in the credentials Secret. */
     readonly credentials: readonly string[];
-    /** With `credentials: secret`: the Secret's keys, each passed as the environment variable of the same name (or a file). */
+    /** With `credentials: secret`: the Secret's keys, each passed as the environment variable of the same name, or as a file. */
     readonly secretKeys: readonly string[];
-    /** How the Secret reaches the server: environment variables, or files (the Secret mounted). */
+    /** How the Secret reaches the server: environment variables, or files (the Secret mounted, its files named in the seal stanza). */
     readonly secretAs: "env" | "file";
     /** Whether the type can use workload identity, and how it is bound. */
     readonly workloadIdentity?: {
@@ -92,12 +97,17 @@ export const SEAL_RULES: Readonly<Record<Exclude<SealType, "shamir">, SealRules>
             what: "the client ID of a user-assigned managed identity federated with the servers' service account (AKS Workload Identity)",
         },
     },
+    // The token is a file, not the VAULT_TOKEN environment variable: in the server's environment every
+    // `vault` command run in the pod (the chart's readiness probe included) would send it to the local
+    // Vault. The seal's `token` takes an indirect value, `file://<path>` (Vault's seal documentation,
+    // "Indirect value references", since Vault 1.19; go-kms-wrapping wrappers/transit/v2.0.13
+    // options.go reads it with wrapping.ParsePaths), which reads the file as it is, without trimming.
     transit: {
         required: ["address", "key_name", "mount_path"],
         allowed: ["address", "key_name", "mount_path", "namespace", "disable_renewal", "tls_server_name"],
         credentials: ["token", "tls_client_key", "tls_skip_verify"],
         secretKeys: ["VAULT_TOKEN", "ca.crt"],
-        secretAs: "env",
+        secretAs: "file",
     },
 };
 
@@ -106,7 +116,6 @@ export const sealOptions = options({
     type: option(oneOf(SEAL_TYPES).default("shamir"), {
         description:
             "How the servers are unsealed: `shamir` (operators type key shares after every restart) or an auto-unseal seal through a key management service: `awskms`, `gcpckms`, `azurekeyvault` or `transit`.",
-        allowed: SEAL_TYPES.join(", "),
         example: "awskms",
     }),
     parameters: option(z.record(z.string(), z.string()).optional(), {
@@ -124,7 +133,6 @@ export const sealOptions = options({
     credentials: option(oneOf(SEAL_CREDENTIAL_SOURCES).optional(), {
         description:
             "Where the KMS credentials come from: a Secret in Vault's namespace, or the platform's workload identity. Required for every type but shamir.",
-        allowed: "secret or workload-identity",
         example: "workload-identity",
         defaultText: "(required for auto-unseal)",
     }),
@@ -267,6 +275,7 @@ export function sealStanza(seal: ResolvedVaultSealOptions): Record<string, Recor
             attributes.credentials = `${mounted}/credentials.json`;
         }
         if (seal.type === "transit") {
+            attributes.token = `file://${mounted}/VAULT_TOKEN`;
             attributes.tls_ca_cert = `${mounted}/ca.crt`;
         }
     }
@@ -300,13 +309,9 @@ export function sealChartValues(seal: ResolvedVaultSealOptions): SealChartValues
     const rules = SEAL_RULES[seal.type];
     if (seal.credentials === "secret" && seal.credentialsSecret !== undefined) {
         const secretName = seal.credentialsSecret;
-        const env = rules.secretKeys.filter((key) => /^[A-Z_]+$/.test(key));
-        const mount = rules.secretAs === "file" || seal.type === "transit";
-        return {
-            ...none,
-            secretEnvironment: rules.secretAs === "env" ? env.map((key) => ({ envName: key, secretName, secretKey: key })) : [],
-            volumes: mount ? [{ type: "secret", name: secretName }] : [],
-        };
+        return rules.secretAs === "env"
+            ? { ...none, secretEnvironment: rules.secretKeys.map((key) => ({ envName: key, secretName, secretKey: key })) }
+            : { ...none, volumes: [{ type: "secret", name: secretName }] };
     }
     const identity = rules.workloadIdentity;
     return identity !== undefined && seal.workloadIdentity !== undefined

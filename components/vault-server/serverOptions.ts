@@ -74,7 +74,6 @@ export const vaultServerFields = {
     logLevel: option(z.enum(["trace", "debug", "info", "warn", "error"]).default("info"), {
         description:
             "How much the servers log (the chart's `server.logLevel`). `debug` and `trace` log request details: for troubleshooting, not for every day.",
-        allowed: "trace, debug, info, warn or error",
         example: "info",
     }),
     resources: option(resourceOptions.prefault({}), {

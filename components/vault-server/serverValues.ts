@@ -9,6 +9,7 @@ import { type VaultResourceValues, type VaultSecurityContextValues, vaultResourc
 import { type ResolvedVaultSealOptions, resolvedSeal, sealChartValues, sealStanza } from "./seal";
 import type { ResolvedVaultServerOptions } from "./serverOptions";
 import { type ResolvedVaultTls, passthroughAnnotations, resolvedTls, tlsMountPath } from "./tls";
+import { type TlsReloaderContainer, type TlsReloaderValues, tlsReloaderValues } from "./tlsReload";
 
 /**
  * The Helm release name. The chart names its objects after its "fullname", which is the release name
@@ -123,6 +124,10 @@ export interface VaultHelmValues {
         extraEnvironmentVars: Record<string, string>;
         extraSecretEnvironmentVars: { envName: string; secretName: string; secretKey: string }[];
         extraVolumes: { type: "secret"; name: string }[];
+        /** With TLS: the certificate reloader sidecar ({@link tlsReloaderValues}) and what it needs. */
+        shareProcessNamespace: boolean;
+        extraContainers?: TlsReloaderContainer[];
+        volumes?: TlsReloaderValues["volumes"];
         serviceAccount: { annotations: Record<string, string> };
         extraLabels: Record<string, string>;
         resources: VaultResourceValues;
@@ -167,8 +172,9 @@ export function ingressAnnotations(options: VaultServerSettings): Record<string,
 /**
  * Values for the hashicorp/vault chart: HA on Raft, persistent data and audit volumes, an ingress
  * to the active server, and no agent injector (the External Secrets Operator delivers secrets).
- * With TLS the certificate Secret is mounted, `VAULT_CACERT` lets the CLI in the pods verify it, and
- * the ingress passes TLS through. An auto-unseal seal gets its credentials from a Secret (environment
+ * With TLS the certificate Secret is mounted, `VAULT_CACERT` lets the CLI in the pods verify it, a
+ * sidecar sends each server `SIGHUP` when the certificate is renewed (`tlsReload.ts`), and the
+ * ingress passes TLS through. An auto-unseal seal gets its credentials from a Secret (environment
  * or files) or from workload identity (service-account annotations); never from the values.
  * The chart's pod anti-affinity and PodDisruptionBudget are kept (the PDB only with more than one server).
  */
@@ -176,6 +182,15 @@ export function vaultHelmValues(options: VaultServerSettings): VaultHelmValues {
     const tls = options.tls;
     const seal = sealChartValues(options.seal);
     const secretVolumes = [...(tls.enabled ? [tls.secretName] : []), ...seal.volumes.map((v) => v.name)];
+    const image = { repository: VAULT_IMAGE.repository, tag: options.imageTag };
+    const reloader = tls.enabled
+        ? tlsReloaderValues({
+              image: `${image.repository}:${image.tag}`,
+              secretName: tls.secretName,
+              certFile: tlsFiles(tls).cert,
+              keyFile: tlsFiles(tls).key,
+          })
+        : undefined;
     return {
         global: { enabled: true, tlsDisable: !tls.enabled },
         injector: { enabled: false },
@@ -190,13 +205,14 @@ export function vaultHelmValues(options: VaultServerSettings): VaultHelmValues {
               }
             : {}),
         server: {
-            image: { repository: VAULT_IMAGE.repository, tag: options.imageTag },
+            image,
             logLevel: options.logLevel,
             dataStorage: volume(options.storageSize, options.storageClass),
             auditStorage: volume(options.auditStorageSize, options.storageClass),
             extraEnvironmentVars: tls.enabled ? { VAULT_CACERT: tlsFiles(tls).ca } : {},
             extraSecretEnvironmentVars: seal.secretEnvironment,
             extraVolumes: [...new Set(secretVolumes)].map((name) => ({ type: "secret" as const, name })),
+            ...(reloader ?? { shareProcessNamespace: false }),
             serviceAccount: { annotations: seal.serviceAccountAnnotations },
             extraLabels: seal.podLabels,
             resources: vaultResourceValues(options.resources),

@@ -18,6 +18,18 @@ export type TlsSource = (typeof TLS_SOURCES)[number];
 export const ISSUER_KINDS = ["ClusterIssuer", "Issuer"] as const;
 export type IssuerKind = (typeof ISSUER_KINDS)[number];
 
+/** cert-manager's API group and version: the servers' Certificate, and the issuer kinds it references. */
+export const CERT_MANAGER_API = { group: "cert-manager.io", version: "v1" } as const;
+
+/**
+ * What Pulumi waits for after creating or updating the Certificate: its `Ready` condition (cert-manager's
+ * `CertificateConditionReady`), so a run reports success only once the certificate is issued and its
+ * Secret exists for the servers to mount. The `pulumi.com/waitFor` annotation is read by the Kubernetes
+ * provider since v4.18.0 (pulumi/pulumi-kubernetes CHANGELOG.md, 4.18.0; `provider/pkg/metadata/overrides.go`
+ * `ReadyCondition` at v4.32.0); it fails the run after the provider's default 10 minutes.
+ */
+export const CERTIFICATE_AWAIT = { "pulumi.com/waitFor": "condition=Ready" } as const;
+
 /** The Secret cert-manager writes (and the servers mount) when the source is cert-manager. */
 export const CERTIFICATE_SECRET = "vault-server-tls";
 
@@ -28,12 +40,10 @@ export const tlsOptions = options({
     source: option(oneOf(TLS_SOURCES).default("cert-manager"), {
         description:
             "Where the servers' certificate comes from: `cert-manager` (a Certificate from the issuer below), `secret` (a `kubernetes.io/tls` Secret in Vault's namespace with `tls.crt`, `tls.key` and `ca.crt`), or `none` (plain HTTP, only with allowPlaintext).",
-        allowed: "cert-manager, secret or none",
         example: "cert-manager",
     }),
     issuerKind: option(oneOf(ISSUER_KINDS).optional(), {
         description: "The cert-manager issuer's kind (source cert-manager).",
-        allowed: "ClusterIssuer or Issuer",
         example: "ClusterIssuer",
         defaultText: DEFAULT_ISSUER.kind,
     }),
@@ -53,7 +63,7 @@ export const tlsOptions = options({
     allowPlaintext: option(z.boolean().optional(), {
         description:
             "Must be true with source none: a deliberate acknowledgement that tokens and secrets then cross the network in plaintext.",
-        allowed: "true, and only with source none",
+        allowed: "{values}; true only with source none",
         example: "true",
         defaultText: "false",
     }),
@@ -153,7 +163,8 @@ export const CERTIFICATE_LIFETIME = { duration: "2160h", renewBefore: "720h" } a
 /**
  * The cert-manager `Certificate` for the servers: ECDSA P-256, a new key on every renewal, 90 days,
  * renewed 30 days before it expires. Vault reads its listener certificate at start and on SIGHUP,
- * so a renewed certificate is served after the next restart or `kill -HUP` (README, "TLS").
+ * which the `tls-reloader` sidecar sends each server after a renewal (tlsReload.ts). Pulumi waits
+ * until it is issued ({@link CERTIFICATE_AWAIT}).
  */
 export function serverCertificate(args: {
     readonly namespace: string;
@@ -165,14 +176,14 @@ export function serverCertificate(args: {
 }): {
     apiVersion: string;
     kind: string;
-    metadata: { name: string; namespace: string; labels: Record<string, string> };
+    metadata: { name: string; namespace: string; labels: Record<string, string>; annotations: Record<string, string> };
     spec: Record<string, unknown>;
 } {
     const names = certificateNames(args);
     return {
-        apiVersion: "cert-manager.io/v1",
+        apiVersion: `${CERT_MANAGER_API.group}/${CERT_MANAGER_API.version}`,
         kind: "Certificate",
-        metadata: { name: args.secretName, namespace: args.namespace, labels: { ...args.labels } },
+        metadata: { name: args.secretName, namespace: args.namespace, labels: { ...args.labels }, annotations: { ...CERTIFICATE_AWAIT } },
         spec: {
             secretName: args.secretName,
             // No commonName: the names are in dnsNames, and cert-manager refuses a commonName over 64
@@ -184,7 +195,7 @@ export function serverCertificate(args: {
             privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
             // ECDSA keys sign; "key encipherment" applies to RSA key exchange only.
             usages: ["server auth", "digital signature"],
-            issuerRef: { group: "cert-manager.io", kind: args.issuer.kind, name: args.issuer.name },
+            issuerRef: { group: CERT_MANAGER_API.group, kind: args.issuer.kind, name: args.issuer.name },
         },
     };
 }

@@ -6,6 +6,7 @@ import { isDnsSubdomain, isOwnNamespace } from "../common/predicates";
 import { VAULT_CHART } from "../common/versions";
 import { type MonitoringOptions, monitoringOptions } from "../monitoring/monitoringSpecs";
 import { SNAPSHOT_CRONJOB_NAME } from "../snapshots/snapshotSpecs";
+import { RENEWER_NAME } from "../token-renewal/renewalSpecs";
 import { vaultNetworkPolicies } from "./networkPolicy";
 import { type VaultServerOptions, admittedNamespaceProblems, vaultServerOptions } from "./serverOptions";
 import {
@@ -47,7 +48,11 @@ export interface VaultServerArgs extends VaultServerOptions {
  *
  * The chart is applied with `skipAwait`: Vault pods only turn Ready once Vault is initialized and
  * unsealed, which happens after the first deploy, so Pulumi's readiness wait would time out on every
- * fresh cluster. The bootstrap waits for the pods itself.
+ * fresh cluster. The bootstrap waits for the pods itself. So nothing of the chart is waited for: not
+ * the pods being scheduled or running, nor their volumes being bound, nor the ingress being admitted.
+ * What the servers need before they can start is checked before the run (the stack's preflight), and
+ * the Certificate below is waited for until cert-manager has issued it (its Secret is what the pods
+ * mount), so a run does not report success while the servers wait for a certificate.
  *
  * The namespace is retained when the component is deleted: deleting it would delete the Raft data
  * volumes, and with them every secret in the region.
@@ -93,7 +98,7 @@ export class VaultServer extends pulumi.ComponentResource {
         super("openova:vault:VaultServer", name, {}, opts);
         const settings = serverSettings(parsed.server, "", parsed.monitoring);
         this.settings = settings;
-        this.host = checkedInput("VaultServer", "host", hostOption, args.host);
+        this.host = checkedInput("VaultServer", "host", hostOption, parsed.host);
 
         const namespace = new k8s.core.v1.Namespace(
             `${name}-namespace`,
@@ -157,7 +162,8 @@ export class VaultServer extends pulumi.ComponentResource {
             ...(settings.ingressControllerNamespace === undefined
                 ? {}
                 : { ingressControllerNamespace: settings.ingressControllerNamespace }),
-            extraPodSelectors: [{ "app.kubernetes.io/name": SNAPSHOT_CRONJOB_NAME }],
+            // The snapshot job and the token renewer (each admitted whether or not the region runs it).
+            extraPodSelectors: [{ "app.kubernetes.io/name": SNAPSHOT_CRONJOB_NAME }, { "app.kubernetes.io/name": RENEWER_NAME }],
             ...(settings.monitoring.serviceMonitor ? { metricsNamespace: settings.monitoring.prometheusNamespace } : {}),
             labels: projectLabels("vault"),
         });

@@ -57,6 +57,8 @@ interface FakeVault {
 interface FakeStack {
     config: Record<string, string>;
     outputs: Record<string, unknown>;
+    /** The peers its last configured run granted access: with JWT peer auth, those whose identity was published then. */
+    granted: string[];
     serverDeployed: boolean;
     /** Polls of the pods since the server was deployed. */
     podPolls: number;
@@ -70,6 +72,8 @@ export interface FakeOptions {
     readonly podsAfterPolls?: number;
     /** Regions whose stack configures an auto-unseal seal (`vault.seal`), and which; the others are Shamir. */
     readonly autoUnseal?: Readonly<Record<string, VaultSealOptions>>;
+    /** Peer auth as every stack's config sets it; default none set, so the project's default (jwt). */
+    readonly peerAuth?: "token" | "jwt";
 }
 
 let counter = 0;
@@ -109,6 +113,8 @@ export class FakePlatform {
     /** Regions whose Kubernetes API, or whose Vault, does not answer. */
     readonly clusterDown = new Set<string>();
     readonly vaultDown = new Set<string>();
+    /** Per region, the lines of the prerequisites its cluster lacks. */
+    readonly missingPrerequisites = new Map<string, string[]>();
     /** Status calls per region that fail with a refused connection first, as a server not listening yet. */
     readonly refusedFirst = new Map<string, number>();
     /** Auto-unseal servers whose KMS is unreachable (or refuses them): `<region>` for all of them, or `<region>/<pod>`. */
@@ -148,6 +154,9 @@ export class FakePlatform {
             }),
             "openova-vault:kubeContext": region,
             "openova-vault:vaultCaCertFile": CA_FILE,
+            // As the committed stacks: the cluster's token issuer, for the peers' JWT mounts.
+            "openova-vault:serviceAccountIssuer": JSON.stringify({ url: `https://oidc.${region}.example.com`, discovery: true }),
+            ...(this.options.peerAuth === undefined ? {} : { "openova-vault:peerAuth": this.options.peerAuth }),
         };
     }
 
@@ -248,7 +257,13 @@ export class FakePlatform {
                 stackExists: (stack) => Promise.resolve(this.stacks.has(stack)),
                 createStack: (stack) => {
                     const fail = this.step("createStack", stack);
-                    this.stacks.set(stack, { config: this.committedConfig(stack), outputs: {}, serverDeployed: false, podPolls: 0 });
+                    this.stacks.set(stack, {
+                        config: this.committedConfig(stack),
+                        outputs: {},
+                        granted: [],
+                        serverDeployed: false,
+                        podPolls: 0,
+                    });
                     FakePlatform.lost(fail, `createStack ${stack}`);
                     return Promise.resolve();
                 },
@@ -278,16 +293,25 @@ export class FakePlatform {
                             });
                         }
                     }
-                    // As the program does: peerAccess is always exported (a secret, empty until configured);
-                    // a peer is connected once it has issued this region a token (it is configured).
+                    // As the program does: peerAccess is always exported (empty until configured). A configured
+                    // region grants each peer access: with a token, every peer; with JWT peer auth (the
+                    // default), each peer whose stack has published its token issuer. A peer is connected
+                    // once it has granted this region access.
+                    const jwt = (stack.config["openova-vault:peerAuth"] ?? "jwt") === "jwt";
+                    const peers = this.options.regions.filter((r) => r !== region);
+                    stack.granted = configure
+                        ? peers.filter((r) => !jwt || this.stacks.get(r)?.outputs.serviceAccountIssuer !== undefined)
+                        : [];
+                    const issuer = stack.config["openova-vault:serviceAccountIssuer"];
                     const outputs: Record<string, unknown> = {
                         regionName: region,
-                        peers: this.options.regions.filter((r) => r !== region),
+                        peers,
                         vaultConfigured: configure,
-                        peerAccess: "[secret]",
+                        peerAccess: jwt ? {} : "[secret]",
                         connectedPeers: this.refusesPeers.has(region)
                             ? []
-                            : this.options.regions.filter((r) => r !== region && this.stacks.get(r)?.outputs.vaultConfigured === true),
+                            : peers.filter((r) => this.stacks.get(r)?.granted.includes(region) === true),
+                        ...(jwt && issuer !== undefined ? { serviceAccountIssuer: JSON.parse(issuer) as unknown } : {}),
                     };
                     stack.outputs = outputs;
                     onOutput(`Updating (${region}): ${configure ? "Vault configured" : "server side"}`);
@@ -424,6 +448,7 @@ export class FakePlatform {
                     const running = stack !== undefined && stack.serverDeployed && stack.podPolls > (this.options.podsAfterPolls ?? 0);
                     return Promise.resolve([...this.vault(region).pods.keys()].map((name) => ({ name, running })));
                 },
+                missingPrerequisites: (region) => Promise.resolve([...(this.missingPrerequisites.get(region) ?? [])]),
                 apply: (region, object) => {
                     const set = this.objects.get(region) ?? new Set<string>();
                     set.add(`${object.kind}/${object.metadata.namespace}/${object.metadata.name}`);

@@ -10,6 +10,7 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { parseCommandLine, runCommand } from "../../bootstrap/command";
 import { VAULT_CHART } from "../../components/common/versions";
 
 /** Where the tests read the schemas. */
@@ -67,13 +68,20 @@ async function fetchSchema(schema: (typeof SCHEMAS)[number], offline: string | u
     return from;
 }
 
-async function main(argv: readonly string[]): Promise<number> {
-    const ifMissing = argv.includes("--if-missing");
-    const unknown = argv.filter((arg) => arg !== "--if-missing");
-    if (unknown.length > 0) {
-        console.error(`error: unknown argument ${unknown.join(" ")}\nusage: npm run fetch-schemas [-- --if-missing]`);
-        return 2;
+const USAGE = "usage: npm run fetch-schemas [-- --if-missing]";
+
+/** Fetches every schema into the cache (with `--if-missing`, only those not there yet). @returns the exit code */
+export async function main(argv: readonly string[]): Promise<number> {
+    const values = parseCommandLine(
+        argv,
+        { "if-missing": { type: "boolean", default: false } },
+        USAGE,
+        `${USAGE}\n\nDownloads the values schemas of the pinned charts into .cache/schemas/, checking each against its pinned\nsha256. --if-missing skips a schema already cached. Offline, OPENOVA_SCHEMA_DIR names a directory holding\nthe files, which are checked and copied instead.`,
+    );
+    if (typeof values === "number") {
+        return values;
     }
+    const ifMissing = values["if-missing"];
     for (const schema of SCHEMAS) {
         const cached = path.join(SCHEMA_CACHE, schema.file);
         if (ifMissing && fs.existsSync(cached) && sha256(fs.readFileSync(cached)) === schema.sha256) {
@@ -91,5 +99,5 @@ async function main(argv: readonly string[]): Promise<number> {
 }
 
 if (require.main === module) {
-    void main(process.argv.slice(2)).then((code) => process.exit(code));
+    runCommand(main);
 }

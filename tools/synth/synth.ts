@@ -4,11 +4,14 @@
  *
  * Stacks may read each other's outputs (a region reads its peers'). Like the real deployment, which
  * deploys every region and then runs them again once their peers have outputs, the synth runs every
- * stack once (the cheapest first by {@link SynthRequest.costHint}, else in name order; a stack not run
- * yet has no outputs), then runs again each stack that read an output that has changed since, until
- * nothing it read changes. A program that fails because a
+ * stack once, in name order (a stack not run yet has no outputs), then runs again each stack that read
+ * an output that has changed since, until nothing it read changes. A program that fails because a
  * peer's output is missing runs again by the same rule, and fails the synth only if it still fails
  * once its inputs have settled.
+ *
+ * The order depends on nothing but the names: not on an earlier synth's files, so a fresh output
+ * directory (CI, each commit of the synth diff, a new clone) runs exactly what a used one does. Of
+ * stacks that read each other, the first in name order is the one that runs twice.
  */
 import * as path from "node:path";
 import { ProjectError, type ProjectFile, readProject, readStackConfig } from "../../stack/projectFiles";
@@ -47,13 +50,6 @@ export interface SynthRequest {
     /** Fail when one run of a program takes longer than this. Default 120 000 ms. */
     readonly timeoutMs?: number;
     readonly progress?: (line: string) => void;
-    /**
-     * What a stack cost to synthesize last time (any unit; undefined when unknown). Stacks that read
-     * each other need one stack to run twice, and which one is the order's choice: the cheapest first,
-     * so that the run a later pass repeats is the cheap one. Only the order depends on it, never what
-     * is synthesized. Default: name order.
-     */
-    readonly costHint?: (stack: string) => number | undefined;
 }
 
 interface StackState {
@@ -91,8 +87,7 @@ export async function synthesize(request: SynthRequest): Promise<SynthResult> {
     }
     const maxRuns = request.maxRuns ?? 5;
     const states = new Map<string, StackState>();
-    const cost = (stack: string) => request.costHint?.(stack) ?? 0;
-    const queue = [...requested].sort((a, b) => cost(a) - cost(b) || (a < b ? -1 : a > b ? 1 : 0));
+    const queue = [...requested].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     const stateOf = (stack: string): StackState => {
         const state = states.get(stack) ?? { runs: 0, seen: new Map<string, string>() };
         states.set(stack, state);
@@ -130,6 +125,8 @@ export async function synthesize(request: SynthRequest): Promise<SynthResult> {
         state.runs++;
         const given = Object.fromEntries([...states].map(([name, s]) => [name, outputsOf(s.answer)]));
         const config = configOf(next);
+        // The run it replaces is not needed any more (its outputs are in `given`): let it go before this one allocates.
+        state.answer = undefined;
         const timeoutMs = request.timeoutMs ?? 120_000;
         let timer: NodeJS.Timeout | undefined;
         const timedOut = new Promise<never>((_resolve, reject) => {

@@ -11,7 +11,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parseCommandLine, runCommand } from "../../bootstrap/command";
 import { type StackFiles, type SynthResourceRecord, type SynthTree, compareStrings, diffSynth, renderMarkdown } from "./diff";
-import { SynthDiffError, removeWorktree, repositoryRoot, resolveCommit, synthAtCommit, uncommittedFiles } from "./worktree";
+import { closestNames } from "../../components/common/spelling";
+import { SynthDiffError, removeWorktree, repositoryRoot, resolveCommit, stacksAtCommit, synthAtCommit, uncommittedFiles } from "./worktree";
 
 const USAGE =
     "usage: npm run synth-diff -- (--base REF | --base-dir DIR) (--head REF | --head-dir DIR) [--repo DIR] [--out FILE] [--stack NAME]...";
@@ -154,10 +155,28 @@ export async function main(argv: readonly string[]): Promise<number> {
         // Both refs first: a typo fails before anything is synthesized.
         const commits = new Map(gitSides.map((s) => [s.name, resolveCommit(repo, s.ref, `--${s.name}`)]));
 
+        // Each side's stacks, before anything is synthesized: a stack asked for that neither side has
+        // is a typo, refused at once rather than after two synths.
+        const dirTrees = new Map((sides as Side[]).flatMap((s) => (s.kind === "dir" ? [[s.name, readSynthDir(s.dir)] as const] : [])));
+        const listed = (sides as Side[]).map((s) =>
+            s.kind === "dir" ? [...(dirTrees.get(s.name)?.keys() ?? [])] : stacksAtCommit(repo, commits.get(s.name) as string, projectPath),
+        );
+        // A commit whose stacks cannot be listed (no Pulumi.yaml) fails its synth with the reason.
+        const known = [...new Set(listed.flatMap((names) => names ?? []))].sort(compareStrings);
+        const unknown = listed.some((names) => names !== undefined) ? (stacks ?? []).filter((stack) => !known.includes(stack)) : [];
+        if (unknown.length > 0) {
+            throw new SynthDiffError(
+                unknown
+                    .map((stack) => {
+                        const near = closestNames(stack, known);
+                        return `--stack ${stack}: neither side has a stack of that name${near.length > 0 ? ` (did you mean ${near.join(" or ")}?)` : ""}; stacks: ${known.join(", ") || "none"}`;
+                    })
+                    .join("\nerror: "),
+            );
+        }
+
         const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "synth-diff-run-"));
-        // One worktree path for both commits, one after the other, so that a cache of compiled
-        // TypeScript that keys files by path (that of the synth before tsx) serves the files the two
-        // commits share.
+        // One worktree path for both commits, one after the other.
         const worktree = path.join(tmp, "worktree");
         cleanups.push(() => {
             if (repo !== "") {
@@ -165,14 +184,12 @@ export async function main(argv: readonly string[]): Promise<number> {
             }
             fs.rmSync(tmp, { recursive: true, force: true });
         });
-        // SYNTH_TRANSPILE_CACHE: for commits whose synth still ran on ts-node (today's ignores it).
-        const env = { ...process.env, SYNTH_TRANSPILE_CACHE: process.env.SYNTH_TRANSPILE_CACHE ?? path.join(tmp, "transpile-cache") };
         const trees = new Map<string, SynthTree>();
         const labels = new Map<string, string>();
         for (const side of sides as Side[]) {
             if (side.kind === "dir") {
                 labels.set(side.name, path.relative(process.cwd(), side.dir) || ".");
-                trees.set(side.name, readSynthDir(side.dir));
+                trees.set(side.name, dirTrees.get(side.name) as SynthTree);
                 continue;
             }
             const commit = commits.get(side.name) as string;
@@ -188,19 +205,10 @@ export async function main(argv: readonly string[]): Promise<number> {
                 worktree,
                 out,
                 stacks,
-                env,
+                env: process.env,
                 progress,
             });
-            trees.set(side.name, synthesized ? readSynthDir(out, stacks) : new Map());
-        }
-
-        // A stack asked for that neither side has is a typo, not an empty diff.
-        const known = [...new Set([...(trees.get("base")?.keys() ?? []), ...(trees.get("head")?.keys() ?? [])])].sort();
-        const unknown = (stacks ?? []).filter((stack) => !known.includes(stack));
-        if (unknown.length > 0) {
-            throw new SynthDiffError(
-                `--stack ${unknown.join(", ")}: neither side has synth output for it (stacks: ${known.join(", ") || "none"})`,
-            );
+            trees.set(side.name, synthesized ? readSynthDir(out) : new Map());
         }
         for (const [name, tree] of trees) {
             trees.set(name, new Map([...tree].filter(([stack]) => stacks === undefined || stacks.includes(stack))));

@@ -8,6 +8,7 @@
 import { type SpawnOptions, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { parse } from "yaml";
 import { readProject } from "../../stack/projectFiles";
 
 /** A failure to report as one line (which ref, what went wrong); the CLI exits 1 with it. */
@@ -188,6 +189,36 @@ export function existingStacks(dir: string, names: readonly string[]): string[] 
         return [...names];
     }
     return names.filter((name) => known.includes(name));
+}
+
+/**
+ * The stacks of the project at `commit`: the `Pulumi.<stack>.yaml` files committed in its stack
+ * directory (`stackConfigDir` of the commit's `Pulumi.yaml`, else the project directory), sorted, read
+ * from git without a worktree. Undefined when the commit has no readable `Pulumi.yaml` there (its
+ * synth then says what is wrong).
+ */
+export function stacksAtCommit(repo: string, commit: string, projectPath: string): string[] | undefined {
+    const at = (file: string) => path.posix.join(projectPath.split(path.sep).join("/"), file);
+    let project: unknown;
+    try {
+        project = parse(git(repo, ["show", `${commit}:${at("Pulumi.yaml")}`])) as unknown;
+    } catch {
+        return undefined;
+    }
+    const configDir =
+        typeof project === "object" && project !== null ? (project as { stackConfigDir?: unknown }).stackConfigDir : undefined;
+    const stackDir = at(typeof configDir === "string" ? configDir : ".");
+    let listing: string;
+    try {
+        listing = git(repo, ["ls-tree", "--name-only", "--full-tree", commit, "--", stackDir === "." ? "." : `${stackDir}/`]);
+    } catch {
+        return undefined;
+    }
+    const names = listing
+        .split("\n")
+        .map((file) => /^Pulumi\.(.+)\.ya?ml$/.exec(path.posix.basename(file))?.[1])
+        .filter((name): name is string => name !== undefined);
+    return [...new Set(names)].sort();
 }
 
 export interface SynthAtCommit {
