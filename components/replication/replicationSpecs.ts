@@ -140,7 +140,7 @@ export const replicatedSecretFields = {
     writers: option(z.enum(WRITERS).optional(), {
         description:
             "Which regions accept writes: `any` (every region's Vault; the regions' replicators carry each write to the others and the latest stamp wins, see docs/consistency.md) or `home` (only the home region's; a write elsewhere is undone).",
-        allowed: "any (vault-written secrets only) or home",
+        allowed: "{values} (any: vault-written secrets only)",
         example: "any",
         defaultText: "any for vault-written, home for cluster-written",
     }),

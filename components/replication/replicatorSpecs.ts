@@ -62,7 +62,6 @@ export const replicatorOptions = options({
     auditHints: option(z.boolean().default(true), {
         description:
             "Whether the region's Vault streams its audit log to the replicator (a socket audit device), which then sees a write within milliseconds. Off, a write is found by the next scan. Vault keeps serving while the replicator is down (its file and stdout devices still work), but a request may then wait up to the device's write timeout.",
-        allowed: "true or false",
         example: "true",
     }),
 });
