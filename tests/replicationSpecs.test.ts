@@ -33,7 +33,14 @@ import { validateEsoObjects } from "./support/esoSchema";
 /** A secret as the components take it: its options with the defaults applied, and its home. */
 const secret = (input: ReplicatedSecretInput): ReplicatedSecretSpec => ({ ...replicatedSecretOptions.parse(input), home: input.home });
 
-const db = secret({ name: "db-credentials", namespace: "databases", keys: ["password"], mode: "vault-written", writers: "home", home: "region1" });
+const db = secret({
+    name: "db-credentials",
+    namespace: "databases",
+    keys: ["password"],
+    mode: "vault-written",
+    writers: "home",
+    home: "region1",
+});
 const whole = secret({ name: "api", namespace: "apps", mode: "cluster-written", home: "region2", remoteKey: "shared/api" });
 
 describe("replicatedSecretOptions", () => {
