@@ -1026,9 +1026,10 @@ describe("synth of regions with the hardening options switched", () => {
         // both add a PrometheusRule; region1 (authenticated scrape) also the metrics policy, its token
         // and the token's Secret, and the token renewer that keeps that token alive (its component,
         // policy, role, service account, accessor list and CronJob). Both run a replicator and grant the peer's
-        // replicator a role (fourteen resources), and region1 pushes db-credentials to no peer (one fewer).
-        expect(run.stdout).toContain("stack region1: 66 resources, 0 warning(s), 10 outputs");
-        expect(run.stdout).toContain("stack region2: 59 resources, 1 warning(s), 10 outputs");
+        // replicator a role (fourteen resources, and the replicator's ServiceMonitor), and region1 pushes
+        // db-credentials to no peer (one fewer).
+        expect(run.stdout).toContain("stack region1: 67 resources, 0 warning(s), 10 outputs");
+        expect(run.stdout).toContain("stack region2: 60 resources, 1 warning(s), 10 outputs");
         expect(run.stdout).toContain(
             "  warning: TLS is off for the Vault of region2 (vault.tls.source is none): tokens and secrets cross the network in plaintext. Use TLS in any environment that holds real secrets.",
         );
@@ -1070,7 +1071,7 @@ describe("synth of regions with the hardening options switched", () => {
             expect(configTwo.listener.tcp.telemetry).toEqual({ unauthenticated_metrics_access: true });
         });
 
-        it("scrapes ESO too, and lets Prometheus's namespace reach the Vault API", () => {
+        it("scrapes ESO and the replicator too, and lets Prometheus's namespace reach the Vault API", () => {
             for (const region of ["region1", "region2"]) {
                 const eso = resourcesOf(out, region).find(
                     (r) => r.type === "kubernetes:helm.sh/v4:Chart" && r.inputs.chart === "external-secrets",
@@ -1081,6 +1082,13 @@ describe("synth of regions with the hardening options switched", () => {
                 });
                 const policy = manifestsOf(out, region).find((o) => o.kind === "NetworkPolicy" && o.metadata.name === "vault-server");
                 expect(JSON.stringify(policy?.spec)).toContain('"kubernetes.io/metadata.name":"monitoring"');
+                // And the replicator, whose metrics port admits Prometheus's namespace.
+                const monitors = manifestsOf(out, region).filter((o) => o.kind === "ServiceMonitor");
+                expect(monitors.map((o) => `${o.metadata.namespace}/${o.metadata.name}`)).toEqual(["external-secrets/openova-replicator"]);
+                const replicatorPolicy = manifestsOf(out, region).find(
+                    (o) => o.kind === "NetworkPolicy" && o.metadata.name === "openova-replicator",
+                );
+                expect(JSON.stringify(replicatorPolicy?.spec)).toContain('"kubernetes.io/metadata.name":"monitoring"');
             }
         });
 

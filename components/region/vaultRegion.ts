@@ -330,7 +330,9 @@ export class VaultRegion extends pulumi.ComponentResource {
                     .filter((secret) => writersOf(secret) === "any")
                     .map((secret) => ({ key: remoteKeyOf(secret), externalSecrets: [{ namespace: secret.namespace, name: secret.name }] })),
                 options: options.replicator,
-                ...(monitoring.serviceMonitor ? { metricsNamespace: monitoring.prometheusNamespace } : {}),
+                ...(monitoring.serviceMonitor
+                    ? { metricsNamespace: monitoring.prometheusNamespace, serviceMonitorLabels: monitoring.labels }
+                    : {}),
             },
             { parent: this, dependsOn },
         );

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
 import { projectLabels } from "../common/labels";
 import { parseOptions } from "../common/options";
+import { replicatorServiceMonitor } from "../monitoring/monitoringSpecs";
 import { EXTERNAL_SECRETS_AUDIENCE } from "../vault-config/setupValues";
 import {
     AUDIT_WRITE_TIMEOUT,
@@ -50,6 +51,8 @@ export interface ReplicatorArgs {
     readonly options?: ReplicatorOptions;
     /** The namespace Prometheus scrapes from, when it does: admitted to the metrics port. */
     readonly metricsNamespace?: string;
+    /** When Prometheus scrapes (the Prometheus Operator's CRDs installed): the labels of the replicator's ServiceMonitor. */
+    readonly serviceMonitorLabels?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -217,6 +220,16 @@ export class Replicator extends pulumi.ComponentResource {
             },
             inCluster,
         );
+        if (args.serviceMonitorLabels !== undefined) {
+            new k8s.apiextensions.CustomResource(
+                `${name}-service-monitor`,
+                replicatorServiceMonitor(args.namespace, args.serviceMonitorLabels),
+                {
+                    ...inCluster,
+                    dependsOn: [service],
+                },
+            );
+        }
         if (resolved.auditHints) {
             // Vault writes a test entry when the device is enabled, so the replicator must be running first.
             new vault.Audit(

@@ -311,7 +311,12 @@ export function replicatorService(spec: Pick<ReplicatorSpec, "namespace">) {
     return {
         apiVersion: "v1" as const,
         kind: "Service" as const,
-        metadata: { name: REPLICATOR_NAME, namespace: spec.namespace, labels: projectLabels("replicator") },
+        // The pods' name label too: the ServiceMonitor selects the Service by it.
+        metadata: {
+            name: REPLICATOR_NAME,
+            namespace: spec.namespace,
+            labels: { ...projectLabels("replicator"), ...REPLICATOR_POD_LABELS },
+        },
         spec: {
             selector: { ...REPLICATOR_POD_LABELS },
             ports: [
