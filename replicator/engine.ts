@@ -261,6 +261,11 @@ export class Engine {
             const input: DecideInput = { region, nowMs: now(), maxAheadMs: timing.maxAheadMs, path, received, ...(state ? { state } : {}) };
             const decision = decide(input);
             this.counters.heldBack += decision.heldBack.length;
+            for (const entry of decision.heldBack) {
+                this.options.log(
+                    `${key}: held back ${formatStamp(entry.stamp)} from ${entry.stamp.region}, ${entry.stamp.ms - now()} ms ahead of this clock (the bound is ${timing.maxAheadMs} ms): check that region's clock`,
+                );
+            }
             if (decision.heldBack.length > 0 && this.options.manual !== true && !this.stopped) {
                 // Look again once this clock has reached the earliest held-back stamp.
                 const waitMs = Math.min(...decision.heldBack.map((entry) => entry.stamp.ms)) - timing.maxAheadMs - now();

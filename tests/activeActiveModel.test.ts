@@ -3,6 +3,8 @@
  * convergence, last write wins, no flip-flop and the propagation bounds, on generated histories with
  * partitions, crashes, duplicate deliveries and clock offsets.
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
 import * as fc from "fast-check";
 import {
     type ActiveEvent,
@@ -221,5 +223,32 @@ describe("writers: any, in the model", () => {
             untilMs: 10_000 + DEFAULT_TIMING.scanIntervalMs,
         });
         expect(later.finalValues).toEqual(["from-the-future", "from-the-future"]);
+    });
+});
+
+describe("docs/consistency.md, every region writes", () => {
+    const doc = fs.readFileSync(path.join(__dirname, "..", "docs", "consistency.md"), "utf8");
+    const section = doc.slice(doc.indexOf("## Every region writes"), doc.indexOf("## Summary"));
+    const seconds = (ms: number) => `${ms / 1000} s`;
+
+    it("states the bounds the model computes and the replicator's defaults", () => {
+        expect(section).toContain(`hint + flight + doorbell = **${seconds(activePropagationBoundMs())}**`);
+        expect(section).toContain(`flight + retry + flight + doorbell = **${seconds(activeHealingBoundMs())}**`);
+        expect(section).toContain(`(default ${seconds(DEFAULT_TIMING.maxAheadMs)})`);
+        expect(section).toContain(`\`replicator.doorbellInterval\` (${seconds(DEFAULT_TIMING.doorbellIntervalMs)})`);
+        expect(section).toContain(`\`replicator.scanInterval\` (${DEFAULT_TIMING.scanIntervalMs / 60_000} min)`);
+        expect(section).toContain(`\`replicator.retryInterval\` (${seconds(DEFAULT_TIMING.retryIntervalMs)})`);
+        expect(section).toContain(
+            `within ${DEFAULT_TIMING.hintDelayMs} ms of a write and a cross-region\nwrite landing within ${seconds(DEFAULT_TIMING.maxDelayMs)}`,
+        );
+    });
+
+    it("names only tests of this file that exist", () => {
+        const self = fs.readFileSync(__filename, "utf8");
+        const titles = [...self.matchAll(/^\s*it\(\s*"([^"]+)"/gm)].map((m) => m[1]);
+        const line = section.split("\n- ").find((item) => item.startsWith("`tests/activeActiveModel.test.ts`")) ?? "";
+        const named = [...line.replace(/\n\s*/g, " ").matchAll(/`([^`]+)`/g)].map((m) => m[1]).slice(1);
+        expect(named.length).toBeGreaterThan(5);
+        expect(named.filter((name) => !titles.includes(name))).toEqual([]);
     });
 });

@@ -41,6 +41,17 @@ describe("the replicator, region to region", () => {
         await l.stop();
     });
 
+    it("holds back an entry from a region whose clock runs further ahead than the bound, and says which region to check", async () => {
+        const l = await lab({ clockOffsetMs: [0, 60_000] });
+        await writeAndHint(l, 1, "from-the-future");
+        await l.step(0);
+        expect(l.value(0, KEY)).toBeUndefined();
+        expect(l.logs.join("\n")).toMatch(
+            /held back \d+\.0\.region2 from region2, \d+ ms ahead of this clock \(the bound is 5000 ms\): check that region's clock/,
+        );
+        await l.stop();
+    });
+
     it("writes each region's path only through that region's replicator: a peer may reach its inbox and doorbell, nothing else", async () => {
         const l = await lab();
         const asPeer = new VaultClient({
