@@ -15,7 +15,8 @@ import { summary } from "../bootstrap/cli";
 import { BootstrapError } from "../bootstrap/orchestrator";
 import { Sensitive } from "../bootstrap/sensitive";
 import { keyMaterialLines, NonInteractiveOperator } from "../bootstrap/terminal";
-import { WRITE_MODES } from "../components/replication/replicationSpecs";
+import { WRITE_MODES, WRITERS, writersOf } from "../components/replication/replicationSpecs";
+import { activePropagationBoundMs } from "../model/activeActive";
 import { ingressControllerNamespace } from "../components/vault-server/networkPolicy";
 import { resolvedTls } from "../components/vault-server/tls";
 import { parseConfig, PROJECT } from "../stack/config";
@@ -56,6 +57,7 @@ import {
     type SecretEntry,
     stats,
     type WriteCase,
+    boundOf,
     writePlan,
 } from "../tools/e2e/propagation";
 import { mergeReport, renderSummary, type StepRecord } from "../tools/e2e/report";
@@ -217,7 +219,8 @@ describe("the lane's stack files", () => {
         expect(ingressControllerNamespace("nginx", parsed.config.resolved.vault.ingressControllerNamespace)).toBe("ingress-nginx");
         expect(parsed.config.resolved.replicatedSecrets.map((s) => s.name)).toEqual([
             "db-credentials",
-            "e2e-vault-written",
+            "e2e-vault-written-1",
+            "e2e-vault-written-2",
             "e2e-cluster-written-1",
             "e2e-cluster-written-2",
         ]);
@@ -231,11 +234,25 @@ describe("the lane's stack files", () => {
         expect(config[`${PROJECT}:vaultAddress`]).toBe("https://127.0.0.1:18202");
     });
 
-    it("time a write in every region for every write mode the program offers", () => {
-        const plan = writePlan(laneOptions(settings, "region1").replicatedSecrets, settings.regions);
+    it("time a write in every region for every write mode and writer mode the program offers", () => {
+        const secrets = laneOptions(settings, "region1").replicatedSecrets;
+        const plan = writePlan(secrets, settings.regions);
+        const writersOfCase = (c: { secret: string }) => writersOf(secrets.find((s) => s.name === c.secret) ?? secrets[0]);
         for (const mode of WRITE_MODES) {
-            for (const region of settings.regions) {
-                expect(plan.some((c) => c.mode === mode && c.writer === region)).toBe(true);
+            for (const writers of WRITERS.filter((w) => mode === "vault-written" || w === "home")) {
+                for (const region of settings.regions) {
+                    expect({
+                        mode,
+                        writers,
+                        region,
+                        timed: plan.some((c) => c.mode === mode && writersOfCase(c) === writers && c.writer === region),
+                    }).toEqual({
+                        mode,
+                        writers,
+                        region,
+                        timed: true,
+                    });
+                }
             }
         }
     });
@@ -433,6 +450,7 @@ describe("propagation", () => {
         name: "s",
         namespace: "ns",
         mode: "vault-written",
+        writers: "home",
         home: "region1",
         pullInterval: "30s",
         pushInterval: "30s",
@@ -456,7 +474,7 @@ describe("propagation", () => {
         ]);
     });
 
-    it("holds each write to the model's bound for its layout and intervals (docs/consistency.md: 100 s and 70 s at the defaults)", () => {
+    it("holds each write to the model's bound for its layout and intervals (docs/consistency.md: 100 s and 70 s at the defaults, 33.5 s for writers: any)", () => {
         const [vault, cluster, slow, any] = writePlan(
             [entry({}), entry({ mode: "cluster-written" }), entry({ pullInterval: "1m" }), entry({ writers: "any" })],
             ["region1", "region2"],
@@ -464,8 +482,8 @@ describe("propagation", () => {
         expect(vault.bound).toMatchObject({ ms: 100_000, formula: "2E + P + 2·1·maxDelay", guaranteed: true });
         expect(cluster.bound?.ms).toBe(70_000);
         expect(slow.bound?.ms).toBe(160_000);
-        // The model states no bound for a secret every region writes: none is claimed.
-        expect(any.bound).toBeUndefined();
+        // A secret every region writes: the replicators' bound into every Vault, and one ExternalSecret interval.
+        expect(any.bound).toEqual({ ms: activePropagationBoundMs() + 30_000, formula: "hint + flight + doorbell + E", guaranteed: true });
     });
 
     it("takes the median and the maximum", () => {
@@ -710,19 +728,17 @@ describe("docs/e2e.md", () => {
     });
 
     it("states the bounds the model computes for the default intervals", () => {
-        const [vault, cluster] = writePlan(
-            (["vault-written", "cluster-written"] as const).map((mode) => ({
-                name: mode,
-                namespace: "ns",
-                mode,
-                home: "a",
-                pullInterval: "30s",
-                pushInterval: "30s",
-            })),
-            ["a", "b"],
+        const [any, vault, cluster] = (
+            [
+                ["vault-written", "any"],
+                ["vault-written", "home"],
+                ["cluster-written", "home"],
+            ] as const
+        ).map(([mode, writers]) =>
+            boundOf({ name: "s", namespace: "ns", mode, writers, home: "a", pullInterval: "30s", pushInterval: "30s" }),
         );
-        expect(doc).toContain(
-            `${(vault.bound?.ms ?? 0) / 1000} s for \`vault-written\` and ${(cluster.bound?.ms ?? 0) / 1000} s for \`cluster-written\``,
+        expect(doc.replace(/\s+/g, " ")).toContain(
+            `${(any?.ms ?? 0) / 1000} s for \`writers: any\`, ${(vault?.ms ?? 0) / 1000} s for \`vault-written\` and ${(cluster?.ms ?? 0) / 1000} s for \`cluster-written\` with \`writers: home\``,
         );
     });
 });
