@@ -392,6 +392,74 @@ describe("moving a secret's home (failover), in the model", () => {
         expect(marked.changes.find((c) => c.region === 0 && c.value === "w1" && c.store === "vault")?.atMs).toBe(5 * MIN + SEC);
     });
 
+    it("failover: the way back, with writes paused until every region holds the current home's value, loses no write and converges to the new home's writes", () => {
+        // Every region reachable: the current home takes writes `b1`, `b2`, …, then pauses; once every region
+        // holds its last one, each region applies the move (in any order) and the new home takes `w1`, `w2`, ….
+        const planned = fc.integer({ min: 2, max: 5 }).chain((n) =>
+            fc.record({
+                n: fc.constant(n),
+                home: fc.nat(n - 1),
+                shift: fc.integer({ min: 1, max: n - 1 }),
+                pull: fc.array(fc.nat(E - 1), { minLength: n, maxLength: n }),
+                push: fc.array(fc.nat(P - 1), { minLength: n, maxLength: n }),
+                maxDelayMs: fc.nat(10 * SEC),
+                seed: fc.integer(),
+                reconcile: fc.constantFrom<ReconcileModel>("independent", "sequential"),
+                before: fc.array(fc.nat(WINDOW), { minLength: 1, maxLength: 3 }),
+                applyGap: fc.array(fc.nat(WINDOW), { minLength: n, maxLength: n }),
+                writes: fc.array(fc.nat(WINDOW), { minLength: 1, maxLength: 3 }),
+            }),
+        );
+        fc.assert(
+            fc.property(planned, (d) => {
+                const newHome = (d.home + d.shift) % d.n;
+                const timing = { maxDelayMs: d.maxDelayMs, reconcile: d.reconcile, remoteTargets: 1 };
+                const before = [...d.before].sort((a, b) => a - b);
+                const paused = convergenceDeadline(LAYOUT, { lastHomeWriteMs: before[before.length - 1] }, timing);
+                const applied = d.applyGap.map((gap) => paused + gap);
+                const writes = [...d.writes].sort((a, b) => a - b).map((gap) => applied[newHome] + gap);
+                const deadline = convergenceDeadline(
+                    LAYOUT,
+                    { lastHomeWriteMs: writes[writes.length - 1], lastHealMs: Math.max(...applied) },
+                    timing,
+                );
+                const result = simulate({
+                    layout: LAYOUT,
+                    regions: d.n,
+                    home: d.home,
+                    phases: { pull: d.pull, push: d.push },
+                    maxDelayMs: d.maxDelayMs,
+                    seed: d.seed,
+                    reconcile: d.reconcile,
+                    pushSecretPerTarget: true,
+                    events: [
+                        ...before.map((t, i): ExternalEvent => ({ atMs: t, kind: "vault-write", region: d.home, value: `b${i + 1}` })),
+                        ...writes.map((t, i): ExternalEvent => ({ atMs: t, kind: "vault-write", region: newHome, value: `w${i + 1}` })),
+                    ],
+                    failover: { newHome, appliedAtMs: applied },
+                    untilMs: deadline + 3 * Math.max(E, P) + 2 * d.maxDelayMs,
+                });
+                const order = ["v0", ...before.map((_, i) => `b${i + 1}`), ...writes.map((_, i) => `w${i + 1}`)];
+                const last = order[order.length - 1];
+                for (let r = 0; r < d.n; r++) {
+                    // The paused home's last write reached every region before the move.
+                    expect(stateAt(result, paused).vaults[r]?.data).toBe(order[before.length]);
+                    for (const store of ["vault", "secret"] as const) {
+                        const indices = history(result, r, store).map((v) => order.indexOf(v ?? ""));
+                        expect({ region: r, store, forward: indices.every((i, k) => i >= 0 && (k === 0 || i > indices[k - 1])) }).toEqual({
+                            region: r,
+                            store,
+                            forward: true,
+                        });
+                    }
+                    const atDeadline = stateAt(result, deadline);
+                    expect([atDeadline.vaults[r]?.data, atDeadline.secrets[r]]).toEqual([last, last]);
+                }
+            }),
+            { numRuns: RUNS },
+        );
+    });
+
     it("failover: a failover that no region has applied changes nothing, and one the model cannot follow is refused", () => {
         fc.assert(
             fc.property(draws, (draw) => {
