@@ -65,3 +65,13 @@ export const EXTERNAL_SECRETS_IMAGE = {
     repository: "ghcr.io/external-secrets/external-secrets",
     tag: "v2.9.0",
 } as const;
+
+/**
+ * The image the replicator runs in: the official Node.js image, whose Node.js runs the replicator's
+ * TypeScript files as they are (type stripping, on by default since Node.js 23.6 and 22.18). The same
+ * Node.js version as the project's own (`.nvmrc`, `.ci/run`); a test keeps them together.
+ */
+export const REPLICATOR_IMAGE = {
+    repository: "node",
+    tag: "24.22.3-alpine",
+} as const;
