@@ -290,7 +290,7 @@ export function alertRules(args: {
             "Snapshot job {{ $labels.job_name }} failed: see its logs (`kubectl -n {{ $labels.namespace }} logs job/{{ $labels.job_name }}`) and docs/backup-restore.md.",
         ),
         ...tokenRenewalAlerts(ns, rule, product),
-        ...replicatorAlerts(args.externalSecretsNamespace, rule),
+        ...replicatorAlerts(args.externalSecretsNamespace, rule, product),
     ];
 }
 
@@ -301,7 +301,7 @@ export function alertRules(args: {
  * failing, no write is lost: this region's writes stay in its Vault, and peers' writes wait in its inbox,
  * until it runs again; but the regions' copies differ meanwhile.
  */
-export function replicatorAlerts(namespace: string, rule: Parameters<typeof tokenRenewalAlerts>[1]): AlertRule[] {
+export function replicatorAlerts(namespace: string, rule: Parameters<typeof tokenRenewalAlerts>[1], product = "Vault"): AlertRule[] {
     const selector = `{namespace="${namespace}"}`;
     const runbook = 'docs/operations.md, "The replicator"';
     const logs = `\`kubectl -n {{ $labels.namespace }} logs deploy/${REPLICATOR_NAME} --tail=50\``;
@@ -312,15 +312,15 @@ export function replicatorAlerts(namespace: string, rule: Parameters<typeof toke
             "5m",
             "critical",
             "The secrets replicator is down",
-            `The replicator in {{ $labels.namespace }} has had no available pod for 5 minutes: writes made in this region do not reach the others, and the peers' writes wait in this Vault's inbox until it runs again. Check its pod and logs: ${logs} (${runbook}).`,
+            `The replicator in {{ $labels.namespace }} has had no available pod for 5 minutes: writes made in this region do not reach the others, and the peers' writes wait in this ${product}'s inbox until it runs again. Check its pod and logs: ${logs} (${runbook}).`,
         ),
         rule(
             "VaultReplicatorLoggedOut",
             `openova_replicator_up${selector} == 0`,
             "5m",
             "critical",
-            "The secrets replicator cannot log in to its Vault",
-            `The replicator in {{ $labels.namespace }} has not logged in to its own Vault for 5 minutes (sealed, unreachable, or its Kubernetes auth role refused). Nothing replicates from or into this region until it does. ${logs} (${runbook}).`,
+            `The secrets replicator cannot log in to its ${product}`,
+            `The replicator in {{ $labels.namespace }} has not logged in to its own ${product} for 5 minutes (sealed, unreachable, or its Kubernetes auth role refused). Nothing replicates from or into this region until it does. ${logs} (${runbook}).`,
         ),
         rule(
             "VaultReplicatorOffersFailing",
@@ -336,7 +336,7 @@ export function replicatorAlerts(namespace: string, rule: Parameters<typeof toke
             "15m",
             "warning",
             "The secrets replicator is failing to apply writes",
-            `For 15 minutes rounds of the replicator in {{ $labels.namespace }} have failed (its Vault refused or did not answer): replicated secrets may differ between regions. ${logs} (${runbook}).`,
+            `For 15 minutes rounds of the replicator in {{ $labels.namespace }} have failed (its ${product} refused or did not answer): replicated secrets may differ between regions. ${logs} (${runbook}).`,
         ),
     ];
 }
