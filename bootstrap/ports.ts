@@ -3,6 +3,7 @@
  * pure and testable with in-memory fakes. The real adapters (adapters.ts) are thin: the Pulumi
  * Automation API over this project's stacks, Vault's HTTP API, and the Kubernetes API.
  */
+import type { Engine } from "../components/common/engine";
 import type { Sensitive } from "./sensitive";
 
 /** One region's stack, through the Automation API's local workspace over this project. */
@@ -130,6 +131,8 @@ export interface KeyMaterial {
      * `generate-root` and seal migration.
      */
     readonly recovery?: boolean;
+    /** The region's engine, whose name the lines that show the keys use. Default `vault`. */
+    readonly engine?: Engine;
 }
 
 /** The person running the bootstrap (or, non-interactive, what stands in for one). */

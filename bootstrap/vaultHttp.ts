@@ -15,7 +15,7 @@
  */
 import * as http from "node:http";
 import * as https from "node:https";
-import { VAULT_RELEASE_NAME } from "../components/vault-server/serverValues";
+import { type Engine, engineFacts } from "../components/common/engine";
 import type { InitRequest, InitResult, SealStatus, VaultApi } from "./ports";
 import { Sensitive } from "./sensitive";
 
@@ -34,12 +34,12 @@ export interface RegionTls {
 /**
  * The name a server's certificate is verified against: `<pod>.vault-internal.<namespace>.svc`, its
  * name behind the chart's headless service, which the certificate covers
- * (`*.vault-internal.<namespace>.svc`, components/vaultTls.ts). Not the shorter
- * `<pod>.vault-internal`: Node.js refuses a wildcard over two labels (`*.vault-internal`), as a
- * `*.<tld>` wildcard, so that name never verifies.
+ * (`*.vault-internal.<namespace>.svc`, components/vault-server/tls.ts; `openbao-internal` with
+ * OpenBao). Not the shorter `<pod>.vault-internal`: Node.js refuses a wildcard over two labels
+ * (`*.vault-internal`), as a `*.<tld>` wildcard, so that name never verifies.
  */
-export function vaultServerName(pod: string, namespace: string): string {
-    return `${pod}.${VAULT_RELEASE_NAME}-internal.${namespace}.svc`;
+export function vaultServerName(pod: string, namespace: string, engine: Engine = "vault"): string {
+    return `${pod}.${engineFacts(engine).releaseName}-internal.${namespace}.svc`;
 }
 
 export class VaultHttpError extends Error {
@@ -64,7 +64,9 @@ interface Call {
 export interface VaultHttpOptions {
     /** Per region: TLS to its servers, or undefined for plain HTTP (the default for every region). */
     readonly tls?: (region: string) => RegionTls | undefined;
-    /** The server token calls go to (any unsealed one forwards to the active server). Default vault-0. */
+    /** Per region: its engine, which names its servers. Default `vault` for every region. */
+    readonly engine?: (region: string) => Engine;
+    /** The server token calls go to (any unsealed one forwards to the active server). Default the region's first, `vault-0` (`openbao-0`). */
     readonly tokenPod?: string;
     /** How long one request may take. Default 30 s. */
     readonly timeoutMs?: number;
@@ -82,7 +84,8 @@ function sealStatusOf(body: Record<string, unknown>): SealStatus {
 
 export class VaultHttpApi implements VaultApi {
     private readonly tls: (region: string) => RegionTls | undefined;
-    private readonly tokenPod: string;
+    private readonly engine: (region: string) => Engine;
+    private readonly tokenPodOf: (region: string) => string;
     private readonly timeoutMs: number;
 
     /** @param endpoint where each server is reached */
@@ -91,7 +94,10 @@ export class VaultHttpApi implements VaultApi {
         options: VaultHttpOptions = {},
     ) {
         this.tls = options.tls ?? (() => undefined);
-        this.tokenPod = options.tokenPod ?? "vault-0";
+        const engine = options.engine ?? (() => "vault");
+        this.engine = engine;
+        const tokenPod = options.tokenPod;
+        this.tokenPodOf = (region) => tokenPod ?? `${engineFacts(engine(region)).releaseName}-0`;
         this.timeoutMs = options.timeoutMs ?? 30_000;
     }
 
@@ -122,7 +128,7 @@ export class VaultHttpApi implements VaultApi {
                 headers,
                 payload,
                 timeoutMs: call.timeoutMs ?? this.timeoutMs,
-                tls: tls && { ca: tls.ca, servername: vaultServerName(pod, tls.namespace) },
+                tls: tls && { ca: tls.ca, servername: vaultServerName(pod, tls.namespace, this.engine(region)) },
             });
         } catch (error) {
             throw failed((error as Error).message);
@@ -195,7 +201,7 @@ export class VaultHttpApi implements VaultApi {
 
     async tokenInfo(region: string, token: Sensitive): Promise<{ valid: boolean; root: boolean }> {
         try {
-            const { body } = await this.call(region, this.tokenPod, { method: "GET", path: "/v1/auth/token/lookup-self", token });
+            const { body } = await this.call(region, this.tokenPodOf(region), { method: "GET", path: "/v1/auth/token/lookup-self", token });
             const data = (body.data ?? {}) as { policies?: unknown };
             return { valid: true, root: Array.isArray(data.policies) && data.policies.includes("root") };
         } catch (error) {
@@ -207,11 +213,11 @@ export class VaultHttpApi implements VaultApi {
     }
 
     async revoke(region: string, token: Sensitive): Promise<void> {
-        await this.call(region, this.tokenPod, { method: "POST", path: "/v1/auth/token/revoke-self", token });
+        await this.call(region, this.tokenPodOf(region), { method: "POST", path: "/v1/auth/token/revoke-self", token });
     }
 
     async kvPut(region: string, token: Sensitive, mount: string, path: string, data: Readonly<Record<string, string>>): Promise<void> {
-        await this.call(region, this.tokenPod, { method: "POST", path: `/v1/${mount}/data/${path}`, token, body: { data } });
+        await this.call(region, this.tokenPodOf(region), { method: "POST", path: `/v1/${mount}/data/${path}`, token, body: { data } });
     }
 }
 

@@ -88,5 +88,6 @@ export {
 export { VaultMonitoring, type VaultMonitoringArgs } from "./monitoring/vaultMonitoring";
 export { monitoringOptions, type MonitoringOptions, alertRules } from "./monitoring/monitoringSpecs";
 
-export { VAULT_CHART, VAULT_IMAGE, EXTERNAL_SECRETS_CHART, EXTERNAL_SECRETS_IMAGE } from "./common/versions";
+export { VAULT_CHART, VAULT_IMAGE, OPENBAO_CHART, OPENBAO_IMAGE, EXTERNAL_SECRETS_CHART, EXTERNAL_SECRETS_IMAGE } from "./common/versions";
+export { ENGINES, type Engine, type EngineFacts, ENGINE_FACTS, engineFacts, engineOption } from "./common/engine";
 export { type OptionDoc, type OptionRow, optionRows, parseOptions } from "./common/options";

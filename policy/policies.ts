@@ -91,7 +91,7 @@ function reportAll(reportViolation: ReportViolation, messages: readonly string[]
 }
 
 const COMPONENT_INPUTS_NOTE =
-    "Checked on the chart's inputs (a kubernetes:helm.sh/v4:Chart or helm.sh/v3:Release whose chart is vault) where the engine passes them to policies, and always on the objects the chart renders, which reach policies as ordinary resources.";
+    "Checked on the chart's inputs (a kubernetes:helm.sh/v4:Chart or helm.sh/v3:Release whose chart is vault, or openbao for OpenBao) where the engine passes them to policies, and always on the objects the chart renders, which reach policies as ordinary resources.";
 
 export const vaultRaftReplicas: ResourceValidationPolicy = {
     name: "vault-raft-replicas",

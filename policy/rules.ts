@@ -249,14 +249,21 @@ export function chartName(reference: string): string {
         .replace(/[:@].*$/, "");
 }
 
-/** Whether the resource installs the hashicorp/vault chart (by its `chart` input). */
+/**
+ * The server charts the policies hold to: hashicorp/vault, and openbao/openbao, OpenBao's fork of it,
+ * which keeps the values these policies read (`server.ha.*`, `server.dev.enabled`, `injector.enabled`,
+ * `global.tlsDisable`, the `<release>-config` ConfigMap's `extraconfig-from-values.hcl`).
+ */
+export const SERVER_CHARTS: readonly string[] = ["vault", "openbao"];
+
+/** Whether the resource installs the hashicorp/vault chart, or OpenBao's (by its `chart` input). */
 export function isVaultChart(resource: ResourceData): boolean {
     const chart = resource.props.chart;
-    return HELM_TYPES.has(resource.type) && typeof chart === "string" && chartName(chart) === "vault";
+    return HELM_TYPES.has(resource.type) && typeof chart === "string" && SERVER_CHARTS.includes(chartName(chart));
 }
 
-/** The `helm.sh/chart` label the Vault chart puts on what it renders: `vault-<version>`. */
-const VAULT_CHART_LABEL = /^vault-\d/;
+/** The `helm.sh/chart` label the server chart puts on what it renders: `vault-<version>`, `openbao-<version>`. */
+const VAULT_CHART_LABEL = new RegExp(`^(${SERVER_CHARTS.join("|")})-\\d`);
 
 /** The Vault servers' StatefulSet as the chart renders it (pod label `component: server`). */
 export function isRenderedVaultServer(resource: ResourceData): boolean {
@@ -400,9 +407,10 @@ export function checkRaftReplicas(resource: ResourceData, config: RaftReplicaCon
             ])
             .filter((arg): arg is string => typeof arg === "string")
             .join(" ");
-        if (/\bvault server\b.*\s-dev(\s|=|$)/.test(args)) {
+        const dev = /\b(vault|bao) server\b.*\s-dev(\s|=|$)/.exec(args);
+        if (dev !== null) {
             problems.push(
-                `${who}: the Vault servers run "vault server -dev" (in memory, known root token). Remove server.dev.enabled from the chart's values.`,
+                `${who}: the Vault servers run "${dev[1]} server -dev" (in memory, known root token). Remove server.dev.enabled from the chart's values.`,
             );
         }
         return problems;
@@ -525,11 +533,12 @@ export function checkTlsOn(resource: ResourceData, config: TlsConfig = {}): stri
         const containers = (at(resource.props, "spec", "template", "spec", "containers") as unknown[] | undefined) ?? [];
         const address = containers
             .flatMap((container) => (at(container, "env") as unknown[] | undefined) ?? [])
-            .find((variable) => at(variable, "name") === "VAULT_ADDR");
+            // OpenBao's chart names it BAO_ADDR.
+            .find((variable) => ["VAULT_ADDR", "BAO_ADDR"].includes(String(at(variable, "name"))));
         const value = at(address, "value");
         if (typeof value === "string" && value.startsWith("http://")) {
             problems.push(
-                `${who}: the Vault servers' VAULT_ADDR is ${value}: the chart was rendered with global.tlsDisable true. ${TLS_FIX}.`,
+                `${who}: the Vault servers' ${String(at(address, "name"))} is ${value}: the chart was rendered with global.tlsDisable true. ${TLS_FIX}.`,
             );
         }
         return problems;

@@ -1,8 +1,9 @@
 /**
  * What a valid config may still get wrong, said on every run: a single Vault server, a chart or image
- * pinned apart from its pair, TLS off, settings that have no effect.
+ * pinned apart from its pair, TLS off, settings that have no effect, a seal the engine is phasing out.
  */
-import { EXTERNAL_SECRETS_CHART, EXTERNAL_SECRETS_IMAGE, VAULT_CHART, VAULT_IMAGE } from "../components/common/versions";
+import { engineFacts } from "../components/common/engine";
+import { EXTERNAL_SECRETS_CHART, EXTERNAL_SECRETS_IMAGE } from "../components/common/versions";
 import { plaintextWarning } from "../components/vault-server/tls";
 import type { StackOptions } from "./config";
 
@@ -12,12 +13,12 @@ import type { StackOptions } from "./config";
  */
 function versionWarnings(
     group: "vault" | "externalSecrets",
-    set: { readonly chartVersion: string; readonly imageTag: string },
+    set: { readonly chartVersion?: string; readonly imageTag?: string },
     pinned: { readonly chartVersion: string; readonly imageTag: string },
     qualified: (path: readonly PropertyKey[]) => string,
 ): string[] {
-    const chartChanged = set.chartVersion !== pinned.chartVersion;
-    const imageChanged = set.imageTag !== pinned.imageTag;
+    const chartChanged = set.chartVersion !== undefined && set.chartVersion !== pinned.chartVersion;
+    const imageChanged = set.imageTag !== undefined && set.imageTag !== pinned.imageTag;
     if (chartChanged && !imageChanged) {
         return [
             `${qualified([group, "chartVersion"])} is ${set.chartVersion} but the image stays at the pinned ${pinned.imageTag}; set ${qualified([group, "imageTag"])} to the chart's appVersion.`,
@@ -37,7 +38,12 @@ export function configWarnings(values: StackOptions, region: string, qualified: 
     if (values.vault.replicas === 1) {
         warnings.push(`${qualified(["vault", "replicas"])} is 1: this region's Vault has no failover; use 3 or 5 servers in production.`);
     }
-    warnings.push(...versionWarnings("vault", values.vault, { chartVersion: VAULT_CHART.version, imageTag: VAULT_IMAGE.tag }, qualified));
+    const engine = engineFacts(values.engine);
+    warnings.push(...versionWarnings("vault", values.vault, { chartVersion: engine.chart.version, imageTag: engine.image.tag }, qualified));
+    const seal = values.vault.seal.type;
+    if (Object.hasOwn(engine.deprecatedSeals, seal)) {
+        warnings.push(`${qualified(["vault", "seal", "type"])} is ${seal}: ${engine.deprecatedSeals[seal]}.`);
+    }
     if (values.vault.tls.source === "none") {
         warnings.push(plaintextWarning(region));
     }

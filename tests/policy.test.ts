@@ -52,7 +52,7 @@ import {
     renewerCronJob,
     renewerPolicyDocument,
 } from "../components/token-renewal/renewalSpecs";
-import { VAULT_CHART } from "../components/common/versions";
+import { OPENBAO_CHART, VAULT_CHART } from "../components/common/versions";
 import { PACK_NAME, knownValues, policies, policyPackArgs } from "../policy/policies";
 import {
     ALLOWED_SYS_PATHS,
@@ -73,6 +73,7 @@ import {
     checkVaultToken,
     credentialShapes,
     durationSeconds,
+    isVaultChart,
     hasRootWildcard,
     isCredentialKey,
     parsePolicyDocument,
@@ -1379,6 +1380,54 @@ describe("the pure rules", () => {
         expect(checkTlsOn(vaultChart(withPath(values, "server.ha.raft.config", 42)))).toEqual([
             expect.stringContaining("cannot be parsed: it is 42, not JSON text"),
         ]);
+    });
+
+    it("hold OpenBao's chart (the openbao/openbao fork, same values) to the same rules, on its inputs and what it renders", () => {
+        const openbaoValues = (server: VaultServerOptions = {}) =>
+            vaultHelmValues(serverSettings(vaultServerOptions.parse(server), HOST, monitoringOptions.parse({}), { engine: "openbao" }));
+        const chart = (chartValues: unknown): ResourceData => ({
+            type: "kubernetes:helm.sh/v4:Chart",
+            name: "region1-vault",
+            props: { name: "openbao", namespace: "vault", chart: OPENBAO_CHART.chart, version: OPENBAO_CHART.version, values: chartValues },
+        });
+        expect(isVaultChart(chart(openbaoValues()))).toBe(true);
+        for (const check of [checkRaftReplicas, checkInjectorOff, checkTlsOn]) {
+            expect(check(chart(openbaoValues()))).toEqual([]);
+        }
+        expect(checkRaftReplicas(chart(withPath(openbaoValues(), "server.ha.replicas", 4)))).toEqual([
+            expect.stringContaining("server.ha.replicas is 4"),
+        ]);
+        expect(checkInjectorOff(chart(withPath(openbaoValues(), "injector.enabled", "-")))).toEqual([
+            expect.stringContaining('injector.enabled is "-"'),
+        ]);
+        expect(checkTlsOn(chart(openbaoValues({ tls: { source: "none", allowPlaintext: true } })))).toHaveLength(2);
+        // What the chart renders: labelled openbao-<version>, BAO_ADDR, `bao server`.
+        const rendered = (scheme: string, command: string): ResourceData => ({
+            type: "kubernetes:apps/v1:StatefulSet",
+            name: "region1-vault:vault/openbao",
+            props: {
+                spec: {
+                    replicas: 3,
+                    template: {
+                        metadata: { labels: { "helm.sh/chart": `openbao-${OPENBAO_CHART.version}`, component: "server" } },
+                        spec: {
+                            containers: [
+                                {
+                                    name: "openbao",
+                                    args: [`/usr/local/bin/docker-entrypoint.sh ${command}`],
+                                    env: [{ name: "BAO_ADDR", value: `${scheme}://127.0.0.1:8200` }],
+                                },
+                            ],
+                        },
+                    },
+                },
+            },
+        });
+        expect(checkTlsOn(rendered("https", "bao server -config=/tmp/storageconfig.hcl"))).toEqual([]);
+        expect(checkTlsOn(rendered("http", "bao server -config=/tmp/storageconfig.hcl"))).toEqual([
+            expect.stringContaining("the Vault servers' BAO_ADDR is http://127.0.0.1:8200"),
+        ]);
+        expect(checkRaftReplicas(rendered("https", "bao server -dev"))).toEqual([expect.stringContaining('run "bao server -dev"')]);
     });
 
     it("check ESO API versions by type token and apiVersion", () => {

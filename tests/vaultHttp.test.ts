@@ -161,6 +161,18 @@ describe("VaultHttpApi", () => {
         expect(seen.at(-1)?.body).toEqual({ recovery_shares: 3, recovery_threshold: 2 });
     });
 
+    it("sends token calls to the first server of the region's engine: vault-0, or openbao-0 with OpenBao", async () => {
+        const pods: string[] = [];
+        const endpoint = (region: string, pod: string) => {
+            pods.push(`${region}/${pod}`);
+            return Promise.resolve(`${base}/`);
+        };
+        const engines = new VaultHttpApi(endpoint, { engine: (region) => (region === "bao" ? "openbao" : "vault") });
+        await engines.tokenInfo("bao", new Sensitive(ROOT));
+        await engines.tokenInfo("vlt", new Sensitive(ROOT));
+        expect(pods).toEqual(["bao/openbao-0", "vlt/vault-0"]);
+    });
+
     it("writes a KV v2 secret under <mount>/data/ with the token", async () => {
         await api().kvPut("r", new Sensitive(ROOT), "secret", "openova/replication-canary", { value: "abc" });
         expect(seen.at(-1)).toEqual({
@@ -343,6 +355,11 @@ class TestPki {
         expect(requests).toBe(before + 1);
         // The name verified (and sent as SNI) is the pod's, never the port-forward's 127.0.0.1.
         expect(vaultServerName("vault-1", namespace)).toBe("vault-1.vault-internal.vault.svc");
+        // OpenBao's pods, behind its chart's headless service, which its certificate covers.
+        expect(vaultServerName("openbao-1", namespace, "openbao")).toBe("openbao-1.openbao-internal.vault.svc");
+        expect(certificateNames({ host: "vault.r.example.com", namespace, releaseName: "openbao" }).dnsNames).toContain(
+            "*.openbao-internal.vault.svc",
+        );
         expect(sni.at(-1)).toBe("vault-1.vault-internal.vault.svc");
     });
 

@@ -3,7 +3,8 @@
  *
  * Bump a version here (and nowhere else); stacks can override each one with config
  * (`vault.chartVersion`, `vault.imageTag`, `externalSecrets.chartVersion`,
- * `externalSecrets.imageTag`) when they need to roll forward or back on their own.
+ * `externalSecrets.imageTag`) when they need to roll forward or back on their own. Which of the two
+ * server charts a project deploys is its engine (`components/common/engine.ts`).
  */
 
 /**
@@ -25,6 +26,31 @@ export const VAULT_CHART = {
 export const VAULT_IMAGE = {
     repository: "hashicorp/vault",
     tag: "2.0.4",
+} as const;
+
+/**
+ * The official OpenBao chart (openbao/openbao-helm, released as the tag `openbao-<version>`; its
+ * repository is the project's GitHub Pages). `valuesSchema` is the chart's own values schema at that
+ * tag, fetched and checked like the Vault chart's.
+ */
+export const OPENBAO_CHART = {
+    repository: "https://openbao.github.io/openbao-helm",
+    chart: "openbao",
+    version: "0.29.2",
+    valuesSchema: {
+        url: "https://raw.githubusercontent.com/openbao/openbao-helm/openbao-0.29.2/charts/openbao/values.schema.json",
+        sha256: "2a77b5003139dcfd34666a7e53e841b458f6866e8642fdeb7fb448b103e27dc1",
+    },
+} as const;
+
+/**
+ * The OpenBao server image; 2.6.2 is the appVersion of chart 0.29.2 (`v2.6.2`, which the chart's
+ * template uses without its `v`). The chart pulls it from quay.io, its `server.image.registry` default.
+ */
+export const OPENBAO_IMAGE = {
+    registry: "quay.io",
+    repository: "openbao/openbao",
+    tag: "2.6.2",
 } as const;
 
 /** The External Secrets Operator chart (external-secrets/external-secrets). */

@@ -7,6 +7,7 @@
  * `read` on `sys/metrics` (a standby then redirects to the active server), unless the listener's
  * `unauthenticated_metrics_access` is set, which has to be chosen explicitly.
  */
+import { ENGINE_FACTS, type EngineFacts } from "../common/engine";
 import { readOnlyPolicyDocument } from "../vault-config/policies";
 import { TLS_RELOADER_CONTAINER } from "../vault-server/tlsReload";
 import { REPLICATOR_NAME, REPLICATOR_POD_LABELS } from "../replication/replicatorSpecs";
@@ -191,13 +192,20 @@ export interface AlertRule {
  * - a failed Raft snapshot Job;
  * - the token renewer failing or stalled ({@link tokenRenewalAlerts});
  * - the replicator down, logged out or failing ({@link replicatorAlerts}).
+ *
+ * With OpenBao the metric names are the same (its server registers its telemetry under the service
+ * name `vault`: openbao v2.6.2 `command/server.go`, `SetupTelemetry`); the pods, the server container
+ * and the CLI the descriptions name are OpenBao's. The alerts keep their names, whatever the engine.
  */
 export function alertRules(args: {
     readonly vaultNamespace: string;
     readonly externalSecretsNamespace: string;
     readonly releaseName: string;
+    /** The engine of the servers. Default Vault. */
+    readonly engine?: EngineFacts;
 }): AlertRule[] {
     const ns = args.vaultNamespace;
+    const { product, cli, serverContainer } = args.engine ?? ENGINE_FACTS.vault;
     const rule = (
         alert: string,
         expr: string,
@@ -217,35 +225,35 @@ export function alertRules(args: {
             "VaultServerSealedOrDown",
             // The vault container's readiness, not the pod's: the pod is also NotReady when only its
             // certificate reloader is, which VaultTlsReloaderNotReady reports.
-            `kube_pod_container_status_ready{namespace="${ns}", pod=~"${args.releaseName}-[0-9]+", container="vault"} == 0`,
+            `kube_pod_container_status_ready{namespace="${ns}", pod=~"${args.releaseName}-[0-9]+", container="${serverContainer}"} == 0`,
             "5m",
             "critical",
-            "A Vault server is sealed or down",
-            "The vault container of {{ $labels.pod }} in {{ $labels.namespace }} has not been ready for 5 minutes: Vault's readiness check fails while it is sealed. Unseal it (Shamir), or check its KMS access (auto-unseal) and its logs.",
+            `A ${product} server is sealed or down`,
+            `The ${serverContainer} container of {{ $labels.pod }} in {{ $labels.namespace }} has not been ready for 5 minutes: ${product}'s readiness check fails while it is sealed. Unseal it (Shamir), or check its KMS access (auto-unseal) and its logs.`,
         ),
         rule(
             "VaultNoActiveServer",
             `absent(max(vault_core_active{namespace="${ns}"}) == 1)`,
             "2m",
             "critical",
-            "No active Vault server",
-            `No server in ${ns} reports itself active (or none is scraped): Raft has no leader, so the region can neither read nor write secrets. Check \`vault operator raft list-peers\` and the pods.`,
+            `No active ${product} server`,
+            `No server in ${ns} reports itself active (or none is scraped): Raft has no leader, so the region can neither read nor write secrets. Check \`${cli} operator raft list-peers\` and the pods.`,
         ),
         rule(
             "VaultAuditDeviceFailing",
             `sum(increase(vault_audit_log_request_failure{namespace="${ns}"}[5m])) > 0`,
             "0m",
             "critical",
-            "Vault audit devices are failing",
-            "Vault failed to write audit entries in the last 5 minutes; once every device fails it refuses all requests. Check the audit volume's free space.",
+            `${product} audit devices are failing`,
+            `${product} failed to write audit entries in the last 5 minutes; once every device fails it refuses all requests. Check the audit volume's free space.`,
         ),
         rule(
             "VaultTlsReloaderNotReady",
             `kube_pod_container_status_ready{namespace="${ns}", pod=~"${args.releaseName}-[0-9]+", container="${TLS_RELOADER_CONTAINER}"} == 0`,
             "15m",
             "warning",
-            "A Vault server's certificate reloader is not working",
-            `The ${TLS_RELOADER_CONTAINER} container of {{ $labels.pod }} in {{ $labels.namespace }} has not been ready for 15 minutes: it cannot find or signal Vault, or has stopped. That server keeps serving its current certificate after a renewal, and clients fail TLS once it expires (cert-manager renews 30 days before). See \`kubectl -n {{ $labels.namespace }} logs {{ $labels.pod }} -c ${TLS_RELOADER_CONTAINER}\` and docs/operations.md, "The certificate reloader".`,
+            `A ${product} server's certificate reloader is not working`,
+            `The ${TLS_RELOADER_CONTAINER} container of {{ $labels.pod }} in {{ $labels.namespace }} has not been ready for 15 minutes: it cannot find or signal ${product}, or has stopped. That server keeps serving its current certificate after a renewal, and clients fail TLS once it expires (cert-manager renews 30 days before). See \`kubectl -n {{ $labels.namespace }} logs {{ $labels.pod }} -c ${TLS_RELOADER_CONTAINER}\` and docs/operations.md, "The certificate reloader".`,
         ),
         rule(
             "ExternalSecretsStoreNotReady",
@@ -253,7 +261,7 @@ export function alertRules(args: {
             "5m",
             "critical",
             "A ClusterSecretStore is not Ready",
-            "Store {{ $labels.name }} cannot reach or log in to its Vault: ExternalSecrets through it are not refreshed, and PushSecrets through it do not replicate.",
+            `Store {{ $labels.name }} cannot reach or log in to its ${product}: ExternalSecrets through it are not refreshed, and PushSecrets through it do not replicate.`,
         ),
         rule(
             "ExternalSecretsPushFailing",
@@ -261,7 +269,7 @@ export function alertRules(args: {
             "5m",
             "warning",
             "A PushSecret is failing",
-            "PushSecret {{ $labels.namespace }}/{{ $labels.name }} cannot write to its Vault: that region's copy of the secret is going stale.",
+            `PushSecret {{ $labels.namespace }}/{{ $labels.name }} cannot write to its ${product}: that region's copy of the secret is going stale.`,
         ),
         rule(
             "ExternalSecretNotSynced",
@@ -278,11 +286,11 @@ export function alertRules(args: {
             `kube_job_failed{namespace="${ns}", job_name=~"vault-snapshot-.*", condition="true"} == 1`,
             "0m",
             "warning",
-            "A Vault Raft snapshot failed",
+            `A ${product} Raft snapshot failed`,
             "Snapshot job {{ $labels.job_name }} failed: see its logs (`kubectl -n {{ $labels.namespace }} logs job/{{ $labels.job_name }}`) and docs/backup-restore.md.",
         ),
-        ...tokenRenewalAlerts(ns, rule),
-        ...replicatorAlerts(args.externalSecretsNamespace, rule),
+        ...tokenRenewalAlerts(ns, rule, product),
+        ...replicatorAlerts(args.externalSecretsNamespace, rule, product),
     ];
 }
 
@@ -293,7 +301,7 @@ export function alertRules(args: {
  * failing, no write is lost: this region's writes stay in its Vault, and peers' writes wait in its inbox,
  * until it runs again; but the regions' copies differ meanwhile.
  */
-export function replicatorAlerts(namespace: string, rule: Parameters<typeof tokenRenewalAlerts>[1]): AlertRule[] {
+export function replicatorAlerts(namespace: string, rule: Parameters<typeof tokenRenewalAlerts>[1], product = "Vault"): AlertRule[] {
     const selector = `{namespace="${namespace}"}`;
     const runbook = 'docs/operations.md, "The replicator"';
     const logs = `\`kubectl -n {{ $labels.namespace }} logs deploy/${REPLICATOR_NAME} --tail=50\``;
@@ -304,15 +312,15 @@ export function replicatorAlerts(namespace: string, rule: Parameters<typeof toke
             "5m",
             "critical",
             "The secrets replicator is down",
-            `The replicator in {{ $labels.namespace }} has had no available pod for 5 minutes: writes made in this region do not reach the others, and the peers' writes wait in this Vault's inbox until it runs again. Check its pod and logs: ${logs} (${runbook}).`,
+            `The replicator in {{ $labels.namespace }} has had no available pod for 5 minutes: writes made in this region do not reach the others, and the peers' writes wait in this ${product}'s inbox until it runs again. Check its pod and logs: ${logs} (${runbook}).`,
         ),
         rule(
             "VaultReplicatorLoggedOut",
             `openova_replicator_up${selector} == 0`,
             "5m",
             "critical",
-            "The secrets replicator cannot log in to its Vault",
-            `The replicator in {{ $labels.namespace }} has not logged in to its own Vault for 5 minutes (sealed, unreachable, or its Kubernetes auth role refused). Nothing replicates from or into this region until it does. ${logs} (${runbook}).`,
+            `The secrets replicator cannot log in to its ${product}`,
+            `The replicator in {{ $labels.namespace }} has not logged in to its own ${product} for 5 minutes (sealed, unreachable, or its Kubernetes auth role refused). Nothing replicates from or into this region until it does. ${logs} (${runbook}).`,
         ),
         rule(
             "VaultReplicatorOffersFailing",
@@ -328,7 +336,7 @@ export function replicatorAlerts(namespace: string, rule: Parameters<typeof toke
             "15m",
             "warning",
             "The secrets replicator is failing to apply writes",
-            `For 15 minutes rounds of the replicator in {{ $labels.namespace }} have failed (its Vault refused or did not answer): replicated secrets may differ between regions. ${logs} (${runbook}).`,
+            `For 15 minutes rounds of the replicator in {{ $labels.namespace }} have failed (its ${product} refused or did not answer): replicated secrets may differ between regions. ${logs} (${runbook}).`,
         ),
     ];
 }
@@ -374,6 +382,7 @@ export function tokenRenewalAlerts(
         summary: string,
         description: string,
     ) => AlertRule,
+    product = ENGINE_FACTS.vault.product,
 ): AlertRule[] {
     const selector = `{namespace="${namespace}", cronjob="${RENEWER_NAME}"}`;
     const latest = (metric: string) => `max by (namespace, cronjob) (${metric}${selector})`;
@@ -386,7 +395,7 @@ export function tokenRenewalAlerts(
             `(${scheduled} > ${succeeded}) or (${scheduled} unless ${succeeded})`,
             RENEWAL_FAILING_FOR,
             "warning",
-            "Vault token renewal is failing",
+            `${product} token renewal is failing`,
             `The latest run of the token renewer in {{ $labels.namespace }} did not succeed: a token's renewal failed, or a token is within 30 days of its maximum lifetime and must be rotated. Its log names the token and what to do: \`kubectl -n {{ $labels.namespace }} logs -l app.kubernetes.io/name=${RENEWER_NAME} --tail=50\` (${runbook}).`,
         ),
         rule(
@@ -394,7 +403,7 @@ export function tokenRenewalAlerts(
             `(time() - ${succeeded} > ${RENEWER_STALE_SECONDS}) or ((time() - ${latest("kube_cronjob_created")} > ${RENEWER_STALE_SECONDS}) unless ${succeeded})`,
             "0m",
             "critical",
-            "Vault tokens have not been renewed for a day",
+            `${product} tokens have not been renewed for a day`,
             `The token renewer in {{ $labels.namespace }} has not succeeded for ${RENEWER_STALE_SECONDS / 3600} hours: the region's long-lived tokens (peer tokens, the metrics token) lapse at the end of their 30-day period unless it runs again. Check the CronJob (suspended? its Jobs failing or not scheduled?) and its logs (${runbook}).`,
         ),
     ];
@@ -406,6 +415,7 @@ export function prometheusRule(args: {
     readonly externalSecretsNamespace: string;
     readonly releaseName: string;
     readonly labels: Readonly<Record<string, string>>;
+    readonly engine?: EngineFacts;
 }): {
     apiVersion: string;
     kind: string;

@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
+import { type Engine, engineFacts, engineOption } from "../common/engine";
 import { projectLabels } from "../common/labels";
 import { parseOptions } from "../common/options";
 import {
@@ -14,7 +15,6 @@ import {
     prometheusRule,
     monitoringOptions,
 } from "./monitoringSpecs";
-import { VAULT_RELEASE_NAME } from "../vault-server/serverValues";
 
 export interface VaultMonitoringArgs {
     /** This region (named in the metrics token's metadata). */
@@ -29,6 +29,8 @@ export interface VaultMonitoringArgs {
      * authenticated scraping, it writes the metrics policy and issues the token Prometheus presents.
      */
     readonly provider?: vault.Provider;
+    /** The engine of the servers, whose pods and container the alerts select. Default `vault`. */
+    readonly engine?: Engine;
 }
 
 /**
@@ -52,6 +54,7 @@ export class VaultMonitoring extends pulumi.ComponentResource {
 
     constructor(name: string, args: VaultMonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
         const monitoring = parseOptions("VaultMonitoring", monitoringOptions, args.monitoring ?? {}, ["monitoring"]);
+        const engine = engineFacts(parseOptions("VaultMonitoring", engineOption, args.engine, ["engine"]));
         super("openova:vault:VaultMonitoring", name, {}, opts);
         const child = { parent: this, dependsOn: opts?.dependsOn };
 
@@ -60,8 +63,9 @@ export class VaultMonitoring extends pulumi.ComponentResource {
             const rule = prometheusRule({
                 vaultNamespace: args.namespace,
                 externalSecretsNamespace: args.externalSecretsNamespace,
-                releaseName: VAULT_RELEASE_NAME,
+                releaseName: engine.releaseName,
                 labels: { ...projectLabels("monitoring"), ...monitoring.labels },
+                engine,
             });
             new k8s.apiextensions.CustomResource(`${name}-rules`, { ...rule }, child);
         }

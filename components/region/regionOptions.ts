@@ -5,6 +5,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { ENGINE_FACTS, type Engine, engineOption } from "../common/engine";
 import { input, option, options, ruleIssue, text, rules } from "../common/options";
 import { isDnsLabel, isDnsSubdomain } from "../common/predicates";
 import { vaultHost } from "../common/topology";
@@ -69,6 +70,7 @@ export const regionFields = {
         example: "jwt",
         projectWide: true,
     }),
+    engine: engineOption,
     peerTokenGenerations: option(z.record(text(isDnsLabel), tokenGeneration).default({}), {
         description:
             "With peerAuth token: per peer region, the generation of the token this region issues it. Raising one issues a new token beside the old one, which stays valid (no longer renewed) for up to its 30-day period; the peer's next pulumi up switches to the new one. The yearly rotation the token's maximum lifetime asks for (an alert says when).",
@@ -113,6 +115,8 @@ export function regionRules(
         readonly vault: { readonly namespace: string };
         readonly externalSecrets: { readonly namespace: string };
         readonly monitoring: { readonly serviceMonitor: boolean; readonly prometheusNamespace: string };
+        readonly engine?: Engine;
+        readonly replicator?: { readonly auditHints?: boolean };
         readonly replicatedSecrets: readonly {
             readonly name: string;
             readonly namespace: string;
@@ -126,6 +130,13 @@ export function regionRules(
     ctx: z.RefinementCtx,
     initialValueOf: (index: number) => { readonly generateKey?: string } | undefined = () => undefined,
 ): void {
+    if (region.replicator?.auditHints === true && ENGINE_FACTS[region.engine ?? "vault"].auditDevices !== "api") {
+        ruleIssue(
+            ctx,
+            ["replicator", "auditHints"],
+            `is true, but ${ENGINE_FACTS[region.engine ?? "vault"].product} takes audit devices only from its server configuration, where a socket device that cannot reach the replicator would hold up the server. Remove it (writes are then found by the replicator's scan; lower replicator.scanInterval for faster propagation)`,
+        );
+    }
     if (region.region !== undefined && !region.regions.includes(region.region)) {
         ruleIssue(ctx, ["region"], `is ${region.region}, which is not one of the regions (${region.regions.join(", ")})`);
     }

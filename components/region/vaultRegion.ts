@@ -126,7 +126,7 @@ export class VaultRegion extends pulumi.ComponentResource {
         const options = parseOptions("VaultRegion", regionOptions, given);
         checkPeers(options.region, peersOf(options.region, options.regions), { peerEndpoints, peerIdentities });
         super("openova:vault:VaultRegion", name, {}, opts);
-        const { region, regions, vault: vaultOptions, externalSecrets: eso, monitoring } = options;
+        const { region, regions, vault: vaultOptions, externalSecrets: eso, monitoring, engine } = options;
         const { auditDevices, snapshots, ...server } = vaultOptions;
         this.region = region;
         this.peers = peersOf(region, regions);
@@ -136,7 +136,7 @@ export class VaultRegion extends pulumi.ComponentResource {
         // The servers and the operator: on every run, from the first.
         this.vault = new VaultServer(
             `${name}-vault`,
-            { ...server, host, monitoring, externalSecretsNamespace: eso.namespace },
+            { ...server, host, monitoring, externalSecretsNamespace: eso.namespace, engine, auditDevices },
             { parent: this },
         );
         const { install, ...operator } = eso;
@@ -151,7 +151,7 @@ export class VaultRegion extends pulumi.ComponentResource {
             vaultAdmin &&
             new VaultSetup(
                 `${name}-setup`,
-                { provider: vaultAdmin, kvMount: options.kvMount, auditDevices },
+                { provider: vaultAdmin, kvMount: options.kvMount, auditDevices, engine },
                 { parent: this, dependsOn: [this.vault] },
             );
         const accesses = this.setup && vaultAdmin ? this.grantPeers(name, options, vaultAdmin, this.setup, peerIdentities) : [];
@@ -176,6 +176,7 @@ export class VaultRegion extends pulumi.ComponentResource {
                 namespace: server.namespace,
                 externalSecretsNamespace: eso.namespace,
                 monitoring,
+                engine,
                 ...(vaultAdmin ? { provider: vaultAdmin } : {}),
             },
             { parent: this, dependsOn: afterVault },
@@ -241,9 +242,10 @@ export class VaultRegion extends pulumi.ComponentResource {
                 provider,
                 namespace: options.vault.namespace,
                 authPath: this.setup.authPath,
-                imageTag: options.vault.imageTag,
-                vaultAddress: inClusterVaultAddress(options.vault.namespace, vaultScheme(this.vault.settings.tls)),
+                imageTag: this.vault.settings.imageTag,
+                vaultAddress: inClusterVaultAddress(options.vault.namespace, vaultScheme(this.vault.settings.tls), options.engine),
                 ...(caSecret ? { caSecret: { name: caSecret.name, key: caSecret.key } } : {}),
+                engine: options.engine,
                 tokens,
             },
             { parent: this, dependsOn },
@@ -305,6 +307,7 @@ export class VaultRegion extends pulumi.ComponentResource {
             `${name}-replicator`,
             {
                 provider,
+                engine: options.engine,
                 region: options.region,
                 namespace: options.externalSecrets.namespace,
                 vaultNamespace: options.vault.namespace,
@@ -376,6 +379,7 @@ export class VaultRegion extends pulumi.ComponentResource {
             roles: { read: namespaceRole("pull").roleName, push: namespaceRole("push").roleName },
             audience: EXTERNAL_SECRETS_AUDIENCE,
             ...(caSecret ? { caSecret } : {}),
+            engine: options.engine,
         };
     }
 
@@ -389,9 +393,10 @@ export class VaultRegion extends pulumi.ComponentResource {
         return {
             ...(provider && this.setup ? { provider, authPath: this.setup.authPath } : {}),
             namespace: options.vault.namespace,
-            imageTag: options.vault.imageTag,
-            vaultAddress: inClusterVaultAddress(options.vault.namespace, vaultScheme(this.vault.settings.tls)),
+            imageTag: this.vault.settings.imageTag,
+            vaultAddress: inClusterVaultAddress(options.vault.namespace, vaultScheme(this.vault.settings.tls), options.engine),
             ...(caSecret ? { caSecret: { name: caSecret.name, key: caSecret.key } } : {}),
+            engine: options.engine,
             options: { ...snapshots, ...(storageClass === undefined ? {} : { storageClass }) },
         };
     }

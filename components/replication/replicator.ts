@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
 import { projectLabels } from "../common/labels";
+import { ENGINE_FACTS, type Engine } from "../common/engine";
 import { parseOptions } from "../common/options";
 import { replicatorServiceMonitor } from "../monitoring/monitoringSpecs";
 import { EXTERNAL_SECRETS_AUDIENCE } from "../vault-config/setupValues";
@@ -51,6 +52,8 @@ export interface ReplicatorArgs {
     readonly options?: ReplicatorOptions;
     /** The namespace Prometheus scrapes from, when it does: admitted to the metrics port. */
     readonly metricsNamespace?: string;
+    /** The engine (default `vault`): with one that takes audit devices only from its configuration, no audit hints. */
+    readonly engine?: Engine;
     /** When Prometheus scrapes (the Prometheus Operator's CRDs installed): the labels of the replicator's ServiceMonitor. */
     readonly serviceMonitorLabels?: Readonly<Record<string, string>>;
 }
@@ -230,7 +233,13 @@ export class Replicator extends pulumi.ComponentResource {
                 },
             );
         }
-        if (resolved.auditHints) {
+        const hintsByApi = ENGINE_FACTS[args.engine ?? "vault"].auditDevices === "api";
+        if (resolved.auditHints === true && !hintsByApi) {
+            throw new Error(
+                `Replicator: auditHints needs an engine that creates audit devices through its API; ${ENGINE_FACTS[args.engine ?? "vault"].product} takes them only from its server configuration`,
+            );
+        }
+        if (resolved.auditHints ?? hintsByApi) {
             // Vault writes a test entry when the device is enabled, so the replicator must be running first.
             new vault.Audit(
                 `${name}-audit`,

@@ -59,10 +59,11 @@ export const replicatorOptions = options({
         DEFAULT_TIMING.maxAheadMs,
         "How far ahead of the replicator's clock a stamp from a peer may be and still count (the clock bound of docs/consistency.md); one further ahead waits until the clock gets there.",
     ),
-    auditHints: option(z.boolean().default(true), {
+    auditHints: option(z.boolean().optional(), {
         description:
-            "Whether the region's Vault streams its audit log to the replicator (a socket audit device), which then sees a write within milliseconds. Off, a write is found by the next scan. Vault keeps serving while the replicator is down (its file and stdout devices still work), but a request may then wait up to the device's write timeout.",
+            "Whether the region's Vault streams its audit log to the replicator (a socket audit device), which then sees a write within milliseconds. Off, a write is found by the next scan. Vault keeps serving while the replicator is down (its file and stdout devices still work), but a request may then wait up to the device's write timeout. Not with OpenBao, which takes audit devices only from its server configuration, where a device that cannot reach the replicator would hold up the server.",
         example: "true",
+        defaultText: "true with the Vault engine, false with OpenBao",
     }),
 });
 

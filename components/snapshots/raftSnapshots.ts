@@ -19,6 +19,7 @@ import {
     snapshotRole,
     snapshotScript,
 } from "./snapshotSpecs";
+import { type Engine, engineOption } from "../common/engine";
 
 /** What {@link RaftSnapshots} needs: the region's Vault admin provider, where Vault runs, and the options. */
 export interface RaftSnapshotsArgs {
@@ -33,8 +34,10 @@ export interface RaftSnapshotsArgs {
     readonly namespace: string;
     /** Path of the Kubernetes auth mount the role goes under (created elsewhere, e.g. by `VaultSetup`); with `provider` only. */
     readonly authPath?: pulumi.Input<string>;
-    /** Tag of the `hashicorp/vault` image the job runs the CLI from: the servers' own tag. */
+    /** Tag of the engine's server image the job runs the CLI from: the servers' own tag. */
     readonly imageTag: string;
+    /** The engine of the servers (`vault` by default, or `openbao`): its image, CLI and variables. */
+    readonly engine?: Engine;
     /** The active server in the cluster: `https://vault-active.<namespace>.svc:8200` (`http://` when TLS is off). */
     readonly vaultAddress: string;
     /** The Secret key holding the CA that signs Vault's certificate, for an `https` address. */
@@ -146,11 +149,13 @@ function jobSettings(args: RaftSnapshotsArgs, options: ResolvedRaftSnapshotOptio
         imageTag: args.imageTag,
         vaultAddress: args.vaultAddress,
         ...(args.caSecret !== undefined ? { caSecret: args.caSecret } : {}),
+        ...(args.engine !== undefined ? { engine: args.engine } : {}),
     };
 }
 
 function checkArgs(args: RaftSnapshotsArgs): ResolvedRaftSnapshotOptions {
     const options = resolvedSnapshots(parseOptions("RaftSnapshots", raftSnapshotOptions, args.options ?? {}, ["options"]));
+    parseOptions("RaftSnapshots", engineOption, args.engine, ["engine"]);
     if ((args.provider === undefined) !== (args.authPath === undefined)) {
         throw new pulumi.InputPropertyError({
             propertyPath: "authPath",

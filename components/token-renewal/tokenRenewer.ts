@@ -1,6 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
+import { type Engine, engineOption } from "../common/engine";
+import { parseOptions } from "../common/options";
 import type { CaSecretRef } from "../snapshots/snapshotSpecs";
 import {
     RENEWER_NAME,
@@ -24,12 +26,14 @@ export interface TokenRenewerArgs {
     readonly namespace: string;
     /** Path of the Kubernetes auth mount the role goes under (e.g. `VaultSetup`'s output). */
     readonly authPath: pulumi.Input<string>;
-    /** Tag of the `hashicorp/vault` image the job runs the CLI from: the servers' own tag. */
+    /** Tag of the engine's server image the job runs the CLI from: the servers' own tag. */
     readonly imageTag: string;
     /** The active server in the cluster: `https://vault-active.<namespace>.svc:8200` (`http://` when TLS is off). */
     readonly vaultAddress: string;
     /** The Secret key holding the CA that signs Vault's certificate, for an `https` address. */
     readonly caSecret?: CaSecretRef;
+    /** The engine of the servers (`vault` by default, or `openbao`): its image, CLI and variables. */
+    readonly engine?: Engine;
     /** The tokens to renew: a name each (for the log) and its accessor (a `vault.Token`'s ID). At least one. */
     readonly tokens: readonly { readonly name: string; readonly accessor: pulumi.Input<string> }[];
 }
@@ -58,6 +62,7 @@ export class TokenRenewer extends pulumi.ComponentResource {
         if (typeof args.authPath === "string") {
             renewalScript({ authPath: args.authPath });
         }
+        const engine = parseOptions("TokenRenewer", engineOption, args.engine, ["engine"]);
         super("openova:vault:TokenRenewer", name, {}, opts);
         this.tokenNames = args.tokens.map((token) => token.name);
         // A component's dependsOn does not hold back its children, so each child carries it too.
@@ -101,6 +106,7 @@ export class TokenRenewer extends pulumi.ComponentResource {
                     imageTag: args.imageTag,
                     vaultAddress: args.vaultAddress,
                     ...(args.caSecret === undefined ? {} : { caSecret: args.caSecret }),
+                    engine,
                 }).spec,
         );
         // The role, the service account and the list exist before the first run.

@@ -33,13 +33,14 @@ export const VAULT_NETWORK_POLICY_NAME = "vault-server";
 export const VAULT_CILIUM_INGRESS_POLICY_NAME = "vault-server-from-ingress";
 
 /**
- * The labels the hashicorp/vault chart puts on its server pods (and selects them by): the chart's
- * name `vault`, the release, and `component: server`. Vault's agent injector, were it enabled, has
- * `component: webhook`, and the chart's test pod none, so neither matches.
+ * The labels the server chart puts on its server pods (and selects them by): the chart's name (`vault`,
+ * or `openbao` for the openbao/openbao chart, whose templates keep these labels), the release, and
+ * `component: server`. The agent injector, were it enabled, has `component: webhook`, and the chart's
+ * test pod none, so neither matches.
  */
-export function vaultServerPodLabels(releaseName: string): Record<string, string> {
+export function vaultServerPodLabels(releaseName: string, appName = "vault"): Record<string, string> {
     return {
-        "app.kubernetes.io/name": "vault",
+        "app.kubernetes.io/name": appName,
         "app.kubernetes.io/instance": releaseName,
         component: "server",
     };
@@ -49,8 +50,10 @@ export function vaultServerPodLabels(releaseName: string): Record<string, string
 export interface VaultNetworkPolicyArgs {
     /** Vault's namespace, where the policies go. */
     readonly namespace: string;
-    /** The Helm release name of the servers (`vault`). */
+    /** The Helm release name of the servers (`vault`, `openbao`). */
     readonly releaseName: string;
+    /** The chart's name, which its pods carry as `app.kubernetes.io/name`. Default `vault`. */
+    readonly appName?: string;
     /** Vault's API port (8200). */
     readonly apiPort: number;
     /** Vault's cluster port for Raft and request forwarding (8201). */
@@ -170,7 +173,7 @@ export function vaultNetworkPolicies(args: VaultNetworkPolicyArgs): VaultNetwork
     const extraPodSelectors = args.extraPodSelectors ?? [];
     const controllerNamespace = ingressControllerNamespace(args.ingressClassName, args.ingressControllerNamespace);
 
-    const serverPods = vaultServerPodLabels(args.releaseName);
+    const serverPods = vaultServerPodLabels(args.releaseName, args.appName);
     const api: NetworkPolicyPortValues = { port: args.apiPort, protocol: "TCP" };
     const cluster: NetworkPolicyPortValues = { port: args.clusterPort, protocol: "TCP" };
     const metadata = (name: string) => ({ name, namespace: args.namespace, labels: { ...args.labels } });

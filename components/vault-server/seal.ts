@@ -10,6 +10,7 @@
  */
 import { z } from "zod";
 import { oneOf, option, options, ruleIssue, text, rules } from "../common/options";
+import { ENGINE_FACTS, type EngineFacts } from "../common/engine";
 import { isDnsLabel } from "../common/predicates";
 
 /** Seal types: `shamir` (manual unseal keys) or one of Vault's auto-unseal seals. */
@@ -20,8 +21,8 @@ export type SealType = (typeof SEAL_TYPES)[number];
 export const SEAL_CREDENTIAL_SOURCES = ["secret", "workload-identity"] as const;
 export type SealCredentialSource = (typeof SEAL_CREDENTIAL_SOURCES)[number];
 
-/** Where the chart mounts a Secret listed in `server.extraVolumes`. */
-export const USERCONFIG_PATH = "/vault/userconfig";
+/** Where the Vault chart mounts a Secret listed in `server.extraVolumes` (OpenBao's: {@link EngineFacts.paths}). */
+export const USERCONFIG_PATH = ENGINE_FACTS.vault.paths.userconfig;
 
 /** The chart names the pod volume of a Secret listed in `server.extraVolumes` `userconfig-<name>`. */
 export function userconfigVolumeName(secretName: string): string {
@@ -262,15 +263,22 @@ export function isAutoUnseal(seal: ResolvedVaultSealOptions): boolean {
     return seal.type !== "shamir";
 }
 
-/** The `seal` stanza of the server configuration (`{<type>: {parameters}}`), or none for Shamir. File credentials point into the mounted Secret. */
-export function sealStanza(seal: ResolvedVaultSealOptions): Record<string, Record<string, string>> | undefined {
+/**
+ * The `seal` stanza of the server configuration (`{<type>: {parameters}}`), or none for Shamir. File
+ * credentials point into the mounted Secret; workload identity adds what the engine needs to use it
+ * ({@link EngineFacts.workloadIdentitySealParameters}).
+ */
+export function sealStanza(
+    seal: ResolvedVaultSealOptions,
+    engine: EngineFacts = ENGINE_FACTS.vault,
+): Record<string, Record<string, string>> | undefined {
     if (seal.type === "shamir") {
         return undefined;
     }
     const rules = SEAL_RULES[seal.type];
     const attributes: Record<string, string> = { ...seal.parameters };
     if (seal.credentials === "secret" && seal.credentialsSecret !== undefined) {
-        const mounted = `${USERCONFIG_PATH}/${seal.credentialsSecret}`;
+        const mounted = `${engine.paths.userconfig}/${seal.credentialsSecret}`;
         if (seal.type === "gcpckms") {
             attributes.credentials = `${mounted}/credentials.json`;
         }
@@ -285,6 +293,9 @@ export function sealStanza(seal: ResolvedVaultSealOptions): Record<string, Recor
         seal.workloadIdentity !== undefined
     ) {
         attributes[rules.workloadIdentity.parameter] = seal.workloadIdentity;
+    }
+    if (seal.credentials === "workload-identity" && Object.hasOwn(engine.workloadIdentitySealParameters, seal.type)) {
+        Object.assign(attributes, engine.workloadIdentitySealParameters[seal.type]);
     }
     return { [seal.type]: attributes };
 }

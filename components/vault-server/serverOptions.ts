@@ -6,6 +6,7 @@ import { z } from "zod";
 import { option, options, ruleIssue, text, rules } from "../common/options";
 import { isChartVersion, isDnsLabel, isDnsSubdomain, isImageTag, isOwnNamespace, isRaftReplicaCount } from "../common/predicates";
 import { isStorageQuantity } from "../common/quantities";
+import { ENGINE_FACTS } from "../common/engine";
 import { VAULT_CHART, VAULT_IMAGE } from "../common/versions";
 import { CILIUM_INGRESS_CLASS, INGRESS_CONTROLLER_NAMESPACES, ingressControllerNamespace } from "./networkPolicy";
 import { resourceOptions } from "./resources";
@@ -18,6 +19,13 @@ const storageSize = (description: string) =>
         allowed: "a Kubernetes quantity with a unit, at least 1Gi, such as 10Gi or 1Ti",
         example: "10Gi",
     });
+
+/** The pinned chart or image version of each engine, in words: `0.34.1 (vault), 0.29.2 (openbao)`. */
+function pinnedText(what: "chart" | "image"): string {
+    return Object.values(ENGINE_FACTS)
+        .map((facts) => `${what === "chart" ? facts.chart.version : facts.image.tag} (${facts.engine})`)
+        .join(", ");
+}
 
 /** The options of the Vault servers of one region, field by field. */
 export const vaultServerFields = {
@@ -33,7 +41,9 @@ export const vaultServerFields = {
         example: "3",
     }),
     storageSize: storageSize("Raft data volume per server."),
-    auditStorageSize: storageSize("Audit-log volume per server (mounted at /vault/audit)."),
+    auditStorageSize: storageSize(
+        `Audit-log volume per server (mounted at ${ENGINE_FACTS.vault.paths.audit}, or ${ENGINE_FACTS.openbao.paths.audit} with OpenBao).`,
+    ),
     storageClass: option(text(isDnsSubdomain).optional(), {
         description: "StorageClass of the data and audit volumes.",
         allowed: "a StorageClass name (a DNS name)",
@@ -61,15 +71,19 @@ export const vaultServerFields = {
             .concat(`none for ${CILIUM_INGRESS_CLASS}`)
             .join(", "),
     }),
-    chartVersion: option(text(isChartVersion).default(VAULT_CHART.version), {
-        description: "Version of the hashicorp/vault chart. Change it together with imageTag (the chart's appVersion).",
+    chartVersion: option(text(isChartVersion).optional(), {
+        description:
+            "Version of the engine's chart (hashicorp/vault, or openbao/openbao with engine openbao). Change it together with imageTag (the chart's appVersion).",
         allowed: "a semantic version such as 0.34.1",
         example: VAULT_CHART.version,
+        defaultText: pinnedText("chart"),
     }),
-    imageTag: option(text(isImageTag).default(VAULT_IMAGE.tag), {
-        description: "Tag of the hashicorp/vault image, optionally with its digest.",
+    imageTag: option(text(isImageTag).optional(), {
+        description:
+            "Tag of the engine's server image (hashicorp/vault, or openbao/openbao with engine openbao), optionally with its digest.",
         allowed: "a pinned image tag (not latest), optionally @sha256:<digest>",
         example: VAULT_IMAGE.tag,
+        defaultText: pinnedText("image"),
     }),
     logLevel: option(z.enum(["trace", "debug", "info", "warn", "error"]).default("info"), {
         description:

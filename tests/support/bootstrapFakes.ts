@@ -15,6 +15,7 @@ import { LOCAL_PUSH_STORE_NAME, LOCAL_STORE_NAME } from "../../components/stores
 import type { InitRequest, KeyMaterial, Ports, SealStatus, StepState } from "../../bootstrap/ports";
 import { Sensitive } from "../../bootstrap/sensitive";
 import type { VaultSealOptions } from "../../components/vault-server/seal";
+import { type Engine, engineFacts } from "../../components/common/engine";
 
 /** An auto-unseal seal as a stack configures it: AWS KMS through workload identity (IRSA). */
 export const AWS_KMS_SEAL: VaultSealOptions = {
@@ -74,6 +75,8 @@ export interface FakeOptions {
     readonly autoUnseal?: Readonly<Record<string, VaultSealOptions>>;
     /** Peer auth as every stack's config sets it; default none set, so the project's default (jwt). */
     readonly peerAuth?: "token" | "jwt";
+    /** Regions whose stack sets an engine (`openova-vault:engine`), and which; the others run the default, Vault. */
+    readonly engine?: Readonly<Record<string, Engine>>;
 }
 
 let counter = 0;
@@ -157,7 +160,13 @@ export class FakePlatform {
             // As the committed stacks: the cluster's token issuer, for the peers' JWT mounts.
             "openova-vault:serviceAccountIssuer": JSON.stringify({ url: `https://oidc.${region}.example.com`, discovery: true }),
             ...(this.options.peerAuth === undefined ? {} : { "openova-vault:peerAuth": this.options.peerAuth }),
+            ...(this.options.engine?.[region] === undefined ? {} : { "openova-vault:engine": this.options.engine[region] }),
         };
+    }
+
+    /** A region's server pod `i`, as its engine's chart names it: `vault-<i>`, or `openbao-<i>`. */
+    pod(region: string, i: number): string {
+        return `${engineFacts(this.options.engine?.[region]).releaseName}-${i}`;
     }
 
     /** Records a call; throws if it is the one to fail before its effect. @returns whether to fail after it */
@@ -235,7 +244,7 @@ export class FakePlatform {
         if (pod === undefined) {
             throw new Error(`${region}/${name} does not exist`);
         }
-        const leader = v.pods.get("vault-0");
+        const leader = v.pods.get(this.pod(region, 0));
         if (!pod.joined && !pod.lost && v.initialized && leader !== undefined && !leader.sealed) {
             pod.joined = true;
         }
@@ -285,7 +294,7 @@ export class FakePlatform {
                     if (!stack.serverDeployed) {
                         stack.serverDeployed = true;
                         for (let i = 0; i < (this.options.replicas ?? 3); i++) {
-                            this.vault(region).pods.set(`vault-${i}`, {
+                            this.vault(region).pods.set(this.pod(region, i), {
                                 sealed: true,
                                 entered: new Set(),
                                 joined: false,
@@ -401,7 +410,7 @@ export class FakePlatform {
                     if (p.entered.size >= v.threshold) {
                         p.entered.clear();
                         // vault-0 unseals at once; a follower finishes in the background (sealed, progress 0).
-                        if (pod === "vault-0") {
+                        if (pod === this.pod(region, 0)) {
                             p.sealed = false;
                         } else {
                             p.unsealing = true;
