@@ -8,6 +8,7 @@ import {
     METRICS_TOKEN_KEY,
     METRICS_TOKEN_SECRET,
     type MonitoringOptions,
+    type SnapshotMonitoring,
     issuesMetricsToken,
     metricsPolicyDocument,
     metricsTokenSettings,
@@ -29,6 +30,8 @@ export interface VaultMonitoringArgs {
      * authenticated scraping, it writes the metrics policy and issues the token Prometheus presents.
      */
     readonly provider?: vault.Provider;
+    /** The region's snapshots, when it takes them: their staleness alert and the age of the newest (off-site) copy. */
+    readonly snapshots?: SnapshotMonitoring;
 }
 
 /**
@@ -62,6 +65,7 @@ export class VaultMonitoring extends pulumi.ComponentResource {
                 externalSecretsNamespace: args.externalSecretsNamespace,
                 releaseName: VAULT_RELEASE_NAME,
                 labels: { ...projectLabels("monitoring"), ...monitoring.labels },
+                ...(args.snapshots === undefined ? {} : { snapshots: args.snapshots }),
             });
             new k8s.apiextensions.CustomResource(`${name}-rules`, { ...rule }, child);
         }

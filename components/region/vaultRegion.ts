@@ -172,6 +172,14 @@ export class VaultRegion extends pulumi.ComponentResource {
                 externalSecretsNamespace: eso.namespace,
                 monitoring,
                 ...(vaultAdmin ? { provider: vaultAdmin } : {}),
+                ...(this.snapshots.schedule === undefined
+                    ? {}
+                    : {
+                          snapshots: {
+                              schedule: this.snapshots.schedule,
+                              ...(this.snapshots.offsite === undefined ? {} : { offsite: this.snapshots.offsite.location }),
+                          },
+                      }),
             },
             { parent: this, dependsOn: afterVault },
         );
@@ -325,6 +333,7 @@ export class VaultRegion extends pulumi.ComponentResource {
         return {
             ...(provider && this.setup ? { provider, authPath: this.setup.authPath } : {}),
             namespace: options.vault.namespace,
+            region: options.region,
             imageTag: options.vault.imageTag,
             vaultAddress: inClusterVaultAddress(options.vault.namespace, vaultScheme(this.vault.settings.tls)),
             ...(caSecret ? { caSecret: { name: caSecret.name, key: caSecret.key } } : {}),
