@@ -193,8 +193,8 @@ describe("synth of the region stacks", () => {
         // region1, the home of db-credentials, also has its generator and two PushSecrets.
         // JWT peer auth (the default): each region mounts a JWT backend for its peer instead of issuing it a
         // token, and publishes its cluster's token issuer (the tenth output).
-        expect(run.stdout).toContain("stack region1: 50 resources, 0 warning(s), 10 outputs");
-        expect(run.stdout).toContain("stack region2: 46 resources, 0 warning(s), 10 outputs");
+        expect(run.stdout).toContain("stack region1: 51 resources, 0 warning(s), 11 outputs");
+        expect(run.stdout).toContain("stack region2: 47 resources, 0 warning(s), 11 outputs");
         expect(run.stdout).toMatch(/2 {2}kubernetes:helm\.sh\/v4:Chart/);
         expect(Object.keys(filesUnder(out)).sort()).toEqual(
             ["manifests.yaml", "outputs.json", "resources.json"].flatMap((f) => [`region1/${f}`, `region2/${f}`]).sort(),
@@ -250,6 +250,8 @@ describe("synth of the region stacks", () => {
             peers: ["region1"],
             regionName: "region2",
             serviceAccountIssuer: { issuer: "https://oidc.region2.example.com", publicKeys: [], discoveryCaCert: "" },
+            // Where its snapshots are copied off the cluster: an S3 bucket, with the job's IRSA role.
+            snapshotOffsite: { target: "s3", location: "s3://example-vault-snapshots-region2/vault-snapshots/region2/" },
             vaultAddress: "https://vault.region2.example.com",
             vaultCaCert: exampleCa,
             vaultConfigured: true,
@@ -682,9 +684,16 @@ describe("synth of the region stacks", () => {
                         { name: "vault-ca", secret: { secretName: "vault-server-tls", items: [{ key: "ca.crt", path: "ca.crt" }] } },
                     ]),
                 );
-                expect((pod.containers as { env: { name: string; value: string }[] }[])[0].env).toEqual(
+                // The snapshot first (an init container), then its copy to the region's S3 bucket and the peer's.
+                const snapshot = (pod.initContainers as { name: string; env: { name: string; value: string }[] }[])[0];
+                expect(snapshot.name).toBe("snapshot");
+                expect(snapshot.env).toEqual(
                     expect.arrayContaining([{ name: "VAULT_ADDR", value: "https://vault-active.vault.svc:8200" }]),
                 );
+                const copy = (pod.containers as { name: string; image: string; command: string[] }[])[0];
+                expect(copy.name).toBe("offsite-copy");
+                expect(copy.image).toMatch(/^amazon\/aws-cli:/);
+                expect(copy.command[2]).toContain(`own_bucket='example-vault-snapshots-${region}'`);
                 // Its own Vault role, with a policy that only reads snapshots.
                 const policy = resources.find((r) => r.type === "vault:index/policy:Policy" && r.inputs.name === "raft-snapshot")?.inputs
                     .policy;
@@ -710,6 +719,7 @@ describe("synth of the region stacks", () => {
                 .sort(),
         ).toEqual([
             "Certificate/vault-server-tls",
+            "CiliumClusterwideNetworkPolicy/openova-vault-vault-source-ranges",
             "CiliumNetworkPolicy/vault-server-from-ingress",
             "ClusterSecretStore/vault-local",
             "ClusterSecretStore/vault-local-push",
@@ -776,13 +786,15 @@ describe("synth of regions with token peer auth", () => {
         run = await synth("--project", dir, "--out", out);
     });
 
-    it("synthesizes both without warnings", () => {
+    it("synthesizes both, warning only that each API is open to all and each region's backups stay in its cluster", () => {
         expect(run.code).toBe(0);
         // No replicated secret here; each region has its peer's token, that peer's token in a Secret, and
         // the renewer (its component, policy, role, service account, accessor list and CronJob); region1
         // also its PrometheusRule, the metrics policy, token and Secret.
-        expect(run.stdout).toContain("stack region1: 52 resources, 0 warning(s), 9 outputs");
-        expect(run.stdout).toContain("stack region2: 48 resources, 0 warning(s), 9 outputs");
+        expect(run.stdout).toContain("stack region1: 52 resources, 2 warning(s), 9 outputs");
+        expect(run.stdout).toContain("stack region2: 48 resources, 2 warning(s), 9 outputs");
+        expect(run.stdout.match(/warning: openova-vault:vault\.allowedSourceRanges is not set/g)).toHaveLength(2);
+        expect(run.stdout.match(/warning: openova-vault:vault\.snapshots\.offsite\.target is not set/g)).toHaveLength(2);
     });
 
     it.each([
@@ -1001,15 +1013,16 @@ describe("synth of regions with the hardening options switched", () => {
         run = await synth("--project", project, "--out", out);
     });
 
-    it("synthesizes both, warning about region2's plaintext only", () => {
+    it("synthesizes both, warning about region2's plaintext, region1's missing backups and both open APIs", () => {
         expect(run.code).toBe(0);
         // Against the defaults: region1 loses the Certificate, the file audit device and the five
         // snapshot resources; region2 the Certificate and the CiliumNetworkPolicy. With monitoring,
         // both add a PrometheusRule; region1 (authenticated scrape) also the metrics policy, its token
         // and the token's Secret, and the token renewer that keeps that token alive (its component,
         // policy, role, service account, accessor list and CronJob).
-        expect(run.stdout).toContain("stack region1: 53 resources, 0 warning(s), 10 outputs");
-        expect(run.stdout).toContain("stack region2: 45 resources, 1 warning(s), 10 outputs");
+        expect(run.stdout).toContain("stack region1: 53 resources, 2 warning(s), 10 outputs");
+        expect(run.stdout).toContain("stack region2: 45 resources, 3 warning(s), 10 outputs");
+        expect(run.stdout).toContain("warning: openova-vault:vault.snapshots.enabled is false: the Vault of region1 has no backups at all");
         expect(run.stdout).toContain(
             "  warning: TLS is off for the Vault of region2 (vault.tls.source is none): tokens and secrets cross the network in plaintext. Use TLS in any environment that holds real secrets.",
         );
@@ -1789,7 +1802,7 @@ describe("npm run synth", () => {
         const { stdout } = await promisify(execFile)("npm", ["run", "--silent", "synth", "--", "--out", out, "--stack", "region1"], {
             cwd: projectDir,
         });
-        expect(stdout).toContain("stack region1: 50 resources");
+        expect(stdout).toContain("stack region1: 51 resources");
         expect(fs.readdirSync(path.join(out, "region1")).sort()).toEqual(["manifests.yaml", "outputs.json", "resources.json"]);
     });
 });
