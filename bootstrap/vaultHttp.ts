@@ -232,8 +232,8 @@ export class VaultHttpApi implements VaultApi {
         const { body } = await this.call(region, this.tokenPod, { method: "GET", path: "/v1/sys/storage/raft/configuration", token });
         const servers = ((body.data as { config?: { servers?: unknown } } | undefined)?.config?.servers ?? []) as Record<string, unknown>[];
         return servers.map((server) => ({
-            nodeId: String(server.node_id ?? ""),
-            address: String(server.address ?? ""),
+            nodeId: typeof server.node_id === "string" ? server.node_id : "",
+            address: typeof server.address === "string" ? server.address : "",
             leader: server.leader === true,
             voter: server.voter === true,
         }));
