@@ -22,7 +22,7 @@ import {
     remoteKeyOf,
     replicationCanary,
 } from "../components/replication/replicationSpecs";
-import { DEFAULT_MAX_DELAY_MS, parseDurationMs, propagationBound } from "../model/replication";
+import { type Bound, DEFAULT_MAX_DELAY_MS, type Layout, parseDurationMs, propagationBound } from "../model/replication";
 import { poll } from "./poll";
 import type { KubeObject, Ports } from "./ports";
 import type { Sensitive } from "./sensitive";
@@ -30,15 +30,19 @@ import type { Sensitive } from "./sensitive";
 /** ESO's namespace in a region, where the canary's objects go. */
 const namespaceOf = (config: RegionConfig) => config.resolved.externalSecrets.namespace;
 
-/** The bound a write must meet: 2E + P + 2·maxDelay at the defaults, ESO's controller as read (100 s). */
+/**
+ * The bound a replicated secret's write must meet, as docs/consistency.md states it: the model's
+ * propagation bound for its layout and intervals, with ESO's controller as read (one reconcile at a
+ * time) and one remote target per PushSecret (there is one PushSecret per target Vault).
+ */
+export function replicationBound(layout: Exclude<Layout, "seed">, pullInterval: string, pushInterval: string): Bound {
+    const intervals = { pullIntervalMs: parseDurationMs(pullInterval), pushIntervalMs: parseDurationMs(pushInterval) };
+    return propagationBound(layout, { intervals, maxDelayMs: DEFAULT_MAX_DELAY_MS, reconcile: "sequential", remoteTargets: 1 });
+}
+
+/** The bound the canary must meet: 2E + P + 2·maxDelay at the default intervals (100 s). */
 export function canaryBoundMs(): number {
-    const intervals = { pullIntervalMs: parseDurationMs(DEFAULT_INTERVAL), pushIntervalMs: parseDurationMs(DEFAULT_INTERVAL) };
-    return propagationBound("home/vault-written", {
-        intervals,
-        maxDelayMs: DEFAULT_MAX_DELAY_MS,
-        reconcile: "sequential",
-        remoteTargets: 1,
-    }).ms;
+    return replicationBound("home/vault-written", DEFAULT_INTERVAL, DEFAULT_INTERVAL).ms;
 }
 
 /**

@@ -65,9 +65,13 @@ export {
     pushSecret,
     remoteKeysPushed,
     WRITE_MODES,
+    WRITERS,
+    writersOf,
     type WriteMode,
     type ReplicatedSecretSpec,
 } from "./replication/replicationSpecs";
+export { Replicator, type ReplicatorArgs } from "./replication/replicator";
+export { replicatorOptions, replicatorCode, type ReplicatorOptions } from "./replication/replicatorSpecs";
 
 export { RaftSnapshots, type RaftSnapshotsArgs } from "./snapshots/raftSnapshots";
 export { raftSnapshotOptions, type RaftSnapshotOptions } from "./snapshots/snapshotSpecs";

@@ -456,11 +456,12 @@ describe("a configured region (vaultAdmin given)", () => {
                         vaultAdmin: admin,
                         vaultCaCert: "",
                         replicatedSecrets: [
-                            { name: "db", namespace: "apps", home: "south" },
-                            { name: "api", namespace: "apps", remoteKey: "apps/shared/api", home: "south" },
+                            { name: "db", namespace: "apps", writers: "home", home: "south" },
+                            { name: "api", namespace: "apps", remoteKey: "apps/shared/api", writers: "home", home: "south" },
                             {
                                 name: "cache",
                                 namespace: "web",
+                                writers: "home",
                                 home: "north",
                                 keys: ["password"],
                                 initialValue: { generate: { key: "password" } },
@@ -791,7 +792,14 @@ describe("ReplicatedSecret", () => {
     beforeAll(async () => {
         secrets = await declareOk("secrets", () => {
             const cluster = new k8s.Provider("c", { context: "c" });
-            const spec = { name: "db", namespace: "apps", keys: ["password"], home: "home", regions: ["home", "away", "far"] };
+            const spec = {
+                name: "db",
+                namespace: "apps",
+                keys: ["password"],
+                writers: "home" as const,
+                home: "home",
+                regions: ["home", "away", "far"],
+            };
             new ReplicatedSecret(
                 "home-db",
                 { ...spec, mode: "vault-written", region: "home", initialValue: { value: { password: "operator-value" } } },
@@ -802,6 +810,9 @@ describe("ReplicatedSecret", () => {
                 { ...spec, mode: "vault-written", region: "away", initialValue: { value: { password: "operator-value" } } },
                 { provider: cluster },
             );
+            const any = { ...spec, name: "token", writers: "any" as const, initialValue: { generate: { key: "password" } } };
+            new ReplicatedSecret("home-token", { ...any, mode: "vault-written", region: "home" }, { provider: cluster });
+            new ReplicatedSecret("away-token", { ...any, mode: "vault-written", region: "away" }, { provider: cluster });
             const app = { name: "app", namespace: "apps", mode: "cluster-written" as const, home: "home", regions: spec.regions };
             new ReplicatedSecret("home-app", { ...app, region: "home" }, { provider: cluster });
             new ReplicatedSecret("away-app", { ...app, region: "away" }, { provider: cluster });
@@ -832,6 +843,11 @@ describe("ReplicatedSecret", () => {
                 labelSelector: { matchLabels: { "vault.openova.io/push-target": "true", "vault.openova.io/vault-region": "far" } },
             },
         ]);
+    });
+
+    it("written by any region: every region pulls and none pushes (the replicators carry the writes); only home writes the first value", () => {
+        expect(kindsUnder("home-token")).toEqual(["ExternalSecret/token", "Password/token-initial", "PushSecret/token-initial"]);
+        expect(kindsUnder("away-token")).toEqual(["ExternalSecret/token"]);
     });
 
     it("cluster-written: home pushes its own Secret to every Vault (its own included) and does not pull; the others pull", () => {
@@ -891,6 +907,7 @@ describe("generated first values", () => {
                 namespace,
                 keys: ["password"],
                 mode: "vault-written" as const,
+                writers: "home" as const,
                 home: "north",
                 ...(passwordSymbols === undefined ? {} : { passwordSymbols }),
                 initialValue: { generate: { key: "password", ...(length === undefined ? {} : { length }) } },

@@ -15,6 +15,7 @@ import { parseOptions } from "../components/common/options";
 import {
     type MonitoringOptions,
     alertRules,
+    replicatorServiceMonitor,
     externalSecretsMonitoringValues,
     metricsPolicyDocument,
     monitoringOptions,
@@ -24,6 +25,7 @@ import {
 } from "../components/monitoring/monitoringSpecs";
 import { VaultMonitoring } from "../components/monitoring/vaultMonitoring";
 import { regionFields, regionOptions } from "../components/region/regionOptions";
+import { replicatorService } from "../components/replication/replicatorSpecs";
 import { vaultNetworkPolicies } from "../components/vault-server/networkPolicy";
 import { type VaultServerOptions, vaultServerOptions } from "../components/vault-server/serverOptions";
 import { serverConfig, serverSettings, vaultHelmValues } from "../components/vault-server/serverValues";
@@ -220,6 +222,10 @@ describe("alerts", () => {
             "VaultSnapshotFailed",
             "VaultTokenRenewalFailing",
             "VaultTokenRenewerStalled",
+            "VaultReplicatorUnavailable",
+            "VaultReplicatorLoggedOut",
+            "VaultReplicatorOffersFailing",
+            "VaultReplicatorRoundsFailing",
         ]);
         for (const rule of rules) {
             expect(rule.annotations.summary.length).toBeGreaterThan(10);
@@ -271,6 +277,31 @@ describe("alerts", () => {
         }
         // A snapshot Job that failed, not one whose first pod failed and whose retry succeeded.
         expect(exprs).not.toContain("kube_job_status_failed");
+    });
+
+    it("watch the replicator in ESO's namespace, by its Deployment's name and the metrics its process serves", () => {
+        const replicator = rules.filter((r) => r.alert.startsWith("VaultReplicator"));
+        expect(replicator[0].expr).toBe(
+            'kube_deployment_status_replicas_available{namespace="external-secrets", deployment="openova-replicator"} < 1',
+        );
+        const served = fs.readFileSync(path.join(__dirname, "..", "replicator", "main.ts"), "utf8");
+        for (const rule of replicator.slice(1)) {
+            const [metric] = rule.expr.match(/openova_replicator_\w+/) ?? [""];
+            expect(served).toContain(`"${metric}"`);
+            expect(rule.expr).toContain('{namespace="external-secrets"}');
+        }
+    });
+
+    it("scrape the replicator through a ServiceMonitor that selects its Service, which the Prometheus Operator's schema accepts", () => {
+        const monitor = replicatorServiceMonitor("external-secrets", { release: "prometheus" });
+        const service = replicatorService({ namespace: "external-secrets" });
+        expect(
+            Object.entries(monitor.spec.selector.matchLabels).every(
+                ([k, v]) => (service.metadata.labels as Record<string, string>)[k] === v,
+            ),
+        ).toBe(true);
+        expect(service.spec.ports.map((p) => p.name)).toContain(monitor.spec.endpoints[0].port);
+        expect(validateModelObjects([monitor])).toEqual([""]);
     });
 
     it("form a PrometheusRule that the Prometheus Operator's schema accepts", () => {

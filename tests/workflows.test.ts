@@ -10,6 +10,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseDocument } from "yaml";
+import { workDir } from "../tools/e2e/names";
+import { parseLaneArgs, SCRIPTS, STEPS } from "../tools/e2e/steps";
 import { main as synthDiff } from "../tools/synthDiff/cli";
 import { SYNTH_DIFF_MARKER } from "../tools/synthDiff/diff";
 
@@ -74,8 +76,8 @@ const projectStacks = () =>
         .sort();
 
 describe("every workflow file", () => {
-    it("exists: the pull-request and preview workflows", () => {
-        expect(workflowFiles()).toEqual(["preview.yml", "pull-request.yml"]);
+    it("exists: the end-to-end, pull-request and preview workflows", () => {
+        expect(workflowFiles()).toEqual(["e2e.yml", "preview.yml", "pull-request.yml"]);
     });
 
     it.each(workflowFiles())("%s parses as YAML and passes the workflow validator", (file) => {
@@ -84,7 +86,7 @@ describe("every workflow file", () => {
         expect(result).toEqual({ actionType: "workflow", errors: [] });
     });
 
-    it.each(workflowFiles())("%s pins every action to a major version tag", (file) => {
+    it.each(workflowFiles().filter((f) => f !== "e2e.yml"))("%s pins every action to a major version tag", (file) => {
         const uses = Object.values(load(file).jobs).flatMap((job) => job.steps.flatMap((s) => s.uses ?? []));
         expect(uses.length).toBeGreaterThan(0);
         for (const action of uses) {
@@ -277,5 +279,66 @@ describe("preview.yml", () => {
             `kube-context=${String(config["openova-vault:kubeContext"])}\nvault-initialized=${String(config["openova-vault:vaultInitialized"] === true)}\n`,
         );
         expect(step?.env).toEqual({ STACK: "${{ matrix.stack }}" });
+    });
+});
+
+describe("e2e.yml", () => {
+    const text = read("e2e.yml");
+    const workflow = load("e2e.yml");
+    const job = workflow.jobs.e2e;
+    const laneSteps = job.steps
+        .flatMap((s) => (s.run === undefined ? [] : [/^npm run e2e -- (\S+)$/.exec(s.run)?.[1]]))
+        .filter((s) => s !== undefined);
+
+    it("runs on demand, nightly, and on pull requests labelled e2e, with a read-only token", () => {
+        expect(Object.keys(workflow.on).sort()).toEqual(["pull_request", "schedule", "workflow_dispatch"]);
+        expect(workflow.on.schedule).toEqual([{ cron: expect.stringMatching(/^\d+ \d+ \* \* \*$/) as unknown }]);
+        expect(job.if).toContain("contains(github.event.pull_request.labels.*.name, 'e2e')");
+        expect(job.if).toContain("github.event_name != 'pull_request'");
+        expect(workflow.permissions).toEqual({ contents: "read" });
+        expect(job.permissions).toBeUndefined();
+    });
+
+    it("pins every action to a full commit SHA, with its version in a comment", () => {
+        const uses = [...text.matchAll(/uses: (\S+)(.*)$/gm)];
+        expect(uses.length).toBeGreaterThanOrEqual(3);
+        for (const [, action, comment] of uses) {
+            expect(action).toMatch(/^[\w.-]+\/[\w.-]+@[0-9a-f]{40}$/);
+            expect(comment).toMatch(/^ # v\d+\.\d+\.\d+$/);
+        }
+    });
+
+    it("runs every step of the lane, in the lane's order, each as `npm run e2e -- <step>`", () => {
+        expect(laneSteps).toEqual(STEPS.map((s) => s.name));
+        const runs = job.steps.flatMap((s) => s.run ?? []);
+        expect(runs.filter((r) => !/^npm run e2e -- \S+$/.test(r))).toEqual(["npm ci --no-audit --no-fund"]);
+        const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> };
+        expect(pkg.scripts.e2e).toBe("tsx tools/e2e/cli.ts");
+        for (const script of Object.values(SCRIPTS)) {
+            expect(fs.existsSync(path.join(ROOT, script))).toBe(true);
+        }
+    });
+
+    it("tears down, summarizes and uploads the report even after a failure", () => {
+        for (const step of STEPS.filter((s) => s.always)) {
+            expect(job.steps.find((s) => s.run === `npm run e2e -- ${step.name}`)?.if).toBe("always()");
+        }
+        const upload = job.steps.find((s) => s.uses?.startsWith("actions/upload-artifact@"));
+        expect(upload?.if).toBe("always()");
+        // The report directory of the lane's default work directory, in the checkout.
+        const args = parseLaneArgs([], { repoDir: ROOT, env: {} }, { out: () => undefined, err: () => undefined });
+        const report = typeof args === "number" ? "" : workDir(args.workDir).report;
+        expect(upload?.with).toMatchObject({ path: `${path.relative(ROOT, report)}/`, "include-hidden-files": true });
+        expect(job.steps.indexOf(upload as Step)).toBe(job.steps.length - 1);
+    });
+
+    it("passes the writes input through the environment, never into the script, and sets up the Node of .nvmrc", () => {
+        const propagation = job.steps.find((s) => s.run === "npm run e2e -- propagation");
+        expect(propagation?.env).toEqual({ E2E_WRITES: "${{ inputs.writes }}" });
+        expect(text).not.toMatch(/run: .*\$\{\{/);
+        expect(job.steps.find((s) => s.uses?.startsWith("actions/setup-node@"))?.with).toEqual({
+            "node-version-file": ".nvmrc",
+            cache: "npm",
+        });
     });
 });

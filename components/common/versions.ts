@@ -54,3 +54,13 @@ export const OFFSITE_CLI_IMAGES = {
     gcs: { repository: "gcr.io/google.com/cloudsdktool/google-cloud-cli", tag: "578.0.0-slim" },
     azureBlob: { repository: "mcr.microsoft.com/azure-cli", tag: "2.89.1" },
 } as const;
+
+/**
+ * The image the replicator runs in: the official Node.js image, whose Node.js runs the replicator's
+ * TypeScript files as they are (type stripping, on by default since Node.js 23.6 and 22.18). The same
+ * Node.js version as the project's own (`.nvmrc`, `.ci/run`); a test keeps them together.
+ */
+export const REPLICATOR_IMAGE = {
+    repository: "node",
+    tag: "24.22.3-alpine",
+} as const;

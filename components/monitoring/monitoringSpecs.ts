@@ -9,6 +9,7 @@
  */
 import { readOnlyPolicyDocument } from "../vault-config/policies";
 import { TLS_RELOADER_CONTAINER } from "../vault-server/tlsReload";
+import { REPLICATOR_NAME, REPLICATOR_POD_LABELS } from "../replication/replicatorSpecs";
 import { RENEWER_JOB_DEADLINE_SECONDS, RENEWER_NAME, RENEWER_STALE_SECONDS } from "../token-renewal/renewalSpecs";
 import { LONG_LIVED_TOKEN, metricsTokenGenerationOption, tokenMetadata } from "../token-renewal/tokenLifetime";
 import { z } from "zod";
@@ -51,12 +52,12 @@ export const monitoringOptions = options({
     }),
     serviceMonitor: option(z.boolean().default(false), {
         description:
-            "ServiceMonitors for Vault's active server (verifying its certificate) and for ESO. Needs the Prometheus Operator's CRDs.",
+            "ServiceMonitors for Vault's active server (verifying its certificate), for ESO and for the replicator. Needs the Prometheus Operator's CRDs.",
         example: "true",
     }),
     prometheusRules: option(z.boolean().default(false), {
         description:
-            "A PrometheusRule with the alerts: a Vault server sealed or down, no active server, failing audit devices, a certificate reloader not ready, a store not Ready, a PushSecret failing, an ExternalSecret not synced, a failed snapshot, token renewal failing or stalled.",
+            "A PrometheusRule with the alerts: a Vault server sealed or down, no active server, failing audit devices, a certificate reloader not ready, a store not Ready, a PushSecret failing, an ExternalSecret not synced, a failed snapshot, token renewal failing or stalled, the replicator down, logged out or failing.",
         allowed: "{values} (true needs the Prometheus Operator's CRDs)",
         example: "true",
     }),
@@ -191,7 +192,8 @@ export interface AlertRule {
  * - a failed Raft snapshot Job;
  * - with `snapshots`: no successful snapshot run (and so, with an off-site target, no off-site copy)
  *   for longer than the recovery point allows ({@link snapshotStaleAlert});
- * - the token renewer failing or stalled ({@link tokenRenewalAlerts}).
+ * - the token renewer failing or stalled ({@link tokenRenewalAlerts});
+ * - the replicator down, logged out or failing ({@link replicatorAlerts}).
  */
 export function alertRules(args: {
     readonly vaultNamespace: string;
@@ -285,6 +287,7 @@ export function alertRules(args: {
         ),
         ...(args.snapshots === undefined ? [] : [snapshotStaleAlert(ns, args.snapshots, rule)]),
         ...tokenRenewalAlerts(ns, rule),
+        ...replicatorAlerts(args.externalSecretsNamespace, rule),
     ];
 }
 
@@ -356,6 +359,66 @@ export const SNAPSHOT_AGE_METRIC = "openova_vault:snapshot_last_success_age_seco
  */
 export function snapshotRecordingRules(namespace: string): RecordingRule[] {
     return [{ record: SNAPSHOT_AGE_METRIC, expr: `time() - ${snapshotSucceeded(namespace)}` }];
+}
+
+/**
+ * The replicator's alerts (components/replication), over kube-state-metrics' Deployment metrics and the
+ * replicator's own (`replicator/main.ts`, scraped by {@link replicatorServiceMonitor}). None fires in a
+ * region without a replicator: there is no such Deployment or metric. While the replicator is down or
+ * failing, no write is lost: this region's writes stay in its Vault, and peers' writes wait in its inbox,
+ * until it runs again; but the regions' copies differ meanwhile.
+ */
+export function replicatorAlerts(namespace: string, rule: Parameters<typeof tokenRenewalAlerts>[1]): AlertRule[] {
+    const selector = `{namespace="${namespace}"}`;
+    const runbook = 'docs/operations.md, "The replicator"';
+    const logs = `\`kubectl -n {{ $labels.namespace }} logs deploy/${REPLICATOR_NAME} --tail=50\``;
+    return [
+        rule(
+            "VaultReplicatorUnavailable",
+            `kube_deployment_status_replicas_available{namespace="${namespace}", deployment="${REPLICATOR_NAME}"} < 1`,
+            "5m",
+            "critical",
+            "The secrets replicator is down",
+            `The replicator in {{ $labels.namespace }} has had no available pod for 5 minutes: writes made in this region do not reach the others, and the peers' writes wait in this Vault's inbox until it runs again. Check its pod and logs: ${logs} (${runbook}).`,
+        ),
+        rule(
+            "VaultReplicatorLoggedOut",
+            `openova_replicator_up${selector} == 0`,
+            "5m",
+            "critical",
+            "The secrets replicator cannot log in to its Vault",
+            `The replicator in {{ $labels.namespace }} has not logged in to its own Vault for 5 minutes (sealed, unreachable, or its Kubernetes auth role refused). Nothing replicates from or into this region until it does. ${logs} (${runbook}).`,
+        ),
+        rule(
+            "VaultReplicatorOffersFailing",
+            `sum by (namespace) (increase(openova_replicator_offers_failed_total${selector}[10m])) > 0`,
+            "15m",
+            "warning",
+            "The secrets replicator cannot reach a peer",
+            `For 15 minutes the replicator in {{ $labels.namespace }} has failed to offer writes to a peer region (unreachable, sealed, or its JWT role there refused): that peer's copies are going stale. Every write is kept and offered again; the log names the peer. ${logs} (${runbook}).`,
+        ),
+        rule(
+            "VaultReplicatorRoundsFailing",
+            `sum by (namespace) (increase(openova_replicator_rounds_failed_total${selector}[10m])) > 0`,
+            "15m",
+            "warning",
+            "The secrets replicator is failing to apply writes",
+            `For 15 minutes rounds of the replicator in {{ $labels.namespace }} have failed (its Vault refused or did not answer): replicated secrets may differ between regions. ${logs} (${runbook}).`,
+        ),
+    ];
+}
+
+/** The replicator's ServiceMonitor: its metrics port, in ESO's namespace, with the labels Prometheus selects. */
+export function replicatorServiceMonitor(namespace: string, labels: Readonly<Record<string, string>>) {
+    return {
+        apiVersion: `${PROMETHEUS_OPERATOR_API.group}/${PROMETHEUS_OPERATOR_API.version}`,
+        kind: "ServiceMonitor",
+        metadata: { name: REPLICATOR_NAME, namespace, labels: { ...labels } },
+        spec: {
+            selector: { matchLabels: { ...REPLICATOR_POD_LABELS } },
+            endpoints: [{ port: "metrics", path: "/metrics", interval: SCRAPE_INTERVAL }],
+        },
+    };
 }
 
 /** How long the renewer's latest run may stay unsuccessful before it alerts: three times a run's deadline, so a run in progress never does. */

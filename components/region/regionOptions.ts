@@ -10,7 +10,8 @@ import { isDnsLabel, isDnsSubdomain } from "../common/predicates";
 import { vaultHost } from "../common/topology";
 import { externalSecretsOptions } from "../eso/operatorValues";
 import { monitoringOptions } from "../monitoring/monitoringSpecs";
-import { replicatedSecretFields, replicatedSecretProblems } from "../replication/replicationSpecs";
+import { replicatedSecretFields, replicatedSecretProblems, writersOf } from "../replication/replicationSpecs";
+import { replicatorOptions } from "../replication/replicatorSpecs";
 import { raftSnapshotOptions } from "../snapshots/snapshotSpecs";
 import { MAX_TOKEN_GENERATION, tokenGeneration } from "../token-renewal/tokenLifetime";
 import { auditDevicesOption, kvMountOption } from "../vault-config/setupValues";
@@ -93,6 +94,12 @@ export const regionFields = {
         allowed: "an object",
         example: "{}",
     }),
+    replicator: option(replicatorOptions.prefault({}), {
+        description:
+            "The region's replicator, which carries the writes of the secrets every region writes (`writers: any`) between regions.",
+        allowed: "an object",
+        example: "{}",
+    }),
 };
 
 /** The rules that span a region's parts, each reported at the option it names. */
@@ -109,7 +116,9 @@ export function regionRules(
         readonly replicatedSecrets: readonly {
             readonly name: string;
             readonly namespace: string;
+            readonly remoteKey?: string;
             readonly mode: "vault-written" | "cluster-written";
+            readonly writers?: "any" | "home";
             readonly home?: string;
             readonly keys?: readonly string[];
         }[];
@@ -161,6 +170,13 @@ export function regionRules(
         replicatedSecretProblems(secret, region.regions, initialValueOf(i), (field, message) =>
             ruleIssue(ctx, ["replicatedSecrets", i, field], message),
         );
+        if (region.peerAuth === "token" && secret.mode === "vault-written" && writersOf(secret) === "any") {
+            ruleIssue(
+                ctx,
+                ["replicatedSecrets", i, "writers"],
+                `is any${secret.writers === undefined ? " (the default for a vault-written secret)" : ""}, which needs peerAuth: jwt: the replicators log in to their peers with their own service-account tokens. Set peerAuth: jwt, or writers: home`,
+            );
+        }
     });
 }
 

@@ -14,9 +14,12 @@ import {
     passwordGenerator,
     passwordGeneratorName,
     passwordRecipeId,
+    remoteKeyOf,
     remoteKeysPushed,
     replicationCanary,
+    writersOf,
 } from "../replication/replicationSpecs";
+import { Replicator } from "../replication/replicator";
 import { RaftSnapshots } from "../snapshots/raftSnapshots";
 import { snapshotStorageClass } from "../snapshots/snapshotSpecs";
 import { METRICS_TOKEN_NAME, peerTokenName } from "../token-renewal/renewalSpecs";
@@ -114,6 +117,8 @@ export class VaultRegion extends pulumi.ComponentResource {
     public readonly issuedPeerAccess: pulumi.Output<IssuedPeerAccess>;
     /** The peers this region pushes to (those whose stacks have granted it access). */
     public readonly connectedPeers: string[];
+    /** The replicator, when a secret has every region as a writer and this region's Vault is configured. */
+    public readonly replicator?: Replicator;
 
     constructor(name: string, args: VaultRegionArgs, opts?: pulumi.ComponentResourceOptions) {
         // Every option is checked before anything is registered: nothing half-created.
@@ -191,6 +196,14 @@ export class VaultRegion extends pulumi.ComponentResource {
         const peerStores = peerEndpoints.map((endpoint) => this.peerStore(name, options, endpoint, afterOperator));
         this.connectedPeers = peerEndpoints.map((endpoint) => endpoint.peer);
         const grants = this.grantNamespaces(name, options, afterOperator);
+        this.replicator =
+            this.setup && vaultAdmin && anyWriterKeys(options).length > 0
+                ? this.startReplicator(name, options, vaultAdmin, this.setup, peerEndpoints, vaultCaCert ?? "", [
+                      ...afterOperator,
+                      this.setup,
+                      ...[...grants.values()].flat(),
+                  ])
+                : undefined;
         this.replicate(
             name,
             options,
@@ -271,7 +284,7 @@ export class VaultRegion extends pulumi.ComponentResource {
                     remoteKeys: remoteKeysPushed(secrets, peer, options.region, options.regions),
                     // Own keys only: a peer named like an Object.prototype member ("constructor") has no generation set.
                     ...(auth
-                        ? { auth }
+                        ? { auth, replicatorKeys: anyWriterKeys(options) }
                         : { generation: Object.hasOwn(options.peerTokenGenerations, peer) ? options.peerTokenGenerations[peer] : 1 }),
                 },
                 // After the servers, as all of Vault's configuration (the mount's output alone orders only the policy).
@@ -280,6 +293,57 @@ export class VaultRegion extends pulumi.ComponentResource {
         return options.peerAuth === "token"
             ? this.peers.map((peer) => grant(peer))
             : identities.map(({ peer, identity }) => grant(peer, { kind: "jwt", identity, audience: this.vaultAddress }));
+    }
+
+    /**
+     * The replicator, for the secrets every region writes: it reaches every peer that has granted this
+     * region JWT access (the others once they have), and refreshes the ExternalSecrets of each secret here.
+     */
+    private startReplicator(
+        name: string,
+        options: ResolvedRegionOptions,
+        provider: vault.Provider,
+        setup: VaultSetup,
+        endpoints: readonly PeerEndpoint[],
+        vaultCaCert: pulumi.Input<string>,
+        dependsOn: pulumi.Resource[],
+    ): Replicator {
+        const monitoring = options.monitoring;
+        return new Replicator(
+            `${name}-replicator`,
+            {
+                provider,
+                region: options.region,
+                namespace: options.externalSecrets.namespace,
+                vaultNamespace: options.vault.namespace,
+                kvMount: setup.kvMount,
+                authPath: setup.authPath,
+                vaultAddress: inClusterVaultAddress(options.vault.namespace, vaultScheme(this.vault.settings.tls)),
+                vaultCaCert,
+                peers: endpoints.flatMap((endpoint) =>
+                    endpoint.jwt === undefined
+                        ? []
+                        : [
+                              {
+                                  region: endpoint.peer,
+                                  address: endpoint.address,
+                                  caCert: endpoint.caCert,
+                                  jwtMount: endpoint.jwt.path,
+                                  audience: endpoint.jwt.audience,
+                              },
+                          ],
+                ),
+                peerRegions: this.peers,
+                secrets: options.replicatedSecrets
+                    .filter((secret) => writersOf(secret) === "any")
+                    .map((secret) => ({ key: remoteKeyOf(secret), externalSecrets: [{ namespace: secret.namespace, name: secret.name }] })),
+                options: options.replicator,
+                ...(monitoring.serviceMonitor
+                    ? { metricsNamespace: monitoring.prometheusNamespace, serviceMonitorLabels: monitoring.labels }
+                    : {}),
+            },
+            { parent: this, dependsOn },
+        );
     }
 
     /** What the peers read from this stack: tokens are secrets; JWT access is only where to log in. */
@@ -464,6 +528,11 @@ export class VaultRegion extends pulumi.ComponentResource {
             );
         }
     }
+}
+
+/** The paths of the secrets every region writes (`writers: any`), which the replicators carry. */
+function anyWriterKeys(options: ResolvedRegionOptions): string[] {
+    return options.replicatedSecrets.filter((secret) => writersOf(secret) === "any").map(remoteKeyOf);
 }
 
 /**

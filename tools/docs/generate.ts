@@ -14,6 +14,14 @@ import { parseCommandLine } from "../../bootstrap/command";
 import type { OptionRow } from "../../components/common/options";
 import { METRICS_POLICY, metricsPolicyDocument } from "../../components/monitoring/monitoringSpecs";
 import { SNAPSHOT_POLICY, snapshotPolicyDocument } from "../../components/snapshots/snapshotSpecs";
+import {
+    REPLICATOR_NAME,
+    REPLICATOR_POLICY,
+    REPLICATOR_ROLE,
+    peerReplicatePolicyDocument,
+    peerReplicatePolicyName,
+    replicatorPolicyDocument,
+} from "../../components/replication/replicatorSpecs";
 import { RENEWER_NAME, RENEWER_POLICY, RENEWER_ROLE, renewerPolicyDocument } from "../../components/token-renewal/renewalSpecs";
 import { type PolicyDocument, namespaceTemplate, policyDocument, policyName } from "../../components/vault-config/policies";
 import { NAMESPACE_SERVICE_ACCOUNTS, namespaceRole } from "../../components/vault-config/setupValues";
@@ -123,8 +131,9 @@ const code = (names: readonly string[]) => names.map((name) => `\`${name}\``).jo
 /**
  * One row per path stanza of every policy this project writes, from the same builders the components
  * call: the namespace template shown as `<namespace>`, a peer's secrets as `<each secret it pushes>`.
+ * With `summary`, one row per policy.
  */
-function policyRows(): string[] {
+function policyRows(summary = false): string[] {
     const accessor = "<accessor>";
     const policies: [name: string, document: string, who: string][] = [
         [
@@ -145,15 +154,34 @@ function policyRows(): string[] {
         [SNAPSHOT_POLICY, snapshotPolicyDocument(), "the snapshot CronJob (role `raft-snapshot`, service account `vault-snapshot`)"],
         [METRICS_POLICY, metricsPolicyDocument(), "Prometheus, with the metrics token (only with `monitoring.serviceMonitor` and authenticated metrics)"],
         [
+            REPLICATOR_POLICY,
+            replicatorPolicyDocument("secret", ["<each secret every region writes>"], ["<peer>"]),
+            `the region's replicator (role \`${REPLICATOR_ROLE}\`, service account \`${REPLICATOR_NAME}\`), only for secrets with \`writers: any\`: it applies writes with check-and-set, soft-deletes versions to apply a deletion, keeps its stamps, and reads what peers offered it`,
+        ],
+        [
+            peerReplicatePolicyName("<peer>"),
+            peerReplicatePolicyDocument("secret", ["<each secret every region writes>"], "<peer>"),
+            `a peer region's replicator (its JWT role \`${REPLICATOR_ROLE}\`): it offers its writes into its own inbox here and rings its doorbell; it cannot write a secret itself`,
+        ],
+        [
             RENEWER_POLICY,
             renewerPolicyDocument(),
             `the token renewer CronJob (role \`${RENEWER_ROLE}\`, service account \`${RENEWER_NAME}\`), only in a region that issues long-lived tokens: it renews them by accessor and never sees them`,
         ],
     ];
+    const at = (path: string) => `\`${path.replace(namespaceTemplate(accessor), "<namespace>")}\``;
+    const only = (rule: PolicyDocument["path"][string]) =>
+        rule.allowed_parameters === undefined ? "" : `; only ${code(Object.keys(rule.allowed_parameters))} in the body`;
+    if (summary) {
+        // One row per policy: each path with its capabilities.
+        return policies.map(([name, document, who]) => {
+            const paths = Object.entries((JSON.parse(document) as PolicyDocument).path);
+            return `| \`${name}\` | ${paths.map(([path, rule]) => `${at(path)}: ${rule.capabilities.join(", ")}${only(rule)}`).join("<br>")} | ${who} |`;
+        });
+    }
     return policies.flatMap(([name, document, who]) =>
-        Object.entries((JSON.parse(document) as PolicyDocument).path).map(([at, rule]) => {
-            const only = rule.allowed_parameters === undefined ? "" : `; only ${code(Object.keys(rule.allowed_parameters))} in the body`;
-            return `| \`${name}\` | \`${at.replace(namespaceTemplate(accessor), "<namespace>")}\` | ${rule.capabilities.join(", ")}${only} | ${who} |`;
+        Object.entries((JSON.parse(document) as PolicyDocument).path).map(([path, rule]) => {
+            return `| \`${name}\` | ${at(path)} | ${rule.capabilities.join(", ")}${only(rule)} | ${who} |`;
         }),
     );
 }
@@ -183,6 +211,8 @@ function configErrorExamples(...vaultChanges: Record<string, unknown>[]): string
 export const SECTIONS: Readonly<Record<string, () => string>> = {
     /** Every Vault policy this project writes: each path, its capabilities and body limits, and who holds it. */
     "policy-table": () => ["| Policy | Path | Capabilities | Who |", "|---|---|---|---|", ...policyRows()].join("\n"),
+    /** The same policies, one row each (the README's). */
+    "policy-summary": () => ["| Policy | Paths: capabilities | Who |", "|---|---|---|", ...policyRows(true)].join("\n"),
     /** A wrong value and a misspelt key in a stack's config, as the program refuses them. */
     "config-errors": () => configErrorExamples({ replicas: 4 }, { replica: 3 }),
     /** Per auto-unseal type: its parameters, its Secret's keys, its workload identity (the seal's own rules). */
@@ -211,14 +241,16 @@ export function withSections(text: string): string {
     });
 }
 
-/** The docs with generated sections. */
+/** The README and the docs with generated sections. */
 function docsWithSections(): string[] {
     const dir = path.join(ROOT, "docs");
-    return fs
-        .readdirSync(dir)
-        .filter((file) => file.endsWith(".md") && file !== "configuration.md")
-        .map((file) => path.join(dir, file))
-        .filter((file) => fs.readFileSync(file, "utf8").includes("<!-- generated: "));
+    return [
+        path.join(ROOT, "README.md"),
+        ...fs
+            .readdirSync(dir)
+            .filter((file) => file.endsWith(".md") && file !== "configuration.md")
+            .map((file) => path.join(dir, file)),
+    ].filter((file) => fs.readFileSync(file, "utf8").includes("<!-- generated: "));
 }
 
 /** Every generated file and what it should hold. */
