@@ -80,6 +80,8 @@ export = async () => {
         [EXTERNAL_SECRETS_NAMESPACE_OUTPUT]: region.externalSecretsNamespace,
         /** Whether this run configured the region's Vault (openova-vault:vaultInitialized); the bootstrap reads it. */
         vaultConfigured: vaultAdmin !== undefined,
+        /** Where each snapshot is copied off the cluster (the store and the URI prefix of the copies), if anywhere. */
+        snapshotOffsite: region.snapshots.offsite,
         /** Peers this region's ESO pushes to (their stores exist). */
         connectedPeers: region.connectedPeers,
         /** Per peer: this Vault's address and CA, and the JWT mount it logs in to, or the token issued for that peer (a secret). */

@@ -53,6 +53,9 @@ export interface BootstrapOptions {
     readonly pollMs: number;
 }
 
+/** How long to wait for pods and servers, and how often to look; the bootstrap's and the restore's. */
+export type Waiting = Pick<BootstrapOptions, "podTimeoutMs" | "pollMs">;
+
 export const BOOTSTRAP_DEFAULTS = { keyShares: 5, keyThreshold: 3, podTimeoutMs: 10 * 60_000, pollMs: 5_000 } as const;
 
 /** A problem the operator must act on: one line each, no stack trace. */
@@ -542,13 +545,13 @@ async function bringUp(
  * operator's, vault-0 first: a follower joins it (retry_join) only once it is unsealed, reports
  * initialized only then, and finishes unsealing after its last key (in the background).
  */
-async function unsealWithKeys(
+export async function unsealWithKeys(
     ports: Ports,
-    options: BootstrapOptions,
+    options: Waiting,
     region: string,
     pods: readonly string[],
     fromInit: readonly Sensitive[] | undefined,
-    report: BootstrapReport,
+    report: Pick<BootstrapReport, "unsealed">,
 ): Promise<void> {
     const { progress, vault } = ports;
     let keys = fromInit;
@@ -596,14 +599,14 @@ async function unsealWithKeys(
  * follower once it has joined Raft. One that stays sealed cannot reach its KMS or is refused by it.
  * @param sawSealed whether a server was already seen sealed (before init, say)
  */
-async function waitForAutoUnseal(
+export async function waitForAutoUnseal(
     ports: Ports,
-    options: BootstrapOptions,
+    options: Waiting,
     config: RegionConfig,
     seal: ResolvedVaultSealOptions,
     pods: readonly string[],
     sawSealed: boolean,
-    report: BootstrapReport,
+    report: Pick<BootstrapReport, "autoUnsealed">,
 ): Promise<void> {
     const { progress, vault, clock } = ports;
     const region = config.region;
@@ -702,7 +705,7 @@ async function deployServer(ports: Ports, config: RegionConfig): Promise<RegionC
     return current;
 }
 
-async function waitForPods(ports: Ports, options: BootstrapOptions, region: string, pods: readonly string[]): Promise<void> {
+export async function waitForPods(ports: Ports, options: Waiting, region: string, pods: readonly string[]): Promise<void> {
     const { cluster, clock, progress } = ports;
     progress.step(region, "pods", "running", `waiting for ${pods.join(", ")}`);
     await poll(clock, { timeoutMs: options.podTimeoutMs, pollMs: options.pollMs }, async (last) => {
@@ -727,9 +730,9 @@ async function waitForPods(ports: Ports, options: BootstrapOptions, region: stri
  * Polls a server's seal status until `done` holds (or the pod timeout passes). @returns the last status
  * @throws BootstrapError when it never does and the server stays sealed
  */
-async function waitForStatus(
+export async function waitForStatus(
     ports: Ports,
-    options: BootstrapOptions,
+    options: Waiting,
     region: string,
     pod: string,
     done: (status: SealStatus) => boolean,

@@ -1,7 +1,8 @@
 /**
  * The bootstrap's adapter to Vault's HTTP API (https://developer.hashicorp.com/vault/api-docs):
- * `sys/seal-status`, `sys/init`, `sys/unseal`, `auth/token/lookup-self`, `auth/token/revoke-self`
- * and a KV v2 write (the `--verify` canary), on one server at a time. Where a server is reached (a port-forward to the
+ * `sys/seal-status`, `sys/init`, `sys/unseal`, `auth/token/lookup-self`, `auth/token/revoke-self`,
+ * a KV v2 write (the `--verify` canary), and for the restore `sys/storage/raft/snapshot(-force)` and
+ * `sys/storage/raft/configuration`, on one server at a time. Where a server is reached (a port-forward to the
  * pod, say) is the `endpoint` function's business.
  *
  * With TLS on for a region, every call is HTTPS (node:https): the server's certificate must chain to
@@ -16,7 +17,7 @@
 import * as http from "node:http";
 import * as https from "node:https";
 import { type Engine, engineFacts } from "../components/common/engine";
-import type { InitRequest, InitResult, SealStatus, VaultApi } from "./ports";
+import type { InitRequest, InitResult, RaftServer, SealStatus, VaultApi } from "./ports";
 import { Sensitive } from "./sensitive";
 
 /**
@@ -56,6 +57,8 @@ interface Call {
     readonly method: "GET" | "PUT" | "POST";
     readonly path: string;
     readonly body?: unknown;
+    /** A binary body instead (a snapshot), sent as it is. */
+    readonly raw?: Uint8Array;
     readonly token?: Sensitive;
     /** Longer than the default for a call that may wait on the server (a follower's last unseal key joins Raft first). */
     readonly timeoutMs?: number;
@@ -113,9 +116,9 @@ export class VaultHttpApi implements VaultApi {
             url.protocol = "https:";
         }
         const headers: Record<string, string> = { accept: "application/json" };
-        const payload = call.body === undefined ? undefined : JSON.stringify(call.body);
+        const payload = call.raw !== undefined ? Buffer.from(call.raw) : call.body === undefined ? undefined : JSON.stringify(call.body);
         if (payload !== undefined) {
-            headers["content-type"] = "application/json";
+            headers["content-type"] = call.raw !== undefined ? "application/octet-stream" : "application/json";
             headers["content-length"] = String(Buffer.byteLength(payload));
         }
         if (call.token !== undefined) {
@@ -219,6 +222,33 @@ export class VaultHttpApi implements VaultApi {
     async kvPut(region: string, token: Sensitive, mount: string, path: string, data: Readonly<Record<string, string>>): Promise<void> {
         await this.call(region, this.tokenPodOf(region), { method: "POST", path: `/v1/${mount}/data/${path}`, token, body: { data } });
     }
+
+    async restoreSnapshot(region: string, pod: string, token: Sensitive, snapshot: Uint8Array, force: boolean): Promise<void> {
+        // Vault API, "Restore Raft using a snapshot" and "Force restore Raft using a snapshot" (sys/storage/raft);
+        // OpenBao serves the same paths (openbao v2.6.2 vault/logical_system_raft.go).
+        await this.call(region, pod, {
+            method: "POST",
+            path: force ? "/v1/sys/storage/raft/snapshot-force" : "/v1/sys/storage/raft/snapshot",
+            token,
+            raw: snapshot,
+            timeoutMs: 20 * this.timeoutMs,
+        });
+    }
+
+    async raftServers(region: string, token: Sensitive): Promise<RaftServer[]> {
+        const { body } = await this.call(region, this.tokenPodOf(region), {
+            method: "GET",
+            path: "/v1/sys/storage/raft/configuration",
+            token,
+        });
+        const servers = ((body.data as { config?: { servers?: unknown } } | undefined)?.config?.servers ?? []) as Record<string, unknown>[];
+        return servers.map((server) => ({
+            nodeId: typeof server.node_id === "string" ? server.node_id : "",
+            address: typeof server.address === "string" ? server.address : "",
+            leader: server.leader === true,
+            voter: server.voter === true,
+        }));
+    }
 }
 
 /** One request over HTTP, or HTTPS verified with `tls` (never without verification). @throws on no answer within the time */
@@ -227,7 +257,7 @@ function send(
     request: {
         readonly method: string;
         readonly headers: Readonly<Record<string, string>>;
-        readonly payload?: string;
+        readonly payload?: string | Buffer;
         readonly timeoutMs: number;
         readonly tls?: { readonly ca: string; readonly servername: string };
     },

@@ -20,6 +20,8 @@ import {
     metricsPolicyDocument,
     monitoringOptions,
     prometheusRule,
+    SNAPSHOT_AGE_METRIC,
+    snapshotStaleSeconds,
 } from "../components/monitoring/monitoringSpecs";
 import { VaultMonitoring } from "../components/monitoring/vaultMonitoring";
 import { regionFields, regionOptions } from "../components/region/regionOptions";
@@ -314,6 +316,44 @@ describe("alerts", () => {
         const [ok, bad] = validateModelObjects([rule, broken]);
         expect(ok).toBe("");
         expect(bad).toMatch(/expr/);
+    });
+});
+
+describe("snapshot alerts and the off-site copy's age", () => {
+    const base = { vaultNamespace: "vault", externalSecretsNamespace: "external-secrets", releaseName: "vault" };
+    const offsite = "s3://acme-vault-snapshots-eu/vault-snapshots/region1/";
+    const stale = (snapshots?: { schedule: string; offsite?: string }) =>
+        alertRules({ ...base, ...(snapshots ? { snapshots } : {}) }).find((r) => r.alert === "VaultSnapshotStale");
+
+    it("fires when no snapshot run has succeeded for two intervals of the schedule and a run's deadline", () => {
+        expect(snapshotStaleSeconds("0 * * * *")).toBe(2 * 3600 + 900);
+        expect(snapshotStaleSeconds("0 3 * * 0")).toBe(2 * 7 * 86_400 + 900);
+        const rule = stale({ schedule: "0 * * * *", offsite });
+        expect(rule?.expr).toBe(
+            '(time() - max by (namespace, cronjob) (kube_cronjob_status_last_successful_time{namespace="vault", cronjob="vault-snapshot"}) > 8100) or ((time() - max by (namespace, cronjob) (kube_cronjob_created{namespace="vault", cronjob="vault-snapshot"}) > 8100) unless max by (namespace, cronjob) (kube_cronjob_status_last_successful_time{namespace="vault", cronjob="vault-snapshot"}))',
+        );
+        expect(promqlErrors(rule?.expr ?? "")).toBe(0);
+        expect(rule?.labels.severity).toBe("critical");
+        expect(rule?.annotations.summary).toBe("No recent off-site Vault snapshot");
+        expect(rule?.annotations.description).toContain(offsite);
+        expect(stale({ schedule: "0 * * * *" })?.annotations.summary).toBe("No recent Vault snapshot");
+        // A region that takes no snapshots has no such alert.
+        expect(stale()).toBeUndefined();
+    });
+
+    it("record the age of the newest successful run (the newest off-site copy) as a metric, in a PrometheusRule the operator's schema accepts", () => {
+        const rule = prometheusRule({ ...base, labels: { release: "prometheus" }, snapshots: { schedule: "0 * * * *", offsite } });
+        const recording = rule.spec.groups.find((g) => g.name === "openova-vault-snapshots")?.rules;
+        expect(recording).toEqual([
+            {
+                record: SNAPSHOT_AGE_METRIC,
+                expr: 'time() - max by (namespace, cronjob) (kube_cronjob_status_last_successful_time{namespace="vault", cronjob="vault-snapshot"})',
+            },
+        ]);
+        expect(promqlErrors(recording?.[0].expr ?? "")).toBe(0);
+        const [ok] = validateModelObjects([rule]);
+        expect(ok).toBe("");
+        expect(prometheusRule({ ...base, labels: {} }).spec.groups.map((g) => g.name)).toEqual(["openova-vault"]);
     });
 });
 

@@ -125,6 +125,12 @@ describe("the openbao/openbao chart's values", () => {
 });
 
 describe("OpenBao's server configuration", () => {
+    it("takes the client's address from PROXY protocol behind HAProxy, as Vault's does (openbao v2.6.2 helper/configutil/listener.go)", () => {
+        const config = hclOf(serverConfig(settingsFor({ ingressClassName: "haproxy", proxyProtocolRanges: ["10.244.0.0/16"] })));
+        const tcp = (config.listener as { tcp: Record<string, unknown>[] }[])[0].tcp[0];
+        expect(tcp).toMatchObject({ proxy_protocol_behavior: "allow_authorized", proxy_protocol_authorized_addrs: ["10.244.0.0/16"] });
+    });
+
     it("is read by HCL v1 as OpenBao reads it: Raft under /openbao/data, joins to openbao-<i>, the audit devices, no mlock", () => {
         const config = hclOf(serverConfig(settingsFor()));
         expect(config.disable_mlock).toBeUndefined();
@@ -201,7 +207,9 @@ describe("the network policy, stores and alerts with OpenBao", () => {
             externalSecretsNamespace: "eso",
             releaseName: "openbao",
             engine: ENGINE_FACTS.openbao,
+            snapshots: { schedule: "0 * * * *", offsite: "s3://acme-openbao-snapshots/vault-snapshots/region1/" },
         });
+        expect(alerts.find((rule) => rule.alert === "VaultSnapshotStale")?.annotations.summary).toBe("No recent off-site OpenBao snapshot");
         const sealed = alerts.find((rule) => rule.alert === "VaultServerSealedOrDown");
         expect(sealed?.expr).toBe('kube_pod_container_status_ready{namespace="vault", pod=~"openbao-[0-9]+", container="openbao"} == 0');
         expect(alerts.find((rule) => rule.alert === "VaultNoActiveServer")?.annotations.description).toContain(
@@ -308,6 +316,53 @@ esac
         ]);
         expect(r.stdout).toContain("token-renewer: peer-region2: renewed, valid for 30d 0h");
         expect(r.stdout + r.stderr).not.toContain(TOKEN);
+    });
+
+    it("snapshot with an off-site copy: hands this run's file to the copy", () => {
+        const dir = path.join(root, "snapshots-offsite");
+        fs.mkdirSync(dir);
+        const handoffFile = path.join(root, "handoff-name");
+        const script = snapshotScript({
+            authPath: "kubernetes",
+            tokenFile: path.join(root, "jwt"),
+            dir,
+            retain: 2,
+            engine: ENGINE_FACTS.openbao,
+            handoffFile,
+        });
+        const r = run(script, "snapshot-offsite");
+        expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
+        const [saved] = fs.readdirSync(dir).filter((f) => f.endsWith(".snap"));
+        expect(fs.readFileSync(handoffFile, "utf8")).toBe(`${saved}\n`);
+    });
+
+    it("the snapshot job with an off-site copy: OpenBao's CLI in the init container, the copy after it without its token", () => {
+        const job = snapshotCronJob({
+            namespace: "vault",
+            imageTag: "2.6.2",
+            vaultAddress: "https://openbao-active.vault.svc:8200",
+            caSecret: { name: "tls", key: "ca.crt" },
+            schedule: "0 * * * *",
+            retain: 2,
+            claimName: "c",
+            authPath: "kubernetes",
+            engine: "openbao",
+            offsite: {
+                target: "s3",
+                prefix: "vault-snapshots/region1/",
+                destinations: [{ bucket: "acme-openbao-snapshots" }],
+                bucketRegion: "eu-west-1",
+            },
+        });
+        const pod = job.spec.jobTemplate.spec.template.spec;
+        const [snapshot] = pod.initContainers ?? [];
+        expect(snapshot.image).toBe("quay.io/openbao/openbao:2.6.2");
+        expect(snapshot.env.map((variable) => variable.name)).toEqual(["BAO_ADDR", "BAO_CACERT", "HOME"]);
+        expect(snapshot.command[2]).toContain("bao operator raft snapshot save");
+        expect(snapshot.command[2]).not.toMatch(/\bvault (write|operator|token)\b/);
+        const [copy] = pod.containers;
+        expect(copy.name).toBe("offsite-copy");
+        expect(copy.volumeMounts.map((mount) => mount.name)).not.toContain("vault-token");
     });
 
     it("run in OpenBao's image, with BAO_* variables", () => {

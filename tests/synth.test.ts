@@ -192,10 +192,10 @@ describe("synth of the region stacks", () => {
         expect(run.code).toBe(0);
         // region1, the home of db-credentials, also has its generator and the PushSecret of its first value.
         // JWT peer auth (the default): each region mounts a JWT backend for its peer instead of issuing it a
-        // token, and publishes its cluster's token issuer (the tenth output). db-credentials is written by
+        // token, and publishes its cluster's token issuer (the tenth output), and the snapshots' off-site target (the eleventh). db-credentials is written by
         // any region, so each region runs a replicator.
-        expect(run.stdout).toContain("stack region1: 63 resources, 0 warning(s), 10 outputs");
-        expect(run.stdout).toContain("stack region2: 60 resources, 0 warning(s), 10 outputs");
+        expect(run.stdout).toContain("stack region1: 64 resources, 0 warning(s), 11 outputs");
+        expect(run.stdout).toContain("stack region2: 61 resources, 0 warning(s), 11 outputs");
         expect(run.stdout).toMatch(/1 {2}openova:vault:Replicator/);
         expect(run.stdout).toMatch(/2 {2}kubernetes:helm\.sh\/v4:Chart/);
         expect(Object.keys(filesUnder(out)).sort()).toEqual(
@@ -252,6 +252,8 @@ describe("synth of the region stacks", () => {
             peers: ["region1"],
             regionName: "region2",
             serviceAccountIssuer: { issuer: "https://oidc.region2.example.com", publicKeys: [], discoveryCaCert: "" },
+            // Where its snapshots are copied off the cluster: an S3 bucket, with the job's IRSA role.
+            snapshotOffsite: { target: "s3", location: "s3://example-vault-snapshots-region2/vault-snapshots/region2/" },
             vaultAddress: "https://vault.region2.example.com",
             vaultCaCert: exampleCa,
             vaultConfigured: true,
@@ -691,9 +693,16 @@ describe("synth of the region stacks", () => {
                         { name: "vault-ca", secret: { secretName: "vault-server-tls", items: [{ key: "ca.crt", path: "ca.crt" }] } },
                     ]),
                 );
-                expect((pod.containers as { env: { name: string; value: string }[] }[])[0].env).toEqual(
+                // The snapshot first (an init container), then its copy to the region's S3 bucket and the peer's.
+                const snapshot = (pod.initContainers as { name: string; env: { name: string; value: string }[] }[])[0];
+                expect(snapshot.name).toBe("snapshot");
+                expect(snapshot.env).toEqual(
                     expect.arrayContaining([{ name: "VAULT_ADDR", value: "https://vault-active.vault.svc:8200" }]),
                 );
+                const copy = (pod.containers as { name: string; image: string; command: string[] }[])[0];
+                expect(copy.name).toBe("offsite-copy");
+                expect(copy.image).toMatch(/^amazon\/aws-cli:/);
+                expect(copy.command[2]).toContain(`own_bucket='example-vault-snapshots-${region}'`);
                 // Its own Vault role, with a policy that only reads snapshots.
                 const policy = resources.find((r) => r.type === "vault:index/policy:Policy" && r.inputs.name === "raft-snapshot")?.inputs
                     .policy;
@@ -719,6 +728,7 @@ describe("synth of the region stacks", () => {
                 .sort(),
         ).toEqual([
             "Certificate/vault-server-tls",
+            "CiliumClusterwideNetworkPolicy/openova-vault-vault-source-ranges",
             "CiliumNetworkPolicy/vault-server-from-ingress",
             "ClusterSecretStore/vault-local",
             "ClusterSecretStore/vault-local-push",
@@ -794,13 +804,15 @@ describe("synth of regions with token peer auth", () => {
         run = await synth("--project", dir, "--out", out);
     });
 
-    it("synthesizes both without warnings", () => {
+    it("synthesizes both, warning only that each API is open to all and each region's backups stay in its cluster", () => {
         expect(run.code).toBe(0);
         // No replicated secret here; each region has its peer's token, that peer's token in a Secret, and
         // the renewer (its component, policy, role, service account, accessor list and CronJob); region1
         // also its PrometheusRule, the metrics policy, token and Secret.
-        expect(run.stdout).toContain("stack region1: 52 resources, 0 warning(s), 9 outputs");
-        expect(run.stdout).toContain("stack region2: 48 resources, 0 warning(s), 9 outputs");
+        expect(run.stdout).toContain("stack region1: 52 resources, 2 warning(s), 9 outputs");
+        expect(run.stdout).toContain("stack region2: 48 resources, 2 warning(s), 9 outputs");
+        expect(run.stdout.match(/warning: openova-vault:vault\.allowedSourceRanges is not set/g)).toHaveLength(2);
+        expect(run.stdout.match(/warning: openova-vault:vault\.snapshots\.offsite\.target is not set/g)).toHaveLength(2);
     });
 
     it.each([
@@ -1019,7 +1031,7 @@ describe("synth of regions with the hardening options switched", () => {
         run = await synth("--project", project, "--out", out);
     });
 
-    it("synthesizes both, warning about region2's plaintext only", () => {
+    it("synthesizes both, warning about region2's plaintext, region1's missing backups and both open APIs", () => {
         expect(run.code).toBe(0);
         // Against the defaults: region1 loses the Certificate, the file audit device and the five
         // snapshot resources; region2 the Certificate and the CiliumNetworkPolicy. With monitoring,
@@ -1028,8 +1040,9 @@ describe("synth of regions with the hardening options switched", () => {
         // policy, role, service account, accessor list and CronJob). Both run a replicator and grant the peer's
         // replicator a role (fourteen resources, and the replicator's ServiceMonitor), and region1 pushes
         // db-credentials to no peer (one fewer).
-        expect(run.stdout).toContain("stack region1: 67 resources, 0 warning(s), 10 outputs");
-        expect(run.stdout).toContain("stack region2: 60 resources, 1 warning(s), 10 outputs");
+        expect(run.stdout).toContain("stack region1: 67 resources, 2 warning(s), 10 outputs");
+        expect(run.stdout).toContain("stack region2: 60 resources, 3 warning(s), 10 outputs");
+        expect(run.stdout).toContain("warning: openova-vault:vault.snapshots.enabled is false: the Vault of region1 has no backups at all");
         expect(run.stdout).toContain(
             "  warning: TLS is off for the Vault of region2 (vault.tls.source is none): tokens and secrets cross the network in plaintext. Use TLS in any environment that holds real secrets.",
         );
@@ -1833,7 +1846,7 @@ describe("npm run synth", () => {
         const { stdout } = await promisify(execFile)("npm", ["run", "--silent", "synth", "--", "--out", out, "--stack", "region1"], {
             cwd: projectDir,
         });
-        expect(stdout).toContain("stack region1: 63 resources");
+        expect(stdout).toContain("stack region1: 64 resources");
         expect(fs.readdirSync(path.join(out, "region1")).sort()).toEqual(["manifests.yaml", "outputs.json", "resources.json"]);
     });
 });

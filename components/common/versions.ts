@@ -67,6 +67,21 @@ export const EXTERNAL_SECRETS_IMAGE = {
 } as const;
 
 /**
+ * The cloud CLIs the snapshot job copies each snapshot off the cluster with (vault.snapshots.offsite),
+ * one per object store. Each authenticates through the pod's workload identity: the AWS CLI v2 reads
+ * IRSA's web-identity token (AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE) or EKS Pod Identity's
+ * container credentials from its environment; gcloud reads GKE's metadata server; the Azure CLI logs
+ * in with the federated token AKS Workload Identity injects (`az login --federated-token`). These
+ * tags are pinned here and were seen pinned in public projects; they have not been pulled or run
+ * by this project's tests, which run the copy script against fake CLIs.
+ */
+export const OFFSITE_CLI_IMAGES = {
+    s3: { repository: "amazon/aws-cli", tag: "2.34.48" },
+    gcs: { repository: "gcr.io/google.com/cloudsdktool/google-cloud-cli", tag: "578.0.0-slim" },
+    azureBlob: { repository: "mcr.microsoft.com/azure-cli", tag: "2.89.1" },
+} as const;
+
+/**
  * The image the replicator runs in: the official Node.js image, whose Node.js runs the replicator's
  * TypeScript files as they are (type stripping, on by default since Node.js 23.6 and 22.18). The same
  * Node.js version as the project's own (`.nvmrc`, `.ci/run`); a test keeps them together.

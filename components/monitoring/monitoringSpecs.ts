@@ -15,6 +15,7 @@ import { RENEWER_JOB_DEADLINE_SECONDS, RENEWER_NAME, RENEWER_STALE_SECONDS } fro
 import { LONG_LIVED_TOKEN, metricsTokenGenerationOption, tokenMetadata } from "../token-renewal/tokenLifetime";
 import { z } from "zod";
 import { option, options, text } from "../common/options";
+import { SNAPSHOT_CRONJOB_NAME, SNAPSHOT_JOB_DEADLINE_SECONDS, cronMaxGapSeconds } from "../snapshots/snapshotSpecs";
 import { isDnsLabel, isLabelKey, isLabelValue, isRefreshInterval, parseDurationMs } from "../common/predicates";
 
 /**
@@ -190,6 +191,8 @@ export interface AlertRule {
  * - a PushSecret failing (replication to a Vault stopped);
  * - an ExternalSecret not synced (a Secret in the cluster is going stale);
  * - a failed Raft snapshot Job;
+ * - with `snapshots`: no successful snapshot run (and so, with an off-site target, no off-site copy)
+ *   for longer than the recovery point allows ({@link snapshotStaleAlert});
  * - the token renewer failing or stalled ({@link tokenRenewalAlerts});
  * - the replicator down, logged out or failing ({@link replicatorAlerts}).
  *
@@ -203,6 +206,7 @@ export function alertRules(args: {
     readonly releaseName: string;
     /** The engine of the servers. Default Vault. */
     readonly engine?: EngineFacts;
+    readonly snapshots?: SnapshotMonitoring;
 }): AlertRule[] {
     const ns = args.vaultNamespace;
     const { product, cli, serverContainer } = args.engine ?? ENGINE_FACTS.vault;
@@ -289,9 +293,81 @@ export function alertRules(args: {
             `A ${product} Raft snapshot failed`,
             "Snapshot job {{ $labels.job_name }} failed: see its logs (`kubectl -n {{ $labels.namespace }} logs job/{{ $labels.job_name }}`) and docs/backup-restore.md.",
         ),
+        ...(args.snapshots === undefined ? [] : [snapshotStaleAlert(ns, args.snapshots, rule, product)]),
         ...tokenRenewalAlerts(ns, rule, product),
         ...replicatorAlerts(args.externalSecretsNamespace, rule, product),
     ];
+}
+
+/** What the snapshot alerts and the off-site copy's age need to know about a region's snapshots. */
+export interface SnapshotMonitoring {
+    /** The CronJob's schedule (UTC). */
+    readonly schedule: string;
+    /** Where each snapshot is copied off the cluster (for the alert's text), if anywhere. */
+    readonly offsite?: string;
+}
+
+/**
+ * How long a region may go without a successful snapshot run before {@link snapshotStaleAlert}
+ * fires: two of the schedule's longest intervals plus a run's deadline, so one missed or failed run
+ * (which VaultSnapshotFailed reports at once) does not fire it, and two in a row do.
+ */
+export function snapshotStaleSeconds(schedule: string): number {
+    return 2 * cronMaxGapSeconds(schedule) + SNAPSHOT_JOB_DEADLINE_SECONDS;
+}
+
+/** kube-state-metrics' time of the snapshot CronJob's last successful Job, per namespace. */
+function snapshotSucceeded(namespace: string): string {
+    return `max by (namespace, cronjob) (kube_cronjob_status_last_successful_time{namespace="${namespace}", cronjob="${SNAPSHOT_CRONJOB_NAME}"})`;
+}
+
+/**
+ * No successful snapshot run for {@link snapshotStaleSeconds}, or none ever since the CronJob was
+ * created that long ago. With an off-site target the Job succeeds only once every copy is written
+ * (the copy is its last container), so the CronJob's last successful time is the last off-site copy's.
+ */
+export function snapshotStaleAlert(
+    namespace: string,
+    snapshots: SnapshotMonitoring,
+    rule: (
+        alert: string,
+        expr: string,
+        forDuration: string,
+        severity: "critical" | "warning",
+        summary: string,
+        description: string,
+    ) => AlertRule,
+    product = ENGINE_FACTS.vault.product,
+): AlertRule {
+    const bound = snapshotStaleSeconds(snapshots.schedule);
+    const succeeded = snapshotSucceeded(namespace);
+    const created = `max by (namespace, cronjob) (kube_cronjob_created{namespace="${namespace}", cronjob="${SNAPSHOT_CRONJOB_NAME}"})`;
+    const what = snapshots.offsite === undefined ? "snapshot" : `snapshot copied off the cluster (to ${snapshots.offsite})`;
+    return rule(
+        "VaultSnapshotStale",
+        `(time() - ${succeeded} > ${bound}) or ((time() - ${created} > ${bound}) unless ${succeeded})`,
+        "0m",
+        "critical",
+        snapshots.offsite === undefined ? `No recent ${product} snapshot` : `No recent off-site ${product} snapshot`,
+        `The newest ${what} in {{ $labels.namespace }} is older than ${Math.round(bound / 60)} minutes (two intervals of the schedule "${snapshots.schedule}" and a run's deadline): a restore would lose more than the recovery point allows. Check the CronJob ${SNAPSHOT_CRONJOB_NAME} (suspended? its Jobs failing?) and the logs of its last Job (docs/backup-restore.md).`,
+    );
+}
+
+/** One Prometheus recording rule. */
+export interface RecordingRule {
+    readonly record: string;
+    readonly expr: string;
+}
+
+/** The metric of the age of the newest successful snapshot run, which with an off-site target is the newest off-site copy's. */
+export const SNAPSHOT_AGE_METRIC = "openova_vault:snapshot_last_success_age_seconds";
+
+/**
+ * The snapshots' recording rule: {@link SNAPSHOT_AGE_METRIC}, in seconds, per namespace. Derived
+ * from kube-state-metrics (already scraped for the alerts), so nothing in the job pushes a metric.
+ */
+export function snapshotRecordingRules(namespace: string): RecordingRule[] {
+    return [{ record: SNAPSHOT_AGE_METRIC, expr: `time() - ${snapshotSucceeded(namespace)}` }];
 }
 
 /**
@@ -409,23 +485,31 @@ export function tokenRenewalAlerts(
     ];
 }
 
-/** The PrometheusRule holding {@link alertRules}, in Vault's namespace. */
+/** The PrometheusRule holding {@link alertRules} (and with `snapshots` the snapshots' recording rule), in Vault's namespace. */
 export function prometheusRule(args: {
     readonly vaultNamespace: string;
     readonly externalSecretsNamespace: string;
     readonly releaseName: string;
     readonly labels: Readonly<Record<string, string>>;
     readonly engine?: EngineFacts;
+    readonly snapshots?: SnapshotMonitoring;
 }): {
     apiVersion: string;
     kind: string;
     metadata: { name: string; namespace: string; labels: Record<string, string> };
-    spec: { groups: { name: string; rules: AlertRule[] }[] };
+    spec: { groups: ({ name: string; rules: AlertRule[] } | { name: string; rules: RecordingRule[] })[] };
 } {
     return {
         apiVersion: `${PROMETHEUS_OPERATOR_API.group}/${PROMETHEUS_OPERATOR_API.version}`,
         kind: "PrometheusRule",
         metadata: { name: "openova-vault", namespace: args.vaultNamespace, labels: { ...args.labels } },
-        spec: { groups: [{ name: "openova-vault", rules: alertRules(args) }] },
+        spec: {
+            groups: [
+                { name: "openova-vault", rules: alertRules(args) },
+                ...(args.snapshots === undefined
+                    ? []
+                    : [{ name: "openova-vault-snapshots", rules: snapshotRecordingRules(args.vaultNamespace) }]),
+            ],
+        },
     };
 }

@@ -9,6 +9,7 @@ import {
     METRICS_TOKEN_KEY,
     METRICS_TOKEN_SECRET,
     type MonitoringOptions,
+    type SnapshotMonitoring,
     issuesMetricsToken,
     metricsPolicyDocument,
     metricsTokenSettings,
@@ -31,6 +32,8 @@ export interface VaultMonitoringArgs {
     readonly provider?: vault.Provider;
     /** The engine of the servers, whose pods and container the alerts select. Default `vault`. */
     readonly engine?: Engine;
+    /** The region's snapshots, when it takes them: their staleness alert and the age of the newest (off-site) copy. */
+    readonly snapshots?: SnapshotMonitoring;
 }
 
 /**
@@ -66,6 +69,7 @@ export class VaultMonitoring extends pulumi.ComponentResource {
                 releaseName: engine.releaseName,
                 labels: { ...projectLabels("monitoring"), ...monitoring.labels },
                 engine,
+                ...(args.snapshots === undefined ? {} : { snapshots: args.snapshots }),
             });
             new k8s.apiextensions.CustomResource(`${name}-rules`, { ...rule }, child);
         }

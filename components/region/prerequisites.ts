@@ -58,7 +58,7 @@ export interface Prerequisite {
 export interface PrerequisiteOptions {
     readonly vault: Pick<
         z.output<typeof regionVaultOptions>,
-        "namespace" | "tls" | "seal" | "ingressClassName" | "storageClass" | "snapshots"
+        "namespace" | "tls" | "seal" | "ingressClassName" | "storageClass" | "snapshots" | "allowedSourceRanges"
     >;
     readonly monitoring: Pick<ResolvedMonitoringOptions, "serviceMonitor" | "prometheusRules">;
 }
@@ -319,6 +319,39 @@ export function regionPrerequisites(options: PrerequisiteOptions): Prerequisite[
                 `vault.ingressClassName is ${ingressClass}, so the servers get a CiliumNetworkPolicy`,
             ),
         );
+    }
+
+    if (needsCiliumPolicy(ingressClass) && vault.allowedSourceRanges !== undefined) {
+        const name = crdName("ciliumclusterwidenetworkpolicies", CILIUM_POLICY_API.group);
+        const why = "vault.allowedSourceRanges is set, so Cilium's ingress gets a CiliumClusterwideNetworkPolicy";
+        const instead = "remove vault.allowedSourceRanges and restrict the ranges in front of the ingress";
+        const base = crd(
+            "ciliumclusterwidenetworkpolicies",
+            CILIUM_POLICY_API,
+            { name: "Cilium", install: "run Cilium 1.16 or later", instead },
+            why,
+        );
+        prerequisites.push({
+            ...base,
+            // The policy turns no default-deny on (enableDefaultDeny false): a Cilium without that field
+            // would drop it and deny everything else that enters its ingress.
+            check: (found) => {
+                const problem = base.check(found);
+                if (problem !== undefined) {
+                    return problem;
+                }
+                type Schema = { properties?: Record<string, Schema> };
+                const versions =
+                    (found as { spec?: { versions?: { name?: string; schema?: { openAPIV3Schema?: Schema } }[] } }).spec?.versions ?? [];
+                const spec = versions.find((v) => v.name === CILIUM_POLICY_API.version)?.schema?.openAPIV3Schema?.properties?.spec;
+                return spec?.properties?.enableDefaultDeny !== undefined
+                    ? undefined
+                    : {
+                          what: `CustomResourceDefinition ${name} has no enableDefaultDeny (Cilium before 1.16): the source-range policy would turn default-deny on for Cilium's ingress and cut off every other Ingress of the cluster (${why})`,
+                          fix: `upgrade Cilium to 1.16 or later, or ${instead}`,
+                      };
+            },
+        });
     }
 
     // The servers' volumes, and the snapshot claim the region creates: one check per StorageClass.

@@ -178,6 +178,14 @@ export class VaultRegion extends pulumi.ComponentResource {
                 monitoring,
                 engine,
                 ...(vaultAdmin ? { provider: vaultAdmin } : {}),
+                ...(this.snapshots.schedule === undefined
+                    ? {}
+                    : {
+                          snapshots: {
+                              schedule: this.snapshots.schedule,
+                              ...(this.snapshots.offsite === undefined ? {} : { offsite: this.snapshots.offsite.location }),
+                          },
+                      }),
             },
             { parent: this, dependsOn: afterVault },
         );
@@ -393,6 +401,7 @@ export class VaultRegion extends pulumi.ComponentResource {
         return {
             ...(provider && this.setup ? { provider, authPath: this.setup.authPath } : {}),
             namespace: options.vault.namespace,
+            region: options.region,
             imageTag: this.vault.settings.imageTag,
             vaultAddress: inClusterVaultAddress(options.vault.namespace, vaultScheme(this.vault.settings.tls), options.engine),
             ...(caSecret ? { caSecret: { name: caSecret.name, key: caSecret.key } } : {}),

@@ -208,3 +208,65 @@ export function vaultNetworkPolicies(args: VaultNetworkPolicyArgs): VaultNetwork
     }
     return policies;
 }
+
+/** A `cilium.io/v2` CiliumClusterwideNetworkPolicy (cluster-scoped: no namespace). */
+export interface VaultSourceRangePolicy {
+    apiVersion: `${typeof CILIUM_POLICY_API.group}/${typeof CILIUM_POLICY_API.version}`;
+    kind: "CiliumClusterwideNetworkPolicy";
+    metadata: { name: string; labels: Record<string, string> };
+    spec: {
+        description: string;
+        endpointSelector: { matchExpressions: { key: string; operator: "Exists" }[] };
+        enableDefaultDeny: { ingress: false; egress: false };
+        ingressDeny: { fromCIDRSet: { cidr: string; except?: string[] }[]; toPorts: { ports: { port: string; protocol: "TCP" }[] }[] }[];
+    };
+}
+
+/** The cluster-wide name of a Vault's source-range policy: one per Vault namespace. */
+export function sourceRangePolicyName(namespace: string): string {
+    return `openova-vault-${namespace}-source-ranges`;
+}
+
+/**
+ * The allowed source ranges of a Vault behind Cilium's ingress, as Cilium enforces them: on the
+ * reserved `ingress` identity (Cilium's per-node Envoy), where the client's own address is still
+ * known, not on the Vault pods, which only see that identity. A CiliumClusterwideNetworkPolicy, since
+ * the identity is the whole cluster's; so that it takes nothing from any other Ingress:
+ * - it only denies (`ingressDeny`, which wins over every allow): any address outside the cluster
+ *   that is not in `ranges`, IPv4 and IPv6, and only to the Vault backend's port (`apiPort`; Cilium
+ *   matches the backend's port there, not the node port);
+ * - it turns no default-deny on (`enableDefaultDeny` false both ways; Cilium 1.16 and later, with
+ *   `enableNonDefaultDenyPolicies`, the default): traffic it does not deny stays as it was.
+ * In-cluster clients that go through the ingress are not outside the cluster, so not denied. Another
+ * Ingress of the same cluster whose backends listen on the same port gets the same ranges: this is
+ * the finest place Cilium enforces a source address for its ingress.
+ */
+export function vaultSourceRangePolicy(args: {
+    readonly namespace: string;
+    readonly apiPort: number;
+    readonly ranges: readonly string[];
+    readonly labels: Readonly<Record<string, string>>;
+}): VaultSourceRangePolicy {
+    const v4 = args.ranges.filter((range) => !range.includes(":"));
+    const v6 = args.ranges.filter((range) => range.includes(":"));
+    const except = (ranges: string[]) => (ranges.length === 0 ? {} : { except: ranges });
+    return {
+        apiVersion: `${CILIUM_POLICY_API.group}/${CILIUM_POLICY_API.version}`,
+        kind: "CiliumClusterwideNetworkPolicy",
+        metadata: { name: sourceRangePolicyName(args.namespace), labels: { ...args.labels } },
+        spec: {
+            description: `openova-vault: only the allowed source ranges reach the servers in namespace ${args.namespace} (port ${args.apiPort}) through Cilium's ingress`,
+            endpointSelector: { matchExpressions: [{ key: "reserved:ingress", operator: "Exists" }] },
+            enableDefaultDeny: { ingress: false, egress: false },
+            ingressDeny: [
+                {
+                    fromCIDRSet: [
+                        { cidr: "0.0.0.0/0", ...except(v4) },
+                        { cidr: "::/0", ...except(v6) },
+                    ],
+                    toPorts: [{ ports: [{ port: String(args.apiPort), protocol: "TCP" }] }],
+                },
+            ],
+        },
+    };
+}

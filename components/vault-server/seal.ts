@@ -12,6 +12,7 @@ import { z } from "zod";
 import { oneOf, option, options, ruleIssue, text, rules } from "../common/options";
 import { ENGINE_FACTS, type EngineFacts } from "../common/engine";
 import { isDnsLabel } from "../common/predicates";
+import { AKS_WORKLOAD_IDENTITY, AWS_IRSA, GKE_WORKLOAD_IDENTITY } from "../common/workloadIdentity";
 
 /** Seal types: `shamir` (manual unseal keys) or one of Vault's auto-unseal seals. */
 export const SEAL_TYPES = ["shamir", "awskms", "gcpckms", "azurekeyvault", "transit"] as const;
@@ -72,7 +73,7 @@ export const SEAL_RULES: Readonly<Record<Exclude<SealType, "shamir">, SealRules>
         credentials: ["access_key", "secret_key", "session_token"],
         secretKeys: ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"],
         secretAs: "env",
-        workloadIdentity: { annotation: "eks.amazonaws.com/role-arn", what: "an IAM role ARN (IRSA)" },
+        workloadIdentity: { annotation: AWS_IRSA.annotation, what: AWS_IRSA.what },
     },
     gcpckms: {
         required: ["project", "region", "key_ring", "crypto_key"],
@@ -80,7 +81,7 @@ export const SEAL_RULES: Readonly<Record<Exclude<SealType, "shamir">, SealRules>
         credentials: ["credentials"],
         secretKeys: ["credentials.json"],
         secretAs: "file",
-        workloadIdentity: { annotation: "iam.gke.io/gcp-service-account", what: "a Google service account e-mail (GKE Workload Identity)" },
+        workloadIdentity: { annotation: GKE_WORKLOAD_IDENTITY.annotation, what: GKE_WORKLOAD_IDENTITY.what },
     },
     azurekeyvault: {
         required: ["tenant_id", "vault_name", "key_name"],
@@ -92,9 +93,9 @@ export const SEAL_RULES: Readonly<Record<Exclude<SealType, "shamir">, SealRules>
         // whose service account names the identity; the seal's client_id selects it. Never the node's
         // managed identity, which every pod on the node could use.
         workloadIdentity: {
-            annotation: "azure.workload.identity/client-id",
+            annotation: AKS_WORKLOAD_IDENTITY.annotation,
             parameter: "client_id",
-            podLabels: { "azure.workload.identity/use": "true" },
+            podLabels: AKS_WORKLOAD_IDENTITY.podLabels,
             what: "the client ID of a user-assigned managed identity federated with the servers' service account (AKS Workload Identity)",
         },
     },

@@ -12,6 +12,22 @@ import { CILIUM_INGRESS_CLASS, INGRESS_CONTROLLER_NAMESPACES, ingressControllerN
 import { resourceOptions } from "./resources";
 import { sealOptions } from "./seal";
 import { TLS_PASSTHROUGH_ANNOTATIONS, passthroughAnnotations, tlsOptions } from "./tls";
+import { SOURCE_RANGE_ENFORCEMENT, cidrProblem, proxyProtocolSupport, sourceRangeEnforcement, sourceRangeRefusal } from "./sourceRanges";
+
+/** A list of distinct CIDRs, each checked with the reason it is not one. */
+const cidrList = z
+    .array(
+        z.string().check(
+            z.superRefine((value, ctx) => {
+                const problem = cidrProblem(value);
+                if (problem !== undefined) {
+                    ruleIssue(ctx, [], `is ${JSON.stringify(value)}, which ${problem}`);
+                }
+            }),
+        ),
+    )
+    .min(1)
+    .refine((list) => new Set(list).size === list.length);
 
 const storageSize = (description: string) =>
     option(text(isStorageQuantity).default("10Gi"), {
@@ -71,6 +87,27 @@ export const vaultServerFields = {
             .concat(`none for ${CILIUM_INGRESS_CLASS}`)
             .join(", "),
     }),
+    allowedSourceRanges: option(cidrList.optional(), {
+        description: `The client addresses that may reach this Vault through its ingress: the peer regions' egress addresses, the operators' and CI's (the Vault provider). Enforced by the ingress: ${Object.entries(
+            SOURCE_RANGE_ENFORCEMENT,
+        )
+            .map(([cls, how]) =>
+                how.by === "policy"
+                    ? `${cls} by a CiliumClusterwideNetworkPolicy on its ingress identity`
+                    : `${cls} by ${how.annotation}${how.withPassthrough ? "" : " (only with TLS off: its TLS pass-through ignores it)"}`,
+            )
+            .join(", ")}; any other class is refused. In-cluster clients (ESO, the jobs) do not go through the ingress.`,
+        allowed: "a list of distinct CIDRs, each a network address with its prefix length, such as 203.0.113.0/24 or 2001:db8::/32",
+        example: "[203.0.113.0/24, 198.51.100.7/32]",
+        defaultText: "none: open to everyone who reaches the ingress (every run warns)",
+    }),
+    proxyProtocolRanges: option(cidrList.optional(), {
+        description:
+            "Where the ingress controller's connections to Vault come from (its pods' addresses, e.g. the cluster's pod CIDR). The ingress then sends PROXY protocol (v1) and the server's listener takes the client's address from it for these connections only (proxy_protocol_behavior allow_authorized), so the audit log records the client, not the proxy. haproxy only: cilium and nginx cannot send PROXY protocol on TLS pass-through (docs/security.md).",
+        allowed: "a list of distinct CIDRs, each a network address with its prefix length",
+        example: "[10.244.0.0/16]",
+        defaultText: "none: the server records the ingress proxy's address",
+    }),
     chartVersion: option(text(isChartVersion).optional(), {
         description:
             "Version of the engine's chart (hashicorp/vault, or openbao/openbao with engine openbao). Change it together with imageTag (the chart's appVersion).",
@@ -127,6 +164,36 @@ export function vaultServerRules(server: z.output<z.ZodObject<typeof vaultServer
         );
     }
     const tlsOn = server.tls.source !== "none";
+    const ranges = server.allowedSourceRanges;
+    if (ranges !== undefined) {
+        const everyone = ranges.filter((range) => range === "0.0.0.0/0" || range === "::/0");
+        const enforcement = sourceRangeEnforcement(server.ingressClassName, tlsOn);
+        if (everyone.length > 0) {
+            ruleIssue(
+                ctx,
+                ["allowedSourceRanges"],
+                `lists ${everyone.join(" and ")}, which admits everyone: remove allowedSourceRanges to say the API is open (and get the warning), or list the ranges that need it`,
+            );
+        } else if (enforcement === undefined) {
+            ruleIssue(ctx, ["allowedSourceRanges"], sourceRangeRefusal(server.ingressClassName, tlsOn));
+        } else if (enforcement.by === "annotation" && Object.hasOwn(server.ingressAnnotations, enforcement.annotation)) {
+            ruleIssue(
+                ctx,
+                ["ingressAnnotations"],
+                `sets ${enforcement.annotation}, which allowedSourceRanges sets: keep the ranges in allowedSourceRanges alone, and remove the annotation`,
+            );
+        }
+    }
+    if (server.proxyProtocolRanges !== undefined) {
+        const support = proxyProtocolSupport(server.ingressClassName);
+        if ("whyNot" in support) {
+            ruleIssue(
+                ctx,
+                ["proxyProtocolRanges"],
+                `is set, but ${support.whyNot}: remove proxyProtocolRanges (Vault's audit log then records the proxy's address), or use the haproxy class`,
+            );
+        }
+    }
     if (tlsOn && passthroughAnnotations(server.ingressClassName) === undefined && Object.keys(server.ingressAnnotations).length === 0) {
         ruleIssue(
             ctx,

@@ -11,6 +11,7 @@ import { type ResolvedVaultSealOptions, resolvedSeal, sealChartValues, sealStanz
 import type { ResolvedVaultServerOptions } from "./serverOptions";
 import { type ResolvedVaultTls, passthroughAnnotations, resolvedTls, tlsMountPath } from "./tls";
 import { type TlsReloaderContainer, type TlsReloaderValues, tlsReloaderValues } from "./tlsReload";
+import { proxyProtocolSupport, sourceRangeEnforcement } from "./sourceRanges";
 
 /**
  * The Helm release name of the Vault engine ({@link EngineFacts.releaseName}; `openbao` for OpenBao):
@@ -131,6 +132,12 @@ export function serverConfig(settings: VaultServerSettings): string {
                     : { tls_disable: true }),
                 // Only when chosen: without it, /v1/sys/metrics needs a token with the metrics policy.
                 ...(monitoring.unauthenticatedMetrics ? { telemetry: { unauthenticated_metrics_access: true } } : {}),
+                // The ingress's PROXY protocol header gives the client's address, trusted from the
+                // controller's addresses alone; a connection from anywhere else (ESO, the jobs, Raft
+                // joins, the probes) keeps its own address, header or not (allow_authorized).
+                ...(settings.proxyProtocolRanges === undefined
+                    ? {}
+                    : { proxy_protocol_behavior: "allow_authorized", proxy_protocol_authorized_addrs: [...settings.proxyProtocolRanges] }),
             },
         },
         storage: { raft: { path: engine.paths.data, performance_multiplier: 1, retry_join: retryJoin } },
@@ -213,11 +220,21 @@ function volume(size: string, storageClass: string | undefined): VolumeValues {
 
 /**
  * The ingress annotations: the operator's own (`ingressAnnotations`) win; with TLS, the class's
- * pass-through annotation from {@link TLS_PASSTHROUGH_ANNOTATIONS} is added.
+ * pass-through annotation from {@link TLS_PASSTHROUGH_ANNOTATIONS} is added; with
+ * `allowedSourceRanges`, the class's allow-list annotation (a class that enforces them by policy,
+ * cilium, gets none); with `proxyProtocolRanges`, the class's PROXY protocol annotation.
  */
 export function ingressAnnotations(options: VaultServerSettings): Record<string, string> {
     const passthrough = options.tls.enabled ? (passthroughAnnotations(options.ingressClassName) ?? {}) : {};
-    return { ...passthrough, ...options.ingressAnnotations };
+    const enforcement =
+        options.allowedSourceRanges === undefined ? undefined : sourceRangeEnforcement(options.ingressClassName, options.tls.enabled);
+    const allowList =
+        enforcement?.by === "annotation" && options.allowedSourceRanges !== undefined
+            ? { [enforcement.annotation]: options.allowedSourceRanges.join(",") }
+            : {};
+    const proxy = options.proxyProtocolRanges === undefined ? undefined : proxyProtocolSupport(options.ingressClassName);
+    const proxyAnnotations = proxy !== undefined && "annotations" in proxy ? proxy.annotations : {};
+    return { ...passthrough, ...allowList, ...proxyAnnotations, ...options.ingressAnnotations };
 }
 
 /**

@@ -8,7 +8,7 @@ import { type MonitoringOptions, monitoringOptions } from "../monitoring/monitor
 import { SNAPSHOT_CRONJOB_NAME } from "../snapshots/snapshotSpecs";
 import { RENEWER_NAME } from "../token-renewal/renewalSpecs";
 import { type AuditDevice, auditDevicesOption } from "../vault-config/setupValues";
-import { vaultNetworkPolicies } from "./networkPolicy";
+import { needsCiliumPolicy, vaultNetworkPolicies, vaultSourceRangePolicy } from "./networkPolicy";
 import { type VaultServerOptions, admittedNamespaceProblems, vaultServerOptions } from "./serverOptions";
 import { VAULT_API_PORT, VAULT_CLUSTER_PORT, type VaultServerSettings, serverSettings, vaultHelmValues } from "./serverValues";
 import { serverCertificate } from "./tls";
@@ -187,6 +187,18 @@ export class VaultServer extends pulumi.ComponentResource {
                     { parent: this, dependsOn: [namespace] },
                 );
             }
+        }
+
+        // The allowed source ranges, where the class enforces them by policy (Cilium); the other classes
+        // that can enforce them get their annotation on the ingress (serverValues.ts).
+        if (settings.allowedSourceRanges !== undefined && needsCiliumPolicy(settings.ingressClassName)) {
+            const policy = vaultSourceRangePolicy({
+                namespace: settings.namespace,
+                apiPort: VAULT_API_PORT,
+                ranges: settings.allowedSourceRanges,
+                labels: projectLabels("vault"),
+            });
+            new k8s.apiextensions.CustomResource(`${name}-source-ranges`, { ...policy }, { parent: this });
         }
 
         this.registerOutputs({ namespace: this.namespace, host: this.host });
