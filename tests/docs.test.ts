@@ -3,6 +3,7 @@
  * two commands after a clone, every link inside the repository leads somewhere, and nothing sends a
  * reader outside the repository or to an issue tracker's numbers.
  */
+import { MINIMUM_KUBERNETES_VERSION, PEER_STORE_READ_POLICY, PUSH_PREFIX_POLICY } from "../components/stores/storeAdmission";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -108,6 +109,14 @@ describe("the operators' docs", () => {
             expect({ name, named: text.includes(`\`${name}\``) }).toEqual({ name, named: true });
         }
         expect(text).toContain(`${SNAPSHOT_DIR}/vault-<YYYYmmddTHHMMSSZ>.snap`);
+    });
+
+    it("name the admission policies the region deploys, and the Kubernetes release they need", () => {
+        const text = read("docs/security.md");
+        for (const name of [PEER_STORE_READ_POLICY, PUSH_PREFIX_POLICY, `Kubernetes ${MINIMUM_KUBERNETES_VERSION} or later`]) {
+            expect({ name, named: text.includes(name) }).toEqual({ name, named: true });
+        }
+        expect(read("docs/operations.md")).toContain(`Kubernetes ${MINIMUM_KUBERNETES_VERSION} or later`);
     });
 
     it("name the labels the stores are scoped by, and the audit log's file", () => {

@@ -13,7 +13,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { parseAllDocuments, parseDocument, stringify } from "yaml";
+import { admit } from "./support/admission";
 import { validateEsoObjects } from "./support/esoSchema";
+import type { AdmissionPolicy } from "../components/stores/storeAdmission";
 import { chartValidator, loadChartSchema, undeclaredPaths } from "./support/vaultChartSchema";
 import { main } from "../tools/synth/cli";
 import { SDK_HOOKS, engineUrn, runProgram } from "../tools/synth/mockRun";
@@ -193,8 +195,8 @@ describe("synth of the region stacks", () => {
         // region1, the home of db-credentials, also has its generator and two PushSecrets.
         // JWT peer auth (the default): each region mounts a JWT backend for its peer instead of issuing it a
         // token, and publishes its cluster's token issuer (the tenth output).
-        expect(run.stdout).toContain("stack region1: 50 resources, 0 warning(s), 10 outputs");
-        expect(run.stdout).toContain("stack region2: 46 resources, 0 warning(s), 10 outputs");
+        expect(run.stdout).toContain("stack region1: 55 resources, 0 warning(s), 10 outputs");
+        expect(run.stdout).toContain("stack region2: 51 resources, 0 warning(s), 10 outputs");
         expect(run.stdout).toMatch(/2 {2}kubernetes:helm\.sh\/v4:Chart/);
         expect(Object.keys(filesUnder(out)).sort()).toEqual(
             ["manifests.yaml", "outputs.json", "resources.json"].flatMap((f) => [`region1/${f}`, `region2/${f}`]).sort(),
@@ -382,6 +384,40 @@ describe("synth of the region stacks", () => {
         ]);
         expect(validateEsoObjects([...one, ...two])).toEqual([...one, ...two].map(() => ""));
     });
+
+    it.each(["region1", "region2"])(
+        "has %s's admission policies admit every ExternalSecret and PushSecret it declares, and its peer store wait for them",
+        (region) => {
+            const objects = manifestsOf(out, region);
+            const policies = objects.filter((o) => o.kind === "ValidatingAdmissionPolicy") as unknown as AdmissionPolicy[];
+            expect(policies.map((p) => p.metadata.name).sort()).toEqual([
+                "openova-vault-no-reads-from-peer-stores",
+                "openova-vault-push-own-prefix",
+            ]);
+            const checked = objects.filter((o) => o.kind === "ExternalSecret" || o.kind === "PushSecret");
+            expect(checked.length).toBeGreaterThan(0);
+            for (const object of checked) {
+                const resource =
+                    object.kind === "ExternalSecret"
+                        ? "external-secrets.io/v1/externalsecrets"
+                        : "external-secrets.io/v1alpha1/pushsecrets";
+                const outcomes = policies.map((policy) => admit(policy, { operation: "CREATE", resource, object }).outcome);
+                expect({ object: `${object.kind}/${object.metadata.name}`, outcomes: outcomes.sort() }).toEqual({
+                    object: `${object.kind}/${object.metadata.name}`,
+                    outcomes: ["admitted", "not matched"],
+                });
+            }
+            const resources = resourcesOf(out, region);
+            const admission = resources.find((r) => r.type === "openova:vault:StoreAdmission");
+            const bindings = resources.filter((r) => r.parent === admission?.urn && r.type.endsWith("ValidatingAdmissionPolicyBinding"));
+            expect(bindings).toHaveLength(2);
+            const peerStore = resources.find((r) => r.type === "openova:vault:PeerStore");
+            const store = resources.find(
+                (r) => r.type === "kubernetes:external-secrets.io/v1:ClusterSecretStore" && r.parent === peerStore?.urn,
+            );
+            expect(store?.dependsOn).toEqual(expect.arrayContaining(bindings.map((b) => b.urn)));
+        },
+    );
 
     it("replicates db-credentials: materialized in every region, pushed by region1 to every peer Vault, first value generated once, in region1", () => {
         const objects = (region: string) =>
@@ -733,6 +769,11 @@ describe("synth of the region stacks", () => {
             "ServiceAccount/vault-secrets-writer",
             "ServiceAccount/vault-secrets-writer",
             "ServiceAccount/vault-snapshot",
+            // No ExternalSecret reads from a peer store; PushSecrets write under their namespace.
+            "ValidatingAdmissionPolicy/openova-vault-no-reads-from-peer-stores",
+            "ValidatingAdmissionPolicy/openova-vault-push-own-prefix",
+            "ValidatingAdmissionPolicyBinding/openova-vault-no-reads-from-peer-stores",
+            "ValidatingAdmissionPolicyBinding/openova-vault-push-own-prefix",
         ]);
         expect(text).toContain(
             "# patch (kubernetes:core/v1:NamespacePatch region1-namespace-databases): server-side applied to an existing Namespace",
@@ -781,8 +822,8 @@ describe("synth of regions with token peer auth", () => {
         // No replicated secret here; each region has its peer's token, that peer's token in a Secret, and
         // the renewer (its component, policy, role, service account, accessor list and CronJob); region1
         // also its PrometheusRule, the metrics policy, token and Secret.
-        expect(run.stdout).toContain("stack region1: 52 resources, 0 warning(s), 9 outputs");
-        expect(run.stdout).toContain("stack region2: 48 resources, 0 warning(s), 9 outputs");
+        expect(run.stdout).toContain("stack region1: 57 resources, 0 warning(s), 9 outputs");
+        expect(run.stdout).toContain("stack region2: 53 resources, 0 warning(s), 9 outputs");
     });
 
     it.each([
@@ -1008,8 +1049,8 @@ describe("synth of regions with the hardening options switched", () => {
         // both add a PrometheusRule; region1 (authenticated scrape) also the metrics policy, its token
         // and the token's Secret, and the token renewer that keeps that token alive (its component,
         // policy, role, service account, accessor list and CronJob).
-        expect(run.stdout).toContain("stack region1: 53 resources, 0 warning(s), 10 outputs");
-        expect(run.stdout).toContain("stack region2: 45 resources, 1 warning(s), 10 outputs");
+        expect(run.stdout).toContain("stack region1: 58 resources, 0 warning(s), 10 outputs");
+        expect(run.stdout).toContain("stack region2: 50 resources, 1 warning(s), 10 outputs");
         expect(run.stdout).toContain(
             "  warning: TLS is off for the Vault of region2 (vault.tls.source is none): tokens and secrets cross the network in plaintext. Use TLS in any environment that holds real secrets.",
         );
@@ -1789,7 +1830,7 @@ describe("npm run synth", () => {
         const { stdout } = await promisify(execFile)("npm", ["run", "--silent", "synth", "--", "--out", out, "--stack", "region1"], {
             cwd: projectDir,
         });
-        expect(stdout).toContain("stack region1: 50 resources");
+        expect(stdout).toContain("stack region1: 55 resources");
         expect(fs.readdirSync(path.join(out, "region1")).sort()).toEqual(["manifests.yaml", "outputs.json", "resources.json"]);
     });
 });
