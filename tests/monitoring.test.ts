@@ -206,7 +206,7 @@ describe("ServiceMonitors", () => {
 describe("alerts", () => {
     const rules = alertRules({ vaultNamespace: "vault", externalSecretsNamespace: "external-secrets", releaseName: "vault" });
 
-    it("cover a sealed or down server, leader loss, audit failures, a certificate reloader not ready, stores not Ready, PushSecret errors, stale ExternalSecrets, failed snapshots and token renewal", () => {
+    it("cover a sealed or down server, leader loss, audit failures, a certificate reloader not ready, stores not Ready, PushSecret errors, stale ExternalSecrets, failed snapshots, token renewal and a token near its maximum lifetime", () => {
         expect(rules.map((r) => r.alert)).toEqual([
             "VaultServerSealedOrDown",
             "VaultNoActiveServer",
@@ -218,6 +218,7 @@ describe("alerts", () => {
             "VaultSnapshotFailed",
             "VaultTokenRenewalFailing",
             "VaultTokenRenewerStalled",
+            "VaultTokenNearMaxLifetime",
         ]);
         for (const rule of rules) {
             expect(rule.annotations.summary.length).toBeGreaterThan(10);

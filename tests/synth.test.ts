@@ -820,10 +820,10 @@ describe("synth of regions with token peer auth", () => {
     it("synthesizes both without warnings", () => {
         expect(run.code).toBe(0);
         // No replicated secret here; each region has its peer's token, that peer's token in a Secret, and
-        // the renewer (its component, policy, role, service account, accessor list and CronJob); region1
+        // the renewer (its component, policy, role, service account, accessor list and two CronJobs); region1
         // also its PrometheusRule, the metrics policy, token and Secret.
-        expect(run.stdout).toContain("stack region1: 57 resources, 0 warning(s), 9 outputs");
-        expect(run.stdout).toContain("stack region2: 53 resources, 0 warning(s), 9 outputs");
+        expect(run.stdout).toContain("stack region1: 58 resources, 0 warning(s), 9 outputs");
+        expect(run.stdout).toContain("stack region2: 54 resources, 0 warning(s), 9 outputs");
     });
 
     it.each([
@@ -847,7 +847,7 @@ describe("synth of regions with token peer auth", () => {
                     .map((line) => line.split(" ")[0]),
             ).toEqual(names);
             const cronJobs = objects.filter((o) => o.kind === "CronJob").map((o) => o.metadata.name);
-            expect(cronJobs).toEqual(["vault-snapshot", "vault-token-renewer"]);
+            expect(cronJobs).toEqual(["vault-snapshot", "vault-token-renewer", "vault-token-lifetime"]);
             const policy = resources.find((r) => r.type === "vault:index/policy:Policy" && r.inputs.name === "token-renewer");
             expect(JSON.parse(String(policy?.inputs.policy))).toEqual({
                 path: { "auth/token/renew-accessor": { capabilities: ["update"] } },
@@ -1049,7 +1049,7 @@ describe("synth of regions with the hardening options switched", () => {
         // both add a PrometheusRule; region1 (authenticated scrape) also the metrics policy, its token
         // and the token's Secret, and the token renewer that keeps that token alive (its component,
         // policy, role, service account, accessor list and CronJob).
-        expect(run.stdout).toContain("stack region1: 58 resources, 0 warning(s), 10 outputs");
+        expect(run.stdout).toContain("stack region1: 59 resources, 0 warning(s), 10 outputs");
         expect(run.stdout).toContain("stack region2: 50 resources, 1 warning(s), 10 outputs");
         expect(run.stdout).toContain(
             "  warning: TLS is off for the Vault of region2 (vault.tls.source is none): tokens and secrets cross the network in plaintext. Use TLS in any environment that holds real secrets.",
@@ -1193,7 +1193,11 @@ describe("synth of regions with the hardening options switched", () => {
                     )
                     .map((r) => `${r.type} ${(r.inputs.metadata as { name: string }).name}`),
                 // Only the token renewer's (it keeps the metrics token alive).
-            ).toEqual(["kubernetes:batch/v1:CronJob vault-token-renewer", "kubernetes:core/v1:ServiceAccount vault-token-renewer"]);
+            ).toEqual([
+                "kubernetes:batch/v1:CronJob vault-token-renewer",
+                "kubernetes:batch/v1:CronJob vault-token-lifetime",
+                "kubernetes:core/v1:ServiceAccount vault-token-renewer",
+            ]);
             expect(resources.filter((r) => r.inputs.name === "raft-snapshot" || r.inputs.roleName === "raft-snapshot")).toEqual([]);
         });
     });
