@@ -171,7 +171,7 @@ export const peerTokensPushOnly: ResourceValidationPolicy = {
 
 export const vaultPoliciesLeastPrivilege: ResourceValidationPolicy = {
     name: "vault-policies-least-privilege",
-    description: `Every vault:index/policy:Policy document parses (Vault's JSON policy form, as the components write it, or HCL written by hand) and grants no sudo, delete or list, no wildcard in a path's first segment, nothing across every namespace of a KV v2 tree, no metadata write beyond custom_metadata, and nothing under sys/ but ${Object.entries(
+    description: `Every vault:index/policy:Policy document parses (Vault's JSON policy form, as the components write it, or HCL written by hand) and grants no sudo, delete, list or patch, no create or update that may reach a KV v2 mount's delete/, undelete/, destroy/ or config (nothing may destroy versions), no wildcard in a path's first segment, nothing across every namespace of a KV v2 tree, no metadata write beyond custom_metadata, and nothing under sys/ but ${Object.entries(
         ALLOWED_SYS_PATHS,
     )
         .map(([path, capabilities]) => `${capabilities.join(", ")} on ${path}`)

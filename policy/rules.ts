@@ -708,6 +708,32 @@ export function kvTree(pattern: string): { readonly mount: string; readonly tree
     return match === null ? undefined : { mount: match[1], tree: match[2] as "data" | "metadata", rest: match[3] };
 }
 
+/**
+ * The KV v2 paths, after the mount, that change versions or the engine's settings rather than a
+ * secret's data: `delete/<path>` (soft-deletes versions), `undelete/<path>`, `destroy/<path>`
+ * (erases versions for good), each a write (`update`), and `config` (`max_versions`,
+ * `delete_version_after`, `cas_required` for the whole mount). (vault-plugin-secrets-kv
+ * `path_delete.go`, `path_destroy.go`, `path_config.go`; https://developer.hashicorp.com/vault/api-docs/secret/kv/kv-v2.)
+ */
+export const KV_CONTROL_PATHS = ["delete/", "undelete/", "destroy/", "config"] as const;
+
+/**
+ * Whether a Vault path pattern may match one of {@link KV_CONTROL_PATHS} under the mount its first
+ * segment names: it names one, has `+` as its second segment, or ends in a `*` whose prefix one
+ * of them starts with (`secret/*`, `secret/d*`, `secret/config*`).
+ */
+export function reachesKvControl(pattern: string): boolean {
+    const slash = pattern.indexOf("/");
+    if (slash === -1) {
+        return false;
+    }
+    const rest = pattern.slice(slash + 1);
+    if (rest.split("/")[0] === "+" || rest === "config" || KV_CONTROL_PATHS.some((path) => path.endsWith("/") && rest.startsWith(path))) {
+        return true;
+    }
+    return rest.endsWith("*") && KV_CONTROL_PATHS.some((path) => path.startsWith(rest.slice(0, -1)));
+}
+
 /** Whether `allowed_parameters` (as JSON or HCL parses it) admits `custom_metadata` and nothing else. */
 function onlyCustomMetadata(allowed: unknown): boolean {
     const object = Array.isArray(allowed) && allowed.length === 1 ? (allowed[0] as unknown) : allowed;
@@ -743,7 +769,8 @@ function kvScopeProblems(where: string, path: string, granted: ReadonlySet<strin
 /**
  * `vault-policies-least-privilege`: a `vault:index/policy:Policy` document (Vault's JSON form, as the
  * components write it, or HCL written by hand: {@link parsePolicyDocument}) grants no `sudo`,
- * `delete` or `list`; no wildcard (`+`, `*`) in a path's first
+ * `delete`, `list` or `patch`; no `create` or `update` that may reach a KV v2 mount's
+ * {@link KV_CONTROL_PATHS} (nothing may destroy versions); no wildcard (`+`, `*`) in a path's first
  * segment unless the stanza only denies; and nothing under `sys/` but {@link ALLOWED_SYS_PATHS}
  * (`read` on `sys/storage/raft/snapshot`, and on `sys/metrics` for the metrics scrape). A stanza with
  * `deny` grants nothing, so it is always allowed. A document that cannot be parsed is a violation.
@@ -804,12 +831,18 @@ export async function checkVaultPolicy(resource: ResourceData): Promise<string[]
         if (granted.has("deny") || granted.size === 0) {
             continue; // grants nothing
         }
-        for (const capability of ["sudo", "delete", "list"]) {
+        for (const capability of ["sudo", "delete", "list", "patch"]) {
             if (granted.has(capability)) {
                 problems.push(
                     `${where} grants ${show(capability)}${body.policy !== undefined ? ` (through the legacy policy ${show(body.policy)})` : ""}, which no role here needs (see POLICY_TABLE in components/vault-config/policies.ts: create, read and update only). Remove ${show(capability)}.`,
                 );
             }
+        }
+        const writes = ["create", "update", "patch"].filter((capability) => granted.has(capability));
+        if (writes.length > 0 && reachesKvControl(path)) {
+            problems.push(
+                `${where} grants ${writes.join(", ")} where it may reach a KV v2 mount's delete/, undelete/, destroy/ or config, which delete or destroy versions, or change every secret's version retention. Nothing here may: scope it to <mount>/data/... and <mount>/metadata/... paths.`,
+            );
         }
         problems.push(...kvScopeProblems(where, path, granted, body.allowed_parameters));
         if (hasRootWildcard(path)) {

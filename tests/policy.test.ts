@@ -847,6 +847,20 @@ const CASES: Record<string, { readonly pass: readonly Case[]; readonly fail: rea
                 resources: [vaultPolicy("app-read", 'path "secret/data/app/*" {\n  capabilities = ["read"]\n}\n')],
             },
             {
+                title: "read on a KV v2 mount's config, and update on paths that only look like its control paths",
+                resources: [
+                    vaultPolicy("config-read", jsonPolicy({ "secret/config": { capabilities: ["read"] } })),
+                    vaultPolicy(
+                        "lookalikes",
+                        jsonPolicy({
+                            "secret/data/delete/x": { capabilities: ["update"] },
+                            "secret/data/config": { capabilities: ["update"] },
+                        }),
+                    ),
+                    renewerPolicy,
+                ],
+            },
+            {
                 title: "a deny on everything, in HCL and in JSON (grants nothing)",
                 resources: [
                     vaultPolicy("deny-all", 'path "*" {\n  capabilities = ["deny"]\n}\n'),
@@ -889,6 +903,41 @@ const CASES: Record<string, { readonly pass: readonly Case[]; readonly fail: rea
                 title: "a metadata write that may set anything (max_versions, cas_required)",
                 resources: [vaultPolicy("push", jsonPolicy({ "secret/metadata/app/db": { capabilities: ["create", "update"] } }))],
                 expect: /lets a writer set max_versions, delete_version_after or cas_required/,
+            },
+            {
+                title: "update on a KV v2 mount's destroy/ (erases versions for good)",
+                resources: [vaultPolicy("destroy", jsonPolicy({ "secret/destroy/app/db": { capabilities: ["update"] } }))],
+                expect: /grants update where it may reach a KV v2 mount's delete\/, undelete\/, destroy\/ or config/,
+            },
+            {
+                title: "update on a KV v2 mount's delete/ (soft-deletes versions)",
+                resources: [vaultPolicy("soft-delete", 'path "secret/delete/app/*" {\n  capabilities = ["update"]\n}\n')],
+                expect: /may reach a KV v2 mount's delete\//,
+            },
+            {
+                title: "update on a KV v2 mount's undelete/",
+                resources: [vaultPolicy("undelete", jsonPolicy({ "secret/undelete/app/db": { capabilities: ["update"] } }))],
+                expect: /may reach a KV v2 mount's delete\/, undelete\//,
+            },
+            {
+                title: "create on a KV v2 mount's config (max_versions for every secret)",
+                resources: [vaultPolicy("config", jsonPolicy({ "secret/config": { capabilities: ["create", "update"] } }))],
+                expect: /grants create, update where it may reach/,
+            },
+            {
+                title: "a write whose glob reaches the mount's control paths",
+                resources: [vaultPolicy("whole-mount", jsonPolicy({ "secret/*": { capabilities: ["create", "update"] } }))],
+                expect: /may reach a KV v2 mount's delete\//,
+            },
+            {
+                title: "a write whose + segment reaches the mount's control paths",
+                resources: [vaultPolicy("plus", 'path "secret/+/app/db" {\n  capabilities = ["update"]\n}\n')],
+                expect: /may reach a KV v2 mount's delete\//,
+            },
+            {
+                title: "patch on a secret's data",
+                resources: [vaultPolicy("patch", jsonPolicy({ "secret/data/app/db": { capabilities: ["read", "patch"] } }))],
+                expect: /grants "patch", which no role here needs/,
             },
             {
                 title: "a metadata write that allows max_versions besides custom_metadata",
