@@ -55,7 +55,15 @@ export { PeerAccess, type PeerAccessArgs, type PeerCredentials } from "./vault-c
 export { policyDocument, policyName, POLICY_TABLE, type PolicyScope } from "./vault-config/policies";
 export { kvMountOption, auditDevicesOption, type PeerIdentity, NAMESPACE_SERVICE_ACCOUNTS } from "./vault-config/setupValues";
 
-export { LocalStore, PeerStore, type LocalStoreArgs, type PeerStoreArgs } from "./stores/secretStores";
+export {
+    LocalStore,
+    PeerStore,
+    StoreAdmission,
+    type LocalStoreArgs,
+    type PeerStoreArgs,
+    type StoreAdmissionArgs,
+} from "./stores/secretStores";
+export { storeAdmissionPolicies, MINIMUM_KUBERNETES_VERSION } from "./stores/storeAdmission";
 export { LOCAL_STORE_NAME, LOCAL_PUSH_STORE_NAME, READ_NAMESPACE_LABEL, REPLICATE_NAMESPACE_LABEL } from "./stores/storeSpecs";
 
 export { ReplicatedSecret, type ReplicatedSecretArgs, type InitialValueArgs } from "./replication/replicatedSecret";

@@ -19,6 +19,7 @@ import {
     MAX_TOKEN_LIFETIME_HOURS,
     PEER_ACCESS_OUTPUT,
     PEER_PUSH_POLICY_NAME,
+    REPLICATOR_POLICY,
     type PlainSecretConfig,
     type RaftReplicaConfig,
     type ResourceData,
@@ -171,7 +172,7 @@ export const peerTokensPushOnly: ResourceValidationPolicy = {
 
 export const vaultPoliciesLeastPrivilege: ResourceValidationPolicy = {
     name: "vault-policies-least-privilege",
-    description: `Every vault:index/policy:Policy document parses (Vault's JSON policy form, as the components write it, or HCL written by hand) and grants no sudo, delete or list, no wildcard in a path's first segment, nothing across every namespace of a KV v2 tree, no metadata write beyond custom_metadata, and nothing under sys/ but ${Object.entries(
+    description: `Every vault:index/policy:Policy document parses (Vault's JSON policy form, as the components write it, or HCL written by hand) and grants no sudo, delete, list or patch, no create or update that may reach a KV v2 mount's delete/, undelete/, destroy/ or config (nothing may destroy versions; only ${REPLICATOR_POLICY} may update <mount>/delete/<key>, a soft delete, for exact keys it also writes), no wildcard in a path's first segment, nothing across every namespace of a KV v2 tree, no metadata write beyond custom_metadata, and nothing under sys/ but ${Object.entries(
         ALLOWED_SYS_PATHS,
     )
         .map(([path, capabilities]) => `${capabilities.join(", ")} on ${path}`)

@@ -164,6 +164,10 @@ describe("VaultRegion", () => {
     it("registers the region's components and Kubernetes objects, each under its parent", () => {
         const east = unconfigured.resources.filter((r) => r.urn.includes("::east") && !r.type.startsWith("pulumi:providers:"));
         expect(east.map((r) => `${r.type} ${r.name}`).sort()).toEqual([
+            "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy east-store-admission-openova-vault-no-reads-from-peer-stores",
+            "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy east-store-admission-openova-vault-push-own-prefix",
+            "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding east-store-admission-openova-vault-no-reads-from-peer-stores",
+            "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding east-store-admission-openova-vault-push-own-prefix",
             "kubernetes:cert-manager.io/v1:Certificate east-vault-certificate",
             "kubernetes:cilium.io/v2:CiliumNetworkPolicy east-vault-vault-server-from-ingress",
             "kubernetes:core/v1:Namespace east-external-secrets-namespace",
@@ -177,6 +181,7 @@ describe("VaultRegion", () => {
             "kubernetes:networking.k8s.io/v1:NetworkPolicy east-vault-vault-server",
             "openova:vault:ExternalSecretsOperator east-external-secrets",
             "openova:vault:RaftSnapshots east-snapshots",
+            "openova:vault:StoreAdmission east-store-admission",
             "openova:vault:VaultMonitoring east-monitoring",
             "openova:vault:VaultRegion east",
             "openova:vault:VaultServer east-vault",

@@ -4,6 +4,7 @@
  * PrometheusRule checked against the Prometheus Operator's CRD schema), and the VaultMonitoring
  * component under the synth's mock runtime.
  */
+import { LOCAL_PUSH_STORE_NAME, LOCAL_STORE_NAME } from "../components/stores/storeSpecs";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
@@ -210,7 +211,7 @@ describe("ServiceMonitors", () => {
 describe("alerts", () => {
     const rules = alertRules({ vaultNamespace: "vault", externalSecretsNamespace: "external-secrets", releaseName: "vault" });
 
-    it("cover a sealed or down server, leader loss, audit failures, a certificate reloader not ready, stores not Ready, PushSecret errors, stale ExternalSecrets, failed snapshots and token renewal", () => {
+    it("cover a sealed or down server, leader loss, audit failures, a certificate reloader not ready, stores not Ready, PushSecret errors, stale ExternalSecrets, failed snapshots, token renewal and a token near its maximum lifetime", () => {
         expect(rules.map((r) => r.alert)).toEqual([
             "VaultServerSealedOrDown",
             "VaultNoActiveServer",
@@ -222,6 +223,7 @@ describe("alerts", () => {
             "VaultSnapshotFailed",
             "VaultTokenRenewalFailing",
             "VaultTokenRenewerStalled",
+            "VaultTokenNearMaxLifetime",
             "VaultReplicatorUnavailable",
             "VaultReplicatorLoggedOut",
             "VaultReplicatorOffersFailing",
@@ -236,6 +238,14 @@ describe("alerts", () => {
 
     it.each(rules.map((r) => [r.alert, r.expr]))("%s is valid PromQL", (_alert, expr) => {
         expect(promqlErrors(expr)).toBe(0);
+    });
+
+    it("say that a store not Ready can only be a peer store: ESO reports the local stores, which log in per namespace, Ready whatever happens", () => {
+        const store = rules.find((r) => r.alert === "ExternalSecretsStoreNotReady");
+        expect(store?.annotations.description).toContain("Only a peer store (vault-<peer>) can report this");
+        for (const local of [LOCAL_STORE_NAME, LOCAL_PUSH_STORE_NAME, "ExternalSecretNotSynced", "ExternalSecretsPushFailing"]) {
+            expect(store?.annotations.description).toContain(local);
+        }
     });
 
     it("would catch an expression that is not PromQL (so the check above can fail)", () => {

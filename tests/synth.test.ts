@@ -13,7 +13,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { parseAllDocuments, parseDocument, stringify } from "yaml";
+import { admit } from "./support/admission";
 import { validateEsoObjects } from "./support/esoSchema";
+import type { AdmissionPolicy } from "../components/stores/storeAdmission";
 import { chartValidator, loadChartSchema, undeclaredPaths } from "./support/vaultChartSchema";
 import { main } from "../tools/synth/cli";
 import { SDK_HOOKS, engineUrn, runProgram } from "../tools/synth/mockRun";
@@ -193,9 +195,10 @@ describe("synth of the region stacks", () => {
         // region1, the home of db-credentials, also has its generator and the PushSecret of its first value.
         // JWT peer auth (the default): each region mounts a JWT backend for its peer instead of issuing it a
         // token, and publishes its cluster's token issuer (the tenth output), and the snapshots' off-site target (the eleventh). db-credentials is written by
-        // any region, so each region runs a replicator.
-        expect(run.stdout).toContain("stack region1: 64 resources, 0 warning(s), 11 outputs");
-        expect(run.stdout).toContain("stack region2: 61 resources, 0 warning(s), 11 outputs");
+        // any region, so each region runs a replicator. Each region also has its store admission policies
+        // (the component, two policies and their bindings).
+        expect(run.stdout).toContain("stack region1: 69 resources, 0 warning(s), 11 outputs");
+        expect(run.stdout).toContain("stack region2: 66 resources, 0 warning(s), 11 outputs");
         expect(run.stdout).toMatch(/1 {2}openova:vault:Replicator/);
         expect(run.stdout).toMatch(/2 {2}kubernetes:helm\.sh\/v4:Chart/);
         expect(Object.keys(filesUnder(out)).sort()).toEqual(
@@ -394,6 +397,40 @@ describe("synth of the region stacks", () => {
         ]);
         expect(validateEsoObjects([...one, ...two])).toEqual([...one, ...two].map(() => ""));
     });
+
+    it.each(["region1", "region2"])(
+        "has %s's admission policies admit every ExternalSecret and PushSecret it declares, and its peer store wait for them",
+        (region) => {
+            const objects = manifestsOf(out, region);
+            const policies = objects.filter((o) => o.kind === "ValidatingAdmissionPolicy") as unknown as AdmissionPolicy[];
+            expect(policies.map((p) => p.metadata.name).sort()).toEqual([
+                "openova-vault-no-reads-from-peer-stores",
+                "openova-vault-push-own-prefix",
+            ]);
+            const checked = objects.filter((o) => o.kind === "ExternalSecret" || o.kind === "PushSecret");
+            expect(checked.length).toBeGreaterThan(0);
+            for (const object of checked) {
+                const resource =
+                    object.kind === "ExternalSecret"
+                        ? "external-secrets.io/v1/externalsecrets"
+                        : "external-secrets.io/v1alpha1/pushsecrets";
+                const outcomes = policies.map((policy) => admit(policy, { operation: "CREATE", resource, object }).outcome);
+                expect({ object: `${object.kind}/${object.metadata.name}`, outcomes: outcomes.sort() }).toEqual({
+                    object: `${object.kind}/${object.metadata.name}`,
+                    outcomes: ["admitted", "not matched"],
+                });
+            }
+            const resources = resourcesOf(out, region);
+            const admission = resources.find((r) => r.type === "openova:vault:StoreAdmission");
+            const bindings = resources.filter((r) => r.parent === admission?.urn && r.type.endsWith("ValidatingAdmissionPolicyBinding"));
+            expect(bindings).toHaveLength(2);
+            const peerStore = resources.find((r) => r.type === "openova:vault:PeerStore");
+            const store = resources.find(
+                (r) => r.type === "kubernetes:external-secrets.io/v1:ClusterSecretStore" && r.parent === peerStore?.urn,
+            );
+            expect(store?.dependsOn).toEqual(expect.arrayContaining(bindings.map((b) => b.urn)));
+        },
+    );
 
     it("replicates db-credentials: materialized in every region, carried by the replicators, first value generated once, in region1", () => {
         const objects = (region: string) =>
@@ -761,6 +798,11 @@ describe("synth of the region stacks", () => {
             "ServiceAccount/vault-secrets-writer",
             "ServiceAccount/vault-secrets-writer",
             "ServiceAccount/vault-snapshot",
+            // No ExternalSecret reads from a peer store; PushSecrets write under their namespace.
+            "ValidatingAdmissionPolicy/openova-vault-no-reads-from-peer-stores",
+            "ValidatingAdmissionPolicy/openova-vault-push-own-prefix",
+            "ValidatingAdmissionPolicyBinding/openova-vault-no-reads-from-peer-stores",
+            "ValidatingAdmissionPolicyBinding/openova-vault-push-own-prefix",
         ]);
         expect(text).toContain(
             "# patch (kubernetes:core/v1:NamespacePatch region1-namespace-databases): server-side applied to an existing Namespace",
@@ -807,10 +849,10 @@ describe("synth of regions with token peer auth", () => {
     it("synthesizes both, warning only that each API is open to all and each region's backups stay in its cluster", () => {
         expect(run.code).toBe(0);
         // No replicated secret here; each region has its peer's token, that peer's token in a Secret, and
-        // the renewer (its component, policy, role, service account, accessor list and CronJob); region1
+        // the renewer (its component, policy, role, service account, accessor list and two CronJobs); region1
         // also its PrometheusRule, the metrics policy, token and Secret.
-        expect(run.stdout).toContain("stack region1: 52 resources, 2 warning(s), 9 outputs");
-        expect(run.stdout).toContain("stack region2: 48 resources, 2 warning(s), 9 outputs");
+        expect(run.stdout).toContain("stack region1: 58 resources, 2 warning(s), 9 outputs");
+        expect(run.stdout).toContain("stack region2: 54 resources, 2 warning(s), 9 outputs");
         expect(run.stdout.match(/warning: openova-vault:vault\.allowedSourceRanges is not set/g)).toHaveLength(2);
         expect(run.stdout.match(/warning: openova-vault:vault\.snapshots\.offsite\.target is not set/g)).toHaveLength(2);
     });
@@ -836,7 +878,7 @@ describe("synth of regions with token peer auth", () => {
                     .map((line) => line.split(" ")[0]),
             ).toEqual(names);
             const cronJobs = objects.filter((o) => o.kind === "CronJob").map((o) => o.metadata.name);
-            expect(cronJobs).toEqual(["vault-snapshot", "vault-token-renewer"]);
+            expect(cronJobs).toEqual(["vault-snapshot", "vault-token-renewer", "vault-token-lifetime"]);
             const policy = resources.find((r) => r.type === "vault:index/policy:Policy" && r.inputs.name === "token-renewer");
             expect(JSON.parse(String(policy?.inputs.policy))).toEqual({
                 path: { "auth/token/renew-accessor": { capabilities: ["update"] } },
@@ -1037,11 +1079,11 @@ describe("synth of regions with the hardening options switched", () => {
         // snapshot resources; region2 the Certificate and the CiliumNetworkPolicy. With monitoring,
         // both add a PrometheusRule; region1 (authenticated scrape) also the metrics policy, its token
         // and the token's Secret, and the token renewer that keeps that token alive (its component,
-        // policy, role, service account, accessor list and CronJob). Both run a replicator and grant the peer's
+        // policy, role, service account, accessor list and two CronJobs). Both run a replicator and grant the peer's
         // replicator a role (fourteen resources, and the replicator's ServiceMonitor), and region1 pushes
-        // db-credentials to no peer (one fewer).
-        expect(run.stdout).toContain("stack region1: 67 resources, 2 warning(s), 10 outputs");
-        expect(run.stdout).toContain("stack region2: 60 resources, 3 warning(s), 10 outputs");
+        // db-credentials to no peer (one fewer). Each has its store admission policies (five resources).
+        expect(run.stdout).toContain("stack region1: 73 resources, 2 warning(s), 10 outputs");
+        expect(run.stdout).toContain("stack region2: 65 resources, 3 warning(s), 10 outputs");
         expect(run.stdout).toContain("warning: openova-vault:vault.snapshots.enabled is false: the Vault of region1 has no backups at all");
         expect(run.stdout).toContain(
             "  warning: TLS is off for the Vault of region2 (vault.tls.source is none): tokens and secrets cross the network in plaintext. Use TLS in any environment that holds real secrets.",
@@ -1200,7 +1242,11 @@ describe("synth of regions with the hardening options switched", () => {
                     )
                     .map((r) => `${r.type} ${(r.inputs.metadata as { name: string }).name}`),
                 // Only the token renewer's (it keeps the metrics token alive).
-            ).toEqual(["kubernetes:batch/v1:CronJob vault-token-renewer", "kubernetes:core/v1:ServiceAccount vault-token-renewer"]);
+            ).toEqual([
+                "kubernetes:batch/v1:CronJob vault-token-renewer",
+                "kubernetes:batch/v1:CronJob vault-token-lifetime",
+                "kubernetes:core/v1:ServiceAccount vault-token-renewer",
+            ]);
             expect(resources.filter((r) => r.inputs.name === "raft-snapshot" || r.inputs.roleName === "raft-snapshot")).toEqual([]);
         });
     });
@@ -1846,7 +1892,7 @@ describe("npm run synth", () => {
         const { stdout } = await promisify(execFile)("npm", ["run", "--silent", "synth", "--", "--out", out, "--stack", "region1"], {
             cwd: projectDir,
         });
-        expect(stdout).toContain("stack region1: 64 resources");
+        expect(stdout).toContain("stack region1: 69 resources");
         expect(fs.readdirSync(path.join(out, "region1")).sort()).toEqual(["manifests.yaml", "outputs.json", "resources.json"]);
     });
 });

@@ -11,7 +11,13 @@ import { ENGINE_FACTS, type EngineFacts } from "../common/engine";
 import { readOnlyPolicyDocument } from "../vault-config/policies";
 import { TLS_RELOADER_CONTAINER } from "../vault-server/tlsReload";
 import { REPLICATOR_NAME, REPLICATOR_POD_LABELS } from "../replication/replicatorSpecs";
-import { RENEWER_JOB_DEADLINE_SECONDS, RENEWER_NAME, RENEWER_STALE_SECONDS } from "../token-renewal/renewalSpecs";
+import {
+    LIFETIME_CHECK_NAME,
+    LIFETIME_CHECK_STALE_SECONDS,
+    RENEWER_JOB_DEADLINE_SECONDS,
+    RENEWER_NAME,
+    RENEWER_STALE_SECONDS,
+} from "../token-renewal/renewalSpecs";
 import { LONG_LIVED_TOKEN, metricsTokenGenerationOption, tokenMetadata } from "../token-renewal/tokenLifetime";
 import { z } from "zod";
 import { option, options, text } from "../common/options";
@@ -58,7 +64,7 @@ export const monitoringOptions = options({
     }),
     prometheusRules: option(z.boolean().default(false), {
         description:
-            "A PrometheusRule with the alerts: a Vault server sealed or down, no active server, failing audit devices, a certificate reloader not ready, a store not Ready, a PushSecret failing, an ExternalSecret not synced, a failed snapshot, token renewal failing or stalled, the replicator down, logged out or failing.",
+            "A PrometheusRule with the alerts: a Vault server sealed or down, no active server, failing audit devices, a certificate reloader not ready, a store not Ready, a PushSecret failing, an ExternalSecret not synced, a failed snapshot, no recent snapshot (with snapshots on), token renewal failing or stalled, a token near its maximum lifetime, the replicator down, logged out or failing.",
         allowed: "{values} (true needs the Prometheus Operator's CRDs)",
         example: "true",
     }),
@@ -187,13 +193,18 @@ export interface AlertRule {
  * - no active Vault server (no leader: Raft lost its quorum);
  * - audit devices failing (Vault refuses requests once every device fails);
  * - a certificate reloader not ready (that server will keep serving its certificate past a renewal);
- * - a ClusterSecretStore not Ready (a region's Vault unreachable, or its credentials refused);
+ * - a ClusterSecretStore not Ready (a peer's Vault unreachable, or its credentials refused). Only the
+ *   peer stores can report it: the local stores log in as the namespace that asks ("referent"
+ *   authentication), so ESO's store controller, which has no namespace, skips their login and their
+ *   validation returns Unknown, which it counts as Ready (ESO v2.9.0 `providers/v1/vault/validate.go`,
+ *   `pkg/controllers/secretstore/common.go`); their login failures show only as ExternalSecrets not
+ *   synced and PushSecrets failing;
  * - a PushSecret failing (replication to a Vault stopped);
  * - an ExternalSecret not synced (a Secret in the cluster is going stale);
  * - a failed Raft snapshot Job;
  * - with `snapshots`: no successful snapshot run (and so, with an off-site target, no off-site copy)
  *   for longer than the recovery point allows ({@link snapshotStaleAlert});
- * - the token renewer failing or stalled ({@link tokenRenewalAlerts});
+ * - the token renewer failing or stalled, and a token near its maximum lifetime ({@link tokenRenewalAlerts});
  * - the replicator down, logged out or failing ({@link replicatorAlerts}).
  *
  * With OpenBao the metric names are the same (its server registers its telemetry under the service
@@ -265,7 +276,7 @@ export function alertRules(args: {
             "5m",
             "critical",
             "A ClusterSecretStore is not Ready",
-            `Store {{ $labels.name }} cannot reach or log in to its ${product}: ExternalSecrets through it are not refreshed, and PushSecrets through it do not replicate.`,
+            `Store {{ $labels.name }} cannot reach or log in to its ${product}: ExternalSecrets through it are not refreshed, and PushSecrets through it do not replicate. Only a peer store (vault-<peer>) can report this: vault-local and vault-local-push log in as each namespace that uses them, so ESO cannot check their login and always reports them Ready; their failures show as ExternalSecretNotSynced and ExternalSecretsPushFailing.`,
         ),
         rule(
             "ExternalSecretsPushFailing",
@@ -439,13 +450,17 @@ export const RENEWAL_FAILING_FOR = `${(3 * RENEWER_JOB_DEADLINE_SECONDS) / 60}m`
  * `docs/metrics/workload/cronjob-metrics.md`). `kube_cronjob_status_last_successful_time` exists only
  * once a Job of the CronJob has succeeded (kube-state-metrics `internal/store/cronjob.go`); Kubernetes
  * sets it to that Job's completion time (`pkg/controller/cronjob/cronjob_controllerv2.go`), after the
- * Job's scheduled time. So:
- * - **failing**: the latest run was scheduled after the last success (or nothing ever succeeded) and
- *   stays so past a run's deadline: a renewal failed, or a token is within 30 days of its maximum
- *   lifetime and must be rotated. The Job's log says which;
- * - **stalled**: no run has succeeded for a day (none ran, or all failed), while every token still has
- *   weeks of its 30-day period left.
- * Neither fires in a region without a renewer (token peer auth off and no metrics token): there is no
+ * Job's scheduled time. Each alert reads one CronJob, whose Jobs fail for one reason only
+ * (`RENEWAL_MODES` in renewalSpecs.ts):
+ * - **failing** (the renewer): its latest run was scheduled after its last success (or nothing ever
+ *   succeeded) and stays so past a run's deadline: a token's renewal failed. The Job's log says which;
+ * - **stalled** (the renewer): no run has succeeded for a day (none ran, or all failed), while every
+ *   token still has weeks of its 30-day period left. A token near its maximum lifetime does not fail
+ *   the renewer, so neither of these fires for it;
+ * - **near its maximum lifetime** (the daily lifetime check): its latest run failed, so a token is
+ *   within 30 days of its one-year maximum lifetime and must be rotated; or the check has not been
+ *   scheduled for two days, so nobody would learn that.
+ * None fires in a region without a renewer (token peer auth off and no metrics token): there is no
  * such CronJob to measure.
  */
 export function tokenRenewalAlerts(
@@ -460,11 +475,15 @@ export function tokenRenewalAlerts(
     ) => AlertRule,
     product = ENGINE_FACTS.vault.product,
 ): AlertRule[] {
-    const selector = `{namespace="${namespace}", cronjob="${RENEWER_NAME}"}`;
-    const latest = (metric: string) => `max by (namespace, cronjob) (${metric}${selector})`;
-    const scheduled = latest("kube_cronjob_status_last_schedule_time");
-    const succeeded = latest("kube_cronjob_status_last_successful_time");
+    const latest = (metric: string, cronJob: string) =>
+        `max by (namespace, cronjob) (${metric}{namespace="${namespace}", cronjob="${cronJob}"})`;
+    const scheduled = latest("kube_cronjob_status_last_schedule_time", RENEWER_NAME);
+    const succeeded = latest("kube_cronjob_status_last_successful_time", RENEWER_NAME);
+    const checked = latest("kube_cronjob_status_last_schedule_time", LIFETIME_CHECK_NAME);
+    const checkPassed = latest("kube_cronjob_status_last_successful_time", LIFETIME_CHECK_NAME);
+    const checkCreated = latest("kube_cronjob_created", LIFETIME_CHECK_NAME);
     const runbook = 'docs/operations.md, "The token renewer"';
+    const logs = (cronJob: string) => `\`kubectl -n {{ $labels.namespace }} logs -l app.kubernetes.io/instance=${cronJob} --tail=50\``;
     return [
         rule(
             "VaultTokenRenewalFailing",
@@ -472,15 +491,23 @@ export function tokenRenewalAlerts(
             RENEWAL_FAILING_FOR,
             "warning",
             `${product} token renewal is failing`,
-            `The latest run of the token renewer in {{ $labels.namespace }} did not succeed: a token's renewal failed, or a token is within 30 days of its maximum lifetime and must be rotated. Its log names the token and what to do: \`kubectl -n {{ $labels.namespace }} logs -l app.kubernetes.io/name=${RENEWER_NAME} --tail=50\` (${runbook}).`,
+            `The latest run of the token renewer in {{ $labels.namespace }} did not succeed: a token's renewal failed. Its log names the token and what ${product} said: ${logs(RENEWER_NAME)} (${runbook}).`,
         ),
         rule(
             "VaultTokenRenewerStalled",
-            `(time() - ${succeeded} > ${RENEWER_STALE_SECONDS}) or ((time() - ${latest("kube_cronjob_created")} > ${RENEWER_STALE_SECONDS}) unless ${succeeded})`,
+            `(time() - ${succeeded} > ${RENEWER_STALE_SECONDS}) or ((time() - ${latest("kube_cronjob_created", RENEWER_NAME)} > ${RENEWER_STALE_SECONDS}) unless ${succeeded})`,
             "0m",
             "critical",
             `${product} tokens have not been renewed for a day`,
             `The token renewer in {{ $labels.namespace }} has not succeeded for ${RENEWER_STALE_SECONDS / 3600} hours: the region's long-lived tokens (peer tokens, the metrics token) lapse at the end of their 30-day period unless it runs again. Check the CronJob (suspended? its Jobs failing or not scheduled?) and its logs (${runbook}).`,
+        ),
+        rule(
+            "VaultTokenNearMaxLifetime",
+            `(${checked} > ${checkPassed}) or (${checked} unless ${checkPassed}) or (time() - ${checked} > ${LIFETIME_CHECK_STALE_SECONDS}) or ((time() - ${checkCreated} > ${LIFETIME_CHECK_STALE_SECONDS}) unless ${checked})`,
+            RENEWAL_FAILING_FOR,
+            "warning",
+            `A ${product} token must be rotated within 30 days`,
+            `The daily token lifetime check in {{ $labels.namespace }} failed, or has not run for ${LIFETIME_CHECK_STALE_SECONDS / 86400} days: a long-lived token is within 30 days of its one-year maximum lifetime, after which it stops working. Its log names each such token (${logs(LIFETIME_CHECK_NAME)}). Rotate it (raise its generation, pulumi up in this region, then in the region that uses it) (docs/operations.md, "Rotating a long-lived token").`,
         ),
     ];
 }

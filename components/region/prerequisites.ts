@@ -1,5 +1,6 @@
 /**
- * What a region needs from its cluster but does not install, derived from its options: cert-manager
+ * What a region needs from its cluster but does not install, derived from its options: a Kubernetes
+ * release that serves ValidatingAdmissionPolicy (the store admission policies), cert-manager
  * and the issuer (TLS from cert-manager), the Secrets it mounts (TLS from a Secret, KMS credentials),
  * the IngressClass, Cilium's CRDs (for the CiliumNetworkPolicy), the StorageClasses of its volumes,
  * an existing snapshot claim, and the Prometheus Operator's CRDs (monitoring).
@@ -13,6 +14,7 @@ import type { z } from "zod";
 import { PROMETHEUS_OPERATOR_API, type ResolvedMonitoringOptions } from "../monitoring/monitoringSpecs";
 import { snapshotStorageClass } from "../snapshots/snapshotSpecs";
 import { CILIUM_INGRESS_CLASS, CILIUM_POLICY_API, needsCiliumPolicy } from "../vault-server/networkPolicy";
+import { ADMISSION_POLICY_API, MINIMUM_KUBERNETES_VERSION } from "../stores/storeAdmission";
 import { SEAL_RULES, resolvedSeal } from "../vault-server/seal";
 import { CERT_MANAGER_API, resolvedTls } from "../vault-server/tls";
 import type { regionVaultOptions } from "./regionOptions";
@@ -210,6 +212,21 @@ export function regionPrerequisites(options: PrerequisiteOptions): Prerequisite[
     const { vault, monitoring } = options;
     const prerequisites: Prerequisite[] = [];
     const namespace = vault.namespace;
+
+    // The store admission policies (components/stores/storeAdmission.ts): a cluster that does not serve
+    // their API answers 404 to the list.
+    const admissionApi = `${ADMISSION_POLICY_API.group}/${ADMISSION_POLICY_API.version}`;
+    prerequisites.push({
+        id: `api:${admissionApi}/validatingadmissionpolicies`,
+        read: { ...ADMISSION_POLICY_API, resource: "validatingadmissionpolicies" },
+        check: (found) =>
+            found === undefined
+                ? {
+                      what: `the cluster does not serve ${admissionApi} ValidatingAdmissionPolicy (Kubernetes ${MINIMUM_KUBERNETES_VERSION} or later), which keeps each namespace to its own secrets through the stores this region shares`,
+                      fix: `upgrade the cluster to Kubernetes ${MINIMUM_KUBERNETES_VERSION} or later`,
+                  }
+                : undefined,
+    });
 
     const tls = resolvedTls(vault.tls);
     if (tls.enabled && tls.source === "cert-manager" && tls.issuer !== undefined) {

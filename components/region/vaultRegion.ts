@@ -24,7 +24,7 @@ import { RaftSnapshots } from "../snapshots/raftSnapshots";
 import { snapshotStorageClass } from "../snapshots/snapshotSpecs";
 import { METRICS_TOKEN_NAME, peerTokenName } from "../token-renewal/renewalSpecs";
 import { TokenRenewer } from "../token-renewal/tokenRenewer";
-import { LocalStore, PeerStore } from "../stores/secretStores";
+import { LocalStore, PeerStore, StoreAdmission } from "../stores/secretStores";
 import { inClusterVaultAddress, namespaceGrantLabels } from "../stores/storeSpecs";
 import { PeerAccess } from "../vault-config/peerAccess";
 import { POLICY_PURPOSES } from "../vault-config/policies";
@@ -119,6 +119,8 @@ export class VaultRegion extends pulumi.ComponentResource {
     public readonly connectedPeers: string[];
     /** The replicator, when a secret has every region as a writer and this region's Vault is configured. */
     public readonly replicator?: Replicator;
+    /** The admission policies that keep each namespace to its own secrets through the shared stores. */
+    public readonly storeAdmission: StoreAdmission;
 
     constructor(name: string, args: VaultRegionArgs, opts?: pulumi.ComponentResourceOptions) {
         // Every option is checked before anything is registered: nothing half-created.
@@ -193,8 +195,16 @@ export class VaultRegion extends pulumi.ComponentResource {
         // Every long-lived token this Vault issued, renewed in the cluster: none waits for a person or a CI schedule.
         this.tokenRenewer = this.renewTokens(name, options, vaultAdmin, accesses, afterVault);
 
-        // The peers' Vaults, and the secrets replicated through them.
-        const peerStores = peerEndpoints.map((endpoint) => this.peerStore(name, options, endpoint, afterOperator));
+        // The peers' Vaults, and the secrets replicated through them. The admission policies come first, so
+        // that no peer store is ever usable without them.
+        this.storeAdmission = new StoreAdmission(
+            `${name}-store-admission`,
+            { peers: this.peers, kvMount: options.kvMount },
+            { parent: this, dependsOn: afterOperator },
+        );
+        const peerStores = peerEndpoints.map((endpoint) =>
+            this.peerStore(name, options, endpoint, [...afterOperator, this.storeAdmission]),
+        );
         this.connectedPeers = peerEndpoints.map((endpoint) => endpoint.peer);
         const grants = this.grantNamespaces(name, options, afterOperator);
         this.replicator =
@@ -410,7 +420,7 @@ export class VaultRegion extends pulumi.ComponentResource {
         };
     }
 
-    private peerStore(name: string, options: ResolvedRegionOptions, endpoint: PeerEndpoint, afterOperator: pulumi.Resource[]): PeerStore {
+    private peerStore(name: string, options: ResolvedRegionOptions, endpoint: PeerEndpoint, dependsOn: pulumi.Resource[]): PeerStore {
         const serviceAccount = { name: EXTERNAL_SECRETS_SERVICE_ACCOUNT, namespace: options.externalSecrets.namespace };
         const auth = endpoint.jwt === undefined ? { kind: "token" as const } : { kind: "jwt" as const, ...endpoint.jwt, serviceAccount };
         return new PeerStore(
@@ -424,7 +434,7 @@ export class VaultRegion extends pulumi.ComponentResource {
                 auth,
                 ...(endpoint.token === undefined ? {} : { token: endpoint.token }),
             },
-            { parent: this, dependsOn: afterOperator },
+            { parent: this, dependsOn },
         );
     }
 

@@ -26,6 +26,28 @@ import { TOKEN_PERIOD_SECONDS, TOKEN_RENEWAL_WARNING_SECONDS } from "./tokenLife
 /** Name of the CronJob (and so the prefix of its Jobs and pods), its service account and its ConfigMap. */
 export const RENEWER_NAME = "vault-token-renewer";
 
+/**
+ * What a run of the renewal script reports through its exit status, so that each alert reads one
+ * signal (kube-state-metrics sees only whether a CronJob's Jobs succeed):
+ * - `renew` (the CronJob {@link RENEWER_NAME}, every few hours): it fails only when a renewal fails.
+ *   A token near its maximum lifetime is renewed like the others and the run succeeds, so the
+ *   renewer's alerts never fire for it, and it never hides a real failure of another token.
+ * - `lifetime` (the CronJob {@link LIFETIME_CHECK_NAME}, daily): it renews too (the TTL Vault grants
+ *   is how it learns how far each token's maximum lifetime is) and fails only when a token is within
+ *   the warning of its maximum lifetime: time to rotate it. A failed renewal is the renewer's to report.
+ */
+export const RENEWAL_MODES = ["renew", "lifetime"] as const;
+export type RenewalMode = (typeof RENEWAL_MODES)[number];
+
+/** Name of the CronJob of the daily lifetime check (the script in `lifetime` mode, with the renewer's account and list). */
+export const LIFETIME_CHECK_NAME = "vault-token-lifetime";
+
+/** The daily lifetime check's schedule (UTC), away from the renewer's runs and the hourly snapshot. */
+export const LIFETIME_CHECK_SCHEDULE = "45 3 * * *";
+
+/** The lifetime check counts as not running (an alert) when it has not been scheduled for this long. */
+export const LIFETIME_CHECK_STALE_SECONDS = 2 * 24 * 60 * 60;
+
 /** Name of the Vault policy and the Kubernetes auth role the renewer logs in with. */
 export const RENEWER_POLICY = "token-renewer";
 export const RENEWER_ROLE = "token-renewer";
@@ -145,10 +167,12 @@ export interface RenewalScriptArgs {
     readonly tokenFile?: string;
     /** Absolute path of the accessor list. Default {@link RENEWER_ACCESSORS_FILE}. */
     readonly accessorsFile?: string;
-    /** A renewal granting less than this many seconds fails the run. Default {@link TOKEN_RENEWAL_WARNING_SECONDS}. */
+    /** A renewal granting less than this many seconds marks its token near its maximum lifetime. Default {@link TOKEN_RENEWAL_WARNING_SECONDS}. */
     readonly warningSeconds?: number;
     /** The engine, whose CLI (`vault`, `bao`) and token variables the script uses. Default Vault. */
     readonly engine?: EngineFacts;
+    /** What the run's exit status reports ({@link RENEWAL_MODES}). Default `renew`. */
+    readonly mode?: RenewalMode;
 }
 
 const SIMPLE = /^[A-Za-z0-9/_.-]+$/;
@@ -158,9 +182,10 @@ const ABSOLUTE = /^\/[A-Za-z0-9/_.-]*$/;
  * The POSIX `sh` script the renewer runs. In order: log in with the projected service-account token;
  * renew every token of the accessor list by its accessor, and log one line per token (its name and
  * how long it is now valid; never a token, never an accessor); revoke its own token whatever happened;
- * exit 1 when any renewal failed or granted less than `warningSeconds` (a token within that long of
- * its maximum lifetime: Vault grants only what is left), so the Job fails and the alert fires while
- * there is time to rotate.
+ * then exit by its mode ({@link RENEWAL_MODES}): in `renew` mode, 1 when any renewal failed; in
+ * `lifetime` mode, 1 when any renewal granted less than `warningSeconds` (a token within that long of
+ * its maximum lifetime: Vault grants only what is left), so that Job fails and its own alert fires
+ * while there is time to rotate. Either mode exits 1 when it cannot log in or read its list.
  *
  * Its own Vault token goes where the Vault CLI's default token helper reads it when `VAULT_TOKEN` is
  * unset, `$HOME/.vault-token` (the CLI's `command/base.go` `Client`), on the pod's memory volume, and
@@ -180,7 +205,11 @@ export function renewalScript(args: RenewalScriptArgs): string {
         accessorsFile: args.accessorsFile ?? RENEWER_ACCESSORS_FILE,
     };
     const warning = args.warningSeconds ?? TOKEN_RENEWAL_WARNING_SECONDS;
+    const mode = args.mode ?? "renew";
     const problems: string[] = [];
+    if (!RENEWAL_MODES.includes(mode)) {
+        problems.push(`mode ${JSON.stringify(mode)} is not one of ${RENEWAL_MODES.join(", ")}`);
+    }
     for (const [name, value] of Object.entries(values)) {
         const pattern = name === "tokenFile" || name === "accessorsFile" ? ABSOLUTE : SIMPLE;
         // A leading '-' could read as a flag, '..' climbs out of the directory: neither is a plain name.
@@ -215,6 +244,7 @@ auth_path=${quoted(values.authPath)}
 role=${quoted(values.role)}
 token_file=${quoted(values.tokenFile)}
 accessors_file=${quoted(values.accessorsFile)}
+mode=${quoted(mode)}
 warning_seconds=${warning}
 warning_days=$((warning_seconds / 86400))
 
@@ -311,15 +341,35 @@ while IFS=' ' read -r name accessor rest || [ -n "\${name:-}" ]; do
 done < "$accessors_file"
 
 log "$renewed renewed, $expiring near their maximum lifetime, $failed failed"
-if [ "$failed" -gt 0 ] || [ "$expiring" -gt 0 ]; then
+if [ "$mode" = lifetime ]; then
+    # The lifetime check reports tokens near their maximum lifetime; failed renewals are the renewer's.
+    if [ "$expiring" -gt 0 ]; then
+        log "lifetime check: $expiring token(s) within $warning_days days of their maximum lifetime: rotate them"
+        exit 1
+    fi
+    log "lifetime check: no token within $warning_days days of its maximum lifetime"
+elif [ "$failed" -gt 0 ]; then
+    # The renewer reports failed renewals; a token near its maximum lifetime is the lifetime check's.
     exit 1
 fi
 `;
 }
 
-/** Labels of the renewer's objects; the pods' `app.kubernetes.io/name` lets Vault's NetworkPolicy admit them. */
-export function renewerLabels(): Record<string, string> {
-    return { "app.kubernetes.io/name": RENEWER_NAME, ...projectLabels("token-renewer") };
+/**
+ * Labels of the renewer's objects; the pods' `app.kubernetes.io/name` lets Vault's NetworkPolicy
+ * admit them (both CronJobs' pods), and `app.kubernetes.io/instance` tells the two CronJobs' apart.
+ */
+export function renewerLabels(mode?: RenewalMode): Record<string, string> {
+    return {
+        "app.kubernetes.io/name": RENEWER_NAME,
+        ...(mode === undefined ? {} : { "app.kubernetes.io/instance": renewalCronJobName(mode) }),
+        ...projectLabels("token-renewer"),
+    };
+}
+
+/** The CronJob that runs the script in `mode`. */
+export function renewalCronJobName(mode: RenewalMode): string {
+    return mode === "lifetime" ? LIFETIME_CHECK_NAME : RENEWER_NAME;
 }
 
 /** What {@link renewerCronJob} needs. */
@@ -336,6 +386,8 @@ export interface RenewerCronJobArgs {
     readonly caSecret?: CaSecretRef;
     /** The engine of the servers, whose image and CLI the job runs. Default `vault`. */
     readonly engine?: Engine;
+    /** Which of the two CronJobs: the renewer (default) or the daily lifetime check. */
+    readonly mode?: RenewalMode;
 }
 
 /** The metadata of the renewer's CronJob, ConfigMap and service account. */
@@ -345,7 +397,9 @@ export function renewerMetadata(namespace: string) {
 
 /**
  * The `batch/v1` CronJob that renews the tokens, in Vault's namespace, every
- * {@link RENEWAL_INTERVAL_HOURS} hours (UTC). One Job at a time, two retries; the pod runs the Vault
+ * {@link RENEWAL_INTERVAL_HOURS} hours (UTC); or, with `mode: lifetime`, the daily lifetime check
+ * ({@link LIFETIME_CHECK_NAME}, {@link LIFETIME_CHECK_SCHEDULE}), the same pod with the script in
+ * that mode. One Job at a time, two retries; the pod runs the Vault
  * CLI from the servers' image as the image's non-root `vault` user with a read-only root filesystem
  * and no capabilities, mounts no default service-account token (it never calls the Kubernetes API),
  * presents a projected token for {@link RENEWER_AUDIENCE} to Vault, and reads the accessor list from
@@ -354,8 +408,9 @@ export function renewerMetadata(namespace: string) {
  */
 export function renewerCronJob(args: RenewerCronJobArgs) {
     const engine = engineFacts(args.engine);
-    const script = renewalScript({ authPath: args.authPath, engine });
-    const labels = renewerLabels();
+    const mode = args.mode ?? "renew";
+    const script = renewalScript({ authPath: args.authPath, engine, mode });
+    const labels = renewerLabels(mode);
     const ca = args.caSecret;
     const volumes = [
         {
@@ -385,9 +440,9 @@ export function renewerCronJob(args: RenewerCronJobArgs) {
     return {
         apiVersion: "batch/v1",
         kind: "CronJob",
-        metadata: renewerMetadata(args.namespace),
+        metadata: { name: renewalCronJobName(mode), namespace: args.namespace, labels },
         spec: {
-            schedule: RENEWAL_SCHEDULE,
+            schedule: mode === "lifetime" ? LIFETIME_CHECK_SCHEDULE : RENEWAL_SCHEDULE,
             // Without it, the schedule is read in the kube-controller-manager's time zone.
             timeZone: "Etc/UTC",
             concurrencyPolicy: "Forbid",

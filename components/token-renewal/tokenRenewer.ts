@@ -5,10 +5,12 @@ import { type Engine, engineOption } from "../common/engine";
 import { parseOptions } from "../common/options";
 import type { CaSecretRef } from "../snapshots/snapshotSpecs";
 import {
+    RENEWAL_MODES,
     RENEWER_NAME,
     RENEWER_POLICY,
     type RenewedToken,
     renewalAccessorList,
+    renewalCronJobName,
     renewalScript,
     renewerConfigMap,
     renewerCronJob,
@@ -43,8 +45,10 @@ export interface TokenRenewerArgs {
  * its accessor every few hours, so none depends on a person or a CI schedule (`pulumi refresh`) to
  * stay valid. It logs in with its own Kubernetes auth role, whose policy grants `update` on
  * `auth/token/renew-accessor` and nothing else; it never sees a token it renews. A run fails (and
- * the alerts `VaultTokenRenewalFailing` and `VaultTokenRenewerStalled` fire) when a renewal fails or a
- * token is within 30 days of its maximum lifetime. See `renewalSpecs.ts`.
+ * the alerts `VaultTokenRenewalFailing` and `VaultTokenRenewerStalled` fire) when a renewal fails. A
+ * second CronJob, the daily lifetime check, runs the same script with the same account and fails
+ * (and `VaultTokenNearMaxLifetime` fires) when a token is within 30 days of its maximum lifetime.
+ * See `renewalSpecs.ts`.
  *
  * Pass the region cluster's Kubernetes provider in `opts.providers` (or through a parent). List what
  * must exist first (the Vault setup that creates the auth mount) in `opts.dependsOn`.
@@ -98,8 +102,10 @@ export class TokenRenewer extends pulumi.ComponentResource {
             child,
         );
         // The auth path may be an output (VaultSetup's mount); the script embeds it, so the spec follows it.
-        const spec = pulumi.output(args.authPath).apply(
-            (authPath) =>
+        // Two CronJobs, one signal each: the renewer fails only on a failed renewal, the daily lifetime
+        // check only on a token near its maximum lifetime (renewalSpecs.ts, RENEWAL_MODES).
+        for (const mode of RENEWAL_MODES) {
+            const cronJob = pulumi.output(args.authPath).apply((authPath) =>
                 renewerCronJob({
                     namespace: args.namespace,
                     authPath,
@@ -107,14 +113,19 @@ export class TokenRenewer extends pulumi.ComponentResource {
                     vaultAddress: args.vaultAddress,
                     ...(args.caSecret === undefined ? {} : { caSecret: args.caSecret }),
                     engine,
-                }).spec,
-        );
-        // The role, the service account and the list exist before the first run.
-        new k8s.batch.v1.CronJob(
-            `${name}-cronjob`,
-            { metadata: renewerMetadata(args.namespace), spec },
-            { parent: this, dependsOn: [role, serviceAccount, accessors] },
-        );
+                    mode,
+                }),
+            );
+            // The role, the service account and the list exist before the first run.
+            new k8s.batch.v1.CronJob(
+                mode === "renew" ? `${name}-cronjob` : `${name}-lifetime-cronjob`,
+                {
+                    metadata: { name: renewalCronJobName(mode), namespace: args.namespace, labels: renewerLabels(mode) },
+                    spec: cronJob.spec,
+                },
+                { parent: this, dependsOn: [role, serviceAccount, accessors] },
+            );
+        }
 
         this.registerOutputs({ tokenNames: this.tokenNames });
     }

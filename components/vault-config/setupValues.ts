@@ -72,7 +72,9 @@ export function namespaceRole(purpose: PolicyPurpose): KubernetesAuthRole {
     return {
         roleName: `namespace-${purpose}`,
         boundServiceAccountNames: [NAMESPACE_SERVICE_ACCOUNTS[purpose]],
-        // Any namespace: what one may reach is its own prefix, which the policy's template enforces.
+        // Any namespace: what one may reach is its own prefix, which the policy's template enforces. The
+        // namespace labels gate ESO's stores, not this role: a namespace's own account of this name can log
+        // in directly and reach its own prefix (docs/security.md, "Who may read or write through ESO").
         boundServiceAccountNamespaces: ["*"],
         audience: EXTERNAL_SECRETS_AUDIENCE,
         tokenTtl: 15 * 60,
