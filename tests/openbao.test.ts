@@ -241,7 +241,7 @@ printf '%s %s\\n' "$auth" "$*" >> "$FAKE_LOG"
 case "$1 $2" in
 "write auth/kubernetes/login") printf '%s' "$FAKE_TOKEN" ;;
 "write -field=token") printf '%s' "$FAKE_TOKEN" ;;
-"write -field=token_duration") printf '2592000' ;;
+"write -field=token_duration") printf '%s' "\${FAKE_TTL:-2592000}" ;;
 "operator raft") printf 'a complete snapshot' > "$5" ;;
 "token revoke") echo "Success! Revoked token (if it existed)" ;;
 *) echo "unexpected: $*" >&2; exit 99 ;;
@@ -256,7 +256,11 @@ esac
     });
     afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
-    function run(script: string, name: string): { status: number | null; stdout: string; stderr: string; calls: string[] } {
+    function run(
+        script: string,
+        name: string,
+        env: Record<string, string> = {},
+    ): { status: number | null; stdout: string; stderr: string; calls: string[] } {
         const file = path.join(root, `${name}.sh`);
         const log = path.join(root, `${name}.log`);
         const home = path.join(root, `${name}-home`);
@@ -275,6 +279,7 @@ esac
                 // Someone else's tokens in the environment: neither may ride along on the login.
                 BAO_TOKEN: "s.someone-elses-bao-token",
                 VAULT_TOKEN: "s.someone-elses-vault-token",
+                ...env,
             },
         });
         return { ...result, calls: fs.readFileSync(log, "utf8").trim().split("\n").filter(Boolean) };
@@ -365,6 +370,27 @@ esac
         expect(copy.volumeMounts.map((mount) => mount.name)).not.toContain("vault-token");
     });
 
+    it("the token lifetime check: the same calls through bao, failing only on a token near its maximum lifetime", () => {
+        const accessors = path.join(root, "accessors-lifetime");
+        fs.writeFileSync(accessors, "peer-region2 acc1\n");
+        const script = renewalScript({
+            authPath: "kubernetes",
+            tokenFile: path.join(root, "jwt"),
+            accessorsFile: accessors,
+            engine: ENGINE_FACTS.openbao,
+            mode: "lifetime",
+        });
+        // A renewal that grants the whole 30-day period, then one that grants 12 days (the cap is near).
+        const fine = run(script, "lifetime-fine");
+        expect({ status: fine.status, stderr: fine.stderr }).toEqual({ status: 0, stderr: "" });
+        expect(fine.calls[1]).toBe("job-token write -field=token_duration auth/token/renew-accessor accessor=acc1");
+        expect(fine.stdout).toContain("lifetime check: no token within 30 days of its maximum lifetime");
+        const near = run(script, "lifetime-near", { FAKE_TTL: String(12 * 86_400) });
+        expect(near.status).toBe(1);
+        expect(near.stdout).toContain("lifetime check: 1 token(s) within 30 days of their maximum lifetime: rotate them");
+        expect(near.stdout + near.stderr).not.toContain(TOKEN);
+    });
+
     it("run in OpenBao's image, with BAO_* variables", () => {
         const common = {
             namespace: "vault",
@@ -381,7 +407,9 @@ esac
             engine: "openbao",
         });
         const renewer = renewerCronJob({ ...common, authPath: "kubernetes", engine: "openbao" });
-        for (const job of [snapshot, renewer]) {
+        const lifetime = renewerCronJob({ ...common, authPath: "kubernetes", engine: "openbao", mode: "lifetime" });
+        expect(lifetime.spec.jobTemplate.spec.template.spec.containers[0].command[2]).toContain("bao write -field=token_duration");
+        for (const job of [snapshot, renewer, lifetime]) {
             const [container] = job.spec.jobTemplate.spec.template.spec.containers;
             expect(container.image).toBe("quay.io/openbao/openbao:2.6.2");
             expect(container.env.map((variable) => variable.name)).toEqual(["BAO_ADDR", "BAO_CACERT", "HOME"]);
