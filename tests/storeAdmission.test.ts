@@ -5,6 +5,9 @@
  * namespace's secrets through a peer store, and the policy objects against Kubernetes' schemas.
  */
 import { parse } from "@bufbuild/cel";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
 import type { IExternalSecret } from "@kubernetes-models/external-secrets/external-secrets.io/v1/ExternalSecret" with {
     "resolution-mode": "import",
@@ -67,6 +70,16 @@ function secret(input: z.input<typeof replicatedSecretOptions> & { home?: string
     return { ...replicatedSecretOptions.parse(input), home: input.home ?? "region1" };
 }
 
+/** The end-to-end lane's replicated secrets (e2e/stack.yaml), each homed where the file says. */
+function e2eSecrets(): ReplicatedSecretSpec[] {
+    const file = parseYaml(fs.readFileSync(path.join(__dirname, "..", "e2e", "stack.yaml"), "utf8")) as {
+        config: Record<string, unknown>;
+    };
+    const entries = file.config["openova-vault:replicatedSecrets"] as (z.input<typeof replicatedSecretOptions> & { home?: string })[];
+    expect(entries.length).toBeGreaterThan(3);
+    return entries.map((entry) => secret(entry));
+}
+
 /** An ExternalSecret in `namespace` reading `key`, with the given store references. */
 function externalSecretReading(namespace: string, key: string, refs: Partial<IExternalSecret["spec"]> & object): IExternalSecret {
     return {
@@ -116,6 +129,8 @@ describe("the admission policies' CEL, run by a CEL evaluator", () => {
             secret({ name: "tls", namespace: "apps", remoteKey: "apps/certs/tls", mode: "cluster-written" }),
             // The bootstrap's canary, in ESO's namespace, under <eso-ns>/.
             replicationCanary("external-secrets", REGIONS),
+            // The end-to-end lane's secrets (e2e/stack.yaml): every writer mode, homed in each region.
+            ...e2eSecrets(),
         ];
         return specs.flatMap((spec) => [
             externalSecret(spec),
@@ -132,6 +147,19 @@ describe("the admission policies' CEL, run by a CEL evaluator", () => {
         // The canary's pushes are checked (they reach project stores), and pass: their keys are under ESO's namespace.
         const canaryPush = projectObjects.find((o) => o.kind === "PushSecret" && o.metadata?.namespace === "external-secrets");
         expect(JSON.stringify(canaryPush)).toContain('"remoteKey":"external-secrets/openova-replication-canary"');
+    });
+
+    it("lets the replicator refresh any ExternalSecret (its force-sync annotation leaves spec as it was), even one from before the policy", () => {
+        // replicator/kubernetes.ts forceSync: a merge patch of metadata.annotations["force-sync"], nothing else.
+        const peerReader = externalSecretReading("apps", "databases/db-credentials", {
+            secretStoreRef: { kind: "ClusterSecretStore", name: "vault-region2" },
+        });
+        for (const before of [externalSecret(secret({ name: "db-credentials", namespace: "databases" })), peerReader]) {
+            const after = { ...before, metadata: { ...before.metadata, annotations: { "force-sync": "1767225600" } } };
+            expect(decide(after, before)).toEqual({ outcome: "admitted" });
+        }
+        // Creating the peer reader is what the policy refuses.
+        expect(decide(peerReader).outcome).toBe("denied");
     });
 
     it.each([
