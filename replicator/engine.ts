@@ -230,7 +230,8 @@ export class Engine {
             !state.deleted &&
             state.pending === undefined &&
             state.seen?.version === number &&
-            state.seen.createdMs === createdMs;
+            state.seen.createdMs === createdMs &&
+            state.seen.deleted !== true;
         if (known && state.data !== undefined) {
             return { kind: "live", id, data: state.data, ...(byReplicator === undefined ? {} : { byReplicator }) };
         }

@@ -111,6 +111,31 @@ describe("the replicator, region to region", () => {
         await l.stop();
     });
 
+    it("keeps a peer's newer value adopted over a deleted path when writing it to the path fails, instead of deleting it everywhere", async () => {
+        let now = 1_800_000_000_000;
+        const l = await lab({ clock: () => now });
+        await writeAndHint(l, 0, "v1");
+        await l.settle();
+        now += 1_000;
+        l.vaults[1].softDelete(KEY);
+        l.engines[1].hint(KEY);
+        await l.settle();
+        expect([l.value(0, KEY), l.value(1, KEY)]).toEqual([undefined, undefined]);
+        now += 1_000;
+        await writeAndHint(l, 0, "v2");
+        // region2 records the value it takes, then its write of the path fails (a 503 while the active node changes).
+        l.vaults[1].failWrite.set(localActor("region2"), (path) => path === KEY);
+        await l.step(1);
+        expect(l.vaults[1].failWrite.size).toBe(0);
+        expect(l.value(1, KEY)).toBeUndefined();
+        now += 1_000;
+        await l.settle();
+        expect([l.value(0, KEY), l.value(1, KEY)]).toEqual(["v2", "v2"]);
+        // The deletion region2 had already seen is not taken for a new one.
+        expect(l.localStamps().filter((s) => s.value === undefined)).toHaveLength(1);
+        await l.stop();
+    });
+
     it("keeps both sides writing through a partition and converges on the later write once it heals", async () => {
         let now = 1_800_000_000_000;
         const l = await lab({ clock: () => now });
@@ -214,6 +239,7 @@ type Step =
     | { readonly op: "delete" | "purge" | "hint"; readonly region: number; readonly key: number }
     | { readonly op: "step" | "scan" | "restart" | "loseLocal"; readonly region: number }
     | { readonly op: "cut" | "heal" | "losePeer"; readonly region: number; readonly other: number }
+    | { readonly op: "failLocal"; readonly region: number; readonly what: "path" | "any" }
     | { readonly op: "tick"; readonly ms: number };
 
 const region = fc.integer({ min: 0, max: 2 });
@@ -224,6 +250,11 @@ const step: fc.Arbitrary<Step> = fc.oneof(
     { weight: 3, arbitrary: fc.record({ op: fc.constant("hint" as const), region, key }) },
     { weight: 4, arbitrary: fc.record({ op: fc.constantFrom("step" as const, "scan" as const), region }) },
     { weight: 1, arbitrary: fc.record({ op: fc.constantFrom("restart" as const, "loseLocal" as const), region }) },
+    // The next write of the region's own replicator (to a secret's path, or to anything) fails without being applied.
+    {
+        weight: 1,
+        arbitrary: fc.record({ op: fc.constant("failLocal" as const), region, what: fc.constantFrom("path" as const, "any" as const) }),
+    },
     {
         weight: 1,
         arbitrary: fc.record({ op: fc.constantFrom("cut" as const, "heal" as const, "losePeer" as const), region, other: region }),
@@ -244,7 +275,7 @@ type History = typeof histories extends fc.Arbitrary<infer T> ? T : never;
 async function run(
     history: History,
     inProcess = true,
-): Promise<{ lab: Lab; lostLocal: boolean; writes: { atMs: number; key: string; value: string }[] }> {
+): Promise<{ lab: Lab; lostLocal: boolean; writes: { atMs: number; key: string; value: string }[]; deletions: Map<string, number> }> {
     let now = 1_800_000_000_000;
     const regions = ["region1", "region2", "region3"].slice(0, history.regions);
     const l = new Lab({
@@ -259,6 +290,9 @@ async function run(
     const r = (n: number) => n % history.regions;
     let lostLocal = false;
     const writes: { atMs: number; key: string; value: string }[] = [];
+    /** Deletions and purges made, per region and key (`<region>/<key>`). */
+    const deletions = new Map<string, number>();
+    const deleted = (i: number, k: string) => deletions.set(`${i}/${k}`, (deletions.get(`${i}/${k}`) ?? 0) + 1);
     for (const s of history.steps) {
         switch (s.op) {
             case "write":
@@ -269,10 +303,12 @@ async function run(
             case "delete":
                 now += 1;
                 l.vaults[r(s.region)].softDelete(KEYS[s.key]);
+                deleted(r(s.region), KEYS[s.key]);
                 break;
             case "purge":
                 now += 1;
                 l.vaults[r(s.region)].purge(KEYS[s.key]);
+                deleted(r(s.region), KEYS[s.key]);
                 break;
             case "hint":
                 l.engines[r(s.region)].hint(KEYS[s.key]);
@@ -292,6 +328,9 @@ async function run(
                 lostLocal = true;
                 l.vaults[r(s.region)].loseNextAnswer.add(localActor(regions[r(s.region)]));
                 break;
+            case "failLocal":
+                l.vaults[r(s.region)].failWrite.set(localActor(regions[r(s.region)]), (path) => s.what === "any" || KEYS.includes(path));
+                break;
             case "cut":
             case "heal":
                 if (r(s.region) !== r(s.other)) l.cut(r(s.region), r(s.other), s.op === "cut");
@@ -306,14 +345,17 @@ async function run(
         }
     }
     l.healAll();
-    for (const vault of l.vaults) vault.loseNextAnswer.clear();
+    for (const vault of l.vaults) {
+        vault.loseNextAnswer.clear();
+        vault.failWrite.clear();
+    }
     now += 10_000;
     await l.settle(12);
-    return { lab: l, lostLocal, writes };
+    return { lab: l, lostLocal, writes, deletions };
 }
 
 async function checkHistory(history: History, inProcess = true): Promise<void> {
-    const { lab: l, lostLocal } = await run(history, inProcess);
+    const { lab: l, lostLocal, deletions } = await run(history, inProcess);
     try {
         for (const k of KEYS) {
             const values = l.vaults.map((_, i) => l.value(i, k));
@@ -330,6 +372,10 @@ async function checkHistory(history: History, inProcess = true): Promise<void> {
             }
             // No flip-flop: every region's state stamps only grew.
             for (let i = 0; i < l.vaults.length; i++) {
+                // And no deletion made up: a region stamps no more deletions than were made in it.
+                expect(local.filter((s) => s.region === i && s.value === undefined).length).toBeLessThanOrEqual(
+                    deletions.get(`${i}/${k}`) ?? 0,
+                );
                 const stamps = l.decided
                     .filter((d) => d.region === i && d.key === k && d.decision.state !== undefined)
                     .map((d) => d.decision.state?.stamp);

@@ -8,8 +8,9 @@
  * server's own clock, and, as Vault 2 does, who wrote each version (`created_by.actor`).
  *
  * Faults for the tests: a clock offset, callers cut off (their requests are dropped, as across a
- * partition), answers lost after the write was applied, and a count of every request. And what a
- * socket audit device would stream: listeners told of every change, by its path under the mount.
+ * partition), answers lost after the write was applied, writes refused without being applied, and a
+ * count of every request. And what a socket audit device would stream: listeners told of every change,
+ * by its path under the mount.
  *
  * Dev tooling: the replicator's tests and the bench use it.
  */
@@ -70,6 +71,11 @@ export class FakeVault {
     readonly cutOff = new Set<string>();
     /** Display names whose next write is applied but answered with a dropped connection (a lost acknowledgement). */
     readonly loseNextAnswer = new Set<string>();
+    /**
+     * Display names whose next write to a path the test names (by its path under the mount) fails
+     * without being applied, answered 503 as while the active node changes.
+     */
+    readonly failWrite = new Map<string, (key: string) => boolean>();
     /** Told of every change (a write, a deletion), with its path under the mount, as a socket audit device streams it. */
     readonly audit = new Set<(key: string) => void>();
     /** Requests served, by method and kind (`GET data`, `POST data`, `GET metadata`, ...), and by caller. */
@@ -241,6 +247,11 @@ export class FakeVault {
         const kind = `${method} ${/^[^/]+\/(data|metadata|delete)\//.exec(path)?.[1] ?? path.split("/")[0]}`;
         this.requests.byKind.set(kind, (this.requests.byKind.get(kind) ?? 0) + 1);
         this.requests.byCaller.set(caller, (this.requests.byCaller.get(caller) ?? 0) + 1);
+        const failing = method === "GET" ? undefined : this.failWrite.get(caller);
+        if (failing?.(path.replace(/^[^/]+\/(data|metadata|delete)\//, "")) === true) {
+            this.failWrite.delete(caller);
+            return { status: 503, text: JSON.stringify({ errors: ["local node not active but active cluster node not found"] }) };
+        }
         const send = (status: number, json?: unknown) => {
             if (this.loseNextAnswer.has(caller) && method !== "GET") {
                 this.loseNextAnswer.delete(caller);
