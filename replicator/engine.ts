@@ -99,6 +99,8 @@ export class Engine {
     private readonly timers: ReturnType<typeof setTimeout>[] = [];
     private working?: Promise<void>;
     private flushing?: Promise<void>;
+    /** Whether a round took an entry to offer while a flush ran. */
+    private flushAgain = false;
     private stopped = false;
     readonly counters: EngineCounters = {
         rounds: 0,
@@ -327,6 +329,7 @@ export class Engine {
                     const acknowledged = this.delivered.get(peer.region)?.get(key);
                     if (acknowledged === undefined || compareStamps(acknowledged, decision.offer.stamp) < 0) {
                         this.outbound.get(peer.region)?.add(key);
+                        if (this.flushing !== undefined) this.flushAgain = true;
                     }
                 }
             }
@@ -340,8 +343,11 @@ export class Engine {
     private flush(): void {
         if (this.stopped || this.flushing !== undefined || this.options.manual === true) return;
         if (![...this.outbound.values()].some((keys) => keys.size > 0)) return;
+        this.flushAgain = false;
         this.flushing = this.offerPending().finally(() => {
             this.flushing = undefined;
+            // Entries taken while this flush ran are offered now, not at the next retry.
+            if (this.flushAgain) this.flush();
         });
     }
 
@@ -372,7 +378,8 @@ export class Engine {
                     offered.push(key);
                 }
                 delivered.set(key, current !== undefined && compareStamps(current.stamp, entry.stamp) > 0 ? current.stamp : entry.stamp);
-                pending.delete(key);
+                // A round may have taken a newer entry meanwhile: it stays pending, to be offered next.
+                if (this.offers.get(key) === entry) pending.delete(key);
             } catch (error) {
                 this.counters.offersFailed++;
                 if (!(error instanceof VaultError && error.casMismatch)) {

@@ -136,6 +136,37 @@ describe("the replicator, region to region", () => {
         await l.stop();
     });
 
+    it("offers a second write taken while the first was being offered, right after that offer ends", async () => {
+        for (const manual of [true, false]) {
+            const l = await lab({ manual, timing: { scanIntervalMs: 600_000, doorbellIntervalMs: 600_000, retryIntervalMs: 600_000 } });
+            const engine = l.engines[0];
+            let release = () => {};
+            l.vaults[1].held.set(peerActor("region1", "region2"), new Promise<void>((resolve) => (release = resolve)));
+            const write = async (value: string) => {
+                l.vaults[0].put(KEY, { v: value });
+                engine.hint(KEY);
+                if (manual) await engine.drain();
+                while (l.localStamps().at(-1)?.value !== value) await new Promise((resolve) => setTimeout(resolve, 5));
+            };
+            await write("first");
+            const offering = manual ? engine.offerPending() : undefined;
+            // The first offer waits on region2's Vault; meanwhile a second write is taken.
+            await new Promise((resolve) => setTimeout(resolve, 20));
+            await write("second");
+            l.vaults[1].held.clear();
+            release();
+            await offering;
+            const offered = () => l.vaults[1].current(inboxKey("region1", KEY))?.data;
+            if (manual) await engine.offerPending();
+            // Well before the next retry (10 minutes away).
+            for (let waited = 0; waited < 1_000 && offered() !== JSON.stringify({ v: "second" }); waited += 10) {
+                await new Promise((resolve) => setTimeout(resolve, 10));
+            }
+            expect(offered()).toBe(JSON.stringify({ v: "second" }));
+            await l.stop();
+        }
+    });
+
     it("keeps both sides writing through a partition and converges on the later write once it heals", async () => {
         let now = 1_800_000_000_000;
         const l = await lab({ clock: () => now });

@@ -76,6 +76,8 @@ export class FakeVault {
      * without being applied, answered 503 as while the active node changes.
      */
     readonly failWrite = new Map<string, (key: string) => boolean>();
+    /** Display names whose requests wait for a promise before they are answered (in-process only): a slow link, held open by the test. */
+    readonly held = new Map<string, Promise<void>>();
     /** Told of every change (a write, a deletion), with its path under the mount, as a socket audit device streams it. */
     readonly audit = new Set<(key: string) => void>();
     /** Requests served, by method and kind (`GET data`, `POST data`, `GET metadata`, ...), and by caller. */
@@ -222,14 +224,18 @@ export class FakeVault {
         headers: Readonly<Record<string, string>>;
         body?: string;
     }) => Promise<{ status: number; text: string }> {
-        return (request) => {
+        return async (request) => {
+            const token = request.headers["x-vault-token"];
+            const held = this.held.get((token === undefined ? undefined : this.tokens.get(token)?.displayName) ?? "anonymous");
+            if (held !== undefined) await held;
             const answer = this.dispatch(
                 request.method,
                 `${request.url.pathname}${request.url.search}`,
                 request.headers["x-vault-token"],
                 request.body ?? "",
             );
-            return answer === "drop" ? Promise.reject(new Error("socket hang up")) : Promise.resolve(answer);
+            if (answer === "drop") throw new Error("socket hang up");
+            return answer;
         };
     }
 
