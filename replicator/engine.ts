@@ -97,6 +97,8 @@ export class Engine {
     /** Per peer: the doorbell count last read. */
     private readonly rung = new Map<string, number>();
     private readonly timers: ReturnType<typeof setTimeout>[] = [];
+    /** Per key: the timer that looks at it again once a held-back entry may count (one at most). */
+    private readonly lookAgain = new Map<string, ReturnType<typeof setTimeout>>();
     private working?: Promise<void>;
     private flushing?: Promise<void>;
     /** Whether a round took an entry to offer while a flush ran. */
@@ -148,6 +150,8 @@ export class Engine {
     async stop(): Promise<void> {
         this.stopped = true;
         for (const timer of this.timers) clearTimeout(timer);
+        for (const timer of this.lookAgain.values()) clearTimeout(timer);
+        this.lookAgain.clear();
         await this.working;
         await this.flushing;
     }
@@ -269,10 +273,19 @@ export class Engine {
                     `${key}: held back ${formatStamp(entry.stamp)} from ${entry.stamp.region}, ${entry.stamp.ms - now()} ms ahead of this clock (the bound is ${timing.maxAheadMs} ms): check that region's clock`,
                 );
             }
-            if (decision.heldBack.length > 0 && this.options.manual !== true && !this.stopped) {
-                // Look again once this clock has reached the earliest held-back stamp.
+            if (decision.heldBack.length > 0 && this.options.manual !== true && !this.stopped && !this.lookAgain.has(key)) {
+                // Look again once this clock has reached the earliest held-back stamp, or at the next scan's
+                // distance, whichever comes first (a timer cannot wait longer than 2^31-1 ms, and a stamp
+                // far ahead would otherwise make it fire at once, again and again).
                 const waitMs = Math.min(...decision.heldBack.map((entry) => entry.stamp.ms)) - timing.maxAheadMs - now();
-                this.timers.push(setTimeout(() => this.hint(key), Math.max(0, waitMs) + 1));
+                const timer = setTimeout(
+                    () => {
+                        this.lookAgain.delete(key);
+                        this.hint(key);
+                    },
+                    Math.min(Math.max(0, waitMs) + 1, timing.scanIntervalMs),
+                );
+                this.lookAgain.set(key, timer);
             }
             try {
                 if (decision.state !== undefined) {

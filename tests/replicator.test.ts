@@ -52,6 +52,36 @@ describe("the replicator, region to region", () => {
         await l.stop();
     });
 
+    it("looks again at an entry held back far ahead no sooner than the next scan would, and takes one just beyond the bound once its clock gets there", async () => {
+        const l = new Lab({
+            regions: ["region1", "region2"],
+            keys: [KEY],
+            manual: false,
+            timing: { scanIntervalMs: 600_000, doorbellIntervalMs: 600_000, retryIntervalMs: 600_000 },
+        });
+        // 30 days ahead: beyond what a timer can wait (2^31-1 ms), which Node.js turns into 1 ms.
+        const far = Date.now() + 30 * 86_400_000;
+        l.vaults[0].put(inboxKey("region2", KEY), { stamp: `${far}.0.region2`, deleted: "false", data: JSON.stringify({ v: "far" }) });
+        await l.start();
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        await l.stop();
+        expect(l.engines[0].counters.rounds).toBe(1);
+        expect(l.value(0, KEY)).toBeUndefined();
+        // A held-back entry just beyond the bound is taken by itself once this clock reaches it.
+        const near = new Lab({ regions: ["region1", "region2"], keys: [KEY], manual: false, timing: { maxAheadMs: 0 } });
+        near.vaults[0].put(inboxKey("region2", KEY), {
+            stamp: `${Date.now() + 300}.0.region2`,
+            deleted: "false",
+            data: JSON.stringify({ v: "near" }),
+        });
+        await near.start();
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        expect(near.value(0, KEY)).toBeUndefined();
+        await new Promise((resolve) => setTimeout(resolve, 400));
+        await near.stop();
+        expect(near.value(0, KEY)).toBe("near");
+    });
+
     it("writes each region's path only through that region's replicator: a peer may reach its inbox and doorbell, nothing else", async () => {
         const l = await lab();
         const asPeer = new VaultClient({
