@@ -94,6 +94,8 @@ export class Engine {
     private readonly delivered = new Map<string, Map<string, Stamp>>();
     /** Per peer: keys whose offer it has not acknowledged. */
     private readonly outbound = new Map<string, Set<string>>();
+    /** Per peer: keys it refused (a 4xx answer), with when to offer them again. */
+    private readonly refused = new Map<string, Map<string, number>>();
     /** Per peer: the doorbell count last read. */
     private readonly rung = new Map<string, number>();
     private readonly timers: ReturnType<typeof setTimeout>[] = [];
@@ -125,6 +127,7 @@ export class Engine {
         for (const peer of options.peers) {
             this.delivered.set(peer.region, new Map());
             this.outbound.set(peer.region, new Set());
+            this.refused.set(peer.region, new Map());
         }
     }
 
@@ -376,7 +379,10 @@ export class Engine {
         const delivered = this.delivered.get(peer.region) as Map<string, Stamp>;
         const { mount, region } = this.options;
         const offered: string[] = [];
+        const refused = this.refused.get(peer.region) as Map<string, number>;
         for (const key of [...pending]) {
+            if ((refused.get(key) ?? 0) > this.options.now()) continue;
+            refused.delete(key);
             const entry = this.offers.get(key);
             if (entry === undefined) {
                 pending.delete(key);
@@ -395,11 +401,15 @@ export class Engine {
                 if (this.offers.get(key) === entry) pending.delete(key);
             } catch (error) {
                 this.counters.offersFailed++;
-                if (!(error instanceof VaultError && error.casMismatch)) {
-                    // Unreachable or refused: the rest waits for the next retry.
-                    this.failed(`offering ${key} to ${peer.region}`, error);
+                if (error instanceof VaultError && error.casMismatch) continue;
+                this.failed(`offering ${key} to ${peer.region}`, error);
+                if (!(error instanceof VaultError) || error.status === 0 || error.status >= 500) {
+                    // Unreachable, or its Vault cannot answer: the rest waits for the next retry.
                     break;
                 }
+                // Refused (a policy that does not grant it, a token not yet renewed): this key waits for
+                // the next retry, the others go on.
+                refused.set(key, this.options.now() + this.options.timing.retryIntervalMs);
             }
         }
         if (offered.length > 0) {

@@ -100,6 +100,49 @@ describe("the replicator, region to region", () => {
         await l.stop();
     });
 
+    it("goes on offering the other secrets when a peer refuses one (403), offers that one again after the retry interval, and does not log in again on every refusal", async () => {
+        let now = 1_800_000_000_000;
+        const l = await lab({ clock: () => now, keys: [KEY, "apps/api"] });
+        const refusing = (path: string) => path === inboxKey("region1", KEY);
+        l.vaults[1].refuseWrite.set(peerActor("region1", "region2"), refusing);
+        for (const [key, value] of [
+            [KEY, "refused"],
+            ["apps/api", "taken"],
+        ]) {
+            l.vaults[0].put(key, { v: value });
+            l.engines[0].hint(key);
+        }
+        await l.step(0);
+        await l.step(1);
+        expect([l.value(1, KEY), l.value(1, "apps/api")]).toEqual([undefined, "taken"]);
+        expect(l.logs.join("\n")).toMatch(/offering apps\/db to region2 failed: .*HTTP 403/);
+        // Once the peer grants it, the refused secret follows at the next retry, not before.
+        l.vaults[1].refuseWrite.clear();
+        now += 1_000;
+        await l.step(0);
+        expect(l.vaults[1].current(inboxKey("region1", KEY))).toBeUndefined();
+        now += 5_000;
+        await l.step(0);
+        await l.step(1);
+        expect(l.value(1, KEY)).toBe("refused");
+        await l.stop();
+
+        // A client refused again and again keeps its token instead of logging in for every request.
+        let reads = 0;
+        const token = l.vaults[1].issueToken({ displayName: "refused-client", allow: [] });
+        const client = new VaultClient({
+            address: "http://in-process",
+            login: { kind: "token-file", path: "t" },
+            readFile: () => {
+                reads++;
+                return token;
+            },
+            transport: l.vaults[1].transport(),
+        });
+        for (let n = 0; n < 5; n++) await expect(client.write(MOUNT, KEY, { v: "x" }, 0)).rejects.toThrow(/HTTP 403/);
+        expect(reads).toBe(1);
+    });
+
     it("lets the later write win in both regions when both write before either hears of the other", async () => {
         let now = 1_800_000_000_000;
         const l = await lab({ clock: () => now });

@@ -76,6 +76,8 @@ export class FakeVault {
      * without being applied, answered 503 as while the active node changes.
      */
     readonly failWrite = new Map<string, (key: string) => boolean>();
+    /** Display names refused (403) every write to a path the test names, as where a policy does not grant it. */
+    readonly refuseWrite = new Map<string, (key: string) => boolean>();
     /** Display names whose requests wait for a promise before they are answered (in-process only): a slow link, held open by the test. */
     readonly held = new Map<string, Promise<void>>();
     /** Told of every change (a write, a deletion), with its path under the mount, as a socket audit device streams it. */
@@ -254,6 +256,9 @@ export class FakeVault {
         this.requests.byKind.set(kind, (this.requests.byKind.get(kind) ?? 0) + 1);
         this.requests.byCaller.set(caller, (this.requests.byCaller.get(caller) ?? 0) + 1);
         const failing = method === "GET" ? undefined : this.failWrite.get(caller);
+        if (method !== "GET" && this.refuseWrite.get(caller)?.(path.replace(/^[^/]+\/(data|metadata|delete)\//, "")) === true) {
+            return { status: 403, text: JSON.stringify({ errors: ["1 error occurred:\n\t* permission denied\n\n"] }) };
+        }
         if (failing?.(path.replace(/^[^/]+\/(data|metadata|delete)\//, "")) === true) {
             this.failWrite.delete(caller);
             return { status: 503, text: JSON.stringify({ errors: ["local node not active but active cluster node not found"] }) };
