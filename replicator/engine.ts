@@ -15,7 +15,8 @@
  * kept only in memory: after a restart it offers every state again, and a peer that already holds it
  * says so.
  *
- * Offers to a peer that cannot be reached are retried every `retryIntervalMs`.
+ * Offers to a peer that cannot be reached are retried every `retryIntervalMs`, and so is a round that
+ * failed (its Vault did not answer, or refused).
  */
 import type { ReplicatorTiming } from "./config.ts";
 import { type DecideInput, type Decision, type Entry, type PathView, type State, decide } from "./decide.ts";
@@ -99,8 +100,8 @@ export class Engine {
     /** Per peer: the doorbell count last read. */
     private readonly rung = new Map<string, number>();
     private readonly timers: ReturnType<typeof setTimeout>[] = [];
-    /** Per key: the timer that looks at it again once a held-back entry may count (one at most). */
-    private readonly lookAgain = new Map<string, ReturnType<typeof setTimeout>>();
+    /** Per key: the timer that queues it again (after a failed round, or once a held-back entry may count); one at most. */
+    private readonly lookAgain = new Map<string, { readonly atMs: number; readonly timer: ReturnType<typeof setTimeout> }>();
     private working?: Promise<void>;
     private flushing?: Promise<void>;
     /** Whether a round took an entry to offer while a flush ran. */
@@ -153,7 +154,7 @@ export class Engine {
     async stop(): Promise<void> {
         this.stopped = true;
         for (const timer of this.timers) clearTimeout(timer);
-        for (const timer of this.lookAgain.values()) clearTimeout(timer);
+        for (const { timer } of this.lookAgain.values()) clearTimeout(timer);
         this.lookAgain.clear();
         await this.working;
         await this.flushing;
@@ -208,8 +209,28 @@ export class Engine {
             } catch (error) {
                 this.counters.roundsFailed++;
                 this.failed(`round for ${key}`, error);
+                this.later(key, this.options.timing.retryIntervalMs);
             }
         }
+    }
+
+    /**
+     * Queues a round for `key` in `ms` (at most the scan interval away: a timer cannot wait longer than
+     * 2^31-1 ms, and a longer wait would make it fire at once), unless one is already due sooner.
+     */
+    private later(key: string, ms: number): void {
+        if (this.options.manual === true || this.stopped) return;
+        const atMs = Date.now() + Math.min(ms, this.options.timing.scanIntervalMs);
+        const due = this.lookAgain.get(key);
+        if (due !== undefined) {
+            if (due.atMs <= atMs) return;
+            clearTimeout(due.timer);
+        }
+        const timer = setTimeout(() => {
+            this.lookAgain.delete(key);
+            this.hint(key);
+        }, atMs - Date.now());
+        this.lookAgain.set(key, { atMs, timer });
     }
 
     private failed(what: string, error: unknown): void {
@@ -276,19 +297,12 @@ export class Engine {
                     `${key}: held back ${formatStamp(entry.stamp)} from ${entry.stamp.region}, ${entry.stamp.ms - now()} ms ahead of this clock (the bound is ${timing.maxAheadMs} ms): check that region's clock`,
                 );
             }
-            if (decision.heldBack.length > 0 && this.options.manual !== true && !this.stopped && !this.lookAgain.has(key)) {
+            if (decision.heldBack.length > 0) {
                 // Look again once this clock has reached the earliest held-back stamp, or at the next scan's
                 // distance, whichever comes first (a timer cannot wait longer than 2^31-1 ms, and a stamp
                 // far ahead would otherwise make it fire at once, again and again).
                 const waitMs = Math.min(...decision.heldBack.map((entry) => entry.stamp.ms)) - timing.maxAheadMs - now();
-                const timer = setTimeout(
-                    () => {
-                        this.lookAgain.delete(key);
-                        this.hint(key);
-                    },
-                    Math.min(Math.max(0, waitMs) + 1, timing.scanIntervalMs),
-                );
-                this.lookAgain.set(key, timer);
+                this.later(key, Math.max(0, waitMs) + 1);
             }
             try {
                 if (decision.state !== undefined) {

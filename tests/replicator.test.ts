@@ -313,6 +313,22 @@ describe("the replicator, region to region", () => {
         await l.stop();
     });
 
+    it("tries a failed round again after the retry interval: a write made while its Vault answered 503 still reaches the peer", async () => {
+        const l = await lab({ manual: false, timing: { scanIntervalMs: 600_000, doorbellIntervalMs: 50, retryIntervalMs: 200 } });
+        await l.engines[0].idle();
+        // The round's first write (its state) is refused while the active node changes.
+        l.vaults[0].failWrite.set(localActor("region1"), () => true);
+        const started = Date.now();
+        l.vaults[0].put(KEY, { v: "after-503" });
+        l.engines[0].hint(KEY);
+        while (l.value(1, KEY) !== "after-503" && Date.now() - started < 2_000) {
+            await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        await l.stop();
+        expect(l.logs.join("\n")).toMatch(/round for apps\/db failed: .*HTTP 503/);
+        expect(l.value(1, KEY)).toBe("after-503");
+    });
+
     it("works over HTTP too, each engine on its own timers, within the propagation bound", async () => {
         const l = await lab({
             inProcess: false,
