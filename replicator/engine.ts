@@ -99,7 +99,7 @@ export class Engine {
     private readonly refused = new Map<string, Map<string, number>>();
     /** Per peer: the doorbell count last read. */
     private readonly rung = new Map<string, number>();
-    private readonly timers: ReturnType<typeof setTimeout>[] = [];
+    private readonly timers: ReturnType<typeof setInterval>[] = [];
     /** Per key: the timer that queues it again (after a failed round, or once a held-back entry may count); one at most. */
     private readonly lookAgain = new Map<string, { readonly atMs: number; readonly timer: ReturnType<typeof setTimeout> }>();
     private working?: Promise<void>;
@@ -134,13 +134,15 @@ export class Engine {
 
     /** Starts the timers: a scan now and every `scanIntervalMs`, doorbells, retries. */
     start(): void {
+        if (this.stopped) return;
         const every = (ms: number, run: () => void) => {
-            const tick = () => {
-                if (this.stopped) return;
-                run();
-                this.timers.push(setTimeout(tick, ms));
-            };
-            tick();
+            run();
+            // One handle per interval, kept for stop(): nothing accumulates while the replicator runs.
+            this.timers.push(
+                setInterval(() => {
+                    if (!this.stopped) run();
+                }, ms),
+            );
         };
         every(this.options.timing.scanIntervalMs, () => this.scan());
         every(
@@ -150,10 +152,15 @@ export class Engine {
         every(this.options.timing.retryIntervalMs, () => this.flush());
     }
 
+    /** How many timer handles the engine holds: its three intervals, and at most one per secret. */
+    get timerCount(): number {
+        return this.timers.length + this.lookAgain.size;
+    }
+
     /** Stops the timers and waits for the work under way. */
     async stop(): Promise<void> {
         this.stopped = true;
-        for (const timer of this.timers) clearTimeout(timer);
+        for (const timer of this.timers) clearInterval(timer);
         for (const { timer } of this.lookAgain.values()) clearTimeout(timer);
         this.lookAgain.clear();
         await this.working;

@@ -329,6 +329,15 @@ describe("the replicator, region to region", () => {
         expect(l.value(1, KEY)).toBe("after-503");
     });
 
+    it("holds a fixed number of timers however long it runs", async () => {
+        const l = await lab({ manual: false, timing: { scanIntervalMs: 20, doorbellIntervalMs: 5, retryIntervalMs: 5 } });
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const held = l.engines.map((engine) => engine.timerCount);
+        await l.stop();
+        expect(l.engines[0].counters.lastScanMs).toBeGreaterThan(0);
+        expect(held).toEqual([3, 3]);
+    });
+
     it("works over HTTP too, each engine on its own timers, within the propagation bound", async () => {
         const l = await lab({
             inProcess: false,
