@@ -358,7 +358,11 @@ export class Engine {
                 // A peer whose own offer is this entry (or a newer one) holds it: nothing to send back.
                 peers.forEach((peer, i) => {
                     const theirs = receivedFrom[i];
-                    if (theirs !== undefined && compareStamps(theirs.stamp, (decision.offer as Entry).stamp) >= 0) {
+                    if (
+                        theirs !== undefined &&
+                        !decision.heldBack.includes(theirs) &&
+                        compareStamps(theirs.stamp, (decision.offer as Entry).stamp) >= 0
+                    ) {
                         this.delivered.get(peer.region)?.set(key, theirs.stamp);
                     }
                 });
@@ -413,11 +417,27 @@ export class Engine {
             try {
                 const held = await peer.client.read(mount, inboxKey(region, key));
                 const current = held.kind === "data" ? decodeEntry(held.data) : undefined;
-                if (current === undefined || compareStamps(current.stamp, entry.stamp) < 0) {
+                // An entry there stamped beyond this clock and the bound is not one this replicator
+                // holds (its state never gets that far ahead: it holds such entries back too, and
+                // stamps its writes above its state): one written before its state was lost, or not
+                // by it. It is replaced, so it cannot keep this region's later writes out of that inbox.
+                const foreign =
+                    current !== undefined &&
+                    current.stamp.ms > this.options.now() + this.options.timing.maxAheadMs &&
+                    compareStamps(current.stamp, entry.stamp) > 0;
+                if (foreign) {
+                    this.options.log(
+                        `${key}: replaced ${formatStamp(current.stamp)} in ${peer.region}'s inbox for this region, ${current.stamp.ms - this.options.now()} ms ahead of this clock, with ${formatStamp(entry.stamp)}`,
+                    );
+                }
+                if (current === undefined || foreign || compareStamps(current.stamp, entry.stamp) < 0) {
                     await peer.client.write(mount, inboxKey(region, key), encodeEntry(entry), held.kind === "absent" ? 0 : held.version);
                     offered.push(key);
                 }
-                delivered.set(key, current !== undefined && compareStamps(current.stamp, entry.stamp) > 0 ? current.stamp : entry.stamp);
+                delivered.set(
+                    key,
+                    current !== undefined && !foreign && compareStamps(current.stamp, entry.stamp) > 0 ? current.stamp : entry.stamp,
+                );
                 // A round may have taken a newer entry meanwhile: it stays pending, to be offered next.
                 if (this.offers.get(key) === entry) pending.delete(key);
             } catch (error) {

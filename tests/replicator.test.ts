@@ -82,6 +82,42 @@ describe("the replicator, region to region", () => {
         expect(near.value(0, KEY)).toBe("near");
     });
 
+    it("delays, not reorders: a region whose clock runs 60 s ahead still beats a write made 30 s after its own, once peers' clocks reach its stamp", async () => {
+        let now = 1_800_000_000_000;
+        const l = await lab({ clock: () => now, clockOffsetMs: [0, 60_000] });
+        await writeAndHint(l, 1, "ahead");
+        await l.settle();
+        now += 30_000;
+        await writeAndHint(l, 0, "30-s-later");
+        await l.settle();
+        expect([l.value(0, KEY), l.value(1, KEY)]).toEqual(["30-s-later", "ahead"]);
+        expect(l.engines[0].counters.heldBack).toBeGreaterThan(0);
+        // region1's clock reaches the stamp less the bound: the entry counts, and wins.
+        now += 30_000;
+        await l.settle();
+        expect([l.value(0, KEY), l.value(1, KEY)]).toEqual(["ahead", "ahead"]);
+        await l.stop();
+    });
+
+    it("replaces an entry in a peer's inbox stamped beyond its own clock and the bound, so it cannot keep its later writes out", async () => {
+        let now = 1_800_000_000_000;
+        const l = await lab({ clock: () => now });
+        // An entry region1's replicator does not hold (its state was lost, or it was not written by it), a day ahead.
+        l.vaults[1].put(inboxKey("region1", KEY), {
+            stamp: `${now + 86_400_000}.0.region1`,
+            deleted: "false",
+            data: JSON.stringify({ v: "stray" }),
+        });
+        now += 1_000;
+        await writeAndHint(l, 0, "real");
+        await l.step(1);
+        expect([l.value(0, KEY), l.value(1, KEY)]).toEqual(["real", "real"]);
+        expect(l.logs.join("\n")).toMatch(
+            /apps\/db: replaced \d+\.0\.region1 in region2's inbox for this region, \d+ ms ahead of this clock/,
+        );
+        await l.stop();
+    });
+
     it("writes each region's path only through that region's replicator: a peer may reach its inbox and doorbell, nothing else", async () => {
         const l = await lab();
         const asPeer = new VaultClient({
