@@ -94,6 +94,8 @@ export class VaultClient {
     private readonly agent: http.Agent;
     private readonly options: VaultClientOptions;
     private readonly transport: Transport;
+    /** Whether the latest login failed (or has not answered yet): the client has no token it can use. */
+    loginFailing = false;
 
     constructor(options: VaultClientOptions) {
         this.options = options;
@@ -182,11 +184,13 @@ export class VaultClient {
             return value;
         }
         const path = `auth/${login.mount}/login`;
+        this.loginFailing = true;
         const { status, json } = await this.request("POST", path, { role: login.role, jwt: readFile(login.path).trim() }, false);
         const auth = isRecord(json) && isRecord(json.auth) ? json.auth : undefined;
         if (status !== 200 || auth === undefined || typeof auth.client_token !== "string") {
             this.fail("POST", path, status, json);
         }
+        this.loginFailing = false;
         const leaseMs = typeof auth.lease_duration === "number" ? auth.lease_duration * 1000 : 60_000;
         this.token = { value: auth.client_token, renewAtMs: Date.now() + (leaseMs * 2) / 3, sinceMs: Date.now() };
         return auth.client_token;

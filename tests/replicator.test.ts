@@ -7,7 +7,8 @@
 import * as fc from "fast-check";
 import { compareStamps, formatStamp } from "../replicator/stamp";
 import { doorbellKey, inboxKey, stateKey } from "../replicator/records";
-import { VaultClient } from "../replicator/vault";
+import { RELOGIN_AFTER_403_MS, VaultClient } from "../replicator/vault";
+import { FakeVault } from "../tools/fakes/fakeVault";
 import { Lab, MOUNT, localActor, peerActor } from "../tools/fakes/replicationLab";
 
 const KEY = "apps/db";
@@ -372,6 +373,33 @@ describe("the replicator, region to region", () => {
         await l.stop();
         expect(l.engines[0].counters.lastScanMs).toBeGreaterThan(0);
         expect(held).toEqual([3, 3]);
+    });
+
+    it("says whether its latest login failed, so the replicator's up metric falls back to 0 when logins start failing", async () => {
+        const vault = new FakeVault({ logins: { "kubernetes/replicator": { jwt: "good", identity: { displayName: "replicator" } } } });
+        let jwt = "good";
+        const client = new VaultClient({
+            address: "http://in-process",
+            login: { kind: "jwt-file", mount: "kubernetes", role: "replicator", path: "jwt" },
+            readFile: () => jwt,
+            transport: vault.transport(),
+        });
+        expect(await client.displayName()).toBe("replicator");
+        expect(client.loginFailing).toBe(false);
+        // The token is revoked and the role now refuses this service account.
+        vault.revokeAll();
+        jwt = "refused";
+        await expect(client.displayName()).rejects.toThrow(/HTTP 403/);
+        // Refused past RELOGIN_AFTER_403_MS after its login, the client logs in again.
+        const now = Date.now();
+        jest.spyOn(Date, "now").mockImplementation(() => now + RELOGIN_AFTER_403_MS);
+        await expect(client.displayName()).rejects.toThrow(/HTTP 403/);
+        await expect(client.displayName()).rejects.toThrow(/login: HTTP 400/);
+        expect(client.loginFailing).toBe(true);
+        jwt = "good";
+        expect(await client.displayName()).toBe("replicator");
+        expect(client.loginFailing).toBe(false);
+        jest.restoreAllMocks();
     });
 
     it("works over HTTP too, each engine on its own timers, within the propagation bound", async () => {

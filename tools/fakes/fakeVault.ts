@@ -80,6 +80,11 @@ export class FakeVault {
     readonly refuseWrite = new Map<string, (key: string) => boolean>();
     /** Display names whose requests wait for a promise before they are answered (in-process only): a slow link, held open by the test. */
     readonly held = new Map<string, Promise<void>>();
+    /** Revokes every token this Vault issued (as `vault token revoke` would, one by one). */
+    revokeAll(): void {
+        this.tokens.clear();
+    }
+
     /** Told of every change (a write, a deletion), with its path under the mount, as a socket audit device streams it. */
     readonly audit = new Set<(key: string) => void>();
     /** Requests served, by method and kind (`GET data`, `POST data`, `GET metadata`, ...), and by caller. */
