@@ -48,10 +48,20 @@ export interface VersionId {
     readonly createdMs: number;
 }
 
+/** A version of the secret's path as the replicator last found it: whether it was deleted then too. */
+export interface SeenVersion extends VersionId {
+    /** Present when the version was deleted: its deletion is then an event already taken into account. */
+    readonly deleted?: true;
+}
+
 /** The replicator's state for one secret in one region. */
 export interface State extends Entry {
-    /** The version of the secret's path this state was last matched with; absent while none was. */
-    readonly seen?: VersionId;
+    /**
+     * The version of the secret's path this state was last matched with, and whether it was deleted;
+     * absent while none was. A deleted version the state has seen deleted is no new deletion, even when
+     * the state has since taken a value it has yet to write (a write that failed leaves it so).
+     */
+    readonly seen?: SeenVersion;
     /** The version number the replicator's write of this state's value to the path will create, while it is under way. */
     readonly pending?: number;
 }
@@ -136,11 +146,16 @@ function observe(input: DecideInput): { readonly state?: State; readonly local: 
             return { state: { stamp, deleted: false, data: { ...path.data }, seen: path.id }, local: true };
         }
         case "deleted": {
+            const seen: SeenVersion = { ...path.id, deleted: true };
+            if (state !== undefined && sameVersion(state.seen, path.id) && state.seen?.deleted === true) {
+                // A deletion already taken into account: the state may hold a newer value not yet written.
+                return { state, local: false };
+            }
             if (state?.deleted === true) {
-                return { state: sameVersion(state.seen, path.id) ? state : { ...state, seen: path.id }, local: false };
+                return { state: { ...state, seen }, local: false };
             }
             const stamp = stampAfter(path.deletedMs, state?.stamp, region);
-            return { state: { stamp, deleted: true, seen: path.id }, local: true };
+            return { state: { stamp, deleted: true, seen }, local: true };
         }
         case "absent": {
             if (state === undefined || state.deleted || state.seen === undefined) {

@@ -15,7 +15,8 @@
  * kept only in memory: after a restart it offers every state again, and a peer that already holds it
  * says so.
  *
- * Offers to a peer that cannot be reached are retried every `retryIntervalMs`.
+ * Offers to a peer that cannot be reached are retried every `retryIntervalMs`, and so is a round that
+ * failed (its Vault did not answer, or refused).
  */
 import type { ReplicatorTiming } from "./config.ts";
 import { type DecideInput, type Decision, type Entry, type PathView, type State, decide } from "./decide.ts";
@@ -94,11 +95,17 @@ export class Engine {
     private readonly delivered = new Map<string, Map<string, Stamp>>();
     /** Per peer: keys whose offer it has not acknowledged. */
     private readonly outbound = new Map<string, Set<string>>();
+    /** Per peer: keys it refused (a 4xx answer), with when to offer them again. */
+    private readonly refused = new Map<string, Map<string, number>>();
     /** Per peer: the doorbell count last read. */
     private readonly rung = new Map<string, number>();
-    private readonly timers: ReturnType<typeof setTimeout>[] = [];
+    private readonly timers: ReturnType<typeof setInterval>[] = [];
+    /** Per key: the timer that queues it again (after a failed round, or once a held-back entry may count); one at most. */
+    private readonly lookAgain = new Map<string, { readonly atMs: number; readonly timer: ReturnType<typeof setTimeout> }>();
     private working?: Promise<void>;
     private flushing?: Promise<void>;
+    /** Whether a round took an entry to offer while a flush ran. */
+    private flushAgain = false;
     private stopped = false;
     readonly counters: EngineCounters = {
         rounds: 0,
@@ -121,18 +128,21 @@ export class Engine {
         for (const peer of options.peers) {
             this.delivered.set(peer.region, new Map());
             this.outbound.set(peer.region, new Set());
+            this.refused.set(peer.region, new Map());
         }
     }
 
     /** Starts the timers: a scan now and every `scanIntervalMs`, doorbells, retries. */
     start(): void {
+        if (this.stopped) return;
         const every = (ms: number, run: () => void) => {
-            const tick = () => {
-                if (this.stopped) return;
-                run();
-                this.timers.push(setTimeout(tick, ms));
-            };
-            tick();
+            run();
+            // One handle per interval, kept for stop(): nothing accumulates while the replicator runs.
+            this.timers.push(
+                setInterval(() => {
+                    if (!this.stopped) run();
+                }, ms),
+            );
         };
         every(this.options.timing.scanIntervalMs, () => this.scan());
         every(
@@ -142,10 +152,17 @@ export class Engine {
         every(this.options.timing.retryIntervalMs, () => this.flush());
     }
 
+    /** How many timer handles the engine holds: its three intervals, and at most one per secret. */
+    get timerCount(): number {
+        return this.timers.length + this.lookAgain.size;
+    }
+
     /** Stops the timers and waits for the work under way. */
     async stop(): Promise<void> {
         this.stopped = true;
-        for (const timer of this.timers) clearTimeout(timer);
+        for (const timer of this.timers) clearInterval(timer);
+        for (const { timer } of this.lookAgain.values()) clearTimeout(timer);
+        this.lookAgain.clear();
         await this.working;
         await this.flushing;
     }
@@ -199,8 +216,28 @@ export class Engine {
             } catch (error) {
                 this.counters.roundsFailed++;
                 this.failed(`round for ${key}`, error);
+                this.later(key, this.options.timing.retryIntervalMs);
             }
         }
+    }
+
+    /**
+     * Queues a round for `key` in `ms` (at most the scan interval away: a timer cannot wait longer than
+     * 2^31-1 ms, and a longer wait would make it fire at once), unless one is already due sooner.
+     */
+    private later(key: string, ms: number): void {
+        if (this.options.manual === true || this.stopped) return;
+        const atMs = Date.now() + Math.min(ms, this.options.timing.scanIntervalMs);
+        const due = this.lookAgain.get(key);
+        if (due !== undefined) {
+            if (due.atMs <= atMs) return;
+            clearTimeout(due.timer);
+        }
+        const timer = setTimeout(() => {
+            this.lookAgain.delete(key);
+            this.hint(key);
+        }, atMs - Date.now());
+        this.lookAgain.set(key, { atMs, timer });
     }
 
     private failed(what: string, error: unknown): void {
@@ -230,7 +267,8 @@ export class Engine {
             !state.deleted &&
             state.pending === undefined &&
             state.seen?.version === number &&
-            state.seen.createdMs === createdMs;
+            state.seen.createdMs === createdMs &&
+            state.seen.deleted !== true;
         if (known && state.data !== undefined) {
             return { kind: "live", id, data: state.data, ...(byReplicator === undefined ? {} : { byReplicator }) };
         }
@@ -266,10 +304,12 @@ export class Engine {
                     `${key}: held back ${formatStamp(entry.stamp)} from ${entry.stamp.region}, ${entry.stamp.ms - now()} ms ahead of this clock (the bound is ${timing.maxAheadMs} ms): check that region's clock`,
                 );
             }
-            if (decision.heldBack.length > 0 && this.options.manual !== true && !this.stopped) {
-                // Look again once this clock has reached the earliest held-back stamp.
+            if (decision.heldBack.length > 0) {
+                // Look again once this clock has reached the earliest held-back stamp, or at the next scan's
+                // distance, whichever comes first (a timer cannot wait longer than 2^31-1 ms, and a stamp
+                // far ahead would otherwise make it fire at once, again and again).
                 const waitMs = Math.min(...decision.heldBack.map((entry) => entry.stamp.ms)) - timing.maxAheadMs - now();
-                this.timers.push(setTimeout(() => this.hint(key), Math.max(0, waitMs) + 1));
+                this.later(key, Math.max(0, waitMs) + 1);
             }
             try {
                 if (decision.state !== undefined) {
@@ -318,7 +358,11 @@ export class Engine {
                 // A peer whose own offer is this entry (or a newer one) holds it: nothing to send back.
                 peers.forEach((peer, i) => {
                     const theirs = receivedFrom[i];
-                    if (theirs !== undefined && compareStamps(theirs.stamp, (decision.offer as Entry).stamp) >= 0) {
+                    if (
+                        theirs !== undefined &&
+                        !decision.heldBack.includes(theirs) &&
+                        compareStamps(theirs.stamp, (decision.offer as Entry).stamp) >= 0
+                    ) {
                         this.delivered.get(peer.region)?.set(key, theirs.stamp);
                     }
                 });
@@ -326,6 +370,7 @@ export class Engine {
                     const acknowledged = this.delivered.get(peer.region)?.get(key);
                     if (acknowledged === undefined || compareStamps(acknowledged, decision.offer.stamp) < 0) {
                         this.outbound.get(peer.region)?.add(key);
+                        if (this.flushing !== undefined) this.flushAgain = true;
                     }
                 }
             }
@@ -339,8 +384,11 @@ export class Engine {
     private flush(): void {
         if (this.stopped || this.flushing !== undefined || this.options.manual === true) return;
         if (![...this.outbound.values()].some((keys) => keys.size > 0)) return;
+        this.flushAgain = false;
         this.flushing = this.offerPending().finally(() => {
             this.flushing = undefined;
+            // Entries taken while this flush ran are offered now, not at the next retry.
+            if (this.flushAgain) this.flush();
         });
     }
 
@@ -356,7 +404,10 @@ export class Engine {
         const delivered = this.delivered.get(peer.region) as Map<string, Stamp>;
         const { mount, region } = this.options;
         const offered: string[] = [];
+        const refused = this.refused.get(peer.region) as Map<string, number>;
         for (const key of [...pending]) {
+            if ((refused.get(key) ?? 0) > this.options.now()) continue;
+            refused.delete(key);
             const entry = this.offers.get(key);
             if (entry === undefined) {
                 pending.delete(key);
@@ -366,19 +417,40 @@ export class Engine {
             try {
                 const held = await peer.client.read(mount, inboxKey(region, key));
                 const current = held.kind === "data" ? decodeEntry(held.data) : undefined;
-                if (current === undefined || compareStamps(current.stamp, entry.stamp) < 0) {
+                // An entry there stamped beyond this clock and the bound is not one this replicator
+                // holds (its state never gets that far ahead: it holds such entries back too, and
+                // stamps its writes above its state): one written before its state was lost, or not
+                // by it. It is replaced, so it cannot keep this region's later writes out of that inbox.
+                const foreign =
+                    current !== undefined &&
+                    current.stamp.ms > this.options.now() + this.options.timing.maxAheadMs &&
+                    compareStamps(current.stamp, entry.stamp) > 0;
+                if (foreign) {
+                    this.options.log(
+                        `${key}: replaced ${formatStamp(current.stamp)} in ${peer.region}'s inbox for this region, ${current.stamp.ms - this.options.now()} ms ahead of this clock, with ${formatStamp(entry.stamp)}`,
+                    );
+                }
+                if (current === undefined || foreign || compareStamps(current.stamp, entry.stamp) < 0) {
                     await peer.client.write(mount, inboxKey(region, key), encodeEntry(entry), held.kind === "absent" ? 0 : held.version);
                     offered.push(key);
                 }
-                delivered.set(key, current !== undefined && compareStamps(current.stamp, entry.stamp) > 0 ? current.stamp : entry.stamp);
-                pending.delete(key);
+                delivered.set(
+                    key,
+                    current !== undefined && !foreign && compareStamps(current.stamp, entry.stamp) > 0 ? current.stamp : entry.stamp,
+                );
+                // A round may have taken a newer entry meanwhile: it stays pending, to be offered next.
+                if (this.offers.get(key) === entry) pending.delete(key);
             } catch (error) {
                 this.counters.offersFailed++;
-                if (!(error instanceof VaultError && error.casMismatch)) {
-                    // Unreachable or refused: the rest waits for the next retry.
-                    this.failed(`offering ${key} to ${peer.region}`, error);
+                if (error instanceof VaultError && error.casMismatch) continue;
+                this.failed(`offering ${key} to ${peer.region}`, error);
+                if (!(error instanceof VaultError) || error.status === 0 || error.status >= 500) {
+                    // Unreachable, or its Vault cannot answer: the rest waits for the next retry.
                     break;
                 }
+                // Refused (a policy that does not grant it, a token not yet renewed): this key waits for
+                // the next retry, the others go on.
+                refused.set(key, this.options.now() + this.options.timing.retryIntervalMs);
             }
         }
         if (offered.length > 0) {

@@ -11,7 +11,7 @@ import { readFileSync } from "node:fs";
 import * as http from "node:http";
 import { hintFor, listenForAudit } from "./audit.ts";
 import type { ReplicatorConfig, VaultEndpoint } from "./config.ts";
-import { Engine } from "./engine.ts";
+import { Engine, type EngineCounters } from "./engine.ts";
 import { type KubernetesApi, forceSync, inClusterApi } from "./kubernetes.ts";
 import { VaultClient } from "./vault.ts";
 
@@ -19,10 +19,23 @@ const log = (line: string) => process.stdout.write(`${new Date().toISOString()} 
 const readFile = (path: string) => readFileSync(path, "utf8");
 
 /** The metrics, in Prometheus's text format. */
-function metrics(engine: Engine, region: string, up: boolean): string {
-    const c = engine.counters;
+function metrics(engine: Engine | undefined, region: string, up: boolean): string {
+    const c: EngineCounters = engine?.counters ?? {
+        rounds: 0,
+        roundsFailed: 0,
+        retriedRounds: 0,
+        localWrites: 0,
+        received: 0,
+        pathWrites: 0,
+        pathDeletes: 0,
+        offers: 0,
+        offersFailed: 0,
+        heldBack: 0,
+        lastLagMs: 0,
+        lastScanMs: 0,
+    };
     const lines: [string, string, string, number][] = [
-        ["openova_replicator_up", "gauge", "1 once the replicator has logged in to its Vault", up ? 1 : 0],
+        ["openova_replicator_up", "gauge", "1 while the replicator is logged in to its Vault", up ? 1 : 0],
         ["openova_replicator_rounds_total", "counter", "Rounds completed, one secret each", c.rounds],
         ["openova_replicator_rounds_failed_total", "counter", "Rounds that failed (Vault unreachable or refused)", c.roundsFailed],
         ["openova_replicator_retried_rounds_total", "counter", "Rounds started over because a write came in meanwhile", c.retriedRounds],
@@ -52,7 +65,26 @@ async function main(): Promise<void> {
     const path = process.env.REPLICATOR_CONFIG ?? "/etc/openova-replicator/config.json";
     const config = JSON.parse(readFile(path)) as ReplicatorConfig;
     const local = client(config.vault);
-    let up = false;
+    // The engine, once the replicator has logged in and made it.
+    const made: { engine?: Engine } = {};
+    // Served from the start, so a replicator that cannot log in says so (openova_replicator_up 0).
+    const started = Date.now();
+    const server = http.createServer((request, response) => {
+        if (request.url === "/metrics") {
+            const { engine } = made;
+            const up = engine !== undefined && !local.loginFailing;
+            response.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(metrics(engine, config.region, up));
+        } else if (request.url === "/healthz") {
+            // Alive while scans keep coming (a stuck process is restarted); while it logs in, the retries are its life.
+            const late =
+                made.engine !== undefined &&
+                Date.now() - Math.max(made.engine.counters.lastScanMs, started) > 3 * config.timing.scanIntervalMs;
+            response.writeHead(late ? 503 : 200).end(late ? "scans stopped\n" : "ok\n");
+        } else {
+            response.writeHead(404).end();
+        }
+    });
+    server.listen(config.metricsPort);
     let actor: string | undefined;
     // The display name Vault records for this replicator's writes; retried until its Vault answers.
     for (let attempt = 0; actor === undefined; attempt++) {
@@ -88,21 +120,9 @@ async function main(): Promise<void> {
             }
         },
     });
-    up = true;
+    made.engine = engine;
     engine.start();
     const audit = listenForAudit(config.auditPort, config.mount, (key) => engine.hint(hintFor(key)), log);
-    const server = http.createServer((request, response) => {
-        if (request.url === "/metrics") {
-            response.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(metrics(engine, config.region, up));
-        } else if (request.url === "/healthz") {
-            // Alive while scans keep coming (a stuck process is restarted).
-            const late = Date.now() - engine.counters.lastScanMs > 3 * config.timing.scanIntervalMs;
-            response.writeHead(late ? 503 : 200).end(late ? "scans stopped\n" : "ok\n");
-        } else {
-            response.writeHead(404).end();
-        }
-    });
-    server.listen(config.metricsPort);
     log(
         `replicating ${config.secrets.length} secret(s) of ${config.region} with ${config.peers.map((p) => p.region).join(", ") || "no peer"}, as ${actor}`,
     );

@@ -64,6 +64,7 @@ export function encodeState(state: State): Record<string, string> {
     return {
         ...encodeEntry(state),
         ...(state.seen === undefined ? {} : { seen: `${state.seen.version}/${state.seen.createdMs}` }),
+        ...(state.seen?.deleted === true ? { seenDeleted: "true" } : {}),
         ...(state.pending === undefined ? {} : { pending: String(state.pending) }),
     };
 }
@@ -78,7 +79,15 @@ export function decodeState(record: SecretData): State | undefined {
     const pending = /^\d+$/.test(record.pending ?? "") ? Number(record.pending) : undefined;
     return {
         ...entry,
-        ...(seen === null ? {} : { seen: { version: Number(seen[1]), createdMs: Number(seen[2]) } }),
+        ...(seen === null
+            ? {}
+            : {
+                  seen: {
+                      version: Number(seen[1]),
+                      createdMs: Number(seen[2]),
+                      ...(record.seenDeleted === "true" ? { deleted: true as const } : {}),
+                  },
+              }),
         ...(pending === undefined ? {} : { pending }),
     };
 }

@@ -85,12 +85,17 @@ function toSecretData(value: unknown): SecretData {
     return data;
 }
 
+/** How long a token is kept after it was refused (403) before the client logs in again. */
+export const RELOGIN_AFTER_403_MS = 30_000;
+
 /** A client for one Vault's KV v2 mount. */
 export class VaultClient {
-    private token?: { readonly value: string; readonly renewAtMs: number };
+    private token?: { readonly value: string; readonly renewAtMs: number; readonly sinceMs: number };
     private readonly agent: http.Agent;
     private readonly options: VaultClientOptions;
     private readonly transport: Transport;
+    /** Whether the latest login failed (or has not answered yet): the client has no token it can use. */
+    loginFailing = false;
 
     constructor(options: VaultClientOptions) {
         this.options = options;
@@ -152,8 +157,10 @@ export class VaultClient {
         } catch {
             json = undefined;
         }
-        if (status === 403 && authenticated) {
-            // A token that expired or was revoked early: log in again next time.
+        if (status === 403 && authenticated && this.token !== undefined && Date.now() - this.token.sinceMs >= RELOGIN_AFTER_403_MS) {
+            // Vault answers 403 both for a token that expired or was revoked early and for a path its
+            // policy does not grant: log in again next time, but at most once per RELOGIN_AFTER_403_MS,
+            // so a path refused again and again does not make a login of every request.
             this.token = undefined;
         }
         return { status, json };
@@ -173,17 +180,19 @@ export class VaultClient {
         if (login.kind === "token-file") {
             const value = readFile(login.path).trim();
             // Re-read the file now and then: the Secret behind it may be rotated.
-            this.token = { value, renewAtMs: Date.now() + 60_000 };
+            this.token = { value, renewAtMs: Date.now() + 60_000, sinceMs: Date.now() };
             return value;
         }
         const path = `auth/${login.mount}/login`;
+        this.loginFailing = true;
         const { status, json } = await this.request("POST", path, { role: login.role, jwt: readFile(login.path).trim() }, false);
         const auth = isRecord(json) && isRecord(json.auth) ? json.auth : undefined;
         if (status !== 200 || auth === undefined || typeof auth.client_token !== "string") {
             this.fail("POST", path, status, json);
         }
+        this.loginFailing = false;
         const leaseMs = typeof auth.lease_duration === "number" ? auth.lease_duration * 1000 : 60_000;
-        this.token = { value: auth.client_token, renewAtMs: Date.now() + (leaseMs * 2) / 3 };
+        this.token = { value: auth.client_token, renewAtMs: Date.now() + (leaseMs * 2) / 3, sinceMs: Date.now() };
         return auth.client_token;
     }
 

@@ -228,6 +228,7 @@ describe("alerts", () => {
             "VaultReplicatorLoggedOut",
             "VaultReplicatorOffersFailing",
             "VaultReplicatorRoundsFailing",
+            "VaultReplicatorClockAhead",
         ]);
         for (const rule of rules) {
             expect(rule.annotations.summary.length).toBeGreaterThan(10);

@@ -7,7 +7,8 @@
 import * as fc from "fast-check";
 import { compareStamps, formatStamp } from "../replicator/stamp";
 import { doorbellKey, inboxKey, stateKey } from "../replicator/records";
-import { VaultClient } from "../replicator/vault";
+import { RELOGIN_AFTER_403_MS, VaultClient } from "../replicator/vault";
+import { FakeVault } from "../tools/fakes/fakeVault";
 import { Lab, MOUNT, localActor, peerActor } from "../tools/fakes/replicationLab";
 
 const KEY = "apps/db";
@@ -52,6 +53,72 @@ describe("the replicator, region to region", () => {
         await l.stop();
     });
 
+    it("looks again at an entry held back far ahead no sooner than the next scan would, and takes one just beyond the bound once its clock gets there", async () => {
+        const l = new Lab({
+            regions: ["region1", "region2"],
+            keys: [KEY],
+            manual: false,
+            timing: { scanIntervalMs: 600_000, doorbellIntervalMs: 600_000, retryIntervalMs: 600_000 },
+        });
+        // 30 days ahead: beyond what a timer can wait (2^31-1 ms), which Node.js turns into 1 ms.
+        const far = Date.now() + 30 * 86_400_000;
+        l.vaults[0].put(inboxKey("region2", KEY), { stamp: `${far}.0.region2`, deleted: "false", data: JSON.stringify({ v: "far" }) });
+        await l.start();
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        await l.stop();
+        expect(l.engines[0].counters.rounds).toBe(1);
+        expect(l.value(0, KEY)).toBeUndefined();
+        // A held-back entry just beyond the bound is taken by itself once this clock reaches it.
+        const near = new Lab({ regions: ["region1", "region2"], keys: [KEY], manual: false, timing: { maxAheadMs: 0 } });
+        near.vaults[0].put(inboxKey("region2", KEY), {
+            stamp: `${Date.now() + 300}.0.region2`,
+            deleted: "false",
+            data: JSON.stringify({ v: "near" }),
+        });
+        await near.start();
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        expect(near.value(0, KEY)).toBeUndefined();
+        await new Promise((resolve) => setTimeout(resolve, 400));
+        await near.stop();
+        expect(near.value(0, KEY)).toBe("near");
+    });
+
+    it("delays, not reorders: a region whose clock runs 60 s ahead still beats a write made 30 s after its own, once peers' clocks reach its stamp", async () => {
+        let now = 1_800_000_000_000;
+        const l = await lab({ clock: () => now, clockOffsetMs: [0, 60_000] });
+        await writeAndHint(l, 1, "ahead");
+        await l.settle();
+        now += 30_000;
+        await writeAndHint(l, 0, "30-s-later");
+        await l.settle();
+        expect([l.value(0, KEY), l.value(1, KEY)]).toEqual(["30-s-later", "ahead"]);
+        expect(l.engines[0].counters.heldBack).toBeGreaterThan(0);
+        // region1's clock reaches the stamp less the bound: the entry counts, and wins.
+        now += 30_000;
+        await l.settle();
+        expect([l.value(0, KEY), l.value(1, KEY)]).toEqual(["ahead", "ahead"]);
+        await l.stop();
+    });
+
+    it("replaces an entry in a peer's inbox stamped beyond its own clock and the bound, so it cannot keep its later writes out", async () => {
+        let now = 1_800_000_000_000;
+        const l = await lab({ clock: () => now });
+        // An entry region1's replicator does not hold (its state was lost, or it was not written by it), a day ahead.
+        l.vaults[1].put(inboxKey("region1", KEY), {
+            stamp: `${now + 86_400_000}.0.region1`,
+            deleted: "false",
+            data: JSON.stringify({ v: "stray" }),
+        });
+        now += 1_000;
+        await writeAndHint(l, 0, "real");
+        await l.step(1);
+        expect([l.value(0, KEY), l.value(1, KEY)]).toEqual(["real", "real"]);
+        expect(l.logs.join("\n")).toMatch(
+            /apps\/db: replaced \d+\.0\.region1 in region2's inbox for this region, \d+ ms ahead of this clock/,
+        );
+        await l.stop();
+    });
+
     it("writes each region's path only through that region's replicator: a peer may reach its inbox and doorbell, nothing else", async () => {
         const l = await lab();
         const asPeer = new VaultClient({
@@ -68,6 +135,49 @@ describe("the replicator, region to region", () => {
         await expect(asPeer.write(MOUNT, stateKey(KEY), { v: "x" }, 0)).rejects.toThrow(/HTTP 403/);
         await expect(asPeer.write(MOUNT, inboxKey("region3", KEY), { v: "x" }, 0)).rejects.toThrow(/HTTP 403/);
         await l.stop();
+    });
+
+    it("goes on offering the other secrets when a peer refuses one (403), offers that one again after the retry interval, and does not log in again on every refusal", async () => {
+        let now = 1_800_000_000_000;
+        const l = await lab({ clock: () => now, keys: [KEY, "apps/api"] });
+        const refusing = (path: string) => path === inboxKey("region1", KEY);
+        l.vaults[1].refuseWrite.set(peerActor("region1", "region2"), refusing);
+        for (const [key, value] of [
+            [KEY, "refused"],
+            ["apps/api", "taken"],
+        ]) {
+            l.vaults[0].put(key, { v: value });
+            l.engines[0].hint(key);
+        }
+        await l.step(0);
+        await l.step(1);
+        expect([l.value(1, KEY), l.value(1, "apps/api")]).toEqual([undefined, "taken"]);
+        expect(l.logs.join("\n")).toMatch(/offering apps\/db to region2 failed: .*HTTP 403/);
+        // Once the peer grants it, the refused secret follows at the next retry, not before.
+        l.vaults[1].refuseWrite.clear();
+        now += 1_000;
+        await l.step(0);
+        expect(l.vaults[1].current(inboxKey("region1", KEY))).toBeUndefined();
+        now += 5_000;
+        await l.step(0);
+        await l.step(1);
+        expect(l.value(1, KEY)).toBe("refused");
+        await l.stop();
+
+        // A client refused again and again keeps its token instead of logging in for every request.
+        let reads = 0;
+        const token = l.vaults[1].issueToken({ displayName: "refused-client", allow: [] });
+        const client = new VaultClient({
+            address: "http://in-process",
+            login: { kind: "token-file", path: "t" },
+            readFile: () => {
+                reads++;
+                return token;
+            },
+            transport: l.vaults[1].transport(),
+        });
+        for (let n = 0; n < 5; n++) await expect(client.write(MOUNT, KEY, { v: "x" }, 0)).rejects.toThrow(/HTTP 403/);
+        expect(reads).toBe(1);
     });
 
     it("lets the later write win in both regions when both write before either hears of the other", async () => {
@@ -109,6 +219,62 @@ describe("the replicator, region to region", () => {
         await l.settle();
         expect([l.value(0, KEY), l.value(1, KEY)]).toEqual(["after", "after"]);
         await l.stop();
+    });
+
+    it("keeps a peer's newer value adopted over a deleted path when writing it to the path fails, instead of deleting it everywhere", async () => {
+        let now = 1_800_000_000_000;
+        const l = await lab({ clock: () => now });
+        await writeAndHint(l, 0, "v1");
+        await l.settle();
+        now += 1_000;
+        l.vaults[1].softDelete(KEY);
+        l.engines[1].hint(KEY);
+        await l.settle();
+        expect([l.value(0, KEY), l.value(1, KEY)]).toEqual([undefined, undefined]);
+        now += 1_000;
+        await writeAndHint(l, 0, "v2");
+        // region2 records the value it takes, then its write of the path fails (a 503 while the active node changes).
+        l.vaults[1].failWrite.set(localActor("region2"), (path) => path === KEY);
+        await l.step(1);
+        expect(l.vaults[1].failWrite.size).toBe(0);
+        expect(l.value(1, KEY)).toBeUndefined();
+        now += 1_000;
+        await l.settle();
+        expect([l.value(0, KEY), l.value(1, KEY)]).toEqual(["v2", "v2"]);
+        // The deletion region2 had already seen is not taken for a new one.
+        expect(l.localStamps().filter((s) => s.value === undefined)).toHaveLength(1);
+        await l.stop();
+    });
+
+    it("offers a second write taken while the first was being offered, right after that offer ends", async () => {
+        for (const manual of [true, false]) {
+            const l = await lab({ manual, timing: { scanIntervalMs: 600_000, doorbellIntervalMs: 600_000, retryIntervalMs: 600_000 } });
+            const engine = l.engines[0];
+            let release = () => {};
+            l.vaults[1].held.set(peerActor("region1", "region2"), new Promise<void>((resolve) => (release = resolve)));
+            const write = async (value: string) => {
+                l.vaults[0].put(KEY, { v: value });
+                engine.hint(KEY);
+                if (manual) await engine.drain();
+                while (l.localStamps().at(-1)?.value !== value) await new Promise((resolve) => setTimeout(resolve, 5));
+            };
+            await write("first");
+            const offering = manual ? engine.offerPending() : undefined;
+            // The first offer waits on region2's Vault; meanwhile a second write is taken.
+            await new Promise((resolve) => setTimeout(resolve, 20));
+            await write("second");
+            l.vaults[1].held.clear();
+            release();
+            await offering;
+            const offered = () => l.vaults[1].current(inboxKey("region1", KEY))?.data;
+            if (manual) await engine.offerPending();
+            // Well before the next retry (10 minutes away).
+            for (let waited = 0; waited < 1_000 && offered() !== JSON.stringify({ v: "second" }); waited += 10) {
+                await new Promise((resolve) => setTimeout(resolve, 10));
+            }
+            expect(offered()).toBe(JSON.stringify({ v: "second" }));
+            await l.stop();
+        }
     });
 
     it("keeps both sides writing through a partition and converges on the later write once it heals", async () => {
@@ -184,6 +350,58 @@ describe("the replicator, region to region", () => {
         await l.stop();
     });
 
+    it("tries a failed round again after the retry interval: a write made while its Vault answered 503 still reaches the peer", async () => {
+        const l = await lab({ manual: false, timing: { scanIntervalMs: 600_000, doorbellIntervalMs: 50, retryIntervalMs: 200 } });
+        await l.engines[0].idle();
+        // The round's first write (its state) is refused while the active node changes.
+        l.vaults[0].failWrite.set(localActor("region1"), () => true);
+        const started = Date.now();
+        l.vaults[0].put(KEY, { v: "after-503" });
+        l.engines[0].hint(KEY);
+        while (l.value(1, KEY) !== "after-503" && Date.now() - started < 2_000) {
+            await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        await l.stop();
+        expect(l.logs.join("\n")).toMatch(/round for apps\/db failed: .*HTTP 503/);
+        expect(l.value(1, KEY)).toBe("after-503");
+    });
+
+    it("holds a fixed number of timers however long it runs", async () => {
+        const l = await lab({ manual: false, timing: { scanIntervalMs: 20, doorbellIntervalMs: 5, retryIntervalMs: 5 } });
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const held = l.engines.map((engine) => engine.timerCount);
+        await l.stop();
+        expect(l.engines[0].counters.lastScanMs).toBeGreaterThan(0);
+        expect(held).toEqual([3, 3]);
+    });
+
+    it("says whether its latest login failed, so the replicator's up metric falls back to 0 when logins start failing", async () => {
+        const vault = new FakeVault({ logins: { "kubernetes/replicator": { jwt: "good", identity: { displayName: "replicator" } } } });
+        let jwt = "good";
+        const client = new VaultClient({
+            address: "http://in-process",
+            login: { kind: "jwt-file", mount: "kubernetes", role: "replicator", path: "jwt" },
+            readFile: () => jwt,
+            transport: vault.transport(),
+        });
+        expect(await client.displayName()).toBe("replicator");
+        expect(client.loginFailing).toBe(false);
+        // The token is revoked and the role now refuses this service account.
+        vault.revokeAll();
+        jwt = "refused";
+        await expect(client.displayName()).rejects.toThrow(/HTTP 403/);
+        // Refused past RELOGIN_AFTER_403_MS after its login, the client logs in again.
+        const now = Date.now();
+        jest.spyOn(Date, "now").mockImplementation(() => now + RELOGIN_AFTER_403_MS);
+        await expect(client.displayName()).rejects.toThrow(/HTTP 403/);
+        await expect(client.displayName()).rejects.toThrow(/login: HTTP 400/);
+        expect(client.loginFailing).toBe(true);
+        jwt = "good";
+        expect(await client.displayName()).toBe("replicator");
+        expect(client.loginFailing).toBe(false);
+        jest.restoreAllMocks();
+    });
+
     it("works over HTTP too, each engine on its own timers, within the propagation bound", async () => {
         const l = await lab({
             inProcess: false,
@@ -214,6 +432,7 @@ type Step =
     | { readonly op: "delete" | "purge" | "hint"; readonly region: number; readonly key: number }
     | { readonly op: "step" | "scan" | "restart" | "loseLocal"; readonly region: number }
     | { readonly op: "cut" | "heal" | "losePeer"; readonly region: number; readonly other: number }
+    | { readonly op: "failLocal"; readonly region: number; readonly what: "path" | "any" }
     | { readonly op: "tick"; readonly ms: number };
 
 const region = fc.integer({ min: 0, max: 2 });
@@ -224,6 +443,11 @@ const step: fc.Arbitrary<Step> = fc.oneof(
     { weight: 3, arbitrary: fc.record({ op: fc.constant("hint" as const), region, key }) },
     { weight: 4, arbitrary: fc.record({ op: fc.constantFrom("step" as const, "scan" as const), region }) },
     { weight: 1, arbitrary: fc.record({ op: fc.constantFrom("restart" as const, "loseLocal" as const), region }) },
+    // The next write of the region's own replicator (to a secret's path, or to anything) fails without being applied.
+    {
+        weight: 1,
+        arbitrary: fc.record({ op: fc.constant("failLocal" as const), region, what: fc.constantFrom("path" as const, "any" as const) }),
+    },
     {
         weight: 1,
         arbitrary: fc.record({ op: fc.constantFrom("cut" as const, "heal" as const, "losePeer" as const), region, other: region }),
@@ -244,7 +468,7 @@ type History = typeof histories extends fc.Arbitrary<infer T> ? T : never;
 async function run(
     history: History,
     inProcess = true,
-): Promise<{ lab: Lab; lostLocal: boolean; writes: { atMs: number; key: string; value: string }[] }> {
+): Promise<{ lab: Lab; lostLocal: boolean; writes: { atMs: number; key: string; value: string }[]; deletions: Map<string, number> }> {
     let now = 1_800_000_000_000;
     const regions = ["region1", "region2", "region3"].slice(0, history.regions);
     const l = new Lab({
@@ -259,6 +483,9 @@ async function run(
     const r = (n: number) => n % history.regions;
     let lostLocal = false;
     const writes: { atMs: number; key: string; value: string }[] = [];
+    /** Deletions and purges made, per region and key (`<region>/<key>`). */
+    const deletions = new Map<string, number>();
+    const deleted = (i: number, k: string) => deletions.set(`${i}/${k}`, (deletions.get(`${i}/${k}`) ?? 0) + 1);
     for (const s of history.steps) {
         switch (s.op) {
             case "write":
@@ -269,10 +496,12 @@ async function run(
             case "delete":
                 now += 1;
                 l.vaults[r(s.region)].softDelete(KEYS[s.key]);
+                deleted(r(s.region), KEYS[s.key]);
                 break;
             case "purge":
                 now += 1;
                 l.vaults[r(s.region)].purge(KEYS[s.key]);
+                deleted(r(s.region), KEYS[s.key]);
                 break;
             case "hint":
                 l.engines[r(s.region)].hint(KEYS[s.key]);
@@ -292,6 +521,9 @@ async function run(
                 lostLocal = true;
                 l.vaults[r(s.region)].loseNextAnswer.add(localActor(regions[r(s.region)]));
                 break;
+            case "failLocal":
+                l.vaults[r(s.region)].failWrite.set(localActor(regions[r(s.region)]), (path) => s.what === "any" || KEYS.includes(path));
+                break;
             case "cut":
             case "heal":
                 if (r(s.region) !== r(s.other)) l.cut(r(s.region), r(s.other), s.op === "cut");
@@ -306,14 +538,17 @@ async function run(
         }
     }
     l.healAll();
-    for (const vault of l.vaults) vault.loseNextAnswer.clear();
+    for (const vault of l.vaults) {
+        vault.loseNextAnswer.clear();
+        vault.failWrite.clear();
+    }
     now += 10_000;
     await l.settle(12);
-    return { lab: l, lostLocal, writes };
+    return { lab: l, lostLocal, writes, deletions };
 }
 
 async function checkHistory(history: History, inProcess = true): Promise<void> {
-    const { lab: l, lostLocal } = await run(history, inProcess);
+    const { lab: l, lostLocal, deletions } = await run(history, inProcess);
     try {
         for (const k of KEYS) {
             const values = l.vaults.map((_, i) => l.value(i, k));
@@ -330,6 +565,10 @@ async function checkHistory(history: History, inProcess = true): Promise<void> {
             }
             // No flip-flop: every region's state stamps only grew.
             for (let i = 0; i < l.vaults.length; i++) {
+                // And no deletion made up: a region stamps no more deletions than were made in it.
+                expect(local.filter((s) => s.region === i && s.value === undefined).length).toBeLessThanOrEqual(
+                    deletions.get(`${i}/${k}`) ?? 0,
+                );
                 const stamps = l.decided
                     .filter((d) => d.region === i && d.key === k && d.decision.state !== undefined)
                     .map((d) => d.decision.state?.stamp);

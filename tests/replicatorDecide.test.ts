@@ -3,6 +3,7 @@
  */
 import * as fc from "fast-check";
 import { type DecideInput, type Entry, type State, decide, sameData } from "../replicator/decide";
+import { decodeState, encodeState } from "../replicator/records";
 import { compareStamps, formatStamp, parseStamp, parseVaultTime, stampAfter } from "../replicator/stamp";
 
 const stamps = fc.record({
@@ -142,7 +143,7 @@ describe("decide", () => {
     it("stamps a deletion with its deletion time, and a path deleted with its metadata with the replicator's clock", () => {
         const state: State = { stamp: S(50_000), deleted: false, data: { v: "a" }, seen: { version: 1, createdMs: 50_000 } };
         const soft = decide({ ...base, path: { kind: "deleted", id: { version: 1, createdMs: 50_000 }, deletedMs: 70_000 }, state });
-        expect(soft.state).toEqual({ stamp: S(70_000), deleted: true, seen: { version: 1, createdMs: 50_000 } });
+        expect(soft.state).toEqual({ stamp: S(70_000), deleted: true, seen: { version: 1, createdMs: 50_000, deleted: true } });
         expect(soft.offer).toEqual({ stamp: S(70_000), deleted: true });
         const purged = decide({ ...base, path: { kind: "absent" }, state });
         expect(purged.state).toEqual({ stamp: S(100_000), deleted: true });
@@ -160,6 +161,25 @@ describe("decide", () => {
             received: [{ stamp: S(65_000, "region2"), deleted: false, data: { v: "again" } }],
         });
         expect(back.path).toEqual({ kind: "write", data: { v: "again" }, cas: 4 });
+    });
+
+    it("takes a deletion it has seen for no new one while the newer value it took is not yet written (its write failed)", () => {
+        const deletedPath = { kind: "deleted", id: { version: 4, createdMs: 50_000 }, deletedMs: 61_000 } as const;
+        const seenDeleted = decide({ ...base, path: deletedPath, state: { stamp: S(50_000), deleted: false, data: { v: "a" } } });
+        const adopted = decide({
+            ...base,
+            path: deletedPath,
+            state: seenDeleted.state,
+            received: [{ stamp: S(65_000, "region2"), deleted: false, data: { v: "again" } }],
+        });
+        expect(adopted.path).toEqual({ kind: "write", data: { v: "again" }, cas: 4 });
+        // The write was not made: the next round finds the same deleted version.
+        const retried = decide({ ...base, nowMs: 200_000, path: deletedPath, state: adopted.state });
+        expect(retried.cause).toBe("none");
+        expect(retried.offer).toEqual({ stamp: S(65_000, "region2"), deleted: false, data: { v: "again" } });
+        expect(retried.path).toEqual({ kind: "write", data: { v: "again" }, cas: 4 });
+        // And the state's record keeps what it saw.
+        expect(decodeState(encodeState(adopted.state as State))).toEqual(adopted.state);
     });
 
     it("writes a value into a path that is gone with check-and-set 0 (create only)", () => {

@@ -142,6 +142,47 @@ describe("the replicator's process", () => {
         expect((await fetch(`http://127.0.0.1:${ports[0].metrics}/healthz`)).status).toBe(200);
     });
 
+    it("serves its metrics while it cannot log in, with openova_replicator_up 0, and 1 once it can", async () => {
+        const config = JSON.parse(fs.readFileSync(path.join(dir, "region1.json"), "utf8")) as ReplicatorConfig;
+        const metricsPort = await freePort();
+        const jwt = path.join(dir, "refused-local");
+        fs.writeFileSync(jwt, "not-the-service-account-token\n");
+        const refused: ReplicatorConfig = {
+            ...config,
+            vault: { ...config.vault, login: { kind: "jwt-file", mount: "kubernetes", role: "replicator", path: jwt } },
+            auditPort: await freePort(),
+            metricsPort,
+        };
+        fs.writeFileSync(path.join(dir, "refused.json"), JSON.stringify(refused));
+        const child = spawn(process.execPath, [path.join(ROOT, "replicator", "main.ts")], {
+            env: { ...process.env, REPLICATOR_CONFIG: path.join(dir, "refused.json") },
+            stdio: "ignore",
+        });
+        try {
+            const up = async () => {
+                for (const started = Date.now(); Date.now() - started < 10_000;) {
+                    const text = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then(
+                        (response) => response.text(),
+                        () => "",
+                    );
+                    const match = /openova_replicator_up\{region="region1"\} (\d)/.exec(text);
+                    if (match !== null) return match[1];
+                    await new Promise((resolve) => setTimeout(resolve, 50));
+                }
+                return "no answer";
+            };
+            expect(await up()).toBe("0");
+            expect((await fetch(`http://127.0.0.1:${metricsPort}/healthz`)).status).toBe(200);
+            fs.writeFileSync(jwt, "sa-region1\n");
+            for (const started = Date.now(); (await up()) !== "1" && Date.now() - started < 10_000;) {
+                await new Promise((resolve) => setTimeout(resolve, 100));
+            }
+            expect(await up()).toBe("1");
+        } finally {
+            child.kill("SIGKILL");
+        }
+    });
+
     it("stops on SIGTERM", async () => {
         const exits = processes.map((child) => new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code))));
         for (const child of processes) child.kill("SIGTERM");

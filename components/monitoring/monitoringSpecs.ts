@@ -425,6 +425,14 @@ export function replicatorAlerts(namespace: string, rule: Parameters<typeof toke
             "The secrets replicator is failing to apply writes",
             `For 15 minutes rounds of the replicator in {{ $labels.namespace }} have failed (its ${product} refused or did not answer): replicated secrets may differ between regions. ${logs} (${runbook}).`,
         ),
+        rule(
+            "VaultReplicatorClockAhead",
+            `sum by (namespace) (increase(openova_replicator_held_back_total${selector}[10m])) > 0`,
+            "0m",
+            "warning",
+            "A peer region's clock runs ahead of the clock bound",
+            `The replicator in {{ $labels.namespace }} holds back entries stamped further ahead of its clock than replicator.maxClockAhead: the region that stamped them (the log names it) has a clock ahead, and its writes will beat writes made up to that far later in true time elsewhere once they count. Fix that region's clock (NTP). ${logs} (${runbook}).`,
+        ),
     ];
 }
 

@@ -8,8 +8,9 @@
  * server's own clock, and, as Vault 2 does, who wrote each version (`created_by.actor`).
  *
  * Faults for the tests: a clock offset, callers cut off (their requests are dropped, as across a
- * partition), answers lost after the write was applied, and a count of every request. And what a
- * socket audit device would stream: listeners told of every change, by its path under the mount.
+ * partition), answers lost after the write was applied, writes refused without being applied, and a
+ * count of every request. And what a socket audit device would stream: listeners told of every change,
+ * by its path under the mount.
  *
  * Dev tooling: the replicator's tests and the bench use it.
  */
@@ -70,6 +71,20 @@ export class FakeVault {
     readonly cutOff = new Set<string>();
     /** Display names whose next write is applied but answered with a dropped connection (a lost acknowledgement). */
     readonly loseNextAnswer = new Set<string>();
+    /**
+     * Display names whose next write to a path the test names (by its path under the mount) fails
+     * without being applied, answered 503 as while the active node changes.
+     */
+    readonly failWrite = new Map<string, (key: string) => boolean>();
+    /** Display names refused (403) every write to a path the test names, as where a policy does not grant it. */
+    readonly refuseWrite = new Map<string, (key: string) => boolean>();
+    /** Display names whose requests wait for a promise before they are answered (in-process only): a slow link, held open by the test. */
+    readonly held = new Map<string, Promise<void>>();
+    /** Revokes every token this Vault issued (as `vault token revoke` would, one by one). */
+    revokeAll(): void {
+        this.tokens.clear();
+    }
+
     /** Told of every change (a write, a deletion), with its path under the mount, as a socket audit device streams it. */
     readonly audit = new Set<(key: string) => void>();
     /** Requests served, by method and kind (`GET data`, `POST data`, `GET metadata`, ...), and by caller. */
@@ -216,14 +231,18 @@ export class FakeVault {
         headers: Readonly<Record<string, string>>;
         body?: string;
     }) => Promise<{ status: number; text: string }> {
-        return (request) => {
+        return async (request) => {
+            const token = request.headers["x-vault-token"];
+            const held = this.held.get((token === undefined ? undefined : this.tokens.get(token)?.displayName) ?? "anonymous");
+            if (held !== undefined) await held;
             const answer = this.dispatch(
                 request.method,
                 `${request.url.pathname}${request.url.search}`,
                 request.headers["x-vault-token"],
                 request.body ?? "",
             );
-            return answer === "drop" ? Promise.reject(new Error("socket hang up")) : Promise.resolve(answer);
+            if (answer === "drop") throw new Error("socket hang up");
+            return answer;
         };
     }
 
@@ -241,6 +260,14 @@ export class FakeVault {
         const kind = `${method} ${/^[^/]+\/(data|metadata|delete)\//.exec(path)?.[1] ?? path.split("/")[0]}`;
         this.requests.byKind.set(kind, (this.requests.byKind.get(kind) ?? 0) + 1);
         this.requests.byCaller.set(caller, (this.requests.byCaller.get(caller) ?? 0) + 1);
+        const failing = method === "GET" ? undefined : this.failWrite.get(caller);
+        if (method !== "GET" && this.refuseWrite.get(caller)?.(path.replace(/^[^/]+\/(data|metadata|delete)\//, "")) === true) {
+            return { status: 403, text: JSON.stringify({ errors: ["1 error occurred:\n\t* permission denied\n\n"] }) };
+        }
+        if (failing?.(path.replace(/^[^/]+\/(data|metadata|delete)\//, "")) === true) {
+            this.failWrite.delete(caller);
+            return { status: 503, text: JSON.stringify({ errors: ["local node not active but active cluster node not found"] }) };
+        }
         const send = (status: number, json?: unknown) => {
             if (this.loseNextAnswer.has(caller) && method !== "GET") {
                 this.loseNextAnswer.delete(caller);
