@@ -245,6 +245,16 @@ export class Engine {
     }
 
     /** What the secret's path holds; its data is read only when the version is one the state has not seen. */
+    /** Asks {@link EngineOptions.changed} to refresh what reads `key`, in the background; a failure is logged, never thrown. */
+    private refresh(key: string): void {
+        if (this.options.changed === undefined) return;
+        void Promise.resolve()
+            .then(() => this.options.changed?.(key))
+            .catch((error: unknown) =>
+                this.options.log(`refreshing the readers of ${key} failed: ${error instanceof Error ? error.message : String(error)}`),
+            );
+    }
+
     private async pathView(key: string, state: State | undefined): Promise<PathView> {
         const { local, mount, actor, now } = this.options;
         const metadata = await local.metadata(mount, key);
@@ -334,7 +344,11 @@ export class Engine {
                     }
                     // Record the version just made, on a round of its own.
                     this.queue.add(key);
-                    await this.options.changed?.(key);
+                }
+                if (action !== undefined || decision.cause === "local") {
+                    // The path now holds a value this region's ESO has not read (a value taken from a peer, or a
+                    // write made here): ask for a refresh, without holding up the rounds while the API answers.
+                    this.refresh(key);
                 }
             } catch (error) {
                 if (error instanceof VaultError && error.casMismatch) {

@@ -119,6 +119,21 @@ describe("the replicator, region to region", () => {
         await l.stop();
     });
 
+    it("asks for a refresh of the secret's readers in both regions: where the write was made, and where it arrived", async () => {
+        const l = await lab();
+        await writeAndHint(l, 0, "first");
+        await l.step(1);
+        expect(l.value(1, KEY)).toBe("first");
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(
+            l.refreshed
+                .filter((r) => r.key === KEY)
+                .map((r) => r.region)
+                .sort(),
+        ).toEqual(expect.arrayContaining([0, 1]));
+        await l.stop();
+    });
+
     it("writes each region's path only through that region's replicator: a peer may reach its inbox and doorbell, nothing else", async () => {
         const l = await lab();
         const asPeer = new VaultClient({

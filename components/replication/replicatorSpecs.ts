@@ -61,7 +61,7 @@ export const replicatorOptions = options({
     ),
     auditHints: option(z.boolean().optional(), {
         description:
-            "Whether the region's Vault streams its audit log to the replicator (a socket audit device), which then sees a write within milliseconds. Off, a write is found by the next scan. Vault keeps serving while the replicator is down (its file and stdout devices still work), but a request may then wait up to the device's write timeout. Not with OpenBao, which takes audit devices only from its server configuration, where a device that cannot reach the replicator would hold up the server.",
+            "Whether the region's Vault streams its audit log to the replicator (a socket audit device), which then sees a write within milliseconds. Off, a write is found by the next scan. Vault keeps serving while the replicator is down (its file and stdout devices still work), but while the replicator's address does not answer, each request may wait up to about four times the device's write timeout (200 ms): two tries for the request's entry and two for the response's. Not with OpenBao, which takes audit devices only from its server configuration, where a device that cannot reach the replicator would hold up the server.",
         example: "true",
         defaultText: "true with the Vault engine, false with OpenBao",
     }),

@@ -51,6 +51,8 @@ export class Lab {
     engines: Engine[] = [];
     readonly decided: Decided[] = [];
     readonly logs: string[] = [];
+    /** Every refresh an engine asked for: its region and the key (what main.ts turns into ESO force-syncs). */
+    readonly refreshed: { readonly region: number; readonly key: string }[] = [];
     private readonly options: LabOptions;
     private readonly clients: VaultClient[] = [];
 
@@ -140,6 +142,9 @@ export class Lab {
             actor: localActor(region),
             now: () => this.now(i),
             log: (line) => this.logs.push(`${region}: ${line}`),
+            changed: (key) => {
+                this.refreshed.push({ region: i, key });
+            },
             decided: (key, decision) => this.decided.push({ region: i, key, atMs: (this.options.clock ?? Date.now)(), decision }),
             manual: this.options.manual ?? true,
         });
