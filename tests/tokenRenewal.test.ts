@@ -739,13 +739,7 @@ describe("a simulated year of long-lived tokens and their renewer", () => {
     }, 30_000);
 
     it("models the alerts the PrometheusRule declares (the same metrics, thresholds and `for`)", () => {
-        const [failing, stalled, nearCap] = tokenRenewalAlerts("vault", (alert, expr, forDuration) => ({
-            alert,
-            expr,
-            for: forDuration,
-            labels: { severity: "warning" },
-            annotations: { summary: "", description: "" },
-        }));
+        const [failing, stalled, nearCap] = tokenRenewalAlerts("vault");
         expect(failing.expr).toMatch(/kube_cronjob_status_last_schedule_time.*>.*kube_cronjob_status_last_successful_time/);
         expect(failing.for).toBe(RENEWAL_FAILING_FOR);
         // Long enough that a run in progress never fires it.

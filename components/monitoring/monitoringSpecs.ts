@@ -187,6 +187,18 @@ export interface AlertRule {
     readonly annotations: { readonly summary: string; readonly description: string };
 }
 
+/** One alerting rule, from its parts. */
+function rule(
+    alert: string,
+    expr: string,
+    forDuration: string,
+    severity: "critical" | "warning",
+    summary: string,
+    description: string,
+): AlertRule {
+    return { alert, expr, for: forDuration, labels: { severity }, annotations: { summary, description } };
+}
+
 /**
  * The alerts worth having for a region, over Vault's metrics, ESO's and kube-state-metrics':
  * - a Vault server sealed or down (its readiness probe fails while sealed);
@@ -221,20 +233,6 @@ export function alertRules(args: {
 }): AlertRule[] {
     const ns = args.vaultNamespace;
     const { product, cli, serverContainer } = args.engine ?? ENGINE_FACTS.vault;
-    const rule = (
-        alert: string,
-        expr: string,
-        forDuration: string,
-        severity: "critical" | "warning",
-        summary: string,
-        description: string,
-    ): AlertRule => ({
-        alert,
-        expr,
-        for: forDuration,
-        labels: { severity },
-        annotations: { summary, description },
-    });
     return [
         rule(
             "VaultServerSealedOrDown",
@@ -304,9 +302,9 @@ export function alertRules(args: {
             `A ${product} Raft snapshot failed`,
             "Snapshot job {{ $labels.job_name }} failed: see its logs (`kubectl -n {{ $labels.namespace }} logs job/{{ $labels.job_name }}`) and docs/backup-restore.md.",
         ),
-        ...(args.snapshots === undefined ? [] : [snapshotStaleAlert(ns, args.snapshots, rule, product)]),
-        ...tokenRenewalAlerts(ns, rule, product),
-        ...replicatorAlerts(args.externalSecretsNamespace, rule, product),
+        ...(args.snapshots === undefined ? [] : [snapshotStaleAlert(ns, args.snapshots, product)]),
+        ...tokenRenewalAlerts(ns, product),
+        ...replicatorAlerts(args.externalSecretsNamespace, product),
     ];
 }
 
@@ -337,19 +335,7 @@ function snapshotSucceeded(namespace: string): string {
  * created that long ago. With an off-site target the Job succeeds only once every copy is written
  * (the copy is its last container), so the CronJob's last successful time is the last off-site copy's.
  */
-export function snapshotStaleAlert(
-    namespace: string,
-    snapshots: SnapshotMonitoring,
-    rule: (
-        alert: string,
-        expr: string,
-        forDuration: string,
-        severity: "critical" | "warning",
-        summary: string,
-        description: string,
-    ) => AlertRule,
-    product = ENGINE_FACTS.vault.product,
-): AlertRule {
+export function snapshotStaleAlert(namespace: string, snapshots: SnapshotMonitoring, product = ENGINE_FACTS.vault.product): AlertRule {
     const bound = snapshotStaleSeconds(snapshots.schedule);
     const succeeded = snapshotSucceeded(namespace);
     const created = `max by (namespace, cronjob) (kube_cronjob_created{namespace="${namespace}", cronjob="${SNAPSHOT_CRONJOB_NAME}"})`;
@@ -388,7 +374,7 @@ export function snapshotRecordingRules(namespace: string): RecordingRule[] {
  * failing, no write is lost: this region's writes stay in its Vault, and peers' writes wait in its inbox,
  * until it runs again; but the regions' copies differ meanwhile.
  */
-export function replicatorAlerts(namespace: string, rule: Parameters<typeof tokenRenewalAlerts>[1], product = "Vault"): AlertRule[] {
+export function replicatorAlerts(namespace: string, product = ENGINE_FACTS.vault.product): AlertRule[] {
     const selector = `{namespace="${namespace}"}`;
     const runbook = 'docs/operations.md, "The replicator"';
     const logs = `\`kubectl -n {{ $labels.namespace }} logs deploy/${REPLICATOR_NAME} --tail=50\``;
@@ -471,18 +457,7 @@ export const RENEWAL_FAILING_FOR = `${(3 * RENEWER_JOB_DEADLINE_SECONDS) / 60}m`
  * None fires in a region without a renewer (token peer auth off and no metrics token): there is no
  * such CronJob to measure.
  */
-export function tokenRenewalAlerts(
-    namespace: string,
-    rule: (
-        alert: string,
-        expr: string,
-        forDuration: string,
-        severity: "critical" | "warning",
-        summary: string,
-        description: string,
-    ) => AlertRule,
-    product = ENGINE_FACTS.vault.product,
-): AlertRule[] {
+export function tokenRenewalAlerts(namespace: string, product = ENGINE_FACTS.vault.product): AlertRule[] {
     const latest = (metric: string, cronJob: string) =>
         `max by (namespace, cronjob) (${metric}{namespace="${namespace}", cronjob="${cronJob}"})`;
     const scheduled = latest("kube_cronjob_status_last_schedule_time", RENEWER_NAME);
