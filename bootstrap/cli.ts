@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseConfig } from "../stack/config";
 import { closest } from "../components/common/spelling";
-import { parseCommandLine, runCommand } from "./command";
+import { failWith, parseCommandLine, runCommand } from "./command";
 import { ProjectError, readProject, readStackConfig } from "../stack/projectFiles";
 import { type Engine, ENGINE_FACTS, engineFacts } from "../components/common/engine";
 import type { SealType } from "../components/vault-server/seal";
@@ -124,12 +124,6 @@ export async function main(argv: readonly string[], projectDir = path.resolve(__
     if (typeof values === "number") {
         return values;
     }
-    const fail = (lines: readonly string[], code: number) => {
-        for (const line of lines) {
-            console.error(`error: ${line}`);
-        }
-        return code;
-    };
 
     let options: BootstrapOptions;
     const contexts: Record<string, string> = {};
@@ -181,7 +175,7 @@ export async function main(argv: readonly string[], projectDir = path.resolve(__
                 readFile: projectFileReader(projectDir),
             });
             if (!parsed.ok) {
-                return fail(parsed.problems, 1);
+                return failWith(parsed.problems, 1);
             }
             const vaultNamespace = parsed.config.resolved.vault.namespace;
             contexts[region] = parsed.config.kubeContext;
@@ -198,18 +192,18 @@ export async function main(argv: readonly string[], projectDir = path.resolve(__
             (error instanceof Error && "code" in error) ||
             (error instanceof Error && error.message.includes("PGP"))
         ) {
-            return fail([error.message], 1);
+            return failWith([error.message], 1);
         }
         throw error;
     }
 
     const missing = missingPrerequisites({ contexts });
     if (missing.length > 0) {
-        return fail([...missing, "nothing was changed; run the bootstrap again once these are in place"], 1);
+        return failWith([...missing, "nothing was changed; run the bootstrap again once these are in place"], 1);
     }
     // Checked after the machine's prerequisites, which matter whichever way it runs.
     if (options.interactive && !(process.stdin.isTTY && process.stdout.isTTY)) {
-        return fail(["no terminal: run it in one, or with --non-interactive (and PGP keys)"], 2);
+        return failWith(["no terminal: run it in one, or with --non-interactive (and PGP keys)"], 2);
     }
     if (options.interactive) {
         // What it is about to do, from the stack files, and the key settings (the flags, or asked here).
@@ -218,7 +212,7 @@ export async function main(argv: readonly string[], projectDir = path.resolve(__
             keyThreshold: values["key-threshold"] === undefined,
         });
         if (planned === undefined) {
-            return fail(["stopped before anything was changed"], 1);
+            return failWith(["stopped before anything was changed"], 1);
         }
         options = planned;
     }
@@ -244,11 +238,11 @@ export async function main(argv: readonly string[], projectDir = path.resolve(__
     } catch (error) {
         live?.abort();
         if (error instanceof BootstrapError) {
-            return fail([...error.lines, "run the bootstrap again once this is fixed: it picks up where it stopped"], 1);
+            return failWith([...error.lines, "run the bootstrap again once this is fixed: it picks up where it stopped"], 1);
         }
         // Anything else (a failed `pulumi up`, an unreachable API): its message, never a stack trace,
         // which could show the arguments of the call that failed.
-        return fail(
+        return failWith(
             [
                 error instanceof Error ? error.message : String(error),
                 "run the bootstrap again once this is fixed: it picks up where it stopped",

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import type { Engine } from "../components/common/engine";
 import { parseConfig } from "../stack/config";
 import { ProjectError, readProject, readStackConfig } from "../stack/projectFiles";
-import { parseCommandLine, runCommand } from "./command";
+import { failWith, parseCommandLine, runCommand } from "./command";
 import { KubernetesClusters, type RegionCluster } from "./kubernetes";
 import { BOOTSTRAP_DEFAULTS, BootstrapError } from "./orchestrator";
 import type { Operator } from "./ports";
@@ -106,14 +106,8 @@ export async function main(argv: readonly string[], projectDir = path.resolve(__
     if (typeof values === "number") {
         return values;
     }
-    const fail = (lines: readonly string[], code: number) => {
-        for (const line of lines) {
-            console.error(`error: ${line}`);
-        }
-        return code;
-    };
     if (values.stack === undefined || values.snapshot === undefined) {
-        return fail([`${values.stack === undefined ? "--stack" : "--snapshot"} is required`, USAGE], 2);
+        return failWith([`${values.stack === undefined ? "--stack" : "--snapshot"} is required`, USAGE], 2);
     }
     const clusters: Record<string, RegionCluster> = {};
     const tls: Record<string, RegionTls | undefined> = {};
@@ -141,7 +135,7 @@ export async function main(argv: readonly string[], projectDir = path.resolve(__
             problems.push(`--pod-timeout ${values["pod-timeout"]} must be a whole number of seconds above 0`);
         }
         if (problems.length > 0) {
-            return fail([...problems, USAGE], 2);
+            return failWith([...problems, USAGE], 2);
         }
         for (const region of [options.region, ...options.peers]) {
             const parsed = parseConfig(region, readStackConfig(project, region).config, {
@@ -149,7 +143,7 @@ export async function main(argv: readonly string[], projectDir = path.resolve(__
                 readFile: projectFileReader(projectDir),
             });
             if (!parsed.ok) {
-                return fail(parsed.problems, 1);
+                return failWith(parsed.problems, 1);
             }
             const vaultNamespace = parsed.config.resolved.vault.namespace;
             clusters[region] = { context: parsed.config.kubeContext, vaultNamespace, config: parsed.config };
@@ -160,18 +154,18 @@ export async function main(argv: readonly string[], projectDir = path.resolve(__
         }
     } catch (error) {
         if (error instanceof ProjectError || (error instanceof Error && "code" in error)) {
-            return fail([error.message], 1);
+            return failWith([error.message], 1);
         }
         throw error;
     }
 
     const missing = missingPrerequisites({ contexts: Object.fromEntries(Object.entries(clusters).map(([r, c]) => [r, c.context])) });
     if (missing.length > 0) {
-        return fail([...missing, "nothing was changed; run the restore again once these are in place"], 1);
+        return failWith([...missing, "nothing was changed; run the restore again once these are in place"], 1);
     }
     const interactive = values["non-interactive"] !== true;
     if (interactive && !(process.stdin.isTTY && process.stdout.isTTY)) {
-        return fail(["no terminal: run it in one, or with --non-interactive (and the keys and tokens in the environment)"], 2);
+        return failWith(["no terminal: run it in one, or with --non-interactive (and the keys and tokens in the environment)"], 2);
     }
     const cluster = new KubernetesClusters(clusters);
     const engineOf = (region: string): Engine => clusters[region]?.config?.resolved.engine ?? "vault";
@@ -195,7 +189,7 @@ export async function main(argv: readonly string[], projectDir = path.resolve(__
         return 0;
     } catch (error) {
         const lines = error instanceof BootstrapError ? [...error.lines] : [error instanceof Error ? error.message : String(error)];
-        return fail([...lines, "run the restore again once this is fixed: it picks up where it stopped"], 1);
+        return failWith([...lines, "run the restore again once this is fixed: it picks up where it stopped"], 1);
     } finally {
         await cluster.close();
     }
