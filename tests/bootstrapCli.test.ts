@@ -13,6 +13,7 @@ import { parse, stringify } from "yaml";
 import { keyPrompts, main, planLines, summary } from "../bootstrap/cli";
 import { kubeContexts, missingPrerequisites, type Run } from "../bootstrap/prerequisites";
 import { projectFileReader } from "../bootstrap/projectFileReader";
+import { runCli } from "./support/cliRun";
 
 const ROOT = path.join(__dirname, "..");
 const CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIBtestCAforTheBootstrapCommand\n-----END CERTIFICATE-----\n";
@@ -41,40 +42,34 @@ function projectCopy(caFile = "certs/vault-ca.pem", write = true): string {
  * The command in this process, over the project in `projectDir`, started from another directory, with
  * no pulumi CLI and no kubeconfig whatever this machine has (an empty PATH and a missing file).
  */
-async function bootstrapIn(projectDir: string, ...args: string[]): Promise<{ code: number; stderr: string }> {
-    const lines: string[] = [];
-    const error = jest.spyOn(console, "error").mockImplementation((...parts: unknown[]) => void lines.push(parts.map(String).join(" ")));
+async function bootstrapIn(projectDir: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     const saved = { PATH: process.env.PATH, KUBECONFIG: process.env.KUBECONFIG, cwd: process.cwd() };
     process.env.PATH = fs.mkdtempSync(path.join(os.tmpdir(), "empty-path-"));
     process.env.KUBECONFIG = path.join(os.tmpdir(), "no-such-kubeconfig");
     process.chdir(os.tmpdir());
     try {
-        return { code: await main(args, projectDir), stderr: lines.join("\n") };
+        return await runCli((argv) => main(argv, projectDir), args);
     } finally {
         process.chdir(saved.cwd);
         process.env.PATH = saved.PATH;
-        process.env.KUBECONFIG = saved.KUBECONFIG;
-        error.mockRestore();
+        // Assigning undefined would set the text "undefined".
+        if (saved.KUBECONFIG === undefined) {
+            delete process.env.KUBECONFIG;
+        } else {
+            process.env.KUBECONFIG = saved.KUBECONFIG;
+        }
     }
 }
 
-function bootstrapCli(...args: string[]) {
-    const result = spawnSync(process.execPath, ["--import", "tsx", "bootstrap/cli.ts", ...args], {
-        cwd: ROOT,
-        encoding: "utf8",
-        // No pulumi CLI and no kubeconfig, whatever this machine has: an empty PATH and a missing file.
-        env: {
-            ...process.env,
-            PATH: fs.mkdtempSync(path.join(os.tmpdir(), "empty-path-")),
-            KUBECONFIG: path.join(os.tmpdir(), "no-such-kubeconfig"),
-        },
-    });
-    return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+/** The command in this process, over this repository's project. */
+const bootstrapCli = (...args: string[]) => bootstrapIn(ROOT, ...args);
 
 describe("npm run bootstrap", () => {
-    it("documents every flag in --help", () => {
-        const { code, stdout } = bootstrapCli("--help");
+    it("documents every flag in --help, run as its own process as `npm run bootstrap` runs it", () => {
+        const { status: code, stdout } = spawnSync(process.execPath, ["--import", "tsx", "bootstrap/cli.ts", "--help"], {
+            cwd: ROOT,
+            encoding: "utf8",
+        });
         expect(code).toBe(0);
         for (const flag of [
             "--regions",
@@ -102,21 +97,24 @@ describe("npm run bootstrap", () => {
         );
     });
 
-    it("exits 2 on bad arguments, naming them", () => {
-        expect(bootstrapCli("--bogus")).toMatchObject({ code: 2, stderr: expect.stringContaining("Unknown option '--bogus'") as unknown });
-        expect(bootstrapCli("--key-shares", "3", "--key-threshold", "5").stderr).toContain(
+    it("exits 2 on bad arguments, naming them", async () => {
+        expect(await bootstrapCli("--bogus")).toMatchObject({
+            code: 2,
+            stderr: expect.stringContaining("Unknown option '--bogus'") as unknown,
+        });
+        expect((await bootstrapCli("--key-shares", "3", "--key-threshold", "5")).stderr).toContain(
             "--key-threshold 5 must be a whole number from 1 to --key-shares (3)",
         );
         // Without a terminal it runs only non-interactively, and then only with PGP keys.
-        expect(bootstrapCli("--non-interactive").stderr).toContain("--non-interactive needs --pgp-keys");
+        expect((await bootstrapCli("--non-interactive")).stderr).toContain("--non-interactive needs --pgp-keys");
     });
 
-    it("suggests the flag a typo meant, and names the regions there are when given one that is not", () => {
-        expect(bootstrapCli("--verfy")).toMatchObject({
+    it("suggests the flag a typo meant, and names the regions there are when given one that is not", async () => {
+        expect(await bootstrapCli("--verfy")).toMatchObject({
             code: 2,
             stderr: expect.stringContaining("error: unknown option '--verfy' (did you mean --verify?)") as unknown,
         });
-        expect(bootstrapCli("--regions", "region1,regoin2")).toMatchObject({
+        expect(await bootstrapCli("--regions", "region1,regoin2")).toMatchObject({
             code: 2,
             stderr: expect.stringContaining(
                 "error: --regions names regoin2, which is not one of the regions in Pulumi.yaml (region1, region2): did you mean region2?",
@@ -169,10 +167,10 @@ describe("npm run bootstrap", () => {
         expect(stderr).not.toContain("pulumi CLI");
     });
 
-    it("refuses a PGP key file that is not base64, naming it", () => {
+    it("refuses a PGP key file that is not base64, naming it", async () => {
         const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "pgp-")), "key.asc");
         fs.writeFileSync(file, "-----BEGIN PGP PUBLIC KEY BLOCK-----\n");
-        const { code, stderr } = bootstrapCli(
+        const { code, stderr } = await bootstrapCli(
             "--non-interactive",
             "--key-shares",
             "1",

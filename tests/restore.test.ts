@@ -15,7 +15,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { BootstrapError, bootstrap, BOOTSTRAP_DEFAULTS } from "../bootstrap/orchestrator";
 import { type RestoreOptions, type RestorePorts, restoreProblems, restoreRegion, serverSideUrns } from "../bootstrap/restore";
-import { EnvironmentOperator, unsealKeysVariable } from "../bootstrap/restoreCli";
+import { EnvironmentOperator, main, unsealKeysVariable } from "../bootstrap/restoreCli";
+import { runCli } from "./support/cliRun";
 import { Sensitive } from "../bootstrap/sensitive";
 import { CliSnapshotSource } from "../bootstrap/snapshotSource";
 import { AWS_KMS_SEAL, FakePlatform } from "./support/bootstrapFakes";
@@ -406,21 +407,30 @@ esac
 });
 
 describe("npm run restore", () => {
-    it("documents its flags, and refuses bad ones with exit 2", () => {
-        const run = (...args: string[]) =>
-            spawnSync(process.execPath, ["--import", "tsx", "bootstrap/restoreCli.ts", ...args], {
-                cwd: path.join(__dirname, ".."),
-                encoding: "utf8",
-                env: { ...process.env, KUBECONFIG: path.join(os.tmpdir(), "no-such-kubeconfig") },
-            });
-        const help = run("--help");
+    it("documents its flags, and refuses bad ones with exit 2", async () => {
+        // As `npm run restore` runs it, once: its own process.
+        const help = spawnSync(process.execPath, ["--import", "tsx", "bootstrap/restoreCli.ts", "--help"], {
+            cwd: path.join(__dirname, ".."),
+            encoding: "utf8",
+        });
         expect(help.status).toBe(0);
         for (const flag of ["--stack", "--snapshot", "--peers", "--non-interactive", "--pod-timeout", "VAULT_UNSEAL_KEYS_<REGION>"]) {
             expect(help.stdout).toContain(flag);
         }
-        const bad = run("--stack", "region1", "--snapshot", "ftp://nope");
-        expect(bad.status).toBe(2);
-        expect(bad.stderr).toContain("is not a snapshot URI");
-        expect(run("--stack", "region1").stderr).toContain("--snapshot is required");
+        // The rest in this process, with no kubeconfig whatever this machine has.
+        const saved = process.env.KUBECONFIG;
+        process.env.KUBECONFIG = path.join(os.tmpdir(), "no-such-kubeconfig");
+        try {
+            const bad = await runCli(main, ["--stack", "region1", "--snapshot", "ftp://nope"]);
+            expect(bad.code).toBe(2);
+            expect(bad.stderr).toContain("is not a snapshot URI");
+            expect((await runCli(main, ["--stack", "region1"])).stderr).toContain("--snapshot is required");
+        } finally {
+            if (saved === undefined) {
+                delete process.env.KUBECONFIG;
+            } else {
+                process.env.KUBECONFIG = saved;
+            }
+        }
     });
 });
