@@ -6,23 +6,32 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { activeActiveTable, benchActiveActive } from "../tools/bench/activeActive";
-import { benchSynth, cpuTime, median, modelTable, resourceCounts, synthTable, timeSynth } from "../tools/bench/cli";
+import { linkedBaseline } from "../tools/bench/projects";
+import { benchSynth, cpuTime, median, modelTable, resourceCounts, runSequence, synthTable, timeSynth } from "../tools/bench/cli";
 
 describe("npm run bench", () => {
-    it("times the project with N replicated secrets against a baseline that declares exactly as many resources", async () => {
+    it("times the project with N replicated secrets against baselines that declare exactly as many resources, apart and in the same runs", async () => {
         const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "bench-test-"));
         const timing = await benchSynth(2, 1, scratch).finally(() => fs.rmSync(scratch, { recursive: true, force: true }));
         // region1 is the home of every generated secret: more objects there than in region2.
         expect(timing.project.resources.region1).toBeGreaterThan(timing.project.resources.region2);
         expect(timing.baseline.resources).toEqual(timing.project.resources);
+        // The regions read each other: region1 runs again once region2 has outputs, declaring more then.
+        expect(timing.project.sequence.map((run) => run.stack).slice(0, 3)).toEqual(["region1", "region2", "region1"]);
+        expect(timing.project.sequence[2].resources).toBeGreaterThan(timing.project.sequence[0].resources);
+        expect(timing.project.sequence[2].resources).toBe(timing.project.resources.region1);
+        // The baseline apart runs each stack once; the linked one exactly as the project ran.
+        expect(timing.baseline.sequence.map((run) => run.stack)).toEqual(["region1", "region2"]);
+        expect(timing.linkedBaseline.sequence).toEqual(timing.project.sequence);
         expect(timing.project.ms).toHaveLength(1);
         expect(timing.project.cpuMs[0]).toBeGreaterThan(0);
         const [, , committed, row] = synthTable({ ms: [1000, 2000, 3000], cpuMs: [1500, 2500, 3500] }, [timing]);
-        expect(committed).toBe("| the committed stacks | | 2.0 s, 3.0 s (1.0, 2.0, 3.0) | 2.5 s | | | |");
+        expect(committed).toBe("| the committed stacks | | 2.0 s, 3.0 s (1.0, 2.0, 3.0) | 2.5 s | | | | | | |");
+        const times = "\\d+\\.\\d s, \\d+\\.\\d s \\([\\d.]+\\) \\| \\d+\\.\\d s";
+        const ratio = "\\d+\\.\\d\\d, \\d+\\.\\d\\d";
+        const runs = timing.project.sequence.map((run) => `${run.stack} ${run.resources}`).join(", ");
         expect(row).toMatch(
-            new RegExp(
-                `^\\| 2 replicated secret\\(s\\) \\| ${timing.project.resources.region1} / ${timing.project.resources.region2} \\| \\d+\\.\\d s, \\d+\\.\\d s \\([\\d.]+\\) \\| \\d+\\.\\d s \\| \\d+\\.\\d s, \\d+\\.\\d s \\([\\d.]+\\) \\| \\d+\\.\\d s \\| \\d+\\.\\d\\d, \\d+\\.\\d\\d \\|$`,
-            ),
+            new RegExp(`^\\| 2 replicated secret\\(s\\) \\| ${runs} \\| ${times} \\| ${times} \\| ${ratio} \\| ${times} \\| ${ratio} \\|$`),
         );
     }, 120_000);
 
@@ -45,6 +54,15 @@ describe("npm run bench", () => {
         ).toEqual({ region1: 45, region2: 42 });
         expect(cpuTime("synth: ran a: 3 resources in 0.1s\nsynth: done in 2.1s (process CPU 2.6s)\n")).toBe(2600);
         expect(() => cpuTime("synth: done in 2.1s")).toThrow("the synth printed no CPU time");
+        expect(
+            runSequence(
+                "synth: ran a: 3 resources in 0.1s\nsynth: ran b: 2 resources in 0.1s\nsynth: ran a again (run 2): 4 resources in 0.1s\n",
+            ),
+        ).toEqual([
+            { stack: "a", resources: 3 },
+            { stack: "b", resources: 2 },
+            { stack: "a", resources: 4 },
+        ]);
         expect(median([3, 1, 2])).toBe(2);
         expect(median([4, 1, 2, 3])).toBe(2.5);
     });
@@ -72,4 +90,28 @@ describe("npm run bench", () => {
         expect(header).toContain("Propagation median");
         expect(row).toMatch(/^\| 3 \| 2 \| 3 \| \d+ ms \| \d+ ms \| [\d.]+ \/ [\d.]+ \| \d+ \/ \d+ \| [\d.]+ \|$/);
     }, 60_000);
+});
+
+describe("the linked baseline", () => {
+    it("runs its stacks as the project's ran, each run declaring as many resources", () => {
+        const sequence = [
+            { stack: "region1", resources: 64 },
+            { stack: "region2", resources: 66 },
+            { stack: "region1", resources: 72 },
+            { stack: "region2", resources: 68 },
+        ];
+        const stacks = linkedBaseline(sequence);
+        // region1 first reads nothing of region2, then region2's first run; region2 reads region1's first run, then its second.
+        expect(stacks.region1).toEqual({
+            count: 70,
+            peers: ["region2"],
+            runs: { "region2=none": { count: 62, view: { region2: 0 } }, "region2=1": { count: 70, view: { region2: 2 } } },
+        });
+        // region2's first run changes what region1 reads (region1 runs again), its last run does not (region1 does not).
+        expect(stacks.region2).toEqual({
+            count: 66,
+            peers: ["region1"],
+            runs: { "region1=0": { count: 64, view: { region1: 1 } }, "region1=2": { count: 66, view: { region1: 1 } } },
+        });
+    });
 });

@@ -22,7 +22,7 @@ import { promisify } from "node:util";
 import { parseCommandLine, runCommand } from "../../bootstrap/command";
 import { DEFAULT_MAX_DELAY_MS, replicationNumbers, propagationBound } from "../../model/replication";
 import { activeActiveTable, benchActiveActive } from "./activeActive";
-import { writeBaseline, writeProject } from "./projects";
+import { linkedBaseline, writeBaseline, writeProject } from "./projects";
 
 const USAGE = "usage: npm run bench -- [--secrets 1,100,1000] [--runs N]";
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -30,15 +30,28 @@ const ROOT = path.resolve(__dirname, "..", "..");
 /** Wall and CPU times of `runs` synth processes of one project, the resources each stack declared, and where each run wrote. */
 export interface SynthRuns {
     readonly resources: Readonly<Record<string, number>>;
+    /** Each run of a stack in one synth, in order, with the resources it declared (a stack reading another's outputs may run twice). */
+    readonly sequence: readonly StackRunCount[];
     readonly ms: readonly number[];
     readonly cpuMs: readonly number[];
     readonly outDirs: readonly string[];
 }
 
+export interface StackRunCount {
+    readonly stack: string;
+    readonly resources: number;
+}
+
 export interface SynthTiming {
     readonly secrets: number;
     readonly project: SynthRuns;
+    /** As many resources per stack, the stacks reading nothing of each other: each runs once. */
     readonly baseline: SynthRuns;
+    /**
+     * The same runs as the project's (the same stacks, run as often, each run declaring as many
+     * resources): its stacks read each other's outputs as the regions do.
+     */
+    readonly linkedBaseline: SynthRuns;
 }
 
 export function median(values: readonly number[]): number {
@@ -50,6 +63,14 @@ export function median(values: readonly number[]): number {
 /** The resources per stack a synth printed (`stack region1: 45 resources, ...`). */
 export function resourceCounts(summary: string): Record<string, number> {
     return Object.fromEntries([...summary.matchAll(/^stack (\S+): (\d+) resources/gm)].map((m) => [m[1], Number(m[2])]));
+}
+
+/** The runs a synth reported (`synth: ran region1: 45 resources in 0.9s`, `synth: ran region1 again (run 2): ...`), in order. */
+export function runSequence(stderr: string): StackRunCount[] {
+    return [...stderr.matchAll(/^synth: ran (\S+)(?: again \(run \d+\))?: (\d+) resources/gm)].map((m) => ({
+        stack: m[1],
+        resources: Number(m[2]),
+    }));
 }
 
 /** The process CPU time the synth printed last (`synth: done in 2.1s (process CPU 2.6s)`), in ms. */
@@ -70,6 +91,7 @@ export async function timeSynth(projectDir: string, runs: number, scratch: strin
     const cpuMs: number[] = [];
     const outDirs: string[] = [];
     let resources: Record<string, number> = {};
+    let sequence: StackRunCount[] = [];
     for (let i = 0; i < runs; i++) {
         const out = fs.mkdtempSync(path.join(scratch, "out-"));
         outDirs.push(out);
@@ -85,21 +107,39 @@ export async function timeSynth(projectDir: string, runs: number, scratch: strin
         ms.push(performance.now() - started);
         cpuMs.push(cpuTime(stderr));
         resources = resourceCounts(stdout);
+        sequence = runSequence(stderr);
         fs.rmSync(out, { recursive: true, force: true });
     }
-    return { resources, ms, cpuMs, outDirs };
+    return { resources, sequence, ms, cpuMs, outDirs };
 }
 
-/** Times the project with `secrets` replicated secrets and the baseline with as many resources. */
+/**
+ * Times the project with `secrets` replicated secrets, and two baselines: one with as many resources
+ * in each stack, its stacks independent, and one whose stacks read each other as the regions do, so
+ * that the synth runs them as often as the project's, each run declaring as many resources.
+ */
 export async function benchSynth(secrets: number, runs: number, scratch: string): Promise<SynthTiming> {
     const project = await timeSynth(writeProject(path.join(scratch, `project-${secrets}`), secrets), runs, scratch);
-    // The baseline's stacks declare their provider too, so `count` plain objects make as many resources.
-    const counts = Object.fromEntries(Object.entries(project.resources).map(([stack, count]) => [stack, count - 1]));
+    const stacks = Object.keys(project.resources);
+    // Every baseline stack declares its provider, and a linked one a stack reference per peer, besides its plain objects.
+    const counts = Object.fromEntries(stacks.map((stack) => [stack, { count: project.resources[stack] - 1 }]));
     const baseline = await timeSynth(writeBaseline(path.join(scratch, `baseline-${secrets}`), counts), runs, scratch);
-    if (JSON.stringify(baseline.resources) !== JSON.stringify(project.resources)) {
-        throw new Error(`the baseline declared ${JSON.stringify(baseline.resources)} resources, not ${JSON.stringify(project.resources)}`);
+    const linked = linkedBaseline(project.sequence);
+    const linkedRuns = await timeSynth(writeBaseline(path.join(scratch, `linked-baseline-${secrets}`), linked), runs, scratch);
+    for (const [name, runs] of [
+        ["baseline", baseline],
+        ["linked baseline", linkedRuns],
+    ] as const) {
+        if (JSON.stringify(runs.resources) !== JSON.stringify(project.resources)) {
+            throw new Error(`the ${name} declared ${JSON.stringify(runs.resources)} resources, not ${JSON.stringify(project.resources)}`);
+        }
     }
-    return { secrets, project, baseline };
+    if (JSON.stringify(linkedRuns.sequence) !== JSON.stringify(project.sequence)) {
+        throw new Error(
+            `the linked baseline ran ${JSON.stringify(linkedRuns.sequence)}, not ${JSON.stringify(project.sequence)} as the project did`,
+        );
+    }
+    return { secrets, project, baseline, linkedBaseline: linkedRuns };
 }
 
 /** The machine's load averages over 1, 5 and 15 minutes: how busy it was while the bench ran. */
@@ -123,13 +163,14 @@ const ratio = (a: readonly number[], b: readonly number[]) => (median(a) / media
 
 /** The synth table, as Markdown. */
 export function synthTable(committed: Pick<SynthRuns, "ms" | "cpuMs">, rows: readonly SynthTiming[]): string[] {
+    const runsOf = (sequence: readonly StackRunCount[]) => sequence.map((run) => `${run.stack} ${run.resources}`).join(", ");
     return [
-        "| Project | Resources (region1 / region2) | Wall: median, worst (every run) | CPU: median | Baseline wall: median, worst (every run) | Baseline CPU: median | Ratio of medians: wall, CPU |",
-        "|---|---|---|---|---|---|---|",
-        `| the committed stacks | | ${timesText(committed)} | | | |`,
+        "| Project | Stack runs (resources each) | Wall: median, worst (every run) | CPU: median | Baseline, stacks apart: wall | CPU | Ratio: wall, CPU | Baseline, the same runs: wall | CPU | Ratio: wall, CPU |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+        `| the committed stacks | | ${timesText(committed)} | | | | | | |`,
         ...rows.map(
             (row) =>
-                `| ${row.secrets} replicated secret(s) | ${row.project.resources.region1} / ${row.project.resources.region2} | ${timesText(row.project)} | ${timesText(row.baseline)} | ${ratio(row.project.ms, row.baseline.ms)}, ${ratio(row.project.cpuMs, row.baseline.cpuMs)} |`,
+                `| ${row.secrets} replicated secret(s) | ${runsOf(row.project.sequence)} | ${timesText(row.project)} | ${timesText(row.baseline)} | ${ratio(row.project.ms, row.baseline.ms)}, ${ratio(row.project.cpuMs, row.baseline.cpuMs)} | ${timesText(row.linkedBaseline)} | ${ratio(row.project.ms, row.linkedBaseline.ms)}, ${ratio(row.project.cpuMs, row.linkedBaseline.cpuMs)} |`,
         ),
     ];
 }

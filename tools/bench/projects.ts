@@ -38,8 +38,23 @@ export function writeProject(dir: string, secrets: number): string {
     return dir;
 }
 
-/** Writes the baseline project, registering `counts[stack]` plain resources in each stack, into `dir`. */
-export function writeBaseline(dir: string, counts: Readonly<Record<string, number>>): string {
+/** One run of a linked baseline stack: the plain resources it declares, and the value it exports to each reader. */
+export interface BaselineRun {
+    readonly count: number;
+    readonly view: Readonly<Record<string, number>>;
+}
+
+/** What one baseline stack declares: `count` plain resources, or, when it reads peers, what `runs` says for what it read. */
+export interface BaselineStack {
+    readonly count: number;
+    /** Stacks whose `view` output it reads, as a region reads its peers'; none: it reads no other stack. */
+    readonly peers?: readonly string[];
+    /** By what it read of its peers (`<peer>=<value or none>`, joined by commas). */
+    readonly runs?: Readonly<Record<string, BaselineRun>>;
+}
+
+/** Writes the baseline project, with the stacks `stacks` describes, into `dir`. */
+export function writeBaseline(dir: string, stacks: Readonly<Record<string, BaselineStack>>): string {
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(
         path.join(dir, "Pulumi.yaml"),
@@ -49,8 +64,45 @@ export function writeBaseline(dir: string, counts: Readonly<Record<string, numbe
             main: path.join(__dirname, "baseline", "index.ts"),
         }),
     );
-    for (const [stack, count] of Object.entries(counts)) {
-        fs.writeFileSync(path.join(dir, `Pulumi.${stack}.yaml`), stringify({ config: { "openova-bench:count": count } }));
+    for (const [stack, { count, peers, runs }] of Object.entries(stacks)) {
+        const config: Record<string, unknown> = { "openova-bench:count": count };
+        if (peers !== undefined && peers.length > 0) {
+            config["openova-bench:peers"] = peers;
+            config["openova-bench:runs"] = runs ?? {};
+        }
+        fs.writeFileSync(path.join(dir, `Pulumi.${stack}.yaml`), stringify({ config }));
     }
     return dir;
+}
+
+/**
+ * The linked baseline of a project whose synth ran `sequence`: each run of a stack declares as many
+ * resources as the project's did (less its provider and a stack reference per peer), and changes the
+ * value it exports to a reader only when that reader ran again after it (before this stack's next run),
+ * so the synth runs each baseline stack when it ran the project's.
+ */
+export function linkedBaseline(sequence: readonly { readonly stack: string; readonly resources: number }[]): Record<string, BaselineStack> {
+    const stacks = [...new Set(sequence.map((run) => run.stack))].sort();
+    const peersOf = (stack: string) => stacks.filter((other) => other !== stack);
+    const views = new Map<string, Record<string, number>>();
+    const runs = new Map<string, Record<string, BaselineRun>>(stacks.map((stack) => [stack, {}]));
+    const finalCount = new Map<string, number>();
+    sequence.forEach((run, i) => {
+        const peers = peersOf(run.stack);
+        const read = peers.map((peer) => `${peer}=${views.get(peer)?.[run.stack] ?? "none"}`).join(",");
+        const view = { ...(views.get(run.stack) ?? {}) };
+        for (const reader of peers) {
+            const next = sequence.findIndex((later, j) => j > i && later.stack === reader);
+            if (next !== -1 && !sequence.slice(i + 1, next).some((later) => later.stack === run.stack)) {
+                view[reader] = i;
+            }
+        }
+        views.set(run.stack, view);
+        const count = run.resources - 1 - peers.length;
+        (runs.get(run.stack) as Record<string, BaselineRun>)[read] = { count, view };
+        finalCount.set(run.stack, count);
+    });
+    return Object.fromEntries(
+        stacks.map((stack) => [stack, { count: finalCount.get(stack) as number, peers: peersOf(stack), runs: runs.get(stack) }]),
+    );
 }
