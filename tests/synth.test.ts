@@ -19,7 +19,7 @@ import type { AdmissionPolicy } from "../components/stores/storeAdmission";
 import { chartValidator, loadChartSchema, undeclaredPaths } from "./support/vaultChartSchema";
 import { main } from "../tools/synth/cli";
 import { SDK_HOOKS, engineUrn, runProgram } from "../tools/synth/mockRun";
-import { REDACTED } from "../tools/synth/render";
+import { REDACTED, redactKubernetesSecrets } from "../tools/synth/render";
 import { type TlsReloaderContainer, tlsReloaderProbeScript, tlsReloaderScript } from "../components/vault-server/tlsReload";
 import { type CliRun, runCli } from "./support/cliRun";
 
@@ -1627,12 +1627,15 @@ describe("synth across stacks", () => {
  * surface as unhandled rejections, which the synth handles as the owner of its process (under jest,
  * jest's own handler would see them first).
  */
-async function synthProcess(...args: string[]): Promise<Run> {
+const synthProcess = (...args: string[]): Promise<Run> => synthProcessWith({}, ...args);
+
+/** The synth CLI as its own process, with `env` added to this process's environment. */
+async function synthProcessWith(env: Record<string, string>, ...args: string[]): Promise<Run> {
     try {
         const { stdout, stderr } = await promisify(execFile)(
             process.execPath,
             ["--import", "tsx", path.join(projectDir, "tools", "synth", "cli.ts"), ...args],
-            { cwd: projectDir },
+            { cwd: projectDir, env: { ...process.env, ...env } },
         );
         return { code: 0, stdout, stderr };
     } catch (error) {
@@ -1665,6 +1668,13 @@ describe("synth with requireOutput of another stack", () => {
             ),
         ]);
         expect(fs.readdirSync(out)).toEqual([]);
+    });
+
+    it("shows where the program failed only when asked (SYNTH_STACK_TRACES=1; without it, the one line above)", async () => {
+        const traced = await synthProcessWith({ SYNTH_STACK_TRACES: "1" }, "--project", fixture, "--out", tempDir(), "--stack", "greedy");
+        expect(traced.code).toBe(1);
+        expect(traced.stderr).toMatch(/^error: stack greedy: Error: Required output 'nonexistent' does not exist/m);
+        expect(traced.stderr).toMatch(/^error: stack greedy: \s+at \S/m);
     });
 });
 
@@ -1716,15 +1726,48 @@ describe("synth of programs at the edges", () => {
         expect(resources.find((r) => r.name === "patched")?.inputs.stringData).toBe(REDACTED);
     });
 
+    it("redacts Secret data wherever a Secret sits: a ConfigGroup's objs and yaml, a List's items, a SecretList", () => {
+        const everything = Object.values(filesUnder(out)).join("\n");
+        expect(everything).not.toContain("aHVudGVyMi1pbi1saXN0");
+        const resources = readJson<Resource[]>(edge("resources.json"));
+        const inline = resources.find((r) => r.name === "inline")?.inputs as { objs: unknown; yaml: string };
+        expect(inline.objs).toEqual([
+            { apiVersion: "v1", kind: "Secret", metadata: { name: "in-objs" }, stringData: { password: REDACTED } },
+            {
+                apiVersion: "v1",
+                kind: "List",
+                items: [
+                    { apiVersion: "v1", kind: "Secret", metadata: { name: "in-list" }, data: { key: REDACTED } },
+                    { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "listed-config" }, data: { colour: "blue" } },
+                ],
+            },
+        ]);
+        // The YAML's other documents stay as they were.
+        expect(parseAllDocuments(inline.yaml).map((d) => d.toJS() as unknown)).toEqual([
+            { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "in-yaml-config" }, data: { colour: "red" } },
+            { apiVersion: "v1", kind: "Secret", metadata: { name: "in-yaml" }, stringData: { token: REDACTED } },
+        ]);
+        expect(JSON.stringify(resources.find((r) => r.name === "secret-list")?.inputs)).not.toContain("hunter2");
+        // YAML that cannot be read back goes whole.
+        expect(redactKubernetesSecrets({ yaml: "kind: Secret\nstringData: [unclosed" })).toEqual({ yaml: REDACTED });
+        // Code that merely mentions the kind is left alone.
+        expect(redactKubernetesSecrets({ code: 'const s = { kind: "Secret", data };' })).toEqual({
+            code: 'const s = { kind: "Secret", data };',
+        });
+    });
+
     it("writes every declared object to manifests.yaml, patches marked, and names what the provider expands at deploy time", () => {
         const text = fs.readFileSync(edge("manifests.yaml"), "utf8");
         const documents = parseAllDocuments(text);
         expect(documents.flatMap((d) => d.errors)).toEqual([]);
         expect(
-            documents.map((d) => d.toJS() as { kind: string; metadata: { name: string } }).map((d) => `${d.kind}/${d.metadata.name}`),
-        ).toEqual(["ConfigMap/leaf", "Secret/plain", "Secret/existing"]);
+            documents
+                .map((d) => d.toJS() as { kind: string; metadata?: { name: string }; items?: { metadata: { name: string } }[] })
+                .map((d) => `${d.kind}/${d.metadata?.name ?? (d.items ?? []).map((item) => item.metadata.name).join(",")}`),
+        ).toEqual(["ConfigMap/leaf", "Secret/plain", "SecretList/in-secret-list", "Secret/existing"]);
         expect(text).toContain("---\n# patch (kubernetes:core/v1:SecretPatch patched): server-side applied to an existing Secret");
         expect(text).toContain("#   kubernetes:yaml/v2:ConfigGroup bundle: the provider expands it at deploy time");
+        expect(text).toContain("#   kubernetes:yaml/v2:ConfigGroup inline: the provider expands it at deploy time");
         expect(run.stdout).toContain("warning: manifests.yaml leaves out kubernetes:yaml/v2:ConfigGroup bundle");
     });
 

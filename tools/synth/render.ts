@@ -4,7 +4,7 @@
  * stack declares). Both are deterministic: keys sorted, resources in URN order.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { stringify } from "yaml";
+import { parseAllDocuments, stringify } from "yaml";
 import type { RecordedResource } from "./mockRun";
 
 /** What every secret value becomes in synth output. */
@@ -59,17 +59,46 @@ function patchedKind(apiVersion: string, kind: string): string | undefined {
     return builtIn && kind.length > "Patch".length && kind.endsWith("Patch") ? kind.slice(0, -"Patch".length) : undefined;
 }
 
-/** A Kubernetes Secret's (or SecretPatch's) values redacted, whether or not Pulumi marked them secret. */
-function redactSecretData(kind: string | undefined, inputs: unknown): unknown {
-    if ((kind !== "Secret" && kind !== "SecretPatch") || !isRecord(inputs)) {
-        return inputs;
+const SECRET_KINDS = new Set(["Secret", "SecretPatch"]);
+/** A YAML text that may hold a Secret: a `kind: Secret` line, quoted or not. */
+const SECRET_IN_YAML = /^\s*kind:\s*["']?Secret(Patch)?["']?\s*$/m;
+
+/**
+ * Every Kubernetes Secret's values redacted wherever the Secret sits, whether or not Pulumi marked
+ * them secret: the resource itself (`kind` is its type's), a SecretList's items, Secrets inside other
+ * inputs (a ConfigGroup's `objs`, a List's `items`) and Secrets in YAML text (a ConfigGroup's `yaml`).
+ * YAML that cannot be read back is redacted whole.
+ */
+export function redactKubernetesSecrets(value: unknown, kind?: string): unknown {
+    if (Array.isArray(value)) {
+        return value.map((item) => redactKubernetesSecrets(item));
     }
-    const redact = (data: unknown) => (isRecord(data) ? Object.fromEntries(Object.keys(data).map((k) => [k, REDACTED])) : REDACTED);
-    return {
-        ...inputs,
-        ...(inputs.data === undefined ? {} : { data: redact(inputs.data) }),
-        ...(inputs.stringData === undefined ? {} : { stringData: redact(inputs.stringData) }),
-    };
+    if (typeof value === "string") {
+        if (!SECRET_IN_YAML.test(value)) {
+            return value;
+        }
+        const documents = parseAllDocuments(value);
+        if (documents.some((document) => document.errors.length > 0)) {
+            return REDACTED;
+        }
+        return documents.map((document) => stringify(redactKubernetesSecrets(document.toJS()))).join("---\n");
+    }
+    if (!isRecord(value)) {
+        return value;
+    }
+    const ownKind = kind ?? (typeof value.kind === "string" ? value.kind : undefined);
+    if (ownKind !== undefined && SECRET_KINDS.has(ownKind)) {
+        const redact = (data: unknown) => (isRecord(data) ? Object.fromEntries(Object.keys(data).map((k) => [k, REDACTED])) : REDACTED);
+        return {
+            ...value,
+            ...(value.data === undefined ? {} : { data: redact(value.data) }),
+            ...(value.stringData === undefined ? {} : { stringData: redact(value.stringData) }),
+        };
+    }
+    if (ownKind === "SecretList" && Array.isArray(value.items)) {
+        return { ...value, items: value.items.map((item) => redactKubernetesSecrets(item, "Secret")) };
+    }
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactKubernetesSecrets(v)]));
 }
 
 /** A resource as `resources.json` shows it. */
@@ -98,7 +127,7 @@ export function synthResources(recorded: readonly RecordedResource[]): SynthReso
             ...(r.provider ? { provider: r.provider } : {}),
             ...(r.dependsOn.length > 0 ? { dependsOn: r.dependsOn } : {}),
             ...(r.options ? { options: r.options } : {}),
-            inputs: sortKeys(redactSecretData(kubernetesKind(r.type)?.kind, redactSecrets(r.inputs))),
+            inputs: sortKeys(redactKubernetesSecrets(redactSecrets(r.inputs), kubernetesKind(r.type)?.kind)),
         }));
 }
 
