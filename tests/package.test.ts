@@ -11,6 +11,7 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 
 const ROOT = path.resolve(__dirname, "..");
+const SDKS = ["pulumi", "kubernetes", "vault"] as const;
 const run = promisify(execFile);
 
 const PROGRAM = `
@@ -26,7 +27,7 @@ pulumi.runtime
         const address = await new Promise((resolve) => region.vaultAddress.apply(resolve));
         await pulumi.runtime.disconnect();
         const prerequisites = regionPrerequisites({ vault: regionVaultOptions.parse({}), monitoring: monitoringOptions.parse({}) }).map((p) => p.id);
-        console.log(JSON.stringify({ address, replicas: vaultServerOptions.parse({}).replicas, prerequisites, types: [...new Set(types)].sort(), from: require.resolve("openova-vault"), replicatorFiles: Object.keys(replicatorCode()) }));
+        console.log(JSON.stringify({ pulumiFrom: require.resolve("@pulumi/pulumi", { paths: [require.resolve("openova-vault")] }), address, replicas: vaultServerOptions.parse({}).replicas, prerequisites, types: [...new Set(types)].sort(), from: require.resolve("openova-vault"), replicatorFiles: Object.keys(replicatorCode()) }));
     });
 `;
 
@@ -44,10 +45,17 @@ describe("the package", () => {
         const { stdout } = await run("npm", ["pack", "--silent", "--pack-destination", dir], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 });
         tarball = path.join(dir, stdout.trim().split("\n").pop() ?? "");
         fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "platform", private: true }));
-        await run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error", tarball], {
+        await run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--legacy-peer-deps", "--loglevel=error", tarball], {
             cwd: dir,
             maxBuffer: 16 * 1024 * 1024,
         });
+        // The platform's own Pulumi SDKs: this repository's copies, linked in (installing them again from the registry
+        // would only repeat what npm does for any package). Linked after the install of the tarball
+        // without its peers, which would remove them as not in package.json.
+        fs.mkdirSync(path.join(dir, "node_modules", "@pulumi"), { recursive: true });
+        for (const sdk of SDKS) {
+            fs.symlinkSync(path.join(ROOT, "node_modules", "@pulumi", sdk), path.join(dir, "node_modules", "@pulumi", sdk), "dir");
+        }
     }, 180_000);
 
     afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -69,13 +77,20 @@ describe("the package", () => {
         expect(code).not.toContain("@kubernetes/client-node");
     });
 
-    it("installs with the Pulumi SDKs as the platform's own (peer dependencies), and runs from plain Node under Pulumi's mocks", async () => {
-        for (const sdk of ["pulumi", "kubernetes", "vault"]) {
-            expect(fs.realpathSync(path.join(dir, "node_modules", "@pulumi", sdk)).startsWith(fs.realpathSync(dir))).toBe(true);
+    it("declares the Pulumi SDKs as peer dependencies, uses the platform's own, and runs from plain Node under Pulumi's mocks", async () => {
+        const installed = JSON.parse(fs.readFileSync(path.join(dir, "node_modules", "openova-vault", "package.json"), "utf8")) as {
+            dependencies?: Record<string, string>;
+            peerDependencies?: Record<string, string>;
+        };
+        for (const sdk of SDKS) {
+            expect(installed.peerDependencies).toHaveProperty([`@pulumi/${sdk}`]);
+            expect(installed.dependencies ?? {}).not.toHaveProperty([`@pulumi/${sdk}`]);
         }
+        expect(fs.existsSync(path.join(dir, "node_modules", "openova-vault", "node_modules", "@pulumi"))).toBe(false);
         fs.writeFileSync(path.join(dir, "main.js"), PROGRAM);
         const { stdout } = await run(process.execPath, ["main.js"], { cwd: dir });
         const result = JSON.parse(stdout) as {
+            pulumiFrom: string;
             address: string;
             replicas: number;
             prerequisites: string[];
@@ -83,6 +98,8 @@ describe("the package", () => {
             from: string;
             replicatorFiles: string[];
         };
+        // The package's own require of the SDK finds the platform's copy.
+        expect(fs.realpathSync(result.pulumiFrom)).toBe(fs.realpathSync(require.resolve("@pulumi/pulumi")));
         // The replicator's code, found in the installed package, as its ConfigMap carries it.
         expect(result.replicatorFiles).toEqual(expect.arrayContaining(["package.json", "main.ts", "engine.ts", "config.ts"]));
         expect(result.address).toBe("https://vault.east.example.com");
