@@ -746,6 +746,34 @@ describe("RaftSnapshots (Pulumi mock runtime)", () => {
         expect(registered).toEqual([]);
     });
 
+    it.each<[string, Partial<RaftSnapshotsArgs>, string, string]>([
+        ["namespace", { namespace: "Vault_NS" }, "namespace", 'is "Vault_NS", but it must be a DNS label'],
+        ["imageTag", { imageTag: "latest" }, "imageTag", "must be a pinned image tag (not latest)"],
+        ["vaultAddress", { vaultAddress: "https://vault-active.vault.svc:8200/v1" }, "vaultAddress", "no path"],
+        ["caSecret.key", { caSecret: { name: "ca", key: "ca crt" } }, "caSecret.key", "must be a Secret key"],
+        [
+            "caSecret with http",
+            { vaultAddress: "http://vault-active.vault.svc:8200", caSecret: { name: "ca", key: "ca.crt" } },
+            "caSecret",
+            "is set, but vaultAddress is http://",
+        ],
+        [
+            "provider",
+            { provider: new k8s.Provider("not-vault", { context: "c" }) as unknown as vault.Provider },
+            "provider",
+            "is a pulumi:providers:kubernetes resource (not-vault), but it must be a vault.Provider",
+        ],
+    ])(
+        "refuses a wrong %s at its path, as for the region's own args, before registering anything",
+        async (_what, override, propertyPath, reason) => {
+            const { error, registered } = await attempt(override);
+            expect(pulumi.InputPropertiesError.isInstance(error) ? error.errors : error).toEqual([
+                { propertyPath, reason: expect.stringContaining(reason) as unknown },
+            ]);
+            expect(registered).toEqual([]);
+        },
+    );
+
     it("refuses a provider without the auth path, before registering anything", async () => {
         const result = await declare("half-snapshots", () => {
             new RaftSnapshots("half", {

@@ -324,7 +324,7 @@ export function issueReason(
     root: z.ZodType,
     issue: z.core.$ZodIssue,
     input: unknown,
-    show: (path: readonly PropertyKey[], value: unknown) => string = (_path, value) => JSON.stringify(value),
+    show: (path: readonly PropertyKey[], value: unknown) => string = (_path, value) => shownInError(value),
 ): string {
     if (issue.code === "custom" && (issue.params as { rule?: boolean } | undefined)?.rule === true) {
         return issue.message;
@@ -341,6 +341,15 @@ export function issueReason(
     }
     const is = value === undefined ? "is not set" : `is ${show(issue.path, value)}`;
     return allowed === undefined ? `${is}: ${issue.message}` : `${is}, but it must be ${allowed}`;
+}
+
+/** A value as an error shows it: JSON, but a resource by its type and name, and an Output as one (neither is data). */
+function shownInError(value: unknown): string {
+    if (pulumi.Resource.isInstance(value)) {
+        const { __pulumiType: type, __name: name } = value as unknown as { __pulumiType?: string; __name?: string };
+        return `a ${type ?? "Pulumi"} resource (${name ?? "unnamed"})`;
+    }
+    return pulumi.Output.isInstance(value) ? "an Output" : JSON.stringify(value);
 }
 
 /** The value at `path` in `root`, if there is one. */

@@ -1,7 +1,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
-import { parseOptions } from "../common/options";
+import { z } from "zod";
+import { parseOptions, ruleIssue, rules, text } from "../common/options";
+import { isDnsLabel, isDnsSubdomain, isImageTag, isSecretKey, isVaultAddress } from "../common/predicates";
 import { offsiteUri } from "./offsite";
 import {
     type CaSecretRef,
@@ -174,7 +176,41 @@ function jobSettings(args: RaftSnapshotsArgs, options: ResolvedRaftSnapshotOptio
     };
 }
 
+/**
+ * The args besides `options`, `engine` and `region` (which have their own schemas): the region passes
+ * them checked, and a platform that builds the component itself gets the same one-line errors.
+ */
+const snapshotJobArgs = z
+    .object({
+        provider: z
+            .custom<vault.Provider>((value) => value instanceof vault.Provider)
+            .optional()
+            .meta({ allowed: "a vault.Provider (never Pulumi's default one)" }),
+        namespace: text(isDnsLabel).meta({ allowed: "a DNS label (lowercase letters, digits and '-')" }),
+        imageTag: text(isImageTag).meta({ allowed: "a pinned image tag (not latest), optionally with its @sha256: digest" }),
+        vaultAddress: text(isVaultAddress).meta({ allowed: "http:// or https://, a host and an optional port, no path" }),
+        caSecret: z
+            .object({
+                name: text(isDnsSubdomain).meta({ allowed: "a Secret's name (a DNS subdomain)" }),
+                key: text(isSecretKey).meta({ allowed: "a Secret key (letters, digits, '-', '.' and '_')" }),
+            })
+            .optional(),
+    })
+    .check(
+        rules((args, ctx) => {
+            if (args.caSecret !== undefined && args.vaultAddress.startsWith("http://")) {
+                ruleIssue(
+                    ctx,
+                    ["caSecret"],
+                    "is set, but vaultAddress is http:// (TLS off): there is no certificate to verify. Remove caSecret, or use https://",
+                );
+            }
+        }),
+    );
+
 function checkArgs(args: RaftSnapshotsArgs): ResolvedRaftSnapshotOptions {
+    const { provider, namespace, imageTag, vaultAddress, caSecret } = args;
+    parseOptions("RaftSnapshots", snapshotJobArgs, { provider, namespace, imageTag, vaultAddress, caSecret });
     const parsed = parseOptions("RaftSnapshots", raftSnapshotOptions, args.options ?? {}, ["options"]);
     if (parsed.offsite.target !== undefined && parsed.offsite.prefix === undefined && args.region === undefined) {
         throw new pulumi.InputPropertyError({
