@@ -178,9 +178,29 @@ export function defaultOf(schema: z.ZodType): { readonly value: unknown } | unde
     return undefined;
 }
 
-/** The fields of an object option. */
+/**
+ * The fields of an object option. For a union of objects (a discriminated union such as a region's
+ * backend, whose fields depend on its `type`), the fields of every member: each name once, as the
+ * first member that documents it declares it.
+ */
 export function fieldsOf(schema: z.ZodType): Readonly<Record<string, z.ZodType>> {
-    return core(schema)._zod.def.type === "object" ? (def(core(schema)).shape ?? {}) : {};
+    const d = def(core(schema));
+    if (d.type === "object") {
+        return d.shape ?? {};
+    }
+    const members = d.type === "union" ? (d.options ?? []) : [];
+    if (members.length === 0 || !members.every((member) => def(core(member)).type === "object")) {
+        return {};
+    }
+    const merged: Record<string, z.ZodType> = {};
+    for (const member of members) {
+        for (const [name, field] of Object.entries(fieldsOf(member))) {
+            if (!Object.hasOwn(merged, name) || (docOf(merged[name]).description === undefined && docOf(field).description !== undefined)) {
+                merged[name] = field;
+            }
+        }
+    }
+    return merged;
 }
 
 /** The item schema of a list option, the value schema of a map option. */
@@ -202,6 +222,8 @@ export function kindOf(schema: z.ZodType): "string" | "integer" | "number" | "bo
         case "object":
         case "record":
             return "object";
+        case "union":
+            return Object.keys(fieldsOf(schema)).length > 0 ? "object" : "string";
         default:
             return "string";
     }
