@@ -1,0 +1,344 @@
+/**
+ * The per-region backends: the option and its rules, and the names a replicated secret gets in each
+ * backend.
+ */
+import { z } from "zod";
+import {
+    BACKEND_TYPES,
+    CLOUD_BACKEND_TYPES,
+    DEFAULT_SECRET_PREFIX,
+    STATIC_CREDENTIAL_FIELDS,
+    backendFields,
+    backendOption,
+    backendRules,
+    backendUnion,
+    type BackendRegion,
+    type ResolvedBackend,
+    type ResolvedBackendOf,
+} from "../components/backends/backendOptions";
+import { REMOTE_NAME_RULES, awsPushProperty, remoteSecrets } from "../components/backends/remoteNames";
+import { fieldsOf, kindOf, optionRows, options, parseOptions, schemaAt } from "../components/common/options";
+import { CANARY_NAME } from "../components/replication/replicationSpecs";
+
+const root = options({ backend: backendOption });
+
+/** The backend as the region's options resolve it, or the one line the component would throw. */
+function parse(backend: unknown): ResolvedBackend {
+    return parseOptions("VaultRegion", root, { backend }).backend;
+}
+
+function problems(backend: unknown): string {
+    try {
+        parse(backend);
+    } catch (error) {
+        return (error as Error).message;
+    }
+    throw new Error(`${JSON.stringify(backend)} was accepted`);
+}
+
+const ROLE = "arn:aws:iam::111122223333:role/openova-eso";
+const aws = parse({ type: "aws-secrets-manager", region: "eu-west-1", roleArn: ROLE }) as ResolvedBackendOf<"aws-secrets-manager">;
+const awsPod = parse({
+    type: "aws-secrets-manager",
+    region: "eu-west-1",
+    roleArn: ROLE,
+    identity: "pod-identity",
+}) as ResolvedBackendOf<"aws-secrets-manager">;
+const awsKms = parse({
+    type: "aws-secrets-manager",
+    region: "eu-west-1",
+    roleArn: ROLE,
+    kmsKeyId: "alias/openova",
+    replicaRegions: ["eu-central-1"],
+}) as ResolvedBackendOf<"aws-secrets-manager">;
+const GSA = "openova-eso@platform-secrets.iam.gserviceaccount.com";
+const POOL = "projects/123456789012/locations/global/workloadIdentityPools/openova";
+const gcp = parse({
+    type: "gcp-secret-manager",
+    project: "platform-secrets",
+    serviceAccount: GSA,
+}) as ResolvedBackendOf<"gcp-secret-manager">;
+const gcpPool = parse({
+    type: "gcp-secret-manager",
+    project: "platform-secrets",
+    serviceAccount: GSA,
+    workloadIdentityPool: POOL,
+    replication: "user-managed",
+    locations: ["europe-west1", "europe-west4"],
+}) as ResolvedBackendOf<"gcp-secret-manager">;
+const TENANT = "00000000-0000-0000-0000-000000000000";
+const CLIENT = "11111111-1111-1111-1111-111111111111";
+const azure = parse({
+    type: "azure-key-vault",
+    vaultUrl: "https://openova-weu.vault.azure.net/",
+    tenantId: TENANT,
+    clientId: CLIENT,
+}) as ResolvedBackendOf<"azure-key-vault">;
+const HCP = "https://vault-cluster-public-vault-0a1b2c3d.4e5f6a7b.z1.hashicorp.cloud:8200";
+const hcp = parse({ type: "hcp-vault", address: HCP, providerAuth: { role: "pulumi" } }) as ResolvedBackendOf<"hcp-vault">;
+const managed: readonly ResolvedBackend[] = [hcp, aws, awsPod, awsKms, gcp, gcpPool, azure];
+
+describe("the backend option", () => {
+    it("is the self-hosted Vault when left out, and takes each type with its fields and defaults", () => {
+        expect(parseOptions("VaultRegion", root, {}).backend).toEqual({ type: "vault" });
+        expect(aws).toEqual({
+            type: "aws-secrets-manager",
+            region: "eu-west-1",
+            roleArn: ROLE,
+            identity: "irsa",
+            replicaRegions: [],
+            secretPrefix: DEFAULT_SECRET_PREFIX,
+        });
+        expect(gcp).toMatchObject({ replication: "automatic", secretPrefix: DEFAULT_SECRET_PREFIX });
+        expect(hcp).toEqual({
+            type: "hcp-vault",
+            address: HCP,
+            namespace: "admin",
+            providerAuth: { method: "jwt", path: "jwt", role: "pulumi" },
+        });
+        expect(azure.type).toBe("azure-key-vault");
+    });
+
+    it("refuses an unknown type with the list of types", () => {
+        expect(problems({ type: "vault-enterprise" })).toBe(
+            `VaultRegion: backend.type is "vault-enterprise", but it must be ${BACKEND_TYPES.slice(0, -1).join(", ")} or ${BACKEND_TYPES.at(-1)}`,
+        );
+    });
+
+    it("refuses a bad value in the project's one-line form, naming the field and what is allowed", () => {
+        expect(problems({ type: "aws-secrets-manager", region: "Ireland", roleArn: "openova-eso" })).toBe(
+            'VaultRegion: backend.region is "Ireland", but it must be an AWS region code such as eu-west-1; backend.roleArn is "openova-eso", but it must be an IAM role ARN, arn:aws:iam::<account>:role/<name>',
+        );
+        expect(
+            problems({ type: "azure-key-vault", vaultUrl: "https://openova.vault.example.com", tenantId: TENANT, clientId: "me" }),
+        ).toMatch(
+            /backend\.vaultUrl is "https:\/\/openova\.vault\.example\.com", but it must be https:\/\/<vault name>\.<domain>\/.*; backend\.clientId is "me", but it must be a GUID$/,
+        );
+        expect(problems({ type: "hcp-vault", address: "http://vault.example.com" })).toMatch(
+            /^VaultRegion: backend\.address is "http:\/\/vault\.example\.com", but it must be an https:\/\/ URL/,
+        );
+    });
+
+    it.each(STATIC_CREDENTIAL_FIELDS.map((field) => [field] as const))(
+        "refuses %s, a static credential, with the keyless way for the type",
+        (field) => {
+            expect(problems({ type: "aws-secrets-manager", region: "eu-west-1", roleArn: ROLE, [field]: "AKIA..." })).toBe(
+                `VaultRegion: backend.${field} is set, but a static credential never goes in config or state: remove it; ESO assumes roleArn with the cluster's workload identity (identity irsa or pod-identity)`,
+            );
+        },
+    );
+
+    it("refuses credentials in any spelling, for every type, naming that type's keyless way", () => {
+        expect(
+            problems({ type: "azure-key-vault", vaultUrl: azure.vaultUrl, tenantId: TENANT, clientId: CLIENT, client_secret: "x" }),
+        ).toMatch(
+            /backend\.client_secret is set, but a static credential .*federated with the identity clientId \(Azure Workload Identity\)$/,
+        );
+        expect(
+            problems({ type: "gcp-secret-manager", project: "platform-secrets", serviceAccount: GSA, "credentials-json": "{}" }),
+        ).toMatch(/backend\.credentials-json is set, .*GKE Workload Identity or workload identity federation/);
+        expect(problems({ type: "hcp-vault", address: HCP, token: "hvs.x" })).toMatch(
+            /backend\.token is set, .*TERRAFORM_VAULT_AUTH_JWT or VAULT_TOKEN/,
+        );
+        // The value is never repeated.
+        expect(problems({ type: "hcp-vault", address: HCP, token: "hvs.x" })).not.toContain("hvs.x");
+    });
+
+    it("names a field the type does not have, with the type's own fields", () => {
+        expect(problems({ type: "aws-secrets-manager", region: "eu-west-1", roleArn: ROLE, project: "p" })).toBe(
+            `VaultRegion: backend.project is not an option of the aws-secrets-manager backend (known: ${backendFields("aws-secrets-manager").join(", ")})`,
+        );
+        expect(problems({ type: "vault", address: HCP })).toBe(
+            "VaultRegion: backend.address is not an option of the vault backend (known: type)",
+        );
+    });
+
+    it("checks the rules within a type", () => {
+        const base = { type: "aws-secrets-manager", region: "eu-west-1", roleArn: ROLE };
+        expect(problems({ ...base, replicaRegions: ["eu-west-1"] })).toMatch(
+            /backend\.replicaRegions lists eu-west-1, the secrets' own region/,
+        );
+        expect(problems({ ...base, kmsKeyId: "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab" })).toMatch(
+            /backend\.kmsKeyId is a key in us-east-1, but the secrets are in eu-west-1/,
+        );
+        expect(
+            problems({
+                ...base,
+                replicaRegions: ["eu-central-1"],
+                kmsKeyId: "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            }),
+        ).toMatch(/backend\.kmsKeyId is a key ARN, which names one region.*use an alias/);
+        expect(parse({ ...base, kmsKeyId: "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab" })).toBeDefined();
+        const gcpBase = { type: "gcp-secret-manager", project: "platform-secrets", serviceAccount: GSA };
+        expect(problems({ ...gcpBase, replication: "user-managed" })).toMatch(
+            /backend\.locations is not set, but replication is user-managed/,
+        );
+        expect(problems({ ...gcpBase, locations: ["europe-west1"] })).toMatch(/backend\.locations is set, but replication is automatic/);
+        expect(problems({ type: "hcp-vault", address: HCP })).toBe(
+            "VaultRegion: backend.providerAuth.role is not set, but method is jwt: set the role the Vault provider logs in as",
+        );
+        expect(parse({ type: "hcp-vault", address: HCP, providerAuth: { method: "token" } })).toMatchObject({
+            providerAuth: { method: "token" },
+        });
+        expect(problems({ type: "hcp-vault", address: HCP, providerAuth: { method: "token", role: "x" } })).toMatch(
+            /providerAuth\.role is set, but method is token/,
+        );
+        expect(problems({ type: "hcp-vault", address: HCP, namespace: "root" })).toMatch(
+            /backend\.namespace is "root", but it must be admin/,
+        );
+    });
+
+    it("documents every field of every type, once, in the docs' rows (each shared field is one schema)", () => {
+        const rows = optionRows(root).map((row) => row.key);
+        for (const type of BACKEND_TYPES) {
+            for (const field of backendFields(type)) {
+                expect(rows).toContain(`backend.${field}`);
+            }
+        }
+        expect(new Set(rows).size).toBe(rows.length);
+        // A name two types share is the same schema, so the docs and errors cannot differ between them.
+        for (const field of ["type", "secretPrefix"]) {
+            const schemas = new Set(
+                backendUnion.options
+                    .filter((option) => field in option.shape)
+                    .map((option) => (option.shape as Record<string, z.ZodType>)[field]),
+            );
+            expect({ field, distinct: field === "type" ? 5 : 1 }).toEqual({ field, distinct: schemas.size });
+        }
+        expect(kindOf(backendOption)).toBe("object");
+        expect(Object.keys(fieldsOf(backendOption))).toEqual(expect.arrayContaining(["type", "address", "region", "project", "vaultUrl"]));
+        expect(schemaAt(root, ["backend", "roleArn"])).toBe(backendUnion.options[2].shape.roleArn);
+    });
+});
+
+/** The rules as the region's check runs them. */
+function ruleProblems(region: Partial<BackendRegion> & { readonly backend: ResolvedBackend }): string[] {
+    const full: BackendRegion = {
+        region: "region1",
+        regions: ["region1", "region2"],
+        peerTokenGenerations: {},
+        vault: { seal: { type: "shamir" } },
+        monitoring: { serviceMonitor: false },
+        externalSecrets: { namespace: "external-secrets" },
+        replicatedSecrets: [{ name: "db-credentials", namespace: "databases", keys: ["password"] }],
+        ...region,
+    };
+    const result = z
+        .custom<BackendRegion>()
+        .check(z.superRefine((value, ctx) => backendRules(value, ctx)))
+        .safeParse(full);
+    return result.success ? [] : result.error.issues.map((issue) => `${issue.path.join(".")} ${issue.message}`);
+}
+
+describe("backendRules", () => {
+    it("leave a self-hosted region alone", () => {
+        expect(
+            ruleProblems({ backend: { type: "vault" }, vault: { seal: { type: "awskms" } }, monitoring: { serviceMonitor: true } }),
+        ).toEqual([]);
+    });
+
+    it("accept the seed's secret in every managed backend", () => {
+        for (const backend of managed) {
+            expect({ type: backend.type, problems: ruleProblems({ backend }) }).toEqual({ type: backend.type, problems: [] });
+        }
+    });
+
+    it("refuse an auto-unseal seal and a Vault ServiceMonitor where no Vault runs", () => {
+        expect(ruleProblems({ backend: hcp, vault: { seal: { type: "awskms" } }, monitoring: { serviceMonitor: true } })).toEqual([
+            "vault.seal.type is awskms, but backend.type is hcp-vault: this region runs no Vault servers to unseal. Remove vault.seal",
+            "monitoring.serviceMonitor is true, but backend.type is hcp-vault: there is no Vault in this cluster to scrape. Set it to false",
+        ]);
+    });
+
+    it("refuse peer tokens in a region with no Vault to issue them (HCP Vault can)", () => {
+        expect(ruleProblems({ backend: aws, peerTokenGenerations: { region2: 2 } })).toEqual([
+            "peerTokenGenerations.region2 is set, but backend.type is aws-secrets-manager, which issues no Vault tokens (peers push here with their workload identity): remove it",
+        ]);
+        expect(ruleProblems({ backend: hcp, peerTokenGenerations: { region2: 2 } })).toEqual([]);
+    });
+
+    it("refuse two secrets whose names meet in the backend, reporting the later one", () => {
+        const secrets = [
+            { name: "app.config", namespace: "web" },
+            { name: "app-config", namespace: "web" },
+            { name: "x", namespace: "web", remoteKey: "web/app_config" },
+        ];
+        // GCP spells '.' as '_': app.config and web/app_config meet; '-' stays.
+        expect(ruleProblems({ backend: gcp, replicatedSecrets: secrets })).toEqual([
+            "replicatedSecrets.2.name is x, whose gcp-secret-manager name openova-web_app_config is also web/app.config's: give one of them another remoteKey",
+        ]);
+        // Azure spells '.', '_' and '/' as '-': all three meet.
+        expect(ruleProblems({ backend: azure, replicatedSecrets: secrets })).toHaveLength(2);
+        // AWS keeps every character: none meet.
+        expect(ruleProblems({ backend: aws, replicatedSecrets: secrets })).toEqual([]);
+    });
+
+    it("compare Azure names without case, and check each key's own name", () => {
+        const secrets = [
+            { name: "db", namespace: "web", remoteKey: "web/DB", keys: ["a--b"] },
+            { name: "db2", namespace: "web", remoteKey: "web/db--a", keys: ["b"] },
+        ];
+        expect(ruleProblems({ backend: azure, replicatedSecrets: secrets })).toEqual([
+            "replicatedSecrets.1.name is db2, whose azure-key-vault name openova-web-db--a--b (key b) is also web/db's: give one of them another remoteKey",
+        ]);
+    });
+
+    it("refuse a name over the backend's length", () => {
+        const name = "n".repeat(110);
+        expect(ruleProblems({ backend: azure, replicatedSecrets: [{ name, namespace: "web", keys: ["password"] }] })).toEqual([
+            `replicatedSecrets.0.name is ${name}, whose azure-key-vault name openova-web-${name}--password (key password) is 132 characters, over the 127 it allows: shorten the name, remoteKey or backend.secretPrefix`,
+        ]);
+        expect(ruleProblems({ backend: aws, replicatedSecrets: [{ name, namespace: "web", keys: ["password"] }] })).toEqual([]);
+    });
+
+    it("keep the bootstrap's canary's name free", () => {
+        expect(
+            ruleProblems({
+                backend: gcp,
+                replicatedSecrets: [
+                    { name: CANARY_NAME, namespace: "external-secrets", remoteKey: "external-secrets/x" },
+                    { name: "c", namespace: "external-secrets", remoteKey: `external-secrets/${CANARY_NAME}--value` },
+                ],
+            }),
+        ).toEqual([
+            `replicatedSecrets.1.name is c, whose gcp-secret-manager name openova-external-secrets_${CANARY_NAME}--value is also external-secrets/${CANARY_NAME}'s: give one of them another remoteKey`,
+        ]);
+    });
+});
+
+describe("names in each backend", () => {
+    it("keep the KV path in a Vault, prefix it in AWS, and spell it with the allowed characters in GCP and Azure", () => {
+        const names = (backend: { type: (typeof BACKEND_TYPES)[number]; secretPrefix?: string }, keys?: string[]) =>
+            remoteSecrets(backend, "databases/db.credentials_v2", keys).map((remote) => remote.name);
+        expect(names({ type: "vault" })).toEqual(["databases/db.credentials_v2"]);
+        expect(names({ type: "hcp-vault" }, ["a", "b"])).toEqual(["databases/db.credentials_v2"]);
+        expect(names({ type: "aws-secrets-manager", secretPrefix: "openova/" }, ["a", "b"])).toEqual([
+            "openova/databases/db.credentials_v2",
+        ]);
+        expect(names({ type: "gcp-secret-manager", secretPrefix: "openova/" })).toEqual(["openova_databases_db_credentials_v2"]);
+        expect(names({ type: "gcp-secret-manager", secretPrefix: "p-" }, ["tls.crt", "a"])).toEqual([
+            "p-databases_db_credentials_v2--tls_crt",
+            "p-databases_db_credentials_v2--a",
+        ]);
+        expect(names({ type: "azure-key-vault", secretPrefix: "p-" }, ["tls.crt"])).toEqual(["p-databases-db-credentials-v2--tls-crt"]);
+    });
+
+    it("gives every cloud store a name it accepts, whatever the remote key", () => {
+        const accepted: Record<string, RegExp> = {
+            "aws-secrets-manager": /^[A-Za-z0-9/_+=.@-]+$/,
+            "gcp-secret-manager": /^[A-Za-z0-9_-]+$/,
+            "azure-key-vault": /^[A-Za-z0-9-]+$/,
+        };
+        for (const type of CLOUD_BACKEND_TYPES) {
+            for (const remote of remoteSecrets({ type, secretPrefix: "a/b_c.d-" }, "ns/x.y_z/w", ["k.e_y-1"])) {
+                expect({ type, name: remote.name, ok: accepted[type].test(remote.name) }).toEqual({ type, name: remote.name, ok: true });
+            }
+            expect(REMOTE_NAME_RULES[type].maxLength).toBeLessThan(Infinity);
+        }
+    });
+
+    it("escapes the dots of an AWS push's property, which sjson would read as nesting", () => {
+        expect(awsPushProperty("tls.crt")).toBe("tls\\.crt");
+        expect(awsPushProperty("password")).toBe("password");
+    });
+});
