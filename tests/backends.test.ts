@@ -1,6 +1,6 @@
 /**
- * The per-region backends: the option and its rules, and the names a replicated secret gets in each
- * backend.
+ * The per-region backends: the option and its rules, the names a replicated secret gets in each
+ * backend, and the ESO stores and remote references (validated against ESO's schemas).
  */
 import { z } from "zod";
 import {
@@ -16,9 +16,31 @@ import {
     type ResolvedBackend,
     type ResolvedBackendOf,
 } from "../components/backends/backendOptions";
+import {
+    BACKEND_LABEL,
+    azureEnvironment,
+    backendPullSource,
+    backendPushData,
+    backendServiceAccountName,
+    identityServiceAccount,
+    managedLocalStore,
+    managedPeerStore,
+    needsIdentityServiceAccount,
+} from "../components/backends/backendStores";
 import { REMOTE_NAME_RULES, awsPushProperty, remoteSecrets } from "../components/backends/remoteNames";
 import { fieldsOf, kindOf, optionRows, options, parseOptions, schemaAt } from "../components/common/options";
-import { CANARY_NAME } from "../components/replication/replicationSpecs";
+import { CANARY_NAME, externalSecret, pushSecret, replicatedSecretOptions } from "../components/replication/replicationSpecs";
+import {
+    LOCAL_PUSH_STORE_NAME,
+    LOCAL_STORE_NAME,
+    PUSH_TARGET_LABEL,
+    READ_NAMESPACE_LABEL,
+    REPLICATE_NAMESPACE_LABEL,
+    STORE_SCOPE_LABEL,
+    VAULT_REGION_LABEL,
+    localStore,
+} from "../components/stores/storeSpecs";
+import { validateEsoObjects } from "./support/esoSchema";
 
 const root = options({ backend: backendOption });
 
@@ -340,5 +362,254 @@ describe("names in each backend", () => {
     it("escapes the dots of an AWS push's property, which sjson would read as nesting", () => {
         expect(awsPushProperty("tls.crt")).toBe("tls\\.crt");
         expect(awsPushProperty("password")).toBe("password");
+    });
+});
+
+const context = { region: "region1", esoNamespace: "external-secrets", kvMount: "secret" };
+const spec = {
+    ...replicatedSecretOptions.parse({ name: "db-credentials", namespace: "databases", keys: ["password", "tls.crt"] }),
+    home: "region1",
+};
+const wholeSpec = { ...replicatedSecretOptions.parse({ name: "app", namespace: "web" }), home: "region1" };
+
+/** The seed's PushSecret and ExternalSecret, with the remote references for `backend`. */
+function objectsFor(backend: ResolvedBackend) {
+    const keys = spec.keys?.map((key) => ({ from: key, to: key }));
+    const push = pushSecret(spec, "region2");
+    const pull = externalSecret(spec);
+    const { data: _data, dataFrom: _dataFrom, ...pullSpec } = pull.spec ?? {};
+    return [
+        { ...push, spec: { ...push.spec, data: backendPushData(backend, "databases/db-credentials", keys) } },
+        { ...pull, spec: { ...pullSpec, ...backendPullSource(backend, "databases/db-credentials", spec.keys) } },
+        { ...push, spec: { ...push.spec, data: backendPushData(backend, "web/app") } },
+        { ...pull, spec: { ...pullSpec, ...backendPullSource(backend, "web/app") } },
+    ];
+}
+
+describe("the stores", () => {
+    const locals = managed.flatMap((backend) => [managedLocalStore(backend, context, "read"), managedLocalStore(backend, context, "push")]);
+    const peers = managed
+        .filter((backend) => backend !== gcp)
+        .map((backend) =>
+            managedPeerStore(backend, { peer: "region2", writer: "region1", esoNamespace: "external-secrets", kvMount: "secret" }),
+        );
+    const accounts = managed
+        .filter((backend) => needsIdentityServiceAccount(backend, true))
+        .map((backend) => identityServiceAccount(backend, context));
+
+    it("are valid for ESO's schemas, and so are the ExternalSecrets and PushSecrets with each backend's remote references", () => {
+        const objects = [...locals, ...peers, ...[{ type: "vault" } as const, ...managed].flatMap(objectsFor)];
+        expect(validateEsoObjects(objects)).toEqual(objects.map(() => ""));
+    });
+
+    it("would be refused by ESO's schemas when broken (so the check above can fail)", () => {
+        const broken = structuredClone(managedLocalStore(aws, context, "read")) as unknown as {
+            spec: { provider: { aws: { service: string } } };
+        };
+        broken.spec.provider.aws.service = "KeyVault";
+        const [result] = validateEsoObjects([broken]);
+        expect(result).toMatch(/service/);
+    });
+
+    it("keep the Vault stores' names, labels and namespace conditions, so PushSecrets select them the same way", () => {
+        const vaultLocal = localStore(
+            { region: "region1", vaultNamespace: "vault", kvMount: "secret", authPath: "kubernetes", role: "r", audience: "vault" },
+            "read",
+        );
+        const vaultPush = localStore(
+            { region: "region1", vaultNamespace: "vault", kvMount: "secret", authPath: "kubernetes", role: "r", audience: "vault" },
+            "push",
+        );
+        for (const backend of managed) {
+            const read = managedLocalStore(backend, context, "read");
+            const push = managedLocalStore(backend, context, "push");
+            expect(read.metadata?.name).toBe(LOCAL_STORE_NAME);
+            expect(push.metadata?.name).toBe(LOCAL_PUSH_STORE_NAME);
+            expect(read.metadata?.labels).toEqual({ ...vaultLocal.metadata?.labels, [BACKEND_LABEL]: backend.type });
+            expect(push.metadata?.labels).toEqual({ ...vaultPush.metadata?.labels, [BACKEND_LABEL]: backend.type });
+            expect(read.spec?.conditions).toEqual([{ namespaceSelector: { matchLabels: { [READ_NAMESPACE_LABEL]: "true" } } }]);
+            expect(push.spec?.conditions).toEqual([{ namespaceSelector: { matchLabels: { [REPLICATE_NAMESPACE_LABEL]: "true" } } }]);
+        }
+        for (const peer of peers) {
+            expect(peer.metadata?.name).toBe("vault-region2");
+            expect(peer.metadata?.labels).toMatchObject({
+                ...PUSH_TARGET_LABEL,
+                [STORE_SCOPE_LABEL]: "peer",
+                [VAULT_REGION_LABEL]: "region2",
+            });
+            expect(peer.spec?.conditions).toEqual([{ namespaceSelector: { matchLabels: { [REPLICATE_NAMESPACE_LABEL]: "true" } } }]);
+        }
+    });
+
+    it("reach AWS as the role through an annotated ServiceAccount (IRSA), or as the controller with Pod Identity", () => {
+        expect(managedLocalStore(aws, context, "read").spec?.provider?.aws).toEqual({
+            service: "SecretsManager",
+            region: "eu-west-1",
+            auth: { jwt: { serviceAccountRef: { name: "eso-backend-region1", namespace: "external-secrets" } } },
+        });
+        expect(identityServiceAccount(aws, context)).toMatchObject({
+            metadata: { name: "eso-backend-region1", namespace: "external-secrets", annotations: { "eks.amazonaws.com/role-arn": ROLE } },
+            automountServiceAccountToken: false,
+        });
+        expect(managedLocalStore(awsPod, context, "read").spec?.provider?.aws).toEqual({ service: "SecretsManager", region: "eu-west-1" });
+        expect(needsIdentityServiceAccount(awsPod, true)).toBe(false);
+        // A peer cannot use this cluster's Pod Identity: it assumes the role by web identity.
+        const fromPeer = managedPeerStore(awsPod, {
+            peer: "region2",
+            writer: "region1",
+            esoNamespace: "external-secrets",
+            kvMount: "secret",
+        });
+        expect(fromPeer.spec?.provider?.aws?.auth).toEqual({
+            jwt: { serviceAccountRef: { name: "eso-backend-region2", namespace: "external-secrets" } },
+        });
+        expect(needsIdentityServiceAccount(awsPod, false)).toBe(true);
+    });
+
+    it("reach GCP through GKE Workload Identity, or through the pool's provider named after the writing region", () => {
+        expect(managedLocalStore(gcp, context, "read").spec?.provider?.gcpsm).toEqual({
+            projectID: "platform-secrets",
+            auth: { workloadIdentity: { serviceAccountRef: { name: "eso-backend-region1", namespace: "external-secrets" } } },
+        });
+        expect(
+            managedPeerStore(gcpPool, { peer: "region2", writer: "region1", esoNamespace: "eso", kvMount: "secret" }).spec?.provider?.gcpsm,
+        ).toEqual({
+            projectID: "platform-secrets",
+            auth: {
+                workloadIdentityFederation: {
+                    serviceAccountRef: { name: "eso-backend-region2", namespace: "eso" },
+                    audience: `//iam.googleapis.com/${POOL}/providers/region1`,
+                },
+            },
+        });
+        expect(identityServiceAccount(gcp, context).metadata.annotations).toEqual({ "iam.gke.io/gcp-service-account": GSA });
+        expect(() => managedPeerStore(gcp, { peer: "region2", writer: "region1", esoNamespace: "eso", kvMount: "secret" })).toThrow(
+            "region2's gcp-secret-manager backend has no workloadIdentityPool, so region1's cluster cannot authenticate to it: set backend.workloadIdentityPool in region2's stack",
+        );
+    });
+
+    it("reach Azure with Workload Identity through an annotated ServiceAccount, in the vault's cloud", () => {
+        expect(managedLocalStore(azure, context, "push").spec?.provider?.azurekv).toEqual({
+            authType: "WorkloadIdentity",
+            vaultUrl: "https://openova-weu.vault.azure.net/",
+            tenantId: TENANT,
+            environmentType: "PublicCloud",
+            serviceAccountRef: { name: "eso-backend-region1", namespace: "external-secrets" },
+        });
+        expect(identityServiceAccount(azure, context).metadata.annotations).toEqual({
+            "azure.workload.identity/client-id": CLIENT,
+            "azure.workload.identity/tenant-id": TENANT,
+        });
+        expect(azureEnvironment("https://kv.vault.azure.cn")).toBe("ChinaCloud");
+        expect(azureEnvironment("https://kv.vault.usgovcloudapi.net/")).toBe("USGovernmentCloud");
+    });
+
+    it("reach HCP Vault in its namespace by JWT: the namespace's own accounts here, ESO's account from a peer", () => {
+        const read = managedLocalStore(hcp, context, "read").spec?.provider?.vault;
+        expect(read).toMatchObject({ server: HCP, namespace: "admin", path: "secret", version: "v2" });
+        expect(read?.auth?.jwt).toEqual({
+            path: "jwt-region1",
+            role: "namespace-pull",
+            kubernetesServiceAccountToken: {
+                serviceAccountRef: { name: "vault-secrets-reader", audiences: [HCP] },
+                audiences: [HCP],
+                expirationSeconds: 600,
+            },
+        });
+        expect(managedLocalStore(hcp, context, "push").spec?.provider?.vault?.auth?.jwt?.role).toBe("namespace-push");
+        const peer = managedPeerStore(hcp, { peer: "region2", writer: "region1", esoNamespace: "external-secrets", kvMount: "secret" });
+        expect(peer.spec?.provider?.vault).toMatchObject({ server: HCP, namespace: "admin" });
+        expect(peer.spec?.provider?.vault?.auth?.jwt).toMatchObject({
+            path: "jwt-region1",
+            role: "external-secrets-push",
+            kubernetesServiceAccountToken: {
+                serviceAccountRef: { name: "external-secrets", namespace: "external-secrets", audiences: [HCP] },
+            },
+        });
+        expect(peer.metadata?.labels?.[BACKEND_LABEL]).toBe("hcp-vault");
+    });
+
+    it("are not built for the self-hosted Vault, whose stores are storeSpecs'", () => {
+        expect(() => managedLocalStore({ type: "vault" }, context, "read")).toThrow("storeSpecs.localStore");
+        expect(() => managedPeerStore({ type: "vault" }, { peer: "p", writer: "w", esoNamespace: "e", kvMount: "s" })).toThrow(
+            "storeSpecs.peerStore",
+        );
+        expect(() => identityServiceAccount(hcp, context)).toThrow("no identity ServiceAccount");
+        expect(accounts.map((account) => account.metadata.name)).toEqual(accounts.map(() => backendServiceAccountName("region1")));
+    });
+});
+
+describe("remote references", () => {
+    it("are the replicated secret's own for a Vault backend", () => {
+        const push = pushSecret(spec, "region2");
+        expect(
+            backendPushData(
+                { type: "vault" },
+                "databases/db-credentials",
+                spec.keys?.map((key) => ({ from: key, to: key })),
+            ),
+        ).toEqual(push.spec?.data);
+        expect(backendPushData(hcp, "web/app")).toEqual(pushSecret(wholeSpec, "region2").spec?.data);
+        const pull = externalSecret(spec).spec;
+        expect(backendPullSource({ type: "vault" }, "databases/db-credentials", spec.keys)).toEqual({ data: pull?.data });
+        expect(backendPullSource(hcp, "web/app")).toEqual({ dataFrom: externalSecret(wholeSpec).spec?.dataFrom });
+    });
+
+    it("push AWS values as strings, one JSON document with each key a property, with the key and replica regions", () => {
+        const metadata = {
+            apiVersion: "kubernetes.external-secrets.io/v1alpha1",
+            kind: "PushSecretMetadata",
+            spec: { secretPushFormat: "string", kmsKeyId: "alias/openova", replicationLocations: ["eu-central-1"] },
+        };
+        expect(backendPushData(awsKms, "databases/db-credentials", [{ from: "tls.crt", to: "tls.crt" }])).toEqual([
+            {
+                match: { secretKey: "tls.crt", remoteRef: { remoteKey: "openova-databases/db-credentials", property: "tls\\.crt" } },
+                metadata,
+            },
+        ]);
+        expect(backendPushData(aws, "web/app")).toEqual([
+            {
+                match: { remoteRef: { remoteKey: "openova-web/app" } },
+                metadata: {
+                    apiVersion: "kubernetes.external-secrets.io/v1alpha1",
+                    kind: "PushSecretMetadata",
+                    spec: { secretPushFormat: "string" },
+                },
+            },
+        ]);
+        expect(backendPullSource(aws, "databases/db-credentials", ["tls.crt"])).toEqual({
+            data: [{ secretKey: "tls.crt", remoteRef: { key: "openova-databases/db-credentials", property: "tls.crt" } }],
+        });
+    });
+
+    it("push each key to its own GCP or Azure secret, with GCP's locations only for user-managed replication", () => {
+        expect(backendPushData(gcpPool, "databases/db-credentials", [{ from: "password", to: "password" }])).toEqual([
+            {
+                match: { secretKey: "password", remoteRef: { remoteKey: "openova-databases_db-credentials--password" } },
+                metadata: {
+                    apiVersion: "kubernetes.external-secrets.io/v1alpha1",
+                    kind: "PushSecretMetadata",
+                    spec: { replicationLocations: ["europe-west1", "europe-west4"] },
+                },
+            },
+        ]);
+        // No property anywhere: GCP refuses metadata with a property, Azure ignores the property.
+        for (const backend of [gcp, gcpPool, azure]) {
+            for (const entry of backendPushData(backend, "databases/db-credentials", [{ from: "password", to: "pw" }])) {
+                expect(entry.match.remoteRef).not.toHaveProperty("property");
+            }
+        }
+        expect(backendPushData(gcp, "web/app")).toEqual([{ match: { remoteRef: { remoteKey: "openova-web_app" } } }]);
+        // A generated initial value: the generator's key goes to the secret's key.
+        expect(backendPushData(azure, "databases/db-credentials", [{ from: "password", to: "pw" }])).toEqual([
+            { match: { secretKey: "password", remoteRef: { remoteKey: "openova-databases-db-credentials--pw" } } },
+        ]);
+        expect(backendPullSource(azure, "databases/db-credentials", ["password", "tls.crt"])).toEqual({
+            data: [
+                { secretKey: "password", remoteRef: { key: "openova-databases-db-credentials--password" } },
+                { secretKey: "tls.crt", remoteRef: { key: "openova-databases-db-credentials--tls-crt" } },
+            ],
+        });
+        expect(backendPullSource(gcp, "web/app")).toEqual({ dataFrom: [{ extract: { key: "openova-web_app" } }] });
     });
 });
