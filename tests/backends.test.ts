@@ -1,6 +1,7 @@
 /**
  * The per-region backends: the option and its rules, the names a replicated secret gets in each
- * backend, and the ESO stores and remote references (validated against ESO's schemas).
+ * backend, the ESO stores and remote references (validated against ESO's schemas), and the cloud
+ * policies generated from one table.
  */
 import { z } from "zod";
 import {
@@ -27,6 +28,18 @@ import {
     managedPeerStore,
     needsIdentityServiceAccount,
 } from "../components/backends/backendStores";
+import {
+    CLOUD_POLICY_TABLE,
+    awsIamPolicy,
+    awsTrustPolicy,
+    azureFederatedCredentials,
+    azureRoleDefinition,
+    azureVaultScope,
+    gcpIamBindings,
+    gcpWorkloadIdentityUsers,
+    grantsFor,
+    replicatedSecretNames,
+} from "../components/backends/cloudPolicies";
 import { REMOTE_NAME_RULES, awsPushProperty, remoteSecrets } from "../components/backends/remoteNames";
 import { fieldsOf, kindOf, optionRows, options, parseOptions, schemaAt } from "../components/common/options";
 import { CANARY_NAME, externalSecret, pushSecret, replicatedSecretOptions } from "../components/replication/replicationSpecs";
@@ -611,5 +624,222 @@ describe("remote references", () => {
             ],
         });
         expect(backendPullSource(gcp, "web/app")).toEqual({ dataFrom: [{ extract: { key: "openova-web_app" } }] });
+    });
+});
+
+const WILDCARD = /[*?]/;
+
+describe("the cloud policy table", () => {
+    it("grants no wildcard, delete, list, purge or policy-writing permission to any backend", () => {
+        for (const grant of CLOUD_POLICY_TABLE) {
+            for (const permission of grant.permissions) {
+                expect({ permission, wildcard: WILDCARD.test(permission) }).toEqual({ permission, wildcard: false });
+                expect(permission).not.toMatch(/delete(?!resourcepolicy)|list|purge|setiampolicy|putresourcepolicy|backup|restore/i);
+            }
+        }
+    });
+
+    it("gives the read store only reads", () => {
+        const reads = CLOUD_POLICY_TABLE.filter((grant) => grant.purposes.includes("pull")).flatMap((grant) => grant.permissions);
+        expect(reads.sort()).toEqual(
+            [
+                "secretsmanager:GetSecretValue",
+                "kms:Decrypt",
+                "secretmanager.versions.access",
+                "Microsoft.KeyVault/vaults/secrets/getSecret/action",
+            ].sort(),
+        );
+        expect(grantsFor(aws, ["pull"]).flatMap((grant) => grant.permissions)).toEqual(["secretsmanager:GetSecretValue"]);
+    });
+
+    it("adds the KMS and replication permissions only with the options that need them", () => {
+        const permissions = (backend: ResolvedBackendOf<"aws-secrets-manager">) => grantsFor(backend).flatMap((grant) => grant.permissions);
+        expect(permissions(aws)).not.toEqual(expect.arrayContaining(["kms:Decrypt"]));
+        expect(permissions(aws)).not.toContain("secretsmanager:ReplicateSecretToRegions");
+        expect(permissions(awsKms)).toEqual(
+            expect.arrayContaining(["kms:Decrypt", "kms:GenerateDataKey", "kms:Encrypt", "secretsmanager:ReplicateSecretToRegions"]),
+        );
+        const keyOnly = parse({
+            type: "aws-secrets-manager",
+            region: "eu-west-1",
+            roleArn: ROLE,
+            kmsKeyId: "alias/k",
+        }) as ResolvedBackendOf<"aws-secrets-manager">;
+        expect(permissions(keyOnly)).toEqual(expect.arrayContaining(["kms:Decrypt", "kms:GenerateDataKey"]));
+        expect(permissions(keyOnly)).not.toContain("kms:Encrypt");
+    });
+});
+
+describe("the AWS policy", () => {
+    const statements = (document: object) =>
+        (JSON.parse(JSON.stringify(document)) as { Statement: { Action: string[]; Resource: string | string[]; Condition?: object }[] })
+            .Statement;
+
+    it("reaches only the secrets with the prefix, in the secrets' region and the role's account", () => {
+        const [secrets, ...rest] = statements(awsIamPolicy(aws));
+        expect(rest).toEqual([]);
+        expect(secrets.Resource).toEqual(["arn:aws:secretsmanager:eu-west-1:111122223333:secret:openova-*"]);
+        expect(secrets.Action).toEqual(grantsFor(aws).flatMap((grant) => grant.permissions));
+        for (const action of secrets.Action) {
+            expect(action).not.toMatch(WILDCARD);
+        }
+    });
+
+    it("names exactly the secrets when scoped by name, with the six characters AWS appends", () => {
+        const names = replicatedSecretNames(
+            aws,
+            [{ name: "db-credentials", namespace: "databases", keys: ["password"] }],
+            "external-secrets",
+        );
+        expect(names).toEqual(["openova-databases/db-credentials", `openova-external-secrets/${CANARY_NAME}`]);
+        const [secrets] = statements(awsIamPolicy(aws, { kind: "names", names }));
+        expect(secrets.Resource).toEqual([
+            "arn:aws:secretsmanager:eu-west-1:111122223333:secret:openova-databases/db-credentials-??????",
+            `arn:aws:secretsmanager:eu-west-1:111122223333:secret:openova-external-secrets/${CANARY_NAME}-??????`,
+        ]);
+        // The only wildcard in a resource is the prefix's, or the six characters: nothing else.
+        for (const resource of [...[secrets.Resource].flat(), ...[statements(awsIamPolicy(aws))[0].Resource].flat()]) {
+            expect(
+                resource.replace(/-\?{6}$/, "").replace(/^(arn:aws:secretsmanager:eu-west-1:111122223333:secret:openova-)\*$/, "$1"),
+            ).not.toMatch(WILDCARD);
+        }
+        expect(statements(awsIamPolicy(aws, { kind: "names", names: [] }))).toEqual([]);
+    });
+
+    it("reaches a customer key by alias only through Secrets Manager in the secrets' regions, or by its ARN", () => {
+        const [, key] = statements(awsIamPolicy(awsKms));
+        expect(key).toEqual({
+            Sid: "SecretsKey",
+            Effect: "Allow",
+            Action: ["kms:Decrypt", "kms:GenerateDataKey", "kms:Encrypt"],
+            Resource: ["arn:aws:kms:eu-west-1:111122223333:key/*", "arn:aws:kms:eu-central-1:111122223333:key/*"],
+            Condition: {
+                StringEquals: { "kms:ViaService": ["secretsmanager.eu-west-1.amazonaws.com", "secretsmanager.eu-central-1.amazonaws.com"] },
+                "ForAnyValue:StringEquals": { "kms:ResourceAliases": "alias/openova" },
+            },
+        });
+        const arn = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        const byArn = parse({
+            type: "aws-secrets-manager",
+            region: "eu-west-1",
+            roleArn: ROLE,
+            kmsKeyId: arn,
+        }) as ResolvedBackendOf<"aws-secrets-manager">;
+        expect(statements(awsIamPolicy(byArn))[1]).toMatchObject({ Resource: arn, Action: ["kms:Decrypt", "kms:GenerateDataKey"] });
+        expect(statements(awsIamPolicy(byArn, { kind: "prefix" }, ["pull"]))[1]).toMatchObject({ Action: ["kms:Decrypt"] });
+    });
+
+    it("is trusted by each cluster's OIDC provider for the identity ServiceAccount, and by EKS Pod Identity when chosen", () => {
+        const clusters = [
+            { region: "region1", issuer: "https://oidc.eks.eu-west-1.amazonaws.com/id/ABC" },
+            { region: "region2", issuer: "https://container.googleapis.com/v1/projects/p/locations/l/clusters/c" },
+        ];
+        const trust = awsTrustPolicy(aws, "region1", "external-secrets", clusters);
+        expect(trust.Statement[0]).toEqual({
+            Sid: "Esoregion1",
+            Effect: "Allow",
+            Principal: { Federated: "arn:aws:iam::111122223333:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC" },
+            Action: ["sts:AssumeRoleWithWebIdentity"],
+            Condition: {
+                StringEquals: {
+                    "oidc.eks.eu-west-1.amazonaws.com/id/ABC:sub": "system:serviceaccount:external-secrets:eso-backend-region1",
+                    "oidc.eks.eu-west-1.amazonaws.com/id/ABC:aud": "sts.amazonaws.com",
+                },
+            },
+        });
+        expect(trust.Statement).toHaveLength(2);
+        const pod = awsTrustPolicy(awsPod, "region1", "external-secrets", clusters);
+        expect(pod.Statement.map((statement) => statement.Sid)).toEqual(["Esoregion2", "EksPodIdentity"]);
+        expect(pod.Statement[1]).toMatchObject({
+            Principal: { Service: "pods.eks.amazonaws.com" },
+            Action: ["sts:AssumeRole", "sts:TagSession"],
+        });
+    });
+});
+
+describe("the Google Cloud bindings", () => {
+    it("bind the secret permissions under a name condition and creation on the project, to the service account", () => {
+        const [secrets, create] = gcpIamBindings(gcp, "123456789012");
+        expect(secrets).toEqual({
+            roleId: "openovaSecretWriter",
+            permissions: [
+                "secretmanager.versions.access",
+                "secretmanager.secrets.get",
+                "secretmanager.secrets.update",
+                "secretmanager.versions.add",
+            ],
+            member: `serviceAccount:${GSA}`,
+            condition: { title: "openova-vault secrets", expression: 'resource.name.startsWith("projects/123456789012/secrets/openova-")' },
+        });
+        expect(create).toEqual({
+            roleId: "openovaSecretCreator",
+            permissions: ["secretmanager.secrets.create"],
+            member: `serviceAccount:${GSA}`,
+        });
+        expect(gcpIamBindings(gcp, "1", { kind: "prefix" }, ["pull"])).toEqual([
+            expect.objectContaining({ roleId: "openovaSecretReader", permissions: ["secretmanager.versions.access"] }),
+        ]);
+    });
+
+    it("spell the prefix as a secret ID, and name each secret when scoped by name", () => {
+        const slashed = parse({
+            type: "gcp-secret-manager",
+            project: "platform-secrets",
+            serviceAccount: GSA,
+            secretPrefix: "team/a.",
+        }) as ResolvedBackendOf<"gcp-secret-manager">;
+        expect(gcpIamBindings(slashed, "1")[0].condition?.expression).toBe('resource.name.startsWith("projects/1/secrets/team_a_")');
+        const names = replicatedSecretNames(
+            gcp,
+            [{ name: "db-credentials", namespace: "databases", keys: ["password"] }],
+            "external-secrets",
+        );
+        expect(gcpIamBindings(gcp, "1", { kind: "names", names })[0].condition?.expression).toBe(
+            `resource.name == "projects/1/secrets/openova-databases_db-credentials--password" || resource.name == "projects/1/secrets/openova-external-secrets_${CANARY_NAME}--value"`,
+        );
+    });
+
+    it("let the identity ServiceAccount act as the service account, through GKE or the pool", () => {
+        expect(gcpWorkloadIdentityUsers(gcp, "region1", "external-secrets")).toEqual([
+            "serviceAccount:platform-secrets.svc.id.goog[external-secrets/eso-backend-region1]",
+        ]);
+        expect(gcpWorkloadIdentityUsers(gcp, "region1", "external-secrets", "gke-project")).toEqual([
+            "serviceAccount:gke-project.svc.id.goog[external-secrets/eso-backend-region1]",
+        ]);
+        expect(gcpWorkloadIdentityUsers(gcpPool, "region1", "eso")).toEqual([
+            `principal://iam.googleapis.com/${POOL}/subject/system:serviceaccount:eso:eso-backend-region1`,
+        ]);
+    });
+});
+
+describe("the Azure role", () => {
+    it("holds only the two data actions ESO calls, on the vault, and no control-plane action", () => {
+        const scope = azureVaultScope("sub", "rg", azure.vaultUrl);
+        expect(scope).toBe("/subscriptions/sub/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/openova-weu");
+        const { Description: description, ...role } = azureRoleDefinition(scope);
+        expect(description).toMatch(/no delete, purge, list or keys/);
+        expect(role).toEqual({
+            Name: "openova-vault secret writer",
+            IsCustom: true,
+            Actions: [],
+            NotActions: [],
+            DataActions: ["Microsoft.KeyVault/vaults/secrets/getSecret/action", "Microsoft.KeyVault/vaults/secrets/setSecret/action"],
+            NotDataActions: [],
+            AssignableScopes: [scope],
+        });
+        expect(azureRoleDefinition(scope, ["pull"]).DataActions).toEqual(["Microsoft.KeyVault/vaults/secrets/getSecret/action"]);
+    });
+
+    it("is federated with the identity ServiceAccount of each cluster", () => {
+        expect(
+            azureFederatedCredentials("region1", "external-secrets", [{ region: "region2", issuer: "https://issuer.example.com" }]),
+        ).toEqual([
+            {
+                name: "openova-region2",
+                issuer: "https://issuer.example.com",
+                subject: "system:serviceaccount:external-secrets:eso-backend-region1",
+                audiences: ["api://AzureADTokenExchange"],
+            },
+        ]);
     });
 });
