@@ -29,4 +29,23 @@ export default tseslint.config(
             ],
         },
     },
+    {
+        // The replicator's files run in Node.js as they are (it strips the types, and only erasable TypeScript
+        // can be stripped), import nothing but Node's built-ins and each other, by their .ts names.
+        files: ["replicator/**/*.ts"],
+        rules: {
+            "@typescript-eslint/parameter-properties": ["error", { prefer: "class-property" }],
+            "no-restricted-syntax": [
+                "error",
+                { selector: "TSEnumDeclaration", message: "Node.js cannot strip an enum: use a union of literals" },
+                { selector: "TSModuleDeclaration[declare!=true]", message: "Node.js cannot strip a namespace" },
+                { selector: "TSImportEqualsDeclaration", message: "Node.js cannot strip import =" },
+                { selector: "TSExportAssignment", message: "Node.js cannot strip export =" },
+                {
+                    selector: "ImportDeclaration[source.value=/^(?!node:)(?!\\.\\/.*\\.ts$)/]",
+                    message: "the replicator imports only node: built-ins and its own files by their .ts names",
+                },
+            ],
+        },
+    },
 );

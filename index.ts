@@ -9,6 +9,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
+import { engineFacts } from "./components/common/engine";
 import { loadConfig } from "./stack/config";
 import { preflight } from "./stack/preflight";
 import { VaultRegion } from "./components/region/vaultRegion";
@@ -55,11 +56,12 @@ export = async () => {
         },
         { providers: { kubernetes: cluster } },
     );
+    const engine = engineFacts(config.resolved.engine);
     if (vaultAdmin === undefined) {
         void pulumi.log.warn(
-            `The Vault of ${config.region} is not configured by this run (openova-vault:vaultInitialized is false). Next: initialize and unseal it ` +
-                `(kubectl -n ${config.resolved.vault.namespace} exec vault-0 -- vault operator init), then \`pulumi config set vaultInitialized true -s ${config.stack}\` ` +
-                `and \`VAULT_TOKEN=<admin token> pulumi up -s ${config.stack}\`. If this region's Vault was configured before, this run deletes that configuration (the KV mount and its secrets are kept).`,
+            `The ${engine.product} of ${config.region} is not configured by this run (openova-vault:vaultInitialized is false). Next: initialize and unseal it ` +
+                `(kubectl -n ${config.resolved.vault.namespace} exec ${engine.releaseName}-0 -- ${engine.cli} operator init), then \`pulumi config set vaultInitialized true -s ${config.stack}\` ` +
+                `and \`VAULT_TOKEN=<admin token> pulumi up -s ${config.stack}\`. If this region's ${engine.product} was configured before, this run deletes that configuration (the KV mount and its secrets are kept).`,
         );
     }
 
@@ -78,6 +80,8 @@ export = async () => {
         [EXTERNAL_SECRETS_NAMESPACE_OUTPUT]: region.externalSecretsNamespace,
         /** Whether this run configured the region's Vault (openova-vault:vaultInitialized); the bootstrap reads it. */
         vaultConfigured: vaultAdmin !== undefined,
+        /** Where each snapshot is copied off the cluster (the store and the URI prefix of the copies), if anywhere. */
+        snapshotOffsite: region.snapshots.offsite,
         /** Peers this region's ESO pushes to (their stores exist). */
         connectedPeers: region.connectedPeers,
         /** Per peer: this Vault's address and CA, and the JWT mount it logs in to, or the token issued for that peer (a secret). */

@@ -23,6 +23,7 @@ import {
     replicationCanary,
 } from "../components/replication/replicationSpecs";
 import { type Bound, DEFAULT_MAX_DELAY_MS, type Layout, parseDurationMs, propagationBound } from "../model/replication";
+import { productOf } from "./engineWords";
 import { poll } from "./poll";
 import type { KubeObject, Ports } from "./ports";
 import type { Sensitive } from "./sensitive";
@@ -55,7 +56,7 @@ export function canaryProblems(configs: readonly RegionConfig[]): string[] {
         .filter((config) => namespaceOf(config) !== namespaceOf(home))
         .map(
             (config) =>
-                `region ${config.region}: ESO runs in namespace ${namespaceOf(config)}, not ${namespaceOf(home)} as in ${home.region}; --verify needs externalSecrets.namespace to be the same in every region (the canary's Vault path is under it)`,
+                `region ${config.region}: ESO runs in namespace ${namespaceOf(config)}, not ${namespaceOf(home)} as in ${home.region}; --verify needs externalSecrets.namespace to be the same in every region (the canary's ${productOf([home.resolved.engine ?? "vault"])} path is under it)`,
         );
 }
 
@@ -145,7 +146,7 @@ export async function verifyReplication(
             return {
                 problems: late.map(
                     (region) =>
-                        `region ${region}: a write into ${home.region}'s Vault did not arrive within the ${Math.round(boundMs / 1000)} s that docs/consistency.md states`,
+                        `region ${region}: a write into ${home.region}'s ${productOf([home.resolved.engine ?? "vault"])} did not arrive within the ${Math.round(boundMs / 1000)} s that docs/consistency.md states`,
                 ),
             };
         }

@@ -7,9 +7,11 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseConfig } from "../stack/config";
 import { closest } from "../components/common/spelling";
-import { parseCommandLine, runCommand } from "./command";
+import { failWith, parseCommandLine, runCommand } from "./command";
 import { ProjectError, readProject, readStackConfig } from "../stack/projectFiles";
+import { type Engine, ENGINE_FACTS, engineFacts } from "../components/common/engine";
 import type { SealType } from "../components/vault-server/seal";
+import { aProduct, keptRootTokenAdvice, newAdminTokenHint, productOf } from "./engineWords";
 import { KubernetesClusters, type RegionCluster } from "./kubernetes";
 import { BOOTSTRAP_DEFAULTS, type BootstrapOptions, BootstrapError, type BootstrapReport, bootstrap, optionProblems } from "./orchestrator";
 import type { Ports } from "./ports";
@@ -42,6 +44,11 @@ through its KMS (vault-0 right after init, the others once they have joined Raft
 after a restart): the bootstrap only waits for that, never asks for keys, and fails naming the region
 and the likely cause (the KMS unreachable, or the credentials Secret or workload identity wrong) when
 a server stays sealed.
+
+OpenBao: in a project whose openova-vault:engine is openbao, everything here applies to OpenBao, by its
+own names: pods openbao-<i>, the bao CLI, the name <pod>.openbao-internal.<namespace>.svc. OpenBao makes
+no root token from the unseal (or recovery) keys alone, so the bootstrap keeps an OpenBao region's root
+token, and the summary says how to replace it with another admin credential before revoking it.
 
 Key material is held in memory only: the bootstrap writes it to no file, log, Git, Pulumi config or
 state. The admin token reaches Pulumi programs only through the Automation API's process environment
@@ -117,12 +124,6 @@ export async function main(argv: readonly string[], projectDir = path.resolve(__
     if (typeof values === "number") {
         return values;
     }
-    const fail = (lines: readonly string[], code: number) => {
-        for (const line of lines) {
-            console.error(`error: ${line}`);
-        }
-        return code;
-    };
 
     let options: BootstrapOptions;
     const contexts: Record<string, string> = {};
@@ -174,7 +175,7 @@ export async function main(argv: readonly string[], projectDir = path.resolve(__
                 readFile: projectFileReader(projectDir),
             });
             if (!parsed.ok) {
-                return fail(parsed.problems, 1);
+                return failWith(parsed.problems, 1);
             }
             const vaultNamespace = parsed.config.resolved.vault.namespace;
             contexts[region] = parsed.config.kubeContext;
@@ -191,18 +192,18 @@ export async function main(argv: readonly string[], projectDir = path.resolve(__
             (error instanceof Error && "code" in error) ||
             (error instanceof Error && error.message.includes("PGP"))
         ) {
-            return fail([error.message], 1);
+            return failWith([error.message], 1);
         }
         throw error;
     }
 
     const missing = missingPrerequisites({ contexts });
     if (missing.length > 0) {
-        return fail([...missing, "nothing was changed; run the bootstrap again once these are in place"], 1);
+        return failWith([...missing, "nothing was changed; run the bootstrap again once these are in place"], 1);
     }
     // Checked after the machine's prerequisites, which matter whichever way it runs.
     if (options.interactive && !(process.stdin.isTTY && process.stdout.isTTY)) {
-        return fail(["no terminal: run it in one, or with --non-interactive (and PGP keys)"], 2);
+        return failWith(["no terminal: run it in one, or with --non-interactive (and PGP keys)"], 2);
     }
     if (options.interactive) {
         // What it is about to do, from the stack files, and the key settings (the flags, or asked here).
@@ -211,18 +212,21 @@ export async function main(argv: readonly string[], projectDir = path.resolve(__
             keyThreshold: values["key-threshold"] === undefined,
         });
         if (planned === undefined) {
-            return fail(["stopped before anything was changed"], 1);
+            return failWith(["stopped before anything was changed"], 1);
         }
         options = planned;
     }
     const cluster = new KubernetesClusters(clusters);
+    const engineOf = (region: string): Engine => engineOfRegion(clusters, region);
     // At a terminal, a live view (ora is an ES module, hence the dynamic import); in a log, one line per change.
     const live = options.interactive ? new SpinnerProgress((await import("ora")).default({ discardStdin: false })) : undefined;
     const ports: Ports = {
         workspace: new AutomationWorkspace(projectDir),
         cluster,
-        vault: new VaultHttpApi(cluster.endpoint, { tls: (region) => tls[region] }),
-        operator: options.interactive ? new TerminalOperator(undefined, () => live?.pause()) : new NonInteractiveOperator(),
+        vault: new VaultHttpApi(cluster.endpoint, { tls: (region) => tls[region], engine: engineOf }),
+        operator: options.interactive
+            ? new TerminalOperator(undefined, () => live?.pause(), engineOf)
+            : new NonInteractiveOperator(undefined, undefined, engineOf),
         progress: live ?? new LineProgress(),
         clock: { sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)), now: () => performance.now() },
     };
@@ -234,11 +238,11 @@ export async function main(argv: readonly string[], projectDir = path.resolve(__
     } catch (error) {
         live?.abort();
         if (error instanceof BootstrapError) {
-            return fail([...error.lines, "run the bootstrap again once this is fixed: it picks up where it stopped"], 1);
+            return failWith([...error.lines, "run the bootstrap again once this is fixed: it picks up where it stopped"], 1);
         }
         // Anything else (a failed `pulumi up`, an unreachable API): its message, never a stack trace,
         // which could show the arguments of the call that failed.
-        return fail(
+        return failWith(
             [
                 error instanceof Error ? error.message : String(error),
                 "run the bootstrap again once this is fixed: it picks up where it stopped",
@@ -251,7 +255,14 @@ export async function main(argv: readonly string[], projectDir = path.resolve(__
     }
 }
 
-/** The plan in words: the regions, their clusters, Vault namespaces and seals, from the stack files (a region not in `seals` is Shamir). */
+const capitalized = (text: string) => `${text.charAt(0).toUpperCase()}${text.slice(1)}`;
+
+/** A region's engine, from its stack file's config (Vault when it has none). */
+function engineOfRegion(clusters: Readonly<Record<string, RegionCluster>>, region: string): Engine {
+    return clusters[region]?.config?.resolved.engine ?? "vault";
+}
+
+/** The plan in words: the regions, their clusters, namespaces, engines and seals, from the stack files (a region not in `seals` is Shamir). */
 export function planLines(
     options: BootstrapOptions,
     clusters: Readonly<Record<string, RegionCluster>>,
@@ -260,21 +271,28 @@ export function planLines(
     const auto = autoUnsealRegions(options.regions, seals);
     const shamir = options.regions.filter((region) => !auto.includes(region));
     const pgp = options.pgpKeys ? ", each encrypted to one PGP key" : "";
+    const product = (regions: readonly string[]) => productOf(regions.map((region) => engineOfRegion(clusters, region)));
+    const kept = options.regions.filter((region) => engineFacts(engineOfRegion(clusters, region)).rootGeneration === "token");
     return [
         "The bootstrap will bring up, in this order:",
         ...options.regions.map(
             (region) =>
-                `  ${region}: kubeconfig context ${clusters[region]?.context}, Vault in namespace ${clusters[region]?.vaultNamespace}${auto.includes(region) ? `, auto-unseal through ${seals[region]}` : ""}`,
+                `  ${region}: kubeconfig context ${clusters[region]?.context}, ${product([region])} in namespace ${clusters[region]?.vaultNamespace}${auto.includes(region) ? `, auto-unseal through ${seals[region]}` : ""}`,
         ),
         ...(shamir.length === 0
             ? []
             : [
-                  `${auto.length === 0 ? "A Vault" : `A Shamir Vault (${shamir.join(", ")})`} initialized now gets ${options.keyShares} unseal key shares, ${options.keyThreshold} needed to unseal${pgp}.`,
+                  `${auto.length === 0 ? capitalized(aProduct(product(shamir))) : `A Shamir ${product(shamir)} (${shamir.join(", ")})`} initialized now gets ${options.keyShares} unseal key shares, ${options.keyThreshold} needed to unseal${pgp}.`,
               ]),
         ...(auto.length === 0
             ? []
             : [
-                  `An auto-unseal Vault (${auto.join(", ")}) initialized now gets ${options.keyShares} recovery key shares, ${options.keyThreshold} needed to authorize generate-root or a seal migration${pgp}; recovery keys cannot unseal, it unseals itself through its KMS.`,
+                  `An auto-unseal ${product(auto)} (${auto.join(", ")}) initialized now gets ${options.keyShares} recovery key shares, ${options.keyThreshold} needed to authorize generate-root or a seal migration${pgp}; recovery keys cannot unseal, it unseals itself through its KMS.`,
+              ]),
+        ...(kept.length === 0 || options.keepRootToken
+            ? []
+            : [
+                  `The root token of ${kept.join(", ")} is kept at the end: ${product(kept)} makes no root token from the unseal keys alone. Revoke it once you have another admin credential.`,
               ]),
     ];
 }
@@ -285,19 +303,24 @@ function autoUnsealRegions(regions: readonly string[], seals: Readonly<Record<st
 }
 
 /** The questions for the key settings, in the words of the regions' seals: unseal keys, recovery keys, or both. */
-export function keyPrompts(regions: readonly string[], seals: Readonly<Record<string, SealType>>): { shares: string; threshold: string } {
+export function keyPrompts(
+    regions: readonly string[],
+    seals: Readonly<Record<string, SealType>>,
+    engines: Readonly<Record<string, Engine>> = {},
+): { shares: string; threshold: string } {
     const auto = autoUnsealRegions(regions, seals);
+    const product = productOf(regions.map((region) => engines[region] ?? "vault"));
     if (auto.length === 0) {
-        return { shares: "Unseal key shares for a Vault initialized now", threshold: "Keys needed to unseal" };
+        return { shares: `Unseal key shares for ${aProduct(product)} initialized now`, threshold: "Keys needed to unseal" };
     }
     if (auto.length === regions.length) {
         return {
-            shares: "Recovery key shares for a Vault initialized now (it auto-unseals; recovery keys cannot unseal)",
+            shares: `Recovery key shares for ${aProduct(product)} initialized now (it auto-unseals; recovery keys cannot unseal)`,
             threshold: "Recovery keys needed to authorize generate-root or a seal migration",
         };
     }
     return {
-        shares: `Key shares for a Vault initialized now (unseal keys; recovery keys for ${auto.join(", ")}, which auto-unseal${auto.length === 1 ? "s" : ""})`,
+        shares: `Key shares for ${aProduct(product)} initialized now (unseal keys; recovery keys for ${auto.join(", ")}, which auto-unseal${auto.length === 1 ? "s" : ""})`,
         threshold: "Keys needed to unseal (recovery keys: to authorize generate-root or a seal migration)",
     };
 }
@@ -313,7 +336,11 @@ async function confirmPlan(
     ask: { keyShares: boolean; keyThreshold: boolean },
 ): Promise<BootstrapOptions | undefined> {
     const { confirm, number } = await import("@inquirer/prompts");
-    const prompts = keyPrompts(options.regions, seals);
+    const prompts = keyPrompts(
+        options.regions,
+        seals,
+        Object.fromEntries(options.regions.map((region) => [region, engineOfRegion(clusters, region)])),
+    );
     let planned = options;
     if (ask.keyShares && options.pgpKeys === undefined) {
         const keyShares = await number({ message: prompts.shares, default: options.keyShares, min: 1, max: 255, required: true });
@@ -340,9 +367,15 @@ async function confirmPlan(
 /** What the run did, and how later runs authenticate. */
 export function summary(report: BootstrapReport): string[] {
     const list = (regions: readonly string[]) => (regions.length > 0 ? regions.join(", ") : "none");
+    const engineOf = (region: string): Engine => report.engines?.[region] ?? "vault";
+    const all = Object.keys(report.engines ?? {});
+    const product = productOf((all.length > 0 ? all : [""]).map(engineOf));
+    const revoked = report.revokedRootTokens.map(engineOf);
+    const kept = report.keptRootTokens ?? [];
+    const vaults = product === ENGINE_FACTS.vault.product ? "Vaults" : `${product} clusters`;
     return [
         "",
-        `Stacks created: ${list(report.created)}. Vaults initialized: ${list(report.initialized)}; unsealed: ${list(report.unsealed)}${report.autoUnsealed.length > 0 ? `; unsealed themselves (auto-unseal): ${list(report.autoUnsealed)}` : ""}.`,
+        `Stacks created: ${list(report.created)}. ${vaults} initialized: ${list(report.initialized)}; unsealed: ${list(report.unsealed)}${report.autoUnsealed.length > 0 ? `; unsealed themselves (auto-unseal): ${list(report.autoUnsealed)}` : ""}.`,
         `Configured: ${list(report.configured)}; connected to their peers: ${list(report.wired)}. Every ClusterSecretStore is Ready.`,
         ...(report.canary
             ? [
@@ -350,8 +383,13 @@ export function summary(report: BootstrapReport): string[] {
               ]
             : []),
         report.revokedRootTokens.length > 0
-            ? `Root tokens revoked: ${list(report.revokedRootTokens)}. For later \`pulumi up\` runs, export VAULT_TOKEN with an admin token: make one with \`vault operator generate-root\` and the unseal keys (the recovery keys of an auto-unseal Vault) when needed, or log in through an admin auth method (README, "The admin credential").`
+            ? `Root tokens revoked: ${list(report.revokedRootTokens)}. For later \`pulumi up\` runs, export VAULT_TOKEN with an admin token: make one ${[...new Set(revoked)].map((engine) => newAdminTokenHint(engine, false)).join(" or ")} (the recovery keys of an auto-unseal ${productOf(revoked)}) when needed, or log in through an admin auth method (README, "The admin credential").`
             : 'No root token was revoked. Later `pulumi up` runs take the admin token from VAULT_TOKEN (README, "The admin credential").',
+        ...(kept.length > 0
+            ? [
+                  `Root tokens kept: ${list(kept)}. Revoke each once ${keptRootTokenAdvice(kept.map(engineOf))}; until then it is the only way in.`,
+              ]
+            : []),
     ];
 }
 

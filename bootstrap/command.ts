@@ -56,6 +56,14 @@ export function optionTypos(argv: readonly string[], options: Options): string[]
     });
 }
 
+/** Prints each line as `error: <line>` on stderr. @returns `code`, for the caller to return */
+export function failWith(lines: readonly string[], code: number): number {
+    for (const line of lines) {
+        console.error(`error: ${line}`);
+    }
+    return code;
+}
+
 /** Runs `main` with the process's arguments and exits with its code (1, with the error, if it throws). */
 export function runCommand(main: (argv: readonly string[]) => Promise<number>): void {
     main(process.argv.slice(2)).then(

@@ -8,6 +8,7 @@
  * The client and the kubeconfig context come from stack/kubernetes.ts, as for the program's preflight.
  */
 import * as net from "node:net";
+import { engineFacts } from "../components/common/engine";
 import { projectLabels } from "../components/common/labels";
 import { VAULT_API_PORT } from "../components/vault-server/serverValues";
 import type { RegionConfig } from "../stack/config";
@@ -24,8 +25,14 @@ export interface RegionCluster {
     readonly config?: RegionConfig;
 }
 
-/** The chart's server pods (`vault-<i>`, labels from hashicorp/vault's StatefulSet). */
-const SERVER_PODS = "app.kubernetes.io/name=vault,component=server";
+/**
+ * The chart's server pods (`vault-<i>`, labels from hashicorp/vault's StatefulSet; `openbao-<i>`
+ * labelled `app.kubernetes.io/name=openbao` by openbao/openbao's), and their server container.
+ */
+export function serverPods(where: RegionCluster): { selector: string; container: string } {
+    const engine = engineFacts(where.config?.resolved.engine);
+    return { selector: `app.kubernetes.io/name=${engine.appName},component=server`, container: engine.serverContainer };
+}
 /** The stores this project declares, by the labels components/labels.ts gives them. */
 const PROJECT_STORES = Object.entries(projectLabels("secret-store"))
     .filter(([key]) => key !== "app.kubernetes.io/managed-by")
@@ -47,14 +54,15 @@ export class KubernetesClusters implements Cluster {
 
     async vaultPods(region: string): Promise<PodStatus[]> {
         const { k8s, kc, where } = await this.config(region);
+        const server = serverPods(where);
         const pods = await kc
             .makeApiClient(k8s.CoreV1Api)
-            .listNamespacedPod({ namespace: where.vaultNamespace, labelSelector: SERVER_PODS });
+            .listNamespacedPod({ namespace: where.vaultNamespace, labelSelector: server.selector });
         return pods.items.map((pod) => ({
             name: pod.metadata?.name ?? "",
             running:
                 pod.status?.phase === "Running" &&
-                (pod.status.containerStatuses ?? []).some((c) => c.name === "vault" && c.state?.running !== undefined),
+                (pod.status.containerStatuses ?? []).some((c) => c.name === server.container && c.state?.running !== undefined),
         }));
     }
 

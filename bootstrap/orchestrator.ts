@@ -12,12 +12,16 @@
  * (the default) gets unseal keys, and the bootstrap unseals every server with them; an auto-unseal
  * seal (a KMS) gets recovery keys, which cannot unseal, and every server unseals itself (vault-0 right
  * after init, followers once they have joined Raft), so the bootstrap only waits for that.
+ *
+ * Each region's engine (its `engine` config) names its servers (`vault-<i>`, or `openbao-<i>`), its
+ * CLI in the hints and its product in every message (engineWords.ts); the HTTP API is the same.
  */
 import { parseConfig, PROJECT, type RegionConfig } from "../stack/config";
 import { LOCAL_PUSH_STORE_NAME, LOCAL_STORE_NAME, peerStoreName } from "../components/stores/storeSpecs";
 import { type ResolvedVaultSealOptions, isAutoUnseal, resolvedSeal } from "../components/vault-server/seal";
-import { VAULT_RELEASE_NAME } from "../components/vault-server/serverValues";
+import { type Engine, engineFacts } from "../components/common/engine";
 import { verifyReplication } from "./canary";
+import { keptRootTokenAdvice, newAdminTokenHint, productOf, revokeCommand } from "./engineWords";
 import { poll } from "./poll";
 import type { Ports, SealStatus } from "./ports";
 import type { Sensitive } from "./sensitive";
@@ -35,7 +39,10 @@ export interface BootstrapOptions {
     readonly pgpKeys?: readonly string[];
     /** PGP public key (base64) for the root token. */
     readonly rootTokenPgpKey?: string;
-    /** Keep the initial root tokens alive at the end (default: revoke them). */
+    /**
+     * Keep the initial root tokens alive at the end (default: revoke them where the unseal keys can
+     * make a new one, Vault; an OpenBao region's is kept anyway: see {@link mayRevokeRootToken}).
+     */
     readonly keepRootToken: boolean;
     /** Whether a person is at a terminal; without one, nothing unencrypted may be shown. */
     readonly interactive: boolean;
@@ -45,6 +52,9 @@ export interface BootstrapOptions {
     readonly podTimeoutMs: number;
     readonly pollMs: number;
 }
+
+/** How long to wait for pods and servers, and how often to look; the bootstrap's and the restore's. */
+export type Waiting = Pick<BootstrapOptions, "podTimeoutMs" | "pollMs">;
 
 export const BOOTSTRAP_DEFAULTS = { keyShares: 5, keyThreshold: 3, podTimeoutMs: 10 * 60_000, pollMs: 5_000 } as const;
 
@@ -67,15 +77,29 @@ export interface BootstrapReport {
     readonly configured: string[];
     readonly wired: string[];
     readonly revokedRootTokens: string[];
+    /** Root tokens left alive because the region's engine makes no new one from the unseal keys (OpenBao). */
+    readonly keptRootTokens?: string[];
+    /** The engine of each region the run looked at (its config), for the summary's words; a region not in it runs Vault. */
+    readonly engines?: Readonly<Record<string, Engine>>;
     /** With `verify`: how long the timed canary write took to reach every region, and the bound, in ms. */
     canary?: { readonly tookMs: number; readonly boundMs: number };
 }
 
 const INITIALIZED_KEY = `${PROJECT}:vaultInitialized`;
 
-/** The Vault server pods of a region: `vault-0` .. `vault-<replicas-1>` (the chart's StatefulSet). */
-export function vaultPodNames(replicas: number): string[] {
-    return Array.from({ length: replicas }, (_, i) => `${VAULT_RELEASE_NAME}-${i}`);
+/**
+ * Whether the bootstrap revokes a region's root token when it is done: only where a quorum of the
+ * unseal (or recovery) keys makes a new one, as Vault does. OpenBao 2.6 makes a root token only for a
+ * caller who already holds a token, so revoking its last admin credential would lock the operator
+ * out for good: its root token is kept, and the summary says to replace it and revoke it.
+ */
+export function mayRevokeRootToken(config: RegionConfig | undefined): boolean {
+    return engineFacts(config?.resolved.engine).rootGeneration === "keys";
+}
+
+/** The server pods of a region: `vault-0` .. `vault-<replicas-1>` (the chart's StatefulSet; `openbao-<i>` with OpenBao). */
+export function vaultPodNames(replicas: number, engine: Engine = "vault"): string[] {
+    return Array.from({ length: replicas }, (_, i) => `${engineFacts(engine).releaseName}-${i}`);
 }
 
 /** The peers a region's last run connected, from its stack outputs. */
@@ -135,20 +159,25 @@ export async function bootstrap(ports: Ports, options: BootstrapOptions): Promis
         const complete = await completeRegions(ports, tokens, configs);
         const home = options.regions[0];
         const notNeeded = [...complete].filter(
-            (region) => tokens.get(region)?.root === true && !(options.verify === true && region === home),
+            (region) =>
+                tokens.get(region)?.root === true &&
+                !(options.verify === true && region === home) &&
+                mayRevokeRootToken(configs.get(region)),
         );
         const failed = await revokeRootTokens(ports, tokens, notNeeded);
-        throw new BootstrapError([...lines, ...rootTokensLeft(tokens, new Set(notNeeded), failed)]);
+        throw new BootstrapError([...lines, ...rootTokensLeft(tokens, new Set(notNeeded), failed, configs)]);
     }
     // No root token stays alive unless asked.
     if (!options.keepRootToken) {
-        const roots = [...tokens].filter(([, { root }]) => root).map(([region]) => region);
+        const held = [...tokens].filter(([, { root }]) => root).map(([region]) => region);
+        const roots = held.filter((region) => mayRevokeRootToken(configs.get(region)));
+        report.keptRootTokens?.push(...held.filter((region) => !roots.includes(region)));
         const failed = await revokeRootTokens(ports, tokens, roots);
         report.revokedRootTokens.push(...roots.filter((region) => !failed.includes(region)));
         if (failed.length > 0) {
             throw new BootstrapError([
                 `everything else is done, but revoking the root token of ${failed.join(", ")} failed`,
-                ...rootTokensLeft(tokens, new Set(failed), failed),
+                ...rootTokensLeft(tokens, new Set(failed), failed, configs),
             ]);
         }
     }
@@ -209,6 +238,7 @@ async function run(
     configs: Map<string, RegionConfig>,
 ): Promise<BootstrapReport> {
     const { workspace, progress } = ports;
+    const engines: Record<string, Engine> = {};
     const report: BootstrapReport = {
         created: [],
         initialized: [],
@@ -217,6 +247,8 @@ async function run(
         configured: [],
         wired: [],
         revokedRootTokens: [],
+        keptRootTokens: [],
+        engines,
     };
 
     // 0. Every region's cluster answers and has what the region needs (the program's preflight), and
@@ -242,7 +274,9 @@ async function run(
     // 2. The server side of every region first, so that all clusters start their pods at once; then
     //    per region: pods, init, unseal, configuration.
     for (const region of options.regions) {
-        configs.set(region, await regionConfig(ports, region, options.regions));
+        const config = await regionConfig(ports, region, options.regions);
+        configs.set(region, config);
+        engines[region] = config.resolved.engine;
     }
     for (const region of options.regions) {
         configs.set(region, await deployServer(ports, configs.get(region) as RegionConfig));
@@ -302,7 +336,8 @@ async function run(
 
 /**
  * @returns why the region's cluster cannot be reached, what it lacks of the region's prerequisites, and
- * whether its running Vault cannot be reached (nothing when all is well)
+ * whether its first running server (`vault-0`, `openbao-0`: the cluster lists the engine's server pods)
+ * cannot be reached (nothing when all is well)
  */
 async function reachability(ports: Ports, region: string): Promise<string[]> {
     let pods;
@@ -312,14 +347,15 @@ async function reachability(ports: Ports, region: string): Promise<string[]> {
         return [`region ${region}: its Kubernetes API did not answer: ${(error as Error).message}`];
     }
     const missing = await ports.cluster.missingPrerequisites(region);
-    if (!pods.some((pod) => pod.name === "vault-0" && pod.running)) {
+    const first = pods.find((pod) => pod.name.endsWith("-0") && pod.running);
+    if (first === undefined) {
         return missing;
     }
     try {
-        await ports.vault.sealStatus(region, "vault-0");
+        await ports.vault.sealStatus(region, first.name);
         return missing;
     } catch (error) {
-        return [...missing, `region ${region}: its Vault (vault-0) did not answer: ${(error as Error).message}`];
+        return [...missing, `region ${region}: its server ${first.name} did not answer: ${(error as Error).message}`];
     }
 }
 
@@ -328,17 +364,28 @@ function rootTokensLeft(
     tokens: Map<string, { token: Sensitive; root: boolean }>,
     notNeeded: ReadonlySet<string>,
     failed: readonly string[],
+    configs: ReadonlyMap<string, RegionConfig>,
 ): string[] {
     const alive = [...tokens].filter(([, { root }]) => root).map(([region]) => region);
     const forNextRun = alive.filter((region) => !notNeeded.has(region) && !failed.includes(region));
     const yours = alive.filter((region) => !forNextRun.includes(region));
+    const engineOf = (region: string): Engine => configs.get(region)?.resolved.engine ?? "vault";
+    const commands = [...new Set(yours.map((region) => revokeCommand(engineOf(region))))];
+    const kept = yours.filter((region) => !mayRevokeRootToken(configs.get(region)));
+    const revokedLater = forNextRun.filter((region) => mayRevokeRootToken(configs.get(region)));
+    const keptLater = forNextRun.filter((region) => !revokedLater.includes(region));
     return [
-        ...(forNextRun.length > 0
-            ? [`the root token of ${forNextRun.join(", ")} is still alive: the next run asks for it, and revokes it when it completes`]
+        ...(revokedLater.length > 0
+            ? [`the root token of ${revokedLater.join(", ")} is still alive: the next run asks for it, and revokes it when it completes`]
+            : []),
+        ...(keptLater.length > 0
+            ? [
+                  `the root token of ${keptLater.join(", ")} is still alive: the next run asks for it, and keeps it (${productOf(keptLater.map(engineOf))} makes no root token from the unseal keys alone)`,
+              ]
             : []),
         ...(yours.length > 0
             ? [
-                  `the root token of ${yours.join(", ")} is still alive and no later run needs it: revoke it (\`VAULT_TOKEN=<it> vault token revoke -self\`)`,
+                  `the root token of ${yours.join(", ")} is still alive and no later run needs it: revoke it (${commands.map((command) => `\`${command}\``).join(" or ")})${kept.length > 0 ? `, for ${kept.join(", ")} once ${keptRootTokenAdvice(kept.map(engineOf))}` : ""}`,
               ]
             : []),
     ];
@@ -405,7 +452,8 @@ async function bringUp(
 ): Promise<void> {
     const { workspace, progress, vault } = ports;
     const region = config.region;
-    const pods = vaultPodNames(config.resolved.vault.replicas);
+    const engine = engineFacts(config.resolved.engine);
+    const pods = vaultPodNames(config.resolved.vault.replicas, engine.engine);
     const seal = sealOf(config);
     const auto = isAutoUnseal(seal);
 
@@ -419,7 +467,7 @@ async function bringUp(
     }
     let keys: readonly Sensitive[] | undefined;
     if (statuses.every((status) => !status.initialized)) {
-        // With auto-unseal, the key settings are the recovery keys' (Vault refuses unseal-key settings then).
+        // With auto-unseal, the key settings are the recovery keys' (the server refuses unseal-key settings then).
         const result = await vault.init(region, pods[0], {
             secretShares: options.keyShares,
             secretThreshold: options.keyThreshold,
@@ -435,6 +483,7 @@ async function bringUp(
             keysEncrypted,
             rootTokenEncrypted,
             ...(auto ? { recovery: true } : {}),
+            engine: engine.engine,
         });
         // Recovery keys cannot unseal: they are shown, never kept.
         if (!keysEncrypted && !auto) {
@@ -455,7 +504,7 @@ async function bringUp(
     } else if (!statuses[0].initialized && statuses.some((status) => status.initialized && status.sealed)) {
         // A sealed follower that is initialized holds Raft data of its own: vault-0 lost its volume.
         throw new BootstrapError([
-            `region ${region}: ${pods[0]} is not initialized but other servers are: its data is gone. Not initializing a second cluster: restore ${pods[0]}'s volume, or unseal another server and remove ${pods[0]} from Raft (\`vault operator raft remove-peer\`)`,
+            `region ${region}: ${pods[0]} is not initialized but other servers are: its data is gone. Not initializing a second cluster: restore ${pods[0]}'s volume, or unseal another server and remove ${pods[0]} from Raft (\`${engine.cli} operator raft remove-peer\`)`,
         ]);
     } else {
         progress.step(region, "init", "skipped", "already initialized");
@@ -496,13 +545,13 @@ async function bringUp(
  * operator's, vault-0 first: a follower joins it (retry_join) only once it is unsealed, reports
  * initialized only then, and finishes unsealing after its last key (in the background).
  */
-async function unsealWithKeys(
+export async function unsealWithKeys(
     ports: Ports,
-    options: BootstrapOptions,
+    options: Waiting,
     region: string,
     pods: readonly string[],
     fromInit: readonly Sensitive[] | undefined,
-    report: BootstrapReport,
+    report: Pick<BootstrapReport, "unsealed">,
 ): Promise<void> {
     const { progress, vault } = ports;
     let keys = fromInit;
@@ -550,14 +599,14 @@ async function unsealWithKeys(
  * follower once it has joined Raft. One that stays sealed cannot reach its KMS or is refused by it.
  * @param sawSealed whether a server was already seen sealed (before init, say)
  */
-async function waitForAutoUnseal(
+export async function waitForAutoUnseal(
     ports: Ports,
-    options: BootstrapOptions,
+    options: Waiting,
     config: RegionConfig,
     seal: ResolvedVaultSealOptions,
     pods: readonly string[],
     sawSealed: boolean,
-    report: BootstrapReport,
+    report: Pick<BootstrapReport, "autoUnsealed">,
 ): Promise<void> {
     const { progress, vault, clock } = ports;
     const region = config.region;
@@ -656,7 +705,7 @@ async function deployServer(ports: Ports, config: RegionConfig): Promise<RegionC
     return current;
 }
 
-async function waitForPods(ports: Ports, options: BootstrapOptions, region: string, pods: readonly string[]): Promise<void> {
+export async function waitForPods(ports: Ports, options: Waiting, region: string, pods: readonly string[]): Promise<void> {
     const { cluster, clock, progress } = ports;
     progress.step(region, "pods", "running", `waiting for ${pods.join(", ")}`);
     await poll(clock, { timeoutMs: options.podTimeoutMs, pollMs: options.pollMs }, async (last) => {
@@ -681,9 +730,9 @@ async function waitForPods(ports: Ports, options: BootstrapOptions, region: stri
  * Polls a server's seal status until `done` holds (or the pod timeout passes). @returns the last status
  * @throws BootstrapError when it never does and the server stays sealed
  */
-async function waitForStatus(
+export async function waitForStatus(
     ports: Ports,
-    options: BootstrapOptions,
+    options: Waiting,
     region: string,
     pod: string,
     done: (status: SealStatus) => boolean,
@@ -732,7 +781,7 @@ async function adminToken(
     const info = await ports.vault.tokenInfo(region, given);
     if (!info.valid) {
         throw new BootstrapError([
-            `region ${region}: the admin token given is not valid for its Vault (a root token an earlier run revoked? make a new one with \`vault operator generate-root\` and the ${isAutoUnseal(sealOf(config)) ? "recovery" : "unseal"} keys)`,
+            `region ${region}: the admin token given is not valid for its ${productOf([config.resolved.engine])} (a root token an earlier run revoked? make a new one ${newAdminTokenHint(config.resolved.engine, isAutoUnseal(sealOf(config)))})`,
         ]);
     }
     // A root token the operator gives is revoked at the end like one from init.

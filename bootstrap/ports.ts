@@ -3,6 +3,7 @@
  * pure and testable with in-memory fakes. The real adapters (adapters.ts) are thin: the Pulumi
  * Automation API over this project's stacks, Vault's HTTP API, and the Kubernetes API.
  */
+import type { Engine } from "../components/common/engine";
 import type { Sensitive } from "./sensitive";
 
 /** One region's stack, through the Automation API's local workspace over this project. */
@@ -19,7 +20,14 @@ export interface Workspace {
      * `pulumi up` of the stack. `vaultToken`, when given, reaches the program only through the
      * Automation API's process environment (`VAULT_TOKEN`), never config or a file.
      */
-    up(stack: string, options: { readonly vaultToken?: Sensitive; readonly onOutput: (line: string) => void }): Promise<void>;
+    up(stack: string, options: UpOptions): Promise<void>;
+    /**
+     * `pulumi refresh` of the given resources only (URN globs): reads them back from the cluster, and
+     * forgets those that no longer exist (a lost cluster's objects).
+     */
+    refresh(stack: string, options: { readonly targets: readonly string[]; readonly onOutput: (line: string) => void }): Promise<void>;
+    /** The URNs of the resources in the stack's state. */
+    resources(stack: string): Promise<string[]>;
     /** The stack's outputs; secret ones are not revealed (only whether they exist). */
     outputs(stack: string): Promise<Record<string, unknown>>;
     /**
@@ -27,6 +35,25 @@ export interface Workspace {
      * is relative to the project directory (where Pulumi.yaml is). @throws like `fs.readFileSync`
      */
     readFile(file: string): string;
+}
+
+/** What one `pulumi up` does. */
+export interface UpOptions {
+    /** The admin token, which reaches the program only as `VAULT_TOKEN` in its process environment. */
+    readonly vaultToken?: Sensitive;
+    readonly onOutput: (line: string) => void;
+    /** Only these resources (URN globs); resources outside them are left as they are, even if the program no longer declares them. */
+    readonly targets?: readonly string[];
+    /** Refresh every resource from the cluster and Vault first (`pulumi up --refresh`). */
+    readonly refresh?: boolean;
+}
+
+/** A Raft server, as `sys/storage/raft/configuration` lists it. */
+export interface RaftServer {
+    readonly nodeId: string;
+    readonly address: string;
+    readonly leader: boolean;
+    readonly voter: boolean;
 }
 
 /** `GET /v1/sys/seal-status` of one Vault server. */
@@ -76,6 +103,19 @@ export interface VaultApi {
     revoke(region: string, token: Sensitive): Promise<void>;
     /** Writes a KV v2 secret (`POST /v1/<mount>/data/<path>`). */
     kvPut(region: string, token: Sensitive, mount: string, path: string, data: Readonly<Record<string, string>>): Promise<void>;
+    /**
+     * Restores a Raft snapshot through one server (`POST /v1/sys/storage/raft/snapshot`, or
+     * `snapshot-force` with `force`, which takes a snapshot of another Vault: other keys).
+     */
+    restoreSnapshot(region: string, pod: string, token: Sensitive, snapshot: Uint8Array, force: boolean): Promise<void>;
+    /** The Raft servers (`GET /v1/sys/storage/raft/configuration`). */
+    raftServers(region: string, token: Sensitive): Promise<RaftServer[]>;
+}
+
+/** Where off-site snapshots are read from (the operator's own cloud credentials, on the operator's machine). */
+export interface SnapshotSource {
+    /** The snapshot at `uri`, and the sha256 written beside it when there is one. */
+    fetch(uri: string): Promise<{ readonly bytes: Uint8Array; readonly sha256?: string }>;
 }
 
 /** A Kubernetes object the bootstrap creates for a while (the `--verify` canary's ESO objects). */
@@ -130,6 +170,8 @@ export interface KeyMaterial {
      * `generate-root` and seal migration.
      */
     readonly recovery?: boolean;
+    /** The region's engine, whose name the lines that show the keys use. Default `vault`. */
+    readonly engine?: Engine;
 }
 
 /** The person running the bootstrap (or, non-interactive, what stands in for one). */

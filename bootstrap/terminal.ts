@@ -7,6 +7,7 @@
  * non-interactive runs show only PGP-encrypted material, and never ask for keys.
  */
 import { confirm, password } from "@inquirer/prompts";
+import { type Engine, engineFacts } from "../components/common/engine";
 import { BootstrapError } from "./orchestrator";
 import type { KeyMaterial, Operator, Progress, StepState } from "./ports";
 import { Sensitive } from "./sensitive";
@@ -21,13 +22,14 @@ const stdout: Write = (text) => void process.stdout.write(text);
 export function keyMaterialLines(region: string, material: KeyMaterial): string[] {
     const how = (encrypted: boolean) => (encrypted ? "PGP-encrypted" : "in the clear, shown this once");
     const kind = material.recovery === true ? "Recovery" : "Unseal";
+    const { product, cli, rootGeneration } = engineFacts(material.engine);
     return [
-        `Region ${region}: Vault is initialized. Its ${kind.toLowerCase()} keys (${how(material.keysEncrypted)}) and root token (${how(material.rootTokenEncrypted)}):`,
+        `Region ${region}: ${product} is initialized. Its ${kind.toLowerCase()} keys (${how(material.keysEncrypted)}) and root token (${how(material.rootTokenEncrypted)}):`,
         ...material.keys.map((key, i) => `  ${kind} key ${i + 1}: ${key.reveal()}`),
         `  Initial root token: ${material.rootToken.reveal()}`,
         ...(material.recovery === true
             ? [
-                  "Recovery keys cannot unseal this Vault (it unseals itself through its KMS): they authorize `vault operator generate-root` (a new root token) and seal migration.",
+                  `Recovery keys cannot unseal this ${product} (it unseals itself through its KMS): they authorize \`${cli} operator generate-root\` (a new root token${rootGeneration === "token" ? ", for a caller who holds a token" : ""}) and seal migration.`,
               ]
             : []),
         "Store them offline now, each key with a different person. They are not kept anywhere else.",
@@ -37,11 +39,19 @@ export function keyMaterialLines(region: string, material: KeyMaterial): string[
 /** Clears the screen and the terminal's scrollback (ED 2 and ED 3), so the keys are not left there. */
 const CLEAR_SCREEN_AND_SCROLLBACK = "\x1b[H\x1b[2J\x1b[3J";
 
-/** A person at the terminal. `pause` stops a live progress view before anything is shown or asked. */
+/** The engine of a region, for the operator's words. */
+type EngineOf = (region: string) => Engine;
+const vaultEverywhere: EngineOf = () => "vault";
+
+/**
+ * A person at the terminal. `pause` stops a live progress view before anything is shown or asked;
+ * `engineOf` names each region's engine (default Vault everywhere).
+ */
 export class TerminalOperator implements Operator {
     constructor(
         private readonly write: Write = stdout,
         private readonly pause: () => void = () => undefined,
+        private readonly engineOf: EngineOf = vaultEverywhere,
     ) {}
 
     async keepOffline(region: string, material: KeyMaterial): Promise<void> {
@@ -66,7 +76,9 @@ export class TerminalOperator implements Operator {
     /** Asked only for a Shamir Vault: an auto-unseal Vault unseals itself, and its recovery keys cannot unseal. */
     async unsealKeys(region: string, threshold: number): Promise<Sensitive[]> {
         this.pause();
-        this.write(`Region ${region}: its Vault is sealed and this run holds no keys for it; enter ${threshold} unseal keys.\n`);
+        this.write(
+            `Region ${region}: its ${engineFacts(this.engineOf(region)).product} is sealed and this run holds no keys for it; enter ${threshold} unseal keys.\n`,
+        );
         const keys: Sensitive[] = [];
         for (let i = 1; i <= threshold; i++) {
             keys.push(new Sensitive(await password({ message: `Unseal key ${i} of ${threshold} for ${region}`, mask: "*" })));
@@ -78,7 +90,7 @@ export class TerminalOperator implements Operator {
         this.pause();
         return new Sensitive(
             await password({
-                message: `An admin token for the Vault of ${region} (the root token, or one with the admin policy)`,
+                message: `An admin token for the ${engineFacts(this.engineOf(region)).product} of ${region} (the root token, or one with the admin policy)`,
                 mask: "*",
             }),
         );
@@ -90,11 +102,12 @@ export function adminTokenVariable(region: string): string {
     return `VAULT_TOKEN_${region.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`;
 }
 
-/** A run without a terminal: it shows only encrypted material and asks nobody. */
+/** A run without a terminal: it shows only encrypted material and asks nobody. `engineOf` names each region's engine. */
 export class NonInteractiveOperator implements Operator {
     constructor(
         private readonly environment: NodeJS.ProcessEnv = process.env,
         private readonly write: Write = stdout,
+        private readonly engineOf: EngineOf = vaultEverywhere,
     ) {}
 
     keepOffline(region: string, material: KeyMaterial): Promise<void> {
@@ -107,9 +120,10 @@ export class NonInteractiveOperator implements Operator {
     }
 
     unsealKeys(region: string, threshold: number): Promise<Sensitive[]> {
+        const { product, cli } = engineFacts(this.engineOf(region));
         return Promise.reject(
             new BootstrapError([
-                `region ${region}: its Vault is sealed and a non-interactive run cannot ask for keys: decrypt ${threshold} of its unseal keys and run the bootstrap in a terminal (or \`vault operator unseal\` each server), then run it again`,
+                `region ${region}: its ${product} is sealed and a non-interactive run cannot ask for keys: decrypt ${threshold} of its unseal keys and run the bootstrap in a terminal (or \`${cli} operator unseal\` each server), then run it again`,
             ]),
         );
     }
@@ -120,7 +134,7 @@ export class NonInteractiveOperator implements Operator {
         if (token === undefined || token === "") {
             return Promise.reject(
                 new BootstrapError([
-                    `region ${region}: set ${name} to an admin token for its Vault (the decrypted root token, say) and run again`,
+                    `region ${region}: set ${name} to an admin token for its ${engineFacts(this.engineOf(region)).product} (the decrypted root token, say) and run again`,
                 ]),
             );
         }

@@ -1,7 +1,8 @@
 /**
  * The bootstrap's adapter to Vault's HTTP API (https://developer.hashicorp.com/vault/api-docs):
- * `sys/seal-status`, `sys/init`, `sys/unseal`, `auth/token/lookup-self`, `auth/token/revoke-self`
- * and a KV v2 write (the `--verify` canary), on one server at a time. Where a server is reached (a port-forward to the
+ * `sys/seal-status`, `sys/init`, `sys/unseal`, `auth/token/lookup-self`, `auth/token/revoke-self`,
+ * a KV v2 write (the `--verify` canary), and for the restore `sys/storage/raft/snapshot(-force)` and
+ * `sys/storage/raft/configuration`, on one server at a time. Where a server is reached (a port-forward to the
  * pod, say) is the `endpoint` function's business.
  *
  * With TLS on for a region, every call is HTTPS (node:https): the server's certificate must chain to
@@ -15,8 +16,8 @@
  */
 import * as http from "node:http";
 import * as https from "node:https";
-import { VAULT_RELEASE_NAME } from "../components/vault-server/serverValues";
-import type { InitRequest, InitResult, SealStatus, VaultApi } from "./ports";
+import { type Engine, engineFacts } from "../components/common/engine";
+import type { InitRequest, InitResult, RaftServer, SealStatus, VaultApi } from "./ports";
 import { Sensitive } from "./sensitive";
 
 /**
@@ -34,12 +35,12 @@ export interface RegionTls {
 /**
  * The name a server's certificate is verified against: `<pod>.vault-internal.<namespace>.svc`, its
  * name behind the chart's headless service, which the certificate covers
- * (`*.vault-internal.<namespace>.svc`, components/vaultTls.ts). Not the shorter
- * `<pod>.vault-internal`: Node.js refuses a wildcard over two labels (`*.vault-internal`), as a
- * `*.<tld>` wildcard, so that name never verifies.
+ * (`*.vault-internal.<namespace>.svc`, components/vault-server/tls.ts; `openbao-internal` with
+ * OpenBao). Not the shorter `<pod>.vault-internal`: Node.js refuses a wildcard over two labels
+ * (`*.vault-internal`), as a `*.<tld>` wildcard, so that name never verifies.
  */
-export function vaultServerName(pod: string, namespace: string): string {
-    return `${pod}.${VAULT_RELEASE_NAME}-internal.${namespace}.svc`;
+export function vaultServerName(pod: string, namespace: string, engine: Engine = "vault"): string {
+    return `${pod}.${engineFacts(engine).releaseName}-internal.${namespace}.svc`;
 }
 
 export class VaultHttpError extends Error {
@@ -56,6 +57,8 @@ interface Call {
     readonly method: "GET" | "PUT" | "POST";
     readonly path: string;
     readonly body?: unknown;
+    /** A binary body instead (a snapshot), sent as it is. */
+    readonly raw?: Uint8Array;
     readonly token?: Sensitive;
     /** Longer than the default for a call that may wait on the server (a follower's last unseal key joins Raft first). */
     readonly timeoutMs?: number;
@@ -64,7 +67,9 @@ interface Call {
 export interface VaultHttpOptions {
     /** Per region: TLS to its servers, or undefined for plain HTTP (the default for every region). */
     readonly tls?: (region: string) => RegionTls | undefined;
-    /** The server token calls go to (any unsealed one forwards to the active server). Default vault-0. */
+    /** Per region: its engine, which names its servers. Default `vault` for every region. */
+    readonly engine?: (region: string) => Engine;
+    /** The server token calls go to (any unsealed one forwards to the active server). Default the region's first, `vault-0` (`openbao-0`). */
     readonly tokenPod?: string;
     /** How long one request may take. Default 30 s. */
     readonly timeoutMs?: number;
@@ -82,7 +87,8 @@ function sealStatusOf(body: Record<string, unknown>): SealStatus {
 
 export class VaultHttpApi implements VaultApi {
     private readonly tls: (region: string) => RegionTls | undefined;
-    private readonly tokenPod: string;
+    private readonly engine: (region: string) => Engine;
+    private readonly tokenPodOf: (region: string) => string;
     private readonly timeoutMs: number;
 
     /** @param endpoint where each server is reached */
@@ -91,7 +97,10 @@ export class VaultHttpApi implements VaultApi {
         options: VaultHttpOptions = {},
     ) {
         this.tls = options.tls ?? (() => undefined);
-        this.tokenPod = options.tokenPod ?? "vault-0";
+        const engine = options.engine ?? (() => "vault");
+        this.engine = engine;
+        const tokenPod = options.tokenPod;
+        this.tokenPodOf = (region) => tokenPod ?? `${engineFacts(engine(region)).releaseName}-0`;
         this.timeoutMs = options.timeoutMs ?? 30_000;
     }
 
@@ -107,9 +116,9 @@ export class VaultHttpApi implements VaultApi {
             url.protocol = "https:";
         }
         const headers: Record<string, string> = { accept: "application/json" };
-        const payload = call.body === undefined ? undefined : JSON.stringify(call.body);
+        const payload = call.raw !== undefined ? Buffer.from(call.raw) : call.body === undefined ? undefined : JSON.stringify(call.body);
         if (payload !== undefined) {
-            headers["content-type"] = "application/json";
+            headers["content-type"] = call.raw !== undefined ? "application/octet-stream" : "application/json";
             headers["content-length"] = String(Buffer.byteLength(payload));
         }
         if (call.token !== undefined) {
@@ -122,7 +131,7 @@ export class VaultHttpApi implements VaultApi {
                 headers,
                 payload,
                 timeoutMs: call.timeoutMs ?? this.timeoutMs,
-                tls: tls && { ca: tls.ca, servername: vaultServerName(pod, tls.namespace) },
+                tls: tls && { ca: tls.ca, servername: vaultServerName(pod, tls.namespace, this.engine(region)) },
             });
         } catch (error) {
             throw failed((error as Error).message);
@@ -195,7 +204,7 @@ export class VaultHttpApi implements VaultApi {
 
     async tokenInfo(region: string, token: Sensitive): Promise<{ valid: boolean; root: boolean }> {
         try {
-            const { body } = await this.call(region, this.tokenPod, { method: "GET", path: "/v1/auth/token/lookup-self", token });
+            const { body } = await this.call(region, this.tokenPodOf(region), { method: "GET", path: "/v1/auth/token/lookup-self", token });
             const data = (body.data ?? {}) as { policies?: unknown };
             return { valid: true, root: Array.isArray(data.policies) && data.policies.includes("root") };
         } catch (error) {
@@ -207,11 +216,38 @@ export class VaultHttpApi implements VaultApi {
     }
 
     async revoke(region: string, token: Sensitive): Promise<void> {
-        await this.call(region, this.tokenPod, { method: "POST", path: "/v1/auth/token/revoke-self", token });
+        await this.call(region, this.tokenPodOf(region), { method: "POST", path: "/v1/auth/token/revoke-self", token });
     }
 
     async kvPut(region: string, token: Sensitive, mount: string, path: string, data: Readonly<Record<string, string>>): Promise<void> {
-        await this.call(region, this.tokenPod, { method: "POST", path: `/v1/${mount}/data/${path}`, token, body: { data } });
+        await this.call(region, this.tokenPodOf(region), { method: "POST", path: `/v1/${mount}/data/${path}`, token, body: { data } });
+    }
+
+    async restoreSnapshot(region: string, pod: string, token: Sensitive, snapshot: Uint8Array, force: boolean): Promise<void> {
+        // Vault API, "Restore Raft using a snapshot" and "Force restore Raft using a snapshot" (sys/storage/raft);
+        // OpenBao serves the same paths (openbao v2.6.2 vault/logical_system_raft.go).
+        await this.call(region, pod, {
+            method: "POST",
+            path: force ? "/v1/sys/storage/raft/snapshot-force" : "/v1/sys/storage/raft/snapshot",
+            token,
+            raw: snapshot,
+            timeoutMs: 20 * this.timeoutMs,
+        });
+    }
+
+    async raftServers(region: string, token: Sensitive): Promise<RaftServer[]> {
+        const { body } = await this.call(region, this.tokenPodOf(region), {
+            method: "GET",
+            path: "/v1/sys/storage/raft/configuration",
+            token,
+        });
+        const servers = ((body.data as { config?: { servers?: unknown } } | undefined)?.config?.servers ?? []) as Record<string, unknown>[];
+        return servers.map((server) => ({
+            nodeId: typeof server.node_id === "string" ? server.node_id : "",
+            address: typeof server.address === "string" ? server.address : "",
+            leader: server.leader === true,
+            voter: server.voter === true,
+        }));
     }
 }
 
@@ -221,7 +257,7 @@ function send(
     request: {
         readonly method: string;
         readonly headers: Readonly<Record<string, string>>;
-        readonly payload?: string;
+        readonly payload?: string | Buffer;
         readonly timeoutMs: number;
         readonly tls?: { readonly ca: string; readonly servername: string };
     },

@@ -8,9 +8,19 @@
  */
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { readProject, readStackConfig } from "../stack/projectFiles";
-import type { Workspace } from "./ports";
+import type { UpOptions, Workspace } from "./ports";
 import { projectFileReader } from "./projectFileReader";
-import type { Sensitive } from "./sensitive";
+
+/** Calls `onOutput` with each non-empty line of the CLI's output. */
+function lines(onOutput: (line: string) => void): (text: string) => void {
+    return (text) => {
+        for (const line of text.split("\n")) {
+            if (line.trim() !== "") {
+                onOutput(line);
+            }
+        }
+    };
+}
 
 export class AutomationWorkspace implements Workspace {
     private workspace?: Promise<LocalWorkspace>;
@@ -50,7 +60,7 @@ export class AutomationWorkspace implements Workspace {
         await (await this.stack(stack)).setConfig(key, { value, secret: false });
     }
 
-    async up(stack: string, options: { readonly vaultToken?: Sensitive; readonly onOutput: (line: string) => void }): Promise<void> {
+    async up(stack: string, options: UpOptions): Promise<void> {
         const workspace = await this.local();
         const selected = await this.stack(stack);
         if (options.vaultToken !== undefined) {
@@ -59,17 +69,25 @@ export class AutomationWorkspace implements Workspace {
         try {
             await selected.up({
                 color: "never",
-                onOutput: (text) => {
-                    for (const line of text.split("\n")) {
-                        if (line.trim() !== "") {
-                            options.onOutput(line);
-                        }
-                    }
-                },
+                onOutput: lines(options.onOutput),
+                ...(options.targets === undefined ? {} : { target: [...options.targets] }),
+                ...(options.refresh === true ? { refresh: true } : {}),
             });
         } finally {
             delete workspace.envVars.VAULT_TOKEN;
         }
+    }
+
+    async refresh(
+        stack: string,
+        options: { readonly targets: readonly string[]; readonly onOutput: (line: string) => void },
+    ): Promise<void> {
+        await (await this.stack(stack)).refresh({ color: "never", onOutput: lines(options.onOutput), target: [...options.targets] });
+    }
+
+    async resources(stack: string): Promise<string[]> {
+        const state = (await (await this.stack(stack)).exportStack()) as { deployment?: { resources?: { urn?: unknown }[] } };
+        return (state.deployment?.resources ?? []).flatMap((resource) => (typeof resource.urn === "string" ? [resource.urn] : []));
     }
 
     async outputs(stack: string): Promise<Record<string, unknown>> {

@@ -55,7 +55,15 @@ export { PeerAccess, type PeerAccessArgs, type PeerCredentials } from "./vault-c
 export { policyDocument, policyName, POLICY_TABLE, type PolicyScope } from "./vault-config/policies";
 export { kvMountOption, auditDevicesOption, type PeerIdentity, NAMESPACE_SERVICE_ACCOUNTS } from "./vault-config/setupValues";
 
-export { LocalStore, PeerStore, type LocalStoreArgs, type PeerStoreArgs } from "./stores/secretStores";
+export {
+    LocalStore,
+    PeerStore,
+    StoreAdmission,
+    type LocalStoreArgs,
+    type PeerStoreArgs,
+    type StoreAdmissionArgs,
+} from "./stores/secretStores";
+export { storeAdmissionPolicies, MINIMUM_KUBERNETES_VERSION } from "./stores/storeAdmission";
 export { LOCAL_STORE_NAME, LOCAL_PUSH_STORE_NAME, READ_NAMESPACE_LABEL, REPLICATE_NAMESPACE_LABEL } from "./stores/storeSpecs";
 
 export { ReplicatedSecret, type ReplicatedSecretArgs, type InitialValueArgs } from "./replication/replicatedSecret";
@@ -65,9 +73,13 @@ export {
     pushSecret,
     remoteKeysPushed,
     WRITE_MODES,
+    WRITERS,
+    writersOf,
     type WriteMode,
     type ReplicatedSecretSpec,
 } from "./replication/replicationSpecs";
+export { Replicator, type ReplicatorArgs } from "./replication/replicator";
+export { replicatorOptions, replicatorCode, type ReplicatorOptions } from "./replication/replicatorSpecs";
 
 export { RaftSnapshots, type RaftSnapshotsArgs } from "./snapshots/raftSnapshots";
 export { raftSnapshotOptions, type RaftSnapshotOptions } from "./snapshots/snapshotSpecs";
@@ -84,5 +96,6 @@ export {
 export { VaultMonitoring, type VaultMonitoringArgs } from "./monitoring/vaultMonitoring";
 export { monitoringOptions, type MonitoringOptions, alertRules } from "./monitoring/monitoringSpecs";
 
-export { VAULT_CHART, VAULT_IMAGE, EXTERNAL_SECRETS_CHART, EXTERNAL_SECRETS_IMAGE } from "./common/versions";
+export { VAULT_CHART, VAULT_IMAGE, OPENBAO_CHART, OPENBAO_IMAGE, EXTERNAL_SECRETS_CHART, EXTERNAL_SECRETS_IMAGE } from "./common/versions";
+export { ENGINES, type Engine, type EngineFacts, ENGINE_FACTS, engineFacts, engineOption } from "./common/engine";
 export { type OptionDoc, type OptionRow, optionRows, parseOptions } from "./common/options";

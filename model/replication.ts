@@ -28,6 +28,11 @@
  *     reconcile; the next one starts P ms after a successful end, or after controller-runtime's
  *     per-object exponential backoff (5 ms doubling, capped at 1000 s, reset on success) after a
  *     failed one.
+ * - A move of the home (vault-written only; see {@link Failover}): each region's stack applies the new
+ *   home at its own time. From then on its Vault lets only the new home push the secret (the peer's
+ *   push policy, `peer-<peer>-push`, lists exactly the secrets that peer is the home of), so a push
+ *   from the old home landing there is refused ("fenced"); the old home's PushSecrets go at its own
+ *   apply time, and the new home's start at its apply time.
  */
 
 /** Where a secret is written and who pushes it; see {@link regionRoles}. */
@@ -107,13 +112,16 @@ export interface Snapshot {
  * - `vault-delete`: deletes it there with all versions and metadata (`vault kv metadata delete`);
  * - `secret-write`: changes the region's Kubernetes Secret (an app writing its own Secret, or a
  *   `kubectl edit` of an ExternalSecret's target, which the ExternalSecret reverts);
- * - `secret-delete`: deletes the region's Kubernetes Secret.
+ * - `secret-delete`: deletes the region's Kubernetes Secret;
+ * - `vault-mark`: marks the region's Vault secret as ESO's (`vault kv metadata patch
+ *   -custom-metadata=managed-by=external-secrets`), so pushes may overwrite it.
  */
 export type ExternalEvent =
     | { readonly atMs: number; readonly kind: "vault-write"; readonly region: number; readonly value: string }
     | { readonly atMs: number; readonly kind: "vault-delete"; readonly region: number }
     | { readonly atMs: number; readonly kind: "secret-write"; readonly region: number; readonly value: string }
-    | { readonly atMs: number; readonly kind: "secret-delete"; readonly region: number };
+    | { readonly atMs: number; readonly kind: "secret-delete"; readonly region: number }
+    | { readonly atMs: number; readonly kind: "vault-mark"; readonly region: number };
 
 /** The link between two regions is down (both directions) in [fromMs, untilMs). */
 export interface Partition {
@@ -131,6 +139,22 @@ export interface InitialValuePush {
     readonly source: { readonly generate: string } | { readonly value: string };
     readonly phaseMs: number;
     readonly intervalMs?: number;
+}
+
+/**
+ * Moving a vault-written secret's home to `newHome`: the home named in each region's stack changes, and
+ * each region applies it (`pulumi up`) at its own time, `appliedAtMs[region]` (undefined: not within the
+ * run, a region still down, say). From a region's apply time on:
+ * - its Vault accepts the secret's pushes from the new home only: the old home's are refused ("fenced",
+ *   a 403 in Vault, as its `peer-<old home>-push` policy no longer lists the secret), and the new home's
+ *   are accepted (its `peer-<new home>-push` now lists it). Before it, the other way round. A Vault's own
+ *   region writes it through its local policy, which is not fenced.
+ * - its PushSecrets are those of its role under the new home: the old home's go (a run in progress
+ *   stops after the request in flight), and the new home's are created and push at once, then every P.
+ */
+export interface Failover {
+    readonly newHome: number;
+    readonly appliedAtMs: readonly (number | undefined)[];
 }
 
 export interface Scenario {
@@ -162,6 +186,8 @@ export interface Scenario {
     readonly start?: { readonly value: string } | "empty";
     readonly initial?: InitialValuePush;
     readonly events?: readonly ExternalEvent[];
+    /** A move of the home during the run (vault-written only); none: the home stays where it is. */
+    readonly failover?: Failover;
     /** The simulation runs events at times up to and including this. */
     readonly untilMs: number;
 }
@@ -185,7 +211,8 @@ export interface PushError {
     readonly atMs: number;
     readonly from: number;
     readonly to?: number;
-    readonly reason: "unreachable" | "not-managed" | "source-missing";
+    /** `fenced`: the target's Vault let only another region push the secret at that time (see {@link Failover}). */
+    readonly reason: "unreachable" | "not-managed" | "source-missing" | "fenced";
 }
 
 /** Requests ESO made to one region's Vault. */
@@ -242,6 +269,8 @@ interface Pusher {
     readonly intervalMs: number;
     readonly phaseMs: number;
     readonly isInitial: boolean;
+    /** The PushSecret exists from its phase until this time (a failover removes it); Infinity: for the whole run. */
+    readonly untilMs: number;
     generated: number;
     failures: number;
     reconciles: number;
@@ -327,6 +356,26 @@ function checkMs(name: string, ms: number, min: number): void {
     if (!Number.isInteger(ms) || ms < min) throw new Error(`${name} must be a whole number of ms >= ${min}, got ${ms}`);
 }
 
+/**
+ * The region whose pushes of the secret `region`'s Vault accepts at a time: the new home from the
+ * region's apply time on, else the scenario's home.
+ */
+export function homeSeenBy(scenario: Pick<Scenario, "home" | "failover">, region: number, atMs: number): number {
+    const applied = scenario.failover?.appliedAtMs[region];
+    return scenario.failover !== undefined && applied !== undefined && atMs >= applied ? scenario.failover.newHome : (scenario.home ?? 0);
+}
+
+function checkFailover(scenario: Scenario, failover: Failover): void {
+    const home = scenario.home ?? 0;
+    if (scenario.layout !== "home/vault-written")
+        throw new Error(`a failover is modelled for home/vault-written only, not ${scenario.layout}`);
+    checkRegions(scenario.regions, failover.newHome);
+    if (failover.newHome === home) throw new Error(`failover.newHome is the home already (${home})`);
+    if (failover.appliedAtMs.length !== scenario.regions)
+        throw new Error(`failover.appliedAtMs needs one time (or undefined) per region (${scenario.regions})`);
+    for (const at of failover.appliedAtMs) if (at !== undefined) checkMs("failover apply time", at, 0);
+}
+
 /** Run a scenario to its end and return what happened. */
 export function simulate(scenario: Scenario): SimResult {
     const n = scenario.regions;
@@ -344,6 +393,10 @@ export function simulate(scenario: Scenario): SimResult {
     const reconcile = scenario.reconcile ?? "independent";
     const random = prng(scenario.seed ?? 1);
     const roles = regionRoles(scenario.layout, n, home);
+    const failover = scenario.failover;
+    if (failover !== undefined) checkFailover(scenario, failover);
+    /** When a region applies the new home: Infinity when it never does (or there is no failover). */
+    const appliedAt = (region: number): number => failover?.appliedAtMs[region] ?? Number.POSITIVE_INFINITY;
     const partitions = scenario.partitions ?? [];
     for (const p of partitions) {
         const [a, b] = p.between;
@@ -398,9 +451,14 @@ export function simulate(scenario: Scenario): SimResult {
     };
 
     /** One PushSecret write into one Vault, as ESO's Vault provider does it. */
-    const apply = (atMs: number, pusher: Pusher, target: number, value: string): "ok" | "not-managed" => {
+    const apply = (atMs: number, pusher: Pusher, target: number, value: string): "ok" | "not-managed" | "fenced" => {
         const req = requests[target];
         req.dataReads++;
+        // A peer's push goes through that peer's policy in the target's Vault; the first request is refused.
+        if (failover !== undefined && target !== pusher.region && homeSeenBy(scenario, target, atMs) !== pusher.region) {
+            errors.push({ atMs, from: pusher.region, to: target, reason: "fenced" });
+            return "fenced";
+        }
         const existing = vaults[target];
         if (existing !== undefined) {
             if (pusher.policy === "IfNotExists") return "ok";
@@ -437,7 +495,7 @@ export function simulate(scenario: Scenario): SimResult {
     const newPusher = (p: Omit<Pusher, "id" | "generated" | "failures" | "reconciles" | "lastArrival">): void => {
         pushers.push({ ...p, id: pushers.length, generated: 0, failures: 0, reconciles: 0, lastArrival: new Map() });
     };
-    roles.forEach((role, r) => {
+    const regionPushers = (r: number, role: RegionRole, phaseMs: number, untilMs: number): void => {
         if (role.pushes === "none") return;
         const targets = Array.from({ length: n }, (_, t) => t).filter((t) => role.pushes === "all" || t !== r);
         for (const group of scenario.pushSecretPerTarget ? targets.map((t) => [t]) : [targets]) {
@@ -447,29 +505,46 @@ export function simulate(scenario: Scenario): SimResult {
                 policy: "Replace",
                 source: { kind: "secret" },
                 intervalMs: P,
-                phaseMs: scenario.phases.push[r],
+                phaseMs,
                 isInitial: false,
+                untilMs,
             });
         }
+    };
+    // A failover changes the PushSecrets of the regions whose role it changes (the old and the new home), at their apply times.
+    const newRoles = failover === undefined ? roles : regionRoles(scenario.layout, n, failover.newHome);
+    roles.forEach((role, r) => {
+        const changes = newRoles[r].pushes !== role.pushes;
+        regionPushers(r, role, scenario.phases.push[r], changes ? appliedAt(r) : Number.POSITIVE_INFINITY);
+        if (changes && appliedAt(r) !== Number.POSITIVE_INFINITY) regionPushers(r, newRoles[r], appliedAt(r), Number.POSITIVE_INFINITY);
     });
     if (scenario.initial) {
         const src = scenario.initial.source;
         const intervalMs = scenario.initial.intervalMs ?? DEFAULT_INITIAL_INTERVAL_MS;
         checkMs("initial.intervalMs", intervalMs, 1);
         checkMs("initial.phaseMs", scenario.initial.phaseMs, 0);
-        newPusher({
-            region: home,
-            targets: [home],
-            policy: "IfNotExists",
-            source: "generate" in src ? { kind: "generate", prefix: src.generate } : { kind: "value", value: src.value },
-            intervalMs,
-            phaseMs: scenario.initial.phaseMs,
-            isInitial: true,
-        });
+        // It follows the home: the old home's goes at its apply time, the new home's starts at its own.
+        const initialPusher = (region: number, phaseMs: number, untilMs: number) =>
+            newPusher({
+                region,
+                targets: [region],
+                policy: "IfNotExists",
+                source: "generate" in src ? { kind: "generate", prefix: src.generate } : { kind: "value", value: src.value },
+                intervalMs,
+                phaseMs,
+                isInitial: true,
+                untilMs,
+            });
+        initialPusher(home, scenario.initial.phaseMs, appliedAt(home));
+        if (failover !== undefined && appliedAt(failover.newHome) !== Number.POSITIVE_INFINITY)
+            initialPusher(failover.newHome, appliedAt(failover.newHome), Number.POSITIVE_INFINITY);
     }
+    /** A PushSecret that a failover has removed does nothing more (and is not run again). */
+    const gone = (atMs: number, pusher: Pusher): boolean => atMs >= pusher.untilMs;
 
     // Independent model: every P from the phase; each target on its own.
     const pushIndependent = (atMs: number, pusher: Pusher): void => {
+        if (gone(atMs, pusher)) return;
         queue.push(atMs + pusher.intervalMs, { kind: "push", pusher });
         const value = sourceValue(pusher);
         if (value === undefined) {
@@ -494,6 +569,7 @@ export function simulate(scenario: Scenario): SimResult {
 
     // Sequential model: one reconcile at a time, first error ends it, backoff after a failure.
     const endReconcile = (atMs: number, pusher: Pusher, ok: boolean): void => {
+        if (gone(atMs, pusher)) return;
         if (ok) {
             pusher.failures = 0;
             queue.push(atMs + pusher.intervalMs, { kind: "push", pusher });
@@ -512,6 +588,7 @@ export function simulate(scenario: Scenario): SimResult {
         return out;
     };
     const continueRun = (atMs: number, pusher: Pusher, run: SequentialRun): void => {
+        if (gone(atMs, pusher)) return;
         while (run.index < run.order.length) {
             const target = run.order[run.index];
             if (target === pusher.region) {
@@ -529,6 +606,7 @@ export function simulate(scenario: Scenario): SimResult {
         endReconcile(atMs, pusher, true);
     };
     const pushSequential = (atMs: number, pusher: Pusher): void => {
+        if (gone(atMs, pusher)) return;
         const value = sourceValue(pusher);
         if (value === undefined) {
             errors.push({ atMs, from: pusher.region, reason: "source-missing" });
@@ -562,6 +640,12 @@ export function simulate(scenario: Scenario): SimResult {
                 const entry: KvEntry = { data: ev.value, version: (existing?.version ?? 0) + 1, managedBy: existing?.managedBy };
                 vaults[region] = entry;
                 changes.push({ atMs, region, store: "vault", value: ev.value, version: entry.version, cause: "external" });
+                return;
+            }
+            case "vault-mark": {
+                const existing = vaults[region];
+                // Metadata only: no new version, no change of the data.
+                if (existing !== undefined) vaults[region] = { ...existing, managedBy: MANAGED_BY };
                 return;
             }
             case "vault-delete":

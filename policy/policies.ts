@@ -19,6 +19,7 @@ import {
     MAX_TOKEN_LIFETIME_HOURS,
     PEER_ACCESS_OUTPUT,
     PEER_PUSH_POLICY_NAME,
+    REPLICATOR_POLICY,
     type PlainSecretConfig,
     type RaftReplicaConfig,
     type ResourceData,
@@ -91,7 +92,7 @@ function reportAll(reportViolation: ReportViolation, messages: readonly string[]
 }
 
 const COMPONENT_INPUTS_NOTE =
-    "Checked on the chart's inputs (a kubernetes:helm.sh/v4:Chart or helm.sh/v3:Release whose chart is vault) where the engine passes them to policies, and always on the objects the chart renders, which reach policies as ordinary resources.";
+    "Checked on the chart's inputs (a kubernetes:helm.sh/v4:Chart or helm.sh/v3:Release whose chart is vault, or openbao for OpenBao) where the engine passes them to policies, and always on the objects the chart renders, which reach policies as ordinary resources.";
 
 export const vaultRaftReplicas: ResourceValidationPolicy = {
     name: "vault-raft-replicas",
@@ -171,7 +172,7 @@ export const peerTokensPushOnly: ResourceValidationPolicy = {
 
 export const vaultPoliciesLeastPrivilege: ResourceValidationPolicy = {
     name: "vault-policies-least-privilege",
-    description: `Every vault:index/policy:Policy document parses (Vault's JSON policy form, as the components write it, or HCL written by hand) and grants no sudo, delete or list, no wildcard in a path's first segment, nothing across every namespace of a KV v2 tree, no metadata write beyond custom_metadata, and nothing under sys/ but ${Object.entries(
+    description: `Every vault:index/policy:Policy document parses (Vault's JSON policy form, as the components write it, or HCL written by hand) and grants no sudo, delete, list or patch, no create or update that may reach a KV v2 mount's delete/, undelete/, destroy/ or config (nothing may destroy versions; only ${REPLICATOR_POLICY} may update <mount>/delete/<key>, a soft delete, for exact keys it also writes), no wildcard in a path's first segment, nothing across every namespace of a KV v2 tree, no metadata write beyond custom_metadata, and nothing under sys/ but ${Object.entries(
         ALLOWED_SYS_PATHS,
     )
         .map(([path, capabilities]) => `${capabilities.join(", ")} on ${path}`)

@@ -36,6 +36,15 @@ export const PEER_PUSH_POLICY_NAME = "peer-<peer>-push";
 export const METRICS_POLICY = "prometheus-metrics";
 
 /**
+ * The replicator's own policy (`REPLICATOR_POLICY`, components/replication/replicatorSpecs.ts): the only
+ * policy that may soft-delete a secret's versions ({@link isReplicatorSoftDelete}).
+ */
+export const REPLICATOR_POLICY = "openova-replicator";
+
+/** Where the replicators keep their own records under a KV mount (`REPLICATION_PREFIX`, components/replication/replicatorSpecs.ts). */
+export const REPLICATION_PREFIX = "_replication";
+
+/**
  * The policies a `vault:index/token:Token` may carry, each alone: tokens are issued for one purpose.
  * Peer tokens carry their peer's push policy (components/vault-config/peerAccess.ts); with
  * authenticated metrics scraping, the monitoring component issues one token with the metrics policy
@@ -249,14 +258,21 @@ export function chartName(reference: string): string {
         .replace(/[:@].*$/, "");
 }
 
-/** Whether the resource installs the hashicorp/vault chart (by its `chart` input). */
+/**
+ * The server charts the policies hold to: hashicorp/vault, and openbao/openbao, OpenBao's fork of it,
+ * which keeps the values these policies read (`server.ha.*`, `server.dev.enabled`, `injector.enabled`,
+ * `global.tlsDisable`, the `<release>-config` ConfigMap's `extraconfig-from-values.hcl`).
+ */
+export const SERVER_CHARTS: readonly string[] = ["vault", "openbao"];
+
+/** Whether the resource installs the hashicorp/vault chart, or OpenBao's (by its `chart` input). */
 export function isVaultChart(resource: ResourceData): boolean {
     const chart = resource.props.chart;
-    return HELM_TYPES.has(resource.type) && typeof chart === "string" && chartName(chart) === "vault";
+    return HELM_TYPES.has(resource.type) && typeof chart === "string" && SERVER_CHARTS.includes(chartName(chart));
 }
 
-/** The `helm.sh/chart` label the Vault chart puts on what it renders: `vault-<version>`. */
-const VAULT_CHART_LABEL = /^vault-\d/;
+/** The `helm.sh/chart` label the server chart puts on what it renders: `vault-<version>`, `openbao-<version>`. */
+const VAULT_CHART_LABEL = new RegExp(`^(${SERVER_CHARTS.join("|")})-\\d`);
 
 /** The Vault servers' StatefulSet as the chart renders it (pod label `component: server`). */
 export function isRenderedVaultServer(resource: ResourceData): boolean {
@@ -400,9 +416,10 @@ export function checkRaftReplicas(resource: ResourceData, config: RaftReplicaCon
             ])
             .filter((arg): arg is string => typeof arg === "string")
             .join(" ");
-        if (/\bvault server\b.*\s-dev(\s|=|$)/.test(args)) {
+        const dev = /\b(vault|bao) server\b.*\s-dev(\s|=|$)/.exec(args);
+        if (dev !== null) {
             problems.push(
-                `${who}: the Vault servers run "vault server -dev" (in memory, known root token). Remove server.dev.enabled from the chart's values.`,
+                `${who}: the Vault servers run "${dev[1]} server -dev" (in memory, known root token). Remove server.dev.enabled from the chart's values.`,
             );
         }
         return problems;
@@ -525,11 +542,12 @@ export function checkTlsOn(resource: ResourceData, config: TlsConfig = {}): stri
         const containers = (at(resource.props, "spec", "template", "spec", "containers") as unknown[] | undefined) ?? [];
         const address = containers
             .flatMap((container) => (at(container, "env") as unknown[] | undefined) ?? [])
-            .find((variable) => at(variable, "name") === "VAULT_ADDR");
+            // OpenBao's chart names it BAO_ADDR.
+            .find((variable) => ["VAULT_ADDR", "BAO_ADDR"].includes(String(at(variable, "name"))));
         const value = at(address, "value");
         if (typeof value === "string" && value.startsWith("http://")) {
             problems.push(
-                `${who}: the Vault servers' VAULT_ADDR is ${value}: the chart was rendered with global.tlsDisable true. ${TLS_FIX}.`,
+                `${who}: the Vault servers' ${String(at(address, "name"))} is ${value}: the chart was rendered with global.tlsDisable true. ${TLS_FIX}.`,
             );
         }
         return problems;
@@ -708,6 +726,65 @@ export function kvTree(pattern: string): { readonly mount: string; readonly tree
     return match === null ? undefined : { mount: match[1], tree: match[2] as "data" | "metadata", rest: match[3] };
 }
 
+/**
+ * The KV v2 paths, after the mount, that change versions or the engine's settings rather than a
+ * secret's data: `delete/<path>` (soft-deletes versions), `undelete/<path>`, `destroy/<path>`
+ * (erases versions for good), each a write (`update`), and `config` (`max_versions`,
+ * `delete_version_after`, `cas_required` for the whole mount). (vault-plugin-secrets-kv
+ * `path_delete.go`, `path_destroy.go`, `path_config.go`; https://developer.hashicorp.com/vault/api-docs/secret/kv/kv-v2.)
+ */
+export const KV_CONTROL_PATHS = ["delete/", "undelete/", "destroy/", "config"] as const;
+
+/**
+ * Whether a Vault path pattern may match one of {@link KV_CONTROL_PATHS} under the mount its first
+ * segment names: it names one, has `+` as its second segment, or ends in a `*` whose prefix one
+ * of them starts with (`secret/*`, `secret/d*`, `secret/config*`).
+ */
+export function reachesKvControl(pattern: string): boolean {
+    const slash = pattern.indexOf("/");
+    if (slash === -1) {
+        return false;
+    }
+    const rest = pattern.slice(slash + 1);
+    if (rest.split("/")[0] === "+" || rest === "config" || KV_CONTROL_PATHS.some((path) => path.endsWith("/") && rest.startsWith(path))) {
+        return true;
+    }
+    return rest.endsWith("*") && KV_CONTROL_PATHS.some((path) => path.startsWith(rest.slice(0, -1)));
+}
+
+/**
+ * The one write on a KV v2 control path the pack allows: in the replicator's own policy
+ * ({@link REPLICATOR_POLICY}), `update` alone on `<mount>/delete/<key>`, where `<key>` is an exact
+ * secret path (no `+` or `*`, no empty, `.` or `..` segment, not the replicators' own records under
+ * {@link REPLICATION_PREFIX}) that the same policy also writes (`create` or `update` on
+ * `<mount>/data/<key>`). That is the KV v2 soft delete of the key's versions, which `undelete` can
+ * reverse (vault-plugin-secrets-kv `path_delete.go`; https://developer.hashicorp.com/vault/api-docs/secret/kv/kv-v2#delete-latest-version-of-secret):
+ * how the replicator applies a deletion replicated from a peer, for the secrets every region writes
+ * (`writers: any`), the only ones its policy names (components/replication/replicatorSpecs.ts
+ * `replicatorPolicyDocument`). Never `destroy/`, `undelete/` or `config`, never another capability,
+ * never another policy.
+ * @param dataWrites the paths the same document grants `create` or `update` on
+ */
+export function isReplicatorSoftDelete(
+    policyName: string,
+    path: string,
+    granted: ReadonlySet<string>,
+    dataWrites: ReadonlySet<string>,
+): boolean {
+    const match = /^([^/+*]+)\/delete\/(.+)$/.exec(path);
+    if (policyName !== REPLICATOR_POLICY || match === null || granted.size !== 1 || !granted.has("update")) {
+        return false;
+    }
+    const [, mount, key] = match;
+    const segments = key.split("/");
+    return (
+        !/[+*]/.test(key) &&
+        !segments.some((segment) => segment === "" || segment === "." || segment === "..") &&
+        segments[0] !== REPLICATION_PREFIX &&
+        dataWrites.has(`${mount}/data/${key}`)
+    );
+}
+
 /** Whether `allowed_parameters` (as JSON or HCL parses it) admits `custom_metadata` and nothing else. */
 function onlyCustomMetadata(allowed: unknown): boolean {
     const object = Array.isArray(allowed) && allowed.length === 1 ? (allowed[0] as unknown) : allowed;
@@ -743,7 +820,9 @@ function kvScopeProblems(where: string, path: string, granted: ReadonlySet<strin
 /**
  * `vault-policies-least-privilege`: a `vault:index/policy:Policy` document (Vault's JSON form, as the
  * components write it, or HCL written by hand: {@link parsePolicyDocument}) grants no `sudo`,
- * `delete` or `list`; no wildcard (`+`, `*`) in a path's first
+ * `delete`, `list` or `patch`; no `create` or `update` that may reach a KV v2 mount's
+ * {@link KV_CONTROL_PATHS} (nothing may destroy versions; only the replicator may soft-delete, on
+ * exact keys it writes: {@link isReplicatorSoftDelete}); no wildcard (`+`, `*`) in a path's first
  * segment unless the stanza only denies; and nothing under `sys/` but {@link ALLOWED_SYS_PATHS}
  * (`read` on `sys/storage/raft/snapshot`, and on `sys/metrics` for the metrics scrape). A stanza with
  * `deny` grants nothing, so it is always allowed. A document that cannot be parsed is a violation.
@@ -782,6 +861,19 @@ export async function checkVaultPolicy(resource: ResourceData): Promise<string[]
     const sysAllowed = Object.entries(ALLOWED_SYS_PATHS)
         .map(([path, capabilities]) => `${capabilities.join(", ")} on ${path}`)
         .join(" and ");
+    // The paths this document writes (by capabilities; a legacy `write` is refused below anyway), for the replicator's soft delete.
+    const dataWrites = new Set(
+        blocks
+            .filter(({ body }) => {
+                const capabilities: unknown = body.capabilities;
+                return (
+                    Array.isArray(capabilities) &&
+                    !capabilities.includes("deny") &&
+                    (capabilities.includes("create") || capabilities.includes("update"))
+                );
+            })
+            .map(({ label }) => label.replace(/^\/+/, "")),
+    );
     for (const { label, body } of blocks) {
         const path = label.replace(/^\/+/, "");
         const where = `${who}: path ${show(label)}`;
@@ -804,12 +896,18 @@ export async function checkVaultPolicy(resource: ResourceData): Promise<string[]
         if (granted.has("deny") || granted.size === 0) {
             continue; // grants nothing
         }
-        for (const capability of ["sudo", "delete", "list"]) {
+        for (const capability of ["sudo", "delete", "list", "patch"]) {
             if (granted.has(capability)) {
                 problems.push(
                     `${where} grants ${show(capability)}${body.policy !== undefined ? ` (through the legacy policy ${show(body.policy)})` : ""}, which no role here needs (see POLICY_TABLE in components/vault-config/policies.ts: create, read and update only). Remove ${show(capability)}.`,
                 );
             }
+        }
+        const writes = ["create", "update", "patch"].filter((capability) => granted.has(capability));
+        if (writes.length > 0 && reachesKvControl(path) && !isReplicatorSoftDelete(policyName, path, granted, dataWrites)) {
+            problems.push(
+                `${where} grants ${writes.join(", ")} where it may reach a KV v2 mount's delete/, undelete/, destroy/ or config, which delete or destroy versions, or change every secret's version retention. Nothing here may (but ${REPLICATOR_POLICY}, with update alone on <mount>/delete/<key> for an exact key it writes): scope it to <mount>/data/... and <mount>/metadata/... paths.`,
+            );
         }
         problems.push(...kvScopeProblems(where, path, granted, body.allowed_parameters));
         if (hasRootWildcard(path)) {

@@ -1,9 +1,12 @@
 /**
  * What a valid config may still get wrong, said on every run: a single Vault server, a chart or image
- * pinned apart from its pair, TLS off, settings that have no effect.
+ * pinned apart from its pair, TLS off, backups that stay in the cluster, an API open to all, settings that have no
+ * effect, a seal the engine is phasing out.
  */
-import { EXTERNAL_SECRETS_CHART, EXTERNAL_SECRETS_IMAGE, VAULT_CHART, VAULT_IMAGE } from "../components/common/versions";
+import { engineFacts } from "../components/common/engine";
+import { EXTERNAL_SECRETS_CHART, EXTERNAL_SECRETS_IMAGE } from "../components/common/versions";
 import { plaintextWarning } from "../components/vault-server/tls";
+import { OFFSITE_TARGETS } from "../components/snapshots/offsite";
 import type { StackOptions } from "./config";
 
 /**
@@ -12,12 +15,12 @@ import type { StackOptions } from "./config";
  */
 function versionWarnings(
     group: "vault" | "externalSecrets",
-    set: { readonly chartVersion: string; readonly imageTag: string },
+    set: { readonly chartVersion?: string; readonly imageTag?: string },
     pinned: { readonly chartVersion: string; readonly imageTag: string },
     qualified: (path: readonly PropertyKey[]) => string,
 ): string[] {
-    const chartChanged = set.chartVersion !== pinned.chartVersion;
-    const imageChanged = set.imageTag !== pinned.imageTag;
+    const chartChanged = set.chartVersion !== undefined && set.chartVersion !== pinned.chartVersion;
+    const imageChanged = set.imageTag !== undefined && set.imageTag !== pinned.imageTag;
     if (chartChanged && !imageChanged) {
         return [
             `${qualified([group, "chartVersion"])} is ${set.chartVersion} but the image stays at the pinned ${pinned.imageTag}; set ${qualified([group, "imageTag"])} to the chart's appVersion.`,
@@ -37,9 +40,29 @@ export function configWarnings(values: StackOptions, region: string, qualified: 
     if (values.vault.replicas === 1) {
         warnings.push(`${qualified(["vault", "replicas"])} is 1: this region's Vault has no failover; use 3 or 5 servers in production.`);
     }
-    warnings.push(...versionWarnings("vault", values.vault, { chartVersion: VAULT_CHART.version, imageTag: VAULT_IMAGE.tag }, qualified));
+    const engine = engineFacts(values.engine);
+    warnings.push(...versionWarnings("vault", values.vault, { chartVersion: engine.chart.version, imageTag: engine.image.tag }, qualified));
+    const seal = values.vault.seal.type;
+    if (Object.hasOwn(engine.deprecatedSeals, seal)) {
+        warnings.push(`${qualified(["vault", "seal", "type"])} is ${seal}: ${engine.deprecatedSeals[seal]}.`);
+    }
     if (values.vault.tls.source === "none") {
         warnings.push(plaintextWarning(region));
+    }
+    if (values.vault.allowedSourceRanges === undefined) {
+        warnings.push(
+            `${qualified(["vault", "allowedSourceRanges"])} is not set: the ${engine.product} API and UI of ${region} are open to everyone who reaches its ingress. List the peer regions' egress addresses and your operators' ranges (docs/security.md, "Who can reach Vault").`,
+        );
+    }
+    const snapshots = values.vault.snapshots;
+    if (!snapshots.enabled) {
+        warnings.push(
+            `${qualified(["vault", "snapshots", "enabled"])} is false: the ${engine.product} of ${region} has no backups at all; losing its cluster loses every secret written there since (docs/backup-restore.md).`,
+        );
+    } else if (snapshots.offsite.target === undefined) {
+        warnings.push(
+            `${qualified(["vault", "snapshots", "offsite", "target"])} is not set: the ${engine.product} snapshots of ${region} stay in its cluster and are lost with it. Set it to ${OFFSITE_TARGETS.join(", ")} with a bucket and a workload identity (docs/backup-restore.md, "Off-site copies").`,
+        );
     }
     const issuer = values.serviceAccountIssuer;
     const issuerHost = issuer === undefined ? "" : new URL(issuer.url).hostname;

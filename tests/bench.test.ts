@@ -5,6 +5,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { activeActiveTable, benchActiveActive } from "../tools/bench/activeActive";
 import { benchSynth, cpuTime, median, modelTable, resourceCounts, synthTable, timeSynth } from "../tools/bench/cli";
 
 describe("npm run bench", () => {
@@ -58,4 +59,17 @@ describe("npm run bench", () => {
         expect(doc).toContain("2E + P + maxDelay = 95 s");
         expect(doc).toContain("| 66.67 | 0.00 | 33.33 | 4 per hour |");
     });
+
+    it("measures secrets every region writes with the real engines over HTTP: every write timed until both Vaults hold it, a scan counted per secret", async () => {
+        const figures = await benchActiveActive(3, { writes: 3, idleMs: 1_000 });
+        expect(figures).toMatchObject({ secrets: 3, regions: 2, writes: 3 });
+        expect(figures.propagationMs.worst).toBeGreaterThanOrEqual(figures.propagationMs.median);
+        expect(figures.propagationMs.median).toBeGreaterThan(0);
+        // A scan reads at least each secret and its state in each region.
+        expect(figures.scanRequests.every((n) => n >= 2 * 3)).toBe(true);
+        expect(figures.requestsPerWrite).toBeGreaterThan(2);
+        const [header, , row] = activeActiveTable([figures]);
+        expect(header).toContain("Propagation median");
+        expect(row).toMatch(/^\| 3 \| 2 \| 3 \| \d+ ms \| \d+ ms \| [\d.]+ \/ [\d.]+ \| \d+ \/ \d+ \| [\d.]+ \|$/);
+    }, 60_000);
 });

@@ -70,6 +70,52 @@ function decryptingOperator(platform: FakePlatform): { ports: ReturnType<FakePla
     return { ports, asked };
 }
 
+describe("an OpenBao region", () => {
+    const regions = ["region1", "region2"];
+
+    it("is brought up like a Vault one, through its own pods, and keeps its root token (OpenBao makes none from the unseal keys)", async () => {
+        // region1 runs OpenBao, region2 Vault: the pods are each chart's, and only Vault's root token is revoked.
+        const platform = new FakePlatform({ regions, engine: { region1: "openbao" } });
+        const report = await bootstrap(platform.ports(), options(regions));
+
+        expect(bootstrapped(platform, regions)).toBe(true);
+        expect([...(platform.vaults.get("region1")?.pods.keys() ?? [])]).toEqual(["openbao-0", "openbao-1", "openbao-2"]);
+        expect([...(platform.vaults.get("region2")?.pods.keys() ?? [])]).toEqual(["vault-0", "vault-1", "vault-2"]);
+        expect(report.engines).toEqual({ region1: "openbao", region2: "vault" });
+        expect(report.revokedRootTokens).toEqual(["region2"]);
+        expect(report.keptRootTokens).toEqual(["region1"]);
+        expect(platform.vaults.get("region1")?.tokens.size).toBe(1);
+        expect(platform.vaults.get("region2")?.tokens.size).toBe(0);
+        expect(leaks(platform)).toEqual([]);
+    });
+
+    it("keeps an OpenBao root token when a run fails, and says how to make a new admin token in OpenBao's words", async () => {
+        const platform = new FakePlatform({ regions: ["solo"], engine: { solo: "openbao" } });
+        platform.failAt = "up solo#2";
+        const first = (await bootstrap(platform.ports(), options(["solo"])).catch((e: unknown) => e)) as BootstrapError;
+        expect(first.lines).toContain(
+            "the root token of solo is still alive: the next run asks for it, and keeps it (OpenBao makes no root token from the unseal keys alone)",
+        );
+        platform.operatorTokens.set("solo", "not-a-token");
+        const second = (await bootstrap(platform.ports(), options(["solo"])).catch((e: unknown) => e)) as BootstrapError;
+        expect(second.lines[0]).toBe(
+            "region solo: the admin token given is not valid for its OpenBao (a root token an earlier run revoked? make a new one with `bao token create` and another admin token (OpenBao makes no root token from the unseal keys alone))",
+        );
+    });
+
+    it("names the OpenBao CLI when a server lost its data", async () => {
+        const platform = new FakePlatform({ regions: ["region1"], engine: { region1: "openbao" } });
+        await bootstrap(platform.ports(), options(["region1"]));
+        platform.restart("region1");
+        platform.loseData("region1", "openbao-0");
+        operatorRemembers(platform);
+        const error = await bootstrap(platform.ports(), options(["region1"])).catch((e: unknown) => e);
+        expect((error as BootstrapError).lines[0]).toBe(
+            "region region1: openbao-0 is not initialized but other servers are: its data is gone. Not initializing a second cluster: restore openbao-0's volume, or unseal another server and remove openbao-0 from Raft (`bao operator raft remove-peer`)",
+        );
+    });
+});
+
 describe("a fresh bring-up", () => {
     it.each([
         [["region1", "region2"], "jwt"],
@@ -130,7 +176,7 @@ describe("a fresh bring-up", () => {
         const error = await bootstrap(platform.ports(), options(["a", "b", "c"])).catch((e: unknown) => e);
         expect((error as BootstrapError).lines).toEqual([
             "region a: its Kubernetes API did not answer: connect ETIMEDOUT 10.0.0.1:6443",
-            "region b: its Vault (vault-0) did not answer: connect ECONNREFUSED 127.0.0.1:41234",
+            "region b: its server vault-0 did not answer: connect ECONNREFUSED 127.0.0.1:41234",
             "nothing was changed",
         ]);
         expect(platform.calls).toEqual([]);
@@ -181,6 +227,8 @@ describe("running it again", () => {
             configured: [],
             wired: [],
             revokedRootTokens: [],
+            keptRootTokens: [],
+            engines: { region1: "vault", region2: "vault" },
         });
     });
 

@@ -4,6 +4,7 @@
  * with one line per missing thing and exit 1, having changed nothing. The stack files are read from
  * the project directory, and so is the CA file they name, wherever the command is started from.
  */
+import type { RegionConfig } from "../stack/config";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -292,7 +293,58 @@ describe("the summary", () => {
     });
 });
 
+describe("the summary of OpenBao regions", () => {
+    it("names OpenBao, and says which root tokens it kept and how to replace them", () => {
+        const lines = summary({
+            created: ["a"],
+            initialized: ["a"],
+            unsealed: ["a"],
+            autoUnsealed: [],
+            configured: ["a"],
+            wired: [],
+            revokedRootTokens: [],
+            keptRootTokens: ["a"],
+            engines: { a: "openbao" },
+        }).join("\n");
+        expect(lines).toContain("Stacks created: a. OpenBao clusters initialized: a; unsealed: a.");
+        expect(lines).toContain(
+            "Root tokens kept: a. Revoke each once you have another admin credential: a token made from it with `bao token create`, or an admin auth method (OpenBao makes no root token from the unseal keys alone); until then it is the only way in.",
+        );
+        expect(lines).not.toMatch(/\bvault\b|Vaults? /);
+    });
+});
+
 describe("the plan shown before anything changes", () => {
+    it("names each region's engine, and says an OpenBao region's root token is kept", () => {
+        const openbao = { resolved: { engine: "openbao" } } as unknown as RegionConfig;
+        const vault = { resolved: { engine: "vault" } } as unknown as RegionConfig;
+        const plan = {
+            regions: ["region1", "region2"],
+            keyShares: 5,
+            keyThreshold: 3,
+            keepRootToken: false,
+            interactive: true,
+            podTimeoutMs: 1,
+            pollMs: 1,
+        };
+        const clusters = {
+            region1: { context: "eu-1", vaultNamespace: "vault", config: openbao },
+            region2: { context: "us-1", vaultNamespace: "vault", config: vault },
+        };
+        expect(planLines(plan, clusters, { region2: "awskms" })).toEqual([
+            "The bootstrap will bring up, in this order:",
+            "  region1: kubeconfig context eu-1, OpenBao in namespace vault",
+            "  region2: kubeconfig context us-1, Vault in namespace vault, auto-unseal through awskms",
+            "A Shamir OpenBao (region1) initialized now gets 5 unseal key shares, 3 needed to unseal.",
+            "An auto-unseal Vault (region2) initialized now gets 5 recovery key shares, 3 needed to authorize generate-root or a seal migration; recovery keys cannot unseal, it unseals itself through its KMS.",
+            "The root token of region1 is kept at the end: OpenBao makes no root token from the unseal keys alone. Revoke it once you have another admin credential.",
+        ]);
+        expect(planLines({ ...plan, regions: ["region1"] }, clusters).slice(2, 3)).toEqual([
+            "An OpenBao initialized now gets 5 unseal key shares, 3 needed to unseal.",
+        ]);
+        expect(keyPrompts(["a"], { a: "shamir" }, { a: "openbao" }).shares).toBe("Unseal key shares for an OpenBao initialized now");
+    });
+
     it("names each region's cluster and Vault namespace, from the stack files, and the key settings", () => {
         const lines = planLines(
             {

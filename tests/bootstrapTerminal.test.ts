@@ -107,6 +107,27 @@ describe("recovery keys (auto-unseal)", () => {
     });
 });
 
+describe("an OpenBao region", () => {
+    it("is named OpenBao, with the bao CLI, when its keys are shown or asked for", async () => {
+        const lines = keyMaterialLines("a", { ...material(false), recovery: true, engine: "openbao" });
+        expect(lines[0]).toBe(
+            "Region a: OpenBao is initialized. Its recovery keys (in the clear, shown this once) and root token (in the clear, shown this once):",
+        );
+        expect(lines).toContain(
+            "Recovery keys cannot unseal this OpenBao (it unseals itself through its KMS): they authorize `bao operator generate-root` (a new root token, for a caller who holds a token) and seal migration.",
+        );
+        const operator = new NonInteractiveOperator(
+            {},
+            () => undefined,
+            () => "openbao",
+        );
+        await expect(operator.unsealKeys("eu-1", 3)).rejects.toThrow(
+            "region eu-1: its OpenBao is sealed and a non-interactive run cannot ask for keys: decrypt 3 of its unseal keys and run the bootstrap in a terminal (or `bao operator unseal` each server), then run it again",
+        );
+        await expect(operator.adminToken("eu-1")).rejects.toThrow("region eu-1: set VAULT_TOKEN_EU_1 to an admin token for its OpenBao");
+    });
+});
+
 describe("progress lines", () => {
     it("print each change once", () => {
         const written: string[] = [];

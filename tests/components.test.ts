@@ -164,6 +164,10 @@ describe("VaultRegion", () => {
     it("registers the region's components and Kubernetes objects, each under its parent", () => {
         const east = unconfigured.resources.filter((r) => r.urn.includes("::east") && !r.type.startsWith("pulumi:providers:"));
         expect(east.map((r) => `${r.type} ${r.name}`).sort()).toEqual([
+            "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy east-store-admission-openova-vault-no-reads-from-peer-stores",
+            "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy east-store-admission-openova-vault-push-own-prefix",
+            "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding east-store-admission-openova-vault-no-reads-from-peer-stores",
+            "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding east-store-admission-openova-vault-push-own-prefix",
             "kubernetes:cert-manager.io/v1:Certificate east-vault-certificate",
             "kubernetes:cilium.io/v2:CiliumNetworkPolicy east-vault-vault-server-from-ingress",
             "kubernetes:core/v1:Namespace east-external-secrets-namespace",
@@ -177,6 +181,7 @@ describe("VaultRegion", () => {
             "kubernetes:networking.k8s.io/v1:NetworkPolicy east-vault-vault-server",
             "openova:vault:ExternalSecretsOperator east-external-secrets",
             "openova:vault:RaftSnapshots east-snapshots",
+            "openova:vault:StoreAdmission east-store-admission",
             "openova:vault:VaultMonitoring east-monitoring",
             "openova:vault:VaultRegion east",
             "openova:vault:VaultServer east-vault",
@@ -456,11 +461,12 @@ describe("a configured region (vaultAdmin given)", () => {
                         vaultAdmin: admin,
                         vaultCaCert: "",
                         replicatedSecrets: [
-                            { name: "db", namespace: "apps", home: "south" },
-                            { name: "api", namespace: "apps", remoteKey: "apps/shared/api", home: "south" },
+                            { name: "db", namespace: "apps", writers: "home", home: "south" },
+                            { name: "api", namespace: "apps", remoteKey: "apps/shared/api", writers: "home", home: "south" },
                             {
                                 name: "cache",
                                 namespace: "web",
+                                writers: "home",
                                 home: "north",
                                 keys: ["password"],
                                 initialValue: { generate: { key: "password" } },
@@ -791,7 +797,14 @@ describe("ReplicatedSecret", () => {
     beforeAll(async () => {
         secrets = await declareOk("secrets", () => {
             const cluster = new k8s.Provider("c", { context: "c" });
-            const spec = { name: "db", namespace: "apps", keys: ["password"], home: "home", regions: ["home", "away", "far"] };
+            const spec = {
+                name: "db",
+                namespace: "apps",
+                keys: ["password"],
+                writers: "home" as const,
+                home: "home",
+                regions: ["home", "away", "far"],
+            };
             new ReplicatedSecret(
                 "home-db",
                 { ...spec, mode: "vault-written", region: "home", initialValue: { value: { password: "operator-value" } } },
@@ -802,6 +815,9 @@ describe("ReplicatedSecret", () => {
                 { ...spec, mode: "vault-written", region: "away", initialValue: { value: { password: "operator-value" } } },
                 { provider: cluster },
             );
+            const any = { ...spec, name: "token", writers: "any" as const, initialValue: { generate: { key: "password" } } };
+            new ReplicatedSecret("home-token", { ...any, mode: "vault-written", region: "home" }, { provider: cluster });
+            new ReplicatedSecret("away-token", { ...any, mode: "vault-written", region: "away" }, { provider: cluster });
             const app = { name: "app", namespace: "apps", mode: "cluster-written" as const, home: "home", regions: spec.regions };
             new ReplicatedSecret("home-app", { ...app, region: "home" }, { provider: cluster });
             new ReplicatedSecret("away-app", { ...app, region: "away" }, { provider: cluster });
@@ -832,6 +848,11 @@ describe("ReplicatedSecret", () => {
                 labelSelector: { matchLabels: { "vault.openova.io/push-target": "true", "vault.openova.io/vault-region": "far" } },
             },
         ]);
+    });
+
+    it("written by any region: every region pulls and none pushes (the replicators carry the writes); only home writes the first value", () => {
+        expect(kindsUnder("home-token")).toEqual(["ExternalSecret/token", "Password/token-initial", "PushSecret/token-initial"]);
+        expect(kindsUnder("away-token")).toEqual(["ExternalSecret/token"]);
     });
 
     it("cluster-written: home pushes its own Secret to every Vault (its own included) and does not pull; the others pull", () => {
@@ -891,6 +912,7 @@ describe("generated first values", () => {
                 namespace,
                 keys: ["password"],
                 mode: "vault-written" as const,
+                writers: "home" as const,
                 home: "north",
                 ...(passwordSymbols === undefined ? {} : { passwordSymbols }),
                 initialValue: { generate: { key: "password", ...(length === undefined ? {} : { length }) } },

@@ -32,6 +32,17 @@ const ISSUER = { url: "https://oidc.example.com", discovery: true };
  * Raw config for a stack: Pulumi.yaml defaults, a domain, the CA file TLS needs, the token issuer JWT
  * peer auth needs, and the given keys (objects as JSON; undefined removes a key).
  */
+/**
+ * The warnings of every stack that leaves the Vault API open to all and its snapshots in the cluster
+ * (the test configs set neither allowed source ranges nor an off-site target), in the order they come.
+ */
+const DEFAULT_WARNINGS = [
+    expect.stringContaining(
+        "openova-vault:vault.allowedSourceRanges is not set: the Vault API and UI of region1 are open to everyone",
+    ) as unknown,
+    expect.stringContaining("openova-vault:vault.snapshots.offsite.target is not set") as unknown,
+];
+
 function raw(values: Record<string, unknown> = {}): Record<string, string> {
     const config: Record<string, string> = {
         ...projectDefaults,
@@ -215,6 +226,7 @@ describe("config defaults", () => {
         expect(result.ok && result.warnings).toEqual([
             expect.stringContaining("kubernetes:context is set, but this program reads only openova-vault:*"),
             expect.stringContaining("aws:region is set, but this program reads only openova-vault:*"),
+            ...DEFAULT_WARNINGS,
         ]);
     });
 
@@ -290,16 +302,18 @@ describe("config defaults", () => {
         const result = parseConfig("region1", raw({ vault: { imageTag: "2.0.5", chartVersion: "0.34.1" } }));
         expect(result.ok && result.warnings).toEqual([
             expect.stringContaining("openova-vault:vault.imageTag is 2.0.5 but the chart stays at the pinned 0.34.1"),
+            ...DEFAULT_WARNINGS,
         ]);
         expect(
             ok(parseConfig("region1", raw({ vault: { chartVersion: "0.34.1" } }))) &&
                 parseConfig("region1", raw({ vault: { chartVersion: "0.34.1" } })),
-        ).toMatchObject({ warnings: [] });
+        ).toMatchObject({ warnings: DEFAULT_WARNINGS });
     });
 
     it("warns that ESO settings do nothing when ESO is not installed", () => {
         const result = parseConfig("region1", raw({ externalSecrets: { install: false, replicas: 3, chartVersion: "2.10.0" } }));
         expect(result.ok && result.warnings).toEqual([
+            ...DEFAULT_WARNINGS,
             "openova-vault:externalSecrets.install is false, so openova-vault:externalSecrets.replicas, openova-vault:externalSecrets.chartVersion have no effect: this stack does not install ESO.",
         ]);
     });
@@ -318,6 +332,7 @@ describe("config defaults", () => {
         expect(result.ok && result.warnings).toEqual([
             expect.stringContaining("openova-vault:vault.replicas is 1"),
             expect.stringContaining("openova-vault:vault.chartVersion is 0.35.0 but the image stays at the pinned 2.0.4"),
+            ...DEFAULT_WARNINGS,
             expect.stringContaining("openova-vault:externalSecrets.chartVersion is 2.10.0 but the image stays at the pinned v2.9.0"),
         ]);
     });
@@ -596,12 +611,41 @@ describe("config errors", () => {
             "vault.seal.credentialsSecret": { vault: { seal: { ...awskms, credentials: "secret" } } },
             "vault.seal.workloadIdentity": { vault: { seal: { ...awskms, credentials: "workload-identity" } } },
             "vault.snapshots.storageClass": {},
+            // The off-site example is an S3 bucket: the options S3 needs beside each one.
+            ...Object.fromEntries(
+                ["target", "bucket", "prefix", "workloadIdentity", "bucketRegion", "kmsKeyId", "peerBuckets"].map((field) => [
+                    `vault.snapshots.offsite.${field}`,
+                    { vault: { snapshots: { offsite: { target: "s3", bucket: "acme-vault-snapshots-eu", bucketRegion: "eu-west-1" } } } },
+                ]),
+            ),
+            "vault.snapshots.offsite.kmsKeyName": {
+                vault: { snapshots: { offsite: { target: "gcs", bucket: "acme-vault-snapshots-eu" } } },
+            },
+            ...Object.fromEntries(
+                ["storageAccount", "encryptionScope"].map((field) => [
+                    `vault.snapshots.offsite.${field}`,
+                    {
+                        vault: {
+                            snapshots: {
+                                offsite: {
+                                    target: "azureBlob",
+                                    bucket: "vault-snapshots",
+                                    storageAccount: "acmevaultsnapshots",
+                                    workloadIdentity: "11111111-2222-3333-4444-555555555555",
+                                },
+                            },
+                        },
+                    },
+                ]),
+            ),
             peerAuth: { serviceAccountIssuer: jwt.serviceAccountIssuer },
             "serviceAccountIssuer.url": { ...jwt },
             "serviceAccountIssuer.jwksFile": { peerAuth: "jwt", serviceAccountIssuer: { url: "https://oidc.region1.example.com" } },
             "serviceAccountIssuer.discovery": { ...jwt },
             "serviceAccountIssuer.discoveryCaFile": { ...jwt },
             "vault.ingressControllerNamespace": { vault: { ingressClassName: "nginx" } },
+            // Only the haproxy class sends PROXY protocol on TLS pass-through.
+            "vault.proxyProtocolRanges": { vault: { ingressClassName: "haproxy" } },
         };
         const rows = configRows().filter((row) => row.kind !== "object" && !row.key.includes("[]") && row.key !== "replicatedSecrets");
         expect(rows.length).toBeGreaterThan(40);
@@ -1065,7 +1109,7 @@ describe("security options", () => {
 
     it("warns on every run while TLS is off", () => {
         const result = parseConfig("region1", raw({ vault: { tls: { source: "none", allowPlaintext: true } } }));
-        expect(result.ok && result.warnings).toEqual([expect.stringContaining("TLS is off for the Vault of region1")]);
+        expect(result.ok && result.warnings).toEqual([expect.stringContaining("TLS is off for the Vault of region1"), ...DEFAULT_WARNINGS]);
     });
 
     it("accepts every seal type with each credential source it supports", () => {
@@ -1137,6 +1181,7 @@ describe("security options", () => {
             raw({ peerAuth: "jwt", serviceAccountIssuer: { url: "https://kubernetes.default.svc.cluster.local", discovery: true } }),
         );
         expect(result.ok && result.warnings).toEqual([
+            ...DEFAULT_WARNINGS,
             expect.stringContaining("an in-cluster name, but with discovery the peers' Vaults fetch its keys from there"),
         ]);
     });
@@ -1144,6 +1189,7 @@ describe("security options", () => {
     it("warns that a published issuer does nothing with token peer auth", () => {
         const result = parseConfig("region1", raw({ peerAuth: "token" }));
         expect(result.ok && result.warnings).toEqual([
+            ...DEFAULT_WARNINGS,
             expect.stringContaining("openova-vault:serviceAccountIssuer is set, but openova-vault:peerAuth is token"),
         ]);
     });
@@ -1172,6 +1218,7 @@ describe("monitoring", () => {
         const result = parseConfig("region1", raw({ monitoring: { prometheusRules: true } }));
         expect(result.ok && result.config.resolved.monitoring).toMatchObject({ prometheusRules: true, serviceMonitor: false });
         expect(result.ok && result.warnings).toEqual([
+            ...DEFAULT_WARNINGS,
             expect.stringContaining("openova-vault:monitoring.prometheusRules is true but openova-vault:monitoring.serviceMonitor is not"),
         ]);
         expect(

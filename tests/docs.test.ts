@@ -3,11 +3,13 @@
  * two commands after a clone, every link inside the repository leads somewhere, and nothing sends a
  * reader outside the repository or to an issue tracker's numbers.
  */
+import { MINIMUM_KUBERNETES_VERSION, PEER_STORE_READ_POLICY, PUSH_PREFIX_POLICY } from "../components/stores/storeAdmission";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { READ_NAMESPACE_LABEL, REPLICATE_NAMESPACE_LABEL } from "../components/stores/storeSpecs";
-import { AUDIT_LOG_FILE } from "../components/vault-config/setupValues";
+import { POLICY_PURPOSES } from "../components/vault-config/policies";
+import { AUDIT_LOG_FILE, namespaceRole } from "../components/vault-config/setupValues";
 import {
     SNAPSHOT_API_PATH,
     SNAPSHOT_AUDIENCE,
@@ -108,6 +110,24 @@ describe("the operators' docs", () => {
             expect({ name, named: text.includes(`\`${name}\``) }).toEqual({ name, named: true });
         }
         expect(text).toContain(`${SNAPSHOT_DIR}/vault-<YYYYmmddTHHMMSSZ>.snap`);
+    });
+
+    it("name the admission policies the region deploys, and the Kubernetes release they need", () => {
+        const text = read("docs/security.md");
+        for (const name of [PEER_STORE_READ_POLICY, PUSH_PREFIX_POLICY, `Kubernetes ${MINIMUM_KUBERNETES_VERSION} or later`]) {
+            expect({ name, named: text.includes(name) }).toEqual({ name, named: true });
+        }
+        expect(read("docs/operations.md")).toContain(`Kubernetes ${MINIMUM_KUBERNETES_VERSION} or later`);
+    });
+
+    it("say that the namespace roles take any namespace's account, so the labels gate the stores and not Vault", () => {
+        // Should the roles ever be bound to the labelled namespaces, this sentence must change with them.
+        for (const purpose of POLICY_PURPOSES) {
+            expect(namespaceRole(purpose).boundServiceAccountNamespaces).toEqual(["*"]);
+        }
+        expect(read("docs/security.md").replace(/\s+/g, " ")).toContain(
+            "The labels gate the stores, not Vault's roles. The roles `namespace-pull` and `namespace-push` accept the service account `vault-secrets-reader` or `vault-secrets-writer` of any namespace",
+        );
     });
 
     it("name the labels the stores are scoped by, and the audit log's file", () => {

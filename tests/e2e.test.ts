@@ -13,11 +13,15 @@ import * as path from "node:path";
 import { parse } from "yaml";
 import { summary } from "../bootstrap/cli";
 import { BootstrapError } from "../bootstrap/orchestrator";
+import { EnvironmentOperator } from "../bootstrap/restoreCli";
+import { restoreProblems } from "../bootstrap/restore";
 import { Sensitive } from "../bootstrap/sensitive";
 import { keyMaterialLines, NonInteractiveOperator } from "../bootstrap/terminal";
-import { WRITE_MODES } from "../components/replication/replicationSpecs";
+import { WRITE_MODES, WRITERS, writersOf } from "../components/replication/replicationSpecs";
+import { activePropagationBoundMs } from "../model/activeActive";
 import { ingressControllerNamespace } from "../components/vault-server/networkPolicy";
 import { resolvedTls } from "../components/vault-server/tls";
+import { SNAPSHOT_CRONJOB_NAME, SNAPSHOT_DIR } from "../components/snapshots/snapshotSpecs";
 import { parseConfig, PROJECT } from "../stack/config";
 import { readProject, readStackConfig } from "../stack/projectFiles";
 import { mask } from "../tools/e2e/exec";
@@ -56,9 +60,22 @@ import {
     type SecretEntry,
     stats,
     type WriteCase,
+    boundOf,
     writePlan,
 } from "../tools/e2e/propagation";
 import { mergeReport, renderSummary, type StepRecord } from "../tools/e2e/report";
+import {
+    newestSnapshot,
+    propagationBrief,
+    READER_POD,
+    readerPod,
+    RESTORE_PHASES,
+    restoreArgs,
+    restoreEnv,
+    restoredRegion,
+    restorePlan,
+    SNAPSHOT_JOB,
+} from "../tools/e2e/restore";
 import {
     laneOptions,
     laneStackConfig,
@@ -217,7 +234,8 @@ describe("the lane's stack files", () => {
         expect(ingressControllerNamespace("nginx", parsed.config.resolved.vault.ingressControllerNamespace)).toBe("ingress-nginx");
         expect(parsed.config.resolved.replicatedSecrets.map((s) => s.name)).toEqual([
             "db-credentials",
-            "e2e-vault-written",
+            "e2e-vault-written-1",
+            "e2e-vault-written-2",
             "e2e-cluster-written-1",
             "e2e-cluster-written-2",
         ]);
@@ -231,11 +249,25 @@ describe("the lane's stack files", () => {
         expect(config[`${PROJECT}:vaultAddress`]).toBe("https://127.0.0.1:18202");
     });
 
-    it("time a write in every region for every write mode the program offers", () => {
-        const plan = writePlan(laneOptions(settings, "region1").replicatedSecrets, settings.regions);
+    it("time a write in every region for every write mode and writer mode the program offers", () => {
+        const secrets = laneOptions(settings, "region1").replicatedSecrets;
+        const plan = writePlan(secrets, settings.regions);
+        const writersOfCase = (c: { secret: string }) => writersOf(secrets.find((s) => s.name === c.secret) ?? secrets[0]);
         for (const mode of WRITE_MODES) {
-            for (const region of settings.regions) {
-                expect(plan.some((c) => c.mode === mode && c.writer === region)).toBe(true);
+            for (const writers of WRITERS.filter((w) => mode === "vault-written" || w === "home")) {
+                for (const region of settings.regions) {
+                    expect({
+                        mode,
+                        writers,
+                        region,
+                        timed: plan.some((c) => c.mode === mode && writersOfCase(c) === writers && c.writer === region),
+                    }).toEqual({
+                        mode,
+                        writers,
+                        region,
+                        timed: true,
+                    });
+                }
             }
         }
     });
@@ -433,6 +465,7 @@ describe("propagation", () => {
         name: "s",
         namespace: "ns",
         mode: "vault-written",
+        writers: "home",
         home: "region1",
         pullInterval: "30s",
         pushInterval: "30s",
@@ -456,7 +489,7 @@ describe("propagation", () => {
         ]);
     });
 
-    it("holds each write to the model's bound for its layout and intervals (docs/consistency.md: 100 s and 70 s at the defaults)", () => {
+    it("holds each write to the model's bound for its layout and intervals (docs/consistency.md: 100 s and 70 s at the defaults, 33.5 s for writers: any)", () => {
         const [vault, cluster, slow, any] = writePlan(
             [entry({}), entry({ mode: "cluster-written" }), entry({ pullInterval: "1m" }), entry({ writers: "any" })],
             ["region1", "region2"],
@@ -464,8 +497,8 @@ describe("propagation", () => {
         expect(vault.bound).toMatchObject({ ms: 100_000, formula: "2E + P + 2·1·maxDelay", guaranteed: true });
         expect(cluster.bound?.ms).toBe(70_000);
         expect(slow.bound?.ms).toBe(160_000);
-        // The model states no bound for a secret every region writes: none is claimed.
-        expect(any.bound).toBeUndefined();
+        // A secret every region writes: the replicators' bound into every Vault, and one ExternalSecret interval.
+        expect(any.bound).toEqual({ ms: activePropagationBoundMs() + 30_000, formula: "hint + flight + doorbell + E", guaranteed: true });
     });
 
     it("takes the median and the maximum", () => {
@@ -563,6 +596,144 @@ describe("the report", () => {
         expect(markdown).toContain("- KIND_VERSION: `v0.32.0`");
         expect(markdown).not.toContain("### Problems");
         expect(renderSummary(mergeReport([record("checks", false)], {}))).toContain("- checks: checks broke");
+    });
+});
+
+describe("the restore step", () => {
+    it("restores the last region, and only while another region stays up as its peer", () => {
+        expect(restoredRegion(["region1", "region2"])).toBe("region2");
+        expect(restoredRegion(["a", "b", "c"])).toBe("c");
+        expect(() => restoredRegion(["region1"])).toThrow("needs a peer region");
+        expect(SNAPSHOT_JOB).toBe(`${SNAPSHOT_CRONJOB_NAME}-e2e`);
+    });
+
+    it("runs every phase from the start, and a rerun keeps the copy and a cluster already made again", () => {
+        expect(restorePlan({ recreated: false })).toEqual(["snapshot", "copy", "recreate", "restore", "checks", "propagation"]);
+        expect(restorePlan({ recreated: false })).toEqual([...RESTORE_PHASES]);
+        expect(restorePlan({ snapshot: "vault-20261206T120000Z.snap", recreated: false })).toEqual([
+            "recreate",
+            "restore",
+            "checks",
+            "propagation",
+        ]);
+        expect(restorePlan({ snapshot: "vault-20261206T120000Z.snap", recreated: true })).toEqual(["restore", "checks", "propagation"]);
+    });
+
+    it("takes the newest complete snapshot from ls, never a partial one or another file", () => {
+        const listing = [
+            "vault-20261206T110000Z.snap",
+            ".partial-20261206T130000Z.snap",
+            "vault-20261206T120000Z.snap",
+            "vault-20261206T120000Z.snap.sha256",
+            "vault-20261205T230000Z.snap",
+            "lost+found",
+            "",
+        ].join("\n");
+        expect(newestSnapshot(listing)).toBe("vault-20261206T120000Z.snap");
+        expect(newestSnapshot("vault-20261206T120000Z.snap\r\nvault-20261206T140000Z.snap\r\n")).toBe("vault-20261206T140000Z.snap");
+        expect(newestSnapshot(".partial-20261206T130000Z.snap\nlost+found\n")).toBeUndefined();
+        expect(newestSnapshot("")).toBeUndefined();
+    });
+
+    it("runs npm run restore non-interactively with a file URI the restore accepts", () => {
+        const args = restoreArgs("region2", "/work/lane/restore/region2/vault-20261206T120000Z.snap");
+        expect(args).toEqual([
+            "run",
+            "--silent",
+            "restore",
+            "--",
+            "--stack",
+            "region2",
+            "--snapshot",
+            "file:///work/lane/restore/region2/vault-20261206T120000Z.snap",
+            "--non-interactive",
+        ]);
+        const snapshot = args[args.indexOf("--snapshot") + 1];
+        expect(
+            restoreProblems({ region: "region2", snapshot, peers: ["region1"], podTimeoutMs: 1, pollMs: 1 }, ["region1", "region2"]),
+        ).toEqual([]);
+        expect(() => restoreArgs("region2", "restore/region2/vault-20261206T120000Z.snap")).toThrow("absolute path");
+    });
+
+    it("hands the restore the original unseal keys and every region's admin token where the restore reads them", async () => {
+        const tokens = new Map([
+            ["region1", new Sensitive("root-1")],
+            ["region2", new Sensitive("root-2")],
+        ]);
+        const env = restoreEnv({ PATH: "/bin" }, "region2", [new Sensitive("key-a"), new Sensitive("key-b")], tokens);
+        expect(env.PATH).toBe("/bin");
+        const operator = new EnvironmentOperator(env);
+        expect((await operator.unsealKeys("region2", 2)).map((k) => k.reveal())).toEqual(["key-a", "key-b"]);
+        expect((await operator.adminToken("region2")).reveal()).toBe("root-2");
+        expect((await operator.adminToken("region1")).reveal()).toBe("root-1");
+        expect(() => restoreEnv({}, "region2", [], tokens)).toThrow("no unseal keys");
+        expect(() => restoreEnv({}, "region2", [new Sensitive("k")], new Map([["region1", new Sensitive("t")]]))).toThrow("no admin token");
+    });
+
+    it("reads the claim with a pod the restricted Pod Security level admits, the claim mounted read-only", () => {
+        const pod = readerPod("vault", "vault-snapshots") as {
+            metadata: { name: string; namespace: string };
+            spec: {
+                securityContext: Record<string, unknown>;
+                containers: { securityContext: Record<string, unknown>; volumeMounts: { mountPath: string; readOnly: boolean }[] }[];
+                volumes: { persistentVolumeClaim: { claimName: string; readOnly: boolean } }[];
+            };
+        };
+        expect(pod.metadata).toEqual({ name: READER_POD, namespace: "vault" });
+        expect(pod.spec.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } });
+        expect(pod.spec.containers[0].securityContext).toEqual({ allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } });
+        expect(pod.spec.containers[0].volumeMounts).toEqual([{ name: "snapshots", mountPath: SNAPSHOT_DIR, readOnly: true }]);
+        expect(pod.spec.volumes[0].persistentVolumeClaim).toEqual({ claimName: "vault-snapshots", readOnly: true });
+    });
+
+    it("reports the restore with its measured recovery time, and the checks and propagation after it", () => {
+        const after: CaseResult[] = [
+            { secret: "a", mode: "vault-written", writer: "region1", samplesMs: [1000, 4000], arrivalsMs: {}, maxMs: 4000, overBound: 1 },
+            {
+                secret: "b",
+                mode: "cluster-written",
+                writer: "region2",
+                samplesMs: [],
+                arrivalsMs: {},
+                overBound: 0,
+                failure: "never arrived",
+            },
+        ];
+        const brief = propagationBrief(after);
+        expect(brief).toEqual({ cases: 2, overBound: 1, lost: 1, maxMs: 4000 });
+        expect(propagationBrief([])).toEqual({ cases: 0, overBound: 0, lost: 0 });
+        const data = {
+            region: "region2",
+            restored: true,
+            snapshot: "vault-20261206T120000Z.snap",
+            snapshotBytes: 20480,
+            phases: { snapshot: 8.2, copy: 5, recreate: 240.5, restore: 180.25 },
+            recoverySeconds: 420.75,
+            checks: [],
+            propagation: brief,
+        };
+        const record = (ok: boolean, extra: Record<string, unknown> = {}): StepRecord => ({
+            step: "restore",
+            ok,
+            startedAt: "2026-12-06T00:00:00.000Z",
+            seconds: 500,
+            problems: ok ? [] : ["after the restore: x"],
+            data: { ...data, ...extra },
+        });
+        const markdown = renderSummary(mergeReport([record(true)], {}));
+        expect(markdown).toContain("### Disaster recovery");
+        expect(markdown).toContain("Region region2: restored from vault-20261206T120000Z.snap (20480 bytes)");
+        expect(markdown).toContain("until the restore finished: **420.8 s**");
+        expect(markdown).toContain("Phases: snapshot 8.2 s, copy 5.0 s, recreate 240.5 s, restore 180.3 s.");
+        expect(markdown).toContain("Checks after the restore: passed.");
+        expect(markdown).toContain("slowest write 4.0 s, 1 writes over the bound, 1 cases lost.");
+        const failed = renderSummary(mergeReport([record(false, { restored: false, recoverySeconds: undefined, checks: ["a", "b"] })], {}));
+        expect(failed).toContain("Region region2: **not restored**");
+        expect(failed).toContain("until the restore finished: not measured");
+        expect(failed).toContain("Checks after the restore: **2 problems**");
+        // A failed step whose restore finished (its checks after it failed) still says the region was restored.
+        expect(renderSummary(mergeReport([record(false, { checks: ["a"] })], {}))).toContain("Region region2: restored from");
+        expect(renderSummary(mergeReport([record(true, { region: undefined })], {}))).not.toContain("Disaster recovery");
     });
 });
 
@@ -710,19 +881,17 @@ describe("docs/e2e.md", () => {
     });
 
     it("states the bounds the model computes for the default intervals", () => {
-        const [vault, cluster] = writePlan(
-            (["vault-written", "cluster-written"] as const).map((mode) => ({
-                name: mode,
-                namespace: "ns",
-                mode,
-                home: "a",
-                pullInterval: "30s",
-                pushInterval: "30s",
-            })),
-            ["a", "b"],
+        const [any, vault, cluster] = (
+            [
+                ["vault-written", "any"],
+                ["vault-written", "home"],
+                ["cluster-written", "home"],
+            ] as const
+        ).map(([mode, writers]) =>
+            boundOf({ name: "s", namespace: "ns", mode, writers, home: "a", pullInterval: "30s", pushInterval: "30s" }),
         );
-        expect(doc).toContain(
-            `${(vault.bound?.ms ?? 0) / 1000} s for \`vault-written\` and ${(cluster.bound?.ms ?? 0) / 1000} s for \`cluster-written\``,
+        expect(doc.replace(/\s+/g, " ")).toContain(
+            `${(any?.ms ?? 0) / 1000} s for \`writers: any\`, ${(vault?.ms ?? 0) / 1000} s for \`vault-written\` and ${(cluster?.ms ?? 0) / 1000} s for \`cluster-written\` with \`writers: home\``,
         );
     });
 });

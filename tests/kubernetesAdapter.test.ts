@@ -3,6 +3,8 @@
  * through a kubeconfig pointing at it: the requests it makes (paths, label selectors) and what it makes
  * of the answers. It runs in a child process (see tests/support/kubernetesProbe.ts).
  */
+import { serverPods } from "../bootstrap/kubernetes";
+import type { RegionConfig } from "../stack/config";
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
@@ -156,4 +158,16 @@ describe("KubernetesClusters", () => {
             "DELETE /apis/external-secrets.io/v1/namespaces/eso/externalsecrets/canary",
         ]);
     }, 60_000);
+});
+
+describe("the server pods of a region", () => {
+    it("are selected by the labels, and found running by the container, of the region's engine's chart", () => {
+        const where = (engine?: string) => ({
+            context: "c",
+            vaultNamespace: "vault",
+            ...(engine === undefined ? {} : { config: { resolved: { engine } } as unknown as RegionConfig }),
+        });
+        expect(serverPods(where())).toEqual({ selector: "app.kubernetes.io/name=vault,component=server", container: "vault" });
+        expect(serverPods(where("openbao"))).toEqual({ selector: "app.kubernetes.io/name=openbao,component=server", container: "openbao" });
+    });
 });

@@ -4,6 +4,7 @@
  * PrometheusRule checked against the Prometheus Operator's CRD schema), and the VaultMonitoring
  * component under the synth's mock runtime.
  */
+import { LOCAL_PUSH_STORE_NAME, LOCAL_STORE_NAME } from "../components/stores/storeSpecs";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
@@ -15,13 +16,17 @@ import { parseOptions } from "../components/common/options";
 import {
     type MonitoringOptions,
     alertRules,
+    replicatorServiceMonitor,
     externalSecretsMonitoringValues,
     metricsPolicyDocument,
     monitoringOptions,
     prometheusRule,
+    SNAPSHOT_AGE_METRIC,
+    snapshotStaleSeconds,
 } from "../components/monitoring/monitoringSpecs";
 import { VaultMonitoring } from "../components/monitoring/vaultMonitoring";
 import { regionFields, regionOptions } from "../components/region/regionOptions";
+import { replicatorService } from "../components/replication/replicatorSpecs";
 import { vaultNetworkPolicies } from "../components/vault-server/networkPolicy";
 import { type VaultServerOptions, vaultServerOptions } from "../components/vault-server/serverOptions";
 import { serverConfig, serverSettings, vaultHelmValues } from "../components/vault-server/serverValues";
@@ -206,7 +211,7 @@ describe("ServiceMonitors", () => {
 describe("alerts", () => {
     const rules = alertRules({ vaultNamespace: "vault", externalSecretsNamespace: "external-secrets", releaseName: "vault" });
 
-    it("cover a sealed or down server, leader loss, audit failures, a certificate reloader not ready, stores not Ready, PushSecret errors, stale ExternalSecrets, failed snapshots and token renewal", () => {
+    it("cover a sealed or down server, leader loss, audit failures, a certificate reloader not ready, stores not Ready, PushSecret errors, stale ExternalSecrets, failed snapshots, token renewal and a token near its maximum lifetime", () => {
         expect(rules.map((r) => r.alert)).toEqual([
             "VaultServerSealedOrDown",
             "VaultNoActiveServer",
@@ -218,6 +223,12 @@ describe("alerts", () => {
             "VaultSnapshotFailed",
             "VaultTokenRenewalFailing",
             "VaultTokenRenewerStalled",
+            "VaultTokenNearMaxLifetime",
+            "VaultReplicatorUnavailable",
+            "VaultReplicatorLoggedOut",
+            "VaultReplicatorOffersFailing",
+            "VaultReplicatorRoundsFailing",
+            "VaultReplicatorClockAhead",
         ]);
         for (const rule of rules) {
             expect(rule.annotations.summary.length).toBeGreaterThan(10);
@@ -228,6 +239,14 @@ describe("alerts", () => {
 
     it.each(rules.map((r) => [r.alert, r.expr]))("%s is valid PromQL", (_alert, expr) => {
         expect(promqlErrors(expr)).toBe(0);
+    });
+
+    it("say that a store not Ready can only be a peer store: ESO reports the local stores, which log in per namespace, Ready whatever happens", () => {
+        const store = rules.find((r) => r.alert === "ExternalSecretsStoreNotReady");
+        expect(store?.annotations.description).toContain("Only a peer store (vault-<peer>) can report this");
+        for (const local of [LOCAL_STORE_NAME, LOCAL_PUSH_STORE_NAME, "ExternalSecretNotSynced", "ExternalSecretsPushFailing"]) {
+            expect(store?.annotations.description).toContain(local);
+        }
     });
 
     it("would catch an expression that is not PromQL (so the check above can fail)", () => {
@@ -271,6 +290,31 @@ describe("alerts", () => {
         expect(exprs).not.toContain("kube_job_status_failed");
     });
 
+    it("watch the replicator in ESO's namespace, by its Deployment's name and the metrics its process serves", () => {
+        const replicator = rules.filter((r) => r.alert.startsWith("VaultReplicator"));
+        expect(replicator[0].expr).toBe(
+            'kube_deployment_status_replicas_available{namespace="external-secrets", deployment="openova-replicator"} < 1',
+        );
+        const served = fs.readFileSync(path.join(__dirname, "..", "replicator", "main.ts"), "utf8");
+        for (const rule of replicator.slice(1)) {
+            const [metric] = rule.expr.match(/openova_replicator_\w+/) ?? [""];
+            expect(served).toContain(`"${metric}"`);
+            expect(rule.expr).toContain('{namespace="external-secrets"}');
+        }
+    });
+
+    it("scrape the replicator through a ServiceMonitor that selects its Service, which the Prometheus Operator's schema accepts", () => {
+        const monitor = replicatorServiceMonitor("external-secrets", { release: "prometheus" });
+        const service = replicatorService({ namespace: "external-secrets" });
+        expect(
+            Object.entries(monitor.spec.selector.matchLabels).every(
+                ([k, v]) => (service.metadata.labels as Record<string, string>)[k] === v,
+            ),
+        ).toBe(true);
+        expect(service.spec.ports.map((p) => p.name)).toContain(monitor.spec.endpoints[0].port);
+        expect(validateModelObjects([monitor])).toEqual([""]);
+    });
+
     it("form a PrometheusRule that the Prometheus Operator's schema accepts", () => {
         const rule = prometheusRule({
             vaultNamespace: "vault",
@@ -283,6 +327,44 @@ describe("alerts", () => {
         const [ok, bad] = validateModelObjects([rule, broken]);
         expect(ok).toBe("");
         expect(bad).toMatch(/expr/);
+    });
+});
+
+describe("snapshot alerts and the off-site copy's age", () => {
+    const base = { vaultNamespace: "vault", externalSecretsNamespace: "external-secrets", releaseName: "vault" };
+    const offsite = "s3://acme-vault-snapshots-eu/vault-snapshots/region1/";
+    const stale = (snapshots?: { schedule: string; offsite?: string }) =>
+        alertRules({ ...base, ...(snapshots ? { snapshots } : {}) }).find((r) => r.alert === "VaultSnapshotStale");
+
+    it("fires when no snapshot run has succeeded for two intervals of the schedule and a run's deadline", () => {
+        expect(snapshotStaleSeconds("0 * * * *")).toBe(2 * 3600 + 900);
+        expect(snapshotStaleSeconds("0 3 * * 0")).toBe(2 * 7 * 86_400 + 900);
+        const rule = stale({ schedule: "0 * * * *", offsite });
+        expect(rule?.expr).toBe(
+            '(time() - max by (namespace, cronjob) (kube_cronjob_status_last_successful_time{namespace="vault", cronjob="vault-snapshot"}) > 8100) or ((time() - max by (namespace, cronjob) (kube_cronjob_created{namespace="vault", cronjob="vault-snapshot"}) > 8100) unless max by (namespace, cronjob) (kube_cronjob_status_last_successful_time{namespace="vault", cronjob="vault-snapshot"}))',
+        );
+        expect(promqlErrors(rule?.expr ?? "")).toBe(0);
+        expect(rule?.labels.severity).toBe("critical");
+        expect(rule?.annotations.summary).toBe("No recent off-site Vault snapshot");
+        expect(rule?.annotations.description).toContain(offsite);
+        expect(stale({ schedule: "0 * * * *" })?.annotations.summary).toBe("No recent Vault snapshot");
+        // A region that takes no snapshots has no such alert.
+        expect(stale()).toBeUndefined();
+    });
+
+    it("record the age of the newest successful run (the newest off-site copy) as a metric, in a PrometheusRule the operator's schema accepts", () => {
+        const rule = prometheusRule({ ...base, labels: { release: "prometheus" }, snapshots: { schedule: "0 * * * *", offsite } });
+        const recording = rule.spec.groups.find((g) => g.name === "openova-vault-snapshots")?.rules;
+        expect(recording).toEqual([
+            {
+                record: SNAPSHOT_AGE_METRIC,
+                expr: 'time() - max by (namespace, cronjob) (kube_cronjob_status_last_successful_time{namespace="vault", cronjob="vault-snapshot"})',
+            },
+        ]);
+        expect(promqlErrors(recording?.[0].expr ?? "")).toBe(0);
+        const [ok] = validateModelObjects([rule]);
+        expect(ok).toBe("");
+        expect(prometheusRule({ ...base, labels: {} }).spec.groups.map((g) => g.name)).toEqual(["openova-vault"]);
     });
 });
 

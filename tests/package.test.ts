@@ -20,13 +20,13 @@ pulumi.runtime
     .setMocks({ newResource: (a) => { types.push(a.type); return { id: a.name + "-id", state: a.inputs }; }, call: () => ({}) }, "platform", "dev")
     .then(async () => {
         const k8s = require("@pulumi/kubernetes");
-        const { VaultRegion, vaultServerOptions, regionPrerequisites, regionVaultOptions, monitoringOptions } = require("openova-vault");
+        const { VaultRegion, vaultServerOptions, regionPrerequisites, regionVaultOptions, monitoringOptions, replicatorCode } = require("openova-vault");
         const provider = new k8s.Provider("cluster", { context: "east" });
         const region = new VaultRegion("east", { region: "east", regions: ["east", "west"], domain: pulumi.output("example.com") }, { providers: { kubernetes: provider } });
         const address = await new Promise((resolve) => region.vaultAddress.apply(resolve));
         await pulumi.runtime.disconnect();
         const prerequisites = regionPrerequisites({ vault: regionVaultOptions.parse({}), monitoring: monitoringOptions.parse({}) }).map((p) => p.id);
-        console.log(JSON.stringify({ address, replicas: vaultServerOptions.parse({}).replicas, prerequisites, types: [...new Set(types)].sort(), from: require.resolve("openova-vault") }));
+        console.log(JSON.stringify({ address, replicas: vaultServerOptions.parse({}).replicas, prerequisites, types: [...new Set(types)].sort(), from: require.resolve("openova-vault"), replicatorFiles: Object.keys(replicatorCode()) }));
     });
 `;
 
@@ -57,7 +57,11 @@ describe("the package", () => {
         const files = stdout.trim().split("\n");
         expect(files).toContain("package/dist/components/index.js");
         expect(files).toContain("package/dist/components/index.d.ts");
-        expect(files.filter((file) => /\.ts$/.test(file) && !file.endsWith(".d.ts"))).toEqual([]);
+        // TypeScript sources only where they are data: the replicator's code, which a ConfigMap carries to Node.js as it is.
+        expect(files.filter((file) => /\.ts$/.test(file) && !file.endsWith(".d.ts") && !file.startsWith("package/replicator/"))).toEqual(
+            [],
+        );
+        expect(files).toContain("package/replicator/main.ts");
         expect(files.filter((file) => /^package\/(tests|tools|bootstrap|stack|index\.js)/.test(file))).toEqual([]);
         // The cluster preflight's Kubernetes client stays with the stack program: the library never loads it.
         const { stdout: code } = await run("tar", ["-xzOf", tarball, "--wildcards", "package/dist/*.js"], { maxBuffer: 64 * 1024 * 1024 });
@@ -71,7 +75,16 @@ describe("the package", () => {
         }
         fs.writeFileSync(path.join(dir, "main.js"), PROGRAM);
         const { stdout } = await run(process.execPath, ["main.js"], { cwd: dir });
-        const result = JSON.parse(stdout) as { address: string; replicas: number; prerequisites: string[]; types: string[]; from: string };
+        const result = JSON.parse(stdout) as {
+            address: string;
+            replicas: number;
+            prerequisites: string[];
+            types: string[];
+            from: string;
+            replicatorFiles: string[];
+        };
+        // The replicator's code, found in the installed package, as its ConfigMap carries it.
+        expect(result.replicatorFiles).toEqual(expect.arrayContaining(["package.json", "main.ts", "engine.ts", "config.ts"]));
         expect(result.address).toBe("https://vault.east.example.com");
         expect(result.replicas).toBe(3);
         // The cluster prerequisites, as data for the platform's own client (the package has no Kubernetes client).

@@ -38,6 +38,13 @@ import {
     pushSecret,
     replicatedSecretOptions,
 } from "../components/replication/replicationSpecs";
+import {
+    REPLICATION_PREFIX as COMPONENT_REPLICATION_PREFIX,
+    REPLICATOR_POLICY as COMPONENT_REPLICATOR_POLICY,
+    peerReplicatePolicyDocument,
+    peerReplicatePolicyName,
+    replicatorPolicyDocument,
+} from "../components/replication/replicatorSpecs";
 import { localStore, peerStore } from "../components/stores/storeSpecs";
 import { policyDocument, policyName } from "../components/vault-config/policies";
 import { type VaultServerOptions, vaultServerOptions } from "../components/vault-server/serverOptions";
@@ -52,7 +59,7 @@ import {
     renewerCronJob,
     renewerPolicyDocument,
 } from "../components/token-renewal/renewalSpecs";
-import { VAULT_CHART } from "../components/common/versions";
+import { OPENBAO_CHART, VAULT_CHART } from "../components/common/versions";
 import { PACK_NAME, knownValues, policies, policyPackArgs } from "../policy/policies";
 import {
     ALLOWED_SYS_PATHS,
@@ -60,6 +67,8 @@ import {
     METRICS_POLICY,
     PEER_ACCESS_OUTPUT,
     PEER_PUSH_POLICY,
+    REPLICATION_PREFIX,
+    REPLICATOR_POLICY,
     type ResourceData,
     STACK_TYPE,
     chartName,
@@ -73,6 +82,7 @@ import {
     checkVaultToken,
     credentialShapes,
     durationSeconds,
+    isVaultChart,
     hasRootWildcard,
     isCredentialKey,
     parsePolicyDocument,
@@ -409,6 +419,16 @@ const peerPushPolicy = vaultPolicy(
 );
 const snapshotPolicy = vaultPolicy(SNAPSHOT_POLICY, snapshotPolicyDocument(), "region1-snapshots-policy");
 const metricsPolicy = vaultPolicy(COMPONENT_METRICS_POLICY, metricsPolicyDocument(), "region1-monitoring-metrics-policy");
+const replicatorPolicy = vaultPolicy(
+    COMPONENT_REPLICATOR_POLICY,
+    replicatorPolicyDocument("secret", ["apps/db", "databases/db-credentials"], ["region2"]),
+    "region1-replicator-policy",
+);
+const peerReplicatePolicy = vaultPolicy(
+    peerReplicatePolicyName("region2"),
+    peerReplicatePolicyDocument("secret", ["apps/db", "databases/db-credentials"], "region2"),
+    "region1-peer-region2-replicate",
+);
 const renewerPolicy = vaultPolicy(RENEWER_POLICY, renewerPolicyDocument(), "region1-token-renewer-policy");
 
 /** A component's JSON policy document with the capabilities of one path replaced. */
@@ -839,12 +859,30 @@ const CASES: Record<string, { readonly pass: readonly Case[]; readonly fail: rea
             { title: "raft-snapshot (read on sys/storage/raft/snapshot)", resources: [snapshotPolicy] },
             { title: "prometheus-metrics (read on sys/metrics)", resources: [metricsPolicy] },
             {
+                title: "the replicator's policy, soft-deleting exactly the secrets it writes, and a peer's replicate policy",
+                resources: [replicatorPolicy, peerReplicatePolicy],
+            },
+            {
                 title: "a compact JSON policy with a list of path stanzas",
                 resources: [vaultPolicy("json", JSON.stringify({ path: [{ "secret/data/team/*": { capabilities: ["read"] } }] }))],
             },
             {
                 title: "a policy written by hand in HCL by another stack",
                 resources: [vaultPolicy("app-read", 'path "secret/data/app/*" {\n  capabilities = ["read"]\n}\n')],
+            },
+            {
+                title: "read on a KV v2 mount's config, and update on paths that only look like its control paths",
+                resources: [
+                    vaultPolicy("config-read", jsonPolicy({ "secret/config": { capabilities: ["read"] } })),
+                    vaultPolicy(
+                        "lookalikes",
+                        jsonPolicy({
+                            "secret/data/delete/x": { capabilities: ["update"] },
+                            "secret/data/config": { capabilities: ["update"] },
+                        }),
+                    ),
+                    renewerPolicy,
+                ],
             },
             {
                 title: "a deny on everything, in HCL and in JSON (grants nothing)",
@@ -889,6 +927,81 @@ const CASES: Record<string, { readonly pass: readonly Case[]; readonly fail: rea
                 title: "a metadata write that may set anything (max_versions, cas_required)",
                 resources: [vaultPolicy("push", jsonPolicy({ "secret/metadata/app/db": { capabilities: ["create", "update"] } }))],
                 expect: /lets a writer set max_versions, delete_version_after or cas_required/,
+            },
+            {
+                title: "update on a KV v2 mount's destroy/ (erases versions for good)",
+                resources: [vaultPolicy("destroy", jsonPolicy({ "secret/destroy/app/db": { capabilities: ["update"] } }))],
+                expect: /grants update where it may reach a KV v2 mount's delete\/, undelete\/, destroy\/ or config/,
+            },
+            {
+                title: "update on a KV v2 mount's delete/ (soft-deletes versions)",
+                resources: [vaultPolicy("soft-delete", 'path "secret/delete/app/*" {\n  capabilities = ["update"]\n}\n')],
+                expect: /may reach a KV v2 mount's delete\//,
+            },
+            {
+                title: "update on a KV v2 mount's undelete/",
+                resources: [vaultPolicy("undelete", jsonPolicy({ "secret/undelete/app/db": { capabilities: ["update"] } }))],
+                expect: /may reach a KV v2 mount's delete\/, undelete\//,
+            },
+            {
+                title: "create on a KV v2 mount's config (max_versions for every secret)",
+                resources: [vaultPolicy("config", jsonPolicy({ "secret/config": { capabilities: ["create", "update"] } }))],
+                expect: /grants create, update where it may reach/,
+            },
+            {
+                title: "a write whose glob reaches the mount's control paths",
+                resources: [vaultPolicy("whole-mount", jsonPolicy({ "secret/*": { capabilities: ["create", "update"] } }))],
+                expect: /may reach a KV v2 mount's delete\//,
+            },
+            {
+                title: "a write whose + segment reaches the mount's control paths",
+                resources: [vaultPolicy("plus", 'path "secret/+/app/db" {\n  capabilities = ["update"]\n}\n')],
+                expect: /may reach a KV v2 mount's delete\//,
+            },
+            {
+                title: "the replicator's soft delete in any other policy",
+                resources: [
+                    vaultPolicy(
+                        "app-writer",
+                        jsonPolicy({
+                            "secret/data/apps/db": { capabilities: ["create", "read", "update"] },
+                            "secret/delete/apps/db": { capabilities: ["update"] },
+                        }),
+                    ),
+                ],
+                expect: /"secret\/delete\/apps\/db" grants update where it may reach a KV v2 mount's delete\//,
+            },
+            ...(
+                [
+                    ["on a glob", "secret/delete/apps/*", "secret/data/apps/*", ["update"]],
+                    ["on a + segment", "secret/delete/+/db", "secret/data/apps/db", ["update"]],
+                    ["on a key it does not write", "secret/delete/apps/other", "secret/data/apps/db", ["update"]],
+                    [
+                        "on its own records",
+                        "secret/delete/_replication/state/apps/db",
+                        "secret/data/_replication/state/apps/db",
+                        ["update"],
+                    ],
+                    ["with create besides update", "secret/delete/apps/db", "secret/data/apps/db", ["create", "update"]],
+                    ["with patch", "secret/delete/apps/db", "secret/data/apps/db", ["update", "patch"]],
+                    ["on destroy/", "secret/destroy/apps/db", "secret/data/apps/db", ["update"]],
+                    ["on undelete/", "secret/undelete/apps/db", "secret/data/apps/db", ["update"]],
+                    ["on config", "secret/config", "secret/data/apps/db", ["update"]],
+                ] as const
+            ).map(([how, control, data, capabilities]) => ({
+                title: `the replicator's policy writing a KV v2 control path ${how}`,
+                resources: [
+                    vaultPolicy(
+                        COMPONENT_REPLICATOR_POLICY,
+                        jsonPolicy({ [data]: { capabilities: ["create", "read", "update"] }, [control]: { capabilities } }),
+                    ),
+                ],
+                expect: new RegExp(`"${control.replace(/[/*+]/g, (c) => `\\${c}`)}" grants [a-z, ]+ where it may reach a KV v2 mount's`),
+            })),
+            {
+                title: "patch on a secret's data",
+                resources: [vaultPolicy("patch", jsonPolicy({ "secret/data/app/db": { capabilities: ["read", "patch"] } }))],
+                expect: /grants "patch", which no role here needs/,
             },
             {
                 title: "a metadata write that allows max_versions besides custom_metadata",
@@ -1291,6 +1404,8 @@ describe("the pure rules", () => {
             [policyName("push"), policyName("pull"), "peer-region2-pull", "peer--push"].some((name) => PEER_PUSH_POLICY.test(name)),
         ).toBe(false);
         expect(METRICS_POLICY).toBe(COMPONENT_METRICS_POLICY);
+        expect(REPLICATOR_POLICY).toBe(COMPONENT_REPLICATOR_POLICY);
+        expect(REPLICATION_PREFIX).toBe(COMPONENT_REPLICATION_PREFIX);
         expect(MAX_TOKEN_LIFETIME_HOURS).toBe(TOKEN_MAX_LIFETIME_HOURS);
         expect(durationSeconds(LONG_LIVED_TOKEN.explicitMaxTtl)).toBe(TOKEN_MAX_LIFETIME_HOURS * 3600);
         expect(durationSeconds(LONG_LIVED_TOKEN.period)).toBe(TOKEN_PERIOD_HOURS * 3600);
@@ -1379,6 +1494,54 @@ describe("the pure rules", () => {
         expect(checkTlsOn(vaultChart(withPath(values, "server.ha.raft.config", 42)))).toEqual([
             expect.stringContaining("cannot be parsed: it is 42, not JSON text"),
         ]);
+    });
+
+    it("hold OpenBao's chart (the openbao/openbao fork, same values) to the same rules, on its inputs and what it renders", () => {
+        const openbaoValues = (server: VaultServerOptions = {}) =>
+            vaultHelmValues(serverSettings(vaultServerOptions.parse(server), HOST, monitoringOptions.parse({}), { engine: "openbao" }));
+        const chart = (chartValues: unknown): ResourceData => ({
+            type: "kubernetes:helm.sh/v4:Chart",
+            name: "region1-vault",
+            props: { name: "openbao", namespace: "vault", chart: OPENBAO_CHART.chart, version: OPENBAO_CHART.version, values: chartValues },
+        });
+        expect(isVaultChart(chart(openbaoValues()))).toBe(true);
+        for (const check of [checkRaftReplicas, checkInjectorOff, checkTlsOn]) {
+            expect(check(chart(openbaoValues()))).toEqual([]);
+        }
+        expect(checkRaftReplicas(chart(withPath(openbaoValues(), "server.ha.replicas", 4)))).toEqual([
+            expect.stringContaining("server.ha.replicas is 4"),
+        ]);
+        expect(checkInjectorOff(chart(withPath(openbaoValues(), "injector.enabled", "-")))).toEqual([
+            expect.stringContaining('injector.enabled is "-"'),
+        ]);
+        expect(checkTlsOn(chart(openbaoValues({ tls: { source: "none", allowPlaintext: true } })))).toHaveLength(2);
+        // What the chart renders: labelled openbao-<version>, BAO_ADDR, `bao server`.
+        const rendered = (scheme: string, command: string): ResourceData => ({
+            type: "kubernetes:apps/v1:StatefulSet",
+            name: "region1-vault:vault/openbao",
+            props: {
+                spec: {
+                    replicas: 3,
+                    template: {
+                        metadata: { labels: { "helm.sh/chart": `openbao-${OPENBAO_CHART.version}`, component: "server" } },
+                        spec: {
+                            containers: [
+                                {
+                                    name: "openbao",
+                                    args: [`/usr/local/bin/docker-entrypoint.sh ${command}`],
+                                    env: [{ name: "BAO_ADDR", value: `${scheme}://127.0.0.1:8200` }],
+                                },
+                            ],
+                        },
+                    },
+                },
+            },
+        });
+        expect(checkTlsOn(rendered("https", "bao server -config=/tmp/storageconfig.hcl"))).toEqual([]);
+        expect(checkTlsOn(rendered("http", "bao server -config=/tmp/storageconfig.hcl"))).toEqual([
+            expect.stringContaining("the Vault servers' BAO_ADDR is http://127.0.0.1:8200"),
+        ]);
+        expect(checkRaftReplicas(rendered("https", "bao server -dev"))).toEqual([expect.stringContaining('run "bao server -dev"')]);
     });
 
     it("check ESO API versions by type token and apiVersion", () => {

@@ -37,6 +37,7 @@ const ids = (options: PrerequisiteOptions) => regionPrerequisites(options).map((
 describe("regionPrerequisites", () => {
     it("by default: cert-manager with the vault-ca-issuer ClusterIssuer, the cilium IngressClass and Cilium's CRD, a default StorageClass", () => {
         expect(ids(optionsOf())).toEqual([
+            "api:admissionregistration.k8s.io/v1/validatingadmissionpolicies",
             "crd:certificates.cert-manager.io",
             "crd:clusterissuers.cert-manager.io",
             "issuer:ClusterIssuer/vault-ca-issuer",
@@ -48,8 +49,10 @@ describe("regionPrerequisites", () => {
 
     it("needs Cilium's CRD only with the cilium class, and cert-manager only with TLS from cert-manager", () => {
         const nginx = optionsOf({ ingressClassName: "nginx", tls: { source: "secret", secretName: "mine" } });
-        expect(ids(nginx)).toEqual(["secret:vault/mine", "ingressclass:nginx", "storageclass:(default)"]);
+        const api = "api:admissionregistration.k8s.io/v1/validatingadmissionpolicies";
+        expect(ids(nginx)).toEqual([api, "secret:vault/mine", "ingressclass:nginx", "storageclass:(default)"]);
         expect(ids(optionsOf({ ingressClassName: "nginx", tls: { source: "none", allowPlaintext: true } }))).toEqual([
+            api,
             "ingressclass:nginx",
             "storageclass:(default)",
         ]);
@@ -123,7 +126,9 @@ describe("prerequisiteProblems", () => {
     });
 
     it("refuses to guess a prerequisite whose read has no result", () => {
-        expect(() => prerequisiteProblems("stack s", prerequisites, new Map())).toThrow(/no result for the prerequisite crd:certificates/);
+        expect(() => prerequisiteProblems("stack s", prerequisites, new Map())).toThrow(
+            /no result for the prerequisite api:admissionregistration/,
+        );
     });
 });
 
@@ -147,6 +152,8 @@ interface Cluster {
     /** namespace/name to its keys. */
     readonly secrets?: Record<string, string[]>;
     readonly claims?: string[];
+    /** A release before Kubernetes 1.30: it does not serve admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy. */
+    readonly beforeAdmissionPolicies?: boolean;
     /** Answer this HTTP status to every request instead. */
     readonly status?: number;
     /** Never answer. */
@@ -201,6 +208,13 @@ describe("the program's preflight against a cluster", () => {
             cluster: { ...COMPLETE, crds: { ...CERT_MANAGER, ...CILIUM, ...PROMETHEUS } },
             more: { monitoring: { serviceMonitor: true, prometheusRules: true } },
             lines: [],
+        },
+        {
+            name: "kubernetes-1-29",
+            cluster: { ...COMPLETE, beforeAdmissionPolicies: true },
+            lines: [
+                /^Missing prerequisite for stack "kubernetes-1-29" \(kubeconfig context "kubernetes-1-29", http:\/\/127\.0\.0\.1:\d+\): the cluster does not serve admissionregistration\.k8s\.io\/v1 ValidatingAdmissionPolicy \(Kubernetes 1\.30 or later\), which keeps each namespace to its own secrets through the stores this region shares\. Fix: upgrade the cluster to Kubernetes 1\.30 or later$/,
+            ],
         },
         {
             name: "no-cert-manager",
@@ -351,6 +365,7 @@ describe("the program's preflight against a cluster", () => {
             name: "forbidden",
             cluster: { ...COMPLETE, status: 403 },
             lines: [
+                /^Cannot check validatingadmissionpolicies\.admissionregistration\.k8s\.io for .* Fix: let the identity that runs Pulumi list validatingadmissionpolicies\.admissionregistration\.k8s\.io, then run again$/,
                 /^Cannot check customresourcedefinitions\.apiextensions\.k8s\.io certificates\.cert-manager\.io for stack "forbidden" .*: the Kubernetes API answered HTTP 403 \(not allowed here\)\. Fix: let the identity that runs Pulumi get customresourcedefinitions/,
                 /^Cannot check ingressclasses\.networking\.k8s\.io for .* Fix: let the identity that runs Pulumi list ingressclasses\.networking\.k8s\.io, then run again$/,
                 /^Cannot check customresourcedefinitions\.apiextensions\.k8s\.io ciliumnetworkpolicies\.cilium\.io/,
@@ -443,6 +458,9 @@ describe("the program's preflight against a cluster", () => {
                 return ready === undefined
                     ? notFound()
                     : send(200, { kind: "Issuer", status: { conditions: [{ type: "Ready", ...ready }] } });
+            }
+            if (path === "apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies") {
+                return cluster.beforeAdmissionPolicies ? notFound() : send(200, { kind: "ValidatingAdmissionPolicyList", items: [] });
             }
             if (path === "apis/networking.k8s.io/v1/ingressclasses") {
                 return send(200, {
@@ -550,6 +568,7 @@ describe("the program's preflight against a cluster", () => {
         expect(all.length).toBeGreaterThan(cases.length);
         expect(all.filter((r) => !r.startsWith("GET "))).toEqual([]);
         expect([...(requests.get("complete") ?? [])].sort()).toEqual([
+            "GET /apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies",
             "GET /apis/apiextensions.k8s.io/v1/customresourcedefinitions/certificates.cert-manager.io",
             "GET /apis/apiextensions.k8s.io/v1/customresourcedefinitions/ciliumnetworkpolicies.cilium.io",
             "GET /apis/apiextensions.k8s.io/v1/customresourcedefinitions/clusterissuers.cert-manager.io",

@@ -452,6 +452,26 @@ esac
         neverLeaksSecrets(r);
     });
 
+    it("names the snapshot it saved in the handoff file, for the off-site copy, and nothing on a failed save", () => {
+        for (const fail of [false, true]) {
+            const { dir, scriptFile, processEnv, finish } = prepare(3, [old(1)], fail ? { FAKE_SAVE_FAIL: "1" } : {});
+            const handoff = path.join(dir, "..", `handoff-${path.basename(dir)}`);
+            fs.writeFileSync(
+                scriptFile,
+                snapshotScript({ authPath: "kubernetes", tokenFile: path.join(root, "jwt"), dir, retain: 3, handoffFile: handoff }),
+            );
+            const result = spawnSync("/bin/sh", [scriptFile], { encoding: "utf8", timeout: 30_000, env: processEnv });
+            const r = finish(result.status, result.stdout, result.stderr);
+            if (fail) {
+                expect(r.status).not.toBe(0);
+                expect(fs.existsSync(handoff)).toBe(false);
+            } else {
+                const fresh = snapshots(r).filter((f) => f !== old(1));
+                expect(fs.readFileSync(handoff, "utf8")).toBe(`${fresh[0]}\n`);
+            }
+        }
+    });
+
     it("keeps everything when there are no more than retain snapshots", () => {
         const r = run(48, [old(1), old(2)]);
         expect(r.status).toBe(0);

@@ -33,7 +33,14 @@ import { validateEsoObjects } from "./support/esoSchema";
 /** A secret as the components take it: its options with the defaults applied, and its home. */
 const secret = (input: ReplicatedSecretInput): ReplicatedSecretSpec => ({ ...replicatedSecretOptions.parse(input), home: input.home });
 
-const db = secret({ name: "db-credentials", namespace: "databases", keys: ["password"], mode: "vault-written", home: "region1" });
+const db = secret({
+    name: "db-credentials",
+    namespace: "databases",
+    keys: ["password"],
+    mode: "vault-written",
+    writers: "home",
+    home: "region1",
+});
 const whole = secret({ name: "api", namespace: "apps", mode: "cluster-written", home: "region2", remoteKey: "shared/api" });
 
 describe("replicatedSecretOptions", () => {
@@ -128,12 +135,14 @@ describe("ESO's schemas", () => {
 
 describe("roles: one pusher per secret, so no two regions push different values", () => {
     it.each([
-        ["vault-written", "region1", { pulls: true, pushes: "peers" }],
-        ["vault-written", "region2", { pulls: true, pushes: "none" }],
-        ["cluster-written", "region1", { pulls: false, pushes: "all" }],
-        ["cluster-written", "region2", { pulls: true, pushes: "none" }],
-    ] as const)("%s in %s", (mode, region, role) => {
-        expect(roleOf({ mode, home: "region1" }, region)).toEqual(role);
+        ["vault-written", "home", "region1", { pulls: true, pushes: "peers" }],
+        ["vault-written", "home", "region2", { pulls: true, pushes: "none" }],
+        ["vault-written", "any", "region1", { pulls: true, pushes: "none" }],
+        ["vault-written", "any", "region2", { pulls: true, pushes: "none" }],
+        ["cluster-written", "home", "region1", { pulls: false, pushes: "all" }],
+        ["cluster-written", "home", "region2", { pulls: true, pushes: "none" }],
+    ] as const)("%s written by %s in %s", (mode, writers, region, role) => {
+        expect(roleOf({ mode, writers, home: "region1" }, region)).toEqual(role);
     });
 });
 

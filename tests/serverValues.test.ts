@@ -4,6 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as fc from "fast-check";
+import { ENGINE_FACTS } from "../components/common/engine";
 import { parseOptions } from "../components/common/options";
 import { VAULT_CHART, VAULT_IMAGE } from "../components/common/versions";
 import { type MonitoringOptions, monitoringOptions } from "../components/monitoring/monitoringSpecs";
@@ -67,8 +68,6 @@ describe("vaultServerOptions", () => {
             auditStorageSize: "10Gi",
             ingressClassName: "cilium",
             ingressAnnotations: {},
-            chartVersion: VAULT_CHART.version,
-            imageTag: VAULT_IMAGE.tag,
             logLevel: "info",
             resources: { cpuRequest: "500m", memoryRequest: "256Mi", memoryLimit: "1Gi" },
             tls: { source: "cert-manager" },
@@ -77,6 +76,11 @@ describe("vaultServerOptions", () => {
         expect(defaults).toEqual({
             ...vaultServerOptions.parse({}),
             host: HOST,
+            // The chart and image the engine pins (Vault's by default), and every audit device.
+            engine: ENGINE_FACTS.vault,
+            chartVersion: VAULT_CHART.version,
+            imageTag: VAULT_IMAGE.tag,
+            auditDevices: ["file", "stdout"],
             tls: {
                 enabled: true,
                 source: "cert-manager",

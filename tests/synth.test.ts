@@ -13,7 +13,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { parseAllDocuments, parseDocument, stringify } from "yaml";
+import { admit } from "./support/admission";
 import { validateEsoObjects } from "./support/esoSchema";
+import type { AdmissionPolicy } from "../components/stores/storeAdmission";
 import { chartValidator, loadChartSchema, undeclaredPaths } from "./support/vaultChartSchema";
 import { main } from "../tools/synth/cli";
 import { SDK_HOOKS, engineUrn, runProgram } from "../tools/synth/mockRun";
@@ -190,11 +192,14 @@ describe("synth of the region stacks", () => {
 
     it("succeeds and summarizes each stack", () => {
         expect(run.code).toBe(0);
-        // region1, the home of db-credentials, also has its generator and two PushSecrets.
+        // region1, the home of db-credentials, also has its generator and the PushSecret of its first value.
         // JWT peer auth (the default): each region mounts a JWT backend for its peer instead of issuing it a
-        // token, and publishes its cluster's token issuer (the tenth output).
-        expect(run.stdout).toContain("stack region1: 50 resources, 0 warning(s), 10 outputs");
-        expect(run.stdout).toContain("stack region2: 46 resources, 0 warning(s), 10 outputs");
+        // token, and publishes its cluster's token issuer (the tenth output), and the snapshots' off-site target (the eleventh). db-credentials is written by
+        // any region, so each region runs a replicator. Each region also has its store admission policies
+        // (the component, two policies and their bindings).
+        expect(run.stdout).toContain("stack region1: 69 resources, 0 warning(s), 11 outputs");
+        expect(run.stdout).toContain("stack region2: 66 resources, 0 warning(s), 11 outputs");
+        expect(run.stdout).toMatch(/1 {2}openova:vault:Replicator/);
         expect(run.stdout).toMatch(/2 {2}kubernetes:helm\.sh\/v4:Chart/);
         expect(Object.keys(filesUnder(out)).sort()).toEqual(
             ["manifests.yaml", "outputs.json", "resources.json"].flatMap((f) => [`region1/${f}`, `region2/${f}`]).sort(),
@@ -250,6 +255,8 @@ describe("synth of the region stacks", () => {
             peers: ["region1"],
             regionName: "region2",
             serviceAccountIssuer: { issuer: "https://oidc.region2.example.com", publicKeys: [], discoveryCaCert: "" },
+            // Where its snapshots are copied off the cluster: an S3 bucket, with the job's IRSA role.
+            snapshotOffsite: { target: "s3", location: "s3://example-vault-snapshots-region2/vault-snapshots/region2/" },
             vaultAddress: "https://vault.region2.example.com",
             vaultCaCert: exampleCa,
             vaultConfigured: true,
@@ -265,7 +272,9 @@ describe("synth of the region stacks", () => {
         expect(provider?.inputs).toMatchObject({ address: `https://vault.${region}.example.com`, caCertFile: EXAMPLE_CA_FILE });
         expect(provider?.inputs).not.toHaveProperty("token");
         const vaultTypes = resources.filter((r) => r.type.startsWith("vault:")).map((r) => r.type);
+        // With the replicator: its audit device, its own policy and role, and the peer replicator's policy and JWT role.
         expect(vaultTypes.sort()).toEqual([
+            "vault:index/audit:Audit",
             "vault:index/audit:Audit",
             "vault:index/audit:Audit",
             "vault:index/authBackend:AuthBackend",
@@ -274,9 +283,13 @@ describe("synth of the region stacks", () => {
             "vault:index/policy:Policy",
             "vault:index/policy:Policy",
             "vault:index/policy:Policy",
+            "vault:index/policy:Policy",
+            "vault:index/policy:Policy",
             "vault:jwt/authBackend:AuthBackend",
             "vault:jwt/authBackendRole:AuthBackendRole",
+            "vault:jwt/authBackendRole:AuthBackendRole",
             "vault:kubernetes/authBackendConfig:AuthBackendConfig",
+            "vault:kubernetes/authBackendRole:AuthBackendRole",
             "vault:kubernetes/authBackendRole:AuthBackendRole",
             "vault:kubernetes/authBackendRole:AuthBackendRole",
             "vault:kubernetes/authBackendRole:AuthBackendRole",
@@ -295,9 +308,10 @@ describe("synth of the region stacks", () => {
                 { role: "namespace-pull", policies: ["namespace-pull"], serviceAccounts: ["vault-secrets-reader"], audience: "vault" },
                 { role: "namespace-push", policies: ["namespace-push"], serviceAccounts: ["vault-secrets-writer"], audience: "vault" },
                 { role: "raft-snapshot", policies: ["raft-snapshot"], serviceAccounts: ["vault-snapshot"], audience: "vault-snapshot" },
+                { role: "replicator", policies: ["openova-replicator"], serviceAccounts: ["openova-replicator"], audience: "vault" },
             ]),
         );
-        expect(roles).toHaveLength(3);
+        expect(roles).toHaveLength(4);
         for (const r of resources.filter((x) => x.type.startsWith("vault:"))) {
             expect(r.provider?.startsWith(`${provider?.urn}::`)).toBe(true);
         }
@@ -310,7 +324,10 @@ describe("synth of the region stacks", () => {
             boundIssuer: `https://oidc.${peer}.example.com`,
             oidcDiscoveryUrl: `https://oidc.${peer}.example.com`,
         });
-        expect(resources.find((r) => r.type === "vault:jwt/authBackendRole:AuthBackendRole")?.inputs).toMatchObject({
+        expect(
+            resources.find((r) => r.type === "vault:jwt/authBackendRole:AuthBackendRole" && r.inputs.roleName === "external-secrets-push")
+                ?.inputs,
+        ).toMatchObject({
             backend: `jwt-${peer}`,
             roleName: "external-secrets-push",
             boundSubject: "system:serviceaccount:external-secrets:external-secrets",
@@ -347,13 +364,12 @@ describe("synth of the region stacks", () => {
                 [pullPath]: { capabilities: ["create", "read", "update"] },
                 [pullPath.replace("secret/data/", "secret/metadata/")]: onlyCustomMetadata,
             });
-            // region1 is the home of db-credentials and of the bootstrap's canary: region2 pushes neither.
+            // region1 is the home of the bootstrap's canary: region2 pushes nothing. db-credentials is written by
+            // any region: no PushSecret carries it, so no peer may push it; the replicators carry it.
             expect(policies[`peer-${peer}-push`]).toEqual(
                 peer === "region1"
                     ? {
-                          "secret/data/databases/db-credentials": { capabilities: ["create", "read", "update"] },
                           "secret/data/external-secrets/openova-replication-canary": { capabilities: ["create", "read", "update"] },
-                          "secret/metadata/databases/db-credentials": onlyCustomMetadata,
                           "secret/metadata/external-secrets/openova-replication-canary": onlyCustomMetadata,
                       }
                     : { "secret/*": { capabilities: ["deny"] } },
@@ -372,7 +388,6 @@ describe("synth of the region stacks", () => {
             "ExternalSecret/db-credentials",
             "Password/replicated-secret-password-32",
             "PushSecret/db-credentials-initial",
-            "PushSecret/db-credentials-to-region2",
         ]);
         expect(kindsAndNames(two)).toEqual([
             "ClusterSecretStore/vault-local",
@@ -383,7 +398,41 @@ describe("synth of the region stacks", () => {
         expect(validateEsoObjects([...one, ...two])).toEqual([...one, ...two].map(() => ""));
     });
 
-    it("replicates db-credentials: materialized in every region, pushed by region1 to every peer Vault, first value generated once, in region1", () => {
+    it.each(["region1", "region2"])(
+        "has %s's admission policies admit every ExternalSecret and PushSecret it declares, and its peer store wait for them",
+        (region) => {
+            const objects = manifestsOf(out, region);
+            const policies = objects.filter((o) => o.kind === "ValidatingAdmissionPolicy") as unknown as AdmissionPolicy[];
+            expect(policies.map((p) => p.metadata.name).sort()).toEqual([
+                "openova-vault-no-reads-from-peer-stores",
+                "openova-vault-push-own-prefix",
+            ]);
+            const checked = objects.filter((o) => o.kind === "ExternalSecret" || o.kind === "PushSecret");
+            expect(checked.length).toBeGreaterThan(0);
+            for (const object of checked) {
+                const resource =
+                    object.kind === "ExternalSecret"
+                        ? "external-secrets.io/v1/externalsecrets"
+                        : "external-secrets.io/v1alpha1/pushsecrets";
+                const outcomes = policies.map((policy) => admit(policy, { operation: "CREATE", resource, object }).outcome);
+                expect({ object: `${object.kind}/${object.metadata.name}`, outcomes: outcomes.sort() }).toEqual({
+                    object: `${object.kind}/${object.metadata.name}`,
+                    outcomes: ["admitted", "not matched"],
+                });
+            }
+            const resources = resourcesOf(out, region);
+            const admission = resources.find((r) => r.type === "openova:vault:StoreAdmission");
+            const bindings = resources.filter((r) => r.parent === admission?.urn && r.type.endsWith("ValidatingAdmissionPolicyBinding"));
+            expect(bindings).toHaveLength(2);
+            const peerStore = resources.find((r) => r.type === "openova:vault:PeerStore");
+            const store = resources.find(
+                (r) => r.type === "kubernetes:external-secrets.io/v1:ClusterSecretStore" && r.parent === peerStore?.urn,
+            );
+            expect(store?.dependsOn).toEqual(expect.arrayContaining(bindings.map((b) => b.urn)));
+        },
+    );
+
+    it("replicates db-credentials: materialized in every region, carried by the replicators, first value generated once, in region1", () => {
         const objects = (region: string) =>
             parseAllDocuments(fs.readFileSync(path.join(out, region, "manifests.yaml"), "utf8"))
                 .map(
@@ -395,27 +444,25 @@ describe("synth of the region stacks", () => {
                             spec: Record<string, unknown>;
                         },
                 )
-                .filter((d) => d.metadata.namespace === "databases" && d.kind !== "ServiceAccount");
+                .filter((d) => d.metadata.namespace === "databases" && d.apiVersion.includes("external-secrets.io"));
         const [one, two] = [objects("region1"), objects("region2")];
         expect(validateEsoObjects([...one, ...two])).toEqual([...one, ...two].map(() => ""));
         expect(one.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
             "ExternalSecret/db-credentials",
             "Password/replicated-secret-password-32",
             "PushSecret/db-credentials-initial",
-            "PushSecret/db-credentials-to-region2",
         ]);
         expect(two.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(["ExternalSecret/db-credentials"]);
-        // The push reaches the peer's store: its selector matches that store in region1, and no other.
-        const push = one.find((o) => o.kind === "PushSecret" && o.metadata.name === "db-credentials-to-region2");
-        const selector = (push?.spec.secretStoreRefs as { labelSelector: { matchLabels: Record<string, string> } }[])[0].labelSelector
-            .matchLabels;
-        const stores = parseAllDocuments(fs.readFileSync(path.join(out, "region1", "manifests.yaml"), "utf8"))
-            .map((d) => d.toJS() as { kind: string; metadata: { name: string; labels?: Record<string, string> } })
-            .filter((d) => d.kind === "ClusterSecretStore");
-        const selected = stores
-            .filter((s) => Object.entries(selector).every(([k, v]) => s.metadata.labels?.[k] === v))
-            .map((s) => s.metadata.name);
-        expect(selected).toEqual(["vault-region2"]);
+        // Each region's replicator carries db-credentials, and may ask ESO to refresh its ExternalSecret at once.
+        for (const region of ["region1", "region2"]) {
+            const config = manifestsOf(out, region).find((o) => o.kind === "ConfigMap" && o.metadata.name === "openova-replicator");
+            const replicated = JSON.parse((config as unknown as { data: Record<string, string> }).data["config.json"]) as {
+                secrets: { key: string; externalSecrets: { namespace: string; name: string }[] }[];
+            };
+            expect(replicated.secrets).toEqual([
+                { key: "databases/db-credentials", externalSecrets: [{ namespace: "databases", name: "db-credentials" }] },
+            ]);
+        }
         const initial = one.find((o) => o.metadata.name === "db-credentials-initial" && o.kind === "PushSecret");
         // The first value is written through the local push store, never the read-only vault-local.
         expect(initial?.spec).toMatchObject({
@@ -531,7 +578,7 @@ describe("synth of the region stacks", () => {
         });
 
         it.each(["region1", "region2"])("enables two audit devices in %s's Vault: a file on the audit volume, and stdout", (region) => {
-            const audits = resourcesOf(out, region).filter((r) => r.type === "vault:index/audit:Audit");
+            const audits = resourcesOf(out, region).filter((r) => r.type === "vault:index/audit:Audit" && r.inputs.path !== "replicator");
             expect(audits.map((r) => r.inputs)).toEqual([
                 expect.objectContaining({
                     path: "file",
@@ -614,7 +661,8 @@ describe("synth of the region stacks", () => {
                     refused: used.filter((s) => !admits(s)).map((s) => s.metadata.name),
                 }).toEqual({
                     region,
-                    used: region === "region1" ? ["vault-local", "vault-local-push", "vault-region2"] : ["vault-local"],
+                    // region1 writes the first value through vault-local-push; the replicators, not ESO, reach the peer.
+                    used: region === "region1" ? ["vault-local", "vault-local-push"] : ["vault-local"],
                     refused: [],
                 });
             }
@@ -626,7 +674,7 @@ describe("synth of the region stacks", () => {
                 const objects = manifestsOf(out, region);
                 const servers = { "app.kubernetes.io/instance": "vault", "app.kubernetes.io/name": "vault", component: "server" };
                 const api = { port: 8200, protocol: "TCP" };
-                const policy = objects.filter((o) => o.kind === "NetworkPolicy");
+                const policy = objects.filter((o) => o.kind === "NetworkPolicy" && o.metadata.namespace === "vault");
                 expect(policy).toHaveLength(1);
                 expect(policy[0]).toMatchObject({ metadata: { name: "vault-server", namespace: "vault" } });
                 expect(policy[0].spec).toEqual({
@@ -682,9 +730,16 @@ describe("synth of the region stacks", () => {
                         { name: "vault-ca", secret: { secretName: "vault-server-tls", items: [{ key: "ca.crt", path: "ca.crt" }] } },
                     ]),
                 );
-                expect((pod.containers as { env: { name: string; value: string }[] }[])[0].env).toEqual(
+                // The snapshot first (an init container), then its copy to the region's S3 bucket and the peer's.
+                const snapshot = (pod.initContainers as { name: string; env: { name: string; value: string }[] }[])[0];
+                expect(snapshot.name).toBe("snapshot");
+                expect(snapshot.env).toEqual(
                     expect.arrayContaining([{ name: "VAULT_ADDR", value: "https://vault-active.vault.svc:8200" }]),
                 );
+                const copy = (pod.containers as { name: string; image: string; command: string[] }[])[0];
+                expect(copy.name).toBe("offsite-copy");
+                expect(copy.image).toMatch(/^amazon\/aws-cli:/);
+                expect(copy.command[2]).toContain(`own_bucket='example-vault-snapshots-${region}'`);
                 // Its own Vault role, with a policy that only reads snapshots.
                 const policy = resources.find((r) => r.type === "vault:index/policy:Policy" && r.inputs.name === "raft-snapshot")?.inputs
                     .policy;
@@ -710,11 +765,17 @@ describe("synth of the region stacks", () => {
                 .sort(),
         ).toEqual([
             "Certificate/vault-server-tls",
+            "CiliumClusterwideNetworkPolicy/openova-vault-vault-source-ranges",
             "CiliumNetworkPolicy/vault-server-from-ingress",
             "ClusterSecretStore/vault-local",
             "ClusterSecretStore/vault-local-push",
             "ClusterSecretStore/vault-region2",
+            // The replicator: its settings and code, its process, the port for Vault's audit stream, what may reach it,
+            // and the right to ask ESO to refresh the replicated secret's ExternalSecret.
+            "ConfigMap/openova-replicator",
+            "ConfigMap/openova-replicator-code",
             "CronJob/vault-snapshot",
+            "Deployment/openova-replicator",
             "ExternalSecret/db-credentials",
             // Patched (labels only): the namespaces that may use the stores.
             "Namespace/databases",
@@ -722,17 +783,26 @@ describe("synth of the region stacks", () => {
             // Declared.
             "Namespace/external-secrets",
             "Namespace/vault",
+            "NetworkPolicy/openova-replicator",
             "NetworkPolicy/vault-server",
             "Password/replicated-secret-password-32",
             "PersistentVolumeClaim/vault-snapshots",
             "PushSecret/db-credentials-initial",
-            "PushSecret/db-credentials-to-region2",
+            "Role/openova-replicator-refresh",
+            "RoleBinding/openova-replicator-refresh",
+            "Service/openova-replicator",
+            "ServiceAccount/openova-replicator",
             // What the local stores log in as, in each namespace they serve (region1 writes in both).
             "ServiceAccount/vault-secrets-reader",
             "ServiceAccount/vault-secrets-reader",
             "ServiceAccount/vault-secrets-writer",
             "ServiceAccount/vault-secrets-writer",
             "ServiceAccount/vault-snapshot",
+            // No ExternalSecret reads from a peer store; PushSecrets write under their namespace.
+            "ValidatingAdmissionPolicy/openova-vault-no-reads-from-peer-stores",
+            "ValidatingAdmissionPolicy/openova-vault-push-own-prefix",
+            "ValidatingAdmissionPolicyBinding/openova-vault-no-reads-from-peer-stores",
+            "ValidatingAdmissionPolicyBinding/openova-vault-push-own-prefix",
         ]);
         expect(text).toContain(
             "# patch (kubernetes:core/v1:NamespacePatch region1-namespace-databases): server-side applied to an existing Namespace",
@@ -776,13 +846,15 @@ describe("synth of regions with token peer auth", () => {
         run = await synth("--project", dir, "--out", out);
     });
 
-    it("synthesizes both without warnings", () => {
+    it("synthesizes both, warning only that each API is open to all and each region's backups stay in its cluster", () => {
         expect(run.code).toBe(0);
         // No replicated secret here; each region has its peer's token, that peer's token in a Secret, and
-        // the renewer (its component, policy, role, service account, accessor list and CronJob); region1
+        // the renewer (its component, policy, role, service account, accessor list and two CronJobs); region1
         // also its PrometheusRule, the metrics policy, token and Secret.
-        expect(run.stdout).toContain("stack region1: 52 resources, 0 warning(s), 9 outputs");
-        expect(run.stdout).toContain("stack region2: 48 resources, 0 warning(s), 9 outputs");
+        expect(run.stdout).toContain("stack region1: 58 resources, 2 warning(s), 9 outputs");
+        expect(run.stdout).toContain("stack region2: 54 resources, 2 warning(s), 9 outputs");
+        expect(run.stdout.match(/warning: openova-vault:vault\.allowedSourceRanges is not set/g)).toHaveLength(2);
+        expect(run.stdout.match(/warning: openova-vault:vault\.snapshots\.offsite\.target is not set/g)).toHaveLength(2);
     });
 
     it.each([
@@ -806,7 +878,7 @@ describe("synth of regions with token peer auth", () => {
                     .map((line) => line.split(" ")[0]),
             ).toEqual(names);
             const cronJobs = objects.filter((o) => o.kind === "CronJob").map((o) => o.metadata.name);
-            expect(cronJobs).toEqual(["vault-snapshot", "vault-token-renewer"]);
+            expect(cronJobs).toEqual(["vault-snapshot", "vault-token-renewer", "vault-token-lifetime"]);
             const policy = resources.find((r) => r.type === "vault:index/policy:Policy" && r.inputs.name === "token-renewer");
             expect(JSON.parse(String(policy?.inputs.policy))).toEqual({
                 path: { "auth/token/renew-accessor": { capabilities: ["update"] } },
@@ -1001,15 +1073,18 @@ describe("synth of regions with the hardening options switched", () => {
         run = await synth("--project", project, "--out", out);
     });
 
-    it("synthesizes both, warning about region2's plaintext only", () => {
+    it("synthesizes both, warning about region2's plaintext, region1's missing backups and both open APIs", () => {
         expect(run.code).toBe(0);
         // Against the defaults: region1 loses the Certificate, the file audit device and the five
         // snapshot resources; region2 the Certificate and the CiliumNetworkPolicy. With monitoring,
         // both add a PrometheusRule; region1 (authenticated scrape) also the metrics policy, its token
         // and the token's Secret, and the token renewer that keeps that token alive (its component,
-        // policy, role, service account, accessor list and CronJob).
-        expect(run.stdout).toContain("stack region1: 53 resources, 0 warning(s), 10 outputs");
-        expect(run.stdout).toContain("stack region2: 45 resources, 1 warning(s), 10 outputs");
+        // policy, role, service account, accessor list and two CronJobs). Both run a replicator and grant the peer's
+        // replicator a role (fourteen resources, and the replicator's ServiceMonitor), and region1 pushes
+        // db-credentials to no peer (one fewer). Each has its store admission policies (five resources).
+        expect(run.stdout).toContain("stack region1: 73 resources, 2 warning(s), 10 outputs");
+        expect(run.stdout).toContain("stack region2: 65 resources, 3 warning(s), 10 outputs");
+        expect(run.stdout).toContain("warning: openova-vault:vault.snapshots.enabled is false: the Vault of region1 has no backups at all");
         expect(run.stdout).toContain(
             "  warning: TLS is off for the Vault of region2 (vault.tls.source is none): tokens and secrets cross the network in plaintext. Use TLS in any environment that holds real secrets.",
         );
@@ -1051,7 +1126,7 @@ describe("synth of regions with the hardening options switched", () => {
             expect(configTwo.listener.tcp.telemetry).toEqual({ unauthenticated_metrics_access: true });
         });
 
-        it("scrapes ESO too, and lets Prometheus's namespace reach the Vault API", () => {
+        it("scrapes ESO and the replicator too, and lets Prometheus's namespace reach the Vault API", () => {
             for (const region of ["region1", "region2"]) {
                 const eso = resourcesOf(out, region).find(
                     (r) => r.type === "kubernetes:helm.sh/v4:Chart" && r.inputs.chart === "external-secrets",
@@ -1062,6 +1137,13 @@ describe("synth of regions with the hardening options switched", () => {
                 });
                 const policy = manifestsOf(out, region).find((o) => o.kind === "NetworkPolicy" && o.metadata.name === "vault-server");
                 expect(JSON.stringify(policy?.spec)).toContain('"kubernetes.io/metadata.name":"monitoring"');
+                // And the replicator, whose metrics port admits Prometheus's namespace.
+                const monitors = manifestsOf(out, region).filter((o) => o.kind === "ServiceMonitor");
+                expect(monitors.map((o) => `${o.metadata.namespace}/${o.metadata.name}`)).toEqual(["external-secrets/openova-replicator"]);
+                const replicatorPolicy = manifestsOf(out, region).find(
+                    (o) => o.kind === "NetworkPolicy" && o.metadata.name === "openova-replicator",
+                );
+                expect(JSON.stringify(replicatorPolicy?.spec)).toContain('"kubernetes.io/metadata.name":"monitoring"');
             }
         });
 
@@ -1073,7 +1155,13 @@ describe("synth of regions with the hardening options switched", () => {
             expect(
                 one.find((r) => r.type === "vault:index/token:Token" && (r.inputs.policies as string[]).includes("prometheus-metrics")),
             ).toBeDefined();
-            expect(fs.readFileSync(path.join(out, "region1", "manifests.yaml"), "utf8")).not.toMatch(/token: (?!\[secret\])\S+/);
+            // Every document but the replicator's source code, whose text names a token function.
+            const declared = fs
+                .readFileSync(path.join(out, "region1", "manifests.yaml"), "utf8")
+                .split("\n---\n")
+                .filter((document) => !document.includes("name: openova-replicator-code\n"));
+            expect(declared.length).toBeGreaterThan(10);
+            expect(declared.join("\n---\n")).not.toMatch(/token: (?!\[secret\])\S+/);
             // Renewed by region1's token renewer, by its accessor (its ID, which the mock runtime makes "<name>-id").
             expect(
                 manifestsOf(out, "region1").find((o) => o.kind === "ConfigMap" && o.metadata.name === "vault-token-renewer"),
@@ -1131,7 +1219,9 @@ describe("synth of regions with the hardening options switched", () => {
         });
 
         it("enables only the stdout audit device", () => {
-            const audits = resourcesOf(out, "region1").filter((r) => r.type === "vault:index/audit:Audit");
+            const audits = resourcesOf(out, "region1").filter(
+                (r) => r.type === "vault:index/audit:Audit" && r.inputs.path !== "replicator",
+            );
             expect(audits.map((r) => r.inputs)).toEqual([
                 expect.objectContaining({ path: "stdout", type: "file", options: { file_path: "stdout" } }),
             ]);
@@ -1152,7 +1242,11 @@ describe("synth of regions with the hardening options switched", () => {
                     )
                     .map((r) => `${r.type} ${(r.inputs.metadata as { name: string }).name}`),
                 // Only the token renewer's (it keeps the metrics token alive).
-            ).toEqual(["kubernetes:batch/v1:CronJob vault-token-renewer", "kubernetes:core/v1:ServiceAccount vault-token-renewer"]);
+            ).toEqual([
+                "kubernetes:batch/v1:CronJob vault-token-renewer",
+                "kubernetes:batch/v1:CronJob vault-token-lifetime",
+                "kubernetes:core/v1:ServiceAccount vault-token-renewer",
+            ]);
             expect(resources.filter((r) => r.inputs.name === "raft-snapshot" || r.inputs.roleName === "raft-snapshot")).toEqual([]);
         });
     });
@@ -1204,7 +1298,7 @@ describe("synth of regions with the hardening options switched", () => {
             expect(values.server.ingress).toMatchObject({ ingressClassName: "nginx", annotations: {} });
             const objects = manifestsOf(out, "region2");
             expect(objects.filter((o) => o.kind === "CiliumNetworkPolicy")).toEqual([]);
-            const policies = objects.filter((o) => o.kind === "NetworkPolicy");
+            const policies = objects.filter((o) => o.kind === "NetworkPolicy" && o.metadata.namespace === "vault");
             expect(policies).toHaveLength(1);
             expect(policies[0].spec.ingress).toContainEqual({
                 from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "ingress-nginx" } } }],
@@ -1265,7 +1359,16 @@ describe("synth of regions with the hardening options switched", () => {
                 );
                 expect(backends[0].inputs).not.toHaveProperty(peer === "region1" ? "oidcDiscoveryUrl" : "jwtValidationPubkeys");
                 const roles = resources.filter((r) => r.type === "vault:jwt/authBackendRole:AuthBackendRole");
+                // The peer's ESO pushes; the peer's replicator offers the writes of secrets every region writes.
                 expect(roles.map((r) => r.inputs)).toEqual([
+                    expect.objectContaining({
+                        backend: `jwt-${peer}`,
+                        roleName: "replicator",
+                        roleType: "jwt",
+                        boundSubject: "system:serviceaccount:external-secrets:openova-replicator",
+                        boundAudiences: [`https://vault.${region}.example.com`],
+                        tokenPolicies: [`peer-${peer}-replicate`],
+                    }),
                     expect.objectContaining({
                         backend: `jwt-${peer}`,
                         roleName: "external-secrets-push",
@@ -1789,7 +1892,7 @@ describe("npm run synth", () => {
         const { stdout } = await promisify(execFile)("npm", ["run", "--silent", "synth", "--", "--out", out, "--stack", "region1"], {
             cwd: projectDir,
         });
-        expect(stdout).toContain("stack region1: 50 resources");
+        expect(stdout).toContain("stack region1: 69 resources");
         expect(fs.readdirSync(path.join(out, "region1")).sort()).toEqual(["manifests.yaml", "outputs.json", "resources.json"]);
     });
 });

@@ -981,6 +981,7 @@ function fixtureRepository(): string {
         namespace: "apps",
         keys: ["token"],
         mode: "vault-written",
+        writers: "home",
         home: "region1",
         initialValue: "config",
     });

@@ -17,8 +17,13 @@ import * as path from "node:path";
 import { RENEWAL_FAILING_FOR, tokenRenewalAlerts } from "../components/monitoring/monitoringSpecs";
 import { cronScheduleProblem } from "../components/snapshots/snapshotSpecs";
 import {
+    LIFETIME_CHECK_NAME,
+    LIFETIME_CHECK_SCHEDULE,
+    LIFETIME_CHECK_STALE_SECONDS,
     RENEWAL_INTERVAL_HOURS,
     RENEWAL_SCHEDULE,
+    RENEWER_NAME,
+    type RenewalMode,
     RENEWER_JOB_DEADLINE_SECONDS,
     RENEWER_STALE_SECONDS,
     renewalAccessorList,
@@ -176,6 +181,7 @@ describe("the renewer's pure builders", () => {
         [{ authPath: "k", tokenFile: "/var/run/$TOKEN" }, "tokenFile"],
         [{ authPath: "k", warningSeconds: 31 * DAY }, "warningSeconds"],
         [{ authPath: "k", warningSeconds: 1.5 * DAY }, "warningSeconds"],
+        [{ authPath: "k", mode: "both" as RenewalMode }, 'mode "both"'],
     ] as [Parameters<typeof renewalScript>[0], string][])("refuse a script for %j", (args, message) => {
         expect(() => renewalScript(args)).toThrow(message);
     });
@@ -194,12 +200,18 @@ function fakeEnvironment(prefix: string) {
         table: path.join(root, "table"),
         log: path.join(root, "calls.log"),
         script: path.join(root, "renew.sh"),
+        lifetimeScript: path.join(root, "lifetime.sh"),
         home: path.join(root, "home"),
     };
-    fs.writeFileSync(
-        files.script,
-        renewalScript({ authPath: "kubernetes", tokenFile: path.join(root, "jwt"), accessorsFile: files.accessors }),
-    );
+    for (const [file, mode] of [
+        [files.script, "renew"],
+        [files.lifetimeScript, "lifetime"],
+    ] as const) {
+        fs.writeFileSync(
+            file,
+            renewalScript({ authPath: "kubernetes", tokenFile: path.join(root, "jwt"), accessorsFile: files.accessors, mode }),
+        );
+    }
     const env = {
         PATH: `${path.join(root, "bin")}:/usr/bin:/bin`,
         HOME: files.home,
@@ -226,11 +238,11 @@ describe("the renewal script, run for real", () => {
 
     afterAll(() => fs.rmSync(files.root, { recursive: true, force: true }));
 
-    function run(accessors: string, table: string, extra: Record<string, string> = {}) {
+    function run(accessors: string, table: string, extra: Record<string, string> = {}, mode: RenewalMode = "renew") {
         fs.writeFileSync(files.accessors, accessors);
         fs.writeFileSync(files.table, table);
         fs.writeFileSync(files.log, "");
-        const result = spawnSync("/bin/sh", [files.script], {
+        const result = spawnSync("/bin/sh", [mode === "lifetime" ? files.lifetimeScript : files.script], {
             encoding: "utf8",
             timeout: 30_000,
             // A VAULT_TOKEN in the environment must not ride along: the script unsets it.
@@ -268,7 +280,8 @@ describe("the renewal script, run for real", () => {
     });
 
     it("fails the run when a renewal fails, logging what Vault said, and still renews the others", () => {
-        const r = run(list, `${PEER} err past the max TTL, cannot renew\n${METRICS} ok ${TOKEN_PERIOD_SECONDS}\n`);
+        const table = `${PEER} err past the max TTL, cannot renew\n${METRICS} ok ${TOKEN_PERIOD_SECONDS}\n`;
+        const r = run(list, table);
         expect(r.status).toBe(1);
         expect(r.stdout).toContain("token-renewer: peer-region2: renewal failed; Vault said:");
         expect(r.stdout).toContain("token-renewer:   * past the max TTL, cannot renew");
@@ -277,17 +290,34 @@ describe("the renewal script, run for real", () => {
         expect(r.calls[r.calls.length - 1]).toBe("job-token token revoke -self");
         // A token Vault no longer knows (expired, revoked) fails the same way.
         expect(run(list, `${METRICS} ok ${TOKEN_PERIOD_SECONDS}\n`).stdout).toContain("* invalid accessor");
+        // The lifetime check leaves a failed renewal to the renewer: it reports only tokens near their maximum lifetime.
+        expect(run(list, table, {}, "lifetime").status).toBe(0);
     });
 
-    it("fails the run 30 days before a token's maximum lifetime, saying to rotate it, while the token still works", () => {
-        const justAbove = run(list, `${PEER} ok ${TOKEN_RENEWAL_WARNING_SECONDS}\n${METRICS} ok ${TOKEN_PERIOD_SECONDS}\n`);
-        expect(justAbove.status).toBe(0);
-        const r = run(list, `${PEER} ok ${TOKEN_RENEWAL_WARNING_SECONDS - 1}\n${METRICS} ok ${TOKEN_PERIOD_SECONDS}\n`);
-        expect(r.status).toBe(1);
-        expect(r.stdout).toContain(
-            "token-renewer: peer-region2: renewed, but valid for 29d 23h only: it reaches its maximum lifetime within 30 days. Rotate it now",
-        );
-        expect(r.stdout).toContain("1 renewed, 1 near their maximum lifetime, 0 failed");
+    it("30 days before a token's maximum lifetime: the renewer still succeeds, the lifetime check fails saying to rotate it", () => {
+        const nearCap = `${PEER} ok ${TOKEN_RENEWAL_WARNING_SECONDS - 1}\n${METRICS} ok ${TOKEN_PERIOD_SECONDS}\n`;
+        const justAbove = `${PEER} ok ${TOKEN_RENEWAL_WARNING_SECONDS}\n${METRICS} ok ${TOKEN_PERIOD_SECONDS}\n`;
+        expect([run(list, justAbove).status, run(list, justAbove, {}, "lifetime").status]).toEqual([0, 0]);
+        const rotate =
+            "token-renewer: peer-region2: renewed, but valid for 29d 23h only: it reaches its maximum lifetime within 30 days. Rotate it now";
+        const renewer = run(list, nearCap);
+        expect(renewer.status).toBe(0);
+        expect(renewer.stdout).toContain(rotate);
+        expect(renewer.stdout).toContain("1 renewed, 1 near their maximum lifetime, 0 failed");
+        const check = run(list, nearCap, {}, "lifetime");
+        expect(check.status).toBe(1);
+        expect(check.stdout).toContain(rotate);
+        expect(check.stdout).toContain("token-renewer: lifetime check: 1 token(s) within 30 days of their maximum lifetime: rotate them");
+        // Both renewed the tokens the same way.
+        expect(check.calls).toEqual(renewer.calls);
+    });
+
+    it("does not let a token near its maximum lifetime hide another token's failed renewal", () => {
+        const both = `${PEER} ok ${TOKEN_RENEWAL_WARNING_SECONDS - 1}\n${METRICS} err permission denied\n`;
+        const renewer = run(list, both);
+        expect(renewer.status).toBe(1);
+        expect(renewer.stdout).toContain("prometheus-metrics: renewal failed; Vault said:");
+        expect(run(list, both, {}, "lifetime").status).toBe(1);
     });
 
     it("renews nothing and fails when the login fails or the list cannot be read", () => {
@@ -368,7 +398,7 @@ class ScriptRunner {
     }
 
     /** Runs the script once with `accessors` as its list and `table` as Vault's answers. */
-    async run(accessors: string, table: string): Promise<{ status: number; log: string; calls: string[] }> {
+    async run(accessors: string, table: string, mode: RenewalMode = "renew"): Promise<{ status: number; log: string; calls: string[] }> {
         if (accessors !== this.accessors) {
             fs.writeFileSync(this.files.accessors, accessors);
             this.accessors = accessors;
@@ -380,7 +410,7 @@ class ScriptRunner {
         const output = await new Promise<string>((resolve) => {
             this.waiting = resolve;
             this.shell.stdin.write(
-                `fake_table='${table}'; ( . "${this.files.script}" ) 3>&1 2>&1; fake_status=$?; echo; echo "@@done $fake_status"\n`,
+                `fake_table='${table}'; ( . "${mode === "lifetime" ? this.files.lifetimeScript : this.files.script}" ) 3>&1 2>&1; fake_status=$?; echo; echo "@@done $fake_status"\n`,
             );
         });
         const lines = output.split("\n");
@@ -396,11 +426,16 @@ class ScriptRunner {
     }
 }
 
-/** The CronJob's status, as Kubernetes keeps it and kube-state-metrics exports it, and the two alerts' conditions over it. */
+/**
+ * A CronJob's status, as Kubernetes keeps it and kube-state-metrics exports it, and the conditions of
+ * the alerts over it: the renewer's two (`VaultTokenRenewalFailing`, `VaultTokenRenewerStalled`), and
+ * the lifetime check's (`VaultTokenNearMaxLifetime`). Each `for` counts, like Prometheus's, from the
+ * first evaluation that sees the condition.
+ */
 class CronJobStatus {
     lastSchedule: number | undefined;
     lastSuccess: number | undefined;
-    private failingSince: number | undefined;
+    private readonly pendingSince = new Map<string, number>();
     readonly failingFor = durationSeconds(RENEWAL_FAILING_FOR) ?? NaN;
 
     constructor(readonly created: number) {}
@@ -413,30 +448,54 @@ class CronJobStatus {
         }
     }
 
-    /** `VaultTokenRenewalFailing`: the latest run scheduled after the last success (or none ever succeeded), for its `for`. */
-    failing(now: number): boolean {
-        const condition =
-            this.lastSchedule !== undefined &&
-            (this.lastSuccess === undefined || this.lastSchedule > this.lastSuccess) &&
-            this.lastSchedule <= now;
-        this.failingSince = condition ? (this.failingSince ?? now) : undefined;
-        return condition && now - (this.failingSince ?? now) >= this.failingFor;
+    private firing(alert: string, condition: boolean, now: number, forSeconds: number): boolean {
+        if (!condition) {
+            this.pendingSince.delete(alert);
+            return false;
+        }
+        const since = this.pendingSince.get(alert) ?? now;
+        this.pendingSince.set(alert, since);
+        return now - since >= forSeconds;
     }
 
-    /** `VaultTokenRenewerStalled`: no success for the stale time (or none since the CronJob was created that long ago). */
+    /** The latest run was scheduled after the last success (or none ever succeeded). */
+    private latestFailed(now: number): boolean {
+        return (
+            this.lastSchedule !== undefined &&
+            (this.lastSuccess === undefined || this.lastSchedule > this.lastSuccess) &&
+            this.lastSchedule <= now
+        );
+    }
+
+    /** `VaultTokenRenewalFailing`, over the renewer: its latest run failed, for its `for`. */
+    failing(now: number): boolean {
+        return this.firing("failing", this.latestFailed(now), now, this.failingFor);
+    }
+
+    /** `VaultTokenRenewerStalled`, over the renewer: no success for the stale time (or none since the CronJob was created that long ago). */
     stalled(now: number): boolean {
         return now - (this.lastSuccess ?? this.created) > RENEWER_STALE_SECONDS;
     }
+
+    /** `VaultTokenNearMaxLifetime`, over the lifetime check: its latest run failed, or none was scheduled for its stale time, for its `for`. */
+    nearCap(now: number): boolean {
+        const unscheduled = now - (this.lastSchedule ?? this.created) > LIFETIME_CHECK_STALE_SECONDS;
+        return this.firing("nearCap", this.latestFailed(now) || unscheduled, now, this.failingFor);
+    }
 }
 
-/** The scheduled run times of {@link RENEWAL_SCHEDULE} in [from, to), as seconds; the schedule is minute M of every N-th hour. */
-function scheduledRuns(from: number, to: number): number[] {
-    const match = /^(\d+) \*\/(\d+) \* \* \*$/.exec(RENEWAL_SCHEDULE);
+/** The run times of a `M H * * *` schedule (H a number, or every N-th hour as `*\/N`) in [from, to), as seconds. */
+function scheduledRuns(schedule: string, from: number, to: number): number[] {
+    const match = /^(\d+) (\*\/(\d+)|\d+) \* \* \*$/.exec(schedule);
     expect(match).not.toBeNull();
-    const [minute, every] = [Number(match?.[1]), Number(match?.[2])];
+    const minute = Number(match?.[1]);
+    const hours =
+        match?.[3] !== undefined
+            ? Array.from({ length: Math.ceil(24 / Number(match[3])) }, (_, i) => i * Number(match[3]))
+            : [Number(match?.[2])];
     const runs: number[] = [];
     for (let day = Math.floor(from / DAY); day * DAY < to; day++) {
-        for (let hour = 0; hour < 24; hour += every) {
+        for (const hour of hours) {
             const at = day * DAY + hour * HOUR + minute * 60;
             if (at >= from && at < to) {
                 runs.push(at);
@@ -481,21 +540,42 @@ describe("a simulated year of long-lived tokens and their renewer", () => {
     const listOf = (consumers: readonly Consumer[]) =>
         renewalAccessorList(consumers.map((c) => ({ name: c.name, accessor: c.next?.accessor ?? c.current })));
 
-    it("keeps every credential valid for a year: the renewer renews on its schedule, catches up after a day down, and its alert brings the rotation in time", async () => {
+    /** Applies to the store exactly the renewals a run made. */
+    const applyRenewals = (store: FakeTokenStore, calls: readonly string[], at: number) => {
+        for (const call of calls) {
+            const renewed = /renew-accessor accessor=(\S+)$/.exec(call);
+            if (renewed !== null) {
+                store.renew(renewed[1], at);
+            }
+        }
+    };
+
+    it("keeps every credential valid for a year: the renewer catches up after a day down, and near the maximum lifetime only the lifetime alert speaks, in time to rotate", async () => {
         const store = new FakeTokenStore();
         const consumers = platform(store);
-        const cron = new CronJobStatus(0);
+        const renewer = new CronJobStatus(0);
+        const lifetime = new CronJobStatus(0);
         const end = 366 * DAY;
-        // The renewer is down (cluster outage) for a day, from day 100 at 08:00.
+        // The cluster (both CronJobs) is down for a day, from day 100 at 08:00.
         const down = { from: 100 * DAY + 8 * HOUR, to: 101 * DAY + 8 * HOUR };
-        const runs = scheduledRuns(0, end).filter((at) => at < down.from || at >= down.to);
+        const up = (at: number) => at < down.from || at >= down.to;
+        const runs = [
+            ...scheduledRuns(RENEWAL_SCHEDULE, 0, end).map((at) => ({ at, mode: "renew" as const })),
+            ...scheduledRuns(LIFETIME_CHECK_SCHEDULE, 0, end).map((at) => ({ at, mode: "lifetime" as const })),
+        ]
+            .filter((run) => up(run.at))
+            .sort((x, y) => x.at - y.at);
         const events: string[] = [];
         let firstNearCap: number | undefined;
-        let failingFiredAt: number | undefined;
+        let nearCapFiredAt: number | undefined;
         let stalledDuringOutage = false;
+        let nearCapDuringOutage = false;
         let minRemainingAfterOutage = Infinity;
         let checked = 0;
         const invalid: string[] = [];
+        // After the outage, the renewer's alerts and failed runs: none, near the maximum lifetime included.
+        const renewerAlerts: string[] = [];
+        let renewerRunsNearCap = 0;
 
         /** Every consumer's credential is valid at `now`: the one check that matters. */
         const check = (now: number) => {
@@ -515,16 +595,20 @@ describe("a simulated year of long-lived tokens and their renewer", () => {
         let runIndex = 0;
         for (let now = 0; now < end; now += HOUR) {
             check(now);
-            if (now >= down.from && now < down.to && cron.stalled(now)) {
-                stalledDuringOutage = true;
+            const [failing, stalled, nearCap] = [renewer.failing(now), renewer.stalled(now), lifetime.nearCap(now)];
+            if (!up(now)) {
+                stalledDuringOutage ||= stalled;
+                nearCapDuringOutage ||= nearCap;
+            } else if (now > down.to + DAY && (failing || stalled)) {
+                renewerAlerts.push(`day ${(now / DAY).toFixed(2)}: ${failing ? "VaultTokenRenewalFailing" : "VaultTokenRenewerStalled"}`);
             }
-            // The operator answers the failing alert within two days: raises each expiring token's generation
+            // The operator answers the lifetime alert within two days: raises each expiring token's generation
             // (pulumi up in the issuing region), which issues a new token beside the old one and lists it for
             // the renewer; each consumer switches to it later (a peer's next pulumi up, Prometheus at once).
-            if (cron.failing(now) && failingFiredAt === undefined) {
-                failingFiredAt = now;
+            if (nearCap && nearCapFiredAt === undefined) {
+                nearCapFiredAt = now;
             }
-            if (failingFiredAt !== undefined && now === failingFiredAt + 2 * DAY) {
+            if (nearCapFiredAt !== undefined && now === nearCapFiredAt + 2 * DAY) {
                 for (const consumer of consumers) {
                     const accessor = store.create(now, settings);
                     consumer.next = { accessor, at: now + consumer.switchDelay };
@@ -534,22 +618,21 @@ describe("a simulated year of long-lived tokens and their renewer", () => {
                 events.push(`day ${Math.floor(now / DAY)}: rotated every token`);
             }
             // The runs of this hour, in order.
-            while (runIndex < runs.length && runs[runIndex] < now + HOUR) {
-                const at = runs[runIndex++];
+            while (runIndex < runs.length && runs[runIndex].at < now + HOUR) {
+                const { at, mode } = runs[runIndex++];
                 check(at);
-                const result = await runner.run(listOf(consumers), answerTable(store, at));
-                // Apply to the store exactly the renewals the script made.
-                for (const call of result.calls) {
-                    const renewed = /renew-accessor accessor=(\S+)$/.exec(call);
-                    if (renewed !== null) {
-                        store.renew(renewed[1], at);
-                    }
-                }
-                cron.record(at, result.status === 0);
-                if (result.status !== 0 && result.log.includes("Rotate it now") && firstNearCap === undefined) {
+                const result = await runner.run(listOf(consumers), answerTable(store, at), mode);
+                applyRenewals(store, result.calls, at);
+                (mode === "renew" ? renewer : lifetime).record(at, result.status === 0);
+                if (mode === "lifetime" && result.status !== 0 && result.log.includes("Rotate it now") && firstNearCap === undefined) {
                     firstNearCap = at;
                 }
-                if (at >= down.to && at < down.to + RENEWAL_INTERVAL_HOURS * HOUR) {
+                if (mode === "renew" && result.log.includes("Rotate it now")) {
+                    // A token near its maximum lifetime: the renewer renews it, says so, and succeeds.
+                    expect(result.status).toBe(0);
+                    renewerRunsNearCap++;
+                }
+                if (mode === "renew" && at >= down.to && at < down.to + RENEWAL_INTERVAL_HOURS * HOUR) {
                     // The first run after the outage: it caught up.
                     expect(result.status).toBe(0);
                     minRemainingAfterOutage = Math.min(...consumers.map((c) => store.remaining(c.current, at + 60)));
@@ -560,50 +643,85 @@ describe("a simulated year of long-lived tokens and their renewer", () => {
         // Checked every hour and at every run of the year: never a credential that does not work.
         expect(invalid).toEqual([]);
         expect(checked).toBeGreaterThan(365 * 24);
-        expect(runs.length).toBe(366 * (24 / RENEWAL_INTERVAL_HOURS) - 24 / RENEWAL_INTERVAL_HOURS);
-        // The day down: the stalled alert spoke (a day without a success), and the first run after it gave
-        // every token its whole period again.
-        expect(stalledDuringOutage).toBe(true);
+        expect(runs.filter((run) => run.mode === "renew").length).toBe(366 * (24 / RENEWAL_INTERVAL_HOURS) - 24 / RENEWAL_INTERVAL_HOURS);
+        // The day down: the stalled alert spoke (a day without a success), the lifetime alert did not (a day is
+        // less than its two), and the first run after it gave every token its whole period again.
+        expect([stalledDuringOutage, nearCapDuringOutage]).toEqual([true, false]);
         expect(minRemainingAfterOutage).toBeGreaterThan(TOKEN_PERIOD_SECONDS - HOUR);
-        // Near the cap: the first failing run came 30 days (at most one interval more) before the tokens'
-        // maximum lifetime, and the alert fired within its `for` of it.
+        // Near the cap: the first failing lifetime check came 30 days (at most a day more) before the tokens'
+        // maximum lifetime, and its alert fired within its `for` of it; the renewer saw the same tokens near
+        // their cap for days, and neither of its alerts fired, then or at any time after the outage.
         expect(firstNearCap).toBeDefined();
         const cap = settings.explicitMax;
         expect(cap - (firstNearCap ?? 0)).toBeLessThanOrEqual(TOKEN_RENEWAL_WARNING_SECONDS);
-        expect(cap - (firstNearCap ?? 0)).toBeGreaterThan(TOKEN_RENEWAL_WARNING_SECONDS - RENEWAL_INTERVAL_HOURS * HOUR);
-        expect((failingFiredAt ?? Infinity) - (firstNearCap ?? 0)).toBeLessThanOrEqual(cron.failingFor + HOUR);
+        expect(cap - (firstNearCap ?? 0)).toBeGreaterThan(TOKEN_RENEWAL_WARNING_SECONDS - DAY);
+        expect((nearCapFiredAt ?? Infinity) - (firstNearCap ?? 0)).toBeLessThanOrEqual(lifetime.failingFor + HOUR);
+        expect(renewerRunsNearCap).toBeGreaterThanOrEqual(2 * (24 / RENEWAL_INTERVAL_HOURS));
+        expect(renewerAlerts).toEqual([]);
         expect(events).toEqual([
             "day 337: rotated every token",
             "day 337: prometheus-metrics switched to the new token",
             "day 340: peer-region2 switched to the new token",
             "day 342: peer-region3 switched to the new token",
         ]);
-        // The old generation is no longer renewed, and ends at its cap; the new one runs on, and the renewer is healthy again.
+        // The old generation is no longer renewed, and ends at its cap; the new one runs on, and both CronJobs are healthy again.
         expect(store.isValid(consumers[0].current, end)).toBe(true);
         expect(store.accessors().filter((accessor) => store.isValid(accessor, end))).toHaveLength(consumers.length);
-        expect([cron.failing(end), cron.stalled(end)]).toEqual([false, false]);
+        expect([renewer.failing(end), renewer.stalled(end), lifetime.nearCap(end)]).toEqual([false, false, false]);
+    }, 90_000);
+
+    it("with a token near its maximum lifetime and another failing to renew, the renewer's alert still fires for the failure", async () => {
+        const store = new FakeTokenStore();
+        const consumers = platform(store);
+        const renewer = new CronJobStatus(0);
+        // Day 340: every token is near its cap; the metrics token is then revoked by hand (a leak).
+        const from = 340 * DAY;
+        // Kept alive until then (without running the script for a year), then the renewer's runs of a day.
+        for (let at = 20 * DAY; at < from; at += 20 * DAY) {
+            consumers.forEach((c) => store.renew(c.current, at));
+        }
+        const runs = scheduledRuns(RENEWAL_SCHEDULE, from, from + DAY);
+        let firedAt: number | undefined;
+        for (const at of runs) {
+            if (at >= from && store.isValid(consumers[2].current, at)) {
+                store.revoke(consumers[2].current);
+            }
+            const result = await runner.run(listOf(consumers), answerTable(store, at));
+            applyRenewals(store, result.calls, at);
+            renewer.record(at, result.status === 0);
+            for (let now = at; now < at + RENEWAL_INTERVAL_HOURS * HOUR && firedAt === undefined; now += HOUR / 2) {
+                if (renewer.failing(now)) {
+                    firedAt = now;
+                }
+            }
+        }
+        expect(firedAt).toBeDefined();
+        expect((firedAt ?? Infinity) - from).toBeLessThanOrEqual(RENEWAL_INTERVAL_HOURS * HOUR + renewer.failingFor + HOUR);
     }, 60_000);
 
     it("with the renewer stopped for good, the stalled alert fires within a day, while every token still has four weeks left", async () => {
         const store = new FakeTokenStore();
         const consumers = platform(store);
         const cron = new CronJobStatus(0);
+        const lifetime = new CronJobStatus(0);
         const stop = 10 * DAY;
-        for (const at of scheduledRuns(0, stop)) {
+        for (const at of scheduledRuns(RENEWAL_SCHEDULE, 0, stop)) {
             const result = await runner.run(listOf(consumers), answerTable(store, at));
-            for (const call of result.calls) {
-                const renewed = /renew-accessor accessor=(\S+)$/.exec(call);
-                if (renewed !== null) {
-                    store.renew(renewed[1], at);
-                }
-            }
+            applyRenewals(store, result.calls, at);
             cron.record(at, result.status === 0);
+        }
+        for (const at of scheduledRuns(LIFETIME_CHECK_SCHEDULE, 0, stop)) {
+            lifetime.record(at, (await runner.run(listOf(consumers), answerTable(store, at), "lifetime")).status === 0);
         }
         const lastSuccess = cron.lastSuccess ?? 0;
         let firedAt: number | undefined;
-        for (let now = stop; now < stop + 40 * DAY && firedAt === undefined; now += HOUR) {
-            if (cron.stalled(now)) {
+        let unchecked: number | undefined;
+        for (let now = stop; now < stop + 40 * DAY && (firedAt === undefined || unchecked === undefined); now += HOUR) {
+            if (cron.stalled(now) && firedAt === undefined) {
                 firedAt = now;
+            }
+            if (lifetime.nearCap(now) && unchecked === undefined) {
+                unchecked = now;
             }
         }
         expect(firedAt).toBeDefined();
@@ -611,19 +729,17 @@ describe("a simulated year of long-lived tokens and their renewer", () => {
         for (const consumer of consumers) {
             expect(store.remaining(consumer.current, firedAt ?? 0)).toBeGreaterThan(28 * DAY);
         }
+        // The lifetime check, stopped too, says so within its stale time: nobody would learn of a token near its cap.
+        expect((unchecked ?? Infinity) - (lifetime.lastSchedule ?? 0)).toBeLessThanOrEqual(
+            LIFETIME_CHECK_STALE_SECONDS + lifetime.failingFor + HOUR,
+        );
         // Left alone, the tokens lapse a period after the last renewal: the alert came four weeks before.
         expect(consumers.every((c) => store.isValid(c.current, lastSuccess + TOKEN_PERIOD_SECONDS - 60))).toBe(true);
         expect(consumers.some((c) => store.isValid(c.current, lastSuccess + TOKEN_PERIOD_SECONDS))).toBe(false);
     }, 30_000);
 
     it("models the alerts the PrometheusRule declares (the same metrics, thresholds and `for`)", () => {
-        const [failing, stalled] = tokenRenewalAlerts("vault", (alert, expr, forDuration) => ({
-            alert,
-            expr,
-            for: forDuration,
-            labels: { severity: "warning" },
-            annotations: { summary: "", description: "" },
-        }));
+        const [failing, stalled, nearCap] = tokenRenewalAlerts("vault");
         expect(failing.expr).toMatch(/kube_cronjob_status_last_schedule_time.*>.*kube_cronjob_status_last_successful_time/);
         expect(failing.for).toBe(RENEWAL_FAILING_FOR);
         // Long enough that a run in progress never fires it.
@@ -631,6 +747,17 @@ describe("a simulated year of long-lived tokens and their renewer", () => {
         expect(stalled.expr).toContain(`time() - max by (namespace, cronjob) (kube_cronjob_status_last_successful_time`);
         expect(stalled.expr).toContain(`> ${RENEWER_STALE_SECONDS}`);
         expect(stalled.expr).toContain("kube_cronjob_created");
+        // The renewer's two read the renewer's CronJob only; the lifetime alert reads the lifetime check's only.
+        for (const alert of [failing, stalled]) {
+            expect(alert.expr).toContain(`cronjob="${RENEWER_NAME}"`);
+            expect(alert.expr).not.toContain(LIFETIME_CHECK_NAME);
+        }
+        expect(nearCap.alert).toBe("VaultTokenNearMaxLifetime");
+        expect(nearCap.expr).toContain(`cronjob="${LIFETIME_CHECK_NAME}"`);
+        expect(nearCap.expr).not.toContain(`cronjob="${RENEWER_NAME}"`);
+        expect(nearCap.expr).toMatch(/kube_cronjob_status_last_schedule_time.*>.*kube_cronjob_status_last_successful_time/);
+        expect(nearCap.expr).toContain(`> ${LIFETIME_CHECK_STALE_SECONDS}`);
+        expect(nearCap.for).toBe(RENEWAL_FAILING_FOR);
         // The model above fires on those conditions, and a healthy CronJob fires neither.
         const cron = new CronJobStatus(0);
         cron.record(6 * HOUR, true);
@@ -641,6 +768,11 @@ describe("a simulated year of long-lived tokens and their renewer", () => {
         expect(cron.failing(12 * HOUR + cron.failingFor)).toBe(false);
         expect(cron.failing(12 * HOUR + 1 + cron.failingFor)).toBe(true);
         expect(cron.stalled(6 * HOUR + 5 + RENEWER_STALE_SECONDS + 1)).toBe(true);
+        const check = new CronJobStatus(0);
+        check.record(3 * HOUR, true);
+        expect(check.nearCap(4 * HOUR)).toBe(false);
+        expect(check.nearCap(3 * HOUR + LIFETIME_CHECK_STALE_SECONDS + 1)).toBe(false);
+        expect(check.nearCap(3 * HOUR + LIFETIME_CHECK_STALE_SECONDS + 1 + check.failingFor)).toBe(true);
     });
 });
 
@@ -700,6 +832,7 @@ describe("TokenRenewer (Pulumi mock runtime)", () => {
                 .sort(),
         ).toEqual([
             "kubernetes:batch/v1:CronJob r-cronjob",
+            "kubernetes:batch/v1:CronJob r-lifetime-cronjob",
             "kubernetes:core/v1:ConfigMap r-accessors",
             "kubernetes:core/v1:ServiceAccount r-service-account",
             "vault:index/policy:Policy r-policy",
@@ -709,6 +842,20 @@ describe("TokenRenewer (Pulumi mock runtime)", () => {
             data: { accessors: "peer-a acc-a\npeer-b acc-b\n" },
         });
         expect(run.resources.find((r) => r.name === "r-service-account")?.inputs).toMatchObject({ automountServiceAccountToken: false });
+        // Two CronJobs, one signal each: the renewer on its schedule, the lifetime check daily, the same pod in another mode.
+        const cronJob = (name: string) =>
+            run.resources.find((r) => r.name === name)?.inputs as {
+                metadata: { name: string };
+                spec: { schedule: string; jobTemplate: { spec: { template: { spec: { containers: { command: string[] }[] } } } } };
+            };
+        for (const [resource, name, schedule, mode] of [
+            ["r-cronjob", RENEWER_NAME, RENEWAL_SCHEDULE, "renew"],
+            ["r-lifetime-cronjob", LIFETIME_CHECK_NAME, LIFETIME_CHECK_SCHEDULE, "lifetime"],
+        ] as const) {
+            const job = cronJob(resource);
+            expect([job.metadata.name, job.spec.schedule]).toEqual([name, schedule]);
+            expect(job.spec.jobTemplate.spec.template.spec.containers[0].command[2]).toBe(renewalScript({ authPath: "kubernetes", mode }));
+        }
     });
 
     it.each([

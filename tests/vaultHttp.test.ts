@@ -34,12 +34,29 @@ describe("VaultHttpApi", () => {
     let server: http.Server;
     let base: string;
     let state = { initialized: false, sealed: true, progress: 0 };
+    const restored: { url: string; type: string | undefined; token: unknown; body: Buffer }[] = [];
 
     beforeAll(async () => {
         server = http.createServer((req, res) => {
             let raw = "";
-            req.on("data", (chunk: Buffer) => (raw += chunk.toString()));
+            const bytes: Buffer[] = [];
+            req.on("data", (chunk: Buffer) => {
+                bytes.push(chunk);
+                raw += chunk.toString();
+            });
             req.on("end", () => {
+                if (req.url?.startsWith("/v1/sys/storage/raft/snapshot")) {
+                    // A snapshot is binary: kept as it came, with its content type.
+                    restored.push({
+                        url: req.url,
+                        type: req.headers["content-type"],
+                        token: req.headers["x-vault-token"],
+                        body: Buffer.concat(bytes),
+                    });
+                    res.writeHead(req.headers["x-vault-token"] === ROOT ? 204 : 403, { "content-type": "application/json" });
+                    res.end(req.headers["x-vault-token"] === ROOT ? "" : JSON.stringify({ errors: ["permission denied"] }));
+                    return;
+                }
                 const body = raw === "" ? undefined : (JSON.parse(raw) as Record<string, unknown>);
                 seen.push({
                     method: req.method ?? "",
@@ -95,6 +112,30 @@ describe("VaultHttpApi", () => {
                             : send(403, { errors: ["permission denied"] });
                     case "POST /v1/auth/token/revoke-self":
                         return send(204);
+                    case "GET /v1/sys/storage/raft/configuration":
+                        return send(200, {
+                            data: {
+                                config: {
+                                    index: 42,
+                                    servers: [
+                                        {
+                                            node_id: "vault-0",
+                                            address: "vault-0.vault-internal:8201",
+                                            leader: true,
+                                            voter: true,
+                                            protocol_version: "3",
+                                        },
+                                        {
+                                            node_id: "vault-1",
+                                            address: "vault-1.vault-internal:8201",
+                                            leader: false,
+                                            voter: false,
+                                            protocol_version: "3",
+                                        },
+                                    ],
+                                },
+                            },
+                        });
                     case "POST /v1/secret/data/openova/replication-canary":
                         return req.headers["x-vault-token"] === ROOT
                             ? send(200, { data: { version: 1 } })
@@ -111,6 +152,23 @@ describe("VaultHttpApi", () => {
     afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
     const api = () => new VaultHttpApi(() => Promise.resolve(`${base}/`));
+
+    it("restores a snapshot as a binary body, forced or not, and reads the Raft servers", async () => {
+        const snapshot = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0xff, 0x00, 0x7f]);
+        await api().restoreSnapshot("r", "vault-0", new Sensitive(ROOT), snapshot, true);
+        await api().restoreSnapshot("r", "vault-0", new Sensitive(ROOT), snapshot, false);
+        expect(restored.map((r) => ({ ...r, body: r.body.toString("hex") }))).toEqual([
+            { url: "/v1/sys/storage/raft/snapshot-force", type: "application/octet-stream", token: ROOT, body: snapshot.toString("hex") },
+            { url: "/v1/sys/storage/raft/snapshot", type: "application/octet-stream", token: ROOT, body: snapshot.toString("hex") },
+        ]);
+        await expect(api().restoreSnapshot("r", "vault-0", new Sensitive("hvs.wrong"), snapshot, true)).rejects.toThrow(
+            "region r, vault-0: POST /v1/sys/storage/raft/snapshot-force answered 403: permission denied",
+        );
+        expect(await api().raftServers("r", new Sensitive(ROOT))).toEqual([
+            { nodeId: "vault-0", address: "vault-0.vault-internal:8201", leader: true, voter: true },
+            { nodeId: "vault-1", address: "vault-1.vault-internal:8201", leader: false, voter: false },
+        ]);
+    });
 
     it("initializes, unseals with two keys, checks and revokes a token, with Vault's request shapes", async () => {
         expect(await api().sealStatus("r", "vault-0")).toEqual({ initialized: false, sealed: true, t: 2, n: 3, progress: 0 });
@@ -159,6 +217,18 @@ describe("VaultHttpApi", () => {
             .catch((e: unknown) => e);
         expect((error as Error).message).toBe("region r, vault-0: PUT /v1/sys/init answered without 3 recovery keys and a root token");
         expect(seen.at(-1)?.body).toEqual({ recovery_shares: 3, recovery_threshold: 2 });
+    });
+
+    it("sends token calls to the first server of the region's engine: vault-0, or openbao-0 with OpenBao", async () => {
+        const pods: string[] = [];
+        const endpoint = (region: string, pod: string) => {
+            pods.push(`${region}/${pod}`);
+            return Promise.resolve(`${base}/`);
+        };
+        const engines = new VaultHttpApi(endpoint, { engine: (region) => (region === "bao" ? "openbao" : "vault") });
+        await engines.tokenInfo("bao", new Sensitive(ROOT));
+        await engines.tokenInfo("vlt", new Sensitive(ROOT));
+        expect(pods).toEqual(["bao/openbao-0", "vlt/vault-0"]);
     });
 
     it("writes a KV v2 secret under <mount>/data/ with the token", async () => {
@@ -343,6 +413,11 @@ class TestPki {
         expect(requests).toBe(before + 1);
         // The name verified (and sent as SNI) is the pod's, never the port-forward's 127.0.0.1.
         expect(vaultServerName("vault-1", namespace)).toBe("vault-1.vault-internal.vault.svc");
+        // OpenBao's pods, behind its chart's headless service, which its certificate covers.
+        expect(vaultServerName("openbao-1", namespace, "openbao")).toBe("openbao-1.openbao-internal.vault.svc");
+        expect(certificateNames({ host: "vault.r.example.com", namespace, releaseName: "openbao" }).dnsNames).toContain(
+            "*.openbao-internal.vault.svc",
+        );
         expect(sni.at(-1)).toBe("vault-1.vault-internal.vault.svc");
     });
 

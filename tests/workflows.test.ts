@@ -333,8 +333,10 @@ describe("e2e.yml", () => {
     });
 
     it("passes the writes input through the environment, never into the script, and sets up the Node of .nvmrc", () => {
-        const propagation = job.steps.find((s) => s.run === "npm run e2e -- propagation");
-        expect(propagation?.env).toEqual({ E2E_WRITES: "${{ inputs.writes }}" });
+        // The restore step measures propagation again, with the same writes.
+        for (const step of ["propagation", "restore"]) {
+            expect(job.steps.find((s) => s.run === `npm run e2e -- ${step}`)?.env).toEqual({ E2E_WRITES: "${{ inputs.writes }}" });
+        }
         expect(text).not.toMatch(/run: .*\$\{\{/);
         expect(job.steps.find((s) => s.uses?.startsWith("actions/setup-node@"))?.with).toEqual({
             "node-version-file": ".nvmrc",

@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
+import { type Engine, engineFacts, engineOption } from "../common/engine";
 import { projectLabels } from "../common/labels";
 import { parseOptions } from "../common/options";
 import {
@@ -8,13 +9,13 @@ import {
     METRICS_TOKEN_KEY,
     METRICS_TOKEN_SECRET,
     type MonitoringOptions,
+    type SnapshotMonitoring,
     issuesMetricsToken,
     metricsPolicyDocument,
     metricsTokenSettings,
     prometheusRule,
     monitoringOptions,
 } from "./monitoringSpecs";
-import { VAULT_RELEASE_NAME } from "../vault-server/serverValues";
 
 export interface VaultMonitoringArgs {
     /** This region (named in the metrics token's metadata). */
@@ -29,6 +30,10 @@ export interface VaultMonitoringArgs {
      * authenticated scraping, it writes the metrics policy and issues the token Prometheus presents.
      */
     readonly provider?: vault.Provider;
+    /** The engine of the servers, whose pods and container the alerts select. Default `vault`. */
+    readonly engine?: Engine;
+    /** The region's snapshots, when it takes them: their staleness alert and the age of the newest (off-site) copy. */
+    readonly snapshots?: SnapshotMonitoring;
 }
 
 /**
@@ -52,6 +57,7 @@ export class VaultMonitoring extends pulumi.ComponentResource {
 
     constructor(name: string, args: VaultMonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
         const monitoring = parseOptions("VaultMonitoring", monitoringOptions, args.monitoring ?? {}, ["monitoring"]);
+        const engine = engineFacts(parseOptions("VaultMonitoring", engineOption, args.engine, ["engine"]));
         super("openova:vault:VaultMonitoring", name, {}, opts);
         const child = { parent: this, dependsOn: opts?.dependsOn };
 
@@ -60,8 +66,10 @@ export class VaultMonitoring extends pulumi.ComponentResource {
             const rule = prometheusRule({
                 vaultNamespace: args.namespace,
                 externalSecretsNamespace: args.externalSecretsNamespace,
-                releaseName: VAULT_RELEASE_NAME,
+                releaseName: engine.releaseName,
                 labels: { ...projectLabels("monitoring"), ...monitoring.labels },
+                engine,
+                ...(args.snapshots === undefined ? {} : { snapshots: args.snapshots }),
             });
             new k8s.apiextensions.CustomResource(`${name}-rules`, { ...rule }, child);
         }

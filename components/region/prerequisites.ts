@@ -1,5 +1,6 @@
 /**
- * What a region needs from its cluster but does not install, derived from its options: cert-manager
+ * What a region needs from its cluster but does not install, derived from its options: a Kubernetes
+ * release that serves ValidatingAdmissionPolicy (the store admission policies), cert-manager
  * and the issuer (TLS from cert-manager), the Secrets it mounts (TLS from a Secret, KMS credentials),
  * the IngressClass, Cilium's CRDs (for the CiliumNetworkPolicy), the StorageClasses of its volumes,
  * an existing snapshot claim, and the Prometheus Operator's CRDs (monitoring).
@@ -13,6 +14,7 @@ import type { z } from "zod";
 import { PROMETHEUS_OPERATOR_API, type ResolvedMonitoringOptions } from "../monitoring/monitoringSpecs";
 import { snapshotStorageClass } from "../snapshots/snapshotSpecs";
 import { CILIUM_INGRESS_CLASS, CILIUM_POLICY_API, needsCiliumPolicy } from "../vault-server/networkPolicy";
+import { ADMISSION_POLICY_API, MINIMUM_KUBERNETES_VERSION } from "../stores/storeAdmission";
 import { SEAL_RULES, resolvedSeal } from "../vault-server/seal";
 import { CERT_MANAGER_API, resolvedTls } from "../vault-server/tls";
 import type { regionVaultOptions } from "./regionOptions";
@@ -58,7 +60,7 @@ export interface Prerequisite {
 export interface PrerequisiteOptions {
     readonly vault: Pick<
         z.output<typeof regionVaultOptions>,
-        "namespace" | "tls" | "seal" | "ingressClassName" | "storageClass" | "snapshots"
+        "namespace" | "tls" | "seal" | "ingressClassName" | "storageClass" | "snapshots" | "allowedSourceRanges"
     >;
     readonly monitoring: Pick<ResolvedMonitoringOptions, "serviceMonitor" | "prometheusRules">;
 }
@@ -211,6 +213,21 @@ export function regionPrerequisites(options: PrerequisiteOptions): Prerequisite[
     const prerequisites: Prerequisite[] = [];
     const namespace = vault.namespace;
 
+    // The store admission policies (components/stores/storeAdmission.ts): a cluster that does not serve
+    // their API answers 404 to the list.
+    const admissionApi = `${ADMISSION_POLICY_API.group}/${ADMISSION_POLICY_API.version}`;
+    prerequisites.push({
+        id: `api:${admissionApi}/validatingadmissionpolicies`,
+        read: { ...ADMISSION_POLICY_API, resource: "validatingadmissionpolicies" },
+        check: (found) =>
+            found === undefined
+                ? {
+                      what: `the cluster does not serve ${admissionApi} ValidatingAdmissionPolicy (Kubernetes ${MINIMUM_KUBERNETES_VERSION} or later), which keeps each namespace to its own secrets through the stores this region shares`,
+                      fix: `upgrade the cluster to Kubernetes ${MINIMUM_KUBERNETES_VERSION} or later`,
+                  }
+                : undefined,
+    });
+
     const tls = resolvedTls(vault.tls);
     if (tls.enabled && tls.source === "cert-manager" && tls.issuer !== undefined) {
         const certManager: Product = {
@@ -319,6 +336,39 @@ export function regionPrerequisites(options: PrerequisiteOptions): Prerequisite[
                 `vault.ingressClassName is ${ingressClass}, so the servers get a CiliumNetworkPolicy`,
             ),
         );
+    }
+
+    if (needsCiliumPolicy(ingressClass) && vault.allowedSourceRanges !== undefined) {
+        const name = crdName("ciliumclusterwidenetworkpolicies", CILIUM_POLICY_API.group);
+        const why = "vault.allowedSourceRanges is set, so Cilium's ingress gets a CiliumClusterwideNetworkPolicy";
+        const instead = "remove vault.allowedSourceRanges and restrict the ranges in front of the ingress";
+        const base = crd(
+            "ciliumclusterwidenetworkpolicies",
+            CILIUM_POLICY_API,
+            { name: "Cilium", install: "run Cilium 1.16 or later", instead },
+            why,
+        );
+        prerequisites.push({
+            ...base,
+            // The policy turns no default-deny on (enableDefaultDeny false): a Cilium without that field
+            // would drop it and deny everything else that enters its ingress.
+            check: (found) => {
+                const problem = base.check(found);
+                if (problem !== undefined) {
+                    return problem;
+                }
+                type Schema = { properties?: Record<string, Schema> };
+                const versions =
+                    (found as { spec?: { versions?: { name?: string; schema?: { openAPIV3Schema?: Schema } }[] } }).spec?.versions ?? [];
+                const spec = versions.find((v) => v.name === CILIUM_POLICY_API.version)?.schema?.openAPIV3Schema?.properties?.spec;
+                return spec?.properties?.enableDefaultDeny !== undefined
+                    ? undefined
+                    : {
+                          what: `CustomResourceDefinition ${name} has no enableDefaultDeny (Cilium before 1.16): the source-range policy would turn default-deny on for Cilium's ingress and cut off every other Ingress of the cluster (${why})`,
+                          fix: `upgrade Cilium to 1.16 or later, or ${instead}`,
+                      };
+            },
+        });
     }
 
     // The servers' volumes, and the snapshot claim the region creates: one check per StorageClass.

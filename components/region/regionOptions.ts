@@ -5,12 +5,14 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { ENGINE_FACTS, type Engine, engineOption } from "../common/engine";
 import { input, option, options, ruleIssue, text, rules } from "../common/options";
 import { isDnsLabel, isDnsSubdomain } from "../common/predicates";
 import { vaultHost } from "../common/topology";
 import { externalSecretsOptions } from "../eso/operatorValues";
 import { monitoringOptions } from "../monitoring/monitoringSpecs";
-import { replicatedSecretFields, replicatedSecretProblems } from "../replication/replicationSpecs";
+import { replicatedSecretFields, replicatedSecretProblems, writersOf } from "../replication/replicationSpecs";
+import { replicatorOptions } from "../replication/replicatorSpecs";
 import { raftSnapshotOptions } from "../snapshots/snapshotSpecs";
 import { MAX_TOKEN_GENERATION, tokenGeneration } from "../token-renewal/tokenLifetime";
 import { auditDevicesOption, kvMountOption } from "../vault-config/setupValues";
@@ -68,6 +70,7 @@ export const regionFields = {
         example: "jwt",
         projectWide: true,
     }),
+    engine: engineOption,
     peerTokenGenerations: option(z.record(text(isDnsLabel), tokenGeneration).default({}), {
         description:
             "With peerAuth token: per peer region, the generation of the token this region issues it. Raising one issues a new token beside the old one, which stays valid (no longer renewed) for up to its 30-day period; the peer's next pulumi up switches to the new one. The yearly rotation the token's maximum lifetime asks for (an alert says when).",
@@ -93,6 +96,12 @@ export const regionFields = {
         allowed: "an object",
         example: "{}",
     }),
+    replicator: option(replicatorOptions.prefault({}), {
+        description:
+            "The region's replicator, which carries the writes of the secrets every region writes (`writers: any`) between regions.",
+        allowed: "an object",
+        example: "{}",
+    }),
 };
 
 /** The rules that span a region's parts, each reported at the option it names. */
@@ -106,10 +115,14 @@ export function regionRules(
         readonly vault: { readonly namespace: string };
         readonly externalSecrets: { readonly namespace: string };
         readonly monitoring: { readonly serviceMonitor: boolean; readonly prometheusNamespace: string };
+        readonly engine?: Engine;
+        readonly replicator?: { readonly auditHints?: boolean };
         readonly replicatedSecrets: readonly {
             readonly name: string;
             readonly namespace: string;
+            readonly remoteKey?: string;
             readonly mode: "vault-written" | "cluster-written";
+            readonly writers?: "any" | "home";
             readonly home?: string;
             readonly keys?: readonly string[];
         }[];
@@ -117,6 +130,13 @@ export function regionRules(
     ctx: z.RefinementCtx,
     initialValueOf: (index: number) => { readonly generateKey?: string } | undefined = () => undefined,
 ): void {
+    if (region.replicator?.auditHints === true && ENGINE_FACTS[region.engine ?? "vault"].auditDevices !== "api") {
+        ruleIssue(
+            ctx,
+            ["replicator", "auditHints"],
+            `is true, but ${ENGINE_FACTS[region.engine ?? "vault"].product} takes audit devices only from its server configuration, where a socket device that cannot reach the replicator would hold up the server. Remove it (writes are then found by the replicator's scan; lower replicator.scanInterval for faster propagation)`,
+        );
+    }
     if (region.region !== undefined && !region.regions.includes(region.region)) {
         ruleIssue(ctx, ["region"], `is ${region.region}, which is not one of the regions (${region.regions.join(", ")})`);
     }
@@ -161,6 +181,13 @@ export function regionRules(
         replicatedSecretProblems(secret, region.regions, initialValueOf(i), (field, message) =>
             ruleIssue(ctx, ["replicatedSecrets", i, field], message),
         );
+        if (region.peerAuth === "token" && secret.mode === "vault-written" && writersOf(secret) === "any") {
+            ruleIssue(
+                ctx,
+                ["replicatedSecrets", i, "writers"],
+                `is any${secret.writers === undefined ? " (the default for a vault-written secret)" : ""}, which needs peerAuth: jwt: the replicators log in to their peers with their own service-account tokens. Set peerAuth: jwt, or writers: home`,
+            );
+        }
     });
 }
 

@@ -14,14 +14,17 @@ import {
     passwordGenerator,
     passwordGeneratorName,
     passwordRecipeId,
+    remoteKeyOf,
     remoteKeysPushed,
     replicationCanary,
+    writersOf,
 } from "../replication/replicationSpecs";
+import { Replicator } from "../replication/replicator";
 import { RaftSnapshots } from "../snapshots/raftSnapshots";
 import { snapshotStorageClass } from "../snapshots/snapshotSpecs";
 import { METRICS_TOKEN_NAME, peerTokenName } from "../token-renewal/renewalSpecs";
 import { TokenRenewer } from "../token-renewal/tokenRenewer";
-import { LocalStore, PeerStore } from "../stores/secretStores";
+import { LocalStore, PeerStore, StoreAdmission } from "../stores/secretStores";
 import { inClusterVaultAddress, namespaceGrantLabels } from "../stores/storeSpecs";
 import { PeerAccess } from "../vault-config/peerAccess";
 import { POLICY_PURPOSES } from "../vault-config/policies";
@@ -114,6 +117,10 @@ export class VaultRegion extends pulumi.ComponentResource {
     public readonly issuedPeerAccess: pulumi.Output<IssuedPeerAccess>;
     /** The peers this region pushes to (those whose stacks have granted it access). */
     public readonly connectedPeers: string[];
+    /** The replicator, when a secret has every region as a writer and this region's Vault is configured. */
+    public readonly replicator?: Replicator;
+    /** The admission policies that keep each namespace to its own secrets through the shared stores. */
+    public readonly storeAdmission: StoreAdmission;
 
     constructor(name: string, args: VaultRegionArgs, opts?: pulumi.ComponentResourceOptions) {
         // Every option is checked before anything is registered: nothing half-created.
@@ -121,7 +128,7 @@ export class VaultRegion extends pulumi.ComponentResource {
         const options = parseOptions("VaultRegion", regionOptions, given);
         checkPeers(options.region, peersOf(options.region, options.regions), { peerEndpoints, peerIdentities });
         super("openova:vault:VaultRegion", name, {}, opts);
-        const { region, regions, vault: vaultOptions, externalSecrets: eso, monitoring } = options;
+        const { region, regions, vault: vaultOptions, externalSecrets: eso, monitoring, engine } = options;
         const { auditDevices, snapshots, ...server } = vaultOptions;
         this.region = region;
         this.peers = peersOf(region, regions);
@@ -131,7 +138,7 @@ export class VaultRegion extends pulumi.ComponentResource {
         // The servers and the operator: on every run, from the first.
         this.vault = new VaultServer(
             `${name}-vault`,
-            { ...server, host, monitoring, externalSecretsNamespace: eso.namespace },
+            { ...server, host, monitoring, externalSecretsNamespace: eso.namespace, engine, auditDevices },
             { parent: this },
         );
         const { install, ...operator } = eso;
@@ -146,7 +153,7 @@ export class VaultRegion extends pulumi.ComponentResource {
             vaultAdmin &&
             new VaultSetup(
                 `${name}-setup`,
-                { provider: vaultAdmin, kvMount: options.kvMount, auditDevices },
+                { provider: vaultAdmin, kvMount: options.kvMount, auditDevices, engine },
                 { parent: this, dependsOn: [this.vault] },
             );
         const accesses = this.setup && vaultAdmin ? this.grantPeers(name, options, vaultAdmin, this.setup, peerIdentities) : [];
@@ -171,7 +178,16 @@ export class VaultRegion extends pulumi.ComponentResource {
                 namespace: server.namespace,
                 externalSecretsNamespace: eso.namespace,
                 monitoring,
+                engine,
                 ...(vaultAdmin ? { provider: vaultAdmin } : {}),
+                ...(this.snapshots.schedule === undefined
+                    ? {}
+                    : {
+                          snapshots: {
+                              schedule: this.snapshots.schedule,
+                              ...(this.snapshots.offsite === undefined ? {} : { offsite: this.snapshots.offsite.location }),
+                          },
+                      }),
             },
             { parent: this, dependsOn: afterVault },
         );
@@ -179,10 +195,26 @@ export class VaultRegion extends pulumi.ComponentResource {
         // Every long-lived token this Vault issued, renewed in the cluster: none waits for a person or a CI schedule.
         this.tokenRenewer = this.renewTokens(name, options, vaultAdmin, accesses, afterVault);
 
-        // The peers' Vaults, and the secrets replicated through them.
-        const peerStores = peerEndpoints.map((endpoint) => this.peerStore(name, options, endpoint, afterOperator));
+        // The peers' Vaults, and the secrets replicated through them. The admission policies come first, so
+        // that no peer store is ever usable without them.
+        this.storeAdmission = new StoreAdmission(
+            `${name}-store-admission`,
+            { peers: this.peers, kvMount: options.kvMount },
+            { parent: this, dependsOn: afterOperator },
+        );
+        const peerStores = peerEndpoints.map((endpoint) =>
+            this.peerStore(name, options, endpoint, [...afterOperator, this.storeAdmission]),
+        );
         this.connectedPeers = peerEndpoints.map((endpoint) => endpoint.peer);
         const grants = this.grantNamespaces(name, options, afterOperator);
+        this.replicator =
+            this.setup && vaultAdmin && anyWriterKeys(options).length > 0
+                ? this.startReplicator(name, options, vaultAdmin, this.setup, peerEndpoints, vaultCaCert ?? "", [
+                      ...afterOperator,
+                      this.setup,
+                      ...[...grants.values()].flat(),
+                  ])
+                : undefined;
         this.replicate(
             name,
             options,
@@ -228,9 +260,10 @@ export class VaultRegion extends pulumi.ComponentResource {
                 provider,
                 namespace: options.vault.namespace,
                 authPath: this.setup.authPath,
-                imageTag: options.vault.imageTag,
-                vaultAddress: inClusterVaultAddress(options.vault.namespace, vaultScheme(this.vault.settings.tls)),
+                imageTag: this.vault.settings.imageTag,
+                vaultAddress: inClusterVaultAddress(options.vault.namespace, vaultScheme(this.vault.settings.tls), options.engine),
                 ...(caSecret ? { caSecret: { name: caSecret.name, key: caSecret.key } } : {}),
+                engine: options.engine,
                 tokens,
             },
             { parent: this, dependsOn },
@@ -263,7 +296,7 @@ export class VaultRegion extends pulumi.ComponentResource {
                     remoteKeys: remoteKeysPushed(secrets, peer, options.region, options.regions),
                     // Own keys only: a peer named like an Object.prototype member ("constructor") has no generation set.
                     ...(auth
-                        ? { auth }
+                        ? { auth, replicatorKeys: anyWriterKeys(options) }
                         : { generation: Object.hasOwn(options.peerTokenGenerations, peer) ? options.peerTokenGenerations[peer] : 1 }),
                 },
                 // After the servers, as all of Vault's configuration (the mount's output alone orders only the policy).
@@ -272,6 +305,58 @@ export class VaultRegion extends pulumi.ComponentResource {
         return options.peerAuth === "token"
             ? this.peers.map((peer) => grant(peer))
             : identities.map(({ peer, identity }) => grant(peer, { kind: "jwt", identity, audience: this.vaultAddress }));
+    }
+
+    /**
+     * The replicator, for the secrets every region writes: it reaches every peer that has granted this
+     * region JWT access (the others once they have), and refreshes the ExternalSecrets of each secret here.
+     */
+    private startReplicator(
+        name: string,
+        options: ResolvedRegionOptions,
+        provider: vault.Provider,
+        setup: VaultSetup,
+        endpoints: readonly PeerEndpoint[],
+        vaultCaCert: pulumi.Input<string>,
+        dependsOn: pulumi.Resource[],
+    ): Replicator {
+        const monitoring = options.monitoring;
+        return new Replicator(
+            `${name}-replicator`,
+            {
+                provider,
+                engine: options.engine,
+                region: options.region,
+                namespace: options.externalSecrets.namespace,
+                vaultNamespace: options.vault.namespace,
+                kvMount: setup.kvMount,
+                authPath: setup.authPath,
+                vaultAddress: inClusterVaultAddress(options.vault.namespace, vaultScheme(this.vault.settings.tls)),
+                vaultCaCert,
+                peers: endpoints.flatMap((endpoint) =>
+                    endpoint.jwt === undefined
+                        ? []
+                        : [
+                              {
+                                  region: endpoint.peer,
+                                  address: endpoint.address,
+                                  caCert: endpoint.caCert,
+                                  jwtMount: endpoint.jwt.path,
+                                  audience: endpoint.jwt.audience,
+                              },
+                          ],
+                ),
+                peerRegions: this.peers,
+                secrets: options.replicatedSecrets
+                    .filter((secret) => writersOf(secret) === "any")
+                    .map((secret) => ({ key: remoteKeyOf(secret), externalSecrets: [{ namespace: secret.namespace, name: secret.name }] })),
+                options: options.replicator,
+                ...(monitoring.serviceMonitor
+                    ? { metricsNamespace: monitoring.prometheusNamespace, serviceMonitorLabels: monitoring.labels }
+                    : {}),
+            },
+            { parent: this, dependsOn },
+        );
     }
 
     /** What the peers read from this stack: tokens are secrets; JWT access is only where to log in. */
@@ -312,6 +397,7 @@ export class VaultRegion extends pulumi.ComponentResource {
             roles: { read: namespaceRole("pull").roleName, push: namespaceRole("push").roleName },
             audience: EXTERNAL_SECRETS_AUDIENCE,
             ...(caSecret ? { caSecret } : {}),
+            engine: options.engine,
         };
     }
 
@@ -325,14 +411,16 @@ export class VaultRegion extends pulumi.ComponentResource {
         return {
             ...(provider && this.setup ? { provider, authPath: this.setup.authPath } : {}),
             namespace: options.vault.namespace,
-            imageTag: options.vault.imageTag,
-            vaultAddress: inClusterVaultAddress(options.vault.namespace, vaultScheme(this.vault.settings.tls)),
+            region: options.region,
+            imageTag: this.vault.settings.imageTag,
+            vaultAddress: inClusterVaultAddress(options.vault.namespace, vaultScheme(this.vault.settings.tls), options.engine),
             ...(caSecret ? { caSecret: { name: caSecret.name, key: caSecret.key } } : {}),
+            engine: options.engine,
             options: { ...snapshots, ...(storageClass === undefined ? {} : { storageClass }) },
         };
     }
 
-    private peerStore(name: string, options: ResolvedRegionOptions, endpoint: PeerEndpoint, afterOperator: pulumi.Resource[]): PeerStore {
+    private peerStore(name: string, options: ResolvedRegionOptions, endpoint: PeerEndpoint, dependsOn: pulumi.Resource[]): PeerStore {
         const serviceAccount = { name: EXTERNAL_SECRETS_SERVICE_ACCOUNT, namespace: options.externalSecrets.namespace };
         const auth = endpoint.jwt === undefined ? { kind: "token" as const } : { kind: "jwt" as const, ...endpoint.jwt, serviceAccount };
         return new PeerStore(
@@ -346,7 +434,7 @@ export class VaultRegion extends pulumi.ComponentResource {
                 auth,
                 ...(endpoint.token === undefined ? {} : { token: endpoint.token }),
             },
-            { parent: this, dependsOn: afterOperator },
+            { parent: this, dependsOn },
         );
     }
 
@@ -455,6 +543,11 @@ export class VaultRegion extends pulumi.ComponentResource {
             );
         }
     }
+}
+
+/** The paths of the secrets every region writes (`writers: any`), which the replicators carry. */
+function anyWriterKeys(options: ResolvedRegionOptions): string[] {
+    return options.replicatedSecrets.filter((secret) => writersOf(secret) === "any").map(remoteKeyOf);
 }
 
 /**

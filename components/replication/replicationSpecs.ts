@@ -32,6 +32,20 @@ import { LOCAL_PUSH_STORE_NAME, LOCAL_STORE_NAME, PUSH_TARGET_LABEL, VAULT_REGIO
 export const WRITE_MODES = ["vault-written", "cluster-written"] as const;
 export type WriteMode = (typeof WRITE_MODES)[number];
 
+/**
+ * Which regions accept writes of a secret:
+ * - `any`: every region's Vault; the replicator of each region carries a write to every other, and the
+ *   write with the greatest stamp wins everywhere (replicator/decide.ts, docs/consistency.md);
+ * - `home`: the home region's only; ESO's PushSecrets carry it, and a write elsewhere is undone.
+ */
+export const WRITERS = ["any", "home"] as const;
+export type Writers = (typeof WRITERS)[number];
+
+/** A secret's writers: as set, or `any` for a vault-written secret and `home` for a cluster-written one. */
+export function writersOf(spec: { readonly mode: WriteMode; readonly writers?: Writers }): Writers {
+    return spec.writers ?? (spec.mode === "vault-written" ? "any" : "home");
+}
+
 /** Length of a generated initial value, and how often the one-time initial value is re-checked. */
 export const INITIAL_VALUE_DEFAULTS = { generatedLength: 32, interval: "1h" } as const;
 
@@ -123,6 +137,13 @@ export const replicatedSecretFields = {
             "How it is written: `vault-written` (into the home region's Vault; every region materializes it) or `cluster-written` (a Secret owned by something in the home cluster, pushed to every Vault).",
         example: "vault-written",
     }),
+    writers: option(z.enum(WRITERS).optional(), {
+        description:
+            "Which regions accept writes: `any` (every region's Vault; the regions' replicators carry each write to the others and the latest stamp wins, see docs/consistency.md) or `home` (only the home region's; a write elsewhere is undone).",
+        allowed: "{values} (any: vault-written secrets only)",
+        example: "any",
+        defaultText: "any for vault-written, home for cluster-written",
+    }),
     home: option(text(isDnsLabel).optional(), {
         description: "The region that pushes it to the other Vaults, and where its initial value is created.",
         allowed: "one of the regions",
@@ -185,6 +206,7 @@ export function replicatedSecretProblems(
         readonly namespace: string;
         readonly remoteKey?: string;
         readonly mode: WriteMode;
+        readonly writers?: Writers;
         readonly home?: string;
         readonly keys?: readonly string[];
     },
@@ -205,6 +227,12 @@ export function replicatedSecretProblems(
             `is ${spec.remoteKey}, outside ${spec.namespace}/: a namespace reaches only the secrets under its own prefix in Vault, so write it as ${spec.namespace}/${spec.remoteKey}`,
         );
     }
+    if (spec.writers === "any" && spec.mode === "cluster-written") {
+        report(
+            "writers",
+            "is any, but a cluster-written secret is owned by something in its home cluster: set writers: home, or mode: vault-written",
+        );
+    }
     if (initial !== undefined && spec.mode === "cluster-written") {
         report("initialValue", "is set, but a cluster-written secret's owner creates its value");
     }
@@ -223,7 +251,7 @@ export function remoteKeyOf(spec: Pick<ReplicatedSecretSpec, "name" | "namespace
  * and nothing more.
  */
 export function remoteKeysPushed(
-    specs: readonly Pick<ReplicatedSecretSpec, "name" | "namespace" | "remoteKey" | "mode" | "home">[],
+    specs: readonly Pick<ReplicatedSecretSpec, "name" | "namespace" | "remoteKey" | "mode" | "home" | "writers">[],
     from: string,
     into: string,
     regions: readonly string[],
@@ -241,7 +269,8 @@ export const CANARY_NAME = "openova-replication-canary";
  */
 export function replicationCanary(externalSecretsNamespace: string, regions: readonly string[]): ReplicatedSecretSpec {
     return {
-        ...replicatedSecretOptions.parse({ name: CANARY_NAME, namespace: externalSecretsNamespace, keys: [CANARY_KEY] }),
+        // Home-written: it checks the PushSecrets' path (a secret any region writes is the replicators' to carry).
+        ...replicatedSecretOptions.parse({ name: CANARY_NAME, namespace: externalSecretsNamespace, keys: [CANARY_KEY], writers: "home" }),
         home: regions[0],
     };
 }
@@ -251,10 +280,14 @@ export const CANARY_KEY = "value";
 
 /** Which of the ESO objects a region runs for a secret; the heart of the design, see docs/consistency.md. */
 export function roleOf(
-    spec: Pick<ReplicatedSecretSpec, "mode" | "home">,
+    spec: Pick<ReplicatedSecretSpec, "mode" | "home" | "writers">,
     region: string,
 ): { readonly pulls: boolean; readonly pushes: "peers" | "all" | "none" } {
     const home = spec.home === region;
+    if (writersOf(spec) === "any") {
+        // Every region reads its own Vault; the replicators, not ESO, carry writes between Vaults.
+        return { pulls: true, pushes: "none" };
+    }
     if (spec.mode === "vault-written") {
         // Every region reads its own Vault; only the home region forwards, and only to the peers: a
         // region that pushed what it had read would push stale values over newer writes.
@@ -290,7 +323,11 @@ export function externalSecret(spec: ReplicatedSecretSpec): IExternalSecret {
 }
 
 /** The regions whose Vaults `region` pushes a secret to: its peers, all regions, or none. */
-export function pushTargetRegions(spec: Pick<ReplicatedSecretSpec, "mode" | "home">, region: string, regions: readonly string[]): string[] {
+export function pushTargetRegions(
+    spec: Pick<ReplicatedSecretSpec, "mode" | "home" | "writers">,
+    region: string,
+    regions: readonly string[],
+): string[] {
     const { pushes } = roleOf(spec, region);
     return pushes === "none" ? [] : regions.filter((target) => pushes === "all" || target !== region);
 }

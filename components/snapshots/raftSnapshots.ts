@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
 import { parseOptions } from "../common/options";
+import { offsiteUri } from "./offsite";
 import {
     type CaSecretRef,
     type RaftSnapshotOptions,
@@ -18,7 +19,9 @@ import {
     snapshotPolicyDocument,
     snapshotRole,
     snapshotScript,
+    snapshotServiceAccountAnnotations,
 } from "./snapshotSpecs";
+import { type Engine, engineOption } from "../common/engine";
 
 /** What {@link RaftSnapshots} needs: the region's Vault admin provider, where Vault runs, and the options. */
 export interface RaftSnapshotsArgs {
@@ -33,20 +36,26 @@ export interface RaftSnapshotsArgs {
     readonly namespace: string;
     /** Path of the Kubernetes auth mount the role goes under (created elsewhere, e.g. by `VaultSetup`); with `provider` only. */
     readonly authPath?: pulumi.Input<string>;
-    /** Tag of the `hashicorp/vault` image the job runs the CLI from: the servers' own tag. */
+    /** Tag of the engine's server image the job runs the CLI from: the servers' own tag. */
     readonly imageTag: string;
+    /** The engine of the servers (`vault` by default, or `openbao`): its image, CLI and variables. */
+    readonly engine?: Engine;
     /** The active server in the cluster: `https://vault-active.<namespace>.svc:8200` (`http://` when TLS is off). */
     readonly vaultAddress: string;
     /** The Secret key holding the CA that signs Vault's certificate, for an `https` address. */
     readonly caSecret?: CaSecretRef;
-    /** Schedule, retention and storage; see {@link RaftSnapshotOptions}. */
+    /** Schedule, retention, storage and the off-site copy; see {@link RaftSnapshotOptions}. */
     readonly options?: RaftSnapshotOptions;
+    /** The region, whose name the off-site copies' default prefix carries (`vault-snapshots/<region>/`); needed for an off-site copy without `prefix`. */
+    readonly region?: string;
 }
 
 /**
  * Scheduled Raft snapshots of a region's Vault: a CronJob that logs in with its own Kubernetes auth
  * role (policy: `read` on `sys/storage/raft/snapshot`, nothing else), saves a snapshot to a
- * PersistentVolumeClaim and keeps the newest `retain` of them.
+ * PersistentVolumeClaim and keeps the newest `retain` of them. With `options.offsite`, the same Job
+ * then copies each snapshot to object storage (and peer regions' buckets) with the cloud identity
+ * its service account is bound to: the account carries that identity's annotation, never a key.
  *
  * The claim the component creates is kept when the component is deleted (`retainOnDelete`): removing
  * the backups must be a deliberate `kubectl delete pvc`, never a side effect of a config change or a
@@ -66,6 +75,8 @@ export class RaftSnapshots extends pulumi.ComponentResource {
     public readonly claimName: string | undefined;
     /** The cron schedule (UTC); undefined when disabled. */
     public readonly schedule: string | undefined;
+    /** Where each snapshot is copied off the cluster: the store and the region's own bucket URI prefix; undefined when it is not. */
+    public readonly offsite: { readonly target: string; readonly location: string } | undefined;
 
     constructor(name: string, args: RaftSnapshotsArgs, opts?: pulumi.ComponentResourceOptions) {
         // Resolve and check everything before super(), so impossible args register nothing.
@@ -74,11 +85,16 @@ export class RaftSnapshots extends pulumi.ComponentResource {
         this.enabled = options.enabled;
         this.claimName = options.enabled ? options.storage.claimName : undefined;
         this.schedule = options.enabled ? options.schedule : undefined;
+        const offsite = options.enabled ? options.offsite : undefined;
+        this.offsite =
+            offsite === undefined
+                ? undefined
+                : { target: offsite.target, location: offsiteUri(offsite.target, offsite.destinations[0], offsite.prefix) };
 
         if (options.enabled) {
             this.createChildren(name, args, options, opts?.dependsOn);
         }
-        this.registerOutputs({ enabled: this.enabled, claimName: this.claimName, schedule: this.schedule });
+        this.registerOutputs({ enabled: this.enabled, claimName: this.claimName, schedule: this.schedule, offsite: this.offsite });
     }
 
     private createChildren(
@@ -119,7 +135,14 @@ export class RaftSnapshots extends pulumi.ComponentResource {
         const serviceAccount = new k8s.core.v1.ServiceAccount(
             `${name}-service-account`,
             {
-                metadata: { name: SNAPSHOT_SERVICE_ACCOUNT, namespace: args.namespace, labels: snapshotLabels() },
+                metadata: {
+                    name: SNAPSHOT_SERVICE_ACCOUNT,
+                    namespace: args.namespace,
+                    labels: snapshotLabels(),
+                    // The off-site copy's cloud identity (an IAM role ARN, a Google service account, an
+                    // Azure client ID): a name, never a credential.
+                    annotations: snapshotServiceAccountAnnotations(options.offsite),
+                },
                 // The job presents a projected token with its own audience; no pod needs the default one.
                 automountServiceAccountToken: false,
             },
@@ -146,11 +169,21 @@ function jobSettings(args: RaftSnapshotsArgs, options: ResolvedRaftSnapshotOptio
         imageTag: args.imageTag,
         vaultAddress: args.vaultAddress,
         ...(args.caSecret !== undefined ? { caSecret: args.caSecret } : {}),
+        ...(args.engine !== undefined ? { engine: args.engine } : {}),
+        ...(options.offsite !== undefined ? { offsite: options.offsite } : {}),
     };
 }
 
 function checkArgs(args: RaftSnapshotsArgs): ResolvedRaftSnapshotOptions {
-    const options = resolvedSnapshots(parseOptions("RaftSnapshots", raftSnapshotOptions, args.options ?? {}, ["options"]));
+    const parsed = parseOptions("RaftSnapshots", raftSnapshotOptions, args.options ?? {}, ["options"]);
+    if (parsed.offsite.target !== undefined && parsed.offsite.prefix === undefined && args.region === undefined) {
+        throw new pulumi.InputPropertyError({
+            propertyPath: "region",
+            reason: "RaftSnapshots: an off-site copy without options.offsite.prefix takes its default prefix vault-snapshots/<region>/: give region, or the prefix",
+        });
+    }
+    const options = resolvedSnapshots(parsed, args.region);
+    parseOptions("RaftSnapshots", engineOption, args.engine, ["engine"]);
     if ((args.provider === undefined) !== (args.authPath === undefined)) {
         throw new pulumi.InputPropertyError({
             propertyPath: "authPath",

@@ -17,7 +17,16 @@ import { isDnsSubdomain, isIntegerBetween } from "../common/predicates";
 import { isStorageQuantity } from "../common/quantities";
 import type { KubernetesAuthRole } from "../vault-config/setupValues";
 import { vaultSecurityContextValues } from "../vault-server/resources";
-import { VAULT_IMAGE } from "../common/versions";
+import { type Engine, ENGINE_FACTS, type EngineFacts, engineFacts, engineImage } from "../common/engine";
+import {
+    OFFSITE_HANDOFF_DIR,
+    OFFSITE_HANDOFF_FILE,
+    type ResolvedOffsite,
+    offsiteContainer,
+    offsiteIdentity,
+    offsiteOptions,
+    resolvedOffsite,
+} from "./offsite";
 
 /** The most snapshots a region keeps: more is a typo, and `ls` of the directory stays cheap. */
 export const MAX_RETAIN = 1000;
@@ -128,6 +137,60 @@ export function cronScheduleProblem(schedule: string): string | undefined {
     return undefined;
 }
 
+/** The values a valid cron field matches, within [min, max]. */
+function cronFieldValues(field: string, min: number, max: number): Set<number> {
+    const values = new Set<number>();
+    for (const item of field.split(",")) {
+        const [range, step] = item.split("/");
+        const [from, to] = range === "*" ? [min, max] : range.split("-").map(Number);
+        const last = to ?? (step === undefined ? from : max);
+        for (let value = from; value <= last; value += step === undefined ? 1 : Number(step)) {
+            values.add(value);
+        }
+    }
+    return values;
+}
+
+/**
+ * The longest time between two consecutive runs of a valid cron schedule, in seconds, as
+ * Kubernetes' CronJob controller reads it (robfig/cron: when both day of month and day of week are
+ * restricted, a day matching either runs; 7 is Sunday). Computed between the runs of eight years
+ * from 2024-01-01 UTC, two leap-year cycles, so a yearly or leap-day schedule shows its gap too; a
+ * schedule that runs less than twice in that time counts as the whole time. The bound of the
+ * snapshots' recovery point.
+ */
+export function cronMaxGapSeconds(schedule: string): number {
+    const fields = schedule.split(" ");
+    const [minutes, hours, days, months, weekdays] = fields.map((field, i) =>
+        cronFieldValues(field, CRON_FIELDS[i].min, CRON_FIELDS[i].max),
+    );
+    if (weekdays.has(7)) {
+        weekdays.add(0);
+    }
+    const either = !fields[2].startsWith("*") && !fields[4].startsWith("*");
+    const start = Date.UTC(2024, 0, 1);
+    const span = 8 * 365 + 2;
+    const dayTimes = [...hours].sort((a, b) => a - b).flatMap((h) => [...minutes].sort((a, b) => a - b).map((m) => (h * 60 + m) * 60));
+    let previous: number | undefined;
+    let gap = 0;
+    for (let day = 0; day < span; day++) {
+        const date = new Date(start + day * 86_400_000);
+        const dom = days.has(date.getUTCDate());
+        const dow = weekdays.has(date.getUTCDay());
+        if (!months.has(date.getUTCMonth() + 1) || !(either ? dom || dow : dom && dow)) {
+            continue;
+        }
+        for (const offset of dayTimes) {
+            const at = day * 86_400 + offset;
+            if (previous !== undefined) {
+                gap = Math.max(gap, at - previous);
+            }
+            previous = at;
+        }
+    }
+    return gap === 0 ? span * 86_400 : gap;
+}
+
 /** Scheduled Raft snapshots of a region's Vault. Options are checked even when snapshots are off, so a typo never waits for the day they are switched on. */
 export const raftSnapshotOptions = options({
     enabled: option(z.boolean().default(true), {
@@ -182,6 +245,12 @@ export const raftSnapshotOptions = options({
         example: "standard",
         defaultText: "the StorageClass of vault.storageClass, else the cluster's default",
     }),
+    offsite: option(offsiteOptions.prefault({}), {
+        description:
+            "Copy every snapshot off the cluster, to object storage (and to peer regions' buckets), as part of the snapshot job, authenticated by workload identity. The claim stays as the local copy.",
+        allowed: "an object",
+        example: "{target: s3, bucket: acme-vault-snapshots-eu, bucketRegion: eu-west-1}",
+    }),
 }).check(
     rules((snapshots, ctx) => {
         for (const name of ["storageSize", "storageClass"] as const) {
@@ -204,6 +273,8 @@ export interface ResolvedRaftSnapshotOptions {
     readonly schedule: string;
     readonly retain: number;
     readonly storage: SnapshotStorage;
+    /** Where each snapshot is copied off the cluster; undefined when it is not. */
+    readonly offsite?: ResolvedOffsite;
 }
 
 /**
@@ -217,8 +288,11 @@ export function snapshotStorageClass(
     return snapshots.storageClass ?? (snapshots.claimName === undefined ? serverStorageClass : undefined);
 }
 
-/** Where the validated options put the snapshots. */
-export function resolvedSnapshots(snapshots: z.output<typeof raftSnapshotOptions>): ResolvedRaftSnapshotOptions {
+/**
+ * Where the validated options put the snapshots. `region` gives the off-site copies their default
+ * prefix (`vault-snapshots/<region>/`).
+ */
+export function resolvedSnapshots(snapshots: z.output<typeof raftSnapshotOptions>, region?: string): ResolvedRaftSnapshotOptions {
     const storage: SnapshotStorage =
         snapshots.claimName !== undefined
             ? { create: false, claimName: snapshots.claimName }
@@ -228,7 +302,14 @@ export function resolvedSnapshots(snapshots: z.output<typeof raftSnapshotOptions
                   storageSize: snapshots.storageSize ?? "10Gi",
                   ...(snapshots.storageClass !== undefined ? { storageClass: snapshots.storageClass } : {}),
               };
-    return { enabled: snapshots.enabled, schedule: snapshots.schedule, retain: snapshots.retain, storage };
+    const offsite = resolvedOffsite(snapshots.offsite, region);
+    return {
+        enabled: snapshots.enabled,
+        schedule: snapshots.schedule,
+        retain: snapshots.retain,
+        storage,
+        ...(offsite === undefined ? {} : { offsite }),
+    };
 }
 
 /** The snapshot job's Vault policy (JSON): `read` on the snapshot endpoint, and nothing else. */
@@ -268,6 +349,10 @@ export interface SnapshotScriptArgs {
     readonly dir?: string;
     /** How many snapshots to keep. */
     readonly retain: number;
+    /** The engine, whose CLI (`vault`, `bao`) and token variables the script uses. Default Vault. */
+    readonly engine?: EngineFacts;
+    /** Absolute path of a file to write this run's snapshot name to, for the off-site copy. Default none. */
+    readonly handoffFile?: string;
 }
 
 const SIMPLE = /^[A-Za-z0-9/_.-]+$/;
@@ -292,10 +377,14 @@ export function snapshotScript(args: SnapshotScriptArgs): string {
         role: args.role ?? SNAPSHOT_ROLE,
         tokenFile: args.tokenFile ?? SNAPSHOT_TOKEN_FILE,
         dir: args.dir ?? SNAPSHOT_DIR,
+        handoffFile: args.handoffFile,
     };
     const problems: string[] = [];
     for (const [name, value] of Object.entries(values)) {
-        const pattern = name === "tokenFile" || name === "dir" ? ABSOLUTE : SIMPLE;
+        if (name === "handoffFile" && value === undefined) {
+            continue;
+        }
+        const pattern = name === "tokenFile" || name === "dir" || name === "handoffFile" ? ABSOLUTE : SIMPLE;
         // A leading '-' could read as a flag, '..' climbs out of the directory: neither is a plain name.
         if (typeof value !== "string" || !pattern.test(value) || value.startsWith("-") || value.split("/").includes("..")) {
             problems.push(
@@ -314,9 +403,11 @@ export function snapshotScript(args: SnapshotScriptArgs): string {
     }
     // The checks above leave no quote, space or '$' in any value, so single quotes keep each literal.
     const quoted = (value: string) => `'${value}'`;
+    const { product, cli, tokenVariables } = args.engine ?? ENGINE_FACTS.vault;
+    const token = tokenVariables[0];
     return `#!/bin/sh
-# Raft snapshot of this region's Vault (generated by openova-vault).
-# Never add 'set -x': it would print the Vault token.
+# Raft snapshot of this region's ${product} (generated by openova-vault).
+# Never add 'set -x': it would print the ${product} token.
 set -eu
 umask 077
 LC_ALL=C
@@ -327,6 +418,7 @@ role=${quoted(values.role)}
 token_file=${quoted(values.tokenFile)}
 dir=${quoted(values.dir)}
 retain=${args.retain}
+handoff=${values.handoffFile === undefined ? "" : quoted(values.handoffFile)}
 
 log() {
     printf '%s raft-snapshot: %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*"
@@ -335,18 +427,18 @@ log() {
 # Left by a run that was killed mid-save (deadline, node loss): never a usable snapshot.
 rm -f -- "$dir"/.partial-*.snap
 
-log "logging in to Vault at auth/$auth_path as role $role"
-# A VAULT_TOKEN from the environment would be sent with the login; this job uses only its own.
-unset VAULT_TOKEN
-if ! VAULT_TOKEN=$(vault write -field=token "auth/$auth_path/login" "role=$role" "jwt=@$token_file"); then
+log "logging in to ${product} at auth/$auth_path as role $role"
+# A ${tokenVariables.join(" or ")} from the environment would be sent with the login; this job uses only its own.
+unset ${tokenVariables.join(" ")}
+if ! ${token}=$(${cli} write -field=token "auth/$auth_path/login" "role=$role" "jwt=@$token_file"); then
     log "login failed"
     exit 1
 fi
-if [ -z "$VAULT_TOKEN" ]; then
+if [ -z "$${token}" ]; then
     log "login returned no token"
     exit 1
 fi
-export VAULT_TOKEN
+export ${token}
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 partial="$dir/.partial-$stamp.snap"
@@ -357,10 +449,10 @@ finish() {
     set +e
     trap - EXIT
     rm -f -- "$partial"
-    if vault token revoke -self >/dev/null; then
-        log "revoked the job's Vault token"
+    if ${cli} token revoke -self >/dev/null; then
+        log "revoked the job's ${product} token"
     else
-        log "could not revoke the job's Vault token; it expires on its own"
+        log "could not revoke the job's ${product} token; it expires on its own"
     fi
     if [ "$status" -eq 0 ]; then
         log "done"
@@ -376,13 +468,17 @@ trap 'exit 130' INT
 trap 'exit 129' HUP
 
 log "saving a snapshot"
-vault operator raft snapshot save "$partial"
+${cli} operator raft snapshot save "$partial"
 if [ ! -s "$partial" ]; then
     log "the saved snapshot is empty"
     exit 1
 fi
 mv -f -- "$partial" "$final"
 log "saved vault-$stamp.snap"
+if [ -n "$handoff" ]; then
+    # The off-site copy, in the next container, copies exactly this file.
+    printf '%s\\n' "vault-$stamp.snap" > "$handoff"
+fi
 
 # Names carry a UTC stamp, so name order is time order: everything after the newest $retain goes.
 old=$(ls -1 -- "$dir" | grep -E '^vault-[0-9]{8}T[0-9]{6}Z\\.snap$' | sort -r | tail -n "+$((retain + 1))")
@@ -410,7 +506,7 @@ export interface SnapshotJobSettings {
     readonly retain: number;
     /** The claim snapshots are written to. */
     readonly claimName: string;
-    /** Tag of the `hashicorp/vault` image (the servers' tag, so the CLI matches the server). */
+    /** Tag of the engine's server image (the servers' tag, so the CLI matches the server). */
     readonly imageTag: string;
     /**
      * The active server, in the cluster: `https://vault-active.<namespace>.svc:8200`, or `http://`
@@ -419,6 +515,10 @@ export interface SnapshotJobSettings {
     readonly vaultAddress: string;
     /** The CA that signs Vault's certificate, for an `https` address; only this key is mounted. */
     readonly caSecret?: CaSecretRef;
+    /** The engine of the servers, whose image and CLI the job runs. Default `vault`. */
+    readonly engine?: Engine;
+    /** Where each snapshot is copied off the cluster, by a second container; undefined for none. */
+    readonly offsite?: ResolvedOffsite;
 }
 
 /** What {@link snapshotCronJob} needs. */
@@ -446,8 +546,16 @@ export function snapshotCronJobMetadata(namespace: string) {
  * @throws Error when the auth path could change what the script does ({@link snapshotScript}).
  */
 export function snapshotCronJob(args: SnapshotCronJobArgs) {
-    const script = snapshotScript({ authPath: args.authPath, retain: args.retain });
+    const engine = engineFacts(args.engine);
+    const offsite = args.offsite;
+    const script = snapshotScript({
+        authPath: args.authPath,
+        retain: args.retain,
+        engine,
+        ...(offsite === undefined ? {} : { handoffFile: OFFSITE_HANDOFF_FILE }),
+    });
     const labels = snapshotLabels();
+    const podLabels = { ...labels, ...offsiteIdentity(offsite).podLabels };
     const ca = args.caSecret;
     const volumes = [
         { name: "snapshots", persistentVolumeClaim: { claimName: args.claimName } },
@@ -462,18 +570,56 @@ export function snapshotCronJob(args: SnapshotCronJobArgs) {
         // HOME for the CLI (it may look for ~/.vault-token), on a read-only root filesystem.
         { name: "tmp", emptyDir: { medium: "Memory", sizeLimit: "16Mi" } },
         ...(ca === undefined ? [] : [{ name: "vault-ca", secret: { secretName: ca.name, items: [{ key: ca.key, path: "ca.crt" }] } }]),
+        // With an off-site copy: the snapshot container writes its file's name here for the copy container,
+        // which has a scratch directory of its own (the cloud CLIs keep their state there).
+        ...(offsite === undefined
+            ? []
+            : [
+                  { name: "handoff", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } },
+                  { name: "offsite-scratch", emptyDir: { sizeLimit: "256Mi" } },
+              ]),
     ];
     const volumeMounts = [
         { name: "snapshots", mountPath: SNAPSHOT_DIR },
         { name: "vault-token", mountPath: SNAPSHOT_TOKEN_DIR, readOnly: true },
         { name: "tmp", mountPath: "/tmp" },
         ...(ca === undefined ? [] : [{ name: "vault-ca", mountPath: SNAPSHOT_CA_DIR, readOnly: true }]),
+        ...(offsite === undefined ? [] : [{ name: "handoff", mountPath: OFFSITE_HANDOFF_DIR }]),
     ];
     const env = [
-        { name: "VAULT_ADDR", value: args.vaultAddress },
-        ...(ca === undefined ? [] : [{ name: "VAULT_CACERT", value: SNAPSHOT_CA_FILE }]),
+        { name: `${engine.envPrefix}ADDR`, value: args.vaultAddress },
+        ...(ca === undefined ? [] : [{ name: `${engine.envPrefix}CACERT`, value: SNAPSHOT_CA_FILE }]),
         { name: "HOME", value: "/tmp" },
     ];
+    const snapshotContainer = {
+        name: "snapshot",
+        image: engineImage(engine, args.imageTag),
+        imagePullPolicy: "IfNotPresent",
+        // Replaces the image's entrypoint, which would start a server.
+        command: ["/bin/sh", "-c", script],
+        env,
+        // The servers' container context, plus a read-only root: the job writes
+        // only to the claim and to /tmp (an emptyDir).
+        securityContext: { ...vaultSecurityContextValues().container, readOnlyRootFilesystem: true },
+        resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
+        volumeMounts,
+    };
+    // With an off-site copy the snapshot is taken first (an init container), then copied: the Job, and so
+    // kube-state-metrics' last successful time of the CronJob, succeeds only once every copy is written.
+    // The copy container never sees the Vault token or its service-account token mount.
+    const containers =
+        offsite === undefined
+            ? { containers: [snapshotContainer] }
+            : {
+                  initContainers: [snapshotContainer],
+                  containers: [
+                      offsiteContainer(offsite, { dir: SNAPSHOT_DIR, handoffFile: OFFSITE_HANDOFF_FILE, scratchDir: OFFSITE_SCRATCH_DIR }, [
+                          { name: "snapshots", mountPath: SNAPSHOT_DIR, readOnly: true },
+                          { name: "handoff", mountPath: OFFSITE_HANDOFF_DIR, readOnly: true },
+                          { name: "offsite-scratch", mountPath: OFFSITE_SCRATCH_DIR },
+                      ]),
+                  ],
+              };
     const cronJob = {
         apiVersion: "batch/v1",
         kind: "CronJob",
@@ -493,7 +639,7 @@ export function snapshotCronJob(args: SnapshotCronJobArgs) {
                     backoffLimit: 2,
                     activeDeadlineSeconds: SNAPSHOT_JOB_DEADLINE_SECONDS,
                     template: {
-                        metadata: { labels },
+                        metadata: { labels: podLabels },
                         spec: {
                             serviceAccountName: SNAPSHOT_SERVICE_ACCOUNT,
                             automountServiceAccountToken: false,
@@ -504,21 +650,7 @@ export function snapshotCronJob(args: SnapshotCronJobArgs) {
                             // profile; fsGroup makes the claim's files writable by the job whatever
                             // its volume's owner.
                             securityContext: vaultSecurityContextValues().pod,
-                            containers: [
-                                {
-                                    name: "snapshot",
-                                    image: `${VAULT_IMAGE.repository}:${args.imageTag}`,
-                                    imagePullPolicy: "IfNotPresent",
-                                    // Replaces the image's entrypoint, which would start a server.
-                                    command: ["/bin/sh", "-c", script],
-                                    env,
-                                    // The servers' container context, plus a read-only root: the job writes
-                                    // only to the claim and to /tmp (an emptyDir).
-                                    securityContext: { ...vaultSecurityContextValues().container, readOnlyRootFilesystem: true },
-                                    resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
-                                    volumeMounts,
-                                },
-                            ],
+                            ...containers,
                             volumes,
                         },
                     },
@@ -527,6 +659,14 @@ export function snapshotCronJob(args: SnapshotCronJobArgs) {
         },
     } satisfies k8s.types.input.batch.v1.CronJob;
     return cronJob;
+}
+
+/** The copy container's scratch directory (HOME, the cloud CLIs' state, the checksum file). */
+export const OFFSITE_SCRATCH_DIR = "/scratch";
+
+/** The snapshot job's service-account annotations: the off-site copy's workload identity, if any. */
+export function snapshotServiceAccountAnnotations(offsite: ResolvedOffsite | undefined): Record<string, string> {
+    return offsiteIdentity(offsite).annotations;
 }
 
 /** What {@link snapshotClaim} needs. */

@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { projectLabels } from "../common/labels";
+import { type StoreAdmissionSpec, storeAdmissionPolicies } from "./storeAdmission";
 import { type LocalStoreSpec, PEER_TOKEN_KEY, type PeerStoreSpec, localStore, peerStore, peerTokenSecretName } from "./storeSpecs";
 
 export interface LocalStoreArgs extends Omit<LocalStoreSpec, "role"> {
@@ -100,5 +101,40 @@ export class PeerStore extends pulumi.ComponentResource {
         this.storeName = store.metadata.name;
 
         this.registerOutputs({ peer: this.peer, storeName: this.storeName });
+    }
+}
+
+export type StoreAdmissionArgs = StoreAdmissionSpec;
+
+/**
+ * The admission policies that keep each namespace to its own secrets through the shared stores
+ * (`storeAdmission.ts`): no ExternalSecret reads from a peer store, and a PushSecret that may reach
+ * this project's Vault stores writes only under `<namespace>/`. Cluster-scoped
+ * `admissionregistration.k8s.io/v1` objects, so the cluster must run Kubernetes 1.30 or later.
+ * Create it before the peer stores (list it in their `opts.dependsOn`), so that no peer store is ever
+ * usable without it.
+ *
+ * Pass the region cluster's Kubernetes provider in `opts.providers` (or through a parent).
+ */
+export class StoreAdmission extends pulumi.ComponentResource {
+    /** The names of the policies (each binding has its policy's name). */
+    public readonly policyNames: string[];
+
+    constructor(name: string, args: StoreAdmissionArgs, opts?: pulumi.ComponentResourceOptions) {
+        const pairs = storeAdmissionPolicies(args);
+        super("openova:vault:StoreAdmission", name, {}, opts);
+        this.policyNames = pairs.map(({ policy }) => policy.metadata.name);
+        // A component's dependsOn does not hold back its children, so each child carries it too.
+        for (const { policy, binding } of pairs) {
+            const created = new k8s.admissionregistration.v1.ValidatingAdmissionPolicy(`${name}-${policy.metadata.name}`, policy, {
+                parent: this,
+                dependsOn: opts?.dependsOn,
+            });
+            new k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(`${name}-${binding.metadata.name}`, binding, {
+                parent: this,
+                dependsOn: [created],
+            });
+        }
+        this.registerOutputs({ policyNames: this.policyNames });
     }
 }

@@ -7,9 +7,10 @@
 import type { IClusterSecretStore } from "@kubernetes-models/external-secrets/external-secrets.io/v1/ClusterSecretStore" with {
     "resolution-mode": "import",
 };
+import { type Engine, engineFacts } from "../common/engine";
 import { projectLabels } from "../common/labels";
 import { NAMESPACE_SERVICE_ACCOUNTS } from "../vault-config/setupValues";
-import { VAULT_API_PORT, VAULT_RELEASE_NAME } from "../vault-server/serverValues";
+import { VAULT_API_PORT } from "../vault-server/serverValues";
 
 /**
  * The label every store a PushSecret may write to carries. PushSecrets select their store by this
@@ -66,11 +67,11 @@ export function peerTokenSecretName(peer: string): string {
 export const PEER_TOKEN_KEY = "token";
 
 /**
- * The in-cluster address of the active Vault server (the chart's `vault-active` service), not the
- * ingress: `https` unless TLS is off.
+ * The in-cluster address of the active server (the chart's `<release>-active` service: `vault-active`,
+ * or `openbao-active` with OpenBao), not the ingress: `https` unless TLS is off.
  */
-export function inClusterVaultAddress(vaultNamespace: string, scheme: "http" | "https" = "https"): string {
-    return `${scheme}://${VAULT_RELEASE_NAME}-active.${vaultNamespace}.svc:${VAULT_API_PORT}`;
+export function inClusterVaultAddress(vaultNamespace: string, scheme: "http" | "https" = "https", engine: Engine = "vault"): string {
+    return `${scheme}://${engineFacts(engine).releaseName}-active.${vaultNamespace}.svc:${VAULT_API_PORT}`;
 }
 
 /** A Secret key holding the CA that signs the local servers' certificate (cert-manager writes `ca.crt`). */
@@ -93,6 +94,8 @@ export interface LocalStoreSpec {
     readonly audience: string;
     /** The CA of the servers' certificate; without it (TLS off) the store talks plain HTTP. */
     readonly caSecret?: CaSecretRef;
+    /** The engine of the region's servers, which names their service. Default `vault`. */
+    readonly engine?: Engine;
 }
 
 /**
@@ -120,7 +123,7 @@ export function localStore(spec: LocalStoreSpec, purpose: "read" | "push"): IClu
             conditions: onlyNamespacesLabelled(purpose === "push" ? REPLICATE_NAMESPACE_LABEL : READ_NAMESPACE_LABEL),
             provider: {
                 vault: {
-                    server: inClusterVaultAddress(spec.vaultNamespace, spec.caSecret === undefined ? "http" : "https"),
+                    server: inClusterVaultAddress(spec.vaultNamespace, spec.caSecret === undefined ? "http" : "https", spec.engine),
                     path: spec.kvMount,
                     version: "v2",
                     ...ca,

@@ -16,7 +16,7 @@
  */
 import type * as k8s from "@pulumi/kubernetes";
 import { projectLabels } from "../common/labels";
-import { VAULT_IMAGE } from "../common/versions";
+import { type Engine, ENGINE_FACTS, type EngineFacts, engineFacts, engineImage } from "../common/engine";
 import type { CaSecretRef } from "../snapshots/snapshotSpecs";
 import { type PolicyDocument, policyText } from "../vault-config/policies";
 import type { KubernetesAuthRole } from "../vault-config/setupValues";
@@ -25,6 +25,28 @@ import { TOKEN_PERIOD_SECONDS, TOKEN_RENEWAL_WARNING_SECONDS } from "./tokenLife
 
 /** Name of the CronJob (and so the prefix of its Jobs and pods), its service account and its ConfigMap. */
 export const RENEWER_NAME = "vault-token-renewer";
+
+/**
+ * What a run of the renewal script reports through its exit status, so that each alert reads one
+ * signal (kube-state-metrics sees only whether a CronJob's Jobs succeed):
+ * - `renew` (the CronJob {@link RENEWER_NAME}, every few hours): it fails only when a renewal fails.
+ *   A token near its maximum lifetime is renewed like the others and the run succeeds, so the
+ *   renewer's alerts never fire for it, and it never hides a real failure of another token.
+ * - `lifetime` (the CronJob {@link LIFETIME_CHECK_NAME}, daily): it renews too (the TTL Vault grants
+ *   is how it learns how far each token's maximum lifetime is) and fails only when a token is within
+ *   the warning of its maximum lifetime: time to rotate it. A failed renewal is the renewer's to report.
+ */
+export const RENEWAL_MODES = ["renew", "lifetime"] as const;
+export type RenewalMode = (typeof RENEWAL_MODES)[number];
+
+/** Name of the CronJob of the daily lifetime check (the script in `lifetime` mode, with the renewer's account and list). */
+export const LIFETIME_CHECK_NAME = "vault-token-lifetime";
+
+/** The daily lifetime check's schedule (UTC), away from the renewer's runs and the hourly snapshot. */
+export const LIFETIME_CHECK_SCHEDULE = "45 3 * * *";
+
+/** The lifetime check counts as not running (an alert) when it has not been scheduled for this long. */
+export const LIFETIME_CHECK_STALE_SECONDS = 2 * 24 * 60 * 60;
 
 /** Name of the Vault policy and the Kubernetes auth role the renewer logs in with. */
 export const RENEWER_POLICY = "token-renewer";
@@ -145,8 +167,12 @@ export interface RenewalScriptArgs {
     readonly tokenFile?: string;
     /** Absolute path of the accessor list. Default {@link RENEWER_ACCESSORS_FILE}. */
     readonly accessorsFile?: string;
-    /** A renewal granting less than this many seconds fails the run. Default {@link TOKEN_RENEWAL_WARNING_SECONDS}. */
+    /** A renewal granting less than this many seconds marks its token near its maximum lifetime. Default {@link TOKEN_RENEWAL_WARNING_SECONDS}. */
     readonly warningSeconds?: number;
+    /** The engine, whose CLI (`vault`, `bao`) and token variables the script uses. Default Vault. */
+    readonly engine?: EngineFacts;
+    /** What the run's exit status reports ({@link RENEWAL_MODES}). Default `renew`. */
+    readonly mode?: RenewalMode;
 }
 
 const SIMPLE = /^[A-Za-z0-9/_.-]+$/;
@@ -156,14 +182,16 @@ const ABSOLUTE = /^\/[A-Za-z0-9/_.-]*$/;
  * The POSIX `sh` script the renewer runs. In order: log in with the projected service-account token;
  * renew every token of the accessor list by its accessor, and log one line per token (its name and
  * how long it is now valid; never a token, never an accessor); revoke its own token whatever happened;
- * exit 1 when any renewal failed or granted less than `warningSeconds` (a token within that long of
- * its maximum lifetime: Vault grants only what is left), so the Job fails and the alert fires while
- * there is time to rotate.
+ * then exit by its mode ({@link RENEWAL_MODES}): in `renew` mode, 1 when any renewal failed; in
+ * `lifetime` mode, 1 when any renewal granted less than `warningSeconds` (a token within that long of
+ * its maximum lifetime: Vault grants only what is left), so that Job fails and its own alert fires
+ * while there is time to rotate. Either mode exits 1 when it cannot log in or read its list.
  *
  * Its own Vault token goes where the Vault CLI's default token helper reads it when `VAULT_TOKEN` is
  * unset, `$HOME/.vault-token` (the CLI's `command/base.go` `Client`), on the pod's memory volume, and
  * is cleared at the end: it is in no variable, argument or environment. The script starts no process
- * but `vault` itself.
+ * but `vault` itself. OpenBao's `bao` reads the same file (openbao v2.6.2 `command/token/helper_internal.go`)
+ * when neither `BAO_TOKEN` nor `VAULT_TOKEN` is set, so with OpenBao the script unsets both.
  *
  * Every value is checked to be a simple path-like string and written single-quoted, so none can
  * change what the script does.
@@ -177,7 +205,11 @@ export function renewalScript(args: RenewalScriptArgs): string {
         accessorsFile: args.accessorsFile ?? RENEWER_ACCESSORS_FILE,
     };
     const warning = args.warningSeconds ?? TOKEN_RENEWAL_WARNING_SECONDS;
+    const mode = args.mode ?? "renew";
     const problems: string[] = [];
+    if (!RENEWAL_MODES.includes(mode)) {
+        problems.push(`mode ${JSON.stringify(mode)} is not one of ${RENEWAL_MODES.join(", ")}`);
+    }
     for (const [name, value] of Object.entries(values)) {
         const pattern = name === "tokenFile" || name === "accessorsFile" ? ABSOLUTE : SIMPLE;
         // A leading '-' could read as a flag, '..' climbs out of the directory: neither is a plain name.
@@ -199,8 +231,9 @@ export function renewalScript(args: RenewalScriptArgs): string {
     }
     // The checks above leave no quote, space or '$' in any value, so single quotes keep each literal.
     const quoted = (value: string) => `'${value}'`;
+    const { product, cli, tokenVariables } = args.engine ?? ENGINE_FACTS.vault;
     return `#!/bin/sh
-# Renews this region's long-lived Vault tokens by their accessors (generated by openova-vault).
+# Renews this region's long-lived ${product} tokens by their accessors (generated by openova-vault).
 # It never sees those tokens. Never add 'set -x'.
 set -u
 umask 077
@@ -211,6 +244,7 @@ auth_path=${quoted(values.authPath)}
 role=${quoted(values.role)}
 token_file=${quoted(values.tokenFile)}
 accessors_file=${quoted(values.accessorsFile)}
+mode=${quoted(mode)}
 warning_seconds=${warning}
 warning_days=$((warning_seconds / 86400))
 
@@ -218,20 +252,20 @@ log() {
     printf 'token-renewer: %s\\n' "$*"
 }
 
-# The job's own Vault token goes where the Vault CLI's default token helper reads it when VAULT_TOKEN
-# is unset. HOME is the pod's memory volume; these files are cleared at the end.
+# The job's own ${product} token goes where the ${product} CLI's default token helper reads it when ${tokenVariables.join(" and ")}
+# ${tokenVariables.length > 1 ? "are" : "is"} unset. HOME is the pod's memory volume; these files are cleared at the end.
 token_store="$HOME/.vault-token"
 answer="$HOME/.vault-answer"
 said="$HOME/.vault-said"
-unset VAULT_TOKEN
+unset ${tokenVariables.join(" ")}
 
 if [ ! -r "$accessors_file" ]; then
     log "cannot read the accessor list $accessors_file: nothing renewed"
     exit 1
 fi
 
-log "logging in to Vault at auth/$auth_path as role $role"
-if ! vault write -field=token "auth/$auth_path/login" "role=$role" "jwt=@$token_file" < /dev/null > "$token_store" || [ ! -s "$token_store" ]; then
+log "logging in to ${product} at auth/$auth_path as role $role"
+if ! ${cli} write -field=token "auth/$auth_path/login" "role=$role" "jwt=@$token_file" < /dev/null > "$token_store" || [ ! -s "$token_store" ]; then
     : > "$token_store"
     log "login failed: nothing renewed"
     exit 1
@@ -241,10 +275,10 @@ finish() {
     status=$?
     set +e
     trap - EXIT
-    if vault token revoke -self < /dev/null > "$answer" 2> "$said"; then
-        log "revoked the job's Vault token"
+    if ${cli} token revoke -self < /dev/null > "$answer" 2> "$said"; then
+        log "revoked the job's ${product} token"
     else
-        log "could not revoke the job's Vault token; it expires on its own"
+        log "could not revoke the job's ${product} token; it expires on its own"
     fi
     : > "$token_store"
     : > "$answer"
@@ -275,13 +309,13 @@ while IFS=' ' read -r name accessor rest || [ -n "\${name:-}" ]; do
         failed=$((failed + 1))
         continue
     fi
-    if vault write -field=token_duration auth/token/renew-accessor "accessor=$accessor" < /dev/null > "$answer" 2> "$said"; then
+    if ${cli} write -field=token_duration auth/token/renew-accessor "accessor=$accessor" < /dev/null > "$answer" 2> "$said"; then
         ttl=
         # The CLI prints a field without a newline when its output is not a terminal.
         read -r ttl < "$answer" || :
         case "$ttl" in
         '' | *[!0-9]*)
-            log "$name: renewed, but Vault's answer names no TTL"
+            log "$name: renewed, but ${product}'s answer names no TTL"
             failed=$((failed + 1))
             ;;
         *)
@@ -296,7 +330,7 @@ while IFS=' ' read -r name accessor rest || [ -n "\${name:-}" ]; do
             ;;
         esac
     else
-        log "$name: renewal failed; Vault said:"
+        log "$name: renewal failed; ${product} said:"
         failed=$((failed + 1))
     fi
     while IFS= read -r line || [ -n "$line" ]; do
@@ -307,15 +341,35 @@ while IFS=' ' read -r name accessor rest || [ -n "\${name:-}" ]; do
 done < "$accessors_file"
 
 log "$renewed renewed, $expiring near their maximum lifetime, $failed failed"
-if [ "$failed" -gt 0 ] || [ "$expiring" -gt 0 ]; then
+if [ "$mode" = lifetime ]; then
+    # The lifetime check reports tokens near their maximum lifetime; failed renewals are the renewer's.
+    if [ "$expiring" -gt 0 ]; then
+        log "lifetime check: $expiring token(s) within $warning_days days of their maximum lifetime: rotate them"
+        exit 1
+    fi
+    log "lifetime check: no token within $warning_days days of its maximum lifetime"
+elif [ "$failed" -gt 0 ]; then
+    # The renewer reports failed renewals; a token near its maximum lifetime is the lifetime check's.
     exit 1
 fi
 `;
 }
 
-/** Labels of the renewer's objects; the pods' `app.kubernetes.io/name` lets Vault's NetworkPolicy admit them. */
-export function renewerLabels(): Record<string, string> {
-    return { "app.kubernetes.io/name": RENEWER_NAME, ...projectLabels("token-renewer") };
+/**
+ * Labels of the renewer's objects; the pods' `app.kubernetes.io/name` lets Vault's NetworkPolicy
+ * admit them (both CronJobs' pods), and `app.kubernetes.io/instance` tells the two CronJobs' apart.
+ */
+export function renewerLabels(mode?: RenewalMode): Record<string, string> {
+    return {
+        "app.kubernetes.io/name": RENEWER_NAME,
+        ...(mode === undefined ? {} : { "app.kubernetes.io/instance": renewalCronJobName(mode) }),
+        ...projectLabels("token-renewer"),
+    };
+}
+
+/** The CronJob that runs the script in `mode`. */
+export function renewalCronJobName(mode: RenewalMode): string {
+    return mode === "lifetime" ? LIFETIME_CHECK_NAME : RENEWER_NAME;
 }
 
 /** What {@link renewerCronJob} needs. */
@@ -324,12 +378,16 @@ export interface RenewerCronJobArgs {
     readonly namespace: string;
     /** Path of the Kubernetes auth mount. */
     readonly authPath: string;
-    /** Tag of the `hashicorp/vault` image (the servers' tag, so the CLI matches the server). */
+    /** Tag of the engine's server image (the servers' tag, so the CLI matches the server). */
     readonly imageTag: string;
     /** The active server in the cluster: `https://vault-active.<namespace>.svc:8200` (`http://` when TLS is off). */
     readonly vaultAddress: string;
     /** The CA that signs Vault's certificate, for an `https` address; only this key is mounted. */
     readonly caSecret?: CaSecretRef;
+    /** The engine of the servers, whose image and CLI the job runs. Default `vault`. */
+    readonly engine?: Engine;
+    /** Which of the two CronJobs: the renewer (default) or the daily lifetime check. */
+    readonly mode?: RenewalMode;
 }
 
 /** The metadata of the renewer's CronJob, ConfigMap and service account. */
@@ -339,7 +397,9 @@ export function renewerMetadata(namespace: string) {
 
 /**
  * The `batch/v1` CronJob that renews the tokens, in Vault's namespace, every
- * {@link RENEWAL_INTERVAL_HOURS} hours (UTC). One Job at a time, two retries; the pod runs the Vault
+ * {@link RENEWAL_INTERVAL_HOURS} hours (UTC); or, with `mode: lifetime`, the daily lifetime check
+ * ({@link LIFETIME_CHECK_NAME}, {@link LIFETIME_CHECK_SCHEDULE}), the same pod with the script in
+ * that mode. One Job at a time, two retries; the pod runs the Vault
  * CLI from the servers' image as the image's non-root `vault` user with a read-only root filesystem
  * and no capabilities, mounts no default service-account token (it never calls the Kubernetes API),
  * presents a projected token for {@link RENEWER_AUDIENCE} to Vault, and reads the accessor list from
@@ -347,8 +407,10 @@ export function renewerMetadata(namespace: string) {
  * @throws Error when the auth path could change what the script does ({@link renewalScript}).
  */
 export function renewerCronJob(args: RenewerCronJobArgs) {
-    const script = renewalScript({ authPath: args.authPath });
-    const labels = renewerLabels();
+    const engine = engineFacts(args.engine);
+    const mode = args.mode ?? "renew";
+    const script = renewalScript({ authPath: args.authPath, engine, mode });
+    const labels = renewerLabels(mode);
     const ca = args.caSecret;
     const volumes = [
         {
@@ -371,16 +433,16 @@ export function renewerCronJob(args: RenewerCronJobArgs) {
         ...(ca === undefined ? [] : [{ name: "vault-ca", mountPath: RENEWER_CA_DIR, readOnly: true }]),
     ];
     const env = [
-        { name: "VAULT_ADDR", value: args.vaultAddress },
-        ...(ca === undefined ? [] : [{ name: "VAULT_CACERT", value: RENEWER_CA_FILE }]),
+        { name: `${engine.envPrefix}ADDR`, value: args.vaultAddress },
+        ...(ca === undefined ? [] : [{ name: `${engine.envPrefix}CACERT`, value: RENEWER_CA_FILE }]),
         { name: "HOME", value: "/tmp" },
     ];
     return {
         apiVersion: "batch/v1",
         kind: "CronJob",
-        metadata: renewerMetadata(args.namespace),
+        metadata: { name: renewalCronJobName(mode), namespace: args.namespace, labels },
         spec: {
-            schedule: RENEWAL_SCHEDULE,
+            schedule: mode === "lifetime" ? LIFETIME_CHECK_SCHEDULE : RENEWAL_SCHEDULE,
             // Without it, the schedule is read in the kube-controller-manager's time zone.
             timeZone: "Etc/UTC",
             concurrencyPolicy: "Forbid",
@@ -405,7 +467,7 @@ export function renewerCronJob(args: RenewerCronJobArgs) {
                             containers: [
                                 {
                                     name: "renew",
-                                    image: `${VAULT_IMAGE.repository}:${args.imageTag}`,
+                                    image: engineImage(engine, args.imageTag),
                                     imagePullPolicy: "IfNotPresent",
                                     // Replaces the image's entrypoint, which would start a server.
                                     command: ["/bin/sh", "-c", script],

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
 import { isDnsLabel, isRemoteKey } from "../common/predicates";
+import { REPLICATOR_NAME, REPLICATOR_ROLE, peerReplicatePolicyDocument, peerReplicatePolicyName } from "../replication/replicatorSpecs";
 import { policyDocument, policyName } from "./policies";
 import { MAX_TOKEN_GENERATION, tokenGeneration } from "../token-renewal/tokenLifetime";
 import { type PeerIdentity, peerJwtSettings, peerTokenSettings } from "./setupValues";
@@ -30,6 +31,12 @@ export interface PeerAccessArgs {
     readonly remoteKeys: readonly string[];
     /** Default: a token. */
     readonly auth?: PeerAuthArgs;
+    /**
+     * With JWT auth: the secrets every region writes (`writers: any`) whose changes the peer's
+     * replicator offers here. It gets a role of its own on the peer's JWT mount, bound to its service
+     * account, that may write its inbox entries for exactly these secrets and its doorbell.
+     */
+    readonly replicatorKeys?: readonly string[];
     /**
      * With a token: its generation (default 1). Raising it issues a new token beside the old one,
      * which stays valid (no longer renewed) until its period runs out, so the peer can switch.
@@ -72,6 +79,17 @@ export class PeerAccess extends pulumi.ComponentResource {
         if (malformed.length > 0) {
             throw new Error(
                 `PeerAccess: remoteKeys ${malformed.map((key) => JSON.stringify(key)).join(", ")} are not paths of letters, digits, '-', '.' and '_' separated by '/' (a policy naming them would not cover exactly one secret)`,
+            );
+        }
+        if (auth.kind !== "jwt" && (args.replicatorKeys?.length ?? 0) > 0) {
+            throw new Error(
+                `PeerAccess: ${args.peer}'s replicator logs in with its own service-account token: replicatorKeys need JWT auth`,
+            );
+        }
+        const malformedKeys = (args.replicatorKeys ?? []).filter((key) => !isRemoteKey(key));
+        if (malformedKeys.length > 0) {
+            throw new Error(
+                `PeerAccess: replicatorKeys ${malformedKeys.map((key) => JSON.stringify(key)).join(", ")} are not paths under the mount`,
             );
         }
         const generation = args.generation ?? 1;
@@ -118,6 +136,28 @@ export class PeerAccess extends pulumi.ComponentResource {
                 { ...settings.role, backend: path, tokenPolicies: [policy.name] },
                 child,
             );
+            if (args.replicatorKeys !== undefined && args.replicatorKeys.length > 0) {
+                const keys = [...args.replicatorKeys];
+                const replicate = new vault.Policy(
+                    `${name}-replicate`,
+                    {
+                        name: peerReplicatePolicyName(args.peer),
+                        policy: pulumi.output(args.kvMount).apply((mount) => peerReplicatePolicyDocument(mount, keys, args.peer)),
+                    },
+                    child,
+                );
+                new vault.jwt.AuthBackendRole(
+                    `${name}-jwt-replicator`,
+                    {
+                        ...settings.role,
+                        backend: path,
+                        roleName: REPLICATOR_ROLE,
+                        boundSubject: `system:serviceaccount:${auth.identity.serviceAccount.namespace}:${REPLICATOR_NAME}`,
+                        tokenPolicies: [replicate.name],
+                    },
+                    child,
+                );
+            }
             this.credentials = pulumi
                 .all([path, role.roleName, auth.audience])
                 .apply(([mount, roleName, audience]): PeerCredentials => ({ kind: "jwt", path: mount, role: roleName, audience }));

@@ -4,6 +4,7 @@
  * resources here, so tests call them directly.
  */
 import { z } from "zod";
+import { ENGINE_FACTS, type EngineFacts } from "../common/engine";
 import { option, text } from "../common/options";
 import { isKvMount } from "../common/predicates";
 import { LONG_LIVED_TOKEN, tokenMetadata } from "../token-renewal/tokenLifetime";
@@ -71,7 +72,9 @@ export function namespaceRole(purpose: PolicyPurpose): KubernetesAuthRole {
     return {
         roleName: `namespace-${purpose}`,
         boundServiceAccountNames: [NAMESPACE_SERVICE_ACCOUNTS[purpose]],
-        // Any namespace: what one may reach is its own prefix, which the policy's template enforces.
+        // Any namespace: what one may reach is its own prefix, which the policy's template enforces. The
+        // namespace labels gate ESO's stores, not this role: a namespace's own account of this name can log
+        // in directly and reach its own prefix (docs/security.md, "Who may read or write through ESO").
         boundServiceAccountNamespaces: ["*"],
         audience: EXTERNAL_SECRETS_AUDIENCE,
         tokenTtl: 15 * 60,
@@ -92,17 +95,21 @@ export const auditDevicesOption = option(
         .refine((list) => new Set(list).size === list.length)
         .default(["file", "stdout"]),
     {
-        description:
-            "Audit devices of the region's Vault: a file on the audit volume (`/vault/audit/vault-audit.log`, mode 0600) and the container's stdout.",
+        description: `Audit devices of the region's Vault: a file on the audit volume (\`${auditLogFile(ENGINE_FACTS.vault)}\`, or \`${auditLogFile(ENGINE_FACTS.openbao)}\` with OpenBao; mode 0600) and the container's stdout.`,
         allowed: "a list of {values}, each once (Vault runs unaudited without one)",
         example: "[file, stdout]",
     },
 );
 
-/** Where the file device writes: on the chart's audit volume, mounted on every server. */
-export const AUDIT_LOG_FILE = "/vault/audit/vault-audit.log";
+/** Where the file device writes: on the chart's audit volume, mounted on every server (`/vault/audit/vault-audit.log`, `/openbao/audit/openbao-audit.log`). */
+export function auditLogFile(engine: EngineFacts): string {
+    return `${engine.paths.audit}/${engine.releaseName}-audit.log`;
+}
 
-/** Settings of one audit device for `vault.Audit`. */
+/** Where the Vault engine's file device writes. */
+export const AUDIT_LOG_FILE = auditLogFile(ENGINE_FACTS.vault);
+
+/** Settings of one audit device for `vault.Audit` (or, with OpenBao, an `audit` stanza of the server configuration). */
 export interface AuditDeviceSettings {
     readonly path: string;
     readonly type: "file";
@@ -113,15 +120,15 @@ export interface AuditDeviceSettings {
 /**
  * An audit device. Both are Vault's `file` type: `file_path` is the audit volume's log, or `stdout`
  * (collected with the container's logs). The file is written `0600`: since Vault 1.20.1 a file device
- * with an executable mode is refused (CVE-2025-6000).
+ * with an executable mode is refused (CVE-2025-6000); OpenBao 2.4 zeroes the executable bits.
  */
-export function auditDevice(device: AuditDevice): AuditDeviceSettings {
+export function auditDevice(device: AuditDevice, engine: EngineFacts = ENGINE_FACTS.vault): AuditDeviceSettings {
     return device === "file"
         ? {
               path: "file",
               type: "file",
               description: "Audit log on the servers' audit volume",
-              options: { file_path: AUDIT_LOG_FILE, mode: "0600" },
+              options: { file_path: auditLogFile(engine), mode: "0600" },
           }
         : { path: "stdout", type: "file", description: "Audit log to the container's stdout", options: { file_path: "stdout" } };
 }

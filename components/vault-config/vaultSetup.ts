@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
 import { z } from "zod";
+import { type Engine, engineFacts, engineOption } from "../common/engine";
 import { parseOptions } from "../common/options";
 import { POLICY_PURPOSES, policyDocument, policyName } from "./policies";
 import {
@@ -23,6 +24,12 @@ export interface VaultSetupArgs {
     readonly kvMount?: string;
     /** Audit devices to enable; at least one. Default both. */
     readonly auditDevices?: readonly AuditDevice[];
+    /**
+     * The engine of the region's servers. Default `vault`. With `openbao` the audit devices are not
+     * enabled here: OpenBao refuses to create them through its API, and the servers' configuration
+     * declares them instead (VaultServer's `auditDevices`).
+     */
+    readonly engine?: Engine;
 }
 
 /**
@@ -34,7 +41,8 @@ export interface VaultSetupArgs {
  *   secrets under its own prefix, `<kvMount>/data/<namespace>/`;
  * - the `namespace-pull` and `namespace-push` roles, which the local stores log in with as the
  *   service account `vault-secrets-reader` or `vault-secrets-writer` of the namespace that asks;
- * - audit devices (a file on the audit volume and stdout, by default).
+ * - audit devices (a file on the audit volume and stdout, by default), through the API where the
+ *   engine takes them there (Vault; OpenBao's servers declare them in their configuration).
  */
 export class VaultSetup extends pulumi.ComponentResource {
     /** Path of the KV v2 engine. */
@@ -45,9 +53,10 @@ export class VaultSetup extends pulumi.ComponentResource {
     public readonly roleNames: { readonly read: pulumi.Output<string>; readonly push: pulumi.Output<string> };
 
     constructor(name: string, args: VaultSetupArgs, opts?: pulumi.ComponentResourceOptions) {
-        const { kvMount, auditDevices } = parseOptions("VaultSetup", vaultSetupOptions, {
+        const { kvMount, auditDevices, engine } = parseOptions("VaultSetup", vaultSetupOptions, {
             kvMount: args.kvMount,
             auditDevices: args.auditDevices,
+            engine: args.engine,
         });
         super("openova:vault:VaultSetup", name, {}, opts);
         // A component's dependsOn does not hold back its children, so each child carries it too.
@@ -102,13 +111,15 @@ export class VaultSetup extends pulumi.ComponentResource {
         this.roleNames = { read: roles[0].roleName, push: roles[1].roleName };
 
         // Audit devices: every request and response, secrets HMAC'd. Enabling one needs `sudo`, which
-        // the admin token has.
-        for (const device of auditDevices) {
-            new vault.Audit(`${name}-audit-${device}`, auditDevice(device), child);
+        // the admin token has. OpenBao's come from its servers' configuration instead.
+        if (engineFacts(engine).auditDevices === "api") {
+            for (const device of auditDevices) {
+                new vault.Audit(`${name}-audit-${device}`, auditDevice(device), child);
+            }
         }
 
         this.registerOutputs({ kvMount: this.kvMount, authPath: this.authPath, roleNames: this.roleNames });
     }
 }
 
-const vaultSetupOptions = z.object({ kvMount: kvMountOption, auditDevices: auditDevicesOption });
+const vaultSetupOptions = z.object({ kvMount: kvMountOption, auditDevices: auditDevicesOption, engine: engineOption });

@@ -33,13 +33,14 @@ export const VAULT_NETWORK_POLICY_NAME = "vault-server";
 export const VAULT_CILIUM_INGRESS_POLICY_NAME = "vault-server-from-ingress";
 
 /**
- * The labels the hashicorp/vault chart puts on its server pods (and selects them by): the chart's
- * name `vault`, the release, and `component: server`. Vault's agent injector, were it enabled, has
- * `component: webhook`, and the chart's test pod none, so neither matches.
+ * The labels the server chart puts on its server pods (and selects them by): the chart's name (`vault`,
+ * or `openbao` for the openbao/openbao chart, whose templates keep these labels), the release, and
+ * `component: server`. The agent injector, were it enabled, has `component: webhook`, and the chart's
+ * test pod none, so neither matches.
  */
-export function vaultServerPodLabels(releaseName: string): Record<string, string> {
+export function vaultServerPodLabels(releaseName: string, appName = "vault"): Record<string, string> {
     return {
-        "app.kubernetes.io/name": "vault",
+        "app.kubernetes.io/name": appName,
         "app.kubernetes.io/instance": releaseName,
         component: "server",
     };
@@ -49,8 +50,10 @@ export function vaultServerPodLabels(releaseName: string): Record<string, string
 export interface VaultNetworkPolicyArgs {
     /** Vault's namespace, where the policies go. */
     readonly namespace: string;
-    /** The Helm release name of the servers (`vault`). */
+    /** The Helm release name of the servers (`vault`, `openbao`). */
     readonly releaseName: string;
+    /** The chart's name, which its pods carry as `app.kubernetes.io/name`. Default `vault`. */
+    readonly appName?: string;
     /** Vault's API port (8200). */
     readonly apiPort: number;
     /** Vault's cluster port for Raft and request forwarding (8201). */
@@ -170,7 +173,7 @@ export function vaultNetworkPolicies(args: VaultNetworkPolicyArgs): VaultNetwork
     const extraPodSelectors = args.extraPodSelectors ?? [];
     const controllerNamespace = ingressControllerNamespace(args.ingressClassName, args.ingressControllerNamespace);
 
-    const serverPods = vaultServerPodLabels(args.releaseName);
+    const serverPods = vaultServerPodLabels(args.releaseName, args.appName);
     const api: NetworkPolicyPortValues = { port: args.apiPort, protocol: "TCP" };
     const cluster: NetworkPolicyPortValues = { port: args.clusterPort, protocol: "TCP" };
     const metadata = (name: string) => ({ name, namespace: args.namespace, labels: { ...args.labels } });
@@ -204,4 +207,66 @@ export function vaultNetworkPolicies(args: VaultNetworkPolicyArgs): VaultNetwork
         });
     }
     return policies;
+}
+
+/** A `cilium.io/v2` CiliumClusterwideNetworkPolicy (cluster-scoped: no namespace). */
+export interface VaultSourceRangePolicy {
+    apiVersion: `${typeof CILIUM_POLICY_API.group}/${typeof CILIUM_POLICY_API.version}`;
+    kind: "CiliumClusterwideNetworkPolicy";
+    metadata: { name: string; labels: Record<string, string> };
+    spec: {
+        description: string;
+        endpointSelector: { matchExpressions: { key: string; operator: "Exists" }[] };
+        enableDefaultDeny: { ingress: false; egress: false };
+        ingressDeny: { fromCIDRSet: { cidr: string; except?: string[] }[]; toPorts: { ports: { port: string; protocol: "TCP" }[] }[] }[];
+    };
+}
+
+/** The cluster-wide name of a Vault's source-range policy: one per Vault namespace. */
+export function sourceRangePolicyName(namespace: string): string {
+    return `openova-vault-${namespace}-source-ranges`;
+}
+
+/**
+ * The allowed source ranges of a Vault behind Cilium's ingress, as Cilium enforces them: on the
+ * reserved `ingress` identity (Cilium's per-node Envoy), where the client's own address is still
+ * known, not on the Vault pods, which only see that identity. A CiliumClusterwideNetworkPolicy, since
+ * the identity is the whole cluster's; so that it takes nothing from any other Ingress:
+ * - it only denies (`ingressDeny`, which wins over every allow): any address outside the cluster
+ *   that is not in `ranges`, IPv4 and IPv6, and only to the Vault backend's port (`apiPort`; Cilium
+ *   matches the backend's port there, not the node port);
+ * - it turns no default-deny on (`enableDefaultDeny` false both ways; Cilium 1.16 and later, with
+ *   `enableNonDefaultDenyPolicies`, the default): traffic it does not deny stays as it was.
+ * In-cluster clients that go through the ingress are not outside the cluster, so not denied. Another
+ * Ingress of the same cluster whose backends listen on the same port gets the same ranges: this is
+ * the finest place Cilium enforces a source address for its ingress.
+ */
+export function vaultSourceRangePolicy(args: {
+    readonly namespace: string;
+    readonly apiPort: number;
+    readonly ranges: readonly string[];
+    readonly labels: Readonly<Record<string, string>>;
+}): VaultSourceRangePolicy {
+    const v4 = args.ranges.filter((range) => !range.includes(":"));
+    const v6 = args.ranges.filter((range) => range.includes(":"));
+    const except = (ranges: string[]) => (ranges.length === 0 ? {} : { except: ranges });
+    return {
+        apiVersion: `${CILIUM_POLICY_API.group}/${CILIUM_POLICY_API.version}`,
+        kind: "CiliumClusterwideNetworkPolicy",
+        metadata: { name: sourceRangePolicyName(args.namespace), labels: { ...args.labels } },
+        spec: {
+            description: `openova-vault: only the allowed source ranges reach the servers in namespace ${args.namespace} (port ${args.apiPort}) through Cilium's ingress`,
+            endpointSelector: { matchExpressions: [{ key: "reserved:ingress", operator: "Exists" }] },
+            enableDefaultDeny: { ingress: false, egress: false },
+            ingressDeny: [
+                {
+                    fromCIDRSet: [
+                        { cidr: "0.0.0.0/0", ...except(v4) },
+                        { cidr: "::/0", ...except(v6) },
+                    ],
+                    toPorts: [{ ports: [{ port: String(args.apiPort), protocol: "TCP" }] }],
+                },
+            ],
+        },
+    };
 }

@@ -10,7 +10,9 @@
  */
 import { z } from "zod";
 import { oneOf, option, options, ruleIssue, text, rules } from "../common/options";
+import { ENGINE_FACTS, type EngineFacts } from "../common/engine";
 import { isDnsLabel } from "../common/predicates";
+import { AKS_WORKLOAD_IDENTITY, AWS_IRSA, GKE_WORKLOAD_IDENTITY } from "../common/workloadIdentity";
 
 /** Seal types: `shamir` (manual unseal keys) or one of Vault's auto-unseal seals. */
 export const SEAL_TYPES = ["shamir", "awskms", "gcpckms", "azurekeyvault", "transit"] as const;
@@ -20,8 +22,8 @@ export type SealType = (typeof SEAL_TYPES)[number];
 export const SEAL_CREDENTIAL_SOURCES = ["secret", "workload-identity"] as const;
 export type SealCredentialSource = (typeof SEAL_CREDENTIAL_SOURCES)[number];
 
-/** Where the chart mounts a Secret listed in `server.extraVolumes`. */
-export const USERCONFIG_PATH = "/vault/userconfig";
+/** Where the Vault chart mounts a Secret listed in `server.extraVolumes` (OpenBao's: {@link EngineFacts.paths}). */
+export const USERCONFIG_PATH = ENGINE_FACTS.vault.paths.userconfig;
 
 /** The chart names the pod volume of a Secret listed in `server.extraVolumes` `userconfig-<name>`. */
 export function userconfigVolumeName(secretName: string): string {
@@ -71,7 +73,7 @@ export const SEAL_RULES: Readonly<Record<Exclude<SealType, "shamir">, SealRules>
         credentials: ["access_key", "secret_key", "session_token"],
         secretKeys: ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"],
         secretAs: "env",
-        workloadIdentity: { annotation: "eks.amazonaws.com/role-arn", what: "an IAM role ARN (IRSA)" },
+        workloadIdentity: { annotation: AWS_IRSA.annotation, what: AWS_IRSA.what },
     },
     gcpckms: {
         required: ["project", "region", "key_ring", "crypto_key"],
@@ -79,7 +81,7 @@ export const SEAL_RULES: Readonly<Record<Exclude<SealType, "shamir">, SealRules>
         credentials: ["credentials"],
         secretKeys: ["credentials.json"],
         secretAs: "file",
-        workloadIdentity: { annotation: "iam.gke.io/gcp-service-account", what: "a Google service account e-mail (GKE Workload Identity)" },
+        workloadIdentity: { annotation: GKE_WORKLOAD_IDENTITY.annotation, what: GKE_WORKLOAD_IDENTITY.what },
     },
     azurekeyvault: {
         required: ["tenant_id", "vault_name", "key_name"],
@@ -91,9 +93,9 @@ export const SEAL_RULES: Readonly<Record<Exclude<SealType, "shamir">, SealRules>
         // whose service account names the identity; the seal's client_id selects it. Never the node's
         // managed identity, which every pod on the node could use.
         workloadIdentity: {
-            annotation: "azure.workload.identity/client-id",
+            annotation: AKS_WORKLOAD_IDENTITY.annotation,
             parameter: "client_id",
-            podLabels: { "azure.workload.identity/use": "true" },
+            podLabels: AKS_WORKLOAD_IDENTITY.podLabels,
             what: "the client ID of a user-assigned managed identity federated with the servers' service account (AKS Workload Identity)",
         },
     },
@@ -262,15 +264,22 @@ export function isAutoUnseal(seal: ResolvedVaultSealOptions): boolean {
     return seal.type !== "shamir";
 }
 
-/** The `seal` stanza of the server configuration (`{<type>: {parameters}}`), or none for Shamir. File credentials point into the mounted Secret. */
-export function sealStanza(seal: ResolvedVaultSealOptions): Record<string, Record<string, string>> | undefined {
+/**
+ * The `seal` stanza of the server configuration (`{<type>: {parameters}}`), or none for Shamir. File
+ * credentials point into the mounted Secret; workload identity adds what the engine needs to use it
+ * ({@link EngineFacts.workloadIdentitySealParameters}).
+ */
+export function sealStanza(
+    seal: ResolvedVaultSealOptions,
+    engine: EngineFacts = ENGINE_FACTS.vault,
+): Record<string, Record<string, string>> | undefined {
     if (seal.type === "shamir") {
         return undefined;
     }
     const rules = SEAL_RULES[seal.type];
     const attributes: Record<string, string> = { ...seal.parameters };
     if (seal.credentials === "secret" && seal.credentialsSecret !== undefined) {
-        const mounted = `${USERCONFIG_PATH}/${seal.credentialsSecret}`;
+        const mounted = `${engine.paths.userconfig}/${seal.credentialsSecret}`;
         if (seal.type === "gcpckms") {
             attributes.credentials = `${mounted}/credentials.json`;
         }
@@ -285,6 +294,9 @@ export function sealStanza(seal: ResolvedVaultSealOptions): Record<string, Recor
         seal.workloadIdentity !== undefined
     ) {
         attributes[rules.workloadIdentity.parameter] = seal.workloadIdentity;
+    }
+    if (seal.credentials === "workload-identity" && Object.hasOwn(engine.workloadIdentitySealParameters, seal.type)) {
+        Object.assign(attributes, engine.workloadIdentitySealParameters[seal.type]);
     }
     return { [seal.type]: attributes };
 }

@@ -6,11 +6,28 @@ import { z } from "zod";
 import { option, options, ruleIssue, text, rules } from "../common/options";
 import { isChartVersion, isDnsLabel, isDnsSubdomain, isImageTag, isOwnNamespace, isRaftReplicaCount } from "../common/predicates";
 import { isStorageQuantity } from "../common/quantities";
+import { ENGINE_FACTS } from "../common/engine";
 import { VAULT_CHART, VAULT_IMAGE } from "../common/versions";
 import { CILIUM_INGRESS_CLASS, INGRESS_CONTROLLER_NAMESPACES, ingressControllerNamespace } from "./networkPolicy";
 import { resourceOptions } from "./resources";
 import { sealOptions } from "./seal";
 import { TLS_PASSTHROUGH_ANNOTATIONS, passthroughAnnotations, tlsOptions } from "./tls";
+import { SOURCE_RANGE_ENFORCEMENT, cidrProblem, proxyProtocolSupport, sourceRangeEnforcement, sourceRangeRefusal } from "./sourceRanges";
+
+/** A list of distinct CIDRs, each checked with the reason it is not one. */
+const cidrList = z
+    .array(
+        z.string().check(
+            z.superRefine((value, ctx) => {
+                const problem = cidrProblem(value);
+                if (problem !== undefined) {
+                    ruleIssue(ctx, [], `is ${JSON.stringify(value)}, which ${problem}`);
+                }
+            }),
+        ),
+    )
+    .min(1)
+    .refine((list) => new Set(list).size === list.length);
 
 const storageSize = (description: string) =>
     option(text(isStorageQuantity).default("10Gi"), {
@@ -18,6 +35,13 @@ const storageSize = (description: string) =>
         allowed: "a Kubernetes quantity with a unit, at least 1Gi, such as 10Gi or 1Ti",
         example: "10Gi",
     });
+
+/** The pinned chart or image version of each engine, in words: `0.34.1 (vault), 0.29.2 (openbao)`. */
+function pinnedText(what: "chart" | "image"): string {
+    return Object.values(ENGINE_FACTS)
+        .map((facts) => `${what === "chart" ? facts.chart.version : facts.image.tag} (${facts.engine})`)
+        .join(", ");
+}
 
 /** The options of the Vault servers of one region, field by field. */
 export const vaultServerFields = {
@@ -33,7 +57,9 @@ export const vaultServerFields = {
         example: "3",
     }),
     storageSize: storageSize("Raft data volume per server."),
-    auditStorageSize: storageSize("Audit-log volume per server (mounted at /vault/audit)."),
+    auditStorageSize: storageSize(
+        `Audit-log volume per server (mounted at ${ENGINE_FACTS.vault.paths.audit}, or ${ENGINE_FACTS.openbao.paths.audit} with OpenBao).`,
+    ),
     storageClass: option(text(isDnsSubdomain).optional(), {
         description: "StorageClass of the data and audit volumes.",
         allowed: "a StorageClass name (a DNS name)",
@@ -61,15 +87,40 @@ export const vaultServerFields = {
             .concat(`none for ${CILIUM_INGRESS_CLASS}`)
             .join(", "),
     }),
-    chartVersion: option(text(isChartVersion).default(VAULT_CHART.version), {
-        description: "Version of the hashicorp/vault chart. Change it together with imageTag (the chart's appVersion).",
+    allowedSourceRanges: option(cidrList.optional(), {
+        description: `The client addresses that may reach this Vault through its ingress: the peer regions' egress addresses, the operators' and CI's (the Vault provider). Enforced by the ingress: ${Object.entries(
+            SOURCE_RANGE_ENFORCEMENT,
+        )
+            .map(([cls, how]) =>
+                how.by === "policy"
+                    ? `${cls} by a CiliumClusterwideNetworkPolicy on its ingress identity`
+                    : `${cls} by ${how.annotation}${how.withPassthrough ? "" : " (only with TLS off: its TLS pass-through ignores it)"}`,
+            )
+            .join(", ")}; any other class is refused. In-cluster clients (ESO, the jobs) do not go through the ingress.`,
+        allowed: "a list of distinct CIDRs, each a network address with its prefix length, such as 203.0.113.0/24 or 2001:db8::/32",
+        example: "[203.0.113.0/24, 198.51.100.7/32]",
+        defaultText: "none: open to everyone who reaches the ingress (every run warns)",
+    }),
+    proxyProtocolRanges: option(cidrList.optional(), {
+        description:
+            "Where the ingress controller's connections to Vault come from (its pods' addresses, e.g. the cluster's pod CIDR). The ingress then sends PROXY protocol (v1) and the server's listener takes the client's address from it for these connections only (proxy_protocol_behavior allow_authorized), so the audit log records the client, not the proxy. haproxy only: cilium and nginx cannot send PROXY protocol on TLS pass-through (docs/security.md).",
+        allowed: "a list of distinct CIDRs, each a network address with its prefix length",
+        example: "[10.244.0.0/16]",
+        defaultText: "none: the server records the ingress proxy's address",
+    }),
+    chartVersion: option(text(isChartVersion).optional(), {
+        description:
+            "Version of the engine's chart (hashicorp/vault, or openbao/openbao with engine openbao). Change it together with imageTag (the chart's appVersion).",
         allowed: "a semantic version such as 0.34.1",
         example: VAULT_CHART.version,
+        defaultText: pinnedText("chart"),
     }),
-    imageTag: option(text(isImageTag).default(VAULT_IMAGE.tag), {
-        description: "Tag of the hashicorp/vault image, optionally with its digest.",
+    imageTag: option(text(isImageTag).optional(), {
+        description:
+            "Tag of the engine's server image (hashicorp/vault, or openbao/openbao with engine openbao), optionally with its digest.",
         allowed: "a pinned image tag (not latest), optionally @sha256:<digest>",
         example: VAULT_IMAGE.tag,
+        defaultText: pinnedText("image"),
     }),
     logLevel: option(z.enum(["trace", "debug", "info", "warn", "error"]).default("info"), {
         description:
@@ -113,6 +164,36 @@ export function vaultServerRules(server: z.output<z.ZodObject<typeof vaultServer
         );
     }
     const tlsOn = server.tls.source !== "none";
+    const ranges = server.allowedSourceRanges;
+    if (ranges !== undefined) {
+        const everyone = ranges.filter((range) => range === "0.0.0.0/0" || range === "::/0");
+        const enforcement = sourceRangeEnforcement(server.ingressClassName, tlsOn);
+        if (everyone.length > 0) {
+            ruleIssue(
+                ctx,
+                ["allowedSourceRanges"],
+                `lists ${everyone.join(" and ")}, which admits everyone: remove allowedSourceRanges to say the API is open (and get the warning), or list the ranges that need it`,
+            );
+        } else if (enforcement === undefined) {
+            ruleIssue(ctx, ["allowedSourceRanges"], sourceRangeRefusal(server.ingressClassName, tlsOn));
+        } else if (enforcement.by === "annotation" && Object.hasOwn(server.ingressAnnotations, enforcement.annotation)) {
+            ruleIssue(
+                ctx,
+                ["ingressAnnotations"],
+                `sets ${enforcement.annotation}, which allowedSourceRanges sets: keep the ranges in allowedSourceRanges alone, and remove the annotation`,
+            );
+        }
+    }
+    if (server.proxyProtocolRanges !== undefined) {
+        const support = proxyProtocolSupport(server.ingressClassName);
+        if ("whyNot" in support) {
+            ruleIssue(
+                ctx,
+                ["proxyProtocolRanges"],
+                `is set, but ${support.whyNot}: remove proxyProtocolRanges (Vault's audit log then records the proxy's address), or use the haproxy class`,
+            );
+        }
+    }
     if (tlsOn && passthroughAnnotations(server.ingressClassName) === undefined && Object.keys(server.ingressAnnotations).length === 0) {
         ruleIssue(
             ctx,

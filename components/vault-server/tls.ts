@@ -8,7 +8,8 @@
 import { z } from "zod";
 import { oneOf, option, options, ruleIssue, text, rules } from "../common/options";
 import { isDnsSubdomain } from "../common/predicates";
-import { MAX_MOUNTED_SECRET_NAME, USERCONFIG_PATH, isMountableSecretName } from "./seal";
+import { ENGINE_FACTS, type EngineFacts } from "../common/engine";
+import { MAX_MOUNTED_SECRET_NAME, isMountableSecretName } from "./seal";
 
 /** Where the servers' certificate comes from, or `none` (plain HTTP, which needs `allowPlaintext`). */
 export const TLS_SOURCES = ["cert-manager", "secret", "none"] as const;
@@ -49,7 +50,7 @@ export const tlsOptions = options({
     }),
     issuerName: option(text(isDnsSubdomain).optional(), {
         description:
-            "The cert-manager issuer that signs the servers' certificate (source cert-manager). It must sign in-cluster names (`*.vault-internal`, `vault-active.<namespace>.svc`), so it is a private CA, not a public ACME issuer.",
+            "The cert-manager issuer that signs the servers' certificate (source cert-manager). It must sign in-cluster names (`*.vault-internal`, `vault-active.<namespace>.svc`; `openbao-` with OpenBao), so it is a private CA, not a public ACME issuer.",
         allowed: "a Kubernetes object name",
         example: "vault-ca-issuer",
         defaultText: DEFAULT_ISSUER.name,
@@ -133,9 +134,9 @@ export function plaintextWarning(region: string): string {
     return `TLS is off for the Vault of ${region} (vault.tls.source is none): tokens and secrets cross the network in plaintext. Use TLS in any environment that holds real secrets.`;
 }
 
-/** Where the servers mount the certificate Secret (the chart's `extraVolumes` convention). */
-export function tlsMountPath(secretName: string): string {
-    return `${USERCONFIG_PATH}/${secretName}`;
+/** Where the servers mount the certificate Secret (the chart's `extraVolumes` convention, under the engine's userconfig path). */
+export function tlsMountPath(secretName: string, engine: EngineFacts = ENGINE_FACTS.vault): string {
+    return `${engine.paths.userconfig}/${secretName}`;
 }
 
 /**

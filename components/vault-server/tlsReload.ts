@@ -33,7 +33,15 @@
  *
  * The sidecar runs the Vault image the servers run (its busybox has `sh`, `pidof`, `sha256sum`), opens
  * no port and logs one line per reload (the SHA-256 of `tls.crt`, never the key).
+ *
+ * OpenBao works the same way: its TCP listener marks `tls_cert_file` and `tls_key_file`
+ * "reloads-on-SIGHUP" too (openbao v2.6.2 website/content/docs/configuration/listener/tcp.mdx), its
+ * chart has the same `shareProcessNamespace` and `OnDelete` updates, and its Alpine image the same
+ * busybox. Only the process is named `bao` (`pidof bao` in the chart's preStop hook), so the script
+ * takes the engine's CLI name. A SIGHUP also makes OpenBao re-read its configuration's `audit` stanzas,
+ * which are the same on every pass.
  */
+import { ENGINE_FACTS, type EngineFacts } from "../common/engine";
 import type { VaultSecurityContextValues } from "./resources";
 import { VAULT_RUN_AS_GROUP, VAULT_RUN_AS_USER, vaultSecurityContextValues } from "./resources";
 import { userconfigVolumeName } from "./seal";
@@ -72,9 +80,10 @@ export const TLS_RELOADER_ENV = {
  * The sidecar's POSIX sh script (run as `sh -c`). Its inputs are the environment
  * ({@link TLS_RELOADER_ENV}), the mounted files, `pidof`, `/proc/<pid>/cmdline`, `date` and `sleep`.
  */
-export function tlsReloaderScript(): string {
+export function tlsReloaderScript(engine: EngineFacts = ENGINE_FACTS.vault): string {
     const env = TLS_RELOADER_ENV;
-    return `# ${TLS_RELOADER_CONTAINER}: sends the Vault server in this pod SIGHUP when its TLS certificate or key
+    const { product, cli } = engine;
+    return `# ${TLS_RELOADER_CONTAINER}: sends the ${product} server in this pod SIGHUP when its TLS certificate or key
 # changes, so it serves a renewed certificate without a restart.
 set -u
 cert=\${${env.certFile}:?}
@@ -82,7 +91,7 @@ key=\${${env.keyFile}:?}
 heartbeat=\${${env.heartbeatFile}:?}
 interval=\${${env.interval}:-${TLS_RELOAD_INTERVAL_SECONDS}}
 retry=\${${env.retry}:-${TLS_RELOAD_RETRY_SECONDS}}
-known_pid=""     # the Vault server process the last pass found
+known_pid=""     # the ${product} server process the last pass found
 signalled=""     # the hashes of the certificate and key that process was last sent SIGHUP for
 problem=""       # the problem last logged, so that a lasting one is logged once
 
@@ -95,10 +104,10 @@ report() {
     fi
 }
 
-# The Vault server's pid: a process named vault started with the argument "server". Not a vault CLI
-# command (the readiness probe's "vault status"), which a SIGHUP would kill.
+# The ${product} server's pid: a process named ${cli} started with the argument "server". Not a ${cli} CLI
+# command (the readiness probe's "${cli} status"), which a SIGHUP would kill.
 server_pid() {
-    for pid in $(pidof vault); do
+    for pid in $(pidof ${cli}); do
         if tr '\\000' '\\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qx server; then
             echo "$pid"
             return 0
@@ -110,7 +119,7 @@ server_pid() {
 # One pass. Returns 0 when all is done, 2 to come back after the retry interval, 1 on a problem.
 pass() {
     if ! pid=$(server_pid); then
-        report "no Vault server process in this pod (pidof vault); retrying every \${retry}s"
+        report "no ${product} server process in this pod (pidof ${cli}); retrying every \${retry}s"
         return 1
     fi
     if ! hashes=$(sha256sum "$cert" "$key" 2>/dev/null); then
@@ -126,11 +135,11 @@ pass() {
     fi
     if [ "$hashes" != "$signalled" ]; then
         if ! kill -HUP "$pid" 2>/dev/null; then
-            report "cannot send SIGHUP to the Vault server (pid $pid): the sidecar must run as Vault's user, in the pod's shared process namespace"
+            report "cannot send SIGHUP to the ${product} server (pid $pid): the sidecar must run as ${product}'s user, in the pod's shared process namespace"
             return 1
         fi
         signalled=$hashes
-        log "sent SIGHUP to the Vault server (pid $pid): tls.crt sha256 \${hashes%% *}"
+        log "sent SIGHUP to the ${product} server (pid $pid): tls.crt sha256 \${hashes%% *}"
     fi
     return 0
 }
@@ -199,7 +208,10 @@ export function tlsReloaderValues(args: {
     readonly secretName: string;
     readonly certFile: string;
     readonly keyFile: string;
+    /** The engine the servers run (default Vault): its process name and where its chart mounts the Secret. */
+    readonly engine?: EngineFacts;
 }): TlsReloaderValues {
+    const engine = args.engine ?? ENGINE_FACTS.vault;
     const env = TLS_RELOADER_ENV;
     const sh = (script: string) => ["/bin/sh", "-c", script];
     return {
@@ -209,7 +221,7 @@ export function tlsReloaderValues(args: {
                 name: TLS_RELOADER_CONTAINER,
                 image: args.image,
                 imagePullPolicy: "IfNotPresent",
-                command: sh(tlsReloaderScript()),
+                command: sh(tlsReloaderScript(engine)),
                 env: [
                     { name: env.certFile, value: args.certFile },
                     { name: env.keyFile, value: args.keyFile },
@@ -219,7 +231,7 @@ export function tlsReloaderValues(args: {
                     { name: env.staleAfter, value: String(TLS_RELOADER_STALE_SECONDS) },
                 ],
                 volumeMounts: [
-                    { name: userconfigVolumeName(args.secretName), mountPath: tlsMountPath(args.secretName), readOnly: true },
+                    { name: userconfigVolumeName(args.secretName), mountPath: tlsMountPath(args.secretName, engine), readOnly: true },
                     { name: TLS_RELOADER_STATE_VOLUME, mountPath: TLS_RELOADER_STATE_PATH },
                 ],
                 readinessProbe: { exec: { command: sh(tlsReloaderProbeScript()) }, ...TLS_RELOADER_PROBE },

@@ -3,20 +3,14 @@ import * as pulumi from "@pulumi/pulumi";
 import { projectLabels } from "../common/labels";
 import { checkedInput, input, option, parseOptions, text } from "../common/options";
 import { isDnsSubdomain, isOwnNamespace } from "../common/predicates";
-import { VAULT_CHART } from "../common/versions";
+import { type Engine, engineOption } from "../common/engine";
 import { type MonitoringOptions, monitoringOptions } from "../monitoring/monitoringSpecs";
 import { SNAPSHOT_CRONJOB_NAME } from "../snapshots/snapshotSpecs";
 import { RENEWER_NAME } from "../token-renewal/renewalSpecs";
-import { vaultNetworkPolicies } from "./networkPolicy";
+import { type AuditDevice, auditDevicesOption } from "../vault-config/setupValues";
+import { needsCiliumPolicy, vaultNetworkPolicies, vaultSourceRangePolicy } from "./networkPolicy";
 import { type VaultServerOptions, admittedNamespaceProblems, vaultServerOptions } from "./serverOptions";
-import {
-    VAULT_API_PORT,
-    VAULT_CLUSTER_PORT,
-    VAULT_RELEASE_NAME,
-    type VaultServerSettings,
-    serverSettings,
-    vaultHelmValues,
-} from "./serverValues";
+import { VAULT_API_PORT, VAULT_CLUSTER_PORT, type VaultServerSettings, serverSettings, vaultHelmValues } from "./serverValues";
 import { serverCertificate } from "./tls";
 
 /** The host the ingress serves: a DNS name, or another resource's output that resolves to one. */
@@ -40,11 +34,19 @@ export interface VaultServerArgs extends VaultServerOptions {
     readonly monitoring?: MonitoringOptions;
     /** Namespace of the External Secrets Operator, whose pods the servers' NetworkPolicy admits to the API. Default `external-secrets`. */
     readonly externalSecretsNamespace?: string;
+    /** The engine: `vault` (default, the hashicorp/vault chart) or `openbao` (the openbao/openbao chart). */
+    readonly engine?: Engine;
+    /**
+     * The audit devices, for an engine whose configuration declares them (OpenBao); Vault's are enabled
+     * through its API by VaultSetup. Default both.
+     */
+    readonly auditDevices?: readonly AuditDevice[];
 }
 
 /**
- * One region's Vault: its namespace and the official hashicorp/vault chart running HA on Raft,
- * reachable in the cluster through `vault-active` and from other regions through the ingress.
+ * One region's Vault: its namespace and the engine's official chart (hashicorp/vault, or
+ * openbao/openbao) running HA on Raft, reachable in the cluster through `<release>-active`
+ * (`vault-active`, `openbao-active`) and from other regions through the ingress.
  *
  * The chart is applied with `skipAwait`: Vault pods only turn Ready once Vault is initialized and
  * unsealed, which happens after the first deploy, so Pulumi's readiness wait would time out on every
@@ -74,7 +76,7 @@ export class VaultServer extends pulumi.ComponentResource {
 
     constructor(name: string, args: VaultServerArgs, opts?: pulumi.ComponentResourceOptions) {
         // Reject impossible options before the component is registered: nothing half-created.
-        const { host, monitoring, externalSecretsNamespace, ...server } = args;
+        const { host, monitoring, externalSecretsNamespace, engine, auditDevices, ...server } = args;
         const parsed = {
             server: parseOptions("VaultServer", vaultServerOptions, server),
             host: parseOptions("VaultServer", input(hostOption), host, ["host"]),
@@ -82,6 +84,8 @@ export class VaultServer extends pulumi.ComponentResource {
             externalSecretsNamespace: parseOptions("VaultServer", externalSecretsNamespaceOption, externalSecretsNamespace, [
                 "externalSecretsNamespace",
             ]),
+            engine: parseOptions("VaultServer", engineOption, engine, ["engine"]),
+            auditDevices: parseOptions("VaultServer", auditDevicesOption, auditDevices, ["auditDevices"]),
         };
         const problems = admittedNamespaceProblems(parsed.server.namespace, [
             { path: ["externalSecretsNamespace"], namespace: parsed.externalSecretsNamespace, who: "the External Secrets Operator" },
@@ -96,7 +100,8 @@ export class VaultServer extends pulumi.ComponentResource {
             });
         }
         super("openova:vault:VaultServer", name, {}, opts);
-        const settings = serverSettings(parsed.server, "", parsed.monitoring);
+        const settings = serverSettings(parsed.server, "", parsed.monitoring, { engine: parsed.engine, auditDevices: parsed.auditDevices });
+        const facts = settings.engine;
         this.settings = settings;
         this.host = checkedInput("VaultServer", "host", hostOption, parsed.host);
 
@@ -114,7 +119,7 @@ export class VaultServer extends pulumi.ComponentResource {
                 ? serverCertificate({
                       namespace: settings.namespace,
                       host,
-                      releaseName: VAULT_RELEASE_NAME,
+                      releaseName: facts.releaseName,
                       secretName: tls.secretName,
                       issuer: tls.issuer,
                       labels: projectLabels("vault-tls"),
@@ -139,11 +144,11 @@ export class VaultServer extends pulumi.ComponentResource {
         this.chart = new k8s.helm.v4.Chart(
             name,
             {
-                name: VAULT_RELEASE_NAME,
+                name: facts.releaseName,
                 namespace: this.namespace,
-                chart: VAULT_CHART.chart,
+                chart: facts.chart.chart,
                 version: settings.chartVersion,
-                repositoryOpts: { repo: VAULT_CHART.repository },
+                repositoryOpts: { repo: facts.chart.repository },
                 values: this.host.apply((h) => vaultHelmValues({ ...settings, host: h })),
                 skipAwait: true,
             },
@@ -154,7 +159,8 @@ export class VaultServer extends pulumi.ComponentResource {
         // the servers the cluster port); the chart's PDB and required anti-affinity are kept as they are.
         const policies = vaultNetworkPolicies({
             namespace: settings.namespace,
-            releaseName: VAULT_RELEASE_NAME,
+            releaseName: facts.releaseName,
+            appName: facts.appName,
             apiPort: VAULT_API_PORT,
             clusterPort: VAULT_CLUSTER_PORT,
             externalSecretsNamespace: parsed.externalSecretsNamespace,
@@ -181,6 +187,18 @@ export class VaultServer extends pulumi.ComponentResource {
                     { parent: this, dependsOn: [namespace] },
                 );
             }
+        }
+
+        // The allowed source ranges, where the class enforces them by policy (Cilium); the other classes
+        // that can enforce them get their annotation on the ingress (serverValues.ts).
+        if (settings.allowedSourceRanges !== undefined && needsCiliumPolicy(settings.ingressClassName)) {
+            const policy = vaultSourceRangePolicy({
+                namespace: settings.namespace,
+                apiPort: VAULT_API_PORT,
+                ranges: settings.allowedSourceRanges,
+                labels: projectLabels("vault"),
+            });
+            new k8s.apiextensions.CustomResource(`${name}-source-ranges`, { ...policy }, { parent: this });
         }
 
         this.registerOutputs({ namespace: this.namespace, host: this.host });

@@ -15,6 +15,7 @@ import { LOCAL_PUSH_STORE_NAME, LOCAL_STORE_NAME } from "../../components/stores
 import type { InitRequest, KeyMaterial, Ports, SealStatus, StepState } from "../../bootstrap/ports";
 import { Sensitive } from "../../bootstrap/sensitive";
 import type { VaultSealOptions } from "../../components/vault-server/seal";
+import { type Engine, engineFacts } from "../../components/common/engine";
 
 /** An auto-unseal seal as a stack configures it: AWS KMS through workload identity (IRSA). */
 export const AWS_KMS_SEAL: VaultSealOptions = {
@@ -52,6 +53,8 @@ interface FakeVault {
     /** Every token ever issued, revoked ones included. */
     issued: string[];
     pods: Map<string, FakePod>;
+    /** Which Vault this is: a new one at every init; a snapshot restores its own. */
+    clusterId: number;
 }
 
 interface FakeStack {
@@ -62,6 +65,8 @@ interface FakeStack {
     serverDeployed: boolean;
     /** Polls of the pods since the server was deployed. */
     podPolls: number;
+    /** Its state lists objects of a cluster that is gone: until a refresh, an `up` thinks they exist and creates nothing. */
+    stale?: boolean;
 }
 
 export interface FakeOptions {
@@ -74,6 +79,8 @@ export interface FakeOptions {
     readonly autoUnseal?: Readonly<Record<string, VaultSealOptions>>;
     /** Peer auth as every stack's config sets it; default none set, so the project's default (jwt). */
     readonly peerAuth?: "token" | "jwt";
+    /** Regions whose stack sets an engine (`openova-vault:engine`), and which; the others run the default, Vault. */
+    readonly engine?: Readonly<Record<string, Engine>>;
 }
 
 let counter = 0;
@@ -138,6 +145,7 @@ export class FakePlatform {
                 roots: new Set(),
                 issued: [],
                 pods: new Map(),
+                clusterId: 0,
             });
         }
     }
@@ -157,7 +165,13 @@ export class FakePlatform {
             // As the committed stacks: the cluster's token issuer, for the peers' JWT mounts.
             "openova-vault:serviceAccountIssuer": JSON.stringify({ url: `https://oidc.${region}.example.com`, discovery: true }),
             ...(this.options.peerAuth === undefined ? {} : { "openova-vault:peerAuth": this.options.peerAuth }),
+            ...(this.options.engine?.[region] === undefined ? {} : { "openova-vault:engine": this.options.engine[region] }),
         };
+    }
+
+    /** A region's server pod `i`, as its engine's chart names it: `vault-<i>`, or `openbao-<i>`. */
+    pod(region: string, i: number): string {
+        return `${engineFacts(this.options.engine?.[region]).releaseName}-${i}`;
     }
 
     /** Records a call; throws if it is the one to fail before its effect. @returns whether to fail after it */
@@ -207,6 +221,45 @@ export class FakePlatform {
         }
     }
 
+    /**
+     * A Raft snapshot of a region's Vault, as bytes: which Vault it is, its keys, its tokens and its
+     * KV data. Restoring it brings all of them back (the snapshot holds the whole keyring and token store).
+     */
+    snapshot(region: string): Buffer {
+        const v = this.vault(region);
+        const kv = [...(this.kv.get(region) ?? new Map<string, { value: Record<string, string>; at: number }>())];
+        return Buffer.from(
+            JSON.stringify({
+                clusterId: v.clusterId,
+                keys: v.keys,
+                threshold: v.threshold,
+                tokens: [...v.tokens],
+                roots: [...v.roots],
+                kv,
+            }),
+        );
+    }
+
+    /**
+     * A region's cluster lost and replaced by an empty one: no Vault data, no pods, nothing of the
+     * stack's objects; the stack's state still lists them (stale) and its config and outputs stay.
+     */
+    loseCluster(region: string): void {
+        const v = this.vault(region);
+        v.initialized = false;
+        v.keys = [];
+        v.threshold = 0;
+        v.tokens.clear();
+        v.roots.clear();
+        v.pods.clear();
+        v.clusterId = 0;
+        this.kv.delete(region);
+        const stack = this.stack(region);
+        stack.serverDeployed = false;
+        stack.podPolls = 0;
+        stack.stale = true;
+    }
+
     /** A server's volume lost: it starts again as an empty, uninitialized Vault. */
     loseData(region: string, pod: string): void {
         const p = this.vault(region).pods.get(pod) as FakePod;
@@ -218,6 +271,14 @@ export class FakePlatform {
     /** The secrets a test must never find outside the terminal: every key and token ever issued. */
     keyMaterial(): string[] {
         return [...this.vaults.values()].flatMap((v) => [...v.keys, ...v.issued]);
+    }
+
+    /** The server side deployed: the pods, sealed and not joined. */
+    private deployServer(region: string, stack: FakeStack): void {
+        stack.serverDeployed = true;
+        for (let i = 0; i < (this.options.replicas ?? 3); i++) {
+            this.vault(region).pods.set(this.pod(region, i), { sealed: true, entered: new Set(), joined: false, unsealing: false });
+        }
     }
 
     /** Whether an auto-unseal server can reach its KMS. */
@@ -235,7 +296,7 @@ export class FakePlatform {
         if (pod === undefined) {
             throw new Error(`${region}/${name} does not exist`);
         }
-        const leader = v.pods.get("vault-0");
+        const leader = v.pods.get(this.pod(region, 0));
         if (!pod.joined && !pod.lost && v.initialized && leader !== undefined && !leader.sealed) {
             pod.joined = true;
         }
@@ -275,23 +336,32 @@ export class FakePlatform {
                     FakePlatform.lost(fail, `setConfig ${stack}`);
                     return Promise.resolve();
                 },
-                up: (region, { vaultToken, onOutput }) => {
-                    const fail = this.step("up", region);
+                up: (region, { vaultToken, onOutput, targets, refresh }) => {
+                    const fail = this.step(targets === undefined ? (refresh === true ? "up-refresh" : "up") : "up-targets", region);
                     const stack = this.stack(region);
                     const configure = stack.config["openova-vault:vaultInitialized"] === "true";
                     if (configure && (vaultToken === undefined || !this.vault(region).tokens.has(vaultToken.reveal()))) {
                         throw new Error(`up ${region}: the Vault provider could not authenticate`);
                     }
-                    if (!stack.serverDeployed) {
-                        stack.serverDeployed = true;
-                        for (let i = 0; i < (this.options.replicas ?? 3); i++) {
-                            this.vault(region).pods.set(`vault-${i}`, {
-                                sealed: true,
-                                entered: new Set(),
-                                joined: false,
-                                unsealing: false,
-                            });
+                    if (refresh === true) {
+                        stack.stale = false;
+                    }
+                    if (targets !== undefined) {
+                        // Only the server side; the rest of the state is left as it is.
+                        if (!stack.stale && !stack.serverDeployed) {
+                            this.deployServer(region, stack);
                         }
+                        onOutput(
+                            `Updating (${region}): ${targets.length} target(s)${stack.stale ? ", unchanged (the state lists them already)" : ""}`,
+                        );
+                        FakePlatform.lost(fail, `up ${region}`);
+                        return Promise.resolve();
+                    }
+                    if (stack.stale) {
+                        throw new Error(`up ${region}: the state lists objects its cluster does not have; refresh first`);
+                    }
+                    if (!stack.serverDeployed) {
+                        this.deployServer(region, stack);
                     }
                     // As the program does: peerAccess is always exported (empty until configured). A configured
                     // region grants each peer access: with a token, every peer; with JWT peer auth (the
@@ -318,6 +388,42 @@ export class FakePlatform {
                     record(JSON.stringify(outputs));
                     FakePlatform.lost(fail, `up ${region}`);
                     return Promise.resolve();
+                },
+                refresh: (region, { targets, onOutput }) => {
+                    const fail = this.step("refresh", region);
+                    const stack = this.stack(region);
+                    if (targets.length === 0) {
+                        throw new Error("refresh: no targets");
+                    }
+                    stack.stale = false;
+                    onOutput(`Refreshing (${region}): ${targets.length} target(s)`);
+                    FakePlatform.lost(fail, `refresh ${region}`);
+                    return Promise.resolve();
+                },
+                resources: (region) => {
+                    // A deployed stack's state: the server side, ESO, the providers and (configured) Vault's configuration.
+                    const stack = this.stacks.get(region);
+                    if (stack?.outputs.regionName === undefined) {
+                        return Promise.resolve([]);
+                    }
+                    const urn = (type: string, name: string) => `urn:pulumi:${region}::openova-vault::${type}::${name}`;
+                    const top = "openova:vault:VaultRegion";
+                    return Promise.resolve([
+                        urn("pulumi:pulumi:Stack", `openova-vault-${region}`),
+                        urn("pulumi:providers:kubernetes", region),
+                        urn(top, region),
+                        urn(`${top}$openova:vault:VaultServer`, `${region}-vault`),
+                        urn(`${top}$openova:vault:VaultServer$kubernetes:core/v1:Namespace`, `${region}-vault-namespace`),
+                        urn(`${top}$openova:vault:VaultServer$kubernetes:helm.sh/v4:Chart`, `${region}-vault`),
+                        urn(`${top}$openova:vault:ExternalSecretsOperator`, `${region}-external-secrets`),
+                        ...(stack.outputs.vaultConfigured === true
+                            ? [
+                                  urn("pulumi:providers:vault", region),
+                                  urn(`${top}$openova:vault:VaultSetup`, `${region}-setup`),
+                                  urn(`${top}$openova:vault:VaultSetup$vault:index/mount:Mount`, `${region}-setup-kv`),
+                              ]
+                            : []),
+                    ]);
                 },
                 outputs: (stack) => Promise.resolve({ ...this.stack(stack).outputs }),
                 readFile: (file) => {
@@ -357,6 +463,9 @@ export class FakePlatform {
                     }
                     this.initRequests.set(region, request);
                     v.initialized = true;
+                    v.clusterId = ++counter;
+                    v.tokens.clear();
+                    v.roots.clear();
                     const first = v.pods.get(pod) as FakePod;
                     first.joined = true;
                     // An auto-unseal server unseals itself right after init.
@@ -401,7 +510,7 @@ export class FakePlatform {
                     if (p.entered.size >= v.threshold) {
                         p.entered.clear();
                         // vault-0 unseals at once; a follower finishes in the background (sealed, progress 0).
-                        if (pod === "vault-0") {
+                        if (pod === this.pod(region, 0)) {
                             p.sealed = false;
                         } else {
                             p.unsealing = true;
@@ -428,6 +537,68 @@ export class FakePlatform {
                     paths.set(`${mount}/${path}`, { value: { ...data }, at: this.now });
                     this.kv.set(region, paths);
                     return Promise.resolve();
+                },
+                restoreSnapshot: (region, pod, token, bytes, force) => {
+                    const fail = this.step("restore", region);
+                    const v = this.vault(region);
+                    const p = v.pods.get(pod);
+                    if (p === undefined || !p.joined || p.sealed) {
+                        return Promise.reject(new Error(`${region}/${pod}: Vault is sealed or not initialized`));
+                    }
+                    if (!v.roots.has(token.reveal())) {
+                        return Promise.reject(new Error("permission denied"));
+                    }
+                    let snapshot: {
+                        clusterId: number;
+                        keys: string[];
+                        threshold: number;
+                        tokens: string[];
+                        roots: string[];
+                        kv: [string, { value: Record<string, string>; at: number }][];
+                    };
+                    try {
+                        snapshot = JSON.parse(Buffer.from(bytes).toString("utf8")) as typeof snapshot;
+                    } catch {
+                        return Promise.reject(new Error("failed to read snapshot file: unexpected EOF"));
+                    }
+                    if (snapshot.clusterId !== v.clusterId && !force) {
+                        return Promise.reject(
+                            new Error(
+                                "could not verify hash file, possibly the snapshot is using a different set of unseal keys; use the snapshot-force API to bypass this check",
+                            ),
+                        );
+                    }
+                    v.clusterId = snapshot.clusterId;
+                    v.keys = snapshot.keys;
+                    v.threshold = snapshot.threshold;
+                    v.tokens = new Set(snapshot.tokens);
+                    v.roots = new Set(snapshot.roots);
+                    this.kv.set(region, new Map(snapshot.kv));
+                    // Sealed with the snapshot's keys; the followers join again once the leader is unsealed.
+                    for (const [name, other] of v.pods) {
+                        other.sealed = true;
+                        other.unsealing = false;
+                        other.entered.clear();
+                        other.joined = name === pod;
+                    }
+                    FakePlatform.lost(fail, `restore ${region}`);
+                    return Promise.resolve();
+                },
+                raftServers: (region, token) => {
+                    const v = this.vault(region);
+                    if (!v.tokens.has(token.reveal())) {
+                        return Promise.reject(new Error("permission denied"));
+                    }
+                    return Promise.resolve(
+                        [...v.pods]
+                            .filter(([, p]) => p.joined && !p.sealed)
+                            .map(([name]) => ({
+                                nodeId: name,
+                                address: `${name}.${engineFacts(this.options.engine?.[region]).releaseName}-internal:8201`,
+                                leader: name === this.pod(region, 0),
+                                voter: true,
+                            })),
+                    );
                 },
                 revoke: (region, token) => {
                     const fail = this.step("revoke", region);

@@ -1,7 +1,8 @@
 /**
- * Validates ESO objects against ESO's own JSON schemas (`@kubernetes-models/external-secrets`), and
+ * Validates ESO objects against ESO's own JSON schemas (`@kubernetes-models/external-secrets`),
  * Prometheus Operator objects (`monitoring.coreos.com`) against its CRDs' schemas
- * (`@kubernetes-models/prometheus-operator`).
+ * (`@kubernetes-models/prometheus-operator`), and admission policies
+ * (`admissionregistration.k8s.io`) against Kubernetes' own OpenAPI schemas (`kubernetes-models`).
  *
  * That package is ESM-only and jest runs this project as CommonJS, so the validation runs in a child
  * `node` process as an ES module (`import()` of an ES module from jest's CommonJS runtime fails without
@@ -20,7 +21,12 @@ const results = [];
 for (const object of objects) {
     const [group, version] = String(object.apiVersion).split("/");
     try {
-        const pkg = group === "monitoring.coreos.com" ? "@kubernetes-models/prometheus-operator/" : "@kubernetes-models/external-secrets/";
+        const pkg =
+            group === "monitoring.coreos.com"
+                ? "@kubernetes-models/prometheus-operator/"
+                : group === "admissionregistration.k8s.io"
+                  ? "kubernetes-models/"
+                  : "@kubernetes-models/external-secrets/";
         const models = await import(pkg + group + "/" + version);
         const Model = models[object.kind];
         if (typeof Model !== "function") {

@@ -83,6 +83,14 @@ export class FakeTokenStore {
         return token === undefined || !this.isValid(accessor, now) ? 0 : token.expiresAt - now;
     }
 
+    /** Revokes the token (`vault token revoke -accessor`): it stops authenticating, and its renewal fails. */
+    revoke(accessor: string): void {
+        const token = this.tokens.get(accessor);
+        if (token !== undefined) {
+            token.revoked = true;
+        }
+    }
+
     /** Every accessor the store knows. */
     accessors(): string[] {
         return [...this.tokens.keys()];

@@ -11,6 +11,8 @@
  * 2. From the consistency model (model/replication.ts): the worst-case propagation time and the Vault
  *    request rate per region that ESO generates for 1,000 secrets, at the defaults and at the seed's
  *    one-hour intervals.
+ * 3. For secrets every region writes (`writers: any`): the real replicator engines against fake Vaults
+ *    over local HTTP (tools/bench/activeActive.ts): propagation, idle load and requests per write.
  */
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
@@ -19,6 +21,7 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { parseCommandLine, runCommand } from "../../bootstrap/command";
 import { DEFAULT_MAX_DELAY_MS, replicationNumbers, propagationBound } from "../../model/replication";
+import { activeActiveTable, benchActiveActive } from "./activeActive";
 import { writeBaseline, writeProject } from "./projects";
 
 const USAGE = "usage: npm run bench -- [--secrets 1,100,1000] [--runs N]";
@@ -185,6 +188,15 @@ export async function main(argv: readonly string[]): Promise<number> {
             `\nReplication, from the model (model/replication.ts; maxDelay = ${duration(DEFAULT_MAX_DELAY_MS)}; rates at the busiest region's Vault):\n`,
         );
         console.log(modelTable(1000).join("\n"));
+        console.log(
+            "\nSecrets every region writes (writers: any): two replicators, real engines at their default timing, against fake Vaults over local HTTP (network latency not included):\n",
+        );
+        const activeActive = [];
+        for (const secrets of sizes) {
+            console.error(`bench: writers any, ${secrets} secret(s)...`);
+            activeActive.push(await benchActiveActive(secrets));
+        }
+        console.log(activeActiveTable(activeActive).join("\n"));
         return 0;
     } finally {
         fs.rmSync(scratch, { recursive: true, force: true });

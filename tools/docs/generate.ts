@@ -18,6 +18,14 @@ import { remoteSecrets } from "../../components/backends/remoteNames";
 import { optionRows, type OptionRow } from "../../components/common/options";
 import { METRICS_POLICY, metricsPolicyDocument } from "../../components/monitoring/monitoringSpecs";
 import { SNAPSHOT_POLICY, snapshotPolicyDocument } from "../../components/snapshots/snapshotSpecs";
+import {
+    REPLICATOR_NAME,
+    REPLICATOR_POLICY,
+    REPLICATOR_ROLE,
+    peerReplicatePolicyDocument,
+    peerReplicatePolicyName,
+    replicatorPolicyDocument,
+} from "../../components/replication/replicatorSpecs";
 import { RENEWER_NAME, RENEWER_POLICY, RENEWER_ROLE, renewerPolicyDocument } from "../../components/token-renewal/renewalSpecs";
 import { type PolicyDocument, namespaceTemplate, policyDocument, policyName } from "../../components/vault-config/policies";
 import { NAMESPACE_SERVICE_ACCOUNTS, namespaceRole } from "../../components/vault-config/setupValues";
@@ -127,8 +135,9 @@ const code = (names: readonly string[]) => names.map((name) => `\`${name}\``).jo
 /**
  * One row per path stanza of every policy this project writes, from the same builders the components
  * call: the namespace template shown as `<namespace>`, a peer's secrets as `<each secret it pushes>`.
+ * With `summary`, one row per policy.
  */
-function policyRows(): string[] {
+function policyRows(summary = false): string[] {
     const accessor = "<accessor>";
     const policies: [name: string, document: string, who: string][] = [
         [
@@ -149,15 +158,34 @@ function policyRows(): string[] {
         [SNAPSHOT_POLICY, snapshotPolicyDocument(), "the snapshot CronJob (role `raft-snapshot`, service account `vault-snapshot`)"],
         [METRICS_POLICY, metricsPolicyDocument(), "Prometheus, with the metrics token (only with `monitoring.serviceMonitor` and authenticated metrics)"],
         [
+            REPLICATOR_POLICY,
+            replicatorPolicyDocument("secret", ["<each secret every region writes>"], ["<peer>"]),
+            `the region's replicator (role \`${REPLICATOR_ROLE}\`, service account \`${REPLICATOR_NAME}\`), only for secrets with \`writers: any\`: it applies writes with check-and-set, soft-deletes versions to apply a deletion, keeps its stamps, and reads what peers offered it`,
+        ],
+        [
+            peerReplicatePolicyName("<peer>"),
+            peerReplicatePolicyDocument("secret", ["<each secret every region writes>"], "<peer>"),
+            `a peer region's replicator (its JWT role \`${REPLICATOR_ROLE}\`): it offers its writes into its own inbox here and rings its doorbell; it cannot write a secret itself`,
+        ],
+        [
             RENEWER_POLICY,
             renewerPolicyDocument(),
             `the token renewer CronJob (role \`${RENEWER_ROLE}\`, service account \`${RENEWER_NAME}\`), only in a region that issues long-lived tokens: it renews them by accessor and never sees them`,
         ],
     ];
+    const at = (path: string) => `\`${path.replace(namespaceTemplate(accessor), "<namespace>")}\``;
+    const only = (rule: PolicyDocument["path"][string]) =>
+        rule.allowed_parameters === undefined ? "" : `; only ${code(Object.keys(rule.allowed_parameters))} in the body`;
+    if (summary) {
+        // One row per policy: each path with its capabilities.
+        return policies.map(([name, document, who]) => {
+            const paths = Object.entries((JSON.parse(document) as PolicyDocument).path);
+            return `| \`${name}\` | ${paths.map(([path, rule]) => `${at(path)}: ${rule.capabilities.join(", ")}${only(rule)}`).join("<br>")} | ${who} |`;
+        });
+    }
     return policies.flatMap(([name, document, who]) =>
-        Object.entries((JSON.parse(document) as PolicyDocument).path).map(([at, rule]) => {
-            const only = rule.allowed_parameters === undefined ? "" : `; only ${code(Object.keys(rule.allowed_parameters))} in the body`;
-            return `| \`${name}\` | \`${at.replace(namespaceTemplate(accessor), "<namespace>")}\` | ${rule.capabilities.join(", ")}${only} | ${who} |`;
+        Object.entries((JSON.parse(document) as PolicyDocument).path).map(([path, rule]) => {
+            return `| \`${name}\` | ${at(path)} | ${rule.capabilities.join(", ")}${only(rule)} | ${who} |`;
         }),
     );
 }
@@ -246,6 +274,8 @@ export const SECTIONS: Readonly<Record<string, () => string>> = {
     /** The seed's secret as each backend names it. */
     "backend-names": () =>
         ["| Backend | Whole Secret | With `keys: [password]` |", "|---|---|---|", ...backendNameRows()].join("\n"),
+    /** The same policies, one row each (the README's). */
+    "policy-summary": () => ["| Policy | Paths: capabilities | Who |", "|---|---|---|", ...policyRows(true)].join("\n"),
     /** A wrong value and a misspelt key in a stack's config, as the program refuses them. */
     "config-errors": () => configErrorExamples({ replicas: 4 }, { replica: 3 }),
     /** Per auto-unseal type: its parameters, its Secret's keys, its workload identity (the seal's own rules). */

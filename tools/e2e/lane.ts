@@ -20,6 +20,12 @@ import { adminTokenVariable } from "../../bootstrap/terminal";
 import { VaultHttpApi } from "../../bootstrap/vaultHttp";
 import { vaultHost } from "../../components/common/topology";
 import { EXTERNAL_SECRETS_CHART, VAULT_CHART, VAULT_IMAGE } from "../../components/common/versions";
+import {
+    resolvedSnapshots,
+    SNAPSHOT_CRONJOB_NAME,
+    SNAPSHOT_DIR,
+    SNAPSHOT_JOB_DEADLINE_SECONDS,
+} from "../../components/snapshots/snapshotSpecs";
 import { ingressControllerNamespace } from "../../components/vault-server/networkPolicy";
 import { resolvedTls } from "../../components/vault-server/tls";
 import { parseConfig, PROJECT, type RegionConfig } from "../../stack/config";
@@ -45,6 +51,7 @@ import {
     VALIDATION_UNKNOWN,
 } from "./outputs";
 import {
+    type CaseResult,
     measureAll,
     propagationProblems,
     type PropagationPorts,
@@ -53,6 +60,19 @@ import {
     writePlan,
     writerRegions,
 } from "./propagation";
+import {
+    newestSnapshot,
+    propagationBrief,
+    READER_POD,
+    readerPod,
+    type RestoreData,
+    restoreArgs,
+    restoreEnv,
+    restoredRegion,
+    type RestorePhase,
+    restorePlan,
+    SNAPSHOT_JOB,
+} from "./restore";
 import { laneOptions, laneStackConfig, type LaneSettings, readLaneSettings, stackFileText } from "./stackFiles";
 import { type LaneArgs, SCRIPTS } from "./steps";
 
@@ -215,7 +235,7 @@ async function tools(lane: Lane): Promise<StepOutcome> {
     return { problems: [], data: { versions: laneVersions(lane.repo) } };
 }
 
-async function clusters(lane: Lane): Promise<StepOutcome> {
+async function clusters(lane: Lane, regions: readonly string[] = regionsOf(lane)): Promise<StepOutcome> {
     const options = laneOptions(lane.settings, regionsOf(lane)[0]);
     await bash(lane, SCRIPTS.clusters, [
         "create",
@@ -229,12 +249,12 @@ async function clusters(lane: Lane): Promise<StepOutcome> {
         // Pulled once, into every node, rather than by every node from Docker Hub.
         "--load",
         `${VAULT_IMAGE.repository}:${options.vault.imageTag}`,
-        ...regionsOf(lane).map(clusterName),
+        ...regions.map(clusterName),
     ]);
-    return { problems: [], data: { clusters: regionsOf(lane).map(clusterName), workersPerCluster: options.vault.replicas } };
+    return { problems: [], data: { clusters: regions.map(clusterName), workersPerCluster: options.vault.replicas } };
 }
 
-async function platform(lane: Lane): Promise<StepOutcome> {
+async function platform(lane: Lane, regions: readonly string[] = regionsOf(lane)): Promise<StepOutcome> {
     const options = laneOptions(lane.settings, regionsOf(lane)[0]);
     const tls = resolvedTls(options.vault.tls);
     const issuer = tls.enabled && "issuer" in tls ? tls.issuer : undefined;
@@ -257,7 +277,7 @@ async function platform(lane: Lane): Promise<StepOutcome> {
         controllerNamespace,
         "--ingress-label",
         INGRESS_NODE_LABEL,
-        ...regionsOf(lane).map(kubeContext),
+        ...regions.map(kubeContext),
     ]);
     return { problems: [] };
 }
@@ -698,6 +718,166 @@ async function previewEach(lane: Lane, extra: readonly string[]): Promise<StepOu
 const idempotence = (lane: Lane) => previewEach(lane, ["--expect-no-changes"]);
 const policy = (lane: Lane) => previewEach(lane, ["--policy-pack", path.join(lane.repo, "policy")]);
 
+/** Where the restore step keeps the snapshot copy of a region, and a mark once the region's cluster is new. */
+const restoreDir = (lane: Lane, region: string) => path.join(lane.work.root, "restore", region);
+const RECREATED_MARK = "recreated";
+
+const errorLines = (stderr: string, fallback: string) => {
+    const lines = stderr.split("\n").filter((line) => line.startsWith("error: "));
+    return lines.length > 0 ? lines : [fallback];
+};
+
+async function restore(lane: Lane): Promise<StepOutcome> {
+    const region = restoredRegion(regionsOf(lane));
+    const config = regionConfigs(lane).find((c) => c.region === region) as RegionConfig;
+    const namespace = config.resolved.vault.namespace;
+    const context = kubeContext(region);
+    const kubectl = (args: readonly string[], allowFailure = false) =>
+        run("kubectl", ["--context", context, "-n", namespace, ...args], { env: lane.env, echo: true, allowFailure });
+    const dir = restoreDir(lane, region);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    let snapshot = newestSnapshot(fs.readdirSync(dir).join("\n"));
+    let snapshotBytes = snapshot === undefined ? undefined : fs.statSync(path.join(dir, snapshot)).size;
+    const plan = restorePlan({ snapshot, recreated: fs.existsSync(path.join(dir, RECREATED_MARK)) });
+    const phases: Partial<Record<RestorePhase, number>> = {};
+    const problems: string[] = [];
+    let deletedAt: number | undefined;
+    let recoverySeconds: number | undefined;
+    let restored = false;
+    let checked: readonly string[] | undefined;
+    let propagated: RestoreData["propagation"];
+    let cases: unknown;
+    const outcome = (): StepOutcome => {
+        const data: RestoreData = {
+            region,
+            restored,
+            ...(snapshot === undefined ? {} : { snapshot }),
+            ...(snapshotBytes === undefined ? {} : { snapshotBytes }),
+            phases,
+            ...(recoverySeconds === undefined ? {} : { recoverySeconds }),
+            ...(checked === undefined ? {} : { checks: checked }),
+            ...(propagated === undefined ? {} : { propagation: propagated }),
+        };
+        return { problems, data: { ...data, plan, ...(cases === undefined ? {} : { propagationCases: cases }) } };
+    };
+    const snapshots = resolvedSnapshots(config.resolved.vault.snapshots, region);
+    for (const phase of plan) {
+        const started = Date.now();
+        console.log(`[e2e] restore of ${region}: ${phase}`);
+        switch (phase) {
+            case "snapshot": {
+                if (!snapshots.enabled) {
+                    problems.push(`region ${region}: vault.snapshots.enabled is false, so there is no snapshot to restore from`);
+                    return outcome();
+                }
+                await kubectl(["delete", "job", SNAPSHOT_JOB, "--ignore-not-found"]);
+                await kubectl(["create", "job", `--from=cronjob/${SNAPSHOT_CRONJOB_NAME}`, SNAPSHOT_JOB]);
+                const done = await kubectl(
+                    ["wait", "--for=condition=complete", `job/${SNAPSHOT_JOB}`, `--timeout=${SNAPSHOT_JOB_DEADLINE_SECONDS}s`],
+                    true,
+                );
+                if (done.code !== 0) {
+                    await kubectl(["logs", `job/${SNAPSHOT_JOB}`, "--all-containers"], true);
+                    problems.push(`region ${region}: the snapshot Job ${SNAPSHOT_JOB} did not complete`);
+                    return outcome();
+                }
+                break;
+            }
+            case "copy": {
+                // The claim is ReadWriteOnce: no scheduled run writes to it while the reader has it.
+                await kubectl(["patch", "cronjob", SNAPSHOT_CRONJOB_NAME, "-p", JSON.stringify({ spec: { suspend: true } })]);
+                await kubectl(["delete", "pod", READER_POD, "--ignore-not-found", "--wait=true"]);
+                await applyObject(lane, context, readerPod(namespace, snapshots.storage.claimName));
+                await kubectl(["wait", "--for=condition=Ready", `pod/${READER_POD}`, "--timeout=300s"]);
+                const listing = await kubectl(["exec", READER_POD, "--", "ls", "-1", SNAPSHOT_DIR]);
+                const newest = newestSnapshot(listing.stdout);
+                if (newest === undefined) {
+                    problems.push(`region ${region}: no snapshot in ${SNAPSHOT_DIR} of the claim ${snapshots.storage.claimName}`);
+                    return outcome();
+                }
+                // Its sha256 beside the copy: the restore checks the copy against the claim's file.
+                const sum = await kubectl(["exec", READER_POD, "--", "sha256sum", `${SNAPSHOT_DIR}/${newest}`]);
+                const partial = path.join(dir, `.partial-${newest}`);
+                await kubectl(["cp", `${READER_POD}:${SNAPSHOT_DIR}/${newest}`, partial]);
+                fs.chmodSync(partial, 0o600);
+                fs.writeFileSync(path.join(dir, `${newest}.sha256`), sum.stdout, { mode: 0o600 });
+                fs.renameSync(partial, path.join(dir, newest));
+                snapshot = newest;
+                snapshotBytes = fs.statSync(path.join(dir, newest)).size;
+                await kubectl(["delete", "pod", READER_POD, "--wait=false"]);
+                break;
+            }
+            case "recreate": {
+                deletedAt = Date.now();
+                await bash(lane, SCRIPTS.clusters, ["delete", "--network", DOCKER_NETWORK, clusterName(region)]);
+                // The new cluster gets what the lane gives every cluster, and the project step's objects.
+                for (const prepare of [
+                    () => clusters(lane, [region]),
+                    () => platform(lane, [region]),
+                    () => dns(lane),
+                    () => project(lane),
+                ]) {
+                    const prepared = await prepare();
+                    if (prepared.problems.length > 0) {
+                        problems.push(...prepared.problems);
+                        return outcome();
+                    }
+                }
+                fs.writeFileSync(path.join(dir, RECREATED_MARK), new Date().toISOString());
+                break;
+            }
+            case "restore": {
+                const stored = storedKeys(lane, region);
+                if (stored === undefined || stored.kind !== "unseal" || snapshot === undefined) {
+                    problems.push(
+                        `region ${region}: the lane holds no unseal keys or no snapshot copy for it: run the bootstrap step, then this one`,
+                    );
+                    return outcome();
+                }
+                const unsealKeys = await Promise.all(stored.keys.slice(0, KEY_THRESHOLD).map((key) => decrypt(lane, key)));
+                const tokens = new Map<string, Sensitive>();
+                for (const r of regionsOf(lane)) {
+                    tokens.set(r, await rootToken(lane, r));
+                }
+                const configs = regionConfigs(lane);
+                const result = await withForwards(configs, () =>
+                    run("npm", restoreArgs(region, path.join(dir, snapshot as string)), {
+                        cwd: lane.work.project,
+                        env: restoreEnv(lane.env, region, unsealKeys, tokens),
+                        echo: true,
+                        allowFailure: true,
+                    }),
+                );
+                if (result.code !== 0) {
+                    problems.push(...errorLines(result.stderr, `npm run restore exited with ${result.code}`));
+                    return outcome();
+                }
+                restored = true;
+                if (deletedAt !== undefined) {
+                    recoverySeconds = Math.round((Date.now() - deletedAt) / 100) / 10;
+                }
+                // Restored: the copy goes, and a later run starts over from a new snapshot.
+                fs.rmSync(dir, { recursive: true, force: true });
+                break;
+            }
+            case "checks": {
+                checked = (await checks(lane)).problems;
+                problems.push(...checked.map((p) => `after the restore: ${p}`));
+                break;
+            }
+            case "propagation": {
+                const measured = await propagation(lane);
+                cases = measured.data?.cases;
+                propagated = Array.isArray(cases) ? propagationBrief(cases as CaseResult[]) : undefined;
+                problems.push(...measured.problems.map((p) => `after the restore: ${p}`));
+                break;
+            }
+        }
+        phases[phase] = Math.round((Date.now() - started) / 100) / 10;
+    }
+    return outcome();
+}
+
 /** Stack files the local backend still holds (`<backend>/.pulumi/stacks/...`), relative to it. */
 export function backendStackFiles(backendDir: string): string[] {
     const stacks = path.join(backendDir, ".pulumi", "stacks");
@@ -797,5 +977,6 @@ export const RUNNERS: Readonly<Record<string, StepRunner>> = {
     propagation,
     idempotence,
     policy,
+    restore,
     teardown,
 };

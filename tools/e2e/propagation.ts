@@ -6,14 +6,16 @@
  * real clusters and the tests with fakes.
  */
 import { replicationBound } from "../../bootstrap/canary";
-import { remoteKeyOf, type ReplicatedSecretSpec } from "../../components/replication/replicationSpecs";
+import { type ReplicatedSecretSpec, remoteKeyOf, writersOf } from "../../components/replication/replicationSpecs";
+import { activePropagationBoundMs } from "../../model/activeActive";
 import { type Bound, LAYOUTS, type Layout } from "../../model/replication";
+import { parseDurationMs } from "../../components/common/predicates";
 
-/** A replicated secret as a resolved stack config lists it; `writers` is read if the config has it. */
+/** A replicated secret as a resolved stack config lists it. */
 export type SecretEntry = Pick<
     ReplicatedSecretSpec,
-    "name" | "namespace" | "remoteKey" | "keys" | "mode" | "pullInterval" | "pushInterval"
-> & { readonly home?: string; readonly writers?: unknown };
+    "name" | "namespace" | "remoteKey" | "keys" | "mode" | "writers" | "pullInterval" | "pushInterval"
+> & { readonly home?: string };
 
 /** The key a whole-Secret replicated secret (no `keys`) is written under. */
 export const WHOLE_SECRET_KEY = "value";
@@ -40,26 +42,43 @@ export interface WriteCase {
  * home alone (a write anywhere else is undone, not replicated: docs/consistency.md).
  */
 export function writerRegions(entry: SecretEntry, regions: readonly string[]): string[] {
-    if (entry.writers === "any") {
+    if (writersOf(entry) === "any") {
         return [...regions];
     }
     return [entry.home ?? regions[0]];
 }
 
-/** The model's layout of a secret written only in its home, or undefined when the model has none for it. */
+/** The model's layout of a secret written only in its home, or undefined for one every region writes or the model has no layout for. */
 export function layoutOf(entry: SecretEntry): Exclude<Layout, "seed"> | undefined {
-    if (entry.writers === "any") {
+    if (writersOf(entry) === "any") {
         return undefined;
     }
     const layout = `home/${entry.mode}`;
     return (LAYOUTS as readonly string[]).includes(layout) ? (layout as Exclude<Layout, "seed">) : undefined;
 }
 
+/**
+ * The bound a write of `entry` must meet in every region's Kubernetes Secret: for a secret every region
+ * writes, the replicators' bound into every Vault (model/activeActive.ts) plus one refresh interval of
+ * its ExternalSecret (the replicator asks ESO to refresh at once; the interval is what holds if that
+ * request is lost); else the home layout's bound (model/replication.ts).
+ */
+export function boundOf(entry: SecretEntry): Bound | undefined {
+    if (writersOf(entry) === "any") {
+        return {
+            ms: activePropagationBoundMs() + parseDurationMs(entry.pullInterval),
+            formula: "hint + flight + doorbell + E",
+            guaranteed: true,
+        };
+    }
+    const layout = layoutOf(entry);
+    return layout === undefined ? undefined : replicationBound(layout, entry.pullInterval, entry.pushInterval);
+}
+
 /** Every write the lane times: each secret in each region that may write it. */
 export function writePlan(entries: readonly SecretEntry[], regions: readonly string[]): WriteCase[] {
     return entries.flatMap((entry) => {
-        const layout = layoutOf(entry);
-        const bound = layout === undefined ? undefined : replicationBound(layout, entry.pullInterval, entry.pushInterval);
+        const bound = boundOf(entry);
         return writerRegions(entry, regions).map((writer) => ({
             secret: entry.name,
             namespace: entry.namespace,

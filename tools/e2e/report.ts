@@ -3,6 +3,7 @@
  * merges them into `e2e-report.json` and renders the job summary (Markdown). Pure.
  */
 import type { CaseResult } from "./propagation";
+import { renderRestore, type RestoreData } from "./restore";
 import { STEPS } from "./steps";
 
 /** What one step recorded. */
@@ -93,6 +94,10 @@ export function renderSummary(report: LaneReport): string {
                     .concat(" |"),
             ),
         );
+    }
+    const restore = report.steps.find((s) => s.step === "restore");
+    if (restore?.data !== undefined && typeof restore.data.region === "string") {
+        lines.push("", ...renderRestore(restore.data as unknown as RestoreData));
     }
     const problems = report.steps.flatMap((s) => s.problems.map((p) => `${s.step}: ${p}`));
     if (problems.length > 0) {

@@ -16,11 +16,7 @@ export interface StepInfo {
     readonly always?: true;
 }
 
-/**
- * Every step, in order. A later disaster-recovery step (destroy one region's cluster, restore it from
- * its Raft snapshot, and run checks and propagation again) goes between `policy` and `teardown`: it
- * needs the lane's clusters, keys and stacks, all of which are in place there.
- */
+/** Every step, in order. */
 export const STEPS: readonly StepInfo[] = [
     { name: "tools", what: "install the pinned kind, kubectl, Helm and Pulumi CLI into the work directory" },
     { name: "clusters", what: "create one kind cluster per region, all on one Docker network" },
@@ -43,6 +39,10 @@ export const STEPS: readonly StepInfo[] = [
     { name: "propagation", what: "time writes of every replicated secret in every region that may write it, against the model's bound" },
     { name: "idempotence", what: "pulumi preview --expect-no-changes for every region" },
     { name: "policy", what: "pulumi preview with the policy pack for every region" },
+    {
+        name: "restore",
+        what: "snapshot the last region's Vault, delete its cluster, make a new one, npm run restore, then checks and propagation again",
+    },
     {
         name: "teardown",
         what: "pulumi destroy and stack rm for every region, check the backend holds no stack, delete the clusters",
@@ -68,7 +68,7 @@ export function help(): string {
     return `${USAGE}
 
 The end-to-end lane (docs/e2e.md): two kind clusters as two regions, the real charts, the project's
-bootstrap, checks and measured propagation, then tear-down. With no STEP it runs every step in order;
+bootstrap, checks and measured propagation, one region restored from its snapshot, then tear-down. With no STEP it runs every step in order;
 after a failure it still runs ${STEPS.filter((s) => s.always)
         .map((s) => s.name)
         .join(" and ")}. With STEPs it runs only those, in the order given, against what
