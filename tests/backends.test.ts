@@ -252,7 +252,7 @@ function ruleProblems(region: Partial<BackendRegion> & { readonly backend: Resol
         region: "region1",
         regions: ["region1", "region2"],
         peerTokenGenerations: {},
-        vault: { seal: { type: "shamir" } },
+        vaultServerOptionsSet: [],
         monitoring: { serviceMonitor: false },
         externalSecrets: { namespace: "external-secrets" },
         replicatedSecrets: [{ name: "db-credentials", namespace: "databases", keys: ["password"] }],
@@ -268,7 +268,12 @@ function ruleProblems(region: Partial<BackendRegion> & { readonly backend: Resol
 describe("backendRules", () => {
     it("leave a self-hosted region alone", () => {
         expect(
-            ruleProblems({ backend: { type: "vault" }, vault: { seal: { type: "awskms" } }, monitoring: { serviceMonitor: true } }),
+            ruleProblems({
+                backend: { type: "vault" },
+                vaultServerOptionsSet: [{ path: ["vault", "seal", "type"], value: "awskms" }],
+                monitoring: { serviceMonitor: true },
+                replicatedSecrets: [{ name: "db-credentials", namespace: "databases", mode: "vault-written" }],
+            }),
         ).toEqual([]);
     });
 
@@ -278,9 +283,15 @@ describe("backendRules", () => {
         }
     });
 
-    it("refuse an auto-unseal seal and a Vault ServiceMonitor where no Vault runs", () => {
-        expect(ruleProblems({ backend: hcp, vault: { seal: { type: "awskms" } }, monitoring: { serviceMonitor: true } })).toEqual([
-            "vault.seal.type is awskms, but backend.type is hcp-vault: this region runs no Vault servers to unseal. Remove vault.seal",
+    it("refuse a Vault server option set and a Vault ServiceMonitor where no Vault runs", () => {
+        expect(
+            ruleProblems({
+                backend: hcp,
+                vaultServerOptionsSet: [{ path: ["vault", "seal", "type"], value: "awskms" }],
+                monitoring: { serviceMonitor: true },
+            }),
+        ).toEqual([
+            'vault.seal.type is "awskms", but backend.type is hcp-vault: this region runs no Vault servers, so the option has no effect. Remove it',
             "monitoring.serviceMonitor is true, but backend.type is hcp-vault: there is no Vault in this cluster to scrape. Set it to false",
         ]);
     });

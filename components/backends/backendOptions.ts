@@ -16,7 +16,7 @@
  */
 import { z } from "zod";
 import { either, option, options, ruleIssue, rules, text, distinct } from "../common/options";
-import { CANARY_KEY, CANARY_NAME, remoteKeyOf } from "../replication/replicationSpecs";
+import { CANARY_KEY, CANARY_NAME, type WriteMode, type Writers, remoteKeyOf, writersOf } from "../replication/replicationSpecs";
 import { comparedName, REMOTE_NAME_RULES, remoteSecrets } from "./remoteNames";
 
 /** Every backend type, the default first. */
@@ -461,7 +461,8 @@ export interface BackendRegion {
     readonly region?: string;
     readonly regions: readonly string[];
     readonly peerTokenGenerations: Readonly<Record<string, number>>;
-    readonly vault: { readonly seal: { readonly type: string } };
+    /** The options only a self-hosted Vault uses that the region sets to other than their default, with their paths. */
+    readonly vaultServerOptionsSet: readonly { readonly path: readonly PropertyKey[]; readonly value: unknown }[];
     readonly monitoring: { readonly serviceMonitor: boolean };
     readonly externalSecrets: { readonly namespace: string };
     readonly replicatedSecrets: readonly {
@@ -469,25 +470,28 @@ export interface BackendRegion {
         readonly namespace: string;
         readonly remoteKey?: string;
         readonly keys?: readonly string[];
+        readonly mode?: WriteMode;
+        readonly writers?: Writers;
     }[];
 }
 
 /**
  * The rules between the backend and the region's other options, each reported at the option it
- * names: what a region without a Vault cannot have (an auto-unseal seal, a Vault ServiceMonitor, peer
- * tokens it would issue), and the replicated secrets' names in a cloud store (within its length, and
- * no two the same once spelt as the store allows).
+ * names: what a region without a Vault cannot have (any option of the Vault servers, their snapshots,
+ * metrics and replicator set, a Vault ServiceMonitor, peer tokens it would issue, a secret every
+ * region writes), and the replicated secrets' names in a cloud store (within its length, and no two
+ * the same once spelt as the store allows).
  */
 export function backendRules(region: BackendRegion, ctx: z.RefinementCtx): void {
     const { backend } = region;
     if (backend.type === "vault") {
         return;
     }
-    if (region.vault.seal.type !== "shamir") {
+    for (const { path, value } of region.vaultServerOptionsSet) {
         ruleIssue(
             ctx,
-            ["vault", "seal", "type"],
-            `is ${region.vault.seal.type}, but backend.type is ${backend.type}: this region runs no Vault servers to unseal. Remove vault.seal`,
+            path,
+            `is ${JSON.stringify(value)}, but backend.type is ${backend.type}: this region runs no Vault servers, so the option has no effect. Remove it`,
         );
     }
     if (region.monitoring.serviceMonitor) {
@@ -497,6 +501,15 @@ export function backendRules(region: BackendRegion, ctx: z.RefinementCtx): void 
             `is true, but backend.type is ${backend.type}: there is no Vault in this cluster to scrape. Set it to false`,
         );
     }
+    region.replicatedSecrets.forEach((secret, i) => {
+        if (secret.mode !== undefined && writersOf({ mode: secret.mode, writers: secret.writers }) === "any") {
+            ruleIssue(
+                ctx,
+                ["replicatedSecrets", i, "writers"],
+                `is any${secret.writers === undefined ? " (the default for a vault-written secret)" : ""}, but backend.type is ${backend.type}: a secret every region writes needs this project's replicator in every region, which runs beside a self-hosted Vault only. Set writers: home (in every region's stack)`,
+            );
+        }
+    });
     if (!isCloudBackend(backend.type)) {
         return;
     }

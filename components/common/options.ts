@@ -7,6 +7,7 @@
  * `Pulumi.yaml`.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { isDeepStrictEqual } from "node:util";
 import { z } from "zod";
 
 /** What the docs and error messages say about one option. */
@@ -246,6 +247,26 @@ export function schemaAt(root: z.ZodType, path: readonly PropertyKey[]): z.ZodTy
 export function knownKeys(root: z.ZodType, path: readonly PropertyKey[]): string[] {
     const at = schemaAt(root, path);
     return at === undefined ? [] : Object.keys(fieldsOf(at));
+}
+
+/**
+ * The options under `schema` whose value in `value` is not their default, each with its path from
+ * `path`: an object option is looked into field by field, so the deepest option set is named
+ * (`vault.snapshots.enabled`, not `vault`). An option with no default counts as set when it has a value.
+ */
+export function optionsSet(
+    schema: z.ZodType,
+    value: unknown,
+    path: readonly PropertyKey[] = [],
+): { readonly path: readonly PropertyKey[]; readonly value: unknown }[] {
+    const fields = fieldsOf(schema);
+    if (def(core(schema)).type === "object" && typeof value === "object" && value !== null && !Array.isArray(value)) {
+        return Object.entries(fields).flatMap(([name, field]) =>
+            optionsSet(field, (value as Record<string, unknown>)[name], [...path, name]),
+        );
+    }
+    const fallback = schema.safeParse(undefined);
+    return isDeepStrictEqual(value, fallback.success ? fallback.data : undefined) ? [] : [{ path, value }];
 }
 
 /**
