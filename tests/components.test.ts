@@ -143,7 +143,7 @@ beforeAll(async () => {
         );
         return {
             eastAddress: full.vaultAddress,
-            eastHost: full.vault.host,
+            eastHost: full.vault?.host,
             westOperatorNamespace: withoutOperator.externalSecretsNamespace,
         };
     });
@@ -283,7 +283,7 @@ describe("VaultRegion", () => {
                     { region: "east", regions: ["east", "west"], domain: pulumi.output("example.com") },
                     { providers: { kubernetes: cluster } },
                 );
-                return { address: region.vaultAddress, host: region.vault.host };
+                return { address: region.vaultAddress, host: region.vault?.host };
             });
         });
 
@@ -1183,5 +1183,73 @@ describe("a configured region with JWT peer auth", () => {
                 },
             },
         });
+    });
+});
+
+describe("a self-hosted region whose peers have managed backends", () => {
+    const identity = {
+        issuer: "https://oidc.west.example.net",
+        publicKeys: ["-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----\n"],
+        discoveryCaCert: "",
+        serviceAccount: { name: "external-secrets", namespace: "eso" },
+    };
+    const aws = {
+        type: "aws-secrets-manager" as const,
+        region: "us-east-1",
+        roleArn: "arn:aws:iam::111122223333:role/openova-eso-west",
+        identity: "irsa" as const,
+        replicaRegions: [],
+        secretPrefix: "openova-",
+    };
+    const secret = { name: "db-credentials", namespace: "databases", keys: ["password"] };
+
+    /** north (self-hosted, configured) with west on AWS Secrets Manager, and the given secret. */
+    const north = (replicatedSecret: Record<string, unknown>) => () => {
+        const cluster = new k8s.Provider("n", { context: "n" });
+        const admin = new vault.Provider("n", { address: "https://vault.north.example.net" });
+        new VaultRegion(
+            "north",
+            {
+                region: "north",
+                regions: ["north", "west"],
+                domain: "example.net",
+                vaultAdmin: admin,
+                peerIdentities: [{ peer: "west", identity }],
+                peerBackends: [{ peer: "west", backend: aws }],
+                replicatedSecrets: [{ ...secret, ...replicatedSecret }],
+            },
+            { providers: { kubernetes: cluster } },
+        );
+    };
+
+    it("refuses a secret every region writes, naming it, the peer's backend and the fix, before registering anything", async () => {
+        const run = await declare("writers", north({}));
+        expect(refusedProperties(run)).toEqual([
+            {
+                propertyPath: "replicatedSecrets[0].writers",
+                reason: "is any (the default for a vault-written secret) for databases/db-credentials, but west's backend is aws-secrets-manager: the replicators write only into self-hosted Vaults. Set writers: home for it in every region's stack",
+            },
+        ]);
+        expect(run.resources.filter((r) => r.type.startsWith("openova:"))).toEqual([]);
+    });
+
+    it("grants a managed peer nothing in its Vault unless the peer is the home of a secret, and pushes to its store", async () => {
+        const homeHere = await declareOk("home-here", north({ writers: "home", home: "north" }));
+        expect(homeHere.resources.filter((r) => r.type === "openova:vault:PeerAccess")).toEqual([]);
+        expect(homeHere.resources.filter((r) => r.type.startsWith("vault:jwt/"))).toEqual([]);
+        const store = find(homeHere, "kubernetes:external-secrets.io/v1:ClusterSecretStore", "north-store-west");
+        expect(store.inputs.spec).toMatchObject({ provider: { aws: { service: "SecretsManager", region: "us-east-1" } } });
+        const push = find(
+            homeHere,
+            "kubernetes:external-secrets.io/v1alpha1:PushSecret",
+            "north-secret-databases-db-credentials-push-west",
+        );
+        expect((push.inputs.spec as { data: unknown[] }).data).toMatchObject([
+            { match: { secretKey: "password", remoteRef: { remoteKey: "openova-databases/db-credentials", property: "password" } } },
+        ]);
+
+        // The peer is the home: it pushes here, so it gets its JWT mount and a policy for that secret alone.
+        const homeThere = await declareOk("home-there", north({ writers: "home", home: "west" }));
+        expect(homeThere.resources.filter((r) => r.type === "openova:vault:PeerAccess").map((r) => r.name)).toEqual(["north-peer-west"]);
     });
 });
