@@ -9,6 +9,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
+import { hcpProviderArgs } from "./components/backends/hcpVault";
 import { engineFacts } from "./components/common/engine";
 import { loadConfig } from "./stack/config";
 import { preflight } from "./stack/preflight";
@@ -29,9 +30,13 @@ export = async () => {
     // The admin side of the region's Vault, only once it is initialized and unsealed. The token comes
     // from VAULT_TOKEN in the environment (loadConfig has checked it is set); it is not passed here,
     // so it is never written to the stack's state.
-    const vaultAdmin = config.vaultInitialized
-        ? new vault.Provider(config.region, { address: config.vaultAddress, caCertFile: config.vaultCaCertFile })
-        : undefined;
+    // An HCP Vault cluster is always up: its provider logs in with what providerAuth names, from the environment.
+    const vaultAdmin =
+        config.backend.type === "hcp-vault"
+            ? new vault.Provider(config.region, hcpProviderArgs(config.backend))
+            : config.vaultInitialized
+              ? new vault.Provider(config.region, { address: config.vaultAddress, caCertFile: config.vaultCaCertFile })
+              : undefined;
     // What the peers have issued this region; a peer that has not yet is skipped with a warning.
     const peerLookup = await readPeers({
         stack: config.stack,
@@ -55,6 +60,7 @@ export = async () => {
             peerEndpoints: peerLookup.endpoints,
             peerIdentities: peerLookup.identities,
             peerBackends: peerLookup.backends,
+            ...(config.serviceAccountIssuer === undefined ? {} : { clusterIdentity: config.serviceAccountIssuer }),
         },
         { providers: { kubernetes: cluster } },
     );
@@ -83,7 +89,7 @@ export = async () => {
         /** Namespace of the External Secrets Operator. */
         [EXTERNAL_SECRETS_NAMESPACE_OUTPUT]: region.externalSecretsNamespace,
         /** Whether this run configured the region's Vault (openova-vault:vaultInitialized); the bootstrap reads it. */
-        vaultConfigured: vaultAdmin !== undefined,
+        vaultConfigured: vaultAdmin !== undefined && config.backend.type === "vault",
         /** Where each snapshot is copied off the cluster (the store and the URI prefix of the copies), if anywhere. */
         snapshotOffsite: region.snapshots?.offsite,
         /** Peers this region's ESO pushes to (their stores exist). */

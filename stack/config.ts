@@ -14,6 +14,7 @@ import { coerce, kindOf, option, optionRows, options, ruleIssue, rules, schemaAt
 import { isContextName, isDnsLabel, isOrganizationName, isVaultAddress } from "../components/common/predicates";
 import { peersOf, vaultAddress } from "../components/common/topology";
 import type { ResolvedBackend } from "../components/backends/backendOptions";
+import { PROVIDER_AUTH_VARIABLES } from "../components/backends/hcpVault";
 import { domainOption, regionFields, regionRules, type RegionOptions } from "../components/region/regionOptions";
 import { replicatedSecretFields } from "../components/replication/replicationSpecs";
 import { type IdentityFiles, type PublishedIdentity, readCaCert, serviceAccountIssuerOptions, publishedIdentity } from "./identity";
@@ -157,6 +158,14 @@ function managedBackendRules(
             );
         }
     }
+    if (stack.backend.type === "hcp-vault" && stack.serviceAccountIssuer === undefined) {
+        ruleIssue(
+            ctx,
+            ["serviceAccountIssuer"],
+            "is not set, but backend.type is hcp-vault: the HCP cluster checks the tokens of this cluster's namespaces with its issuer and keys",
+        );
+        return;
+    }
     peerIssuerRule(stack, ctx);
 }
 
@@ -294,9 +303,22 @@ export function parseConfig(stack: string, rawConfig: Readonly<Record<string, st
         ]);
     }
     const identity =
-        values.peerAuth === "jwt" && values.serviceAccountIssuer !== undefined
+        (values.peerAuth === "jwt" || values.backend.type === "hcp-vault") && values.serviceAccountIssuer !== undefined
             ? publishedIdentity(values.serviceAccountIssuer, files)
             : undefined;
+    if (values.backend.type === "hcp-vault") {
+        const { method } = values.backend.providerAuth;
+        const variable = PROVIDER_AUTH_VARIABLES[method];
+        if (!parse.environment?.[variable]) {
+            problems.push([
+                qualified(["backend", "providerAuth", "method"]),
+                `is ${method}, but ${variable} is not set: the Vault provider logs in to the HCP cluster with it on every run`,
+                method === "jwt"
+                    ? `export ${variable}=<a JWT the role ${values.backend.providerAuth.role ?? ""} on the mount ${values.backend.providerAuth.path} accepts> (a CI job's OIDC token, say) and run again`
+                    : `export ${variable}=<a short-lived token of the HCP cluster's admin namespace> and run again`,
+            ]);
+        }
+    }
     for (const [key, reason, fix] of identity?.problems ?? []) {
         problems.push([qualified(["serviceAccountIssuer", key]), reason, fix]);
     }

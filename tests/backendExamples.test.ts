@@ -159,9 +159,9 @@ describe("examples/mixed-backends: a self-hosted Vault (eu), AWS Secrets Manager
             "vault-us": "aws",
             "vault-ap": "gcpsm",
         });
-        // us and ap push nothing to eu (db-credentials' home), which grants them nothing; the managed stores need no grant.
-        expect(storeProviders(synth.resources.us)).toEqual({ "vault-local": "aws", "vault-local-push": "aws", "vault-ap": "gcpsm" });
-        expect(storeProviders(synth.resources.ap)).toEqual({ "vault-local": "gcpsm", "vault-local-push": "gcpsm", "vault-us": "aws" });
+        // us and ap push nothing (eu is db-credentials' home), so they have no store for a peer.
+        expect(storeProviders(synth.resources.us)).toEqual({ "vault-local": "aws", "vault-local-push": "aws" });
+        expect(storeProviders(synth.resources.ap)).toEqual({ "vault-local": "gcpsm", "vault-local-push": "gcpsm" });
     });
 
     it("reaches each cloud store as the identity its cloud policy trusts: a ServiceAccount per target region, annotated with its identity", () => {
@@ -177,7 +177,8 @@ describe("examples/mixed-backends: a self-hosted Vault (eu), AWS Secrets Manager
         const aws = { "eks.amazonaws.com/role-arn": "arn:aws:iam::111122223333:role/openova-eso-us" };
         const gcp = { "iam.gke.io/gcp-service-account": "openova-eso@platform-secrets-ap.iam.gserviceaccount.com" };
         expect(accounts("eu")).toEqual({ "eso-backend-us": aws, "eso-backend-ap": gcp });
-        expect(accounts("us")).toEqual({ "eso-backend-us": aws, "eso-backend-ap": gcp });
+        expect(accounts("us")).toEqual({ "eso-backend-us": aws });
+        expect(accounts("ap")).toEqual({ "eso-backend-ap": gcp });
         // eu's ESO authenticates to ap's pool through the provider named after eu.
         const euToAp = ofKind(synth.resources.eu, "ClusterSecretStore").find((store) => store.metadata.name === "vault-ap");
         expect(euToAp?.spec.provider).toEqual({
@@ -195,8 +196,8 @@ describe("examples/mixed-backends: a self-hosted Vault (eu), AWS Secrets Manager
 
     it("declares only ESO objects that ESO's schemas accept", () => {
         const objects = REGIONS.flatMap((region) => esoObjects(synth.resources[region]));
-        // eu: four stores, an ExternalSecret, three PushSecrets and a Password generator; us and ap: three stores and an ExternalSecret each.
-        expect(objects.length).toBe(17);
+        // eu: four stores, an ExternalSecret, three PushSecrets and a Password generator; us and ap: two stores and an ExternalSecret each.
+        expect(objects.length).toBe(15);
         const errors = validateEsoObjects(objects);
         expect(objects.map((o, i) => ({ kind: o.kind, name: o.metadata.name, error: errors[i] })).filter((r) => r.error !== "")).toEqual(
             [],
@@ -269,5 +270,147 @@ describe("examples/mixed-backends: a self-hosted Vault (eu), AWS Secrets Manager
         });
         expect(synth.outputs.us).not.toHaveProperty("vaultAddress");
         expect(synth.outputs.ap.peerAccess).toEqual({});
+    });
+});
+
+describe("examples/hcp-and-azure: HCP Vault Dedicated (west, the home) and Azure Key Vault (east)", () => {
+    const REGIONS = ["east", "west"];
+    const ADDRESS = "https://vault-cluster-public-vault-0a1b2c3d.4e5f6a7b.z1.hashicorp.cloud:8200";
+    let synth: Synthesized;
+
+    beforeAll(async () => {
+        synth = await synthExample("hcp-and-azure", REGIONS);
+    });
+
+    const ofType = (region: string, type: string) => synth.resources[region].filter((r) => r.type === type);
+
+    it("runs no Vault chart in either region, and configures the HCP cluster through a provider that stores no credential", () => {
+        for (const region of REGIONS) {
+            expect({ region, charts: charts(synth.resources[region]) }).toEqual({ region, charts: ["external-secrets"] });
+            const types = new Set(synth.resources[region].map((r) => r.type));
+            expect({
+                region,
+                selfHosted: SELF_HOSTED_TYPES.filter((type) => types.has(type) && type !== "openova:vault:PeerAccess"),
+            }).toEqual({
+                region,
+                selfHosted: [],
+            });
+        }
+        const [provider] = ofType("west", "pulumi:providers:vault");
+        expect(provider.inputs).toMatchObject({ address: ADDRESS, namespace: "admin" });
+        // The provider's nested inputs are JSON text; the JWT itself comes from TERRAFORM_VAULT_AUTH_JWT and is in no input.
+        expect(JSON.parse(String(provider.inputs.authLoginJwt))).toEqual({ mount: "jwt", role: "pulumi", namespace: "admin" });
+        expect(JSON.stringify(provider.inputs)).not.toMatch(/synth-placeholder|"token"/);
+        // east has no Vault of any kind.
+        expect(synth.resources.east.filter((r) => r.type.startsWith("vault:") || r.type === "pulumi:providers:vault")).toEqual([]);
+    });
+
+    it("configures west's HCP cluster: the KV mount, a JWT mount for its own cluster and the namespace roles, each namespace kept to its prefix", () => {
+        expect(ofType("west", "vault:index/mount:Mount").map((r) => r.inputs)).toEqual([
+            expect.objectContaining({ path: "secret", type: "kv", options: { version: "2" } }),
+        ]);
+        expect(ofType("west", "vault:jwt/authBackend:AuthBackend").map((r) => r.inputs)).toEqual([
+            expect.objectContaining({
+                path: "jwt-west",
+                type: "jwt",
+                boundIssuer: "https://oidc.west.example.com",
+                oidcDiscoveryUrl: "https://oidc.west.example.com",
+            }),
+        ]);
+        const roles: Record<string, Record<string, unknown>> = Object.fromEntries(
+            ofType("west", "vault:jwt/authBackendRole:AuthBackendRole").map((r) => [String(r.inputs.roleName), r.inputs]),
+        );
+        expect(Object.keys(roles).sort()).toEqual(["namespace-pull", "namespace-push"]);
+        expect(roles["namespace-pull"]).toMatchObject({
+            backend: "jwt-west",
+            roleType: "jwt",
+            boundAudiences: [ADDRESS],
+            boundClaimsType: "glob",
+            boundClaims: { sub: "system:serviceaccount:*:vault-secrets-reader" },
+            claimMappings: { "/kubernetes.io/namespace": "service_account_namespace" },
+            tokenPolicies: ["namespace-pull"],
+        });
+        // The policy's template reads the namespace the role copies into the alias metadata, through the mount's accessor.
+        const pull = ofType("west", "vault:index/policy:Policy").find((r) => r.inputs.name === "namespace-pull");
+        const paths = Object.keys((JSON.parse(String(pull?.inputs.policy)) as { path: object }).path);
+        expect(paths).toEqual([
+            expect.stringMatching(
+                /^secret\/data\/\{\{identity\.entity\.aliases\.auth_jwt_[0-9a-f]{8}\.metadata\.service_account_namespace\}\}\/\*$/,
+            ),
+        ]);
+        // east pushes nothing to west: it gets no mount, role or policy there.
+        expect(ofType("west", "openova:vault:PeerAccess")).toEqual([]);
+    });
+
+    it("logs each namespace in to HCP through west's stores with the roles the cluster has, and reaches east's key vault as its identity", () => {
+        const stores = Object.fromEntries(
+            ofKind(synth.resources.west, "ClusterSecretStore").map((s) => [s.metadata.name, s.spec.provider]),
+        );
+        expect(Object.keys(stores).sort()).toEqual(["vault-east", "vault-local", "vault-local-push"]);
+        expect(stores["vault-local"]).toMatchObject({
+            vault: {
+                server: ADDRESS,
+                namespace: "admin",
+                path: "secret",
+                version: "v2",
+                auth: {
+                    jwt: {
+                        path: "jwt-west",
+                        role: "namespace-pull",
+                        kubernetesServiceAccountToken: { serviceAccountRef: { name: "vault-secrets-reader" } },
+                    },
+                },
+            },
+        });
+        expect(stores["vault-local-push"]).toMatchObject({ vault: { auth: { jwt: { path: "jwt-west", role: "namespace-push" } } } });
+        expect(stores["vault-east"]).toMatchObject({
+            azurekv: {
+                authType: "WorkloadIdentity",
+                vaultUrl: "https://openova-east.vault.azure.net/",
+                serviceAccountRef: { name: "eso-backend-east", namespace: "external-secrets" },
+            },
+        });
+        expect(storeProviders(synth.resources.east)).toEqual({ "vault-local": "azurekv", "vault-local-push": "azurekv" });
+    });
+
+    it("declares only ESO objects that ESO's schemas accept", () => {
+        const objects = REGIONS.flatMap((region) => esoObjects(synth.resources[region]));
+        // west: three stores, an ExternalSecret, two PushSecrets and a Password generator; east: two stores and an ExternalSecret.
+        expect(objects.length).toBe(10);
+        const errors = validateEsoObjects(objects);
+        expect(objects.map((o, i) => ({ kind: o.kind, name: o.metadata.name, error: errors[i] })).filter((r) => r.error !== "")).toEqual(
+            [],
+        );
+    });
+
+    it("carries db-credentials from west's HCP cluster into east's key vault, and materializes it in both from their own store", () => {
+        const pushes = ofKind(synth.resources.west, "PushSecret").filter((p) => p.metadata.namespace === "databases");
+        const stores = ofKind(synth.resources.west, "ClusterSecretStore");
+        expect(
+            Object.fromEntries(
+                pushes.map((push) => [push.metadata.name, { stores: selectedStores(push, stores), remote: pushedTo(push) }]),
+            ),
+        ).toEqual({
+            "db-credentials-initial": { stores: ["vault-local-push"], remote: ["databases/db-credentials#password"] },
+            "db-credentials-to-east": { stores: ["vault-east"], remote: ["openova-databases-db-credentials--password"] },
+        });
+        expect(pushes.map((push) => admitted(synth.resources.west, push))).toEqual(pushes.map(() => "admitted"));
+        const pulls = Object.fromEntries(
+            REGIONS.map((region) => {
+                const [external] = ofKind(synth.resources[region], "ExternalSecret").filter((e) => e.metadata.name === "db-credentials");
+                return [region, { store: (external.spec.secretStoreRef as { name: string }).name, remote: pulledFrom(external) }];
+            }),
+        );
+        expect(pulls).toEqual({
+            west: { store: "vault-local", remote: ["databases/db-credentials#password"] },
+            east: { store: "vault-local", remote: ["openova-databases-db-credentials--password"] },
+        });
+        expect(ofKind(synth.resources.east, "PushSecret")).toEqual([]);
+    });
+
+    it("publishes west's cluster address and namespace for its peers, and no token", () => {
+        expect(synth.outputs.west.backend).toMatchObject({ type: "hcp-vault", address: ADDRESS, namespace: "admin" });
+        expect(synth.outputs.west.vaultAddress).toBe(ADDRESS);
+        expect(synth.outputs.west.peerAccess).toEqual({});
     });
 });

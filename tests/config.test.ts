@@ -102,7 +102,7 @@ function readFile(file: string): string {
 }
 
 /** An operator's environment with the admin token set, and a CA file that can be read. */
-const operator = { environment: { VAULT_TOKEN: "hvs.test" }, readFile };
+const operator = { environment: { VAULT_TOKEN: "hvs.test", TERRAFORM_VAULT_AUTH_JWT: "eyJ.test" }, readFile };
 
 /** parseConfig with files readable (as `pulumi up` in the project directory has them), unless options say otherwise. */
 function parseConfig(stack: string, config: Record<string, string>, options: ParseOptions = {}): ParseResult {
@@ -1271,17 +1271,19 @@ describe("backend", () => {
         raw({ vaultCaCertFile: undefined, backend, ...values });
     const aws = MANAGED_BACKENDS["aws-secrets-manager"];
     const seed = { name: "db-credentials", namespace: "databases", keys: ["password"], initialValue: "generate" };
+    /** parseConfig with the environment an operator of each backend has (the HCP provider's JWT). */
+    const parseManaged = (config: Record<string, string>) => parseConfig("region1", config, operator);
 
     it("resolves the backend with its defaults into the region's config, and the self-hosted Vault by default", () => {
         expect(ok(parseConfig("region1", raw())).backend).toEqual({ type: "vault" });
-        const config = ok(parseConfig("region1", managed(aws)));
+        const config = ok(parseManaged(managed(aws)));
         expect(config.backend).toEqual({ ...aws, identity: "irsa", replicaRegions: [], secretPrefix: "openova-" });
         expect(config.options.backend).toEqual(config.backend);
     });
 
     it("leaves the Vault server options at their defaults, and warns about none of them, in a managed region", () => {
         for (const backend of Object.values(MANAGED_BACKENDS)) {
-            const result = parseConfig("region1", managed(backend));
+            const result = parseManaged(managed(backend));
             expect({ type: backend.type, problems: result.ok ? [] : result.problems }).toEqual({ type: backend.type, problems: [] });
             expect(result.ok && result.warnings).toEqual([]);
         }
@@ -1293,7 +1295,7 @@ describe("backend", () => {
             monitoring: { retention: "120s" },
             replicator: { scanInterval: "10m" },
         };
-        expect(problems(parseConfig("region1", managed(aws, set)))).toEqual([
+        expect(problems(parseManaged(managed(aws, set)))).toEqual([
             expect.stringContaining(
                 "openova-vault:vault.replicas is 5, but backend.type is aws-secrets-manager: this region runs no Vault servers, so the option has no effect. Remove it. Fix: pulumi config rm --path vault.replicas -s region1",
             ),
@@ -1303,7 +1305,7 @@ describe("backend", () => {
             expect.stringContaining('openova-vault:replicator.scanInterval is "10m", but backend.type is aws-secrets-manager'),
         ]);
         // Snapshots are the Vault's too, down to their off-site copies.
-        expect(problems(parseConfig("region1", managed(aws, { vault: { snapshots: { enabled: false } } })))).toEqual([
+        expect(problems(parseManaged(managed(aws, { vault: { snapshots: { enabled: false } } })))).toEqual([
             expect.stringContaining("openova-vault:vault.snapshots.enabled is false, but backend.type is aws-secrets-manager"),
         ]);
         // The same options are fine with the self-hosted Vault.
@@ -1329,26 +1331,57 @@ describe("backend", () => {
     });
 
     it("still needs the cluster's issuer in a managed region with peers: its ESO logs in to the peers' Vaults", () => {
-        expect(problems(parseConfig("region1", managed(aws, { serviceAccountIssuer: undefined })))).toEqual([
+        expect(problems(parseManaged(managed(aws, { serviceAccountIssuer: undefined })))).toEqual([
             expect.stringContaining("openova-vault:serviceAccountIssuer is not set, but peerAuth is jwt"),
         ]);
     });
 
     it("refuses a secret every region writes in a managed region, also by default, with writers: home as the fix", () => {
         for (const backend of Object.values(MANAGED_BACKENDS)) {
-            expect(problems(parseConfig("region1", managed(backend, { replicatedSecrets: [seed] })))).toEqual([
+            expect(problems(parseManaged(managed(backend, { replicatedSecrets: [seed] })))).toEqual([
                 expect.stringContaining(
                     `openova-vault:replicatedSecrets[0].writers is any (the default for a vault-written secret), but backend.type is ${backend.type}: a secret every region writes needs this project's replicator in every region, which runs beside a self-hosted Vault only. Set writers: home`,
                 ),
             ]);
-            expect(problems(parseConfig("region1", managed(backend, { replicatedSecrets: [{ ...seed, writers: "any" }] })))).toEqual([
+            expect(problems(parseManaged(managed(backend, { replicatedSecrets: [{ ...seed, writers: "any" }] })))).toEqual([
                 expect.stringContaining("openova-vault:replicatedSecrets[0].writers is any, but backend.type is"),
             ]);
-            expect(parseConfig("region1", managed(backend, { replicatedSecrets: [{ ...seed, writers: "home" }] })).ok).toBe(true);
+            expect(parseManaged(managed(backend, { replicatedSecrets: [{ ...seed, writers: "home" }] })).ok).toBe(true);
         }
         // A cluster-written secret has one writer by default.
-        expect(
-            parseConfig("region1", managed(aws, { replicatedSecrets: [{ ...seed, mode: "cluster-written", initialValue: undefined }] })).ok,
-        ).toBe(true);
+        expect(parseManaged(managed(aws, { replicatedSecrets: [{ ...seed, mode: "cluster-written", initialValue: undefined }] })).ok).toBe(
+            true,
+        );
+    });
+});
+
+describe("an hcp-vault backend", () => {
+    const hcp = MANAGED_BACKENDS["hcp-vault"];
+    const stack = (values: Record<string, unknown> = {}) => raw({ vaultCaCertFile: undefined, backend: hcp, ...values });
+
+    it("needs the variable its provider logs in with, named by providerAuth, and never reads its value", () => {
+        expect(problems(parseConfig("region1", stack(), { environment: { VAULT_TOKEN: "hvs.x" }, readFile }))).toEqual([
+            'Invalid config for stack "region1": openova-vault:backend.providerAuth.method is jwt, but TERRAFORM_VAULT_AUTH_JWT is not set: the Vault provider logs in to the HCP cluster with it on every run. Fix: export TERRAFORM_VAULT_AUTH_JWT=<a JWT the role pulumi on the mount jwt accepts> (a CI job\'s OIDC token, say) and run again',
+        ]);
+        const token = stack({ backend: { ...hcp, providerAuth: { method: "token" } } });
+        expect(problems(parseConfig("region1", token, { environment: { TERRAFORM_VAULT_AUTH_JWT: "x" }, readFile }))).toEqual([
+            expect.stringContaining("openova-vault:backend.providerAuth.method is token, but VAULT_TOKEN is not set") as unknown,
+        ]);
+        expect(parseConfig("region1", token, { environment: { VAULT_TOKEN: "hvs.x" }, readFile }).ok).toBe(true);
+        const config = ok(parseConfig("region1", stack(), operator));
+        expect(JSON.stringify(config)).not.toContain("eyJ.test");
+    });
+
+    it("needs this cluster's issuer even without peers, publishes it, and refuses token peer auth", () => {
+        const alone = { regions: ["region1"], serviceAccountIssuer: undefined };
+        expect(problems(parseConfig("region1", stack(alone), operator))).toEqual([
+            expect.stringContaining(
+                "openova-vault:serviceAccountIssuer is not set, but backend.type is hcp-vault: the HCP cluster checks the tokens of this cluster's namespaces with its issuer and keys",
+            ) as unknown,
+        ]);
+        expect(ok(parseConfig("region1", stack(), operator)).serviceAccountIssuer).toMatchObject({ issuer: ISSUER.url });
+        expect(problems(parseConfig("region1", stack({ peerAuth: "token" }), operator))).toEqual([
+            expect.stringContaining("openova-vault:peerAuth is token, but backend.type is hcp-vault") as unknown,
+        ]);
     });
 });

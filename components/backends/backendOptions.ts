@@ -461,6 +461,7 @@ export interface BackendRegion {
     readonly region?: string;
     readonly regions: readonly string[];
     readonly peerTokenGenerations: Readonly<Record<string, number>>;
+    readonly peerAuth?: string;
     /** The options only a self-hosted Vault uses that the region sets to other than their default, with their paths. */
     readonly vaultServerOptionsSet: readonly { readonly path: readonly PropertyKey[]; readonly value: unknown }[];
     readonly monitoring: { readonly serviceMonitor: boolean };
@@ -499,6 +500,13 @@ export function backendRules(region: BackendRegion, ctx: z.RefinementCtx): void 
             ctx,
             ["monitoring", "serviceMonitor"],
             `is true, but backend.type is ${backend.type}: there is no Vault in this cluster to scrape. Set it to false`,
+        );
+    }
+    if (backend.type === "hcp-vault" && region.peerAuth === "token") {
+        ruleIssue(
+            ctx,
+            ["peerAuth"],
+            "is token, but backend.type is hcp-vault, whose cluster checks every region's ESO by its service-account tokens (JWT mounts) and issues no peer token: set peerAuth to jwt",
         );
     }
     region.replicatedSecrets.forEach((secret, i) => {

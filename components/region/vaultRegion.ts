@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type * as vault from "@pulumi/vault";
 import { type ResolvedBackend, isCloudBackend } from "../backends/backendOptions";
+import { HcpVaultSetup } from "../backends/hcpVault";
 import { BackendPeerStore, ManagedBackend } from "../backends/managedBackend";
 import { parseOptions } from "../common/options";
 import { peersOf, vaultHost } from "../common/topology";
@@ -89,6 +90,11 @@ export type VaultRegionArgs = RegionOptions & {
     readonly peerIdentities?: readonly PeerClusterIdentity[];
     /** The backends the peers' stacks publish; a peer not listed has the self-hosted Vault. */
     readonly peerBackends?: readonly PeerBackend[];
+    /**
+     * With an `hcp-vault` backend and {@link vaultAdmin}: this region's cluster as a token issuer, which
+     * the cluster's JWT mount for this region checks the namespaces' tokens with.
+     */
+    readonly clusterIdentity?: Omit<PeerIdentity, "serviceAccount">;
 };
 
 /** A peer's backend, as its stack publishes it: any with a managed backend gets a store of its backend's provider. */
@@ -116,6 +122,8 @@ export class VaultRegion extends pulumi.ComponentResource {
     public readonly vault?: VaultServer;
     /** The stores of a managed backend (any but `vault`). */
     public readonly managedBackend?: ManagedBackend;
+    /** What this region configures in its HCP Vault cluster, once {@link VaultRegionArgs.vaultAdmin} is given. */
+    public readonly hcpSetup?: HcpVaultSetup;
     /** The operator, when this component installs it. */
     public readonly externalSecrets?: ExternalSecretsOperator;
     /** Namespace ESO runs in (installed here or already present). */
@@ -139,11 +147,22 @@ export class VaultRegion extends pulumi.ComponentResource {
 
     constructor(name: string, args: VaultRegionArgs, opts?: pulumi.ComponentResourceOptions) {
         // Every option is checked before anything is registered: nothing half-created.
-        const { vaultAdmin, vaultCaCert, peerEndpoints = [], peerIdentities = [], peerBackends = [], ...given } = args;
+        const { vaultAdmin, vaultCaCert, peerEndpoints = [], peerIdentities = [], peerBackends = [], clusterIdentity, ...given } = args;
         const options = parseOptions("VaultRegion", regionOptions, given);
         checkPeers(options.region, peersOf(options.region, options.regions), { peerEndpoints, peerIdentities, peerBackends });
         const backends = regionBackends(options, peerBackends);
         checkWriters(options, backends);
+        if (options.backend.type === "hcp-vault" && vaultAdmin !== undefined && clusterIdentity === undefined) {
+            throw new pulumi.InputPropertiesError({
+                message: "VaultRegion: clusterIdentity is not set, but backend.type is hcp-vault with a vaultAdmin provider",
+                errors: [
+                    {
+                        propertyPath: "clusterIdentity",
+                        reason: "is not set, but backend.type is hcp-vault: the HCP cluster checks this cluster's service-account tokens with its issuer and keys",
+                    },
+                ],
+            });
+        }
         super("openova:vault:VaultRegion", name, {}, opts);
         const { region, regions, externalSecrets: eso } = options;
         this.region = region;
@@ -171,10 +190,16 @@ export class VaultRegion extends pulumi.ComponentResource {
             this.tokenRenewer = selfHosted.tokenRenewer;
             this.issuedPeerAccess = selfHosted.issuedPeerAccess;
         } else {
+            const backend = options.backend;
+            this.hcpSetup =
+                backend.type === "hcp-vault" && vaultAdmin !== undefined && clusterIdentity !== undefined
+                    ? this.configureHcp(name, options, backend, vaultAdmin, clusterIdentity, peerIdentities)
+                    : undefined;
             this.managedBackend = new ManagedBackend(
                 `${name}-backend`,
-                { region, backend: options.backend, esoNamespace: eso.namespace, kvMount: options.kvMount },
-                { parent: this, dependsOn: afterOperator },
+                { region, backend, esoNamespace: eso.namespace, kvMount: options.kvMount },
+                // The stores log in with the roles the HCP setup creates.
+                { parent: this, dependsOn: [...afterOperator, ...(this.hcpSetup ? [this.hcpSetup] : [])] },
             );
             localStore = this.managedBackend;
             this.vaultAddress = options.backend.type === "hcp-vault" ? pulumi.output(options.backend.address) : undefined;
@@ -189,13 +214,15 @@ export class VaultRegion extends pulumi.ComponentResource {
             { parent: this, dependsOn: afterOperator },
         );
         const beforePeerStores = [...afterOperator, this.storeAdmission];
+        const pushedTo = peersPushedTo(options);
         const peerStores = [
             ...peerEndpoints
                 .filter((endpoint) => backends.get(endpoint.peer)?.type === "vault")
                 .map((endpoint) => this.peerStore(name, options, endpoint, beforePeerStores)),
+            // A managed peer's store only where this region pushes something: nothing there grants it otherwise.
             ...this.peers.flatMap((peer) => {
                 const backend = backends.get(peer);
-                return backend === undefined || backend.type === "vault"
+                return backend === undefined || backend.type === "vault" || !pushedTo.includes(peer)
                     ? []
                     : [
                           new BackendPeerStore(
@@ -235,6 +262,40 @@ export class VaultRegion extends pulumi.ComponentResource {
             issuedPeerAccess: this.issuedPeerAccess,
             connectedPeers: this.connectedPeers,
         });
+    }
+
+    /**
+     * The region's configuration in its HCP Vault cluster: the mount, its own JWT mount and roles, and
+     * access for each peer that is the home of a secret (the only ones that push here).
+     */
+    private configureHcp(
+        name: string,
+        options: ResolvedRegionOptions,
+        backend: Extract<ResolvedBackend, { type: "hcp-vault" }>,
+        provider: vault.Provider,
+        identity: Omit<PeerIdentity, "serviceAccount">,
+        peerIdentities: readonly PeerClusterIdentity[],
+    ): HcpVaultSetup {
+        const secrets = carriedSecrets(options);
+        return new HcpVaultSetup(
+            `${name}-hcp`,
+            {
+                provider,
+                backend,
+                region: options.region,
+                kvMount: options.kvMount,
+                esoNamespace: options.externalSecrets.namespace,
+                identity,
+                peers: peerIdentities
+                    .map(({ peer, identity: peerIdentity }) => ({
+                        peer,
+                        identity: peerIdentity,
+                        remoteKeys: remoteKeysPushed(secrets, peer, options.region, options.regions),
+                    }))
+                    .filter((peer) => peer.remoteKeys.length > 0),
+            },
+            { parent: this },
+        );
     }
 
     /**
@@ -679,18 +740,24 @@ function carriedSecrets<S extends CarriedSecret>(options: {
  * The peers a region's ESO needs access to: every peer for a self-hosted Vault (its replicator may
  * write to them too), only those it pushes a secret to for a managed backend.
  */
-export function peersNeedingAccess(options: {
+export function peersNeedingAccess(options: CarryingRegion & { readonly backend: { readonly type: string } }): string[] {
+    return options.backend.type === "vault" ? peersOf(options.region, options.regions) : peersPushedTo(options);
+}
+
+/** What {@link peersPushedTo} reads of a region's options. */
+interface CarryingRegion {
     readonly region: string;
     readonly regions: readonly string[];
-    readonly backend: { readonly type: string };
     readonly externalSecrets: { readonly namespace: string };
     readonly replicatedSecrets: readonly CarriedSecret[];
-}): string[] {
-    const peers = peersOf(options.region, options.regions);
+}
+
+/** The peers a region pushes a secret to (those it is the home of), by PushSecret. */
+function peersPushedTo(options: CarryingRegion): string[] {
     const secrets = carriedSecrets(options);
-    return options.backend.type === "vault"
-        ? peers
-        : peers.filter((peer) => remoteKeysPushed(secrets, options.region, peer, options.regions).length > 0);
+    return peersOf(options.region, options.regions).filter(
+        (peer) => remoteKeysPushed(secrets, options.region, peer, options.regions).length > 0,
+    );
 }
 
 /** Every region's backend, by region: this region's own, and each peer's (the self-hosted Vault unless its stack says otherwise). */
