@@ -1253,3 +1253,65 @@ describe("a self-hosted region whose peers have managed backends", () => {
         expect(homeThere.resources.filter((r) => r.type === "openova:vault:PeerAccess").map((r) => r.name)).toEqual(["north-peer-west"]);
     });
 });
+
+describe("a region on HCP Vault", () => {
+    const hcp = {
+        type: "hcp-vault" as const,
+        address: "https://vault.hcp.example.net:8200",
+        namespace: "admin",
+        providerAuth: { method: "jwt" as const, path: "jwt", role: "pulumi" },
+    };
+
+    it("refuses a provider for the HCP cluster without this cluster's identity, before registering anything", async () => {
+        const run = await declare("hcp", () => {
+            const cluster = new k8s.Provider("h", { context: "h" });
+            const admin = new vault.Provider("h", { address: hcp.address, namespace: hcp.namespace });
+            new VaultRegion(
+                "west",
+                { region: "west", regions: ["west"], domain: "example.net", backend: hcp, vaultAdmin: admin },
+                { providers: { kubernetes: cluster } },
+            );
+        });
+        expect(refusedProperties(run)).toEqual([
+            {
+                propertyPath: "clusterIdentity",
+                reason: "is not set, but backend.type is hcp-vault: the HCP cluster checks this cluster's service-account tokens with its issuer and keys",
+            },
+        ]);
+        expect(run.resources.filter((r) => r.type.startsWith("openova:"))).toEqual([]);
+    });
+
+    it("deploys only the stores without a provider, and configures the cluster with one", async () => {
+        const identity = { issuer: "https://oidc.west.example.net", publicKeys: [], discoveryCaCert: "" };
+        const declareWest = (withAdmin: boolean) =>
+            declareOk(withAdmin ? "hcp-admin" : "hcp-stores", () => {
+                const cluster = new k8s.Provider("h", { context: "h" });
+                const admin = withAdmin ? new vault.Provider("h", { address: hcp.address, namespace: hcp.namespace }) : undefined;
+                new VaultRegion(
+                    "west",
+                    {
+                        region: "west",
+                        regions: ["west"],
+                        domain: "example.net",
+                        backend: hcp,
+                        ...(admin ? { vaultAdmin: admin, clusterIdentity: identity } : {}),
+                    },
+                    { providers: { kubernetes: cluster } },
+                );
+            });
+        const storesOnly = await declareWest(false);
+        expect(storesOnly.resources.filter((r) => r.type.startsWith("vault:"))).toEqual([]);
+        expect(storesOnly.resources.filter((r) => r.type === "openova:vault:ManagedBackend")).toHaveLength(1);
+        const configured = await declareWest(true);
+        expect(configured.resources.filter((r) => r.type === "openova:vault:HcpVaultSetup")).toHaveLength(1);
+        // The stores wait for the roles they log in with.
+        for (const [store, role] of [
+            ["west-backend-store-local", "west-hcp-namespace-pull"],
+            ["west-backend-store-local-push", "west-hcp-namespace-push"],
+        ]) {
+            expect(find(configured, "kubernetes:external-secrets.io/v1:ClusterSecretStore", store).dependsOn).toContain(
+                find(configured, "vault:jwt/authBackendRole:AuthBackendRole", role).urn,
+            );
+        }
+    });
+});
