@@ -9,11 +9,12 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
+import { hcpProviderArgs } from "./components/backends/hcpVault";
 import { engineFacts } from "./components/common/engine";
 import { loadConfig } from "./stack/config";
 import { preflight } from "./stack/preflight";
-import { VaultRegion } from "./components/region/vaultRegion";
-import { CLUSTER_IDENTITY_OUTPUT, EXTERNAL_SECRETS_NAMESPACE_OUTPUT, PEER_ACCESS_OUTPUT, readPeers } from "./stack/peering";
+import { VaultRegion, peersNeedingAccess } from "./components/region/vaultRegion";
+import { BACKEND_OUTPUT, CLUSTER_IDENTITY_OUTPUT, EXTERNAL_SECRETS_NAMESPACE_OUTPUT, PEER_ACCESS_OUTPUT, readPeers } from "./stack/peering";
 
 export = async () => {
     // Read and validate every setting first: a bad value stops here, before anything is registered.
@@ -29,9 +30,13 @@ export = async () => {
     // The admin side of the region's Vault, only once it is initialized and unsealed. The token comes
     // from VAULT_TOKEN in the environment (loadConfig has checked it is set); it is not passed here,
     // so it is never written to the stack's state.
-    const vaultAdmin = config.vaultInitialized
-        ? new vault.Provider(config.region, { address: config.vaultAddress, caCertFile: config.vaultCaCertFile })
-        : undefined;
+    // An HCP Vault cluster is always up: its provider logs in with what providerAuth names, from the environment.
+    const vaultAdmin =
+        config.backend.type === "hcp-vault"
+            ? new vault.Provider(config.region, hcpProviderArgs(config.backend))
+            : config.vaultInitialized
+              ? new vault.Provider(config.region, { address: config.vaultAddress, caCertFile: config.vaultCaCertFile })
+              : undefined;
     // What the peers have issued this region; a peer that has not yet is skipped with a warning.
     const peerLookup = await readPeers({
         stack: config.stack,
@@ -40,6 +45,7 @@ export = async () => {
         organization: config.peerOrganization ?? pulumi.getOrganization(),
         project: pulumi.getProject(),
         peerAuth: config.resolved.peerAuth,
+        pushesTo: peersNeedingAccess({ ...config.resolved, region: config.region }),
     });
     for (const warning of peerLookup.warnings) {
         void pulumi.log.warn(warning);
@@ -53,11 +59,13 @@ export = async () => {
             vaultCaCert: config.vaultCaCert,
             peerEndpoints: peerLookup.endpoints,
             peerIdentities: peerLookup.identities,
+            peerBackends: peerLookup.backends,
+            ...(config.serviceAccountIssuer === undefined ? {} : { clusterIdentity: config.serviceAccountIssuer }),
         },
         { providers: { kubernetes: cluster } },
     );
     const engine = engineFacts(config.resolved.engine);
-    if (vaultAdmin === undefined) {
+    if (vaultAdmin === undefined && config.backend.type === "vault") {
         void pulumi.log.warn(
             `The ${engine.product} of ${config.region} is not configured by this run (openova-vault:vaultInitialized is false). Next: initialize and unseal it ` +
                 `(kubectl -n ${config.resolved.vault.namespace} exec ${engine.releaseName}-0 -- ${engine.cli} operator init), then \`pulumi config set vaultInitialized true -s ${config.stack}\` ` +
@@ -70,18 +78,20 @@ export = async () => {
         regionName: region.region,
         /** The other regions. */
         peers: region.peers,
-        /** Public address of this region's Vault, which peers' stores use. */
+        /** Public address of this region's Vault (self-hosted or HCP), which peers' stores use. */
         vaultAddress: region.vaultAddress,
         /** PEM of the CA that signs it (empty: the system's CAs). */
         vaultCaCert: config.vaultCaCert,
-        /** Namespace of the Vault servers. */
-        vaultNamespace: region.vault.namespace,
+        /** Namespace of the Vault servers (self-hosted backend). */
+        vaultNamespace: region.vault?.namespace,
+        /** Where this region's secrets live: the backend's type and fields, none secret; peers build their store for this region from it. */
+        [BACKEND_OUTPUT]: config.backend,
         /** Namespace of the External Secrets Operator. */
         [EXTERNAL_SECRETS_NAMESPACE_OUTPUT]: region.externalSecretsNamespace,
         /** Whether this run configured the region's Vault (openova-vault:vaultInitialized); the bootstrap reads it. */
-        vaultConfigured: vaultAdmin !== undefined,
+        vaultConfigured: vaultAdmin !== undefined && config.backend.type === "vault",
         /** Where each snapshot is copied off the cluster (the store and the URI prefix of the copies), if anywhere. */
-        snapshotOffsite: region.snapshots.offsite,
+        snapshotOffsite: region.snapshots?.offsite,
         /** Peers this region's ESO pushes to (their stores exist). */
         connectedPeers: region.connectedPeers,
         /** Per peer: this Vault's address and CA, and the JWT mount it logs in to, or the token issued for that peer (a secret). */

@@ -10,6 +10,7 @@ export {
     type VaultRegionArgs,
     type PeerEndpoint,
     type PeerClusterIdentity,
+    type PeerBackend,
     type IssuedPeerAccess,
 } from "./region/vaultRegion";
 export {
@@ -95,6 +96,27 @@ export {
 
 export { VaultMonitoring, type VaultMonitoringArgs } from "./monitoring/vaultMonitoring";
 export { monitoringOptions, type MonitoringOptions, alertRules } from "./monitoring/monitoringSpecs";
+
+export { ManagedBackend, type ManagedBackendArgs, BackendPeerStore, type BackendPeerStoreArgs } from "./backends/managedBackend";
+export { HcpVaultSetup, type HcpVaultSetupArgs, type HcpPeer, hcpProviderArgs, hcpNamespaceRole } from "./backends/hcpVault";
+export {
+    backendOption,
+    backendOptions,
+    BACKEND_TYPES,
+    type BackendType,
+    type BackendOptions,
+    type ResolvedBackend,
+    hcpAudience,
+} from "./backends/backendOptions";
+export {
+    managedLocalStore,
+    managedPeerStore,
+    identityServiceAccount,
+    backendPushData,
+    backendPullSource,
+    BACKEND_LABEL,
+} from "./backends/backendStores";
+export { CLOUD_POLICY_TABLE, awsIamPolicy, awsTrustPolicy, gcpIamBindings, gcpWorkloadIdentityUsers } from "./backends/cloudPolicies";
 
 export { VAULT_CHART, VAULT_IMAGE, OPENBAO_CHART, OPENBAO_IMAGE, EXTERNAL_SECRETS_CHART, EXTERNAL_SECRETS_IMAGE } from "./common/versions";
 export { ENGINES, type Engine, type EngineFacts, ENGINE_FACTS, engineFacts, engineOption } from "./common/engine";

@@ -13,6 +13,8 @@ import { z } from "zod";
 import { coerce, kindOf, option, optionRows, options, ruleIssue, rules, schemaAt, text } from "../components/common/options";
 import { isContextName, isDnsLabel, isOrganizationName, isVaultAddress } from "../components/common/predicates";
 import { peersOf, vaultAddress } from "../components/common/topology";
+import type { ResolvedBackend } from "../components/backends/backendOptions";
+import { PROVIDER_AUTH_VARIABLES } from "../components/backends/hcpVault";
 import { domainOption, regionFields, regionRules, type RegionOptions } from "../components/region/regionOptions";
 import { replicatedSecretFields } from "../components/replication/replicationSpecs";
 import { type IdentityFiles, type PublishedIdentity, readCaCert, serviceAccountIssuerOptions, publishedIdentity } from "./identity";
@@ -108,6 +110,10 @@ export const stackOptions = options({
                 );
             }
         });
+        if (stack.backend.type !== "vault") {
+            managedBackendRules(stack, ctx);
+            return;
+        }
         const tlsOn = stack.vault.tls.source !== "none";
         if (tlsOn && stack.vaultCaCertFile === undefined) {
             ruleIssue(
@@ -119,19 +125,70 @@ export const stackOptions = options({
         if (tlsOn && stack.vaultAddress?.startsWith("http://")) {
             ruleIssue(ctx, ["vaultAddress"], `is ${stack.vaultAddress}, plain HTTP, but the servers listen with TLS only`);
         }
-        // A region without peers (a single-region platform) has nobody to publish its issuer to.
-        const hasPeers = stack.regions.some((region) => region !== stack.region);
-        if (stack.peerAuth === "jwt" && stack.serviceAccountIssuer === undefined && hasPeers) {
-            ruleIssue(
-                ctx,
-                ["serviceAccountIssuer"],
-                "is not set, but peerAuth is jwt (the default): the peers' Vaults need this cluster's token issuer and keys (or set peerAuth to token)",
-            );
-        }
+        peerIssuerRule(stack, ctx);
     }),
 );
 
 export type StackOptions = z.output<typeof stackOptions>;
+
+/** The keys only a stack with a self-hosted Vault uses: how the Pulumi Vault provider reaches it, and whether it is initialized. */
+const SELF_HOSTED_STACK_KEYS = ["vaultInitialized", "vaultAddress", "vaultCaCertFile"] as const;
+
+/**
+ * What a stack whose backend is managed cannot set: the keys of the self-hosted Vault's provider (an
+ * HCP Vault cluster is reached at backend.address, and a cloud store through ESO only). Its peers'
+ * rules (the issuer, for their Vaults) still apply.
+ */
+function managedBackendRules(
+    stack: Parameters<typeof peerIssuerRule>[0] & {
+        readonly backend: ResolvedBackend;
+        readonly vaultInitialized: boolean;
+        readonly vaultAddress?: string;
+        readonly vaultCaCertFile?: string;
+    },
+    ctx: z.RefinementCtx,
+): void {
+    for (const key of SELF_HOSTED_STACK_KEYS) {
+        const value = stack[key];
+        if (value !== undefined && value !== false) {
+            ruleIssue(
+                ctx,
+                [key],
+                `is ${JSON.stringify(value)}, but backend.type is ${stack.backend.type}: this region runs no Vault of its own for the Vault provider to reach${stack.backend.type === "hcp-vault" ? " (it configures the HCP cluster at backend.address)" : ""}. Remove it`,
+            );
+        }
+    }
+    if (stack.backend.type === "hcp-vault" && stack.serviceAccountIssuer === undefined) {
+        ruleIssue(
+            ctx,
+            ["serviceAccountIssuer"],
+            "is not set, but backend.type is hcp-vault: the HCP cluster checks the tokens of this cluster's namespaces with its issuer and keys",
+        );
+        return;
+    }
+    peerIssuerRule(stack, ctx);
+}
+
+/** A region with peers and JWT peer auth publishes its cluster's issuer: the peers' Vaults check its ESO's tokens with it. */
+function peerIssuerRule(
+    stack: {
+        readonly peerAuth: string;
+        readonly regions: readonly string[];
+        readonly region?: string;
+        readonly serviceAccountIssuer?: unknown;
+    },
+    ctx: z.RefinementCtx,
+): void {
+    // A region without peers (a single-region platform) has nobody to publish its issuer to.
+    const hasPeers = stack.regions.some((region) => region !== stack.region);
+    if (stack.peerAuth === "jwt" && stack.serviceAccountIssuer === undefined && hasPeers) {
+        ruleIssue(
+            ctx,
+            ["serviceAccountIssuer"],
+            "is not set, but peerAuth is jwt (the default): the peers' Vaults need this cluster's token issuer and keys (or set peerAuth to token)",
+        );
+    }
+}
 
 /** The validated configuration of one region stack. */
 export interface RegionConfig {
@@ -151,6 +208,8 @@ export interface RegionConfig {
     readonly peerOrganization?: string;
     /** With JWT peer auth: this cluster as a token issuer, published for the peers. */
     readonly serviceAccountIssuer?: PublishedIdentity;
+    /** Where this region's secrets live (`openova-vault:backend`), with its defaults. */
+    readonly backend: ResolvedBackend;
     /** The region's options, ready for {@link VaultRegion}: initial values only in the home stack. */
     readonly options: RegionOptions & { readonly region: string };
     /** The options with their defaults, as validated. */
@@ -244,9 +303,22 @@ export function parseConfig(stack: string, rawConfig: Readonly<Record<string, st
         ]);
     }
     const identity =
-        values.peerAuth === "jwt" && values.serviceAccountIssuer !== undefined
+        (values.peerAuth === "jwt" || values.backend.type === "hcp-vault") && values.serviceAccountIssuer !== undefined
             ? publishedIdentity(values.serviceAccountIssuer, files)
             : undefined;
+    if (values.backend.type === "hcp-vault") {
+        const { method } = values.backend.providerAuth;
+        const variable = PROVIDER_AUTH_VARIABLES[method];
+        if (!parse.environment?.[variable]) {
+            problems.push([
+                qualified(["backend", "providerAuth", "method"]),
+                `is ${method}, but ${variable} is not set: the Vault provider logs in to the HCP cluster with it on every run`,
+                method === "jwt"
+                    ? `export ${variable}=<a JWT the role ${values.backend.providerAuth.role ?? ""} on the mount ${values.backend.providerAuth.path} accepts> (a CI job's OIDC token, say) and run again`
+                    : `export ${variable}=<a short-lived token of the HCP cluster's admin namespace> and run again`,
+            ]);
+        }
+    }
     for (const [key, reason, fix] of identity?.problems ?? []) {
         problems.push([qualified(["serviceAccountIssuer", key]), reason, fix]);
     }
@@ -280,6 +352,7 @@ export function parseConfig(stack: string, rawConfig: Readonly<Record<string, st
             vaultCaCert: typeof caCert === "string" ? caCert : "",
             ...(peerOrganization === undefined ? {} : { peerOrganization }),
             ...(identity?.published === undefined ? {} : { serviceAccountIssuer: identity.published }),
+            backend: values.backend,
             options: { ...regionValues, region, replicatedSecrets: initial.secrets },
             resolved: values,
         },

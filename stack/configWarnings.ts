@@ -34,8 +34,8 @@ function versionWarnings(
     return [];
 }
 
-/** The warnings of a valid config. */
-export function configWarnings(values: StackOptions, region: string, qualified: (path: readonly PropertyKey[]) => string): string[] {
+/** The warnings about a self-hosted Vault's servers, which a region with a managed backend does not run. */
+function vaultServerWarnings(values: StackOptions, region: string, qualified: (path: readonly PropertyKey[]) => string): string[] {
     const warnings: string[] = [];
     if (values.vault.replicas === 1) {
         warnings.push(`${qualified(["vault", "replicas"])} is 1: this region's Vault has no failover; use 3 or 5 servers in production.`);
@@ -64,6 +64,12 @@ export function configWarnings(values: StackOptions, region: string, qualified: 
             `${qualified(["vault", "snapshots", "offsite", "target"])} is not set: the ${engine.product} snapshots of ${region} stay in its cluster and are lost with it. Set it to ${OFFSITE_TARGETS.join(", ")} with a bucket and a workload identity (docs/backup-restore.md, "Off-site copies").`,
         );
     }
+    return warnings;
+}
+
+/** The warnings of a valid config. */
+export function configWarnings(values: StackOptions, region: string, qualified: (path: readonly PropertyKey[]) => string): string[] {
+    const warnings: string[] = values.backend.type === "vault" ? vaultServerWarnings(values, region, qualified) : [];
     const issuer = values.serviceAccountIssuer;
     const issuerHost = issuer === undefined ? "" : new URL(issuer.url).hostname;
     if (values.peerAuth === "jwt" && issuer?.discovery === true && /(\.svc|\.cluster\.local|^kubernetes\.default)$/.test(issuerHost)) {

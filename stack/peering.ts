@@ -5,10 +5,32 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { EXTERNAL_SECRETS_SERVICE_ACCOUNT } from "../components/eso/operatorValues";
-import type { PeerClusterIdentity, PeerEndpoint } from "../components/region/vaultRegion";
+import { type ResolvedBackend, backendOptions } from "../components/backends/backendOptions";
+import type { PeerBackend, PeerClusterIdentity, PeerEndpoint } from "../components/region/vaultRegion";
 
 /** The stack output under which a region publishes, per peer, its address, CA and the access it granted (a token, or a JWT mount). */
 export const PEER_ACCESS_OUTPUT = "peerAccess";
+
+/** The stack output under which a region publishes its backend (type and fields, none secret). */
+export const BACKEND_OUTPUT = "backend";
+
+/**
+ * A peer's backend from the value of its stack's {@link BACKEND_OUTPUT} output: none (a stack from
+ * before backends, or not deployed yet) is the self-hosted Vault. Pure.
+ */
+export function backendFrom(output: unknown): ResolvedBackend | { readonly missing: string } {
+    if (output === undefined || output === null) {
+        return { type: "vault" };
+    }
+    const parsed = backendOptions.safeParse(output);
+    return parsed.success
+        ? parsed.data
+        : {
+              missing: `its ${BACKEND_OUTPUT} output is not a backend this program knows (${parsed.error.issues
+                  .map((issue) => `${issue.path.join(".") || "the backend"}: ${issue.message}`)
+                  .join("; ")})`,
+          };
+}
 
 /** The fully qualified name of a peer region's stack. Peer stacks are named after their regions. */
 export function peerStackName(organization: string, project: string, peer: string): string {
@@ -95,6 +117,8 @@ export interface PeerLookup {
     readonly endpoints: PeerEndpoint[];
     /** With JWT peer auth: peers whose cluster identity is published, so this region can grant them access. */
     readonly identities: PeerClusterIdentity[];
+    /** The peers whose backend is managed, with their backend. */
+    readonly backends: PeerBackend[];
     /** One warning per peer that has not, saying what to do. */
     readonly warnings: string[];
 }
@@ -113,20 +137,35 @@ export async function readPeers(args: {
     readonly project: string;
     /** Default `token`. */
     readonly peerAuth?: "token" | "jwt";
+    /** The peers this region pushes to, which it warns about while they have granted it nothing. Default: every peer. */
+    readonly pushesTo?: readonly string[];
 }): Promise<PeerLookup> {
     const endpoints: PeerEndpoint[] = [];
     const identities: PeerClusterIdentity[] = [];
+    const backends: PeerBackend[] = [];
     const warnings: string[] = [];
     for (const peer of args.peers) {
         const name = peerStackName(args.organization, args.project, peer);
         const reference = new pulumi.StackReference(`peer-${peer}`, { name });
-        const details = await reference.getOutputDetails(PEER_ACCESS_OUTPUT);
-        const found = endpointFrom(peer, args.region, details.secretValue ?? details.value);
-        if ("missing" in found) {
-            warnings.push(
-                `Peer ${peer} (stack ${name}) cannot receive pushes from ${args.region} yet: ${found.missing}. Run \`pulumi up -s ${args.stack}\` again after ${peer}'s Vault is configured.`,
-            );
-        } else {
+        const backend = backendFrom((await reference.getOutputDetails(BACKEND_OUTPUT)).value);
+        if ("missing" in backend) {
+            warnings.push(`Peer ${peer} (stack ${name}) gets no store from ${args.region}: ${backend.missing}.`);
+            continue;
+        }
+        if (backend.type !== "vault") {
+            // A managed backend is reached with what its stack publishes: it grants nothing.
+            backends.push({ peer, backend });
+        }
+        const details = backend.type === "vault" ? await reference.getOutputDetails(PEER_ACCESS_OUTPUT) : undefined;
+        const found = details === undefined ? undefined : endpointFrom(peer, args.region, details.secretValue ?? details.value);
+        if (found !== undefined && "missing" in found) {
+            // A peer this region pushes nothing to has nothing to grant it.
+            if (args.pushesTo === undefined || args.pushesTo.includes(peer)) {
+                warnings.push(
+                    `Peer ${peer} (stack ${name}) cannot receive pushes from ${args.region} yet: ${found.missing}. Run \`pulumi up -s ${args.stack}\` again after ${peer}'s Vault is configured.`,
+                );
+            }
+        } else if (found !== undefined) {
             endpoints.push(found);
         }
         if (args.peerAuth === "jwt") {
@@ -142,5 +181,5 @@ export async function readPeers(args: {
             }
         }
     }
-    return { endpoints, identities, warnings };
+    return { endpoints, identities, backends, warnings };
 }

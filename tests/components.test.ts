@@ -143,7 +143,7 @@ beforeAll(async () => {
         );
         return {
             eastAddress: full.vaultAddress,
-            eastHost: full.vault.host,
+            eastHost: full.vault?.host,
             westOperatorNamespace: withoutOperator.externalSecretsNamespace,
         };
     });
@@ -283,7 +283,7 @@ describe("VaultRegion", () => {
                     { region: "east", regions: ["east", "west"], domain: pulumi.output("example.com") },
                     { providers: { kubernetes: cluster } },
                 );
-                return { address: region.vaultAddress, host: region.vault.host };
+                return { address: region.vaultAddress, host: region.vault?.host };
             });
         });
 
@@ -1183,5 +1183,135 @@ describe("a configured region with JWT peer auth", () => {
                 },
             },
         });
+    });
+});
+
+describe("a self-hosted region whose peers have managed backends", () => {
+    const identity = {
+        issuer: "https://oidc.west.example.net",
+        publicKeys: ["-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----\n"],
+        discoveryCaCert: "",
+        serviceAccount: { name: "external-secrets", namespace: "eso" },
+    };
+    const aws = {
+        type: "aws-secrets-manager" as const,
+        region: "us-east-1",
+        roleArn: "arn:aws:iam::111122223333:role/openova-eso-west",
+        identity: "irsa" as const,
+        replicaRegions: [],
+        secretPrefix: "openova-",
+    };
+    const secret = { name: "db-credentials", namespace: "databases", keys: ["password"] };
+
+    /** north (self-hosted, configured) with west on AWS Secrets Manager, and the given secret. */
+    const north = (replicatedSecret: Record<string, unknown>) => () => {
+        const cluster = new k8s.Provider("n", { context: "n" });
+        const admin = new vault.Provider("n", { address: "https://vault.north.example.net" });
+        new VaultRegion(
+            "north",
+            {
+                region: "north",
+                regions: ["north", "west"],
+                domain: "example.net",
+                vaultAdmin: admin,
+                peerIdentities: [{ peer: "west", identity }],
+                peerBackends: [{ peer: "west", backend: aws }],
+                replicatedSecrets: [{ ...secret, ...replicatedSecret }],
+            },
+            { providers: { kubernetes: cluster } },
+        );
+    };
+
+    it("refuses a secret every region writes, naming it, the peer's backend and the fix, before registering anything", async () => {
+        const run = await declare("writers", north({}));
+        expect(refusedProperties(run)).toEqual([
+            {
+                propertyPath: "replicatedSecrets[0].writers",
+                reason: "is any (the default for a vault-written secret) for databases/db-credentials, but west's backend is aws-secrets-manager: the replicators write only into self-hosted Vaults. Set writers: home for it in every region's stack",
+            },
+        ]);
+        expect(run.resources.filter((r) => r.type.startsWith("openova:"))).toEqual([]);
+    });
+
+    it("grants a managed peer nothing in its Vault unless the peer is the home of a secret, and pushes to its store", async () => {
+        const homeHere = await declareOk("home-here", north({ writers: "home", home: "north" }));
+        expect(homeHere.resources.filter((r) => r.type === "openova:vault:PeerAccess")).toEqual([]);
+        expect(homeHere.resources.filter((r) => r.type.startsWith("vault:jwt/"))).toEqual([]);
+        const store = find(homeHere, "kubernetes:external-secrets.io/v1:ClusterSecretStore", "north-store-west");
+        expect(store.inputs.spec).toMatchObject({ provider: { aws: { service: "SecretsManager", region: "us-east-1" } } });
+        const push = find(
+            homeHere,
+            "kubernetes:external-secrets.io/v1alpha1:PushSecret",
+            "north-secret-databases-db-credentials-push-west",
+        );
+        expect((push.inputs.spec as { data: unknown[] }).data).toMatchObject([
+            { match: { secretKey: "password", remoteRef: { remoteKey: "openova-databases/db-credentials", property: "password" } } },
+        ]);
+
+        // The peer is the home: it pushes here, so it gets its JWT mount and a policy for that secret alone.
+        const homeThere = await declareOk("home-there", north({ writers: "home", home: "west" }));
+        expect(homeThere.resources.filter((r) => r.type === "openova:vault:PeerAccess").map((r) => r.name)).toEqual(["north-peer-west"]);
+    });
+});
+
+describe("a region on HCP Vault", () => {
+    const hcp = {
+        type: "hcp-vault" as const,
+        address: "https://vault.hcp.example.net:8200",
+        namespace: "admin",
+        providerAuth: { method: "jwt" as const, path: "jwt", role: "pulumi" },
+    };
+
+    it("refuses a provider for the HCP cluster without this cluster's identity, before registering anything", async () => {
+        const run = await declare("hcp", () => {
+            const cluster = new k8s.Provider("h", { context: "h" });
+            const admin = new vault.Provider("h", { address: hcp.address, namespace: hcp.namespace });
+            new VaultRegion(
+                "west",
+                { region: "west", regions: ["west"], domain: "example.net", backend: hcp, vaultAdmin: admin },
+                { providers: { kubernetes: cluster } },
+            );
+        });
+        expect(refusedProperties(run)).toEqual([
+            {
+                propertyPath: "clusterIdentity",
+                reason: "is not set, but backend.type is hcp-vault: the HCP cluster checks this cluster's service-account tokens with its issuer and keys",
+            },
+        ]);
+        expect(run.resources.filter((r) => r.type.startsWith("openova:"))).toEqual([]);
+    });
+
+    it("deploys only the stores without a provider, and configures the cluster with one", async () => {
+        const identity = { issuer: "https://oidc.west.example.net", publicKeys: [], discoveryCaCert: "" };
+        const declareWest = (withAdmin: boolean) =>
+            declareOk(withAdmin ? "hcp-admin" : "hcp-stores", () => {
+                const cluster = new k8s.Provider("h", { context: "h" });
+                const admin = withAdmin ? new vault.Provider("h", { address: hcp.address, namespace: hcp.namespace }) : undefined;
+                new VaultRegion(
+                    "west",
+                    {
+                        region: "west",
+                        regions: ["west"],
+                        domain: "example.net",
+                        backend: hcp,
+                        ...(admin ? { vaultAdmin: admin, clusterIdentity: identity } : {}),
+                    },
+                    { providers: { kubernetes: cluster } },
+                );
+            });
+        const storesOnly = await declareWest(false);
+        expect(storesOnly.resources.filter((r) => r.type.startsWith("vault:"))).toEqual([]);
+        expect(storesOnly.resources.filter((r) => r.type === "openova:vault:ManagedBackend")).toHaveLength(1);
+        const configured = await declareWest(true);
+        expect(configured.resources.filter((r) => r.type === "openova:vault:HcpVaultSetup")).toHaveLength(1);
+        // The stores wait for the roles they log in with.
+        for (const [store, role] of [
+            ["west-backend-store-local", "west-hcp-namespace-pull"],
+            ["west-backend-store-local-push", "west-hcp-namespace-push"],
+        ]) {
+            expect(find(configured, "kubernetes:external-secrets.io/v1:ClusterSecretStore", store).dependsOn).toContain(
+                find(configured, "vault:jwt/authBackendRole:AuthBackendRole", role).urn,
+            );
+        }
     });
 });

@@ -17,7 +17,8 @@ import { readProject, readStackConfig } from "../stack/projectFiles";
 import { SAFE_PASSWORD_SYMBOLS } from "../components/replication/replicationSpecs";
 import { applyConfigCommand } from "./support/pulumiConfigSet";
 import { keyPath } from "../stack/configMessages";
-import { VALUES, docOf, either, listedValues, option, schemaAt, valueAt } from "../components/common/options";
+import { VALUES, docOf, either, fieldsOf, listedValues, option, schemaAt, valueAt } from "../components/common/options";
+import { backendUnion } from "../components/backends/backendOptions";
 import { z } from "zod";
 
 const projectDir = path.resolve(__dirname, "..");
@@ -61,6 +62,23 @@ function raw(values: Record<string, unknown> = {}): Record<string, string> {
     return config;
 }
 
+/** A complete backend of each managed type, as a stack sets it. */
+const MANAGED_BACKENDS = {
+    "hcp-vault": { type: "hcp-vault", address: "https://vault.hcp.example.com:8200", providerAuth: { role: "pulumi" } },
+    "aws-secrets-manager": { type: "aws-secrets-manager", region: "eu-west-1", roleArn: "arn:aws:iam::111122223333:role/openova-eso" },
+    "gcp-secret-manager": {
+        type: "gcp-secret-manager",
+        project: "platform-secrets",
+        serviceAccount: "openova-eso@platform-secrets.iam.gserviceaccount.com",
+    },
+    "azure-key-vault": {
+        type: "azure-key-vault",
+        vaultUrl: "https://openova-weu.vault.azure.net/",
+        tenantId: "00000000-0000-0000-0000-000000000000",
+        clientId: "11111111-1111-1111-1111-111111111111",
+    },
+} as const;
+
 /** A CA certificate's shape (not a real certificate: only the PEM armour is checked). */
 const PEM = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ==\n-----END CERTIFICATE-----\n";
 
@@ -84,7 +102,7 @@ function readFile(file: string): string {
 }
 
 /** An operator's environment with the admin token set, and a CA file that can be read. */
-const operator = { environment: { VAULT_TOKEN: "hvs.test" }, readFile };
+const operator = { environment: { VAULT_TOKEN: "hvs.test", TERRAFORM_VAULT_AUTH_JWT: "eyJ.test" }, readFile };
 
 /** parseConfig with files readable (as `pulumi up` in the project directory has them), unless options say otherwise. */
 function parseConfig(stack: string, config: Record<string, string>, options: ParseOptions = {}): ParseResult {
@@ -131,6 +149,7 @@ describe("config defaults", () => {
     it("takes regions from Pulumi.yaml, the region from the stack name and everything else from the components", () => {
         const config = ok(parseConfig("region1", raw()));
         expect({ ...config, options: undefined, resolved: undefined }).toEqual({
+            backend: { type: "vault" },
             stack: "region1",
             region: "region1",
             peers: ["region2"],
@@ -646,6 +665,25 @@ describe("config errors", () => {
             "vault.ingressControllerNamespace": { vault: { ingressClassName: "nginx" } },
             // Only the haproxy class sends PROXY protocol on TLS pass-through.
             "vault.proxyProtocolRanges": { vault: { ingressClassName: "haproxy" } },
+            // Each backend field with the other fields its type needs, in a stack without the self-hosted Vault's keys.
+            ...Object.fromEntries(
+                Object.entries(MANAGED_BACKENDS).flatMap(([type, backend]) =>
+                    Object.keys(fieldsOf(backendUnion.options.find((o) => o.shape.type.value === type) ?? z.object({}))).map((field) => [
+                        `backend.${field}`,
+                        {
+                            vaultCaCertFile: undefined,
+                            backend: field === "locations" ? { ...backend, replication: "user-managed" } : backend,
+                        },
+                    ]),
+                ),
+            ),
+            "backend.type": { vaultCaCertFile: undefined, backend: MANAGED_BACKENDS["aws-secrets-manager"] },
+            ...Object.fromEntries(
+                ["method", "path", "role"].map((field) => [
+                    `backend.providerAuth.${field}`,
+                    { vaultCaCertFile: undefined, backend: MANAGED_BACKENDS["hcp-vault"] },
+                ]),
+            ),
         };
         const rows = configRows().filter((row) => row.kind !== "object" && !row.key.includes("[]") && row.key !== "replicatedSecrets");
         expect(rows.length).toBeGreaterThan(40);
@@ -1224,5 +1262,126 @@ describe("monitoring", () => {
         expect(
             ok(parseConfig("region1", raw({ monitoring: { serviceMonitor: "true", prometheusRules: true } }))).resolved.monitoring,
         ).toMatchObject({ serviceMonitor: true, prometheusRules: true });
+    });
+});
+
+describe("backend", () => {
+    /** A stack whose backend is managed: no self-hosted Vault keys, the given backend and keys. */
+    const managed = (backend: Record<string, unknown>, values: Record<string, unknown> = {}) =>
+        raw({ vaultCaCertFile: undefined, backend, ...values });
+    const aws = MANAGED_BACKENDS["aws-secrets-manager"];
+    const seed = { name: "db-credentials", namespace: "databases", keys: ["password"], initialValue: "generate" };
+    /** parseConfig with the environment an operator of each backend has (the HCP provider's JWT). */
+    const parseManaged = (config: Record<string, string>) => parseConfig("region1", config, operator);
+
+    it("resolves the backend with its defaults into the region's config, and the self-hosted Vault by default", () => {
+        expect(ok(parseConfig("region1", raw())).backend).toEqual({ type: "vault" });
+        const config = ok(parseManaged(managed(aws)));
+        expect(config.backend).toEqual({ ...aws, identity: "irsa", replicaRegions: [], secretPrefix: "openova-" });
+        expect(config.options.backend).toEqual(config.backend);
+    });
+
+    it("leaves the Vault server options at their defaults, and warns about none of them, in a managed region", () => {
+        for (const backend of Object.values(MANAGED_BACKENDS)) {
+            const result = parseManaged(managed(backend));
+            expect({ type: backend.type, problems: result.ok ? [] : result.problems }).toEqual({ type: backend.type, problems: [] });
+            expect(result.ok && result.warnings).toEqual([]);
+        }
+    });
+
+    it("refuses every Vault server option set in a managed region, at the deepest key set, naming the backend", () => {
+        const set = {
+            vault: { replicas: 5, auditDevices: ["file"], tls: { issuerKind: "ClusterIssuer" } },
+            monitoring: { retention: "120s" },
+            replicator: { scanInterval: "10m" },
+        };
+        expect(problems(parseManaged(managed(aws, set)))).toEqual([
+            expect.stringContaining(
+                "openova-vault:vault.replicas is 5, but backend.type is aws-secrets-manager: this region runs no Vault servers, so the option has no effect. Remove it. Fix: pulumi config rm --path vault.replicas -s region1",
+            ),
+            expect.stringContaining('openova-vault:vault.tls.issuerKind is "ClusterIssuer", but backend.type is aws-secrets-manager'),
+            expect.stringContaining('openova-vault:vault.auditDevices is ["file"], but backend.type is aws-secrets-manager'),
+            expect.stringContaining('openova-vault:monitoring.retention is "120s", but backend.type is aws-secrets-manager'),
+            expect.stringContaining('openova-vault:replicator.scanInterval is "10m", but backend.type is aws-secrets-manager'),
+        ]);
+        // Snapshots are the Vault's too, down to their off-site copies.
+        expect(problems(parseManaged(managed(aws, { vault: { snapshots: { enabled: false } } })))).toEqual([
+            expect.stringContaining("openova-vault:vault.snapshots.enabled is false, but backend.type is aws-secrets-manager"),
+        ]);
+        // The same options are fine with the self-hosted Vault.
+        expect(parseConfig("region1", raw(set)).ok).toBe(true);
+    });
+
+    it("refuses the keys of the self-hosted Vault's provider in a managed region, and no longer asks for its CA", () => {
+        expect(
+            problems(
+                parseConfig(
+                    "region1",
+                    raw({ backend: MANAGED_BACKENDS["hcp-vault"], vaultInitialized: true, vaultAddress: "https://vault.example.com" }),
+                    operator,
+                ),
+            ),
+        ).toEqual([
+            expect.stringContaining(
+                "openova-vault:vaultInitialized is true, but backend.type is hcp-vault: this region runs no Vault of its own for the Vault provider to reach (it configures the HCP cluster at backend.address). Remove it",
+            ),
+            expect.stringContaining('openova-vault:vaultAddress is "https://vault.example.com", but backend.type is hcp-vault'),
+            expect.stringContaining('openova-vault:vaultCaCertFile is "certs/vault-ca.pem", but backend.type is hcp-vault'),
+        ]);
+    });
+
+    it("still needs the cluster's issuer in a managed region with peers: its ESO logs in to the peers' Vaults", () => {
+        expect(problems(parseManaged(managed(aws, { serviceAccountIssuer: undefined })))).toEqual([
+            expect.stringContaining("openova-vault:serviceAccountIssuer is not set, but peerAuth is jwt"),
+        ]);
+    });
+
+    it("refuses a secret every region writes in a managed region, also by default, with writers: home as the fix", () => {
+        for (const backend of Object.values(MANAGED_BACKENDS)) {
+            expect(problems(parseManaged(managed(backend, { replicatedSecrets: [seed] })))).toEqual([
+                expect.stringContaining(
+                    `openova-vault:replicatedSecrets[0].writers is any (the default for a vault-written secret), but backend.type is ${backend.type}: a secret every region writes needs this project's replicator in every region, which runs beside a self-hosted Vault only. Set writers: home`,
+                ),
+            ]);
+            expect(problems(parseManaged(managed(backend, { replicatedSecrets: [{ ...seed, writers: "any" }] })))).toEqual([
+                expect.stringContaining("openova-vault:replicatedSecrets[0].writers is any, but backend.type is"),
+            ]);
+            expect(parseManaged(managed(backend, { replicatedSecrets: [{ ...seed, writers: "home" }] })).ok).toBe(true);
+        }
+        // A cluster-written secret has one writer by default.
+        expect(parseManaged(managed(aws, { replicatedSecrets: [{ ...seed, mode: "cluster-written", initialValue: undefined }] })).ok).toBe(
+            true,
+        );
+    });
+});
+
+describe("an hcp-vault backend", () => {
+    const hcp = MANAGED_BACKENDS["hcp-vault"];
+    const stack = (values: Record<string, unknown> = {}) => raw({ vaultCaCertFile: undefined, backend: hcp, ...values });
+
+    it("needs the variable its provider logs in with, named by providerAuth, and never reads its value", () => {
+        expect(problems(parseConfig("region1", stack(), { environment: { VAULT_TOKEN: "hvs.x" }, readFile }))).toEqual([
+            'Invalid config for stack "region1": openova-vault:backend.providerAuth.method is jwt, but TERRAFORM_VAULT_AUTH_JWT is not set: the Vault provider logs in to the HCP cluster with it on every run. Fix: export TERRAFORM_VAULT_AUTH_JWT=<a JWT the role pulumi on the mount jwt accepts> (a CI job\'s OIDC token, say) and run again',
+        ]);
+        const token = stack({ backend: { ...hcp, providerAuth: { method: "token" } } });
+        expect(problems(parseConfig("region1", token, { environment: { TERRAFORM_VAULT_AUTH_JWT: "x" }, readFile }))).toEqual([
+            expect.stringContaining("openova-vault:backend.providerAuth.method is token, but VAULT_TOKEN is not set") as unknown,
+        ]);
+        expect(parseConfig("region1", token, { environment: { VAULT_TOKEN: "hvs.x" }, readFile }).ok).toBe(true);
+        const config = ok(parseConfig("region1", stack(), operator));
+        expect(JSON.stringify(config)).not.toContain("eyJ.test");
+    });
+
+    it("needs this cluster's issuer even without peers, publishes it, and refuses token peer auth", () => {
+        const alone = { regions: ["region1"], serviceAccountIssuer: undefined };
+        expect(problems(parseConfig("region1", stack(alone), operator))).toEqual([
+            expect.stringContaining(
+                "openova-vault:serviceAccountIssuer is not set, but backend.type is hcp-vault: the HCP cluster checks the tokens of this cluster's namespaces with its issuer and keys",
+            ) as unknown,
+        ]);
+        expect(ok(parseConfig("region1", stack(), operator)).serviceAccountIssuer).toMatchObject({ issuer: ISSUER.url });
+        expect(problems(parseConfig("region1", stack({ peerAuth: "token" }), operator))).toEqual([
+            expect.stringContaining("openova-vault:peerAuth is token, but backend.type is hcp-vault") as unknown,
+        ]);
     });
 });

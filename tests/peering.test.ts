@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { PEER_ACCESS_OUTPUT, endpointFrom, identityFrom, peerStackName, readPeers } from "../stack/peering";
+import { BACKEND_OUTPUT, PEER_ACCESS_OUTPUT, backendFrom, endpointFrom, identityFrom, peerStackName, readPeers } from "../stack/peering";
 
 /** Mocks in which a stack reference resolves through `resolveStack` (outputs named in `secretOutputNames` secret); @returns the stack references' names */
 async function mockStacks(
@@ -169,5 +169,52 @@ describe("readPeers with JWT peer auth", () => {
             ["region2", "https://oidc.region2.example.com", { name: "external-secrets", namespace: "external-secrets" }],
         ]);
         expect(lookup.warnings.filter((w) => w.includes("cannot let region3's ESO in yet"))).toHaveLength(1);
+    });
+});
+
+describe("backendFrom", () => {
+    it("is the self-hosted Vault for a stack that publishes none, the parsed backend otherwise, and says why it cannot read one", () => {
+        expect(backendFrom(undefined)).toEqual({ type: "vault" });
+        expect(
+            backendFrom({
+                type: "gcp-secret-manager",
+                project: "platform-secrets",
+                serviceAccount: "openova-eso@platform-secrets.iam.gserviceaccount.com",
+            }),
+        ).toEqual({
+            type: "gcp-secret-manager",
+            project: "platform-secrets",
+            serviceAccount: "openova-eso@platform-secrets.iam.gserviceaccount.com",
+            replication: "automatic",
+            secretPrefix: "openova-",
+        });
+        expect(backendFrom({ type: "nomad" })).toEqual({
+            missing: expect.stringContaining("its backend output is not a backend this program knows") as unknown,
+        });
+    });
+});
+
+describe("readPeers with peers on managed backends", () => {
+    it("takes a managed peer's published backend, asks it for no access, and warns only about peers this region pushes to", async () => {
+        const aws = { type: "aws-secrets-manager", region: "us-east-1", roleArn: "arn:aws:iam::111122223333:role/eso" };
+        await mockStacks((name) => ({
+            outputs: name.endsWith("/region2") ? { [BACKEND_OUTPUT]: aws } : {},
+            secretOutputNames: [],
+        }));
+        const lookup = await readPeers({
+            stack: "region1",
+            region: "region1",
+            peers: ["region2", "region3"],
+            organization: "acme",
+            project: "openova-vault",
+            pushesTo: [],
+        });
+        await pulumi.runtime.disconnect();
+        expect(lookup.backends).toEqual([
+            { peer: "region2", backend: { ...aws, identity: "irsa", replicaRegions: [], secretPrefix: "openova-" } },
+        ]);
+        expect(lookup.endpoints).toEqual([]);
+        // region3 (self-hosted) has granted nothing, but this region pushes nothing there.
+        expect(lookup.warnings).toEqual([]);
     });
 });

@@ -197,8 +197,8 @@ describe("synth of the region stacks", () => {
         // token, and publishes its cluster's token issuer (the tenth output), and the snapshots' off-site target (the eleventh). db-credentials is written by
         // any region, so each region runs a replicator. Each region also has its store admission policies
         // (the component, two policies and their bindings).
-        expect(run.stdout).toContain("stack region1: 69 resources, 0 warning(s), 11 outputs");
-        expect(run.stdout).toContain("stack region2: 66 resources, 0 warning(s), 11 outputs");
+        expect(run.stdout).toContain("stack region1: 69 resources, 0 warning(s), 12 outputs");
+        expect(run.stdout).toContain("stack region2: 66 resources, 0 warning(s), 12 outputs");
         expect(run.stdout).toMatch(/1 {2}openova:vault:Replicator/);
         expect(run.stdout).toMatch(/2 {2}kubernetes:helm\.sh\/v4:Chart/);
         expect(Object.keys(filesUnder(out)).sort()).toEqual(
@@ -243,6 +243,7 @@ describe("synth of the region stacks", () => {
 
     it("writes outputs.json with what peers need: where to log in (nothing secret, with JWT peer auth) and this cluster's token issuer", () => {
         expect(readJson(path.join(out, "region2", "outputs.json"))).toEqual({
+            backend: { type: "vault" },
             connectedPeers: ["region1"],
             externalSecretsNamespace: "external-secrets",
             peerAccess: {
@@ -851,8 +852,8 @@ describe("synth of regions with token peer auth", () => {
         // No replicated secret here; each region has its peer's token, that peer's token in a Secret, and
         // the renewer (its component, policy, role, service account, accessor list and two CronJobs); region1
         // also its PrometheusRule, the metrics policy, token and Secret.
-        expect(run.stdout).toContain("stack region1: 58 resources, 2 warning(s), 9 outputs");
-        expect(run.stdout).toContain("stack region2: 54 resources, 2 warning(s), 9 outputs");
+        expect(run.stdout).toContain("stack region1: 58 resources, 2 warning(s), 10 outputs");
+        expect(run.stdout).toContain("stack region2: 54 resources, 2 warning(s), 10 outputs");
         expect(run.stdout.match(/warning: openova-vault:vault\.allowedSourceRanges is not set/g)).toHaveLength(2);
         expect(run.stdout.match(/warning: openova-vault:vault\.snapshots\.offsite\.target is not set/g)).toHaveLength(2);
     });
@@ -1082,8 +1083,8 @@ describe("synth of regions with the hardening options switched", () => {
         // policy, role, service account, accessor list and two CronJobs). Both run a replicator and grant the peer's
         // replicator a role (fourteen resources, and the replicator's ServiceMonitor), and region1 pushes
         // db-credentials to no peer (one fewer). Each has its store admission policies (five resources).
-        expect(run.stdout).toContain("stack region1: 73 resources, 2 warning(s), 10 outputs");
-        expect(run.stdout).toContain("stack region2: 65 resources, 3 warning(s), 10 outputs");
+        expect(run.stdout).toContain("stack region1: 73 resources, 2 warning(s), 11 outputs");
+        expect(run.stdout).toContain("stack region2: 65 resources, 3 warning(s), 11 outputs");
         expect(run.stdout).toContain("warning: openova-vault:vault.snapshots.enabled is false: the Vault of region1 has no backups at all");
         expect(run.stdout).toContain(
             "  warning: TLS is off for the Vault of region2 (vault.tls.source is none): tokens and secrets cross the network in plaintext. Use TLS in any environment that holds real secrets.",

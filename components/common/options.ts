@@ -7,6 +7,7 @@
  * `Pulumi.yaml`.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { isDeepStrictEqual } from "node:util";
 import { z } from "zod";
 
 /** What the docs and error messages say about one option. */
@@ -178,9 +179,29 @@ export function defaultOf(schema: z.ZodType): { readonly value: unknown } | unde
     return undefined;
 }
 
-/** The fields of an object option. */
+/**
+ * The fields of an object option. For a union of objects (a discriminated union such as a region's
+ * backend, whose fields depend on its `type`), the fields of every member: each name once, as the
+ * first member that documents it declares it.
+ */
 export function fieldsOf(schema: z.ZodType): Readonly<Record<string, z.ZodType>> {
-    return core(schema)._zod.def.type === "object" ? (def(core(schema)).shape ?? {}) : {};
+    const d = def(core(schema));
+    if (d.type === "object") {
+        return d.shape ?? {};
+    }
+    const members = d.type === "union" ? (d.options ?? []) : [];
+    if (members.length === 0 || !members.every((member) => def(core(member)).type === "object")) {
+        return {};
+    }
+    const merged: Record<string, z.ZodType> = {};
+    for (const member of members) {
+        for (const [name, field] of Object.entries(fieldsOf(member))) {
+            if (!Object.hasOwn(merged, name) || (docOf(merged[name]).description === undefined && docOf(field).description !== undefined)) {
+                merged[name] = field;
+            }
+        }
+    }
+    return merged;
 }
 
 /** The item schema of a list option, the value schema of a map option. */
@@ -202,6 +223,8 @@ export function kindOf(schema: z.ZodType): "string" | "integer" | "number" | "bo
         case "object":
         case "record":
             return "object";
+        case "union":
+            return Object.keys(fieldsOf(schema)).length > 0 ? "object" : "string";
         default:
             return "string";
     }
@@ -224,6 +247,26 @@ export function schemaAt(root: z.ZodType, path: readonly PropertyKey[]): z.ZodTy
 export function knownKeys(root: z.ZodType, path: readonly PropertyKey[]): string[] {
     const at = schemaAt(root, path);
     return at === undefined ? [] : Object.keys(fieldsOf(at));
+}
+
+/**
+ * The options under `schema` whose value in `value` is not their default, each with its path from
+ * `path`: an object option is looked into field by field, so the deepest option set is named
+ * (`vault.snapshots.enabled`, not `vault`). An option with no default counts as set when it has a value.
+ */
+export function optionsSet(
+    schema: z.ZodType,
+    value: unknown,
+    path: readonly PropertyKey[] = [],
+): { readonly path: readonly PropertyKey[]; readonly value: unknown }[] {
+    const fields = fieldsOf(schema);
+    if (def(core(schema)).type === "object" && typeof value === "object" && value !== null && !Array.isArray(value)) {
+        return Object.entries(fields).flatMap(([name, field]) =>
+            optionsSet(field, (value as Record<string, unknown>)[name], [...path, name]),
+        );
+    }
+    const fallback = schema.safeParse(undefined);
+    return isDeepStrictEqual(value, fallback.success ? fallback.data : undefined) ? [] : [{ path, value }];
 }
 
 /**

@@ -6,7 +6,8 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { ENGINE_FACTS, type Engine, engineOption } from "../common/engine";
-import { input, option, options, ruleIssue, text, rules } from "../common/options";
+import { backendOption, backendRules, type ResolvedBackend } from "../backends/backendOptions";
+import { input, option, options, optionsSet, ruleIssue, schemaAt, text, rules, valueAt } from "../common/options";
 import { isDnsLabel, isDnsSubdomain } from "../common/predicates";
 import { vaultHost } from "../common/topology";
 import { externalSecretsOptions } from "../eso/operatorValues";
@@ -63,6 +64,7 @@ export const regionFields = {
         defaultText: "the stack name",
     }),
     domain: domainOption,
+    backend: backendOption,
     kvMount: kvMountOption,
     peerAuth: option(z.enum(PEER_AUTH_MODES).default("jwt"), {
         description:
@@ -104,9 +106,25 @@ export const regionFields = {
     }),
 };
 
+/**
+ * The options only a self-hosted Vault uses (its servers, audit devices and snapshots, its metrics, the
+ * replicator that runs beside it): a region whose backend is managed refuses any of them set to other
+ * than its default. `engine` is not among them: it is project-wide, and names what the self-hosted regions run.
+ */
+export const VAULT_SERVER_ONLY_OPTIONS: readonly (readonly string[])[] = [
+    ["vault"],
+    ["monitoring", "retention"],
+    ["monitoring", "unauthenticatedMetrics"],
+    ["monitoring", "metricsTokenGeneration"],
+    ["replicator"],
+];
+
+const regionFieldsSchema = options(regionFields);
+
 /** The rules that span a region's parts, each reported at the option it names. */
 export function regionRules(
     region: {
+        readonly backend: ResolvedBackend;
         readonly region?: string;
         readonly regions: readonly string[];
         readonly domain?: unknown;
@@ -130,6 +148,18 @@ export function regionRules(
     ctx: z.RefinementCtx,
     initialValueOf: (index: number) => { readonly generateKey?: string } | undefined = () => undefined,
 ): void {
+    backendRules(
+        {
+            ...region,
+            vaultServerOptionsSet:
+                region.backend.type === "vault"
+                    ? []
+                    : VAULT_SERVER_ONLY_OPTIONS.flatMap((path) =>
+                          optionsSet(schemaAt(regionFieldsSchema, path) ?? regionFieldsSchema, valueAt(region, path), path),
+                      ),
+        },
+        ctx,
+    );
     if (region.replicator?.auditHints === true && ENGINE_FACTS[region.engine ?? "vault"].auditDevices !== "api") {
         ruleIssue(
             ctx,

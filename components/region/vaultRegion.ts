@@ -1,6 +1,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type * as vault from "@pulumi/vault";
+import { type ResolvedBackend, isCloudBackend } from "../backends/backendOptions";
+import { HcpVaultSetup } from "../backends/hcpVault";
+import { BackendPeerStore, ManagedBackend } from "../backends/managedBackend";
 import { parseOptions } from "../common/options";
 import { peersOf, vaultHost } from "../common/topology";
 import { ExternalSecretsOperator } from "../eso/externalSecretsOperator";
@@ -10,6 +13,7 @@ import { VaultMonitoring } from "../monitoring/vaultMonitoring";
 import { ReplicatedSecret } from "../replication/replicatedSecret";
 import {
     INITIAL_VALUE_DEFAULTS,
+    type ReplicatedSecretSpec,
     type PasswordRecipe,
     passwordGenerator,
     passwordGeneratorName,
@@ -84,7 +88,20 @@ export type VaultRegionArgs = RegionOptions & {
     readonly peerEndpoints?: readonly PeerEndpoint[];
     /** With `peerAuth: jwt`: the peers whose cluster identity is known; each gets a JWT mount. */
     readonly peerIdentities?: readonly PeerClusterIdentity[];
+    /** The backends the peers' stacks publish; a peer not listed has the self-hosted Vault. */
+    readonly peerBackends?: readonly PeerBackend[];
+    /**
+     * With an `hcp-vault` backend and {@link vaultAdmin}: this region's cluster as a token issuer, which
+     * the cluster's JWT mount for this region checks the namespaces' tokens with.
+     */
+    readonly clusterIdentity?: Omit<PeerIdentity, "serviceAccount">;
 };
+
+/** A peer's backend, as its stack publishes it: any with a managed backend gets a store of its backend's provider. */
+export interface PeerBackend {
+    readonly peer: string;
+    readonly backend: ResolvedBackend;
+}
 
 /**
  * Everything one region runs for the platform's secrets: its Vault HA cluster and the External
@@ -97,25 +114,31 @@ export class VaultRegion extends pulumi.ComponentResource {
     public readonly region: string;
     /** The other regions. */
     public readonly peers: string[];
-    /** Public address of this region's Vault, `https://vault.<region>.<domain>`. */
-    public readonly vaultAddress: pulumi.Output<string>;
-    /** The Vault servers. */
-    public readonly vault: VaultServer;
+    /** Public address of this region's Vault: `https://vault.<region>.<domain>`, or an HCP cluster's address; none for a cloud store. */
+    public readonly vaultAddress?: pulumi.Output<string>;
+    /** Where this region's secrets live. */
+    public readonly backend: ResolvedBackend;
+    /** The Vault servers, with the self-hosted backend. */
+    public readonly vault?: VaultServer;
+    /** The stores of a managed backend (any but `vault`). */
+    public readonly managedBackend?: ManagedBackend;
+    /** What this region configures in its HCP Vault cluster, once {@link VaultRegionArgs.vaultAdmin} is given. */
+    public readonly hcpSetup?: HcpVaultSetup;
     /** The operator, when this component installs it. */
     public readonly externalSecrets?: ExternalSecretsOperator;
     /** Namespace ESO runs in (installed here or already present). */
     public readonly externalSecretsNamespace: pulumi.Output<string>;
     /** This region's Vault configuration, once {@link VaultRegionArgs.vaultAdmin} is given. */
     public readonly setup?: VaultSetup;
-    /** The scheduled Raft snapshots: their claim always, the job once the Vault is configured (unless turned off). */
-    public readonly snapshots: RaftSnapshots;
-    /** The alerts and the metrics token, as configured. */
-    public readonly monitoring: VaultMonitoring;
+    /** With the self-hosted backend, the scheduled Raft snapshots: their claim always, the job once the Vault is configured (unless turned off). */
+    public readonly snapshots?: RaftSnapshots;
+    /** With the self-hosted backend, the alerts and the metrics token, as configured. */
+    public readonly monitoring?: VaultMonitoring;
     /** The renewer of this region's long-lived tokens (peer tokens, the metrics token), when it issues any. */
     public readonly tokenRenewer?: TokenRenewer;
     /** Per peer, what it needs to push here (a secret with token peer auth); empty until this Vault is configured. */
     public readonly issuedPeerAccess: pulumi.Output<IssuedPeerAccess>;
-    /** The peers this region pushes to (those whose stacks have granted it access). */
+    /** The peers this region pushes to (those whose stacks have granted it access, and those with a managed backend). */
     public readonly connectedPeers: string[];
     /** The replicator, when a secret has every region as a writer and this region's Vault is configured. */
     public readonly replicator?: Replicator;
@@ -124,88 +147,93 @@ export class VaultRegion extends pulumi.ComponentResource {
 
     constructor(name: string, args: VaultRegionArgs, opts?: pulumi.ComponentResourceOptions) {
         // Every option is checked before anything is registered: nothing half-created.
-        const { vaultAdmin, vaultCaCert, peerEndpoints = [], peerIdentities = [], ...given } = args;
+        const { vaultAdmin, vaultCaCert, peerEndpoints = [], peerIdentities = [], peerBackends = [], clusterIdentity, ...given } = args;
         const options = parseOptions("VaultRegion", regionOptions, given);
-        checkPeers(options.region, peersOf(options.region, options.regions), { peerEndpoints, peerIdentities });
+        checkPeers(options.region, peersOf(options.region, options.regions), { peerEndpoints, peerIdentities, peerBackends });
+        const backends = regionBackends(options, peerBackends);
+        checkWriters(options, backends);
+        if (options.backend.type === "hcp-vault" && vaultAdmin !== undefined && clusterIdentity === undefined) {
+            throw new pulumi.InputPropertiesError({
+                message: "VaultRegion: clusterIdentity is not set, but backend.type is hcp-vault with a vaultAdmin provider",
+                errors: [
+                    {
+                        propertyPath: "clusterIdentity",
+                        reason: "is not set, but backend.type is hcp-vault: the HCP cluster checks this cluster's service-account tokens with its issuer and keys",
+                    },
+                ],
+            });
+        }
         super("openova:vault:VaultRegion", name, {}, opts);
-        const { region, regions, vault: vaultOptions, externalSecrets: eso, monitoring, engine } = options;
-        const { auditDevices, snapshots, ...server } = vaultOptions;
+        const { region, regions, externalSecrets: eso } = options;
         this.region = region;
         this.peers = peersOf(region, regions);
-        const host = pulumi.output(options.domain).apply((domain) => vaultHost(region, domain));
-        this.vaultAddress = host.apply((h) => `https://${h}`);
+        this.backend = options.backend;
 
-        // The servers and the operator: on every run, from the first.
-        this.vault = new VaultServer(
-            `${name}-vault`,
-            { ...server, host, monitoring, externalSecretsNamespace: eso.namespace, engine, auditDevices },
-            { parent: this },
-        );
+        // The operator: on every run, from the first.
         const { install, ...operator } = eso;
         this.externalSecrets = install
-            ? new ExternalSecretsOperator(`${name}-external-secrets`, { ...operator, monitoring }, { parent: this })
+            ? new ExternalSecretsOperator(`${name}-external-secrets`, { ...operator, monitoring: options.monitoring }, { parent: this })
             : undefined;
         this.externalSecretsNamespace = this.externalSecrets?.namespace ?? pulumi.output(eso.namespace);
         const afterOperator = this.externalSecrets ? [this.externalSecrets] : [];
 
-        // Vault's own configuration, the access it grants its peers and the local stores: once it is initialized.
-        this.setup =
-            vaultAdmin &&
-            new VaultSetup(
-                `${name}-setup`,
-                { provider: vaultAdmin, kvMount: options.kvMount, auditDevices, engine },
-                { parent: this, dependsOn: [this.vault] },
+        // Where the secrets live: the region's own Vault, with all it runs beside it, or a managed backend's stores.
+        let localStore: pulumi.Resource | undefined;
+        if (options.backend.type === "vault") {
+            const selfHosted = this.selfHosted(name, options, { vaultAdmin, vaultCaCert, peerIdentities, backends }, afterOperator);
+            localStore = selfHosted.localStore;
+            this.vaultAddress = selfHosted.address;
+            this.vault = selfHosted.server;
+            this.setup = selfHosted.setup;
+            this.snapshots = selfHosted.snapshots;
+            this.monitoring = selfHosted.monitoring;
+            this.tokenRenewer = selfHosted.tokenRenewer;
+            this.issuedPeerAccess = selfHosted.issuedPeerAccess;
+        } else {
+            const backend = options.backend;
+            this.hcpSetup =
+                backend.type === "hcp-vault" && vaultAdmin !== undefined && clusterIdentity !== undefined
+                    ? this.configureHcp(name, options, backend, vaultAdmin, clusterIdentity, peerIdentities)
+                    : undefined;
+            this.managedBackend = new ManagedBackend(
+                `${name}-backend`,
+                { region, backend, esoNamespace: eso.namespace, kvMount: options.kvMount },
+                // The stores log in with the roles the HCP setup creates.
+                { parent: this, dependsOn: [...afterOperator, ...(this.hcpSetup ? [this.hcpSetup] : [])] },
             );
-        const accesses = this.setup && vaultAdmin ? this.grantPeers(name, options, vaultAdmin, this.setup, peerIdentities) : [];
-        this.issuedPeerAccess = this.publish(accesses, options.peerAuth, vaultCaCert ?? "");
-        const localStore =
-            this.setup &&
-            new LocalStore(`${name}-store-local`, this.localStoreArgs(options), {
-                parent: this,
-                dependsOn: [...afterOperator, this.setup],
-            });
+            localStore = this.managedBackend;
+            this.vaultAddress = options.backend.type === "hcp-vault" ? pulumi.output(options.backend.address) : undefined;
+            this.issuedPeerAccess = pulumi.output<IssuedPeerAccess>({});
+        }
 
-        // Backups and monitoring.
-        const afterVault = this.setup ? [this.vault, this.setup] : [this.vault];
-        this.snapshots = new RaftSnapshots(`${name}-snapshots`, this.snapshotArgs(options, snapshots, vaultAdmin), {
-            parent: this,
-            dependsOn: afterVault,
-        });
-        this.monitoring = new VaultMonitoring(
-            `${name}-monitoring`,
-            {
-                region,
-                namespace: server.namespace,
-                externalSecretsNamespace: eso.namespace,
-                monitoring,
-                engine,
-                ...(vaultAdmin ? { provider: vaultAdmin } : {}),
-                ...(this.snapshots.schedule === undefined
-                    ? {}
-                    : {
-                          snapshots: {
-                              schedule: this.snapshots.schedule,
-                              ...(this.snapshots.offsite === undefined ? {} : { offsite: this.snapshots.offsite.location }),
-                          },
-                      }),
-            },
-            { parent: this, dependsOn: afterVault },
-        );
-
-        // Every long-lived token this Vault issued, renewed in the cluster: none waits for a person or a CI schedule.
-        this.tokenRenewer = this.renewTokens(name, options, vaultAdmin, accesses, afterVault);
-
-        // The peers' Vaults, and the secrets replicated through them. The admission policies come first, so
+        // The peers' backends, and the secrets replicated through them. The admission policies come first, so
         // that no peer store is ever usable without them.
         this.storeAdmission = new StoreAdmission(
             `${name}-store-admission`,
-            { peers: this.peers, kvMount: options.kvMount },
+            { peers: this.peers, kvMount: options.kvMount, backends: [...backends.values()].filter((b) => b.type !== "vault") },
             { parent: this, dependsOn: afterOperator },
         );
-        const peerStores = peerEndpoints.map((endpoint) =>
-            this.peerStore(name, options, endpoint, [...afterOperator, this.storeAdmission]),
-        );
-        this.connectedPeers = peerEndpoints.map((endpoint) => endpoint.peer);
+        const beforePeerStores = [...afterOperator, this.storeAdmission];
+        const pushedTo = peersPushedTo(options);
+        const peerStores = [
+            ...peerEndpoints
+                .filter((endpoint) => backends.get(endpoint.peer)?.type === "vault")
+                .map((endpoint) => this.peerStore(name, options, endpoint, beforePeerStores)),
+            // A managed peer's store only where this region pushes something: nothing there grants it otherwise.
+            ...this.peers.flatMap((peer) => {
+                const backend = backends.get(peer);
+                return backend === undefined || backend.type === "vault" || !pushedTo.includes(peer)
+                    ? []
+                    : [
+                          new BackendPeerStore(
+                              `${name}-store-${peer}`,
+                              { peer, backend, writer: region, esoNamespace: eso.namespace, kvMount: options.kvMount },
+                              { parent: this, dependsOn: beforePeerStores },
+                          ),
+                      ];
+            }),
+        ];
+        this.connectedPeers = peerStores.map((store) => store.peer).sort((a, b) => this.peers.indexOf(a) - this.peers.indexOf(b));
         const grants = this.grantNamespaces(name, options, afterOperator);
         this.replicator =
             this.setup && vaultAdmin && anyWriterKeys(options).length > 0
@@ -221,23 +249,155 @@ export class VaultRegion extends pulumi.ComponentResource {
             grants,
             [...afterOperator, ...peerStores, ...[...grants.values()].flat(), ...(localStore ? [localStore] : [])],
             localStore !== undefined,
+            backends,
         );
 
         this.registerOutputs({
             region: this.region,
             peers: this.peers,
+            backend: this.backend.type,
             vaultAddress: this.vaultAddress,
-            vaultNamespace: this.vault.namespace,
+            vaultNamespace: this.vault?.namespace,
             externalSecretsNamespace: this.externalSecretsNamespace,
             issuedPeerAccess: this.issuedPeerAccess,
             connectedPeers: this.connectedPeers,
         });
     }
 
+    /**
+     * The region's configuration in its HCP Vault cluster: the mount, its own JWT mount and roles, and
+     * access for each peer that is the home of a secret (the only ones that push here).
+     */
+    private configureHcp(
+        name: string,
+        options: ResolvedRegionOptions,
+        backend: Extract<ResolvedBackend, { type: "hcp-vault" }>,
+        provider: vault.Provider,
+        identity: Omit<PeerIdentity, "serviceAccount">,
+        peerIdentities: readonly PeerClusterIdentity[],
+    ): HcpVaultSetup {
+        const secrets = carriedSecrets(options);
+        return new HcpVaultSetup(
+            `${name}-hcp`,
+            {
+                provider,
+                backend,
+                region: options.region,
+                kvMount: options.kvMount,
+                esoNamespace: options.externalSecrets.namespace,
+                identity,
+                peers: peerIdentities
+                    .map(({ peer, identity: peerIdentity }) => ({
+                        peer,
+                        identity: peerIdentity,
+                        remoteKeys: remoteKeysPushed(secrets, peer, options.region, options.regions),
+                    }))
+                    .filter((peer) => peer.remoteKeys.length > 0),
+            },
+            { parent: this },
+        );
+    }
+
+    /**
+     * The self-hosted backend: the Vault servers; once the Vault is initialized, its configuration, the
+     * access it grants its peers and the local stores; its snapshots, monitoring and token renewer.
+     */
+    private selfHosted(
+        name: string,
+        options: ResolvedRegionOptions,
+        given: {
+            readonly vaultAdmin?: vault.Provider;
+            readonly vaultCaCert?: pulumi.Input<string>;
+            readonly peerIdentities: readonly PeerClusterIdentity[];
+            readonly backends: ReadonlyMap<string, ResolvedBackend>;
+        },
+        afterOperator: pulumi.Resource[],
+    ) {
+        const { vaultAdmin, vaultCaCert } = given;
+        const { region, vault: vaultOptions, externalSecrets: eso, monitoring, engine } = options;
+        const { auditDevices, snapshots, ...server } = vaultOptions;
+        const host = pulumi.output(options.domain).apply((domain) => vaultHost(region, domain));
+        const address = host.apply((h) => `https://${h}`);
+
+        // The servers: on every run, from the first.
+        const vaultServer = new VaultServer(
+            `${name}-vault`,
+            { ...server, host, monitoring, externalSecretsNamespace: eso.namespace, engine, auditDevices },
+            { parent: this },
+        );
+
+        // Vault's own configuration, the access it grants its peers and the local stores: once it is initialized.
+        const setup =
+            vaultAdmin &&
+            new VaultSetup(
+                `${name}-setup`,
+                { provider: vaultAdmin, kvMount: options.kvMount, auditDevices, engine },
+                { parent: this, dependsOn: [vaultServer] },
+            );
+        const accesses =
+            setup && vaultAdmin
+                ? this.grantPeers(name, options, vaultAdmin, setup, vaultServer, address, given.peerIdentities, given.backends)
+                : [];
+        const issuedPeerAccess = this.publish(accesses, options.peerAuth, address, vaultCaCert ?? "");
+        const localStore =
+            setup &&
+            new LocalStore(`${name}-store-local`, this.localStoreArgs(options, vaultServer), {
+                parent: this,
+                dependsOn: [...afterOperator, setup],
+            });
+
+        // Backups and monitoring.
+        const afterVault = setup ? [vaultServer, setup] : [vaultServer];
+        const raftSnapshots = new RaftSnapshots(
+            `${name}-snapshots`,
+            this.snapshotArgs(options, vaultServer, snapshots, vaultAdmin, setup),
+            {
+                parent: this,
+                dependsOn: afterVault,
+            },
+        );
+        const vaultMonitoring = new VaultMonitoring(
+            `${name}-monitoring`,
+            {
+                region,
+                namespace: server.namespace,
+                externalSecretsNamespace: eso.namespace,
+                monitoring,
+                engine,
+                ...(vaultAdmin ? { provider: vaultAdmin } : {}),
+                ...(raftSnapshots.schedule === undefined
+                    ? {}
+                    : {
+                          snapshots: {
+                              schedule: raftSnapshots.schedule,
+                              ...(raftSnapshots.offsite === undefined ? {} : { offsite: raftSnapshots.offsite.location }),
+                          },
+                      }),
+            },
+            { parent: this, dependsOn: afterVault },
+        );
+
+        // Every long-lived token this Vault issued, renewed in the cluster: none waits for a person or a CI schedule.
+        const tokenRenewer = this.renewTokens(name, options, vaultServer, vaultMonitoring, setup, vaultAdmin, accesses, afterVault);
+        return {
+            address,
+            server: vaultServer,
+            setup,
+            localStore,
+            issuedPeerAccess,
+            snapshots: raftSnapshots,
+            monitoring: vaultMonitoring,
+            tokenRenewer,
+        };
+    }
+
     /** The token renewer, when this region's Vault issued a long-lived token (a peer token, the metrics token). */
     private renewTokens(
         name: string,
         options: ResolvedRegionOptions,
+        server: VaultServer,
+        monitoring: VaultMonitoring,
+        setup: VaultSetup | undefined,
         provider: vault.Provider | undefined,
         accesses: readonly PeerAccess[],
         dependsOn: pulumi.Resource[],
@@ -246,22 +406,22 @@ export class VaultRegion extends pulumi.ComponentResource {
             ...accesses.flatMap((access) =>
                 access.tokenAccessor === undefined ? [] : [{ name: peerTokenName(access.peer), accessor: access.tokenAccessor }],
             ),
-            ...(this.monitoring.metricsTokenAccessor === undefined
+            ...(monitoring.metricsTokenAccessor === undefined
                 ? []
-                : [{ name: METRICS_TOKEN_NAME, accessor: this.monitoring.metricsTokenAccessor }]),
+                : [{ name: METRICS_TOKEN_NAME, accessor: monitoring.metricsTokenAccessor }]),
         ];
-        if (provider === undefined || this.setup === undefined || tokens.length === 0) {
+        if (provider === undefined || setup === undefined || tokens.length === 0) {
             return undefined;
         }
-        const caSecret = this.caSecret(options);
+        const caSecret = caSecretOf(options, server);
         return new TokenRenewer(
             `${name}-token-renewer`,
             {
                 provider,
                 namespace: options.vault.namespace,
-                authPath: this.setup.authPath,
-                imageTag: this.vault.settings.imageTag,
-                vaultAddress: inClusterVaultAddress(options.vault.namespace, vaultScheme(this.vault.settings.tls), options.engine),
+                authPath: setup.authPath,
+                imageTag: server.settings.imageTag,
+                vaultAddress: inClusterVaultAddress(options.vault.namespace, vaultScheme(server.settings.tls), options.engine),
                 ...(caSecret ? { caSecret: { name: caSecret.name, key: caSecret.key } } : {}),
                 engine: options.engine,
                 tokens,
@@ -276,15 +436,12 @@ export class VaultRegion extends pulumi.ComponentResource {
         options: ResolvedRegionOptions,
         provider: vault.Provider,
         setup: VaultSetup,
+        server: VaultServer,
+        address: pulumi.Output<string>,
         identities: readonly PeerClusterIdentity[],
+        backends: ReadonlyMap<string, ResolvedBackend>,
     ): PeerAccess[] {
-        // What each peer pushes here: the secrets it is the home of, and the bootstrap's canary if it is its home.
-        const secrets = [...options.replicatedSecrets, replicationCanary(options.externalSecrets.namespace, options.regions)].map(
-            (secret) => ({
-                ...secret,
-                home: secret.home ?? options.regions[0],
-            }),
-        );
+        const secrets = carriedSecrets(options);
         const grant = (peer: string, auth?: { kind: "jwt"; identity: PeerIdentity; audience: pulumi.Input<string> }) =>
             new PeerAccess(
                 `${name}-peer-${peer}`,
@@ -296,15 +453,20 @@ export class VaultRegion extends pulumi.ComponentResource {
                     remoteKeys: remoteKeysPushed(secrets, peer, options.region, options.regions),
                     // Own keys only: a peer named like an Object.prototype member ("constructor") has no generation set.
                     ...(auth
-                        ? { auth, replicatorKeys: anyWriterKeys(options) }
+                        ? { auth, replicatorKeys: backends.get(peer)?.type === "vault" ? anyWriterKeys(options) : [] }
                         : { generation: Object.hasOwn(options.peerTokenGenerations, peer) ? options.peerTokenGenerations[peer] : 1 }),
                 },
                 // After the servers, as all of Vault's configuration (the mount's output alone orders only the policy).
-                { parent: this, dependsOn: [this.vault] },
+                { parent: this, dependsOn: [server] },
             );
+        // A peer with a managed backend gets access only to push the secrets it is the home of: it never runs a replicator.
+        const granted = (peer: string) =>
+            backends.get(peer)?.type === "vault" || remoteKeysPushed(secrets, peer, options.region, options.regions).length > 0;
         return options.peerAuth === "token"
-            ? this.peers.map((peer) => grant(peer))
-            : identities.map(({ peer, identity }) => grant(peer, { kind: "jwt", identity, audience: this.vaultAddress }));
+            ? this.peers.filter(granted).map((peer) => grant(peer))
+            : identities
+                  .filter(({ peer }) => granted(peer))
+                  .map(({ peer, identity }) => grant(peer, { kind: "jwt", identity, audience: address }));
     }
 
     /**
@@ -320,6 +482,7 @@ export class VaultRegion extends pulumi.ComponentResource {
         vaultCaCert: pulumi.Input<string>,
         dependsOn: pulumi.Resource[],
     ): Replicator {
+        const server = this.vault as VaultServer;
         const monitoring = options.monitoring;
         return new Replicator(
             `${name}-replicator`,
@@ -331,7 +494,7 @@ export class VaultRegion extends pulumi.ComponentResource {
                 vaultNamespace: options.vault.namespace,
                 kvMount: setup.kvMount,
                 authPath: setup.authPath,
-                vaultAddress: inClusterVaultAddress(options.vault.namespace, vaultScheme(this.vault.settings.tls)),
+                vaultAddress: inClusterVaultAddress(options.vault.namespace, vaultScheme(server.settings.tls)),
                 vaultCaCert,
                 peers: endpoints.flatMap((endpoint) =>
                     endpoint.jwt === undefined
@@ -360,9 +523,14 @@ export class VaultRegion extends pulumi.ComponentResource {
     }
 
     /** What the peers read from this stack: tokens are secrets; JWT access is only where to log in. */
-    private publish(accesses: readonly PeerAccess[], peerAuth: string, caCert: pulumi.Input<string>): pulumi.Output<IssuedPeerAccess> {
+    private publish(
+        accesses: readonly PeerAccess[],
+        peerAuth: string,
+        vaultAddress: pulumi.Output<string>,
+        caCert: pulumi.Input<string>,
+    ): pulumi.Output<IssuedPeerAccess> {
         const granted = pulumi
-            .all([this.vaultAddress, caCert, pulumi.all(accesses.map((access) => access.credentials))])
+            .all([vaultAddress, caCert, pulumi.all(accesses.map((access) => access.credentials))])
             .apply(([address, ca, all]): IssuedPeerAccess =>
                 Object.fromEntries(
                     accesses.map((access, i) => {
@@ -382,13 +550,8 @@ export class VaultRegion extends pulumi.ComponentResource {
         return peerAuth === "token" ? pulumi.secret(granted) : granted;
     }
 
-    private caSecret(options: ResolvedRegionOptions) {
-        const tls = this.vault.settings.tls;
-        return tls.enabled ? { name: tls.secretName, namespace: options.vault.namespace, key: "ca.crt" } : undefined;
-    }
-
-    private localStoreArgs(options: ResolvedRegionOptions) {
-        const caSecret = this.caSecret(options);
+    private localStoreArgs(options: ResolvedRegionOptions, server: VaultServer) {
+        const caSecret = caSecretOf(options, server);
         return {
             region: options.region,
             vaultNamespace: options.vault.namespace,
@@ -403,17 +566,19 @@ export class VaultRegion extends pulumi.ComponentResource {
 
     private snapshotArgs(
         options: ResolvedRegionOptions,
+        server: VaultServer,
         snapshots: ResolvedRegionOptions["vault"]["snapshots"],
         provider: vault.Provider | undefined,
+        setup: VaultSetup | undefined,
     ) {
-        const caSecret = this.caSecret(options);
+        const caSecret = caSecretOf(options, server);
         const storageClass = snapshotStorageClass(snapshots, options.vault.storageClass);
         return {
-            ...(provider && this.setup ? { provider, authPath: this.setup.authPath } : {}),
+            ...(provider && setup ? { provider, authPath: setup.authPath } : {}),
             namespace: options.vault.namespace,
             region: options.region,
-            imageTag: this.vault.settings.imageTag,
-            vaultAddress: inClusterVaultAddress(options.vault.namespace, vaultScheme(this.vault.settings.tls), options.engine),
+            imageTag: server.settings.imageTag,
+            vaultAddress: inClusterVaultAddress(options.vault.namespace, vaultScheme(server.settings.tls), options.engine),
             ...(caSecret ? { caSecret: { name: caSecret.name, key: caSecret.key } } : {}),
             engine: options.engine,
             options: { ...snapshots, ...(storageClass === undefined ? {} : { storageClass }) },
@@ -466,22 +631,26 @@ export class VaultRegion extends pulumi.ComponentResource {
                     // ESO's namespace exists once the operator's component has created it.
                     { parent: this, dependsOn: namespace === operatorNamespace ? afterOperator : [] },
                 );
-                const accounts = POLICY_PURPOSES.filter((purpose) => purpose === "pull" || writes).map(
-                    (purpose) =>
-                        new k8s.core.v1.ServiceAccount(
-                            `${name}-namespace-${namespace}-${NAMESPACE_SERVICE_ACCOUNTS[purpose]}`,
-                            {
-                                metadata: {
-                                    name: NAMESPACE_SERVICE_ACCOUNTS[purpose],
-                                    namespace,
-                                    labels: projectLabels("namespace-identity"),
+                // The local stores of a cloud backend act as its one identity: they log in as no namespace's account.
+                const purposes = isCloudBackend(options.backend.type) ? [] : POLICY_PURPOSES;
+                const accounts = purposes
+                    .filter((purpose) => purpose === "pull" || writes)
+                    .map(
+                        (purpose) =>
+                            new k8s.core.v1.ServiceAccount(
+                                `${name}-namespace-${namespace}-${NAMESPACE_SERVICE_ACCOUNTS[purpose]}`,
+                                {
+                                    metadata: {
+                                        name: NAMESPACE_SERVICE_ACCOUNTS[purpose],
+                                        namespace,
+                                        labels: projectLabels("namespace-identity"),
+                                    },
+                                    automountServiceAccountToken: false,
                                 },
-                                automountServiceAccountToken: false,
-                            },
-                            // After the grant, which fails first, and clearly, when the namespace is missing.
-                            { parent: this, dependsOn: [grant] },
-                        ),
-                );
+                                // After the grant, which fails first, and clearly, when the namespace is missing.
+                                { parent: this, dependsOn: [grant] },
+                            ),
+                    );
                 return [namespace, [grant, ...accounts]];
             }),
         );
@@ -499,6 +668,7 @@ export class VaultRegion extends pulumi.ComponentResource {
         grants: ReadonlyMap<string, readonly pulumi.Resource[]>,
         storesReady: pulumi.Resource[],
         configured: boolean,
+        backends: ReadonlyMap<string, ResolvedBackend>,
     ): void {
         const afterOperator = this.externalSecrets ? [this.externalSecrets] : [];
         const generators = new Map<string, pulumi.Resource>();
@@ -533,6 +703,7 @@ export class VaultRegion extends pulumi.ComponentResource {
                     region: options.region,
                     regions: options.regions,
                     reachableRegions,
+                    backends: Object.fromEntries(backends),
                     ...(shared
                         ? { initialValue: { generate: { ...generate, generatorName: passwordGeneratorName(recipe) } } }
                         : initialValue
@@ -543,6 +714,95 @@ export class VaultRegion extends pulumi.ComponentResource {
             );
         }
     }
+}
+
+/** What {@link carriedSecrets} reads of a replicated secret. */
+type CarriedSecret = Omit<Pick<ReplicatedSecretSpec, "name" | "namespace" | "remoteKey" | "mode" | "writers" | "home">, "home"> & {
+    readonly home?: string;
+};
+
+/**
+ * What the regions push to each other: the replicated secrets, each with its home, and the
+ * bootstrap's canary. A peer pushes here the secrets it is the home of.
+ */
+function carriedSecrets<S extends CarriedSecret>(options: {
+    readonly replicatedSecrets: readonly S[];
+    readonly externalSecrets: { readonly namespace: string };
+    readonly regions: readonly string[];
+}) {
+    return [...options.replicatedSecrets, replicationCanary(options.externalSecrets.namespace, options.regions)].map((secret) => ({
+        ...secret,
+        home: secret.home ?? options.regions[0],
+    }));
+}
+
+/**
+ * The peers a region's ESO needs access to: every peer for a self-hosted Vault (its replicator may
+ * write to them too), only those it pushes a secret to for a managed backend.
+ */
+export function peersNeedingAccess(options: CarryingRegion & { readonly backend: { readonly type: string } }): string[] {
+    return options.backend.type === "vault" ? peersOf(options.region, options.regions) : peersPushedTo(options);
+}
+
+/** What {@link peersPushedTo} reads of a region's options. */
+interface CarryingRegion {
+    readonly region: string;
+    readonly regions: readonly string[];
+    readonly externalSecrets: { readonly namespace: string };
+    readonly replicatedSecrets: readonly CarriedSecret[];
+}
+
+/** The peers a region pushes a secret to (those it is the home of), by PushSecret. */
+function peersPushedTo(options: CarryingRegion): string[] {
+    const secrets = carriedSecrets(options);
+    return peersOf(options.region, options.regions).filter(
+        (peer) => remoteKeysPushed(secrets, options.region, peer, options.regions).length > 0,
+    );
+}
+
+/** Every region's backend, by region: this region's own, and each peer's (the self-hosted Vault unless its stack says otherwise). */
+function regionBackends(options: ResolvedRegionOptions, peerBackends: readonly PeerBackend[]): Map<string, ResolvedBackend> {
+    return new Map(
+        options.regions.map((region): [string, ResolvedBackend] => [
+            region,
+            region === options.region ? options.backend : (peerBackends.find((p) => p.peer === region)?.backend ?? { type: "vault" }),
+        ]),
+    );
+}
+
+/**
+ * A secret every region writes needs the replicator, which writes into every region's Vault through
+ * its KV v2 API: no region may have a managed backend. This region's own backend is a rule of its
+ * options; a peer's is known only from the peer's stack.
+ * @throws pulumi.InputPropertiesError naming each such secret and the peers in the way
+ */
+function checkWriters(options: ResolvedRegionOptions, backends: ReadonlyMap<string, ResolvedBackend>): void {
+    const managed = [...backends].filter(([region, backend]) => region !== options.region && backend.type !== "vault");
+    if (managed.length === 0) {
+        return;
+    }
+    const errors = options.replicatedSecrets.flatMap((secret, i) =>
+        writersOf(secret) === "any"
+            ? [
+                  {
+                      propertyPath: `replicatedSecrets[${i}].writers`,
+                      reason: `is any${secret.writers === undefined ? " (the default for a vault-written secret)" : ""} for ${secret.namespace}/${secret.name}, but ${managed.map(([region, backend]) => `${region}'s backend is ${backend.type}`).join(", ")}: the replicators write only into self-hosted Vaults. Set writers: home for it in every region's stack`,
+                  },
+              ]
+            : [],
+    );
+    if (errors.length > 0) {
+        throw new pulumi.InputPropertiesError({
+            message: `VaultRegion: ${errors.map((e) => `${e.propertyPath} ${e.reason}`).join("; ")}`,
+            errors,
+        });
+    }
+}
+
+/** The Secret with the CA of the Vault's certificate, when TLS is on. */
+function caSecretOf(options: ResolvedRegionOptions, server: VaultServer) {
+    const tls = server.settings.tls;
+    return tls.enabled ? { name: tls.secretName, namespace: options.vault.namespace, key: "ca.crt" } : undefined;
 }
 
 /** The paths of the secrets every region writes (`writers: any`), which the replicators carry. */
@@ -558,7 +818,7 @@ function anyWriterKeys(options: ResolvedRegionOptions): string[] {
 function checkPeers(
     region: string,
     peers: readonly string[],
-    given: Readonly<Record<"peerEndpoints" | "peerIdentities", readonly { readonly peer: string }[]>>,
+    given: Readonly<Record<"peerEndpoints" | "peerIdentities" | "peerBackends", readonly { readonly peer: string }[]>>,
 ): void {
     const errors: { propertyPath: string; reason: string }[] = [];
     for (const [property, entries] of Object.entries(given)) {

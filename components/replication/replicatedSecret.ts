@@ -14,9 +14,12 @@ import {
     passwordGenerator,
     pushSecret,
     pushTargetRegions,
+    remoteKeyOf,
     roleOf,
 } from "./replicationSpecs";
 import { isDnsLabel } from "../common/predicates";
+import type { ResolvedBackend } from "../backends/backendOptions";
+import { backendPullSource, backendPushData } from "../backends/backendStores";
 
 /** Where a new secret's first value comes from (vault-written secrets only). */
 export type InitialValueArgs =
@@ -46,6 +49,11 @@ export type ReplicatedSecretArgs = ReplicatedSecretInput & {
     readonly reachableRegions?: readonly string[];
     /** The one-time first value, written in the home region only if the secret does not exist yet. */
     readonly initialValue?: InitialValueArgs;
+    /**
+     * Each region's backend, by region: an ExternalSecret reads as this region's backend lays the
+     * secret out, a PushSecret writes as its target's does. Default: the self-hosted Vault everywhere.
+     */
+    readonly backends?: Readonly<Record<string, ResolvedBackend>>;
 };
 
 /**
@@ -76,12 +84,18 @@ export class ReplicatedSecret extends pulumi.ComponentResource {
         const crd = (suffix: string, object: k8s.apiextensions.CustomResourceArgs) =>
             new k8s.apiextensions.CustomResource(`${name}-${suffix}`, { ...object }, child);
 
+        const backendOf = (region: string): ResolvedBackend =>
+            args.backends !== undefined && Object.hasOwn(args.backends, region) ? args.backends[region] : { type: "vault" };
+        const remoteKey = remoteKeyOf(spec);
+        const pushed = spec.keys?.map((key) => ({ from: key, to: key }));
         if (this.role.pulls) {
-            crd("pull", externalSecret(spec));
+            crd("pull", externalSecret(spec, backendPullSource(backendOf(spec.region), remoteKey, spec.keys)));
         }
         for (const target of this.pushesTo) {
-            crd(`push-${target}`, pushSecret(spec, target));
+            crd(`push-${target}`, pushSecret(spec, target, backendPushData(backendOf(target), remoteKey, pushed)));
         }
+        const shapeInitial = (keys: readonly { readonly from: string; readonly to: string }[] | undefined) =>
+            backendPushData(backendOf(spec.region), remoteKey, keys);
         // The initial value goes into this region's own Vault, through `vault-local-push`.
         if (args.initialValue !== undefined && args.home === args.region && reachable.includes(args.region)) {
             if ("generate" in args.initialValue) {
@@ -91,7 +105,10 @@ export class ReplicatedSecret extends pulumi.ComponentResource {
                 if (generatorName === undefined) {
                     crd("generator", passwordGenerator(args.namespace, { length, symbols: spec.passwordSymbols }, initialName(args.name)));
                 }
-                crd("initial", initialValuePush(spec, { generate: { key, generatorName: generatorName ?? initialName(args.name) } }));
+                crd(
+                    "initial",
+                    initialValuePush(spec, { generate: { key, generatorName: generatorName ?? initialName(args.name) } }, shapeInitial),
+                );
             } else {
                 const source = new k8s.core.v1.Secret(
                     `${name}-initial`,
@@ -108,7 +125,7 @@ export class ReplicatedSecret extends pulumi.ComponentResource {
                 );
                 new k8s.apiextensions.CustomResource(
                     `${name}-initial`,
-                    { ...initialValuePush(spec, { fromSecret: { secretName: initialName(args.name) } }) },
+                    { ...initialValuePush(spec, { fromSecret: { secretName: initialName(args.name) } }, shapeInitial) },
                     { parent: this, dependsOn: [source] },
                 );
             }
@@ -125,6 +142,7 @@ const replicatedSecretArgs = z
         regions: z.array(text(isDnsLabel)).min(1),
         reachableRegions: z.array(text(isDnsLabel)).optional(),
         initialValue: z.custom<InitialValueArgs>().optional(),
+        backends: z.custom<Readonly<Record<string, ResolvedBackend>>>((value) => typeof value === "object" && value !== null).optional(),
     })
     .check(
         rules((args, ctx) => {

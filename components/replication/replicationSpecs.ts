@@ -303,12 +303,13 @@ const labels = (name: string) => ({ ...projectLabels("replicated-secret"), "vaul
  * The ExternalSecret that materializes the secret from this region's Vault (`vault-local`). It owns
  * its target (an edit to the Secret is reverted at once) and keeps it if the Vault secret goes away.
  */
-export function externalSecret(spec: ReplicatedSecretSpec): IExternalSecret {
+export function externalSecret(spec: ReplicatedSecretSpec, from?: ExternalSecretSource): IExternalSecret {
     const key = remoteKeyOf(spec);
     const source =
-        spec.keys === undefined
+        from ??
+        (spec.keys === undefined
             ? { dataFrom: [{ extract: { key } }] }
-            : { data: spec.keys.map((secretKey) => ({ secretKey, remoteRef: { key, property: secretKey } })) };
+            : { data: spec.keys.map((secretKey) => ({ secretKey, remoteRef: { key, property: secretKey } })) });
     return {
         apiVersion: "external-secrets.io/v1",
         kind: "ExternalSecret",
@@ -321,6 +322,13 @@ export function externalSecret(spec: ReplicatedSecretSpec): IExternalSecret {
         },
     };
 }
+
+/** Where an ExternalSecret reads: its `data` or its `dataFrom`, as the region's backend lays the secret out. */
+export type ExternalSecretSource =
+    Pick<NonNullable<IExternalSecret["spec"]>, "data"> | Pick<NonNullable<IExternalSecret["spec"]>, "dataFrom">;
+
+/** What a PushSecret writes, as the target's backend lays the secret out. */
+export type PushSecretData = NonNullable<NonNullable<IPushSecret["spec"]>["data"]>;
 
 /** The regions whose Vaults `region` pushes a secret to: its peers, all regions, or none. */
 export function pushTargetRegions(
@@ -350,12 +358,13 @@ export function pushSecretName(name: string, target: string): string {
  * other and ends the run at the first error, then retries with a backoff that reaches 1000 s, so one
  * unreachable peer would hold back every other (docs/consistency.md, "What ESO's controller adds").
  */
-export function pushSecret(spec: ReplicatedSecretSpec, target: string): IPushSecret {
+export function pushSecret(spec: ReplicatedSecretSpec, target: string, shaped?: PushSecretData): IPushSecret {
     const remoteKey = remoteKeyOf(spec);
     const data =
-        spec.keys === undefined
+        shaped ??
+        (spec.keys === undefined
             ? [{ match: { remoteRef: { remoteKey } } }]
-            : spec.keys.map((secretKey) => ({ match: { secretKey, remoteRef: { remoteKey, property: secretKey } } }));
+            : spec.keys.map((secretKey) => ({ match: { secretKey, remoteRef: { remoteKey, property: secretKey } } })));
     return {
         apiVersion: "external-secrets.io/v1alpha1",
         kind: "PushSecret",
@@ -431,7 +440,11 @@ export function passwordGenerator(namespace: string, recipe: PasswordRecipe, nam
  * Vault (so ESO marks it as managed, and may overwrite it later), from the generator or from a Secret
  * holding an operator-supplied value. It never overwrites: once the secret exists, later values stand.
  */
-export function initialValuePush(spec: ReplicatedSecretSpec, initial: InitialValue): IPushSecret {
+export function initialValuePush(
+    spec: ReplicatedSecretSpec,
+    initial: InitialValue,
+    shape?: (keys: readonly { readonly from: string; readonly to: string }[] | undefined) => PushSecretData,
+): IPushSecret {
     const remoteKey = remoteKeyOf(spec);
     const generated = "generate" in initial;
     const selector = generated
@@ -446,9 +459,10 @@ export function initialValuePush(spec: ReplicatedSecretSpec, initial: InitialVal
     // The Password generator yields the key `password`; it is stored under the secret's first key.
     const keys = generated ? [{ from: "password", to: initial.generate.key }] : (spec.keys ?? []).map((key) => ({ from: key, to: key }));
     const data =
-        keys.length === 0
+        shape?.(keys.length === 0 ? undefined : keys) ??
+        (keys.length === 0
             ? [{ match: { remoteRef: { remoteKey } } }]
-            : keys.map(({ from, to }) => ({ match: { secretKey: from, remoteRef: { remoteKey, property: to } } }));
+            : keys.map(({ from, to }) => ({ match: { secretKey: from, remoteRef: { remoteKey, property: to } } })));
     return {
         apiVersion: "external-secrets.io/v1alpha1",
         kind: "PushSecret",

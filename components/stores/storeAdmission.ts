@@ -41,6 +41,7 @@
  */
 import { projectLabels } from "../common/labels";
 import { isDnsLabel, isKvMount } from "../common/predicates";
+import { type NamedBackend, spelled } from "../backends/remoteNames";
 import { LOCAL_PUSH_STORE_NAME, LOCAL_STORE_NAME, peerStoreName } from "./storeSpecs";
 
 /** The API group and version of the policies; the cluster must serve it. */
@@ -61,6 +62,11 @@ export interface StoreAdmissionSpec {
     readonly peers: readonly string[];
     /** The KV v2 mount the stores use. */
     readonly kvMount: string;
+    /**
+     * The backends other than a Vault that this region's stores reach (its own, its peers'): a key
+     * spelt as one of them spells it (`backendStores.ts`) is under the namespace too. Default: none.
+     */
+    readonly backends?: readonly NamedBackend[];
 }
 
 /** A CEL list literal of plain strings (checked by the caller: no quote or backslash can be in them). */
@@ -74,6 +80,30 @@ function celList(values: readonly string[]): string {
  */
 export function keyUnderNamespace(key: string, kvMount: string): string {
     return `(${key}.startsWith(object.metadata.namespace + '/') && !${key}.startsWith('${kvMount}/') && !${key}.matches('(^|/)[.]{0,2}(/|$)'))`;
+}
+
+/**
+ * The CEL that holds when `key` is a name under the object's namespace as `backend` spells it
+ * (`remoteNames.ts`): the backend's prefix, the namespace, and what the backend puts for `/`
+ * (`openova-<namespace>/` in AWS, `openova-<namespace>_` in GCP, `openova-<namespace>-` in Azure).
+ * A namespace is a DNS label, which every backend spells as it is. In Azure, `-` also joins the words
+ * of a namespace, so `openova-a-` is a prefix of namespace `a-b`'s names too: there the namespace
+ * labels stay the boundary (docs/backends.md).
+ */
+export function keyUnderNamespaceIn(key: string, backend: NamedBackend): string {
+    const prefix = spelled(backend.type, backend.secretPrefix ?? "");
+    const separator = spelled(backend.type, "/");
+    if (!/^[A-Za-z0-9/_.+=@-]*$/.test(prefix)) {
+        throw new Error(`store admission: the secret prefix ${JSON.stringify(prefix)} cannot be quoted safely`);
+    }
+    return `${key}.startsWith('${prefix}' + object.metadata.namespace + '${separator}')`;
+}
+
+/** The CEL that holds when `key` is under the object's namespace in a Vault, or as one of `backends` spells it. */
+function keyUnderNamespaceAnywhere(key: string, kvMount: string, backends: readonly NamedBackend[]): string {
+    // A Vault (self-hosted or HCP) takes the key as it is; a cloud store with its prefix.
+    const spellings = new Set(backends.filter((backend) => backend.secretPrefix !== undefined).map((b) => keyUnderNamespaceIn(key, b)));
+    return [keyUnderNamespace(key, kvMount), ...spellings].join(" || ");
 }
 
 /**
@@ -113,14 +143,15 @@ export function pushPrefixCel(spec: StoreAdmissionSpec): {
     readonly validations: { readonly data: string; readonly dataTo: string };
 } {
     const stores = "variables.projectStores";
+    const under = (key: string) => keyUnderNamespaceAnywhere(key, spec.kvMount, spec.backends ?? []);
     return {
         variables: [
             { name: "projectStores", expression: celList([LOCAL_STORE_NAME, LOCAL_PUSH_STORE_NAME, ...spec.peers.map(peerStoreName)]) },
             { name: "reachesProjectStore", expression: `object.spec.secretStoreRefs.exists(ref, ${mayReachStores("ref", stores)})` },
         ],
         validations: {
-            data: `!variables.reachesProjectStore || !has(object.spec.data) || object.spec.data.all(d, ${keyUnderNamespace("d.match.remoteRef.remoteKey", spec.kvMount)})`,
-            dataTo: `!has(object.spec.dataTo) || object.spec.dataTo.all(t, !(has(t.storeRef) && ${mayReachStores("t.storeRef", stores)}) || (has(t.remoteKey) && ${keyUnderNamespace("t.remoteKey", spec.kvMount)}))`,
+            data: `!variables.reachesProjectStore || !has(object.spec.data) || object.spec.data.all(d, ${under("d.match.remoteRef.remoteKey")})`,
+            dataTo: `!has(object.spec.dataTo) || object.spec.dataTo.all(t, !(has(t.storeRef) && ${mayReachStores("t.storeRef", stores)}) || (has(t.remoteKey) && (${under("t.remoteKey")})))`,
         },
     };
 }

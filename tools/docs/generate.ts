@@ -10,8 +10,12 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { stringify } from "yaml";
+import { z } from "zod";
 import { parseCommandLine } from "../../bootstrap/command";
-import type { OptionRow } from "../../components/common/options";
+import { BACKEND_TYPES, DEFAULT_SECRET_PREFIX, backendFields, backendOption, isCloudBackend } from "../../components/backends/backendOptions";
+import { CLOUD_POLICY_TABLE } from "../../components/backends/cloudPolicies";
+import { remoteSecrets } from "../../components/backends/remoteNames";
+import { optionRows, type OptionRow } from "../../components/common/options";
 import { METRICS_POLICY, metricsPolicyDocument } from "../../components/monitoring/monitoringSpecs";
 import { SNAPSHOT_POLICY, snapshotPolicyDocument } from "../../components/snapshots/snapshotSpecs";
 import {
@@ -207,10 +211,69 @@ function configErrorExamples(...vaultChanges: Record<string, unknown>[]): string
     return ["```", ...lines, "```"].join("\n");
 }
 
+/** A field's description without the backend types it names first (`aws-secrets-manager: ...`), for a table by type. */
+function withoutTypes(description: string): string {
+    const match = /^([a-z-]+(?:, [a-z-]+)*)(?:, with ([^:]+))?: ([\s\S]*)$/.exec(description);
+    if (match === null || !match[1].split(", ").every((name) => (BACKEND_TYPES as readonly string[]).includes(name))) {
+        return description;
+    }
+    const text = match[2] === undefined ? match[3] : `with ${match[2]}: ${match[3]}`;
+    return `${text.charAt(0).toUpperCase()}${text.slice(1)}`;
+}
+
+/** The fields of each backend type, from the backend option's schema: one row per type and field (nested ones included). */
+function backendOptionRows(): string[] {
+    const rows = optionRows(z.object({ backend: backendOption }));
+    return BACKEND_TYPES.flatMap((type) => {
+        const fields = backendFields(type).filter((field) => field !== "type");
+        if (fields.length === 0) {
+            return [`| \`${type}\` | | | | No other fields. |`];
+        }
+        return fields.flatMap((field) => {
+                const own = rows.filter((r) => r.key === `backend.${field}` || r.key.startsWith(`backend.${field}.`));
+                if (own.length === 0) {
+                    throw new Error(`backend.${field} has no documentation`);
+                }
+                return own.map(
+                    (row) =>
+                        `| \`${type}\` | \`${row.key.slice("backend.".length)}\` | ${cell(row.defaultShown ?? "(required)")} | ${cell(row.allowed)} | ${cell(withoutTypes(row.description))} |`,
+                );
+            });
+    });
+}
+
+/** How the seed's replicated secret is named in each backend (with the default prefix), from the naming code. */
+function backendNameRows(): string[] {
+    const remoteKey = "databases/db-credentials";
+    const keys = ["password"];
+    return BACKEND_TYPES.map((type) => {
+        const backend = { type, ...(isCloudBackend(type) ? { secretPrefix: DEFAULT_SECRET_PREFIX } : {}) };
+        const [whole] = remoteSecrets(backend, remoteKey);
+        const keyed = remoteSecrets(backend, remoteKey, keys);
+        const perKey = keyed.map((remote) => `\`${remote.name}\``).join(", ");
+        return `| \`${type}\` | \`${whole.name}\` | ${keyed[0].key === undefined ? `${perKey}, property \`${keys[0]}\`` : perKey} |`;
+    });
+}
+
 /** The generated sections of docs, by name. */
 export const SECTIONS: Readonly<Record<string, () => string>> = {
     /** Every Vault policy this project writes: each path, its capabilities and body limits, and who holds it. */
     "policy-table": () => ["| Policy | Path | Capabilities | Who |", "|---|---|---|---|", ...policyRows()].join("\n"),
+    /** Every permission a managed backend's cloud identity gets, from the one table. */
+    "cloud-policy-table": () =>
+        [
+            "| Backend | Permissions | Needed by | On | Only with | Why |",
+            "|---|---|---|---|---|---|",
+            ...CLOUD_POLICY_TABLE.map(
+                (grant) =>
+                    `| \`${grant.backend}\` | ${code(grant.permissions)} | ${grant.purposes.map((p) => (p === "pull" ? "read store" : "push stores")).join(", ")} | ${grant.scope} | ${grant.when === undefined ? "" : code(grant.when.map((w) => `backend.${w}`))} | ${cell(grant.why)} |`,
+            ),
+        ].join("\n"),
+    /** Each backend type's fields, from the backend option's schema. */
+    "backend-options": () => ["| Type | Field | Default | Allowed | Description |", "|---|---|---|---|---|", ...backendOptionRows()].join("\n"),
+    /** The seed's secret as each backend names it. */
+    "backend-names": () =>
+        ["| Backend | Whole Secret | With `keys: [password]` |", "|---|---|---|", ...backendNameRows()].join("\n"),
     /** The same policies, one row each (the README's). */
     "policy-summary": () => ["| Policy | Paths: capabilities | Who |", "|---|---|---|", ...policyRows(true)].join("\n"),
     /** A wrong value and a misspelt key in a stack's config, as the program refuses them. */

@@ -212,10 +212,16 @@ function recordedOptions(req: RegisterRequest): Record<string, unknown> {
  */
 const PROVIDER_OUTPUTS: Readonly<Record<string, (args: MockResourceArgs) => Record<string, unknown>>> = {
     "vault:index/token:Token": (args) => ({ clientToken: `synth-token-${args.name}` }),
-    "vault:index/authBackend:AuthBackend": (args) => ({
-        accessor: `auth_${String((args.inputs as Record<string, unknown>).type)}_${createHash("sha256").update(args.name).digest("hex").slice(0, 8)}`,
-    }),
+    "vault:index/authBackend:AuthBackend": (args) => mountAccessor(args),
+    "vault:jwt/authBackend:AuthBackend": (args) => mountAccessor(args),
 };
+
+/** An auth mount's accessor as Vault makes one up (`auth_<type>_<8 hex digits>`), from the resource's name so that runs agree. */
+function mountAccessor(args: MockResourceArgs): Record<string, unknown> {
+    return {
+        accessor: `auth_${String((args.inputs as Record<string, unknown>).type)}_${createHash("sha256").update(args.name).digest("hex").slice(0, 8)}`,
+    };
+}
 
 /** Runs the program once and records it; see the module comment. */
 export async function runProgram(request: RunRequest): Promise<RunResult> {

@@ -21,6 +21,9 @@ import { type StackRun, runStack } from "./stackRun";
 /** What programs see as `VAULT_TOKEN` under the synth: not a token, and never sent anywhere. */
 export const SYNTH_VAULT_TOKEN = "synth-placeholder-not-a-token";
 
+/** What programs see as `TERRAFORM_VAULT_AUTH_JWT` (an HCP Vault region's provider login) under the synth: not a JWT either. */
+export const SYNTH_VAULT_AUTH_JWT = "synth-placeholder-not-a-jwt";
+
 /** One stack's final run. */
 export type StackSynth = StackRun & { readonly runs: number; readonly referencedStacks: readonly string[] };
 
@@ -143,7 +146,7 @@ export async function synthesize(request: SynthRequest): Promise<SynthResult> {
             program: project.program,
             stackOutputs: given,
             knownStacks: project.stacks,
-            environment: { VAULT_TOKEN: SYNTH_VAULT_TOKEN },
+            environment: { VAULT_TOKEN: SYNTH_VAULT_TOKEN, TERRAFORM_VAULT_AUTH_JWT: SYNTH_VAULT_AUTH_JWT },
         });
         const answer = await Promise.race([running, timedOut]).finally(() => clearTimeout(timer));
         state.answer = answer;
