@@ -258,6 +258,12 @@ describe("VaultRegion", () => {
             "peerEndpoints[1].peer",
             "is west, which an earlier entry names already",
         ],
+        [
+            "a vaultAdmin that is not a Vault provider",
+            { vaultAdmin: new k8s.Provider("not-vault", { context: "c" }) as unknown as vault.Provider },
+            "vaultAdmin",
+            "is a pulumi:providers:kubernetes resource (not-vault), but it must be a vault.Provider",
+        ],
     ])("refuses %s before registering anything, naming the property", async (_what, override, propertyPath, reason) => {
         expect(await refusedRegion("bad", override)).toEqual([{ propertyPath, reason: expect.stringContaining(reason) as unknown }]);
     });

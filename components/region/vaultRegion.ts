@@ -4,7 +4,9 @@ import type * as vault from "@pulumi/vault";
 import { type ResolvedBackend, isCloudBackend } from "../backends/backendOptions";
 import { HcpVaultSetup } from "../backends/hcpVault";
 import { BackendPeerStore, ManagedBackend } from "../backends/managedBackend";
+import { z } from "zod";
 import { parseOptions } from "../common/options";
+import { vaultProviderArg } from "../common/providers";
 import { peersOf, vaultHost } from "../common/topology";
 import { ExternalSecretsOperator } from "../eso/externalSecretsOperator";
 import { projectLabels } from "../common/labels";
@@ -149,6 +151,7 @@ export class VaultRegion extends pulumi.ComponentResource {
         // Every option is checked before anything is registered: nothing half-created.
         const { vaultAdmin, vaultCaCert, peerEndpoints = [], peerIdentities = [], peerBackends = [], clusterIdentity, ...given } = args;
         const options = parseOptions("VaultRegion", regionOptions, given);
+        parseOptions("VaultRegion", z.object({ vaultAdmin: vaultProviderArg.optional() }), { vaultAdmin });
         checkPeers(options.region, peersOf(options.region, options.regions), { peerEndpoints, peerIdentities, peerBackends });
         const backends = regionBackends(options, peerBackends);
         checkWriters(options, backends);

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
 import { z } from "zod";
 import { parseOptions, ruleIssue, rules, text } from "../common/options";
+import { vaultProviderArg } from "../common/providers";
 import { isDnsLabel, isDnsSubdomain, isImageTag, isSecretKey, isVaultAddress } from "../common/predicates";
 import { offsiteUri } from "./offsite";
 import {
@@ -182,10 +183,7 @@ function jobSettings(args: RaftSnapshotsArgs, options: ResolvedRaftSnapshotOptio
  */
 const snapshotJobArgs = z
     .object({
-        provider: z
-            .custom<vault.Provider>((value) => value instanceof vault.Provider)
-            .optional()
-            .meta({ allowed: "a vault.Provider (never Pulumi's default one)" }),
+        provider: vaultProviderArg.optional(),
         namespace: text(isDnsLabel).meta({ allowed: "a DNS label (lowercase letters, digits and '-')" }),
         imageTag: text(isImageTag).meta({ allowed: "a pinned image tag (not latest), optionally with its @sha256: digest" }),
         vaultAddress: text(isVaultAddress).meta({ allowed: "http:// or https://, a host and an optional port, no path" }),
