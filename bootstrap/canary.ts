@@ -10,6 +10,14 @@
  * Vault (`<kvMount>/<ESO's namespace>/openova-replication-canary`, a random value, not a secret), to be
  * overwritten by the next check. Every region's policies already grant the canary's home that push
  * (components/replication/replicationSpecs.ts `replicationCanary`).
+ *
+ * Across a mix of backends it runs as any replicated secret does: each ExternalSecret reads its own
+ * region's backend as that backend lays the secret out, and each PushSecret writes as its target's
+ * backend does (components/backends/backendStores.ts `backendPullSource`, `backendPushData`); a cloud
+ * store keeps the canary as `<secretPrefix><ESO's namespace>/openova-replication-canary`, spelt as the
+ * store allows (docs/backends.md). Its home, the first region, must have the self-hosted Vault: the
+ * bootstrap writes the canary there with that Vault's admin token, and holds no credential for a
+ * managed backend.
  */
 import { randomBytes } from "node:crypto";
 import type { RegionConfig } from "../stack/config";
@@ -23,6 +31,7 @@ import {
     replicationCanary,
 } from "../components/replication/replicationSpecs";
 import { type Bound, DEFAULT_MAX_DELAY_MS, type Layout, parseDurationMs, propagationBound } from "../model/replication";
+import { backendPullSource, backendPushData } from "../components/backends/backendStores";
 import { productOf } from "./engineWords";
 import { poll } from "./poll";
 import type { KubeObject, Ports } from "./ports";
@@ -52,12 +61,21 @@ export function canaryBoundMs(): number {
  */
 export function canaryProblems(configs: readonly RegionConfig[]): string[] {
     const home = configs[0];
-    return configs
-        .filter((config) => namespaceOf(config) !== namespaceOf(home))
-        .map(
-            (config) =>
-                `region ${config.region}: ESO runs in namespace ${namespaceOf(config)}, not ${namespaceOf(home)} as in ${home.region}; --verify needs externalSecrets.namespace to be the same in every region (the canary's ${productOf([home.resolved.engine ?? "vault"])} path is under it)`,
-        );
+    const managedHome =
+        home.backend.type === "vault"
+            ? []
+            : [
+                  `region ${home.region}: --verify writes its canary into the first region's Vault with that Vault's admin token, but ${home.region}'s backend is ${home.backend.type}, which the bootstrap holds no credential for: run --verify with a region that has the self-hosted Vault first in --regions and in openova-vault:regions, or leave --verify out`,
+              ];
+    return [
+        ...managedHome,
+        ...configs
+            .filter((config) => namespaceOf(config) !== namespaceOf(home))
+            .map(
+                (config) =>
+                    `region ${config.region}: ESO runs in namespace ${namespaceOf(config)}, not ${namespaceOf(home)} as in ${home.region}; --verify needs externalSecrets.namespace to be the same in every region (the canary's ${productOf([home.resolved.engine ?? "vault"])} path is under it)`,
+            ),
+    ];
 }
 
 /** The canary's ESO objects, per region. */
@@ -66,10 +84,21 @@ export function canaryObjects(configs: readonly RegionConfig[]): Map<string, Kub
         namespaceOf(configs[0]),
         configs.map((config) => config.region),
     );
+    const path = remoteKeyOf(spec);
+    const backends = new Map(configs.map((config) => [config.region, config.backend]));
+    // A peer not among them has the self-hosted Vault, as its program assumes (vaultRegion.ts).
+    const backendOf = (region: string): RegionConfig["backend"] => backends.get(region) ?? { type: "vault" };
+    const pushed = [{ from: KEY, to: KEY }];
     const objects = new Map<string, KubeObject[]>();
     for (const config of configs) {
-        const pushes = config.region === spec.home ? config.peers.map((peer) => pushSecret(spec, peer)) : [];
-        objects.set(config.region, [externalSecret(spec), ...pushes] as unknown as KubeObject[]);
+        const pushes =
+            config.region === spec.home
+                ? config.peers.map((peer) => pushSecret(spec, peer, backendPushData(backendOf(peer), path, pushed)))
+                : [];
+        objects.set(config.region, [
+            externalSecret(spec, backendPullSource(config.backend, path, [KEY])),
+            ...pushes,
+        ] as unknown as KubeObject[]);
     }
     return objects;
 }

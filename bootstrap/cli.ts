@@ -13,7 +13,16 @@ import { type Engine, ENGINE_FACTS, engineFacts } from "../components/common/eng
 import type { SealType } from "../components/vault-server/seal";
 import { aProduct, keptRootTokenAdvice, newAdminTokenHint, productOf } from "./engineWords";
 import { KubernetesClusters, type RegionCluster } from "./kubernetes";
-import { BOOTSTRAP_DEFAULTS, type BootstrapOptions, BootstrapError, type BootstrapReport, bootstrap, optionProblems } from "./orchestrator";
+import {
+    BOOTSTRAP_DEFAULTS,
+    type BootstrapOptions,
+    BootstrapError,
+    type BootstrapReport,
+    bootstrap,
+    keyProblems,
+    managedWords,
+    optionProblems,
+} from "./orchestrator";
 import type { Ports } from "./ports";
 import { missingPrerequisites } from "./prerequisites";
 import { projectFileReader } from "./projectFileReader";
@@ -50,6 +59,12 @@ own names: pods openbao-<i>, the bao CLI, the name <pod>.openbao-internal.<names
 no root token from the unseal (or recovery) keys alone, so the bootstrap keeps an OpenBao region's root
 token, and the summary says how to replace it with another admin credential before revoking it.
 
+Managed backends: a region whose openova-vault:backend is not vault (hcp-vault, aws-secrets-manager,
+gcp-secret-manager, azure-key-vault) runs no Vault of this project's: its stack is created and deployed
+like the others (ESO and the backend's stores), and run again to connect its peers, but there are no
+pods to wait for and nothing to initialize, unseal or configure, and it needs no admin token. The key
+settings are asked for (and needed without a terminal) only when a region has the self-hosted Vault.
+
 Key material is held in memory only: the bootstrap writes it to no file, log, Git, Pulumi config or
 state. The admin token reaches Pulumi programs only through the Automation API's process environment
 (check the state after the first configured run, as the README's "The admin credential" says).
@@ -71,7 +86,10 @@ Options:
       --verify                 at the end, write a canary secret into the first region's Vault and wait
                                until every region's Kubernetes Secret holds it, within the bound
                                docs/consistency.md states (100 s); the canary's ESO objects are removed
-                               afterwards, its Vault path (openova/replication-canary) stays
+                               afterwards, its Vault path (openova/replication-canary) stays; across
+                               managed backends it reaches each region's own backend as a replicated
+                               secret does, and stays there too; the first region must have the
+                               self-hosted Vault
       --pod-timeout S          seconds to wait for a region's Vault pods (default ${BOOTSTRAP_DEFAULTS.podTimeoutMs / 1000})
   -h, --help                   show this help
 
@@ -151,7 +169,8 @@ export async function main(argv: readonly string[], projectDir = path.resolve(__
             podTimeoutMs: podTimeout * 1000,
             pollMs: BOOTSTRAP_DEFAULTS.pollMs,
         };
-        const problems = optionProblems(options);
+        // The key settings are checked once the stack files say whether a region has a Vault to initialize.
+        const problems = optionProblems(options, []);
         const known = defaultRegions(project.config);
         for (const region of regions.filter((r) => !known.includes(r))) {
             const suggestion = closest(region, known);
@@ -184,6 +203,12 @@ export async function main(argv: readonly string[], projectDir = path.resolve(__
             const tlsEnabled = parsed.config.resolved.vault.tls.source !== "none";
             // parseConfig requires the CA file with TLS on; the adapter refuses to call without one anyway.
             tls[region] = tlsEnabled ? { ca: parsed.config.vaultCaCert, namespace: vaultNamespace } : undefined;
+        }
+        const keys = selfHostedRegions(regions, clusters).length > 0 ? keyProblems(options) : [];
+        if (keys.length > 0) {
+            console.error(keys.map((p) => `error: ${p}`).join("\n"));
+            console.error(USAGE);
+            return 2;
         }
     } catch (error) {
         // A broken project or stack file, or an unreadable PGP key file: one line, no stack trace.
@@ -257,6 +282,11 @@ export async function main(argv: readonly string[], projectDir = path.resolve(__
 
 const capitalized = (text: string) => `${text.charAt(0).toUpperCase()}${text.slice(1)}`;
 
+/** The regions with the self-hosted Vault (`openova-vault:backend` vault, or a region without a stack config): those a run may initialize. */
+export function selfHostedRegions(regions: readonly string[], clusters: Readonly<Record<string, RegionCluster>>): string[] {
+    return regions.filter((region) => (clusters[region]?.config?.backend.type ?? "vault") === "vault");
+}
+
 /** A region's engine, from its stack file's config (Vault when it has none). */
 function engineOfRegion(clusters: Readonly<Record<string, RegionCluster>>, region: string): Engine {
     return clusters[region]?.config?.resolved.engine ?? "vault";
@@ -268,17 +298,20 @@ export function planLines(
     clusters: Readonly<Record<string, RegionCluster>>,
     seals: Readonly<Record<string, SealType>> = {},
 ): string[] {
-    const auto = autoUnsealRegions(options.regions, seals);
-    const shamir = options.regions.filter((region) => !auto.includes(region));
+    const selfHosted = selfHostedRegions(options.regions, clusters);
+    const auto = autoUnsealRegions(selfHosted, seals);
+    const shamir = selfHosted.filter((region) => !auto.includes(region));
     const pgp = options.pgpKeys ? ", each encrypted to one PGP key" : "";
     const product = (regions: readonly string[]) => productOf(regions.map((region) => engineOfRegion(clusters, region)));
-    const kept = options.regions.filter((region) => engineFacts(engineOfRegion(clusters, region)).rootGeneration === "token");
+    const kept = selfHosted.filter((region) => engineFacts(engineOfRegion(clusters, region)).rootGeneration === "token");
     return [
         "The bootstrap will bring up, in this order:",
-        ...options.regions.map(
-            (region) =>
-                `  ${region}: kubeconfig context ${clusters[region]?.context}, ${product([region])} in namespace ${clusters[region]?.vaultNamespace}${auto.includes(region) ? `, auto-unseal through ${seals[region]}` : ""}`,
-        ),
+        ...options.regions.map((region) => {
+            const backend = clusters[region]?.config?.backend.type ?? "vault";
+            return backend === "vault"
+                ? `  ${region}: kubeconfig context ${clusters[region]?.context}, ${product([region])} in namespace ${clusters[region]?.vaultNamespace}${auto.includes(region) ? `, auto-unseal through ${seals[region]}` : ""}`
+                : `  ${region}: kubeconfig context ${clusters[region]?.context}, ${managedWords(backend)} (ESO and its stores only): nothing to initialize or unseal there`;
+        }),
         ...(shamir.length === 0
             ? []
             : [
@@ -336,17 +369,20 @@ async function confirmPlan(
     ask: { keyShares: boolean; keyThreshold: boolean },
 ): Promise<BootstrapOptions | undefined> {
     const { confirm, number } = await import("@inquirer/prompts");
+    const selfHosted = selfHostedRegions(options.regions, clusters);
     const prompts = keyPrompts(
-        options.regions,
+        selfHosted,
         seals,
-        Object.fromEntries(options.regions.map((region) => [region, engineOfRegion(clusters, region)])),
+        Object.fromEntries(selfHosted.map((region) => [region, engineOfRegion(clusters, region)])),
     );
     let planned = options;
-    if (ask.keyShares && options.pgpKeys === undefined) {
+    // No key settings to ask for where no region has a Vault to initialize.
+    const asking = selfHosted.length === 0 ? { keyShares: false, keyThreshold: false } : ask;
+    if (asking.keyShares && options.pgpKeys === undefined) {
         const keyShares = await number({ message: prompts.shares, default: options.keyShares, min: 1, max: 255, required: true });
         planned = { ...planned, keyShares: keyShares ?? options.keyShares };
     }
-    if (ask.keyThreshold) {
+    if (asking.keyThreshold) {
         const keyThreshold = await number({
             message: prompts.threshold,
             default: Math.min(planned.keyThreshold, planned.keyShares),
@@ -356,7 +392,7 @@ async function confirmPlan(
         });
         planned = { ...planned, keyThreshold: keyThreshold ?? planned.keyThreshold };
     }
-    const problems = optionProblems(planned);
+    const problems = optionProblems(planned, selfHosted);
     if (problems.length > 0) {
         throw new Error(problems.join("; "));
     }
@@ -373,9 +409,16 @@ export function summary(report: BootstrapReport): string[] {
     const revoked = report.revokedRootTokens.map(engineOf);
     const kept = report.keptRootTokens ?? [];
     const vaults = product === ENGINE_FACTS.vault.product ? "Vaults" : `${product} clusters`;
+    const managed = Object.entries(report.managed ?? {});
+    const onlyManaged = managed.length > 0 && all.every((region) => report.managed?.[region] !== undefined);
     return [
         "",
         `Stacks created: ${list(report.created)}. ${vaults} initialized: ${list(report.initialized)}; unsealed: ${list(report.unsealed)}${report.autoUnsealed.length > 0 ? `; unsealed themselves (auto-unseal): ${list(report.autoUnsealed)}` : ""}.`,
+        ...(managed.length > 0
+            ? [
+                  `Managed backends, with nothing to initialize or unseal: ${managed.map(([region, type]) => `${region} (${type})`).join(", ")}; their stacks deploy ESO and the backend's stores only.`,
+              ]
+            : []),
         `Configured: ${list(report.configured)}; connected to their peers: ${list(report.wired)}. Every ClusterSecretStore is Ready.`,
         ...(report.canary
             ? [
@@ -384,7 +427,9 @@ export function summary(report: BootstrapReport): string[] {
             : []),
         report.revokedRootTokens.length > 0
             ? `Root tokens revoked: ${list(report.revokedRootTokens)}. For later \`pulumi up\` runs, export VAULT_TOKEN with an admin token: make one ${[...new Set(revoked)].map((engine) => newAdminTokenHint(engine, false)).join(" or ")} (the recovery keys of an auto-unseal ${productOf(revoked)}) when needed, or log in through an admin auth method (README, "The admin credential").`
-            : 'No root token was revoked. Later `pulumi up` runs take the admin token from VAULT_TOKEN (README, "The admin credential").',
+            : onlyManaged
+              ? "No region runs a Vault of this project's, so there was no root token. Later `pulumi up` runs need no admin token (an hcp-vault region's Vault provider logs in as its backend.providerAuth says)."
+              : 'No root token was revoked. Later `pulumi up` runs take the admin token from VAULT_TOKEN (README, "The admin credential").',
         ...(kept.length > 0
             ? [
                   `Root tokens kept: ${list(kept)}. Revoke each once ${keptRootTokenAdvice(kept.map(engineOf))}; until then it is the only way in.`,

@@ -13,6 +13,12 @@
  * seal (a KMS) gets recovery keys, which cannot unseal, and every server unseals itself (vault-0 right
  * after init, followers once they have joined Raft), so the bootstrap only waits for that.
  *
+ * A region whose backend is managed (`openova-vault:backend` other than `vault`) runs no Vault of this
+ * project's: its stack is created and deployed like the others (ESO and the backend's stores) and run
+ * again in the wiring pass when a peer it pushes to has granted it access since, always without an
+ * admin token; there are no pods to wait for and nothing to initialize, unseal or configure. The key
+ * settings matter only when some region has the self-hosted Vault.
+ *
  * Each region's engine (its `engine` config) names its servers (`vault-<i>`, or `openbao-<i>`), its
  * CLI in the hints and its product in every message (engineWords.ts); the HTTP API is the same.
  */
@@ -20,7 +26,9 @@ import { parseConfig, PROJECT, type RegionConfig } from "../stack/config";
 import { LOCAL_PUSH_STORE_NAME, LOCAL_STORE_NAME, peerStoreName } from "../components/stores/storeSpecs";
 import { type ResolvedVaultSealOptions, isAutoUnseal, resolvedSeal } from "../components/vault-server/seal";
 import { type Engine, engineFacts } from "../components/common/engine";
-import { verifyReplication } from "./canary";
+import type { BackendType } from "../components/backends/backendOptions";
+import { peersNeedingAccess } from "../components/region/vaultRegion";
+import { canaryProblems, verifyReplication } from "./canary";
 import { keptRootTokenAdvice, newAdminTokenHint, productOf, revokeCommand } from "./engineWords";
 import { poll } from "./poll";
 import type { Ports, SealStatus } from "./ports";
@@ -81,6 +89,8 @@ export interface BootstrapReport {
     readonly keptRootTokens?: string[];
     /** The engine of each region the run looked at (its config), for the summary's words; a region not in it runs Vault. */
     readonly engines?: Readonly<Record<string, Engine>>;
+    /** The regions whose backend is managed (no Vault of this project's there: nothing to initialize or unseal), with their backend. */
+    readonly managed?: Readonly<Record<string, BackendType>>;
     /** With `verify`: how long the timed canary write took to reach every region, and the bound, in ms. */
     canary?: { readonly tookMs: number; readonly boundMs: number };
 }
@@ -102,17 +112,50 @@ export function vaultPodNames(replicas: number, engine: Engine = "vault"): strin
     return Array.from({ length: replicas }, (_, i) => `${engineFacts(engine).releaseName}-${i}`);
 }
 
+/**
+ * Whether a region's backend is managed (`openova-vault:backend` other than `vault`): its stack runs
+ * ESO and the backend's stores only, so it has no Vault of this project's to initialize, unseal or
+ * configure, and no admin token.
+ */
+export function isManaged(config: Pick<RegionConfig, "backend">): boolean {
+    return config.backend.type !== "vault";
+}
+
+/**
+ * The peers a region's run connects once their stacks have published what it needs: every peer whose
+ * backend is managed (its store needs no grant), and every self-hosted peer it pushes to (all of them
+ * from a self-hosted region; from a managed one, only those it is the home of a secret for, the
+ * canary's included: vaultRegion.ts `peersNeedingAccess`). A self-hosted peer grants a managed region
+ * nothing else, so no store for it is expected.
+ */
+export function expectedPeers(config: RegionConfig, backends: ReadonlyMap<string, BackendType>): string[] {
+    const pushes = peersNeedingAccess({ ...config.resolved, region: config.region });
+    return config.peers.filter((peer) => (backends.get(peer) ?? "vault") !== "vault" || pushes.includes(peer));
+}
+
 /** The peers a region's last run connected, from its stack outputs. */
 function connectedPeersOf(outputs: Readonly<Record<string, unknown>>): string[] {
     return Array.isArray(outputs.connectedPeers) ? (outputs.connectedPeers as string[]) : [];
 }
 
-/** Checks the options before anything happens. @returns one line per problem */
-export function optionProblems(options: BootstrapOptions): string[] {
+/** How the lines name a managed backend. */
+export function managedWords(type: BackendType): string {
+    return `backend ${type}, run by its provider`;
+}
+
+/**
+ * Checks the options before anything happens. The key settings matter only where a Vault may be
+ * initialized: with `selfHosted` empty (every region's backend is managed), they are not checked, and
+ * no PGP key is needed without a terminal. @returns one line per problem
+ * @param selfHosted the regions with a self-hosted Vault (default: all of them, before their configs are read)
+ */
+export function optionProblems(options: BootstrapOptions, selfHosted: readonly string[] = options.regions): string[] {
+    return [...(options.regions.length === 0 ? ["--regions names no region"] : []), ...(selfHosted.length > 0 ? keyProblems(options) : [])];
+}
+
+/** The key settings' problems: what a Vault being initialized gets (its unseal or recovery keys, the root token). */
+export function keyProblems(options: BootstrapOptions): string[] {
     const problems: string[] = [];
-    if (options.regions.length === 0) {
-        problems.push("--regions names no region");
-    }
     if (!Number.isInteger(options.keyShares) || options.keyShares < 1 || options.keyShares > 255) {
         problems.push(`--key-shares ${options.keyShares} must be a whole number from 1 to 255`);
     }
@@ -141,7 +184,8 @@ export function optionProblems(options: BootstrapOptions): string[] {
  * @throws BootstrapError when something needs the operator, or a step failed
  */
 export async function bootstrap(ports: Ports, options: BootstrapOptions): Promise<BootstrapReport> {
-    const problems = optionProblems(options);
+    // The key settings are checked once the regions' configs say whether any has a Vault to initialize.
+    const problems = optionProblems(options, []);
     if (problems.length > 0) {
         throw new BootstrapError(problems);
     }
@@ -239,6 +283,7 @@ async function run(
 ): Promise<BootstrapReport> {
     const { workspace, progress } = ports;
     const engines: Record<string, Engine> = {};
+    const managed: Record<string, BackendType> = {};
     const report: BootstrapReport = {
         created: [],
         initialized: [],
@@ -249,10 +294,35 @@ async function run(
         revokedRootTokens: [],
         keptRootTokens: [],
         engines,
+        managed,
     };
 
-    // 0. Every region's cluster answers and has what the region needs (the program's preflight), and
-    //    its Vault answers where it already runs: all checked before anything changes, in every
+    // 0. Every region's config, read from its stack file (a stack not created yet has the committed one):
+    //    whether it has a Vault to initialize decides which options matter.
+    for (const region of options.regions) {
+        const config = await regionConfig(ports, region, options.regions);
+        configs.set(region, config);
+        engines[region] = config.resolved.engine;
+        if (isManaged(config)) {
+            managed[region] = config.backend.type;
+        }
+    }
+    const ordered = options.regions.map((region) => configs.get(region) as RegionConfig);
+    const unfit = [
+        ...optionProblems(
+            options,
+            ordered.filter((config) => !isManaged(config)).map((config) => config.region),
+        ),
+        // The canary needs a home it can write into.
+        ...(options.verify === true ? canaryProblems(ordered) : []),
+    ];
+    if (unfit.length > 0) {
+        throw new BootstrapError([...unfit, "nothing was changed"]);
+    }
+    const backends = new Map(ordered.map((config) => [config.region, config.backend.type]));
+
+    //    Then every region's cluster answers and has what the region needs (the program's preflight),
+    //    and its Vault answers where it already runs: all checked before anything changes, in every
     //    region, one line per problem.
     const unreachable = (await Promise.all(options.regions.map((region) => reachability(ports, region)))).flat();
     if (unreachable.length > 0) {
@@ -274,11 +344,6 @@ async function run(
     // 2. The server side of every region first, so that all clusters start their pods at once; then
     //    per region: pods, init, unseal, configuration.
     for (const region of options.regions) {
-        const config = await regionConfig(ports, region, options.regions);
-        configs.set(region, config);
-        engines[region] = config.resolved.engine;
-    }
-    for (const region of options.regions) {
         configs.set(region, await deployServer(ports, configs.get(region) as RegionConfig));
     }
     for (const region of options.regions) {
@@ -290,18 +355,26 @@ async function run(
         const config = configs.get(region) as RegionConfig;
         const outputs = await workspace.outputs(region);
         const connected = connectedPeersOf(outputs);
-        const missing = config.peers.filter((peer) => !connected.includes(peer));
+        const expected = expectedPeers(config, backends);
+        const missing = expected.filter((peer) => !connected.includes(peer));
         if (missing.length === 0) {
-            progress.step(region, "wire", "skipped", "every peer connected");
+            progress.step(
+                region,
+                "wire",
+                "skipped",
+                expected.length === config.peers.length ? "every peer connected" : connectedDetail(expected),
+            );
             continue;
         }
         progress.step(region, "wire", "running", `connecting ${missing.join(", ")}`);
         await workspace.up(region, {
-            vaultToken: await adminToken(ports, config, tokens),
+            // A managed region's run takes no admin token (nothing of ours to configure there; an HCP
+            // region's Vault provider logs in with what its backend.providerAuth names, from this process's environment).
+            ...(isManaged(config) ? {} : { vaultToken: await adminToken(ports, config, tokens) }),
             onOutput: (line) => progress.step(region, "wire", "running", line),
         });
         const after = await workspace.outputs(region);
-        const still = config.peers.filter((peer) => !connectedPeersOf(after).includes(peer));
+        const still = expected.filter((peer) => !connectedPeersOf(after).includes(peer));
         if (still.length > 0) {
             progress.step(region, "wire", "failed");
             throw new BootstrapError([
@@ -315,7 +388,8 @@ async function run(
     // 4. Checks: every region's stores (its own Vault's and one per peer) Ready, waiting for ESO to reconcile them.
     const notReady: string[] = [];
     for (const region of options.regions) {
-        notReady.push(...(await storesReady(ports, options, configs.get(region) as RegionConfig)));
+        const config = configs.get(region) as RegionConfig;
+        notReady.push(...(await storesReady(ports, options, config, expectedPeers(config, backends))));
     }
     if (notReady.length > 0) {
         throw new BootstrapError(notReady);
@@ -323,7 +397,6 @@ async function run(
 
     // 5. With --verify: a canary write in the first region reaches every region within the bound.
     if (options.verify === true) {
-        const ordered = options.regions.map((region) => configs.get(region) as RegionConfig);
         const result = await verifyReplication(ports, ordered, await adminToken(ports, ordered[0], tokens), options.pollMs);
         if ("problems" in result) {
             throw new BootstrapError(result.problems);
@@ -391,10 +464,17 @@ function rootTokensLeft(
     ];
 }
 
-async function storesReady(ports: Ports, options: BootstrapOptions, config: RegionConfig): Promise<string[]> {
+/** The wire step's detail for a region that connects only some of its peers. */
+function connectedDetail(expected: readonly string[]): string {
+    return expected.length === 0
+        ? "no peer to connect (it pushes to none with a self-hosted Vault)"
+        : `connected to ${expected.join(", ")}`;
+}
+
+async function storesReady(ports: Ports, options: BootstrapOptions, config: RegionConfig, peers: readonly string[]): Promise<string[]> {
     const { progress, cluster, clock } = ports;
     const region = config.region;
-    const expected = [LOCAL_STORE_NAME, LOCAL_PUSH_STORE_NAME, ...config.peers.map(peerStoreName)];
+    const expected = [LOCAL_STORE_NAME, LOCAL_PUSH_STORE_NAME, ...peers.map(peerStoreName)];
     progress.step(region, "verify", "running");
     return poll(clock, { timeoutMs: options.podTimeoutMs, pollMs: options.pollMs }, async (last) => {
         const stores = await cluster.stores(region);
@@ -452,6 +532,11 @@ async function bringUp(
 ): Promise<void> {
     const { workspace, progress, vault } = ports;
     const region = config.region;
+    if (isManaged(config)) {
+        // No pods to wait for, nothing to initialize, unseal or configure: the provider runs the backend.
+        progress.step(region, "init", "skipped", `${managedWords(config.backend.type)}: nothing to initialize or unseal here`);
+        return;
+    }
     const engine = engineFacts(config.resolved.engine);
     const pods = vaultPodNames(config.resolved.vault.replicas, engine.engine);
     const seal = sealOf(config);
@@ -683,8 +768,9 @@ function sealOf(config: RegionConfig): ResolvedVaultSealOptions {
 
 /**
  * The server side: only while the stack does not configure Vault yet (a configured stack needs a
- * token to run). A stack never deployed starts with `vaultInitialized` false, whatever its file says
- * (the committed ones say true): there is no Vault yet, so nothing to configure or to lose.
+ * token to run); a managed region's (ESO and its backend's stores) only until it is first deployed.
+ * A stack never deployed starts with `vaultInitialized` false, whatever its file says (the committed
+ * ones say true): there is no Vault yet, so nothing to configure or to lose.
  * @returns the config as it now is
  */
 async function deployServer(ports: Ports, config: RegionConfig): Promise<RegionConfig> {
@@ -699,7 +785,17 @@ async function deployServer(ports: Ports, config: RegionConfig): Promise<RegionC
         progress.step(region, "server", "skipped", "already deployed and configured by its stack");
         return current;
     }
-    progress.step(region, "server", "running");
+    // A managed region's stack has nothing to wait for between its runs: once deployed, only the wiring may run it again.
+    if (isManaged(current) && (await workspace.outputs(region)).regionName !== undefined) {
+        progress.step(region, "server", "skipped", `already deployed by its stack (${managedWords(current.backend.type)})`);
+        return current;
+    }
+    progress.step(
+        region,
+        "server",
+        "running",
+        isManaged(current) ? `ESO and the ${current.backend.type} stores, no Vault server` : undefined,
+    );
     await workspace.up(region, { onOutput: (line) => progress.step(region, "server", "running", line) });
     progress.step(region, "server", "done");
     return current;

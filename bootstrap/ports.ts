@@ -12,7 +12,7 @@ export interface Workspace {
     stackExists(stack: string): Promise<boolean>;
     /** Creates an empty stack; its settings come from the committed `Pulumi.<stack>.yaml`. */
     createStack(stack: string): Promise<void>;
-    /** The stack's config as the program receives it (`openova-vault:key` to string). */
+    /** The stack's config as the program receives it (`openova-vault:key` to string); a stack not created yet has its committed file's. */
     config(stack: string): Promise<Record<string, string>>;
     /** Sets one plain config value in the stack's settings. */
     setConfig(stack: string, key: string, value: string): Promise<void>;

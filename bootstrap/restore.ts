@@ -42,8 +42,9 @@ import { type Engine, engineFacts } from "../components/common/engine";
 import { parseConfig, PROJECT, type RegionConfig } from "../stack/config";
 import { isAutoUnseal, resolvedSeal } from "../components/vault-server/seal";
 import { peerStoreName } from "../components/stores/storeSpecs";
+import { peersNeedingAccess } from "../components/region/vaultRegion";
 import { aProduct, newAdminTokenHint } from "./engineWords";
-import { BootstrapError, unsealWithKeys, vaultPodNames, waitForAutoUnseal, waitForPods, waitForStatus } from "./orchestrator";
+import { BootstrapError, isManaged, unsealWithKeys, vaultPodNames, waitForAutoUnseal, waitForPods, waitForStatus } from "./orchestrator";
 import { poll } from "./poll";
 import type { Ports, RaftServer, SnapshotSource } from "./ports";
 import type { Sensitive } from "./sensitive";
@@ -80,6 +81,16 @@ const INITIALIZED_KEY = `${PROJECT}:vaultInitialized`;
 /** The snapshot URIs the restore reads. */
 export const SNAPSHOT_URI =
     /^(s3:\/\/[a-z0-9.-]+\/|gs:\/\/[a-z0-9._-]+\/|https:\/\/[a-z0-9]{3,24}\.blob\.core\.windows\.net\/[a-z0-9-]+\/|file:\/\/\/)[^\s]+$/;
+
+/**
+ * Why a region cannot be restored here, if it cannot: its backend is managed, so there is no Vault of
+ * this project's, and no Raft snapshot of it, to restore; its provider's own backup is the way back.
+ */
+export function managedRestoreProblem(config: Pick<RegionConfig, "region" | "backend">): string | undefined {
+    return isManaged(config)
+        ? `region ${config.region}: its backend is ${config.backend.type}, which keeps no Vault of this project's and no Raft snapshot to restore: recover its secrets with the provider's own backup and recovery, then run \`pulumi up -s ${config.region}\` (its replicated secrets also come back with their homes' next pushes)`
+        : undefined;
+}
 
 /** Checks the options before anything happens. @returns one line per problem */
 export function restoreProblems(options: RestoreOptions, regions: readonly string[]): string[] {
@@ -127,6 +138,10 @@ export async function restoreRegion(ports: RestorePorts, options: RestoreOptions
         throw new BootstrapError([...parsed.problems]);
     }
     const config = parsed.config;
+    const managed = managedRestoreProblem(config);
+    if (managed !== undefined) {
+        throw new BootstrapError([managed]);
+    }
     const seal = resolvedSeal(config.resolved.vault.seal);
     const auto = isAutoUnseal(seal);
     const engine = config.resolved.engine;
@@ -196,16 +211,33 @@ export async function restoreRegion(ports: RestorePorts, options: RestoreOptions
 
     // 9. The peers.
     const peersUpdated: string[] = [];
+    /** The updated peers that push to this region, so have a store for it (a managed peer pushes only the secrets it is the home of). */
+    const pushingHere: string[] = [];
     for (const peer of options.peers) {
-        progress.step(peer, "peer", "running", `pulumi up (its stores to ${region}, its access for ${region}'s new cluster)`);
-        const peerToken = await tokens.checked(peer, "its");
-        await workspace.up(peer, { vaultToken: peerToken, onOutput: (line) => progress.step(peer, "peer", "running", line) });
+        const peerConfig = await configOf(ports, peer);
+        const peerManaged = peerConfig !== undefined && isManaged(peerConfig);
+        progress.step(
+            peer,
+            "peer",
+            "running",
+            peerManaged
+                ? `pulumi up (its store to ${region}; backend ${peerConfig.backend.type}, no admin token)`
+                : `pulumi up (its stores to ${region}, its access for ${region}'s new cluster)`,
+        );
+        const peerToken = peerManaged ? undefined : await tokens.checked(peer, "its");
+        await workspace.up(peer, {
+            ...(peerToken === undefined ? {} : { vaultToken: peerToken }),
+            onOutput: (line) => progress.step(peer, "peer", "running", line),
+        });
         peersUpdated.push(peer);
+        if (peerConfig === undefined || peersNeedingAccess({ ...peerConfig.resolved, region: peer }).includes(region)) {
+            pushingHere.push(peer);
+        }
         progress.step(peer, "peer", "done");
     }
 
-    // 10. The stores, here and at the peers.
-    await waitForStores(ports, options, region, peersUpdated);
+    // 10. The stores, here and at the peers that push here.
+    await waitForStores(ports, options, region, pushingHere);
     return { region, snapshotBytes: fetched.bytes.length, sha256, verified: fetched.sha256 !== undefined, restored, servers, peersUpdated };
 }
 
@@ -215,14 +247,20 @@ interface RegionServers {
     readonly autoUnseal: boolean;
 }
 
-/** A peer's servers, from its stack's config (a stack may run another engine than the project's); Vault with Shamir if it does not parse. */
-async function serversOf(ports: RestorePorts, region: string): Promise<RegionServers> {
+/** A region's config, from its stack; undefined if it does not parse. */
+async function configOf(ports: RestorePorts, region: string): Promise<RegionConfig | undefined> {
     const parsed = parseConfig(region, await ports.workspace.config(region), {
         environment: { VAULT_TOKEN: "asked later" },
         readFile: (file) => ports.workspace.readFile(file),
     });
-    return parsed.ok
-        ? { engine: parsed.config.resolved.engine, autoUnseal: isAutoUnseal(resolvedSeal(parsed.config.resolved.vault.seal)) }
+    return parsed.ok ? parsed.config : undefined;
+}
+
+/** A peer's servers, from its stack's config (a stack may run another engine than the project's); Vault with Shamir if it does not parse. */
+async function serversOf(ports: RestorePorts, region: string): Promise<RegionServers> {
+    const config = await configOf(ports, region);
+    return config !== undefined
+        ? { engine: config.resolved.engine, autoUnseal: isAutoUnseal(resolvedSeal(config.resolved.vault.seal)) }
         : { engine: "vault", autoUnseal: false };
 }
 

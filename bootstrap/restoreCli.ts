@@ -14,7 +14,7 @@ import { BOOTSTRAP_DEFAULTS, BootstrapError } from "./orchestrator";
 import type { Operator } from "./ports";
 import { missingPrerequisites } from "./prerequisites";
 import { projectFileReader } from "./projectFileReader";
-import { type RestoreOptions, type RestoreReport, restoreProblems, restoreRegion } from "./restore";
+import { type RestoreOptions, type RestoreReport, managedRestoreProblem, restoreProblems, restoreRegion } from "./restore";
 import { Sensitive } from "./sensitive";
 import { CliSnapshotSource } from "./snapshotSource";
 import { LineProgress, NonInteractiveOperator, TerminalOperator, adminTokenVariable } from "./terminal";
@@ -144,6 +144,10 @@ export async function main(argv: readonly string[], projectDir = path.resolve(__
             });
             if (!parsed.ok) {
                 return failWith(parsed.problems, 1);
+            }
+            const managed = region === options.region ? managedRestoreProblem(parsed.config) : undefined;
+            if (managed !== undefined) {
+                return failWith([managed], 1);
             }
             const vaultNamespace = parsed.config.resolved.vault.namespace;
             clusters[region] = { context: parsed.config.kubeContext, vaultNamespace, config: parsed.config };

@@ -121,6 +121,9 @@ function readObject(k8s: K8s, kc: KubeConfig, read: ClusterRead, agents: Agents)
                 return core.readNamespacedPersistentVolumeClaim({ namespace, name }, options);
             }
         }
+        if (version === "v1" && plural === "nodes" && namespace === undefined && name === undefined) {
+            return core.listNode({}, options);
+        }
         return Promise.reject(new Error(`reading core ${plural} this way is not supported`));
     }
     const custom = kc.makeApiClient(k8s.CustomObjectsApi);

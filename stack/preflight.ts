@@ -2,7 +2,9 @@
  * The program's preflight: before it declares any resource, it reads from the region's cluster what
  * the region needs but does not install (components/region/prerequisites.ts) and stops with one line
  * per missing prerequisite, so a run never changes a cluster in which the Vault servers could not
- * start.
+ * start. A region whose backend is managed runs no Vault servers: it needs only what ESO's stores
+ * need, and the cluster's side of its backend's identity is checked where the cluster's API shows it,
+ * as warnings (the other half is in the cloud, out of sight).
  *
  * It runs outside Pulumi's resource graph on purpose: the Kubernetes provider has no lookup that
  * tolerates a missing object (a `.get()` of one fails the whole run, and the program cannot catch
@@ -10,7 +12,7 @@
  * the program's provider.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { type Prerequisite, prerequisiteProblems, regionPrerequisites } from "../components/region/prerequisites";
+import { type Prerequisite, prerequisiteFindings, regionPrerequisites } from "../components/region/prerequisites";
 import type { RegionConfig } from "./config";
 import { KubeconfigError, readObjects } from "./kubernetes";
 
@@ -40,6 +42,19 @@ function where(config: RegionConfig, server?: string): string {
  * all are there. Every read runs at once.
  */
 export async function missingPrerequisites(config: RegionConfig, timeoutMs?: number): Promise<string[]> {
+    return (await prerequisiteFindingsOf(config, timeoutMs)).problems;
+}
+
+/**
+ * What the region's cluster lacks: the missing prerequisites, and apart from them the warnings of the
+ * advisory ones (the cluster's side of the backend's identity, components/region/prerequisites.ts).
+ * With a managed backend there are no Vault servers, so only what ESO's stores and the identity need
+ * is read.
+ */
+export async function prerequisiteFindingsOf(
+    config: RegionConfig,
+    timeoutMs?: number,
+): Promise<{ readonly problems: string[]; readonly warnings: string[] }> {
     const prerequisites: Prerequisite[] = regionPrerequisites(config.resolved);
     try {
         const { server, results } = await readObjects(
@@ -47,27 +62,34 @@ export async function missingPrerequisites(config: RegionConfig, timeoutMs?: num
             prerequisites.map((p) => p.read),
             timeoutMs,
         );
-        return prerequisiteProblems(where(config, server), prerequisites, new Map(prerequisites.map((p, i) => [p.id, results[i]])));
+        return prerequisiteFindings(where(config, server), prerequisites, new Map(prerequisites.map((p, i) => [p.id, results[i]])));
     } catch (error) {
         if (error instanceof KubeconfigError) {
-            return [
-                `Cannot check the prerequisites of ${where(config)}: ${error.message}. ` +
-                    `Fix: add that context to your kubeconfig, or pulumi config set kubeContext <context> -s ${config.stack}`,
-            ];
+            return {
+                problems: [
+                    `Cannot check the prerequisites of ${where(config)}: ${error.message}. ` +
+                        `Fix: add that context to your kubeconfig, or pulumi config set kubeContext <context> -s ${config.stack}`,
+                ],
+                warnings: [],
+            };
         }
         throw error;
     }
 }
 
 /**
- * Checks the region's cluster before anything is declared; skipped under the mock runtime.
+ * Checks the region's cluster before anything is declared; skipped under the mock runtime. Each
+ * warning goes to `warn` (Pulumi's log by default), and the run goes on.
  * @throws pulumi.RunError with one line per missing prerequisite (Pulumi prints it without a stack trace)
  */
-export async function preflight(config: RegionConfig): Promise<void> {
+export async function preflight(config: RegionConfig, warn: (line: string) => void = (line) => void pulumi.log.warn(line)): Promise<void> {
     if (underMockRuntime()) {
         return;
     }
-    const problems = await missingPrerequisites(config);
+    const { problems, warnings } = await prerequisiteFindingsOf(config);
+    for (const warning of warnings) {
+        warn(warning);
+    }
     if (problems.length > 0) {
         throw new pulumi.RunError([...problems, NOTHING_CHANGED].join("\n"));
     }

@@ -229,6 +229,7 @@ describe("running it again", () => {
             revokedRootTokens: [],
             keptRootTokens: [],
             engines: { region1: "vault", region2: "vault" },
+            managed: {},
         });
     });
 
@@ -700,7 +701,12 @@ describe("--verify", () => {
 
     it("refuses, before writing anything, when ESO's namespace differs between regions (the canary's path is under it)", () => {
         const config = (region: string, namespace: string) =>
-            ({ region, peers: [], resolved: { externalSecrets: { namespace }, kvMount: "secret" } }) as unknown as RegionConfig;
+            ({
+                region,
+                peers: [],
+                backend: { type: "vault" },
+                resolved: { externalSecrets: { namespace }, kvMount: "secret" },
+            }) as unknown as RegionConfig;
         expect(canaryProblems([config("a", "eso"), config("b", "eso")])).toEqual([]);
         expect(canaryProblems([config("a", "eso"), config("b", "external-secrets")])).toEqual([
             "region b: ESO runs in namespace external-secrets, not eso as in a; --verify needs externalSecrets.namespace to be the same in every region (the canary's Vault path is under it)",
@@ -712,6 +718,7 @@ describe("--verify", () => {
             ({
                 region,
                 peers,
+                backend: { type: "vault" },
                 resolved: { externalSecrets: { namespace: "external-secrets" }, kvMount: "secret" },
             }) as unknown as RegionConfig;
         const objects = canaryObjects([config("a", ["b"]), config("b", ["a"])]);
@@ -727,5 +734,161 @@ describe("--verify", () => {
             ],
             ["b", ["ExternalSecret/external-secrets/openova-replication-canary"]],
         ]);
+    });
+});
+
+describe("regions whose backend is managed", () => {
+    const AWS = { type: "aws-secrets-manager", region: "eu-west-1", roleArn: "arn:aws:iam::111122223333:role/openova-eso" };
+    const AZURE = {
+        type: "azure-key-vault",
+        vaultUrl: "https://openova-weu.vault.azure.net/",
+        tenantId: "00000000-0000-0000-0000-000000000000",
+        clientId: "11111111-1111-1111-1111-111111111111",
+    };
+    const HCP = { type: "hcp-vault", address: "https://vault.example.z1.hashicorp.cloud:8200", providerAuth: { role: "pulumi" } };
+    const regions = ["eu", "us", "ap"];
+    const mixed = (): FakePlatform => new FakePlatform({ regions, backends: { us: AWS, ap: AZURE } });
+
+    it("are created and deployed like the others, and wired, with no pods, init, unseal or admin token", async () => {
+        const platform = mixed();
+        const report = await bootstrap(platform.ports(), options(regions));
+        expect(report.created).toEqual(regions);
+        expect(report.initialized).toEqual(["eu"]);
+        expect(report.configured).toEqual(["eu"]);
+        expect(report.managed).toEqual({ us: "aws-secrets-manager", ap: "azure-key-vault" });
+        // The managed regions: their stacks created and deployed (no server), which connects their managed peers at once; nothing else.
+        for (const region of ["us", "ap"]) {
+            expect(platform.calls.filter((call) => call.endsWith(` ${region}`))).toEqual([`createStack ${region}`, `up ${region}`]);
+            expect(platform.written).toContain(
+                `${region} init skipped backend ${platform.backendOf(region)}, run by its provider: nothing to initialize or unseal here`,
+            );
+            expect(platform.vaults.get(region)?.pods.size).toBe(0);
+        }
+        // Only eu's keys were shown, and only eu's root token revoked.
+        expect(platform.terminal.map((line) => line.split(":")[0])).toEqual(["eu"]);
+        expect(report.revokedRootTokens).toEqual(["eu"]);
+        // eu reaches every peer; a managed region connects the managed peers, and no self-hosted one it pushes nothing to.
+        const connected = (region: string) => platform.stacks.get(region)?.outputs.connectedPeers;
+        expect(connected("eu")).toEqual(["us", "ap"]);
+        expect(connected("us")).toEqual(["ap"]);
+        expect(connected("ap")).toEqual(["us"]);
+        expect(report.wired).toEqual([]);
+        expect(platform.written).toContain("us wire skipped connected to ap");
+    });
+
+    it("change nothing on a bootstrapped platform", async () => {
+        const platform = mixed();
+        await bootstrap(platform.ports(), options(regions));
+        platform.calls.length = 0;
+        const report = await bootstrap(platform.ports(), options(regions));
+        expect(platform.calls).toEqual([]);
+        expect(report.managed).toEqual({ us: "aws-secrets-manager", ap: "azure-key-vault" });
+    });
+
+    it("count on their stores: a managed region's store that is not Ready is named", async () => {
+        const platform = mixed();
+        platform.missingStores.add("us/vault-ap");
+        const error = await bootstrap(platform.ports(), options(regions)).catch((e: unknown) => e);
+        expect((error as BootstrapError).lines[0]).toBe("region us: ClusterSecretStore vault-ap does not exist");
+    });
+
+    it("expect no store for a self-hosted peer they push nothing to, but one for the peer they push the canary to", async () => {
+        // us is the first region, so the canary's home: it pushes to eu, which grants it that.
+        const platform = new FakePlatform({ regions: ["us", "eu"], backends: { us: AWS } });
+        const report = await bootstrap(platform.ports(), options(["us", "eu"]));
+        expect(platform.stacks.get("us")?.outputs.connectedPeers).toEqual(["eu"]);
+        // Its first run came before eu granted it access: the wiring runs it again, without an admin token.
+        expect(report.wired).toEqual(["us"]);
+        expect(platform.calls.filter((call) => call.endsWith(" us"))).toEqual(["createStack us", "up us", "up us"]);
+        // Without the grant, the run says which peer it is not connected to.
+        const refused = new FakePlatform({ regions: ["us", "eu"], backends: { us: AWS } });
+        refused.refusesPeers.add("us");
+        const error = await bootstrap(refused.ports(), options(["us", "eu"])).catch((e: unknown) => e);
+        expect((error as BootstrapError).lines[0]).toMatch(/^region us: not connected to eu after its run/);
+    });
+
+    it("need no key settings: without a terminal, no PGP keys when every region is managed, and still when one is not", async () => {
+        const managedOnly = new FakePlatform({ regions: ["us", "ap"], backends: { us: AWS, ap: HCP } });
+        const report = await bootstrap(managedOnly.ports(), options(["us", "ap"], { interactive: false, keyShares: 0 }));
+        expect(report.initialized).toEqual([]);
+        expect(report.managed).toEqual({ us: "aws-secrets-manager", ap: "hcp-vault" });
+        expect(managedOnly.calls.some((call) => /^(askToken|askKeys|keepOffline|init)/.test(call))).toBe(false);
+
+        const platform = mixed();
+        const error = await bootstrap(platform.ports(), options(regions, { interactive: false })).catch((e: unknown) => e);
+        expect((error as BootstrapError).lines).toEqual([
+            "--non-interactive needs --pgp-keys (one per share) and --root-token-pgp-key: without a terminal, new unseal keys and the root token may only be shown encrypted",
+            "nothing was changed",
+        ]);
+        expect(platform.calls).toEqual([]);
+        expect(optionProblems(options(["us"], { interactive: false, keyShares: 0 }), [])).toEqual([]);
+        expect(optionProblems(options(["us"], { interactive: false, keyShares: 0 }), ["us"])).toHaveLength(3);
+    });
+
+    it("--verify: a canary write in the first region reaches the managed regions too, through their own stores", async () => {
+        const platform = mixed();
+        platform.replicationDelayMs.set("us", 20_000);
+        platform.replicationDelayMs.set("ap", 30_000);
+        const report = await bootstrap(platform.ports(), options(regions, { verify: true }));
+        expect(report.canary?.tookMs).toBeGreaterThanOrEqual(30_000);
+        expect([...platform.objects.values()].every((objects) => objects.size === 0)).toBe(true);
+        expect(platform.calls.some((call) => call === "askToken us" || call === "askToken ap")).toBe(false);
+    });
+
+    it("--verify refuses a managed first region before anything changes: the canary is written into the home's Vault", async () => {
+        const platform = new FakePlatform({ regions: ["us", "eu"], backends: { us: AWS } });
+        const error = await bootstrap(platform.ports(), options(["us", "eu"], { verify: true })).catch((e: unknown) => e);
+        expect((error as BootstrapError).lines).toEqual([
+            "region us: --verify writes its canary into the first region's Vault with that Vault's admin token, but us's backend is aws-secrets-manager, which the bootstrap holds no credential for: run --verify with a region that has the self-hosted Vault first in --regions and in openova-vault:regions, or leave --verify out",
+            "nothing was changed",
+        ]);
+        expect(platform.calls).toEqual([]);
+    });
+
+    it("get the canary's objects as their backends lay the secret out: each region reads its own, the home pushes as each peer's backend takes it", () => {
+        const config = (region: string, peers: string[], backend: Record<string, unknown>) =>
+            ({
+                region,
+                peers,
+                backend,
+                resolved: { externalSecrets: { namespace: "external-secrets" }, kvMount: "secret" },
+            }) as unknown as RegionConfig;
+        const resolvedAws = { ...AWS, identity: "irsa", replicaRegions: [], secretPrefix: "openova-" };
+        const resolvedAzure = { ...AZURE, secretPrefix: "openova-" };
+        const objects = canaryObjects([
+            config("eu", ["us", "ap"], { type: "vault" }),
+            config("us", ["eu", "ap"], resolvedAws),
+            config("ap", ["eu", "us"], resolvedAzure),
+        ]);
+        const spec = (region: string, kind: string) =>
+            (objects.get(region)?.find((o) => o.kind === kind)?.spec ?? {}) as Record<string, unknown>;
+        const push = (target: string) =>
+            (objects.get("eu")?.find((o) => o.metadata.name === `openova-replication-canary-to-${target}`)?.spec as { data: unknown[] })
+                .data;
+        // eu's own Vault: the path and property, as before.
+        expect(spec("eu", "ExternalSecret").data).toEqual([
+            { secretKey: "value", remoteRef: { key: "external-secrets/openova-replication-canary", property: "value" } },
+        ]);
+        // AWS keeps one secret with the key as a property, under the prefix; Azure one secret per key.
+        expect(spec("us", "ExternalSecret").data).toEqual([
+            { secretKey: "value", remoteRef: { key: "openova-external-secrets/openova-replication-canary", property: "value" } },
+        ]);
+        expect(spec("ap", "ExternalSecret").data).toEqual([
+            { secretKey: "value", remoteRef: { key: "openova-external-secrets-openova-replication-canary--value" } },
+        ]);
+        expect(push("us")).toMatchObject([
+            {
+                match: {
+                    secretKey: "value",
+                    remoteRef: { remoteKey: "openova-external-secrets/openova-replication-canary", property: "value" },
+                },
+                metadata: { spec: { secretPushFormat: "string" } },
+            },
+        ]);
+        expect(push("ap")).toMatchObject([
+            { match: { secretKey: "value", remoteRef: { remoteKey: "openova-external-secrets-openova-replication-canary--value" } } },
+        ]);
+        // Only the home pushes.
+        expect(objects.get("us")?.map((o) => o.kind)).toEqual(["ExternalSecret"]);
     });
 });

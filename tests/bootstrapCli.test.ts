@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse, stringify } from "yaml";
-import { keyPrompts, main, planLines, summary } from "../bootstrap/cli";
+import { keyPrompts, main, planLines, selfHostedRegions, summary } from "../bootstrap/cli";
 import { kubeContexts, missingPrerequisites, type Run } from "../bootstrap/prerequisites";
 import { projectFileReader } from "../bootstrap/projectFileReader";
 import { runCli } from "./support/cliRun";
@@ -314,8 +314,8 @@ describe("the summary of OpenBao regions", () => {
 
 describe("the plan shown before anything changes", () => {
     it("names each region's engine, and says an OpenBao region's root token is kept", () => {
-        const openbao = { resolved: { engine: "openbao" } } as unknown as RegionConfig;
-        const vault = { resolved: { engine: "vault" } } as unknown as RegionConfig;
+        const openbao = { backend: { type: "vault" }, resolved: { engine: "openbao" } } as unknown as RegionConfig;
+        const vault = { backend: { type: "vault" }, resolved: { engine: "vault" } } as unknown as RegionConfig;
         const plan = {
             regions: ["region1", "region2"],
             keyShares: 5,
@@ -402,5 +402,60 @@ describe("the plan shown before anything changes", () => {
             shares: "Key shares for a Vault initialized now (unseal keys; recovery keys for a, which auto-unseals)",
             threshold: "Keys needed to unseal (recovery keys: to authorize generate-root or a seal migration)",
         });
+    });
+});
+
+describe("regions whose backend is managed, in the plan and the summary", () => {
+    const vault = { backend: { type: "vault" }, resolved: { engine: "vault" } } as unknown as RegionConfig;
+    const aws = { backend: { type: "aws-secrets-manager" }, resolved: { engine: "vault" } } as unknown as RegionConfig;
+    const hcp = { backend: { type: "hcp-vault" }, resolved: { engine: "vault" } } as unknown as RegionConfig;
+    const plan = { keyShares: 5, keyThreshold: 3, keepRootToken: false, interactive: true, podTimeoutMs: 1, pollMs: 1 };
+    const clusters = {
+        eu: { context: "eu-1", vaultNamespace: "vault", config: vault },
+        us: { context: "us-1", vaultNamespace: "vault", config: aws },
+        ap: { context: "ap-1", vaultNamespace: "vault", config: hcp },
+    };
+
+    it("the plan names each managed region's backend, says there is nothing to initialize there, and gives key settings only for the others", () => {
+        expect(planLines({ ...plan, regions: ["eu", "us", "ap"] }, clusters)).toEqual([
+            "The bootstrap will bring up, in this order:",
+            "  eu: kubeconfig context eu-1, Vault in namespace vault",
+            "  us: kubeconfig context us-1, backend aws-secrets-manager, run by its provider (ESO and its stores only): nothing to initialize or unseal there",
+            "  ap: kubeconfig context ap-1, backend hcp-vault, run by its provider (ESO and its stores only): nothing to initialize or unseal there",
+            "A Vault initialized now gets 5 unseal key shares, 3 needed to unseal.",
+        ]);
+        // No key settings at all when no region has a Vault to initialize.
+        expect(planLines({ ...plan, regions: ["us", "ap"] }, clusters)).toHaveLength(3);
+        expect(selfHostedRegions(["eu", "us", "ap"], clusters)).toEqual(["eu"]);
+    });
+
+    it("the summary names the managed regions, and needs no admin token where every region is managed", () => {
+        const report = {
+            created: ["eu", "us"],
+            initialized: ["eu"],
+            unsealed: ["eu"],
+            autoUnsealed: [],
+            configured: ["eu"],
+            wired: [],
+            revokedRootTokens: ["eu"],
+            engines: { eu: "vault", us: "vault" } as const,
+            managed: { us: "aws-secrets-manager" } as const,
+        };
+        const lines = summary(report).join("\n");
+        expect(lines).toContain(
+            "Managed backends, with nothing to initialize or unseal: us (aws-secrets-manager); their stacks deploy ESO and the backend's stores only.",
+        );
+        expect(lines).toContain("Root tokens revoked: eu.");
+        const onlyManaged = summary({
+            ...report,
+            created: ["us"],
+            initialized: [],
+            unsealed: [],
+            configured: [],
+            revokedRootTokens: [],
+            engines: { us: "vault" },
+        }).join("\n");
+        expect(onlyManaged).toContain("No region runs a Vault of this project's, so there was no root token.");
+        expect(onlyManaged).not.toContain("VAULT_TOKEN");
     });
 });

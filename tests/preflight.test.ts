@@ -12,10 +12,14 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import { backendOptions } from "../components/backends/backendOptions";
 import { monitoringOptions } from "../components/monitoring/monitoringSpecs";
 import {
     type ClusterRead,
+    GKE_METADATA_SERVER_LABEL,
     INGRESS_CONTROLLER_INSTALL,
+    identityPrerequisites,
+    prerequisiteFindings,
     type Prerequisite,
     type PrerequisiteOptions,
     type ReadResult,
@@ -102,6 +106,85 @@ describe("regionPrerequisites", () => {
     });
 });
 
+describe("a region whose backend is managed", () => {
+    const api = "api:admissionregistration.k8s.io/v1/validatingadmissionpolicies";
+    const withBackend = (backend: Record<string, unknown>, monitoring: Record<string, unknown> = {}) => ({
+        ...optionsOf({ tls: { source: "secret", secretName: "mine" }, snapshots: { claimName: "backups" } }, monitoring),
+        backend: backendOptions.parse(backend),
+    });
+
+    it("needs none of the Vault servers' prerequisites, whatever the Vault options say: only the admission policies' API", () => {
+        for (const backend of [{ ...AWS }, GCP_WITH_POOL, AZURE, HCP]) {
+            expect(ids(withBackend(backend, { prometheusRules: true }))).toEqual([api]);
+        }
+        // The same options with the self-hosted Vault need their Secret, claim and the Prometheus Operator.
+        expect(ids({ ...withBackend({ type: "vault" }, { prometheusRules: true }) })).toEqual(
+            expect.arrayContaining(["secret:vault/mine", "claim:vault/backups", "crd:prometheusrules.monitoring.coreos.com"]),
+        );
+    });
+
+    it("checks the identity's side in the cluster only where a missing piece would break it, as a warning", () => {
+        const podIdentity = regionPrerequisites(withBackend({ ...AWS, identity: "pod-identity" }));
+        expect(podIdentity.map((p) => [p.id, p.advisory === true])).toEqual([
+            [api, false],
+            ["daemonset:kube-system/eks-pod-identity-agent", true],
+        ]);
+        expect(podIdentity[1].read).toEqual({
+            group: "apps",
+            version: "v1",
+            resource: "daemonsets",
+            namespace: "kube-system",
+            name: "eks-pod-identity-agent",
+        });
+        const gke = regionPrerequisites(withBackend(GCP));
+        expect(gke.map((p) => [p.id, p.advisory === true])).toEqual([
+            [api, false],
+            [`nodes:${GKE_METADATA_SERVER_LABEL}`, true],
+        ]);
+        const node = (labels: Record<string, string>) => ({ items: [{ metadata: { labels } }] });
+        expect(gke[1].check(node({ [GKE_METADATA_SERVER_LABEL]: "true" }))).toBeUndefined();
+        expect(gke[1].check(node({ [GKE_METADATA_SERVER_LABEL]: "false" }))?.what).toMatch(/^no node is labelled/);
+        // IRSA, a pool, Azure and HCP: ESO requests its tokens itself; nothing in the cluster's API to check.
+        expect(identityPrerequisites(backendOptions.parse(AWS))).toEqual([]);
+        expect(identityPrerequisites(backendOptions.parse(GCP_WITH_POOL))).toEqual([]);
+        expect(identityPrerequisites(backendOptions.parse(AZURE))).toEqual([]);
+        expect(identityPrerequisites(backendOptions.parse(HCP))).toEqual([]);
+    });
+
+    it("gives an advisory shortfall, or a refused advisory read, as a warning, never as a problem", () => {
+        const prerequisites = regionPrerequisites(withBackend({ ...AWS, identity: "pod-identity" }));
+        const [admission, agent] = prerequisites;
+        const found = (results: ReadResult[]) =>
+            prerequisiteFindings(
+                'stack "s"',
+                prerequisites,
+                new Map([
+                    [admission.id, results[0]],
+                    [agent.id, results[1]],
+                ]),
+            );
+        const missing = found([{ status: "found", object: { items: [] } }, { status: "missing" }]);
+        expect(missing.problems).toEqual([]);
+        expect(missing.warnings).toEqual([
+            expect.stringMatching(/^Check the identity for stack "s": DaemonSet kube-system\/eks-pod-identity-agent does not exist/),
+        ]);
+        const refused = found([
+            { status: "found", object: { items: [] } },
+            { status: "failed", code: 403, message: "forbidden" },
+        ]);
+        expect(refused.problems).toEqual([]);
+        expect(refused.warnings).toEqual([
+            expect.stringMatching(/^Cannot check daemonsets\.apps kube-system\/eks-pod-identity-agent for stack "s"/),
+        ]);
+        expect(
+            found([
+                { status: "found", object: { items: [] } },
+                { status: "found", object: {} },
+            ]),
+        ).toEqual({ problems: [], warnings: [] });
+    });
+});
+
 describe("prerequisiteProblems", () => {
     const prerequisites = regionPrerequisites(optionsOf());
     const all = (result: ReadResult) => new Map(prerequisites.map((p: Prerequisite) => [p.id, result]));
@@ -154,6 +237,10 @@ interface Cluster {
     readonly claims?: string[];
     /** A release before Kubernetes 1.30: it does not serve admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy. */
     readonly beforeAdmissionPolicies?: boolean;
+    /** DaemonSets (namespace/name) that exist. */
+    readonly daemonSets?: string[];
+    /** The nodes, each with its labels. */
+    readonly nodes?: Record<string, string>[];
     /** Answer this HTTP status to every request instead. */
     readonly status?: number;
     /** Never answer. */
@@ -191,15 +278,46 @@ function stackConfig(context: string, vault: Record<string, unknown> = {}, more:
     return raw;
 }
 
+/** The raw config of a stack whose backend is managed: no self-hosted Vault key (its rules refuse them). */
+function managedStackConfig(context: string, backend: Record<string, unknown>): Record<string, string> {
+    return {
+        "openova-vault:region": "region1",
+        "openova-vault:domain": "example.com",
+        "openova-vault:kubeContext": context,
+        "openova-vault:serviceAccountIssuer": JSON.stringify({ url: "https://oidc.region1.example.com", discovery: true }),
+        "openova-vault:backend": JSON.stringify(backend),
+    };
+}
+
+const AWS = { type: "aws-secrets-manager", region: "eu-west-1", roleArn: "arn:aws:iam::111122223333:role/openova-eso" };
+const GCP = {
+    type: "gcp-secret-manager",
+    project: "platform-secrets",
+    serviceAccount: "openova-eso@platform-secrets.iam.gserviceaccount.com",
+};
+const AZURE = {
+    type: "azure-key-vault",
+    vaultUrl: "https://openova-weu.vault.azure.net/",
+    tenantId: "00000000-0000-0000-0000-000000000000",
+    clientId: "11111111-1111-1111-1111-111111111111",
+};
+const HCP = { type: "hcp-vault", address: "https://vault.example.z1.hashicorp.cloud:8200", providerAuth: { role: "pulumi" } };
+const GCP_WITH_POOL = { ...GCP, workloadIdentityPool: "projects/123456789012/locations/global/workloadIdentityPools/openova" };
+
 describe("the program's preflight against a cluster", () => {
-    /** Per case: the cluster, the stack's vault options and other keys, and the lines expected (each a pattern). */
+    /**
+     * Per case: the cluster, the stack's vault options and other keys (or a managed backend), the lines
+     * expected (each a pattern) and the warnings.
+     */
     const cases: {
         name: string;
         cluster?: Cluster;
         vault?: Record<string, unknown>;
         more?: Record<string, unknown>;
+        backend?: Record<string, unknown>;
         timeoutMs?: number;
         lines: RegExp[];
+        warnings?: RegExp[];
         reads?: ClusterRead[];
     }[] = [
         { name: "complete", cluster: COMPLETE, lines: [] },
@@ -394,6 +512,61 @@ describe("the program's preflight against a cluster", () => {
             ],
             lines: [],
         },
+        // A managed backend: no Vault servers, so an otherwise empty cluster lacks nothing; only ESO's admission policies' API counts.
+        ...[AWS, GCP, AZURE, HCP].map((backend) => ({
+            name: `managed-${backend.type}`,
+            cluster: { nodes: [{ [GKE_METADATA_SERVER_LABEL]: "true" }] },
+            backend,
+            lines: [],
+        })),
+        {
+            name: "managed-before-kubernetes-1-30",
+            cluster: { beforeAdmissionPolicies: true },
+            backend: AZURE,
+            lines: [
+                /: the cluster does not serve admissionregistration\.k8s\.io\/v1 ValidatingAdmissionPolicy \(Kubernetes 1\.30 or later\)/,
+            ],
+        },
+        {
+            name: "aws-pod-identity",
+            cluster: { daemonSets: ["kube-system/eks-pod-identity-agent"] },
+            backend: { ...AWS, identity: "pod-identity" },
+            lines: [],
+        },
+        {
+            name: "aws-pod-identity-without-agent",
+            cluster: { daemonSets: ["kube-system/aws-node"] },
+            backend: { ...AWS, identity: "pod-identity" },
+            lines: [],
+            warnings: [
+                /^Check the identity for stack "aws-pod-identity-without-agent" .*: DaemonSet kube-system\/eks-pod-identity-agent does not exist: without the EKS Pod Identity Agent ESO's controller gets no credentials for arn:aws:iam::111122223333:role\/openova-eso \(backend\.identity pod-identity\), unless this is EKS Auto Mode, which has the agent built in\. Fix: install the EKS add-on \(aws eks create-addon --cluster-name <cluster> --addon-name eks-pod-identity-agent\) .*, or set backend\.identity to irsa$/,
+            ],
+        },
+        {
+            name: "gcp-without-workload-identity",
+            cluster: { nodes: [{ "kubernetes.io/os": "linux" }, { [GKE_METADATA_SERVER_LABEL]: "false" }] },
+            backend: GCP,
+            lines: [],
+            warnings: [
+                /^Check the identity for stack "gcp-without-workload-identity" .*: no node is labelled iam\.gke\.io\/gke-metadata-server-enabled=true, so GKE Workload Identity is most likely off, .* Fix: enable Workload Identity on the cluster and its node pools .*, or set backend\.workloadIdentityPool$/,
+            ],
+        },
+        {
+            name: "gcp-with-pool",
+            cluster: { nodes: [] },
+            backend: { ...GCP, workloadIdentityPool: "projects/123456789012/locations/global/workloadIdentityPools/openova" },
+            lines: [],
+        },
+        // A read the API refuses: a stop for the admission policies' API, a warning for the identity's.
+        {
+            name: "managed-forbidden",
+            cluster: { status: 403 },
+            backend: { ...AWS, identity: "pod-identity" },
+            lines: [/^Cannot check validatingadmissionpolicies\.admissionregistration\.k8s\.io for /],
+            warnings: [
+                /^Cannot check daemonsets\.apps kube-system\/eks-pod-identity-agent for .*: the Kubernetes API answered HTTP 403 .* Fix: let the identity that runs Pulumi get daemonsets\.apps in namespace kube-system, then run again$/,
+            ],
+        },
         {
             name: "no-context",
             lines: [
@@ -490,6 +663,18 @@ describe("the program's preflight against a cluster", () => {
                           data: Object.fromEntries(keys.map((k) => [k, Buffer.from("secret-value").toString("base64")])),
                       });
             }
+            if ((match = /^apis\/apps\/v1\/namespaces\/([^/]+)\/daemonsets\/(.+)$/.exec(path))) {
+                return (cluster.daemonSets ?? []).includes(`${match[1]}/${match[2]}`)
+                    ? send(200, { kind: "DaemonSet", apiVersion: "apps/v1", metadata: { name: match[2], namespace: match[1] } })
+                    : notFound();
+            }
+            if (path === "api/v1/nodes") {
+                return send(200, {
+                    kind: "NodeList",
+                    apiVersion: "v1",
+                    items: (cluster.nodes ?? []).map((labels, i) => ({ metadata: { name: `node-${i}`, labels } })),
+                });
+            }
             if ((match = /^api\/v1\/namespaces\/([^/]+)\/persistentvolumeclaims\/(.+)$/.exec(path))) {
                 return (cluster.claims ?? []).includes(`${match[1]}/${match[2]}`)
                     ? send(200, { kind: "PersistentVolumeClaim", apiVersion: "v1", metadata: { name: match[2], namespace: match[1] } })
@@ -529,12 +714,15 @@ describe("the program's preflight against a cluster", () => {
 
     afterAll(() => Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())))));
 
-    let results: { name: string; lines: string[]; runError: boolean; found?: ReadResult[] }[];
+    let results: { name: string; lines: string[]; runError: boolean; warnings?: string[]; found?: ReadResult[] }[];
     beforeAll(async () => {
         const input = cases.map((entry) => ({
             name: entry.name,
             stack: entry.name,
-            config: stackConfig(entry.name === "no-context" ? "nowhere" : entry.name, entry.vault, entry.more),
+            config:
+                entry.backend === undefined
+                    ? stackConfig(entry.name === "no-context" ? "nowhere" : entry.name, entry.vault, entry.more)
+                    : managedStackConfig(entry.name, entry.backend),
             ...(entry.timeoutMs === undefined ? {} : { timeoutMs: entry.timeoutMs }),
             ...(entry.reads === undefined ? {} : { reads: entry.reads }),
         }));
@@ -551,6 +739,10 @@ describe("the program's preflight against a cluster", () => {
 
     it.each(cases.filter((entry) => entry.reads === undefined).map((entry) => [entry.name, entry] as const))("%s", (name, entry) => {
         const result = results.find((r) => r.name === name);
+        // The warnings, each matched; the run goes on past them.
+        const warnings = result?.warnings ?? [];
+        expect(warnings).toHaveLength(entry.warnings?.length ?? 0);
+        (entry.warnings ?? []).forEach((pattern, i) => expect(warnings[i]).toMatch(pattern));
         if (entry.lines.length === 0) {
             expect(result?.lines).toEqual([]);
             return;
@@ -575,6 +767,16 @@ describe("the program's preflight against a cluster", () => {
             "GET /apis/cert-manager.io/v1/clusterissuers/vault-ca-issuer",
             "GET /apis/networking.k8s.io/v1/ingressclasses",
             "GET /apis/storage.k8s.io/v1/storageclasses",
+        ]);
+        // A managed region reads only what it needs: the admission policies' API, and its identity's side.
+        expect(requests.get("managed-azure-key-vault")).toEqual(["GET /apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies"]);
+        expect([...(requests.get("aws-pod-identity") ?? [])].sort()).toEqual([
+            "GET /apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies",
+            "GET /apis/apps/v1/namespaces/kube-system/daemonsets/eks-pod-identity-agent",
+        ]);
+        expect([...(requests.get("gcp-without-workload-identity") ?? [])].sort()).toEqual([
+            "GET /api/v1/nodes",
+            "GET /apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies",
         ]);
         // The servers' class and a snapshot claim with its own: still one list of StorageClasses.
         expect((requests.get("two-storage-classes") ?? []).filter((r) => r.endsWith("/storageclasses"))).toHaveLength(1);

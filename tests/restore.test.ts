@@ -19,7 +19,7 @@ import { EnvironmentOperator, main, unsealKeysVariable } from "../bootstrap/rest
 import { runCli } from "./support/cliRun";
 import { Sensitive } from "../bootstrap/sensitive";
 import { CliSnapshotSource } from "../bootstrap/snapshotSource";
-import { AWS_KMS_SEAL, FakePlatform } from "./support/bootstrapFakes";
+import { AWS_KMS_SEAL, type FakeOptions, FakePlatform } from "./support/bootstrapFakes";
 
 const REGIONS = ["region1", "region2"];
 const URI = "s3://example-vault-snapshots-region1/vault-snapshots/region1/vault-20261130T120000Z.snap";
@@ -44,11 +44,12 @@ interface World {
 }
 
 /** A bootstrapped platform whose region1 was snapshotted, written to afterwards, then lost. */
-async function lostRegion(auto = false, engine?: Readonly<Record<string, Engine>>): Promise<World> {
+async function lostRegion(auto = false, engine?: Readonly<Record<string, Engine>>, backends?: FakeOptions["backends"]): Promise<World> {
     const platform = new FakePlatform({
         regions: REGIONS,
         ...(auto ? { autoUnseal: { region1: AWS_KMS_SEAL } } : {}),
         ...(engine === undefined ? {} : { engine }),
+        ...(backends === undefined ? {} : { backends }),
     });
     await bootstrap(platform.ports(), {
         regions: REGIONS,
@@ -432,5 +433,30 @@ describe("npm run restore", () => {
                 process.env.KUBECONFIG = saved;
             }
         }
+    });
+});
+
+describe("a region whose backend is managed", () => {
+    const AWS = { type: "aws-secrets-manager", region: "eu-west-1", roleArn: "arn:aws:iam::111122223333:role/openova-eso" };
+
+    it("is refused in one line before anything changes: there is no Vault of ours, nor a Raft snapshot, to restore", async () => {
+        const world = await lostRegion(false, undefined, { region2: AWS });
+        world.platform.calls.length = 0;
+        const error = await restoreRegion(world.ports, restoreOptions({ region: "region2", peers: ["region1"] })).catch((e: unknown) => e);
+        expect((error as BootstrapError).lines).toEqual([
+            "region region2: its backend is aws-secrets-manager, which keeps no Vault of this project's and no Raft snapshot to restore: recover its secrets with the provider's own backup and recovery, then run `pulumi up -s region2` (its replicated secrets also come back with their homes' next pushes)",
+        ]);
+        expect(world.platform.calls).toEqual([]);
+        expect(world.asked).toEqual([]);
+    });
+
+    it("as a peer, is run again without an admin token, and has no store for the restored region it pushes nothing to", async () => {
+        const world = await lostRegion(false, undefined, { region2: AWS });
+        world.platform.calls.length = 0;
+        const report = await restoreRegion(world.ports, restoreOptions());
+        restoredAsSnapshot(world);
+        expect(report.peersUpdated).toEqual(["region2"]);
+        expect(world.platform.calls).toContain("up region2");
+        expect(world.asked).toEqual(["keys region1", "token region1"]);
     });
 });

@@ -17,6 +17,7 @@ import { CILIUM_INGRESS_CLASS, CILIUM_POLICY_API, needsCiliumPolicy } from "../v
 import { ADMISSION_POLICY_API, MINIMUM_KUBERNETES_VERSION } from "../stores/storeAdmission";
 import { SEAL_RULES, resolvedSeal } from "../vault-server/seal";
 import { CERT_MANAGER_API, resolvedTls } from "../vault-server/tls";
+import type { ResolvedBackend } from "../backends/backendOptions";
 import type { regionVaultOptions } from "./regionOptions";
 
 /** A read of the Kubernetes API: one object by name, or every object of a resource when there is no name. */
@@ -50,6 +51,12 @@ export interface Prerequisite {
     /** Unique within a region's list; the key of its read's result. */
     readonly id: string;
     readonly read: ClusterRead;
+    /**
+     * The read sees only the cluster's side of something it cannot see whole (a cloud identity, whose
+     * other half is in the cloud), and some working setups look short from here: a shortfall, or a read
+     * the API refused, is a warning, never a stop.
+     */
+    readonly advisory?: boolean;
     /** Prerequisites this one builds on (a CRD before objects of its kind): when one of them falls short, this one is not reported. */
     readonly after?: readonly string[];
     /** What falls short in what the read found (`undefined` when the object does not exist); `undefined` when the prerequisite is met. */
@@ -58,6 +65,8 @@ export interface Prerequisite {
 
 /** The options that decide a region's prerequisites: a region's (or a stack's) options, validated. */
 export interface PrerequisiteOptions {
+    /** Where the region's secrets live (default: the self-hosted Vault); a managed backend needs none of the Vault servers' prerequisites. */
+    readonly backend?: ResolvedBackend;
     readonly vault: Pick<
         z.output<typeof regionVaultOptions>,
         "namespace" | "tls" | "seal" | "ingressClassName" | "storageClass" | "snapshots" | "allowedSourceRanges"
@@ -204,19 +213,12 @@ function storageClass(name: string | undefined, options: readonly string[]): Pre
 }
 
 /**
- * Every prerequisite of a region, in the order its lines are reported. Only what the options use:
- * cert-manager only with TLS from cert-manager, Cilium's CRD only with a CiliumNetworkPolicy, the
- * Prometheus Operator's CRDs only with monitoring objects.
+ * The store admission policies (components/stores/storeAdmission.ts), which every region declares
+ * whatever its backend: a cluster that does not serve their API answers 404 to the list.
  */
-export function regionPrerequisites(options: PrerequisiteOptions): Prerequisite[] {
-    const { vault, monitoring } = options;
-    const prerequisites: Prerequisite[] = [];
-    const namespace = vault.namespace;
-
-    // The store admission policies (components/stores/storeAdmission.ts): a cluster that does not serve
-    // their API answers 404 to the list.
+function admissionPolicies(): Prerequisite {
     const admissionApi = `${ADMISSION_POLICY_API.group}/${ADMISSION_POLICY_API.version}`;
-    prerequisites.push({
+    return {
         id: `api:${admissionApi}/validatingadmissionpolicies`,
         read: { ...ADMISSION_POLICY_API, resource: "validatingadmissionpolicies" },
         check: (found) =>
@@ -226,7 +228,99 @@ export function regionPrerequisites(options: PrerequisiteOptions): Prerequisite[
                       fix: `upgrade the cluster to Kubernetes ${MINIMUM_KUBERNETES_VERSION} or later`,
                   }
                 : undefined,
-    });
+    };
+}
+
+/** The EKS Pod Identity Agent's DaemonSet, as the EKS add-on `eks-pod-identity-agent` installs it. */
+export const EKS_POD_IDENTITY_AGENT = { namespace: "kube-system", name: "eks-pod-identity-agent" } as const;
+
+/** The node label GKE sets where the GKE metadata server runs, which it can only where Workload Identity is on for the cluster. */
+export const GKE_METADATA_SERVER_LABEL = "iam.gke.io/gke-metadata-server-enabled";
+
+/**
+ * What a managed backend's identity needs in the cluster, where the cluster's API can show it, each
+ * advisory (the other half of an identity is in the cloud, out of the preflight's sight). How ESO
+ * reaches each backend (components/backends/backendStores.ts, from external-secrets v2.9.0) decides
+ * what a missing piece would break:
+ *
+ * - AWS with `identity: pod-identity`: ESO's controller takes the default AWS credentials, which EKS
+ *   Pod Identity serves through its agent on every node, the DaemonSet `kube-system/eks-pod-identity-agent`
+ *   of the EKS add-on of that name (https://docs.aws.amazon.com/eks/latest/userguide/pod-id-agent-setup.html;
+ *   the DaemonSet as `kubectl -n kube-system get daemonset eks-pod-identity-agent` shows it in AWS's EKS
+ *   workshop, https://www.eksworkshop.com/docs/security/amazon-eks-pod-identity/use-pod-identity).
+ *   EKS Auto Mode has the agent built in, with no DaemonSet: hence a warning.
+ * - GCP without `workloadIdentityPool`: ESO's `workloadIdentity` auth reads the cluster's project,
+ *   location and name from the metadata server and trades a token of the identity ServiceAccount at
+ *   the cluster's pool `<project>.svc.id.goog` (external-secrets `providers/v1/gcp/secretmanager/workload_identity.go`),
+ *   which exists only with GKE Workload Identity on. Nodes that run the GKE metadata server carry
+ *   `iam.gke.io/gke-metadata-server-enabled: "true"`, which GKE allows only where Workload Identity is
+ *   on for the cluster (GKE's WorkloadMetadataConfig `GKE_METADATA`; the label as GKE's Workload Identity
+ *   guide selects nodes with it, https://cloud.google.com/kubernetes-engine/docs/how-to/workload-identity).
+ *   No such node: Workload Identity is most likely off; a cluster whose node pools have not moved to
+ *   the GKE metadata server yet may still work, hence a warning.
+ *
+ * Not checked, because nothing the cluster's API shows would break them: AWS with IRSA and Azure,
+ * where ESO requests the ServiceAccount's token itself (TokenRequest) and exchanges it with the cloud
+ * (`providers/v1/aws/auth/auth.go`, `providers/v1/azure/keyvault/keyvault.go`), so EKS's pod identity
+ * webhook and Azure Workload Identity's mutating webhook play no part (the trust is the cloud's:
+ * the IAM OIDC provider, the federated credential); GCP with a pool (workload identity federation,
+ * the pool's provider trusts the cluster's issuer); HCP Vault (its JWT mounts trust the cluster's
+ * issuer; whether its address answers is for an HTTP request, which the preflight does not make).
+ */
+export function identityPrerequisites(backend: ResolvedBackend): Prerequisite[] {
+    if (backend.type === "aws-secrets-manager" && backend.identity === "pod-identity") {
+        const { namespace, name } = EKS_POD_IDENTITY_AGENT;
+        return [
+            {
+                id: `daemonset:${namespace}/${name}`,
+                read: { group: "apps", version: "v1", resource: "daemonsets", namespace, name },
+                advisory: true,
+                check: (found) =>
+                    found === undefined
+                        ? {
+                              what: `DaemonSet ${namespace}/${name} does not exist: without the EKS Pod Identity Agent ESO's controller gets no credentials for ${backend.roleArn} (backend.identity pod-identity), unless this is EKS Auto Mode, which has the agent built in`,
+                              fix: `install the EKS add-on (aws eks create-addon --cluster-name <cluster> --addon-name ${name}) and associate ${backend.roleArn} with ESO's service account, or set backend.identity to irsa`,
+                          }
+                        : undefined,
+            },
+        ];
+    }
+    if (backend.type === "gcp-secret-manager" && backend.workloadIdentityPool === undefined) {
+        return [
+            {
+                id: `nodes:${GKE_METADATA_SERVER_LABEL}`,
+                read: { group: "", version: "v1", resource: "nodes" },
+                advisory: true,
+                check: (found) => {
+                    const nodes = (found as { items?: { metadata?: { labels?: Record<string, string> } }[] } | undefined)?.items ?? [];
+                    return nodes.some((node) => node.metadata?.labels?.[GKE_METADATA_SERVER_LABEL] === "true")
+                        ? undefined
+                        : {
+                              what: `no node is labelled ${GKE_METADATA_SERVER_LABEL}=true, so GKE Workload Identity is most likely off, and ESO could not act as ${backend.serviceAccount} (backend.workloadIdentityPool is not set, so ESO uses GKE Workload Identity)`,
+                              fix: `enable Workload Identity on the cluster and its node pools (gcloud container clusters update <cluster> --workload-pool=<project>.svc.id.goog; node pools with --workload-metadata=GKE_METADATA), or set backend.workloadIdentityPool`,
+                          };
+                },
+            },
+        ];
+    }
+    return [];
+}
+
+/**
+ * Every prerequisite of a region, in the order its lines are reported. Only what the options use:
+ * cert-manager only with TLS from cert-manager, Cilium's CRD only with a CiliumNetworkPolicy, the
+ * Prometheus Operator's CRDs only with monitoring objects.
+ */
+export function regionPrerequisites(options: PrerequisiteOptions): Prerequisite[] {
+    const { vault, monitoring, backend = { type: "vault" } } = options;
+    // A managed backend: no Vault servers, so none of their needs (cert-manager, Secrets, the
+    // IngressClass, Cilium, StorageClasses, the snapshot claim, the Vault alerts); what ESO's stores and
+    // their admission policies need stays.
+    if (backend.type !== "vault") {
+        return [admissionPolicies(), ...identityPrerequisites(backend)];
+    }
+    const prerequisites: Prerequisite[] = [admissionPolicies()];
+    const namespace = vault.namespace;
 
     const tls = resolvedTls(vault.tls);
     if (tls.enabled && tls.source === "cert-manager" && tls.issuer !== undefined) {
@@ -437,6 +531,18 @@ export function prerequisiteProblems(
     prerequisites: readonly Prerequisite[],
     results: ReadonlyMap<string, ReadResult>,
 ): string[] {
+    return prerequisiteFindings(where, prerequisites, results).problems;
+}
+
+/**
+ * {@link prerequisiteProblems}, and apart from them the warnings: one line per advisory prerequisite
+ * that falls short or whose read the API refused.
+ */
+export function prerequisiteFindings(
+    where: string,
+    prerequisites: readonly Prerequisite[],
+    results: ReadonlyMap<string, ReadResult>,
+): { readonly problems: string[]; readonly warnings: string[] } {
     const resultOf = (p: Prerequisite): ReadResult => {
         const result = results.get(p.id);
         if (result === undefined) {
@@ -447,19 +553,26 @@ export function prerequisiteProblems(
     const failures = prerequisites.map(resultOf).filter((r): r is Extract<ReadResult, { status: "failed" }> => r.status === "failed");
     const unanswered = failures.find((r) => r.code === undefined);
     if (unanswered !== undefined) {
-        return [
-            `Cannot check the prerequisites of ${where}: the Kubernetes API did not answer (${unanswered.message}). ` +
-                "Fix: check that the kubeconfig context points at the region's cluster and that its API is reachable from here (network, VPN, credentials), then run again",
-        ];
+        return {
+            problems: [
+                `Cannot check the prerequisites of ${where}: the Kubernetes API did not answer (${unanswered.message}). ` +
+                    "Fix: check that the kubeconfig context points at the region's cluster and that its API is reachable from here (network, VPN, credentials), then run again",
+            ],
+            warnings: [],
+        };
     }
     if (failures.some((r) => r.code === 401)) {
-        return [
-            `Cannot check the prerequisites of ${where}: the Kubernetes API refused the kubeconfig's credentials (HTTP 401). ` +
-                "Fix: renew the credentials of that kubeconfig context (log in to the cluster again), then run again",
-        ];
+        return {
+            problems: [
+                `Cannot check the prerequisites of ${where}: the Kubernetes API refused the kubeconfig's credentials (HTTP 401). ` +
+                    "Fix: renew the credentials of that kubeconfig context (log in to the cluster again), then run again",
+            ],
+            warnings: [],
+        };
     }
     const short = new Set<string>();
     const lines: string[] = [];
+    const warnings: string[] = [];
     for (const prerequisite of prerequisites) {
         if (prerequisite.after?.some((id) => short.has(id))) {
             short.add(prerequisite.id);
@@ -469,7 +582,7 @@ export function prerequisiteProblems(
         if (result.status === "failed") {
             short.add(prerequisite.id);
             const verb = prerequisite.read.name === undefined ? "list" : "get";
-            lines.push(
+            (prerequisite.advisory === true ? warnings : lines).push(
                 `Cannot check ${describeRead(prerequisite.read)} for ${where}: the Kubernetes API answered HTTP ${result.code} (${result.message}). ` +
                     `Fix: let the identity that runs Pulumi ${verb} ${describeRead({ ...prerequisite.read, name: undefined, namespace: undefined })}${prerequisite.read.namespace === undefined ? "" : ` in namespace ${prerequisite.read.namespace}`}, then run again`,
             );
@@ -478,8 +591,12 @@ export function prerequisiteProblems(
         const shortfall = prerequisite.check(result.status === "found" ? result.object : undefined);
         if (shortfall !== undefined) {
             short.add(prerequisite.id);
-            lines.push(`Missing prerequisite for ${where}: ${shortfall.what}. Fix: ${shortfall.fix}`);
+            if (prerequisite.advisory === true) {
+                warnings.push(`Check the identity for ${where}: ${shortfall.what}. Fix: ${shortfall.fix}`);
+            } else {
+                lines.push(`Missing prerequisite for ${where}: ${shortfall.what}. Fix: ${shortfall.fix}`);
+            }
         }
     }
-    return lines;
+    return { problems: lines, warnings };
 }

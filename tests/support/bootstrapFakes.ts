@@ -81,6 +81,14 @@ export interface FakeOptions {
     readonly peerAuth?: "token" | "jwt";
     /** Regions whose stack sets an engine (`openova-vault:engine`), and which; the others run the default, Vault. */
     readonly engine?: Readonly<Record<string, Engine>>;
+    /**
+     * Regions whose stack sets a managed backend (`openova-vault:backend`), and which: their stack file has no
+     * self-hosted Vault key (as the config's rules require), their `up` deploys no server and takes no admin
+     * token, and they connect every managed peer and each self-hosted peer that has granted them access;
+     * a configured self-hosted region grants a managed peer access only if that peer pushes to it (here:
+     * it is the canary's home, the first region).
+     */
+    readonly backends?: Readonly<Record<string, Readonly<Record<string, unknown>> & { readonly type: string }>>;
 }
 
 let counter = 0;
@@ -152,6 +160,17 @@ export class FakePlatform {
 
     /** The committed stack file's config for a region, as `pulumi stack init` would find it (the gate on, as committed). */
     private committedConfig(region: string): Record<string, string> {
+        const backend = this.options.backends?.[region];
+        if (backend !== undefined) {
+            return {
+                "openova-vault:domain": "example.com",
+                "openova-vault:regions": JSON.stringify(this.options.regions),
+                "openova-vault:kubeContext": region,
+                "openova-vault:backend": JSON.stringify(backend),
+                "openova-vault:serviceAccountIssuer": JSON.stringify({ url: `https://oidc.${region}.example.com`, discovery: true }),
+                ...(this.options.peerAuth === undefined ? {} : { "openova-vault:peerAuth": this.options.peerAuth }),
+            };
+        }
         return {
             "openova-vault:vaultInitialized": "true",
             "openova-vault:domain": "example.com",
@@ -167,6 +186,11 @@ export class FakePlatform {
             ...(this.options.peerAuth === undefined ? {} : { "openova-vault:peerAuth": this.options.peerAuth }),
             ...(this.options.engine?.[region] === undefined ? {} : { "openova-vault:engine": this.options.engine[region] }),
         };
+    }
+
+    /** A region's backend type: `vault` unless {@link FakeOptions.backends} names another. */
+    backendOf(region: string): string {
+        return this.options.backends?.[region]?.type ?? "vault";
     }
 
     /** A region's server pod `i`, as its engine's chart names it: `vault-<i>`, or `openbao-<i>`. */
@@ -328,7 +352,8 @@ export class FakePlatform {
                     FakePlatform.lost(fail, `createStack ${stack}`);
                     return Promise.resolve();
                 },
-                config: (stack) => Promise.resolve({ ...this.stack(stack).config }),
+                // As the real adapter, which reads the stack file: a stack not created yet has the committed one.
+                config: (stack) => Promise.resolve({ ...(this.stacks.get(stack)?.config ?? this.committedConfig(stack)) }),
                 setConfig: (stack, key, value) => {
                     const fail = this.step("setConfig", stack);
                     this.stack(stack).config[key] = value;
@@ -339,6 +364,12 @@ export class FakePlatform {
                 up: (region, { vaultToken, onOutput, targets, refresh }) => {
                     const fail = this.step(targets === undefined ? (refresh === true ? "up-refresh" : "up") : "up-targets", region);
                     const stack = this.stack(region);
+                    const managed = this.backendOf(region) !== "vault";
+                    if (managed && vaultToken !== undefined) {
+                        throw new Error(
+                            `up ${region}: given an admin token, but its backend is ${this.backendOf(region)}: there is no Vault of ours to configure`,
+                        );
+                    }
                     const configure = stack.config["openova-vault:vaultInitialized"] === "true";
                     if (configure && (vaultToken === undefined || !this.vault(region).tokens.has(vaultToken.reveal()))) {
                         throw new Error(`up ${region}: the Vault provider could not authenticate`);
@@ -361,7 +392,11 @@ export class FakePlatform {
                         throw new Error(`up ${region}: the state lists objects its cluster does not have; refresh first`);
                     }
                     if (!stack.serverDeployed) {
-                        this.deployServer(region, stack);
+                        if (managed) {
+                            stack.serverDeployed = true;
+                        } else {
+                            this.deployServer(region, stack);
+                        }
                     }
                     // As the program does: peerAccess is always exported (empty until configured). A configured
                     // region grants each peer access: with a token, every peer; with JWT peer auth (the
@@ -370,7 +405,11 @@ export class FakePlatform {
                     const jwt = (stack.config["openova-vault:peerAuth"] ?? "jwt") === "jwt";
                     const peers = this.options.regions.filter((r) => r !== region);
                     stack.granted = configure
-                        ? peers.filter((r) => !jwt || this.stacks.get(r)?.outputs.serviceAccountIssuer !== undefined)
+                        ? peers.filter(
+                              (r) =>
+                                  (!jwt || this.stacks.get(r)?.outputs.serviceAccountIssuer !== undefined) &&
+                                  (this.backendOf(r) === "vault" || r === this.options.regions[0]),
+                          )
                         : [];
                     const issuer = stack.config["openova-vault:serviceAccountIssuer"];
                     const outputs: Record<string, unknown> = {
@@ -378,9 +417,10 @@ export class FakePlatform {
                         peers,
                         vaultConfigured: configure,
                         peerAccess: jwt ? {} : "[secret]",
+                        backend: this.options.backends?.[region] ?? { type: "vault" },
                         connectedPeers: this.refusesPeers.has(region)
                             ? []
-                            : peers.filter((r) => this.stacks.get(r)?.granted.includes(region) === true),
+                            : peers.filter((r) => this.backendOf(r) !== "vault" || this.stacks.get(r)?.granted.includes(region) === true),
                         ...(jwt && issuer !== undefined ? { serviceAccountIssuer: JSON.parse(issuer) as unknown } : {}),
                     };
                     stack.outputs = outputs;

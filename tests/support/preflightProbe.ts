@@ -3,7 +3,7 @@
  * jest's CommonJS runtime cannot load): for each case of $PREFLIGHT_CASES (a stack and its raw config,
  * as Pulumi hands it to the program), validates the config as the program does and runs the program's
  * preflight against the cluster of the stack's kubeconfig context ($KUBECONFIG); prints, per case,
- * the lines of the error it stopped with (none when it passed) as JSON. A case with `reads` makes
+ * the lines of the error it stopped with (none when it passed) and the warnings it gave, as JSON. A case with `reads` makes
  * those reads instead and prints what they returned.
  */
 import * as fs from "node:fs";
@@ -26,7 +26,7 @@ interface Case {
 
 const ROOT = path.join(__dirname, "..", "..");
 
-async function run(entry: Case): Promise<{ name: string; lines: string[]; runError: boolean; found?: ReadResult[] }> {
+async function run(entry: Case): Promise<{ name: string; lines: string[]; runError: boolean; warnings?: string[]; found?: ReadResult[] }> {
     if (entry.reads !== undefined) {
         const context = entry.config["openova-vault:kubeContext"];
         return { name: entry.name, lines: [], runError: false, found: (await readObjects(context, entry.reads)).results };
@@ -42,12 +42,13 @@ async function run(entry: Case): Promise<{ name: string; lines: string[]; runErr
         const lines = await missingPrerequisites(parsed.config, entry.timeoutMs);
         return { name: entry.name, lines: lines.length === 0 ? [] : [...lines, NOTHING_CHANGED], runError: lines.length > 0 };
     }
+    const warnings: string[] = [];
     try {
-        await preflight(parsed.config);
-        return { name: entry.name, lines: [], runError: false };
+        await preflight(parsed.config, (line) => warnings.push(line));
+        return { name: entry.name, lines: [], runError: false, warnings };
     } catch (error) {
         if (error instanceof Error) {
-            return { name: entry.name, lines: error.message.split("\n"), runError: pulumi.RunError.isInstance(error) };
+            return { name: entry.name, lines: error.message.split("\n"), runError: pulumi.RunError.isInstance(error), warnings };
         }
         throw error;
     }
