@@ -3,6 +3,7 @@
  * configured and wired Vaults (bootstrap/orchestrator.ts). This module reads the flags and the stack
  * files, checks the prerequisites and, once they are met, hands over to the orchestration.
  */
+import { PROVIDER_JWT_VARIABLE } from "../components/backends/hcpVault";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseConfig } from "../stack/config";
@@ -190,7 +191,9 @@ export async function main(argv: readonly string[], projectDir = path.resolve(__
         // committed defaults); a file the config names (the CA) is read relative to the project directory.
         for (const region of regions) {
             const parsed = parseConfig(region, readStackConfig(project, region).config, {
-                environment: { VAULT_TOKEN: "checked later" },
+                // The self-hosted Vaults' token is the bootstrap's own; an HCP region's provider logs in with this
+                // process's environment, so a missing JWT stops here, before anything changes.
+                environment: { VAULT_TOKEN: "checked later", [PROVIDER_JWT_VARIABLE]: process.env[PROVIDER_JWT_VARIABLE] },
                 readFile: projectFileReader(projectDir),
             });
             if (!parsed.ok) {

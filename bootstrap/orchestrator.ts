@@ -22,6 +22,7 @@
  * Each region's engine (its `engine` config) names its servers (`vault-<i>`, or `openbao-<i>`), its
  * CLI in the hints and its product in every message (engineWords.ts); the HTTP API is the same.
  */
+import { PROVIDER_JWT_VARIABLE } from "../components/backends/hcpVault";
 import { parseConfig, PROJECT, type RegionConfig } from "../stack/config";
 import { LOCAL_PUSH_STORE_NAME, LOCAL_STORE_NAME, peerStoreName } from "../components/stores/storeSpecs";
 import { type ResolvedVaultSealOptions, isAutoUnseal, resolvedSeal } from "../components/vault-server/seal";
@@ -499,10 +500,11 @@ async function storesReady(ports: Ports, options: BootstrapOptions, config: Regi
 }
 
 async function regionConfig(ports: Ports, region: string, regions: readonly string[]): Promise<RegionConfig> {
-    // The token check of parseConfig is about `pulumi up`'s environment; the bootstrap passes a token
-    // there itself. Files the config names (the CA) are read as `pulumi up` reads them.
+    // The credential checks of parseConfig are about `pulumi up`'s environment: the bootstrap passes a
+    // self-hosted Vault's token there itself, and an HCP region's provider login was checked by the
+    // command line before anything changed. Files the config names (the CA) are read as `pulumi up` reads them.
     const parsed = parseConfig(region, await ports.workspace.config(region), {
-        environment: { VAULT_TOKEN: "set by the bootstrap" },
+        environment: { VAULT_TOKEN: "set by the bootstrap", [PROVIDER_JWT_VARIABLE]: "checked by the command line" },
         readFile: (file) => ports.workspace.readFile(file),
     });
     if (!parsed.ok) {

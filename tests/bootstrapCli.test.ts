@@ -167,6 +167,29 @@ describe("npm run bootstrap", () => {
         expect(stderr).not.toContain("pulumi CLI");
     });
 
+    it("stops before anything else when an HCP region's provider login is not in the environment, and goes on when it is", async () => {
+        const saved = process.env.TERRAFORM_VAULT_AUTH_JWT;
+        delete process.env.TERRAFORM_VAULT_AUTH_JWT;
+        try {
+            const { code, stderr } = await bootstrapIn(path.join(ROOT, "examples", "hcp-and-azure"));
+            expect(code).toBe(1);
+            expect(stderr.split("\n")[0]).toMatch(
+                /^error: Invalid config for stack "west": openova-vault:backend\.providerAuth\.method is jwt, but TERRAFORM_VAULT_AUTH_JWT is not set/,
+            );
+            expect(stderr).not.toContain("pulumi CLI");
+            // With it, the config is good and the bootstrap goes on to its prerequisites.
+            process.env.TERRAFORM_VAULT_AUTH_JWT = "a JWT";
+            const next = await bootstrapIn(path.join(ROOT, "examples", "hcp-and-azure"));
+            expect(next.stderr).not.toContain("Invalid config");
+            expect(next.stderr).toContain("error: the pulumi CLI is not installed or not on PATH");
+        } finally {
+            delete process.env.TERRAFORM_VAULT_AUTH_JWT;
+            if (saved !== undefined) {
+                process.env.TERRAFORM_VAULT_AUTH_JWT = saved;
+            }
+        }
+    });
+
     it("refuses a PGP key file that is not base64, naming it", async () => {
         const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "pgp-")), "key.asc");
         fs.writeFileSync(file, "-----BEGIN PGP PUBLIC KEY BLOCK-----\n");

@@ -32,7 +32,8 @@ async function run(entry: Case): Promise<{ name: string; lines: string[]; runErr
         return { name: entry.name, lines: [], runError: false, found: (await readObjects(context, entry.reads)).results };
     }
     const parsed = parseConfig(entry.stack, entry.config, {
-        environment: {},
+        // An HCP region's provider login is checked here too; the preflight never uses it.
+        environment: { TERRAFORM_VAULT_AUTH_JWT: "a JWT the preflight does not use" },
         readFile: (file) => fs.readFileSync(path.resolve(ROOT, file), "utf8"),
     });
     if (!parsed.ok) {
