@@ -4,7 +4,7 @@
  * that fixes it; and the keys it does not read at all.
  */
 import { z } from "zod";
-import { docOf, issueReason, kindOf, knownKeys, pathText, schemaAt } from "../components/common/options";
+import { type RuleFix, docOf, issueReason, kindOf, knownKeys, pathText, schemaAt } from "../components/common/options";
 import { PROJECT, stackOptions } from "./config";
 import { closest } from "../components/common/spelling";
 
@@ -107,13 +107,20 @@ export function describeIssue(
     const reason = issueReason(stackOptions, issue, input, show);
     const field = schemaAt(stackOptions, issue.path);
     const example = field === undefined ? "<value>" : (docOf(field).example ?? "<value>");
-    const rule = issue.code === "custom" && (issue.params as { rule?: boolean } | undefined)?.rule === true;
-    const remove = `pulumi config rm ${issue.path.length > 1 ? "--path " : ""}${pathText(issue.path)} -s {stack}`;
-    // A rule says what is wrong with a combination: set what it says is missing, else remove what it says is too much.
+    const params = issue.code === "custom" ? (issue.params as { rule?: boolean; fix?: RuleFix } | undefined) : undefined;
+    const rule = params?.rule === true;
+    const spelledPath = issue.path.some((part) => typeof part === "number") ? `'${pathText(issue.path)}'` : pathText(issue.path);
+    const remove = `pulumi config rm ${issue.path.length > 1 ? "--path " : ""}${spelledPath} -s {stack}`;
+    // A rule says what is wrong with a combination: its own fix where it has one; else set what it says is
+    // missing, or remove what it says is too much.
     const fix = !rule
         ? setCommand(issue.path, example)
-        : /^(is not set|lacks)/.test(issue.message)
-          ? setCommand(issue.path, example)
-          : `${remove}, or ${setCommand(issue.path, example)}; see docs/configuration.md`;
+        : params?.fix === "remove"
+          ? remove
+          : params?.fix !== undefined
+            ? setCommand(issue.path, params.fix.set)
+            : /^(is not set|lacks)/.test(issue.message)
+              ? setCommand(issue.path, example)
+              : `${remove}, or ${setCommand(issue.path, example)}; see docs/configuration.md`;
     return [[qualified(issue.path), reason, fix]];
 }

@@ -916,18 +916,18 @@ describe("replicatedSecrets", () => {
         [
             { ...db, initialValue: "generate", keys: ["user", "password"] },
             "but ESO's Password generator makes one value",
-            "pulumi config rm --path replicatedSecrets[0].initialValue -s region1",
+            "pulumi config rm --path 'replicatedSecrets[0].initialValue' -s region1",
         ],
         [
             { ...db, mode: "cluster-written", initialValue: "generate" },
             "but a cluster-written secret's owner creates its value",
-            "pulumi config rm --path replicatedSecrets[0].initialValue -s region1",
+            "pulumi config rm --path 'replicatedSecrets[0].initialValue' -s region1",
         ],
         [{ ...db, remoteKey: "../x" }, 'openova-vault:replicatedSecrets[0].remoteKey is "../x"', "replicatedSecrets[0].remoteKey"],
         [
             { ...db, initialValue: "generate", passwordSymbols: "-`" },
             'openova-vault:replicatedSecrets[0].passwordSymbols is "-`" ("`" ends or escapes a quoted value in shells, SQL, JSON, YAML and connection strings), but it must be distinct ASCII punctuation characters other than quotes, backslash and backtick, or "" for none',
-            "pulumi config rm --path replicatedSecrets[0].passwordSymbols -s region1, or pulumi config set --path 'replicatedSecrets[0].passwordSymbols' '_-.~' -s region1",
+            "pulumi config rm --path 'replicatedSecrets[0].passwordSymbols' -s region1, or pulumi config set --path 'replicatedSecrets[0].passwordSymbols' '_-.~' -s region1",
         ],
         [
             { ...db, nam: "x" },
@@ -1348,6 +1348,16 @@ describe("backend", () => {
             ]);
             expect(parseManaged(managed(backend, { replicatedSecrets: [{ ...seed, writers: "home" }] })).ok).toBe(true);
         }
+        // A static credential's only fix is to remove it.
+        expect(problems(parseManaged(managed({ ...aws, secretAccessKey: "abc" }, {})))).toEqual([
+            expect.stringMatching(
+                /backend\.secretAccessKey is set, but a static credential .* Fix: pulumi config rm --path backend\.secretAccessKey -s \S+$/,
+            ),
+        ]);
+        // The fix is the one that works: removing writers would bring the default, any, back.
+        expect(problems(parseManaged(managed(aws, { replicatedSecrets: [seed] })))[0]).toMatch(
+            /Fix: pulumi config set --path 'replicatedSecrets\[0\]\.writers' home -s \S+$/,
+        );
         // A cluster-written secret has one writer by default.
         expect(parseManaged(managed(aws, { replicatedSecrets: [{ ...seed, mode: "cluster-written", initialValue: undefined }] })).ok).toBe(
             true,

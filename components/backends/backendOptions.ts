@@ -426,6 +426,7 @@ function screened(value: unknown, ctx: z.RefinementCtx): unknown {
                 ctx,
                 [key],
                 `is set, but a static credential never goes in config or state: remove it; ${KEYLESS_FIX[type ?? "vault"]}`,
+                "remove",
             );
         } else if (type !== undefined && !backendFields(type).includes(key)) {
             ruleIssue(ctx, [key], `is not an option of the ${type} backend (known: ${backendFields(type).join(", ")})`);
@@ -493,6 +494,7 @@ export function backendRules(region: BackendRegion, ctx: z.RefinementCtx): void 
             ctx,
             path,
             `is ${JSON.stringify(value)}, but backend.type is ${backend.type}: this region runs no Vault servers, so the option has no effect. Remove it`,
+            "remove",
         );
     }
     if (region.monitoring.serviceMonitor) {
@@ -500,6 +502,7 @@ export function backendRules(region: BackendRegion, ctx: z.RefinementCtx): void 
             ctx,
             ["monitoring", "serviceMonitor"],
             `is true, but backend.type is ${backend.type}: there is no Vault in this cluster to scrape. Set it to false`,
+            { set: "false" },
         );
     }
     if (backend.type === "hcp-vault" && region.peerAuth === "token") {
@@ -507,6 +510,7 @@ export function backendRules(region: BackendRegion, ctx: z.RefinementCtx): void 
             ctx,
             ["peerAuth"],
             "is token, but backend.type is hcp-vault, whose cluster checks every region's ESO by its service-account tokens (JWT mounts) and issues no peer token: set peerAuth to jwt",
+            { set: "jwt" },
         );
     }
     region.replicatedSecrets.forEach((secret, i) => {
@@ -515,6 +519,7 @@ export function backendRules(region: BackendRegion, ctx: z.RefinementCtx): void 
                 ctx,
                 ["replicatedSecrets", i, "writers"],
                 `is any${secret.writers === undefined ? " (the default for a vault-written secret)" : ""}, but backend.type is ${backend.type}: a secret every region writes needs this project's replicator in every region, which runs beside a self-hosted Vault only. Set writers: home (in every region's stack)`,
+                { set: "home" },
             );
         }
     });
@@ -526,6 +531,7 @@ export function backendRules(region: BackendRegion, ctx: z.RefinementCtx): void 
             ctx,
             ["peerTokenGenerations", peer],
             `is set, but backend.type is ${backend.type}, which issues no Vault tokens (peers push here with their workload identity): remove it`,
+            "remove",
         );
     }
     const rulesOf = REMOTE_NAME_RULES[backend.type];

@@ -100,12 +100,16 @@ export function rules<T>(fn: (value: T, ctx: z.RefinementCtx<T>) => void) {
     return z.superRefine(fn, { when: (payload) => payload.issues.length === 0 });
 }
 
+/** The one fix of a rule, where there is one: remove the option, or set it to `set` (config text). */
+export type RuleFix = "remove" | { readonly set: string };
+
 /**
  * A rule across options: reported at `path` with `message` as it is (the message names the options
- * involved and the fix), not with the option's "allowed" text.
+ * involved and the fix), not with the option's "allowed" text. With `fix`, the config's error prints
+ * that command alone; without, it offers both removing the option and setting it.
  */
-export function ruleIssue(ctx: z.RefinementCtx, path: readonly PropertyKey[], message: string): void {
-    ctx.addIssue({ code: "custom", path: [...path], message, params: { rule: true } });
+export function ruleIssue(ctx: z.RefinementCtx, path: readonly PropertyKey[], message: string, fix?: RuleFix): void {
+    ctx.addIssue({ code: "custom", path: [...path], message, params: { rule: true, ...(fix === undefined ? {} : { fix }) } });
 }
 
 // ---------------------------------------------------------------------------------------------------
