@@ -10,6 +10,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
 import { hcpProviderArgs } from "./components/backends/hcpVault";
+import { isCloudBackend } from "./components/backends/backendOptions";
 import { engineFacts } from "./components/common/engine";
 import { loadConfig } from "./stack/config";
 import { preflight } from "./stack/preflight";
@@ -46,6 +47,8 @@ export = async () => {
         project: pulumi.getProject(),
         peerAuth: config.resolved.peerAuth,
         pushesTo: peersNeedingAccess({ ...config.resolved, region: config.region }),
+        // A cloud store checks no cluster identity: its cloud's workload identity does.
+        admitsPeerIdentities: !isCloudBackend(config.resolved.backend.type),
     });
     for (const warning of peerLookup.warnings) {
         void pulumi.log.warn(warning);

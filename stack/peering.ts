@@ -139,6 +139,8 @@ export async function readPeers(args: {
     readonly peerAuth?: "token" | "jwt";
     /** The peers this region pushes to, which it warns about while they have granted it nothing. Default: every peer. */
     readonly pushesTo?: readonly string[];
+    /** Whether this region has a Vault (its own or HCP's) that lets peers' ESO in by their cluster identity. Default true. */
+    readonly admitsPeerIdentities?: boolean;
 }): Promise<PeerLookup> {
     const endpoints: PeerEndpoint[] = [];
     const identities: PeerClusterIdentity[] = [];
@@ -168,7 +170,7 @@ export async function readPeers(args: {
         } else if (found !== undefined) {
             endpoints.push(found);
         }
-        if (args.peerAuth === "jwt") {
+        if (args.peerAuth === "jwt" && args.admitsPeerIdentities !== false) {
             const identity = await reference.getOutputDetails(CLUSTER_IDENTITY_OUTPUT);
             const namespace = await reference.getOutputDetails(EXTERNAL_SECRETS_NAMESPACE_OUTPUT);
             const known = identityFrom(peer, identity.value, namespace.value);

@@ -170,6 +170,22 @@ describe("readPeers with JWT peer auth", () => {
         ]);
         expect(lookup.warnings.filter((w) => w.includes("cannot let region3's ESO in yet"))).toHaveLength(1);
     });
+
+    it("reads no identity, and warns about none, for a region whose cloud store checks none", async () => {
+        await mockStacks(() => ({ outputs: { externalSecretsNamespace: "external-secrets" }, secretOutputNames: [] }));
+        const lookup = await readPeers({
+            stack: "region1",
+            region: "region1",
+            peers: ["region2"],
+            organization: "acme",
+            project: "openova-vault",
+            peerAuth: "jwt",
+            admitsPeerIdentities: false,
+        });
+        await pulumi.runtime.disconnect();
+        expect(lookup.identities).toEqual([]);
+        expect(lookup.warnings.filter((w) => w.includes("ESO in yet"))).toEqual([]);
+    });
 });
 
 describe("backendFrom", () => {
