@@ -11,7 +11,9 @@ export default tseslint.config(
         files: ["**/*.ts"],
         extends: [...tseslint.configs.recommendedTypeChecked],
         languageOptions: {
-            parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+            // One program from tsconfig.json for every file (it includes them all): about a tenth less CPU than
+            // the project service here.
+            parserOptions: { project: "./tsconfig.json", tsconfigRootDir: import.meta.dirname },
         },
         plugins: { "@pulumi": pulumi },
         rules: {
