@@ -213,7 +213,14 @@ export class VaultRegion extends pulumi.ComponentResource {
         // that no peer store is ever usable without them.
         this.storeAdmission = new StoreAdmission(
             `${name}-store-admission`,
-            { peers: this.peers, kvMount: options.kvMount, backends: [...backends.values()].filter((b) => b.type !== "vault") },
+            {
+                region,
+                peers: this.peers,
+                kvMount: options.kvMount,
+                // Each store's backend: this region's for its own stores, each peer's for vault-<peer>.
+                backend: options.backend,
+                peerBackends: Object.fromEntries(this.peers.map((peer) => [peer, backends.get(peer) ?? { type: "vault" as const }])),
+            },
             { parent: this, dependsOn: afterOperator },
         );
         const beforePeerStores = [...afterOperator, this.storeAdmission];
