@@ -108,8 +108,10 @@ export type StoreAdmissionArgs = StoreAdmissionSpec;
 
 /**
  * The admission policies that keep each namespace to its own secrets through the shared stores
- * (`storeAdmission.ts`): no ExternalSecret reads from a peer store, and a PushSecret that may reach
- * this project's Vault stores writes only under `<namespace>/`. Cluster-scoped
+ * (`storeAdmission.ts`): no ExternalSecret reads from a peer store; a PushSecret that may reach this
+ * project's stores writes only under its namespace, as each target store's backend spells it; in a
+ * region on a cloud store, reads through the local stores stay under the namespace's names too; and
+ * with EKS Pod Identity, no AWS store without auth borrows the controller's role. Cluster-scoped
  * `admissionregistration.k8s.io/v1` objects, so the cluster must run Kubernetes 1.30 or later.
  * Create it before the peer stores (list it in their `opts.dependsOn`), so that no peer store is ever
  * usable without it.
