@@ -520,10 +520,18 @@ describe("the stores", () => {
             environmentType: "PublicCloud",
             serviceAccountRef: { name: "eso-backend-region1", namespace: "external-secrets" },
         });
-        expect(identityServiceAccount(azure, context).metadata.annotations).toEqual({
-            "azure.workload.identity/client-id": CLIENT,
-            "azure.workload.identity/tenant-id": TENANT,
-        });
+        // The tenant has exactly one source, the store's tenantId: ESO v2.9.0 refuses a store whose account is
+        // annotated with a tenant too ("multiple tenantID found", providers/v1/azure/keyvault/keyvault.go).
+        expect(identityServiceAccount(azure, context).metadata.annotations).toEqual({ "azure.workload.identity/client-id": CLIENT });
+        const peerStore = managedPeerStore(azure, { peer: "region2", writer: "region1", esoNamespace: "eso", kvMount: "secret" });
+        const peerAccount = identityServiceAccount(azure, { region: "region2", esoNamespace: "eso" });
+        for (const [store, account] of [
+            [managedLocalStore(azure, context, "read"), identityServiceAccount(azure, context)],
+            [peerStore, peerAccount],
+        ] as const) {
+            const sources = [store.spec?.provider?.azurekv?.tenantId, account.metadata.annotations["azure.workload.identity/tenant-id"]];
+            expect(sources.filter((source) => source !== undefined)).toEqual([TENANT]);
+        }
         expect(azureEnvironment("https://kv.vault.azure.cn")).toBe("ChinaCloud");
         expect(azureEnvironment("https://kv.vault.usgovcloudapi.net/")).toBe("USGovernmentCloud");
     });

@@ -24,7 +24,10 @@
  * - `azurekv` (`secretstore_azurekv_types.go`): `authType: WorkloadIdentity`, `vaultUrl`, `tenantId`,
  *   `serviceAccountRef`; the client ID from the account's `azure.workload.identity/client-id`
  *   annotation, the token minted by ESO for `api://AzureADTokenExchange`
- *   (`providers/v1/azure/keyvault/keyvault.go`), so no webhook or pod label is needed.
+ *   (`providers/v1/azure/keyvault/keyvault.go`), so no webhook or pod label is needed. The tenant is
+ *   given once, as the store's `tenantId`: ESO refuses a tenant that is also in the account's
+ *   `azure.workload.identity/tenant-id` annotation ("multiple tenantID found",
+ *   `authorizerForWorkloadIdentity` in the same file).
  * - `vault` for HCP Vault: `namespace` (HCP's `admin`) and JWT auth with a service-account token, as a
  *   peer's Vault store has (`secretstore_vault_types.go`): HCP cannot reach the cluster's API server for
  *   the TokenReview that Kubernetes auth makes.
@@ -86,7 +89,8 @@ export function identityAnnotations(backend: ResolvedBackend): Record<string, st
         case "gcp-secret-manager":
             return { "iam.gke.io/gcp-service-account": backend.serviceAccount };
         case "azure-key-vault":
-            return { "azure.workload.identity/client-id": backend.clientId, "azure.workload.identity/tenant-id": backend.tenantId };
+            // Not the tenant: the store's tenantId gives it, and ESO refuses a second source.
+            return { "azure.workload.identity/client-id": backend.clientId };
         default:
             return undefined;
     }
