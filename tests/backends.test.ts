@@ -303,6 +303,47 @@ describe("backendRules", () => {
         expect(ruleProblems({ backend: hcp, peerTokenGenerations: { region2: 2 } })).toEqual([]);
     });
 
+    it("refuse a GCP backend without a pool that a peer pushes to, naming the peer and what it is the home of", () => {
+        const homeThere = [{ name: "db-credentials", namespace: "databases", home: "region2" }];
+        expect(ruleProblems({ backend: gcp, replicatedSecrets: homeThere })).toEqual([
+            "backend.workloadIdentityPool is not set, but region2 (the home of databases/db-credentials) pushes into this region's backend, and another region's cluster reaches Google Secret Manager only through workload identity federation: set it to a pool with an OIDC provider for each of region1, region2",
+        ]);
+        // The first region is the home of the bootstrap's canary, and of every secret without a home: it pushes to the others.
+        expect(ruleProblems({ backend: gcp, region: "region2" })).toEqual([
+            "backend.workloadIdentityPool is not set, but region1 (the home of databases/db-credentials, the bootstrap's replication canary) pushes into this region's backend, and another region's cluster reaches Google Secret Manager only through workload identity federation: set it to a pool with an OIDC provider for each of region2, region1",
+        ]);
+        // Nobody pushes into the first region's backend when it is the home of everything, nor into a single region's.
+        expect(ruleProblems({ backend: gcp })).toEqual([]);
+        expect(ruleProblems({ backend: gcp, regions: ["region1"] })).toEqual([]);
+        expect(ruleProblems({ backend: gcpPool, replicatedSecrets: homeThere })).toEqual([]);
+    });
+
+    it("refuse, with a pool, a region whose name Google does not take as a provider ID, among those that reach the backend", () => {
+        const secrets = [{ name: "db-credentials", namespace: "databases", home: "eu" }];
+        // ap (this region) and eu (which pushes here) need providers; us pushes nothing here.
+        expect(ruleProblems({ backend: gcpPool, region: "ap", regions: ["ap", "eu", "us"], replicatedSecrets: secrets })).toEqual([
+            "regions includes ap, eu, which cannot name their OIDC providers in backend.workloadIdentityPool (a provider ID is 4 to 32 lowercase letters, digits and '-', not starting with gcp-): rename those regions (and their stacks)",
+        ]);
+        expect(ruleProblems({ backend: gcpPool, region: "gcp-east", regions: ["gcp-east", "emea"], replicatedSecrets: [] })).toEqual([
+            "regions includes gcp-east, which cannot name its OIDC provider in backend.workloadIdentityPool (a provider ID is 4 to 32 lowercase letters, digits and '-', not starting with gcp-): rename that region (and its stack)",
+        ]);
+        // The first region is the home of the bootstrap's canary, so it pushes here too.
+        const long = "r".repeat(33);
+        expect(ruleProblems({ backend: gcpPool, region: "apac", regions: [long, "apac"], replicatedSecrets: [] })).toEqual([
+            `regions includes ${long}, which cannot name its OIDC provider in backend.workloadIdentityPool (a provider ID is 4 to 32 lowercase letters, digits and '-', not starting with gcp-): rename that region (and its stack)`,
+        ]);
+        expect(
+            ruleProblems({
+                backend: gcpPool,
+                region: "apac",
+                regions: ["emea", "apac", "us"],
+                replicatedSecrets: secrets.map((x) => ({ ...x, home: "emea" })),
+            }),
+        ).toEqual([]);
+        // Without a pool, GKE Workload Identity names no provider.
+        expect(ruleProblems({ backend: gcp, region: "ap", regions: ["ap", "eu"], replicatedSecrets: [] })).toEqual([]);
+    });
+
     it("refuse two secrets whose names meet in the backend, reporting the later one", () => {
         const secrets = [
             { name: "app.config", namespace: "web" },
@@ -501,9 +542,25 @@ describe("the stores", () => {
             projectID: "platform-secrets",
             auth: {
                 workloadIdentityFederation: {
-                    serviceAccountRef: { name: "eso-backend-region2", namespace: "eso" },
+                    // The token's aud (what Google checks) and the STS audience are both the provider's resource name.
+                    serviceAccountRef: {
+                        name: "eso-backend-region2",
+                        namespace: "eso",
+                        audiences: [`//iam.googleapis.com/${POOL}/providers/region1`],
+                    },
                     audience: `//iam.googleapis.com/${POOL}/providers/region1`,
                 },
+            },
+        });
+        // The region's own stores go through its own provider.
+        expect(managedLocalStore(gcpPool, context, "read").spec?.provider?.gcpsm?.auth).toEqual({
+            workloadIdentityFederation: {
+                serviceAccountRef: {
+                    name: "eso-backend-region1",
+                    namespace: "external-secrets",
+                    audiences: [`//iam.googleapis.com/${POOL}/providers/region1`],
+                },
+                audience: `//iam.googleapis.com/${POOL}/providers/region1`,
             },
         });
         expect(identityServiceAccount(gcp, context).metadata.annotations).toEqual({ "iam.gke.io/gcp-service-account": GSA });

@@ -140,7 +140,13 @@ export function azureEnvironment(vaultUrl: string): string {
     return environment;
 }
 
-/** The audience ESO's tokens carry for a GCP workload identity pool's provider for `writer`'s cluster. */
+/**
+ * The audience of `writer`'s tokens for a GCP workload identity pool: the full resource name of the
+ * pool's provider for that cluster (named after the region), which is both the STS audience ESO asks
+ * for and the `aud` its Kubernetes token carries. A provider with no `allowedAudiences` accepts exactly
+ * this name, with or without `https:` (Google IAM, `WorkloadIdentityPoolProvider.Oidc.allowedAudiences`,
+ * https://cloud.google.com/iam/docs/reference/rest/v1/projects.locations.workloadIdentityPools.providers).
+ */
 export function gcpFederationAudience(pool: string, writer: string): string {
     return `//iam.googleapis.com/${pool}/providers/${writer}`;
 }
@@ -171,14 +177,20 @@ function cloudProvider(backend: ResolvedBackend, target: string, writer: string,
                     `${target}'s gcp-secret-manager backend has no workloadIdentityPool, so ${writer}'s cluster cannot authenticate to it: set backend.workloadIdentityPool in ${target}'s stack`,
                 );
             }
+            const audience =
+                backend.workloadIdentityPool === undefined ? undefined : gcpFederationAudience(backend.workloadIdentityPool, writer);
             const auth =
-                backend.workloadIdentityPool === undefined
+                audience === undefined
                     ? { workloadIdentity: { serviceAccountRef } }
                     : {
                           // Not in the CRD models this project validates with (they predate it): ESO v2.9.0 secretstore_gcpsm_types.go.
                           workloadIdentityFederation: {
-                              serviceAccountRef,
-                              audience: gcpFederationAudience(backend.workloadIdentityPool, writer),
+                              // The Kubernetes token's own audience: ESO requests it with serviceAccountRef.audiences alone
+                              // (workload_identity_federation.go, k8sSATokenReader), and Google accepts it only for the
+                              // provider's resource name when the provider lists no allowed audiences.
+                              serviceAccountRef: { ...serviceAccountRef, audiences: [audience] },
+                              // What ESO asks Google's STS for.
+                              audience,
                           },
                       };
             return { gcpsm: { projectID: backend.project, auth } };
