@@ -154,6 +154,16 @@ export function gcpFederationAudience(pool: string, writer: string): string {
 type Provider = NonNullable<IClusterSecretStore["spec"]>["provider"];
 
 /**
+ * Why `writer`'s cluster cannot reach `target`'s managed backend, or undefined when it can: a GCP
+ * backend without a workload identity pool is reached only from its own cluster (GKE Workload Identity).
+ */
+export function unreachableBackend(backend: ResolvedBackend, target: string, writer: string): string | undefined {
+    return backend.type === "gcp-secret-manager" && backend.workloadIdentityPool === undefined && target !== writer
+        ? `${target}'s gcp-secret-manager backend has no workloadIdentityPool, so ${writer}'s cluster cannot authenticate to it: set backend.workloadIdentityPool in ${target}'s stack`
+        : undefined;
+}
+
+/**
  * The provider block of a cloud backend's store, as `writer`'s ESO reaches `target`'s backend:
  * through the identity ServiceAccount for `target`, or, for AWS Pod Identity from the region's own
  * cluster, as the controller.
@@ -172,10 +182,9 @@ function cloudProvider(backend: ResolvedBackend, target: string, writer: string,
                 },
             };
         case "gcp-secret-manager": {
-            if (backend.workloadIdentityPool === undefined && !local) {
-                throw new Error(
-                    `${target}'s gcp-secret-manager backend has no workloadIdentityPool, so ${writer}'s cluster cannot authenticate to it: set backend.workloadIdentityPool in ${target}'s stack`,
-                );
+            const unreachable = unreachableBackend(backend, target, writer);
+            if (unreachable !== undefined) {
+                throw new Error(unreachable);
             }
             const audience =
                 backend.workloadIdentityPool === undefined ? undefined : gcpFederationAudience(backend.workloadIdentityPool, writer);

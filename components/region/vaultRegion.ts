@@ -4,6 +4,7 @@ import type * as vault from "@pulumi/vault";
 import { type ResolvedBackend, isCloudBackend } from "../backends/backendOptions";
 import { HcpVaultSetup } from "../backends/hcpVault";
 import { BackendPeerStore, ManagedBackend } from "../backends/managedBackend";
+import { unreachableBackend } from "../backends/backendStores";
 import { z } from "zod";
 import { parseOptions } from "../common/options";
 import { vaultProviderArg } from "../common/providers";
@@ -225,15 +226,26 @@ export class VaultRegion extends pulumi.ComponentResource {
             // A managed peer's store only where this region pushes something: nothing there grants it otherwise.
             ...this.peers.flatMap((peer) => {
                 const backend = backends.get(peer);
-                return backend === undefined || backend.type === "vault" || !pushedTo.includes(peer)
-                    ? []
-                    : [
-                          new BackendPeerStore(
-                              `${name}-store-${peer}`,
-                              { peer, backend, writer: region, esoNamespace: eso.namespace, kvMount: options.kvMount },
-                              { parent: this, dependsOn: beforePeerStores },
-                          ),
-                      ];
+                if (backend === undefined || backend.type === "vault" || !pushedTo.includes(peer)) {
+                    return [];
+                }
+                // A peer this cluster cannot reach (its own config refuses that too) costs its store and its
+                // pushes, not this region's whole run.
+                const unreachable = unreachableBackend(backend, peer, region);
+                if (unreachable !== undefined) {
+                    void pulumi.log.warn(
+                        `Peer ${peer} gets no store from ${region}, which pushes nothing there: ${unreachable}, then run ${region}'s pulumi up again.`,
+                        this,
+                    );
+                    return [];
+                }
+                return [
+                    new BackendPeerStore(
+                        `${name}-store-${peer}`,
+                        { peer, backend, writer: region, esoNamespace: eso.namespace, kvMount: options.kvMount },
+                        { parent: this, dependsOn: beforePeerStores },
+                    ),
+                ];
             }),
         ];
         this.connectedPeers = peerStores.map((store) => store.peer).sort((a, b) => this.peers.indexOf(a) - this.peers.indexOf(b));
