@@ -1259,6 +1259,44 @@ describe("a self-hosted region whose peers have managed backends", () => {
         expect(homeThere.resources.filter((r) => r.type === "openova:vault:PeerAccess").map((r) => r.name)).toEqual(["north-peer-west"]);
     });
 
+    it("refuses token peer auth when it pushes to an HCP peer, which lets writers in only by JWT, before registering anything", async () => {
+        const hcp = {
+            type: "hcp-vault" as const,
+            address: "https://vault.hcp.example.net:8200",
+            namespace: "admin",
+            providerAuth: { method: "jwt" as const, path: "jwt", role: "pulumi" },
+        };
+        const declareNorth = (stack: string, regions: string[], home: string) =>
+            declare(stack, () => {
+                const cluster = new k8s.Provider("n", { context: "n" });
+                const admin = new vault.Provider("n", { address: "https://vault.north.example.net" });
+                new VaultRegion(
+                    "north",
+                    {
+                        region: "north",
+                        regions,
+                        domain: "example.net",
+                        peerAuth: "token",
+                        vaultAdmin: admin,
+                        peerBackends: [{ peer: "west", backend: hcp }],
+                        replicatedSecrets: [{ ...secret, writers: "home", home }],
+                    },
+                    { providers: { kubernetes: cluster } },
+                );
+            });
+        const run = await declareNorth("token-to-hcp", ["north", "west"], "north");
+        expect(refusedProperties(run)).toEqual([
+            {
+                propertyPath: "peerAuth",
+                reason: "is token, but this region pushes to west, whose backend is hcp-vault: an HCP cluster lets a writer's ESO in only with its service-account token (JWT), for a cluster identity a token-auth region never publishes, and issues no peer token. Set peerAuth: jwt (with serviceAccountIssuer) in this region's stack",
+            },
+        ]);
+        expect(run.resources.filter((r) => r.type.startsWith("openova:"))).toEqual([]);
+        // A region that pushes nothing to the HCP peer (west is the home of the secret and, as the first region, of the canary) may keep token peer auth.
+        const reader = await declareNorth("token-from-hcp", ["west", "north"], "west");
+        expect(reader.error).toBeUndefined();
+    });
+
     it("skips, with one warning, a peer's store it cannot build (GCP without a pool), and still deploys everything else", async () => {
         const gcp = {
             type: "gcp-secret-manager" as const,

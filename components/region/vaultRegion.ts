@@ -156,6 +156,7 @@ export class VaultRegion extends pulumi.ComponentResource {
         checkPeers(options.region, peersOf(options.region, options.regions), { peerEndpoints, peerIdentities, peerBackends });
         const backends = regionBackends(options, peerBackends);
         checkWriters(options, backends);
+        checkPeerAuth(options, backends);
         if (options.backend.type === "hcp-vault" && vaultAdmin !== undefined && clusterIdentity === undefined) {
             throw new pulumi.InputPropertiesError({
                 message: "VaultRegion: clusterIdentity is not set, but backend.type is hcp-vault with a vaultAdmin provider",
@@ -812,6 +813,22 @@ function checkWriters(options: ResolvedRegionOptions, backends: ReadonlyMap<stri
             errors,
         });
     }
+}
+
+/**
+ * An HCP peer lets a writer's ESO in only by its service-account token, on the JWT mount it creates
+ * for that writer once the writer publishes its cluster identity, which a region with `peerAuth: token`
+ * never does; nor does HCP issue peer tokens. So a region that pushes to an HCP peer needs JWT peer
+ * auth. The HCP region's own options refuse token there; a writer's peers are known only from their stacks.
+ * @throws pulumi.InputPropertiesError at `peerAuth`, naming the HCP peers this region pushes to
+ */
+function checkPeerAuth(options: ResolvedRegionOptions, backends: ReadonlyMap<string, ResolvedBackend>): void {
+    const hcpPeers = peersPushedTo(options).filter((peer) => backends.get(peer)?.type === "hcp-vault");
+    if (options.peerAuth !== "token" || hcpPeers.length === 0) {
+        return;
+    }
+    const reason = `is token, but this region pushes to ${hcpPeers.join(", ")}, whose backend is hcp-vault: an HCP cluster lets a writer's ESO in only with its service-account token (JWT), for a cluster identity a token-auth region never publishes, and issues no peer token. Set peerAuth: jwt (with serviceAccountIssuer) in this region's stack`;
+    throw new pulumi.InputPropertiesError({ message: `VaultRegion: peerAuth ${reason}`, errors: [{ propertyPath: "peerAuth", reason }] });
 }
 
 /** The Secret with the CA of the Vault's certificate, when TLS is on. */
