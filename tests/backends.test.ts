@@ -3,6 +3,7 @@
  * backend, the ESO stores and remote references (validated against ESO's schemas), and the cloud
  * policies generated from one table.
  */
+import { run as celRun } from "@bufbuild/cel";
 import { z } from "zod";
 import {
     BACKEND_TYPES,
@@ -870,9 +871,36 @@ describe("the Google Cloud bindings", () => {
             [{ name: "db-credentials", namespace: "databases", keys: ["password"] }],
             "external-secrets",
         );
-        expect(gcpIamBindings(gcp, "1", { kind: "names", names })[0].condition?.expression).toBe(
-            `resource.name == "projects/1/secrets/openova-databases_db-credentials--password" || resource.name == "projects/1/secrets/openova-external-secrets_${CANARY_NAME}--value"`,
+        const expression = gcpIamBindings(gcp, "1", { kind: "names", names })[0].condition?.expression ?? "";
+        expect(expression).toBe(
+            `resource.name == "projects/1/secrets/openova-databases_db-credentials--password" || resource.name.startsWith("projects/1/secrets/openova-databases_db-credentials--password/versions/") || ` +
+                `resource.name == "projects/1/secrets/openova-external-secrets_${CANARY_NAME}--value" || resource.name.startsWith("projects/1/secrets/openova-external-secrets_${CANARY_NAME}--value/versions/")`,
         );
+        // Evaluated as IAM evaluates it: the secret and its versions (what AccessSecretVersion and AddSecretVersion
+        // are checked against), and no other secret, however its name begins.
+        const grants = (name: string) => celRun(expression, { resource: { name } });
+        const secret = "projects/1/secrets/openova-databases_db-credentials--password";
+        expect(
+            Object.fromEntries(
+                [
+                    secret,
+                    `${secret}/versions/latest`,
+                    `${secret}/versions/3`,
+                    `${secret}2`,
+                    `${secret}2/versions/1`,
+                    "projects/1/secrets/openova-databases_other--password/versions/1",
+                    "projects/2/secrets/openova-databases_db-credentials--password/versions/1",
+                ].map((name) => [name, grants(name)]),
+            ),
+        ).toEqual({
+            [secret]: true,
+            [`${secret}/versions/latest`]: true,
+            [`${secret}/versions/3`]: true,
+            [`${secret}2`]: false,
+            [`${secret}2/versions/1`]: false,
+            "projects/1/secrets/openova-databases_other--password/versions/1": false,
+            "projects/2/secrets/openova-databases_db-credentials--password/versions/1": false,
+        });
     });
 
     it("let the identity ServiceAccount act as the service account, through GKE or the pool", () => {
