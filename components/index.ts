@@ -116,7 +116,19 @@ export {
     backendPullSource,
     BACKEND_LABEL,
 } from "./backends/backendStores";
-export { CLOUD_POLICY_TABLE, awsIamPolicy, awsTrustPolicy, gcpIamBindings, gcpWorkloadIdentityUsers } from "./backends/cloudPolicies";
+export {
+    CLOUD_POLICY_TABLE,
+    type SecretScope,
+    type TrustedCluster,
+    replicatedSecretNames,
+    awsIamPolicy,
+    awsTrustPolicy,
+    gcpIamBindings,
+    gcpWorkloadIdentityUsers,
+    azureVaultScope,
+    azureRoleDefinition,
+    azureFederatedCredentials,
+} from "./backends/cloudPolicies";
 
 export { VAULT_CHART, VAULT_IMAGE, OPENBAO_CHART, OPENBAO_IMAGE, EXTERNAL_SECRETS_CHART, EXTERNAL_SECRETS_IMAGE } from "./common/versions";
 export { ENGINES, type Engine, type EngineFacts, ENGINE_FACTS, engineFacts, engineOption } from "./common/engine";

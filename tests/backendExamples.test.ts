@@ -130,21 +130,21 @@ function admitted(resources: readonly Resource[], push: KubeObject): string {
     return denied.length === 0 ? "admitted" : denied.join("; ");
 }
 
-describe("examples/mixed-backends: a self-hosted Vault (eu), AWS Secrets Manager (us), Google Secret Manager (ap)", () => {
-    const REGIONS = ["ap", "eu", "us"];
+describe("examples/mixed-backends: a self-hosted Vault (emea), AWS Secrets Manager (amer), Google Secret Manager (apac)", () => {
+    const REGIONS = ["amer", "apac", "emea"];
     let synth: Synthesized;
 
     beforeAll(async () => {
         synth = await synthExample("mixed-backends", REGIONS);
     });
 
-    it("runs a Vault only in eu: the managed regions install ESO and nothing of the self-hosted Vault", () => {
+    it("runs a Vault only in emea: the managed regions install ESO and nothing of the self-hosted Vault", () => {
         const types = (region: string) => new Set(synth.resources[region].map((r) => r.type));
-        expect(charts(synth.resources.eu).sort()).toEqual(["external-secrets", "vault"]);
-        expect(SELF_HOSTED_TYPES.filter((type) => types("eu").has(type))).toEqual(
+        expect(charts(synth.resources.emea).sort()).toEqual(["external-secrets", "vault"]);
+        expect(SELF_HOSTED_TYPES.filter((type) => types("emea").has(type))).toEqual(
             expect.arrayContaining(["openova:vault:VaultServer", "openova:vault:VaultSetup", "openova:vault:RaftSnapshots"]),
         );
-        for (const region of ["us", "ap"]) {
+        for (const region of ["amer", "apac"]) {
             expect({ region, charts: charts(synth.resources[region]) }).toEqual({ region, charts: ["external-secrets"] });
             expect({ region, selfHosted: SELF_HOSTED_TYPES.filter((type) => types(region).has(type)) }).toEqual({ region, selfHosted: [] });
             expect({ region, vault: [...types(region)].filter((type) => type.startsWith("vault:")) }).toEqual({ region, vault: [] });
@@ -153,15 +153,15 @@ describe("examples/mixed-backends: a self-hosted Vault (eu), AWS Secrets Manager
     });
 
     it("gives every region a store of each backend's provider: its own as vault-local, each peer's it pushes to as vault-<peer>", () => {
-        expect(storeProviders(synth.resources.eu)).toEqual({
+        expect(storeProviders(synth.resources.emea)).toEqual({
             "vault-local": "vault",
             "vault-local-push": "vault",
-            "vault-us": "aws",
-            "vault-ap": "gcpsm",
+            "vault-amer": "aws",
+            "vault-apac": "gcpsm",
         });
-        // us and ap push nothing (eu is db-credentials' home), so they have no store for a peer.
-        expect(storeProviders(synth.resources.us)).toEqual({ "vault-local": "aws", "vault-local-push": "aws" });
-        expect(storeProviders(synth.resources.ap)).toEqual({ "vault-local": "gcpsm", "vault-local-push": "gcpsm" });
+        // amer and apac push nothing (emea is db-credentials' home), so they have no store for a peer.
+        expect(storeProviders(synth.resources.amer)).toEqual({ "vault-local": "aws", "vault-local-push": "aws" });
+        expect(storeProviders(synth.resources.apac)).toEqual({ "vault-local": "gcpsm", "vault-local-push": "gcpsm" });
     });
 
     it("reaches each cloud store as the identity its cloud policy trusts: a ServiceAccount per target region, annotated with its identity", () => {
@@ -174,29 +174,51 @@ describe("examples/mixed-backends: a self-hosted Vault (eu), AWS Secrets Manager
                         (account as unknown as { metadata: { annotations: object } }).metadata.annotations,
                     ]),
             );
-        const aws = { "eks.amazonaws.com/role-arn": "arn:aws:iam::111122223333:role/openova-eso-us" };
-        const gcp = { "iam.gke.io/gcp-service-account": "openova-eso@platform-secrets-ap.iam.gserviceaccount.com" };
-        expect(accounts("eu")).toEqual({ "eso-backend-us": aws, "eso-backend-ap": gcp });
-        expect(accounts("us")).toEqual({ "eso-backend-us": aws });
-        expect(accounts("ap")).toEqual({ "eso-backend-ap": gcp });
-        // eu's ESO authenticates to ap's pool through the provider named after eu.
-        const euToAp = ofKind(synth.resources.eu, "ClusterSecretStore").find((store) => store.metadata.name === "vault-ap");
-        expect(euToAp?.spec.provider).toEqual({
+        const aws = { "eks.amazonaws.com/role-arn": "arn:aws:iam::111122223333:role/openova-eso-amer" };
+        const gcp = { "iam.gke.io/gcp-service-account": "openova-eso@platform-secrets-apac.iam.gserviceaccount.com" };
+        expect(accounts("emea")).toEqual({ "eso-backend-amer": aws, "eso-backend-apac": gcp });
+        expect(accounts("amer")).toEqual({ "eso-backend-amer": aws });
+        expect(accounts("apac")).toEqual({ "eso-backend-apac": gcp });
+        // emea's ESO authenticates to apac's pool through the provider named after emea.
+        const emeaToApac = ofKind(synth.resources.emea, "ClusterSecretStore").find((store) => store.metadata.name === "vault-apac");
+        expect(emeaToApac?.spec.provider).toEqual({
             gcpsm: {
-                projectID: "platform-secrets-ap",
+                projectID: "platform-secrets-apac",
                 auth: {
                     workloadIdentityFederation: {
-                        serviceAccountRef: { name: "eso-backend-ap", namespace: "external-secrets" },
-                        audience: "//iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/openova/providers/eu",
+                        serviceAccountRef: {
+                            name: "eso-backend-apac",
+                            namespace: "external-secrets",
+                            audiences: [
+                                "//iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/openova/providers/emea",
+                            ],
+                        },
+                        audience:
+                            "//iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/openova/providers/emea",
                     },
                 },
             },
         });
     });
 
+    it("reaches apac's own backend through apac's provider in the pool, for the audience Google accepts by default", () => {
+        const audience = "//iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/openova/providers/apac";
+        for (const store of ofKind(synth.resources.apac, "ClusterSecretStore")) {
+            expect({ store: store.metadata.name, auth: (store.spec.provider as { gcpsm: { auth: unknown } }).gcpsm.auth }).toEqual({
+                store: store.metadata.name,
+                auth: {
+                    workloadIdentityFederation: {
+                        serviceAccountRef: { name: "eso-backend-apac", namespace: "external-secrets", audiences: [audience] },
+                        audience,
+                    },
+                },
+            });
+        }
+    });
+
     it("declares only ESO objects that ESO's schemas accept", () => {
         const objects = REGIONS.flatMap((region) => esoObjects(synth.resources[region]));
-        // eu: four stores, an ExternalSecret, three PushSecrets and a Password generator; us and ap: two stores and an ExternalSecret each.
+        // emea: four stores, an ExternalSecret, three PushSecrets and a Password generator; amer and apac: two stores and an ExternalSecret each.
         expect(objects.length).toBe(15);
         const errors = validateEsoObjects(objects);
         expect(objects.map((o, i) => ({ kind: o.kind, name: o.metadata.name, error: errors[i] })).filter((r) => r.error !== "")).toEqual(
@@ -204,23 +226,23 @@ describe("examples/mixed-backends: a self-hosted Vault (eu), AWS Secrets Manager
         );
     });
 
-    it("carries db-credentials from eu's Vault into every backend, each PushSecret picking exactly its target's store, spelt as that backend spells names", () => {
-        const pushes = ofKind(synth.resources.eu, "PushSecret").filter((p) => p.metadata.namespace === "databases");
-        const stores = ofKind(synth.resources.eu, "ClusterSecretStore");
+    it("carries db-credentials from emea's Vault into every backend, each PushSecret picking exactly its target's store, spelt as that backend spells names", () => {
+        const pushes = ofKind(synth.resources.emea, "PushSecret").filter((p) => p.metadata.namespace === "databases");
+        const stores = ofKind(synth.resources.emea, "ClusterSecretStore");
         expect(
             Object.fromEntries(
                 pushes.map((push) => [push.metadata.name, { stores: selectedStores(push, stores), remote: pushedTo(push) }]),
             ),
         ).toEqual({
             "db-credentials-initial": { stores: ["vault-local-push"], remote: ["databases/db-credentials#password"] },
-            "db-credentials-to-us": { stores: ["vault-us"], remote: ["openova-databases/db-credentials#password"] },
-            "db-credentials-to-ap": { stores: ["vault-ap"], remote: ["openova-databases_db-credentials--password"] },
+            "db-credentials-to-amer": { stores: ["vault-amer"], remote: ["openova-databases/db-credentials#password"] },
+            "db-credentials-to-apac": { stores: ["vault-apac"], remote: ["openova-databases_db-credentials--password"] },
         });
         // AWS is written as a string (ESO's default is binary).
-        const toUs = pushes.find((push) => push.metadata.name === "db-credentials-to-us");
-        expect((toUs?.spec.data as { metadata?: { spec: object } }[])[0].metadata?.spec).toEqual({ secretPushFormat: "string" });
+        const toAmer = pushes.find((push) => push.metadata.name === "db-credentials-to-amer");
+        expect((toAmer?.spec.data as { metadata?: { spec: object } }[])[0].metadata?.spec).toEqual({ secretPushFormat: "string" });
         // Nothing else pushes it: the managed regions only read.
-        for (const region of ["us", "ap"]) {
+        for (const region of ["amer", "apac"]) {
             expect({ region, pushes: ofKind(synth.resources[region], "PushSecret").map((p) => p.metadata.name) }).toEqual({
                 region,
                 pushes: [],
@@ -236,20 +258,20 @@ describe("examples/mixed-backends: a self-hosted Vault (eu), AWS Secrets Manager
             }),
         );
         expect(pulls).toEqual({
-            eu: { store: "vault-local", remote: ["databases/db-credentials#password"] },
-            us: { store: "vault-local", remote: ["openova-databases/db-credentials#password"] },
-            ap: { store: "vault-local", remote: ["openova-databases_db-credentials--password"] },
+            emea: { store: "vault-local", remote: ["databases/db-credentials#password"] },
+            amer: { store: "vault-local", remote: ["openova-databases/db-credentials#password"] },
+            apac: { store: "vault-local", remote: ["openova-databases_db-credentials--password"] },
         });
     });
 
     it("admits the home's PushSecrets through its own admission policies, and still refuses another namespace's names", () => {
-        const pushes = ofKind(synth.resources.eu, "PushSecret").filter((p) => p.metadata.namespace === "databases");
-        expect(pushes.map((push) => [push.metadata.name, admitted(synth.resources.eu, push)])).toEqual(
+        const pushes = ofKind(synth.resources.emea, "PushSecret").filter((p) => p.metadata.namespace === "databases");
+        expect(pushes.map((push) => [push.metadata.name, admitted(synth.resources.emea, push)])).toEqual(
             pushes.map((push) => [push.metadata.name, "admitted"]),
         );
         for (const push of pushes) {
             const elsewhere = { ...push, metadata: { ...push.metadata, namespace: "web" } };
-            expect({ name: push.metadata.name, outcome: admitted(synth.resources.eu, elsewhere) }).toEqual({
+            expect({ name: push.metadata.name, outcome: admitted(synth.resources.emea, elsewhere) }).toEqual({
                 name: push.metadata.name,
                 outcome: expect.stringContaining(
                     "must keep every spec.data[].match.remoteRef.remoteKey under its own namespace",
@@ -259,17 +281,17 @@ describe("examples/mixed-backends: a self-hosted Vault (eu), AWS Secrets Manager
     });
 
     it("publishes each region's backend, which its peers build their store from", () => {
-        expect(synth.outputs.eu.backend).toEqual({ type: "vault" });
-        expect(synth.outputs.us.backend).toEqual({
+        expect(synth.outputs.emea.backend).toEqual({ type: "vault" });
+        expect(synth.outputs.amer.backend).toEqual({
             type: "aws-secrets-manager",
             region: "us-east-1",
-            roleArn: "arn:aws:iam::111122223333:role/openova-eso-us",
+            roleArn: "arn:aws:iam::111122223333:role/openova-eso-amer",
             identity: "irsa",
             replicaRegions: [],
             secretPrefix: "openova-",
         });
-        expect(synth.outputs.us).not.toHaveProperty("vaultAddress");
-        expect(synth.outputs.ap.peerAccess).toEqual({});
+        expect(synth.outputs.amer).not.toHaveProperty("vaultAddress");
+        expect(synth.outputs.apac.peerAccess).toEqual({});
     });
 });
 

@@ -3,6 +3,7 @@
  * backend, the ESO stores and remote references (validated against ESO's schemas), and the cloud
  * policies generated from one table.
  */
+import { run as celRun } from "@bufbuild/cel";
 import { z } from "zod";
 import {
     BACKEND_TYPES,
@@ -303,6 +304,47 @@ describe("backendRules", () => {
         expect(ruleProblems({ backend: hcp, peerTokenGenerations: { region2: 2 } })).toEqual([]);
     });
 
+    it("refuse a GCP backend without a pool that a peer pushes to, naming the peer and what it is the home of", () => {
+        const homeThere = [{ name: "db-credentials", namespace: "databases", home: "region2" }];
+        expect(ruleProblems({ backend: gcp, replicatedSecrets: homeThere })).toEqual([
+            "backend.workloadIdentityPool is not set, but region2 (the home of databases/db-credentials) pushes into this region's backend, and another region's cluster reaches Google Secret Manager only through workload identity federation: set it to a pool with an OIDC provider for each of region1, region2",
+        ]);
+        // The first region is the home of the bootstrap's canary, and of every secret without a home: it pushes to the others.
+        expect(ruleProblems({ backend: gcp, region: "region2" })).toEqual([
+            "backend.workloadIdentityPool is not set, but region1 (the home of databases/db-credentials, the bootstrap's replication canary) pushes into this region's backend, and another region's cluster reaches Google Secret Manager only through workload identity federation: set it to a pool with an OIDC provider for each of region2, region1",
+        ]);
+        // Nobody pushes into the first region's backend when it is the home of everything, nor into a single region's.
+        expect(ruleProblems({ backend: gcp })).toEqual([]);
+        expect(ruleProblems({ backend: gcp, regions: ["region1"] })).toEqual([]);
+        expect(ruleProblems({ backend: gcpPool, replicatedSecrets: homeThere })).toEqual([]);
+    });
+
+    it("refuse, with a pool, a region whose name Google does not take as a provider ID, among those that reach the backend", () => {
+        const secrets = [{ name: "db-credentials", namespace: "databases", home: "eu" }];
+        // ap (this region) and eu (which pushes here) need providers; us pushes nothing here.
+        expect(ruleProblems({ backend: gcpPool, region: "ap", regions: ["ap", "eu", "us"], replicatedSecrets: secrets })).toEqual([
+            "regions includes ap, eu, which cannot name their OIDC providers in backend.workloadIdentityPool (a provider ID is 4 to 32 lowercase letters, digits and '-', not starting with gcp-): rename those regions (and their stacks)",
+        ]);
+        expect(ruleProblems({ backend: gcpPool, region: "gcp-east", regions: ["gcp-east", "emea"], replicatedSecrets: [] })).toEqual([
+            "regions includes gcp-east, which cannot name its OIDC provider in backend.workloadIdentityPool (a provider ID is 4 to 32 lowercase letters, digits and '-', not starting with gcp-): rename that region (and its stack)",
+        ]);
+        // The first region is the home of the bootstrap's canary, so it pushes here too.
+        const long = "r".repeat(33);
+        expect(ruleProblems({ backend: gcpPool, region: "apac", regions: [long, "apac"], replicatedSecrets: [] })).toEqual([
+            `regions includes ${long}, which cannot name its OIDC provider in backend.workloadIdentityPool (a provider ID is 4 to 32 lowercase letters, digits and '-', not starting with gcp-): rename that region (and its stack)`,
+        ]);
+        expect(
+            ruleProblems({
+                backend: gcpPool,
+                region: "apac",
+                regions: ["emea", "apac", "us"],
+                replicatedSecrets: secrets.map((x) => ({ ...x, home: "emea" })),
+            }),
+        ).toEqual([]);
+        // Without a pool, GKE Workload Identity names no provider.
+        expect(ruleProblems({ backend: gcp, region: "ap", regions: ["ap", "eu"], replicatedSecrets: [] })).toEqual([]);
+    });
+
     it("refuse two secrets whose names meet in the backend, reporting the later one", () => {
         const secrets = [
             { name: "app.config", namespace: "web" },
@@ -501,9 +543,25 @@ describe("the stores", () => {
             projectID: "platform-secrets",
             auth: {
                 workloadIdentityFederation: {
-                    serviceAccountRef: { name: "eso-backend-region2", namespace: "eso" },
+                    // The token's aud (what Google checks) and the STS audience are both the provider's resource name.
+                    serviceAccountRef: {
+                        name: "eso-backend-region2",
+                        namespace: "eso",
+                        audiences: [`//iam.googleapis.com/${POOL}/providers/region1`],
+                    },
                     audience: `//iam.googleapis.com/${POOL}/providers/region1`,
                 },
+            },
+        });
+        // The region's own stores go through its own provider.
+        expect(managedLocalStore(gcpPool, context, "read").spec?.provider?.gcpsm?.auth).toEqual({
+            workloadIdentityFederation: {
+                serviceAccountRef: {
+                    name: "eso-backend-region1",
+                    namespace: "external-secrets",
+                    audiences: [`//iam.googleapis.com/${POOL}/providers/region1`],
+                },
+                audience: `//iam.googleapis.com/${POOL}/providers/region1`,
             },
         });
         expect(identityServiceAccount(gcp, context).metadata.annotations).toEqual({ "iam.gke.io/gcp-service-account": GSA });
@@ -520,10 +578,18 @@ describe("the stores", () => {
             environmentType: "PublicCloud",
             serviceAccountRef: { name: "eso-backend-region1", namespace: "external-secrets" },
         });
-        expect(identityServiceAccount(azure, context).metadata.annotations).toEqual({
-            "azure.workload.identity/client-id": CLIENT,
-            "azure.workload.identity/tenant-id": TENANT,
-        });
+        // The tenant has exactly one source, the store's tenantId: ESO v2.9.0 refuses a store whose account is
+        // annotated with a tenant too ("multiple tenantID found", providers/v1/azure/keyvault/keyvault.go).
+        expect(identityServiceAccount(azure, context).metadata.annotations).toEqual({ "azure.workload.identity/client-id": CLIENT });
+        const peerStore = managedPeerStore(azure, { peer: "region2", writer: "region1", esoNamespace: "eso", kvMount: "secret" });
+        const peerAccount = identityServiceAccount(azure, { region: "region2", esoNamespace: "eso" });
+        for (const [store, account] of [
+            [managedLocalStore(azure, context, "read"), identityServiceAccount(azure, context)],
+            [peerStore, peerAccount],
+        ] as const) {
+            const sources = [store.spec?.provider?.azurekv?.tenantId, account.metadata.annotations["azure.workload.identity/tenant-id"]];
+            expect(sources.filter((source) => source !== undefined)).toEqual([TENANT]);
+        }
         expect(azureEnvironment("https://kv.vault.azure.cn")).toBe("ChinaCloud");
         expect(azureEnvironment("https://kv.vault.usgovcloudapi.net/")).toBe("USGovernmentCloud");
     });
@@ -805,9 +871,36 @@ describe("the Google Cloud bindings", () => {
             [{ name: "db-credentials", namespace: "databases", keys: ["password"] }],
             "external-secrets",
         );
-        expect(gcpIamBindings(gcp, "1", { kind: "names", names })[0].condition?.expression).toBe(
-            `resource.name == "projects/1/secrets/openova-databases_db-credentials--password" || resource.name == "projects/1/secrets/openova-external-secrets_${CANARY_NAME}--value"`,
+        const expression = gcpIamBindings(gcp, "1", { kind: "names", names })[0].condition?.expression ?? "";
+        expect(expression).toBe(
+            `resource.name == "projects/1/secrets/openova-databases_db-credentials--password" || resource.name.startsWith("projects/1/secrets/openova-databases_db-credentials--password/versions/") || ` +
+                `resource.name == "projects/1/secrets/openova-external-secrets_${CANARY_NAME}--value" || resource.name.startsWith("projects/1/secrets/openova-external-secrets_${CANARY_NAME}--value/versions/")`,
         );
+        // Evaluated as IAM evaluates it: the secret and its versions (what AccessSecretVersion and AddSecretVersion
+        // are checked against), and no other secret, however its name begins.
+        const grants = (name: string) => celRun(expression, { resource: { name } });
+        const secret = "projects/1/secrets/openova-databases_db-credentials--password";
+        expect(
+            Object.fromEntries(
+                [
+                    secret,
+                    `${secret}/versions/latest`,
+                    `${secret}/versions/3`,
+                    `${secret}2`,
+                    `${secret}2/versions/1`,
+                    "projects/1/secrets/openova-databases_other--password/versions/1",
+                    "projects/2/secrets/openova-databases_db-credentials--password/versions/1",
+                ].map((name) => [name, grants(name)]),
+            ),
+        ).toEqual({
+            [secret]: true,
+            [`${secret}/versions/latest`]: true,
+            [`${secret}/versions/3`]: true,
+            [`${secret}2`]: false,
+            [`${secret}2/versions/1`]: false,
+            "projects/1/secrets/openova-databases_other--password/versions/1": false,
+            "projects/2/secrets/openova-databases_db-credentials--password/versions/1": false,
+        });
     });
 
     it("let the identity ServiceAccount act as the service account, through GKE or the pool", () => {

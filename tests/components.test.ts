@@ -1258,6 +1258,83 @@ describe("a self-hosted region whose peers have managed backends", () => {
         const homeThere = await declareOk("home-there", north({ writers: "home", home: "west" }));
         expect(homeThere.resources.filter((r) => r.type === "openova:vault:PeerAccess").map((r) => r.name)).toEqual(["north-peer-west"]);
     });
+
+    it("refuses token peer auth when it pushes to an HCP peer, which lets writers in only by JWT, before registering anything", async () => {
+        const hcp = {
+            type: "hcp-vault" as const,
+            address: "https://vault.hcp.example.net:8200",
+            namespace: "admin",
+            providerAuth: { method: "jwt" as const, path: "jwt", role: "pulumi" },
+        };
+        const declareNorth = (stack: string, regions: string[], home: string) =>
+            declare(stack, () => {
+                const cluster = new k8s.Provider("n", { context: "n" });
+                const admin = new vault.Provider("n", { address: "https://vault.north.example.net" });
+                new VaultRegion(
+                    "north",
+                    {
+                        region: "north",
+                        regions,
+                        domain: "example.net",
+                        peerAuth: "token",
+                        vaultAdmin: admin,
+                        peerBackends: [{ peer: "west", backend: hcp }],
+                        replicatedSecrets: [{ ...secret, writers: "home", home }],
+                    },
+                    { providers: { kubernetes: cluster } },
+                );
+            });
+        const run = await declareNorth("token-to-hcp", ["north", "west"], "north");
+        expect(refusedProperties(run)).toEqual([
+            {
+                propertyPath: "peerAuth",
+                reason: "is token, but this region pushes to west, whose backend is hcp-vault: an HCP cluster lets a writer's ESO in only with its service-account token (JWT), for a cluster identity a token-auth region never publishes, and issues no peer token. Set peerAuth: jwt (with serviceAccountIssuer) in this region's stack",
+            },
+        ]);
+        expect(run.resources.filter((r) => r.type.startsWith("openova:"))).toEqual([]);
+        // A region that pushes nothing to the HCP peer (west is the home of the secret and, as the first region, of the canary) may keep token peer auth.
+        const reader = await declareNorth("token-from-hcp", ["west", "north"], "west");
+        expect(reader.error).toBeUndefined();
+    });
+
+    it("skips, with one warning, a peer's store it cannot build (GCP without a pool), and still deploys everything else", async () => {
+        const gcp = {
+            type: "gcp-secret-manager" as const,
+            project: "platform-secrets",
+            serviceAccount: "openova-eso@platform-secrets.iam.gserviceaccount.com",
+            replication: "automatic" as const,
+            secretPrefix: "openova-",
+        };
+        const run = await declareOk("unreachable-peer", () => {
+            const cluster = new k8s.Provider("n", { context: "n" });
+            const admin = new vault.Provider("n", { address: "https://vault.north.example.net" });
+            const region = new VaultRegion(
+                "north",
+                {
+                    region: "north",
+                    regions: ["north", "west"],
+                    domain: "example.net",
+                    vaultAdmin: admin,
+                    peerIdentities: [{ peer: "west", identity }],
+                    peerBackends: [{ peer: "west", backend: gcp }],
+                    replicatedSecrets: [{ ...secret, writers: "home", home: "north" }],
+                },
+                { providers: { kubernetes: cluster } },
+            );
+            return { connectedPeers: region.connectedPeers };
+        });
+        expect(run.warnings).toEqual([
+            "Peer west gets no store from north, which pushes nothing there: west's gcp-secret-manager backend has no workloadIdentityPool, so north's cluster cannot authenticate to it: set backend.workloadIdentityPool in west's stack, then run north's pulumi up again.",
+        ]);
+        expect(run.resources.filter((r) => r.type === "openova:vault:BackendPeerStore")).toEqual([]);
+        // Nothing pushes to west (the secret has no first value here, so nothing pushes at all).
+        expect(run.resources.filter((r) => r.type.endsWith(":PushSecret")).map((r) => r.name)).toEqual([]);
+        expect(run.resources.filter((r) => r.type.endsWith(":ExternalSecret")).map((r) => r.name)).toEqual([
+            "north-secret-databases-db-credentials-pull",
+        ]);
+        expect(run.outputs.connectedPeers).toEqual({ value: [], secret: false });
+        expect(run.resources.some((r) => r.type === "openova:vault:VaultServer")).toBe(true);
+    });
 });
 
 describe("a region on HCP Vault", () => {

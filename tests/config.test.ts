@@ -1365,6 +1365,32 @@ describe("backend", () => {
     });
 });
 
+describe("a gcp-secret-manager backend", () => {
+    const gcp = MANAGED_BACKENDS["gcp-secret-manager"];
+    const pool = "projects/123456789012/locations/global/workloadIdentityPools/openova";
+    const stack = (backend: Record<string, unknown>, values: Record<string, unknown> = {}) =>
+        raw({ vaultCaCertFile: undefined, backend, ...values });
+
+    it("is refused in its own stack without a pool when another region pushes to it, at backend.workloadIdentityPool", () => {
+        // region1 is the home of the bootstrap's canary, so it pushes into region2's backend.
+        expect(problems(parseConfig("region2", stack(gcp), operator))).toEqual([
+            expect.stringContaining(
+                "openova-vault:backend.workloadIdentityPool is not set, but region1 (the home of the bootstrap's replication canary) pushes into this region's backend",
+            ),
+        ]);
+        expect(parseConfig("region2", stack({ ...gcp, workloadIdentityPool: pool }), operator).ok).toBe(true);
+        expect(parseConfig("region1", stack(gcp), operator).ok).toBe(true);
+    });
+
+    it("is refused with a pool when a region that reaches it has a name Google does not take as a provider ID, at regions", () => {
+        expect(problems(parseConfig("ap", stack({ ...gcp, workloadIdentityPool: pool }, { regions: ["eu", "ap"] }), operator))).toEqual([
+            expect.stringContaining(
+                "openova-vault:regions includes ap, eu, which cannot name their OIDC providers in backend.workloadIdentityPool",
+            ),
+        ]);
+    });
+});
+
 describe("an hcp-vault backend", () => {
     const hcp = MANAGED_BACKENDS["hcp-vault"];
     const stack = (values: Record<string, unknown> = {}) => raw({ vaultCaCertFile: undefined, backend: hcp, ...values });

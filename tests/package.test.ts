@@ -27,7 +27,9 @@ pulumi.runtime
         const address = await new Promise((resolve) => region.vaultAddress.apply(resolve));
         await pulumi.runtime.disconnect();
         const prerequisites = regionPrerequisites({ vault: regionVaultOptions.parse({}), monitoring: monitoringOptions.parse({}) }).map((p) => p.id);
-        console.log(JSON.stringify({ pulumiFrom: require.resolve("@pulumi/pulumi", { paths: [require.resolve("openova-vault")] }), address, replicas: vaultServerOptions.parse({}).replicas, prerequisites, types: [...new Set(types)].sort(), from: require.resolve("openova-vault"), replicatorFiles: Object.keys(replicatorCode()) }));
+        const library = require("openova-vault");
+        const cloudPolicyBuilders = ["replicatedSecretNames", "awsIamPolicy", "awsTrustPolicy", "gcpIamBindings", "gcpWorkloadIdentityUsers", "azureVaultScope", "azureRoleDefinition", "azureFederatedCredentials"].filter((name) => typeof library[name] === "function");
+        console.log(JSON.stringify({ cloudPolicyBuilders, pulumiFrom: require.resolve("@pulumi/pulumi", { paths: [require.resolve("openova-vault")] }), address, replicas: vaultServerOptions.parse({}).replicas, prerequisites, types: [...new Set(types)].sort(), from: require.resolve("openova-vault"), replicatorFiles: Object.keys(replicatorCode()) }));
     });
 `;
 
@@ -90,6 +92,7 @@ describe("the package", () => {
         fs.writeFileSync(path.join(dir, "main.js"), PROGRAM);
         const { stdout } = await run(process.execPath, ["main.js"], { cwd: dir });
         const result = JSON.parse(stdout) as {
+            cloudPolicyBuilders: string[];
             pulumiFrom: string;
             address: string;
             replicas: number;
@@ -103,6 +106,17 @@ describe("the package", () => {
         // The replicator's code, found in the installed package, as its ConfigMap carries it.
         expect(result.replicatorFiles).toEqual(expect.arrayContaining(["package.json", "main.ts", "engine.ts", "config.ts"]));
         expect(result.address).toBe("https://vault.east.example.com");
+        // Every cloud policy builder docs/backends.md names, for each backend, from the entry point.
+        expect(result.cloudPolicyBuilders).toEqual([
+            "replicatedSecretNames",
+            "awsIamPolicy",
+            "awsTrustPolicy",
+            "gcpIamBindings",
+            "gcpWorkloadIdentityUsers",
+            "azureVaultScope",
+            "azureRoleDefinition",
+            "azureFederatedCredentials",
+        ]);
         expect(result.replicas).toBe(3);
         // The cluster prerequisites, as data for the platform's own client (the package has no Kubernetes client).
         expect(result.prerequisites).toContain("issuer:ClusterIssuer/vault-ca-issuer");

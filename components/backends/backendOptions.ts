@@ -99,6 +99,16 @@ export function isWorkloadIdentityPool(value: string): boolean {
     return /^projects\/\d{1,20}\/locations\/global\/workloadIdentityPools\/[a-z0-9][a-z0-9-]{2,30}[a-z0-9]$/.test(value);
 }
 
+/**
+ * An ID Google takes for a workload identity pool provider: 4 to 32 lowercase letters, digits and
+ * `-`, not starting with `gcp-`, which Google keeps for itself
+ * (https://cloud.google.com/iam/docs/reference/rest/v1/projects.locations.workloadIdentityPools.providers/create,
+ * `workloadIdentityPoolProviderId`). Each region's provider in a backend's pool is named after the region.
+ */
+export function isPoolProviderId(value: string): boolean {
+    return /^[a-z0-9-]{4,32}$/.test(value) && !value.startsWith("gcp-");
+}
+
 /** The public Azure cloud and the sovereign ones, by the domain of their key vaults, as ESO names them (`environmentType`). */
 export const AZURE_VAULT_DOMAINS: Readonly<Record<string, "PublicCloud" | "ChinaCloud" | "USGovernmentCloud" | "GermanCloud">> = {
     "vault.azure.net": "PublicCloud",
@@ -298,7 +308,7 @@ export const gcpSecretManagerBackendOptions = options({
     }),
     workloadIdentityPool: option(text(isWorkloadIdentityPool).optional(), {
         description:
-            "gcp-secret-manager: a workload identity pool with one OIDC provider per region, named after the region and trusting that region's cluster issuer. With it, ESO here and in the peers (which push here) authenticates through workload identity federation; without it, only this region's ESO can, through GKE Workload Identity, and no peer can push here.",
+            "gcp-secret-manager: a workload identity pool with an OIDC provider for this region and for each region that pushes here, named after the region (so its name must be a provider ID Google takes: 4 to 32 lowercase letters, digits and '-', not starting with gcp-), trusting that region's cluster issuer, with no allowed audiences (docs/backends.md). With it, ESO here and in the peers authenticates through workload identity federation; without it, only this region's ESO can, through GKE Workload Identity, so it is required when another region is the home of a secret.",
         allowed: "projects/<project number>/locations/global/workloadIdentityPools/<pool id>",
         example: "projects/123456789012/locations/global/workloadIdentityPools/openova",
         defaultText: "none (GKE Workload Identity)",
@@ -474,15 +484,68 @@ export interface BackendRegion {
         readonly keys?: readonly string[];
         readonly mode?: WriteMode;
         readonly writers?: Writers;
+        /** Default: the first region. */
+        readonly home?: string;
     }[];
+}
+
+/**
+ * The other regions that push into `region`'s backend, each with the secrets it is the home of there
+ * (the bootstrap's canary, homed in the first region, among them).
+ */
+function pushingPeers(region: BackendRegion & { readonly region: string }): Map<string, string[]> {
+    const pushing = new Map<string, string[]>();
+    const add = (home: string, what: string) => {
+        if (home !== region.region) {
+            pushing.set(home, [...(pushing.get(home) ?? []), what]);
+        }
+    };
+    for (const secret of region.replicatedSecrets) {
+        add(secret.home ?? region.regions[0], `${secret.namespace}/${secret.name}`);
+    }
+    add(region.regions[0], "the bootstrap's replication canary");
+    return pushing;
+}
+
+/**
+ * A GCP backend's identity rules: without a pool, no peer can push here (only this region's cluster
+ * has GKE Workload Identity to the backend), so a peer that is the home of a secret needs one; with a
+ * pool, every region that reaches the backend (this one, and each that pushes here) needs a provider in
+ * it named after the region, which Google must accept as a provider ID ({@link isPoolProviderId}).
+ */
+function gcpIdentityRules(
+    backend: ResolvedBackendOf<"gcp-secret-manager">,
+    region: BackendRegion & { readonly region: string },
+    ctx: z.RefinementCtx,
+): void {
+    const pushing = pushingPeers(region);
+    if (backend.workloadIdentityPool === undefined) {
+        if (pushing.size > 0) {
+            const pushers = [...pushing].map(([peer, secrets]) => `${peer} (the home of ${secrets.join(", ")})`).join(", ");
+            ruleIssue(
+                ctx,
+                ["backend", "workloadIdentityPool"],
+                `is not set, but ${pushers} ${pushing.size > 1 ? "push" : "pushes"} into this region's backend, and another region's cluster reaches Google Secret Manager only through workload identity federation: set it to a pool with an OIDC provider for each of ${[region.region, ...pushing.keys()].join(", ")}`,
+            );
+        }
+        return;
+    }
+    const unfit = [region.region, ...pushing.keys()].filter((name) => !isPoolProviderId(name));
+    if (unfit.length > 0) {
+        ruleIssue(
+            ctx,
+            ["regions"],
+            `includes ${unfit.join(", ")}, which cannot name ${unfit.length > 1 ? "their OIDC providers" : "its OIDC provider"} in backend.workloadIdentityPool (a provider ID is 4 to 32 lowercase letters, digits and '-', not starting with gcp-): rename ${unfit.length > 1 ? "those regions" : "that region"} (and ${unfit.length > 1 ? "their stacks" : "its stack"})`,
+        );
+    }
 }
 
 /**
  * The rules between the backend and the region's other options, each reported at the option it
  * names: what a region without a Vault cannot have (any option of the Vault servers, their snapshots,
  * metrics and replicator set, a Vault ServiceMonitor, peer tokens it would issue, a secret every
- * region writes), and the replicated secrets' names in a cloud store (within its length, and no two
- * the same once spelt as the store allows).
+ * region writes), how peers reach a GCP backend ({@link gcpIdentityRules}), and the replicated secrets'
+ * names in a cloud store (within its length, and no two the same once spelt as the store allows).
  */
 export function backendRules(region: BackendRegion, ctx: z.RefinementCtx): void {
     const { backend } = region;
@@ -525,6 +588,9 @@ export function backendRules(region: BackendRegion, ctx: z.RefinementCtx): void 
     });
     if (!isCloudBackend(backend.type)) {
         return;
+    }
+    if (backend.type === "gcp-secret-manager" && region.region !== undefined) {
+        gcpIdentityRules(backend, { ...region, region: region.region }, ctx);
     }
     for (const peer of Object.keys(region.peerTokenGenerations)) {
         ruleIssue(

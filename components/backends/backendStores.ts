@@ -24,7 +24,10 @@
  * - `azurekv` (`secretstore_azurekv_types.go`): `authType: WorkloadIdentity`, `vaultUrl`, `tenantId`,
  *   `serviceAccountRef`; the client ID from the account's `azure.workload.identity/client-id`
  *   annotation, the token minted by ESO for `api://AzureADTokenExchange`
- *   (`providers/v1/azure/keyvault/keyvault.go`), so no webhook or pod label is needed.
+ *   (`providers/v1/azure/keyvault/keyvault.go`), so no webhook or pod label is needed. The tenant is
+ *   given once, as the store's `tenantId`: ESO refuses a tenant that is also in the account's
+ *   `azure.workload.identity/tenant-id` annotation ("multiple tenantID found",
+ *   `authorizerForWorkloadIdentity` in the same file).
  * - `vault` for HCP Vault: `namespace` (HCP's `admin`) and JWT auth with a service-account token, as a
  *   peer's Vault store has (`secretstore_vault_types.go`): HCP cannot reach the cluster's API server for
  *   the TokenReview that Kubernetes auth makes.
@@ -86,7 +89,8 @@ export function identityAnnotations(backend: ResolvedBackend): Record<string, st
         case "gcp-secret-manager":
             return { "iam.gke.io/gcp-service-account": backend.serviceAccount };
         case "azure-key-vault":
-            return { "azure.workload.identity/client-id": backend.clientId, "azure.workload.identity/tenant-id": backend.tenantId };
+            // Not the tenant: the store's tenantId gives it, and ESO refuses a second source.
+            return { "azure.workload.identity/client-id": backend.clientId };
         default:
             return undefined;
     }
@@ -136,12 +140,28 @@ export function azureEnvironment(vaultUrl: string): string {
     return environment;
 }
 
-/** The audience ESO's tokens carry for a GCP workload identity pool's provider for `writer`'s cluster. */
+/**
+ * The audience of `writer`'s tokens for a GCP workload identity pool: the full resource name of the
+ * pool's provider for that cluster (named after the region), which is both the STS audience ESO asks
+ * for and the `aud` its Kubernetes token carries. A provider with no `allowedAudiences` accepts exactly
+ * this name, with or without `https:` (Google IAM, `WorkloadIdentityPoolProvider.Oidc.allowedAudiences`,
+ * https://cloud.google.com/iam/docs/reference/rest/v1/projects.locations.workloadIdentityPools.providers).
+ */
 export function gcpFederationAudience(pool: string, writer: string): string {
     return `//iam.googleapis.com/${pool}/providers/${writer}`;
 }
 
 type Provider = NonNullable<IClusterSecretStore["spec"]>["provider"];
+
+/**
+ * Why `writer`'s cluster cannot reach `target`'s managed backend, or undefined when it can: a GCP
+ * backend without a workload identity pool is reached only from its own cluster (GKE Workload Identity).
+ */
+export function unreachableBackend(backend: ResolvedBackend, target: string, writer: string): string | undefined {
+    return backend.type === "gcp-secret-manager" && backend.workloadIdentityPool === undefined && target !== writer
+        ? `${target}'s gcp-secret-manager backend has no workloadIdentityPool, so ${writer}'s cluster cannot authenticate to it: set backend.workloadIdentityPool in ${target}'s stack`
+        : undefined;
+}
 
 /**
  * The provider block of a cloud backend's store, as `writer`'s ESO reaches `target`'s backend:
@@ -162,19 +182,24 @@ function cloudProvider(backend: ResolvedBackend, target: string, writer: string,
                 },
             };
         case "gcp-secret-manager": {
-            if (backend.workloadIdentityPool === undefined && !local) {
-                throw new Error(
-                    `${target}'s gcp-secret-manager backend has no workloadIdentityPool, so ${writer}'s cluster cannot authenticate to it: set backend.workloadIdentityPool in ${target}'s stack`,
-                );
+            const unreachable = unreachableBackend(backend, target, writer);
+            if (unreachable !== undefined) {
+                throw new Error(unreachable);
             }
+            const audience =
+                backend.workloadIdentityPool === undefined ? undefined : gcpFederationAudience(backend.workloadIdentityPool, writer);
             const auth =
-                backend.workloadIdentityPool === undefined
+                audience === undefined
                     ? { workloadIdentity: { serviceAccountRef } }
                     : {
                           // Not in the CRD models this project validates with (they predate it): ESO v2.9.0 secretstore_gcpsm_types.go.
                           workloadIdentityFederation: {
-                              serviceAccountRef,
-                              audience: gcpFederationAudience(backend.workloadIdentityPool, writer),
+                              // The Kubernetes token's own audience: ESO requests it with serviceAccountRef.audiences alone
+                              // (workload_identity_federation.go, k8sSATokenReader), and Google accepts it only for the
+                              // provider's resource name when the provider lists no allowed audiences.
+                              serviceAccountRef: { ...serviceAccountRef, audiences: [audience] },
+                              // What ESO asks Google's STS for.
+                              audience,
                           },
                       };
             return { gcpsm: { projectID: backend.project, auth } };

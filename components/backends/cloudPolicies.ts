@@ -348,6 +348,16 @@ export function gcpSecretNamePrefix(projectNumber: string, prefix: string): stri
 }
 
 /**
+ * The IAM condition that holds for one secret and its versions: the version calls ESO makes
+ * (`AccessSecretVersion`, `AddSecretVersion`) are checked against the version's own resource name,
+ * `<secret>/versions/<version>` (https://cloud.google.com/iam/docs/conditions-resource-attributes,
+ * Secret Manager; `AccessSecretVersionRequest.name`, `projects/<project>/secrets/<secret>/versions/<version or latest>`).
+ */
+export function gcpSecretNameCondition(secret: string): string {
+    return `resource.name == ${JSON.stringify(secret)} || resource.name.startsWith(${JSON.stringify(`${secret}/versions/`)})`;
+}
+
+/**
  * The bindings of the service account ESO acts as, on the project that holds the secrets: one custom
  * role for the project's secrets, bound with an IAM condition on their names (the prefix, or exactly
  * the names), and one for creating secrets, bound on the project (a secret not yet created has no IAM
@@ -366,7 +376,7 @@ export function gcpIamBindings(
             ? `resource.name.startsWith(${JSON.stringify(gcpSecretNamePrefix(projectNumber, spelled("gcp-secret-manager", backend.secretPrefix)))})`
             : [...new Set(scope.names)]
                   .sort()
-                  .map((name) => `resource.name == ${JSON.stringify(gcpSecretNamePrefix(projectNumber, name))}`)
+                  .map((name) => gcpSecretNameCondition(gcpSecretNamePrefix(projectNumber, name)))
                   .join(" || ");
     const onSecrets = permissionsOf(grants, "secrets");
     const onProject = permissionsOf(grants, "project");

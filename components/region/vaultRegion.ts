@@ -4,6 +4,7 @@ import type * as vault from "@pulumi/vault";
 import { type ResolvedBackend, isCloudBackend } from "../backends/backendOptions";
 import { HcpVaultSetup } from "../backends/hcpVault";
 import { BackendPeerStore, ManagedBackend } from "../backends/managedBackend";
+import { unreachableBackend } from "../backends/backendStores";
 import { z } from "zod";
 import { parseOptions } from "../common/options";
 import { vaultProviderArg } from "../common/providers";
@@ -155,6 +156,7 @@ export class VaultRegion extends pulumi.ComponentResource {
         checkPeers(options.region, peersOf(options.region, options.regions), { peerEndpoints, peerIdentities, peerBackends });
         const backends = regionBackends(options, peerBackends);
         checkWriters(options, backends);
+        checkPeerAuth(options, backends);
         if (options.backend.type === "hcp-vault" && vaultAdmin !== undefined && clusterIdentity === undefined) {
             throw new pulumi.InputPropertiesError({
                 message: "VaultRegion: clusterIdentity is not set, but backend.type is hcp-vault with a vaultAdmin provider",
@@ -232,15 +234,26 @@ export class VaultRegion extends pulumi.ComponentResource {
             // A managed peer's store only where this region pushes something: nothing there grants it otherwise.
             ...this.peers.flatMap((peer) => {
                 const backend = backends.get(peer);
-                return backend === undefined || backend.type === "vault" || !pushedTo.includes(peer)
-                    ? []
-                    : [
-                          new BackendPeerStore(
-                              `${name}-store-${peer}`,
-                              { peer, backend, writer: region, esoNamespace: eso.namespace, kvMount: options.kvMount },
-                              { parent: this, dependsOn: beforePeerStores },
-                          ),
-                      ];
+                if (backend === undefined || backend.type === "vault" || !pushedTo.includes(peer)) {
+                    return [];
+                }
+                // A peer this cluster cannot reach (its own config refuses that too) costs its store and its
+                // pushes, not this region's whole run.
+                const unreachable = unreachableBackend(backend, peer, region);
+                if (unreachable !== undefined) {
+                    void pulumi.log.warn(
+                        `Peer ${peer} gets no store from ${region}, which pushes nothing there: ${unreachable}, then run ${region}'s pulumi up again.`,
+                        this,
+                    );
+                    return [];
+                }
+                return [
+                    new BackendPeerStore(
+                        `${name}-store-${peer}`,
+                        { peer, backend, writer: region, esoNamespace: eso.namespace, kvMount: options.kvMount },
+                        { parent: this, dependsOn: beforePeerStores },
+                    ),
+                ];
             }),
         ];
         this.connectedPeers = peerStores.map((store) => store.peer).sort((a, b) => this.peers.indexOf(a) - this.peers.indexOf(b));
@@ -807,6 +820,22 @@ function checkWriters(options: ResolvedRegionOptions, backends: ReadonlyMap<stri
             errors,
         });
     }
+}
+
+/**
+ * An HCP peer lets a writer's ESO in only by its service-account token, on the JWT mount it creates
+ * for that writer once the writer publishes its cluster identity, which a region with `peerAuth: token`
+ * never does; nor does HCP issue peer tokens. So a region that pushes to an HCP peer needs JWT peer
+ * auth. The HCP region's own options refuse token there; a writer's peers are known only from their stacks.
+ * @throws pulumi.InputPropertiesError at `peerAuth`, naming the HCP peers this region pushes to
+ */
+function checkPeerAuth(options: ResolvedRegionOptions, backends: ReadonlyMap<string, ResolvedBackend>): void {
+    const hcpPeers = peersPushedTo(options).filter((peer) => backends.get(peer)?.type === "hcp-vault");
+    if (options.peerAuth !== "token" || hcpPeers.length === 0) {
+        return;
+    }
+    const reason = `is token, but this region pushes to ${hcpPeers.join(", ")}, whose backend is hcp-vault: an HCP cluster lets a writer's ESO in only with its service-account token (JWT), for a cluster identity a token-auth region never publishes, and issues no peer token. Set peerAuth: jwt (with serviceAccountIssuer) in this region's stack`;
+    throw new pulumi.InputPropertiesError({ message: `VaultRegion: peerAuth ${reason}`, errors: [{ propertyPath: "peerAuth", reason }] });
 }
 
 /** The Secret with the CA of the Vault's certificate, when TLS is on. */
