@@ -1388,6 +1388,10 @@ describe("a gcp-secret-manager backend", () => {
                 "openova-vault:regions includes ap, eu, which cannot name their OIDC providers in backend.workloadIdentityPool",
             ),
         ]);
+        // Its fix is in Pulumi.yaml, where the project's regions are listed.
+        expect(problems(parseConfig("ap", stack({ ...gcp, workloadIdentityPool: pool }, { regions: ["eu", "ap"] }), operator))[0]).toMatch(
+            /Fix: edit the regions default under config: in Pulumi\.yaml/,
+        );
     });
 });
 

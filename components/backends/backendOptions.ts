@@ -536,6 +536,8 @@ function gcpIdentityRules(
             ctx,
             ["regions"],
             `includes ${unfit.join(", ")}, which cannot name ${unfit.length > 1 ? "their OIDC providers" : "its OIDC provider"} in backend.workloadIdentityPool (a provider ID is 4 to 32 lowercase letters, digits and '-', not starting with gcp-): rename ${unfit.length > 1 ? "those regions" : "that region"} (and ${unfit.length > 1 ? "their stacks" : "its stack"})`,
+            // A project-wide list: its fix is in Pulumi.yaml, whatever the value.
+            { set: "[...]" },
         );
     }
 }
