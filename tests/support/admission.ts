@@ -8,7 +8,7 @@
  * message. Only what the project's policies use: no params, no audit annotations, the binding denies
  * everywhere.
  */
-import { isCelError, run } from "@bufbuild/cel";
+import { celEnv, celError, isCelError, parse, plan } from "@bufbuild/cel";
 import type { AdmissionPolicy } from "../../components/stores/storeAdmission";
 
 /** One admission request: the object as it reaches validating admission (schema-defaulted), and the old one on an update. */
@@ -24,8 +24,27 @@ export interface AdmissionRequest {
 export type AdmissionOutcome =
     { readonly outcome: "not matched" } | { readonly outcome: "admitted" } | { readonly outcome: "denied"; readonly messages: string[] };
 
+type Program = ReturnType<typeof plan>;
+/** Each expression parsed and planned once (as the API server compiles a policy once), in one environment. */
+const programs = new Map<string, Program | Error>();
+const env = celEnv();
+
 function evaluate(expression: string, context: Record<string, unknown>): { readonly value?: unknown; readonly error?: string } {
-    const value: unknown = run(expression, context as Parameters<typeof run>[1]);
+    let program = programs.get(expression);
+    if (program === undefined) {
+        try {
+            program = plan(env, parse(expression));
+        } catch (error) {
+            program = error instanceof Error ? error : new Error(String(error));
+        }
+        programs.set(expression, program);
+    }
+    let value: unknown;
+    try {
+        value = program instanceof Error ? celError(program) : program(context as Parameters<Program>[0]);
+    } catch (error) {
+        value = celError(error);
+    }
     return isCelError(value) ? { error: String(value) } : { value };
 }
 
