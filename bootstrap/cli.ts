@@ -190,12 +190,18 @@ export async function main(argv: readonly string[], projectDir = path.resolve(__
         // Each region's kubeconfig context, seal and TLS, from its stack file (a missing file means the
         // committed defaults); a file the config names (the CA) is read relative to the project directory.
         for (const region of regions) {
-            const parsed = parseConfig(region, readStackConfig(project, region).config, {
-                // The self-hosted Vaults' token is the bootstrap's own; an HCP region's provider logs in with this
-                // process's environment, so a missing JWT stops here, before anything changes.
-                environment: { VAULT_TOKEN: "checked later", [PROVIDER_JWT_VARIABLE]: process.env[PROVIDER_JWT_VARIABLE] },
-                readFile: projectFileReader(projectDir),
-            });
+            const raw = readStackConfig(project, region).config;
+            // The self-hosted Vaults' token is the bootstrap's own; an HCP region's provider logs in with this
+            // process's environment (its JWT, or VAULT_TOKEN with providerAuth.method token), so a missing one
+            // stops here, before anything changes.
+            const environment = { VAULT_TOKEN: "checked later", [PROVIDER_JWT_VARIABLE]: process.env[PROVIDER_JWT_VARIABLE] };
+            let parsed = parseConfig(region, raw, { environment, readFile: projectFileReader(projectDir) });
+            if (parsed.ok && parsed.config.backend.type === "hcp-vault") {
+                parsed = parseConfig(region, raw, {
+                    environment: { ...environment, VAULT_TOKEN: process.env.VAULT_TOKEN },
+                    readFile: projectFileReader(projectDir),
+                });
+            }
             if (!parsed.ok) {
                 return failWith(parsed.problems, 1);
             }

@@ -190,6 +190,26 @@ describe("npm run bootstrap", () => {
         }
     });
 
+    it("stops before anything else when an HCP region logs in with a token and VAULT_TOKEN is not set", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bootstrap-hcp-token-"));
+        fs.cpSync(path.join(ROOT, "examples", "hcp-and-azure"), dir, { recursive: true });
+        const west = path.join(dir, "Pulumi.west.yaml");
+        fs.writeFileSync(west, fs.readFileSync(west, "utf8").replace(/method: jwt\n\s*role: pulumi/, "method: token"));
+        const saved = process.env.VAULT_TOKEN;
+        delete process.env.VAULT_TOKEN;
+        try {
+            const { code, stderr } = await bootstrapIn(dir);
+            expect(code).toBe(1);
+            expect(stderr.split("\n")[0]).toMatch(
+                /^error: Invalid config for stack "west": openova-vault:backend\.providerAuth\.method is token, but VAULT_TOKEN is not set/,
+            );
+        } finally {
+            if (saved !== undefined) {
+                process.env.VAULT_TOKEN = saved;
+            }
+        }
+    });
+
     it("refuses a PGP key file that is not base64, naming it", async () => {
         const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "pgp-")), "key.asc");
         fs.writeFileSync(file, "-----BEGIN PGP PUBLIC KEY BLOCK-----\n");

@@ -1324,7 +1324,7 @@ describe("a self-hosted region whose peers have managed backends", () => {
             return { connectedPeers: region.connectedPeers };
         });
         expect(run.warnings).toEqual([
-            "Peer west gets no store from north, which pushes nothing there: west's gcp-secret-manager backend has no workloadIdentityPool, so north's cluster cannot authenticate to it: set backend.workloadIdentityPool in west's stack, then run north's pulumi up again.",
+            "Peer west gets no store from north, so north's secrets homed here do not reach it yet: west's gcp-secret-manager backend has no workloadIdentityPool, so north's cluster cannot authenticate to it: set backend.workloadIdentityPool in west's stack, then run north's pulumi up again.",
         ]);
         expect(run.resources.filter((r) => r.type === "openova:vault:BackendPeerStore")).toEqual([]);
         // Nothing pushes to west (the secret has no first value here, so nothing pushes at all).

@@ -242,7 +242,7 @@ export class VaultRegion extends pulumi.ComponentResource {
                 const unreachable = unreachableBackend(backend, peer, region);
                 if (unreachable !== undefined) {
                     void pulumi.log.warn(
-                        `Peer ${peer} gets no store from ${region}, which pushes nothing there: ${unreachable}, then run ${region}'s pulumi up again.`,
+                        `Peer ${peer} gets no store from ${region}, so ${region}'s secrets homed here do not reach it yet: ${unreachable}, then run ${region}'s pulumi up again.`,
                         this,
                     );
                     return [];
