@@ -15,7 +15,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
 import { EXTERNAL_SECRETS_SERVICE_ACCOUNT } from "../eso/operatorValues";
 import { PeerAccess } from "../vault-config/peerAccess";
-import { POLICY_PURPOSES, type PolicyPurpose, policyDocument, policyName } from "../vault-config/policies";
+import { POLICY_PURPOSES, type PolicyPurpose, policyName } from "../vault-config/policies";
+import { namespacePolicy, replicatedSecretsMount } from "../vault-config/vaultSetup";
 import { NAMESPACE_SERVICE_ACCOUNTS, type PeerIdentity, namespaceRole, peerJwtSettings } from "../vault-config/setupValues";
 import { type ResolvedBackendOf, hcpAudience } from "./backendOptions";
 
@@ -107,17 +108,7 @@ export class HcpVaultSetup extends pulumi.ComponentResource {
         super("openova:vault:HcpVaultSetup", name, {}, opts);
         const child = { parent: this, provider: args.provider, dependsOn: opts?.dependsOn };
         const audience = hcpAudience(args.backend);
-        const kv = new vault.Mount(
-            `${name}-kv`,
-            {
-                path: args.kvMount,
-                type: "kv",
-                options: { version: "2" },
-                description: "Secrets replicated between regions by the External Secrets Operator",
-            },
-            // Protected: deleting the mount erases every secret in it.
-            { ...child, protect: true },
-        );
+        const kv = replicatedSecretsMount(`${name}-kv`, args.kvMount, child);
         this.kvMount = kv.path;
 
         const local = peerJwtSettings(
@@ -128,18 +119,8 @@ export class HcpVaultSetup extends pulumi.ComponentResource {
         const auth = new vault.jwt.AuthBackend(`${name}-jwt`, local, child);
         const path = auth.path.apply((value) => value ?? local.path);
         this.authPath = path;
-        // The policies name the mount's accessor, which Vault assigns when the mount is created.
         for (const purpose of POLICY_PURPOSES) {
-            const policy = new vault.Policy(
-                `${name}-${purpose}`,
-                {
-                    name: policyName(purpose),
-                    policy: pulumi
-                        .all([kv.path, auth.accessor])
-                        .apply(([mount, authAccessor]) => policyDocument(purpose, mount, { kind: "namespace", authAccessor })),
-                },
-                child,
-            );
+            const policy = namespacePolicy(`${name}-${purpose}`, purpose, kv.path, auth.accessor, child);
             new vault.jwt.AuthBackendRole(
                 `${name}-namespace-${purpose}`,
                 { ...hcpNamespaceRole(purpose, audience), backend: path, tokenPolicies: [policy.name] },

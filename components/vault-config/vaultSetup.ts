@@ -3,7 +3,7 @@ import * as vault from "@pulumi/vault";
 import { z } from "zod";
 import { type Engine, engineFacts, engineOption } from "../common/engine";
 import { parseOptions } from "../common/options";
-import { POLICY_PURPOSES, policyDocument, policyName } from "./policies";
+import { POLICY_PURPOSES, type PolicyPurpose, policyDocument, policyName } from "./policies";
 import {
     type AuditDevice,
     auditDevicesOption,
@@ -62,18 +62,7 @@ export class VaultSetup extends pulumi.ComponentResource {
         // A component's dependsOn does not hold back its children, so each child carries it too.
         const child = { parent: this, provider: args.provider, dependsOn: opts?.dependsOn };
 
-        const kv = new vault.Mount(
-            `${name}-kv`,
-            {
-                path: kvMount,
-                type: "kv",
-                options: { version: "2" },
-                description: "Secrets replicated between regions by the External Secrets Operator",
-            },
-            // Protected: deleting the mount erases every secret in it. A run that would delete it (the
-            // gate set back to false, a destroy) fails before deleting anything, instead.
-            { ...child, protect: true },
-        );
+        const kv = replicatedSecretsMount(`${name}-kv`, kvMount, child);
         this.kvMount = kv.path;
 
         const auth = new vault.AuthBackend(
@@ -92,16 +81,7 @@ export class VaultSetup extends pulumi.ComponentResource {
 
         // The policies name the auth mount's accessor, which Vault assigns when the mount is created.
         const roles = POLICY_PURPOSES.map((purpose) => {
-            const policy = new vault.Policy(
-                `${name}-${purpose}`,
-                {
-                    name: policyName(purpose),
-                    policy: pulumi
-                        .all([kv.path, auth.accessor])
-                        .apply(([mount, authAccessor]) => policyDocument(purpose, mount, { kind: "namespace", authAccessor })),
-                },
-                child,
-            );
+            const policy = namespacePolicy(`${name}-${purpose}`, purpose, kv.path, auth.accessor, child);
             return new vault.kubernetes.AuthBackendRole(
                 `${name}-namespace-${purpose}`,
                 { backend: auth.path, ...namespaceRole(purpose), tokenPolicies: [policy.name] },
@@ -120,6 +100,42 @@ export class VaultSetup extends pulumi.ComponentResource {
 
         this.registerOutputs({ kvMount: this.kvMount, authPath: this.authPath, roleNames: this.roleNames });
     }
+}
+
+/**
+ * The KV v2 engine the replicated secrets live in, protected: deleting the mount erases every secret in
+ * it, so a run that would delete it (the gate set back to false, a destroy) fails before deleting
+ * anything, instead. The self-hosted Vault's setup and an HCP cluster's both make it.
+ */
+export function replicatedSecretsMount(name: string, path: string, opts: pulumi.CustomResourceOptions): vault.Mount {
+    return new vault.Mount(
+        name,
+        { path, type: "kv", options: { version: "2" }, description: "Secrets replicated between regions by the External Secrets Operator" },
+        { ...opts, protect: true },
+    );
+}
+
+/**
+ * The `namespace-pull` or `namespace-push` policy, templated by the auth mount the namespaces log in
+ * on: it names the mount's accessor, which Vault assigns when the mount is created.
+ */
+export function namespacePolicy(
+    name: string,
+    purpose: PolicyPurpose,
+    kvPath: pulumi.Input<string>,
+    authAccessor: pulumi.Input<string>,
+    opts: pulumi.CustomResourceOptions,
+): vault.Policy {
+    return new vault.Policy(
+        name,
+        {
+            name: policyName(purpose),
+            policy: pulumi
+                .all([kvPath, authAccessor])
+                .apply(([mount, accessor]) => policyDocument(purpose, mount, { kind: "namespace", authAccessor: accessor })),
+        },
+        opts,
+    );
 }
 
 const vaultSetupOptions = z.object({ kvMount: kvMountOption, auditDevices: auditDevicesOption, engine: engineOption });
