@@ -437,9 +437,18 @@ export function parseOptions<S extends z.ZodType>(
         }
         return [{ propertyPath: pathText(path), reason: issueReason(schema, issue, args) }];
     });
+    return refuseArgs(component, errors);
+}
+
+/**
+ * Refuses a component's args before it registers anything, naming each wrong property (`vault.replicas`)
+ * and why, in one error a program or the synth shows as one line per property.
+ * @throws pulumi.InputPropertiesError always
+ */
+export function refuseArgs(component: string, errors: readonly { readonly propertyPath: string; readonly reason: string }[]): never {
     throw new pulumi.InputPropertiesError({
         message: `${component}: ${errors.map((e) => `${e.propertyPath} ${e.reason}`).join("; ")}`,
-        errors,
+        errors: [...errors],
     });
 }
 

@@ -6,7 +6,7 @@ import { HcpVaultSetup } from "../backends/hcpVault";
 import { BackendPeerStore, ManagedBackend } from "../backends/managedBackend";
 import { unreachableBackend } from "../backends/backendStores";
 import { z } from "zod";
-import { parseOptions } from "../common/options";
+import { parseOptions, refuseArgs } from "../common/options";
 import { vaultProviderArg } from "../common/providers";
 import { peersOf, vaultHost } from "../common/topology";
 import { ExternalSecretsOperator } from "../eso/externalSecretsOperator";
@@ -158,15 +158,12 @@ export class VaultRegion extends pulumi.ComponentResource {
         checkWriters(options, backends);
         checkPeerAuth(options, backends);
         if (options.backend.type === "hcp-vault" && vaultAdmin !== undefined && clusterIdentity === undefined) {
-            throw new pulumi.InputPropertiesError({
-                message: "VaultRegion: clusterIdentity is not set, but backend.type is hcp-vault with a vaultAdmin provider",
-                errors: [
-                    {
-                        propertyPath: "clusterIdentity",
-                        reason: "is not set, but backend.type is hcp-vault: the HCP cluster checks this cluster's service-account tokens with its issuer and keys",
-                    },
-                ],
-            });
+            refuseArgs("VaultRegion", [
+                {
+                    propertyPath: "clusterIdentity",
+                    reason: "is not set, but backend.type is hcp-vault: the HCP cluster checks this cluster's service-account tokens with its issuer and keys",
+                },
+            ]);
         }
         super("openova:vault:VaultRegion", name, {}, opts);
         const { region, regions, externalSecrets: eso } = options;
@@ -815,10 +812,7 @@ function checkWriters(options: ResolvedRegionOptions, backends: ReadonlyMap<stri
             : [],
     );
     if (errors.length > 0) {
-        throw new pulumi.InputPropertiesError({
-            message: `VaultRegion: ${errors.map((e) => `${e.propertyPath} ${e.reason}`).join("; ")}`,
-            errors,
-        });
+        refuseArgs("VaultRegion", errors);
     }
 }
 
@@ -835,7 +829,7 @@ function checkPeerAuth(options: ResolvedRegionOptions, backends: ReadonlyMap<str
         return;
     }
     const reason = `is token, but this region pushes to ${hcpPeers.join(", ")}, whose backend is hcp-vault: an HCP cluster lets a writer's ESO in only with its service-account token (JWT), for a cluster identity a token-auth region never publishes, and issues no peer token. Set peerAuth: jwt (with serviceAccountIssuer) in this region's stack`;
-    throw new pulumi.InputPropertiesError({ message: `VaultRegion: peerAuth ${reason}`, errors: [{ propertyPath: "peerAuth", reason }] });
+    refuseArgs("VaultRegion", [{ propertyPath: "peerAuth", reason }]);
 }
 
 /** The Secret with the CA of the Vault's certificate, when TLS is on. */
@@ -873,9 +867,6 @@ function checkPeers(
         });
     }
     if (errors.length > 0) {
-        throw new pulumi.InputPropertiesError({
-            message: `VaultRegion: ${errors.map((e) => `${e.propertyPath} ${e.reason}`).join("; ")}`,
-            errors,
-        });
+        refuseArgs("VaultRegion", errors);
     }
 }

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { projectLabels } from "../common/labels";
-import { checkedInput, input, option, parseOptions, text } from "../common/options";
+import { checkedInput, input, option, parseOptions, refuseArgs, text } from "../common/options";
 import { isDnsSubdomain, isOwnNamespace } from "../common/predicates";
 import { type Engine, engineOption } from "../common/engine";
 import { type MonitoringOptions, monitoringOptions } from "../monitoring/monitoringSpecs";
@@ -94,10 +94,10 @@ export class VaultServer extends pulumi.ComponentResource {
                 : []),
         ]);
         if (problems.length > 0) {
-            throw new pulumi.InputPropertiesError({
-                message: `VaultServer: ${problems.map((p) => `${p.path.join(".")} ${p.message}`).join("; ")}`,
-                errors: problems.map((p) => ({ propertyPath: p.path.join("."), reason: p.message })),
-            });
+            refuseArgs(
+                "VaultServer",
+                problems.map((p) => ({ propertyPath: p.path.join("."), reason: p.message })),
+            );
         }
         super("openova:vault:VaultServer", name, {}, opts);
         const settings = serverSettings(parsed.server, "", parsed.monitoring, { engine: parsed.engine, auditDevices: parsed.auditDevices });
