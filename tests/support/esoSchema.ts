@@ -4,53 +4,102 @@
  * (`@kubernetes-models/prometheus-operator`), and admission policies
  * (`admissionregistration.k8s.io`) against Kubernetes' own OpenAPI schemas (`kubernetes-models`).
  *
- * That package is ESM-only and jest runs this project as CommonJS, so the validation runs in a child
- * `node` process as an ES module (`import()` of an ES module from jest's CommonJS runtime fails without
- * Node's experimental VM modules). One call validates many objects, to pay for the process once.
+ * Those packages are ES modules only, and jest runs this project as CommonJS without Node's
+ * experimental VM modules, so its runtime cannot load them. They load in a worker thread instead,
+ * which Node runs outside jest's module system: one per test file, started on the first call and
+ * stopped after the file's tests. Each call stays synchronous for the tests: it posts the objects and
+ * waits on a shared flag until the worker has answered.
  */
-import { spawnSync } from "node:child_process";
 import * as path from "node:path";
+import { pathToFileURL } from "node:url";
+import { MessageChannel, type MessagePort, Worker, receiveMessageOnPort } from "node:worker_threads";
 
-const SCRIPT = `
-const objects = JSON.parse(await new Promise((resolve) => {
-    let text = "";
-    process.stdin.on("data", (chunk) => (text += chunk));
-    process.stdin.on("end", () => resolve(text));
-}));
-const results = [];
-for (const object of objects) {
-    const [group, version] = String(object.apiVersion).split("/");
+const ROOT = path.resolve(__dirname, "..", "..");
+/** How long one call may take, the first one loading the schemas included. */
+const CALL_TIMEOUT_MS = 60_000;
+
+/** The worker: for each object, "" when its schema accepts it, else the schema's error (or why there is none). */
+const WORKER = `
+const { workerData } = require("node:worker_threads");
+const { signal, port, modules } = workerData;
+const packageOf = (group) => modules[group] ?? modules["external-secrets.io"];
+port.on("message", async (objects) => {
+    let answer;
     try {
-        const pkg =
-            group === "monitoring.coreos.com"
-                ? "@kubernetes-models/prometheus-operator/"
-                : group === "admissionregistration.k8s.io"
-                  ? "kubernetes-models/"
-                  : "@kubernetes-models/external-secrets/";
-        const models = await import(pkg + group + "/" + version);
-        const Model = models[object.kind];
-        if (typeof Model !== "function") {
-            results.push(object.apiVersion + " has no kind " + object.kind);
-            continue;
+        const results = [];
+        for (const object of objects) {
+            const [group, version] = String(object.apiVersion).split("/");
+            try {
+                const models = await import(packageOf(group) + group + "/" + version + "/index.js");
+                const Model = models[object.kind];
+                if (typeof Model !== "function") {
+                    results.push(object.apiVersion + " has no kind " + object.kind);
+                    continue;
+                }
+                new Model(object).validate();
+                results.push("");
+            } catch (error) {
+                results.push(String(error && error.message ? error.message : error));
+            }
         }
-        new Model(object).validate();
-        results.push("");
+        answer = { results };
     } catch (error) {
-        results.push(String(error && error.message ? error.message : error));
+        answer = { error: String(error && error.stack ? error.stack : error) };
     }
-}
-process.stdout.write(JSON.stringify(results));
+    port.postMessage(answer);
+    Atomics.store(signal, 0, 1);
+    Atomics.notify(signal, 0);
+});
 `;
 
-/** For each object, "" when ESO's schema accepts it, else the schema's error. */
-export function validateEsoObjects(objects: readonly object[]): string[] {
-    const result = spawnSync(process.execPath, ["--no-warnings", "--input-type=module", "-e", SCRIPT], {
-        cwd: path.resolve(__dirname, "..", ".."),
-        input: JSON.stringify(objects),
-        encoding: "utf8",
+interface Validator {
+    readonly worker: Worker;
+    readonly port: MessagePort;
+    readonly signal: Int32Array;
+}
+
+let validator: Validator | undefined;
+
+// Registered while the test file is collected (it imports this module), so a worker never outlives its file.
+afterAll(async () => {
+    const running = validator;
+    validator = undefined;
+    running?.port.close();
+    await running?.worker.terminate();
+});
+
+function start(): Validator {
+    const url = (dir: string) => `${pathToFileURL(path.join(ROOT, "node_modules", dir)).href}/`;
+    const { port1, port2 } = new MessageChannel();
+    const signal = new Int32Array(new SharedArrayBuffer(4));
+    const worker = new Worker(WORKER, {
+        eval: true,
+        workerData: {
+            signal,
+            port: port2,
+            modules: {
+                "external-secrets.io": url("@kubernetes-models/external-secrets"),
+                "monitoring.coreos.com": url("@kubernetes-models/prometheus-operator"),
+                "admissionregistration.k8s.io": url("kubernetes-models"),
+            },
+        },
+        transferList: [port2],
     });
-    if (result.status !== 0) {
-        throw new Error(`ESO schema validation could not run: ${result.stderr}`);
+    return { worker, port: port1, signal };
+}
+
+/** For each object, "" when its schema accepts it, else the schema's error. */
+export function validateEsoObjects(objects: readonly object[]): string[] {
+    validator ??= start();
+    const { port, signal } = validator;
+    Atomics.store(signal, 0, 0);
+    port.postMessage(objects);
+    if (Atomics.wait(signal, 0, 0, CALL_TIMEOUT_MS) === "timed-out") {
+        throw new Error(`ESO schema validation did not answer within ${CALL_TIMEOUT_MS / 1000} s`);
     }
-    return JSON.parse(result.stdout) as string[];
+    const answer = receiveMessageOnPort(port)?.message as { results?: string[]; error?: string } | undefined;
+    if (answer?.results === undefined) {
+        throw new Error(`ESO schema validation could not run: ${answer?.error ?? "no answer"}`);
+    }
+    return answer.results;
 }
