@@ -12,8 +12,7 @@ interface Step {
 }
 
 const STATIC: readonly Step[] = [
-    { name: "typecheck", command: ["npm", "run", "--silent", "typecheck"] },
-    { name: "lint", command: ["npm", "run", "--silent", "lint"] },
+    { name: "typecheck and lint", command: ["npx", "tsx", "tools/test/checks.ts"] },
     { name: "docs", command: ["npm", "run", "--silent", "docs", "--", "--check"] },
 ];
 
@@ -30,8 +29,8 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 async function main(jestArgs: readonly string[]): Promise<number> {
     const started = performance.now();
-    // Jest spreads over the CPUs; the static checks run one at a time beside it. All at once, the five processes took
-    // about 15% more CPU on two CPUs (docs/performance.md), and the first run after a clone took longer.
+    // Jest spreads over the CPUs; the static checks run one at a time beside it. All at once, they took about 15% more
+    // CPU on two CPUs (docs/performance.md), and the first run after a clone took longer.
     const staticChecks = async () => {
         const done = [];
         for (const step of STATIC) {
