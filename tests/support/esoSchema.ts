@@ -22,9 +22,16 @@ const CALL_TIMEOUT_MS = 60_000;
 const WORKER = `
 const { workerData } = require("node:worker_threads");
 const { signal, port, modules } = workerData;
+const answer = (message) => {
+    port.postMessage(message);
+    Atomics.store(signal, 0, 1);
+    Atomics.notify(signal, 0);
+};
+// A failure outside a request's own try (at startup, say) still answers, so the caller reports it at once.
+process.on("uncaughtException", (error) => answer({ error: String(error && error.stack ? error.stack : error) }));
 const packageOf = (group) => modules[group] ?? modules["external-secrets.io"];
 port.on("message", async (objects) => {
-    let answer;
+    let message;
     try {
         const results = [];
         for (const object of objects) {
@@ -42,13 +49,11 @@ port.on("message", async (objects) => {
                 results.push(String(error && error.message ? error.message : error));
             }
         }
-        answer = { results };
+        message = { results };
     } catch (error) {
-        answer = { error: String(error && error.stack ? error.stack : error) };
+        message = { error: String(error && error.stack ? error.stack : error) };
     }
-    port.postMessage(answer);
-    Atomics.store(signal, 0, 1);
-    Atomics.notify(signal, 0);
+    answer(message);
 });
 `;
 
@@ -91,15 +96,22 @@ function start(): Validator {
 /** For each object, "" when its schema accepts it, else the schema's error. */
 export function validateEsoObjects(objects: readonly object[]): string[] {
     validator ??= start();
-    const { port, signal } = validator;
-    Atomics.store(signal, 0, 0);
+    const { worker, port, signal } = validator;
     port.postMessage(objects);
-    if (Atomics.wait(signal, 0, 0, CALL_TIMEOUT_MS) === "timed-out") {
-        throw new Error(`ESO schema validation did not answer within ${CALL_TIMEOUT_MS / 1000} s`);
-    }
+    // The flag is 0 until the worker answers ("not-equal" at once if it already has, from a failure at its start).
+    const waited = Atomics.wait(signal, 0, 0, CALL_TIMEOUT_MS);
     const answer = receiveMessageOnPort(port)?.message as { results?: string[]; error?: string } | undefined;
-    if (answer?.results === undefined) {
-        throw new Error(`ESO schema validation could not run: ${answer?.error ?? "no answer"}`);
+    Atomics.store(signal, 0, 0);
+    if (waited === "timed-out" || answer?.results === undefined) {
+        // The next call starts a fresh worker: none reads an answer meant for this one.
+        validator = undefined;
+        port.close();
+        void worker.terminate();
+        throw new Error(
+            waited === "timed-out"
+                ? `ESO schema validation did not answer within ${CALL_TIMEOUT_MS / 1000} s`
+                : `ESO schema validation could not run: ${answer?.error ?? "no answer"}`,
+        );
     }
     return answer.results;
 }

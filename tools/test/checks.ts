@@ -1,14 +1,17 @@
 /**
  * The static checks: the TypeScript compiler over tsconfig.json (strict, no emit), ESLint with its
  * type-aware rules, and Prettier. The compiler and ESLint share one TypeScript program: built twice,
- * once by `tsc` and once by typescript-eslint, it cost about 19 s more CPU on a first run here
+ * once by `tsc` and once by typescript-eslint, it cost 13 to 30 s more CPU on a first run here
  * (docs/performance.md). Each keeps a cache in `.cache/` so a second run checks again only what
- * changed: the compiler's build information, ESLint's and Prettier's results per file content.
+ * changed: the compiler's build information, ESLint's and Prettier's results per file content. (So
+ * `npm run lint` alone builds the whole program even when every file's result is cached.)
  *
  * `tsx tools/test/checks.ts [types] [lint]` runs the named checks (both without arguments);
  * `npm run typecheck` and `npm run lint` run one each, `npm test` both.
  */
 import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { ESLint } from "eslint";
 import ts from "typescript";
@@ -48,8 +51,8 @@ function typecheck(builder: ts.EmitAndSemanticDiagnosticsBuilderProgram): boolea
         ...builder.getSyntacticDiagnostics(),
         ...builder.getSemanticDiagnostics(),
     ];
-    // With noEmit, this writes only the build information the next run starts from.
-    builder.emit();
+    // With noEmit, this writes only the build information the next run starts from (an error writing it fails the check).
+    diagnostics.push(...builder.emit().diagnostics);
     if (diagnostics.length > 0) {
         const host: ts.FormatDiagnosticsHost = {
             getCanonicalFileName: (name) => name,
@@ -66,21 +69,41 @@ function typecheck(builder: ts.EmitAndSemanticDiagnosticsBuilderProgram): boolea
 
 /** ESLint over the repository with the shared program, then Prettier's check; @returns whether both passed. */
 async function lint(shared: ts.Program): Promise<boolean> {
+    const tsconfigHash = createHash("sha256")
+        .update(fs.readFileSync(path.join(ROOT, "tsconfig.json")))
+        .digest("hex")
+        .slice(0, 16);
     const eslint = new ESLint({
         cwd: ROOT,
         cache: true,
         cacheLocation: path.join(CACHE, "eslint") + path.sep,
         cacheStrategy: "content",
         // typescript-eslint takes type information from this program instead of building its own from tsconfig.json.
-        // ESLint's cache keys its results by the config as JSON: the program stands there as the file it comes from.
+        // ESLint's cache keys its results by the config as JSON: the program stands there as the content of the file it
+        // comes from, so a change to the compiler options lints every file again.
         overrideConfig: [
             {
                 files: ["**/*.ts"],
-                languageOptions: { parserOptions: { programs: Object.assign([shared], { toJSON: () => "tsconfig.json" }) } },
+                languageOptions: {
+                    parserOptions: { programs: Object.assign([shared], { toJSON: () => `tsconfig.json ${tsconfigHash}` }) },
+                },
             },
         ],
     });
     const results = await eslint.lintFiles(["."]);
+    // typescript-eslint lints a file as the program read it, and ESLint caches the result under the file's content
+    // now: a file edited since the program was built would be cached as checked without having been.
+    const changed = results
+        .map((result) => result.filePath)
+        .filter((file) => {
+            const read = shared.getSourceFile(file)?.text;
+            return read !== undefined && read !== (fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined);
+        });
+    if (changed.length > 0) {
+        fs.rmSync(path.join(CACHE, "eslint"), { recursive: true, force: true });
+        console.error(`error: ${changed.map((file) => path.relative(ROOT, file)).join(", ")} changed during the check; run it again`);
+        return false;
+    }
     const report = await (await eslint.loadFormatter("stylish")).format(results);
     if (report !== "") {
         console.error(report);

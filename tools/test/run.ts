@@ -29,8 +29,8 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 async function main(jestArgs: readonly string[]): Promise<number> {
     const started = performance.now();
-    // Jest spreads over the CPUs; the static checks run one at a time beside it. All at once, they took about 15% more
-    // CPU on two CPUs (docs/performance.md), and the first run after a clone took longer.
+    // Jest spreads over the CPUs; the static checks run one at a time beside it, so at most one of them competes with
+    // jest's workers (they finish long before jest does either way: docs/performance.md).
     const staticChecks = async () => {
         const done = [];
         for (const step of STATIC) {
