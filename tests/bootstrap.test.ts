@@ -10,6 +10,7 @@ import { canaryBoundMs, canaryObjects, canaryProblems } from "../bootstrap/canar
 import { BOOTSTRAP_DEFAULTS, type BootstrapOptions, BootstrapError, bootstrap, optionProblems } from "../bootstrap/orchestrator";
 import { REDACTED, Sensitive } from "../bootstrap/sensitive";
 import { AWS_KMS_SEAL, CA_FILE, type FakeOptions, FakePlatform } from "./support/bootstrapFakes";
+import { MANAGED_BACKENDS } from "./support/backendFixtures";
 
 const options = (regions: readonly string[], more: Partial<BootstrapOptions> = {}): BootstrapOptions => ({
     regions,
@@ -738,14 +739,7 @@ describe("--verify", () => {
 });
 
 describe("regions whose backend is managed", () => {
-    const AWS = { type: "aws-secrets-manager", region: "eu-west-1", roleArn: "arn:aws:iam::111122223333:role/openova-eso" };
-    const AZURE = {
-        type: "azure-key-vault",
-        vaultUrl: "https://openova-weu.vault.azure.net/",
-        tenantId: "00000000-0000-0000-0000-000000000000",
-        clientId: "11111111-1111-1111-1111-111111111111",
-    };
-    const HCP = { type: "hcp-vault", address: "https://vault.example.z1.hashicorp.cloud:8200", providerAuth: { role: "pulumi" } };
+    const { "aws-secrets-manager": AWS, "azure-key-vault": AZURE, "hcp-vault": HCP } = MANAGED_BACKENDS;
     const regions = ["eu", "us", "ap"];
     const mixed = (): FakePlatform => new FakePlatform({ regions, backends: { us: AWS, ap: AZURE } });
 

@@ -20,6 +20,7 @@ import { keyPath } from "../stack/configMessages";
 import { VALUES, docOf, either, fieldsOf, listedValues, option, schemaAt, valueAt } from "../components/common/options";
 import { backendUnion } from "../components/backends/backendOptions";
 import { z } from "zod";
+import { MANAGED_BACKENDS } from "./support/backendFixtures";
 
 const projectDir = path.resolve(__dirname, "..");
 
@@ -63,21 +64,6 @@ function raw(values: Record<string, unknown> = {}): Record<string, string> {
 }
 
 /** A complete backend of each managed type, as a stack sets it. */
-const MANAGED_BACKENDS = {
-    "hcp-vault": { type: "hcp-vault", address: "https://vault.hcp.example.com:8200", providerAuth: { role: "pulumi" } },
-    "aws-secrets-manager": { type: "aws-secrets-manager", region: "eu-west-1", roleArn: "arn:aws:iam::111122223333:role/openova-eso" },
-    "gcp-secret-manager": {
-        type: "gcp-secret-manager",
-        project: "platform-secrets",
-        serviceAccount: "openova-eso@platform-secrets.iam.gserviceaccount.com",
-    },
-    "azure-key-vault": {
-        type: "azure-key-vault",
-        vaultUrl: "https://openova-weu.vault.azure.net/",
-        tenantId: "00000000-0000-0000-0000-000000000000",
-        clientId: "11111111-1111-1111-1111-111111111111",
-    },
-} as const;
 
 /** A CA certificate's shape (not a real certificate: only the PEM armour is checked). */
 const PEM = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ==\n-----END CERTIFICATE-----\n";

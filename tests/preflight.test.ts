@@ -29,6 +29,7 @@ import {
 import { regionVaultOptions } from "../components/region/regionOptions";
 import { TLS_PASSTHROUGH_ANNOTATIONS } from "../components/vault-server/tls";
 import { underMockRuntime } from "../stack/preflight";
+import { GCP_WITH_POOL, MANAGED_BACKENDS } from "./support/backendFixtures";
 
 const ROOT = path.join(__dirname, "..");
 
@@ -289,20 +290,7 @@ function managedStackConfig(context: string, backend: Record<string, unknown>): 
     };
 }
 
-const AWS = { type: "aws-secrets-manager", region: "eu-west-1", roleArn: "arn:aws:iam::111122223333:role/openova-eso" };
-const GCP = {
-    type: "gcp-secret-manager",
-    project: "platform-secrets",
-    serviceAccount: "openova-eso@platform-secrets.iam.gserviceaccount.com",
-};
-const AZURE = {
-    type: "azure-key-vault",
-    vaultUrl: "https://openova-weu.vault.azure.net/",
-    tenantId: "00000000-0000-0000-0000-000000000000",
-    clientId: "11111111-1111-1111-1111-111111111111",
-};
-const HCP = { type: "hcp-vault", address: "https://vault.example.z1.hashicorp.cloud:8200", providerAuth: { role: "pulumi" } };
-const GCP_WITH_POOL = { ...GCP, workloadIdentityPool: "projects/123456789012/locations/global/workloadIdentityPools/openova" };
+const { "aws-secrets-manager": AWS, "gcp-secret-manager": GCP, "azure-key-vault": AZURE, "hcp-vault": HCP } = MANAGED_BACKENDS;
 
 describe("the program's preflight against a cluster", () => {
     /**
@@ -554,7 +542,7 @@ describe("the program's preflight against a cluster", () => {
         {
             name: "gcp-with-pool",
             cluster: { nodes: [] },
-            backend: { ...GCP, workloadIdentityPool: "projects/123456789012/locations/global/workloadIdentityPools/openova" },
+            backend: GCP_WITH_POOL,
             lines: [],
         },
         // A read the API refuses: a stop for the admission policies' API, a warning for the identity's.

@@ -20,6 +20,7 @@ import { runCli } from "./support/cliRun";
 import { Sensitive } from "../bootstrap/sensitive";
 import { CliSnapshotSource } from "../bootstrap/snapshotSource";
 import { AWS_KMS_SEAL, type FakeOptions, FakePlatform } from "./support/bootstrapFakes";
+import { MANAGED_BACKENDS } from "./support/backendFixtures";
 
 const REGIONS = ["region1", "region2"];
 const URI = "s3://example-vault-snapshots-region1/vault-snapshots/region1/vault-20261130T120000Z.snap";
@@ -437,7 +438,7 @@ describe("npm run restore", () => {
 });
 
 describe("a region whose backend is managed", () => {
-    const AWS = { type: "aws-secrets-manager", region: "eu-west-1", roleArn: "arn:aws:iam::111122223333:role/openova-eso" };
+    const AWS = MANAGED_BACKENDS["aws-secrets-manager"];
 
     it("is refused in one line before anything changes: there is no Vault of ours, nor a Raft snapshot, to restore", async () => {
         const world = await lostRegion(false, undefined, { region2: AWS });

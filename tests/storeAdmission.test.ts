@@ -39,6 +39,7 @@ import { type ResolvedBackend, backendOptions } from "../components/backends/bac
 import { backendPullSource, backendPushData, managedLocalStore, managedPeerStore } from "../components/backends/backendStores";
 import { type AdmissionOutcome, admit } from "./support/admission";
 import { validateEsoObjects } from "./support/esoSchema";
+import { GCP_WITH_POOL, MANAGED_BACKENDS } from "./support/backendFixtures";
 
 const REGIONS = ["region1", "region2", "region3"];
 const pairs = storeAdmissionPolicies({ region: "region1", peers: ["region2", "region3"], kvMount: "secret" });
@@ -367,29 +368,10 @@ describe("the admission policy objects", () => {
 // ---------------------------------------------------------------------------------------------------
 // Backends other than a Vault: each store's key checked as its own backend spells it.
 
-const AWS = backendOptions.parse({
-    type: "aws-secrets-manager",
-    region: "eu-west-1",
-    roleArn: "arn:aws:iam::111122223333:role/openova-eso",
-});
-const AWS_POD_IDENTITY = backendOptions.parse({
-    type: "aws-secrets-manager",
-    region: "eu-west-1",
-    roleArn: "arn:aws:iam::111122223333:role/openova-eso",
-    identity: "pod-identity",
-});
-const GCP = backendOptions.parse({
-    type: "gcp-secret-manager",
-    project: "platform-secrets",
-    serviceAccount: "openova-eso@platform-secrets.iam.gserviceaccount.com",
-    workloadIdentityPool: "projects/123456789012/locations/global/workloadIdentityPools/openova",
-});
-const AZURE = backendOptions.parse({
-    type: "azure-key-vault",
-    vaultUrl: "https://openova-weu.vault.azure.net/",
-    tenantId: "00000000-0000-0000-0000-000000000000",
-    clientId: "11111111-1111-1111-1111-111111111111",
-});
+const AWS = backendOptions.parse(MANAGED_BACKENDS["aws-secrets-manager"]);
+const AWS_POD_IDENTITY = backendOptions.parse({ ...MANAGED_BACKENDS["aws-secrets-manager"], identity: "pod-identity" });
+const GCP = backendOptions.parse(GCP_WITH_POOL);
+const AZURE = backendOptions.parse(MANAGED_BACKENDS["azure-key-vault"]);
 const VAULT: ResolvedBackend = { type: "vault" };
 
 /** region1 with `own` as its backend, and peers region2 (AWS), region3 (Azure) and region4 (a self-hosted Vault). */
