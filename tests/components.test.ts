@@ -1209,24 +1209,27 @@ describe("a self-hosted region whose peers have managed backends", () => {
     };
     const secret = { name: "db-credentials", namespace: "databases", keys: ["password"] };
 
-    /** north (self-hosted, configured) with west on AWS Secrets Manager, and the given secret. */
-    const north = (replicatedSecret: Record<string, unknown>) => () => {
-        const cluster = new k8s.Provider("n", { context: "n" });
-        const admin = new vault.Provider("n", { address: "https://vault.north.example.net" });
-        new VaultRegion(
-            "north",
-            {
-                region: "north",
-                regions: ["north", "west"],
-                domain: "example.net",
-                vaultAdmin: admin,
-                peerIdentities: [{ peer: "west", identity }],
-                peerBackends: [{ peer: "west", backend: aws }],
-                replicatedSecrets: [{ ...secret, ...replicatedSecret }],
-            },
-            { providers: { kubernetes: cluster } },
-        );
-    };
+    /** north (self-hosted, configured) with west on `backend` (AWS Secrets Manager by default), and the given secret. */
+    const north =
+        (replicatedSecret: Record<string, unknown>, backend: NonNullable<VaultRegionArgs["peerBackends"]>[number]["backend"] = aws) =>
+        () => {
+            const cluster = new k8s.Provider("n", { context: "n" });
+            const admin = new vault.Provider("n", { address: "https://vault.north.example.net" });
+            const region = new VaultRegion(
+                "north",
+                {
+                    region: "north",
+                    regions: ["north", "west"],
+                    domain: "example.net",
+                    vaultAdmin: admin,
+                    peerIdentities: [{ peer: "west", identity }],
+                    peerBackends: [{ peer: "west", backend }],
+                    replicatedSecrets: [{ ...secret, ...replicatedSecret }],
+                },
+                { providers: { kubernetes: cluster } },
+            );
+            return { connectedPeers: region.connectedPeers };
+        };
 
     it("refuses a secret every region writes, naming it, the peer's backend and the fix, before registering anything", async () => {
         const run = await declare("writers", north({}));
@@ -1305,24 +1308,7 @@ describe("a self-hosted region whose peers have managed backends", () => {
             replication: "automatic" as const,
             secretPrefix: "openova-",
         };
-        const run = await declareOk("unreachable-peer", () => {
-            const cluster = new k8s.Provider("n", { context: "n" });
-            const admin = new vault.Provider("n", { address: "https://vault.north.example.net" });
-            const region = new VaultRegion(
-                "north",
-                {
-                    region: "north",
-                    regions: ["north", "west"],
-                    domain: "example.net",
-                    vaultAdmin: admin,
-                    peerIdentities: [{ peer: "west", identity }],
-                    peerBackends: [{ peer: "west", backend: gcp }],
-                    replicatedSecrets: [{ ...secret, writers: "home", home: "north" }],
-                },
-                { providers: { kubernetes: cluster } },
-            );
-            return { connectedPeers: region.connectedPeers };
-        });
+        const run = await declareOk("unreachable-peer", north({ writers: "home", home: "north" }, gcp));
         expect(run.warnings).toEqual([
             "Peer west gets no store from north, so north's secrets homed here do not reach it yet: west's gcp-secret-manager backend has no workloadIdentityPool, so north's cluster cannot authenticate to it: set backend.workloadIdentityPool in west's stack, then run north's pulumi up again.",
         ]);
