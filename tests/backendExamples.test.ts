@@ -14,6 +14,14 @@ import { admit } from "./support/admission";
 import { runCli } from "./support/cliRun";
 import { validateEsoObjects } from "./support/esoSchema";
 
+/** The objects ESO's schemas refuse, each with its kind, name and the schema's error. */
+function schemaRejections(
+    objects: readonly { kind: string; metadata: { name: string } }[],
+): { kind: string; name: string; error: string }[] {
+    const errors = validateEsoObjects(objects);
+    return objects.map((o, i) => ({ kind: o.kind, name: o.metadata.name, error: errors[i] })).filter((r) => r.error !== "");
+}
+
 const projectDir = path.resolve(__dirname, "..");
 
 interface Resource {
@@ -220,10 +228,7 @@ describe("examples/mixed-backends: a self-hosted Vault (emea), AWS Secrets Manag
         const objects = REGIONS.flatMap((region) => esoObjects(synth.resources[region]));
         // emea: four stores, an ExternalSecret, three PushSecrets and a Password generator; amer and apac: two stores and an ExternalSecret each.
         expect(objects.length).toBe(15);
-        const errors = validateEsoObjects(objects);
-        expect(objects.map((o, i) => ({ kind: o.kind, name: o.metadata.name, error: errors[i] })).filter((r) => r.error !== "")).toEqual(
-            [],
-        );
+        expect(schemaRejections(objects)).toEqual([]);
     });
 
     it("carries db-credentials from emea's Vault into every backend, each PushSecret picking exactly its target's store, spelt as that backend spells names", () => {
@@ -399,10 +404,7 @@ describe("examples/hcp-and-azure: HCP Vault Dedicated (west, the home) and Azure
         const objects = REGIONS.flatMap((region) => esoObjects(synth.resources[region]));
         // west: three stores, an ExternalSecret, two PushSecrets and a Password generator; east: two stores and an ExternalSecret.
         expect(objects.length).toBe(10);
-        const errors = validateEsoObjects(objects);
-        expect(objects.map((o, i) => ({ kind: o.kind, name: o.metadata.name, error: errors[i] })).filter((r) => r.error !== "")).toEqual(
-            [],
-        );
+        expect(schemaRejections(objects)).toEqual([]);
     });
 
     it("carries db-credentials from west's HCP cluster into east's key vault, and materializes it in both from their own store", () => {
